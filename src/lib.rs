@@ -1,1 +1,26 @@
-pub fn x(){}
+//! pinpatch rewrites C the way Coccinelle does, and follows pinned user pages
+//! from the `get_user_pages*()` call that acquires them to every `put_page()`
+//! that releases them.
+//!
+//! Modules in pipeline order:
+//! - `source`: which files a run reads (git index aware), and reading them.
+//! - `c`: the C front end, tree-sitter on unpreprocessed code after a
+//!   same-length macro pass; typed views over the tree.
+//! - `rule`: declarative rule files (TOML with C snippets) -> checked rules.
+//! - `engine`: pattern matching and page-provenance dataflow -> sites,
+//!   units and planned replacements. Never edits text.
+//! - `rewrite`: plans -> byte edits -> new text, verified by re-parsing;
+//!   git-style diffs.
+//! - `pipeline`: runs all of the above over a tree, in parallel, in a
+//!   deterministic order.
+//! - `sink`: diff and report printers, in-place writes.
+//! - `cli`: arguments, exit codes.
+
+pub mod c;
+pub mod cli;
+pub mod engine;
+pub mod pipeline;
+pub mod rewrite;
+pub mod rule;
+pub mod sink;
+pub mod source;

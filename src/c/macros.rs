@@ -1,0 +1,398 @@
+//! The same-length macro-neutralising pass that runs before tree-sitter.
+//!
+//! Unpreprocessed kernel C is full of macros the C grammar cannot know:
+//! annotations (`__user`, `__init`), iterator macros used as loop heads
+//! (`list_for_each_entry(pos, head, member) {`) and macros taking a type as an
+//! argument (`container_of(p, struct foo, member)`). This pass rewrites them
+//! into something tree-sitter-c reads, **keeping every byte offset**: each
+//! replacement has the length of what it replaces and newlines stay where
+//! they are. Node spans in the neutralised text therefore index the original
+//! file, and rewrites stay byte-range edits on the original bytes.
+//!
+//! The macro knowledge is data (`macros.toml`, embedded at build time), in the
+//! spirit of Coccinelle's `standard.h`. Comments, string and character
+//! literals and preprocessor lines are never touched.
+
+use serde::Deserialize;
+use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
+
+/// The macro lists as written in `macros.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMacroTable {
+    annotations: Vec<String>,
+    annotation_calls: Vec<String>,
+    iterators: Vec<String>,
+    type_args_odd: Vec<String>,
+    type_args: HashMap<String, Vec<usize>>,
+}
+
+/// Which arguments of a macro are types.
+#[derive(Debug, Clone)]
+enum TypeArgs {
+    /// The listed 0-based positions.
+    At(Vec<usize>),
+    /// Every odd position (`SYSCALL_DEFINEn(name, type, arg, ...)`).
+    Odd,
+}
+
+/// Checked macro knowledge, looked up by identifier bytes.
+#[derive(Debug)]
+pub struct MacroTable {
+    annotations: HashSet<Vec<u8>>,
+    annotation_calls: HashSet<Vec<u8>>,
+    iterators: HashSet<Vec<u8>>,
+    type_args: HashMap<Vec<u8>, TypeArgs>,
+}
+
+const EMBEDDED: &str = include_str!("macros.toml");
+
+impl MacroTable {
+    /// The table shipped in the binary.
+    pub fn builtin() -> &'static MacroTable {
+        static TABLE: OnceLock<MacroTable> = OnceLock::new();
+        TABLE.get_or_init(|| {
+            MacroTable::from_toml(EMBEDDED).expect("the embedded macros.toml is checked by a unit test")
+        })
+    }
+
+    /// Reads a macro table from TOML text.
+    pub fn from_toml(text: &str) -> Result<MacroTable, toml::de::Error> {
+        let raw: RawMacroTable = toml::from_str(text)?;
+        let bytes = |v: Vec<String>| v.into_iter().map(String::into_bytes).collect::<HashSet<_>>();
+        let mut type_args: HashMap<Vec<u8>, TypeArgs> = raw
+            .type_args
+            .into_iter()
+            .map(|(name, at)| (name.into_bytes(), TypeArgs::At(at)))
+            .collect();
+        for name in raw.type_args_odd {
+            type_args.insert(name.into_bytes(), TypeArgs::Odd);
+        }
+        Ok(MacroTable {
+            annotations: bytes(raw.annotations),
+            annotation_calls: bytes(raw.annotation_calls),
+            iterators: bytes(raw.iterators),
+            type_args,
+        })
+    }
+
+    fn is_iterator(&self, ident: &[u8]) -> bool {
+        self.iterators.contains(ident) || memchr::memmem::find(ident, b"for_each").is_some()
+    }
+}
+
+/// Returns a copy of `src` with kernel macros neutralised, of the same length
+/// and with newlines at the same offsets.
+pub fn neutralise(src: &[u8], table: &MacroTable) -> Vec<u8> {
+    let mut out = src.to_vec();
+    let mut scan = Scanner { src, pos: 0, depth: 0, line_start: true };
+    while let Some(tok) = scan.next_token() {
+        let Token::Ident(start, end) = tok else { continue };
+        let ident = &src[start..end];
+        if table.annotations.contains(ident) {
+            blank(&mut out, start, end);
+        } else if table.annotation_calls.contains(ident) {
+            if let Some((open, close)) = scan.paren_group_after(end) {
+                let _ = open;
+                blank(&mut out, start, close + 1);
+                scan.pos = close + 1;
+            } else {
+                blank(&mut out, start, end);
+            }
+        } else if let Some(args) = table.type_args.get(ident) {
+            if let Some((open, close)) = scan.paren_group_after(end) {
+                for (index, (a, b)) in split_args(src, open + 1, close).into_iter().enumerate() {
+                    let wanted = match args {
+                        TypeArgs::At(list) => list.contains(&index),
+                        TypeArgs::Odd => index % 2 == 1,
+                    };
+                    if wanted {
+                        placeholder(&mut out, src, a, b);
+                    }
+                }
+            }
+        } else if scan.depth > 0 && ident.len() >= 5 && table.is_iterator(ident) {
+            if let Some((_, close)) = scan.paren_group_after(end) {
+                if loop_body_follows(src, close + 1) {
+                    out[start..start + 5].copy_from_slice(b"while");
+                    blank(&mut out, start + 5, end);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Replaces bytes with spaces, keeping newlines.
+fn blank(out: &mut [u8], start: usize, end: usize) {
+    for b in &mut out[start..end] {
+        if *b != b'\n' && *b != b'\r' {
+            *b = b' ';
+        }
+    }
+}
+
+/// Replaces a type argument by an identifier of the same length, unless it
+/// spans lines or already is a single identifier.
+fn placeholder(out: &mut [u8], src: &[u8], start: usize, end: usize) {
+    let (mut a, mut b) = (start, end);
+    while a < b && src[a].is_ascii_whitespace() {
+        a += 1;
+    }
+    while b > a && src[b - 1].is_ascii_whitespace() {
+        b -= 1;
+    }
+    if a == b || src[a..b].contains(&b'\n') || src[a..b].iter().all(|c| is_ident_byte(*c)) {
+        return;
+    }
+    out[a] = b'T';
+    for byte in &mut out[a + 1..b] {
+        *byte = b'_';
+    }
+}
+
+/// Splits the bytes between a macro's parentheses at top-level commas.
+fn split_args(src: &[u8], start: usize, end: usize) -> Vec<(usize, usize)> {
+    let mut args = Vec::new();
+    let mut depth = 0usize;
+    let mut arg_start = start;
+    let mut i = start;
+    while i < end {
+        match src[i] {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b',' if depth == 0 => {
+                args.push((arg_start, i));
+                arg_start = i + 1;
+            }
+            b'"' | b'\'' => i = skip_literal(src, i).saturating_sub(1),
+            b'/' if src.get(i + 1) == Some(&b'*') || src.get(i + 1) == Some(&b'/') => {
+                i = skip_comment(src, i).saturating_sub(1)
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    args.push((arg_start, end));
+    args
+}
+
+/// True when the bytes after an iterator's closing parenthesis start a loop
+/// body (a statement), not the end of an expression.
+fn loop_body_follows(src: &[u8], mut i: usize) -> bool {
+    loop {
+        while i < src.len() && src[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if src.get(i) == Some(&b'/') && matches!(src.get(i + 1), Some(b'*') | Some(b'/')) {
+            i = skip_comment(src, i);
+            continue;
+        }
+        break;
+    }
+    match src.get(i) {
+        None => false,
+        Some(b';' | b')' | b',' | b']' | b'}' | b'.' | b'?' | b':' | b'=' | b'+' | b'-' | b'|' | b'&' | b'<' | b'>') => {
+            // `->`, `==` and friends continue an expression; `-`, `&`, `*`
+            // may also start a statement, but a macro call followed by them
+            // is far more often an expression.
+            false
+        }
+        Some(_) => true,
+    }
+}
+
+fn is_ident_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_'
+}
+
+fn skip_literal(src: &[u8], start: usize) -> usize {
+    let quote = src[start];
+    let mut i = start + 1;
+    while i < src.len() {
+        match src[i] {
+            b'\\' => i += 2,
+            b'\n' => return i,
+            c if c == quote => return i + 1,
+            _ => i += 1,
+        }
+    }
+    src.len()
+}
+
+fn skip_comment(src: &[u8], start: usize) -> usize {
+    if src.get(start + 1) == Some(&b'/') {
+        match memchr::memchr(b'\n', &src[start..]) {
+            Some(n) => start + n,
+            None => src.len(),
+        }
+    } else {
+        match memchr::memmem::find(&src[start + 2..], b"*/") {
+            Some(n) => start + 2 + n + 2,
+            None => src.len(),
+        }
+    }
+}
+
+enum Token {
+    Ident(usize, usize),
+    Other,
+}
+
+/// A minimal C lexer: identifiers outside comments, literals and
+/// preprocessor lines, with the current brace depth.
+struct Scanner<'a> {
+    src: &'a [u8],
+    pos: usize,
+    depth: usize,
+    line_start: bool,
+}
+
+impl Scanner<'_> {
+    fn next_token(&mut self) -> Option<Token> {
+        let src = self.src;
+        while self.pos < src.len() {
+            let c = src[self.pos];
+            match c {
+                b'\n' => {
+                    self.line_start = true;
+                    self.pos += 1;
+                }
+                b' ' | b'\t' | b'\r' | b'\x0c' | b'\x0b' => self.pos += 1,
+                b'#' if self.line_start => self.skip_directive(),
+                b'/' if matches!(src.get(self.pos + 1), Some(b'*') | Some(b'/')) => {
+                    self.pos = skip_comment(src, self.pos);
+                }
+                b'"' | b'\'' => {
+                    self.line_start = false;
+                    self.pos = skip_literal(src, self.pos);
+                    return Some(Token::Other);
+                }
+                b'{' => {
+                    self.line_start = false;
+                    self.depth += 1;
+                    self.pos += 1;
+                    return Some(Token::Other);
+                }
+                b'}' => {
+                    self.line_start = false;
+                    self.depth = self.depth.saturating_sub(1);
+                    self.pos += 1;
+                    return Some(Token::Other);
+                }
+                c if c.is_ascii_alphabetic() || c == b'_' => {
+                    self.line_start = false;
+                    let start = self.pos;
+                    while self.pos < src.len() && is_ident_byte(src[self.pos]) {
+                        self.pos += 1;
+                    }
+                    return Some(Token::Ident(start, self.pos));
+                }
+                c if c.is_ascii_digit() => {
+                    self.line_start = false;
+                    while self.pos < src.len() && (is_ident_byte(src[self.pos]) || src[self.pos] == b'.') {
+                        self.pos += 1;
+                    }
+                    return Some(Token::Other);
+                }
+                _ => {
+                    self.line_start = false;
+                    self.pos += 1;
+                    return Some(Token::Other);
+                }
+            }
+        }
+        None
+    }
+
+    /// Skips a preprocessor line with its backslash continuations (and any
+    /// comment that spans lines inside it).
+    fn skip_directive(&mut self) {
+        let src = self.src;
+        while self.pos < src.len() {
+            match src[self.pos] {
+                b'\\' if src.get(self.pos + 1) == Some(&b'\n') => self.pos += 2,
+                b'\\' if src.get(self.pos + 1) == Some(&b'\r') && src.get(self.pos + 2) == Some(&b'\n') => {
+                    self.pos += 3
+                }
+                b'/' if src.get(self.pos + 1) == Some(&b'*') => self.pos = skip_comment(src, self.pos),
+                b'\n' => return,
+                _ => self.pos += 1,
+            }
+        }
+    }
+
+    /// The offsets of `(` and its matching `)` when the next non-blank byte
+    /// after `from` is `(`.
+    fn paren_group_after(&self, from: usize) -> Option<(usize, usize)> {
+        let src = self.src;
+        let mut i = from;
+        while i < src.len() && (src[i] == b' ' || src[i] == b'\t') {
+            i += 1;
+        }
+        if src.get(i) != Some(&b'(') {
+            return None;
+        }
+        let open = i;
+        let mut depth = 0usize;
+        while i < src.len() {
+            match src[i] {
+                b'(' => depth += 1,
+                b')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Some((open, i));
+                    }
+                }
+                b'"' | b'\'' => {
+                    i = skip_literal(src, i);
+                    continue;
+                }
+                b'/' if matches!(src.get(i + 1), Some(b'*') | Some(b'/')) => {
+                    i = skip_comment(src, i);
+                    continue;
+                }
+                b'{' | b'}' | b';' => return None,
+                _ => {}
+            }
+            i += 1;
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(src: &str) -> String {
+        String::from_utf8(neutralise(src.as_bytes(), MacroTable::builtin())).unwrap()
+    }
+
+    #[test]
+    fn embedded_table_loads() {
+        MacroTable::from_toml(EMBEDDED).unwrap();
+    }
+
+    #[test]
+    fn keeps_length_and_rewrites_each_category() {
+        let cases = [
+            ("int f(void __user *p);", "int f(void        *p);"),
+            (
+                "void f(void) { list_for_each_entry(p, h, m) { g(p); } }",
+                "void f(void) { while              (p, h, m) { g(p); } }",
+            ),
+            ("x = container_of(p, struct foo, m);", "x = container_of(p, T_________, m);"),
+            ("void f(void) __acquires(l);", "void f(void)              ;"),
+            ("/* __user */ \"__init\"", "/* __user */ \"__init\""),
+            ("#define X __user\nint __user y;", "#define X __user\nint        y;"),
+            ("void f(void) { foo_for_each(a); }", "void f(void) { foo_for_each(a); }"),
+        ];
+        for (input, want) in cases {
+            let got = run(input);
+            assert_eq!(got.len(), input.len());
+            assert_eq!(got, want, "input: {input}");
+        }
+    }
+}

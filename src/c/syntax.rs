@@ -1,0 +1,310 @@
+//! Typed views over the tree-sitter C tree.
+//!
+//! The engine asks questions in C terms (is this a call, what is its callee,
+//! is this `a[i]`, `*(a + i)`, `&x`, `s->f`) through the functions here, so
+//! that node kinds are spelled as strings in one place. Every view keeps the
+//! node, hence its byte span in the original file. Traversals are iterative:
+//! deeply nested expressions never overflow the stack.
+
+use tree_sitter::Node;
+
+/// Visits `root` and its descendants in source order. The callback returns
+/// whether to descend into the node's children.
+pub fn preorder<'t>(root: Node<'t>, mut visit: impl FnMut(Node<'t>) -> bool) {
+    let mut cursor = root.walk();
+    loop {
+        let descend = visit(cursor.node());
+        if descend && cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.node() == root {
+                return;
+            }
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return;
+            }
+        }
+    }
+}
+
+/// The children of a node, comments left out.
+pub fn children_no_comments(node: Node) -> Vec<Node> {
+    let mut cursor = node.walk();
+    node.children(&mut cursor).filter(|c| c.kind() != "comment").collect()
+}
+
+/// A function definition with a name and a body.
+#[derive(Clone, Copy)]
+pub struct FunctionDef<'t> {
+    pub node: Node<'t>,
+    pub body: Node<'t>,
+    pub name_node: Option<Node<'t>>,
+}
+
+impl<'t> FunctionDef<'t> {
+    /// The function's name as written (bytes of the original file).
+    pub fn name(&self, src: &[u8]) -> String {
+        match self.name_node {
+            Some(n) => String::from_utf8_lossy(&src[n.byte_range()]).into_owned(),
+            None => String::from("<unnamed>"),
+        }
+    }
+
+    /// Whether the definition holds an ERROR or MISSING node.
+    pub fn has_error(&self) -> bool {
+        self.node.has_error()
+    }
+
+    /// The names of the declared parameters.
+    pub fn parameter_names(&self, src: &[u8]) -> Vec<String> {
+        let mut names = Vec::new();
+        let Some(decl) = self.node.child_by_field_name("declarator") else { return names };
+        let Some(func) = find_function_declarator(decl) else { return names };
+        let Some(params) = func.child_by_field_name("parameters") else { return names };
+        let mut cursor = params.walk();
+        for p in params.named_children(&mut cursor) {
+            if p.kind() == "parameter_declaration" {
+                if let Some(d) = p.child_by_field_name("declarator") {
+                    if let Some(id) = declarator_identifier(d) {
+                        names.push(String::from_utf8_lossy(&src[id.byte_range()]).into_owned());
+                    }
+                }
+            }
+        }
+        names
+    }
+}
+
+fn find_function_declarator(mut node: Node) -> Option<Node> {
+    loop {
+        if node.kind() == "function_declarator" {
+            return Some(node);
+        }
+        node = node.child_by_field_name("declarator")?;
+    }
+}
+
+/// The identifier a (possibly pointer, array or init) declarator declares.
+pub fn declarator_identifier(mut node: Node) -> Option<Node> {
+    loop {
+        match node.kind() {
+            "identifier" | "field_identifier" => return Some(node),
+            "parenthesized_declarator" => node = node.named_child(0)?,
+            _ => node = node.child_by_field_name("declarator")?,
+        }
+    }
+}
+
+/// All function definitions of a file, including those inside `#if` blocks.
+pub fn functions(root: Node) -> Vec<FunctionDef> {
+    let mut out = Vec::new();
+    preorder(root, |n| {
+        if n.kind() == "function_definition" {
+            if let Some(body) = n.child_by_field_name("body") {
+                let name_node = n
+                    .child_by_field_name("declarator")
+                    .and_then(find_function_declarator)
+                    .and_then(|f| f.child_by_field_name("declarator"))
+                    .and_then(declarator_identifier);
+                out.push(FunctionDef { node: n, body, name_node });
+            }
+            return false;
+        }
+        true
+    });
+    out
+}
+
+/// A call expression.
+#[derive(Clone, Copy, Debug)]
+pub struct Call<'t> {
+    pub node: Node<'t>,
+}
+
+impl<'t> Call<'t> {
+    pub fn new(node: Node<'t>) -> Option<Call<'t>> {
+        (node.kind() == "call_expression").then_some(Call { node })
+    }
+
+    /// The callee when it is a plain identifier.
+    pub fn callee_name<'s>(&self, src: &'s [u8]) -> Option<&'s [u8]> {
+        let f = self.node.child_by_field_name("function")?;
+        (f.kind() == "identifier").then(|| &src[f.byte_range()])
+    }
+
+    pub fn callee(&self) -> Option<Node<'t>> {
+        self.node.child_by_field_name("function")
+    }
+
+    /// The argument expressions, comments left out.
+    pub fn args(&self) -> Vec<Node<'t>> {
+        match self.node.child_by_field_name("arguments") {
+            Some(list) => {
+                let mut cursor = list.walk();
+                list.named_children(&mut cursor).filter(|c| c.kind() != "comment").collect()
+            }
+            None => Vec::new(),
+        }
+    }
+}
+
+/// An expression seen through parentheses and casts.
+pub fn strip(mut node: Node) -> Node {
+    loop {
+        match node.kind() {
+            "parenthesized_expression" => match node.named_child(0) {
+                Some(inner) if inner.kind() != "comment" => node = inner,
+                _ => return node,
+            },
+            "cast_expression" => match node.child_by_field_name("value") {
+                Some(inner) => node = inner,
+                None => return node,
+            },
+            _ => return node,
+        }
+    }
+}
+
+/// The shapes of expression the dataflow understands.
+#[derive(Clone, Copy, Debug)]
+pub enum ExprShape<'t> {
+    /// `x`
+    Ident(Node<'t>),
+    /// `a[i]`
+    Subscript { base: Node<'t>, index: Node<'t> },
+    /// `*p`
+    Deref(Node<'t>),
+    /// `&x`
+    AddressOf(Node<'t>),
+    /// `a + i`, `a - i`, `i + a`
+    Offset { base: Node<'t>, other: Node<'t> },
+    /// `s->f` or `s.f`
+    Field { base: Node<'t>, field: Node<'t>, arrow: bool },
+    /// `f(...)`
+    Call(Call<'t>),
+    /// `c ? a : b`
+    Conditional { then: Option<Node<'t>>, otherwise: Node<'t> },
+    /// `NULL` or `0`
+    Null,
+    Other,
+}
+
+/// Classifies an expression (after stripping parentheses and casts).
+pub fn shape<'t>(node: Node<'t>, src: &[u8]) -> ExprShape<'t> {
+    let node = strip(node);
+    match node.kind() {
+        "identifier" => {
+            if &src[node.byte_range()] == b"NULL" {
+                ExprShape::Null
+            } else {
+                ExprShape::Ident(node)
+            }
+        }
+        "null" => ExprShape::Null,
+        "number_literal" if &src[node.byte_range()] == b"0" => ExprShape::Null,
+        "subscript_expression" => match (node.child_by_field_name("argument"), node.child_by_field_name("index")) {
+            (Some(base), Some(index)) => ExprShape::Subscript { base, index },
+            _ => ExprShape::Other,
+        },
+        "pointer_expression" => {
+            let op = node.child_by_field_name("operator").map(|o| o.kind());
+            match (op, node.child_by_field_name("argument")) {
+                (Some("*"), Some(arg)) => ExprShape::Deref(arg),
+                (Some("&"), Some(arg)) => ExprShape::AddressOf(arg),
+                _ => ExprShape::Other,
+            }
+        }
+        "binary_expression" => {
+            let op = node.child_by_field_name("operator").map(|o| o.kind());
+            match (op, node.child_by_field_name("left"), node.child_by_field_name("right")) {
+                (Some("+") | Some("-"), Some(l), Some(r)) => ExprShape::Offset { base: l, other: r },
+                _ => ExprShape::Other,
+            }
+        }
+        "field_expression" => {
+            let arrow = node.child_by_field_name("operator").map(|o| o.kind()) == Some("->");
+            match (node.child_by_field_name("argument"), node.child_by_field_name("field")) {
+                (Some(base), Some(field)) => ExprShape::Field { base, field, arrow },
+                _ => ExprShape::Other,
+            }
+        }
+        "call_expression" => ExprShape::Call(Call { node }),
+        "conditional_expression" => match node.child_by_field_name("alternative") {
+            Some(otherwise) => ExprShape::Conditional { then: node.child_by_field_name("consequence"), otherwise },
+            None => ExprShape::Other,
+        },
+        _ => ExprShape::Other,
+    }
+}
+
+/// An assignment-like binding: `lhs = rhs`, or a declarator with an
+/// initialiser (`struct page *p = rhs`, where `lhs` is the identifier).
+#[derive(Clone, Copy)]
+pub struct Assignment<'t> {
+    pub node: Node<'t>,
+    pub lhs: Node<'t>,
+    pub rhs: Node<'t>,
+    /// `=` (false for `+=`, `-=`, ...).
+    pub plain: bool,
+}
+
+impl<'t> Assignment<'t> {
+    pub fn new(node: Node<'t>) -> Option<Assignment<'t>> {
+        match node.kind() {
+            "assignment_expression" => {
+                let lhs = node.child_by_field_name("left")?;
+                let rhs = node.child_by_field_name("right")?;
+                let plain = node.child_by_field_name("operator").map(|o| o.kind()) == Some("=");
+                Some(Assignment { node, lhs, rhs, plain })
+            }
+            "init_declarator" => {
+                let lhs = declarator_identifier(node.child_by_field_name("declarator")?)?;
+                let rhs = node.child_by_field_name("value")?;
+                Some(Assignment { node, lhs, rhs, plain: true })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Text without whitespace and comments, to compare expressions as written.
+/// A space is kept only where two words would otherwise run together
+/// (`unsigned long`).
+pub fn normalized(node: Node, src: &[u8]) -> String {
+    let mut out = String::new();
+    preorder(node, |n| {
+        if n.kind() == "comment" {
+            return false;
+        }
+        if n.child_count() == 0 {
+            let tok = String::from_utf8_lossy(&src[n.byte_range()]);
+            let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+            if out.chars().last().is_some_and(word) && tok.chars().next().is_some_and(word) {
+                out.push(' ');
+            }
+            out.push_str(&tok);
+            return false;
+        }
+        true
+    });
+    out
+}
+
+/// Whether `node` or a descendant is the identifier `name`.
+pub fn mentions_identifier(node: Node, src: &[u8], name: &[u8]) -> bool {
+    let mut found = false;
+    preorder(node, |n| {
+        if found {
+            return false;
+        }
+        if n.kind() == "identifier" && &src[n.byte_range()] == name {
+            found = true;
+        }
+        true
+    });
+    found
+}

@@ -1,0 +1,13 @@
+//! The exit codes of pinpatch, in one table.
+
+/// Everything went as asked.
+pub const SUCCESS: u8 = 0;
+/// The command line could not be understood (clap's own code).
+pub const USAGE: u8 = 2;
+/// Input could not be read: a missing path, or files skipped as unreadable
+/// or binary (the rest of the run was still done and printed).
+pub const INPUT: u8 = 3;
+/// A rule file is malformed.
+pub const RULES: u8 = 4;
+/// Output could not be written.
+pub const OUTPUT: u8 = 5;

@@ -1,0 +1,171 @@
+//! Git-style unified diffs of one file, on bytes.
+//!
+//! `similar` computes the line diff; the headers (`diff --git`, `index`,
+//! `---`/`+++`), the hunk ranges, the `\ No newline at end of file` markers and
+//! the function name after `@@` are written here the way git writes them, so
+//! that `git apply` takes the output and a reviewer sees what `git diff`
+//! would show. The function name follows git's `diff=cpp` driver, which the
+//! kernel's `.gitattributes` selects for `*.c` and `*.h`: the nearest line
+//! above the hunk that starts with a letter or `_` and is not a label,
+//! trailing blanks removed, at most 80 bytes.
+
+use similar::{capture_diff_slices_deadline, group_diff_ops, Algorithm, DiffOp};
+use std::time::{Duration, Instant};
+
+/// Lines of context around each change.
+pub const CONTEXT: usize = 3;
+
+/// The unified diff of one file, or nothing when the bytes are equal.
+/// `index_line` is written after `diff --git` when given (`index a..b mode`).
+pub fn file_diff(rel_path: &str, before: &[u8], after: &[u8], index_line: Option<&str>) -> Vec<u8> {
+    if before == after {
+        return Vec::new();
+    }
+    let old_lines = split_lines(before);
+    let new_lines = split_lines(after);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let ops = capture_diff_slices_deadline(Algorithm::Myers, &old_lines, &new_lines, Some(deadline));
+    let mut out = Vec::new();
+    out.extend_from_slice(format!("diff --git a/{rel_path} b/{rel_path}\n").as_bytes());
+    if let Some(index) = index_line {
+        out.extend_from_slice(format!("index {index}\n").as_bytes());
+    }
+    out.extend_from_slice(format!("--- a/{rel_path}\n+++ b/{rel_path}\n").as_bytes());
+    for group in group_diff_ops(ops, CONTEXT) {
+        let (Some(first), Some(last)) = (group.first(), group.last()) else { continue };
+        let old_range = first.old_range().start..last.old_range().end;
+        let new_range = first.new_range().start..last.new_range().end;
+        out.extend_from_slice(b"@@ -");
+        out.extend_from_slice(range_text(old_range.start, old_range.len()).as_bytes());
+        out.extend_from_slice(b" +");
+        out.extend_from_slice(range_text(new_range.start, new_range.len()).as_bytes());
+        out.extend_from_slice(b" @@");
+        if let Some(func) = function_context(&old_lines, old_range.start) {
+            out.push(b' ');
+            out.extend_from_slice(func);
+        }
+        out.push(b'\n');
+        for op in &group {
+            match *op {
+                DiffOp::Equal { old_index, len, .. } => {
+                    for line in &old_lines[old_index..old_index + len] {
+                        emit(&mut out, b' ', line);
+                    }
+                }
+                DiffOp::Delete { old_index, old_len, .. } => {
+                    for line in &old_lines[old_index..old_index + old_len] {
+                        emit(&mut out, b'-', line);
+                    }
+                }
+                DiffOp::Insert { new_index, new_len, .. } => {
+                    for line in &new_lines[new_index..new_index + new_len] {
+                        emit(&mut out, b'+', line);
+                    }
+                }
+                DiffOp::Replace { old_index, old_len, new_index, new_len } => {
+                    for line in &old_lines[old_index..old_index + old_len] {
+                        emit(&mut out, b'-', line);
+                    }
+                    for line in &new_lines[new_index..new_index + new_len] {
+                        emit(&mut out, b'+', line);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Splits bytes into lines that keep their `\n`.
+pub fn split_lines(text: &[u8]) -> Vec<&[u8]> {
+    let mut lines = Vec::new();
+    let mut start = 0;
+    for i in memchr::memchr_iter(b'\n', text) {
+        lines.push(&text[start..=i]);
+        start = i + 1;
+    }
+    if start < text.len() {
+        lines.push(&text[start..]);
+    }
+    lines
+}
+
+fn emit(out: &mut Vec<u8>, sign: u8, line: &[u8]) {
+    out.push(sign);
+    out.extend_from_slice(line);
+    if !line.ends_with(b"\n") {
+        out.extend_from_slice(b"\n\\ No newline at end of file\n");
+    }
+}
+
+/// `start,len` as git writes it: 1-based, `,1` omitted, an empty range
+/// names the line before it.
+fn range_text(start: usize, len: usize) -> String {
+    match len {
+        0 => format!("{start},0"),
+        1 => format!("{}", start + 1),
+        n => format!("{},{n}", start + 1),
+    }
+}
+
+/// The cpp driver's function line above a hunk starting at 0-based `start`.
+fn function_context<'a>(lines: &[&'a [u8]], start: usize) -> Option<&'a [u8]> {
+    for &line in lines[..start].iter().rev() {
+        let mut body = line;
+        if body.ends_with(b"\n") {
+            body = &body[..body.len() - 1];
+        }
+        if body.ends_with(b"\r") {
+            body = &body[..body.len() - 1];
+        }
+        if is_cpp_function_line(body) {
+            let mut end = body.len();
+            while end > 0 && body[end - 1].is_ascii_whitespace() {
+                end -= 1;
+            }
+            return Some(&body[..end.min(80)]);
+        }
+    }
+    None
+}
+
+fn is_cpp_function_line(line: &[u8]) -> bool {
+    // Not a jump label (`out:`, `  err_free:  /* x */`).
+    let mut i = line.iter().take_while(|b| **b == b' ' || **b == b'\t').count();
+    let ident_start = i;
+    if i < line.len() && (line[i].is_ascii_alphabetic() || line[i] == b'_') {
+        while i < line.len() && (line[i].is_ascii_alphanumeric() || line[i] == b'_') {
+            i += 1;
+        }
+        if i > ident_start && line.get(i) == Some(&b':') {
+            let rest = &line[i + 1..];
+            let rest = &rest[rest.iter().take_while(|b| b.is_ascii_whitespace()).count()..];
+            if rest.is_empty() || rest.starts_with(b"//") || rest.starts_with(b"/*") {
+                return false;
+            }
+        }
+    }
+    // Starts with a letter or `_` (or `::` then one).
+    let mut rest = line;
+    if rest.starts_with(b"::") {
+        rest = &rest[2..];
+        rest = &rest[rest.iter().take_while(|b| b.is_ascii_whitespace()).count()..];
+    }
+    rest.first().is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn git_style_hunks() {
+        let before = b"static int f(void)\n{\n\tint a;\n\n\ta = 1;\nout:\n\treturn a;\n}";
+        let after = b"static int f(void)\n{\n\tint a;\n\n\ta = 1;\nout:\n\treturn 0;\n}";
+        let d = String::from_utf8(file_diff("x.c", before, after, None)).unwrap();
+        assert_eq!(
+            d,
+            "diff --git a/x.c b/x.c\n--- a/x.c\n+++ b/x.c\n@@ -4,5 +4,5 @@ static int f(void)\n \n \ta = 1;\n out:\n-\treturn a;\n+\treturn 0;\n }\n\\ No newline at end of file\n"
+        );
+    }
+}

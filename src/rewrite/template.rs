@@ -1,0 +1,233 @@
+//! Rendering a rewrite template over a match, keeping the original spelling.
+//!
+//! The pattern's tokens (each tied to the target bytes it matched) and the
+//! template's tokens are aligned by a longest common subsequence on their
+//! keys (literal text or metavariable name). A template token aligned with a
+//! pattern token keeps the original bytes; two aligned tokens that were
+//! neighbours in the pattern keep the original bytes between them (line
+//! breaks, comments). Everything else comes from the template, with its line
+//! breaks re-indented to the statement's indentation. So
+//! `get_user_pages_fast(start,\n\t\t\tn, flags, pages)` becomes
+//! `pin_user_pages_fast(start,\n\t\t\tn, flags, pages)`, and a whole loop
+//! becomes `unpin_user_pages(pages, n);`.
+//!
+//! A line the rewrite makes longer than 100 columns is wrapped the way kernel
+//! code wraps arguments: after a comma, continued under the opening
+//! parenthesis with tabs and then spaces.
+
+use super::edit::{minimize, Edit};
+use crate::engine::{Match, Plan};
+use crate::rule::{Rule, Target, Template, TokKey};
+use std::collections::BTreeMap;
+
+/// The longest line a rewrite may leave (checkpatch's limit).
+pub const MAX_COLUMNS: usize = 100;
+
+/// A planned change rendered: the byte edit, and the replacement as one line
+/// for reports.
+#[derive(Clone, Debug)]
+pub struct Rendered {
+    pub edit: Edit,
+    pub display: String,
+}
+
+/// Renders one planned change into an edit on `src`.
+pub fn render(plan: &Plan, rules: &[Rule], target: Target, src: &[u8]) -> Option<Rendered> {
+    match plan {
+        Plan::RemoveDeclarator { start, end, name } => Some(Rendered {
+            edit: Edit { start: *start, end: *end, text: Vec::new() },
+            display: format!("(declaration of `{name}` removed)"),
+        }),
+        Plan::Replace { matched } => {
+            let rule = &rules[matched.rule];
+            let template = rule.rewrite.get(&target)?;
+            let text = fill(matched, template, &rule.defaults, src, newline_of(src, matched.start));
+            let display = crate::engine::dataflow::one_line(&text);
+            let edit = Edit { start: matched.start, end: matched.end, text };
+            Some(Rendered { edit: minimize(src, wrap_long_lines(src, edit)), display })
+        }
+    }
+}
+
+/// The line ending used by the line holding `offset`.
+fn newline_of(src: &[u8], offset: usize) -> &'static str {
+    match memchr::memchr(b'\n', &src[offset..]) {
+        Some(i) if i > 0 && src[offset + i - 1] == b'\r' => "\r\n",
+        _ => "\n",
+    }
+}
+
+fn indentation_of(src: &[u8], offset: usize) -> Vec<u8> {
+    let line_start = src[..offset].iter().rposition(|&b| b == b'\n').map(|i| i + 1).unwrap_or(0);
+    src[line_start..].iter().take_while(|b| **b == b' ' || **b == b'\t').copied().collect()
+}
+
+/// The template filled in from the match.
+fn fill(m: &Match, template: &Template, defaults: &BTreeMap<String, String>, src: &[u8], newline: &str) -> Vec<u8> {
+    let pkeys: Vec<&TokKey> = m.tokens.iter().map(|t| &t.key).collect();
+    let qkeys: Vec<&TokKey> = template.tokens.iter().map(|t| &t.key).collect();
+    let aligned = lcs(&pkeys, &qkeys);
+    let indent = indentation_of(src, m.start);
+    let mut out = Vec::new();
+    for (j, tok) in template.tokens.iter().enumerate() {
+        if j > 0 {
+            match (aligned[j - 1], aligned[j]) {
+                (Some(k1), Some(k2)) if k2 == k1 + 1 => out.extend_from_slice(&src[m.tokens[k1].end..m.tokens[k2].start]),
+                _ => {
+                    let space = tok.space_before.replace('\n', &format!("{newline}{}", String::from_utf8_lossy(&indent)));
+                    out.extend_from_slice(space.as_bytes());
+                }
+            }
+        }
+        match (aligned[j], &tok.key) {
+            (Some(k), _) => out.extend_from_slice(&src[m.tokens[k].start..m.tokens[k].end]),
+            (None, TokKey::Lit(s)) => out.extend_from_slice(s.as_bytes()),
+            (None, TokKey::Meta(name)) => match m.bindings.get(name) {
+                Some(b) => out.extend_from_slice(&src[b.start..b.end]),
+                None => out.extend_from_slice(defaults.get(name).map(String::as_str).unwrap_or("").as_bytes()),
+            },
+        }
+    }
+    out
+}
+
+/// For each element of `b`, the index of the element of `a` it is aligned
+/// with in a longest common subsequence.
+fn lcs<T: PartialEq>(a: &[T], b: &[T]) -> Vec<Option<usize>> {
+    let (n, m) = (a.len(), b.len());
+    let mut table = vec![vec![0u32; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            table[i][j] = if a[i] == b[j] { table[i + 1][j + 1] + 1 } else { table[i + 1][j].max(table[i][j + 1]) };
+        }
+    }
+    let mut out = vec![None; m];
+    let (mut i, mut j) = (0, 0);
+    while i < n && j < m {
+        if a[i] == b[j] {
+            out[j] = Some(i);
+            i += 1;
+            j += 1;
+        } else if table[i + 1][j] >= table[i][j + 1] {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    out
+}
+
+/// Display width of a line with 8-column tabs.
+pub fn columns(line: &[u8]) -> usize {
+    let mut col = 0;
+    for &b in line {
+        if b == b'\t' {
+            col = (col / 8 + 1) * 8;
+        } else if b != b'\r' {
+            col += 1;
+        }
+    }
+    col
+}
+
+/// Wraps the lines an edit touches when they pass `MAX_COLUMNS` and the
+/// original lines did not.
+fn wrap_long_lines(src: &[u8], edit: Edit) -> Edit {
+    let line_start = src[..edit.start].iter().rposition(|&b| b == b'\n').map(|i| i + 1).unwrap_or(0);
+    let line_end = memchr::memchr(b'\n', &src[edit.end..]).map(|i| edit.end + i).unwrap_or(src.len());
+    let mut new_lines = src[line_start..edit.start].to_vec();
+    new_lines.extend_from_slice(&edit.text);
+    new_lines.extend_from_slice(&src[edit.end..line_end]);
+    let old_max = src[line_start..line_end].split(|&b| b == b'\n').map(columns).max().unwrap_or(0);
+    let crlf = new_lines.ends_with(b"\r");
+    let mut changed = false;
+    let mut out = Vec::new();
+    for (i, line) in new_lines.split(|&b| b == b'\n').enumerate() {
+        if i > 0 {
+            out.push(b'\n');
+        }
+        if columns(line) > MAX_COLUMNS && columns(line) > old_max {
+            if let Some(wrapped) = wrap_call(line, if crlf { "\r\n" } else { "\n" }) {
+                out.extend_from_slice(&wrapped);
+                changed = true;
+                continue;
+            }
+        }
+        out.extend_from_slice(line);
+    }
+    if !changed {
+        return edit;
+    }
+    Edit { start: line_start, end: line_end, text: out }
+}
+
+/// Breaks a line at the commas of its first call's argument list, continuing
+/// under the opening parenthesis.
+fn wrap_call(line: &[u8], newline: &str) -> Option<Vec<u8>> {
+    let open = line.iter().position(|&b| b == b'(')?;
+    // Top-level commas of that argument list.
+    let mut depth = 0i32;
+    let mut commas = Vec::new();
+    let mut close = None;
+    for (i, &b) in line.iter().enumerate().skip(open) {
+        match b {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    close = Some(i);
+                    break;
+                }
+            }
+            b',' if depth == 1 => commas.push(i),
+            _ => {}
+        }
+    }
+    close?;
+    let align = columns(&line[..=open]);
+    let mut continuation = vec![b'\t'; align / 8];
+    continuation.extend(std::iter::repeat_n(b' ', align % 8));
+    // Segments: up to and including each top-level comma, then the rest.
+    let mut segments = Vec::new();
+    let mut from = 0;
+    for &c in &commas {
+        segments.push(&line[from..=c]);
+        from = c + 1;
+    }
+    segments.push(&line[from..]);
+    let mut out = segments[0].to_vec();
+    let mut width = columns(segments[0]);
+    let mut wrapped = false;
+    for seg in &segments[1..] {
+        let trimmed = {
+            let lead = seg.iter().take_while(|b| **b == b' ').count();
+            &seg[lead..]
+        };
+        if width + seg.len() <= MAX_COLUMNS {
+            out.extend_from_slice(seg);
+            width += seg.len();
+        } else {
+            out.extend_from_slice(newline.as_bytes());
+            out.extend_from_slice(&continuation);
+            out.extend_from_slice(trimmed);
+            width = align + trimmed.len();
+            wrapped = true;
+        }
+    }
+    wrapped.then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wraps_under_the_parenthesis() {
+        let line = b"\t\t\tunpin_user_pages_dirty_lock(some_long_struct->pages_array, some_long_struct->nr_pages, make_dirty);";
+        let out = String::from_utf8(wrap_call(line, "\n").unwrap()).unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 2);
+        assert!(columns(lines[0].as_bytes()) <= MAX_COLUMNS);
+        assert_eq!(columns(lines[1].as_bytes()) - lines[1].trim_start().len(), columns(b"\t\t\tunpin_user_pages_dirty_lock("));
+    }
+}

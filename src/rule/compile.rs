@@ -1,0 +1,289 @@
+//! `RawRule` -> `Rule`: every check a rule file must pass, with errors that
+//! point at the rule file's line and column.
+//!
+//! Checked here: the kind and family names, that every `$metavariable` used in
+//! a pattern, a rewrite, a role or a constraint is declared, that every
+//! rewrite uses only metavariables each pattern binds (or that have a
+//! default), that snippets parse as C, and that rewrite and example targets
+//! exist.
+
+use super::pattern::{metavariables, parse_pattern, parse_template, SnippetError};
+use super::raw::RawRule;
+use super::*;
+use std::ops::Range;
+use toml::Spanned;
+
+/// A rule file that cannot be used, with the position of the problem.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}:{line}:{column}: {message}")]
+pub struct RuleError {
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl RuleError {
+    pub fn io(path: &Path, err: std::io::Error) -> RuleError {
+        RuleError { path: path.display().to_string(), line: 0, column: 0, message: format!("cannot read: {err}") }
+    }
+}
+
+struct Ctx<'a> {
+    path: &'a str,
+    text: &'a str,
+}
+
+impl Ctx<'_> {
+    fn at(&self, offset: usize, message: impl Into<String>) -> RuleError {
+        let offset = offset.min(self.text.len());
+        let before = &self.text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let column = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
+        RuleError { path: self.path.to_string(), line, column, message: message.into() }
+    }
+
+    /// An error at `offset` bytes into the value of a string whose TOML span is `span`.
+    fn in_string(&self, span: Range<usize>, offset: usize, message: impl Into<String>) -> RuleError {
+        let raw = &self.text[span.start..span.end.min(self.text.len())];
+        let mut start = span.start;
+        if raw.starts_with("\"\"\"") || raw.starts_with("'''") {
+            start += 3;
+            if self.text[start..].starts_with('\n') {
+                start += 1;
+            } else if self.text[start..].starts_with("\r\n") {
+                start += 2;
+            }
+        } else if raw.starts_with('"') || raw.starts_with('\'') {
+            start += 1;
+        }
+        self.at(start + offset, message)
+    }
+
+    fn snippet(&self, s: &Spanned<String>, e: SnippetError, what: &str) -> RuleError {
+        // Snippets are trimmed before parsing; shift by the leading blanks.
+        let lead = s.get_ref().len() - s.get_ref().trim_start().len();
+        self.in_string(s.span(), lead + e.offset, format!("{what}: {}", e.message))
+    }
+}
+
+fn metavar_ref<'s>(ctx: &Ctx, s: &'s Spanned<String>, declared: &BTreeMap<String, MetaKind>) -> Result<String, RuleError> {
+    let value = s.get_ref().trim();
+    let Some(name) = value.strip_prefix('$') else {
+        return Err(ctx.in_string(s.span(), 0, format!("expected a metavariable like `$pages`, found `{value}`")));
+    };
+    if !declared.contains_key(name) {
+        return Err(ctx.in_string(s.span(), 0, format!("unknown metavariable `${name}`: declare it in [metavars]")));
+    }
+    Ok(name.to_string())
+}
+
+fn check_declared(ctx: &Ctx, s: &Spanned<String>, declared: &BTreeMap<String, MetaKind>) -> Result<Vec<String>, RuleError> {
+    let mut names = Vec::new();
+    for (offset, name) in metavariables(s.get_ref()) {
+        if name.is_empty() {
+            return Err(ctx.in_string(s.span(), offset, "`$` must be followed by a metavariable name"));
+        }
+        if !declared.contains_key(&name) {
+            return Err(ctx.in_string(s.span(), offset, format!("unknown metavariable `${name}`: declare it in [metavars]")));
+        }
+        names.push(name);
+    }
+    Ok(names)
+}
+
+/// Compiles one rule file.
+pub fn compile_rule(path: &str, text: &str) -> Result<Rule, RuleError> {
+    let ctx = Ctx { path, text };
+    let raw: RawRule = toml::from_str(text).map_err(|e| {
+        let offset = e.span().map(|s| s.start).unwrap_or(0);
+        ctx.at(offset, e.message().trim().to_string())
+    })?;
+
+    let id = raw.id.get_ref().trim().to_string();
+    if id.is_empty() || id.contains(char::is_whitespace) {
+        return Err(ctx.in_string(raw.id.span(), 0, "a rule id is a non-empty word such as `gup/put_page`"));
+    }
+    let kind = match raw.kind.get_ref().as_str() {
+        "acquire" => RuleKind::Acquire,
+        "release" => RuleKind::Release,
+        "flow" => RuleKind::Flow,
+        other => {
+            return Err(ctx.in_string(
+                raw.kind.span(),
+                0,
+                format!("unknown kind `{other}`: expected acquire, release or flow"),
+            ))
+        }
+    };
+
+    let mut metavars = BTreeMap::new();
+    for (name, k) in &raw.metavars {
+        let mk = match k.get_ref().as_str() {
+            "identifier" => MetaKind::Identifier,
+            "expression" => MetaKind::Expression,
+            other => {
+                return Err(ctx.in_string(k.span(), 0, format!("unknown metavariable kind `{other}`: expected identifier or expression")))
+            }
+        };
+        metavars.insert(name.clone(), mk);
+    }
+    let mut defaults = BTreeMap::new();
+    for (name, value) in &raw.defaults {
+        if !metavars.contains_key(name) {
+            return Err(ctx.in_string(value.span(), 0, format!("default for unknown metavariable `${name}`")));
+        }
+        defaults.insert(name.clone(), value.get_ref().clone());
+    }
+
+    let mut patterns = Vec::new();
+    let mut bound_by_all: Option<BTreeSet<String>> = None;
+    for m in &raw.matches {
+        let names: BTreeSet<String> = check_declared(&ctx, &m.pattern, &metavars)?.into_iter().collect();
+        let pattern = parse_pattern(m.pattern.get_ref()).map_err(|e| ctx.snippet(&m.pattern, e, "pattern"))?;
+        bound_by_all = Some(match bound_by_all {
+            None => names,
+            Some(prev) => prev.intersection(&names).cloned().collect(),
+        });
+        patterns.push(pattern);
+    }
+    let bound = bound_by_all.unwrap_or_default();
+
+    let acquire = match &raw.acquire {
+        Some(a) => {
+            let family = match a.family.get_ref().as_str() {
+                "get" => AcquireFamily::Get,
+                "pin" => AcquireFamily::Pin,
+                "iov_iter" => AcquireFamily::IovIter,
+                other => return Err(ctx.in_string(a.family.span(), 0, format!("unknown acquire family `{other}`: expected get, pin or iov_iter"))),
+            };
+            let mut manual = BTreeMap::new();
+            for (t, why) in &a.manual {
+                let target = Target::from_name(t).ok_or_else(|| ctx.at(0, format!("unknown target `{t}` in [acquire.manual]")))?;
+                manual.insert(target, why.clone());
+            }
+            Some(AcquireRole {
+                family,
+                pages: metavar_ref(&ctx, &a.pages, &metavars)?,
+                count: a.count.as_ref().map(|c| metavar_ref(&ctx, c, &metavars)).transpose()?,
+                flags: a.flags.as_ref().map(|c| metavar_ref(&ctx, c, &metavars)).transpose()?,
+                manual,
+            })
+        }
+        None => None,
+    };
+    let release = match &raw.release {
+        Some(r) => {
+            let family = match r.family.get_ref().as_str() {
+                "put" => ReleaseFamily::Put,
+                "unpin" => ReleaseFamily::Unpin,
+                other => return Err(ctx.in_string(r.family.span(), 0, format!("unknown release family `{other}`: expected put or unpin"))),
+            };
+            let role = ReleaseRole {
+                family,
+                page: r.page.as_ref().map(|c| metavar_ref(&ctx, c, &metavars)).transpose()?,
+                array: r.array.as_ref().map(|c| metavar_ref(&ctx, c, &metavars)).transpose()?,
+                count: r.count.as_ref().map(|c| metavar_ref(&ctx, c, &metavars)).transpose()?,
+                index: r.index.as_ref().map(|c| metavar_ref(&ctx, c, &metavars)).transpose()?,
+            };
+            if role.page.is_none() == role.array.is_none() {
+                return Err(ctx.in_string(r.family.span(), 0, "a [release] names exactly one of `page` or `array`"));
+            }
+            Some(role)
+        }
+        None => None,
+    };
+
+    match kind {
+        RuleKind::Acquire if acquire.is_none() => return Err(ctx.at(0, "an acquire rule needs an [acquire] table")),
+        RuleKind::Release if release.is_none() => return Err(ctx.at(0, "a release rule needs a [release] table")),
+        RuleKind::Flow if raw.flow.is_none() => return Err(ctx.at(0, "a flow rule needs a [flow] table")),
+        RuleKind::Acquire | RuleKind::Release if patterns.is_empty() => {
+            return Err(ctx.at(0, "an acquire or release rule needs at least one [[match]] pattern"))
+        }
+        _ => {}
+    }
+
+    let mut not_mentions = Vec::new();
+    for (name, others) in &raw.constraints.not_mentions {
+        if !metavars.contains_key(name) {
+            return Err(ctx.at(0, format!("constraint on unknown metavariable `${name}`")));
+        }
+        for o in others {
+            not_mentions.push((name.clone(), metavar_ref(&ctx, o, &metavars)?));
+        }
+    }
+
+    let mut rewrite = BTreeMap::new();
+    for (t, template) in &raw.rewrite {
+        let Some(target) = Target::from_name(t) else {
+            return Err(ctx.in_string(template.span(), 0, format!("unknown target `{t}`: expected unpin or put_user_page")));
+        };
+        for (offset, name) in metavariables(template.get_ref()) {
+            if !metavars.contains_key(&name) {
+                return Err(ctx.in_string(template.span(), offset, format!("unknown metavariable `${name}`: declare it in [metavars]")));
+            }
+            if !bound.contains(&name) && !defaults.contains_key(&name) {
+                return Err(ctx.in_string(
+                    template.span(),
+                    offset,
+                    format!("`${name}` is not bound by every pattern and has no default in [defaults]"),
+                ));
+            }
+        }
+        let parsed = parse_template(template.get_ref()).map_err(|e| ctx.snippet(template, e, "rewrite"))?;
+        rewrite.insert(target, parsed);
+    }
+
+    let flow = raw.flow.as_ref().map(|f| FlowSpec {
+        allocators: f.allocators.iter().cloned().collect(),
+        array_uses: f.array_uses.iter().cloned().collect(),
+        page_uses: f.page_uses.iter().cloned().collect(),
+        extra_references: f.extra_references.iter().cloned().collect(),
+        releases: f.releases.iter().cloned().collect(),
+    });
+
+    let mut examples = Vec::new();
+    for e in &raw.examples {
+        let Some(target) = Target::from_name(e.target.get_ref()) else {
+            return Err(ctx.in_string(e.target.span(), 0, format!("unknown target `{}`", e.target.get_ref())));
+        };
+        examples.push(Example { target, before: e.before.clone(), after: e.after.clone() });
+    }
+
+    Ok(Rule {
+        id,
+        path: path.to_string(),
+        kind,
+        title: raw.title.clone(),
+        doc: Doc { what: raw.doc.what.clone(), why: raw.doc.why.clone(), safety: raw.doc.safety.clone() },
+        metavars,
+        defaults,
+        patterns,
+        acquire,
+        release,
+        not_mentions,
+        rewrite,
+        flow,
+        examples,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        compile_rule("r.toml", text).unwrap_err().to_string()
+    }
+
+    const HEAD: &str = "id = \"t\"\nkind = \"release\"\ntitle = \"t\"\n[release]\nfamily = \"put\"\npage = \"$page\"\n[metavars]\npage = \"expression\"\n";
+
+    #[test]
+    fn errors_point_at_the_rule_file() {
+        assert_eq!(err(&format!("{HEAD}[[match]]\npattern = \"put_page($pge)\"\n")), "r.toml:10:21: unknown metavariable `$pge`: declare it in [metavars]");
+        assert_eq!(err(&format!("{HEAD}[[match]]\npattern = \"put_page($page\"\n")), "r.toml:10:26: pattern: the snippet does not parse as C");
+        assert!(err("id = \"t\"\nkind = 3\n").starts_with("r.toml:2:8: "));
+        assert_eq!(err(&format!("{HEAD}[[match]]\npattern = \"put_page($page)\"\n[rewrite]\nunpn = \"x($page)\"\n")), "r.toml:12:9: unknown target `unpn`: expected unpin or put_user_page");
+    }
+}

@@ -1,0 +1,286 @@
+//! The rule language: declarative rule files in, checked rules out. No IO
+//! beyond reading the rule files themselves.
+//!
+//! A rule file (TOML) describes one acquire call, one release form, or the
+//! dataflow vocabulary (`kind = "flow"`) shared by a pack. Patterns and
+//! rewrites are C snippets with `$metavariables`. See `rules/README.md` for
+//! the language reference. The default pack is embedded in the binary at
+//! build time (`build.rs` lists `rules/`), so adding a rule needs no Rust.
+
+pub mod compile;
+pub mod pattern;
+pub mod raw;
+
+pub use compile::{compile_rule, RuleError};
+pub use pattern::{Pattern, Template, TokKey};
+
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// The conversion a run performs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    /// The v5.6+ API: `pin_user_pages*()` and `unpin_user_page*()`.
+    Unpin,
+    /// The 2018 proposal and v5.2-v5.5 API: `put_user_page*()`, acquires unchanged.
+    PutUserPage,
+}
+
+impl Target {
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Unpin => "unpin",
+            Target::PutUserPage => "put_user_page",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Target> {
+        match name {
+            "unpin" => Some(Target::Unpin),
+            "put_user_page" => Some(Target::PutUserPage),
+            _ => None,
+        }
+    }
+}
+
+/// What a rule describes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleKind {
+    Acquire,
+    Release,
+    Flow,
+}
+
+/// How an acquire takes its pages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AcquireFamily {
+    /// `get_user_pages*()`: a FOLL_GET reference.
+    Get,
+    /// `pin_user_pages*()`: a FOLL_PIN pin.
+    Pin,
+    /// `iov_iter_get_pages*()`: FOLL_GET references through an iterator.
+    IovIter,
+}
+
+/// What a release call drops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReleaseFamily {
+    /// `put_page()` and friends: drops a reference.
+    Put,
+    /// `unpin_user_page*()`: drops a pin.
+    Unpin,
+}
+
+/// Documentation of a rule, under fixed headings.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Doc {
+    pub what: String,
+    pub why: String,
+    pub safety: String,
+}
+
+/// The role of an acquire rule's metavariables.
+#[derive(Clone, Debug)]
+pub struct AcquireRole {
+    pub family: AcquireFamily,
+    pub pages: String,
+    pub count: Option<String>,
+    pub flags: Option<String>,
+    pub manual: BTreeMap<Target, String>,
+}
+
+/// The role of a release rule's metavariables.
+#[derive(Clone, Debug)]
+pub struct ReleaseRole {
+    pub family: ReleaseFamily,
+    /// A single page pointer that must come from an acquire.
+    pub page: Option<String>,
+    /// A pages array that must come from an acquire.
+    pub array: Option<String>,
+    pub count: Option<String>,
+    /// A loop index, dead after the matched loop.
+    pub index: Option<String>,
+}
+
+/// Dataflow vocabulary: which calls allocate arrays, read pages, take extra
+/// references or release pages without a rewrite.
+#[derive(Clone, Debug, Default)]
+pub struct FlowSpec {
+    pub allocators: BTreeSet<String>,
+    pub array_uses: BTreeSet<String>,
+    pub page_uses: BTreeSet<String>,
+    pub extra_references: BTreeSet<String>,
+    pub releases: BTreeSet<String>,
+}
+
+impl FlowSpec {
+    fn merge(&mut self, other: &FlowSpec) {
+        self.allocators.extend(other.allocators.iter().cloned());
+        self.array_uses.extend(other.array_uses.iter().cloned());
+        self.page_uses.extend(other.page_uses.iter().cloned());
+        self.extra_references.extend(other.extra_references.iter().cloned());
+        self.releases.extend(other.releases.iter().cloned());
+    }
+}
+
+/// An example from a rule file: `before` becomes `after` under `target`.
+#[derive(Clone, Debug)]
+pub struct Example {
+    pub target: Target,
+    pub before: String,
+    pub after: String,
+}
+
+/// A checked rule.
+#[derive(Debug)]
+pub struct Rule {
+    pub id: String,
+    pub path: String,
+    pub kind: RuleKind,
+    pub title: String,
+    pub doc: Doc,
+    pub metavars: BTreeMap<String, MetaKind>,
+    pub defaults: BTreeMap<String, String>,
+    pub patterns: Vec<Pattern>,
+    pub acquire: Option<AcquireRole>,
+    pub release: Option<ReleaseRole>,
+    /// (metavariable, metavariable whose binding it must not mention).
+    pub not_mentions: Vec<(String, String)>,
+    pub rewrite: BTreeMap<Target, Template>,
+    pub flow: Option<FlowSpec>,
+    pub examples: Vec<Example>,
+}
+
+impl Rule {
+    /// The callee names of the rule's patterns, when their root is a call
+    /// (used by the byte prefilter).
+    pub fn anchor_identifiers(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for p in &self.patterns {
+            let root = p.root();
+            if root.kind() == "call_expression" {
+                if let Some(f) = root.child_by_field_name("function") {
+                    out.push(String::from_utf8_lossy(&p.text()[f.byte_range()]).into_owned());
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+/// What a metavariable may match.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetaKind {
+    Identifier,
+    Expression,
+}
+
+/// A set of rules used together.
+#[derive(Debug)]
+pub struct RulePack {
+    pub rules: Vec<Rule>,
+    pub flow: FlowSpec,
+}
+
+include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
+
+impl RulePack {
+    /// The pack embedded in the binary (the repository's `rules/`).
+    pub fn builtin() -> Result<RulePack, RuleError> {
+        let files = BUILTIN_RULES.iter().map(|(path, text)| (format!("rules/{path}"), text.to_string()));
+        RulePack::from_files(files.collect())
+    }
+
+    /// Loads every `*.toml` below a directory (sorted by path).
+    pub fn load_dir(dir: &Path) -> Result<RulePack, RuleError> {
+        let mut paths = Vec::new();
+        collect_toml(dir, &mut paths).map_err(|e| RuleError::io(dir, e))?;
+        paths.sort();
+        if paths.is_empty() {
+            return Err(RuleError {
+                path: dir.display().to_string(),
+                line: 0,
+                column: 0,
+                message: "no rule files (*.toml) in this directory".into(),
+            });
+        }
+        let mut files = Vec::new();
+        for p in paths {
+            let text = std::fs::read_to_string(&p).map_err(|e| RuleError::io(&p, e))?;
+            files.push((p.display().to_string(), text));
+        }
+        RulePack::from_files(files)
+    }
+
+    /// Compiles rule files given as (path, text).
+    pub fn from_files(files: Vec<(String, String)>) -> Result<RulePack, RuleError> {
+        let mut rules = Vec::new();
+        let mut flow = FlowSpec::default();
+        let mut ids = BTreeMap::new();
+        for (path, text) in files {
+            let rule = compile_rule(&path, &text)?;
+            if let Some(previous) = ids.insert(rule.id.clone(), path.clone()) {
+                return Err(RuleError {
+                    path,
+                    line: 1,
+                    column: 1,
+                    message: format!("rule id `{}` is already used by {previous}", rule.id),
+                });
+            }
+            if let Some(f) = &rule.flow {
+                flow.merge(f);
+            }
+            rules.push(rule);
+        }
+        Ok(RulePack { rules, flow })
+    }
+
+    /// Identifiers of which at least one must occur in a file for any rule
+    /// of the pack to find an acquire there.
+    pub fn acquire_identifiers(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .rules
+            .iter()
+            .filter(|r| r.kind == RuleKind::Acquire)
+            .flat_map(|r| r.anchor_identifiers())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Callee names of every release rule.
+    pub fn release_identifiers(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .rules
+            .iter()
+            .filter(|r| r.kind == RuleKind::Release)
+            .flat_map(|r| r.anchor_identifiers())
+            .collect();
+        out.extend(self.flow.releases.iter().cloned());
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+fn collect_toml(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            collect_toml(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "toml") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,255 @@
+//! C snippets with metavariables: match patterns and rewrite templates.
+//!
+//! A snippet is C code in which `$name` stands for a metavariable. It is
+//! parsed with the same tree-sitter grammar as the files it matches: each
+//! `$name` becomes the identifier `pp__mv_name`, and the snippet is wrapped in
+//! a function body. A snippet ending in `;` or `}` is a statement, any other
+//! an expression. Templates are kept as a token list (literal tokens and
+//! metavariables, each with the whitespace written before it) so that the
+//! rewriter can keep the original spelling of every token it does not change.
+
+use crate::c::parse::{count_errors, parse_raw};
+use crate::c::syntax::preorder;
+use tree_sitter::{Node, Tree};
+
+/// The identifier prefix a metavariable is parsed as.
+pub const MV_PREFIX: &str = "pp__mv_";
+
+const WRAP_HEAD: &str = "void pp__pattern(void)\n{\n";
+const WRAP_TAIL: &str = "\n}\n";
+
+/// A parsed match pattern.
+pub struct Pattern {
+    pub source: String,
+    text: Vec<u8>,
+    tree: Tree,
+    root_path: Vec<usize>,
+}
+
+impl std::fmt::Debug for Pattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pattern").field("source", &self.source).finish()
+    }
+}
+
+impl Pattern {
+    /// The node the pattern's root matches against.
+    pub fn root(&self) -> Node<'_> {
+        let mut node = self.tree.root_node();
+        for &i in &self.root_path {
+            node = node.child(i as _).expect("the root path was taken from this tree");
+        }
+        node
+    }
+
+    /// The bytes the pattern nodes index into.
+    pub fn text(&self) -> &[u8] {
+        &self.text
+    }
+
+    /// The metavariable a node stands for, when it is one.
+    pub fn metavar<'a>(&'a self, node: Node) -> Option<&'a str> {
+        metavar_name(node, &self.text)
+    }
+}
+
+/// The metavariable name of a `pp__mv_*` identifier node.
+pub fn metavar_name<'a>(node: Node, text: &'a [u8]) -> Option<&'a str> {
+    if !matches!(node.kind(), "identifier" | "type_identifier" | "field_identifier") {
+        return None;
+    }
+    let t = std::str::from_utf8(&text[node.byte_range()]).ok()?;
+    t.strip_prefix(MV_PREFIX)
+}
+
+/// A literal token or a metavariable of a template.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TokKey {
+    Lit(String),
+    Meta(String),
+}
+
+/// A rewrite template as tokens.
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub source: String,
+    pub tokens: Vec<TemplateToken>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TemplateToken {
+    pub key: TokKey,
+    /// Whitespace written before the token in the template.
+    pub space_before: String,
+}
+
+/// Where a problem in a snippet is, as a byte offset into the snippet as written.
+#[derive(Debug)]
+pub struct SnippetError {
+    pub offset: usize,
+    pub message: String,
+}
+
+/// The `$name` metavariables a snippet uses, with their offsets.
+pub fn metavariables(source: &str) -> Vec<(usize, String)> {
+    let bytes = source.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'$' {
+            let start = i;
+            i += 1;
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                i += 1;
+            }
+            out.push((start, source[start + 1..i].to_string()));
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+fn mangle(source: &str) -> String {
+    source.replace('$', MV_PREFIX)
+}
+
+/// Parses a snippet into (wrapped text, tree, path to the snippet's root node).
+fn parse_snippet(source: &str) -> Result<(Vec<u8>, Tree, Vec<usize>), SnippetError> {
+    let body = mangle(source.trim());
+    if body.is_empty() {
+        return Err(SnippetError { offset: 0, message: "the snippet is empty".into() });
+    }
+    let is_statement = body.ends_with(';') || body.ends_with('}');
+    let inner = if is_statement { body.clone() } else { format!("{body};") };
+    let text = format!("{WRAP_HEAD}{inner}{WRAP_TAIL}").into_bytes();
+    let tree = parse_raw(&text)
+        .ok_or_else(|| SnippetError { offset: 0, message: "the C parser gave no tree".into() })?;
+    let root = tree.root_node();
+    if count_errors(root) > 0 {
+        let mut first = None;
+        preorder(root, |n| {
+            if first.is_none() && (n.is_error() || n.is_missing()) {
+                first = Some(n.start_byte());
+            }
+            first.is_none()
+        });
+        let at = first.unwrap_or(WRAP_HEAD.len()).saturating_sub(WRAP_HEAD.len());
+        return Err(SnippetError {
+            offset: unmangled_offset(&body, at).min(source.len()),
+            message: "the snippet does not parse as C".into(),
+        });
+    }
+    let path = snippet_root_path(&tree, is_statement)?;
+    Ok((text, tree, path))
+}
+
+
+/// The child-index path from the wrapper's root to the snippet's root node.
+fn snippet_root_path(tree: &Tree, is_statement: bool) -> Result<Vec<usize>, SnippetError> {
+    let root = tree.root_node();
+    // translation_unit > function_definition > compound_statement > statement
+    let func = root.named_child(0).filter(|n| n.kind() == "function_definition");
+    let body_node = func.and_then(|f| f.child_by_field_name("body"));
+    let Some(body_node) = body_node else {
+        return Err(SnippetError { offset: 0, message: "the snippet is not a statement or an expression".into() });
+    };
+    let mut cursor = body_node.walk();
+    let statements: Vec<(usize, Node)> = body_node
+        .children(&mut cursor)
+        .enumerate()
+        .filter(|(_, c)| c.is_named() && c.kind() != "comment")
+        .collect();
+    if statements.len() != 1 {
+        return Err(SnippetError {
+            offset: 0,
+            message: format!("a snippet must be one statement or one expression, found {}", statements.len()),
+        });
+    }
+    let (index, statement) = statements[0];
+    let mut path = vec![0, body_field_index(func.unwrap()), index];
+    if !is_statement {
+        if statement.kind() != "expression_statement" {
+            return Err(SnippetError { offset: 0, message: "the snippet is not an expression".into() });
+        }
+        path.push(0);
+    }
+    Ok(path)
+}
+
+fn body_field_index(func: Node) -> usize {
+    let mut cursor = func.walk();
+    let body = func.child_by_field_name("body").expect("checked by the caller");
+    let index = func.children(&mut cursor).position(|c| c == body).expect("body is a child");
+    index
+}
+
+/// Maps an offset in the mangled snippet back to the snippet as written.
+fn unmangled_offset(mangled: &str, offset: usize) -> usize {
+    let extra = MV_PREFIX.len() - 1;
+    let before = &mangled[..offset.min(mangled.len())];
+    offset - before.matches(MV_PREFIX).count() * extra
+}
+
+/// Parses a match pattern.
+pub fn parse_pattern(source: &str) -> Result<Pattern, SnippetError> {
+    let (text, tree, root_path) = parse_snippet(source)?;
+    Ok(Pattern { source: source.to_string(), text, tree, root_path })
+}
+
+/// Parses a rewrite template into tokens.
+pub fn parse_template(source: &str) -> Result<Template, SnippetError> {
+    let (text, tree, root_path) = parse_snippet(source)?;
+    let mut root = tree.root_node();
+    for &i in &root_path {
+        root = root.child(i as _).expect("path from this tree");
+    }
+    let mut tokens = Vec::new();
+    let mut prev_end = root.start_byte();
+    preorder(root, |n| {
+        if let Some(name) = metavar_name(n, &text) {
+            tokens.push(TemplateToken {
+                key: TokKey::Meta(name.to_string()),
+                space_before: String::from_utf8_lossy(&text[prev_end..n.start_byte()]).into_owned(),
+            });
+            prev_end = n.end_byte();
+            return false;
+        }
+        if n.child_count() == 0 {
+            // A statement template parsed from `x;` has a real `;` token;
+            // an expression template was given one by the wrapper, which is
+            // outside the root and never seen here.
+            tokens.push(TemplateToken {
+                key: TokKey::Lit(String::from_utf8_lossy(&text[n.byte_range()]).into_owned()),
+                space_before: String::from_utf8_lossy(&text[prev_end..n.start_byte()]).into_owned(),
+            });
+            prev_end = n.end_byte();
+            return false;
+        }
+        true
+    });
+    if let Some(first) = tokens.first_mut() {
+        first.space_before.clear();
+    }
+    Ok(Template { source: source.to_string(), tokens })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_and_templates_parse() {
+        let p = parse_pattern("put_page($page)").unwrap();
+        assert_eq!(p.root().kind(), "call_expression");
+        let l = parse_pattern("for ($i = 0; $i < $n; $i++)\n\tput_page($pages[$i]);").unwrap();
+        assert_eq!(l.root().kind(), "for_statement");
+        let t = parse_template("unpin_user_pages($pages, $n);").unwrap();
+        let keys: Vec<_> = t.tokens.iter().map(|t| t.key.clone()).collect();
+        assert_eq!(keys[0], TokKey::Lit("unpin_user_pages".into()));
+        assert_eq!(keys[2], TokKey::Meta("pages".into()));
+        assert_eq!(t.tokens[4].space_before, " ");
+        let err = parse_pattern("put_page($page").unwrap_err();
+        assert_eq!(err.message, "the snippet does not parse as C");
+    }
+}

@@ -1,0 +1,105 @@
+//! The serde mirror of a rule file, exactly as written in TOML.
+//!
+//! Nothing here is checked beyond TOML syntax and field names
+//! (`deny_unknown_fields`); `compile.rs` turns a `RawRule` into a checked
+//! `Rule` and points every error at the rule file's line and column, which is
+//! why the C snippets are kept as `Spanned` strings.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use toml::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRule {
+    pub id: Spanned<String>,
+    pub kind: Spanned<String>,
+    pub title: String,
+    #[serde(default)]
+    pub doc: RawDoc,
+    #[serde(default)]
+    pub metavars: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    pub defaults: BTreeMap<String, Spanned<String>>,
+    #[serde(default, rename = "match")]
+    pub matches: Vec<RawMatch>,
+    pub acquire: Option<RawAcquire>,
+    pub release: Option<RawRelease>,
+    #[serde(default)]
+    pub constraints: RawConstraints,
+    #[serde(default)]
+    pub rewrite: BTreeMap<String, Spanned<String>>,
+    pub flow: Option<RawFlow>,
+    #[serde(default, rename = "example")]
+    pub examples: Vec<RawExample>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDoc {
+    #[serde(default)]
+    pub what: String,
+    #[serde(default)]
+    pub why: String,
+    #[serde(default)]
+    pub safety: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMatch {
+    pub pattern: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAcquire {
+    pub family: Spanned<String>,
+    pub pages: Spanned<String>,
+    pub count: Option<Spanned<String>>,
+    pub flags: Option<Spanned<String>>,
+    /// Why this acquire is never rewritten for a target, by target name.
+    #[serde(default)]
+    pub manual: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRelease {
+    pub family: Spanned<String>,
+    pub page: Option<Spanned<String>>,
+    pub array: Option<Spanned<String>>,
+    pub count: Option<Spanned<String>>,
+    pub index: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConstraints {
+    /// metavariable -> metavariables whose binding it must not mention.
+    #[serde(default)]
+    pub not_mentions: BTreeMap<String, Vec<Spanned<String>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFlow {
+    #[serde(default)]
+    pub allocators: Vec<String>,
+    #[serde(default)]
+    pub array_uses: Vec<String>,
+    #[serde(default)]
+    pub page_uses: Vec<String>,
+    #[serde(default)]
+    pub extra_references: Vec<String>,
+    #[serde(default)]
+    pub releases: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExample {
+    pub target: Spanned<String>,
+    pub before: String,
+    pub after: String,
+}

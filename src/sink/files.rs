@@ -1,0 +1,52 @@
+//! Writing rewritten files in place, atomically.
+//!
+//! Each file is written to a temporary file in its own directory, flushed,
+//! given the original's permissions and renamed over the original, so a
+//! reader (or an interrupted run) sees either the old or the new file, never
+//! half of one. Files are written one by one; a failure stops the run and
+//! says which files were already written.
+
+use crate::pipeline::Outcome;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: cannot write: {reason} ({written} files already written)")]
+pub struct WriteError {
+    pub path: String,
+    pub reason: String,
+    pub written: usize,
+}
+
+/// Writes every changed file of the outcome; returns how many were written.
+pub fn apply(outcome: &Outcome) -> Result<usize, WriteError> {
+    let mut written = 0;
+    for f in outcome.files.iter().filter(|f| f.changed()) {
+        let path = outcome.base.join(&f.rel_path);
+        write_atomic(&path, &f.after).map_err(|e| WriteError { path: f.rel_path.clone(), reason: e.to_string(), written })?;
+        written += 1;
+    }
+    Ok(written)
+}
+
+fn temp_path(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    path.with_file_name(format!(".{name}.pinpatch-{}.tmp", std::process::id()))
+}
+
+/// Replaces `path` with `bytes` through a temporary file and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = temp_path(path);
+    let result = (|| {
+        let perms = std::fs::metadata(path)?.permissions();
+        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::set_permissions(&tmp, perms)?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
