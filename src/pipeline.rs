@@ -52,7 +52,11 @@ impl FileOutcome {
             return Vec::new();
         }
         let mode = if self.executable { "100755" } else { "100644" };
-        let index = format!("{}..{} {mode}", abbrev_blob(&self.before), abbrev_blob(&self.after));
+        let index = format!(
+            "{}..{} {mode}",
+            abbrev_blob(&self.before),
+            abbrev_blob(&self.after)
+        );
         file_diff(&self.rel_path, &self.before, &self.after, Some(&index))
     }
 }
@@ -71,6 +75,7 @@ pub struct Stats {
     pub files_scanned: usize,
     pub files_parsed: usize,
     pub functions_skipped: usize,
+    pub functions_analysed: usize,
     pub acquire_sites: usize,
     pub release_sites: usize,
     pub rewrites: usize,
@@ -90,7 +95,11 @@ pub struct Outcome {
 }
 
 /// Runs the pipeline over `config.path`.
-pub fn run(config: &Config, pack: &RulePack, progress: &(dyn Fn(usize, usize) + Sync)) -> Result<Outcome, SourceError> {
+pub fn run(
+    config: &Config,
+    pack: &RulePack,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Outcome, SourceError> {
     let list = source::discover(&config.path)?;
     let engine = Engine::new(pack, config.target);
     let anchors = pack.acquire_identifiers();
@@ -114,7 +123,10 @@ pub fn run(config: &Config, pack: &RulePack, progress: &(dyn Fn(usize, usize) + 
         target: config.target,
         files: Vec::new(),
         skipped: list.skipped,
-        stats: Stats { files_scanned: total, ..Stats::default() },
+        stats: Stats {
+            files_scanned: total,
+            ..Stats::default()
+        },
     };
     for r in results {
         match r {
@@ -125,8 +137,19 @@ pub fn run(config: &Config, pack: &RulePack, progress: &(dyn Fn(usize, usize) + 
                 outcome.stats.files_parsed += 1;
                 let s = &mut outcome.stats;
                 s.functions_skipped += f.findings.skipped.len();
-                s.acquire_sites += f.findings.sites.iter().filter(|x| x.kind == crate::engine::SiteKind::Acquire).count();
-                s.release_sites += f.findings.sites.iter().filter(|x| x.kind == crate::engine::SiteKind::Release).count();
+                s.functions_analysed += f.findings.functions_analysed;
+                s.acquire_sites += f
+                    .findings
+                    .sites
+                    .iter()
+                    .filter(|x| x.kind == crate::engine::SiteKind::Acquire)
+                    .count();
+                s.release_sites += f
+                    .findings
+                    .sites
+                    .iter()
+                    .filter(|x| x.kind == crate::engine::SiteKind::Release)
+                    .count();
                 s.rewrites += f.edits.len();
                 s.units += f.findings.units.len();
                 s.units_converted += f.findings.units.iter().filter(|u| u.converted).count();
@@ -145,7 +168,12 @@ enum FileResult {
     Parsed(Option<FileOutcome>),
 }
 
-fn process_file(engine: &Engine, prefilter: &AhoCorasick, base: &std::path::Path, rel: &str) -> FileResult {
+fn process_file(
+    engine: &Engine,
+    prefilter: &AhoCorasick,
+    base: &std::path::Path,
+    rel: &str,
+) -> FileResult {
     let bytes = match source::read(base, rel) {
         Ok(b) => b,
         Err(s) => return FileResult::Skipped(s),
@@ -154,23 +182,41 @@ fn process_file(engine: &Engine, prefilter: &AhoCorasick, base: &std::path::Path
         return FileResult::NotCandidate;
     }
     if let Some(reason) = source::not_text_reason(&bytes) {
-        return FileResult::Skipped(SkippedFile { path: rel.to_string(), reason: reason.to_string() });
+        return FileResult::Skipped(SkippedFile {
+            path: rel.to_string(),
+            reason: reason.to_string(),
+        });
     }
     let Some(parsed) = parse(&bytes) else {
-        return FileResult::Skipped(SkippedFile { path: rel.to_string(), reason: "the C parser gave up on this file".into() });
+        return FileResult::Skipped(SkippedFile {
+            path: rel.to_string(),
+            reason: "the C parser gave up on this file".into(),
+        });
     };
     let mut findings = engine.analyse(rel, &parsed);
-    if findings.sites.is_empty() && findings.skipped.is_empty() {
+    if findings.sites.is_empty() && findings.skipped.is_empty() && findings.functions_analysed == 0
+    {
         return FileResult::Parsed(None);
     }
     let (edits, after) = rewrite_file(engine, &parsed, &mut findings);
     let executable = !edits.is_empty() && source::is_executable(base, rel);
-    FileResult::Parsed(Some(FileOutcome { rel_path: rel.to_string(), findings, before: bytes, after, edits, executable }))
+    FileResult::Parsed(Some(FileOutcome {
+        rel_path: rel.to_string(),
+        findings,
+        before: bytes,
+        after,
+        edits,
+        executable,
+    }))
 }
 
 /// Renders the converted units' plans, drops units whose edits conflict or
 /// break the parse, and fills in each site's rewrite text.
-fn rewrite_file(engine: &Engine, parsed: &parse::Parsed, findings: &mut FileFindings) -> (Vec<(usize, Edit)>, Vec<u8>) {
+fn rewrite_file(
+    engine: &Engine,
+    parsed: &parse::Parsed,
+    findings: &mut FileFindings,
+) -> (Vec<(usize, Edit)>, Vec<u8>) {
     let src = &parsed.original;
     let mut per_unit: Vec<(usize, Vec<(Plan, crate::rewrite::template::Rendered)>)> = Vec::new();
     for (ui, unit) in findings.units.iter().enumerate() {
@@ -180,14 +226,19 @@ fn rewrite_file(engine: &Engine, parsed: &parse::Parsed, findings: &mut FileFind
         let rendered: Vec<_> = unit
             .plans
             .iter()
-            .filter_map(|p| render(p, &engine.pack.rules, engine.target, src).map(|r| (p.clone(), r)))
+            .filter_map(|p| {
+                render(p, &engine.pack.rules, engine.target, src).map(|r| (p.clone(), r))
+            })
             .collect();
         per_unit.push((ui, rendered));
     }
     // Units whose edits overlap an earlier unit's are dropped whole.
     let mut kept: Vec<(usize, Vec<(Plan, crate::rewrite::template::Rendered)>)> = Vec::new();
     for (ui, rendered) in per_unit {
-        let clash = kept.iter().any(|(_, k)| k.iter().any(|(_, a)| rendered.iter().any(|(_, b)| overlaps(&a.edit, &b.edit))));
+        let clash = kept.iter().any(|(_, k)| {
+            k.iter()
+                .any(|(_, a)| rendered.iter().any(|(_, b)| overlaps(&a.edit, &b.edit)))
+        });
         if clash {
             drop_unit(findings, ui, "its rewrite overlaps another unit's rewrite");
         } else {
@@ -195,13 +246,19 @@ fn rewrite_file(engine: &Engine, parsed: &parse::Parsed, findings: &mut FileFind
         }
     }
     let collect = |kept: &[(usize, Vec<(Plan, crate::rewrite::template::Rendered)>)]| {
-        let mut edits: Vec<(usize, Edit)> = kept.iter().flat_map(|(ui, r)| r.iter().map(move |(_, x)| (*ui, x.edit.clone()))).collect();
+        let mut edits: Vec<(usize, Edit)> = kept
+            .iter()
+            .flat_map(|(ui, r)| r.iter().map(move |(_, x)| (*ui, x.edit.clone())))
+            .collect();
         edits.retain(|(_, e)| !(e.start == e.end && e.text.is_empty()));
         edits.sort_by(|a, b| (a.1.start, a.1.end).cmp(&(b.1.start, b.1.end)));
         edits
     };
     let mut edits = collect(&kept);
-    let mut after = apply_edits(src, &edits.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>());
+    let mut after = apply_edits(
+        src,
+        &edits.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>(),
+    );
     if !edits.is_empty() {
         let before_errors = parsed.error_count();
         if !parses_no_worse(before_errors, &after) {
@@ -219,10 +276,17 @@ fn rewrite_file(engine: &Engine, parsed: &parse::Parsed, findings: &mut FileFind
             }
             kept = good;
             edits = collect(&kept);
-            after = apply_edits(src, &edits.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>());
+            after = apply_edits(
+                src,
+                &edits.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>(),
+            );
             if !parses_no_worse(before_errors, &after) {
                 for (ui, _) in &kept {
-                    drop_unit(findings, *ui, "the rewrites together would introduce a parse error");
+                    drop_unit(
+                        findings,
+                        *ui,
+                        "the rewrites together would introduce a parse error",
+                    );
                 }
                 kept.clear();
                 edits.clear();
@@ -233,7 +297,9 @@ fn rewrite_file(engine: &Engine, parsed: &parse::Parsed, findings: &mut FileFind
     // Each converted site shows what it became.
     for site in findings.sites.iter_mut() {
         let Some(ui) = site.unit else { continue };
-        let Some((_, rendered)) = kept.iter().find(|(k, _)| *k == ui) else { continue };
+        let Some((_, rendered)) = kept.iter().find(|(k, _)| *k == ui) else {
+            continue;
+        };
         for (plan, r) in rendered {
             if let Plan::Replace { matched } = plan {
                 if matched.start <= site.start && site.end <= matched.end {

@@ -45,12 +45,26 @@ fn is_c_source(path: &str) -> bool {
 pub fn discover(path: &Path) -> Result<SourceList, SourceError> {
     let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => SourceError::NotFound(path.display().to_string()),
-        _ => SourceError::Unreadable { path: path.display().to_string(), reason: e.to_string() },
+        _ => SourceError::Unreadable {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        },
     })?;
     if meta.is_file() {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
-        return Ok(SourceList { base, files: vec![name], skipped: Vec::new() });
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let base = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        return Ok(SourceList {
+            base,
+            files: vec![name],
+            skipped: Vec::new(),
+        });
     }
     let mut list = match from_git(path) {
         Some(list) => list,
@@ -67,8 +81,16 @@ fn from_git(dir: &Path) -> Option<SourceList> {
     let repo = git2::Repository::discover(dir).ok()?;
     let workdir = repo.workdir()?.canonicalize().ok()?;
     let dir_abs = dir.canonicalize().ok()?;
-    let prefix = dir_abs.strip_prefix(&workdir).ok()?.to_string_lossy().replace('\\', "/");
-    let prefix = if prefix.is_empty() { String::new() } else { format!("{prefix}/") };
+    let prefix = dir_abs
+        .strip_prefix(&workdir)
+        .ok()?
+        .to_string_lossy()
+        .replace('\\', "/");
+    let prefix = if prefix.is_empty() {
+        String::new()
+    } else {
+        format!("{prefix}/")
+    };
     let index = repo.index().ok()?;
     let mut files = Vec::new();
     for entry in index.iter() {
@@ -104,7 +126,11 @@ fn from_git(dir: &Path) -> Option<SourceList> {
     }
     // Files deleted from the work tree but still in the index are gone.
     files.retain(|f| dir.join(f).is_file());
-    Some(SourceList { base: dir.to_path_buf(), files, skipped: Vec::new() })
+    Some(SourceList {
+        base: dir.to_path_buf(),
+        files,
+        skipped: Vec::new(),
+    })
 }
 
 /// Walks a directory that is not in a git work tree.
@@ -118,13 +144,19 @@ fn walk(dir: &Path) -> Result<SourceList, SourceError> {
                 if !e.file_type().is_some_and(|t| t.is_file()) {
                     continue;
                 }
-                let rel = e.path().strip_prefix(dir).unwrap_or(e.path()).to_string_lossy().replace('\\', "/");
+                let rel = e
+                    .path()
+                    .strip_prefix(dir)
+                    .unwrap_or(e.path())
+                    .to_string_lossy()
+                    .replace('\\', "/");
                 if is_c_source(&rel) {
                     files.push(rel);
                 }
             }
             Err(err) => {
-                let path = error_path(&err).map(|p| p.strip_prefix(dir).unwrap_or(&p).display().to_string());
+                let path = error_path(&err)
+                    .map(|p| p.strip_prefix(dir).unwrap_or(&p).display().to_string());
                 skipped.push(SkippedFile {
                     path: path.unwrap_or_else(|| dir.display().to_string()),
                     reason: clean_walk_error(&err),
@@ -132,13 +164,19 @@ fn walk(dir: &Path) -> Result<SourceList, SourceError> {
             }
         }
     }
-    Ok(SourceList { base: dir.to_path_buf(), files, skipped })
+    Ok(SourceList {
+        base: dir.to_path_buf(),
+        files,
+        skipped,
+    })
 }
 
 fn error_path(err: &ignore::Error) -> Option<PathBuf> {
     match err {
         ignore::Error::WithPath { path, .. } => Some(path.clone()),
-        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => error_path(err),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            error_path(err)
+        }
         ignore::Error::Loop { child, .. } => Some(child.clone()),
         _ => None,
     }
@@ -146,9 +184,9 @@ fn error_path(err: &ignore::Error) -> Option<PathBuf> {
 
 fn clean_walk_error(err: &ignore::Error) -> String {
     match err {
-        ignore::Error::WithPath { err, .. } | ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
-            clean_walk_error(err)
-        }
+        ignore::Error::WithPath { err, .. }
+        | ignore::Error::WithDepth { err, .. }
+        | ignore::Error::WithLineNumber { err, .. } => clean_walk_error(err),
         ignore::Error::Io(io) => format!("cannot read: {io}"),
         other => other.to_string(),
     }
@@ -161,7 +199,10 @@ pub fn not_text_reason(bytes: &[u8]) -> Option<&'static str> {
 
 /// Reads one file of the list.
 pub fn read(base: &Path, rel: &str) -> Result<Vec<u8>, SkippedFile> {
-    std::fs::read(base.join(rel)).map_err(|e| SkippedFile { path: rel.to_string(), reason: format!("cannot read: {e}") })
+    std::fs::read(base.join(rel)).map_err(|e| SkippedFile {
+        path: rel.to_string(),
+        reason: format!("cannot read: {e}"),
+    })
 }
 
 /// Whether a file is executable (for the diff's `index` mode).
@@ -169,7 +210,9 @@ pub fn is_executable(base: &Path, rel: &str) -> bool {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::metadata(base.join(rel)).map(|m| m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+        std::fs::metadata(base.join(rel))
+            .map(|m| m.permissions().mode() & 0o111 != 0)
+            .unwrap_or(false)
     }
     #[cfg(not(unix))]
     {

@@ -53,14 +53,19 @@ impl MacroTable {
     pub fn builtin() -> &'static MacroTable {
         static TABLE: OnceLock<MacroTable> = OnceLock::new();
         TABLE.get_or_init(|| {
-            MacroTable::from_toml(EMBEDDED).expect("the embedded macros.toml is checked by a unit test")
+            MacroTable::from_toml(EMBEDDED)
+                .expect("the embedded macros.toml is checked by a unit test")
         })
     }
 
     /// Reads a macro table from TOML text.
     pub fn from_toml(text: &str) -> Result<MacroTable, toml::de::Error> {
         let raw: RawMacroTable = toml::from_str(text)?;
-        let bytes = |v: Vec<String>| v.into_iter().map(String::into_bytes).collect::<HashSet<_>>();
+        let bytes = |v: Vec<String>| {
+            v.into_iter()
+                .map(String::into_bytes)
+                .collect::<HashSet<_>>()
+        };
         let mut type_args: HashMap<Vec<u8>, TypeArgs> = raw
             .type_args
             .into_iter()
@@ -86,9 +91,16 @@ impl MacroTable {
 /// and with newlines at the same offsets.
 pub fn neutralise(src: &[u8], table: &MacroTable) -> Vec<u8> {
     let mut out = src.to_vec();
-    let mut scan = Scanner { src, pos: 0, depth: 0, line_start: true };
+    let mut scan = Scanner {
+        src,
+        pos: 0,
+        depth: 0,
+        line_start: true,
+    };
     while let Some(tok) = scan.next_token() {
-        let Token::Ident(start, end) = tok else { continue };
+        let Token::Ident(start, end) = tok else {
+            continue;
+        };
         let ident = &src[start..end];
         if table.annotations.contains(ident) {
             blank(&mut out, start, end);
@@ -193,7 +205,10 @@ fn loop_body_follows(src: &[u8], mut i: usize) -> bool {
     }
     match src.get(i) {
         None => false,
-        Some(b';' | b')' | b',' | b']' | b'}' | b'.' | b'?' | b':' | b'=' | b'+' | b'-' | b'|' | b'&' | b'<' | b'>') => {
+        Some(
+            b';' | b')' | b',' | b']' | b'}' | b'.' | b'?' | b':' | b'=' | b'+' | b'-' | b'|'
+            | b'&' | b'<' | b'>',
+        ) => {
             // `->`, `==` and friends continue an expression; `-`, `&`, `*`
             // may also start a statement, but a macro call followed by them
             // is far more often an expression.
@@ -291,7 +306,9 @@ impl Scanner<'_> {
                 }
                 c if c.is_ascii_digit() => {
                     self.line_start = false;
-                    while self.pos < src.len() && (is_ident_byte(src[self.pos]) || src[self.pos] == b'.') {
+                    while self.pos < src.len()
+                        && (is_ident_byte(src[self.pos]) || src[self.pos] == b'.')
+                    {
                         self.pos += 1;
                     }
                     return Some(Token::Other);
@@ -313,10 +330,15 @@ impl Scanner<'_> {
         while self.pos < src.len() {
             match src[self.pos] {
                 b'\\' if src.get(self.pos + 1) == Some(&b'\n') => self.pos += 2,
-                b'\\' if src.get(self.pos + 1) == Some(&b'\r') && src.get(self.pos + 2) == Some(&b'\n') => {
+                b'\\'
+                    if src.get(self.pos + 1) == Some(&b'\r')
+                        && src.get(self.pos + 2) == Some(&b'\n') =>
+                {
                     self.pos += 3
                 }
-                b'/' if src.get(self.pos + 1) == Some(&b'*') => self.pos = skip_comment(src, self.pos),
+                b'/' if src.get(self.pos + 1) == Some(&b'*') => {
+                    self.pos = skip_comment(src, self.pos)
+                }
                 b'\n' => return,
                 _ => self.pos += 1,
             }
@@ -383,11 +405,20 @@ mod tests {
                 "void f(void) { list_for_each_entry(p, h, m) { g(p); } }",
                 "void f(void) { while              (p, h, m) { g(p); } }",
             ),
-            ("x = container_of(p, struct foo, m);", "x = container_of(p, T_________, m);"),
+            (
+                "x = container_of(p, struct foo, m);",
+                "x = container_of(p, T_________, m);",
+            ),
             ("void f(void) __acquires(l);", "void f(void)              ;"),
             ("/* __user */ \"__init\"", "/* __user */ \"__init\""),
-            ("#define X __user\nint __user y;", "#define X __user\nint        y;"),
-            ("void f(void) { foo_for_each(a); }", "void f(void) { foo_for_each(a); }"),
+            (
+                "#define X __user\nint __user y;",
+                "#define X __user\nint        y;",
+            ),
+            (
+                "void f(void) { foo_for_each(a); }",
+                "void f(void) { foo_for_each(a); }",
+            ),
         ];
         for (input, want) in cases {
             let got = run(input);

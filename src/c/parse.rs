@@ -33,7 +33,12 @@ pub struct Parsed {
 pub fn parse(original: &[u8]) -> Option<Parsed> {
     let neutral = neutralise(original, MacroTable::builtin());
     let tree = parse_raw(&neutral)?;
-    Some(Parsed { original: original.to_vec(), lines: LineIndex::new(original), neutral, tree })
+    Some(Parsed {
+        original: original.to_vec(),
+        lines: LineIndex::new(original),
+        neutral,
+        tree,
+    })
 }
 
 /// Parses bytes as they are, without the macro pass (rule patterns).

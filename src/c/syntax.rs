@@ -34,7 +34,9 @@ pub fn preorder<'t>(root: Node<'t>, mut visit: impl FnMut(Node<'t>) -> bool) {
 /// The children of a node, comments left out.
 pub fn children_no_comments(node: Node) -> Vec<Node> {
     let mut cursor = node.walk();
-    node.children(&mut cursor).filter(|c| c.kind() != "comment").collect()
+    node.children(&mut cursor)
+        .filter(|c| c.kind() != "comment")
+        .collect()
 }
 
 /// A function definition with a name and a body.
@@ -62,9 +64,15 @@ impl<'t> FunctionDef<'t> {
     /// The names of the declared parameters.
     pub fn parameter_names(&self, src: &[u8]) -> Vec<String> {
         let mut names = Vec::new();
-        let Some(decl) = self.node.child_by_field_name("declarator") else { return names };
-        let Some(func) = find_function_declarator(decl) else { return names };
-        let Some(params) = func.child_by_field_name("parameters") else { return names };
+        let Some(decl) = self.node.child_by_field_name("declarator") else {
+            return names;
+        };
+        let Some(func) = find_function_declarator(decl) else {
+            return names;
+        };
+        let Some(params) = func.child_by_field_name("parameters") else {
+            return names;
+        };
         let mut cursor = params.walk();
         for p in params.named_children(&mut cursor) {
             if p.kind() == "parameter_declaration" {
@@ -110,7 +118,11 @@ pub fn functions(root: Node) -> Vec<FunctionDef> {
                     .and_then(find_function_declarator)
                     .and_then(|f| f.child_by_field_name("declarator"))
                     .and_then(declarator_identifier);
-                out.push(FunctionDef { node: n, body, name_node });
+                out.push(FunctionDef {
+                    node: n,
+                    body,
+                    name_node,
+                });
             }
             return false;
         }
@@ -145,7 +157,9 @@ impl<'t> Call<'t> {
         match self.node.child_by_field_name("arguments") {
             Some(list) => {
                 let mut cursor = list.walk();
-                list.named_children(&mut cursor).filter(|c| c.kind() != "comment").collect()
+                list.named_children(&mut cursor)
+                    .filter(|c| c.kind() != "comment")
+                    .collect()
             }
             None => Vec::new(),
         }
@@ -175,19 +189,32 @@ pub enum ExprShape<'t> {
     /// `x`
     Ident(Node<'t>),
     /// `a[i]`
-    Subscript { base: Node<'t>, index: Node<'t> },
+    Subscript {
+        base: Node<'t>,
+        index: Node<'t>,
+    },
     /// `*p`
     Deref(Node<'t>),
     /// `&x`
     AddressOf(Node<'t>),
     /// `a + i`, `a - i`, `i + a`
-    Offset { base: Node<'t>, other: Node<'t> },
+    Offset {
+        base: Node<'t>,
+        other: Node<'t>,
+    },
     /// `s->f` or `s.f`
-    Field { base: Node<'t>, field: Node<'t>, arrow: bool },
+    Field {
+        base: Node<'t>,
+        field: Node<'t>,
+        arrow: bool,
+    },
     /// `f(...)`
     Call(Call<'t>),
     /// `c ? a : b`
-    Conditional { then: Option<Node<'t>>, otherwise: Node<'t> },
+    Conditional {
+        then: Option<Node<'t>>,
+        otherwise: Node<'t>,
+    },
     /// `NULL` or `0`
     Null,
     Other,
@@ -206,7 +233,10 @@ pub fn shape<'t>(node: Node<'t>, src: &[u8]) -> ExprShape<'t> {
         }
         "null" => ExprShape::Null,
         "number_literal" if &src[node.byte_range()] == b"0" => ExprShape::Null,
-        "subscript_expression" => match (node.child_by_field_name("argument"), node.child_by_field_name("index")) {
+        "subscript_expression" => match (
+            node.child_by_field_name("argument"),
+            node.child_by_field_name("index"),
+        ) {
             (Some(base), Some(index)) => ExprShape::Subscript { base, index },
             _ => ExprShape::Other,
         },
@@ -220,21 +250,33 @@ pub fn shape<'t>(node: Node<'t>, src: &[u8]) -> ExprShape<'t> {
         }
         "binary_expression" => {
             let op = node.child_by_field_name("operator").map(|o| o.kind());
-            match (op, node.child_by_field_name("left"), node.child_by_field_name("right")) {
-                (Some("+") | Some("-"), Some(l), Some(r)) => ExprShape::Offset { base: l, other: r },
+            match (
+                op,
+                node.child_by_field_name("left"),
+                node.child_by_field_name("right"),
+            ) {
+                (Some("+") | Some("-"), Some(l), Some(r)) => {
+                    ExprShape::Offset { base: l, other: r }
+                }
                 _ => ExprShape::Other,
             }
         }
         "field_expression" => {
             let arrow = node.child_by_field_name("operator").map(|o| o.kind()) == Some("->");
-            match (node.child_by_field_name("argument"), node.child_by_field_name("field")) {
+            match (
+                node.child_by_field_name("argument"),
+                node.child_by_field_name("field"),
+            ) {
                 (Some(base), Some(field)) => ExprShape::Field { base, field, arrow },
                 _ => ExprShape::Other,
             }
         }
         "call_expression" => ExprShape::Call(Call { node }),
         "conditional_expression" => match node.child_by_field_name("alternative") {
-            Some(otherwise) => ExprShape::Conditional { then: node.child_by_field_name("consequence"), otherwise },
+            Some(otherwise) => ExprShape::Conditional {
+                then: node.child_by_field_name("consequence"),
+                otherwise,
+            },
             None => ExprShape::Other,
         },
         _ => ExprShape::Other,
@@ -259,12 +301,22 @@ impl<'t> Assignment<'t> {
                 let lhs = node.child_by_field_name("left")?;
                 let rhs = node.child_by_field_name("right")?;
                 let plain = node.child_by_field_name("operator").map(|o| o.kind()) == Some("=");
-                Some(Assignment { node, lhs, rhs, plain })
+                Some(Assignment {
+                    node,
+                    lhs,
+                    rhs,
+                    plain,
+                })
             }
             "init_declarator" => {
                 let lhs = declarator_identifier(node.child_by_field_name("declarator")?)?;
                 let rhs = node.child_by_field_name("value")?;
-                Some(Assignment { node, lhs, rhs, plain: true })
+                Some(Assignment {
+                    node,
+                    lhs,
+                    rhs,
+                    plain: true,
+                })
             }
             _ => None,
         }

@@ -20,7 +20,11 @@ pub fn run(argv: impl IntoIterator<Item = OsString>) -> u8 {
     let args = match Args::try_parse_from(argv) {
         Ok(a) => a,
         Err(e) => {
-            let code = if e.use_stderr() { exit::USAGE } else { exit::SUCCESS };
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::SUCCESS
+            };
             let _ = e.print();
             return code;
         }
@@ -40,7 +44,10 @@ struct Failure {
 }
 
 fn fail(code: u8, message: impl std::fmt::Display) -> Failure {
-    Failure { code, message: message.to_string() }
+    Failure {
+        code,
+        message: message.to_string(),
+    }
 }
 
 fn load_rules(dir: Option<&std::path::Path>) -> Result<RulePack, Failure> {
@@ -56,12 +63,17 @@ fn run_pipeline(run: &RunArgs) -> Result<Outcome, Failure> {
         TargetArg::Unpin => Target::Unpin,
         TargetArg::PutUserPage => Target::PutUserPage,
     };
-    let config = Config { path: run.path.clone(), target };
+    let config = Config {
+        path: run.path.clone(),
+        target,
+    };
     let bar = (!run.quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(0);
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {pos}/{len} files {wide_bar} {elapsed}")
-                .expect("the template is valid"),
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {pos}/{len} files {wide_bar} {elapsed}",
+            )
+            .expect("the template is valid"),
         );
         bar
     });
@@ -96,7 +108,10 @@ fn write_stdout(f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result
     match f(&mut lock).and_then(|_| lock.flush()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(fail(exit::OUTPUT, format!("cannot write to standard output: {e}"))),
+        Err(e) => Err(fail(
+            exit::OUTPUT,
+            format!("cannot write to standard output: {e}"),
+        )),
     }
 }
 

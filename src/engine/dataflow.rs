@@ -17,7 +17,9 @@
 
 use super::matcher::{match_rule, Match};
 use super::{Class, Engine, FileFindings, Plan, Site, SiteKind, Unit};
-use crate::c::syntax::{declarator_identifier, normalized, preorder, shape, Assignment, Call, ExprShape, FunctionDef};
+use crate::c::syntax::{
+    declarator_identifier, normalized, preorder, shape, Assignment, Call, ExprShape, FunctionDef,
+};
 use crate::c::Parsed;
 use crate::rule::{AcquireFamily, ReleaseFamily, RuleKind, Target};
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -115,7 +117,9 @@ impl Analysis<'_, '_> {
     fn base_key(&self, node: Node) -> Option<String> {
         match shape(node, self.src) {
             ExprShape::Ident(_) | ExprShape::Field { .. } => self.key_of(node),
-            ExprShape::Subscript { base, .. } | ExprShape::Deref(base) | ExprShape::Offset { base, .. } => self.base_key(base),
+            ExprShape::Subscript { base, .. }
+            | ExprShape::Deref(base)
+            | ExprShape::Offset { base, .. } => self.base_key(base),
             ExprShape::AddressOf(inner) => self.base_key(inner),
             _ => None,
         }
@@ -123,21 +127,36 @@ impl Analysis<'_, '_> {
 
     fn eval(&self, node: Node) -> Val {
         match shape(node, self.src) {
-            ExprShape::Ident(_) | ExprShape::Field { .. } => match self.key_of(node).and_then(|k| self.vars.get(&k)) {
-                Some(info) => Val { arrays: info.arrays.clone(), pages: info.pages.clone() },
-                None => Val::default(),
-            },
-            ExprShape::Subscript { base, .. } | ExprShape::Deref(base) => {
-                Val { arrays: BTreeSet::new(), pages: self.eval(base).arrays }
+            ExprShape::Ident(_) | ExprShape::Field { .. } => {
+                match self.key_of(node).and_then(|k| self.vars.get(&k)) {
+                    Some(info) => Val {
+                        arrays: info.arrays.clone(),
+                        pages: info.pages.clone(),
+                    },
+                    None => Val::default(),
+                }
             }
+            ExprShape::Subscript { base, .. } | ExprShape::Deref(base) => Val {
+                arrays: BTreeSet::new(),
+                pages: self.eval(base).arrays,
+            },
             ExprShape::AddressOf(inner) => match shape(inner, self.src) {
-                ExprShape::Subscript { base, .. } => Val { arrays: self.eval(base).arrays, pages: BTreeSet::new() },
-                _ => Val { arrays: self.eval(inner).pages, pages: BTreeSet::new() },
+                ExprShape::Subscript { base, .. } => Val {
+                    arrays: self.eval(base).arrays,
+                    pages: BTreeSet::new(),
+                },
+                _ => Val {
+                    arrays: self.eval(inner).pages,
+                    pages: BTreeSet::new(),
+                },
             },
             ExprShape::Offset { base, other } => {
                 let mut arrays = self.eval(base).arrays;
                 arrays.extend(self.eval(other).arrays);
-                Val { arrays, pages: BTreeSet::new() }
+                Val {
+                    arrays,
+                    pages: BTreeSet::new(),
+                }
             }
             ExprShape::Conditional { then, otherwise } => {
                 let mut v = self.eval(otherwise);
@@ -156,9 +175,13 @@ impl Analysis<'_, '_> {
     fn is_null_or_allocation(&self, node: Node) -> bool {
         match shape(node, self.src) {
             ExprShape::Null => true,
-            ExprShape::Call(call) => call
-                .callee_name(self.src)
-                .is_some_and(|c| self.engine.pack.flow.allocators.contains(&*String::from_utf8_lossy(c))),
+            ExprShape::Call(call) => call.callee_name(self.src).is_some_and(|c| {
+                self.engine
+                    .pack
+                    .flow
+                    .allocators
+                    .contains(&*String::from_utf8_lossy(c))
+            }),
             _ => false,
         }
     }
@@ -166,7 +189,13 @@ impl Analysis<'_, '_> {
 
 /// Analyses one function free of parse errors and appends its sites and
 /// units to `findings`.
-pub(crate) fn analyse_function(engine: &Engine, parsed: &Parsed, func: FunctionDef, name: &str, findings: &mut FileFindings) {
+pub(crate) fn analyse_function(
+    engine: &Engine,
+    parsed: &Parsed,
+    func: FunctionDef,
+    name: &str,
+    findings: &mut FileFindings,
+) {
     let src: &[u8] = &parsed.original;
     let mut nodes = Vec::new();
     preorder(func.body, |n| {
@@ -207,27 +236,58 @@ pub(crate) fn analyse_function(engine: &Engine, parsed: &Parsed, func: FunctionD
         }
     }
     let params: HashSet<String> = func.parameter_names(src).into_iter().collect();
-    let mut a = Analysis { engine, parsed, src, vars: HashMap::new(), units: Vec::new(), parent: Vec::new(), locals, params };
+    let mut a = Analysis {
+        engine,
+        parsed,
+        src,
+        vars: HashMap::new(),
+        units: Vec::new(),
+        parent: Vec::new(),
+        locals,
+        params,
+    };
 
     // 2. Seed units from the acquires' pages arguments.
     let mut acquire_sites: Vec<(Node, Match, Option<usize>, Option<String>)> = Vec::new();
     let mut root_units: HashMap<String, usize> = HashMap::new();
     for (node, m) in acquires {
         let rule = &engine.pack.rules[m.rule];
-        let role = rule.acquire.as_ref().expect("acquire rules have an [acquire] table");
+        let role = rule
+            .acquire
+            .as_ref()
+            .expect("acquire rules have an [acquire] table");
         let pages_binding = m.binding(&role.pages).cloned();
-        let pages_node = pages_binding.as_ref().and_then(|b| node.descendant_for_byte_range(b.start, b.end));
+        let pages_node = pages_binding
+            .as_ref()
+            .and_then(|b| node.descendant_for_byte_range(b.start, b.end));
         let Some(pages_node) = pages_node else {
-            acquire_sites.push((node, m, None, Some("the pages argument was not found".into())));
+            acquire_sites.push((
+                node,
+                m,
+                None,
+                Some("the pages argument was not found".into()),
+            ));
             continue;
         };
         if matches!(shape(pages_node, src), ExprShape::Null) {
-            acquire_sites.push((node, m, None, Some("pages is NULL: the call only faults pages in, nothing is released".into())));
+            acquire_sites.push((
+                node,
+                m,
+                None,
+                Some("pages is NULL: the call only faults pages in, nothing is released".into()),
+            ));
             continue;
         }
         let Some((key, is_array, root_node)) = root_of(&a, pages_node) else {
             let text = a.text(pages_node);
-            acquire_sites.push((node, m, None, Some(format!("the pages argument `{text}` is not a variable or field pinpatch can follow"))));
+            acquire_sites.push((
+                node,
+                m,
+                None,
+                Some(format!(
+                    "the pages argument `{text}` is not a variable or field pinpatch can follow"
+                )),
+            ));
             continue;
         };
         let unit = match root_units.get(&key) {
@@ -255,16 +315,18 @@ pub(crate) fn analyse_function(engine: &Engine, parsed: &Parsed, func: FunctionD
                 }
                 // Where the pages live decides whether they can escape.
                 match shape(root_node, src) {
-                    ExprShape::Ident(_) if a.params.contains(&key) => a.units[u].escapes.push(format!(
-                        "the pages {} `{key}` is a parameter: the caller may release the pages",
-                        if is_array { "array" } else { "pointer" }
+                    ExprShape::Ident(_) if a.params.contains(&key) => {
+                        a.units[u].escapes.push(format!(
+                            "the pages {} `{key}` is a parameter: the caller may release the pages",
+                            if is_array { "array" } else { "pointer" }
+                        ))
+                    }
+                    ExprShape::Ident(_) if !a.locals.contains(&key) => a.units[u]
+                        .escapes
+                        .push(format!("`{key}` is not a local variable of this function")),
+                    ExprShape::Field { .. } => a.units[u].escapes.push(format!(
+                        "the pages are stored in `{key}`, which outlives this function"
                     )),
-                    ExprShape::Ident(_) if !a.locals.contains(&key) => {
-                        a.units[u].escapes.push(format!("`{key}` is not a local variable of this function"))
-                    }
-                    ExprShape::Field { .. } => {
-                        a.units[u].escapes.push(format!("the pages are stored in `{key}`, which outlives this function"))
-                    }
                     _ => {}
                 }
                 u
@@ -334,21 +396,34 @@ pub(crate) fn analyse_function(engine: &Engine, parsed: &Parsed, func: FunctionD
         match shape(asg.lhs, src) {
             ExprShape::Ident(_) | ExprShape::Field { .. } => {
                 let key = a.key_of(asg.lhs).expect("identifier or field");
-                let tracked = a.vars.get(&key).is_some_and(|i| !i.arrays.is_empty() || !i.pages.is_empty());
+                let tracked = a
+                    .vars
+                    .get(&key)
+                    .is_some_and(|i| !i.arrays.is_empty() || !i.pages.is_empty());
                 if tracked && v.is_empty() && asg.plain && !a.is_null_or_allocation(asg.rhs) {
                     let rhs = a.text(asg.rhs);
-                    a.vars.get_mut(&key).unwrap().others.push(format!("`{rhs}` (line {line})"));
+                    a.vars
+                        .get_mut(&key)
+                        .unwrap()
+                        .others
+                        .push(format!("`{rhs}` (line {line})"));
                 }
-                let is_local = matches!(shape(asg.lhs, src), ExprShape::Ident(_)) && (a.locals.contains(&key) || a.params.contains(&key));
+                let is_local = matches!(shape(asg.lhs, src), ExprShape::Ident(_))
+                    && (a.locals.contains(&key) || a.params.contains(&key));
                 if !v.is_empty() && !is_local {
                     for u in v.units() {
-                        a.units[u].escapes.push(format!("the pages are stored into `{key}` (line {line})"));
+                        a.units[u]
+                            .escapes
+                            .push(format!("the pages are stored into `{key}` (line {line})"));
                     }
                 }
             }
             ExprShape::Subscript { base, .. } | ExprShape::Deref(base) => {
                 let b = a.eval(base);
-                if !b.arrays.is_empty() && v.pages.is_empty() && !matches!(shape(asg.rhs, src), ExprShape::Null) {
+                if !b.arrays.is_empty()
+                    && v.pages.is_empty()
+                    && !matches!(shape(asg.rhs, src), ExprShape::Null)
+                {
                     let rhs = a.text(asg.rhs);
                     let base_text = a.text(base);
                     for u in b.arrays {
@@ -362,7 +437,9 @@ pub(crate) fn analyse_function(engine: &Engine, parsed: &Parsed, func: FunctionD
                 if !v.is_empty() {
                     let lhs = a.text(asg.lhs);
                     for u in v.units() {
-                        a.units[u].escapes.push(format!("the pages are stored into `{lhs}` (line {line})"));
+                        a.units[u]
+                            .escapes
+                            .push(format!("the pages are stored into `{lhs}` (line {line})"));
                     }
                 }
             }
@@ -373,16 +450,27 @@ pub(crate) fn analyse_function(engine: &Engine, parsed: &Parsed, func: FunctionD
     let mut candidates: Vec<(Node, Match, BTreeSet<usize>, Option<String>)> = Vec::new();
     for (node, m) in releases {
         let rule = &engine.pack.rules[m.rule];
-        let role = rule.release.as_ref().expect("release rules have a [release] table");
+        let role = rule
+            .release
+            .as_ref()
+            .expect("release rules have a [release] table");
         let (subject, want_array) = match (&role.page, &role.array) {
             (Some(p), _) => (p, false),
             (None, Some(arr)) => (arr, true),
             (None, None) => continue,
         };
-        let Some(b) = m.binding(subject) else { continue };
-        let Some(bnode) = node.descendant_for_byte_range(b.start, b.end) else { continue };
+        let Some(b) = m.binding(subject) else {
+            continue;
+        };
+        let Some(bnode) = node.descendant_for_byte_range(b.start, b.end) else {
+            continue;
+        };
         let v = a.eval(bnode);
-        let units = if want_array { v.arrays.clone() } else { v.pages.clone() };
+        let units = if want_array {
+            v.arrays.clone()
+        } else {
+            v.pages.clone()
+        };
         if units.is_empty() {
             continue;
         }
@@ -393,20 +481,27 @@ pub(crate) fn analyse_function(engine: &Engine, parsed: &Parsed, func: FunctionD
                 }
             }
         }
-        let mixed = a.base_key(bnode).and_then(|k| a.vars.get(&k)).filter(|i| !i.others.is_empty()).map(|i| {
-            format!(
-                "the release at line {} may also see {}",
-                a.line(node),
-                i.others.join(", ")
-            )
-        });
+        let mixed = a
+            .base_key(bnode)
+            .and_then(|k| a.vars.get(&k))
+            .filter(|i| !i.others.is_empty())
+            .map(|i| {
+                format!(
+                    "the release at line {} may also see {}",
+                    a.line(node),
+                    i.others.join(", ")
+                )
+            });
         candidates.push((node, m, units, mixed));
     }
     // Larger matches (loops) win over the calls inside them.
     candidates.sort_by_key(|(_, m, _, _)| (std::cmp::Reverse(m.end - m.start), m.start));
     let mut accepted: Vec<(Node, Match, BTreeSet<usize>, Option<String>)> = Vec::new();
     for c in candidates {
-        if accepted.iter().any(|(_, m, _, _)| c.1.start < m.end && m.start < c.1.end) {
+        if accepted
+            .iter()
+            .any(|(_, m, _, _)| c.1.start < m.end && m.start < c.1.end)
+        {
             continue;
         }
         accepted.push(c);
@@ -420,8 +515,14 @@ pub(crate) fn analyse_function(engine: &Engine, parsed: &Parsed, func: FunctionD
     }
 
     // 5. Calls and returns the pages flow into.
-    let release_ranges: Vec<(usize, usize)> = accepted.iter().map(|(_, m, _, _)| (m.start, m.end)).collect();
-    let acquire_ranges: HashSet<(usize, usize)> = acquire_sites.iter().map(|(n, _, _, _)| (n.start_byte(), n.end_byte())).collect();
+    let release_ranges: Vec<(usize, usize)> = accepted
+        .iter()
+        .map(|(_, m, _, _)| (m.start, m.end))
+        .collect();
+    let acquire_ranges: HashSet<(usize, usize)> = acquire_sites
+        .iter()
+        .map(|(n, _, _, _)| (n.start_byte(), n.end_byte()))
+        .collect();
     let flow = &engine.pack.flow;
     let acquire_names: HashSet<String> = engine.pack.acquire_identifiers().into_iter().collect();
     for &n in &nodes {
@@ -430,17 +531,25 @@ pub(crate) fn analyse_function(engine: &Engine, parsed: &Parsed, func: FunctionD
                 let v = a.eval(e);
                 for u in v.units() {
                     let line = a.line(n);
-                    a.units[u].escapes.push(format!("the pages are returned (line {line})"));
+                    a.units[u]
+                        .escapes
+                        .push(format!("the pages are returned (line {line})"));
                 }
             }
             continue;
         }
         let Some(call) = Call::new(n) else { continue };
         let range = (n.start_byte(), n.end_byte());
-        if acquire_ranges.contains(&range) || release_ranges.iter().any(|&(s, e)| s <= range.0 && range.1 <= e) {
+        if acquire_ranges.contains(&range)
+            || release_ranges
+                .iter()
+                .any(|&(s, e)| s <= range.0 && range.1 <= e)
+        {
             continue;
         }
-        let callee = call.callee_name(src).map(|c| String::from_utf8_lossy(c).into_owned());
+        let callee = call
+            .callee_name(src)
+            .map(|c| String::from_utf8_lossy(c).into_owned());
         for arg in call.args() {
             let v = a.eval(arg);
             if v.is_empty() {
@@ -448,13 +557,31 @@ pub(crate) fn analyse_function(engine: &Engine, parsed: &Parsed, func: FunctionD
             }
             let line = a.line(n);
             let (kind, why) = match &callee {
-                Some(c) if flow.array_uses.contains(c) || flow.page_uses.contains(c) || acquire_names.contains(c) => continue,
-                Some(c) if flow.extra_references.contains(c) => {
-                    (Blocker, format!("an extra reference is taken with {c}() (line {line})"))
+                Some(c)
+                    if flow.array_uses.contains(c)
+                        || flow.page_uses.contains(c)
+                        || acquire_names.contains(c) =>
+                {
+                    continue
                 }
-                Some(c) if flow.releases.contains(c) => (Blocker, format!("the pages are released with {c}() (line {line}), which no rule converts")),
-                Some(c) => (Escape, format!("the pages are passed to {c}() (line {line})")),
-                None => (Escape, format!("the pages are passed to an indirect call (line {line})")),
+                Some(c) if flow.extra_references.contains(c) => (
+                    Blocker,
+                    format!("an extra reference is taken with {c}() (line {line})"),
+                ),
+                Some(c) if flow.releases.contains(c) => (
+                    Blocker,
+                    format!(
+                        "the pages are released with {c}() (line {line}), which no rule converts"
+                    ),
+                ),
+                Some(c) => (
+                    Escape,
+                    format!("the pages are passed to {c}() (line {line})"),
+                ),
+                None => (
+                    Escape,
+                    format!("the pages are passed to an indirect call (line {line})"),
+                ),
             };
             for u in v.units() {
                 match kind {
@@ -479,7 +606,9 @@ pub(crate) fn analyse_function(engine: &Engine, parsed: &Parsed, func: FunctionD
             let moved = std::mem::take(&mut a.units[u].rules);
             a.units[r].rules.extend(moved);
             if a.units[u].family != a.units[r].family {
-                a.units[r].blockers.push("pages of one flow are acquired both with and without a pin".into());
+                a.units[r]
+                    .blockers
+                    .push("pages of one flow are acquired both with and without a pin".into());
             }
         }
     }
@@ -599,10 +728,14 @@ fn root_of<'t>(a: &Analysis, node: Node<'t>) -> Option<(String, bool, Node<'t>)>
 fn index_dead_after(nodes: &[Node], src: &[u8], name: &[u8], end: usize) -> bool {
     let first = nodes
         .iter()
-        .filter(|n| n.start_byte() >= end && n.kind() == "identifier" && &src[n.byte_range()] == name)
+        .filter(|n| {
+            n.start_byte() >= end && n.kind() == "identifier" && &src[n.byte_range()] == name
+        })
         .min_by_key(|n| n.start_byte());
     let Some(first) = first else { return true };
-    let Some(parent) = first.parent() else { return false };
+    let Some(parent) = first.parent() else {
+        return false;
+    };
     parent.kind() == "assignment_expression"
         && parent.child_by_field_name("left") == Some(*first)
         && parent.child_by_field_name("operator").map(|o| o.kind()) == Some("=")
@@ -615,7 +748,10 @@ fn decide(a: &Analysis, u: usize, function: &str) -> Unit {
     let mut reasons: Vec<String> = Vec::new();
     let dedup = |v: &Vec<String>| {
         let mut seen = BTreeSet::new();
-        v.iter().filter(|x| seen.insert((*x).clone())).cloned().collect::<Vec<_>>()
+        v.iter()
+            .filter(|x| seen.insert((*x).clone()))
+            .cloned()
+            .collect::<Vec<_>>()
     };
     let escapes = dedup(&s.escapes);
     let blockers = dedup(&s.blockers);
@@ -625,15 +761,28 @@ fn decide(a: &Analysis, u: usize, function: &str) -> Unit {
     }
     let convertible = match (engine.target, s.family) {
         (_, AcquireFamily::Pin) => {
-            reasons.insert(0, "the pages are already pinned with pin_user_pages*()".into());
+            reasons.insert(
+                0,
+                "the pages are already pinned with pin_user_pages*()".into(),
+            );
             false
         }
         (Target::Unpin, _) => {
             reasons.extend(escapes.iter().cloned());
             for m in &s.acquires {
                 let rule = &engine.pack.rules[m.rule];
-                if !rule.rewrite.contains_key(&Target::Unpin) && !rule.acquire.as_ref().unwrap().manual.contains_key(&Target::Unpin) {
-                    reasons.push(format!("rule {} has no rewrite for the unpin target", rule.id));
+                if !rule.rewrite.contains_key(&Target::Unpin)
+                    && !rule
+                        .acquire
+                        .as_ref()
+                        .unwrap()
+                        .manual
+                        .contains_key(&Target::Unpin)
+                {
+                    reasons.push(format!(
+                        "rule {} has no rewrite for the unpin target",
+                        rule.id
+                    ));
                 }
             }
             reasons.is_empty()
@@ -643,12 +792,19 @@ fn decide(a: &Analysis, u: usize, function: &str) -> Unit {
     let mut plans = Vec::new();
     if convertible {
         for m in s.acquires.iter().chain(&s.releases) {
-            if engine.pack.rules[m.rule].rewrite.contains_key(&engine.target) {
+            if engine.pack.rules[m.rule]
+                .rewrite
+                .contains_key(&engine.target)
+            {
                 plans.push(Plan::Replace { matched: m.clone() });
             }
         }
     }
-    let class = if convertible && (escapes.is_empty() || engine.target == Target::PutUserPage) { Class::Easy } else { Class::Manual };
+    let class = if convertible && (escapes.is_empty() || engine.target == Target::PutUserPage) {
+        Class::Easy
+    } else {
+        Class::Manual
+    };
     let _ = &a.parsed;
     Unit {
         function: function.to_string(),
@@ -664,7 +820,14 @@ fn decide(a: &Analysis, u: usize, function: &str) -> Unit {
 }
 
 /// Plans the removal of loop-index declarations that converted loops leave unused.
-fn remove_dead_indices(engine: &Engine, nodes: &[Node], src: &[u8], _func: FunctionDef, findings: &mut FileFindings, unit_base: usize) {
+fn remove_dead_indices(
+    engine: &Engine,
+    nodes: &[Node],
+    src: &[u8],
+    _func: FunctionDef,
+    findings: &mut FileFindings,
+    unit_base: usize,
+) {
     let mut replaced: Vec<(usize, usize)> = Vec::new();
     let mut indices: Vec<(String, usize)> = Vec::new();
     for (ui, unit) in findings.units.iter().enumerate().skip(unit_base) {
@@ -694,7 +857,10 @@ fn remove_dead_indices(engine: &Engine, nodes: &[Node], src: &[u8], _func: Funct
             if n.kind() != "identifier" || src[n.byte_range()] != *name.as_bytes() {
                 continue;
             }
-            if replaced.iter().any(|&(s, e)| s <= n.start_byte() && n.end_byte() <= e) {
+            if replaced
+                .iter()
+                .any(|&(s, e)| s <= n.start_byte() && n.end_byte() <= e)
+            {
                 continue;
             }
             match declarator_of(*n) {
@@ -706,7 +872,9 @@ fn remove_dead_indices(engine: &Engine, nodes: &[Node], src: &[u8], _func: Funct
             continue;
         }
         if let Some((start, end)) = declarator_removal_range(declarators[0], src) {
-            findings.units[ui].plans.push(Plan::RemoveDeclarator { start, end, name });
+            findings.units[ui]
+                .plans
+                .push(Plan::RemoveDeclarator { start, end, name });
         }
     }
 }
@@ -722,7 +890,10 @@ fn declarator_of(id: Node) -> Option<Node> {
             if value.kind() != "number_literal" {
                 return None;
             }
-            (parent, parent.parent().filter(|p| p.kind() == "declaration")?)
+            (
+                parent,
+                parent.parent().filter(|p| p.kind() == "declaration")?,
+            )
         }
         _ => return None,
     };
@@ -734,10 +905,19 @@ fn declarator_of(id: Node) -> Option<Node> {
 fn declarator_removal_range(declarator: Node, src: &[u8]) -> Option<(usize, usize)> {
     let decl = declarator.parent()?;
     let mut cursor = decl.walk();
-    let all: Vec<Node> = decl.children_by_field_name("declarator", &mut cursor).collect();
+    let all: Vec<Node> = decl
+        .children_by_field_name("declarator", &mut cursor)
+        .collect();
     if all.len() == 1 {
-        let line_start = src[..decl.start_byte()].iter().rposition(|&b| b == b'\n').map(|i| i + 1).unwrap_or(0);
-        if !src[line_start..decl.start_byte()].iter().all(|b| *b == b' ' || *b == b'\t') {
+        let line_start = src[..decl.start_byte()]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map(|i| i + 1)
+            .unwrap_or(0);
+        if !src[line_start..decl.start_byte()]
+            .iter()
+            .all(|b| *b == b' ' || *b == b'\t')
+        {
             return None;
         }
         let mut end = decl.end_byte();
@@ -761,7 +941,12 @@ fn declarator_removal_range(declarator: Node, src: &[u8]) -> Option<(usize, usiz
 }
 
 /// Acquire sites of a function where no unit could be formed.
-fn push_acquire_only_sites(a: &Analysis, name: &str, sites: Vec<(Node, Match, Option<usize>, Option<String>)>, findings: &mut FileFindings) {
+fn push_acquire_only_sites(
+    a: &Analysis,
+    name: &str,
+    sites: Vec<(Node, Match, Option<usize>, Option<String>)>,
+    findings: &mut FileFindings,
+) {
     for (node, m, _, reason) in sites {
         let rule = &a.engine.pack.rules[m.rule];
         findings.sites.push(Site {

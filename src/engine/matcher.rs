@@ -62,8 +62,13 @@ pub fn match_rule(rule_index: usize, rule: &Rule, node: Node, src: &[u8]) -> Opt
         if proot.kind() != node.kind() {
             continue;
         }
-        let mut state = State { bindings: BTreeMap::new(), tokens: Vec::new() };
-        if match_node(rule, pattern.text(), proot, node, src, &mut state) && constraints_hold(rule, &state, node, src) {
+        let mut state = State {
+            bindings: BTreeMap::new(),
+            tokens: Vec::new(),
+        };
+        if match_node(rule, pattern.text(), proot, node, src, &mut state)
+            && constraints_hold(rule, &state, node, src)
+        {
             return Some(Match {
                 rule: rule_index,
                 pattern: pi,
@@ -79,7 +84,9 @@ pub fn match_rule(rule_index: usize, rule: &Rule, node: Node, src: &[u8]) -> Opt
 
 fn constraints_hold(rule: &Rule, state: &State, node: Node, src: &[u8]) -> bool {
     for (subject, other) in &rule.not_mentions {
-        let (Some(s), Some(o)) = (state.bindings.get(subject), state.bindings.get(other)) else { continue };
+        let (Some(s), Some(o)) = (state.bindings.get(subject), state.bindings.get(other)) else {
+            continue;
+        };
         // `o` is an identifier binding; look for it as a whole identifier in `s`.
         let needle = o.text.as_bytes();
         let mut found = false;
@@ -104,12 +111,21 @@ fn constraints_hold(rule: &Rule, state: &State, node: Node, src: &[u8]) -> bool 
 }
 
 fn is_expression(node: Node) -> bool {
-    node.is_named() && !node.kind().ends_with("statement") && !matches!(node.kind(), "comment" | "declaration" | "compound_statement")
+    node.is_named()
+        && !node.kind().ends_with("statement")
+        && !matches!(
+            node.kind(),
+            "comment" | "declaration" | "compound_statement"
+        )
 }
 
 fn match_node(rule: &Rule, ptext: &[u8], p: Node, t: Node, src: &[u8], st: &mut State) -> bool {
     if let Some(name) = metavar_name(p, ptext) {
-        let kind = rule.metavars.get(name).copied().unwrap_or(MetaKind::Expression);
+        let kind = rule
+            .metavars
+            .get(name)
+            .copied()
+            .unwrap_or(MetaKind::Expression);
         let ok_kind = match kind {
             MetaKind::Identifier => t.kind() == "identifier",
             MetaKind::Expression => is_expression(t),
@@ -123,9 +139,20 @@ fn match_node(rule: &Rule, ptext: &[u8], p: Node, t: Node, src: &[u8], st: &mut 
                 return false;
             }
         } else {
-            st.bindings.insert(name.to_string(), Binding { start: t.start_byte(), end: t.end_byte(), text });
+            st.bindings.insert(
+                name.to_string(),
+                Binding {
+                    start: t.start_byte(),
+                    end: t.end_byte(),
+                    text,
+                },
+            );
         }
-        st.tokens.push(MatchedToken { key: TokKey::Meta(name.to_string()), start: t.start_byte(), end: t.end_byte() });
+        st.tokens.push(MatchedToken {
+            key: TokKey::Meta(name.to_string()),
+            start: t.start_byte(),
+            end: t.end_byte(),
+        });
         return true;
     }
     if p.kind() != t.kind() {
@@ -162,5 +189,7 @@ fn match_node(rule: &Rule, ptext: &[u8], p: Node, t: Node, src: &[u8], st: &mut 
     if pc.len() != tc.len() {
         return false;
     }
-    pc.into_iter().zip(tc).all(|(a, b)| match_node(rule, ptext, a, b, src, st))
+    pc.into_iter()
+        .zip(tc)
+        .all(|(a, b)| match_node(rule, ptext, a, b, src, st))
 }

@@ -89,7 +89,11 @@ pub enum Plan {
     /// Replace a rule match with the rule's rewrite template for the target.
     Replace { matched: Match },
     /// Remove a declarator that a conversion left unused (a loop index).
-    RemoveDeclarator { start: usize, end: usize, name: String },
+    RemoveDeclarator {
+        start: usize,
+        end: usize,
+        name: String,
+    },
 }
 
 /// An acquire and every release its pages reach: converted all or nothing.
@@ -114,6 +118,8 @@ pub struct Unit {
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct FileFindings {
     pub path: String,
+    /// Functions that mention an acquire and parse clean.
+    pub functions_analysed: usize,
     pub skipped: Vec<SkippedFunction>,
     pub sites: Vec<Site>,
     pub units: Vec<Unit>,
@@ -143,20 +149,34 @@ impl<'p> Engine<'p> {
                 by_root_kind.entry(k.to_string()).or_default().push(i);
             }
         }
-        Engine { pack, target, by_root_kind, acquire_names: pack.acquire_identifiers() }
+        Engine {
+            pack,
+            target,
+            by_root_kind,
+            acquire_names: pack.acquire_identifiers(),
+        }
     }
 
     /// Rule indices whose patterns may match a node of this kind.
     pub(crate) fn rules_for_kind(&self, kind: &str) -> &[usize] {
-        self.by_root_kind.get(kind).map(Vec::as_slice).unwrap_or(&[])
+        self.by_root_kind
+            .get(kind)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 
     /// Analyses every function of a parsed file.
     pub fn analyse(&self, path: &str, parsed: &Parsed) -> FileFindings {
-        let mut findings = FileFindings { path: path.to_string(), ..FileFindings::default() };
+        let mut findings = FileFindings {
+            path: path.to_string(),
+            ..FileFindings::default()
+        };
         for func in functions(parsed.tree.root_node()) {
             let text = parsed.text(func.node);
-            let relevant = self.acquire_names.iter().any(|n| memchr::memmem::find(text, n.as_bytes()).is_some());
+            let relevant = self
+                .acquire_names
+                .iter()
+                .any(|n| memchr::memmem::find(text, n.as_bytes()).is_some());
             if !relevant {
                 continue;
             }
@@ -170,6 +190,7 @@ impl<'p> Engine<'p> {
                 });
                 continue;
             }
+            findings.functions_analysed += 1;
             dataflow::analyse_function(self, parsed, func, &name, &mut findings);
         }
         // Acquire calls outside any clean function definition (inside a
@@ -206,7 +227,11 @@ fn report_unparsed_regions(engine: &Engine, parsed: &Parsed, findings: &mut File
             continue;
         }
         let text = parsed.text(child);
-        if engine.acquire_names.iter().any(|n| memchr::memmem::find(text, n.as_bytes()).is_some()) {
+        if engine
+            .acquire_names
+            .iter()
+            .any(|n| memchr::memmem::find(text, n.as_bytes()).is_some())
+        {
             findings.skipped.push(SkippedFunction {
                 function: String::from("<unparsed region>"),
                 line: parsed.line_of(child.start_byte()),

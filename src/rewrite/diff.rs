@@ -24,7 +24,8 @@ pub fn file_diff(rel_path: &str, before: &[u8], after: &[u8], index_line: Option
     let old_lines = split_lines(before);
     let new_lines = split_lines(after);
     let deadline = Instant::now() + Duration::from_secs(5);
-    let ops = capture_diff_slices_deadline(Algorithm::Myers, &old_lines, &new_lines, Some(deadline));
+    let ops =
+        capture_diff_slices_deadline(Algorithm::Myers, &old_lines, &new_lines, Some(deadline));
     let mut out = Vec::new();
     out.extend_from_slice(format!("diff --git a/{rel_path} b/{rel_path}\n").as_bytes());
     if let Some(index) = index_line {
@@ -32,7 +33,9 @@ pub fn file_diff(rel_path: &str, before: &[u8], after: &[u8], index_line: Option
     }
     out.extend_from_slice(format!("--- a/{rel_path}\n+++ b/{rel_path}\n").as_bytes());
     for group in group_diff_ops(ops, CONTEXT) {
-        let (Some(first), Some(last)) = (group.first(), group.last()) else { continue };
+        let (Some(first), Some(last)) = (group.first(), group.last()) else {
+            continue;
+        };
         let old_range = first.old_range().start..last.old_range().end;
         let new_range = first.new_range().start..last.new_range().end;
         out.extend_from_slice(b"@@ -");
@@ -52,17 +55,26 @@ pub fn file_diff(rel_path: &str, before: &[u8], after: &[u8], index_line: Option
                         emit(&mut out, b' ', line);
                     }
                 }
-                DiffOp::Delete { old_index, old_len, .. } => {
+                DiffOp::Delete {
+                    old_index, old_len, ..
+                } => {
                     for line in &old_lines[old_index..old_index + old_len] {
                         emit(&mut out, b'-', line);
                     }
                 }
-                DiffOp::Insert { new_index, new_len, .. } => {
+                DiffOp::Insert {
+                    new_index, new_len, ..
+                } => {
                     for line in &new_lines[new_index..new_index + new_len] {
                         emit(&mut out, b'+', line);
                     }
                 }
-                DiffOp::Replace { old_index, old_len, new_index, new_len } => {
+                DiffOp::Replace {
+                    old_index,
+                    old_len,
+                    new_index,
+                    new_len,
+                } => {
                     for line in &old_lines[old_index..old_index + old_len] {
                         emit(&mut out, b'-', line);
                     }
@@ -131,7 +143,10 @@ fn function_context<'a>(lines: &[&'a [u8]], start: usize) -> Option<&'a [u8]> {
 
 fn is_cpp_function_line(line: &[u8]) -> bool {
     // Not a jump label (`out:`, `  err_free:  /* x */`).
-    let mut i = line.iter().take_while(|b| **b == b' ' || **b == b'\t').count();
+    let mut i = line
+        .iter()
+        .take_while(|b| **b == b' ' || **b == b'\t')
+        .count();
     let ident_start = i;
     if i < line.len() && (line[i].is_ascii_alphabetic() || line[i] == b'_') {
         while i < line.len() && (line[i].is_ascii_alphanumeric() || line[i] == b'_') {
@@ -151,7 +166,8 @@ fn is_cpp_function_line(line: &[u8]) -> bool {
         rest = &rest[2..];
         rest = &rest[rest.iter().take_while(|b| b.is_ascii_whitespace()).count()..];
     }
-    rest.first().is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+    rest.first()
+        .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
 }
 
 #[cfg(test)]

@@ -13,7 +13,10 @@ pub fn apply_edits(original: &[u8], edits: &[Edit]) -> Vec<u8> {
     let mut out = Vec::with_capacity(original.len() + 64);
     let mut pos = 0;
     for e in edits {
-        debug_assert!(e.start >= pos && e.end >= e.start, "edits are sorted and disjoint");
+        debug_assert!(
+            e.start >= pos && e.end >= e.start,
+            "edits are sorted and disjoint"
+        );
         out.extend_from_slice(&original[pos..e.start]);
         out.extend_from_slice(&e.text);
         pos = e.end;
@@ -25,16 +28,26 @@ pub fn apply_edits(original: &[u8], edits: &[Edit]) -> Vec<u8> {
 /// Whether two edits touch the same bytes (an insertion at the boundary of
 /// another edit counts as touching).
 pub fn overlaps(a: &Edit, b: &Edit) -> bool {
-    a.start < b.end && b.start < a.end || (a.start == a.end || b.start == b.end) && a.start <= b.end && b.start <= a.end
+    a.start < b.end && b.start < a.end
+        || (a.start == a.end || b.start == b.end) && a.start <= b.end && b.start <= a.end
 }
 
 /// Shrinks an edit to the bytes that really change.
 pub fn minimize(original: &[u8], mut edit: Edit) -> Edit {
     let old = &original[edit.start..edit.end];
-    let prefix = old.iter().zip(&edit.text).take_while(|(a, b)| a == b).count();
+    let prefix = old
+        .iter()
+        .zip(&edit.text)
+        .take_while(|(a, b)| a == b)
+        .count();
     let old_rest = &old[prefix..];
     let new_rest = &edit.text[prefix..];
-    let suffix = old_rest.iter().rev().zip(new_rest.iter().rev()).take_while(|(a, b)| a == b).count();
+    let suffix = old_rest
+        .iter()
+        .rev()
+        .zip(new_rest.iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
     let text = edit.text[prefix..edit.text.len() - suffix].to_vec();
     edit.end -= suffix;
     edit.start += prefix;
@@ -49,7 +62,14 @@ mod tests {
     #[test]
     fn minimize_and_apply() {
         let src = b"x = get_user_pages_fast(a, b);";
-        let e = minimize(src, Edit { start: 4, end: 29, text: b"pin_user_pages_fast(a, b)".to_vec() });
+        let e = minimize(
+            src,
+            Edit {
+                start: 4,
+                end: 29,
+                text: b"pin_user_pages_fast(a, b)".to_vec(),
+            },
+        );
         assert_eq!((e.start, e.end, e.text.as_slice()), (4, 7, &b"pin"[..]));
         assert_eq!(apply_edits(src, &[e]), b"x = pin_user_pages_fast(a, b);");
     }

@@ -35,16 +35,33 @@ pub struct Rendered {
 pub fn render(plan: &Plan, rules: &[Rule], target: Target, src: &[u8]) -> Option<Rendered> {
     match plan {
         Plan::RemoveDeclarator { start, end, name } => Some(Rendered {
-            edit: Edit { start: *start, end: *end, text: Vec::new() },
+            edit: Edit {
+                start: *start,
+                end: *end,
+                text: Vec::new(),
+            },
             display: format!("(declaration of `{name}` removed)"),
         }),
         Plan::Replace { matched } => {
             let rule = &rules[matched.rule];
             let template = rule.rewrite.get(&target)?;
-            let text = fill(matched, template, &rule.defaults, src, newline_of(src, matched.start));
+            let text = fill(
+                matched,
+                template,
+                &rule.defaults,
+                src,
+                newline_of(src, matched.start),
+            );
             let display = crate::engine::dataflow::one_line(&text);
-            let edit = Edit { start: matched.start, end: matched.end, text };
-            Some(Rendered { edit: minimize(src, wrap_long_lines(src, edit)), display })
+            let edit = Edit {
+                start: matched.start,
+                end: matched.end,
+                text,
+            };
+            Some(Rendered {
+                edit: minimize(src, wrap_long_lines(src, edit)),
+                display,
+            })
         }
     }
 }
@@ -58,12 +75,26 @@ fn newline_of(src: &[u8], offset: usize) -> &'static str {
 }
 
 fn indentation_of(src: &[u8], offset: usize) -> Vec<u8> {
-    let line_start = src[..offset].iter().rposition(|&b| b == b'\n').map(|i| i + 1).unwrap_or(0);
-    src[line_start..].iter().take_while(|b| **b == b' ' || **b == b'\t').copied().collect()
+    let line_start = src[..offset]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map(|i| i + 1)
+        .unwrap_or(0);
+    src[line_start..]
+        .iter()
+        .take_while(|b| **b == b' ' || **b == b'\t')
+        .copied()
+        .collect()
 }
 
 /// The template filled in from the match.
-fn fill(m: &Match, template: &Template, defaults: &BTreeMap<String, String>, src: &[u8], newline: &str) -> Vec<u8> {
+fn fill(
+    m: &Match,
+    template: &Template,
+    defaults: &BTreeMap<String, String>,
+    src: &[u8],
+    newline: &str,
+) -> Vec<u8> {
     let pkeys: Vec<&TokKey> = m.tokens.iter().map(|t| &t.key).collect();
     let qkeys: Vec<&TokKey> = template.tokens.iter().map(|t| &t.key).collect();
     let aligned = lcs(&pkeys, &qkeys);
@@ -72,9 +103,14 @@ fn fill(m: &Match, template: &Template, defaults: &BTreeMap<String, String>, src
     for (j, tok) in template.tokens.iter().enumerate() {
         if j > 0 {
             match (aligned[j - 1], aligned[j]) {
-                (Some(k1), Some(k2)) if k2 == k1 + 1 => out.extend_from_slice(&src[m.tokens[k1].end..m.tokens[k2].start]),
+                (Some(k1), Some(k2)) if k2 == k1 + 1 => {
+                    out.extend_from_slice(&src[m.tokens[k1].end..m.tokens[k2].start])
+                }
                 _ => {
-                    let space = tok.space_before.replace('\n', &format!("{newline}{}", String::from_utf8_lossy(&indent)));
+                    let space = tok.space_before.replace(
+                        '\n',
+                        &format!("{newline}{}", String::from_utf8_lossy(&indent)),
+                    );
                     out.extend_from_slice(space.as_bytes());
                 }
             }
@@ -84,7 +120,13 @@ fn fill(m: &Match, template: &Template, defaults: &BTreeMap<String, String>, src
             (None, TokKey::Lit(s)) => out.extend_from_slice(s.as_bytes()),
             (None, TokKey::Meta(name)) => match m.bindings.get(name) {
                 Some(b) => out.extend_from_slice(&src[b.start..b.end]),
-                None => out.extend_from_slice(defaults.get(name).map(String::as_str).unwrap_or("").as_bytes()),
+                None => out.extend_from_slice(
+                    defaults
+                        .get(name)
+                        .map(String::as_str)
+                        .unwrap_or("")
+                        .as_bytes(),
+                ),
             },
         }
     }
@@ -98,7 +140,11 @@ fn lcs<T: PartialEq>(a: &[T], b: &[T]) -> Vec<Option<usize>> {
     let mut table = vec![vec![0u32; m + 1]; n + 1];
     for i in (0..n).rev() {
         for j in (0..m).rev() {
-            table[i][j] = if a[i] == b[j] { table[i + 1][j + 1] + 1 } else { table[i + 1][j].max(table[i][j + 1]) };
+            table[i][j] = if a[i] == b[j] {
+                table[i + 1][j + 1] + 1
+            } else {
+                table[i + 1][j].max(table[i][j + 1])
+            };
         }
     }
     let mut out = vec![None; m];
@@ -133,12 +179,22 @@ pub fn columns(line: &[u8]) -> usize {
 /// Wraps the lines an edit touches when they pass `MAX_COLUMNS` and the
 /// original lines did not.
 fn wrap_long_lines(src: &[u8], edit: Edit) -> Edit {
-    let line_start = src[..edit.start].iter().rposition(|&b| b == b'\n').map(|i| i + 1).unwrap_or(0);
-    let line_end = memchr::memchr(b'\n', &src[edit.end..]).map(|i| edit.end + i).unwrap_or(src.len());
+    let line_start = src[..edit.start]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map(|i| i + 1)
+        .unwrap_or(0);
+    let line_end = memchr::memchr(b'\n', &src[edit.end..])
+        .map(|i| edit.end + i)
+        .unwrap_or(src.len());
     let mut new_lines = src[line_start..edit.start].to_vec();
     new_lines.extend_from_slice(&edit.text);
     new_lines.extend_from_slice(&src[edit.end..line_end]);
-    let old_max = src[line_start..line_end].split(|&b| b == b'\n').map(columns).max().unwrap_or(0);
+    let old_max = src[line_start..line_end]
+        .split(|&b| b == b'\n')
+        .map(columns)
+        .max()
+        .unwrap_or(0);
     let crlf = new_lines.ends_with(b"\r");
     let mut changed = false;
     let mut out = Vec::new();
@@ -158,7 +214,11 @@ fn wrap_long_lines(src: &[u8], edit: Edit) -> Edit {
     if !changed {
         return edit;
     }
-    Edit { start: line_start, end: line_end, text: out }
+    Edit {
+        start: line_start,
+        end: line_end,
+        text: out,
+    }
 }
 
 /// Breaks a line at the commas of its first call's argument list, continuing
@@ -228,6 +288,9 @@ mod tests {
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines.len(), 2);
         assert!(columns(lines[0].as_bytes()) <= MAX_COLUMNS);
-        assert_eq!(columns(lines[1].as_bytes()) - lines[1].trim_start().len(), columns(b"\t\t\tunpin_user_pages_dirty_lock("));
+        assert_eq!(
+            columns(lines[1].as_bytes()) - lines[1].trim_start().len(),
+            columns(b"\t\t\tunpin_user_pages_dirty_lock(")
+        );
     }
 }

@@ -25,7 +25,12 @@ pub struct RuleError {
 
 impl RuleError {
     pub fn io(path: &Path, err: std::io::Error) -> RuleError {
-        RuleError { path: path.display().to_string(), line: 0, column: 0, message: format!("cannot read: {err}") }
+        RuleError {
+            path: path.display().to_string(),
+            line: 0,
+            column: 0,
+            message: format!("cannot read: {err}"),
+        }
     }
 }
 
@@ -40,11 +45,21 @@ impl Ctx<'_> {
         let before = &self.text[..offset];
         let line = before.matches('\n').count() + 1;
         let column = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
-        RuleError { path: self.path.to_string(), line, column, message: message.into() }
+        RuleError {
+            path: self.path.to_string(),
+            line,
+            column,
+            message: message.into(),
+        }
     }
 
     /// An error at `offset` bytes into the value of a string whose TOML span is `span`.
-    fn in_string(&self, span: Range<usize>, offset: usize, message: impl Into<String>) -> RuleError {
+    fn in_string(
+        &self,
+        span: Range<usize>,
+        offset: usize,
+        message: impl Into<String>,
+    ) -> RuleError {
         let raw = &self.text[span.start..span.end.min(self.text.len())];
         let mut start = span.start;
         if raw.starts_with("\"\"\"") || raw.starts_with("'''") {
@@ -67,25 +82,49 @@ impl Ctx<'_> {
     }
 }
 
-fn metavar_ref<'s>(ctx: &Ctx, s: &'s Spanned<String>, declared: &BTreeMap<String, MetaKind>) -> Result<String, RuleError> {
+fn metavar_ref<'s>(
+    ctx: &Ctx,
+    s: &'s Spanned<String>,
+    declared: &BTreeMap<String, MetaKind>,
+) -> Result<String, RuleError> {
     let value = s.get_ref().trim();
     let Some(name) = value.strip_prefix('$') else {
-        return Err(ctx.in_string(s.span(), 0, format!("expected a metavariable like `$pages`, found `{value}`")));
+        return Err(ctx.in_string(
+            s.span(),
+            0,
+            format!("expected a metavariable like `$pages`, found `{value}`"),
+        ));
     };
     if !declared.contains_key(name) {
-        return Err(ctx.in_string(s.span(), 0, format!("unknown metavariable `${name}`: declare it in [metavars]")));
+        return Err(ctx.in_string(
+            s.span(),
+            0,
+            format!("unknown metavariable `${name}`: declare it in [metavars]"),
+        ));
     }
     Ok(name.to_string())
 }
 
-fn check_declared(ctx: &Ctx, s: &Spanned<String>, declared: &BTreeMap<String, MetaKind>) -> Result<Vec<String>, RuleError> {
+fn check_declared(
+    ctx: &Ctx,
+    s: &Spanned<String>,
+    declared: &BTreeMap<String, MetaKind>,
+) -> Result<Vec<String>, RuleError> {
     let mut names = Vec::new();
     for (offset, name) in metavariables(s.get_ref()) {
         if name.is_empty() {
-            return Err(ctx.in_string(s.span(), offset, "`$` must be followed by a metavariable name"));
+            return Err(ctx.in_string(
+                s.span(),
+                offset,
+                "`$` must be followed by a metavariable name",
+            ));
         }
         if !declared.contains_key(&name) {
-            return Err(ctx.in_string(s.span(), offset, format!("unknown metavariable `${name}`: declare it in [metavars]")));
+            return Err(ctx.in_string(
+                s.span(),
+                offset,
+                format!("unknown metavariable `${name}`: declare it in [metavars]"),
+            ));
         }
         names.push(name);
     }
@@ -102,7 +141,11 @@ pub fn compile_rule(path: &str, text: &str) -> Result<Rule, RuleError> {
 
     let id = raw.id.get_ref().trim().to_string();
     if id.is_empty() || id.contains(char::is_whitespace) {
-        return Err(ctx.in_string(raw.id.span(), 0, "a rule id is a non-empty word such as `gup/put_page`"));
+        return Err(ctx.in_string(
+            raw.id.span(),
+            0,
+            "a rule id is a non-empty word such as `gup/put_page`",
+        ));
     }
     let kind = match raw.kind.get_ref().as_str() {
         "acquire" => RuleKind::Acquire,
@@ -119,19 +162,28 @@ pub fn compile_rule(path: &str, text: &str) -> Result<Rule, RuleError> {
 
     let mut metavars = BTreeMap::new();
     for (name, k) in &raw.metavars {
-        let mk = match k.get_ref().as_str() {
-            "identifier" => MetaKind::Identifier,
-            "expression" => MetaKind::Expression,
-            other => {
-                return Err(ctx.in_string(k.span(), 0, format!("unknown metavariable kind `{other}`: expected identifier or expression")))
-            }
-        };
+        let mk =
+            match k.get_ref().as_str() {
+                "identifier" => MetaKind::Identifier,
+                "expression" => MetaKind::Expression,
+                other => return Err(ctx.in_string(
+                    k.span(),
+                    0,
+                    format!(
+                        "unknown metavariable kind `{other}`: expected identifier or expression"
+                    ),
+                )),
+            };
         metavars.insert(name.clone(), mk);
     }
     let mut defaults = BTreeMap::new();
     for (name, value) in &raw.defaults {
         if !metavars.contains_key(name) {
-            return Err(ctx.in_string(value.span(), 0, format!("default for unknown metavariable `${name}`")));
+            return Err(ctx.in_string(
+                value.span(),
+                0,
+                format!("default for unknown metavariable `${name}`"),
+            ));
         }
         defaults.insert(name.clone(), value.get_ref().clone());
     }
@@ -139,8 +191,11 @@ pub fn compile_rule(path: &str, text: &str) -> Result<Rule, RuleError> {
     let mut patterns = Vec::new();
     let mut bound_by_all: Option<BTreeSet<String>> = None;
     for m in &raw.matches {
-        let names: BTreeSet<String> = check_declared(&ctx, &m.pattern, &metavars)?.into_iter().collect();
-        let pattern = parse_pattern(m.pattern.get_ref()).map_err(|e| ctx.snippet(&m.pattern, e, "pattern"))?;
+        let names: BTreeSet<String> = check_declared(&ctx, &m.pattern, &metavars)?
+            .into_iter()
+            .collect();
+        let pattern = parse_pattern(m.pattern.get_ref())
+            .map_err(|e| ctx.snippet(&m.pattern, e, "pattern"))?;
         bound_by_all = Some(match bound_by_all {
             None => names,
             Some(prev) => prev.intersection(&names).cloned().collect(),
@@ -155,18 +210,34 @@ pub fn compile_rule(path: &str, text: &str) -> Result<Rule, RuleError> {
                 "get" => AcquireFamily::Get,
                 "pin" => AcquireFamily::Pin,
                 "iov_iter" => AcquireFamily::IovIter,
-                other => return Err(ctx.in_string(a.family.span(), 0, format!("unknown acquire family `{other}`: expected get, pin or iov_iter"))),
+                other => {
+                    return Err(ctx.in_string(
+                        a.family.span(),
+                        0,
+                        format!("unknown acquire family `{other}`: expected get, pin or iov_iter"),
+                    ))
+                }
             };
             let mut manual = BTreeMap::new();
             for (t, why) in &a.manual {
-                let target = Target::from_name(t).ok_or_else(|| ctx.at(0, format!("unknown target `{t}` in [acquire.manual]")))?;
+                let target = Target::from_name(t).ok_or_else(|| {
+                    ctx.at(0, format!("unknown target `{t}` in [acquire.manual]"))
+                })?;
                 manual.insert(target, why.clone());
             }
             Some(AcquireRole {
                 family,
                 pages: metavar_ref(&ctx, &a.pages, &metavars)?,
-                count: a.count.as_ref().map(|c| metavar_ref(&ctx, c, &metavars)).transpose()?,
-                flags: a.flags.as_ref().map(|c| metavar_ref(&ctx, c, &metavars)).transpose()?,
+                count: a
+                    .count
+                    .as_ref()
+                    .map(|c| metavar_ref(&ctx, c, &metavars))
+                    .transpose()?,
+                flags: a
+                    .flags
+                    .as_ref()
+                    .map(|c| metavar_ref(&ctx, c, &metavars))
+                    .transpose()?,
                 manual,
             })
         }
@@ -177,17 +248,43 @@ pub fn compile_rule(path: &str, text: &str) -> Result<Rule, RuleError> {
             let family = match r.family.get_ref().as_str() {
                 "put" => ReleaseFamily::Put,
                 "unpin" => ReleaseFamily::Unpin,
-                other => return Err(ctx.in_string(r.family.span(), 0, format!("unknown release family `{other}`: expected put or unpin"))),
+                other => {
+                    return Err(ctx.in_string(
+                        r.family.span(),
+                        0,
+                        format!("unknown release family `{other}`: expected put or unpin"),
+                    ))
+                }
             };
             let role = ReleaseRole {
                 family,
-                page: r.page.as_ref().map(|c| metavar_ref(&ctx, c, &metavars)).transpose()?,
-                array: r.array.as_ref().map(|c| metavar_ref(&ctx, c, &metavars)).transpose()?,
-                count: r.count.as_ref().map(|c| metavar_ref(&ctx, c, &metavars)).transpose()?,
-                index: r.index.as_ref().map(|c| metavar_ref(&ctx, c, &metavars)).transpose()?,
+                page: r
+                    .page
+                    .as_ref()
+                    .map(|c| metavar_ref(&ctx, c, &metavars))
+                    .transpose()?,
+                array: r
+                    .array
+                    .as_ref()
+                    .map(|c| metavar_ref(&ctx, c, &metavars))
+                    .transpose()?,
+                count: r
+                    .count
+                    .as_ref()
+                    .map(|c| metavar_ref(&ctx, c, &metavars))
+                    .transpose()?,
+                index: r
+                    .index
+                    .as_ref()
+                    .map(|c| metavar_ref(&ctx, c, &metavars))
+                    .transpose()?,
             };
             if role.page.is_none() == role.array.is_none() {
-                return Err(ctx.in_string(r.family.span(), 0, "a [release] names exactly one of `page` or `array`"));
+                return Err(ctx.in_string(
+                    r.family.span(),
+                    0,
+                    "a [release] names exactly one of `page` or `array`",
+                ));
             }
             Some(role)
         }
@@ -195,11 +292,20 @@ pub fn compile_rule(path: &str, text: &str) -> Result<Rule, RuleError> {
     };
 
     match kind {
-        RuleKind::Acquire if acquire.is_none() => return Err(ctx.at(0, "an acquire rule needs an [acquire] table")),
-        RuleKind::Release if release.is_none() => return Err(ctx.at(0, "a release rule needs a [release] table")),
-        RuleKind::Flow if raw.flow.is_none() => return Err(ctx.at(0, "a flow rule needs a [flow] table")),
+        RuleKind::Acquire if acquire.is_none() => {
+            return Err(ctx.at(0, "an acquire rule needs an [acquire] table"))
+        }
+        RuleKind::Release if release.is_none() => {
+            return Err(ctx.at(0, "a release rule needs a [release] table"))
+        }
+        RuleKind::Flow if raw.flow.is_none() => {
+            return Err(ctx.at(0, "a flow rule needs a [flow] table"))
+        }
         RuleKind::Acquire | RuleKind::Release if patterns.is_empty() => {
-            return Err(ctx.at(0, "an acquire or release rule needs at least one [[match]] pattern"))
+            return Err(ctx.at(
+                0,
+                "an acquire or release rule needs at least one [[match]] pattern",
+            ))
         }
         _ => {}
     }
@@ -217,21 +323,32 @@ pub fn compile_rule(path: &str, text: &str) -> Result<Rule, RuleError> {
     let mut rewrite = BTreeMap::new();
     for (t, template) in &raw.rewrite {
         let Some(target) = Target::from_name(t) else {
-            return Err(ctx.in_string(template.span(), 0, format!("unknown target `{t}`: expected unpin or put_user_page")));
+            return Err(ctx.in_string(
+                template.span(),
+                0,
+                format!("unknown target `{t}`: expected unpin or put_user_page"),
+            ));
         };
         for (offset, name) in metavariables(template.get_ref()) {
             if !metavars.contains_key(&name) {
-                return Err(ctx.in_string(template.span(), offset, format!("unknown metavariable `${name}`: declare it in [metavars]")));
+                return Err(ctx.in_string(
+                    template.span(),
+                    offset,
+                    format!("unknown metavariable `${name}`: declare it in [metavars]"),
+                ));
             }
             if !bound.contains(&name) && !defaults.contains_key(&name) {
                 return Err(ctx.in_string(
                     template.span(),
                     offset,
-                    format!("`${name}` is not bound by every pattern and has no default in [defaults]"),
+                    format!(
+                        "`${name}` is not bound by every pattern and has no default in [defaults]"
+                    ),
                 ));
             }
         }
-        let parsed = parse_template(template.get_ref()).map_err(|e| ctx.snippet(template, e, "rewrite"))?;
+        let parsed =
+            parse_template(template.get_ref()).map_err(|e| ctx.snippet(template, e, "rewrite"))?;
         rewrite.insert(target, parsed);
     }
 
@@ -246,9 +363,17 @@ pub fn compile_rule(path: &str, text: &str) -> Result<Rule, RuleError> {
     let mut examples = Vec::new();
     for e in &raw.examples {
         let Some(target) = Target::from_name(e.target.get_ref()) else {
-            return Err(ctx.in_string(e.target.span(), 0, format!("unknown target `{}`", e.target.get_ref())));
+            return Err(ctx.in_string(
+                e.target.span(),
+                0,
+                format!("unknown target `{}`", e.target.get_ref()),
+            ));
         };
-        examples.push(Example { target, before: e.before.clone(), after: e.after.clone() });
+        examples.push(Example {
+            target,
+            before: e.before.clone(),
+            after: e.after.clone(),
+        });
     }
 
     Ok(Rule {
@@ -256,7 +381,11 @@ pub fn compile_rule(path: &str, text: &str) -> Result<Rule, RuleError> {
         path: path.to_string(),
         kind,
         title: raw.title.clone(),
-        doc: Doc { what: raw.doc.what.clone(), why: raw.doc.why.clone(), safety: raw.doc.safety.clone() },
+        doc: Doc {
+            what: raw.doc.what.clone(),
+            why: raw.doc.why.clone(),
+            safety: raw.doc.safety.clone(),
+        },
         metavars,
         defaults,
         patterns,
@@ -281,9 +410,20 @@ mod tests {
 
     #[test]
     fn errors_point_at_the_rule_file() {
-        assert_eq!(err(&format!("{HEAD}[[match]]\npattern = \"put_page($pge)\"\n")), "r.toml:10:21: unknown metavariable `$pge`: declare it in [metavars]");
-        assert_eq!(err(&format!("{HEAD}[[match]]\npattern = \"put_page($page\"\n")), "r.toml:10:26: pattern: the snippet does not parse as C");
+        assert_eq!(
+            err(&format!("{HEAD}[[match]]\npattern = \"put_page($pge)\"\n")),
+            "r.toml:10:21: unknown metavariable `$pge`: declare it in [metavars]"
+        );
+        assert_eq!(
+            err(&format!("{HEAD}[[match]]\npattern = \"put_page($page\"\n")),
+            "r.toml:10:26: pattern: the snippet does not parse as C"
+        );
         assert!(err("id = \"t\"\nkind = 3\n").starts_with("r.toml:2:8: "));
-        assert_eq!(err(&format!("{HEAD}[[match]]\npattern = \"put_page($page)\"\n[rewrite]\nunpn = \"x($page)\"\n")), "r.toml:12:9: unknown target `unpn`: expected unpin or put_user_page");
+        assert_eq!(
+            err(&format!(
+                "{HEAD}[[match]]\npattern = \"put_page($page)\"\n[rewrite]\nunpn = \"x($page)\"\n"
+            )),
+            "r.toml:12:9: unknown target `unpn`: expected unpin or put_user_page"
+        );
     }
 }

@@ -123,7 +123,8 @@ impl FlowSpec {
         self.allocators.extend(other.allocators.iter().cloned());
         self.array_uses.extend(other.array_uses.iter().cloned());
         self.page_uses.extend(other.page_uses.iter().cloned());
-        self.extra_references.extend(other.extra_references.iter().cloned());
+        self.extra_references
+            .extend(other.extra_references.iter().cloned());
         self.releases.extend(other.releases.iter().cloned());
     }
 }
@@ -189,12 +190,17 @@ pub struct RulePack {
     pub flow: FlowSpec,
 }
 
-include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
+mod builtin {
+    include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
+}
+pub use builtin::BUILTIN_RULES;
 
 impl RulePack {
     /// The pack embedded in the binary (the repository's `rules/`).
     pub fn builtin() -> Result<RulePack, RuleError> {
-        let files = BUILTIN_RULES.iter().map(|(path, text)| (format!("rules/{path}"), text.to_string()));
+        let files = BUILTIN_RULES
+            .iter()
+            .map(|(path, text)| (format!("rules/{path}"), text.to_string()));
         RulePack::from_files(files.collect())
     }
 

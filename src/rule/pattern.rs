@@ -28,7 +28,9 @@ pub struct Pattern {
 
 impl std::fmt::Debug for Pattern {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pattern").field("source", &self.source).finish()
+        f.debug_struct("Pattern")
+            .field("source", &self.source)
+            .finish()
     }
 }
 
@@ -37,7 +39,9 @@ impl Pattern {
     pub fn root(&self) -> Node<'_> {
         let mut node = self.tree.root_node();
         for &i in &self.root_path {
-            node = node.child(i as _).expect("the root path was taken from this tree");
+            node = node
+                .child(i as _)
+                .expect("the root path was taken from this tree");
         }
         node
     }
@@ -55,7 +59,10 @@ impl Pattern {
 
 /// The metavariable name of a `pp__mv_*` identifier node.
 pub fn metavar_name<'a>(node: Node, text: &'a [u8]) -> Option<&'a str> {
-    if !matches!(node.kind(), "identifier" | "type_identifier" | "field_identifier") {
+    if !matches!(
+        node.kind(),
+        "identifier" | "type_identifier" | "field_identifier"
+    ) {
         return None;
     }
     let t = std::str::from_utf8(&text[node.byte_range()]).ok()?;
@@ -118,13 +125,22 @@ fn mangle(source: &str) -> String {
 fn parse_snippet(source: &str) -> Result<(Vec<u8>, Tree, Vec<usize>), SnippetError> {
     let body = mangle(source.trim());
     if body.is_empty() {
-        return Err(SnippetError { offset: 0, message: "the snippet is empty".into() });
+        return Err(SnippetError {
+            offset: 0,
+            message: "the snippet is empty".into(),
+        });
     }
     let is_statement = body.ends_with(';') || body.ends_with('}');
-    let inner = if is_statement { body.clone() } else { format!("{body};") };
+    let inner = if is_statement {
+        body.clone()
+    } else {
+        format!("{body};")
+    };
     let text = format!("{WRAP_HEAD}{inner}{WRAP_TAIL}").into_bytes();
-    let tree = parse_raw(&text)
-        .ok_or_else(|| SnippetError { offset: 0, message: "the C parser gave no tree".into() })?;
+    let tree = parse_raw(&text).ok_or_else(|| SnippetError {
+        offset: 0,
+        message: "the C parser gave no tree".into(),
+    })?;
     let root = tree.root_node();
     if count_errors(root) > 0 {
         let mut first = None;
@@ -134,7 +150,9 @@ fn parse_snippet(source: &str) -> Result<(Vec<u8>, Tree, Vec<usize>), SnippetErr
             }
             first.is_none()
         });
-        let at = first.unwrap_or(WRAP_HEAD.len()).saturating_sub(WRAP_HEAD.len());
+        let at = first
+            .unwrap_or(WRAP_HEAD.len())
+            .saturating_sub(WRAP_HEAD.len());
         return Err(SnippetError {
             offset: unmangled_offset(&body, at).min(source.len()),
             message: "the snippet does not parse as C".into(),
@@ -144,15 +162,19 @@ fn parse_snippet(source: &str) -> Result<(Vec<u8>, Tree, Vec<usize>), SnippetErr
     Ok((text, tree, path))
 }
 
-
 /// The child-index path from the wrapper's root to the snippet's root node.
 fn snippet_root_path(tree: &Tree, is_statement: bool) -> Result<Vec<usize>, SnippetError> {
     let root = tree.root_node();
     // translation_unit > function_definition > compound_statement > statement
-    let func = root.named_child(0).filter(|n| n.kind() == "function_definition");
+    let func = root
+        .named_child(0)
+        .filter(|n| n.kind() == "function_definition");
     let body_node = func.and_then(|f| f.child_by_field_name("body"));
     let Some(body_node) = body_node else {
-        return Err(SnippetError { offset: 0, message: "the snippet is not a statement or an expression".into() });
+        return Err(SnippetError {
+            offset: 0,
+            message: "the snippet is not a statement or an expression".into(),
+        });
     };
     let mut cursor = body_node.walk();
     let statements: Vec<(usize, Node)> = body_node
@@ -163,14 +185,20 @@ fn snippet_root_path(tree: &Tree, is_statement: bool) -> Result<Vec<usize>, Snip
     if statements.len() != 1 {
         return Err(SnippetError {
             offset: 0,
-            message: format!("a snippet must be one statement or one expression, found {}", statements.len()),
+            message: format!(
+                "a snippet must be one statement or one expression, found {}",
+                statements.len()
+            ),
         });
     }
     let (index, statement) = statements[0];
     let mut path = vec![0, body_field_index(func.unwrap()), index];
     if !is_statement {
         if statement.kind() != "expression_statement" {
-            return Err(SnippetError { offset: 0, message: "the snippet is not an expression".into() });
+            return Err(SnippetError {
+                offset: 0,
+                message: "the snippet is not an expression".into(),
+            });
         }
         path.push(0);
     }
@@ -179,8 +207,13 @@ fn snippet_root_path(tree: &Tree, is_statement: bool) -> Result<Vec<usize>, Snip
 
 fn body_field_index(func: Node) -> usize {
     let mut cursor = func.walk();
-    let body = func.child_by_field_name("body").expect("checked by the caller");
-    let index = func.children(&mut cursor).position(|c| c == body).expect("body is a child");
+    let body = func
+        .child_by_field_name("body")
+        .expect("checked by the caller");
+    let index = func
+        .children(&mut cursor)
+        .position(|c| c == body)
+        .expect("body is a child");
     index
 }
 
@@ -194,7 +227,12 @@ fn unmangled_offset(mangled: &str, offset: usize) -> usize {
 /// Parses a match pattern.
 pub fn parse_pattern(source: &str) -> Result<Pattern, SnippetError> {
     let (text, tree, root_path) = parse_snippet(source)?;
-    Ok(Pattern { source: source.to_string(), text, tree, root_path })
+    Ok(Pattern {
+        source: source.to_string(),
+        text,
+        tree,
+        root_path,
+    })
 }
 
 /// Parses a rewrite template into tokens.
@@ -231,7 +269,10 @@ pub fn parse_template(source: &str) -> Result<Template, SnippetError> {
     if let Some(first) = tokens.first_mut() {
         first.space_before.clear();
     }
-    Ok(Template { source: source.to_string(), tokens })
+    Ok(Template {
+        source: source.to_string(),
+        tokens,
+    })
 }
 
 #[cfg(test)]

@@ -23,14 +23,21 @@ pub fn apply(outcome: &Outcome) -> Result<usize, WriteError> {
     let mut written = 0;
     for f in outcome.files.iter().filter(|f| f.changed()) {
         let path = outcome.base.join(&f.rel_path);
-        write_atomic(&path, &f.after).map_err(|e| WriteError { path: f.rel_path.clone(), reason: e.to_string(), written })?;
+        write_atomic(&path, &f.after).map_err(|e| WriteError {
+            path: f.rel_path.clone(),
+            reason: e.to_string(),
+            written,
+        })?;
         written += 1;
     }
     Ok(written)
 }
 
 fn temp_path(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     path.with_file_name(format!(".{name}.pinpatch-{}.tmp", std::process::id()))
 }
 
@@ -39,7 +46,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = temp_path(path);
     let result = (|| {
         let perms = std::fs::metadata(path)?.permissions();
-        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         std::fs::set_permissions(&tmp, perms)?;

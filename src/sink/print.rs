@@ -17,9 +17,10 @@ pub fn write_diff(out: &mut dyn Write, outcome: &Outcome) -> io::Result<()> {
 pub fn summary_line(outcome: &Outcome) -> String {
     let s = &outcome.stats;
     format!(
-        "summary: {} files scanned, {} parsed, {} functions skipped for parse errors, {} acquire sites, {} release sites, {} rewrites in {} files ({} of {} units converted, target {}){}",
+        "summary: {} files scanned, {} parsed, {} functions with GUP calls analysed, {} skipped for parse errors, {} acquire sites, {} release sites, {} rewrites in {} files ({} of {} units converted, target {}){}",
         s.files_scanned,
         s.files_parsed,
+        s.functions_analysed,
         s.functions_skipped,
         s.acquire_sites,
         s.release_sites,
@@ -50,15 +51,36 @@ pub fn write_report_text(out: &mut dyn Write, outcome: &Outcome) -> io::Result<(
             lines.push((
                 s.line,
                 1,
-                format!("{}:{}: {kind} {} in {}() [{}] {what}", f.rel_path, s.line, s.call, s.function, s.class.name()),
+                format!(
+                    "{}:{}: {kind} {} in {}() [{}] {what}",
+                    f.rel_path,
+                    s.line,
+                    s.call,
+                    s.function,
+                    s.class.name()
+                ),
             ));
         }
         for k in &f.findings.skipped {
-            lines.push((k.line, 0, format!("{}:{}: skipped {}(): {}", f.rel_path, k.line, k.function, k.reason)));
+            lines.push((
+                k.line,
+                0,
+                format!(
+                    "{}:{}: skipped {}(): {}",
+                    f.rel_path, k.line, k.function, k.reason
+                ),
+            ));
         }
         for u in &f.findings.units {
             for m in &u.mismatches {
-                lines.push((u.line, 2, format!("{}:{}: mismatch in {}(): {m}", f.rel_path, u.line, u.function)));
+                lines.push((
+                    u.line,
+                    2,
+                    format!(
+                        "{}:{}: mismatch in {}(): {m}",
+                        f.rel_path, u.line, u.function
+                    ),
+                ));
             }
         }
         lines.sort();

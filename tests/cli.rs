@@ -1,0 +1,150 @@
+//! The binary as a user runs it: exit codes, messages on standard error,
+//! and output that still comes when some input is bad.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn pinpatch(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pinpatch"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+const GOOD: &str = "static void f(unsigned long a)\n{\n\tstruct page *p;\n\n\tif (get_user_pages_fast(a, 1, 0, &p) == 1)\n\t\tput_page(p);\n}\n";
+
+#[test]
+fn missing_path_is_an_input_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = pinpatch(&["diff", "no/such/tree"], dir.path());
+    assert_eq!(o.status.code(), Some(3));
+    assert_eq!(
+        stderr(&o),
+        "pinpatch: no/such/tree: no such file or directory\n"
+    );
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn malformed_rule_points_at_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("rules")).unwrap();
+    std::fs::write(
+        dir.path().join("rules/bad.toml"),
+        "id = \"bad\"\nkind = \"release\"\ntitle = \"bad\"\n[metavars]\npage = \"expression\"\n[release]\nfamily = \"put\"\npage = \"$page\"\n[[match]]\npattern = \"put_page($pgae)\"\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("a.c"), GOOD).unwrap();
+    let o = pinpatch(&["diff", "--rules", "rules", "a.c"], dir.path());
+    assert_eq!(o.status.code(), Some(4));
+    assert_eq!(
+        stderr(&o),
+        "pinpatch: rules/bad.toml:10:21: unknown metavariable `$pgae`: declare it in [metavars]\n"
+    );
+}
+
+#[test]
+fn rule_with_toml_syntax_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("rules")).unwrap();
+    std::fs::write(
+        dir.path().join("rules/broken.toml"),
+        "id = \"x\"\nkind = release\n",
+    )
+    .unwrap();
+    let o = pinpatch(&["report", "--rules", "rules", "."], dir.path());
+    assert_eq!(o.status.code(), Some(4));
+    assert!(
+        stderr(&o).starts_with("pinpatch: rules/broken.toml:2:8: "),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn binary_file_is_skipped_and_the_rest_processed() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("good.c"), GOOD).unwrap();
+    std::fs::write(
+        dir.path().join("bad.c"),
+        b"get_user_pages_fast\0\x01\x02binary",
+    )
+    .unwrap();
+    let o = pinpatch(&["diff", "--quiet", "."], dir.path());
+    assert_eq!(o.status.code(), Some(3));
+    let err = stderr(&o);
+    assert!(
+        err.contains("pinpatch: skipped bad.c: binary file (holds NUL bytes)\n"),
+        "{err}"
+    );
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        out.contains("+\tif (pin_user_pages_fast(a, 1, 0, &p) == 1)\n"),
+        "{out}"
+    );
+    assert!(out.contains("+\t\tunpin_user_page(p);\n"), "{out}");
+}
+
+#[test]
+fn apply_writes_what_diff_shows() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::support::copy_tree(
+        Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/mini-kernel")),
+        dir.path(),
+    );
+    let diff = pinpatch(&["diff", "."], dir.path());
+    assert_eq!(diff.status.code(), Some(0));
+    assert!(!diff.stdout.is_empty());
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&[
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@t",
+        "commit",
+        "-qm",
+        "base",
+    ]);
+    let applied = pinpatch(&["apply", "."], dir.path());
+    assert_eq!(applied.status.code(), Some(0), "{}", stderr(&applied));
+    assert!(
+        stderr(&applied).contains("pinpatch: 2 files written\n"),
+        "{}",
+        stderr(&applied)
+    );
+    let shown = git(&["diff", "--abbrev=12"]);
+    assert_eq!(
+        String::from_utf8_lossy(&shown.stdout),
+        String::from_utf8_lossy(&diff.stdout)
+    );
+    let again = pinpatch(&["diff", "."], dir.path());
+    assert!(again.stdout.is_empty(), "a second run still changes files");
+}
+
+#[test]
+fn report_json_is_valid_and_counts_sites() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.c"), GOOD).unwrap();
+    let o = pinpatch(&["report", "--format", "json", "a.c"], dir.path());
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["summary"]["acquire_sites"], 1);
+    assert_eq!(v["summary"]["release_sites"], 1);
+    assert_eq!(
+        v["files"][0]["sites"][0]["rewrite"],
+        "pin_user_pages_fast(a, 1, 0, &p)"
+    );
+}

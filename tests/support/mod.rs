@@ -1,0 +1,137 @@
+//! Test helpers: one `check_*` function per layer, each returning the text a
+//! reviewer reads (diffs, reports) after asserting the invariants every
+//! rewrite must keep.
+
+#![allow(dead_code)] // Each test module uses its own subset of the helpers.
+
+use pinpatch::pipeline::{self, Config, Outcome};
+use pinpatch::rewrite::verify::error_count;
+use pinpatch::rule::{RulePack, Target};
+use pinpatch::sink::print::{write_diff, write_report_text};
+use std::path::Path;
+use std::process::Command;
+
+pub const TARGETS: [Target; 2] = [Target::Unpin, Target::PutUserPage];
+
+/// Runs the pipeline quietly.
+pub fn run(path: &Path, pack: &RulePack, target: Target) -> Outcome {
+    let config = Config {
+        path: path.to_path_buf(),
+        target,
+    };
+    pipeline::run(&config, pack, &|_, _| {}).expect("the fixture path exists")
+}
+
+pub fn diff_text(outcome: &Outcome) -> String {
+    let mut out = Vec::new();
+    write_diff(&mut out, outcome).unwrap();
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+pub fn report_text(outcome: &Outcome) -> String {
+    let mut out = Vec::new();
+    write_report_text(&mut out, outcome).unwrap();
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Copies a file or a directory tree into `dest`.
+pub fn copy_tree(from: &Path, dest: &Path) {
+    if from.is_file() {
+        std::fs::copy(from, dest.join(from.file_name().unwrap())).unwrap();
+        return;
+    }
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = dest.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Asserts the rewrite invariants on an outcome whose files live in `dir`:
+/// every rewritten file parses with no new errors, the emitted diff applies
+/// with `git apply` and reproduces the rewritten bytes exactly, and a second
+/// run over the rewritten files changes nothing.
+#[track_caller]
+pub fn assert_invariants(dir: &Path, outcome: &Outcome, pack: &RulePack, target: Target) {
+    for f in outcome.files.iter().filter(|f| f.changed()) {
+        let before = error_count(&f.before).unwrap();
+        let after = error_count(&f.after).unwrap();
+        assert!(
+            after <= before,
+            "{}: the rewrite adds parse errors ({before} -> {after})",
+            f.rel_path
+        );
+    }
+    let diff = {
+        let mut out = Vec::new();
+        write_diff(&mut out, outcome).unwrap();
+        out
+    };
+    if diff.is_empty() {
+        return;
+    }
+    // git apply on a copy of the originals reproduces the rewritten files.
+    let applied = tempfile::tempdir().unwrap();
+    copy_tree(dir, applied.path());
+    std::fs::write(applied.path().join("change.diff"), &diff).unwrap();
+    let status = Command::new("git")
+        .args(["apply", "--unsafe-paths", "change.diff"])
+        .current_dir(applied.path())
+        .status()
+        .expect("git is installed");
+    assert!(
+        status.success(),
+        "git apply rejected the diff:\n{}",
+        String::from_utf8_lossy(&diff)
+    );
+    for f in outcome.files.iter().filter(|f| f.changed()) {
+        let got = std::fs::read(applied.path().join(&f.rel_path)).unwrap();
+        assert!(
+            got == f.after,
+            "{}: git apply does not reproduce the rewritten file",
+            f.rel_path
+        );
+    }
+    // A second run over the rewritten tree changes nothing.
+    std::fs::remove_file(applied.path().join("change.diff")).unwrap();
+    let again = run(applied.path(), pack, target);
+    let second = diff_text(&again);
+    assert!(second.is_empty(), "a second run still changes:\n{second}");
+}
+
+/// Runs a fixture (a `.c` file) for both targets and returns the snapshot
+/// text: the diff and the report of each.
+#[track_caller]
+pub fn check_fixture(path: &Path) -> String {
+    let pack = RulePack::builtin().unwrap();
+    let mut snapshot = String::new();
+    for target in TARGETS {
+        let dir = tempfile::tempdir().unwrap();
+        copy_tree(path, dir.path());
+        let outcome = run(dir.path(), &pack, target);
+        assert_invariants(dir.path(), &outcome, &pack, target);
+        snapshot.push_str(&format!("=== target {}: diff\n", target.name()));
+        snapshot.push_str(&diff_text(&outcome).replace('\r', "\\r"));
+        snapshot.push_str(&format!("=== target {}: report\n", target.name()));
+        snapshot.push_str(&report_text(&outcome));
+    }
+    snapshot
+}
+
+/// Runs one C text through a pack for a target and returns the rewritten text.
+#[track_caller]
+pub fn check_rewrite(pack: &RulePack, target: Target, before: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("example.c"), before).unwrap();
+    let outcome = run(dir.path(), pack, target);
+    assert_invariants(dir.path(), &outcome, pack, target);
+    match outcome.files.first() {
+        Some(f) => String::from_utf8(f.after.clone()).unwrap(),
+        None => before.to_string(),
+    }
+}
