@@ -266,7 +266,7 @@ pub fn render_plan(series: &[Series]) -> String {
         s.push_str("No patch series: nothing to convert.\n");
     }
     for sr in series {
-        let _ = writeln!(s, "series {} ({}, {} patches)", sr.name, sr.class.slug(), sr.patches.len());
+        let _ = writeln!(s, "series {} ({}, {} patch{})", sr.name, sr.class.slug(), sr.patches.len(), if sr.patches.len() == 1 { "" } else { "es" });
         if let Some(t) = &sr.tree {
             let _ = writeln!(s, "  tree: {t}");
         }
