@@ -330,3 +330,36 @@ fn checkpatch_strict_is_clean() {
         }
     }
 }
+
+/// Seventeen subsystems' worth of easy units become two series of at most
+/// fifteen patches, split in subject order.
+#[test]
+fn large_series_are_split_at_fifteen_patches() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut maintainers = String::new();
+    let mut units = Vec::new();
+    for i in 0..17 {
+        let path = format!("drivers/d{i:02}/x.c");
+        std::fs::create_dir_all(dir.path().join(format!("drivers/d{i:02}"))).unwrap();
+        std::fs::write(dir.path().join(&path), "void f(struct page *p)\n{\n\tput_page(p);\n}\n").unwrap();
+        maintainers.push_str(&format!(
+            "D{i:02} DRIVER\nM:\tM{i:02} <m{i:02}@example.org>\nS:\tMaintained\nF:\tdrivers/d{i:02}/\n\n"
+        ));
+        units.push(Unit {
+            class: Class::Easy,
+            rule_ids: vec!["r".into()],
+            edits: vec![edit(dir.path(), &path, "put_page(", 0, "unpin_user_page(")],
+            acquire_sites: 0,
+            release_sites: 1,
+            summary: format!("{path}:3 f(): put_page() -> unpin_user_page()"),
+        });
+    }
+    std::fs::write(dir.path().join("MAINTAINERS"), maintainers).unwrap();
+    let tree = SourceTree::open(dir.path(), None).unwrap();
+    let m = Maintainers::load(dir.path()).unwrap();
+    let series = plan(&units, &[], &tree, &m, &PlanOptions::default()).unwrap();
+    let shape: Vec<(String, usize)> = series.iter().map(|s| (s.name.clone(), s.patches.len())).collect();
+    assert_eq!(shape, [("easy-1".to_string(), 15), ("easy-2".to_string(), 2)]);
+    assert_eq!(series[1].patches[0].subject, "d15: convert put_page() to unpin_user_page*()");
+    assert!(series[0].cover.subject.ends_with("(part 1/2)"));
+}
