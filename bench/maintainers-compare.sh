@@ -75,8 +75,14 @@ Makefile
 total=0 exact=0 sameset=0 tocc=0
 n=0
 for f in $files; do
-	(cd "$tree" && perl scripts/get_maintainer.pl --nogit --nogit-fallback \
-		--nogit-chief-penguins --norolestats "$out/$n.patch") >"$out/$n.perl" 2>"$out/$n.err"
+	# Perl orders sections with equal scores by its randomised hash order,
+	# so a file whose sections tie may print differently from run to run;
+	# up to five runs are tried before the order counts as different.
+	for try in 1 2 3 4 5; do
+		(cd "$tree" && perl scripts/get_maintainer.pl --nogit --nogit-fallback \
+			--nogit-chief-penguins --norolestats "$out/$n.patch") >"$out/$n.perl" 2>"$out/$n.err"
+		cmp -s "$out/$n.perl" "$out/$n.ours" && break
+	done
 	total=$((total + 1))
 	if cmp -s "$out/$n.perl" "$out/$n.ours"; then
 		exact=$((exact + 1))
@@ -96,4 +102,4 @@ for f in $files; do
 	fi
 	n=$((n + 1))
 done
-echo "files: $total; identical output: $exact; same address set: $sameset; To+Cc equal: $tocc"
+echo "files: $total; identical output (in one of up to 5 Perl runs): $exact; same address set: $sameset; To+Cc equal: $tocc"

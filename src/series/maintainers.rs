@@ -327,15 +327,11 @@ impl Maintainers {
             if !excluded {
                 for i in start..end {
                     match &self.tv[i] {
-                        Tv::Field { kind: 'F', pattern: Some(p), .. } => {
-                            if p.file_match(file) {
-                                hash.insert(tvi, p.value_pd());
-                            }
+                        Tv::Field { kind: 'F', pattern: Some(p), .. } if p.file_match(file) => {
+                            hash.insert(tvi, p.value_pd());
                         }
-                        Tv::Field { kind: 'N', nregex: Some(Some(re)), .. } => {
-                            if re.is_match(file) {
-                                hash.insert(tvi, 0);
-                            }
+                        Tv::Field { kind: 'N', nregex: Some(Some(re)), .. } if re.is_match(file) => {
+                            hash.insert(tvi, 0);
                         }
                         _ => {}
                     }
@@ -345,7 +341,7 @@ impl Maintainers {
         }
         let mut v: Vec<(usize, i64)> = hash.into_iter().collect();
         // A stable sort on descending score keeps MAINTAINERS order for ties.
-        v.sort_by(|a, b| b.1.cmp(&a.1));
+        v.sort_by_key(|&(_, score)| std::cmp::Reverse(score));
         v
     }
 
@@ -396,7 +392,7 @@ impl Maintainers {
                 if let Some(score) = score {
                     let good = self.range_is_maintained(start, end) && self.range_has_maintainer(start, end);
                     let key = (good, score);
-                    if best.as_ref().is_none_or(|(k, _)| key > *k) {
+                    if best.as_ref().map_or(true, |(k, _)| key > *k) {
                         best = Some((key, start));
                     }
                 }
