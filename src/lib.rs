@@ -22,5 +22,6 @@ pub mod engine;
 pub mod pipeline;
 pub mod rewrite;
 pub mod rule;
+pub mod series;
 pub mod sink;
 pub mod source;

@@ -28,6 +28,24 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Write the conversion as patch series (git format-patch mbox files),
+    /// one per complexity class and area, one patch per subsystem.
+    Series {
+        #[command(flatten)]
+        series: SeriesArgs,
+        /// Directory to write the series into (one subdirectory per series).
+        #[arg(long, value_name = "DIR", required_unless_present = "dry_run")]
+        out: Option<PathBuf>,
+        /// Print the plan (series, patches, files, recipients); write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Commit each series onto a branch pinpatch/<series> of the repository
+    /// at PATH; HEAD, the index and the working tree are not touched.
+    Commit {
+        #[command(flatten)]
+        series: SeriesArgs,
+    },
     /// List the rules of the pack with their documentation.
     Rules {
         /// Load rules from this directory instead of the built-in pack.
@@ -65,4 +83,32 @@ pub enum TargetArg {
     /// put_user_page*() releases, acquires unchanged (the 2018 plan, Linux 5.2-5.5).
     #[value(name = "put_user_page")]
     PutUserPage,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct SeriesArgs {
+    /// The top of the kernel tree (where MAINTAINERS is).
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// The API to convert to.
+    #[arg(long, value_enum, default_value_t = TargetArg::Unpin)]
+    pub target: TargetArg,
+    /// Load rules from this directory instead of the built-in pack.
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+    /// Add Signed-off-by: with the author identity (never added otherwise).
+    #[arg(long, short = 's')]
+    pub signoff: bool,
+    /// Author as "Name <email>" (default: git config user.name/user.email).
+    #[arg(long, value_name = "IDENT")]
+    pub author: Option<String>,
+    /// The revision the series apply to (default: HEAD when PATH is a git repository).
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+    /// Replace an existing output directory or branch.
+    #[arg(long)]
+    pub force: bool,
+    /// Never show a progress bar.
+    #[arg(long)]
+    pub quiet: bool,
 }

@@ -10,7 +10,7 @@ pub mod exit;
 use crate::pipeline::{self, Config, Outcome};
 use crate::rule::{RulePack, Target};
 use crate::sink;
-use args::{Args, Command, Format, RunArgs, TargetArg};
+use args::{Args, Command, Format, RunArgs, SeriesArgs, TargetArg};
 use clap::Parser;
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
@@ -115,6 +115,70 @@ fn write_stdout(f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result
     }
 }
 
+/// Parses `Name <email>`.
+fn parse_identity(text: &str) -> Option<crate::series::Identity> {
+    let (name, rest) = text.split_once('<')?;
+    let email = rest.strip_suffix('>')?.trim();
+    let name = name.trim();
+    (!name.is_empty() && email.contains('@')).then(|| crate::series::Identity {
+        name: name.into(),
+        email: email.into(),
+    })
+}
+
+fn author_identity(series: &SeriesArgs) -> Result<crate::series::Identity, Failure> {
+    match &series.author {
+        Some(text) => parse_identity(text).ok_or_else(|| {
+            fail(
+                exit::USAGE,
+                format!("--author {text:?}: expected \"Name <email>\""),
+            )
+        }),
+        None => crate::series::Identity::from_git_config(&series.path).ok_or_else(|| {
+            fail(
+                exit::INPUT,
+                "no author identity: set git config user.name and user.email, or pass --author",
+            )
+        }),
+    }
+}
+
+/// Runs the pipeline and plans the series; the exit code reflects skipped input.
+fn plan_series(series: &SeriesArgs) -> Result<(Vec<crate::series::Series>, u8), Failure> {
+    let run = RunArgs {
+        path: series.path.clone(),
+        target: series.target,
+        rules: series.rules.clone(),
+        quiet: series.quiet,
+    };
+    let outcome = run_pipeline(&run)?;
+    let code = report_skipped(&outcome);
+    let maintainers = match crate::series::maintainers::Maintainers::load(&series.path) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("pinpatch: {e}: patches are grouped by path, without recipients");
+            crate::series::maintainers::Maintainers::parse(&[], "", &series.path)
+        }
+    };
+    let tree = crate::series::SourceTree::open(&series.path, series.base.as_deref())
+        .map_err(|e| fail(exit::INPUT, e))?;
+    let signoff = if series.signoff {
+        Some(author_identity(series)?)
+    } else {
+        None
+    };
+    let opts = crate::series::PlanOptions {
+        target: outcome.target,
+        signoff,
+        ..crate::series::PlanOptions::default()
+    };
+    let units = crate::series::from_outcome::units(&outcome);
+    let manual = crate::series::from_outcome::manual_sites(&outcome);
+    let plan = crate::series::plan(&units, &manual, &tree, &maintainers, &opts)
+        .map_err(|e| fail(exit::INPUT, e))?;
+    Ok((plan, code))
+}
+
 fn dispatch(args: Args) -> Result<u8, Failure> {
     match args.command {
         Command::Diff(run) => {
@@ -137,6 +201,73 @@ fn dispatch(args: Args) -> Result<u8, Failure> {
                 Format::Json => sink::print::write_report_json(out, &outcome),
             })?;
             Ok(report_skipped(&outcome))
+        }
+        Command::Series {
+            series,
+            out,
+            dry_run,
+        } => {
+            let (plan, code) = plan_series(&series)?;
+            if dry_run {
+                write_stdout(|w| w.write_all(crate::series::render_plan(&plan).as_bytes()))?;
+                return Ok(code);
+            }
+            let out = out.expect("clap requires --out without --dry-run");
+            let author = author_identity(&series)?;
+            let tree = crate::series::SourceTree::open(&series.path, series.base.as_deref())
+                .map_err(|e| fail(exit::INPUT, e))?;
+            let date = sink::git::fixed_time(
+                std::env::var("SOURCE_DATE_EPOCH").ok().as_deref(),
+                tree.base_time(),
+            );
+            let opts = sink::mbox::MboxOptions {
+                author,
+                date,
+                force: series.force,
+            };
+            let written =
+                sink::mbox::write_series(&plan, &out, &opts).map_err(|e| fail(exit::OUTPUT, e))?;
+            for p in &written {
+                println!("{}", p.display());
+            }
+            eprintln!(
+                "pinpatch: {} series, {} files written to {}",
+                plan.len(),
+                written.len(),
+                out.display()
+            );
+            Ok(code)
+        }
+        Command::Commit { series } => {
+            if git2::Repository::open(&series.path).is_err() {
+                return Err(fail(
+                    exit::INPUT,
+                    format!("{}: not the top of a git repository", series.path.display()),
+                ));
+            }
+            let (plan, code) = plan_series(&series)?;
+            let tree = crate::series::SourceTree::open(&series.path, series.base.as_deref())
+                .map_err(|e| fail(exit::INPUT, e))?;
+            let author = match &series.author {
+                Some(_) => Some(author_identity(&series)?),
+                None => None,
+            };
+            let opts = sink::git::GitOptions {
+                base: series.base.clone(),
+                author,
+                time: sink::git::fixed_time(
+                    std::env::var("SOURCE_DATE_EPOCH").ok().as_deref(),
+                    tree.base_time(),
+                ),
+                force: series.force,
+                prefix: "pinpatch/".into(),
+            };
+            let created = sink::git::create_branches(&series.path, &plan, &opts)
+                .map_err(|e| fail(exit::OUTPUT, e))?;
+            for b in &created {
+                println!("{} {}", b.tip, b.refname.trim_start_matches("refs/heads/"));
+            }
+            Ok(code)
         }
         Command::Rules { rules } => {
             let pack = load_rules(rules.as_deref())?;

@@ -811,6 +811,7 @@ fn decide(a: &Analysis, u: usize, function: &str) -> Unit {
         line: s.line,
         pages: s.pages_text.clone(),
         converted: convertible && !plans.is_empty(),
+        pinned: s.family == AcquireFamily::Pin,
         class,
         reasons,
         rules: s.rules.iter().cloned().collect(),

@@ -104,6 +104,8 @@ pub struct Unit {
     /// The pages expression of the first acquire.
     pub pages: String,
     pub converted: bool,
+    /// The pages come from `pin_user_pages*()`: nothing to convert.
+    pub pinned: bool,
     pub class: Class,
     pub reasons: Vec<String>,
     pub rules: Vec<String>,

@@ -162,18 +162,19 @@ pub fn compile_rule(path: &str, text: &str) -> Result<Rule, RuleError> {
 
     let mut metavars = BTreeMap::new();
     for (name, k) in &raw.metavars {
-        let mk =
-            match k.get_ref().as_str() {
-                "identifier" => MetaKind::Identifier,
-                "expression" => MetaKind::Expression,
-                other => return Err(ctx.in_string(
+        let mk = match k.get_ref().as_str() {
+            "identifier" => MetaKind::Identifier,
+            "expression" => MetaKind::Expression,
+            other => {
+                return Err(ctx.in_string(
                     k.span(),
                     0,
                     format!(
                         "unknown metavariable kind `{other}`: expected identifier or expression"
                     ),
-                )),
-            };
+                ))
+            }
+        };
         metavars.insert(name.clone(), mk);
     }
     let mut defaults = BTreeMap::new();

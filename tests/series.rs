@@ -1,0 +1,466 @@
+//! Tests of the series layer and its sinks on the fixture tree in
+//! `tests/fixtures/series/basic`: the dry-run plan, a cover letter and a
+//! patch as snapshots; `git am` of the written mbox files; equality of the
+//! branch trees with the `git am` result; and that creating branches leaves
+//! HEAD, the index and the working tree alone.
+
+use pinpatch::series::input::{Class, Edit, ManualSite, Target, Unit};
+use pinpatch::series::maintainers::Maintainers;
+use pinpatch::series::{plan, render_plan, Identity, PlanOptions, Series, SourceTree};
+use pinpatch::sink::git::{create_branches, GitOptions, GitSinkError};
+use pinpatch::sink::mbox::{write_series, MboxOptions};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const FIXTURE: &str = "tests/fixtures/series/basic";
+const DATE: &str = "1700000000 +0000";
+
+fn author() -> Identity {
+    Identity {
+        name: "Pat Developer".into(),
+        email: "pat@example.org".into(),
+    }
+}
+
+#[track_caller]
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args([
+            "-c",
+            "user.name=Pat Developer",
+            "-c",
+            "user.email=pat@example.org",
+        ])
+        .args([
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "init.defaultBranch=master",
+        ])
+        .args(args)
+        .env("GIT_AUTHOR_DATE", DATE)
+        .env("GIT_COMMITTER_DATE", DATE)
+        .env_remove("GIT_DIR")
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A git repository holding the fixture tree in one commit with fixed dates.
+fn fixture_repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(Path::new(FIXTURE), dir.path());
+    git(dir.path(), &["init", "-q"]);
+    git(dir.path(), &["add", "-A"]);
+    git(
+        dir.path(),
+        &["commit", "-q", "-m", "Import the fixture tree"],
+    );
+    dir
+}
+
+/// Replaces the `nth` occurrence of `from` in `path` by `to`.
+fn edit(root: &Path, path: &str, from: &str, nth: usize, to: &str) -> (String, Edit) {
+    let bytes = std::fs::read(root.join(path)).unwrap();
+    let start = bytes
+        .windows(from.len())
+        .enumerate()
+        .filter(|(_, w)| *w == from.as_bytes())
+        .nth(nth)
+        .unwrap_or_else(|| panic!("{from} #{nth} not in {path}"))
+        .0;
+    (
+        path.to_string(),
+        Edit {
+            start,
+            end: start + from.len(),
+            text: to.as_bytes().to_vec(),
+        },
+    )
+}
+
+fn units(root: &Path) -> Vec<Unit> {
+    let pin = |p: &str| edit(root, p, "get_user_pages_fast(", 0, "pin_user_pages_fast(");
+    let unpin = |p: &str, n| edit(root, p, "put_page(", n, "unpin_user_page(");
+    vec![
+        Unit {
+            class: Class::Easy,
+            rule_ids: vec!["gup-fast-put-page".into()],
+            edits: vec![pin("drivers/infiniband/hw/foo/foo_mem.c"), unpin("drivers/infiniband/hw/foo/foo_mem.c", 0)],
+            acquire_sites: 1,
+            release_sites: 1,
+            summary: "drivers/infiniband/hw/foo/foo_mem.c:12 foo_pin_buffer(): get_user_pages_fast() -> pin_user_pages_fast(), 1 release".into(),
+        },
+        Unit {
+            class: Class::Easy,
+            rule_ids: vec!["put-page-loop".into()],
+            edits: vec![unpin("drivers/infiniband/hw/foo/foo_mem.c", 1)],
+            acquire_sites: 0,
+            release_sites: 1,
+            summary: "drivers/infiniband/hw/foo/foo_mem.c:29 foo_release_buffer(): put_page() -> unpin_user_page()".into(),
+        },
+        Unit {
+            class: Class::Easy,
+            rule_ids: vec!["gup-fast-put-page".into()],
+            edits: vec![pin("drivers/infiniband/hw/bar/bar_pages.c"), unpin("drivers/infiniband/hw/bar/bar_pages.c", 0)],
+            acquire_sites: 1,
+            release_sites: 1,
+            summary: "drivers/infiniband/hw/bar/bar_pages.c:11 bar_get_page(): get_user_pages_fast() -> pin_user_pages_fast(), 1 release".into(),
+        },
+        Unit {
+            class: Class::Easy,
+            rule_ids: vec!["gup-fast-put-page".into()],
+            edits: vec![pin("drivers/gpu/drm/xyz/xyz_gem.c"), unpin("drivers/gpu/drm/xyz/xyz_gem.c", 0)],
+            acquire_sites: 1,
+            release_sites: 1,
+            summary: "drivers/gpu/drm/xyz/xyz_gem.c:11 xyz_gem_userptr(): get_user_pages_fast() -> pin_user_pages_fast(), 1 release".into(),
+        },
+        Unit {
+            class: Class::CrossFile,
+            rule_ids: vec!["gup-struct-field".into()],
+            edits: vec![pin("drivers/infiniband/hw/foo/foo_umem.c"), unpin("drivers/infiniband/hw/foo/foo_mr.c", 0)],
+            acquire_sites: 1,
+            release_sites: 1,
+            summary: "drivers/infiniband/hw/foo/foo_umem.c:12 foo_umem_get(): get_user_pages_fast() -> pin_user_pages_fast(), 1 release in foo_mr.c".into(),
+        },
+        Unit {
+            class: Class::Local,
+            rule_ids: vec!["gup-fast-put-page".into(), "put-page-caller".into()],
+            edits: vec![pin("net/rds/rds_rdma.c"), unpin("net/rds/rds_rdma.c", 0), unpin("net/rds/rds_rdma.c", 1)],
+            acquire_sites: 1,
+            release_sites: 2,
+            summary: "net/rds/rds_rdma.c:14 rds_pin_pages(): get_user_pages_fast() -> pin_user_pages_fast(), 2 releases".into(),
+        },
+    ]
+}
+
+fn manual_sites() -> Vec<ManualSite> {
+    vec![ManualSite {
+        path: "drivers/gpu/drm/xyz/xyz_gem.c".into(),
+        line: 42,
+        function: "xyz_gem_release".into(),
+        reason: "pages are stored in a struct and released through release_pages()".into(),
+    }]
+}
+
+fn plan_for(root: &Path, signoff: bool) -> Vec<Series> {
+    let tree = SourceTree::open(root, None).unwrap();
+    let maintainers = Maintainers::load(root).unwrap();
+    let opts = PlanOptions {
+        target: Target::Unpin,
+        signoff: signoff.then(author),
+        ..PlanOptions::default()
+    };
+    plan(&units(root), &manual_sites(), &tree, &maintainers, &opts).unwrap()
+}
+
+fn mbox_options() -> MboxOptions {
+    MboxOptions {
+        author: author(),
+        date: 1_700_000_000,
+        force: false,
+    }
+}
+
+fn patch_files(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| !p.ends_with("0000-cover-letter.patch"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// The diffstat and diff of each mail, from the `---` line to the signature.
+fn diff_parts(mbox: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut cur: Option<String> = None;
+    for line in mbox.split_inclusive('\n') {
+        if line == "---\n" {
+            cur = Some(String::new());
+        } else if line == "-- \n" || line.starts_with("From ") && line.ends_with("2001\n") {
+            if let Some(c) = cur.take() {
+                parts.push(c);
+            }
+        } else if let Some(c) = &mut cur {
+            c.push_str(line);
+        }
+    }
+    parts.extend(cur);
+    parts.iter().map(|p| p.trim_end().to_string()).collect()
+}
+
+macro_rules! snapshot {
+    ($name:expr, $value:expr) => {
+        insta::with_settings!({snapshot_path => "../snapshots/series", prepend_module_to_snapshot => false}, {
+            insta::assert_snapshot!($name, $value);
+        })
+    };
+}
+
+#[test]
+fn plan_cover_and_patch_snapshots() {
+    let repo = fixture_repo();
+    let series = plan_for(repo.path(), true);
+    snapshot!("basic-plan", render_plan(&series));
+
+    let out = tempfile::tempdir().unwrap();
+    let dest = out.path().join("series");
+    write_series(&series, &dest, &mbox_options()).unwrap();
+    let cover = std::fs::read(dest.join("easy/0000-cover-letter.patch")).unwrap();
+    snapshot!("basic-easy-cover", String::from_utf8(cover).unwrap());
+    let patch =
+        std::fs::read(dest.join("easy/0002-RDMA-foo-convert-put_page-to-unpin_user_page.patch"))
+            .unwrap();
+    snapshot!("basic-easy-patch-2", String::from_utf8(patch).unwrap());
+}
+
+#[test]
+fn output_is_reproducible_and_refuses_to_overwrite() {
+    let repo = fixture_repo();
+    let out = tempfile::tempdir().unwrap();
+    let a = out.path().join("a");
+    let b = out.path().join("b");
+    write_series(&plan_for(repo.path(), false), &a, &mbox_options()).unwrap();
+    write_series(&plan_for(repo.path(), false), &b, &mbox_options()).unwrap();
+    for f in patch_files(&a.join("easy")) {
+        let g = b.join("easy").join(f.file_name().unwrap());
+        assert_eq!(std::fs::read(&f).unwrap(), std::fs::read(g).unwrap());
+    }
+    assert!(write_series(&plan_for(repo.path(), false), &a, &mbox_options()).is_err());
+    let leftovers: Vec<_> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn git_am_applies_every_series_and_matches_the_branches() {
+    let repo = fixture_repo();
+    let series = plan_for(repo.path(), true);
+    let out = tempfile::tempdir().unwrap();
+    let dest = out.path().join("series");
+    write_series(&series, &dest, &mbox_options()).unwrap();
+
+    let opts = GitOptions {
+        author: Some(author()),
+        time: 1_700_000_000,
+        ..GitOptions::default()
+    };
+    let created = create_branches(repo.path(), &series, &opts).unwrap();
+    assert_eq!(created.len(), series.len());
+
+    let clone = tempfile::tempdir().unwrap();
+    git(
+        clone.path(),
+        &["clone", "-q", repo.path().to_str().unwrap(), "."],
+    );
+    let gitrepo = git2::Repository::open(repo.path()).unwrap();
+    for (s, branch) in series.iter().zip(&created) {
+        git(
+            clone.path(),
+            &[
+                "checkout",
+                "-q",
+                "-B",
+                &format!("am-{}", s.name),
+                "origin/master",
+            ],
+        );
+        let mut args = vec!["am".to_string(), "-q".to_string()];
+        args.extend(
+            patch_files(&dest.join(&s.name))
+                .iter()
+                .map(|p| p.to_string_lossy().into_owned()),
+        );
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        git(clone.path(), &args);
+        let am_tree = git(clone.path(), &["rev-parse", "HEAD^{tree}"])
+            .trim()
+            .to_string();
+        let tip = gitrepo.find_commit(branch.tip).unwrap();
+        assert_eq!(am_tree, tip.tree_id().to_string(), "series {}", s.name);
+        assert_eq!(branch.refname, format!("refs/heads/pinpatch/{}", s.name));
+        // git am keeps the message: the commit messages must agree too.
+        let am_msg = git(clone.path(), &["log", "-1", "--format=%B"]);
+        assert_eq!(am_msg.trim_end(), tip.message().unwrap().trim_end());
+        // Our diffs and diffstats are the ones git format-patch writes.
+        let n = s.patches.len();
+        let git_patches = git(
+            clone.path(),
+            &[
+                "format-patch",
+                "--stdout",
+                "--no-signature",
+                "--abbrev=12",
+                &format!("HEAD~{n}..HEAD"),
+            ],
+        );
+        let ours: String = patch_files(&dest.join(&s.name))
+            .iter()
+            .map(|p| String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned())
+            .collect();
+        assert_eq!(
+            diff_parts(&ours),
+            diff_parts(&git_patches),
+            "series {}",
+            s.name
+        );
+    }
+}
+
+#[test]
+fn branches_leave_head_index_and_worktree_alone() {
+    let repo = fixture_repo();
+    let dir = repo.path();
+    let head_before = git(dir, &["rev-parse", "HEAD"]);
+    let index_before = std::fs::read(dir.join(".git/index")).unwrap();
+    let file = dir.join("net/rds/rds_rdma.c");
+    let file_before = std::fs::read(&file).unwrap();
+
+    let series = plan_for(dir, false);
+    let opts = GitOptions {
+        author: Some(author()),
+        time: 1_700_000_000,
+        ..GitOptions::default()
+    };
+    create_branches(dir, &series, &opts).unwrap();
+
+    assert_eq!(git(dir, &["rev-parse", "HEAD"]), head_before);
+    assert_eq!(
+        git(dir, &["symbolic-ref", "HEAD"]).trim(),
+        "refs/heads/master"
+    );
+    assert_eq!(std::fs::read(dir.join(".git/index")).unwrap(), index_before);
+    assert_eq!(std::fs::read(&file).unwrap(), file_before);
+    assert_eq!(git(dir, &["status", "--porcelain"]), "");
+
+    // A second run refuses, and leaves the branches as they were.
+    let branches = git(dir, &["for-each-ref", "refs/heads/pinpatch"]);
+    match create_branches(dir, &series, &opts) {
+        Err(GitSinkError::BranchExists(_)) => {}
+        other => panic!("expected BranchExists, got {other:?}"),
+    }
+    assert_eq!(git(dir, &["for-each-ref", "refs/heads/pinpatch"]), branches);
+    let forced = GitOptions {
+        force: true,
+        ..opts
+    };
+    create_branches(dir, &series, &forced).unwrap();
+    assert_eq!(git(dir, &["for-each-ref", "refs/heads/pinpatch"]), branches);
+}
+
+#[test]
+fn plain_directory_tree_plans_from_disk() {
+    let series = plan_for(Path::new(FIXTURE), false);
+    assert!(series.iter().all(|s| s.cover.base_commit.is_none()));
+    assert!(series
+        .iter()
+        .flat_map(|s| &s.patches)
+        .all(|p| !p.body.contains("Signed-off-by:")));
+}
+
+/// Runs the kernel's checkpatch.pl on the signed-off patches when a kernel
+/// tree is available (`PINPATCH_KERNEL_TREE`, default the 6.1 tree in
+/// `~/.cache/kernel-trees`); skipped otherwise.
+#[test]
+fn checkpatch_strict_is_clean() {
+    let tree = std::env::var_os("PINPATCH_KERNEL_TREE")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/kernel-trees/linux-6.1"))
+        });
+    let Some(tree) = tree.filter(|t| t.join("scripts/checkpatch.pl").exists()) else {
+        eprintln!("no kernel tree; checkpatch test skipped");
+        return;
+    };
+    let repo = fixture_repo();
+    let series = plan_for(repo.path(), true);
+    let out = tempfile::tempdir().unwrap();
+    let dest = out.path().join("series");
+    write_series(&series, &dest, &mbox_options()).unwrap();
+    for s in &series {
+        for p in patch_files(&dest.join(&s.name)) {
+            let o = Command::new("perl")
+                .arg(tree.join("scripts/checkpatch.pl"))
+                .args(["--strict", "--no-tree", "--show-types"])
+                .arg(&p)
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&o.stdout);
+            assert!(
+                text.contains("total: 0 errors, 0 warnings, 0 checks"),
+                "{}:\n{text}",
+                p.display()
+            );
+        }
+    }
+}
+
+/// Seventeen subsystems' worth of easy units become two series of at most
+/// fifteen patches, split in subject order.
+#[test]
+fn large_series_are_split_at_fifteen_patches() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut maintainers = String::new();
+    let mut units = Vec::new();
+    for i in 0..17 {
+        let path = format!("drivers/d{i:02}/x.c");
+        std::fs::create_dir_all(dir.path().join(format!("drivers/d{i:02}"))).unwrap();
+        std::fs::write(
+            dir.path().join(&path),
+            "void f(struct page *p)\n{\n\tput_page(p);\n}\n",
+        )
+        .unwrap();
+        maintainers.push_str(&format!(
+            "D{i:02} DRIVER\nM:\tM{i:02} <m{i:02}@example.org>\nS:\tMaintained\nF:\tdrivers/d{i:02}/\n\n"
+        ));
+        units.push(Unit {
+            class: Class::Easy,
+            rule_ids: vec!["r".into()],
+            edits: vec![edit(dir.path(), &path, "put_page(", 0, "unpin_user_page(")],
+            acquire_sites: 0,
+            release_sites: 1,
+            summary: format!("{path}:3 f(): put_page() -> unpin_user_page()"),
+        });
+    }
+    std::fs::write(dir.path().join("MAINTAINERS"), maintainers).unwrap();
+    let tree = SourceTree::open(dir.path(), None).unwrap();
+    let m = Maintainers::load(dir.path()).unwrap();
+    let series = plan(&units, &[], &tree, &m, &PlanOptions::default()).unwrap();
+    let shape: Vec<(String, usize)> = series
+        .iter()
+        .map(|s| (s.name.clone(), s.patches.len()))
+        .collect();
+    assert_eq!(
+        shape,
+        [("easy-1".to_string(), 15), ("easy-2".to_string(), 2)]
+    );
+    assert_eq!(
+        series[1].patches[0].subject,
+        "d15: convert put_page() to unpin_user_page*()"
+    );
+    assert!(series[0].cover.subject.ends_with("(part 1/2)"));
+}
