@@ -1,17 +1,21 @@
-//! The one pipeline every command runs: discover, prefilter, parse, analyse,
-//! render, verify. Its result, `Outcome`, is what the sinks consume: the
-//! dry-run diff, `apply`, the report and the series all read the same data,
-//! so a preview cannot drift from what is written.
+//! The one pipeline every command runs: discover, prefilter, parse, analyse
+//! the candidates as one program (following pages into the files that define
+//! or call the helpers and fields they reach), render, verify. Its result,
+//! `Outcome`, is what the sinks consume: the dry-run diff, `apply`, the
+//! report, `check` and the series all read the same data, so a preview
+//! cannot drift from what is written.
 //!
-//! Files are processed in parallel (rayon) and collected in path order, so
-//! the output is the same whatever the scheduling. A file that cannot be
-//! read, or is binary, is reported as skipped and the run goes on.
+//! Reading, prefiltering and parsing run in parallel (rayon) and are
+//! collected in path order, so the output is the same whatever the
+//! scheduling. A file that cannot be read, or is binary, is reported as
+//! skipped and the run goes on.
 
-use crate::c::parse;
-use crate::engine::{Class, Engine, FileFindings, Plan};
+use crate::c::parse::{self, Parsed};
+use crate::engine::program::{Needs, ProgramFile};
+use crate::engine::{AcquirePolicy, Class, Engine, FileFindings, Plan, SiteKind, Unit};
 use crate::rewrite::diff::file_diff;
 use crate::rewrite::edit::overlaps;
-use crate::rewrite::template::render;
+use crate::rewrite::template::{render, Rendered};
 use crate::rewrite::verify::{error_count, parses_no_worse};
 use crate::rewrite::{apply_edits, Edit};
 use crate::rule::{RulePack, Target};
@@ -19,14 +23,19 @@ use crate::source::{self, SkippedFile, SourceError};
 use aho_corasick::AhoCorasick;
 use rayon::prelude::*;
 use serde::Serialize;
-use std::path::PathBuf;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// How many times the analysis may ask for more files to read.
+pub const MAX_ROUNDS: usize = 4;
 
 /// What a run needs to know, resolved from the command line.
 #[derive(Clone, Debug)]
 pub struct Config {
     pub path: PathBuf,
     pub target: Target,
+    pub policy: AcquirePolicy,
 }
 
 /// One file the run found something in.
@@ -36,7 +45,7 @@ pub struct FileOutcome {
     pub findings: FileFindings,
     pub before: Vec<u8>,
     pub after: Vec<u8>,
-    /// The edits applied, each with the index of its unit in `findings.units`.
+    /// The edits applied, each with its unit (an index into `Outcome::units`).
     pub edits: Vec<(usize, Edit)>,
     pub executable: bool,
 }
@@ -82,6 +91,11 @@ pub struct Stats {
     pub files_changed: usize,
     pub units: usize,
     pub units_converted: usize,
+    pub units_kept: usize,
+    /// Units per class: easy, local, cross-file, manual.
+    pub classes: BTreeMap<String, usize>,
+    pub mismatches: usize,
+    pub rounds: usize,
 }
 
 /// The result of a run.
@@ -89,9 +103,70 @@ pub struct Stats {
 pub struct Outcome {
     pub base: PathBuf,
     pub target: Target,
+    /// Files with sites, skipped functions or changes, in path order.
     pub files: Vec<FileOutcome>,
+    pub units: Vec<Unit>,
     pub skipped: Vec<SkippedFile>,
     pub stats: Stats,
+}
+
+enum Read {
+    Skipped(SkippedFile),
+    No,
+    Yes(Vec<u8>),
+}
+
+/// Reads the files matching a prefilter, in parallel, in list order.
+fn read_matching(
+    base: &Path,
+    files: &[&String],
+    matches: &(dyn Fn(&[u8]) -> bool + Sync),
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Vec<(String, Read)> {
+    let total = files.len();
+    let done = AtomicUsize::new(0);
+    files
+        .par_iter()
+        .map(|rel| {
+            let r = match source::read(base, rel) {
+                Err(s) => Read::Skipped(s),
+                Ok(bytes) if !matches(&bytes) => Read::No,
+                Ok(bytes) => match source::not_text_reason(&bytes) {
+                    Some(reason) => Read::Skipped(SkippedFile {
+                        path: rel.to_string(),
+                        reason: reason.to_string(),
+                    }),
+                    None => Read::Yes(bytes),
+                },
+            };
+            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+            if n % 512 == 0 || n == total {
+                progress(n, total);
+            }
+            ((*rel).clone(), r)
+        })
+        .collect()
+}
+
+fn parse_all(
+    files: Vec<(String, Vec<u8>)>,
+    skipped: &mut Vec<SkippedFile>,
+) -> Vec<(String, Parsed)> {
+    let results: Vec<(String, Option<Parsed>)> = files
+        .into_par_iter()
+        .map(|(rel, bytes)| (rel, parse::parse(&bytes)))
+        .collect();
+    let mut out = Vec::new();
+    for (rel, p) in results {
+        match p {
+            Some(p) => out.push((rel, p)),
+            None => skipped.push(SkippedFile {
+                path: rel,
+                reason: "the C parser gave up on this file".into(),
+            }),
+        }
+    }
+    out
 }
 
 /// Runs the pipeline over `config.path`.
@@ -101,223 +176,408 @@ pub fn run(
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Outcome, SourceError> {
     let list = source::discover(&config.path)?;
-    let engine = Engine::new(pack, config.target);
+    let engine = Engine::new(pack, config.target, config.policy);
+    let mut skipped = list.skipped.clone();
+
+    // Candidates: files that name an acquire.
     let anchors = pack.acquire_identifiers();
     let prefilter = AhoCorasick::new(&anchors).expect("rule identifiers are plain words");
-    let total = list.files.len();
-    let done = AtomicUsize::new(0);
-    let results: Vec<FileResult> = list
-        .files
-        .par_iter()
-        .map(|rel| {
-            let r = process_file(&engine, &prefilter, &list.base, rel);
-            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-            if n % 256 == 0 || n == total {
-                progress(n, total);
-            }
-            r
-        })
-        .collect();
-    let mut outcome = Outcome {
-        base: list.base,
-        target: config.target,
-        files: Vec::new(),
-        skipped: list.skipped,
-        stats: Stats {
-            files_scanned: total,
-            ..Stats::default()
-        },
-    };
-    for r in results {
+    let all: Vec<&String> = list.files.iter().collect();
+    let mut candidates = Vec::new();
+    for (rel, r) in read_matching(&list.base, &all, &|b| prefilter.is_match(b), progress) {
         match r {
-            FileResult::Skipped(s) => outcome.skipped.push(s),
-            FileResult::NotCandidate => {}
-            FileResult::Parsed(None) => outcome.stats.files_parsed += 1,
-            FileResult::Parsed(Some(f)) => {
-                outcome.stats.files_parsed += 1;
-                let s = &mut outcome.stats;
-                s.functions_skipped += f.findings.skipped.len();
-                s.functions_analysed += f.findings.functions_analysed;
-                s.acquire_sites += f
-                    .findings
-                    .sites
-                    .iter()
-                    .filter(|x| x.kind == crate::engine::SiteKind::Acquire)
-                    .count();
-                s.release_sites += f
-                    .findings
-                    .sites
-                    .iter()
-                    .filter(|x| x.kind == crate::engine::SiteKind::Release)
-                    .count();
-                s.rewrites += f.edits.len();
-                s.units += f.findings.units.len();
-                s.units_converted += f.findings.units.iter().filter(|u| u.converted).count();
-                s.files_changed += usize::from(f.changed());
-                outcome.files.push(f);
-            }
+            Read::Skipped(s) => skipped.push(s),
+            Read::No => {}
+            Read::Yes(bytes) => candidates.push((rel, bytes)),
         }
     }
-    outcome.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut parsed = parse_all(candidates, &mut skipped);
+    let candidate_count = parsed.len();
+
+    // Analysis rounds: read the files the flow leads to, analyse again.
+    let mut scanned = Needs::default();
+    let mut rounds = 0;
+    let analysis = loop {
+        rounds += 1;
+        parsed.sort_by(|a, b| a.0.cmp(&b.0));
+        let files: Vec<ProgramFile> = parsed
+            .iter()
+            .map(|(p, x)| ProgramFile { path: p, parsed: x })
+            .collect();
+        let final_round = rounds == MAX_ROUNDS || parsed.len() >= MAX_FILES;
+        let analysis = engine.analyse(&files, &scanned, final_round);
+        if analysis.needs.is_empty() || final_round {
+            break analysis;
+        }
+        let needs = analysis.needs.clone();
+        scanned.extend(&needs);
+        let have: HashSet<&str> = parsed.iter().map(|(p, _)| p.as_str()).collect();
+        let rest: Vec<&String> = list
+            .files
+            .iter()
+            .filter(|f| !have.contains(f.as_str()))
+            .collect();
+        let (more, overflow) = read_for_needs(&list.base, &rest, &needs, progress);
+        scanned.overflow.extend(overflow);
+        let mut new_files = Vec::new();
+        for (rel, r) in more {
+            match r {
+                Read::Skipped(s) => skipped.push(s),
+                Read::No => {}
+                Read::Yes(bytes) => new_files.push((rel, bytes)),
+            }
+        }
+        parsed.extend(parse_all(new_files, &mut skipped));
+    };
+
+    let mut outcome = render_outcome(&engine, &list.base, &parsed, analysis);
+    skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    skipped.dedup_by(|a, b| a.path == b.path);
+    outcome.skipped = skipped;
+    outcome.stats.files_scanned = list.files.len();
+    outcome.stats.files_parsed = parsed.len();
+    outcome.stats.rounds = rounds;
+    let _ = candidate_count;
+    outcome.base = list.base;
     Ok(outcome)
 }
 
-enum FileResult {
-    Skipped(SkippedFile),
-    NotCandidate,
-    Parsed(Option<FileOutcome>),
+/// Most files one needed name may pull into the analysis; a name used more
+/// widely is not followed (and what depends on it is left for a human).
+pub const MAX_FILES_PER_NEED: usize = 48;
+
+/// Most files the analysis reads in all.
+pub const MAX_FILES: usize = 1200;
+
+/// Reads the files that hold what the analysis needs: the definition of a
+/// function (a line starting at column 0 that names it before `(`), every
+/// mention of a function whose callers matter, or a struct name together
+/// with one of its fields. Names that more than `MAX_FILES_PER_NEED` files
+/// mention are returned as overflowing instead.
+fn read_for_needs(
+    base: &Path,
+    files: &[&String],
+    needs: &Needs,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> (Vec<(String, Read)>, BTreeSet<String>) {
+    // Function names and struct names drive the search; a field name is
+    // checked only in files that name its struct (field names such as
+    // `pages` are everywhere).
+    let mut words: Vec<String> = needs
+        .definitions
+        .iter()
+        .chain(&needs.callers)
+        .cloned()
+        .collect();
+    words.extend(needs.fields.iter().map(|(s, _)| s.clone()));
+    words.sort();
+    words.dedup();
+    if words.is_empty() {
+        return (Vec::new(), BTreeSet::new());
+    }
+    let index: BTreeMap<&str, usize> = words
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (w.as_str(), i))
+        .collect();
+    let ac = AhoCorasick::builder()
+        .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+        .build(&words)
+        .expect("identifiers are plain words");
+    let is_word = |c: Option<u8>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_');
+    let has_word = |bytes: &[u8], w: &str| {
+        memchr::memmem::find_iter(bytes, w.as_bytes()).any(|at| {
+            !is_word(at.checked_sub(1).map(|i| bytes[i]))
+                && !is_word(bytes.get(at + w.len()).copied())
+        })
+    };
+    // What each file offers, as need keys.
+    let keys_of = |bytes: &[u8]| -> Vec<String> {
+        let mut seen = vec![false; words.len()];
+        let mut defined = vec![false; words.len()];
+        for m in ac.find_iter(bytes) {
+            let before = m.start().checked_sub(1).map(|i| bytes[i]);
+            let after = bytes.get(m.end()).copied();
+            if is_word(before) || is_word(after) {
+                continue;
+            }
+            let i = m.pattern().as_usize();
+            seen[i] = true;
+            if after == Some(b'(') {
+                let line_start = bytes[..m.start()]
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map(|p| p + 1)
+                    .unwrap_or(0);
+                let first = bytes.get(line_start).copied().unwrap_or(b' ');
+                if (first.is_ascii_alphabetic() || first == b'_')
+                    && !bytes[line_start..m.start()].starts_with(b"return")
+                {
+                    defined[i] = true;
+                }
+            }
+        }
+        let mut keys = Vec::new();
+        for d in &needs.definitions {
+            if defined[index[d.as_str()]] {
+                keys.push(format!("def:{d}"));
+            }
+        }
+        for c in &needs.callers {
+            if seen[index[c.as_str()]] {
+                keys.push(format!("call:{c}"));
+            }
+        }
+        for (s, f) in &needs.fields {
+            if seen[index[s.as_str()]] && has_word(bytes, f) {
+                keys.push(format!("field:{s}::{f}"));
+            }
+        }
+        keys
+    };
+    let done = AtomicUsize::new(0);
+    let total = files.len();
+    let offers: Vec<(usize, Vec<String>)> = files
+        .par_iter()
+        .enumerate()
+        .filter_map(|(i, rel)| {
+            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+            if n % 512 == 0 || n == total {
+                progress(n, total);
+            }
+            let bytes = std::fs::read(base.join(rel)).ok()?;
+            let keys = keys_of(&bytes);
+            (!keys.is_empty()).then_some((i, keys))
+        })
+        .collect();
+    let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+    for (_, keys) in &offers {
+        for k in keys {
+            *count.entry(k.as_str()).or_default() += 1;
+        }
+    }
+    let mut overflow = BTreeSet::new();
+    let mut allowed: HashSet<&str> = HashSet::new();
+    for (k, n) in &count {
+        if *n > MAX_FILES_PER_NEED {
+            let name = k.split_once(':').map(|(_, n)| n).unwrap_or(k);
+            overflow.insert(name.to_string());
+        } else {
+            allowed.insert(k);
+        }
+    }
+    let chosen: Vec<&String> = offers
+        .iter()
+        .filter(|(_, keys)| keys.iter().any(|k| allowed.contains(k.as_str())))
+        .map(|(i, _)| files[*i])
+        .collect();
+    (
+        read_matching(base, &chosen, &|_| true, &|_, _| {}),
+        overflow,
+    )
 }
 
-fn process_file(
+/// Renders the converted units, drops the ones whose edits conflict or break
+/// a parse (everywhere: a unit is all or nothing), and builds the outcome.
+fn render_outcome(
     engine: &Engine,
-    prefilter: &AhoCorasick,
-    base: &std::path::Path,
-    rel: &str,
-) -> FileResult {
-    let bytes = match source::read(base, rel) {
-        Ok(b) => b,
-        Err(s) => return FileResult::Skipped(s),
-    };
-    if !prefilter.is_match(&bytes) {
-        return FileResult::NotCandidate;
-    }
-    if let Some(reason) = source::not_text_reason(&bytes) {
-        return FileResult::Skipped(SkippedFile {
-            path: rel.to_string(),
-            reason: reason.to_string(),
-        });
-    }
-    let Some(parsed) = parse(&bytes) else {
-        return FileResult::Skipped(SkippedFile {
-            path: rel.to_string(),
-            reason: "the C parser gave up on this file".into(),
-        });
-    };
-    let mut findings = engine.analyse(rel, &parsed);
-    if findings.sites.is_empty() && findings.skipped.is_empty() && findings.functions_analysed == 0
-    {
-        return FileResult::Parsed(None);
-    }
-    let (edits, after) = rewrite_file(engine, &parsed, &mut findings);
-    let executable = !edits.is_empty() && source::is_executable(base, rel);
-    FileResult::Parsed(Some(FileOutcome {
-        rel_path: rel.to_string(),
-        findings,
-        before: bytes,
-        after,
-        edits,
-        executable,
-    }))
-}
-
-/// Renders the converted units' plans, drops units whose edits conflict or
-/// break the parse, and fills in each site's rewrite text.
-fn rewrite_file(
-    engine: &Engine,
-    parsed: &parse::Parsed,
-    findings: &mut FileFindings,
-) -> (Vec<(usize, Edit)>, Vec<u8>) {
-    let src = &parsed.original;
-    let mut per_unit: Vec<(usize, Vec<(Plan, crate::rewrite::template::Rendered)>)> = Vec::new();
-    for (ui, unit) in findings.units.iter().enumerate() {
+    base: &Path,
+    parsed: &[(String, Parsed)],
+    analysis: crate::engine::program::ProgramAnalysis,
+) -> Outcome {
+    let mut units = analysis.units;
+    let mut files = analysis.files;
+    // Rendered plans per unit, per file.
+    let mut rendered: BTreeMap<usize, Vec<(usize, Plan, Rendered)>> = BTreeMap::new();
+    for (ui, unit) in units.iter().enumerate() {
         if !unit.converted {
             continue;
         }
-        let rendered: Vec<_> = unit
-            .plans
-            .iter()
-            .filter_map(|p| {
-                render(p, &engine.pack.rules, engine.target, src).map(|r| (p.clone(), r))
-            })
-            .collect();
-        per_unit.push((ui, rendered));
-    }
-    // Units whose edits overlap an earlier unit's are dropped whole.
-    let mut kept: Vec<(usize, Vec<(Plan, crate::rewrite::template::Rendered)>)> = Vec::new();
-    for (ui, rendered) in per_unit {
-        let clash = kept.iter().any(|(_, k)| {
-            k.iter()
-                .any(|(_, a)| rendered.iter().any(|(_, b)| overlaps(&a.edit, &b.edit)))
-        });
-        if clash {
-            drop_unit(findings, ui, "its rewrite overlaps another unit's rewrite");
-        } else {
-            kept.push((ui, rendered));
-        }
-    }
-    let collect = |kept: &[(usize, Vec<(Plan, crate::rewrite::template::Rendered)>)]| {
-        let mut edits: Vec<(usize, Edit)> = kept
-            .iter()
-            .flat_map(|(ui, r)| r.iter().map(move |(_, x)| (*ui, x.edit.clone())))
-            .collect();
-        edits.retain(|(_, e)| !(e.start == e.end && e.text.is_empty()));
-        edits.sort_by(|a, b| (a.1.start, a.1.end).cmp(&(b.1.start, b.1.end)));
-        edits
-    };
-    let mut edits = collect(&kept);
-    let mut after = apply_edits(
-        src,
-        &edits.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>(),
-    );
-    if !edits.is_empty() {
-        let before_errors = parsed.error_count();
-        if !parses_no_worse(before_errors, &after) {
-            // Find the units that break the parse on their own.
-            let mut good = Vec::new();
-            for (ui, rendered) in kept {
-                let mut own: Vec<Edit> = rendered.iter().map(|(_, r)| r.edit.clone()).collect();
-                own.sort();
-                let text = apply_edits(src, &own);
-                if error_count(&text).is_some_and(|n| n <= before_errors) {
-                    good.push((ui, rendered));
-                } else {
-                    drop_unit(findings, ui, "the rewrite would introduce a parse error");
-                }
-            }
-            kept = good;
-            edits = collect(&kept);
-            after = apply_edits(
-                src,
-                &edits.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>(),
-            );
-            if !parses_no_worse(before_errors, &after) {
-                for (ui, _) in &kept {
-                    drop_unit(
-                        findings,
-                        *ui,
-                        "the rewrites together would introduce a parse error",
-                    );
-                }
-                kept.clear();
-                edits.clear();
-                after = src.clone();
+        let mut r = Vec::new();
+        for (file, plan) in &unit.plans {
+            if let Some(x) = render(
+                plan,
+                &engine.pack.rules,
+                engine.target,
+                &parsed[*file].1.original,
+            ) {
+                r.push((*file, plan.clone(), x));
             }
         }
+        rendered.insert(ui, r);
     }
-    // Each converted site shows what it became.
-    for site in findings.sites.iter_mut() {
-        let Some(ui) = site.unit else { continue };
-        let Some((_, rendered)) = kept.iter().find(|(k, _)| *k == ui) else {
-            continue;
-        };
-        for (plan, r) in rendered {
-            if let Plan::Replace { matched } = plan {
-                if matched.start <= site.start && site.end <= matched.end {
-                    site.rewrite = Some(r.display.clone());
+    let mut dropped: BTreeMap<usize, String> = BTreeMap::new();
+    loop {
+        let mut newly: BTreeMap<usize, String> = BTreeMap::new();
+        // Overlaps between units, per file.
+        let mut per_file: BTreeMap<usize, Vec<(usize, Edit)>> = BTreeMap::new();
+        for (ui, r) in &rendered {
+            if dropped.contains_key(ui) {
+                continue;
+            }
+            for (file, _, x) in r {
+                let edits = per_file.entry(*file).or_default();
+                if edits
+                    .iter()
+                    .any(|(other, e)| other != ui && overlaps(e, &x.edit))
+                {
+                    newly.insert(*ui, "its rewrite overlaps another unit's rewrite".into());
+                }
+                edits.push((*ui, x.edit.clone()));
+            }
+        }
+        // Each changed file must parse no worse.
+        if newly.is_empty() {
+            for (file, edits) in &per_file {
+                let src = &parsed[*file].1;
+                let mut all: Vec<Edit> = edits.iter().map(|(_, e)| e.clone()).collect();
+                all.sort();
+                let before_errors = src.error_count();
+                if parses_no_worse(before_errors, &apply_edits(&src.original, &all)) {
+                    continue;
+                }
+                let involved: BTreeSet<usize> = edits.iter().map(|(u, _)| *u).collect();
+                for ui in involved {
+                    let mut own: Vec<Edit> = edits
+                        .iter()
+                        .filter(|(u, _)| *u == ui)
+                        .map(|(_, e)| e.clone())
+                        .collect();
+                    own.sort();
+                    if !error_count(&apply_edits(&src.original, &own))
+                        .is_some_and(|n| n <= before_errors)
+                    {
+                        newly.insert(
+                            ui,
+                            format!(
+                                "the rewrite would introduce a parse error in {}",
+                                parsed[*file].0
+                            ),
+                        );
+                    }
+                }
+                if newly.is_empty() {
+                    for (ui, _) in edits {
+                        newly.insert(
+                            *ui,
+                            format!(
+                                "the rewrites together would introduce a parse error in {}",
+                                parsed[*file].0
+                            ),
+                        );
+                    }
                 }
             }
         }
+        if newly.is_empty() {
+            break;
+        }
+        dropped.extend(newly);
     }
-    (edits, after)
-}
+    for (ui, why) in &dropped {
+        let unit = &mut units[*ui];
+        unit.converted = false;
+        unit.class = Class::Manual;
+        unit.reasons.push(why.clone());
+    }
 
-fn drop_unit(findings: &mut FileFindings, ui: usize, why: &str) {
-    let unit = &mut findings.units[ui];
-    unit.converted = false;
-    unit.class = Class::Manual;
-    unit.reasons.push(why.to_string());
-    for site in findings.sites.iter_mut().filter(|s| s.unit == Some(ui)) {
-        site.class = Class::Manual;
-        site.reason = Some(findings.units[ui].reasons.join("; "));
+    // Per file: edits, new text, and what each site became.
+    let mut edits_per_file: BTreeMap<usize, Vec<(usize, Edit)>> = BTreeMap::new();
+    for (ui, r) in &rendered {
+        if dropped.contains_key(ui) {
+            continue;
+        }
+        for (file, plan, x) in r {
+            if !(x.edit.start == x.edit.end && x.edit.text.is_empty()) {
+                edits_per_file
+                    .entry(*file)
+                    .or_default()
+                    .push((*ui, x.edit.clone()));
+            }
+            if let Plan::Replace { matched } = plan {
+                for site in files[*file].sites.iter_mut() {
+                    if site.unit == Some(*ui)
+                        && matched.start <= site.start
+                        && site.end <= matched.end
+                    {
+                        site.rewrite = Some(x.display.clone());
+                    }
+                }
+            }
+        }
+    }
+    for f in files.iter_mut() {
+        for site in f.sites.iter_mut() {
+            if let Some(ui) = site.unit {
+                let unit = &units[ui];
+                site.class = unit.class;
+                if !unit.converted {
+                    site.rewrite = None;
+                    if site.reason.is_none() || dropped.contains_key(&ui) {
+                        site.reason = Some(unit.reasons.join("; "));
+                    }
+                }
+            }
+        }
+    }
+
+    let mut out_files = Vec::new();
+    let mut stats = Stats::default();
+    for (i, findings) in files.into_iter().enumerate() {
+        let mut edits = edits_per_file.remove(&i).unwrap_or_default();
+        edits.sort_by(|a, b| (a.1.start, a.1.end).cmp(&(b.1.start, b.1.end)));
+        if findings.sites.is_empty()
+            && findings.skipped.is_empty()
+            && findings.functions_analysed == 0
+            && edits.is_empty()
+        {
+            continue;
+        }
+        let (rel, p) = &parsed[i];
+        let after = apply_edits(
+            &p.original,
+            &edits.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>(),
+        );
+        stats.functions_skipped += findings.skipped.len();
+        stats.functions_analysed += findings.functions_analysed;
+        stats.acquire_sites += findings
+            .sites
+            .iter()
+            .filter(|s| s.kind == SiteKind::Acquire)
+            .count();
+        stats.release_sites += findings
+            .sites
+            .iter()
+            .filter(|s| s.kind == SiteKind::Release)
+            .count();
+        stats.rewrites += edits.len();
+        let executable = !edits.is_empty() && source::is_executable(base, rel);
+        let outcome = FileOutcome {
+            rel_path: rel.clone(),
+            findings,
+            before: p.original.clone(),
+            after,
+            edits,
+            executable,
+        };
+        stats.files_changed += usize::from(outcome.changed());
+        out_files.push(outcome);
+    }
+    stats.units = units.len();
+    stats.units_converted = units.iter().filter(|u| u.converted).count();
+    stats.units_kept = units.iter().filter(|u| u.kept).count();
+    stats.mismatches = units.iter().map(|u| u.mismatches.len()).sum();
+    for u in &units {
+        if !u.pinned {
+            *stats.classes.entry(u.class.name().to_string()).or_default() += 1;
+        }
+    }
+    Outcome {
+        base: base.to_path_buf(),
+        target: engine.target,
+        files: out_files,
+        units,
+        skipped: Vec::new(),
+        stats,
     }
 }

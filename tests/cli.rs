@@ -16,7 +16,7 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-const GOOD: &str = "static void f(unsigned long a)\n{\n\tstruct page *p;\n\n\tif (get_user_pages_fast(a, 1, 0, &p) == 1)\n\t\tput_page(p);\n}\n";
+const GOOD: &str = "static void f(unsigned long a)\n{\n\tstruct page *p;\n\n\tif (get_user_pages_fast(a, 1, FOLL_WRITE, &p) != 1)\n\t\treturn;\n\tset_page_dirty_lock(p);\n\tput_page(p);\n}\n";
 
 #[test]
 fn missing_path_is_an_input_error() {
@@ -84,10 +84,10 @@ fn binary_file_is_skipped_and_the_rest_processed() {
     );
     let out = String::from_utf8(o.stdout).unwrap();
     assert!(
-        out.contains("+\tif (pin_user_pages_fast(a, 1, 0, &p) == 1)\n"),
+        out.contains("+\tif (pin_user_pages_fast(a, 1, FOLL_WRITE, &p) != 1)\n"),
         "{out}"
     );
-    assert!(out.contains("+\t\tunpin_user_page(p);\n"), "{out}");
+    assert!(out.contains("+\tunpin_user_page(p);\n"), "{out}");
 }
 
 #[test]
@@ -145,6 +145,6 @@ fn report_json_is_valid_and_counts_sites() {
     assert_eq!(v["summary"]["release_sites"], 1);
     assert_eq!(
         v["files"][0]["sites"][0]["rewrite"],
-        "pin_user_pages_fast(a, 1, 0, &p)"
+        "pin_user_pages_fast(a, 1, FOLL_WRITE, &p)"
     );
 }

@@ -12,3 +12,14 @@ fn gup_fixtures() {
         });
     });
 }
+
+/// Flows across functions, struct fields and files: each fixture is a small
+/// tree (`tests/fixtures/flows/<case>/`, marked by a `CASE` file).
+#[test]
+fn flow_fixtures() {
+    insta::with_settings!({snapshot_path => "../snapshots/flows", prepend_module_to_snapshot => false}, {
+        insta::glob!("fixtures/flows/*/CASE", |path| {
+            insta::assert_snapshot!(check_fixture(path.parent().unwrap()));
+        });
+    });
+}

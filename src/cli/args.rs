@@ -65,9 +65,20 @@ pub struct RunArgs {
     /// Load rules from this directory instead of the built-in pack.
     #[arg(long, value_name = "DIR")]
     pub rules: Option<PathBuf>,
+    /// Which acquires the unpin target converts.
+    #[arg(long, value_enum, default_value_t = PolicyArg::Evidence)]
+    pub policy: PolicyArg,
     /// Never show a progress bar.
     #[arg(long)]
     pub quiet: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum PolicyArg {
+    /// Only pages seen used for DMA, written or kept long-term are pinned.
+    Evidence,
+    /// Every acquire whose releases all convert is pinned.
+    All,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -96,6 +107,9 @@ pub struct SeriesArgs {
     /// Load rules from this directory instead of the built-in pack.
     #[arg(long, value_name = "DIR")]
     pub rules: Option<PathBuf>,
+    /// Which acquires the unpin target converts.
+    #[arg(long, value_enum, default_value_t = PolicyArg::Evidence)]
+    pub policy: PolicyArg,
     /// Add Signed-off-by: with the author identity (never added otherwise).
     #[arg(long, short = 's')]
     pub signoff: bool,

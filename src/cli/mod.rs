@@ -10,7 +10,7 @@ pub mod exit;
 use crate::pipeline::{self, Config, Outcome};
 use crate::rule::{RulePack, Target};
 use crate::sink;
-use args::{Args, Command, Format, RunArgs, SeriesArgs, TargetArg};
+use args::{Args, Command, Format, PolicyArg, RunArgs, SeriesArgs, TargetArg};
 use clap::Parser;
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
@@ -63,9 +63,14 @@ fn run_pipeline(run: &RunArgs) -> Result<Outcome, Failure> {
         TargetArg::Unpin => Target::Unpin,
         TargetArg::PutUserPage => Target::PutUserPage,
     };
+    let policy = match run.policy {
+        PolicyArg::Evidence => crate::engine::AcquirePolicy::Evidence,
+        PolicyArg::All => crate::engine::AcquirePolicy::All,
+    };
     let config = Config {
         path: run.path.clone(),
         target,
+        policy,
     };
     let bar = (!run.quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(0);
@@ -149,6 +154,7 @@ fn plan_series(series: &SeriesArgs) -> Result<(Vec<crate::series::Series>, u8), 
         path: series.path.clone(),
         target: series.target,
         rules: series.rules.clone(),
+        policy: series.policy,
         quiet: series.quiet,
     };
     let outcome = run_pipeline(&run)?;

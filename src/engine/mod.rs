@@ -10,9 +10,9 @@
 
 pub mod dataflow;
 pub mod matcher;
+pub mod program;
+pub mod types;
 
-use crate::c::syntax::functions;
-use crate::c::Parsed;
 use crate::rule::{RuleKind, RulePack, Target};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -96,9 +96,12 @@ pub enum Plan {
     },
 }
 
-/// An acquire and every release its pages reach: converted all or nothing.
+/// An acquire and every release its pages reach, in any function or file:
+/// converted all or nothing.
 #[derive(Clone, Debug, Serialize)]
 pub struct Unit {
+    /// Where the (first) acquire is.
+    pub file: String,
     pub function: String,
     pub line: usize,
     /// The pages expression of the first acquire.
@@ -106,14 +109,21 @@ pub struct Unit {
     pub converted: bool,
     /// The pages come from `pin_user_pages*()`: nothing to convert.
     pub pinned: bool,
+    /// Left as `get_user_pages*()` on purpose (the acquire policy).
+    pub kept: bool,
     pub class: Class,
     pub reasons: Vec<String>,
     pub rules: Vec<String>,
     /// Problems that are bugs whatever the target (pinned pages released
     /// with `put_page()`, or the reverse).
     pub mismatches: Vec<String>,
+    /// Why the pages need a pin (DMA, dirtying, long-term storage...).
+    pub evidence: Vec<String>,
+    /// Every release site, as `file:line`.
+    pub releases: Vec<String>,
+    /// (index of the file in the analysis, planned change).
     #[serde(skip)]
-    pub plans: Vec<Plan>,
+    pub plans: Vec<(usize, Plan)>,
 }
 
 /// Everything the engine found in one file.
@@ -124,21 +134,35 @@ pub struct FileFindings {
     pub functions_analysed: usize,
     pub skipped: Vec<SkippedFunction>,
     pub sites: Vec<Site>,
-    pub units: Vec<Unit>,
 }
 
-/// The rules of a pack indexed for matching, and the target.
+/// Which acquires the unpin target converts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AcquirePolicy {
+    /// Only those whose pages are seen used for DMA, written, or kept
+    /// long-term; struct-page-only users keep their reference; the rest are
+    /// reported as needing a decision (Documentation/core-api/pin_user_pages.rst).
+    Evidence,
+    /// Every acquire whose releases can all be converted.
+    All,
+}
+
+/// The rules of a pack indexed for matching, the target and the policy.
 pub struct Engine<'p> {
     pub pack: &'p RulePack,
     pub target: Target,
+    pub policy: AcquirePolicy,
     /// Pattern root kind -> rule indices.
     by_root_kind: HashMap<String, Vec<usize>>,
     /// Callee names of acquire rules.
     acquire_names: Vec<String>,
+    /// Every call name the rules describe.
+    vocabulary: std::collections::HashSet<String>,
 }
 
 impl<'p> Engine<'p> {
-    pub fn new(pack: &'p RulePack, target: Target) -> Engine<'p> {
+    pub fn new(pack: &'p RulePack, target: Target, policy: AcquirePolicy) -> Engine<'p> {
         let mut by_root_kind: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, rule) in pack.rules.iter().enumerate() {
             if rule.kind == RuleKind::Flow {
@@ -154,8 +178,29 @@ impl<'p> Engine<'p> {
         Engine {
             pack,
             target,
+            policy,
             by_root_kind,
             acquire_names: pack.acquire_identifiers(),
+            vocabulary: {
+                let f = &pack.flow;
+                let mut v: std::collections::HashSet<String> =
+                    pack.acquire_identifiers().into_iter().collect();
+                v.extend(pack.release_identifiers());
+                for list in [
+                    &f.allocators,
+                    &f.array_uses,
+                    &f.page_uses,
+                    &f.extra_references,
+                    &f.releases,
+                    &f.evidence_dma,
+                    &f.evidence_write,
+                    &f.data_access,
+                    &f.metadata_only,
+                ] {
+                    v.extend(list.iter().cloned());
+                }
+                v
+            },
         }
     }
 
@@ -167,82 +212,24 @@ impl<'p> Engine<'p> {
             .unwrap_or(&[])
     }
 
-    /// Analyses every function of a parsed file.
-    pub fn analyse(&self, path: &str, parsed: &Parsed) -> FileFindings {
-        let mut findings = FileFindings {
-            path: path.to_string(),
-            ..FileFindings::default()
-        };
-        for func in functions(parsed.tree.root_node()) {
-            let text = parsed.text(func.node);
-            let relevant = self
-                .acquire_names
-                .iter()
-                .any(|n| memchr::memmem::find(text, n.as_bytes()).is_some());
-            if !relevant {
-                continue;
-            }
-            let name = func.name(&parsed.original);
-            if func.has_error() {
-                let line = first_error_line(func.node, parsed);
-                findings.skipped.push(SkippedFunction {
-                    function: name,
-                    line: parsed.line_of(func.node.start_byte()),
-                    reason: format!("parse error at line {line}"),
-                });
-                continue;
-            }
-            findings.functions_analysed += 1;
-            dataflow::analyse_function(self, parsed, func, &name, &mut findings);
-        }
-        // Acquire calls outside any clean function definition (inside a
-        // region the parser could not read as a function) are reported too.
-        report_unparsed_regions(self, parsed, &mut findings);
-        findings.sites.sort_by_key(|s| (s.start, s.kind));
-        findings
+    /// Whether the rules describe what a call to `name` does (an acquire, a
+    /// release, or a call in the flow vocabulary).
+    pub fn is_vocabulary(&self, name: &str) -> bool {
+        self.vocabulary.contains(name) || self.pack.flow.is_use(name)
     }
-}
 
-fn first_error_line(node: tree_sitter::Node, parsed: &Parsed) -> usize {
-    let mut line = parsed.line_of(node.start_byte());
-    let mut found = false;
-    crate::c::syntax::preorder(node, |n| {
-        if found {
-            return false;
-        }
-        if n.is_error() || n.is_missing() {
-            line = parsed.line_of(n.start_byte());
-            found = true;
-            return false;
-        }
-        n.has_error()
-    });
-    line
-}
+    /// Callee names of the acquire rules.
+    pub fn acquire_names(&self) -> &[String] {
+        &self.acquire_names
+    }
 
-/// Reports top-level ERROR regions that mention an acquire.
-fn report_unparsed_regions(engine: &Engine, parsed: &Parsed, findings: &mut FileFindings) {
-    let root = parsed.tree.root_node();
-    let mut cursor = root.walk();
-    for child in root.children(&mut cursor) {
-        if !child.is_error() {
-            continue;
-        }
-        let text = parsed.text(child);
-        if engine
-            .acquire_names
-            .iter()
-            .any(|n| memchr::memmem::find(text, n.as_bytes()).is_some())
-        {
-            findings.skipped.push(SkippedFunction {
-                function: String::from("<unparsed region>"),
-                line: parsed.line_of(child.start_byte()),
-                reason: format!(
-                    "lines {}-{} do not parse as C declarations",
-                    parsed.line_of(child.start_byte()),
-                    parsed.line_of(child.end_byte())
-                ),
-            });
-        }
+    /// Analyses a set of parsed files as one program (see `program.rs`).
+    pub fn analyse(
+        &self,
+        files: &[program::ProgramFile],
+        scanned: &program::Needs,
+        final_round: bool,
+    ) -> program::ProgramAnalysis {
+        program::analyse_program(self, files, scanned, final_round)
     }
 }

@@ -359,6 +359,10 @@ pub fn compile_rule(path: &str, text: &str) -> Result<Rule, RuleError> {
         page_uses: f.page_uses.iter().cloned().collect(),
         extra_references: f.extra_references.iter().cloned().collect(),
         releases: f.releases.iter().cloned().collect(),
+        evidence_dma: f.evidence_dma.iter().cloned().collect(),
+        evidence_write: f.evidence_write.iter().cloned().collect(),
+        data_access: f.data_access.iter().cloned().collect(),
+        metadata_only: f.metadata_only.iter().cloned().collect(),
     });
 
     let mut examples = Vec::new();

@@ -116,9 +116,30 @@ pub struct FlowSpec {
     pub page_uses: BTreeSet<String>,
     pub extra_references: BTreeSet<String>,
     pub releases: BTreeSet<String>,
+    /// Calls that show the pages are used for DMA (the acquire policy).
+    pub evidence_dma: BTreeSet<String>,
+    /// Calls that show the page contents are written.
+    pub evidence_write: BTreeSet<String>,
+    /// Calls that read or write page contents with the CPU.
+    pub data_access: BTreeSet<String>,
+    /// Calls that only look at struct page.
+    pub metadata_only: BTreeSet<String>,
 }
 
 impl FlowSpec {
+    /// Whether a call only reads the array or page it is given: listed in
+    /// `array_uses` or `page_uses`, where an entry ending in `*` is a prefix.
+    pub fn is_use(&self, name: &str) -> bool {
+        let listed = |set: &BTreeSet<String>| {
+            set.contains(name)
+                || set.iter().any(|e| {
+                    e.strip_suffix('*')
+                        .is_some_and(|prefix| name.starts_with(prefix))
+                })
+        };
+        listed(&self.array_uses) || listed(&self.page_uses)
+    }
+
     fn merge(&mut self, other: &FlowSpec) {
         self.allocators.extend(other.allocators.iter().cloned());
         self.array_uses.extend(other.array_uses.iter().cloned());
@@ -126,6 +147,12 @@ impl FlowSpec {
         self.extra_references
             .extend(other.extra_references.iter().cloned());
         self.releases.extend(other.releases.iter().cloned());
+        self.evidence_dma.extend(other.evidence_dma.iter().cloned());
+        self.evidence_write
+            .extend(other.evidence_write.iter().cloned());
+        self.data_access.extend(other.data_access.iter().cloned());
+        self.metadata_only
+            .extend(other.metadata_only.iter().cloned());
     }
 }
 

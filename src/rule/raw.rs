@@ -94,6 +94,14 @@ pub struct RawFlow {
     pub extra_references: Vec<String>,
     #[serde(default)]
     pub releases: Vec<String>,
+    #[serde(default)]
+    pub evidence_dma: Vec<String>,
+    #[serde(default)]
+    pub evidence_write: Vec<String>,
+    #[serde(default)]
+    pub data_access: Vec<String>,
+    #[serde(default)]
+    pub metadata_only: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

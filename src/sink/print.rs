@@ -71,7 +71,7 @@ pub fn write_report_text(out: &mut dyn Write, outcome: &Outcome) -> io::Result<(
                 ),
             ));
         }
-        for u in &f.findings.units {
+        for u in outcome.units.iter().filter(|u| u.file == f.rel_path) {
             for m in &u.mismatches {
                 lines.push((
                     u.line,
@@ -98,6 +98,7 @@ pub fn write_report_text(out: &mut dyn Write, outcome: &Outcome) -> io::Result<(
 struct JsonReport<'a> {
     target: &'static str,
     files: Vec<JsonFile<'a>>,
+    units: &'a [Unit],
     skipped_files: &'a [crate::source::SkippedFile],
     summary: &'a crate::pipeline::Stats,
 }
@@ -108,7 +109,6 @@ struct JsonFile<'a> {
     changed: bool,
     sites: &'a [crate::engine::Site],
     skipped_functions: &'a [crate::engine::SkippedFunction],
-    units: &'a [Unit],
 }
 
 /// Writes the report as JSON (stable field order, files in path order).
@@ -123,9 +123,9 @@ pub fn write_report_json(out: &mut dyn Write, outcome: &Outcome) -> io::Result<(
                 changed: f.changed(),
                 sites: &f.findings.sites,
                 skipped_functions: &f.findings.skipped,
-                units: &f.findings.units,
             })
             .collect(),
+        units: &outcome.units,
         skipped_files: &outcome.skipped,
         summary: &outcome.stats,
     };

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)] // Each test module uses its own subset of the helpers.
 
+use pinpatch::engine::AcquirePolicy;
 use pinpatch::pipeline::{self, Config, Outcome};
 use pinpatch::rewrite::verify::error_count;
 use pinpatch::rule::{RulePack, Target};
@@ -15,9 +16,14 @@ pub const TARGETS: [Target; 2] = [Target::Unpin, Target::PutUserPage];
 
 /// Runs the pipeline quietly.
 pub fn run(path: &Path, pack: &RulePack, target: Target) -> Outcome {
+    run_with(path, pack, target, AcquirePolicy::Evidence)
+}
+
+pub fn run_with(path: &Path, pack: &RulePack, target: Target, policy: AcquirePolicy) -> Outcome {
     let config = Config {
         path: path.to_path_buf(),
         target,
+        policy,
     };
     pipeline::run(&config, pack, &|_, _| {}).expect("the fixture path exists")
 }
@@ -110,6 +116,15 @@ pub fn assert_invariants(dir: &Path, outcome: &Outcome, pack: &RulePack, target:
 pub fn check_fixture(path: &Path) -> String {
     let pack = RulePack::builtin().unwrap();
     let mut snapshot = String::new();
+    // The unpin target with every convertible acquire pinned: the diff, when
+    // it differs from the evidence policy's.
+    let all = {
+        let dir = tempfile::tempdir().unwrap();
+        copy_tree(path, dir.path());
+        let outcome = run_with(dir.path(), &pack, Target::Unpin, AcquirePolicy::All);
+        assert_invariants(dir.path(), &outcome, &pack, Target::Unpin);
+        diff_text(&outcome)
+    };
     for target in TARGETS {
         let dir = tempfile::tempdir().unwrap();
         copy_tree(path, dir.path());
@@ -119,6 +134,14 @@ pub fn check_fixture(path: &Path) -> String {
         snapshot.push_str(&diff_text(&outcome).replace('\r', "\\r"));
         snapshot.push_str(&format!("=== target {}: report\n", target.name()));
         snapshot.push_str(&report_text(&outcome));
+        if target == Target::Unpin {
+            snapshot.push_str("=== target unpin, --policy all: diff\n");
+            if all == diff_text(&outcome) {
+                snapshot.push_str("(same as with --policy evidence)\n");
+            } else {
+                snapshot.push_str(&all.replace('\r', "\\r"));
+            }
+        }
     }
     snapshot
 }

@@ -1,0 +1,238 @@
+//! Struct types of expressions, as far as the parsed files declare them.
+//!
+//! A field is an abstract location only when pinpatch knows which struct it
+//! belongs to: `mr->page_list` in one function and `mr->page_list` in another
+//! are the same location when both `mr` are `struct toy_mr *`, and a
+//! `page_list` field of another struct is another location. Types come from
+//! local and parameter declarations, struct definitions (field types, for
+//! `a->b->pages`), typedefs of structs, casts, function return types and the
+//! type argument of `container_of()`-like macros (read from the original
+//! bytes, since the macro pass replaced it by a placeholder).
+
+use crate::c::syntax::{declarator_identifier, preorder, strip, Call};
+use crate::c::Parsed;
+use std::collections::HashMap;
+use tree_sitter::Node;
+
+/// Struct definitions and typedefs of every parsed file.
+#[derive(Default, Debug)]
+pub struct TypeIndex {
+    /// (struct, field) -> the struct type of the field, when it is one.
+    fields: HashMap<(String, String), String>,
+    /// typedef name -> struct name.
+    typedefs: HashMap<String, String>,
+    /// Structs defined with a body in a `.c` file: no other file can use
+    /// their fields.
+    file_local: std::collections::HashSet<String>,
+    /// Structs defined with a body in a header.
+    in_headers: std::collections::HashSet<String>,
+}
+
+/// Macros whose argument 1 names the struct the result points to.
+pub const CONTAINER_MACROS: &[&str] = &[
+    "container_of",
+    "container_of_const",
+    "list_entry",
+    "list_first_entry",
+    "list_last_entry",
+    "list_first_entry_or_null",
+    "hlist_entry",
+    "hlist_entry_safe",
+    "rb_entry",
+    "rb_entry_safe",
+    "llist_entry",
+];
+
+impl TypeIndex {
+    /// Reads the struct definitions and typedefs of a file.
+    pub fn add_file(&mut self, path: &str, parsed: &Parsed) {
+        let src = &parsed.original;
+        let header = !path.ends_with(".c");
+        preorder(parsed.tree.root_node(), |n| match n.kind() {
+            "function_definition" => false,
+            "struct_specifier" | "union_specifier" => {
+                if let (Some(name), Some(body)) =
+                    (n.child_by_field_name("name"), n.child_by_field_name("body"))
+                {
+                    let sname = text(name, src);
+                    if header {
+                        self.in_headers.insert(sname.clone());
+                    } else {
+                        self.file_local.insert(sname.clone());
+                    }
+                    let mut c = body.walk();
+                    for field in body.named_children(&mut c) {
+                        if field.kind() != "field_declaration" {
+                            continue;
+                        }
+                        let Some(ty) = field
+                            .child_by_field_name("type")
+                            .and_then(|t| type_name(t, src))
+                        else {
+                            continue;
+                        };
+                        let mut c2 = field.walk();
+                        for d in field.children_by_field_name("declarator", &mut c2) {
+                            if let Some(id) = declarator_identifier(d) {
+                                self.fields
+                                    .insert((sname.clone(), text(id, src)), ty.clone());
+                            }
+                        }
+                    }
+                }
+                true
+            }
+            "type_definition" => {
+                if let Some(ty) = n
+                    .child_by_field_name("type")
+                    .and_then(|t| type_name(t, src))
+                {
+                    let mut c = n.walk();
+                    for d in n.children_by_field_name("declarator", &mut c) {
+                        if let Some(id) = declarator_identifier(d) {
+                            let alias = text(id, src);
+                            if alias != ty {
+                                self.typedefs.insert(alias, ty.clone());
+                            }
+                        }
+                    }
+                }
+                true
+            }
+            _ => true,
+        });
+    }
+
+    /// The struct a type name stands for (typedefs resolved).
+    pub fn resolve(&self, name: &str) -> String {
+        let mut name = name.to_string();
+        for _ in 0..8 {
+            match self.typedefs.get(&name) {
+                Some(next) => name = next.clone(),
+                None => break,
+            }
+        }
+        name
+    }
+
+    /// Whether a struct is defined in a `.c` file and in no header, so that
+    /// only that file can touch its fields.
+    pub fn is_file_local(&self, strukt: &str) -> bool {
+        self.file_local.contains(strukt) && !self.in_headers.contains(strukt)
+    }
+
+    pub fn field_type(&self, strukt: &str, field: &str) -> Option<String> {
+        self.fields
+            .get(&(strukt.to_string(), field.to_string()))
+            .map(|t| self.resolve(t))
+    }
+}
+
+fn text(node: Node, src: &[u8]) -> String {
+    String::from_utf8_lossy(&src[node.byte_range()]).into_owned()
+}
+
+/// The struct or typedef name of a type node (`struct S`, `S_t`).
+pub fn type_name(node: Node, src: &[u8]) -> Option<String> {
+    match node.kind() {
+        "struct_specifier" | "union_specifier" => {
+            node.child_by_field_name("name").map(|n| text(n, src))
+        }
+        "type_identifier" => Some(text(node, src)),
+        _ => None,
+    }
+}
+
+/// The struct name written in a type as text (`struct foo *`, `const struct foo`).
+pub fn type_name_from_text(t: &str) -> Option<String> {
+    let words: Vec<&str> = t
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut it = words
+        .iter()
+        .filter(|w| !matches!(**w, "const" | "volatile" | "__user" | "__iomem"));
+    match it.next() {
+        Some(&"struct") | Some(&"union") => it.next().map(|s| s.to_string()),
+        Some(w) => Some(w.to_string()),
+        None => None,
+    }
+}
+
+/// Declared types of a function's parameters and locals: name -> struct name.
+pub fn declared_types(
+    func: Node,
+    body_nodes: &[Node],
+    src: &[u8],
+    index: &TypeIndex,
+) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    let add = |decl: Node, out: &mut HashMap<String, String>| {
+        let Some(ty) = decl
+            .child_by_field_name("type")
+            .and_then(|t| type_name(t, src))
+        else {
+            return;
+        };
+        let ty = index.resolve(&ty);
+        let mut c = decl.walk();
+        for d in decl.children_by_field_name("declarator", &mut c) {
+            if let Some(id) = declarator_identifier(d) {
+                out.insert(text(id, src), ty.clone());
+            }
+        }
+    };
+    preorder(func, |n| {
+        if n.kind() == "parameter_declaration" {
+            add(n, &mut out);
+            return false;
+        }
+        n.kind() != "compound_statement"
+    });
+    for &n in body_nodes {
+        if n.kind() == "declaration" {
+            add(n, &mut out);
+        }
+    }
+    out
+}
+
+/// The struct type of an expression, when it can be told.
+pub fn type_of(
+    node: Node,
+    src: &[u8],
+    vars: &HashMap<String, String>,
+    index: &TypeIndex,
+    returns: &dyn Fn(&str) -> Option<String>,
+) -> Option<String> {
+    let mut node = node;
+    loop {
+        match node.kind() {
+            "parenthesized_expression" => node = node.named_child(0)?,
+            "cast_expression" => {
+                let ty = node.child_by_field_name("type")?;
+                return type_name_from_text(&text(ty, src)).map(|t| index.resolve(&t));
+            }
+            "identifier" => return vars.get(&text(node, src)).cloned(),
+            "field_expression" => {
+                let base = node.child_by_field_name("argument")?;
+                let field = node.child_by_field_name("field")?;
+                let s = type_of(base, src, vars, index, returns)?;
+                return index.field_type(&s, &text(field, src));
+            }
+            "subscript_expression" => node = node.child_by_field_name("argument")?,
+            "pointer_expression" => node = node.child_by_field_name("argument")?,
+            "call_expression" => {
+                let call = Call::new(node)?;
+                let name = String::from_utf8_lossy(call.callee_name(src)?).into_owned();
+                if CONTAINER_MACROS.contains(&name.as_str()) {
+                    let arg = *call.args().get(1)?;
+                    return type_name_from_text(&text(arg, src)).map(|t| index.resolve(&t));
+                }
+                return returns(&name).map(|t| index.resolve(&t));
+            }
+            _ => return None,
+        }
+        node = strip(node);
+    }
+}
