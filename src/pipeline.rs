@@ -16,7 +16,7 @@ use crate::rewrite::verify::{error_count, parses_no_worse};
 use crate::rewrite::{apply_edits, Edit};
 use crate::rule::{RulePack, Target};
 use crate::source::{self, SkippedFile, SourceError};
-use aho_corasick::AhoCorasick;
+use aho_corasick::{packed, AhoCorasick};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -103,7 +103,7 @@ pub fn run(
     let list = source::discover(&config.path)?;
     let engine = Engine::new(pack, config.target);
     let anchors = pack.acquire_identifiers();
-    let prefilter = AhoCorasick::new(&anchors).expect("rule identifiers are plain words");
+    let prefilter = Prefilter::new(&anchors);
     let total = list.files.len();
     let done = AtomicUsize::new(0);
     let results: Vec<FileResult> = list
@@ -162,6 +162,40 @@ pub fn run(
     Ok(outcome)
 }
 
+/// Which files are worth parsing: those that hold one of the acquire
+/// identifiers anywhere in their bytes. Almost every file of a kernel tree is
+/// rejected here, so this scan is on the hot path.
+///
+/// The packed (Teddy, SIMD) searcher is about ten times faster than the
+/// Aho-Corasick automaton on kernel C, whose frequent bytes defeat the
+/// automaton's rare-byte prefilter. Both answer the same question, "does any
+/// identifier occur?", so the choice changes nothing but speed; the automaton
+/// remains for rule packs the packed searcher cannot take (too many or empty
+/// identifiers) and for platforms without its SIMD code.
+enum Prefilter {
+    Packed(packed::Searcher),
+    Automaton(AhoCorasick),
+}
+
+impl Prefilter {
+    fn new(anchors: &[String]) -> Prefilter {
+        let simd = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));
+        match packed::Searcher::new(anchors.iter()).filter(|_| simd && !anchors.is_empty()) {
+            Some(s) => Prefilter::Packed(s),
+            None => Prefilter::Automaton(
+                AhoCorasick::new(anchors).expect("rule identifiers are plain words"),
+            ),
+        }
+    }
+
+    fn is_match(&self, bytes: &[u8]) -> bool {
+        match self {
+            Prefilter::Packed(s) => s.find(bytes).is_some(),
+            Prefilter::Automaton(ac) => ac.is_match(bytes),
+        }
+    }
+}
+
 enum FileResult {
     Skipped(SkippedFile),
     NotCandidate,
@@ -170,7 +204,7 @@ enum FileResult {
 
 fn process_file(
     engine: &Engine,
-    prefilter: &AhoCorasick,
+    prefilter: &Prefilter,
     base: &std::path::Path,
     rel: &str,
 ) -> FileResult {
@@ -319,5 +353,42 @@ fn drop_unit(findings: &mut FileFindings, ui: usize, why: &str) {
     for site in findings.sites.iter_mut().filter(|s| s.unit == Some(ui)) {
         site.class = Class::Manual;
         site.reason = Some(findings.units[ui].reasons.join("; "));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_prefilters_agree() {
+        let anchors: Vec<String> = ["get_user_pages", "get_user_pages_fast", "pin_user_pages"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let packed = Prefilter::new(&anchors);
+        #[cfg(target_arch = "x86_64")]
+        assert!(matches!(packed, Prefilter::Packed(_)));
+        let automaton = Prefilter::Automaton(AhoCorasick::new(&anchors).unwrap());
+        let long = format!("{}get_user_pages(", " x".repeat(5000));
+        let texts: [&[u8]; 8] = [
+            b"",
+            b"get_user_page",
+            b"get_user_pages",
+            b"n = pin_user_pages(a, b);",
+            b"get_user_pages_fast",
+            b"get_user_pagez get_user_page_fast",
+            b"\xff\x00pin_user_pages\x00",
+            long.as_bytes(),
+        ];
+        for t in texts {
+            assert_eq!(
+                packed.is_match(t),
+                automaton.is_match(t),
+                "{:?}",
+                String::from_utf8_lossy(t)
+            );
+        }
+        assert!(!Prefilter::new(&[]).is_match(b"get_user_pages"));
     }
 }
