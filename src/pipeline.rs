@@ -106,18 +106,49 @@ pub fn run(
     let prefilter = Prefilter::new(&anchors);
     let total = list.files.len();
     let done = AtomicUsize::new(0);
-    let results: Vec<FileResult> = list
+    let tick = || {
+        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+        if n % 256 == 0 || n == total {
+            progress(n, total);
+        }
+    };
+    // Two passes. The first reads and prefilters every file and settles
+    // almost all of them; the second parses and analyses the few candidates,
+    // largest first, one file per task, so that a few big files (mm/, kvm)
+    // do not end up queued behind each other on one core while the other
+    // idles. Results are put back in path order, as before.
+    let mut results: Vec<FileResult> = list
         .files
         .par_iter()
         .map(|rel| {
-            let r = process_file(&engine, &prefilter, &list.base, rel);
-            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-            if n % 256 == 0 || n == total {
-                progress(n, total);
+            let r = scan_file(&prefilter, &list.base, rel);
+            if !matches!(r, FileResult::Candidate(_)) {
+                tick();
             }
             r
         })
         .collect();
+    let mut candidates: Vec<(usize, Vec<u8>)> = results
+        .iter_mut()
+        .enumerate()
+        .filter_map(|(i, r)| match r {
+            FileResult::Candidate(bytes) => Some((i, std::mem::take(bytes))),
+            _ => None,
+        })
+        .collect();
+    candidates.sort_by_key(|(i, bytes)| (std::cmp::Reverse(bytes.len()), *i));
+    let analysed: Vec<(usize, FileResult)> = candidates
+        .into_par_iter()
+        .with_max_len(1)
+        .map(|(i, bytes)| {
+            let r = process_candidate(&engine, &list.base, &list.files[i], bytes);
+            tick();
+            (i, r)
+        })
+        .collect();
+    for (i, r) in analysed {
+        results[i] = r;
+    }
     let mut outcome = Outcome {
         base: list.base,
         target: config.target,
@@ -132,6 +163,7 @@ pub fn run(
         match r {
             FileResult::Skipped(s) => outcome.skipped.push(s),
             FileResult::NotCandidate => {}
+            FileResult::Candidate(_) => unreachable!("every candidate is analysed"),
             FileResult::Parsed(None) => outcome.stats.files_parsed += 1,
             FileResult::Parsed(Some(f)) => {
                 outcome.stats.files_parsed += 1;
@@ -199,15 +231,13 @@ impl Prefilter {
 enum FileResult {
     Skipped(SkippedFile),
     NotCandidate,
+    /// Read, holds an acquire identifier and is text: to be parsed.
+    Candidate(Vec<u8>),
     Parsed(Option<FileOutcome>),
 }
 
-fn process_file(
-    engine: &Engine,
-    prefilter: &Prefilter,
-    base: &std::path::Path,
-    rel: &str,
-) -> FileResult {
+/// Reads a file and decides whether it needs parsing.
+fn scan_file(prefilter: &Prefilter, base: &std::path::Path, rel: &str) -> FileResult {
     let bytes = match source::read(base, rel) {
         Ok(b) => b,
         Err(s) => return FileResult::Skipped(s),
@@ -221,6 +251,16 @@ fn process_file(
             reason: reason.to_string(),
         });
     }
+    FileResult::Candidate(bytes)
+}
+
+/// Parses, analyses and rewrites a candidate file.
+fn process_candidate(
+    engine: &Engine,
+    base: &std::path::Path,
+    rel: &str,
+    bytes: Vec<u8>,
+) -> FileResult {
     let Some(parsed) = parse(&bytes) else {
         return FileResult::Skipped(SkippedFile {
             path: rel.to_string(),
