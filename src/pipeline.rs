@@ -11,6 +11,7 @@ use crate::c::parse;
 use crate::engine::{Class, Engine, FileFindings, Plan};
 use crate::rewrite::diff::file_diff;
 use crate::rewrite::edit::overlaps;
+use crate::rewrite::patch::apply_unified;
 use crate::rewrite::template::render;
 use crate::rewrite::verify::{error_count, parses_no_worse};
 use crate::rewrite::{apply_edits, Edit};
@@ -181,14 +182,34 @@ fn process_file(
     if !prefilter.is_match(&bytes) {
         return FileResult::NotCandidate;
     }
+    match process_bytes(engine, rel, bytes) {
+        Ok(Some(mut f)) => {
+            f.executable = !f.edits.is_empty() && source::is_executable(base, rel);
+            FileResult::Parsed(Some(f))
+        }
+        Ok(None) => FileResult::Parsed(None),
+        Err(s) => FileResult::Skipped(s),
+    }
+}
+
+/// Runs one file's bytes through parse, analysis, rewrite and the
+/// self-checks; `rel` names it in findings. `Ok(None)` when the file holds
+/// nothing the rules look at; `Err` when it is not C text at all. This is
+/// the whole per-file pipeline without the file system (the fuzz targets
+/// call it).
+pub fn process_bytes(
+    engine: &Engine,
+    rel: &str,
+    bytes: Vec<u8>,
+) -> Result<Option<FileOutcome>, SkippedFile> {
     if let Some(reason) = source::not_text_reason(&bytes) {
-        return FileResult::Skipped(SkippedFile {
+        return Err(SkippedFile {
             path: rel.to_string(),
             reason: reason.to_string(),
         });
     }
     let Some(parsed) = parse(&bytes) else {
-        return FileResult::Skipped(SkippedFile {
+        return Err(SkippedFile {
             path: rel.to_string(),
             reason: "the C parser gave up on this file".into(),
         });
@@ -196,18 +217,52 @@ fn process_file(
     let mut findings = engine.analyse(rel, &parsed);
     if findings.sites.is_empty() && findings.skipped.is_empty() && findings.functions_analysed == 0
     {
-        return FileResult::Parsed(None);
+        return Ok(None);
     }
-    let (edits, after) = rewrite_file(engine, &parsed, &mut findings);
-    let executable = !edits.is_empty() && source::is_executable(base, rel);
-    FileResult::Parsed(Some(FileOutcome {
+    let (mut edits, mut after) = rewrite_file(engine, &parsed, &mut findings);
+    if !edits.is_empty() {
+        if let Err(why) = self_check(engine, rel, &bytes, &after) {
+            for ui in 0..findings.units.len() {
+                if findings.units[ui].converted {
+                    drop_unit(&mut findings, ui, &format!("self-check failed: {why}"));
+                }
+            }
+            for site in findings.sites.iter_mut() {
+                site.rewrite = None;
+            }
+            edits.clear();
+            after = bytes.clone();
+        }
+    }
+    Ok(Some(FileOutcome {
         rel_path: rel.to_string(),
         findings,
         before: bytes,
         after,
         edits,
-        executable,
+        executable: false,
     }))
+}
+
+/// The checks every rewritten file passes before anyone sees it, besides
+/// the re-parse in `rewrite_file`: the diff the sinks print, applied to the
+/// original, gives the rewritten bytes exactly; and a second run over the
+/// rewritten bytes changes nothing. Both cost one diff and one parse of a
+/// changed file, and few files change.
+fn self_check(engine: &Engine, rel: &str, before: &[u8], after: &[u8]) -> Result<(), String> {
+    let diff = file_diff(rel, before, after, None);
+    match apply_unified(before, &diff) {
+        Ok(applied) if applied == after => {}
+        Ok(_) => return Err("the diff does not reproduce the rewritten file".into()),
+        Err(e) => return Err(format!("the diff does not apply: {e}")),
+    }
+    let parsed = parse(after).ok_or("the rewritten file does not parse")?;
+    let mut again = engine.analyse(rel, &parsed);
+    let (edits, _) = rewrite_file(engine, &parsed, &mut again);
+    if !edits.is_empty() {
+        return Err("a second run would change the file again".into());
+    }
+    Ok(())
 }
 
 /// Renders the converted units' plans, drops units whose edits conflict or
@@ -232,16 +287,19 @@ fn rewrite_file(
             .collect();
         per_unit.push((ui, rendered));
     }
-    // Units whose edits overlap an earlier unit's are dropped whole.
+    // Units whose edits overlap an earlier unit's are dropped whole. The kept
+    // edits are indexed by start so that a file with many units (a 10 MB
+    // generated file has tens of thousands) is not checked pair by pair.
     let mut kept: Vec<(usize, Vec<(Plan, crate::rewrite::template::Rendered)>)> = Vec::new();
+    let mut index = EditIndex::default();
     for (ui, rendered) in per_unit {
-        let clash = kept.iter().any(|(_, k)| {
-            k.iter()
-                .any(|(_, a)| rendered.iter().any(|(_, b)| overlaps(&a.edit, &b.edit)))
-        });
+        let clash = rendered.iter().any(|(_, b)| index.overlaps(&b.edit));
         if clash {
             drop_unit(findings, ui, "its rewrite overlaps another unit's rewrite");
         } else {
+            for (_, r) in &rendered {
+                index.insert(&r.edit);
+            }
             kept.push((ui, rendered));
         }
     }
@@ -295,9 +353,14 @@ fn rewrite_file(
         }
     }
     // Each converted site shows what it became.
+    let kept_at: std::collections::HashMap<usize, usize> = kept
+        .iter()
+        .enumerate()
+        .map(|(i, (ui, _))| (*ui, i))
+        .collect();
     for site in findings.sites.iter_mut() {
         let Some(ui) = site.unit else { continue };
-        let Some((_, rendered)) = kept.iter().find(|(k, _)| *k == ui) else {
+        let Some((_, rendered)) = kept_at.get(&ui).map(|&i| &kept[i]) else {
             continue;
         };
         for (plan, r) in rendered {
@@ -309,6 +372,40 @@ fn rewrite_file(
         }
     }
     (edits, after)
+}
+
+/// Kept edits by start offset, for overlap queries in logarithmic time.
+#[derive(Default)]
+struct EditIndex {
+    /// (start, end) -> how many kept edits have that range.
+    by_start: std::collections::BTreeMap<(usize, usize), usize>,
+    /// The longest kept edit, which bounds how far back a query looks.
+    longest: usize,
+}
+
+impl EditIndex {
+    fn insert(&mut self, e: &Edit) {
+        *self.by_start.entry((e.start, e.end)).or_default() += 1;
+        self.longest = self.longest.max(e.end - e.start);
+    }
+
+    /// Whether `e` overlaps a kept edit, in the sense of `edit::overlaps`.
+    fn overlaps(&self, e: &Edit) -> bool {
+        // An overlapping edit starts at most at `e.end` and, being at most
+        // `longest` long, no earlier than `e.start - longest`.
+        let from = (e.start.saturating_sub(self.longest), 0);
+        let to = (e.end, usize::MAX);
+        self.by_start.range(from..=to).any(|(&(start, end), _)| {
+            overlaps(
+                &Edit {
+                    start,
+                    end,
+                    text: Vec::new(),
+                },
+                e,
+            )
+        })
+    }
 }
 
 fn drop_unit(findings: &mut FileFindings, ui: usize, why: &str) {

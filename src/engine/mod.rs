@@ -192,6 +192,14 @@ impl<'p> Engine<'p> {
                 });
                 continue;
             }
+            if crate::c::syntax::deeper_than(func.node, crate::c::syntax::MAX_DEPTH) {
+                findings.skipped.push(SkippedFunction {
+                    function: name,
+                    line: parsed.line_of(func.node.start_byte()),
+                    reason: format!("nested deeper than {} levels", crate::c::syntax::MAX_DEPTH),
+                });
+                continue;
+            }
             findings.functions_analysed += 1;
             dataflow::analyse_function(self, parsed, func, &name, &mut findings);
         }
