@@ -705,3 +705,37 @@ fn sigint_during_apply_leaves_whole_files() {
         other => panic!("unexpected exit {other:?}: {err}"),
     }
 }
+
+/// Inputs that once crashed pinpatch, one folder per problem under
+/// `tests/fixtures/regressions/`: `report` on the folder must exit 0 and
+/// print its `report.txt`.
+#[test]
+fn regressions() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/regressions");
+    let mut dirs: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    dirs.sort();
+    assert!(!dirs.is_empty());
+    for dir in dirs {
+        let copy = tempfile::tempdir().unwrap();
+        crate::support::copy_tree(&dir, copy.path());
+        std::fs::remove_file(copy.path().join("report.txt")).unwrap();
+        let o = pinpatch(&["report", "--quiet", "."], copy.path());
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}: {}",
+            dir.display(),
+            stderr(&o)
+        );
+        let expected = std::fs::read_to_string(dir.join("report.txt")).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout),
+            expected,
+            "{}",
+            dir.display()
+        );
+    }
+}
