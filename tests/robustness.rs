@@ -362,14 +362,9 @@ fn unreadable_files_and_directories_are_skipped() {
     assert_good_converted(dir.path());
 }
 
-fn rule_tree(rule: &[u8]) -> tempfile::TempDir {
-    let dir = tree_with("rules/bad.toml", rule);
-    dir
-}
-
 #[track_caller]
 fn assert_rule_error(rule: &[u8], message: &str) {
-    let dir = rule_tree(rule);
+    let dir = tree_with("rules/bad.toml", rule);
     let o = pinpatch(&["apply", "--rules", "rules", "."], dir.path());
     assert_eq!(o.status.code(), Some(4));
     assert_eq!(stderr(&o), format!("pinpatch: {message}\n"));

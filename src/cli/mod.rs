@@ -200,6 +200,7 @@ fn dispatch(args: Args) -> Result<u8, Failure> {
                 .map_err(|e| fail(exit::OUTPUT, e))?;
             eprintln!("{}", sink::print::summary_line(&outcome));
             if applied.left > 0 {
+                report_skipped(&outcome);
                 return Err(fail(
                     exit::INTERRUPTED,
                     format!(
