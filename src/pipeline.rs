@@ -15,6 +15,7 @@ use crate::engine::program::{Needs, ProgramFile};
 use crate::engine::{AcquirePolicy, Class, Engine, FileFindings, Plan, SiteKind, Unit};
 use crate::rewrite::diff::file_diff;
 use crate::rewrite::edit::overlaps;
+use crate::rewrite::patch::apply_unified;
 use crate::rewrite::template::{render, Rendered};
 use crate::rewrite::verify::{error_count, parses_no_worse};
 use crate::rewrite::{apply_edits, Edit};
@@ -453,6 +454,48 @@ fn read_for_needs(
     )
 }
 
+/// Whether the unified diff of a file, applied to its original, gives the
+/// rewritten bytes exactly.
+fn diff_reproduces(rel: &str, before: &[u8], after: &[u8]) -> Result<(), String> {
+    let diff = file_diff(rel, before, after, None);
+    match apply_unified(before, &diff) {
+        Ok(applied) if applied == after => Ok(()),
+        Ok(_) => Err("the diff does not reproduce the rewritten file".into()),
+        Err(e) => Err(format!("the diff does not apply: {e}")),
+    }
+}
+
+/// Runs the whole per-tree pipeline on one file's bytes, without the file
+/// system and without following flows into other files (the fuzz targets
+/// call it). `Ok(None)` when the file holds nothing the rules look at;
+/// `Err` when it is not C text at all.
+pub fn process_bytes(
+    engine: &Engine,
+    rel: &str,
+    bytes: Vec<u8>,
+) -> Result<Option<FileOutcome>, SkippedFile> {
+    if let Some(reason) = source::not_text_reason(&bytes) {
+        return Err(SkippedFile {
+            path: rel.to_string(),
+            reason: reason.to_string(),
+        });
+    }
+    let Some(p) = parse::parse(&bytes) else {
+        return Err(SkippedFile {
+            path: rel.to_string(),
+            reason: "the C parser gave up on this file".into(),
+        });
+    };
+    let parsed = vec![(rel.to_string(), p)];
+    let files: Vec<ProgramFile> = parsed
+        .iter()
+        .map(|(p, x)| ProgramFile { path: p, parsed: x })
+        .collect();
+    let analysis = engine.analyse(&files, &Needs::default(), true);
+    let outcome = render_outcome(engine, Path::new("."), &parsed, analysis);
+    Ok(outcome.files.into_iter().next())
+}
+
 /// Renders the converted units, drops the ones whose edits conflict or break
 /// a parse (everywhere: a unit is all or nothing), and builds the outcome.
 fn render_outcome(
@@ -509,7 +552,18 @@ fn render_outcome(
                 let mut all: Vec<Edit> = edits.iter().map(|(_, e)| e.clone()).collect();
                 all.sort();
                 let before_errors = src.error_count();
-                if parses_no_worse(before_errors, &apply_edits(&src.original, &all)) {
+                let after = apply_edits(&src.original, &all);
+                if parses_no_worse(before_errors, &after) {
+                    // Self-check: the diff the sinks print, applied to the
+                    // original, gives the rewritten bytes exactly.
+                    if let Err(why) = diff_reproduces(&parsed[*file].0, &src.original, &after) {
+                        for (ui, _) in edits {
+                            newly.insert(
+                                *ui,
+                                format!("self-check failed in {}: {why}", parsed[*file].0),
+                            );
+                        }
+                    }
                     continue;
                 }
                 let involved: BTreeSet<usize> = edits.iter().map(|(u, _)| *u).collect();

@@ -35,6 +35,8 @@ pub enum SourceError {
     NotFound(String),
     #[error("{path}: cannot read: {reason}")]
     Unreadable { path: String, reason: String },
+    #[error("{0}: not a regular file or a directory")]
+    NotFileOrDirectory(String),
 }
 
 fn is_c_source(path: &str) -> bool {
@@ -65,6 +67,9 @@ pub fn discover(path: &Path) -> Result<SourceList, SourceError> {
             files: vec![name],
             skipped: Vec::new(),
         });
+    }
+    if !meta.is_dir() {
+        return Err(SourceError::NotFileOrDirectory(path.display().to_string()));
     }
     let mut list = match from_git(path) {
         Some(list) => list,

@@ -5,5 +5,6 @@ mod support;
 
 mod cli;
 mod fixtures;
+mod robustness;
 mod rules;
 mod series;

@@ -31,6 +31,39 @@ pub fn preorder<'t>(root: Node<'t>, mut visit: impl FnMut(Node<'t>) -> bool) {
     }
 }
 
+/// How deep a tree below one function may go before the function is left
+/// alone. The engine's expression walks (`eval`, `base_key`, `root_of`,
+/// `match_node`) recurse once per level, so this bounds their stack use;
+/// kernel functions stay far below it (their deepest trees are well under
+/// a hundred levels), generated or hostile code may not.
+pub const MAX_DEPTH: usize = 512;
+
+/// Whether a node of `root`'s subtree lies more than `limit` levels below
+/// it. Iterative, and it stops at the first node past the limit.
+pub fn deeper_than(root: Node, limit: usize) -> bool {
+    let mut cursor = root.walk();
+    let mut depth = 0usize;
+    loop {
+        if depth > limit {
+            return true;
+        }
+        if cursor.goto_first_child() {
+            depth += 1;
+            continue;
+        }
+        loop {
+            if depth == 0 {
+                return false;
+            }
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            cursor.goto_parent();
+            depth -= 1;
+        }
+    }
+}
+
 /// The children of a node, comments left out.
 pub fn children_no_comments(node: Node) -> Vec<Node> {
     let mut cursor = node.walk();
@@ -359,4 +392,19 @@ pub fn mentions_identifier(node: Node, src: &[u8], name: &[u8]) -> bool {
         true
     });
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn depth_is_measured_without_recursion() {
+        let text = format!("int x = {}1{};", "(".repeat(100_000), ")".repeat(100_000));
+        let tree = crate::c::parse::parse_raw(text.as_bytes()).unwrap();
+        assert!(deeper_than(tree.root_node(), MAX_DEPTH));
+        let tree = crate::c::parse::parse_raw(b"int x = (1);").unwrap();
+        assert!(!deeper_than(tree.root_node(), MAX_DEPTH));
+        assert!(deeper_than(tree.root_node(), 2));
+    }
 }

@@ -6,6 +6,7 @@
 
 pub mod args;
 pub mod exit;
+pub mod interrupt;
 
 use crate::pipeline::{self, Config, Outcome};
 use crate::rule::{RulePack, Target};
@@ -162,8 +163,13 @@ fn plan_series(series: &SeriesArgs) -> Result<(Vec<crate::series::Series>, u8), 
     let maintainers = match crate::series::maintainers::Maintainers::load(&series.path) {
         Ok(m) => m,
         Err(e) => {
-            eprintln!("pinpatch: {e}: patches are grouped by path, without recipients");
-            crate::series::maintainers::Maintainers::parse(&[], "", &series.path)
+            let paths = outcome.files.iter().map(|f| f.rel_path.as_str());
+            let (text, areas) = crate::series::fallback::path_sections(paths);
+            eprintln!(
+                "pinpatch: {e}: patches are grouped by top-level directory pair ({}), without recipients",
+                if areas.is_empty() { "none".to_string() } else { areas.join(", ") }
+            );
+            crate::series::maintainers::Maintainers::parse(&[&text], "", &series.path)
         }
     };
     let tree = crate::series::SourceTree::open(&series.path, series.base.as_deref())
@@ -195,9 +201,21 @@ fn dispatch(args: Args) -> Result<u8, Failure> {
         }
         Command::Apply(run) => {
             let outcome = run_pipeline(&run)?;
-            let written = sink::files::apply(&outcome).map_err(|e| fail(exit::OUTPUT, e))?;
+            let guard = interrupt::Guard::install();
+            let applied = sink::files::apply_until(&outcome, &|| guard.interrupted())
+                .map_err(|e| fail(exit::OUTPUT, e))?;
             eprintln!("{}", sink::print::summary_line(&outcome));
-            eprintln!("pinpatch: {written} files written");
+            if applied.left > 0 {
+                report_skipped(&outcome);
+                return Err(fail(
+                    exit::INTERRUPTED,
+                    format!(
+                        "interrupted: {} files written, {} left as they were",
+                        applied.written, applied.left
+                    ),
+                ));
+            }
+            eprintln!("pinpatch: {} files written", applied.written);
             Ok(report_skipped(&outcome))
         }
         Command::Report { run, format } => {
@@ -231,8 +249,13 @@ fn dispatch(args: Args) -> Result<u8, Failure> {
                 date,
                 force: series.force,
             };
+            let guard = interrupt::Guard::install();
             let written =
-                sink::mbox::write_series(&plan, &out, &opts).map_err(|e| fail(exit::OUTPUT, e))?;
+                sink::mbox::write_series_until(&plan, &out, &opts, &|| guard.interrupted())
+                    .map_err(|e| match e {
+                        sink::mbox::MboxError::Interrupted(_) => fail(exit::INTERRUPTED, e),
+                        _ => fail(exit::OUTPUT, e),
+                    })?;
             for p in &written {
                 println!("{}", p.display());
             }
@@ -268,6 +291,8 @@ fn dispatch(args: Args) -> Result<u8, Failure> {
                 force: series.force,
                 prefix: "pinpatch/".into(),
             };
+            // Branches are created all or none; a signal waits for the end.
+            let _guard = interrupt::Guard::install();
             let created = sink::git::create_branches(&series.path, &plan, &opts)
                 .map_err(|e| fail(exit::OUTPUT, e))?;
             for b in &created {

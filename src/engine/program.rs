@@ -483,6 +483,14 @@ pub fn analyse_program(
                 continue;
             }
             let name = def.name(src);
+            if crate::c::syntax::deeper_than(def.node, crate::c::syntax::MAX_DEPTH) {
+                out_files[file_index].skipped.push(SkippedFunction {
+                    function: name,
+                    line: f.parsed.line_of(def.node.start_byte()),
+                    reason: format!("nested deeper than {} levels", crate::c::syntax::MAX_DEPTH),
+                });
+                continue;
+            }
             // The vocabulary's own definitions (mm/gup.c) are described by
             // the rules, never analysed.
             if engine.is_vocabulary(&name) {

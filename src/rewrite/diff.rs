@@ -24,8 +24,12 @@ pub fn file_diff(rel_path: &str, before: &[u8], after: &[u8], index_line: Option
     let old_lines = split_lines(before);
     let new_lines = split_lines(after);
     let deadline = Instant::now() + Duration::from_secs(5);
-    let ops =
-        capture_diff_slices_deadline(Algorithm::Myers, &old_lines, &new_lines, Some(deadline));
+    let ops = in_order(capture_diff_slices_deadline(
+        Algorithm::Myers,
+        &old_lines,
+        &new_lines,
+        Some(deadline),
+    ));
     let mut out = Vec::new();
     out.extend_from_slice(format!("diff --git a/{rel_path} b/{rel_path}\n").as_bytes());
     if let Some(index) = index_line {
@@ -86,6 +90,47 @@ pub fn file_diff(rel_path: &str, before: &[u8], after: &[u8], index_line: Option
         }
     }
     out
+}
+
+/// The same operations with every index recounted from the start. `similar`
+/// gives each operation's own side right (where an `Equal` or `Delete` is in
+/// the old lines, where an `Insert` is in the new ones) but may give the
+/// other side wrong (a `Delete` at new line 10 just before an `Equal` at new
+/// line 9), and the hunk ranges are computed from both sides.
+fn in_order(ops: Vec<DiffOp>) -> Vec<DiffOp> {
+    let (mut old, mut new) = (0, 0);
+    ops.into_iter()
+        .map(|op| {
+            let fixed = match op {
+                DiffOp::Equal { len, .. } => DiffOp::Equal {
+                    old_index: old,
+                    new_index: new,
+                    len,
+                },
+                DiffOp::Delete { old_len, .. } => DiffOp::Delete {
+                    old_index: old,
+                    old_len,
+                    new_index: new,
+                },
+                DiffOp::Insert { new_len, .. } => DiffOp::Insert {
+                    old_index: old,
+                    new_index: new,
+                    new_len,
+                },
+                DiffOp::Replace {
+                    old_len, new_len, ..
+                } => DiffOp::Replace {
+                    old_index: old,
+                    old_len,
+                    new_index: new,
+                    new_len,
+                },
+            };
+            old += fixed.old_range().len();
+            new += fixed.new_range().len();
+            fixed
+        })
+        .collect()
 }
 
 /// Splits bytes into lines that keep their `\n`.
@@ -173,6 +218,24 @@ fn is_cpp_function_line(line: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the diff/apply property test: `similar` placed the final
+    /// insertion before the context line it follows, and the hunk header
+    /// counted 4 old lines for a body of 5.
+    #[test]
+    fn hunk_counts_match_the_body() {
+        let before = b"aa\r\naa\na\r\n\r\naa\n\na\naaa\naa\r\n a\n \r\n";
+        let after = b"aa\r\naa\na\r\n\r\naa\n\na\naaa\naa\r\n \r\na\n \r\n";
+        let d = file_diff("x.c", before, after, None);
+        assert_eq!(
+            String::from_utf8_lossy(&d),
+            "diff --git a/x.c b/x.c\n--- a/x.c\n+++ b/x.c\n@@ -7,5 +7,6 @@ aa\n a\n aaa\n aa\r\n- a\n  \r\n+a\n+ \r\n"
+        );
+        assert_eq!(
+            crate::rewrite::patch::apply_unified(before, &d).unwrap(),
+            after
+        );
+    }
 
     #[test]
     fn git_style_hunks() {

@@ -9,6 +9,7 @@
 
 pub mod diff;
 pub mod edit;
+pub mod patch;
 pub mod template;
 pub mod verify;
 

@@ -15,7 +15,7 @@ use toml::Spanned;
 
 /// A rule file that cannot be used, with the position of the problem.
 #[derive(Debug, thiserror::Error)]
-#[error("{path}:{line}:{column}: {message}")]
+#[error("{path}{}: {message}", position(.line, .column))]
 pub struct RuleError {
     pub path: String,
     pub line: usize,
@@ -29,8 +29,21 @@ impl RuleError {
             path: path.display().to_string(),
             line: 0,
             column: 0,
-            message: format!("cannot read: {err}"),
+            message: match err.kind() {
+                std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+                std::io::ErrorKind::InvalidData => "not UTF-8 text".to_string(),
+                _ => format!("cannot read: {err}"),
+            },
         }
+    }
+}
+
+/// `:line:column`, or nothing for an error about a whole file (line 0).
+fn position(line: &usize, column: &usize) -> String {
+    if *line == 0 {
+        String::new()
+    } else {
+        format!(":{line}:{column}")
     }
 }
 

@@ -12,6 +12,7 @@
 //! Output is deterministic: inputs are sorted before use and no hash-map
 //! order reaches the result.
 
+pub mod fallback;
 pub mod from_outcome;
 pub mod group;
 pub mod input;

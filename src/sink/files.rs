@@ -20,8 +20,31 @@ pub struct WriteError {
 
 /// Writes every changed file of the outcome; returns how many were written.
 pub fn apply(outcome: &Outcome) -> Result<usize, WriteError> {
+    apply_until(outcome, &|| false).map(|a| a.written)
+}
+
+/// What `apply_until` did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Applied {
+    /// Files written.
+    pub written: usize,
+    /// Changed files left as they were because `stop` said so.
+    pub left: usize,
+}
+
+/// Writes the changed files one by one, asking `stop` before each; once it
+/// says yes (an interrupt), the remaining files are left untouched. A file
+/// is never stopped half-way: it is written whole or not at all.
+pub fn apply_until(outcome: &Outcome, stop: &dyn Fn() -> bool) -> Result<Applied, WriteError> {
+    let changed: Vec<_> = outcome.files.iter().filter(|f| f.changed()).collect();
     let mut written = 0;
-    for f in outcome.files.iter().filter(|f| f.changed()) {
+    for f in &changed {
+        if stop() {
+            return Ok(Applied {
+                written,
+                left: changed.len() - written,
+            });
+        }
         let path = outcome.base.join(&f.rel_path);
         write_atomic(&path, &f.after).map_err(|e| WriteError {
             path: f.rel_path.clone(),
@@ -30,7 +53,7 @@ pub fn apply(outcome: &Outcome) -> Result<usize, WriteError> {
         })?;
         written += 1;
     }
-    Ok(written)
+    Ok(Applied { written, left: 0 })
 }
 
 fn temp_path(path: &Path) -> PathBuf {

@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 pub enum MboxError {
     #[error("{0} already exists; pass force to replace it")]
     Exists(PathBuf),
+    #[error("interrupted; nothing was written to {0}")]
+    Interrupted(PathBuf),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -104,6 +106,24 @@ pub fn write_series(
     out: &Path,
     opts: &MboxOptions,
 ) -> Result<Vec<PathBuf>, MboxError> {
+    write_series_until(series, out, opts, &|| false)
+}
+
+/// `write_series`, asking `stop` before each file; once it says yes (an
+/// interrupt), the staging directory is removed and `out` is left as it was.
+pub fn write_series_until(
+    series: &[Series],
+    out: &Path,
+    opts: &MboxOptions,
+    stop: &dyn Fn() -> bool,
+) -> Result<Vec<PathBuf>, MboxError> {
+    let check = || {
+        if stop() {
+            Err(MboxError::Interrupted(out.to_path_buf()))
+        } else {
+            Ok(())
+        }
+    };
     if out.exists() && !opts.force {
         return Err(MboxError::Exists(out.to_path_buf()));
     }
@@ -122,17 +142,20 @@ pub fn write_series(
     for s in series {
         let dir = tmp.path().join(&s.name);
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        check()?;
         let cover = dir.join("0000-cover-letter.patch");
         std::fs::write(&cover, cover_mail(s, &ctx)).map_err(io(&cover))?;
         written.push(out.join(&s.name).join("0000-cover-letter.patch"));
         for (i, p) in s.patches.iter().enumerate() {
             let name = patch_file_name(i + 1, &p.subject);
+            check()?;
             let file = dir.join(&name);
             std::fs::write(&file, patch_mail(p, i + 1, s.patches.len(), &ctx))
                 .map_err(io(&file))?;
             written.push(out.join(&s.name).join(name));
         }
     }
+    check()?;
     let staged = tmp.keep();
 
     if out.exists() {
