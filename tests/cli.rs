@@ -148,3 +148,61 @@ fn report_json_is_valid_and_counts_sites() {
         "pin_user_pages_fast(a, 1, FOLL_WRITE, &p)"
     );
 }
+
+fn mini_kernel() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    crate::support::copy_tree(
+        Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/mini-kernel")),
+        dir.path(),
+    );
+    dir
+}
+
+#[test]
+fn check_fails_on_new_findings_and_passes_with_a_baseline() {
+    let dir = mini_kernel();
+    let o = pinpatch(&["check", "--quiet", "."], dir.path());
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8(o.stdout.clone()).unwrap();
+    insta::with_settings!({snapshot_path => "../snapshots/cli", prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("check-mini-kernel", out);
+    });
+    assert_eq!(stderr(&o), "pinpatch: 5 findings, 5 not in the baseline\n");
+    let w = pinpatch(
+        &["check", "--quiet", "--write-baseline", "known.txt", "."],
+        dir.path(),
+    );
+    assert_eq!(w.status.code(), Some(0), "{}", stderr(&w));
+    let again = pinpatch(
+        &["check", "--quiet", "--baseline", "known.txt", "."],
+        dir.path(),
+    );
+    assert_eq!(again.status.code(), Some(0));
+    assert!(again.stdout.is_empty());
+    assert_eq!(
+        stderr(&again),
+        "pinpatch: 5 findings, 0 not in the baseline\n"
+    );
+}
+
+#[test]
+fn explain_shows_the_flow_across_functions() {
+    let dir = mini_kernel();
+    let o = pinpatch(
+        &["explain", "drivers/infiniband/hw/toy/toy_mr.c:27"],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    insta::with_settings!({snapshot_path => "../snapshots/cli", prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("explain-toy-mr", String::from_utf8(o.stdout).unwrap());
+    });
+    let none = pinpatch(
+        &["explain", "drivers/infiniband/hw/toy/toy_mr.c:3"],
+        dir.path(),
+    );
+    assert_eq!(none.status.code(), Some(3));
+    assert_eq!(
+        stderr(&none),
+        "pinpatch: drivers/infiniband/hw/toy/toy_mr.c:3: no acquire or release site pinpatch recognises on this line\n"
+    );
+}

@@ -46,6 +46,37 @@ pub enum Command {
         #[command(flatten)]
         series: SeriesArgs,
     },
+    /// For CI: list unconverted GUP releases and mismatches (pinned pages
+    /// released with put_page(), or the reverse); exit 1 when some are not in
+    /// the baseline.
+    Check {
+        #[command(flatten)]
+        run: RunArgs,
+        /// Findings already known (one per line, as --write-baseline writes them).
+        #[arg(long, value_name = "FILE")]
+        baseline: Option<PathBuf>,
+        /// Record the current findings in FILE and exit 0.
+        #[arg(long, value_name = "FILE")]
+        write_baseline: Option<PathBuf>,
+    },
+    /// Explain the acquire or release call at FILE:LINE: its flow, class and
+    /// why it was or was not converted.
+    Explain {
+        /// FILE:LINE, FILE relative to --root.
+        location: String,
+        /// The tree the file belongs to (default: the current directory).
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+        /// The API to convert to.
+        #[arg(long, value_enum, default_value_t = TargetArg::Unpin)]
+        target: TargetArg,
+        /// Which acquires the unpin target converts.
+        #[arg(long, value_enum, default_value_t = PolicyArg::Evidence)]
+        policy: PolicyArg,
+        /// Load rules from this directory instead of the built-in pack.
+        #[arg(long, value_name = "DIR")]
+        rules: Option<PathBuf>,
+    },
     /// List the rules of the pack with their documentation.
     Rules {
         /// Load rules from this directory instead of the built-in pack.

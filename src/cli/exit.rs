@@ -2,6 +2,9 @@
 
 /// Everything went as asked.
 pub const SUCCESS: u8 = 0;
+/// `check` found unconverted GUP releases or mismatches missing from the
+/// baseline.
+pub const FINDINGS: u8 = 1;
 /// The command line could not be understood (clap's own code).
 pub const USAGE: u8 = 2;
 /// Input could not be read: a missing path, or files skipped as unreadable

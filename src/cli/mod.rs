@@ -300,6 +300,86 @@ fn dispatch(args: Args) -> Result<u8, Failure> {
             }
             Ok(code)
         }
+        Command::Check {
+            run,
+            baseline,
+            write_baseline,
+        } => {
+            let outcome = run_pipeline(&run)?;
+            let skipped = report_skipped(&outcome);
+            let findings = sink::print::check_findings(&outcome);
+            if let Some(path) = write_baseline {
+                let text: String = findings.iter().map(|f| format!("{}\n", f.key)).collect();
+                sink::files::write_new(&path, text.as_bytes())
+                    .map_err(|e| fail(exit::OUTPUT, format!("{}: {e}", path.display())))?;
+                eprintln!(
+                    "pinpatch: {} findings recorded in {}",
+                    findings.len(),
+                    path.display()
+                );
+                return Ok(skipped);
+            }
+            let known: std::collections::BTreeSet<String> = match &baseline {
+                Some(path) => std::fs::read_to_string(path)
+                    .map_err(|e| {
+                        fail(exit::INPUT, format!("{}: cannot read: {e}", path.display()))
+                    })?
+                    .lines()
+                    .map(str::to_string)
+                    .collect(),
+                None => Default::default(),
+            };
+            let new: Vec<_> = findings
+                .iter()
+                .filter(|f| !known.contains(&f.key))
+                .collect();
+            write_stdout(|out| {
+                for f in &new {
+                    writeln!(out, "{}", f.line)?;
+                }
+                Ok(())
+            })?;
+            eprintln!(
+                "pinpatch: {} findings, {} not in the baseline",
+                findings.len(),
+                new.len()
+            );
+            Ok(if !new.is_empty() {
+                exit::FINDINGS
+            } else {
+                skipped
+            })
+        }
+        Command::Explain {
+            location,
+            root,
+            target,
+            policy,
+            rules,
+        } => {
+            let Some((file, line)) = location
+                .rsplit_once(':')
+                .and_then(|(f, l)| l.parse::<usize>().ok().map(|l| (f.to_string(), l)))
+            else {
+                return Err(fail(exit::USAGE, format!("{location}: expected FILE:LINE")));
+            };
+            let run = RunArgs {
+                path: root,
+                target,
+                rules,
+                policy,
+                quiet: true,
+            };
+            let outcome = run_pipeline(&run)?;
+            let text = sink::print::explain(&outcome, &file, line);
+            match text {
+                Some(t) => {
+                    write_stdout(|out| out.write_all(t.as_bytes()))?;
+                    Ok(exit::SUCCESS)
+                }
+                None => Err(fail(exit::INPUT, format!("{file}:{line}: no acquire or release site pinpatch recognises on this line"))),
+            }
+        }
         Command::Rules { rules } => {
             let pack = load_rules(rules.as_deref())?;
             write_stdout(|out| {

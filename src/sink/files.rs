@@ -83,3 +83,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     }
     result
 }
+
+/// Writes a new file (or replaces one) through a temporary file and a rename.
+pub fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if !path.exists() {
+        std::fs::write(path, b"")?;
+    }
+    write_atomic(path, bytes)
+}

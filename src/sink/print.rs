@@ -132,3 +132,144 @@ pub fn write_report_json(out: &mut dyn Write, outcome: &Outcome) -> io::Result<(
     serde_json::to_writer_pretty(&mut *out, &report).map_err(io::Error::other)?;
     writeln!(out)
 }
+
+/// One `check` finding: the line printed, and the key a baseline records
+/// (file, function, kind and call, without the line number, so that
+/// unrelated edits above it do not make it new).
+pub struct Finding {
+    pub key: String,
+    pub line: String,
+}
+
+/// Unconverted GUP releases (pages from `get_user_pages*()` still released
+/// with `put_page()` and friends, except units kept on purpose) and
+/// mismatches, sorted.
+pub fn check_findings(outcome: &Outcome) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for f in &outcome.files {
+        for s in &f.findings.sites {
+            let Some(ui) = s.unit else { continue };
+            let unit = &outcome.units[ui];
+            if s.kind != SiteKind::Release
+                || unit.pinned
+                || unit.kept
+                || s.call.starts_with("unpin_user_page")
+            {
+                continue;
+            }
+            let why = match (&s.rewrite, &s.reason) {
+                (Some(r), _) => format!("pinpatch converts it to {r}"),
+                (None, Some(r)) => r.clone(),
+                (None, None) => String::new(),
+            };
+            out.push(Finding {
+                key: format!("unconverted\t{}\t{}\t{}", f.rel_path, s.function, s.call),
+                line: format!(
+                    "{}:{}: unconverted GUP release {} in {}() [{}]: {why}",
+                    f.rel_path,
+                    s.line,
+                    s.call,
+                    s.function,
+                    s.class.name()
+                ),
+            });
+        }
+    }
+    for u in &outcome.units {
+        for m in &u.mismatches {
+            out.push(Finding {
+                key: format!("mismatch\t{}\t{}\t{m}", u.file, u.function),
+                line: format!("{}:{}: mismatch in {}(): {m}", u.file, u.line, u.function),
+            });
+        }
+    }
+    out.sort_by(|a, b| a.line.cmp(&b.line));
+    out
+}
+
+/// The explanation of the site(s) at `file:line`: the call, its unit (every
+/// acquire and release of the flow), its class, the evidence and the reasons.
+pub fn explain(outcome: &Outcome, file: &str, line: usize) -> Option<String> {
+    let f = outcome
+        .files
+        .iter()
+        .find(|f| f.rel_path == file || file.ends_with(&format!("/{}", f.rel_path)))?;
+    let sites: Vec<_> = f.findings.sites.iter().filter(|s| s.line == line).collect();
+    let skipped: Vec<_> = f
+        .findings
+        .skipped
+        .iter()
+        .filter(|s| s.line == line)
+        .collect();
+    if sites.is_empty() && skipped.is_empty() {
+        return None;
+    }
+    let mut out = String::new();
+    for k in skipped {
+        out.push_str(&format!(
+            "{}:{}: {}() is not analysed: {}\n",
+            f.rel_path, k.line, k.function, k.reason
+        ));
+    }
+    for s in sites {
+        let kind = match s.kind {
+            SiteKind::Acquire => "acquire",
+            SiteKind::Release => "release",
+        };
+        out.push_str(&format!(
+            "{}:{}: {kind} {} in {}() (rule {})\n",
+            f.rel_path, s.line, s.call, s.function, s.rule
+        ));
+        let Some(ui) = s.unit else {
+            out.push_str(&format!(
+                "  not part of a flow: {}\n",
+                s.reason.clone().unwrap_or_default()
+            ));
+            continue;
+        };
+        let u = &outcome.units[ui];
+        out.push_str(&format!(
+            "  flow: pages `{}` acquired in {}() at {}:{}\n",
+            u.pages, u.function, u.file, u.line
+        ));
+        let mut members: Vec<String> = Vec::new();
+        for g in &outcome.files {
+            for x in g.findings.sites.iter().filter(|x| x.unit == Some(ui)) {
+                let k = match x.kind {
+                    SiteKind::Acquire => "acquire",
+                    SiteKind::Release => "release",
+                };
+                members.push(format!(
+                    "    {k} {}:{} {}() {}",
+                    g.rel_path, x.line, x.function, x.call
+                ));
+            }
+        }
+        out.push_str("  sites of the flow:\n");
+        for m in members {
+            out.push_str(&m);
+            out.push('\n');
+        }
+        out.push_str(&format!("  class: {}\n", u.class.name()));
+        if !u.evidence.is_empty() {
+            out.push_str(&format!(
+                "  evidence for a pin: {}\n",
+                u.evidence.join(", ")
+            ));
+        }
+        for m in &u.mismatches {
+            out.push_str(&format!("  mismatch: {m}\n"));
+        }
+        match (&s.rewrite, u.converted) {
+            (Some(r), _) => out.push_str(&format!("  converted: becomes {r}\n")),
+            (None, true) => out.push_str("  converted (this call itself is unchanged)\n"),
+            (None, false) => {
+                out.push_str("  not converted:\n");
+                for r in &u.reasons {
+                    out.push_str(&format!("    - {r}\n"));
+                }
+            }
+        }
+    }
+    Some(out)
+}
