@@ -422,7 +422,7 @@ fn read_for_needs(
             if n % 512 == 0 || n == total {
                 progress(n, total);
             }
-            let bytes = std::fs::read(base.join(rel)).ok()?;
+            let bytes = source::read(base, rel).ok()?;
             let keys = keys_of(&bytes);
             (!keys.is_empty()).then_some((i, keys))
         })
