@@ -73,7 +73,21 @@ pub(crate) fn declarator_removal_range(declarator: Node, src: &[u8]) -> Option<(
         if src.get(end) != Some(&b'\n') {
             return None;
         }
-        return Some((line_start, end + 1));
+        let mut end = end + 1;
+        // The only declaration right after `{`: the blank line that
+        // separated it from the code would now follow the brace.
+        let before = src[..line_start]
+            .iter()
+            .rev()
+            .find(|b| !b.is_ascii_whitespace());
+        let blank = src[end..]
+            .iter()
+            .take_while(|b| **b == b' ' || **b == b'\t' || **b == b'\r')
+            .count();
+        if before == Some(&b'{') && src.get(end + blank) == Some(&b'\n') {
+            end += blank + 1;
+        }
+        return Some((line_start, end));
     }
     let pos = all.iter().position(|d| *d == declarator)?;
     if pos + 1 < all.len() {

@@ -42,6 +42,11 @@ pub struct Match {
     pub end: usize,
     pub bindings: BTreeMap<String, Binding>,
     pub tokens: Vec<MatchedToken>,
+    /// When the match is the only statement of a braced body of an `if`
+    /// without `else`, a `for` or a `while`: the bytes from the end of the
+    /// head (after its `)`) to the closing brace, which a one-statement
+    /// rewrite replaces so that no needless braces are left behind.
+    pub sole_block: Option<(usize, usize)>,
 }
 
 impl Match {
@@ -76,6 +81,7 @@ pub fn match_rule(rule_index: usize, rule: &Rule, node: Node, src: &[u8]) -> Opt
                 end: node.end_byte(),
                 bindings: state.bindings,
                 tokens: state.tokens,
+                sole_block: None,
             });
         }
     }

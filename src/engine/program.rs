@@ -968,7 +968,8 @@ pub fn analyse_program(
         }
     }
     let mut release_sites: Vec<(usize, Node, Match, usize, Option<String>)> = Vec::new();
-    for (fi, node, m, units, mixed) in accepted {
+    for (fi, node, mut m, units, mixed) in accepted {
+        m.sole_block = sole_block(node);
         let u = ids[*units.iter().next().expect("non-empty")];
         let rule = &engine.pack.rules[m.rule];
         let family = rule.release.as_ref().expect("release rule").family;
@@ -1276,6 +1277,41 @@ fn interest_words(engine: &Engine, scanned: &Needs) -> aho_corasick::AhoCorasick
     words.sort();
     words.dedup();
     aho_corasick::AhoCorasick::new(&words).expect("identifiers are plain words")
+}
+
+/// The span a one-statement rewrite of `node` may take over: from the end of
+/// the head of the `if` (without `else`), `for` or `while` whose braced body
+/// holds `node` alone, to the closing brace.
+fn sole_block(node: Node) -> Option<(usize, usize)> {
+    let block = node.parent().filter(|b| b.kind() == "compound_statement")?;
+    let mut cursor = block.walk();
+    let children: Vec<Node> = block.children(&mut cursor).collect();
+    // `{`, the statement, `}`: no comment or other statement.
+    if children.len() != 3 || children[1] != node {
+        return None;
+    }
+    let owner = block.parent()?;
+    let head_end = match owner.kind() {
+        "if_statement" => {
+            let else_free = owner.child_by_field_name("alternative").is_none();
+            let nested_else = owner.parent().is_some_and(|p| p.kind() == "else_clause");
+            if !else_free || nested_else || owner.child_by_field_name("consequence") != Some(block)
+            {
+                return None;
+            }
+            owner.child_by_field_name("condition")?.end_byte()
+        }
+        "for_statement" | "while_statement" => {
+            if owner.child_by_field_name("body") != Some(block) {
+                return None;
+            }
+            let mut c = owner.walk();
+            let close = owner.children(&mut c).filter(|k| k.kind() == ")").last()?;
+            close.end_byte()
+        }
+        _ => return None,
+    };
+    Some((head_end, block.end_byte()))
 }
 
 /// The location an array expression aliases (`pages`, `p->pages`, `pages + n`).

@@ -53,10 +53,25 @@ pub fn render(plan: &Plan, rules: &[Rule], target: Target, src: &[u8]) -> Option
                 newline_of(src, matched.start),
             );
             let display = crate::engine::dataflow::one_line(&text);
-            let edit = Edit {
-                start: matched.start,
-                end: matched.end,
-                text,
+            // A loop that was the only statement of a braced body becomes a
+            // single statement: the braces go too, as kernel style wants.
+            let single = !text.contains(&b'\n') && text.ends_with(b";");
+            let edit = match matched.sole_block {
+                Some((head_end, block_end)) if single => {
+                    let mut body = newline_of(src, matched.start).as_bytes().to_vec();
+                    body.extend_from_slice(&indentation_of(src, matched.start));
+                    body.extend_from_slice(&text);
+                    Edit {
+                        start: head_end,
+                        end: block_end,
+                        text: body,
+                    }
+                }
+                _ => Edit {
+                    start: matched.start,
+                    end: matched.end,
+                    text,
+                },
             };
             Some(Rendered {
                 edit: minimize(src, wrap_long_lines(src, edit)),
