@@ -45,7 +45,10 @@ pub(crate) fn declarator_of(id: Node) -> Option<Node> {
 
 /// The bytes to delete to remove one declarator: the whole line when it is
 /// the only one, else the declarator and one adjacent comma.
-pub(crate) fn declarator_removal_range(declarator: Node, src: &[u8]) -> Option<(usize, usize)> {
+pub(crate) fn declarator_removal_range(
+    declarator: Node,
+    src: &[u8],
+) -> Option<(usize, usize, String)> {
     let decl = declarator.parent()?;
     let mut cursor = decl.walk();
     let all: Vec<Node> = decl
@@ -87,13 +90,29 @@ pub(crate) fn declarator_removal_range(declarator: Node, src: &[u8]) -> Option<(
         if before == Some(&b'{') && src.get(end + blank) == Some(&b'\n') {
             end += blank + 1;
         }
-        return Some((line_start, end));
+        return Some((line_start, end, String::new()));
     }
     let pos = all.iter().position(|d| *d == declarator)?;
-    if pos + 1 < all.len() {
-        Some((declarator.start_byte(), all[pos + 1].start_byte()))
-    } else {
-        Some((all[pos - 1].end_byte(), declarator.end_byte()))
+    // The edited line is checked again by checkpatch, which wants
+    // `unsigned int`, not a bare `unsigned`.
+    let ty = decl.child_by_field_name("type");
+    let bare_unsigned = ty.is_some_and(|t| &src[t.byte_range()] == b"unsigned");
+    match (pos + 1 < all.len(), ty) {
+        (true, Some(t)) if bare_unsigned && pos == 0 => Some((
+            t.start_byte(),
+            all[pos + 1].start_byte(),
+            "unsigned int ".to_string(),
+        )),
+        (true, _) => Some((
+            declarator.start_byte(),
+            all[pos + 1].start_byte(),
+            String::new(),
+        )),
+        (false, _) => Some((
+            all[pos - 1].end_byte(),
+            declarator.end_byte(),
+            String::new(),
+        )),
     }
 }
 

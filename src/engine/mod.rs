@@ -88,10 +88,13 @@ pub struct Site {
 pub enum Plan {
     /// Replace a rule match with the rule's rewrite template for the target.
     Replace { matched: Match },
-    /// Remove a declarator that a conversion left unused (a loop index).
+    /// Remove a declarator that a conversion left unused (a loop index):
+    /// replace `start..end` with `text` (empty, or the declaration's type
+    /// spelled as checkpatch wants it when the edit rewrites that line).
     RemoveDeclarator {
         start: usize,
         end: usize,
+        text: String,
         name: String,
     },
 }

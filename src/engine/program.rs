@@ -1929,10 +1929,15 @@ fn remove_dead_indices(p: &Program, units: &mut [Unit]) {
         if other_uses > 0 || declarators.len() != 1 {
             continue;
         }
-        if let Some((start, end)) = declarator_removal_range(declarators[0], src) {
+        if let Some((start, end, text)) = declarator_removal_range(declarators[0], src) {
             units[ui].plans.push((
                 p.funcs[fi].file,
-                Plan::RemoveDeclarator { start, end, name },
+                Plan::RemoveDeclarator {
+                    start,
+                    end,
+                    text,
+                    name,
+                },
             ));
         }
     }

@@ -34,11 +34,16 @@ pub struct Rendered {
 /// Renders one planned change into an edit on `src`.
 pub fn render(plan: &Plan, rules: &[Rule], target: Target, src: &[u8]) -> Option<Rendered> {
     match plan {
-        Plan::RemoveDeclarator { start, end, name } => Some(Rendered {
+        Plan::RemoveDeclarator {
+            start,
+            end,
+            text,
+            name,
+        } => Some(Rendered {
             edit: Edit {
                 start: *start,
                 end: *end,
-                text: Vec::new(),
+                text: text.clone().into_bytes(),
             },
             display: format!("(declaration of `{name}` removed)"),
         }),
