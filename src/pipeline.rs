@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// How many times the analysis may ask for more files to read.
-pub const MAX_ROUNDS: usize = 4;
+pub const MAX_ROUNDS: usize = 8;
 
 /// What a run needs to know, resolved from the command line.
 #[derive(Clone, Debug)]

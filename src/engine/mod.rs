@@ -218,7 +218,9 @@ impl<'p> Engine<'p> {
     /// Whether the rules describe what a call to `name` does (an acquire, a
     /// release, or a call in the flow vocabulary).
     pub fn is_vocabulary(&self, name: &str) -> bool {
-        self.vocabulary.contains(name) || self.pack.flow.is_use(name)
+        self.vocabulary.contains(name)
+            || self.pack.flow.is_use(name)
+            || self.pack.flow.is_element_call(name)
     }
 
     /// Callee names of the acquire rules.

@@ -176,6 +176,9 @@ struct Program<'a, 't> {
     need_units: HashMap<String, BTreeSet<usize>>,
     /// Names that hold tracked values, to skip constraints that mention none.
     hot: Hot,
+    /// (struct, function-pointer field) -> (file, function) stored in it by
+    /// a file-scope initialiser (`.get_mr = rds_ib_get_mr`).
+    ops: HashMap<(String, String), Vec<(usize, String)>>,
 }
 
 /// What holds tracked values, by name.
@@ -258,6 +261,74 @@ impl<'a, 't> Program<'a, 't> {
         let (ra, rb) = (self.find(a), self.find(b));
         if ra != rb {
             self.parent[ra.max(rb)] = ra.min(rb);
+        }
+    }
+
+    /// The definitions a call may reach: the one it names, or every function
+    /// an ops table stores in the struct field it calls through.
+    fn targets(&self, fi: usize, call: &Call) -> Vec<usize> {
+        let src = self.src(fi);
+        if let Some(name) = call.callee_name(src) {
+            return self
+                .resolve(fi, &String::from_utf8_lossy(name))
+                .ok()
+                .into_iter()
+                .collect();
+        }
+        let Some((s, f)) = self.callee_slot(fi, call) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (file, name) in self.ops.get(&(s, f)).map(Vec::as_slice).unwrap_or(&[]) {
+            if let Some(defs) = self.by_name.get(name) {
+                let pick = defs
+                    .iter()
+                    .copied()
+                    .find(|&d| self.funcs[d].file == *file)
+                    .or_else(|| {
+                        let globals: Vec<usize> = defs
+                            .iter()
+                            .copied()
+                            .filter(|&d| !self.funcs[d].is_static)
+                            .collect();
+                        (globals.len() == 1).then(|| globals[0])
+                    });
+                out.extend(pick);
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// For `a->b->f(...)` whose struct types stop being known at some step:
+    /// the (struct, field) whose definition would tell the next type.
+    fn missing_field_type(&self, fi: usize, node: Node) -> Option<(String, String)> {
+        let src = self.src(fi);
+        let node = crate::c::syntax::strip(node);
+        if node.kind() != "field_expression" {
+            return None;
+        }
+        let base = node.child_by_field_name("argument")?;
+        let field = node.child_by_field_name("field")?;
+        match self.type_of(fi, base) {
+            Some(s) => {
+                let f = text(field, src);
+                self.types.field_type(&s, &f).is_none().then_some((s, f))
+            }
+            None => self.missing_field_type(fi, base),
+        }
+    }
+
+    /// The (struct, field) a call through a function pointer field uses.
+    fn callee_slot(&self, fi: usize, call: &Call) -> Option<(String, String)> {
+        let src = self.src(fi);
+        let callee = crate::c::syntax::strip(call.callee()?);
+        match shape(callee, src) {
+            ExprShape::Field { base, field, .. } => {
+                Some((self.type_of(fi, base)?, text(field, src)))
+            }
+            _ => None,
         }
     }
 
@@ -384,14 +455,39 @@ impl<'a, 't> Program<'a, 't> {
                 v
             }
             ExprShape::Call(call) => {
-                let Some(name) = call.callee_name(src) else {
-                    return Val::default();
-                };
-                let name = String::from_utf8_lossy(name);
-                match self.resolve(fi, &name) {
-                    Ok(g) => self.val_of(&Loc::Ret(g)),
-                    Err(_) => Val::default(),
+                let flow = &self.engine.pack.flow;
+                if let Some(name) = call.callee_name(src) {
+                    let name = String::from_utf8_lossy(name);
+                    if let Some(&c) = flow.element_loads.get(name.as_ref()) {
+                        let arrays = call
+                            .args()
+                            .get(c)
+                            .map(|a| self.eval(fi, *a, depth + 1).arrays)
+                            .unwrap_or_default();
+                        return Val {
+                            arrays: BTreeSet::new(),
+                            pages: arrays,
+                        };
+                    }
+                    if let Some(&c) = flow.element_steps.get(name.as_ref()) {
+                        let arrays = call
+                            .args()
+                            .get(c)
+                            .map(|a| self.eval(fi, *a, depth + 1).arrays)
+                            .unwrap_or_default();
+                        return Val {
+                            arrays,
+                            pages: BTreeSet::new(),
+                        };
+                    }
                 }
+                let mut v = Val::default();
+                for g in self.targets(fi, &call) {
+                    let r = self.val_of(&Loc::Ret(g));
+                    v.arrays.extend(r.arrays);
+                    v.pages.extend(r.pages);
+                }
+                v
             }
             _ => Val::default(),
         }
@@ -456,9 +552,20 @@ pub fn analyse_program(
     scanned: &Needs,
     final_round: bool,
 ) -> ProgramAnalysis {
+    // The per-file work (struct definitions, functions, node lists, rule
+    // matches) runs in parallel; results are joined in file order.
+    use rayon::prelude::*;
+    let partial: Vec<TypeIndex> = files
+        .par_iter()
+        .map(|f| {
+            let mut t = TypeIndex::default();
+            t.add_file(f.path, f.parsed);
+            t
+        })
+        .collect();
     let mut types = TypeIndex::default();
-    for f in files {
-        types.add_file(f.path, f.parsed);
+    for t in partial {
+        types.merge(t);
     }
     let mut out_files: Vec<FileFindings> = files
         .iter()
@@ -470,87 +577,133 @@ pub fn analyse_program(
 
     // Functions: clean ones join the program; broken ones are reported when
     // they mention anything the rules or the flow care about.
-    let mut funcs = Vec::new();
-    let mut broken: Vec<(usize, String, usize, usize, FunctionDef)> = Vec::new();
     let interest = interest_words(engine, scanned);
-    for (file_index, f) in files.iter().enumerate() {
-        let src: &[u8] = &f.parsed.original;
-        for def in functions(f.parsed.tree.root_node()) {
-            // A function that names nothing the rules or the flow care about
-            // can neither receive nor pass on acquired pages.
-            let body = &src[def.node.byte_range()];
-            if !interest.is_match(body) {
-                continue;
-            }
-            let name = def.name(src);
-            if crate::c::syntax::deeper_than(def.node, crate::c::syntax::MAX_DEPTH) {
-                out_files[file_index].skipped.push(SkippedFunction {
-                    function: name,
-                    line: f.parsed.line_of(def.node.start_byte()),
-                    reason: format!("nested deeper than {} levels", crate::c::syntax::MAX_DEPTH),
-                });
-                continue;
-            }
-            // The vocabulary's own definitions (mm/gup.c) are described by
-            // the rules, never analysed.
-            if engine.is_vocabulary(&name) {
-                continue;
-            }
-            // A function that names a field of interest but none of the
-            // structs it belongs to cannot reach that field.
-            if !interest_fields_ok(body, scanned, engine) {
-                continue;
-            }
-            if def.has_error() {
-                let line = f.parsed.line_of(def.node.start_byte());
-                broken.push((
-                    file_index,
-                    name,
-                    line,
-                    first_error_line(def.node, f.parsed),
-                    def,
-                ));
-                continue;
-            }
-            let mut nodes = Vec::new();
-            preorder(def.body, |n| {
-                if n.kind() != "comment" {
-                    nodes.push(n);
+    type Prepared<'t> = (
+        Vec<Func<'t>>,
+        Vec<(usize, String, usize, usize, FunctionDef<'t>)>,
+        Vec<SkippedFunction>,
+        Vec<(usize, Node<'t>, Match, bool)>,
+    );
+    let prepared: Vec<Prepared> = files
+        .par_iter()
+        .enumerate()
+        .map(|(file_index, f)| {
+            let mut funcs: Vec<Func> = Vec::new();
+            let mut broken = Vec::new();
+            let mut deep = Vec::new();
+            let mut matches = Vec::new();
+            let src: &[u8] = &f.parsed.original;
+            for def in functions(f.parsed.tree.root_node()) {
+                // A function that names nothing the rules or the flow care
+                // about can neither receive nor pass on acquired pages.
+                let body = &src[def.node.byte_range()];
+                if !interest.is_match(body) {
+                    continue;
                 }
-                true
-            });
-            let mut locals = HashSet::new();
-            for &n in &nodes {
-                if n.kind() == "declaration" {
-                    let mut c = n.walk();
-                    for d in n.children_by_field_name("declarator", &mut c) {
-                        if let Some(id) = crate::c::syntax::declarator_identifier(d) {
-                            locals.insert(text(id, src));
+                let name = def.name(src);
+                // The vocabulary's own definitions (mm/gup.c) are described
+                // by the rules, never analysed.
+                if engine.is_vocabulary(&name) {
+                    continue;
+                }
+                // A function that names a field of interest but none of the
+                // structs it belongs to cannot reach that field.
+                if !interest_fields_ok(body, scanned, engine) {
+                    continue;
+                }
+                if crate::c::syntax::deeper_than(def.node, crate::c::syntax::MAX_DEPTH) {
+                    deep.push(SkippedFunction {
+                        function: name,
+                        line: f.parsed.line_of(def.node.start_byte()),
+                        reason: format!(
+                            "nested deeper than {} levels",
+                            crate::c::syntax::MAX_DEPTH
+                        ),
+                    });
+                    continue;
+                }
+                if def.has_error() {
+                    let line = f.parsed.line_of(def.node.start_byte());
+                    broken.push((
+                        file_index,
+                        name,
+                        line,
+                        first_error_line(def.node, f.parsed),
+                        def,
+                    ));
+                    continue;
+                }
+                let mut nodes = Vec::new();
+                preorder(def.body, |n| {
+                    if n.kind() != "comment" {
+                        nodes.push(n);
+                    }
+                    true
+                });
+                let mut locals = HashSet::new();
+                for &n in &nodes {
+                    if n.kind() == "declaration" {
+                        let mut c = n.walk();
+                        for d in n.children_by_field_name("declarator", &mut c) {
+                            if let Some(id) = crate::c::syntax::declarator_identifier(d) {
+                                locals.insert(text(id, src));
+                            }
                         }
                     }
                 }
+                let local_index = funcs.len();
+                for &n in &nodes {
+                    for &ri in engine.rules_for_kind(n.kind()) {
+                        let rule = &engine.pack.rules[ri];
+                        if let Some(m) = match_rule(ri, rule, n, src) {
+                            match rule.kind {
+                                RuleKind::Acquire => matches.push((local_index, n, m, true)),
+                                RuleKind::Release => matches.push((local_index, n, m, false)),
+                                RuleKind::Flow => {}
+                            }
+                        }
+                    }
+                }
+                let is_static = {
+                    let head = &src[def.node.start_byte()..def.body.start_byte()];
+                    memchr::memmem::find(head, b"static").is_some()
+                };
+                let return_type = def
+                    .node
+                    .child_by_field_name("type")
+                    .and_then(|t| super::types::type_name(t, src));
+                let types_map = declared_types(def.node, &nodes, src, &types);
+                funcs.push(Func {
+                    file: file_index,
+                    file_local: is_static && f.path.ends_with(".c"),
+                    params: def.parameter_names(src),
+                    name,
+                    def,
+                    is_static,
+                    nodes,
+                    locals,
+                    types: types_map,
+                    return_type,
+                });
             }
-            let is_static = {
-                let head = &src[def.node.start_byte()..def.body.start_byte()];
-                memchr::memmem::find(head, b"static").is_some()
-            };
-            let return_type = def
-                .node
-                .child_by_field_name("type")
-                .and_then(|t| super::types::type_name(t, src));
-            let types_map = declared_types(def.node, &nodes, src, &types);
-            funcs.push(Func {
-                file: file_index,
-                file_local: is_static && f.path.ends_with(".c"),
-                params: def.parameter_names(src),
-                name,
-                def,
-                is_static,
-                nodes,
-                locals,
-                types: types_map,
-                return_type,
-            });
+            (funcs, broken, deep, matches)
+        })
+        .collect();
+    let mut funcs = Vec::new();
+    let mut broken: Vec<(usize, String, usize, usize, FunctionDef)> = Vec::new();
+    let mut acquires: Vec<(usize, Node, Match)> = Vec::new();
+    let mut releases: Vec<(usize, Node, Match)> = Vec::new();
+    for (file_index, (f_funcs, f_broken, f_deep, f_matches)) in prepared.into_iter().enumerate() {
+        let base = funcs.len();
+        funcs.extend(f_funcs);
+        broken.extend(f_broken);
+        out_files[file_index].skipped.extend(f_deep);
+        for (local, n, m, is_acquire) in f_matches {
+            if is_acquire {
+                acquires.push((base + local, n, m));
+            } else {
+                releases.push((base + local, n, m));
+            }
         }
     }
     let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
@@ -570,26 +723,11 @@ pub fn analyse_program(
         needs: Needs::default(),
         need_units: HashMap::new(),
         hot: Hot::default(),
+        ops: HashMap::new(),
     };
+    p.ops = ops_index(files, &p.types);
 
-    // 1. Matches of every acquire and release rule, per function.
-    let mut acquires: Vec<(usize, Node, Match)> = Vec::new();
-    let mut releases: Vec<(usize, Node, Match)> = Vec::new();
-    for fi in 0..p.funcs.len() {
-        let src = p.src(fi);
-        for &n in &p.funcs[fi].nodes {
-            for &ri in engine.rules_for_kind(n.kind()) {
-                let rule = &engine.pack.rules[ri];
-                if let Some(m) = match_rule(ri, rule, n, src) {
-                    match rule.kind {
-                        RuleKind::Acquire => acquires.push((fi, n, m)),
-                        RuleKind::Release => releases.push((fi, n, m)),
-                        RuleKind::Flow => {}
-                    }
-                }
-            }
-        }
-    }
+    // 1. Functions with an acquire.
     for (fi, f) in p.funcs.iter().enumerate() {
         if acquires.iter().any(|(a, _, _)| *a == fi) {
             out_files[f.file].functions_analysed += 1;
@@ -711,7 +849,7 @@ pub fn analyse_program(
     }
 
     // 3. Propagation to a fixpoint.
-    let assignments: Vec<(usize, Assignment)> = (0..p.funcs.len())
+    let mut assignments: Vec<(usize, Assignment)> = (0..p.funcs.len())
         .flat_map(|fi| {
             p.funcs[fi]
                 .nodes
@@ -719,6 +857,40 @@ pub fn analyse_program(
                 .filter_map(move |&n| Assignment::new(n).map(|a| (fi, a)))
         })
         .collect();
+    // Iterator macros (read as `while (args)` by the macro pass): the
+    // cursor walks the array, as if assigned from it.
+    for fi in 0..p.funcs.len() {
+        let src = p.src(fi);
+        for &n in &p.funcs[fi].nodes {
+            if n.kind() != "while_statement" {
+                continue;
+            }
+            let head = &src[n.start_byte()..n.end_byte().min(n.start_byte() + 64)];
+            let name_len = head
+                .iter()
+                .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+                .count();
+            let name = String::from_utf8_lossy(&head[..name_len]);
+            let Some(&(cursor, array)) = engine.pack.flow.iterators.get(name.as_ref()) else {
+                continue;
+            };
+            let args = n
+                .child_by_field_name("condition")
+                .map(comma_operands)
+                .unwrap_or_default();
+            if let (Some(&lhs), Some(&rhs)) = (args.get(cursor), args.get(array)) {
+                assignments.push((
+                    fi,
+                    Assignment {
+                        node: n,
+                        lhs,
+                        rhs,
+                        plain: true,
+                    },
+                ));
+            }
+        }
+    }
     let calls: Vec<(usize, Call)> = (0..p.funcs.len())
         .flat_map(|fi| {
             p.funcs[fi]
@@ -744,11 +916,18 @@ pub fn analyse_program(
         .iter()
         .map(|(fi, c)| Mentions::of(&c.args(), p.src(*fi)))
         .collect();
-    let call_targets: Vec<Option<usize>> = calls
+    let call_targets: Vec<Vec<usize>> = calls.iter().map(|(fi, c)| p.targets(*fi, c)).collect();
+    let element_stores: Vec<Option<(usize, usize)>> = calls
         .iter()
         .map(|(fi, c)| {
-            c.callee_name(p.src(*fi))
-                .and_then(|n| p.resolve(*fi, &String::from_utf8_lossy(n)).ok())
+            c.callee_name(p.src(*fi)).and_then(|n| {
+                engine
+                    .pack
+                    .flow
+                    .element_stores
+                    .get(String::from_utf8_lossy(n).as_ref())
+                    .copied()
+            })
         })
         .collect();
     let ret_mentions: Vec<Mentions> = returns
@@ -797,59 +976,92 @@ pub fn analyse_program(
             }
             for (ci, (fi, call)) in calls.iter().enumerate() {
                 let src = p.src(*fi);
-                let Some(g) = call_targets[ci] else { continue };
-                let callee_fills = p.funcs[g]
-                    .params
-                    .iter()
-                    .any(|prm| p.fills.contains_key(&Loc::Var(g, prm.clone())));
-                if !callee_fills && !call_mentions[ci].hot(*fi, &p.hot) {
+                // A page stored into an element of a container array.
+                if let Some((c, pg)) = element_stores[ci] {
+                    if !call_mentions[ci].hot(*fi, &p.hot) {
+                        continue;
+                    }
+                    let args = call.args();
+                    let (Some(&container), Some(&page)) = (args.get(c), args.get(pg)) else {
+                        continue;
+                    };
+                    let v = p.eval(*fi, page, 0);
+                    if v.pages.is_empty() {
+                        continue;
+                    }
+                    let existing = p.eval(*fi, container, 0).arrays;
+                    for &x in &existing {
+                        for &y in &v.pages {
+                            p.union(x, y);
+                        }
+                    }
+                    if let Some(l) = alias_loc(&p, *fi, container) {
+                        let filled = Val {
+                            arrays: v.pages.clone(),
+                            pages: BTreeSet::new(),
+                        };
+                        changed |= p.merge(l.clone(), &filled);
+                        let f = p.fills.entry(l).or_default();
+                        let before = f.len();
+                        f.extend(v.pages.iter().copied());
+                        changed |= f.len() != before;
+                    }
                     continue;
                 }
-                let params = p.funcs[g].params.clone();
-                for (k, arg) in call.args().into_iter().enumerate() {
-                    let Some(param) = params.get(k) else { break };
-                    let v = p.eval(*fi, arg, 0);
-                    changed |= p.merge(Loc::Var(g, param.clone()), &v);
-                    // The callee may fill the caller's array (or page).
-                    let filled = p
-                        .fills
-                        .get(&Loc::Var(g, param.clone()))
-                        .cloned()
-                        .unwrap_or_default();
-                    if !filled.is_empty() {
-                        let target = match shape(arg, src) {
-                            ExprShape::AddressOf(inner)
-                                if matches!(
-                                    shape(inner, src),
-                                    ExprShape::Ident(_) | ExprShape::Field { .. }
-                                ) =>
-                            {
-                                p.loc_of(*fi, inner).map(|l| {
+                for g in call_targets[ci].clone() {
+                    let callee_fills = p.funcs[g]
+                        .params
+                        .iter()
+                        .any(|prm| p.fills.contains_key(&Loc::Var(g, prm.clone())));
+                    if !callee_fills && !call_mentions[ci].hot(*fi, &p.hot) {
+                        continue;
+                    }
+                    let params = p.funcs[g].params.clone();
+                    for (k, arg) in call.args().into_iter().enumerate() {
+                        let Some(param) = params.get(k) else { break };
+                        let v = p.eval(*fi, arg, 0);
+                        changed |= p.merge(Loc::Var(g, param.clone()), &v);
+                        // The callee may fill the caller's array (or page).
+                        let filled = p
+                            .fills
+                            .get(&Loc::Var(g, param.clone()))
+                            .cloned()
+                            .unwrap_or_default();
+                        if !filled.is_empty() {
+                            let target = match shape(arg, src) {
+                                ExprShape::AddressOf(inner)
+                                    if matches!(
+                                        shape(inner, src),
+                                        ExprShape::Ident(_) | ExprShape::Field { .. }
+                                    ) =>
+                                {
+                                    p.loc_of(*fi, inner).map(|l| {
+                                        (
+                                            l,
+                                            Val {
+                                                arrays: BTreeSet::new(),
+                                                pages: filled.clone(),
+                                            },
+                                        )
+                                    })
+                                }
+                                _ => alias_loc(&p, *fi, arg).map(|l| {
                                     (
                                         l,
                                         Val {
-                                            arrays: BTreeSet::new(),
-                                            pages: filled.clone(),
+                                            arrays: filled.clone(),
+                                            pages: BTreeSet::new(),
                                         },
                                     )
-                                })
+                                }),
+                            };
+                            if let Some((l, v)) = target {
+                                changed |= p.merge(l.clone(), &v);
+                                let f = p.fills.entry(l).or_default();
+                                let before = f.len();
+                                f.extend(filled);
+                                changed |= f.len() != before;
                             }
-                            _ => alias_loc(&p, *fi, arg).map(|l| {
-                                (
-                                    l,
-                                    Val {
-                                        arrays: filled.clone(),
-                                        pages: BTreeSet::new(),
-                                    },
-                                )
-                            }),
-                        };
-                        if let Some((l, v)) = target {
-                            changed |= p.merge(l.clone(), &v);
-                            let f = p.fills.entry(l).or_default();
-                            let before = f.len();
-                            f.extend(filled);
-                            changed |= f.len() != before;
                         }
                     }
                 }
@@ -869,7 +1081,7 @@ pub fn analyse_program(
 
     // 4. Values from elsewhere, escapes, evidence and needs.
     if !p.units.is_empty() {
-        collect_others_and_escapes(&mut p, &assignments, &calls, &returns, &releases);
+        collect_others_and_escapes(&mut p, scanned, &assignments, &calls, &returns, &releases);
     }
 
     // 5. Releases.
@@ -1314,6 +1526,112 @@ fn sole_block(node: Node) -> Option<(usize, usize)> {
     Some((head_end, block.end_byte()))
 }
 
+/// Functions stored in struct fields by file-scope initialisers:
+/// `static struct ops x = { .f = func };`.
+fn ops_index(
+    files: &[ProgramFile],
+    types: &TypeIndex,
+) -> HashMap<(String, String), Vec<(usize, String)>> {
+    let mut out: HashMap<(String, String), Vec<(usize, String)>> = HashMap::new();
+    for (fi, f) in files.iter().enumerate() {
+        let src: &[u8] = &f.parsed.original;
+        let root = f.parsed.tree.root_node();
+        let mut cursor = root.walk();
+        for decl in root
+            .children(&mut cursor)
+            .filter(|n| n.kind() == "declaration")
+        {
+            if let Some(slots) = initializer_slots(decl, src, types) {
+                for (s, field, name) in slots {
+                    out.entry((s, field)).or_default().push((fi, name));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// (struct, field, function) for each `.field = function` of a declaration
+/// with an initialiser list.
+fn initializer_slots(
+    decl: Node,
+    src: &[u8],
+    types: &TypeIndex,
+) -> Option<Vec<(String, String, String)>> {
+    let s = types.resolve(&super::types::type_name(
+        decl.child_by_field_name("type")?,
+        src,
+    )?);
+    let mut out = Vec::new();
+    let mut c = decl.walk();
+    for d in decl.children_by_field_name("declarator", &mut c) {
+        let Some(list) = d
+            .child_by_field_name("value")
+            .filter(|v| v.kind() == "initializer_list")
+        else {
+            continue;
+        };
+        let mut c2 = list.walk();
+        for pair in list
+            .named_children(&mut c2)
+            .filter(|n| n.kind() == "initializer_pair")
+        {
+            let field = pair
+                .child_by_field_name("designator")
+                .and_then(|d| d.named_child(0));
+            let value = pair
+                .child_by_field_name("value")
+                .map(crate::c::syntax::strip);
+            if let (Some(field), Some(value)) = (field, value) {
+                if value.kind() == "identifier" {
+                    out.push((s.clone(), text(field, src), text(value, src)));
+                }
+            }
+        }
+    }
+    Some(out)
+}
+
+/// The (struct, field) slot an identifier fills when it is the value of a
+/// `.field = name` pair in a file-scope initialiser.
+fn ops_slot_of(n: Node, src: &[u8], types: &TypeIndex) -> Option<(String, String)> {
+    let pair = n.parent().filter(|p| p.kind() == "initializer_pair")?;
+    let field = pair
+        .child_by_field_name("designator")
+        .and_then(|d| d.named_child(0))?;
+    let decl = pair
+        .parent()?
+        .parent()?
+        .parent()
+        .filter(|d| d.kind() == "declaration")?;
+    let s = types.resolve(&super::types::type_name(
+        decl.child_by_field_name("type")?,
+        src,
+    )?);
+    Some((s, text(field, src)))
+}
+
+/// The operands of `(a, b, c)`, a parenthesised comma expression.
+fn comma_operands(node: Node) -> Vec<Node> {
+    let mut out = Vec::new();
+    let mut cur = match node.kind() {
+        "parenthesized_expression" => node.named_child(0),
+        _ => Some(node),
+    };
+    while let Some(n) = cur {
+        if n.kind() == "comma_expression" {
+            if let Some(l) = n.child_by_field_name("left") {
+                out.push(l);
+            }
+            cur = n.child_by_field_name("right");
+        } else {
+            out.push(n);
+            cur = None;
+        }
+    }
+    out
+}
+
 /// The location an array expression aliases (`pages`, `p->pages`, `pages + n`).
 fn alias_loc(p: &Program, fi: usize, node: Node) -> Option<Loc> {
     let src = p.src(fi);
@@ -1353,6 +1671,7 @@ fn push_unique(v: &mut Vec<String>, s: String) {
 
 fn collect_others_and_escapes(
     p: &mut Program,
+    scanned: &Needs,
     assignments: &[(usize, Assignment)],
     calls: &[(usize, Call)],
     returns: &[(usize, Node)],
@@ -1471,31 +1790,67 @@ fn collect_others_and_escapes(
             .map(|c| String::from_utf8_lossy(c).into_owned());
         let place = p.place(fi, call.node);
         let resolved = callee.as_ref().map(|c| p.resolve(fi, c));
+        let targets = p.targets(fi, call);
+        let slot = if callee.is_none() {
+            p.callee_slot(fi, call)
+        } else {
+            None
+        };
+        // A page stored into an element of a container: checked like a store
+        // into an array element.
+        if let Some((c, pg)) = callee
+            .as_ref()
+            .and_then(|c| flow.element_stores.get(c).copied())
+        {
+            let args = call.args();
+            if let (Some(&container), Some(&page)) = (args.get(c), args.get(pg)) {
+                let b = p.eval(fi, container, 0);
+                let v = p.eval(fi, page, 0);
+                if !b.arrays.is_empty()
+                    && v.pages.is_empty()
+                    && !matches!(shape(page, src), ExprShape::Null)
+                {
+                    let what = text(page, src);
+                    let base = text(container, src);
+                    for u in b.arrays {
+                        push_unique(
+                            &mut p.units[u].blockers,
+                            format!("an element of `{base}` is set to `{what}` ({place}), which does not come from the acquire"),
+                        );
+                    }
+                }
+                for u in v.pages.iter().copied().collect::<Vec<_>>() {
+                    p.units[u]
+                        .evidence
+                        .insert(format!("{}()", callee.as_deref().unwrap_or("")));
+                }
+            }
+            continue;
+        }
         for (k, arg) in call.args().into_iter().enumerate() {
             let v = p.eval(fi, arg, 0);
-            if let (Some(Ok(g)), Some(param)) = (
-                &resolved,
-                resolved
-                    .as_ref()
-                    .and_then(|r| r.ok())
-                    .and_then(|g| p.funcs[g].params.get(k).cloned()),
-            ) {
+            if !targets.is_empty() {
                 // Followed: this call site must pass only acquired pages
-                // when the callee's parameter holds them.
-                let ploc = Loc::Var(*g, param);
-                if p.tracked(&ploc) {
-                    let gname = p.funcs[*g].name.clone();
+                // when a callee's parameter holds them.
+                for &g in &targets {
+                    let Some(param) = p.funcs[g].params.get(k).cloned() else {
+                        continue;
+                    };
+                    let ploc = Loc::Var(g, param);
+                    if !p.tracked(&ploc) {
+                        continue;
+                    }
+                    let gname = p.funcs[g].name.clone();
                     let units = p.val_of(&ploc).units();
                     p.need(format!("call:{gname}"), &units);
-                    if p.funcs[*g].file_local {
-                        p.needs.local_callers.insert(gname);
+                    if p.funcs[g].file_local {
+                        p.needs.local_callers.insert(gname.clone());
                     } else {
-                        p.needs.callers.insert(gname);
+                        p.needs.callers.insert(gname.clone());
                     }
                     if v.is_empty() && !p.is_null_or_allocation(fi, arg) {
                         let a = text(arg, src);
                         let caller = p.funcs[fi].name.clone();
-                        let gname = p.funcs[*g].name.clone();
                         let info = p.locs.get_mut(&ploc).expect("tracked");
                         push_unique(
                             &mut info.others,
@@ -1504,6 +1859,39 @@ fn collect_others_and_escapes(
                     }
                 }
                 continue;
+            }
+            if slot.is_none() && callee.is_none() && !v.is_empty() {
+                // The struct behind the function pointer is not known yet:
+                // read the definition of the struct on the way.
+                let base = call
+                    .callee()
+                    .and_then(|c| crate::c::syntax::strip(c).child_by_field_name("argument"));
+                if let Some((s, f)) = base.and_then(|b| p.missing_field_type(fi, b)) {
+                    let units = v.units();
+                    p.need(format!("field:{s}::{f}"), &units);
+                    p.needs.fields.insert((s, f));
+                }
+            }
+            if let (Some((s, f)), false) = (&slot, v.is_empty()) {
+                // A call through a function pointer field: read the ops
+                // tables that fill it, the other calls through it, and the
+                // functions the tables name.
+                let units = v.units();
+                let named: Vec<String> = p
+                    .ops
+                    .get(&(s.clone(), f.clone()))
+                    .map(|v| v.iter().map(|(_, n)| n.clone()).collect())
+                    .unwrap_or_default();
+                for name in named {
+                    p.need(format!("def:{name}"), &units);
+                    p.needs.definitions.insert(name);
+                }
+                p.need(format!("field:{s}::{f}"), &units);
+                if p.types.is_file_local(s) {
+                    p.needs.local_fields.insert((s.clone(), f.clone()));
+                } else {
+                    p.needs.fields.insert((s.clone(), f.clone()));
+                }
             }
             if v.is_empty() {
                 continue;
@@ -1522,7 +1910,8 @@ fn collect_others_and_escapes(
                     continue;
                 }
             };
-            let known_use = flow.is_use(&c) || acquire_names.contains(&c);
+            let known_use =
+                flow.is_use(&c) || flow.is_element_call(&c) || acquire_names.contains(&c);
             for u in units {
                 let unit = &mut p.units[u];
                 if flow.evidence_dma.contains(&c) {
@@ -1626,7 +2015,7 @@ fn collect_others_and_escapes(
         let taken = taken_at
             .get(&name)
             .cloned()
-            .or_else(|| address_taken_at_file_scope(p, &name));
+            .or_else(|| address_taken_at_file_scope(p, &name, scanned));
         if let Some(place) = taken {
             for prm in p.funcs[g].params.clone() {
                 let loc = Loc::Var(g, prm);
@@ -1658,7 +2047,7 @@ fn collect_others_and_escapes(
 
 /// Where a function's name is used outside any function body (an ops table
 /// initialiser such as `.release = foo_release`), if anywhere.
-fn address_taken_at_file_scope(p: &Program, name: &str) -> Option<String> {
+fn address_taken_at_file_scope(p: &Program, name: &str, scanned: &Needs) -> Option<String> {
     for f in p.files {
         let src: &[u8] = &f.parsed.original;
         if memchr::memmem::find(src, name.as_bytes()).is_none() {
@@ -1673,7 +2062,12 @@ fn address_taken_at_file_scope(p: &Program, name: &str) -> Option<String> {
                 let in_declarator = n
                     .parent()
                     .is_some_and(|par| par.kind() == "function_declarator");
-                if !in_declarator {
+                // An ops-table slot whose every call site was read is a
+                // known caller, not an unknown one.
+                let known_slot = ops_slot_of(n, src, &p.types).is_some_and(|slot| {
+                    scanned.fields.contains(&slot) || scanned.local_fields.contains(&slot)
+                });
+                if !in_declarator && !known_slot {
                     found = Some(format!("{}:{}", f.path, f.parsed.line_of(n.start_byte())));
                 }
             }

@@ -103,6 +103,18 @@ impl TypeIndex {
         });
     }
 
+    /// Adds what another index (of other files) knows.
+    pub fn merge(&mut self, other: TypeIndex) {
+        for (k, v) in other.fields {
+            self.fields.entry(k).or_insert(v);
+        }
+        for (k, v) in other.typedefs {
+            self.typedefs.entry(k).or_insert(v);
+        }
+        self.file_local.extend(other.file_local);
+        self.in_headers.extend(other.in_headers);
+    }
+
     /// The struct a type name stands for (typedefs resolved).
     pub fn resolve(&self, name: &str) -> String {
         let mut name = name.to_string();

@@ -376,6 +376,26 @@ pub fn compile_rule(path: &str, text: &str) -> Result<Rule, RuleError> {
         evidence_write: f.evidence_write.iter().cloned().collect(),
         data_access: f.data_access.iter().cloned().collect(),
         metadata_only: f.metadata_only.iter().cloned().collect(),
+        element_stores: f
+            .element_stores
+            .iter()
+            .map(|e| (e.call.clone(), (e.container, e.page.unwrap_or(1))))
+            .collect(),
+        element_loads: f
+            .element_loads
+            .iter()
+            .map(|e| (e.call.clone(), e.container))
+            .collect(),
+        element_steps: f
+            .element_steps
+            .iter()
+            .map(|e| (e.call.clone(), e.container))
+            .collect(),
+        iterators: f
+            .iterators
+            .iter()
+            .map(|i| (i.name.clone(), (i.cursor, i.array)))
+            .collect(),
     });
 
     let mut examples = Vec::new();

@@ -124,6 +124,16 @@ pub struct FlowSpec {
     pub data_access: BTreeSet<String>,
     /// Calls that only look at struct page.
     pub metadata_only: BTreeSet<String>,
+    /// name -> (container argument, page argument): stores a page into the
+    /// element of a container array (`sg_set_page`).
+    pub element_stores: BTreeMap<String, (usize, usize)>,
+    /// name -> container argument: reads the page of an element (`sg_page`).
+    pub element_loads: BTreeMap<String, usize>,
+    /// name -> container argument: returns a pointer into the same array
+    /// (`sg_next`).
+    pub element_steps: BTreeMap<String, usize>,
+    /// iterator macro -> (cursor argument, array argument).
+    pub iterators: BTreeMap<String, (usize, usize)>,
 }
 
 impl FlowSpec {
@@ -153,6 +163,17 @@ impl FlowSpec {
         self.data_access.extend(other.data_access.iter().cloned());
         self.metadata_only
             .extend(other.metadata_only.iter().cloned());
+        self.element_stores.extend(other.element_stores.clone());
+        self.element_loads.extend(other.element_loads.clone());
+        self.element_steps.extend(other.element_steps.clone());
+        self.iterators.extend(other.iterators.clone());
+    }
+
+    /// Whether the vocabulary says what a call does to a container.
+    pub fn is_element_call(&self, name: &str) -> bool {
+        self.element_stores.contains_key(name)
+            || self.element_loads.contains_key(name)
+            || self.element_steps.contains_key(name)
     }
 }
 

@@ -102,6 +102,35 @@ pub struct RawFlow {
     pub data_access: Vec<String>,
     #[serde(default)]
     pub metadata_only: Vec<String>,
+    #[serde(default)]
+    pub element_stores: Vec<RawElementCall>,
+    #[serde(default)]
+    pub element_loads: Vec<RawElementCall>,
+    #[serde(default)]
+    pub element_steps: Vec<RawElementCall>,
+    #[serde(default)]
+    pub iterators: Vec<RawIterator>,
+}
+
+/// A call that stores a page into, reads a page from, or steps through an
+/// array of containers (`sg_set_page(sg, page, ...)`, `sg_page(sg)`,
+/// `sg_next(sg)`); arguments are 0-based.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawElementCall {
+    pub call: String,
+    pub container: usize,
+    pub page: Option<usize>,
+}
+
+/// An iterator macro whose argument `cursor` walks the array `array`
+/// (`for_each_sg(sgl, sg, nents, i)`: cursor 1, array 0).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIterator {
+    pub name: String,
+    pub cursor: usize,
+    pub array: usize,
 }
 
 #[derive(Debug, Deserialize)]
