@@ -1081,7 +1081,16 @@ pub fn analyse_program(
 
     // 4. Values from elsewhere, escapes, evidence and needs.
     if !p.units.is_empty() {
-        collect_others_and_escapes(&mut p, scanned, &assignments, &calls, &returns, &releases);
+        collect_others_and_escapes(
+            &mut p,
+            scanned,
+            &assignments,
+            &asg_mentions,
+            &calls,
+            &call_mentions,
+            &returns,
+            &releases,
+        );
     }
 
     // 5. Releases.
@@ -1673,7 +1682,9 @@ fn collect_others_and_escapes(
     p: &mut Program,
     scanned: &Needs,
     assignments: &[(usize, Assignment)],
+    asg_mentions: &[Mentions],
     calls: &[(usize, Call)],
+    call_mentions: &[Mentions],
     returns: &[(usize, Node)],
     releases: &[(usize, Node, Match)],
 ) {
@@ -1681,8 +1692,13 @@ fn collect_others_and_escapes(
     let flow = &engine.pack.flow;
     // Assignments of other values into tracked locations; pages leaving
     // through stores the analysis cannot follow.
-    for (fi, asg) in assignments {
+    for (ai, (fi, asg)) in assignments.iter().enumerate() {
         let fi = *fi;
+        // Only a statement that names something tracked can store pages or
+        // overwrite a tracked location.
+        if !asg_mentions[ai].hot(fi, &p.hot) {
+            continue;
+        }
         let v = p.eval(fi, asg.rhs, 0);
         let src = p.src(fi);
         let place = p.place(fi, asg.node);
@@ -1777,9 +1793,23 @@ fn collect_others_and_escapes(
         .iter()
         .map(|(fi, _, m)| (p.funcs[*fi].file, m.start, m.end))
         .collect();
-    for (fi, call) in calls {
+    for (ci, (fi, call)) in calls.iter().enumerate() {
         let fi = *fi;
         let src = p.src(fi);
+        // A call matters when it passes something tracked, or when it calls
+        // a function whose parameters hold pages (its other arguments must
+        // then come from acquires too).
+        if !call_mentions[ci].hot(fi, &p.hot) {
+            let feeds_tracked = p.targets(fi, call).iter().any(|&g| {
+                p.funcs[g]
+                    .params
+                    .iter()
+                    .any(|prm| p.tracked(&Loc::Var(g, prm.clone())))
+            });
+            if !feeds_tracked {
+                continue;
+            }
+        }
         let file = p.funcs[fi].file;
         let range = (call.node.start_byte(), call.node.end_byte());
         let in_release = release_ranges
