@@ -43,11 +43,18 @@ pub fn write_report_text(out: &mut dyn Write, outcome: &Outcome) -> io::Result<(
                 SiteKind::Acquire => "acquire",
                 SiteKind::Release => "release",
             };
-            let what = match (&s.rewrite, &s.reason) {
+            let mut what = match (&s.rewrite, &s.reason) {
                 (Some(r), _) => format!("-> {r}"),
                 (None, Some(why)) => format!("not converted: {why}"),
                 (None, None) => "not converted".to_string(),
             };
+            // An acquire names the releases of its flow, wherever they are.
+            if let (SiteKind::Acquire, Some(ui)) = (s.kind, s.unit) {
+                let releases = &outcome.units[ui].releases;
+                if !releases.is_empty() {
+                    what.push_str(&format!(" (releases: {})", releases.join(", ")));
+                }
+            }
             lines.push((
                 s.line,
                 1,
