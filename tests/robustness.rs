@@ -218,7 +218,7 @@ fn deep_nesting_skips_the_function_without_overflowing() {
     let out = String::from_utf8(o.stdout).unwrap();
     assert!(
         out.starts_with(
-            "deep.c:1: skipped deep(): nested deeper than 512 levels\ndeep.c:10: skipped deeper(): nested deeper than 512 levels\ndeep.c:23: acquire get_user_pages_fast(a, 1, FOLL_WRITE, &p) in shallow() [easy] -> pin_user_pages_fast(a, 1, FOLL_WRITE, &p)\n"
+            "deep.c:1: skipped deep(): nested deeper than 512 levels\ndeep.c:10: skipped deeper(): nested deeper than 512 levels\ndeep.c:23: acquire get_user_pages_fast(a, 1, FOLL_WRITE, &p) in shallow() [easy] -> pin_user_pages_fast(a, 1, FOLL_WRITE, &p) (releases: deep.c:25)\n"
         ),
         "{}",
         &out[..out.len().min(2000)]
