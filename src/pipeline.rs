@@ -28,7 +28,8 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// How many times the analysis may ask for more files to read.
+/// How many analysis rounds a run makes by default: each may ask for more
+/// files to read (the rds flow of Linux 6.1 needs eight).
 pub const MAX_ROUNDS: usize = 8;
 
 /// What a run needs to know, resolved from the command line.
@@ -37,6 +38,8 @@ pub struct Config {
     pub path: PathBuf,
     pub target: Target,
     pub policy: AcquirePolicy,
+    /// Analysis rounds at most (1 analyses the candidate files alone).
+    pub max_rounds: usize,
 }
 
 /// One file the run found something in.
@@ -243,7 +246,7 @@ pub fn run(
             .iter()
             .map(|(p, x)| ProgramFile { path: p, parsed: x })
             .collect();
-        let final_round = rounds == MAX_ROUNDS || parsed.len() >= MAX_FILES;
+        let final_round = rounds >= config.max_rounds.max(1) || parsed.len() >= MAX_FILES;
         let analysis = engine.analyse(&files, &scanned, final_round);
         if analysis.needs.is_empty() || final_round {
             break analysis;

@@ -99,6 +99,10 @@ pub struct RunArgs {
     /// Which acquires the unpin target converts.
     #[arg(long, value_enum, default_value_t = PolicyArg::Evidence)]
     pub policy: PolicyArg,
+    /// Analysis rounds at most: each round reads the files the flows lead
+    /// to; fewer rounds are faster and leave longer flows for a human.
+    #[arg(long, value_name = "N", default_value_t = crate::pipeline::MAX_ROUNDS)]
+    pub max_rounds: usize,
     /// Never show a progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -141,6 +145,10 @@ pub struct SeriesArgs {
     /// Which acquires the unpin target converts.
     #[arg(long, value_enum, default_value_t = PolicyArg::Evidence)]
     pub policy: PolicyArg,
+    /// Analysis rounds at most: each round reads the files the flows lead
+    /// to; fewer rounds are faster and leave longer flows for a human.
+    #[arg(long, value_name = "N", default_value_t = crate::pipeline::MAX_ROUNDS)]
+    pub max_rounds: usize,
     /// Add Signed-off-by: with the author identity (never added otherwise).
     #[arg(long, short = 's')]
     pub signoff: bool,

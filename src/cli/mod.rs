@@ -72,6 +72,7 @@ fn run_pipeline(run: &RunArgs) -> Result<Outcome, Failure> {
         path: run.path.clone(),
         target,
         policy,
+        max_rounds: run.max_rounds,
     };
     let bar = (!run.quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(0);
@@ -156,6 +157,7 @@ fn plan_series(series: &SeriesArgs) -> Result<(Vec<crate::series::Series>, u8), 
         target: series.target,
         rules: series.rules.clone(),
         policy: series.policy,
+        max_rounds: series.max_rounds,
         quiet: series.quiet,
     };
     let outcome = run_pipeline(&run)?;
@@ -368,6 +370,7 @@ fn dispatch(args: Args) -> Result<u8, Failure> {
                 target,
                 rules,
                 policy,
+                max_rounds: crate::pipeline::MAX_ROUNDS,
                 quiet: true,
             };
             let outcome = run_pipeline(&run)?;

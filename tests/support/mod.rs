@@ -24,6 +24,7 @@ pub fn run_with(path: &Path, pack: &RulePack, target: Target, policy: AcquirePol
         path: path.to_path_buf(),
         target,
         policy,
+        max_rounds: pinpatch::pipeline::MAX_ROUNDS,
     };
     pipeline::run(&config, pack, &|_, _| {}).expect("the fixture path exists")
 }
