@@ -15,7 +15,6 @@ pub mod types;
 
 use crate::rule::{RuleKind, RulePack, Target};
 use serde::Serialize;
-use std::collections::HashMap;
 
 pub use matcher::{Binding, Match, MatchedToken};
 
@@ -157,7 +156,7 @@ pub struct Engine<'p> {
     pub target: Target,
     pub policy: AcquirePolicy,
     /// Pattern root kind -> rule indices.
-    by_root_kind: HashMap<String, Vec<usize>>,
+    by_root_kind: Vec<Vec<usize>>,
     /// Callee names of acquire rules.
     acquire_names: Vec<String>,
     /// Every call name the rules describe.
@@ -166,16 +165,21 @@ pub struct Engine<'p> {
 
 impl<'p> Engine<'p> {
     pub fn new(pack: &'p RulePack, target: Target, policy: AcquirePolicy) -> Engine<'p> {
-        let mut by_root_kind: HashMap<String, Vec<usize>> = HashMap::new();
+        // Indexed by node kind id: the matcher asks once per node.
+        let mut by_root_kind: Vec<Vec<usize>> = Vec::new();
         for (i, rule) in pack.rules.iter().enumerate() {
             if rule.kind == RuleKind::Flow {
                 continue;
             }
-            let mut kinds: Vec<&str> = rule.patterns.iter().map(|p| p.root().kind()).collect();
+            let mut kinds: Vec<u16> = rule.patterns.iter().map(|p| p.root().kind_id()).collect();
             kinds.sort();
             kinds.dedup();
             for k in kinds {
-                by_root_kind.entry(k.to_string()).or_default().push(i);
+                let k = usize::from(k);
+                if by_root_kind.len() <= k {
+                    by_root_kind.resize(k + 1, Vec::new());
+                }
+                by_root_kind[k].push(i);
             }
         }
         Engine {
@@ -208,9 +212,9 @@ impl<'p> Engine<'p> {
     }
 
     /// Rule indices whose patterns may match a node of this kind.
-    pub(crate) fn rules_for_kind(&self, kind: &str) -> &[usize] {
+    pub(crate) fn rules_for_kind(&self, kind_id: u16) -> &[usize] {
         self.by_root_kind
-            .get(kind)
+            .get(usize::from(kind_id))
             .map(Vec::as_slice)
             .unwrap_or(&[])
     }

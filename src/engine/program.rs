@@ -578,6 +578,8 @@ pub fn analyse_program(
     // Functions: clean ones join the program; broken ones are reported when
     // they mention anything the rules or the flow care about.
     let interest = interest_words(engine, scanned);
+    let comment_id =
+        tree_sitter::Language::from(tree_sitter_c::LANGUAGE).id_for_node_kind("comment", true);
     type Prepared<'t> = (
         Vec<Func<'t>>,
         Vec<(usize, String, usize, usize, FunctionDef<'t>)>,
@@ -611,7 +613,8 @@ pub fn analyse_program(
                 if !interest_fields_ok(body, scanned, engine) {
                     continue;
                 }
-                if crate::c::syntax::deeper_than(def.node, crate::c::syntax::MAX_DEPTH) {
+                // One walk collects the body's nodes and measures its depth.
+                let Some(nodes) = body_nodes(def.node, def.body, comment_id) else {
                     deep.push(SkippedFunction {
                         function: name,
                         line: f.parsed.line_of(def.node.start_byte()),
@@ -621,7 +624,7 @@ pub fn analyse_program(
                         ),
                     });
                     continue;
-                }
+                };
                 if def.has_error() {
                     let line = f.parsed.line_of(def.node.start_byte());
                     broken.push((
@@ -633,13 +636,6 @@ pub fn analyse_program(
                     ));
                     continue;
                 }
-                let mut nodes = Vec::new();
-                preorder(def.body, |n| {
-                    if n.kind() != "comment" {
-                        nodes.push(n);
-                    }
-                    true
-                });
                 let mut locals = HashSet::new();
                 for &n in &nodes {
                     if n.kind() == "declaration" {
@@ -653,7 +649,7 @@ pub fn analyse_program(
                 }
                 let local_index = funcs.len();
                 for &n in &nodes {
-                    for &ri in engine.rules_for_kind(n.kind()) {
+                    for &ri in engine.rules_for_kind(n.kind_id()) {
                         let rule = &engine.pack.rules[ri];
                         if let Some(m) = match_rule(ri, rule, n, src) {
                             match rule.kind {
@@ -1618,6 +1614,47 @@ fn ops_slot_of(n: Node, src: &[u8], types: &TypeIndex) -> Option<(String, String
         src,
     )?);
     Some((s, text(field, src)))
+}
+
+/// The nodes of a function body (comments left out), or `None` when the
+/// function is nested deeper than `MAX_DEPTH` levels. Iterative.
+fn body_nodes<'t>(func: Node<'t>, body: Node<'t>, comment_id: u16) -> Option<Vec<Node<'t>>> {
+    let limit = crate::c::syntax::MAX_DEPTH;
+    // Levels between the definition and its body count too.
+    let mut base = 0usize;
+    let mut up = body;
+    while up != func {
+        base += 1;
+        up = up.parent()?;
+    }
+    let mut nodes = Vec::new();
+    let mut cursor = body.walk();
+    let mut depth = base;
+    loop {
+        let n = cursor.node();
+        if depth > limit {
+            return None;
+        }
+        if n.kind_id() != comment_id {
+            nodes.push(n);
+        }
+        if cursor.goto_first_child() {
+            depth += 1;
+            continue;
+        }
+        loop {
+            if cursor.node() == body {
+                return Some(nodes);
+            }
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return Some(nodes);
+            }
+            depth -= 1;
+        }
+    }
 }
 
 /// The operands of `(a, b, c)`, a parenthesised comma expression.
