@@ -419,6 +419,23 @@ impl<'a, 't> Program<'a, 't> {
         }
         let src = self.src(fi);
         match shape(node, src) {
+            ExprShape::Field { base, field, .. }
+                if self
+                    .engine
+                    .pack
+                    .flow
+                    .element_fields
+                    .contains(&text(field, src)) =>
+            {
+                // The page of a container element (`bv->bv_page` of a bio_vec
+                // walked by a bio iterator).
+                let mut v = self
+                    .loc_of(fi, node)
+                    .map(|l| self.val_of(&l))
+                    .unwrap_or_default();
+                v.pages.extend(self.eval(fi, base, depth + 1).arrays);
+                v
+            }
             ExprShape::Ident(_) | ExprShape::Field { .. } => self
                 .loc_of(fi, node)
                 .map(|l| self.val_of(&l))

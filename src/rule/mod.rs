@@ -134,6 +134,9 @@ pub struct FlowSpec {
     pub element_steps: BTreeMap<String, usize>,
     /// iterator macro -> (cursor argument, array argument).
     pub iterators: BTreeMap<String, (usize, usize)>,
+    /// Fields that hold the page of a container element (`bv_page` of a
+    /// `struct bio_vec` walked by a bio iterator).
+    pub element_fields: BTreeSet<String>,
 }
 
 impl FlowSpec {
@@ -167,6 +170,8 @@ impl FlowSpec {
         self.element_loads.extend(other.element_loads.clone());
         self.element_steps.extend(other.element_steps.clone());
         self.iterators.extend(other.iterators.clone());
+        self.element_fields
+            .extend(other.element_fields.iter().cloned());
     }
 
     /// Whether the vocabulary says what a call does to a container.

@@ -110,6 +110,8 @@ pub struct RawFlow {
     pub element_steps: Vec<RawElementCall>,
     #[serde(default)]
     pub iterators: Vec<RawIterator>,
+    #[serde(default)]
+    pub element_fields: Vec<String>,
 }
 
 /// A call that stores a page into, reads a page from, or steps through an
