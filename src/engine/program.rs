@@ -2121,10 +2121,8 @@ fn collect_others_and_escapes(
             if f.contains("FOLL_LONGTERM") {
                 unit.evidence.insert("FOLL_LONGTERM".into());
             }
-            if f.contains("FOLL_WRITE") && !unit.data.is_empty() {
-                unit.evidence
-                    .insert("FOLL_WRITE with CPU access to the data".into());
-            }
+            // FOLL_WRITE with a brief kmap() is weak evidence: such users
+            // (uprobes, ptrace-style access) are left for a decision.
         }
     }
 }
