@@ -464,3 +464,74 @@ fn large_series_are_split_at_fifteen_patches() {
     );
     assert!(series[0].cover.subject.ends_with("(part 1/2)"));
 }
+
+/// The recipients of a patch equal what the tree's own get_maintainer.pl
+/// prints for it (`--nogit --nogit-fallback --nogit-chief-penguins
+/// --norolestats`), on files of the subsystems the GUP conversion touches,
+/// when a kernel tree is available; skipped otherwise.
+/// `bench/maintainers-compare.sh` runs the same comparison on more files.
+#[test]
+fn recipients_equal_get_maintainer() {
+    let tree = std::env::var_os("PINPATCH_KERNEL_TREE")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/kernel-trees/linux-6.1"))
+        });
+    let Some(tree) = tree.filter(|t| t.join("scripts/get_maintainer.pl").exists()) else {
+        eprintln!("no kernel tree; get_maintainer.pl comparison skipped");
+        return;
+    };
+    let maintainers = pinpatch::series::maintainers::Maintainers::load(&tree).unwrap();
+    let files = [
+        "drivers/infiniband/hw/mlx5/mr.c",
+        "drivers/infiniband/core/umem.c",
+        "drivers/gpu/drm/i915/gem/i915_gem_userptr.c",
+        "drivers/gpu/drm/etnaviv/etnaviv_gem.c",
+        "net/rds/rdma.c",
+        "fs/fuse/dev.c",
+        "mm/gup.c",
+        "drivers/vfio/vfio_iommu_type1.c",
+        "drivers/media/pci/ivtv/ivtv-udma.c",
+        "drivers/xen/privcmd.c",
+        "virt/kvm/kvm_main.c",
+        "drivers/virt/acrn/mm.c",
+    ];
+    let emails = |text: &str| -> Vec<String> {
+        let mut v: Vec<String> = text
+            .split(|c: char| c.is_whitespace() || c == ',' || c == '<' || c == '>' || c == '"')
+            .filter(|w| w.contains('@'))
+            .map(str::to_string)
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for (n, file) in files.iter().enumerate() {
+        let before = std::fs::read(tree.join(file)).unwrap();
+        let mut after = before.clone();
+        after.extend_from_slice(b"/* pinpatch */\n");
+        let mut patch = b"Subject: [PATCH] test: a change\n\nA change.\n---\n".to_vec();
+        patch.extend(pinpatch::rewrite::diff::file_diff(
+            file, &before, &after, None,
+        ));
+        let path = dir.path().join(format!("{n}.patch"));
+        std::fs::write(&path, &patch).unwrap();
+        let ours = maintainers.recipients_for_patch(&patch).all().join(" ");
+        let o = Command::new("perl")
+            .arg(tree.join("scripts/get_maintainer.pl"))
+            .args([
+                "--nogit",
+                "--nogit-fallback",
+                "--nogit-chief-penguins",
+                "--norolestats",
+            ])
+            .arg(&path)
+            .current_dir(&tree)
+            .output()
+            .unwrap();
+        let theirs = String::from_utf8_lossy(&o.stdout);
+        assert!(!emails(&ours).is_empty(), "{file}: no recipients");
+        assert_eq!(emails(&ours), emails(&theirs), "{file}");
+    }
+}
