@@ -486,6 +486,13 @@ impl<'a, 't> Program<'a, 't> {
                             pages: arrays,
                         };
                     }
+                    if flow.transparent.contains(name.as_ref()) {
+                        return call
+                            .args()
+                            .first()
+                            .map(|a| self.eval(fi, *a, depth + 1))
+                            .unwrap_or_default();
+                    }
                     if let Some(&c) = flow.element_steps.get(name.as_ref()) {
                         let arrays = call
                             .args()

@@ -397,6 +397,7 @@ pub fn compile_rule(path: &str, text: &str) -> Result<Rule, RuleError> {
             .map(|i| (i.name.clone(), (i.cursor, i.array)))
             .collect(),
         element_fields: f.element_fields.iter().cloned().collect(),
+        transparent: f.transparent.iter().cloned().collect(),
     });
 
     let mut examples = Vec::new();

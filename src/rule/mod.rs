@@ -137,6 +137,9 @@ pub struct FlowSpec {
     /// Fields that hold the page of a container element (`bv_page` of a
     /// `struct bio_vec` walked by a bio iterator).
     pub element_fields: BTreeSet<String>,
+    /// Calls whose result stands for the same page as their first argument
+    /// (`page_to_pfn()`, `pfn_to_page()`, `page_folio()`).
+    pub transparent: BTreeSet<String>,
 }
 
 impl FlowSpec {
@@ -172,6 +175,7 @@ impl FlowSpec {
         self.iterators.extend(other.iterators.clone());
         self.element_fields
             .extend(other.element_fields.iter().cloned());
+        self.transparent.extend(other.transparent.iter().cloned());
     }
 
     /// Whether the vocabulary says what a call does to a container.

@@ -112,6 +112,8 @@ pub struct RawFlow {
     pub iterators: Vec<RawIterator>,
     #[serde(default)]
     pub element_fields: Vec<String>,
+    #[serde(default)]
+    pub transparent: Vec<String>,
 }
 
 /// A call that stores a page into, reads a page from, or steps through an
