@@ -234,7 +234,6 @@ pub fn run(
         }
     }
     let mut parsed = parse_all(candidates, &mut skipped);
-    let candidate_count = parsed.len();
 
     // Analysis rounds: read the files the flow leads to, analyse again.
     let mut scanned = Needs::default();
@@ -279,7 +278,6 @@ pub fn run(
     outcome.stats.files_scanned = list.files.len();
     outcome.stats.files_parsed = parsed.len();
     outcome.stats.rounds = rounds;
-    let _ = candidate_count;
     outcome.base = list.base;
     Ok(outcome)
 }

@@ -1393,13 +1393,6 @@ pub fn analyse_program(
     }
 
     // 9. Loop indices left unused by converted loops lose their declaration.
-    for (ui, unit) in units_out.iter_mut().enumerate() {
-        let _ = ui;
-        if !unit.converted {
-            continue;
-        }
-        let _ = unit;
-    }
     remove_dead_indices(&p, &mut units_out);
 
     // 10. Sites.
