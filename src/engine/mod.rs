@@ -157,6 +157,12 @@ pub struct Engine<'p> {
     pub policy: AcquirePolicy,
     /// Pattern root kind -> rule indices.
     by_root_kind: Vec<Vec<usize>>,
+    /// For rules whose every pattern is a call of a named function: callee
+    /// name -> rule indices, so that a call is only tried against the rules
+    /// that name its callee.
+    by_callee: std::collections::HashMap<String, Vec<usize>>,
+    /// Rules with a call pattern whose callee is not a plain name.
+    any_callee: Vec<usize>,
     /// Callee names of acquire rules.
     acquire_names: Vec<String>,
     /// Every call name the rules describe.
@@ -182,11 +188,40 @@ impl<'p> Engine<'p> {
                 by_root_kind[k].push(i);
             }
         }
+        let mut by_callee: std::collections::HashMap<String, Vec<usize>> =
+            std::collections::HashMap::new();
+        let mut any_callee = Vec::new();
+        for (i, rule) in pack.rules.iter().enumerate() {
+            if rule.kind == RuleKind::Flow {
+                continue;
+            }
+            let calls: Vec<Option<String>> = rule
+                .patterns
+                .iter()
+                .filter(|p| p.root().kind() == "call_expression")
+                .map(|p| {
+                    let f = p.root().child_by_field_name("function")?;
+                    (f.kind() == "identifier" && p.metavar(f).is_none())
+                        .then(|| String::from_utf8_lossy(&p.text()[f.byte_range()]).into_owned())
+                })
+                .collect();
+            if calls.iter().any(Option::is_none) {
+                any_callee.push(i);
+            }
+            let mut names: Vec<String> = calls.into_iter().flatten().collect();
+            names.sort();
+            names.dedup();
+            for n in names {
+                by_callee.entry(n).or_default().push(i);
+            }
+        }
         Engine {
             pack,
             target,
             policy,
             by_root_kind,
+            by_callee,
+            any_callee,
             acquire_names: pack.acquire_identifiers(),
             vocabulary: {
                 let f = &pack.flow;
@@ -217,6 +252,17 @@ impl<'p> Engine<'p> {
             .get(usize::from(kind_id))
             .map(Vec::as_slice)
             .unwrap_or(&[])
+    }
+
+    /// Rule indices whose call patterns may match a call of `callee` (or of
+    /// an unnamed callee).
+    pub(crate) fn rules_for_call(&self, callee: Option<&[u8]>) -> impl Iterator<Item = usize> + '_ {
+        let named = callee
+            .and_then(|c| std::str::from_utf8(c).ok())
+            .and_then(|c| self.by_callee.get(c))
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        named.iter().chain(&self.any_callee).copied()
     }
 
     /// Whether the rules describe what a call to `name` does (an acquire, a

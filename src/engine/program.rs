@@ -604,6 +604,8 @@ pub fn analyse_program(
     let interest = interest_words(engine, scanned);
     let comment_id =
         tree_sitter::Language::from(tree_sitter_c::LANGUAGE).id_for_node_kind("comment", true);
+    let call_id = tree_sitter::Language::from(tree_sitter_c::LANGUAGE)
+        .id_for_node_kind("call_expression", true);
     type Prepared<'t> = (
         Vec<Func<'t>>,
         Vec<(usize, String, usize, usize, FunctionDef<'t>)>,
@@ -673,7 +675,7 @@ pub fn analyse_program(
                 }
                 let local_index = funcs.len();
                 for &n in &nodes {
-                    for &ri in engine.rules_for_kind(n.kind_id()) {
+                    let mut try_rule = |ri: usize| {
                         let rule = &engine.pack.rules[ri];
                         if let Some(m) = match_rule(ri, rule, n, src) {
                             match rule.kind {
@@ -681,6 +683,17 @@ pub fn analyse_program(
                                 RuleKind::Release => matches.push((local_index, n, m, false)),
                                 RuleKind::Flow => {}
                             }
+                        }
+                    };
+                    // A call is only tried against the rules naming its callee.
+                    if n.kind_id() == call_id {
+                        let callee = Call::new(n).and_then(|c| c.callee_name(src));
+                        for ri in engine.rules_for_call(callee) {
+                            try_rule(ri);
+                        }
+                    } else {
+                        for &ri in engine.rules_for_kind(n.kind_id()) {
+                            try_rule(ri);
                         }
                     }
                 }
