@@ -824,16 +824,7 @@ pub fn analyse_program(
                     line: p.line(fi, node),
                     pages_text: text(pages_node, src),
                     family: role.family,
-                    acquires: Vec::new(),
-                    releases: Vec::new(),
-                    escapes: Vec::new(),
-                    blockers: Vec::new(),
-                    mismatches: Vec::new(),
-                    rules: BTreeSet::new(),
-                    evidence: BTreeSet::new(),
-                    metadata: BTreeSet::new(),
-                    data: BTreeSet::new(),
-                    flags: Vec::new(),
+                    ..UnitState::default()
                 });
                 p.parent.push(u);
                 root_units.insert(loc.clone(), u);
