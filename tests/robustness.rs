@@ -3,21 +3,10 @@
 //! exact exit code and message, that the good file was still converted, and
 //! that nothing half-written is left behind.
 
+use crate::support::{pinpatch, stderr};
 use pinpatch::rule::{RulePack, Target};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn pinpatch(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pinpatch"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use std::process::Command;
 
 const GOOD: &str = "static void f(unsigned long a)\n{\n\tstruct page *p;\n\n\tif (get_user_pages_fast(a, 1, FOLL_WRITE, &p) == 1) {\n\t\tset_page_dirty_lock(p);\n\t\tput_page(p);\n\t}\n}\n";
 

@@ -10,7 +10,7 @@ use pinpatch::rewrite::verify::error_count;
 use pinpatch::rule::{RulePack, Target};
 use pinpatch::sink::print::{write_diff, write_report_text};
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Output};
 
 pub const TARGETS: [Target; 2] = [Target::Unpin, Target::PutUserPage];
 
@@ -158,4 +158,18 @@ pub fn check_rewrite(pack: &RulePack, target: Target, before: &str) -> String {
         Some(f) => String::from_utf8(f.after.clone()).unwrap(),
         None => before.to_string(),
     }
+}
+
+/// Runs the pinpatch binary in `cwd`.
+pub fn pinpatch(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pinpatch"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap()
+}
+
+/// A command's standard error as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
 }
