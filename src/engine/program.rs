@@ -475,15 +475,17 @@ impl<'a, 't> Program<'a, 't> {
                 let flow = &self.engine.pack.flow;
                 if let Some(name) = call.callee_name(src) {
                     let name = String::from_utf8_lossy(name);
-                    if let Some(&c) = flow.element_loads.get(name.as_ref()) {
-                        let arrays = call
-                            .args()
+                    // The arrays the container argument points into.
+                    let container = |c: usize| {
+                        call.args()
                             .get(c)
                             .map(|a| self.eval(fi, *a, depth + 1).arrays)
-                            .unwrap_or_default();
+                            .unwrap_or_default()
+                    };
+                    if let Some(&c) = flow.element_loads.get(name.as_ref()) {
                         return Val {
                             arrays: BTreeSet::new(),
-                            pages: arrays,
+                            pages: container(c),
                         };
                     }
                     if flow.transparent.contains(name.as_ref()) {
@@ -494,13 +496,8 @@ impl<'a, 't> Program<'a, 't> {
                             .unwrap_or_default();
                     }
                     if let Some(&c) = flow.element_steps.get(name.as_ref()) {
-                        let arrays = call
-                            .args()
-                            .get(c)
-                            .map(|a| self.eval(fi, *a, depth + 1).arrays)
-                            .unwrap_or_default();
                         return Val {
-                            arrays,
+                            arrays: container(c),
                             pages: BTreeSet::new(),
                         };
                     }

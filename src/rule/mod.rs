@@ -143,8 +143,9 @@ pub struct FlowSpec {
 }
 
 impl FlowSpec {
-    /// Whether a call only reads the array or page it is given: listed in
-    /// `array_uses` or `page_uses`, where an entry ending in `*` is a prefix.
+    /// Whether a call neither keeps nor releases the array or page it is
+    /// given: listed in `array_uses` or `page_uses` (an entry ending in `*`
+    /// is a prefix), or `transparent` (it hands the same page back).
     pub fn is_use(&self, name: &str) -> bool {
         let listed = |set: &BTreeSet<String>| {
             set.contains(name)
@@ -153,7 +154,7 @@ impl FlowSpec {
                         .is_some_and(|prefix| name.starts_with(prefix))
                 })
         };
-        listed(&self.array_uses) || listed(&self.page_uses)
+        listed(&self.array_uses) || listed(&self.page_uses) || self.transparent.contains(name)
     }
 
     fn merge(&mut self, other: &FlowSpec) {

@@ -362,6 +362,18 @@ impl Maintainers {
         index
     }
 
+    /// Whether an `X:` pattern of the section `start..end` matches `file`.
+    fn section_excludes(&self, start: usize, end: usize, file: &str) -> bool {
+        (start..end).any(|i| match &self.tv[i] {
+            Tv::Field {
+                kind: 'X',
+                pattern: Some(p),
+                ..
+            } => p.file_match(file),
+            _ => false,
+        })
+    }
+
     /// The sections matching `file` with their scores, most specific first,
     /// ties in MAINTAINERS order. Keys are Perl's `$tvi` values.
     fn scored_sections(&self, file: &str) -> Vec<(usize, i64)> {
@@ -370,14 +382,7 @@ impl Maintainers {
         while tvi < self.tv.len() {
             let start = self.find_starting_index(tvi);
             let end = self.find_ending_index(tvi);
-            let excluded = (start..end).any(|i| match &self.tv[i] {
-                Tv::Field {
-                    kind: 'X',
-                    pattern: Some(p),
-                    ..
-                } => p.file_match(file),
-                _ => false,
-            });
+            let excluded = self.section_excludes(start, end, file);
             if !excluded {
                 for i in start..end {
                     match &self.tv[i] {
@@ -438,14 +443,7 @@ impl Maintainers {
         while tvi < self.tv.len() {
             let start = self.find_starting_index(tvi);
             let end = self.find_ending_index(tvi);
-            let excluded = (start..end).any(|i| match &self.tv[i] {
-                Tv::Field {
-                    kind: 'X',
-                    pattern: Some(p),
-                    ..
-                } => p.file_match(file),
-                _ => false,
-            });
+            let excluded = self.section_excludes(start, end, file);
             if !excluded {
                 let score = (start..end)
                     .filter_map(|i| match &self.tv[i] {
