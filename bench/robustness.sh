@@ -33,11 +33,11 @@ PY
 for name in filler units; do
 	dir="$work/$name"
 	start=$(date +%s.%N)
-	"$bin" diff --quiet "$dir" > "$dir.diff"
+	"$bin" diff --quiet --policy all "$dir" > "$dir.diff"
 	end=$(date +%s.%N)
 	echo "$name: $(du -h "$dir/big.c" | cut -f1) file, diff in $(echo "$end - $start" | bc) s"
 	cp -r "$dir" "$dir.git-apply"
 	(cd "$dir.git-apply" && git apply --unsafe-paths "$dir.diff")
-	"$bin" apply --quiet "$dir" 2> /dev/null
+	"$bin" apply --quiet --policy all "$dir" 2> /dev/null
 	cmp "$dir/big.c" "$dir.git-apply/big.c"
 done

@@ -529,21 +529,33 @@ fn render_outcome(
     let mut dropped: BTreeMap<usize, String> = BTreeMap::new();
     loop {
         let mut newly: BTreeMap<usize, String> = BTreeMap::new();
-        // Overlaps between units, per file.
+        // Overlaps between units, per file: one sweep over the edits sorted
+        // by position (a generated file may hold tens of thousands).
         let mut per_file: BTreeMap<usize, Vec<(usize, Edit)>> = BTreeMap::new();
         for (ui, r) in &rendered {
             if dropped.contains_key(ui) {
                 continue;
             }
             for (file, _, x) in r {
-                let edits = per_file.entry(*file).or_default();
-                if edits
-                    .iter()
-                    .any(|(other, e)| other != ui && overlaps(e, &x.edit))
-                {
-                    newly.insert(*ui, "its rewrite overlaps another unit's rewrite".into());
+                per_file
+                    .entry(*file)
+                    .or_default()
+                    .push((*ui, x.edit.clone()));
+            }
+        }
+        for edits in per_file.values_mut() {
+            edits.sort_by(|a, b| (a.1.start, a.1.end, a.0).cmp(&(b.1.start, b.1.end, b.0)));
+            // The earlier edit reaching furthest, and its unit.
+            let mut reach: Option<(usize, Edit)> = None;
+            for (ui, e) in edits.iter() {
+                if let Some((other, far)) = &reach {
+                    if other != ui && overlaps(far, e) {
+                        newly.insert(*ui, "its rewrite overlaps another unit's rewrite".into());
+                    }
                 }
-                edits.push((*ui, x.edit.clone()));
+                if reach.as_ref().is_none_or(|(_, far)| e.end > far.end) {
+                    reach = Some((*ui, e.clone()));
+                }
             }
         }
         // Each changed file must parse no worse.
@@ -613,6 +625,14 @@ fn render_outcome(
     }
 
     // Per file: edits, new text, and what each site became.
+    let mut sites_of: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();
+    for (fi, f) in files.iter().enumerate() {
+        for (si, s) in f.sites.iter().enumerate() {
+            if let Some(ui) = s.unit {
+                sites_of.entry((fi, ui)).or_default().push(si);
+            }
+        }
+    }
     let mut edits_per_file: BTreeMap<usize, Vec<(usize, Edit)>> = BTreeMap::new();
     for (ui, r) in &rendered {
         if dropped.contains_key(ui) {
@@ -626,11 +646,13 @@ fn render_outcome(
                     .push((*ui, x.edit.clone()));
             }
             if let Plan::Replace { matched } = plan {
-                for site in files[*file].sites.iter_mut() {
-                    if site.unit == Some(*ui)
-                        && matched.start <= site.start
-                        && site.end <= matched.end
-                    {
+                for &si in sites_of
+                    .get(&(*file, *ui))
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[])
+                {
+                    let site = &mut files[*file].sites[si];
+                    if matched.start <= site.start && site.end <= matched.end {
                         site.rewrite = Some(x.display.clone());
                     }
                 }

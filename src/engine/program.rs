@@ -758,10 +758,9 @@ pub fn analyse_program(
     p.ops = ops_index(files, &p.types);
 
     // 1. Functions with an acquire.
-    for (fi, f) in p.funcs.iter().enumerate() {
-        if acquires.iter().any(|(a, _, _)| *a == fi) {
-            out_files[f.file].functions_analysed += 1;
-        }
+    let with_acquire: HashSet<usize> = acquires.iter().map(|(fi, _, _)| *fi).collect();
+    for fi in with_acquire {
+        out_files[p.funcs[fi].file].functions_analysed += 1;
     }
 
     // 2. Units from the acquires.
