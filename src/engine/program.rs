@@ -2355,10 +2355,13 @@ fn remove_dead_indices(p: &Program, units: &mut [Unit]) {
         }
         for (file, plan) in &unit.plans {
             if let Plan::Replace { matched } = plan {
-                let Some(fi) = (0..p.funcs.len()).find(|&fi| {
-                    p.funcs[fi].file == *file
-                        && p.funcs[fi].def.node.start_byte() <= matched.start
-                        && matched.end <= p.funcs[fi].def.node.end_byte()
+                // Functions are in (file, offset) order: the last one that
+                // starts at or before the match holds it, if any does.
+                let at = p.funcs.partition_point(|f| {
+                    (f.file, f.def.node.start_byte()) <= (*file, matched.start)
+                });
+                let Some(fi) = at.checked_sub(1).filter(|&fi| {
+                    p.funcs[fi].file == *file && matched.end <= p.funcs[fi].def.node.end_byte()
                 }) else {
                     continue;
                 };
