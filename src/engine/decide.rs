@@ -34,7 +34,7 @@ pub(crate) fn decide_all(
             continue;
         }
         unit_index.insert(u, units.len());
-        units.push(decide(cx, u, &limits));
+        units.push(decide(cx, u, representatives, &limits));
     }
     remove_dead_indices(cx, &mut units);
     let index_of = |u: UnitId| unit_index[&representatives[u.index()]];
@@ -127,7 +127,7 @@ fn dedup(v: &[Blocker]) -> Vec<Blocker> {
 }
 
 /// The decision for one unit.
-fn decide(cx: &FlowContext, u: UnitId, limits: &[Blocker]) -> Unit {
+fn decide(cx: &FlowContext, u: UnitId, representatives: &[UnitId], limits: &[Blocker]) -> Unit {
     let s = &cx.units[u];
     let engine = cx.engine;
     let escapes = dedup(&s.escapes);
@@ -158,6 +158,8 @@ fn decide(cx: &FlowContext, u: UnitId, limits: &[Blocker]) -> Unit {
             }
             if !reasons.is_empty() {
                 Decision::Manual(reasons)
+            } else if let Some(why) = lookup_only(cx, s, u, representatives) {
+                Decision::Keep(why)
             } else if evidence.is_empty() && engine.policy == AcquirePolicy::Evidence {
                 policy(
                     s.data.iter().cloned().collect(),
@@ -222,12 +224,60 @@ fn decide(cx: &FlowContext, u: UnitId, limits: &[Blocker]) -> Unit {
 /// kept when only struct page is looked at, else left for a decision.
 fn policy(data: Vec<String>, metadata: Vec<String>) -> Decision {
     if data.is_empty() && !metadata.is_empty() {
-        Decision::Keep { uses: metadata }
+        Decision::Keep(Blocker::StructPageOnly { uses: metadata })
     } else {
         let mut uses = data;
         uses.extend(metadata);
         Decision::Manual(vec![Blocker::NeedsDecision { uses }])
     }
+}
+
+/// A unit whose acquire and releases are in one function, where a local
+/// holding the pages' identity (`paddr = page_to_phys(page)`) is read after
+/// the last release: the page is only looked up (its address outlives the
+/// reference), so it is not pinned. Returns the reason, with the places.
+fn lookup_only(
+    cx: &FlowContext,
+    s: &UnitState,
+    u: UnitId,
+    representatives: &[UnitId],
+) -> Option<Blocker> {
+    let func = s.acquires.first()?.0;
+    if s.releases.is_empty()
+        || s.acquires
+            .iter()
+            .chain(&s.releases)
+            .any(|(g, _)| *g != func)
+    {
+        return None;
+    }
+    let last = s.releases.iter().max_by_key(|(_, m)| m.end)?;
+    let src = cx.src(func);
+    let f = &cx.funcs[func];
+    let holders: BTreeSet<&str> = cx
+        .locs
+        .iter()
+        .filter_map(|(loc, info)| match loc {
+            super::flow::Loc::Var(g, name)
+                if *g == func
+                    && !f.types.contains_key(name)
+                    && info.pages.iter().any(|&p| representatives[p.index()] == u) =>
+            {
+                Some(name.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    let used = f.nodes.iter().find(|n| {
+        n.kind() == "identifier"
+            && n.start_byte() >= last.1.end
+            && holders.contains(&*String::from_utf8_lossy(&src[n.byte_range()]))
+    })?;
+    let file = cx.file(f.file);
+    Some(Blocker::LookupOnly {
+        release: format!("{}:{}", file.path, file.parsed.line_of(last.1.start)),
+        use_place: cx.place(func, *used),
+    })
 }
 
 /// How hard a unit is to review.

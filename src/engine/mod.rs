@@ -135,7 +135,7 @@ impl Unit {
     }
     /// Left as `get_user_pages*()` on purpose (the acquire policy).
     pub fn is_kept(&self) -> bool {
-        matches!(self.decision, Decision::Keep { .. })
+        matches!(self.decision, Decision::Keep(_))
     }
     /// Withdraws the conversion of a unit whose rewrite cannot be used.
     pub fn withdraw(&mut self, why: Blocker) {

@@ -76,6 +76,9 @@ pub enum Blocker {
     NoUnpinRewrite { rule: String },
     /// Only struct page is looked at: a reference is enough (case 4).
     StructPageOnly { uses: Vec<String> },
+    /// The page is released before its address is used: the call only
+    /// looks the page up.
+    LookupOnly { release: String, use_place: String },
     /// Nothing shows whether the pages need a pin.
     NeedsDecision { uses: Vec<String> },
     /// A bound of the analysis was reached.
@@ -106,8 +109,8 @@ pub enum Decision {
     /// Every acquire and release of the unit is rewritten.
     Convert,
     /// Left on `get_user_pages*()` on purpose: the acquire policy says a
-    /// reference is enough.
-    Keep { uses: Vec<String> },
+    /// reference is enough, for this reason (`StructPageOnly`, `LookupOnly`).
+    Keep(Blocker),
     /// The pages are pinned already; `also` lists what else was found.
     AlreadyPinned { also: Vec<Blocker> },
     /// Left for a human, for these reasons (possibly none, when no rule of
@@ -120,7 +123,7 @@ impl Decision {
     pub fn reasons(&self) -> Vec<Blocker> {
         match self {
             Decision::Convert => Vec::new(),
-            Decision::Keep { uses } => vec![Blocker::StructPageOnly { uses: uses.clone() }],
+            Decision::Keep(why) => vec![why.clone()],
             Decision::AlreadyPinned { also } => {
                 let mut out = vec![Blocker::AlreadyPinned];
                 out.extend(also.iter().cloned());

@@ -54,31 +54,7 @@ impl TypeIndex {
                 if let (Some(name), Some(body)) =
                     (n.child_by_field_name("name"), n.child_by_field_name("body"))
                 {
-                    let sname = text(name, src);
-                    if header {
-                        self.in_headers.insert(sname.clone());
-                    } else {
-                        self.file_local.insert(sname.clone());
-                    }
-                    let mut c = body.walk();
-                    for field in body.named_children(&mut c) {
-                        if field.kind() != "field_declaration" {
-                            continue;
-                        }
-                        let Some(ty) = field
-                            .child_by_field_name("type")
-                            .and_then(|t| type_name(t, src))
-                        else {
-                            continue;
-                        };
-                        let mut c2 = field.walk();
-                        for d in field.children_by_field_name("declarator", &mut c2) {
-                            if let Some(id) = declarator_identifier(d) {
-                                self.fields
-                                    .insert((sname.clone(), text(id, src)), ty.clone());
-                            }
-                        }
-                    }
+                    self.add_struct(text(name, src), body, src, header);
                 }
                 true
             }
@@ -101,6 +77,54 @@ impl TypeIndex {
             }
             _ => true,
         });
+    }
+
+    /// Records the fields of a struct body. A member of an anonymous struct
+    /// or union type is a struct of its own, named `outer.member`; the
+    /// members of an anonymous member without a name belong to the outer
+    /// struct (`s->a` for `struct s { union { int a; }; }`).
+    fn add_struct(&mut self, sname: String, body: Node, src: &[u8], header: bool) {
+        if header {
+            self.in_headers.insert(sname.clone());
+        } else {
+            self.file_local.insert(sname.clone());
+        }
+        let mut c = body.walk();
+        for field in body.named_children(&mut c) {
+            if field.kind() != "field_declaration" {
+                continue;
+            }
+            let Some(ty) = field.child_by_field_name("type") else {
+                continue;
+            };
+            let anonymous = matches!(ty.kind(), "struct_specifier" | "union_specifier")
+                && ty.child_by_field_name("name").is_none();
+            let inner = ty.child_by_field_name("body").filter(|_| anonymous);
+            let mut c2 = field.walk();
+            let ids: Vec<String> = field
+                .children_by_field_name("declarator", &mut c2)
+                .filter_map(declarator_identifier)
+                .map(|id| text(id, src))
+                .collect();
+            match (inner, type_name(ty, src)) {
+                (Some(inner), _) if ids.is_empty() => {
+                    self.add_struct(sname.clone(), inner, src, header)
+                }
+                (Some(inner), _) => {
+                    for id in ids {
+                        let member = format!("{sname}.{id}");
+                        self.fields.insert((sname.clone(), id), member.clone());
+                        self.add_struct(member, inner, src, header);
+                    }
+                }
+                (None, Some(ty)) => {
+                    for id in ids {
+                        self.fields.insert((sname.clone(), id), ty.clone());
+                    }
+                }
+                (None, None) => {}
+            }
+        }
     }
 
     /// Adds what another index (of other files) knows.
@@ -131,6 +155,11 @@ impl TypeIndex {
     /// only that file can touch its fields.
     pub fn is_file_local(&self, strukt: &str) -> bool {
         self.file_local.contains(strukt) && !self.in_headers.contains(strukt)
+    }
+
+    /// Whether a struct's definition was read.
+    pub fn is_defined(&self, strukt: &str) -> bool {
+        self.file_local.contains(strukt) || self.in_headers.contains(strukt)
     }
 
     pub fn field_type(&self, strukt: &str, field: &str) -> Option<String> {

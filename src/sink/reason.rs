@@ -132,6 +132,10 @@ impl fmt::Display for Blocker {
                 "kept: only struct page is looked at ({}), so a reference is enough (pin_user_pages.rst, case 4)",
                 uses.join(", ")
             ),
+            Blocker::LookupOnly { release, use_place } => write!(
+                f,
+                "kept: the page is released ({release}) before its address is used ({use_place}), so the call only looks the page up"
+            ),
             Blocker::NeedsDecision { uses } if uses.is_empty() => write!(
                 f,
                 "needs a decision: no DMA, dirtying, write or long-term use seen"

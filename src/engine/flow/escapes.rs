@@ -6,6 +6,7 @@ use super::calls::Unresolved;
 use super::collect::MatchSite;
 use super::ids::{FileId, FuncId, UnitId};
 use super::propagate::Constraints;
+use super::values::element_home;
 use super::{push_unique, text, FlowContext, Loc, Need, Needs, Val};
 use crate::c::syntax::{shape, strip, Assignment, Call, ExprShape};
 use crate::engine::reason::{Blocker, Origin};
@@ -116,6 +117,14 @@ fn store(cx: &mut FlowContext, func: FuncId, asg: &Assignment) {
         },
         ExprShape::Subscript { base, .. } | ExprShape::Deref(base) => {
             let b = cx.eval(func, base, 0);
+            // Pages stored into an element of an array the analysis cannot
+            // name, and arrays stored into an element (an array of arrays is
+            // not followed), leave the flow.
+            if !v.arrays.is_empty()
+                || (!v.pages.is_empty() && element_home(cx, func, base).is_none())
+            {
+                unfollowed(cx, &v);
+            }
             if !b.arrays.is_empty()
                 && v.pages.is_empty()
                 && !matches!(shape(asg.rhs, src), ExprShape::Null)
@@ -157,6 +166,11 @@ fn tracked_fields(cx: &mut FlowContext) {
 
 /// A call that passes or may receive tracked values.
 fn check_call(cx: &mut FlowContext, func: FuncId, call: &Call, in_release: bool) {
+    // A cast the parser read as a call: its operand is checked where the
+    // cast is used.
+    if cx.cast_operand(func, call).is_some() {
+        return;
+    }
     let src = cx.src(func);
     let callee = call
         .callee_name(src)
@@ -191,8 +205,10 @@ fn check_call(cx: &mut FlowContext, func: FuncId, call: &Call, in_release: bool)
             (None, Some((s, f))) => ops_slot(cx, s, f, &units),
             _ => {}
         }
+        // A page's identity handed to a function is read, not kept.
+        let identity = v.arrays.is_empty() && cx.is_identity(func, arg);
         match &callee {
-            Some(c) => named_call(cx, func, call, c, &units, in_release),
+            Some(c) => named_call(cx, func, call, c, &units, in_release, identity),
             None => {
                 let place = cx.place(func, call.node);
                 for u in units {
@@ -224,6 +240,15 @@ fn element_store(
     };
     let b = cx.eval(func, container, 0);
     let v = cx.eval(func, page, 0);
+    if !v.pages.is_empty() && element_home(cx, func, container).is_none() {
+        let why = Blocker::StoredUnfollowed {
+            target: text(container, src),
+            place: cx.place(func, call.node),
+        };
+        for &u in &v.pages {
+            push_unique(&mut cx.units[u].escapes, why.clone());
+        }
+    }
     if !b.arrays.is_empty() && v.pages.is_empty() && !matches!(shape(page, src), ExprShape::Null) {
         let why = Blocker::ElementSet {
             container: text(container, src),
@@ -312,7 +337,8 @@ fn ops_slot(cx: &mut FlowContext, s: &str, f: &str, units: &BTreeSet<UnitId>) {
 
 /// Pages passed to a named function the analysis does not follow: the
 /// vocabulary tells evidence, extra references and releases; anything else
-/// is an escape, and its definition a need.
+/// is an escape (unless only the pages' identity is passed), and its
+/// definition a need.
 fn named_call(
     cx: &mut FlowContext,
     func: FuncId,
@@ -320,6 +346,7 @@ fn named_call(
     c: &str,
     units: &BTreeSet<UnitId>,
     in_release: bool,
+    identity: bool,
 ) {
     let flow = &cx.engine.pack.flow;
     let place = cx.place(func, call.node);
@@ -350,7 +377,7 @@ fn named_call(
                 &mut unit.blockers,
                 Blocker::UnconvertedRelease { call, place },
             );
-        } else if !known_use {
+        } else if !known_use && !identity {
             let why = match resolved {
                 Err(Unresolved::Ambiguous) => Blocker::PassedToAmbiguous { call, place },
                 _ => Blocker::PassedTo { call, place },

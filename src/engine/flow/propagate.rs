@@ -5,8 +5,8 @@
 //! A constraint is only evaluated when it mentions a name that holds
 //! tracked values.
 
-use super::ids::FuncId;
-use super::values::alias_loc;
+use super::ids::{FuncId, UnitId};
+use super::values::{alias_loc, element_home};
 use super::{FlowContext, Limit, Loc, Mentions, Val};
 use crate::c::syntax::{shape, Assignment, Call, ExprShape};
 use std::collections::BTreeSet;
@@ -206,9 +206,29 @@ fn assignment(cx: &mut FlowContext, func: FuncId, asg: &Assignment) -> bool {
                     cx.union(x, y);
                 }
             }
+            // Pages (or their identities) stored into an element: the array
+            // holds them, whatever its type.
+            if !v.pages.is_empty() {
+                if let Some((home, single)) = element_home(cx, func, base) {
+                    changed |= store_into(cx, home, single, &v.pages);
+                }
+            }
         }
         _ => {}
     }
+    changed
+}
+
+/// Records that `units`' pages are stored into the elements of `home` (or
+/// into `home` itself when it is a single-element container).
+fn store_into(cx: &mut FlowContext, home: Loc, single: bool, units: &BTreeSet<UnitId>) -> bool {
+    let v = if single {
+        Val::pages(units.clone())
+    } else {
+        Val::arrays(units.clone())
+    };
+    let mut changed = cx.merge(home.clone(), &v);
+    changed |= cx.add_fills(home, units.iter().copied());
     changed
 }
 
@@ -233,12 +253,10 @@ fn element_store(
             cx.union(x, y);
         }
     }
-    let mut changed = false;
-    if let Some(l) = alias_loc(cx, func, container) {
-        changed |= cx.merge(l.clone(), &Val::arrays(v.pages.clone()));
-        changed |= cx.add_fills(l, v.pages.iter().copied());
+    match element_home(cx, func, container) {
+        Some((home, single)) => store_into(cx, home, single, &v.pages),
+        None => false,
     }
-    changed
 }
 
 /// Arguments into the parameters of the functions a call reaches, and what

@@ -53,11 +53,31 @@ impl<'a, 't> FlowContext<'a, 't> {
                 | ExprShape::Deref(base)
                 | ExprShape::Offset { base, .. } => node = base,
                 ExprShape::AddressOf(inner) => node = inner,
+                ExprShape::Call(call) => node = self.identity_operand(func, &call)?,
+                ExprShape::Other => node = bit_operands(node)?.0,
                 _ => return None,
             }
         }
         self.hit(Limit::ExpressionDepth(EXPRESSION_DEPTH));
         None
+    }
+
+    /// The argument a call hands back the identity of: the first argument
+    /// of a transparent call (`pfn_to_page(x)`), the container of an
+    /// element load (`sg_page(sg)`).
+    fn identity_operand<'n>(
+        &self,
+        func: FuncId,
+        call: &crate::c::syntax::Call<'n>,
+    ) -> Option<Node<'n>> {
+        let flow = &self.engine.pack.flow;
+        let name = String::from_utf8_lossy(call.callee_name(self.src(func))?).into_owned();
+        let at = if flow.transparent.contains(&name) || flow.identities.contains(&name) {
+            0
+        } else {
+            *flow.element_loads.get(&name)?
+        };
+        call.args().get(at).copied()
     }
 
     /// What a location holds.
@@ -108,11 +128,23 @@ impl<'a, 't> FlowContext<'a, 't> {
                 ExprShape::Subscript { base, .. } => Val::arrays(eval(base).arrays),
                 _ => Val::arrays(eval(inner).pages),
             },
+            // An offset into an array is the array; an offset from a page's
+            // identity (`page_to_phys(page) + off`) still names that page.
             ExprShape::Offset { base, other } => {
-                let mut arrays = eval(base).arrays;
-                arrays.extend(eval(other).arrays);
-                Val::arrays(arrays)
+                let mut v = eval(base);
+                v.extend(eval(other));
+                v
             }
+            // A page's identity shifted, masked or tagged
+            // (`page_to_pfn(page) << PAGE_SHIFT`, `hpa | DIRTY`).
+            ExprShape::Other => match bit_operands(node) {
+                Some((left, right)) => {
+                    let mut v = eval(left);
+                    v.extend(eval(right));
+                    v
+                }
+                None => Val::default(),
+            },
             ExprShape::Conditional { then, otherwise } => {
                 let mut v = eval(otherwise);
                 if let Some(t) = then {
@@ -129,6 +161,9 @@ impl<'a, 't> FlowContext<'a, 't> {
     /// transparent call, a step through a container, or what the functions
     /// it reaches return.
     fn eval_call(&self, func: FuncId, call: &crate::c::syntax::Call, depth: usize) -> Val {
+        if let Some(operand) = self.cast_operand(func, call) {
+            return self.eval(func, operand, depth + 1);
+        }
         let src = self.src(func);
         let flow = &self.engine.pack.flow;
         if let Some(name) = call.callee_name(src) {
@@ -143,7 +178,7 @@ impl<'a, 't> FlowContext<'a, 't> {
             if let Some(&c) = flow.element_loads.get(name.as_ref()) {
                 return Val::pages(container(c));
             }
-            if flow.transparent.contains(name.as_ref()) {
+            if flow.transparent.contains(name.as_ref()) || flow.identities.contains(name.as_ref()) {
                 return call
                     .args()
                     .first()
@@ -161,6 +196,66 @@ impl<'a, 't> FlowContext<'a, 't> {
         v
     }
 
+    /// The operand of a cast to a typedef that the parser read as a call
+    /// (`(u64)(x | y)`): the callee is a parenthesised name that is neither
+    /// a local nor a parameter.
+    pub fn cast_operand<'n>(
+        &self,
+        func: FuncId,
+        call: &crate::c::syntax::Call<'n>,
+    ) -> Option<Node<'n>> {
+        let callee = call.callee()?;
+        if callee.kind() != "parenthesized_expression" {
+            return None;
+        }
+        let name = callee.named_child(0).filter(|n| n.kind() == "identifier")?;
+        let name = text(name, self.src(func));
+        let f = &self.funcs[func];
+        let args = call.args();
+        (args.len() == 1 && !f.locals.contains(&name) && !f.params.contains(&name)).then(|| args[0])
+    }
+
+    /// Whether an expression is known to hold a page's identity (a frame
+    /// number or an address) rather than a `struct page` pointer: the
+    /// result of an identity call, bits of one, or a variable, field or
+    /// element whose declared type is not a struct.
+    pub fn is_identity(&self, func: FuncId, node: Node) -> bool {
+        let src = self.src(func);
+        let flow = &self.engine.pack.flow;
+        let is_page = |t: &str| t == "page" || t == "folio";
+        match shape(node, src) {
+            ExprShape::Call(call) => {
+                if let Some(operand) = self.cast_operand(func, &call) {
+                    return self.is_identity(func, operand);
+                }
+                call.callee_name(src)
+                    .is_some_and(|n| flow.identities.contains(&*String::from_utf8_lossy(n)))
+            }
+            ExprShape::Offset { base, .. } => self.is_identity(func, base),
+            ExprShape::Other => bit_operands(node).is_some(),
+            ExprShape::Ident(n) => {
+                let name = text(n, src);
+                let f = &self.funcs[func];
+                (f.locals.contains(&name) || f.params.contains(&name))
+                    && !f.types.contains_key(&name)
+            }
+            ExprShape::Field { base, field, .. } => self.type_of(func, base).is_some_and(|s| {
+                self.types.is_defined(&s)
+                    && !self
+                        .types
+                        .field_type(&s, &text(field, src))
+                        .is_some_and(|t| is_page(&t))
+            }),
+            ExprShape::Subscript { base, .. } | ExprShape::Deref(base) => {
+                matches!(
+                    shape(base, src),
+                    ExprShape::Ident(_) | ExprShape::Field { .. }
+                ) && self.is_identity(func, base)
+            }
+            _ => false,
+        }
+    }
+
     /// Whether an expression is `NULL` or a call of an allocator.
     pub fn is_null_or_allocation(&self, func: FuncId, node: Node) -> bool {
         let src = self.src(func);
@@ -175,6 +270,42 @@ impl<'a, 't> FlowContext<'a, 't> {
             }),
             _ => false,
         }
+    }
+}
+
+/// The operands of `a << b`, `a >> b`, `a | b`, `a & b` and `a ^ b`.
+fn bit_operands(node: Node) -> Option<(Node, Node)> {
+    let node = crate::c::syntax::strip(node);
+    if node.kind() != "binary_expression" {
+        return None;
+    }
+    let op = node.child_by_field_name("operator")?.kind();
+    if !matches!(op, "<<" | ">>" | "|" | "&" | "^") {
+        return None;
+    }
+    Some((
+        node.child_by_field_name("left")?,
+        node.child_by_field_name("right")?,
+    ))
+}
+
+/// Where pages stored into an element of `container` land: the array it
+/// aliases (`false`), or the single-element container `x` of `&x` (`true`).
+pub(crate) fn element_home(cx: &FlowContext, func: FuncId, container: Node) -> Option<(Loc, bool)> {
+    if let Some(l) = alias_loc(cx, func, container) {
+        return Some((l, false));
+    }
+    let src = cx.src(func);
+    match shape(container, src) {
+        ExprShape::AddressOf(inner)
+            if matches!(
+                shape(inner, src),
+                ExprShape::Ident(_) | ExprShape::Field { .. }
+            ) =>
+        {
+            cx.loc_of(func, inner).map(|l| (l, true))
+        }
+        _ => None,
     }
 }
 
