@@ -26,6 +26,11 @@ pub struct TypeIndex {
     file_local: std::collections::HashSet<String>,
     /// Structs defined with a body in a header.
     in_headers: std::collections::HashSet<String>,
+    /// (struct, member of a union) -> the union's first member: members of
+    /// one union share their storage, so they are one location.
+    union_members: HashMap<(String, String), String>,
+    /// (struct, first member of a union) -> every member of that union.
+    unions: HashMap<(String, String), Vec<String>>,
 }
 
 /// Macros whose argument 1 names the struct the result points to.
@@ -54,7 +59,8 @@ impl TypeIndex {
                 if let (Some(name), Some(body)) =
                     (n.child_by_field_name("name"), n.child_by_field_name("body"))
                 {
-                    self.add_struct(text(name, src), body, src, header);
+                    let is_union = n.kind() == "union_specifier";
+                    self.add_struct(text(name, src), body, src, header, is_union);
                 }
                 true
             }
@@ -83,7 +89,8 @@ impl TypeIndex {
     /// or union type is a struct of its own, named `outer.member`; the
     /// members of an anonymous member without a name belong to the outer
     /// struct (`s->a` for `struct s { union { int a; }; }`).
-    fn add_struct(&mut self, sname: String, body: Node, src: &[u8], header: bool) {
+    fn add_struct(&mut self, sname: String, body: Node, src: &[u8], header: bool, is_union: bool) {
+        let mut members = Vec::new();
         if header {
             self.in_headers.insert(sname.clone());
         } else {
@@ -106,15 +113,17 @@ impl TypeIndex {
                 .filter_map(declarator_identifier)
                 .map(|id| text(id, src))
                 .collect();
+            members.extend(ids.iter().cloned());
+            let inner_union = ty.kind() == "union_specifier";
             match (inner, type_name(ty, src)) {
                 (Some(inner), _) if ids.is_empty() => {
-                    self.add_struct(sname.clone(), inner, src, header)
+                    self.add_struct(sname.clone(), inner, src, header, inner_union)
                 }
                 (Some(inner), _) => {
                     for id in ids {
                         let member = format!("{sname}.{id}");
                         self.fields.insert((sname.clone(), id), member.clone());
-                        self.add_struct(member, inner, src, header);
+                        self.add_struct(member, inner, src, header, inner_union);
                     }
                 }
                 (None, Some(ty)) => {
@@ -125,6 +134,31 @@ impl TypeIndex {
                 (None, None) => {}
             }
         }
+        if is_union && members.len() > 1 {
+            let first = members[0].clone();
+            for m in &members {
+                self.union_members
+                    .insert((sname.clone(), m.clone()), first.clone());
+            }
+            self.unions.insert((sname, first), members);
+        }
+    }
+
+    /// The location a field names: members of one union are one location,
+    /// named by the union's first member.
+    pub fn canonical_field(&self, strukt: &str, field: &str) -> String {
+        self.union_members
+            .get(&(strukt.to_string(), field.to_string()))
+            .cloned()
+            .unwrap_or_else(|| field.to_string())
+    }
+
+    /// Every field name a canonical field location is spelled with.
+    pub fn spellings(&self, strukt: &str, field: &str) -> Vec<String> {
+        self.unions
+            .get(&(strukt.to_string(), field.to_string()))
+            .cloned()
+            .unwrap_or_else(|| vec![field.to_string()])
     }
 
     /// Adds what another index (of other files) knows.
@@ -137,6 +171,12 @@ impl TypeIndex {
         }
         self.file_local.extend(other.file_local);
         self.in_headers.extend(other.in_headers);
+        for (k, v) in other.union_members {
+            self.union_members.entry(k).or_insert(v);
+        }
+        for (k, v) in other.unions {
+            self.unions.entry(k).or_insert(v);
+        }
     }
 
     /// The struct a type name stands for (typedefs resolved).

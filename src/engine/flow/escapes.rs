@@ -102,9 +102,7 @@ fn store(cx: &mut FlowContext, func: FuncId, asg: &Assignment) {
                     );
                 }
                 if let (Loc::Field(s, f), false) = (&loc, v.is_empty()) {
-                    let file_local = cx.types.is_file_local(s);
-                    cx.needs.add_field(s.clone(), f.clone(), file_local);
-                    cx.need(Need::Field(s.clone(), f.clone()), &v.units());
+                    need_field(cx, s, f, &v.units());
                     for u in v.units() {
                         cx.units[u]
                             .evidence
@@ -158,9 +156,17 @@ fn tracked_fields(cx: &mut FlowContext) {
         .collect();
     for (s, f) in fields {
         let v = cx.val_of(&Loc::Field(s.clone(), f.clone()));
-        cx.need(Need::Field(s.clone(), f.clone()), &v.units());
-        let file_local = cx.types.is_file_local(&s);
-        cx.needs.add_field(s, f, file_local);
+        need_field(cx, &s, &f, &v.units());
+    }
+}
+
+/// The readers and writers of a field that holds pages are needed, under
+/// every name its storage has (the members of a union).
+fn need_field(cx: &mut FlowContext, s: &str, f: &str, units: &BTreeSet<UnitId>) {
+    let file_local = cx.types.is_file_local(s);
+    for spelling in cx.types.spellings(s, f) {
+        cx.need(Need::Field(s.to_string(), spelling.clone()), units);
+        cx.needs.add_field(s.to_string(), spelling, file_local);
     }
 }
 

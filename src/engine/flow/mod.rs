@@ -317,8 +317,8 @@ impl<'a, 't> FlowContext<'a, 't> {
             Loc::Var(func, name) => {
                 self.hot.vars.insert((*func, name.clone()));
             }
-            Loc::Field(_, f) => {
-                self.hot.fields.insert(f.clone());
+            Loc::Field(s, f) => {
+                self.hot.fields.extend(self.types.spellings(s, f));
             }
             Loc::Ret(g) => {
                 self.hot.rets.insert(self.funcs[*g].name.clone());

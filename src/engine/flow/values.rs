@@ -36,7 +36,8 @@ impl<'a, 't> FlowContext<'a, 't> {
             }
             ExprShape::Field { base, field, .. } => {
                 let s = self.type_of(func, base)?;
-                Some(Loc::Field(s, text(field, src)))
+                let f = self.types.canonical_field(&s, &text(field, src));
+                Some(Loc::Field(s, f))
             }
             _ => None,
         }
