@@ -86,10 +86,7 @@ fn store(cx: &mut FlowContext, func: FuncId, asg: &Assignment) {
     match shape(asg.lhs, src) {
         ExprShape::Ident(_) | ExprShape::Field { .. } => match cx.loc_of(func, asg.lhs) {
             Some(loc) => {
-                if cx.tracked(&loc)
-                    && v.is_empty()
-                    && asg.plain
-                    && !cx.is_null_or_allocation(func, asg.rhs)
+                if cx.tracked(&loc) && v.is_empty() && asg.plain && !cx.holds_no_page(func, asg.rhs)
                 {
                     let value = text(asg.rhs, src);
                     let info = cx.locs.get_mut(&loc).expect("tracked");
@@ -123,10 +120,7 @@ fn store(cx: &mut FlowContext, func: FuncId, asg: &Assignment) {
             {
                 unfollowed(cx, &v);
             }
-            if !b.arrays.is_empty()
-                && v.pages.is_empty()
-                && !matches!(shape(asg.rhs, src), ExprShape::Null)
-            {
+            if !b.arrays.is_empty() && v.pages.is_empty() && !cx.holds_no_page(func, asg.rhs) {
                 let why = Blocker::ElementAssigned {
                     array: text(base, src),
                     value: text(asg.rhs, src),
@@ -214,7 +208,7 @@ fn check_call(cx: &mut FlowContext, func: FuncId, call: &Call, in_release: bool)
         // A page's identity handed to a function is read, not kept.
         let identity = v.arrays.is_empty() && cx.is_identity(func, arg);
         match &callee {
-            Some(c) => named_call(cx, func, call, c, &units, in_release, identity),
+            Some(c) => named_call(cx, func, call, c, &v, in_release, identity),
             None => {
                 let place = cx.place(func, call.node);
                 for u in units {
@@ -255,7 +249,7 @@ fn element_store(
             push_unique(&mut cx.units[u].escapes, why.clone());
         }
     }
-    if !b.arrays.is_empty() && v.pages.is_empty() && !matches!(shape(page, src), ExprShape::Null) {
+    if !b.arrays.is_empty() && v.pages.is_empty() && !cx.holds_no_page(func, page) {
         let why = Blocker::ElementSet {
             container: text(container, src),
             value: text(page, src),
@@ -294,7 +288,7 @@ fn followed_argument(
         let units = cx.val_of(&ploc).units();
         cx.need(Need::Callers(gname.clone()), &units);
         cx.needs.add_callers(gname.clone(), file_local);
-        if v.is_empty() && !cx.is_null_or_allocation(func, arg) {
+        if v.is_empty() && !cx.holds_no_page(func, arg) {
             let origin = Origin::Argument {
                 value: text(arg, src),
                 callee: gname,
@@ -344,17 +338,20 @@ fn ops_slot(cx: &mut FlowContext, s: &str, f: &str, units: &BTreeSet<UnitId>) {
 /// Pages passed to a named function the analysis does not follow: the
 /// vocabulary tells evidence, extra references and releases; anything else
 /// is an escape (unless only the pages' identity is passed), and its
-/// definition a need.
+/// definition a need. A call listed both as a release and as an array use
+/// (`free_page()`) given only the array frees the array, not its pages.
 fn named_call(
     cx: &mut FlowContext,
     func: FuncId,
     call: &Call,
     c: &str,
-    units: &BTreeSet<UnitId>,
+    v: &Val,
     in_release: bool,
     identity: bool,
 ) {
     let flow = &cx.engine.pack.flow;
+    let units = &v.units();
+    let passes_pages = !v.pages.is_empty();
     let place = cx.place(func, call.node);
     let resolved = cx.resolve(func, c);
     let known_use = flow.is_use(c)
@@ -378,7 +375,7 @@ fn named_call(
         let (call, place) = (c.to_string(), place.clone());
         if flow.extra_references.contains(c) {
             push_unique(&mut unit.blockers, Blocker::ExtraReference { call, place });
-        } else if flow.releases.contains(c) {
+        } else if flow.releases.contains(c) && (passes_pages || !flow.array_uses.contains(c)) {
             push_unique(
                 &mut unit.blockers,
                 Blocker::UnconvertedRelease { call, place },

@@ -257,8 +257,10 @@ impl<'a, 't> FlowContext<'a, 't> {
         }
     }
 
-    /// Whether an expression is `NULL` or a call of an allocator.
-    pub fn is_null_or_allocation(&self, func: FuncId, node: Node) -> bool {
+    /// Whether an expression cannot be another page: `NULL`, a constant (a
+    /// number, a macro constant in capitals, either negated or
+    /// complemented), or a call of an allocator (a fresh pages array).
+    pub fn holds_no_page(&self, func: FuncId, node: Node) -> bool {
         let src = self.src(func);
         match shape(node, src) {
             ExprShape::Null => true,
@@ -269,7 +271,26 @@ impl<'a, 't> FlowContext<'a, 't> {
                     .allocators
                     .contains(&*String::from_utf8_lossy(c))
             }),
-            _ => false,
+            ExprShape::Ident(n) => {
+                let name = text(n, src);
+                let f = &self.funcs[func];
+                !f.locals.contains(&name)
+                    && !f.params.contains(&name)
+                    && name.bytes().any(|b| b.is_ascii_uppercase())
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+            }
+            _ => {
+                let node = crate::c::syntax::strip(node);
+                match node.kind() {
+                    "number_literal" => true,
+                    "unary_expression" => node
+                        .child_by_field_name("argument")
+                        .is_some_and(|a| self.holds_no_page(func, a)),
+                    _ => false,
+                }
+            }
         }
     }
 }
