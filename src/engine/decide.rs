@@ -268,15 +268,31 @@ fn lookup_only(
             _ => None,
         })
         .collect();
+    let file = cx.file(f.file);
+    let release = format!("{}:{}", file.path, file.parsed.line_of(last.1.start));
     let used = f.nodes.iter().find(|n| {
         n.kind() == "identifier"
             && n.start_byte() >= last.1.end
             && holders.contains(&*String::from_utf8_lossy(&src[n.byte_range()]))
+    });
+    if let Some(used) = used {
+        return Some(Blocker::LookupOnly {
+            release,
+            use_place: cx.place(func, *used),
+        });
+    }
+    // The identity handed back through a pointer parameter (`*paddr =
+    // page_to_phys(page)`): the callers use it after the release.
+    let out = f.params.iter().find(|p| {
+        !f.types.contains_key(*p)
+            && cx
+                .locs
+                .get(&super::flow::Loc::Var(func, (*p).clone()))
+                .is_some_and(|i| i.arrays.iter().any(|&a| representatives[a.index()] == u))
     })?;
-    let file = cx.file(f.file);
     Some(Blocker::LookupOnly {
-        release: format!("{}:{}", file.path, file.parsed.line_of(last.1.start)),
-        use_place: cx.place(func, *used),
+        release,
+        use_place: format!("by the callers of {}() through `*{out}`", f.name),
     })
 }
 
