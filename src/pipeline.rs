@@ -11,8 +11,8 @@
 //! skipped and the run goes on.
 
 use crate::c::parse::{self, Parsed};
-use crate::engine::program::{Needs, ProgramFile};
-use crate::engine::{AcquirePolicy, Class, Engine, FileFindings, Plan, SiteKind, Unit};
+use crate::engine::{AcquirePolicy, Engine, FileFindings, Plan, SiteKind, Unit};
+use crate::engine::{Blocker, Needs, ProgramFile};
 use crate::rewrite::diff::file_diff;
 use crate::rewrite::edit::overlaps;
 use crate::rewrite::patch::apply_unified;
@@ -503,14 +503,14 @@ fn render_outcome(
     engine: &Engine,
     base: &Path,
     parsed: &[(String, Parsed)],
-    analysis: crate::engine::program::ProgramAnalysis,
+    analysis: crate::engine::ProgramAnalysis,
 ) -> Outcome {
     let mut units = analysis.units;
     let mut files = analysis.files;
     // Rendered plans per unit, per file.
     let mut rendered: BTreeMap<usize, Vec<(usize, Plan, Rendered)>> = BTreeMap::new();
     for (ui, unit) in units.iter().enumerate() {
-        if !unit.converted {
+        if !unit.is_converted() {
             continue;
         }
         let mut r = Vec::new();
@@ -526,9 +526,9 @@ fn render_outcome(
         }
         rendered.insert(ui, r);
     }
-    let mut dropped: BTreeMap<usize, String> = BTreeMap::new();
+    let mut dropped: BTreeMap<usize, Blocker> = BTreeMap::new();
     loop {
-        let mut newly: BTreeMap<usize, String> = BTreeMap::new();
+        let mut newly: BTreeMap<usize, Blocker> = BTreeMap::new();
         // Overlaps between units, per file: one sweep over the edits sorted
         // by position (a generated file may hold tens of thousands).
         let mut per_file: BTreeMap<usize, Vec<(usize, Edit)>> = BTreeMap::new();
@@ -550,7 +550,7 @@ fn render_outcome(
             for (ui, e) in edits.iter() {
                 if let Some((other, far)) = &reach {
                     if other != ui && overlaps(far, e) {
-                        newly.insert(*ui, "its rewrite overlaps another unit's rewrite".into());
+                        newly.insert(*ui, Blocker::RewriteOverlap);
                     }
                 }
                 if reach.as_ref().is_none_or(|(_, far)| e.end > far.end) {
@@ -573,7 +573,10 @@ fn render_outcome(
                         for (ui, _) in edits {
                             newly.insert(
                                 *ui,
-                                format!("self-check failed in {}: {why}", parsed[*file].0),
+                                Blocker::SelfCheckFailed {
+                                    path: parsed[*file].0.clone(),
+                                    why: why.to_string(),
+                                },
                             );
                         }
                     }
@@ -592,10 +595,9 @@ fn render_outcome(
                     {
                         newly.insert(
                             ui,
-                            format!(
-                                "the rewrite would introduce a parse error in {}",
-                                parsed[*file].0
-                            ),
+                            Blocker::RewriteParseError {
+                                path: parsed[*file].0.clone(),
+                            },
                         );
                     }
                 }
@@ -603,10 +605,9 @@ fn render_outcome(
                     for (ui, _) in edits {
                         newly.insert(
                             *ui,
-                            format!(
-                                "the rewrites together would introduce a parse error in {}",
-                                parsed[*file].0
-                            ),
+                            Blocker::RewritesParseError {
+                                path: parsed[*file].0.clone(),
+                            },
                         );
                     }
                 }
@@ -618,10 +619,7 @@ fn render_outcome(
         dropped.extend(newly);
     }
     for (ui, why) in &dropped {
-        let unit = &mut units[*ui];
-        unit.converted = false;
-        unit.class = Class::Manual;
-        unit.reasons.push(why.clone());
+        units[*ui].withdraw(why.clone());
     }
 
     // Per file: edits, new text, and what each site became.
@@ -664,10 +662,10 @@ fn render_outcome(
             if let Some(ui) = site.unit {
                 let unit = &units[ui];
                 site.class = unit.class;
-                if !unit.converted {
+                if !unit.is_converted() {
                     site.rewrite = None;
                     if site.reason.is_none() || dropped.contains_key(&ui) {
-                        site.reason = Some(unit.reasons.join("; "));
+                        site.reason = Some(unit.decision.reasons());
                     }
                 }
             }
@@ -717,11 +715,11 @@ fn render_outcome(
         out_files.push(outcome);
     }
     stats.units = units.len();
-    stats.units_converted = units.iter().filter(|u| u.converted).count();
-    stats.units_kept = units.iter().filter(|u| u.kept).count();
+    stats.units_converted = units.iter().filter(|u| u.is_converted()).count();
+    stats.units_kept = units.iter().filter(|u| u.is_kept()).count();
     stats.mismatches = units.iter().map(|u| u.mismatches.len()).sum();
     for u in &units {
-        if !u.pinned {
+        if !u.is_pinned() {
             *stats.classes.entry(u.class.name().to_string()).or_default() += 1;
         }
     }

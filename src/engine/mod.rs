@@ -9,14 +9,18 @@
 //! and the planned replacements that `rewrite` turns into byte edits.
 
 pub mod dataflow;
+pub mod decide;
+pub mod flow;
 pub mod matcher;
-pub mod program;
+pub mod reason;
 pub mod types;
 
 use crate::rule::{RuleKind, RulePack, Target};
 use serde::Serialize;
 
+pub use flow::{Need, Needs, ProgramAnalysis, ProgramFile};
 pub use matcher::{Binding, Match, MatchedToken};
+pub use reason::{Blocker, Decision, Limit, Origin};
 
 /// How hard a conversion unit is to review; decides which series it goes to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -61,7 +65,7 @@ pub enum SiteKind {
 }
 
 /// A call site the rules recognised, with its decision.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct Site {
     pub kind: SiteKind,
     pub line: usize,
@@ -74,11 +78,9 @@ pub struct Site {
     /// What the call becomes, when it is converted.
     pub rewrite: Option<String>,
     /// Why it is not converted.
-    pub reason: Option<String>,
+    pub reason: Option<Vec<Blocker>>,
     pub class: Class,
-    #[serde(skip)]
     pub start: usize,
-    #[serde(skip)]
     pub end: usize,
 }
 
@@ -100,7 +102,7 @@ pub enum Plan {
 
 /// An acquire and every release its pages reach, in any function or file:
 /// converted all or nothing.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct Unit {
     /// Where the (first) acquire is.
     pub file: String,
@@ -108,13 +110,8 @@ pub struct Unit {
     pub line: usize,
     /// The pages expression of the first acquire.
     pub pages: String,
-    pub converted: bool,
-    /// The pages come from `pin_user_pages*()`: nothing to convert.
-    pub pinned: bool,
-    /// Left as `get_user_pages*()` on purpose (the acquire policy).
-    pub kept: bool,
+    pub decision: Decision,
     pub class: Class,
-    pub reasons: Vec<String>,
     pub rules: Vec<String>,
     /// Problems that are bugs whatever the target (pinned pages released
     /// with `put_page()`, or the reverse).
@@ -124,12 +121,33 @@ pub struct Unit {
     /// Every release site, as `file:line`.
     pub releases: Vec<String>,
     /// (index of the file in the analysis, planned change).
-    #[serde(skip)]
     pub plans: Vec<(usize, Plan)>,
 }
 
+impl Unit {
+    /// Whether the unit is rewritten.
+    pub fn is_converted(&self) -> bool {
+        self.decision == Decision::Convert
+    }
+    /// The pages come from `pin_user_pages*()`: nothing to convert.
+    pub fn is_pinned(&self) -> bool {
+        matches!(self.decision, Decision::AlreadyPinned { .. })
+    }
+    /// Left as `get_user_pages*()` on purpose (the acquire policy).
+    pub fn is_kept(&self) -> bool {
+        matches!(self.decision, Decision::Keep(_))
+    }
+    /// Withdraws the conversion of a unit whose rewrite cannot be used.
+    pub fn withdraw(&mut self, why: Blocker) {
+        let mut reasons = self.decision.reasons();
+        reasons.push(why);
+        self.decision = Decision::Manual(reasons);
+        self.class = Class::Manual;
+    }
+}
+
 /// Everything the engine found in one file.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default)]
 pub struct FileFindings {
     pub path: String,
     /// Functions that mention an acquire and parse clean.
@@ -278,13 +296,13 @@ impl<'p> Engine<'p> {
         &self.acquire_names
     }
 
-    /// Analyses a set of parsed files as one program (see `program.rs`).
+    /// Analyses a set of parsed files as one program (see `flow/`).
     pub fn analyse(
         &self,
-        files: &[program::ProgramFile],
-        scanned: &program::Needs,
+        files: &[ProgramFile],
+        scanned: &Needs,
         final_round: bool,
-    ) -> program::ProgramAnalysis {
-        program::analyse_program(self, files, scanned, final_round)
+    ) -> ProgramAnalysis {
+        flow::analyse_program(self, files, scanned, final_round)
     }
 }

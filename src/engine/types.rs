@@ -26,6 +26,11 @@ pub struct TypeIndex {
     file_local: std::collections::HashSet<String>,
     /// Structs defined with a body in a header.
     in_headers: std::collections::HashSet<String>,
+    /// (struct, member of a union) -> the union's first member: members of
+    /// one union share their storage, so they are one location.
+    union_members: HashMap<(String, String), String>,
+    /// (struct, first member of a union) -> every member of that union.
+    unions: HashMap<(String, String), Vec<String>>,
 }
 
 /// Macros whose argument 1 names the struct the result points to.
@@ -54,31 +59,8 @@ impl TypeIndex {
                 if let (Some(name), Some(body)) =
                     (n.child_by_field_name("name"), n.child_by_field_name("body"))
                 {
-                    let sname = text(name, src);
-                    if header {
-                        self.in_headers.insert(sname.clone());
-                    } else {
-                        self.file_local.insert(sname.clone());
-                    }
-                    let mut c = body.walk();
-                    for field in body.named_children(&mut c) {
-                        if field.kind() != "field_declaration" {
-                            continue;
-                        }
-                        let Some(ty) = field
-                            .child_by_field_name("type")
-                            .and_then(|t| type_name(t, src))
-                        else {
-                            continue;
-                        };
-                        let mut c2 = field.walk();
-                        for d in field.children_by_field_name("declarator", &mut c2) {
-                            if let Some(id) = declarator_identifier(d) {
-                                self.fields
-                                    .insert((sname.clone(), text(id, src)), ty.clone());
-                            }
-                        }
-                    }
+                    let is_union = n.kind() == "union_specifier";
+                    self.add_struct(text(name, src), body, src, header, is_union);
                 }
                 true
             }
@@ -103,6 +85,82 @@ impl TypeIndex {
         });
     }
 
+    /// Records the fields of a struct body. A member of an anonymous struct
+    /// or union type is a struct of its own, named `outer.member`; the
+    /// members of an anonymous member without a name belong to the outer
+    /// struct (`s->a` for `struct s { union { int a; }; }`).
+    fn add_struct(&mut self, sname: String, body: Node, src: &[u8], header: bool, is_union: bool) {
+        let mut members = Vec::new();
+        if header {
+            self.in_headers.insert(sname.clone());
+        } else {
+            self.file_local.insert(sname.clone());
+        }
+        let mut c = body.walk();
+        for field in body.named_children(&mut c) {
+            if field.kind() != "field_declaration" {
+                continue;
+            }
+            let Some(ty) = field.child_by_field_name("type") else {
+                continue;
+            };
+            let anonymous = matches!(ty.kind(), "struct_specifier" | "union_specifier")
+                && ty.child_by_field_name("name").is_none();
+            let inner = ty.child_by_field_name("body").filter(|_| anonymous);
+            let mut c2 = field.walk();
+            let ids: Vec<String> = field
+                .children_by_field_name("declarator", &mut c2)
+                .filter_map(declarator_identifier)
+                .map(|id| text(id, src))
+                .collect();
+            members.extend(ids.iter().cloned());
+            let inner_union = ty.kind() == "union_specifier";
+            match (inner, type_name(ty, src)) {
+                (Some(inner), _) if ids.is_empty() => {
+                    self.add_struct(sname.clone(), inner, src, header, inner_union)
+                }
+                (Some(inner), _) => {
+                    for id in ids {
+                        let member = format!("{sname}.{id}");
+                        self.fields.insert((sname.clone(), id), member.clone());
+                        self.add_struct(member, inner, src, header, inner_union);
+                    }
+                }
+                (None, Some(ty)) => {
+                    for id in ids {
+                        self.fields.insert((sname.clone(), id), ty.clone());
+                    }
+                }
+                (None, None) => {}
+            }
+        }
+        if is_union && members.len() > 1 {
+            let first = members[0].clone();
+            for m in &members {
+                self.union_members
+                    .insert((sname.clone(), m.clone()), first.clone());
+            }
+            self.unions.insert((sname, first), members);
+        }
+    }
+
+    /// The location a field names: members of one union are one location,
+    /// named by the union's first member.
+    pub fn canonical_field(&self, strukt: &str, field: &str) -> String {
+        self.union_members
+            .get(&(strukt.to_string(), field.to_string()))
+            .cloned()
+            .unwrap_or_else(|| field.to_string())
+    }
+
+    /// Every field name a canonical field location is spelled with.
+    pub fn spellings(&self, strukt: &str, field: &str) -> Vec<String> {
+        self.unions
+            .get(&(strukt.to_string(), field.to_string()))
+            .cloned()
+            .unwrap_or_else(|| vec![field.to_string()])
+    }
+
     /// Adds what another index (of other files) knows.
     pub fn merge(&mut self, other: TypeIndex) {
         for (k, v) in other.fields {
@@ -113,6 +171,12 @@ impl TypeIndex {
         }
         self.file_local.extend(other.file_local);
         self.in_headers.extend(other.in_headers);
+        for (k, v) in other.union_members {
+            self.union_members.entry(k).or_insert(v);
+        }
+        for (k, v) in other.unions {
+            self.unions.entry(k).or_insert(v);
+        }
     }
 
     /// The struct a type name stands for (typedefs resolved).
@@ -131,6 +195,11 @@ impl TypeIndex {
     /// only that file can touch its fields.
     pub fn is_file_local(&self, strukt: &str) -> bool {
         self.file_local.contains(strukt) && !self.in_headers.contains(strukt)
+    }
+
+    /// Whether a struct's definition was read.
+    pub fn is_defined(&self, strukt: &str) -> bool {
+        self.file_local.contains(strukt) || self.in_headers.contains(strukt)
     }
 
     pub fn field_type(&self, strukt: &str, field: &str) -> Option<String> {

@@ -398,6 +398,7 @@ pub fn compile_rule(path: &str, text: &str) -> Result<Rule, RuleError> {
             .collect(),
         element_fields: f.element_fields.iter().cloned().collect(),
         transparent: f.transparent.iter().cloned().collect(),
+        identities: f.identities.iter().cloned().collect(),
     });
 
     let mut examples = Vec::new();

@@ -140,6 +140,10 @@ pub struct FlowSpec {
     /// Calls whose result stands for the same page as their first argument
     /// (`page_to_pfn()`, `pfn_to_page()`, `page_folio()`).
     pub transparent: BTreeSet<String>,
+    /// Calls whose result stands for the page as a number or an address
+    /// (`page_to_pfn()`, `page_to_phys()`, `page_address()`): the page's
+    /// identity, followed wherever it is stored like the page itself.
+    pub identities: BTreeSet<String>,
 }
 
 impl FlowSpec {
@@ -154,7 +158,10 @@ impl FlowSpec {
                         .is_some_and(|prefix| name.starts_with(prefix))
                 })
         };
-        listed(&self.array_uses) || listed(&self.page_uses) || self.transparent.contains(name)
+        listed(&self.array_uses)
+            || listed(&self.page_uses)
+            || self.transparent.contains(name)
+            || self.identities.contains(name)
     }
 
     fn merge(&mut self, other: &FlowSpec) {
@@ -177,6 +184,7 @@ impl FlowSpec {
         self.element_fields
             .extend(other.element_fields.iter().cloned());
         self.transparent.extend(other.transparent.iter().cloned());
+        self.identities.extend(other.identities.iter().cloned());
     }
 
     /// Whether the vocabulary says what a call does to a container.

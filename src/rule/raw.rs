@@ -114,6 +114,8 @@ pub struct RawFlow {
     pub element_fields: Vec<String>,
     #[serde(default)]
     pub transparent: Vec<String>,
+    #[serde(default)]
+    pub identities: Vec<String>,
 }
 
 /// A call that stores a page into, reads a page from, or steps through an

@@ -10,7 +10,7 @@ use crate::pipeline::Outcome;
 pub fn units(outcome: &Outcome) -> Vec<Unit> {
     let mut out = Vec::new();
     for (ui, unit) in outcome.units.iter().enumerate() {
-        if !unit.converted {
+        if !unit.is_converted() {
             continue;
         }
         let mut edits = Vec::new();
@@ -70,12 +70,12 @@ pub fn manual_sites(outcome: &Outcome) -> Vec<ManualSite> {
                 reason: format!("mismatch: {m}"),
             });
         }
-        if !unit.converted && !unit.pinned && !unit.kept {
+        if !unit.is_converted() && !unit.is_pinned() && !unit.is_kept() {
             out.push(ManualSite {
                 path: unit.file.clone(),
                 line: unit.line,
                 function: unit.function.clone(),
-                reason: unit.reasons.join("; "),
+                reason: crate::sink::reason::joined(&unit.decision.reasons()),
             });
         }
     }

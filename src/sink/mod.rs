@@ -6,3 +6,4 @@ pub mod files;
 pub mod git;
 pub mod mbox;
 pub mod print;
+pub mod reason;

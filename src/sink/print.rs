@@ -1,6 +1,7 @@
 //! The dry-run sinks: the unified diff and the site report, on a writer.
 
-use crate::engine::{SiteKind, Unit};
+use super::reason::{joined, lines};
+use crate::engine::{Class, Site, SiteKind, Unit};
 use crate::pipeline::Outcome;
 use serde::Serialize;
 use std::io::{self, Write};
@@ -45,7 +46,7 @@ pub fn write_report_text(out: &mut dyn Write, outcome: &Outcome) -> io::Result<(
             };
             let mut what = match (&s.rewrite, &s.reason) {
                 (Some(r), _) => format!("-> {r}"),
-                (None, Some(why)) => format!("not converted: {why}"),
+                (None, Some(why)) => format!("not converted: {}", joined(why)),
                 (None, None) => "not converted".to_string(),
             };
             // An acquire names the releases of its flow, wherever they are.
@@ -105,7 +106,7 @@ pub fn write_report_text(out: &mut dyn Write, outcome: &Outcome) -> io::Result<(
 struct JsonReport<'a> {
     target: &'static str,
     files: Vec<JsonFile<'a>>,
-    units: &'a [Unit],
+    units: Vec<JsonUnit<'a>>,
     skipped_files: &'a [crate::source::SkippedFile],
     summary: &'a crate::pipeline::Stats,
 }
@@ -114,8 +115,74 @@ struct JsonReport<'a> {
 struct JsonFile<'a> {
     path: &'a str,
     changed: bool,
-    sites: &'a [crate::engine::Site],
+    sites: Vec<JsonSite<'a>>,
     skipped_functions: &'a [crate::engine::SkippedFunction],
+}
+
+#[derive(Serialize)]
+struct JsonSite<'a> {
+    kind: SiteKind,
+    line: usize,
+    function: &'a str,
+    call: &'a str,
+    rule: &'a str,
+    unit: Option<usize>,
+    rewrite: Option<&'a str>,
+    reason: Option<String>,
+    class: Class,
+}
+
+impl<'a> JsonSite<'a> {
+    fn of(s: &'a Site) -> JsonSite<'a> {
+        JsonSite {
+            kind: s.kind,
+            line: s.line,
+            function: &s.function,
+            call: &s.call,
+            rule: &s.rule,
+            unit: s.unit,
+            rewrite: s.rewrite.as_deref(),
+            reason: s.reason.as_deref().map(joined),
+            class: s.class,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct JsonUnit<'a> {
+    file: &'a str,
+    function: &'a str,
+    line: usize,
+    pages: &'a str,
+    converted: bool,
+    pinned: bool,
+    kept: bool,
+    class: Class,
+    reasons: Vec<String>,
+    rules: &'a [String],
+    mismatches: &'a [String],
+    evidence: &'a [String],
+    releases: &'a [String],
+}
+
+impl<'a> JsonUnit<'a> {
+    fn of(u: &'a Unit) -> JsonUnit<'a> {
+        JsonUnit {
+            file: &u.file,
+            function: &u.function,
+            line: u.line,
+            pages: &u.pages,
+            converted: u.is_converted(),
+            pinned: u.is_pinned(),
+            kept: u.is_kept(),
+            class: u.class,
+            reasons: lines(&u.decision),
+            rules: &u.rules,
+            mismatches: &u.mismatches,
+            evidence: &u.evidence,
+            releases: &u.releases,
+        }
+    }
 }
 
 /// Writes the report as JSON (stable field order, files in path order).
@@ -128,11 +195,11 @@ pub fn write_report_json(out: &mut dyn Write, outcome: &Outcome) -> io::Result<(
             .map(|f| JsonFile {
                 path: &f.rel_path,
                 changed: f.changed(),
-                sites: &f.findings.sites,
+                sites: f.findings.sites.iter().map(JsonSite::of).collect(),
                 skipped_functions: &f.findings.skipped,
             })
             .collect(),
-        units: &outcome.units,
+        units: outcome.units.iter().map(JsonUnit::of).collect(),
         skipped_files: &outcome.skipped,
         summary: &outcome.stats,
     };
@@ -158,15 +225,15 @@ pub fn check_findings(outcome: &Outcome) -> Vec<Finding> {
             let Some(ui) = s.unit else { continue };
             let unit = &outcome.units[ui];
             if s.kind != SiteKind::Release
-                || unit.pinned
-                || unit.kept
+                || unit.is_pinned()
+                || unit.is_kept()
                 || s.call.starts_with("unpin_user_page")
             {
                 continue;
             }
             let why = match (&s.rewrite, &s.reason) {
                 (Some(r), _) => format!("pinpatch converts it to {r}"),
-                (None, Some(r)) => r.clone(),
+                (None, Some(r)) => joined(r),
                 (None, None) => String::new(),
             };
             out.push(Finding {
@@ -230,7 +297,7 @@ pub fn explain(outcome: &Outcome, file: &str, line: usize) -> Option<String> {
         let Some(ui) = s.unit else {
             out.push_str(&format!(
                 "  not part of a flow: {}\n",
-                s.reason.clone().unwrap_or_default()
+                s.reason.as_deref().map(joined).unwrap_or_default()
             ));
             continue;
         };
@@ -267,12 +334,12 @@ pub fn explain(outcome: &Outcome, file: &str, line: usize) -> Option<String> {
         for m in &u.mismatches {
             out.push_str(&format!("  mismatch: {m}\n"));
         }
-        match (&s.rewrite, u.converted) {
+        match (&s.rewrite, u.is_converted()) {
             (Some(r), _) => out.push_str(&format!("  converted: becomes {r}\n")),
             (None, true) => out.push_str("  converted (this call itself is unchanged)\n"),
             (None, false) => {
                 out.push_str("  not converted:\n");
-                for r in &u.reasons {
+                for r in lines(&u.decision) {
                     out.push_str(&format!("    - {r}\n"));
                 }
             }

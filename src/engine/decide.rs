@@ -1,0 +1,401 @@
+//! The last phase: each unit's `Decision` (the blockers, the acquire policy
+//! of Documentation/core-api/pin_user_pages.rst, the target's rewrites), its
+//! class and plans, the loop-index declarations converted loops leave
+//! unused, and every site with its unit and reason.
+
+use super::dataflow::{declarator_of, declarator_removal_range, one_line};
+use super::flow::ids::{FuncId, UnitId};
+use super::flow::FlowContext;
+use super::flow::{AcquireSite, ReleaseSite, UnitState};
+use super::reason::{Blocker, Decision};
+use super::{AcquirePolicy, Class, FileFindings, Plan, Site, SiteKind, Unit};
+use crate::rule::{AcquireFamily, Target};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+/// Decides every unit (in representative order), plans the removal of dead
+/// loop indices, and records the sites in `out_files`.
+pub(crate) fn decide_all(
+    cx: &FlowContext,
+    representatives: &[UnitId],
+    acquire_sites: Vec<AcquireSite>,
+    release_sites: Vec<ReleaseSite>,
+    out_files: &mut [FileFindings],
+) -> Vec<Unit> {
+    let limits: Vec<Blocker> = cx
+        .limits
+        .borrow()
+        .iter()
+        .map(|&l| Blocker::LimitReached(l))
+        .collect();
+    let mut unit_index: HashMap<UnitId, usize> = HashMap::new();
+    let mut units: Vec<Unit> = Vec::new();
+    for u in cx.units.ids() {
+        if representatives[u.index()] != u {
+            continue;
+        }
+        unit_index.insert(u, units.len());
+        units.push(decide(cx, u, representatives, &limits));
+    }
+    remove_dead_indices(cx, &mut units);
+    let index_of = |u: UnitId| unit_index[&representatives[u.index()]];
+    for a in acquire_sites {
+        let index = a.unit.map(index_of);
+        let (class, unit_reason) = match index {
+            Some(i) => (
+                units[i].class,
+                (!units[i].is_converted()).then(|| units[i].decision.reasons()),
+            ),
+            None => (Class::Manual, None),
+        };
+        let site = site(
+            cx,
+            SiteKind::Acquire,
+            a.func,
+            a.node,
+            &a.matched,
+            index,
+            class,
+        );
+        let reason = a.reason.map(|r| vec![r]).or(unit_reason);
+        push_site(cx, out_files, a.func, Site { reason, ..site });
+    }
+    for r in release_sites {
+        let i = index_of(r.unit);
+        let unit = &units[i];
+        let site = site(
+            cx,
+            SiteKind::Release,
+            r.func,
+            r.node,
+            &r.matched,
+            Some(i),
+            unit.class,
+        );
+        let reason = r
+            .mixed
+            .map(|m| vec![m])
+            .or_else(|| (!unit.is_converted()).then(|| unit.decision.reasons()));
+        push_site(cx, out_files, r.func, Site { reason, ..site });
+    }
+    for f in out_files.iter_mut() {
+        f.sites.sort_by_key(|s| (s.start, s.kind));
+        f.skipped
+            .sort_by(|a, b| (a.line, &a.function).cmp(&(b.line, &b.function)));
+    }
+    units
+}
+
+/// A site without its reason.
+fn site(
+    cx: &FlowContext,
+    kind: SiteKind,
+    func: FuncId,
+    node: tree_sitter::Node,
+    matched: &super::Match,
+    unit: Option<usize>,
+    class: Class,
+) -> Site {
+    let src = cx.src(func);
+    Site {
+        kind,
+        line: cx.line(func, node),
+        function: cx.funcs[func].name.clone(),
+        call: one_line(&src[node.byte_range()]),
+        rule: cx.engine.pack.rules[matched.rule].id.clone(),
+        unit,
+        rewrite: None,
+        reason: None,
+        class,
+        start: node.start_byte(),
+        end: node.end_byte(),
+    }
+}
+
+fn push_site(cx: &FlowContext, out_files: &mut [FileFindings], func: FuncId, site: Site) {
+    out_files[cx.funcs[func].file.index()].sites.push(site);
+}
+
+/// Removes repeated items, keeping the first of each.
+fn dedup(v: &[Blocker]) -> Vec<Blocker> {
+    let mut out: Vec<Blocker> = Vec::new();
+    for x in v {
+        if !out.contains(x) {
+            out.push(x.clone());
+        }
+    }
+    out
+}
+
+/// The decision for one unit.
+fn decide(cx: &FlowContext, u: UnitId, representatives: &[UnitId], limits: &[Blocker]) -> Unit {
+    let s = &cx.units[u];
+    let engine = cx.engine;
+    let escapes = dedup(&s.escapes);
+    let mut blockers = dedup(&s.blockers);
+    blockers.extend(limits.iter().cloned());
+    let mut reasons: Vec<Blocker> = blockers.clone();
+    if s.releases.is_empty() {
+        reasons.push(Blocker::NoRelease);
+    }
+    let evidence: Vec<String> = s.evidence.iter().cloned().collect();
+    let decision = match (engine.target, s.family) {
+        (_, AcquireFamily::Pin) => Decision::AlreadyPinned { also: reasons },
+        (Target::Unpin, _) => {
+            reasons.extend(escapes.iter().cloned());
+            for (_, m) in &s.acquires {
+                let rule = &engine.pack.rules[m.rule];
+                let manual = rule
+                    .acquire
+                    .as_ref()
+                    .expect("acquire")
+                    .manual
+                    .contains_key(&Target::Unpin);
+                if !rule.rewrite.contains_key(&Target::Unpin) && !manual {
+                    reasons.push(Blocker::NoUnpinRewrite {
+                        rule: rule.id.clone(),
+                    });
+                }
+            }
+            if !reasons.is_empty() {
+                Decision::Manual(reasons)
+            } else if let Some(why) = lookup_only(cx, s, u, representatives) {
+                Decision::Keep(why)
+            } else if evidence.is_empty() && engine.policy == AcquirePolicy::Evidence {
+                policy(
+                    s.data.iter().cloned().collect(),
+                    s.metadata.iter().cloned().collect(),
+                )
+            } else {
+                Decision::Convert
+            }
+        }
+        (Target::PutUserPage, _) if reasons.is_empty() => Decision::Convert,
+        (Target::PutUserPage, _) => Decision::Manual(reasons),
+    };
+    let mut plans = Vec::new();
+    if decision == Decision::Convert {
+        for (func, m) in s.acquires.iter().chain(&s.releases) {
+            if engine.pack.rules[m.rule]
+                .rewrite
+                .contains_key(&engine.target)
+            {
+                let file = cx.funcs[*func].file.index();
+                plans.push((file, Plan::Replace { matched: m.clone() }));
+            }
+        }
+    }
+    let class = class(cx, s, decision == Decision::Convert);
+    let decision = match decision {
+        Decision::Convert if plans.is_empty() => Decision::Manual(Vec::new()),
+        d => d,
+    };
+    let mut release_places: Vec<String> = s
+        .releases
+        .iter()
+        .map(|(func, m)| {
+            let file = cx.file(cx.funcs[*func].file);
+            format!("{}:{}", file.path, file.parsed.line_of(m.start))
+        })
+        .collect();
+    release_places.sort();
+    release_places.dedup();
+    Unit {
+        function: cx.funcs[s.func].name.clone(),
+        file: cx.file(s.file).path.to_string(),
+        line: s.line,
+        pages: s.pages_text.clone(),
+        decision,
+        class,
+        rules: s.rules.iter().cloned().collect(),
+        // A release that may also see pages from elsewhere is mixed, not a
+        // mismatch: only a pure flow proves one.
+        mismatches: if blockers.is_empty() {
+            s.mismatches.clone()
+        } else {
+            Vec::new()
+        },
+        evidence,
+        releases: release_places,
+        plans,
+    }
+}
+
+/// The acquire policy for a unit with no blocker and no evidence for a pin:
+/// kept when only struct page is looked at, else left for a decision.
+fn policy(data: Vec<String>, metadata: Vec<String>) -> Decision {
+    if data.is_empty() && !metadata.is_empty() {
+        Decision::Keep(Blocker::StructPageOnly { uses: metadata })
+    } else {
+        let mut uses = data;
+        uses.extend(metadata);
+        Decision::Manual(vec![Blocker::NeedsDecision { uses }])
+    }
+}
+
+/// A unit whose acquire and releases are in one function, where a local
+/// holding the pages' identity (`paddr = page_to_phys(page)`) is read after
+/// the last release: the page is only looked up (its address outlives the
+/// reference), so it is not pinned. Returns the reason, with the places.
+fn lookup_only(
+    cx: &FlowContext,
+    s: &UnitState,
+    u: UnitId,
+    representatives: &[UnitId],
+) -> Option<Blocker> {
+    let func = s.acquires.first()?.0;
+    if s.releases.is_empty()
+        || s.acquires
+            .iter()
+            .chain(&s.releases)
+            .any(|(g, _)| *g != func)
+    {
+        return None;
+    }
+    let last = s.releases.iter().max_by_key(|(_, m)| m.end)?;
+    let src = cx.src(func);
+    let f = &cx.funcs[func];
+    let holders: BTreeSet<&str> = cx
+        .locs
+        .iter()
+        .filter_map(|(loc, info)| match loc {
+            super::flow::Loc::Var(g, name)
+                if *g == func
+                    && !f.types.contains_key(name)
+                    && info.pages.iter().any(|&p| representatives[p.index()] == u) =>
+            {
+                Some(name.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    let file = cx.file(f.file);
+    let release = format!("{}:{}", file.path, file.parsed.line_of(last.1.start));
+    let used = f.nodes.iter().find(|n| {
+        n.kind() == "identifier"
+            && n.start_byte() >= last.1.end
+            && holders.contains(&*String::from_utf8_lossy(&src[n.byte_range()]))
+    });
+    if let Some(used) = used {
+        return Some(Blocker::LookupOnly {
+            release,
+            use_place: cx.place(func, *used),
+        });
+    }
+    // The identity handed back through a pointer parameter (`*paddr =
+    // page_to_phys(page)`): the callers use it after the release.
+    let out = f.params.iter().find(|p| {
+        !f.types.contains_key(*p)
+            && cx
+                .locs
+                .get(&super::flow::Loc::Var(func, (*p).clone()))
+                .is_some_and(|i| i.arrays.iter().any(|&a| representatives[a.index()] == u))
+    })?;
+    Some(Blocker::LookupOnly {
+        release,
+        use_place: format!("by the callers of {}() through `*{out}`", f.name),
+    })
+}
+
+/// How hard a unit is to review.
+fn class(cx: &FlowContext, s: &UnitState, convertible: bool) -> Class {
+    let funcs: BTreeSet<FuncId> = s
+        .acquires
+        .iter()
+        .chain(&s.releases)
+        .map(|(func, _)| *func)
+        .collect();
+    let files: BTreeSet<_> = funcs.iter().map(|&g| cx.funcs[g].file).collect();
+    if !convertible {
+        Class::Manual
+    } else if funcs.len() <= 1 {
+        Class::Easy
+    } else if files.len() <= 1 {
+        Class::Local
+    } else {
+        Class::CrossFile
+    }
+}
+
+/// Plans the removal of loop-index declarations that converted loops leave unused.
+fn remove_dead_indices(cx: &FlowContext, units: &mut [Unit]) {
+    // Per function: the byte ranges converted loops replace, and their indices.
+    let mut replaced: BTreeMap<FuncId, Vec<(usize, usize)>> = BTreeMap::new();
+    let mut indices: Vec<(FuncId, String, usize)> = Vec::new();
+    for (ui, unit) in units.iter().enumerate() {
+        if !unit.is_converted() {
+            continue;
+        }
+        for (file, plan) in &unit.plans {
+            let Plan::Replace { matched } = plan else {
+                continue;
+            };
+            let Some(func) = holder(cx, *file, matched.start, matched.end) else {
+                continue;
+            };
+            replaced
+                .entry(func)
+                .or_default()
+                .push((matched.start, matched.end));
+            let rule = &cx.engine.pack.rules[matched.rule];
+            if let Some(b) = rule
+                .release
+                .as_ref()
+                .and_then(|r| r.index.as_ref())
+                .and_then(|i| matched.binding(i))
+            {
+                indices.push((func, b.text.clone(), ui));
+            }
+        }
+    }
+    let mut done = HashSet::new();
+    for (func, name, ui) in indices.into_iter().rev() {
+        if !done.insert((func, name.clone())) {
+            continue;
+        }
+        let src = cx.src(func);
+        let ranges = &replaced[&func];
+        let mut declarators = Vec::new();
+        let mut other_uses = 0;
+        for n in &cx.funcs[func].nodes {
+            if n.kind() != "identifier" || src[n.byte_range()] != *name.as_bytes() {
+                continue;
+            }
+            if ranges
+                .iter()
+                .any(|&(s, e)| s <= n.start_byte() && n.end_byte() <= e)
+            {
+                continue;
+            }
+            match declarator_of(*n) {
+                Some(d) => declarators.push(d),
+                None => other_uses += 1,
+            }
+        }
+        if other_uses > 0 || declarators.len() != 1 {
+            continue;
+        }
+        if let Some((start, end, text)) = declarator_removal_range(declarators[0], src) {
+            let file = cx.funcs[func].file.index();
+            units[ui].plans.push((
+                file,
+                Plan::RemoveDeclarator {
+                    start,
+                    end,
+                    text,
+                    name,
+                },
+            ));
+        }
+    }
+}
+
+/// The function holding `start..end` of a file. Functions are in (file,
+/// offset) order: the last one that starts at or before the match holds it,
+/// if any does.
+fn holder(cx: &FlowContext, file: usize, start: usize, end: usize) -> Option<FuncId> {
+    let funcs = cx.funcs.as_slice();
+    let at = funcs.partition_point(|f| (f.file.index(), f.def.node.start_byte()) <= (file, start));
+    let i = at.checked_sub(1)?;
+    let f = &funcs[i];
+    (f.file.index() == file && end <= f.def.node.end_byte()).then(|| FuncId::from_index(i))
+}

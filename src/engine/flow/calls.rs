@@ -1,0 +1,225 @@
+//! What a call reaches: the definition its name resolves to (a `static`
+//! definition in the calling file first, else the one global definition),
+//! or every function an ops table stores in the struct field it calls
+//! through; and where a function's address is taken outside any body.
+
+use super::ids::{FileId, FuncId};
+use super::{text, FlowContext, Needs, ProgramFile};
+use crate::c::syntax::{preorder, shape, strip, Call, ExprShape};
+use crate::engine::types::{type_name, TypeIndex};
+use std::collections::HashMap;
+use tree_sitter::Node;
+
+/// Why a call's name reaches no definition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Unresolved {
+    /// The rules describe the callee; its definition is never followed.
+    Vocabulary,
+    /// No definition was read.
+    Undefined,
+    /// Several global definitions were read.
+    Ambiguous,
+}
+
+impl<'a, 't> FlowContext<'a, 't> {
+    /// The definitions a call may reach: the one it names, or every function
+    /// an ops table stores in the struct field it calls through.
+    pub fn targets(&self, func: FuncId, call: &Call) -> Vec<FuncId> {
+        let src = self.src(func);
+        if let Some(name) = call.callee_name(src) {
+            return self
+                .resolve(func, &String::from_utf8_lossy(name))
+                .ok()
+                .into_iter()
+                .collect();
+        }
+        let Some((s, f)) = self.callee_slot(func, call) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (file, name) in self.ops.get(&(s, f)).map(Vec::as_slice).unwrap_or(&[]) {
+            if let Some(defs) = self.by_name.get(name) {
+                out.extend(self.pick_definition(defs, *file).ok());
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Of several definitions of one name, the one in `file`, else the one
+    /// global definition.
+    fn pick_definition(&self, defs: &[FuncId], file: FileId) -> Result<FuncId, Unresolved> {
+        if let Some(&d) = defs.iter().find(|&&d| self.funcs[d].file == file) {
+            return Ok(d);
+        }
+        let globals: Vec<FuncId> = defs
+            .iter()
+            .copied()
+            .filter(|&d| !self.funcs[d].is_static)
+            .collect();
+        match globals.len() {
+            1 => Ok(globals[0]),
+            0 => Err(Unresolved::Undefined),
+            _ => Err(Unresolved::Ambiguous),
+        }
+    }
+
+    /// For `a->b->f(...)` whose struct types stop being known at some step:
+    /// the (struct, field) whose definition would tell the next type.
+    pub fn missing_field_type(&self, func: FuncId, node: Node) -> Option<(String, String)> {
+        let src = self.src(func);
+        let node = strip(node);
+        if node.kind() != "field_expression" {
+            return None;
+        }
+        let base = node.child_by_field_name("argument")?;
+        let field = node.child_by_field_name("field")?;
+        match self.type_of(func, base) {
+            Some(s) => {
+                let f = text(field, src);
+                self.types.field_type(&s, &f).is_none().then_some((s, f))
+            }
+            None => self.missing_field_type(func, base),
+        }
+    }
+
+    /// The (struct, field) a call through a function pointer field uses.
+    pub fn callee_slot(&self, func: FuncId, call: &Call) -> Option<(String, String)> {
+        let src = self.src(func);
+        let callee = strip(call.callee()?);
+        match shape(callee, src) {
+            ExprShape::Field { base, field, .. } => {
+                Some((self.type_of(func, base)?, text(field, src)))
+            }
+            _ => None,
+        }
+    }
+
+    /// The definition a call in function `func` to `name` reaches.
+    pub fn resolve(&self, func: FuncId, name: &str) -> Result<FuncId, Unresolved> {
+        // The vocabulary is described by the rules; its definitions (mm/gup.c
+        // and friends) are never followed.
+        if self.engine.is_vocabulary(name) {
+            return Err(Unresolved::Vocabulary);
+        }
+        let Some(defs) = self.by_name.get(name) else {
+            return Err(Unresolved::Undefined);
+        };
+        self.pick_definition(defs, self.funcs[func].file)
+    }
+
+    /// Where a function's name is used outside any function body (an ops
+    /// table initialiser such as `.release = foo_release`), if anywhere.
+    pub fn address_taken_at_file_scope(&self, name: &str, scanned: &Needs) -> Option<String> {
+        for f in self.files {
+            let src: &[u8] = &f.parsed.original;
+            if memchr::memmem::find(src, name.as_bytes()).is_none() {
+                continue;
+            }
+            let mut found = None;
+            preorder(f.parsed.tree.root_node(), |n| {
+                if found.is_some() || n.kind() == "function_definition" {
+                    return false;
+                }
+                if n.kind() == "identifier" && src[n.byte_range()] == *name.as_bytes() {
+                    let in_declarator = n
+                        .parent()
+                        .is_some_and(|par| par.kind() == "function_declarator");
+                    // An ops-table slot whose every call site was read is a
+                    // known caller, not an unknown one.
+                    let known_slot = ops_slot_of(n, src, &self.types).is_some_and(|slot| {
+                        scanned.fields.contains(&slot) || scanned.local_fields.contains(&slot)
+                    });
+                    if !in_declarator && !known_slot {
+                        found = Some(format!("{}:{}", f.path, f.parsed.line_of(n.start_byte())));
+                    }
+                }
+                true
+            });
+            if found.is_some() {
+                return found;
+            }
+        }
+        None
+    }
+}
+
+/// Functions stored in struct fields by file-scope initialisers:
+/// `static struct ops x = { .f = func };`.
+pub(crate) fn ops_index(
+    files: &[ProgramFile],
+    types: &TypeIndex,
+) -> HashMap<(String, String), Vec<(FileId, String)>> {
+    let mut out: HashMap<(String, String), Vec<(FileId, String)>> = HashMap::new();
+    for (i, f) in files.iter().enumerate() {
+        let src: &[u8] = &f.parsed.original;
+        let root = f.parsed.tree.root_node();
+        let mut cursor = root.walk();
+        for decl in root
+            .children(&mut cursor)
+            .filter(|n| n.kind() == "declaration")
+        {
+            if let Some(slots) = initializer_slots(decl, src, types) {
+                for (s, field, name) in slots {
+                    out.entry((s, field))
+                        .or_default()
+                        .push((FileId::from_index(i), name));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// (struct, field, function) for each `.field = function` of a declaration
+/// with an initialiser list.
+fn initializer_slots(
+    decl: Node,
+    src: &[u8],
+    types: &TypeIndex,
+) -> Option<Vec<(String, String, String)>> {
+    let s = types.resolve(&type_name(decl.child_by_field_name("type")?, src)?);
+    let mut out = Vec::new();
+    let mut c = decl.walk();
+    for d in decl.children_by_field_name("declarator", &mut c) {
+        let Some(list) = d
+            .child_by_field_name("value")
+            .filter(|v| v.kind() == "initializer_list")
+        else {
+            continue;
+        };
+        let mut c2 = list.walk();
+        for pair in list
+            .named_children(&mut c2)
+            .filter(|n| n.kind() == "initializer_pair")
+        {
+            let field = pair
+                .child_by_field_name("designator")
+                .and_then(|d| d.named_child(0));
+            let value = pair.child_by_field_name("value").map(strip);
+            if let (Some(field), Some(value)) = (field, value) {
+                if value.kind() == "identifier" {
+                    out.push((s.clone(), text(field, src), text(value, src)));
+                }
+            }
+        }
+    }
+    Some(out)
+}
+
+/// The (struct, field) slot an identifier fills when it is the value of a
+/// `.field = name` pair in a file-scope initialiser.
+fn ops_slot_of(n: Node, src: &[u8], types: &TypeIndex) -> Option<(String, String)> {
+    let pair = n.parent().filter(|p| p.kind() == "initializer_pair")?;
+    let field = pair
+        .child_by_field_name("designator")
+        .and_then(|d| d.named_child(0))?;
+    let decl = pair
+        .parent()?
+        .parent()?
+        .parent()
+        .filter(|d| d.kind() == "declaration")?;
+    let s = types.resolve(&type_name(decl.child_by_field_name("type")?, src)?);
+    Some((s, text(field, src)))
+}

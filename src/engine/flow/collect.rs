@@ -1,0 +1,532 @@
+//! The first phase: the program's functions (those that mention anything
+//! the rules or the flow care about), their rule matches, the struct types
+//! of all files, the ops tables, and the units seeded by the acquires.
+//! Per-file work runs in parallel; results are joined in file order.
+
+use super::calls::ops_index;
+use super::ids::{FileId, FuncId, IdVec, UnitId};
+use super::values::root_of;
+use super::{text, FlowContext, Func, Hot, Loc, ProgramFile, UnitState, Val};
+use crate::c::syntax::{functions, preorder, shape, Call, ExprShape, FunctionDef};
+use crate::c::Parsed;
+use crate::engine::matcher::{match_rule, Match};
+use crate::engine::reason::Blocker;
+use crate::engine::types::{declared_types, TypeIndex};
+use crate::engine::{Engine, FileFindings, SkippedFunction};
+use crate::rule::RuleKind;
+use std::collections::{HashMap, HashSet};
+use tree_sitter::Node;
+
+use super::Needs;
+
+/// A function whose parse tree holds errors.
+pub(crate) struct BrokenFunction<'t> {
+    pub file: FileId,
+    pub name: String,
+    pub line: usize,
+    pub error_line: usize,
+    pub def: FunctionDef<'t>,
+}
+
+/// A rule match in a function.
+pub(crate) struct MatchSite<'t> {
+    pub func: FuncId,
+    pub node: Node<'t>,
+    pub matched: Match,
+}
+
+/// An acquire, with its unit or the reason it has none.
+pub(crate) struct AcquireSite<'t> {
+    pub func: FuncId,
+    pub node: Node<'t>,
+    pub matched: Match,
+    pub unit: Option<UnitId>,
+    pub reason: Option<Blocker>,
+}
+
+/// What the first phase produces.
+pub(crate) struct Collected<'a, 't> {
+    pub context: FlowContext<'a, 't>,
+    pub acquires: Vec<MatchSite<'t>>,
+    pub releases: Vec<MatchSite<'t>>,
+    pub broken: Vec<BrokenFunction<'t>>,
+}
+
+/// What one file contributes: its functions, broken functions, functions
+/// too deep to analyse, and rule matches (function index within the file,
+/// node, match, whether it is an acquire).
+struct FilePart<'t> {
+    funcs: Vec<Func<'t>>,
+    broken: Vec<BrokenFunction<'t>>,
+    deep: Vec<SkippedFunction>,
+    matches: Vec<(usize, Node<'t>, Match, bool)>,
+}
+
+/// Builds the context: types, functions, matches and ops tables.
+pub(crate) fn collect<'a, 't>(
+    engine: &'a Engine<'a>,
+    files: &'a [ProgramFile<'t>],
+    scanned: &Needs,
+    out_files: &mut [FileFindings],
+) -> Collected<'a, 't> {
+    use rayon::prelude::*;
+    let partial: Vec<TypeIndex> = files
+        .par_iter()
+        .map(|f| {
+            let mut t = TypeIndex::default();
+            t.add_file(f.path, f.parsed);
+            t
+        })
+        .collect();
+    let mut types = TypeIndex::default();
+    for t in partial {
+        types.merge(t);
+    }
+    let interest = interest_words(engine, scanned);
+    let parts: Vec<FilePart> = files
+        .par_iter()
+        .enumerate()
+        .map(|(i, f)| prepare_file(engine, scanned, &interest, &types, FileId::from_index(i), f))
+        .collect();
+    let mut funcs: IdVec<FuncId, Func> = IdVec::default();
+    let mut broken = Vec::new();
+    let mut acquires = Vec::new();
+    let mut releases = Vec::new();
+    for (i, part) in parts.into_iter().enumerate() {
+        let base = funcs.len();
+        for f in part.funcs {
+            funcs.push(f);
+        }
+        broken.extend(part.broken);
+        out_files[i].skipped.extend(part.deep);
+        for (local, node, matched, is_acquire) in part.matches {
+            let site = MatchSite {
+                func: FuncId::from_index(base + local),
+                node,
+                matched,
+            };
+            if is_acquire {
+                acquires.push(site);
+            } else {
+                releases.push(site);
+            }
+        }
+    }
+    let mut by_name: HashMap<String, Vec<FuncId>> = HashMap::new();
+    for (id, f) in funcs.iter_enumerated() {
+        by_name.entry(f.name.clone()).or_default().push(id);
+    }
+    let ops = ops_index(files, &types);
+    let context = FlowContext {
+        engine,
+        files,
+        funcs,
+        by_name,
+        types,
+        locs: HashMap::new(),
+        fills: HashMap::new(),
+        units: IdVec::default(),
+        parent: IdVec::default(),
+        needs: Needs::default(),
+        need_units: HashMap::new(),
+        hot: Hot::default(),
+        ops,
+        limits: Default::default(),
+    };
+    let with_acquire: HashSet<FuncId> = acquires.iter().map(|a| a.func).collect();
+    for func in with_acquire {
+        out_files[context.funcs[func].file.index()].functions_analysed += 1;
+    }
+    Collected {
+        context,
+        acquires,
+        releases,
+        broken,
+    }
+}
+
+/// The functions of one file that take part, and their rule matches.
+fn prepare_file<'t>(
+    engine: &Engine,
+    scanned: &Needs,
+    interest: &aho_corasick::AhoCorasick,
+    types: &TypeIndex,
+    file: FileId,
+    f: &ProgramFile<'t>,
+) -> FilePart<'t> {
+    let language = tree_sitter::Language::from(tree_sitter_c::LANGUAGE);
+    let comment_id = language.id_for_node_kind("comment", true);
+    let mut part = FilePart {
+        funcs: Vec::new(),
+        broken: Vec::new(),
+        deep: Vec::new(),
+        matches: Vec::new(),
+    };
+    let src: &[u8] = &f.parsed.original;
+    for def in functions(f.parsed.tree.root_node()) {
+        // A function that names nothing the rules or the flow care about can
+        // neither receive nor pass on acquired pages.
+        let body = &src[def.node.byte_range()];
+        if !interest.is_match(body) {
+            continue;
+        }
+        let name = def.name(src);
+        // The vocabulary's own definitions (mm/gup.c) are described by the
+        // rules, never analysed.
+        if engine.is_vocabulary(&name) {
+            continue;
+        }
+        // A function that names a field of interest but none of the structs
+        // it belongs to cannot reach that field.
+        if !interest_fields_ok(body, scanned, engine) {
+            continue;
+        }
+        // One walk collects the body's nodes and measures its depth.
+        let Some(nodes) = body_nodes(def.node, def.body, comment_id) else {
+            part.deep.push(SkippedFunction {
+                function: name,
+                line: f.parsed.line_of(def.node.start_byte()),
+                reason: format!("nested deeper than {} levels", crate::c::syntax::MAX_DEPTH),
+            });
+            continue;
+        };
+        if def.has_error() {
+            part.broken.push(BrokenFunction {
+                file,
+                name,
+                line: f.parsed.line_of(def.node.start_byte()),
+                error_line: first_error_line(def.node, f.parsed),
+                def,
+            });
+            continue;
+        }
+        let local_index = part.funcs.len();
+        match_rules(engine, &nodes, src, local_index, &mut part.matches);
+        part.funcs.push(function(types, file, f, def, name, nodes));
+    }
+    part
+}
+
+/// The rule matches among a function's nodes.
+fn match_rules<'t>(
+    engine: &Engine,
+    nodes: &[Node<'t>],
+    src: &[u8],
+    local_index: usize,
+    out: &mut Vec<(usize, Node<'t>, Match, bool)>,
+) {
+    let call_id = tree_sitter::Language::from(tree_sitter_c::LANGUAGE)
+        .id_for_node_kind("call_expression", true);
+    for &n in nodes {
+        let mut try_rule = |ri: usize| {
+            let rule = &engine.pack.rules[ri];
+            if let Some(m) = match_rule(ri, rule, n, src) {
+                match rule.kind {
+                    RuleKind::Acquire => out.push((local_index, n, m, true)),
+                    RuleKind::Release => out.push((local_index, n, m, false)),
+                    RuleKind::Flow => {}
+                }
+            }
+        };
+        // A call is only tried against the rules naming its callee.
+        if n.kind_id() == call_id {
+            let callee = Call::new(n).and_then(|c| c.callee_name(src));
+            for ri in engine.rules_for_call(callee) {
+                try_rule(ri);
+            }
+        } else {
+            for &ri in engine.rules_for_kind(n.kind_id()) {
+                try_rule(ri);
+            }
+        }
+    }
+}
+
+/// A clean function's facts: locals, parameters, declared types.
+fn function<'t>(
+    types: &TypeIndex,
+    file: FileId,
+    f: &ProgramFile<'t>,
+    def: FunctionDef<'t>,
+    name: String,
+    nodes: Vec<Node<'t>>,
+) -> Func<'t> {
+    let src: &[u8] = &f.parsed.original;
+    let mut locals = HashSet::new();
+    for &n in &nodes {
+        if n.kind() == "declaration" {
+            let mut c = n.walk();
+            for d in n.children_by_field_name("declarator", &mut c) {
+                if let Some(id) = crate::c::syntax::declarator_identifier(d) {
+                    locals.insert(text(id, src));
+                }
+            }
+        }
+    }
+    let is_static = {
+        let head = &src[def.node.start_byte()..def.body.start_byte()];
+        memchr::memmem::find(head, b"static").is_some()
+    };
+    let return_type = def
+        .node
+        .child_by_field_name("type")
+        .and_then(|t| crate::engine::types::type_name(t, src));
+    let types_map = declared_types(def.node, &nodes, src, types);
+    Func {
+        file,
+        file_local: is_static && f.path.ends_with(".c"),
+        params: def.parameter_names(src),
+        name,
+        def,
+        is_static,
+        nodes,
+        locals,
+        types: types_map,
+        return_type,
+    }
+}
+
+/// Seeds a unit per acquired location (acquires filling one location share
+/// it) and records each acquire site with its unit or the reason it has none.
+pub(crate) fn seed_units<'t>(
+    cx: &mut FlowContext<'_, 't>,
+    acquires: Vec<MatchSite<'t>>,
+) -> Vec<AcquireSite<'t>> {
+    let engine = cx.engine;
+    let mut sites = Vec::new();
+    let mut root_units: HashMap<Loc, UnitId> = HashMap::new();
+    for MatchSite {
+        func,
+        node,
+        matched,
+    } in acquires
+    {
+        let rule = &engine.pack.rules[matched.rule];
+        let role = rule
+            .acquire
+            .as_ref()
+            .expect("acquire rules have an [acquire] table");
+        let src = cx.src(func);
+        let pages_node = matched
+            .binding(&role.pages)
+            .and_then(|b| node.named_descendant_for_byte_range(b.start, b.end));
+        let mut site = AcquireSite {
+            func,
+            node,
+            matched: matched.clone(),
+            unit: None,
+            reason: None,
+        };
+        let Some(pages_node) = pages_node else {
+            site.reason = Some(Blocker::NoPagesArgument);
+            sites.push(site);
+            continue;
+        };
+        if matches!(shape(pages_node, src), ExprShape::Null) {
+            site.reason = Some(Blocker::NullPages);
+            sites.push(site);
+            continue;
+        }
+        let Some((loc, is_array)) = root_of(cx, func, pages_node) else {
+            site.reason = Some(Blocker::PagesNotLocation {
+                pages: text(pages_node, src),
+            });
+            sites.push(site);
+            continue;
+        };
+        let unit = match root_units.get(&loc) {
+            Some(&u) => u,
+            None => {
+                let u = new_unit(cx, func, node, pages_node, role.family, &loc, is_array);
+                root_units.insert(loc, u);
+                u
+            }
+        };
+        let state = &mut cx.units[unit];
+        if state.family != role.family {
+            state.blockers.push(Blocker::MixedFamilyArray);
+        }
+        if let Some(flags) = role.flags.as_ref().and_then(|f| matched.binding(f)) {
+            if flags.text.contains("FOLL_GET") {
+                let line = cx.line(func, node);
+                cx.units[unit].blockers.push(Blocker::FollGet { line });
+            }
+            cx.units[unit].flags.push(flags.text.clone());
+        }
+        if let Some(why) = role.manual.get(&engine.target) {
+            cx.units[unit]
+                .blockers
+                .push(Blocker::RuleManual { why: why.clone() });
+        }
+        cx.units[unit].rules.insert(rule.id.clone());
+        cx.units[unit].acquires.push((func, matched));
+        site.unit = Some(unit);
+        sites.push(site);
+    }
+    sites
+}
+
+/// A new unit whose pages (or array of pages) live at `loc`.
+fn new_unit(
+    cx: &mut FlowContext,
+    func: FuncId,
+    node: Node,
+    pages_node: Node,
+    family: crate::rule::AcquireFamily,
+    loc: &Loc,
+    is_array: bool,
+) -> UnitId {
+    let src = cx.src(func);
+    let state = UnitState {
+        file: cx.funcs[func].file,
+        func,
+        line: cx.line(func, node),
+        pages_text: text(pages_node, src),
+        family,
+        ..UnitState::default()
+    };
+    let u = cx.units.push(state);
+    cx.parent.push(u);
+    let v = if is_array {
+        Val::arrays([u].into())
+    } else {
+        Val::pages([u].into())
+    };
+    cx.merge(loc.clone(), &v);
+    cx.fills.entry(loc.clone()).or_default().insert(u);
+    if let Loc::Field(s, f) = loc {
+        cx.units[u]
+            .evidence
+            .insert(format!("stored in struct {s}::{f}"));
+    }
+    u
+}
+
+/// Whether a function that matched the interest words only through field
+/// names also names one of those fields' structs.
+fn interest_fields_ok(body: &[u8], scanned: &Needs, engine: &Engine) -> bool {
+    let has = |w: &str| memchr::memmem::find(body, w.as_bytes()).is_some();
+    let direct = engine.acquire_names().iter().any(|w| has(w))
+        || engine.pack.release_identifiers().iter().any(|w| has(w))
+        || scanned.definitions.iter().any(|w| has(w))
+        || scanned.callers.iter().any(|w| has(w))
+        || scanned.local_callers.iter().any(|w| has(w));
+    direct
+        || scanned
+            .fields
+            .iter()
+            .chain(&scanned.local_fields)
+            .any(|(s, f)| has(f) && has(s))
+}
+
+/// The words a function must mention to take part in the analysis: the
+/// vocabulary of the rules, and the functions and fields already searched for.
+fn interest_words(engine: &Engine, scanned: &Needs) -> aho_corasick::AhoCorasick {
+    let mut words: Vec<String> = engine.acquire_names().to_vec();
+    words.extend(engine.pack.release_identifiers());
+    words.extend(scanned.definitions.iter().cloned());
+    words.extend(scanned.callers.iter().cloned());
+    words.extend(scanned.local_callers.iter().cloned());
+    words.extend(
+        scanned
+            .fields
+            .iter()
+            .chain(&scanned.local_fields)
+            .map(|(_, f)| f.clone()),
+    );
+    words.sort();
+    words.dedup();
+    aho_corasick::AhoCorasick::new(&words).expect("identifiers are plain words")
+}
+
+/// The nodes of a function body (comments left out), or `None` when the
+/// function is nested deeper than `MAX_DEPTH` levels. Iterative.
+fn body_nodes<'t>(func: Node<'t>, body: Node<'t>, comment_id: u16) -> Option<Vec<Node<'t>>> {
+    let limit = crate::c::syntax::MAX_DEPTH;
+    // Levels between the definition and its body count too.
+    let mut base = 0usize;
+    let mut up = body;
+    while up != func {
+        base += 1;
+        up = up.parent()?;
+    }
+    let mut nodes = Vec::new();
+    let mut cursor = body.walk();
+    let mut depth = base;
+    loop {
+        let n = cursor.node();
+        if depth > limit {
+            return None;
+        }
+        if n.kind_id() != comment_id {
+            nodes.push(n);
+        }
+        if cursor.goto_first_child() {
+            depth += 1;
+            continue;
+        }
+        loop {
+            if cursor.node() == body {
+                return Some(nodes);
+            }
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return Some(nodes);
+            }
+            depth -= 1;
+        }
+    }
+}
+
+/// The line of the first error or missing node under `node`.
+fn first_error_line(node: Node, parsed: &Parsed) -> usize {
+    let mut line = parsed.line_of(node.start_byte());
+    let mut found = false;
+    preorder(node, |n| {
+        if found {
+            return false;
+        }
+        if n.is_error() || n.is_missing() {
+            line = parsed.line_of(n.start_byte());
+            found = true;
+            return false;
+        }
+        n.has_error()
+    });
+    line
+}
+
+/// Reports top-level ERROR regions that mention an acquire.
+pub(crate) fn report_unparsed_regions(
+    engine: &Engine,
+    files: &[ProgramFile],
+    out: &mut [FileFindings],
+) {
+    for (i, f) in files.iter().enumerate() {
+        let root = f.parsed.tree.root_node();
+        let mut cursor = root.walk();
+        for child in root.children(&mut cursor) {
+            if !child.is_error() {
+                continue;
+            }
+            let text = f.parsed.text(child);
+            if engine
+                .acquire_names()
+                .iter()
+                .any(|n| memchr::memmem::find(text, n.as_bytes()).is_some())
+            {
+                out[i].skipped.push(SkippedFunction {
+                    function: String::from("<unparsed region>"),
+                    line: f.parsed.line_of(child.start_byte()),
+                    reason: format!(
+                        "lines {}-{} do not parse as C declarations",
+                        f.parsed.line_of(child.start_byte()),
+                        f.parsed.line_of(child.end_byte())
+                    ),
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,466 @@
+//! After the fixpoint: values from elsewhere that make a location mixed
+//! (`Info::others`), stores and calls the analysis cannot follow (escapes),
+//! evidence for a pin from the vocabulary, and what to read next (`Needs`).
+
+use super::calls::Unresolved;
+use super::collect::MatchSite;
+use super::ids::{FileId, FuncId, UnitId};
+use super::propagate::Constraints;
+use super::values::element_home;
+use super::{push_unique, text, FlowContext, Loc, Need, Needs, Val};
+use crate::c::syntax::{shape, strip, Assignment, Call, ExprShape};
+use crate::engine::reason::{Blocker, Origin};
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// Runs the checks of this phase over every constraint.
+pub(crate) fn collect(
+    cx: &mut FlowContext,
+    scanned: &Needs,
+    k: &Constraints,
+    releases: &[MatchSite],
+) {
+    for (i, (func, asg)) in k.assignments.iter().enumerate() {
+        // Only a statement that names something tracked can store pages or
+        // overwrite a tracked location.
+        if k.assignment_mentions[i].hot(*func, &cx.hot) {
+            store(cx, *func, asg);
+        }
+    }
+    tracked_fields(cx);
+    let release_ranges: Vec<(FileId, usize, usize)> = releases
+        .iter()
+        .map(|r| (cx.funcs[r.func].file, r.matched.start, r.matched.end))
+        .collect();
+    for (i, (func, call)) in k.calls.iter().enumerate() {
+        // A call matters when it passes something tracked, or when it calls
+        // a function whose parameters hold pages (its other arguments must
+        // then come from acquires too).
+        if !k.call_mentions[i].hot(*func, &cx.hot)
+            && !cx
+                .targets(*func, call)
+                .iter()
+                .any(|&g| cx.has_tracked_param(g))
+        {
+            continue;
+        }
+        let file = cx.funcs[*func].file;
+        let range = (call.node.start_byte(), call.node.end_byte());
+        let in_release = release_ranges
+            .iter()
+            .any(|&(f, s, e)| f == file && s <= range.0 && range.1 <= e);
+        check_call(cx, *func, call, in_release);
+    }
+    // Returns of pages: the function's callers must be read.
+    for (func, e) in &k.returns {
+        let v = cx.eval(*func, *e, 0);
+        if !v.is_empty() {
+            let f = &cx.funcs[*func];
+            let (name, file_local) = (f.name.clone(), f.file_local);
+            cx.need(Need::Callers(name.clone()), &v.units());
+            cx.needs.add_callers(name, file_local);
+        }
+    }
+    address_taken(cx, scanned);
+    flag_evidence(cx);
+}
+
+/// An assignment: another value into a tracked location, pages into a
+/// field (a need) or somewhere the analysis cannot follow, another value
+/// into an element of a unit's array.
+fn store(cx: &mut FlowContext, func: FuncId, asg: &Assignment) {
+    let v = cx.eval(func, asg.rhs, 0);
+    let src = cx.src(func);
+    let place = cx.place(func, asg.node);
+    let unfollowed = |cx: &mut FlowContext, v: &Val| {
+        let target = text(asg.lhs, src);
+        for u in v.units() {
+            push_unique(
+                &mut cx.units[u].escapes,
+                Blocker::StoredUnfollowed {
+                    target: target.clone(),
+                    place: place.clone(),
+                },
+            );
+        }
+    };
+    match shape(asg.lhs, src) {
+        ExprShape::Ident(_) | ExprShape::Field { .. } => match cx.loc_of(func, asg.lhs) {
+            Some(loc) => {
+                if cx.tracked(&loc) && v.is_empty() && asg.plain && !cx.holds_no_page(func, asg.rhs)
+                {
+                    let value = text(asg.rhs, src);
+                    let info = cx.locs.get_mut(&loc).expect("tracked");
+                    push_unique(
+                        &mut info.others,
+                        Origin::Assigned {
+                            value,
+                            place: place.clone(),
+                        },
+                    );
+                }
+                if let (Loc::Field(s, f), false) = (&loc, v.is_empty()) {
+                    need_field(cx, s, f, &v.units());
+                    for u in v.units() {
+                        cx.units[u]
+                            .evidence
+                            .insert(format!("stored in struct {s}::{f}"));
+                    }
+                }
+            }
+            None if !v.is_empty() => unfollowed(cx, &v),
+            None => {}
+        },
+        ExprShape::Subscript { base, .. } | ExprShape::Deref(base) => {
+            let b = cx.eval(func, base, 0);
+            // Pages stored into an element of an array the analysis cannot
+            // name, and arrays stored into an element (an array of arrays is
+            // not followed), leave the flow.
+            if !v.arrays.is_empty()
+                || (!v.pages.is_empty() && element_home(cx, func, base).is_none())
+            {
+                unfollowed(cx, &v);
+            }
+            if !b.arrays.is_empty() && v.pages.is_empty() && !cx.holds_no_page(func, asg.rhs) {
+                let why = Blocker::ElementAssigned {
+                    array: text(base, src),
+                    value: text(asg.rhs, src),
+                    place,
+                };
+                for u in b.arrays {
+                    push_unique(&mut cx.units[u].blockers, why.clone());
+                }
+            }
+        }
+        _ if !v.is_empty() => unfollowed(cx, &v),
+        _ => {}
+    }
+}
+
+/// Fields that hold pages: every struct field read or written elsewhere is
+/// a need.
+fn tracked_fields(cx: &mut FlowContext) {
+    let fields: Vec<(String, String)> = cx
+        .locs
+        .iter()
+        .filter(|(_, i)| !i.arrays.is_empty() || !i.pages.is_empty())
+        .filter_map(|(l, _)| match l {
+            Loc::Field(s, f) => Some((s.clone(), f.clone())),
+            _ => None,
+        })
+        .collect();
+    for (s, f) in fields {
+        let v = cx.val_of(&Loc::Field(s.clone(), f.clone()));
+        need_field(cx, &s, &f, &v.units());
+    }
+}
+
+/// The readers and writers of a field that holds pages are needed, under
+/// every name its storage has (the members of a union).
+fn need_field(cx: &mut FlowContext, s: &str, f: &str, units: &BTreeSet<UnitId>) {
+    let file_local = cx.types.is_file_local(s);
+    for spelling in cx.types.spellings(s, f) {
+        cx.need(Need::Field(s.to_string(), spelling.clone()), units);
+        cx.needs.add_field(s.to_string(), spelling, file_local);
+    }
+}
+
+/// A call that passes or may receive tracked values.
+fn check_call(cx: &mut FlowContext, func: FuncId, call: &Call, in_release: bool) {
+    // A cast the parser read as a call: its operand is checked where the
+    // cast is used.
+    if cx.cast_operand(func, call).is_some() {
+        return;
+    }
+    let src = cx.src(func);
+    let callee = call
+        .callee_name(src)
+        .map(|c| String::from_utf8_lossy(c).into_owned());
+    // A page stored into an element of a container: checked like a store
+    // into an array element.
+    if let Some(positions) = callee
+        .as_ref()
+        .and_then(|c| cx.engine.pack.flow.element_stores.get(c).copied())
+    {
+        element_store(cx, func, call, callee.as_deref().unwrap_or(""), positions);
+        return;
+    }
+    let targets = cx.targets(func, call);
+    let slot = if callee.is_none() {
+        cx.callee_slot(func, call)
+    } else {
+        None
+    };
+    for (k, arg) in call.args().into_iter().enumerate() {
+        let v = cx.eval(func, arg, 0);
+        if !targets.is_empty() {
+            followed_argument(cx, func, call, &targets, k, arg, &v);
+            continue;
+        }
+        if v.is_empty() {
+            continue;
+        }
+        let units = v.units();
+        match (&callee, &slot) {
+            (None, None) => unknown_struct_of_pointer(cx, func, call, &units),
+            (None, Some((s, f))) => ops_slot(cx, s, f, &units),
+            _ => {}
+        }
+        // A page's identity handed to a function is read, not kept.
+        let identity = v.arrays.is_empty() && cx.is_identity(func, arg);
+        match &callee {
+            Some(c) => named_call(cx, func, call, c, &v, in_release, identity),
+            None => {
+                let place = cx.place(func, call.node);
+                for u in units {
+                    push_unique(
+                        &mut cx.units[u].escapes,
+                        Blocker::IndirectCall {
+                            place: place.clone(),
+                        },
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// `sg_set_page(container, page, ...)`: another page into a unit's
+/// container blocks it; the store is evidence.
+fn element_store(
+    cx: &mut FlowContext,
+    func: FuncId,
+    call: &Call,
+    callee: &str,
+    (container_at, page_at): (usize, usize),
+) {
+    let src = cx.src(func);
+    let args = call.args();
+    let (Some(&container), Some(&page)) = (args.get(container_at), args.get(page_at)) else {
+        return;
+    };
+    let b = cx.eval(func, container, 0);
+    let v = cx.eval(func, page, 0);
+    if !v.pages.is_empty() && element_home(cx, func, container).is_none() {
+        let why = Blocker::StoredUnfollowed {
+            target: text(container, src),
+            place: cx.place(func, call.node),
+        };
+        for &u in &v.pages {
+            push_unique(&mut cx.units[u].escapes, why.clone());
+        }
+    }
+    if !b.arrays.is_empty() && v.pages.is_empty() && !cx.holds_no_page(func, page) {
+        let why = Blocker::ElementSet {
+            container: text(container, src),
+            value: text(page, src),
+            place: cx.place(func, call.node),
+        };
+        for u in b.arrays {
+            push_unique(&mut cx.units[u].blockers, why.clone());
+        }
+    }
+    for u in v.pages {
+        cx.units[u].evidence.insert(format!("{callee}()"));
+    }
+}
+
+/// An argument of a followed call: the callee's parameter must only receive
+/// acquired pages when it holds them, and the callee's callers are needed.
+fn followed_argument(
+    cx: &mut FlowContext,
+    func: FuncId,
+    call: &Call,
+    targets: &[FuncId],
+    position: usize,
+    arg: tree_sitter::Node,
+    v: &Val,
+) {
+    let src = cx.src(func);
+    for &g in targets {
+        let Some(param) = cx.funcs[g].params.get(position).cloned() else {
+            continue;
+        };
+        let ploc = Loc::Var(g, param);
+        if !cx.tracked(&ploc) {
+            continue;
+        }
+        let (gname, file_local) = (cx.funcs[g].name.clone(), cx.funcs[g].file_local);
+        let units = cx.val_of(&ploc).units();
+        cx.need(Need::Callers(gname.clone()), &units);
+        cx.needs.add_callers(gname.clone(), file_local);
+        if v.is_empty() && !cx.holds_no_page(func, arg) {
+            let origin = Origin::Argument {
+                value: text(arg, src),
+                callee: gname,
+                caller: cx.funcs[func].name.clone(),
+                place: cx.place(func, call.node),
+            };
+            let info = cx.locs.get_mut(&ploc).expect("tracked");
+            push_unique(&mut info.others, origin);
+        }
+    }
+}
+
+/// A call through a function pointer whose struct is not known yet: read
+/// the definition of the struct on the way.
+fn unknown_struct_of_pointer(
+    cx: &mut FlowContext,
+    func: FuncId,
+    call: &Call,
+    units: &BTreeSet<UnitId>,
+) {
+    let base = call
+        .callee()
+        .and_then(|c| strip(c).child_by_field_name("argument"));
+    if let Some((s, f)) = base.and_then(|b| cx.missing_field_type(func, b)) {
+        cx.need(Need::Field(s.clone(), f.clone()), units);
+        cx.needs.fields.insert((s, f));
+    }
+}
+
+/// A call through a function pointer field: read the ops tables that fill
+/// it, the other calls through it, and the functions the tables name.
+fn ops_slot(cx: &mut FlowContext, s: &str, f: &str, units: &BTreeSet<UnitId>) {
+    let named: Vec<String> = cx
+        .ops
+        .get(&(s.to_string(), f.to_string()))
+        .map(|v| v.iter().map(|(_, n)| n.clone()).collect())
+        .unwrap_or_default();
+    for name in named {
+        cx.need(Need::Definition(name.clone()), units);
+        cx.needs.definitions.insert(name);
+    }
+    cx.need(Need::Field(s.to_string(), f.to_string()), units);
+    let file_local = cx.types.is_file_local(s);
+    cx.needs.add_field(s.to_string(), f.to_string(), file_local);
+}
+
+/// Pages passed to a named function the analysis does not follow: the
+/// vocabulary tells evidence, extra references and releases; anything else
+/// is an escape (unless only the pages' identity is passed), and its
+/// definition a need. A call listed both as a release and as an array use
+/// (`free_page()`) given only the array frees the array, not its pages.
+fn named_call(
+    cx: &mut FlowContext,
+    func: FuncId,
+    call: &Call,
+    c: &str,
+    v: &Val,
+    in_release: bool,
+    identity: bool,
+) {
+    let flow = &cx.engine.pack.flow;
+    let units = &v.units();
+    let passes_pages = !v.pages.is_empty();
+    let place = cx.place(func, call.node);
+    let resolved = cx.resolve(func, c);
+    let known_use = flow.is_use(c)
+        || flow.is_element_call(c)
+        || cx.engine.acquire_names().iter().any(|a| a == c);
+    for &u in units {
+        let unit = &mut cx.units[u];
+        if flow.evidence_dma.contains(c) || flow.evidence_write.contains(c) {
+            unit.evidence.insert(format!("{c}()"));
+        }
+        if flow.data_access.contains(c) {
+            unit.data.insert(format!("{c}()"));
+        }
+        if flow.metadata_only.contains(c) {
+            unit.metadata.insert(format!("{c}()"));
+        }
+        if in_release {
+            // Part of a release the rules convert (a dirtying loop).
+            continue;
+        }
+        let (call, place) = (c.to_string(), place.clone());
+        if flow.extra_references.contains(c) {
+            push_unique(&mut unit.blockers, Blocker::ExtraReference { call, place });
+        } else if flow.releases.contains(c) && (passes_pages || !flow.array_uses.contains(c)) {
+            push_unique(
+                &mut unit.blockers,
+                Blocker::UnconvertedRelease { call, place },
+            );
+        } else if !known_use && !identity {
+            let why = match resolved {
+                Err(Unresolved::Ambiguous) => Blocker::PassedToAmbiguous { call, place },
+                _ => Blocker::PassedTo { call, place },
+            };
+            push_unique(&mut unit.escapes, why);
+        }
+    }
+    let macro_like = c
+        .bytes()
+        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    if !known_use && !in_release && !macro_like && resolved == Err(Unresolved::Undefined) {
+        cx.need(Need::Definition(c.to_string()), units);
+        cx.needs.definitions.insert(c.to_string());
+    }
+}
+
+/// A followed function whose address is taken has callers nobody can list.
+fn address_taken(cx: &mut FlowContext, scanned: &Needs) {
+    let followed: Vec<FuncId> = cx
+        .funcs
+        .ids()
+        .filter(|&g| cx.has_tracked_param(g) || cx.tracked(&Loc::Ret(g)))
+        .collect();
+    let followed_names: HashSet<String> =
+        followed.iter().map(|&g| cx.funcs[g].name.clone()).collect();
+    let mut taken_at: HashMap<String, String> = HashMap::new();
+    if !followed_names.is_empty() {
+        for g in cx.funcs.ids() {
+            let src = cx.src(g);
+            for &n in &cx.funcs[g].nodes {
+                if n.kind() != "identifier" {
+                    continue;
+                }
+                let name = String::from_utf8_lossy(&src[n.byte_range()]);
+                if !followed_names.contains(name.as_ref()) || taken_at.contains_key(name.as_ref()) {
+                    continue;
+                }
+                let is_callee = n.parent().is_some_and(|par| {
+                    par.kind() == "call_expression"
+                        && par.child_by_field_name("function") == Some(n)
+                });
+                if !is_callee {
+                    taken_at.insert(name.into_owned(), cx.place(g, n));
+                }
+            }
+        }
+    }
+    for g in followed {
+        let name = cx.funcs[g].name.clone();
+        let taken = taken_at
+            .get(&name)
+            .cloned()
+            .or_else(|| cx.address_taken_at_file_scope(&name, scanned));
+        let Some(place) = taken else { continue };
+        for prm in cx.funcs[g].params.clone() {
+            let loc = Loc::Var(g, prm);
+            if let Some(info) = cx
+                .locs
+                .get_mut(&loc)
+                .filter(|i| !i.arrays.is_empty() || !i.pages.is_empty())
+            {
+                push_unique(
+                    &mut info.others,
+                    Origin::AddressTaken {
+                        function: name.clone(),
+                        place: place.clone(),
+                    },
+                );
+            }
+        }
+    }
+}
+
+/// Evidence from the acquire's flags. (`FOLL_WRITE` with a brief `kmap()`
+/// is weak evidence: such users, uprobes and ptrace-style access, are left
+/// for a decision.)
+fn flag_evidence(cx: &mut FlowContext) {
+    for unit in cx.units.iter_mut() {
+        if unit.flags.iter().any(|f| f.contains("FOLL_LONGTERM")) {
+            unit.evidence.insert("FOLL_LONGTERM".into());
+        }
+    }
+}

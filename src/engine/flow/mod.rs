@@ -1,0 +1,412 @@
+//! Provenance of page pointers across functions, struct fields and files.
+//!
+//! Every acquire seeds a *unit*: the location its pages argument names. The
+//! analysis then propagates, flow-insensitively and to a fixpoint over every
+//! function of every parsed file, where those pages may be:
+//!
+//! * locals and parameters (`Loc::Var`): assignments and initialisers,
+//!   aliases of arrays in both directions (an array passed to a helper that
+//!   fills it is the caller's array too), elements (`pages[i]`,
+//!   `*(pages + i)`), pointer arithmetic, `&page`;
+//! * function parameters and return values (`Loc::Ret`) of functions the
+//!   parsed files define (a `static` definition in the calling file first,
+//!   else the one global definition);
+//! * struct fields (`Loc::Field`), identified by struct type and field name
+//!   (`types.rs`), in whatever function and file they are read or written.
+//!
+//! A location that may also receive a value from elsewhere (another page,
+//! another array, a call site of a followed helper passing other pages) is
+//! *mixed*; a release through it blocks its unit. Values that reach code the
+//! analysis cannot see (a call with no definition in the tree, an indirect
+//! call, a global, a function whose address is taken) *escape*. What the
+//! analysis still needs to read (definitions, callers, field accessors) is
+//! returned as `Needs`, and the pipeline parses the files that mention them
+//! and runs the analysis again, for a bounded number of rounds.
+//!
+//! The phases, one file each, all working on one `FlowContext`:
+//! `collect` (functions, rule matches, units seeded by acquires), `values`
+//! (what an expression holds), `calls` (what a call reaches), `propagate`
+//! (the fixpoint), `escapes` (values from elsewhere, escapes, evidence),
+//! `releases` (releases tied to units, units merged), `needs` (what to read
+//! next, and what stays open). `engine::decide` then turns each unit into a
+//! `Decision`. Flow-insensitivity costs conversions, never correctness.
+
+mod calls;
+mod collect;
+mod escapes;
+pub mod ids;
+mod needs;
+mod propagate;
+mod releases;
+mod values;
+
+pub(crate) use collect::AcquireSite;
+pub use needs::{Need, Needs};
+pub(crate) use releases::ReleaseSite;
+
+use super::matcher::Match;
+use super::reason::{Blocker, Limit, Origin};
+use super::types::TypeIndex;
+use super::{Engine, FileFindings, Unit};
+use crate::c::syntax::{normalized, preorder, FunctionDef};
+use crate::c::Parsed;
+use crate::rule::AcquireFamily;
+use ids::{FileId, FuncId, IdVec, UnitId};
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use tree_sitter::Node;
+
+/// A file given to the analysis.
+pub struct ProgramFile<'p> {
+    pub path: &'p str,
+    pub parsed: &'p Parsed,
+}
+
+/// The analysis of a set of files.
+#[derive(Debug, Default)]
+pub struct ProgramAnalysis {
+    /// Per input file, in input order.
+    pub files: Vec<FileFindings>,
+    /// Units, indexed by `Site::unit`.
+    pub units: Vec<Unit>,
+    pub needs: Needs,
+}
+
+/// Where pages may be held.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum Loc {
+    /// A local or parameter of a function.
+    Var(FuncId, String),
+    /// A field of a struct, wherever it is read or written.
+    Field(String, String),
+    /// What a function returns.
+    Ret(FuncId),
+}
+
+/// What a location holds: arrays of the units' pages, the units' pages
+/// themselves, and the values from elsewhere that make it mixed.
+#[derive(Default, Debug, Clone)]
+pub(crate) struct Info {
+    pub arrays: BTreeSet<UnitId>,
+    pub pages: BTreeSet<UnitId>,
+    pub others: Vec<Origin>,
+}
+
+/// What an expression holds.
+#[derive(Default, Debug, Clone)]
+pub(crate) struct Val {
+    pub arrays: BTreeSet<UnitId>,
+    pub pages: BTreeSet<UnitId>,
+}
+
+impl Val {
+    pub fn is_empty(&self) -> bool {
+        self.arrays.is_empty() && self.pages.is_empty()
+    }
+    pub fn units(&self) -> BTreeSet<UnitId> {
+        self.arrays.union(&self.pages).copied().collect()
+    }
+    pub fn arrays(arrays: BTreeSet<UnitId>) -> Val {
+        Val {
+            arrays,
+            pages: BTreeSet::new(),
+        }
+    }
+    pub fn pages(pages: BTreeSet<UnitId>) -> Val {
+        Val {
+            arrays: BTreeSet::new(),
+            pages,
+        }
+    }
+    pub fn extend(&mut self, other: Val) {
+        self.arrays.extend(other.arrays);
+        self.pages.extend(other.pages);
+    }
+}
+
+/// An analysed function.
+pub(crate) struct Func<'t> {
+    pub file: FileId,
+    /// A `static` function of a `.c` file: all its callers are in that file.
+    pub file_local: bool,
+    pub name: String,
+    pub def: FunctionDef<'t>,
+    pub is_static: bool,
+    pub nodes: Vec<Node<'t>>,
+    pub params: Vec<String>,
+    pub locals: HashSet<String>,
+    pub types: HashMap<String, String>,
+    pub return_type: Option<String>,
+}
+
+/// A unit while the analysis runs.
+pub(crate) struct UnitState {
+    pub file: FileId,
+    pub func: FuncId,
+    pub line: usize,
+    pub pages_text: String,
+    pub family: AcquireFamily,
+    pub acquires: Vec<(FuncId, Match)>,
+    pub releases: Vec<(FuncId, Match)>,
+    /// Blockers that say where the pages go that the analysis cannot follow.
+    pub escapes: Vec<Blocker>,
+    pub blockers: Vec<Blocker>,
+    pub mismatches: Vec<String>,
+    pub rules: BTreeSet<String>,
+    pub evidence: BTreeSet<String>,
+    pub metadata: BTreeSet<String>,
+    pub data: BTreeSet<String>,
+    pub flags: Vec<String>,
+}
+
+impl Default for UnitState {
+    fn default() -> Self {
+        UnitState {
+            file: FileId(0),
+            func: FuncId(0),
+            line: 0,
+            pages_text: String::new(),
+            family: AcquireFamily::Get,
+            acquires: Vec::new(),
+            releases: Vec::new(),
+            escapes: Vec::new(),
+            blockers: Vec::new(),
+            mismatches: Vec::new(),
+            rules: BTreeSet::new(),
+            evidence: BTreeSet::new(),
+            metadata: BTreeSet::new(),
+            data: BTreeSet::new(),
+            flags: Vec::new(),
+        }
+    }
+}
+
+/// The state every phase reads and extends.
+pub(crate) struct FlowContext<'a, 't> {
+    pub engine: &'a Engine<'a>,
+    pub files: &'a [ProgramFile<'t>],
+    pub funcs: IdVec<FuncId, Func<'t>>,
+    pub by_name: HashMap<String, Vec<FuncId>>,
+    pub types: TypeIndex,
+    pub locs: HashMap<Loc, Info>,
+    /// Units whose acquire fills the array (or page) a location points to,
+    /// directly or through helpers: the only values that flow back from a
+    /// callee to its caller's argument, or from an alias to what it aliases.
+    pub fills: HashMap<Loc, BTreeSet<UnitId>>,
+    pub units: IdVec<UnitId, UnitState>,
+    /// Union-find over units: pages of one unit stored into another's array
+    /// make them one flow.
+    pub parent: IdVec<UnitId, UnitId>,
+    pub needs: Needs,
+    /// The units waiting on each need.
+    pub need_units: HashMap<Need, BTreeSet<UnitId>>,
+    /// Names that hold tracked values, to skip constraints that mention none.
+    pub hot: Hot,
+    /// (struct, function-pointer field) -> (file, function) stored in it by
+    /// a file-scope initialiser (`.get_mr = rds_ib_get_mr`).
+    pub ops: HashMap<(String, String), Vec<(FileId, String)>>,
+    /// The bounds reached so far.
+    pub limits: RefCell<BTreeSet<Limit>>,
+}
+
+/// What holds tracked values, by name.
+#[derive(Default)]
+pub(crate) struct Hot {
+    vars: HashSet<(FuncId, String)>,
+    fields: HashSet<String>,
+    rets: HashSet<String>,
+}
+
+/// The names an expression mentions: identifiers, field names and callees.
+#[derive(Default)]
+pub(crate) struct Mentions {
+    idents: Vec<String>,
+    fields: Vec<String>,
+}
+
+impl Mentions {
+    pub fn of(nodes: &[Node], src: &[u8]) -> Mentions {
+        let mut m = Mentions::default();
+        for &root in nodes {
+            preorder(root, |n| {
+                match n.kind() {
+                    "identifier" => m
+                        .idents
+                        .push(String::from_utf8_lossy(&src[n.byte_range()]).into_owned()),
+                    "field_identifier" => m
+                        .fields
+                        .push(String::from_utf8_lossy(&src[n.byte_range()]).into_owned()),
+                    _ => {}
+                }
+                true
+            });
+        }
+        m.idents.sort();
+        m.idents.dedup();
+        m.fields.sort();
+        m.fields.dedup();
+        m
+    }
+
+    /// Whether something mentioned in function `func` holds tracked values.
+    pub fn hot(&self, func: FuncId, hot: &Hot) -> bool {
+        self.idents
+            .iter()
+            .any(|i| hot.vars.contains(&(func, i.clone())) || hot.rets.contains(i))
+            || self.fields.iter().any(|f| hot.fields.contains(f))
+    }
+}
+
+/// An expression's text, normalised to one line.
+pub(crate) fn text(node: Node, src: &[u8]) -> String {
+    normalized(node, src)
+}
+
+/// Appends `item` unless it is already there.
+pub(crate) fn push_unique<T: PartialEq>(v: &mut Vec<T>, item: T) {
+    if !v.contains(&item) {
+        v.push(item);
+    }
+}
+
+impl<'a, 't> FlowContext<'a, 't> {
+    pub fn src(&self, func: FuncId) -> &'t [u8] {
+        &self.files[self.funcs[func].file.index()].parsed.original
+    }
+
+    pub fn file(&self, file: FileId) -> &'a ProgramFile<'t> {
+        &self.files[file.index()]
+    }
+
+    pub fn line(&self, func: FuncId, node: Node) -> usize {
+        self.file(self.funcs[func].file)
+            .parsed
+            .line_of(node.start_byte())
+    }
+
+    /// `path:line` of a node of a function.
+    pub fn place(&self, func: FuncId, node: Node) -> String {
+        let f = &self.funcs[func];
+        format!("{}:{}", self.file(f.file).path, self.line(func, node))
+    }
+
+    /// The representative of a unit's flow.
+    pub fn find(&mut self, u: UnitId) -> UnitId {
+        let mut r = u;
+        while self.parent[r] != r {
+            r = self.parent[r];
+        }
+        self.parent[u] = r;
+        r
+    }
+
+    /// Makes two units one flow.
+    pub fn union(&mut self, a: UnitId, b: UnitId) {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra != rb {
+            self.parent[ra.max(rb)] = ra.min(rb);
+        }
+    }
+
+    /// Adds what `v` holds to a location; whether anything was new.
+    pub fn merge(&mut self, loc: Loc, v: &Val) -> bool {
+        if v.is_empty() {
+            return false;
+        }
+        match &loc {
+            Loc::Var(func, name) => {
+                self.hot.vars.insert((*func, name.clone()));
+            }
+            Loc::Field(s, f) => {
+                self.hot.fields.extend(self.types.spellings(s, f));
+            }
+            Loc::Ret(g) => {
+                self.hot.rets.insert(self.funcs[*g].name.clone());
+            }
+        }
+        let info = self.locs.entry(loc).or_default();
+        let before = (info.arrays.len(), info.pages.len());
+        info.arrays.extend(v.arrays.iter().copied());
+        info.pages.extend(v.pages.iter().copied());
+        before != (info.arrays.len(), info.pages.len())
+    }
+
+    /// Records that a location is filled by these units' acquires; whether
+    /// anything was new.
+    pub fn add_fills(&mut self, loc: Loc, units: impl IntoIterator<Item = UnitId>) -> bool {
+        let f = self.fills.entry(loc).or_default();
+        let before = f.len();
+        f.extend(units);
+        f.len() != before
+    }
+
+    /// Records that these units wait on a need.
+    pub fn need(&mut self, need: Need, units: &BTreeSet<UnitId>) {
+        self.need_units
+            .entry(need)
+            .or_default()
+            .extend(units.iter().copied());
+    }
+
+    /// Whether a location holds any unit's pages or arrays.
+    pub fn tracked(&self, loc: &Loc) -> bool {
+        self.locs
+            .get(loc)
+            .is_some_and(|i| !i.arrays.is_empty() || !i.pages.is_empty())
+    }
+
+    /// Records that a bound of the analysis was reached.
+    pub fn hit(&self, limit: Limit) {
+        self.limits.borrow_mut().insert(limit);
+    }
+
+    /// Whether any parameter of `g` holds tracked values.
+    pub fn has_tracked_param(&self, g: FuncId) -> bool {
+        self.funcs[g]
+            .params
+            .iter()
+            .any(|prm| self.tracked(&Loc::Var(g, prm.clone())))
+    }
+}
+
+/// Analyses a set of parsed files as one program. `scanned` lists what the
+/// pipeline has already searched the tree for; needs outside it are returned.
+pub fn analyse_program(
+    engine: &Engine,
+    files: &[ProgramFile],
+    scanned: &Needs,
+    final_round: bool,
+) -> ProgramAnalysis {
+    let mut out_files: Vec<FileFindings> = files
+        .iter()
+        .map(|f| FileFindings {
+            path: f.path.to_string(),
+            ..FileFindings::default()
+        })
+        .collect();
+    let collected = collect::collect(engine, files, scanned, &mut out_files);
+    let mut cx = collected.context;
+    let acquire_sites = collect::seed_units(&mut cx, collected.acquires);
+    let constraints = propagate::Constraints::of(&cx);
+    if !cx.units.is_empty() {
+        propagate::fixpoint(&mut cx, &constraints);
+        escapes::collect(&mut cx, scanned, &constraints, &collected.releases);
+    }
+    let tied = releases::tie(&mut cx, collected.releases);
+    let ids = tied.representatives;
+    let unmet = needs::settle(
+        &mut cx,
+        &ids,
+        scanned,
+        final_round,
+        &collected.broken,
+        &mut out_files,
+    );
+    collect::report_unparsed_regions(engine, files, &mut out_files);
+    let units = super::decide::decide_all(&cx, &ids, acquire_sites, tied.sites, &mut out_files);
+    ProgramAnalysis {
+        files: out_files,
+        units,
+        needs: unmet,
+    }
+}

@@ -1,0 +1,277 @@
+//! What the analysis would like to read next (`Needs`), which units wait on
+//! each `Need`, and what stays open once the pipeline has read what it could:
+//! functions in the flow that do not parse, callers too widely used to read,
+//! fields whose readers and writers were not all read.
+
+use super::collect::BrokenFunction;
+use super::ids::{FuncId, UnitId};
+use super::{push_unique, FlowContext, Loc};
+use crate::engine::reason::{Blocker, Origin};
+use crate::engine::{FileFindings, SkippedFunction};
+use std::collections::BTreeSet;
+
+/// One thing the analysis waits on.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Need {
+    /// The definition of a function the pages are passed to.
+    Definition(String),
+    /// The callers of a function whose parameters or return value hold pages.
+    Callers(String),
+    /// The readers and writers of a struct field that holds pages.
+    Field(String, String),
+}
+
+/// What the analysis would like to read next: files that mention these.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// Functions whose definitions matter (pages are passed to them).
+    pub definitions: BTreeSet<String>,
+    /// Functions whose callers matter (their parameters or return values
+    /// hold pages).
+    pub callers: BTreeSet<String>,
+    /// (struct, field) pairs whose readers and writers matter.
+    pub fields: BTreeSet<(String, String)>,
+    /// Names the pipeline did not follow because too many files use them.
+    pub overflow: BTreeSet<String>,
+    /// `static` functions of `.c` files whose callers matter: they are all in
+    /// files already read, but must take part in the next analysis.
+    pub local_callers: BTreeSet<String>,
+    /// Fields of structs defined in a `.c` file, likewise.
+    pub local_fields: BTreeSet<(String, String)>,
+}
+
+impl Needs {
+    pub fn is_empty(&self) -> bool {
+        self.definitions.is_empty()
+            && self.callers.is_empty()
+            && self.fields.is_empty()
+            && self.local_callers.is_empty()
+            && self.local_fields.is_empty()
+    }
+    pub fn extend(&mut self, other: &Needs) {
+        self.definitions.extend(other.definitions.iter().cloned());
+        self.callers.extend(other.callers.iter().cloned());
+        self.fields.extend(other.fields.iter().cloned());
+        self.local_callers
+            .extend(other.local_callers.iter().cloned());
+        self.local_fields.extend(other.local_fields.iter().cloned());
+    }
+    /// Whether a function is needed at all.
+    pub fn mentions_function(&self, name: &str) -> bool {
+        self.definitions.contains(name) || self.callers.contains(name)
+    }
+    /// Adds a field need, local when the struct is defined in a `.c` file.
+    pub(crate) fn add_field(&mut self, strukt: String, field: String, file_local: bool) {
+        if file_local {
+            self.local_fields.insert((strukt, field));
+        } else {
+            self.fields.insert((strukt, field));
+        }
+    }
+    /// Adds a callers need, local for a `static` function of a `.c` file.
+    pub(crate) fn add_callers(&mut self, function: String, file_local: bool) {
+        if file_local {
+            self.local_callers.insert(function);
+        } else {
+            self.callers.insert(function);
+        }
+    }
+    /// What of `self` is not in `scanned`.
+    fn minus(&self, scanned: &Needs) -> Needs {
+        let mut unmet = self.clone();
+        unmet
+            .definitions
+            .retain(|f| !scanned.definitions.contains(f));
+        unmet.callers.retain(|f| !scanned.callers.contains(f));
+        unmet.fields.retain(|f| !scanned.fields.contains(f));
+        unmet
+            .local_callers
+            .retain(|f| !scanned.local_callers.contains(f));
+        unmet
+            .local_fields
+            .retain(|f| !scanned.local_fields.contains(f));
+        unmet
+    }
+}
+
+/// Keeps the needs of units that may still convert, reports broken
+/// functions in the flow and what stays open, and returns the needs not yet
+/// scanned. `representatives` maps each unit to its merged flow.
+pub(crate) fn settle(
+    cx: &mut FlowContext,
+    representatives: &[UnitId],
+    scanned: &Needs,
+    final_round: bool,
+    broken: &[BrokenFunction],
+    out_files: &mut [FileFindings],
+) -> Needs {
+    keep_hopeful_needs(cx, representatives);
+    let unmet = cx.needs.minus(scanned);
+    report_broken(cx, representatives, broken, out_files);
+    open_callers(cx, representatives, scanned, final_round, &unmet);
+    open_fields(cx, scanned, final_round, &unmet);
+    unmet
+}
+
+/// Needs only matter for units that may still convert (or be checked for a
+/// mismatch); a unit already blocked is not followed further.
+fn keep_hopeful_needs(cx: &mut FlowContext, representatives: &[UnitId]) {
+    let hopeless: Vec<bool> = representatives
+        .iter()
+        .map(|&r| !cx.units[r].blockers.is_empty())
+        .collect();
+    let wanted = |need: Need, cx: &FlowContext| {
+        cx.need_units
+            .get(&need)
+            .is_some_and(|us| us.iter().any(|&u| !hopeless[u.index()]))
+    };
+    let definition = |f: &String| wanted(Need::Definition(f.clone()), cx);
+    let callers = |f: &String| wanted(Need::Callers(f.clone()), cx);
+    let field = |(s, f): &(String, String)| wanted(Need::Field(s.clone(), f.clone()), cx);
+    let needs = Needs {
+        definitions: cx
+            .needs
+            .definitions
+            .iter()
+            .filter(|f| definition(f))
+            .cloned()
+            .collect(),
+        callers: cx
+            .needs
+            .callers
+            .iter()
+            .filter(|f| callers(f))
+            .cloned()
+            .collect(),
+        fields: cx
+            .needs
+            .fields
+            .iter()
+            .filter(|f| field(f))
+            .cloned()
+            .collect(),
+        overflow: BTreeSet::new(),
+        local_callers: cx
+            .needs
+            .local_callers
+            .iter()
+            .filter(|f| callers(f))
+            .cloned()
+            .collect(),
+        local_fields: cx
+            .needs
+            .local_fields
+            .iter()
+            .filter(|f| field(f))
+            .cloned()
+            .collect(),
+    };
+    cx.needs = needs;
+}
+
+/// Functions in the flow that could not be parsed block their units; they
+/// are reported when they mention an acquire or something the flow needs.
+fn report_broken(
+    cx: &mut FlowContext,
+    representatives: &[UnitId],
+    broken: &[BrokenFunction],
+    out_files: &mut [FileFindings],
+) {
+    for b in broken {
+        let file = cx.file(b.file);
+        let src: &[u8] = &file.parsed.original;
+        let body = &src[b.def.node.byte_range()];
+        let has = |w: &str| memchr::memmem::find(body, w.as_bytes()).is_some();
+        let mentions_acquire = cx.engine.acquire_names().iter().any(|a| has(a));
+        let mut hit: BTreeSet<UnitId> = BTreeSet::new();
+        for (need, units) in &cx.need_units {
+            let touches = match need {
+                Need::Definition(f) => b.name == *f,
+                Need::Callers(f) => b.name == *f || has(&format!("{f}(")),
+                Need::Field(s, f) => has(s) && has(f),
+            };
+            if touches {
+                hit.extend(units.iter().copied());
+            }
+        }
+        if mentions_acquire || !hit.is_empty() {
+            out_files[b.file.index()].skipped.push(SkippedFunction {
+                function: b.name.clone(),
+                line: b.line,
+                reason: format!("parse error at line {}", b.error_line),
+            });
+        }
+        let why = Blocker::Unparsed {
+            function: b.name.clone(),
+            place: format!("{}:{}", file.path, b.line),
+        };
+        for u in hit {
+            let r = representatives[u.index()];
+            push_unique(&mut cx.units[r].escapes, why.clone());
+        }
+    }
+}
+
+/// Callers that were searched for but not all read (too widely used, or the
+/// search stopped) leave the parameters they feed open.
+fn open_callers(
+    cx: &mut FlowContext,
+    representatives: &[UnitId],
+    scanned: &Needs,
+    final_round: bool,
+    unmet: &Needs,
+) {
+    let open: Vec<String> = cx
+        .needs
+        .callers
+        .iter()
+        .filter(|c| scanned.overflow.contains(*c) || (final_round && unmet.callers.contains(*c)))
+        .cloned()
+        .collect();
+    for name in open {
+        let why = Blocker::UnreadCallers {
+            function: name.clone(),
+        };
+        let defs: Vec<FuncId> = cx.by_name.get(&name).cloned().unwrap_or_default();
+        for g in defs {
+            let mut units = BTreeSet::new();
+            for prm in &cx.funcs[g].params {
+                if let Some(i) = cx.locs.get(&Loc::Var(g, prm.clone())) {
+                    units.extend(i.arrays.iter().chain(&i.pages).copied());
+                }
+            }
+            if let Some(i) = cx.locs.get(&Loc::Ret(g)) {
+                units.extend(i.arrays.iter().chain(&i.pages).copied());
+            }
+            for u in units {
+                let r = representatives[u.index()];
+                push_unique(&mut cx.units[r].escapes, why.clone());
+            }
+        }
+    }
+}
+
+/// Fields whose readers and writers were not all read are open too.
+fn open_fields(cx: &mut FlowContext, scanned: &Needs, final_round: bool, unmet: &Needs) {
+    let open: Vec<(String, String)> = cx
+        .needs
+        .fields
+        .iter()
+        .filter(|(s, f)| {
+            scanned.overflow.contains(&format!("{s}::{f}"))
+                || (final_round && unmet.fields.contains(&(s.clone(), f.clone())))
+        })
+        .cloned()
+        .collect();
+    for (s, f) in open {
+        if let Some(info) = cx.locs.get_mut(&Loc::Field(s.clone(), f.clone())) {
+            push_unique(
+                &mut info.others,
+                Origin::UnreadStores {
+                    strukt: s,
+                    field: f,
+                },
+            );
+        }
+    }
+}

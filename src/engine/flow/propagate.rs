@@ -1,0 +1,314 @@
+//! The fixpoint: assignments (and iterator macros, read as assignments of
+//! the cursor from the array), calls (arguments into parameters, arrays a
+//! callee fills back into the caller's, pages stored into containers) and
+//! returns, evaluated until nothing changes or `FIXPOINT_ROUNDS` is reached.
+//! A constraint is only evaluated when it mentions a name that holds
+//! tracked values.
+
+use super::ids::{FuncId, UnitId};
+use super::values::{alias_loc, element_home};
+use super::{FlowContext, Limit, Loc, Mentions, Val};
+use crate::c::syntax::{shape, Assignment, Call, ExprShape};
+use std::collections::BTreeSet;
+use tree_sitter::Node;
+
+/// How many rounds the propagation may take before it is abandoned (and
+/// every unit blocked).
+pub(crate) const FIXPOINT_ROUNDS: usize = 32;
+
+/// The constraints of the program, with what each mentions.
+pub(crate) struct Constraints<'t> {
+    pub assignments: Vec<(FuncId, Assignment<'t>)>,
+    pub assignment_mentions: Vec<Mentions>,
+    pub calls: Vec<(FuncId, Call<'t>)>,
+    pub call_mentions: Vec<Mentions>,
+    call_targets: Vec<Vec<FuncId>>,
+    /// For a call of a container store (`sg_set_page`): the positions of
+    /// the container and the page arguments.
+    element_stores: Vec<Option<(usize, usize)>>,
+    pub returns: Vec<(FuncId, Node<'t>)>,
+    return_mentions: Vec<Mentions>,
+}
+
+impl<'t> Constraints<'t> {
+    pub fn of(cx: &FlowContext<'_, 't>) -> Constraints<'t> {
+        let ids: Vec<FuncId> = cx.funcs.ids().collect();
+        let mut assignments: Vec<(FuncId, Assignment)> = ids
+            .iter()
+            .flat_map(|&g| {
+                cx.funcs[g]
+                    .nodes
+                    .iter()
+                    .filter_map(move |&n| Assignment::new(n).map(|a| (g, a)))
+            })
+            .collect();
+        for &g in &ids {
+            assignments.extend(iterator_assignments(cx, g).into_iter().map(|a| (g, a)));
+        }
+        let calls: Vec<(FuncId, Call)> = ids
+            .iter()
+            .flat_map(|&g| {
+                cx.funcs[g]
+                    .nodes
+                    .iter()
+                    .filter_map(move |&n| Call::new(n).map(|c| (g, c)))
+            })
+            .collect();
+        let returns: Vec<(FuncId, Node)> = ids
+            .iter()
+            .flat_map(|&g| {
+                cx.funcs[g]
+                    .nodes
+                    .iter()
+                    .filter(|n| n.kind() == "return_statement")
+                    .filter_map(move |n| n.named_child(0).map(|e| (g, e)))
+            })
+            .collect();
+        let stores = &cx.engine.pack.flow.element_stores;
+        Constraints {
+            assignment_mentions: assignments
+                .iter()
+                .map(|(g, a)| Mentions::of(&[a.lhs, a.rhs], cx.src(*g)))
+                .collect(),
+            call_mentions: calls
+                .iter()
+                .map(|(g, c)| Mentions::of(&c.args(), cx.src(*g)))
+                .collect(),
+            call_targets: calls.iter().map(|(g, c)| cx.targets(*g, c)).collect(),
+            element_stores: calls
+                .iter()
+                .map(|(g, c)| {
+                    c.callee_name(cx.src(*g))
+                        .and_then(|n| stores.get(String::from_utf8_lossy(n).as_ref()).copied())
+                })
+                .collect(),
+            return_mentions: returns
+                .iter()
+                .map(|(g, e)| Mentions::of(&[*e], cx.src(*g)))
+                .collect(),
+            assignments,
+            calls,
+            returns,
+        }
+    }
+}
+
+/// Iterator macros (read as `while (args)` by the macro pass): the cursor
+/// walks the array, as if assigned from it.
+fn iterator_assignments<'t>(cx: &FlowContext<'_, 't>, func: FuncId) -> Vec<Assignment<'t>> {
+    let src = cx.src(func);
+    let mut out = Vec::new();
+    for &n in &cx.funcs[func].nodes {
+        if n.kind() != "while_statement" {
+            continue;
+        }
+        let head = &src[n.start_byte()..n.end_byte().min(n.start_byte() + 64)];
+        let name_len = head
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+            .count();
+        let name = String::from_utf8_lossy(&head[..name_len]);
+        let Some(&(cursor, array)) = cx.engine.pack.flow.iterators.get(name.as_ref()) else {
+            continue;
+        };
+        let args = n
+            .child_by_field_name("condition")
+            .map(comma_operands)
+            .unwrap_or_default();
+        if let (Some(&lhs), Some(&rhs)) = (args.get(cursor), args.get(array)) {
+            out.push(Assignment {
+                node: n,
+                lhs,
+                rhs,
+                plain: true,
+            });
+        }
+    }
+    out
+}
+
+/// The operands of `(a, b, c)`, a parenthesised comma expression.
+fn comma_operands(node: Node) -> Vec<Node> {
+    let mut out = Vec::new();
+    let mut cur = match node.kind() {
+        "parenthesized_expression" => node.named_child(0),
+        _ => Some(node),
+    };
+    while let Some(n) = cur {
+        if n.kind() == "comma_expression" {
+            if let Some(l) = n.child_by_field_name("left") {
+                out.push(l);
+            }
+            cur = n.child_by_field_name("right");
+        } else {
+            out.push(n);
+            cur = None;
+        }
+    }
+    out
+}
+
+/// Propagates to a fixpoint; reports `Limit::FixpointRounds` when the
+/// bound is reached first.
+pub(crate) fn fixpoint(cx: &mut FlowContext, k: &Constraints) {
+    for _ in 0..FIXPOINT_ROUNDS {
+        let mut changed = false;
+        for (i, (func, asg)) in k.assignments.iter().enumerate() {
+            if k.assignment_mentions[i].hot(*func, &cx.hot) {
+                changed |= assignment(cx, *func, asg);
+            }
+        }
+        for (i, (func, call)) in k.calls.iter().enumerate() {
+            changed |= match k.element_stores[i] {
+                Some(positions) if k.call_mentions[i].hot(*func, &cx.hot) => {
+                    element_store(cx, *func, call, positions)
+                }
+                Some(_) => false,
+                None => arguments(cx, *func, call, &k.call_targets[i], &k.call_mentions[i]),
+            };
+        }
+        for (i, (func, e)) in k.returns.iter().enumerate() {
+            if k.return_mentions[i].hot(*func, &cx.hot) {
+                let v = cx.eval(*func, *e, 0);
+                changed |= cx.merge(Loc::Ret(*func), &v);
+            }
+        }
+        if !changed {
+            return;
+        }
+    }
+    cx.hit(Limit::FixpointRounds(FIXPOINT_ROUNDS));
+}
+
+/// `lhs = rhs`: the value into the location, arrays aliased both ways, pages
+/// stored into an element of another unit's array joining the two units.
+fn assignment(cx: &mut FlowContext, func: FuncId, asg: &Assignment) -> bool {
+    let mut changed = false;
+    let v = cx.eval(func, asg.rhs, 0);
+    let src = cx.src(func);
+    match shape(asg.lhs, src) {
+        ExprShape::Ident(_) | ExprShape::Field { .. } => {
+            if let Some(loc) = cx.loc_of(func, asg.lhs) {
+                changed |= cx.merge(loc.clone(), &v);
+                // Arrays alias both ways: filling one fills the other.
+                if let Some(rloc) = alias_loc(cx, func, asg.rhs) {
+                    if let Some(filled) = cx.fills.get(&loc).cloned() {
+                        changed |= cx.merge(rloc.clone(), &Val::arrays(filled.clone()));
+                        changed |= cx.add_fills(rloc, filled);
+                    }
+                }
+            }
+        }
+        ExprShape::Subscript { base, .. } | ExprShape::Deref(base) => {
+            let b = cx.eval(func, base, 0);
+            for &x in &b.arrays {
+                for &y in &v.pages {
+                    cx.union(x, y);
+                }
+            }
+            // Pages (or their identities) stored into an element: the array
+            // holds them, whatever its type.
+            if !v.pages.is_empty() {
+                if let Some((home, single)) = element_home(cx, func, base) {
+                    changed |= store_into(cx, home, single, &v.pages);
+                }
+            }
+        }
+        _ => {}
+    }
+    changed
+}
+
+/// Records that `units`' pages are stored into the elements of `home` (or
+/// into `home` itself when it is a single-element container).
+fn store_into(cx: &mut FlowContext, home: Loc, single: bool, units: &BTreeSet<UnitId>) -> bool {
+    let v = if single {
+        Val::pages(units.clone())
+    } else {
+        Val::arrays(units.clone())
+    };
+    let mut changed = cx.merge(home.clone(), &v);
+    changed |= cx.add_fills(home, units.iter().copied());
+    changed
+}
+
+/// A page stored into an element of a container array.
+fn element_store(
+    cx: &mut FlowContext,
+    func: FuncId,
+    call: &Call,
+    (container_at, page_at): (usize, usize),
+) -> bool {
+    let args = call.args();
+    let (Some(&container), Some(&page)) = (args.get(container_at), args.get(page_at)) else {
+        return false;
+    };
+    let v = cx.eval(func, page, 0);
+    if v.pages.is_empty() {
+        return false;
+    }
+    let existing = cx.eval(func, container, 0).arrays;
+    for &x in &existing {
+        for &y in &v.pages {
+            cx.union(x, y);
+        }
+    }
+    match element_home(cx, func, container) {
+        Some((home, single)) => store_into(cx, home, single, &v.pages),
+        None => false,
+    }
+}
+
+/// Arguments into the parameters of the functions a call reaches, and what
+/// a callee fills back into the caller's array (or page).
+fn arguments(
+    cx: &mut FlowContext,
+    func: FuncId,
+    call: &Call,
+    targets: &[FuncId],
+    mentions: &Mentions,
+) -> bool {
+    let mut changed = false;
+    let src = cx.src(func);
+    for &g in targets {
+        let callee_fills = cx.funcs[g]
+            .params
+            .iter()
+            .any(|prm| cx.fills.contains_key(&Loc::Var(g, prm.clone())));
+        if !callee_fills && !mentions.hot(func, &cx.hot) {
+            continue;
+        }
+        let params = cx.funcs[g].params.clone();
+        for (k, arg) in call.args().into_iter().enumerate() {
+            let Some(param) = params.get(k) else { break };
+            let v = cx.eval(func, arg, 0);
+            changed |= cx.merge(Loc::Var(g, param.clone()), &v);
+            // The callee may fill the caller's array (or page).
+            let filled: BTreeSet<_> = cx
+                .fills
+                .get(&Loc::Var(g, param.clone()))
+                .cloned()
+                .unwrap_or_default();
+            if filled.is_empty() {
+                continue;
+            }
+            let target = match shape(arg, src) {
+                ExprShape::AddressOf(inner)
+                    if matches!(
+                        shape(inner, src),
+                        ExprShape::Ident(_) | ExprShape::Field { .. }
+                    ) =>
+                {
+                    cx.loc_of(func, inner)
+                        .map(|l| (l, Val::pages(filled.clone())))
+                }
+                _ => alias_loc(cx, func, arg).map(|l| (l, Val::arrays(filled.clone()))),
+            };
+            if let Some((l, v)) = target {
+                changed |= cx.merge(l.clone(), &v);
+                changed |= cx.add_fills(l, filled);
+            }
+        }
+    }
+    changed
+}

@@ -1,0 +1,223 @@
+//! Releases tied to units: a release rule's page (or array) argument is
+//! evaluated; overlapping matches keep the widest; the units a release sees
+//! become one flow, and units are merged into their representatives.
+
+use super::collect::MatchSite;
+use super::ids::{FuncId, UnitId};
+use super::FlowContext;
+use crate::engine::matcher::Match;
+use crate::engine::reason::Blocker;
+use crate::rule::{AcquireFamily, ReleaseFamily};
+use std::collections::BTreeSet;
+use tree_sitter::Node;
+
+/// A release tied to a unit.
+pub(crate) struct ReleaseSite<'t> {
+    pub func: FuncId,
+    pub node: Node<'t>,
+    pub matched: Match,
+    /// The representative of the unit's flow.
+    pub unit: UnitId,
+    /// The release may also see values from elsewhere.
+    pub mixed: Option<Blocker>,
+}
+
+/// The releases tied to units, and each unit's representative.
+pub(crate) struct Releases<'t> {
+    pub sites: Vec<ReleaseSite<'t>>,
+    pub representatives: Vec<UnitId>,
+}
+
+/// A release that sees some units' pages.
+struct Candidate<'t> {
+    site: MatchSite<'t>,
+    units: BTreeSet<UnitId>,
+    mixed: Option<Blocker>,
+}
+
+/// Ties releases to units and merges the units they join.
+pub(crate) fn tie<'t>(cx: &mut FlowContext<'_, 't>, releases: Vec<MatchSite<'t>>) -> Releases<'t> {
+    let mut candidates: Vec<Candidate> = releases
+        .into_iter()
+        .filter_map(|r| candidate(cx, r))
+        .collect();
+    candidates.sort_by_key(|c| {
+        (
+            cx.funcs[c.site.func].file,
+            std::cmp::Reverse(c.site.matched.end - c.site.matched.start),
+            c.site.matched.start,
+        )
+    });
+    // Of overlapping matches in a file, the widest (then the first) wins.
+    let mut accepted: Vec<Candidate> = Vec::new();
+    for c in candidates {
+        let file = cx.funcs[c.site.func].file;
+        let (start, end) = (c.site.matched.start, c.site.matched.end);
+        if accepted.iter().any(|a| {
+            cx.funcs[a.site.func].file == file
+                && start < a.site.matched.end
+                && a.site.matched.start < end
+        }) {
+            continue;
+        }
+        accepted.push(c);
+    }
+    for c in &accepted {
+        let first = *c.units.iter().next().expect("non-empty");
+        for &u in &c.units {
+            cx.union(first, u);
+        }
+    }
+    let representatives = merge_units(cx);
+    let sites = accepted
+        .into_iter()
+        .map(|c| attach(cx, c, &representatives))
+        .collect();
+    Releases {
+        sites,
+        representatives,
+    }
+}
+
+/// The units a release sees, unless it sees none.
+fn candidate<'t>(cx: &FlowContext<'_, 't>, site: MatchSite<'t>) -> Option<Candidate<'t>> {
+    let rule = &cx.engine.pack.rules[site.matched.rule];
+    let role = rule
+        .release
+        .as_ref()
+        .expect("release rules have a [release] table");
+    let (subject, want_array) = match (&role.page, &role.array) {
+        (Some(pg), _) => (pg, false),
+        (None, Some(arr)) => (arr, true),
+        (None, None) => return None,
+    };
+    let b = site.matched.binding(subject)?;
+    let bnode = site.node.named_descendant_for_byte_range(b.start, b.end)?;
+    let v = cx.eval(site.func, bnode, 0);
+    let units = if want_array { v.arrays } else { v.pages };
+    if units.is_empty() {
+        return None;
+    }
+    if let Some(ib) = role.index.as_ref().and_then(|i| site.matched.binding(i)) {
+        let func = &cx.funcs[site.func];
+        let dead = crate::engine::dataflow::index_dead_after(
+            &func.nodes,
+            cx.src(site.func),
+            ib.text.as_bytes(),
+            site.matched.end,
+        );
+        if !dead {
+            return None;
+        }
+    }
+    let mixed = cx
+        .base_loc(site.func, bnode)
+        .and_then(|l| cx.locs.get(&l))
+        .filter(|i| !i.others.is_empty())
+        .map(|i| Blocker::MixedRelease {
+            place: cx.place(site.func, site.node),
+            others: i.others.clone(),
+        });
+    Some(Candidate { site, units, mixed })
+}
+
+/// Moves every unit's state into its representative; returns the
+/// representative of each unit.
+fn merge_units(cx: &mut FlowContext) -> Vec<UnitId> {
+    let ids: Vec<UnitId> = cx.units.ids().collect();
+    let representatives: Vec<UnitId> = ids.iter().map(|&u| cx.find(u)).collect();
+    for u in ids {
+        let r = representatives[u.index()];
+        if r == u {
+            continue;
+        }
+        let moved = std::mem::take(&mut cx.units[u]);
+        let family = moved.family;
+        let target = &mut cx.units[r];
+        target.escapes.extend(moved.escapes);
+        target.blockers.extend(moved.blockers);
+        target.acquires.extend(moved.acquires);
+        target.rules.extend(moved.rules);
+        target.evidence.extend(moved.evidence);
+        target.metadata.extend(moved.metadata);
+        target.data.extend(moved.data);
+        target.flags.extend(moved.flags);
+        if family != target.family {
+            target.blockers.push(Blocker::MixedFamilyFlow);
+        }
+    }
+    representatives
+}
+
+/// Attaches an accepted release to its unit: mismatches, the mixed blocker.
+fn attach<'t>(
+    cx: &mut FlowContext<'_, 't>,
+    c: Candidate<'t>,
+    representatives: &[UnitId],
+) -> ReleaseSite<'t> {
+    let Candidate { site, units, mixed } = c;
+    let mut matched = site.matched;
+    matched.sole_block = sole_block(site.node);
+    let u = representatives[units.iter().next().expect("non-empty").index()];
+    let rule = &cx.engine.pack.rules[matched.rule];
+    let family = rule.release.as_ref().expect("release rule").family;
+    let place = cx.place(site.func, site.node);
+    match (cx.units[u].family, family) {
+        (AcquireFamily::Pin, ReleaseFamily::Put) => cx.units[u].mismatches.push(format!(
+            "pages pinned with pin_user_pages*() are released with put_page() at {place}"
+        )),
+        (AcquireFamily::Get | AcquireFamily::IovIter, ReleaseFamily::Unpin) => {
+            cx.units[u].mismatches.push(format!(
+                "pages from get_user_pages*() are released with unpin_user_page*() at {place}"
+            ))
+        }
+        _ => {}
+    }
+    if let Some(why) = &mixed {
+        cx.units[u].blockers.push(why.clone());
+    }
+    cx.units[u].rules.insert(rule.id.clone());
+    cx.units[u].releases.push((site.func, matched.clone()));
+    ReleaseSite {
+        func: site.func,
+        node: site.node,
+        matched,
+        unit: u,
+        mixed,
+    }
+}
+
+/// The span a one-statement rewrite of `node` may take over: from the end of
+/// the head of the `if` (without `else`), `for` or `while` whose braced body
+/// holds `node` alone, to the closing brace.
+fn sole_block(node: Node) -> Option<(usize, usize)> {
+    let block = node.parent().filter(|b| b.kind() == "compound_statement")?;
+    let mut cursor = block.walk();
+    let children: Vec<Node> = block.children(&mut cursor).collect();
+    // `{`, the statement, `}`: no comment or other statement.
+    if children.len() != 3 || children[1] != node {
+        return None;
+    }
+    let owner = block.parent()?;
+    let head_end = match owner.kind() {
+        "if_statement" => {
+            let else_free = owner.child_by_field_name("alternative").is_none();
+            let nested_else = owner.parent().is_some_and(|p| p.kind() == "else_clause");
+            if !else_free || nested_else || owner.child_by_field_name("consequence") != Some(block)
+            {
+                return None;
+            }
+            owner.child_by_field_name("condition")?.end_byte()
+        }
+        "for_statement" | "while_statement" => {
+            if owner.child_by_field_name("body") != Some(block) {
+                return None;
+            }
+            let mut c = owner.walk();
+            let close = owner.children(&mut c).filter(|k| k.kind() == ")").last()?;
+            close.end_byte()
+        }
+        _ => return None,
+    };
+    Some((head_end, block.end_byte()))
+}

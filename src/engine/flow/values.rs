@@ -1,0 +1,363 @@
+//! What an expression holds: the location it names (`loc_of`, `base_loc`,
+//! `alias_loc`, `root_of`), its struct type, and its value (`eval`): which
+//! units' pages or arrays of pages it may hold.
+
+use super::ids::FuncId;
+use super::{text, FlowContext, Limit, Loc, Val};
+use crate::c::syntax::{shape, ExprShape};
+use crate::engine::types::type_of;
+use tree_sitter::Node;
+
+/// How deep `eval` and `base_loc` follow an expression's operands.
+pub(crate) const EXPRESSION_DEPTH: usize = 64;
+
+impl<'a, 't> FlowContext<'a, 't> {
+    /// The struct type of an expression, when it is known.
+    pub fn type_of(&self, func: FuncId, node: Node) -> Option<String> {
+        let src = self.src(func);
+        let returns = |name: &str| {
+            self.by_name
+                .get(name)
+                .and_then(|d| d.first())
+                .and_then(|&d| self.funcs[d].return_type.clone())
+        };
+        type_of(node, src, &self.funcs[func].types, &self.types, &returns)
+    }
+
+    /// The location an lvalue-ish expression names.
+    pub fn loc_of(&self, func: FuncId, node: Node) -> Option<Loc> {
+        let src = self.src(func);
+        match shape(node, src) {
+            ExprShape::Ident(n) => {
+                let name = text(n, src);
+                let f = &self.funcs[func];
+                (f.locals.contains(&name) || f.params.contains(&name))
+                    .then_some(Loc::Var(func, name))
+            }
+            ExprShape::Field { base, field, .. } => {
+                let s = self.type_of(func, base)?;
+                let f = self.types.canonical_field(&s, &text(field, src));
+                Some(Loc::Field(s, f))
+            }
+            _ => None,
+        }
+    }
+
+    /// The location an element or alias expression reads its pages through.
+    pub fn base_loc(&self, func: FuncId, node: Node) -> Option<Loc> {
+        let src = self.src(func);
+        let mut node = node;
+        for _ in 0..EXPRESSION_DEPTH {
+            match shape(node, src) {
+                ExprShape::Ident(_) | ExprShape::Field { .. } => return self.loc_of(func, node),
+                ExprShape::Subscript { base, .. }
+                | ExprShape::Deref(base)
+                | ExprShape::Offset { base, .. } => node = base,
+                ExprShape::AddressOf(inner) => node = inner,
+                ExprShape::Call(call) => node = self.identity_operand(func, &call)?,
+                ExprShape::Other => node = bit_operands(node)?.0,
+                _ => return None,
+            }
+        }
+        self.hit(Limit::ExpressionDepth(EXPRESSION_DEPTH));
+        None
+    }
+
+    /// The argument a call hands back the identity of: the first argument
+    /// of a transparent call (`pfn_to_page(x)`), the container of an
+    /// element load (`sg_page(sg)`).
+    fn identity_operand<'n>(
+        &self,
+        func: FuncId,
+        call: &crate::c::syntax::Call<'n>,
+    ) -> Option<Node<'n>> {
+        let flow = &self.engine.pack.flow;
+        let name = String::from_utf8_lossy(call.callee_name(self.src(func))?).into_owned();
+        let at = if flow.transparent.contains(&name) || flow.identities.contains(&name) {
+            0
+        } else {
+            *flow.element_loads.get(&name)?
+        };
+        call.args().get(at).copied()
+    }
+
+    /// What a location holds.
+    pub fn val_of(&self, loc: &Loc) -> Val {
+        match self.locs.get(loc) {
+            Some(i) => Val {
+                arrays: i.arrays.clone(),
+                pages: i.pages.clone(),
+            },
+            None => Val::default(),
+        }
+    }
+
+    /// What an expression may hold.
+    pub fn eval(&self, func: FuncId, node: Node, depth: usize) -> Val {
+        if depth > EXPRESSION_DEPTH {
+            self.hit(Limit::ExpressionDepth(EXPRESSION_DEPTH));
+            return Val::default();
+        }
+        let src = self.src(func);
+        let eval = |n: Node| self.eval(func, n, depth + 1);
+        match shape(node, src) {
+            ExprShape::Field { base, field, .. }
+                if self
+                    .engine
+                    .pack
+                    .flow
+                    .element_fields
+                    .contains(&text(field, src)) =>
+            {
+                // The page of a container element (`bv->bv_page` of a bio_vec
+                // walked by a bio iterator).
+                let mut v = self
+                    .loc_of(func, node)
+                    .map(|l| self.val_of(&l))
+                    .unwrap_or_default();
+                v.pages.extend(eval(base).arrays);
+                v
+            }
+            ExprShape::Ident(_) | ExprShape::Field { .. } => self
+                .loc_of(func, node)
+                .map(|l| self.val_of(&l))
+                .unwrap_or_default(),
+            ExprShape::Subscript { base, .. } | ExprShape::Deref(base) => {
+                Val::pages(eval(base).arrays)
+            }
+            ExprShape::AddressOf(inner) => match shape(inner, src) {
+                ExprShape::Subscript { base, .. } => Val::arrays(eval(base).arrays),
+                _ => Val::arrays(eval(inner).pages),
+            },
+            // An offset into an array is the array; an offset from a page's
+            // identity (`page_to_phys(page) + off`) still names that page.
+            ExprShape::Offset { base, other } => {
+                let mut v = eval(base);
+                v.extend(eval(other));
+                v
+            }
+            // A page's identity shifted, masked or tagged
+            // (`page_to_pfn(page) << PAGE_SHIFT`, `hpa | DIRTY`).
+            ExprShape::Other => match bit_operands(node) {
+                Some((left, right)) => {
+                    let mut v = eval(left);
+                    v.extend(eval(right));
+                    v
+                }
+                None => Val::default(),
+            },
+            ExprShape::Conditional { then, otherwise } => {
+                let mut v = eval(otherwise);
+                if let Some(t) = then {
+                    v.extend(eval(t));
+                }
+                v
+            }
+            ExprShape::Call(call) => self.eval_call(func, &call, depth),
+            _ => Val::default(),
+        }
+    }
+
+    /// What a call returns: an element of a container, its argument for a
+    /// transparent call, a step through a container, or what the functions
+    /// it reaches return.
+    fn eval_call(&self, func: FuncId, call: &crate::c::syntax::Call, depth: usize) -> Val {
+        if let Some(operand) = self.cast_operand(func, call) {
+            return self.eval(func, operand, depth + 1);
+        }
+        let src = self.src(func);
+        let flow = &self.engine.pack.flow;
+        if let Some(name) = call.callee_name(src) {
+            let name = String::from_utf8_lossy(name);
+            // The arrays the container argument points into.
+            let container = |c: usize| {
+                call.args()
+                    .get(c)
+                    .map(|a| self.eval(func, *a, depth + 1).arrays)
+                    .unwrap_or_default()
+            };
+            if let Some(&c) = flow.element_loads.get(name.as_ref()) {
+                return Val::pages(container(c));
+            }
+            if flow.transparent.contains(name.as_ref()) || flow.identities.contains(name.as_ref()) {
+                return call
+                    .args()
+                    .first()
+                    .map(|a| self.eval(func, *a, depth + 1))
+                    .unwrap_or_default();
+            }
+            if let Some(&c) = flow.element_steps.get(name.as_ref()) {
+                return Val::arrays(container(c));
+            }
+        }
+        let mut v = Val::default();
+        for g in self.targets(func, call) {
+            v.extend(self.val_of(&Loc::Ret(g)));
+        }
+        v
+    }
+
+    /// The operand of a cast to a typedef that the parser read as a call
+    /// (`(u64)(x | y)`): the callee is a parenthesised name that is neither
+    /// a local nor a parameter.
+    pub fn cast_operand<'n>(
+        &self,
+        func: FuncId,
+        call: &crate::c::syntax::Call<'n>,
+    ) -> Option<Node<'n>> {
+        let callee = call.callee()?;
+        if callee.kind() != "parenthesized_expression" {
+            return None;
+        }
+        let name = callee.named_child(0).filter(|n| n.kind() == "identifier")?;
+        let name = text(name, self.src(func));
+        let f = &self.funcs[func];
+        let args = call.args();
+        (args.len() == 1 && !f.locals.contains(&name) && !f.params.contains(&name)).then(|| args[0])
+    }
+
+    /// Whether an expression is known to hold a page's identity (a frame
+    /// number or an address) rather than a `struct page` pointer: the
+    /// result of an identity call, bits of one, or a variable, field or
+    /// element whose declared type is not a struct.
+    pub fn is_identity(&self, func: FuncId, node: Node) -> bool {
+        let src = self.src(func);
+        let flow = &self.engine.pack.flow;
+        let is_page = |t: &str| t == "page" || t == "folio";
+        match shape(node, src) {
+            ExprShape::Call(call) => {
+                if let Some(operand) = self.cast_operand(func, &call) {
+                    return self.is_identity(func, operand);
+                }
+                call.callee_name(src)
+                    .is_some_and(|n| flow.identities.contains(&*String::from_utf8_lossy(n)))
+            }
+            ExprShape::Offset { base, .. } => self.is_identity(func, base),
+            ExprShape::Other => bit_operands(node).is_some(),
+            ExprShape::Ident(n) => {
+                let name = text(n, src);
+                let f = &self.funcs[func];
+                (f.locals.contains(&name) || f.params.contains(&name))
+                    && !f.types.contains_key(&name)
+            }
+            ExprShape::Field { base, field, .. } => self.type_of(func, base).is_some_and(|s| {
+                self.types.is_defined(&s)
+                    && !self
+                        .types
+                        .field_type(&s, &text(field, src))
+                        .is_some_and(|t| is_page(&t))
+            }),
+            ExprShape::Subscript { base, .. } | ExprShape::Deref(base) => {
+                matches!(
+                    shape(base, src),
+                    ExprShape::Ident(_) | ExprShape::Field { .. }
+                ) && self.is_identity(func, base)
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether an expression cannot be another page: `NULL`, a constant (a
+    /// number, a macro constant in capitals, either negated or
+    /// complemented), or a call of an allocator (a fresh pages array).
+    pub fn holds_no_page(&self, func: FuncId, node: Node) -> bool {
+        let src = self.src(func);
+        match shape(node, src) {
+            ExprShape::Null => true,
+            ExprShape::Call(call) => call.callee_name(src).is_some_and(|c| {
+                self.engine
+                    .pack
+                    .flow
+                    .allocators
+                    .contains(&*String::from_utf8_lossy(c))
+            }),
+            ExprShape::Ident(n) => {
+                let name = text(n, src);
+                let f = &self.funcs[func];
+                !f.locals.contains(&name)
+                    && !f.params.contains(&name)
+                    && name.bytes().any(|b| b.is_ascii_uppercase())
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+            }
+            _ => {
+                let node = crate::c::syntax::strip(node);
+                match node.kind() {
+                    "number_literal" => true,
+                    "unary_expression" => node
+                        .child_by_field_name("argument")
+                        .is_some_and(|a| self.holds_no_page(func, a)),
+                    _ => false,
+                }
+            }
+        }
+    }
+}
+
+/// The operands of `a << b`, `a >> b`, `a | b`, `a & b` and `a ^ b`.
+fn bit_operands(node: Node) -> Option<(Node, Node)> {
+    let node = crate::c::syntax::strip(node);
+    if node.kind() != "binary_expression" {
+        return None;
+    }
+    let op = node.child_by_field_name("operator")?.kind();
+    if !matches!(op, "<<" | ">>" | "|" | "&" | "^") {
+        return None;
+    }
+    Some((
+        node.child_by_field_name("left")?,
+        node.child_by_field_name("right")?,
+    ))
+}
+
+/// Where pages stored into an element of `container` land: the array it
+/// aliases (`false`), or the single-element container `x` of `&x` (`true`).
+pub(crate) fn element_home(cx: &FlowContext, func: FuncId, container: Node) -> Option<(Loc, bool)> {
+    if let Some(l) = alias_loc(cx, func, container) {
+        return Some((l, false));
+    }
+    let src = cx.src(func);
+    match shape(container, src) {
+        ExprShape::AddressOf(inner)
+            if matches!(
+                shape(inner, src),
+                ExprShape::Ident(_) | ExprShape::Field { .. }
+            ) =>
+        {
+            cx.loc_of(func, inner).map(|l| (l, true))
+        }
+        _ => None,
+    }
+}
+
+/// The location an array expression aliases (`pages`, `p->pages`, `pages + n`).
+pub(crate) fn alias_loc(cx: &FlowContext, func: FuncId, node: Node) -> Option<Loc> {
+    let src = cx.src(func);
+    match shape(node, src) {
+        ExprShape::Ident(_) | ExprShape::Field { .. } => cx.loc_of(func, node),
+        ExprShape::Offset { base, .. } => alias_loc(cx, func, base),
+        ExprShape::AddressOf(inner) => match shape(inner, src) {
+            ExprShape::Subscript { base, .. } => alias_loc(cx, func, base),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Where an acquire's pages live: the location and whether it is an array.
+pub(crate) fn root_of(cx: &FlowContext, func: FuncId, node: Node) -> Option<(Loc, bool)> {
+    let src = cx.src(func);
+    match shape(node, src) {
+        ExprShape::Ident(_) | ExprShape::Field { .. } => cx.loc_of(func, node).map(|l| (l, true)),
+        ExprShape::Offset { base, .. } => root_of(cx, func, base),
+        ExprShape::AddressOf(inner) => match shape(inner, src) {
+            ExprShape::Subscript { base, .. } => root_of(cx, func, base),
+            ExprShape::Ident(_) | ExprShape::Field { .. } => {
+                cx.loc_of(func, inner).map(|l| (l, false))
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}

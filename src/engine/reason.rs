@@ -1,0 +1,135 @@
+//! Why a unit or a site is not converted, and what was decided for a unit,
+//! as data. The sinks render them to text (`sink::reason`); the engine and
+//! the pipeline only build and compare them.
+
+/// A value that may reach a location besides a unit's pages: what makes the
+/// location *mixed*.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// A plain assignment of another value (`x = y` at `place`).
+    Assigned { value: String, place: String },
+    /// An argument a caller passes for a parameter that holds pages.
+    Argument {
+        value: String,
+        callee: String,
+        caller: String,
+        place: String,
+    },
+    /// Whatever the files the pipeline did not read store in a field.
+    UnreadStores { strukt: String, field: String },
+    /// Calls through a pointer to a function whose parameters hold pages.
+    AddressTaken { function: String, place: String },
+}
+
+/// A reason a unit (or a site outside any unit) is not converted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Blocker {
+    /// The acquire rule matched but its pages argument was not found.
+    NoPagesArgument,
+    /// The pages argument is `NULL`: the call only faults pages in.
+    NullPages,
+    /// The pages argument is neither a variable nor a known field.
+    PagesNotLocation { pages: String },
+    /// One array is filled both by a pinning and a non-pinning acquire.
+    MixedFamilyArray,
+    /// One flow holds pages of a pinning and a non-pinning acquire.
+    MixedFamilyFlow,
+    /// `FOLL_GET` is already in the flags of the acquire at `line`.
+    FollGet { line: usize },
+    /// The rule asks for a human for this target, with its own words.
+    RuleManual { why: String },
+    /// A release may also see values from elsewhere.
+    MixedRelease { place: String, others: Vec<Origin> },
+    /// A function in the flow does not parse.
+    Unparsed { function: String, place: String },
+    /// A function holding pages has callers the pipeline did not read.
+    UnreadCallers { function: String },
+    /// The pages are stored where the analysis cannot follow them.
+    StoredUnfollowed { target: String, place: String },
+    /// An element of the unit's array is assigned another value.
+    ElementAssigned {
+        array: String,
+        value: String,
+        place: String,
+    },
+    /// An element of the unit's container is set to another page.
+    ElementSet {
+        container: String,
+        value: String,
+        place: String,
+    },
+    /// The pages are passed to a call through a pointer.
+    IndirectCall { place: String },
+    /// A reference is taken on the pages besides the acquire's.
+    ExtraReference { call: String, place: String },
+    /// The pages are released by a call no rule converts.
+    UnconvertedRelease { call: String, place: String },
+    /// The pages are passed to a function with several definitions.
+    PassedToAmbiguous { call: String, place: String },
+    /// The pages are passed to a function the analysis cannot read.
+    PassedTo { call: String, place: String },
+    /// No release of the pages was found.
+    NoRelease,
+    /// The pages come from `pin_user_pages*()`.
+    AlreadyPinned,
+    /// A rule of the unit cannot rewrite for the unpin target.
+    NoUnpinRewrite { rule: String },
+    /// Only struct page is looked at: a reference is enough (case 4).
+    StructPageOnly { uses: Vec<String> },
+    /// The page is released before its address is used: the call only
+    /// looks the page up.
+    LookupOnly { release: String, use_place: String },
+    /// Nothing shows whether the pages need a pin.
+    NeedsDecision { uses: Vec<String> },
+    /// A bound of the analysis was reached.
+    LimitReached(Limit),
+    /// The unit's rewrite overlaps another unit's.
+    RewriteOverlap,
+    /// The diff of a file does not reproduce its rewritten text.
+    SelfCheckFailed { path: String, why: String },
+    /// The unit's rewrite alone would break the parse of a file.
+    RewriteParseError { path: String },
+    /// The rewrites of a file together would break its parse.
+    RewritesParseError { path: String },
+}
+
+/// A bound of the analysis. Reaching one means values may be missing, so
+/// every unit of the analysis is blocked with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Limit {
+    /// The propagation did not settle within this many rounds.
+    FixpointRounds(usize),
+    /// An expression nested deeper than this many operands was not followed.
+    ExpressionDepth(usize),
+}
+
+/// What the engine decided for a unit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Every acquire and release of the unit is rewritten.
+    Convert,
+    /// Left on `get_user_pages*()` on purpose: the acquire policy says a
+    /// reference is enough, for this reason (`StructPageOnly`, `LookupOnly`).
+    Keep(Blocker),
+    /// The pages are pinned already; `also` lists what else was found.
+    AlreadyPinned { also: Vec<Blocker> },
+    /// Left for a human, for these reasons (possibly none, when no rule of
+    /// the unit has a rewrite for the target).
+    Manual(Vec<Blocker>),
+}
+
+impl Decision {
+    /// The reasons a report shows for the decision, in order.
+    pub fn reasons(&self) -> Vec<Blocker> {
+        match self {
+            Decision::Convert => Vec::new(),
+            Decision::Keep(why) => vec![why.clone()],
+            Decision::AlreadyPinned { also } => {
+                let mut out = vec![Blocker::AlreadyPinned];
+                out.extend(also.iter().cloned());
+                out
+            }
+            Decision::Manual(blockers) => blockers.clone(),
+        }
+    }
+}

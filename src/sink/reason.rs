@@ -1,0 +1,176 @@
+//! The text of the engine's reasons and decisions, as reports, `check`,
+//! `explain` and cover letters print them.
+
+use crate::engine::{Blocker, Decision, Limit, Origin};
+use std::fmt;
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            Origin::Assigned { value, place } => write!(f, "`{value}` ({place})"),
+            Origin::Argument {
+                value,
+                callee,
+                caller,
+                place,
+            } => write!(f, "`{value}` passed to {callee}() by {caller}() ({place})"),
+            Origin::UnreadStores { strukt, field } => write!(
+                f,
+                "whatever the files pinpatch did not read store in {strukt}::{field}"
+            ),
+            Origin::AddressTaken { function, place } => write!(
+                f,
+                "calls of {function}() through a pointer (its address is taken at {place})"
+            ),
+        }
+    }
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            Limit::FixpointRounds(n) => write!(
+                f,
+                "the propagation of pages did not settle within {n} rounds, so some stores may be missed"
+            ),
+            Limit::ExpressionDepth(n) => write!(
+                f,
+                "an expression nested deeper than {n} operands was not followed, so some values may be missed"
+            ),
+        }
+    }
+}
+
+impl fmt::Display for Blocker {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            Blocker::NoPagesArgument => write!(f, "the pages argument was not found"),
+            Blocker::NullPages => write!(
+                f,
+                "pages is NULL: the call only faults pages in, nothing is released"
+            ),
+            Blocker::PagesNotLocation { pages } => write!(
+                f,
+                "the pages argument `{pages}` is not a variable or a field of a known struct"
+            ),
+            Blocker::MixedFamilyArray => write!(
+                f,
+                "pages of one array are acquired both with and without a pin"
+            ),
+            Blocker::MixedFamilyFlow => write!(
+                f,
+                "pages of one flow are acquired both with and without a pin"
+            ),
+            Blocker::FollGet { line } => {
+                write!(f, "FOLL_GET is already in gup_flags (line {line})")
+            }
+            Blocker::RuleManual { why } => write!(f, "{why}"),
+            Blocker::MixedRelease { place, others } => {
+                write!(f, "the release at {place} may also see ")?;
+                for (i, o) in others.iter().enumerate() {
+                    if i > 0 {
+                        write!(f, ", ")?;
+                    }
+                    write!(f, "{o}")?;
+                }
+                Ok(())
+            }
+            Blocker::Unparsed { function, place } => write!(
+                f,
+                "{function}() at {place} is in the flow but does not parse"
+            ),
+            Blocker::UnreadCallers { function } => write!(
+                f,
+                "{function}() has callers pinpatch did not read (it is used in too many files)"
+            ),
+            Blocker::StoredUnfollowed { target, place } => write!(
+                f,
+                "the pages are stored into `{target}` ({place}), which pinpatch cannot follow"
+            ),
+            Blocker::ElementAssigned {
+                array,
+                value,
+                place,
+            } => write!(
+                f,
+                "an element of `{array}` is assigned `{value}` ({place}), which does not come from the acquire"
+            ),
+            Blocker::ElementSet {
+                container,
+                value,
+                place,
+            } => write!(
+                f,
+                "an element of `{container}` is set to `{value}` ({place}), which does not come from the acquire"
+            ),
+            Blocker::IndirectCall { place } => {
+                write!(f, "the pages are passed to an indirect call ({place})")
+            }
+            Blocker::ExtraReference { call, place } => {
+                write!(f, "an extra reference is taken with {call}() ({place})")
+            }
+            Blocker::UnconvertedRelease { call, place } => write!(
+                f,
+                "the pages are released with {call}() ({place}), which no rule converts"
+            ),
+            Blocker::PassedToAmbiguous { call, place } => write!(
+                f,
+                "the pages are passed to {call}() ({place}), which has several definitions"
+            ),
+            Blocker::PassedTo { call, place } => {
+                write!(f, "the pages are passed to {call}() ({place})")
+            }
+            Blocker::NoRelease => write!(f, "no release of these pages was found"),
+            Blocker::AlreadyPinned => {
+                write!(f, "the pages are already pinned with pin_user_pages*()")
+            }
+            Blocker::NoUnpinRewrite { rule } => {
+                write!(f, "rule {rule} has no rewrite for the unpin target")
+            }
+            Blocker::StructPageOnly { uses } => write!(
+                f,
+                "kept: only struct page is looked at ({}), so a reference is enough (pin_user_pages.rst, case 4)",
+                uses.join(", ")
+            ),
+            Blocker::LookupOnly { release, use_place } => write!(
+                f,
+                "kept: the page is released ({release}) before its address is used ({use_place}), so the call only looks the page up"
+            ),
+            Blocker::NeedsDecision { uses } if uses.is_empty() => write!(
+                f,
+                "needs a decision: no DMA, dirtying, write or long-term use seen"
+            ),
+            Blocker::NeedsDecision { uses } => write!(
+                f,
+                "needs a decision: no DMA, dirtying, write or long-term use seen (uses: {})",
+                uses.join(", ")
+            ),
+            Blocker::LimitReached(limit) => write!(f, "{limit}"),
+            Blocker::RewriteOverlap => write!(f, "its rewrite overlaps another unit's rewrite"),
+            Blocker::SelfCheckFailed { path, why } => {
+                write!(f, "self-check failed in {path}: {why}")
+            }
+            Blocker::RewriteParseError { path } => {
+                write!(f, "the rewrite would introduce a parse error in {path}")
+            }
+            Blocker::RewritesParseError { path } => write!(
+                f,
+                "the rewrites together would introduce a parse error in {path}"
+            ),
+        }
+    }
+}
+
+/// Reasons as one line, separated by `; `.
+pub fn joined(reasons: &[Blocker]) -> String {
+    reasons
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Each reason on its own, as text.
+pub fn lines(decision: &Decision) -> Vec<String> {
+    decision.reasons().iter().map(ToString::to_string).collect()
+}
