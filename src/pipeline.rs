@@ -20,7 +20,7 @@ use crate::rewrite::template::{render, Rendered};
 use crate::rewrite::verify::{error_count, parses_no_worse};
 use crate::rewrite::{apply_edits, Edit};
 use crate::rule::{RulePack, Target};
-use crate::source::{self, SkippedFile, SourceError};
+use crate::source::{self, SkipKind, SkippedFile, SourceError};
 use aho_corasick::{packed, AhoCorasick};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -111,6 +111,9 @@ pub struct Outcome {
     pub files: Vec<FileOutcome>,
     pub units: Vec<Unit>,
     pub skipped: Vec<SkippedFile>,
+    /// Temporary files an earlier, killed run left in the tree (relative to
+    /// `base`); `apply` removes them.
+    pub stale_temporaries: Vec<String>,
     pub stats: Stats,
 }
 
@@ -136,10 +139,9 @@ fn read_matching(
                 Err(s) => Read::Skipped(s),
                 Ok(bytes) if !matches(&bytes) => Read::No,
                 Ok(bytes) => match source::not_text_reason(&bytes) {
-                    Some(reason) => Read::Skipped(SkippedFile {
-                        path: rel.to_string(),
-                        reason: reason.to_string(),
-                    }),
+                    Some(reason) => {
+                        Read::Skipped(SkippedFile::new(rel.as_str(), reason, SkipKind::NotC))
+                    }
                     None => Read::Yes(bytes),
                 },
             };
@@ -202,10 +204,11 @@ fn parse_all(
     for (rel, p) in results {
         match p {
             Some(p) => out.push((rel, p)),
-            None => skipped.push(SkippedFile {
-                path: rel,
-                reason: "the C parser gave up on this file".into(),
-            }),
+            None => skipped.push(SkippedFile::new(
+                rel,
+                "the C parser gave up on this file",
+                SkipKind::NotC,
+            )),
         }
     }
     out
@@ -271,10 +274,12 @@ pub fn run(
         parsed.extend(parse_all(new_files, &mut skipped));
     };
 
-    let mut outcome = render_outcome(&engine, &list.base, &parsed, analysis);
     skipped.sort_by(|a, b| a.path.cmp(&b.path));
     skipped.dedup_by(|a, b| a.path == b.path);
+    let blocked = blocked_by_skipped(&list.base, &skipped, &analysis.units);
+    let mut outcome = render_outcome(&engine, &list.base, &parsed, analysis, blocked);
     outcome.skipped = skipped;
+    outcome.stale_temporaries = list.stale_temporaries;
     outcome.stats.files_scanned = list.files.len();
     outcome.stats.files_parsed = parsed.len();
     outcome.stats.rounds = rounds;
@@ -476,16 +481,14 @@ pub fn process_bytes(
     bytes: Vec<u8>,
 ) -> Result<Option<FileOutcome>, SkippedFile> {
     if let Some(reason) = source::not_text_reason(&bytes) {
-        return Err(SkippedFile {
-            path: rel.to_string(),
-            reason: reason.to_string(),
-        });
+        return Err(SkippedFile::new(rel, reason, SkipKind::NotC));
     }
     let Some(p) = parse::parse(&bytes) else {
-        return Err(SkippedFile {
-            path: rel.to_string(),
-            reason: "the C parser gave up on this file".into(),
-        });
+        return Err(SkippedFile::new(
+            rel,
+            "the C parser gave up on this file",
+            SkipKind::NotC,
+        ));
     };
     let parsed = vec![(rel.to_string(), p)];
     let files: Vec<ProgramFile> = parsed
@@ -493,8 +496,70 @@ pub fn process_bytes(
         .map(|(p, x)| ProgramFile { path: p, parsed: x })
         .collect();
     let analysis = engine.analyse(&files, &Needs::default(), true);
-    let outcome = render_outcome(engine, Path::new("."), &parsed, analysis);
+    let outcome = render_outcome(engine, Path::new("."), &parsed, analysis, BTreeMap::new());
     Ok(outcome.files.into_iter().next())
+}
+
+/// The converted units a skipped file may take part in, with the reason: a
+/// file whose bytes are not C blocks every flow whose helper, caller or
+/// struct field it mentions; a file that could not be read at all blocks
+/// every flow that leaves its function (it may mention anything). A flow is
+/// never converted in the files pinpatch read while a file it could not
+/// analyse may hold one of its releases.
+fn blocked_by_skipped(
+    base: &Path,
+    skipped: &[SkippedFile],
+    units: &[Unit],
+) -> BTreeMap<usize, String> {
+    let mut blocked = BTreeMap::new();
+    let open: Vec<usize> = (0..units.len())
+        .filter(|&u| units[u].converted && !units[u].depends.is_empty())
+        .collect();
+    if open.is_empty() {
+        return blocked;
+    }
+    let mentions = |bytes: &[u8], word: &str| {
+        let is_word = |c: Option<&u8>| c.is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_');
+        memchr::memmem::find_iter(bytes, word.as_bytes()).any(|at| {
+            !is_word(at.checked_sub(1).and_then(|i| bytes.get(i)))
+                && !is_word(bytes.get(at + word.len()))
+        })
+    };
+    for s in skipped {
+        let bytes = match s.kind {
+            SkipKind::NotFollowed => continue,
+            SkipKind::NotC => source::read(base, &s.path).ok(),
+            SkipKind::Unreadable => None,
+        };
+        for &u in &open {
+            if blocked.contains_key(&u) {
+                continue;
+            }
+            let why = match &bytes {
+                None => Some(format!(
+                    "{} was skipped ({}) and may use the helpers or fields this flow goes through",
+                    s.path, s.reason
+                )),
+                Some(bytes) => units[u].depends.iter().find_map(|key| {
+                    let (_, name) = key.split_once(':')?;
+                    let hit = match name.split_once("::") {
+                        Some((st, field)) => mentions(bytes, st) && mentions(bytes, field),
+                        None => mentions(bytes, name),
+                    };
+                    hit.then(|| {
+                        format!(
+                            "{} mentions {}, which this flow goes through, but was skipped ({})",
+                            s.path, name, s.reason
+                        )
+                    })
+                }),
+            };
+            if let Some(why) = why {
+                blocked.insert(u, why);
+            }
+        }
+    }
+    blocked
 }
 
 /// Renders the converted units, drops the ones whose edits conflict or break
@@ -504,6 +569,7 @@ fn render_outcome(
     base: &Path,
     parsed: &[(String, Parsed)],
     analysis: crate::engine::program::ProgramAnalysis,
+    blocked: BTreeMap<usize, String>,
 ) -> Outcome {
     let mut units = analysis.units;
     let mut files = analysis.files;
@@ -526,7 +592,7 @@ fn render_outcome(
         }
         rendered.insert(ui, r);
     }
-    let mut dropped: BTreeMap<usize, String> = BTreeMap::new();
+    let mut dropped: BTreeMap<usize, String> = blocked;
     loop {
         let mut newly: BTreeMap<usize, String> = BTreeMap::new();
         // Overlaps between units, per file: one sweep over the edits sorted
@@ -731,6 +797,7 @@ fn render_outcome(
         files: out_files,
         units,
         skipped: Vec::new(),
+        stale_temporaries: Vec::new(),
         stats,
     }
 }

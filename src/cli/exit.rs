@@ -14,7 +14,7 @@ pub const INPUT: u8 = 3;
 pub const RULES: u8 = 4;
 /// Output could not be written.
 pub const OUTPUT: u8 = 5;
-/// Interrupted (SIGINT or SIGTERM) while writing: every file is whole, old
+/// Interrupted (SIGINT, SIGTERM or SIGHUP) while writing: every file is whole, old
 /// or new, and the message says how many were written (128 + SIGINT, as a
 /// shell reports it).
 pub const INTERRUPTED: u8 = 130;

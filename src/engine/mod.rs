@@ -126,6 +126,10 @@ pub struct Unit {
     /// (index of the file in the analysis, planned change).
     #[serde(skip)]
     pub plans: Vec<(usize, Plan)>,
+    /// The names the flow depends on, as need keys: `def:NAME` and
+    /// `call:NAME` for functions, `field:STRUCT::FIELD` for struct fields.
+    #[serde(skip)]
+    pub depends: Vec<String>,
 }
 
 /// Everything the engine found in one file.

@@ -1391,6 +1391,19 @@ pub fn analyse_program(
         unit_index.insert(u, units_out.len());
         units_out.push(decide(&p, u));
     }
+    // The names each unit's flow depends on, for the pipeline to hold
+    // against the files it could not read or parse.
+    for (key, units) in &p.need_units {
+        for u in units {
+            if let Some(&i) = unit_index.get(&ids[*u]) {
+                units_out[i].depends.push(key.clone());
+            }
+        }
+    }
+    for unit in &mut units_out {
+        unit.depends.sort();
+        unit.depends.dedup();
+    }
 
     // 9. Loop indices left unused by converted loops lose their declaration.
     remove_dead_indices(&p, &mut units_out);
@@ -2341,6 +2354,7 @@ fn decide(p: &Program, u: usize) -> Unit {
         evidence,
         releases: release_places,
         plans,
+        depends: Vec::new(),
     }
 }
 
