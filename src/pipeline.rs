@@ -276,7 +276,10 @@ pub fn run(
 
     skipped.sort_by(|a, b| a.path.cmp(&b.path));
     skipped.dedup_by(|a, b| a.path == b.path);
-    let blocked = blocked_by_skipped(&list.base, &skipped, &analysis.units);
+    let mut blocked = blocked_by_skipped(&list.base, &skipped, &analysis.units);
+    for (u, why) in blocked_by_skipped_functions(&parsed, &analysis.files, &analysis.units) {
+        blocked.entry(u).or_insert(why);
+    }
     let mut outcome = render_outcome(&engine, &list.base, &parsed, analysis, blocked);
     outcome.skipped = skipped;
     outcome.stale_temporaries = list.stale_temporaries;
@@ -518,13 +521,6 @@ fn blocked_by_skipped(
     if open.is_empty() {
         return blocked;
     }
-    let mentions = |bytes: &[u8], word: &str| {
-        let is_word = |c: Option<&u8>| c.is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_');
-        memchr::memmem::find_iter(bytes, word.as_bytes()).any(|at| {
-            !is_word(at.checked_sub(1).and_then(|i| bytes.get(i)))
-                && !is_word(bytes.get(at + word.len()))
-        })
-    };
     for s in skipped {
         let bytes = match s.kind {
             SkipKind::NotFollowed => continue,
@@ -540,22 +536,75 @@ fn blocked_by_skipped(
                     "{} was skipped ({}) and may use the helpers or fields this flow goes through",
                     s.path, s.reason
                 )),
-                Some(bytes) => units[u].depends.iter().find_map(|key| {
-                    let (_, name) = key.split_once(':')?;
-                    let hit = match name.split_once("::") {
-                        Some((st, field)) => mentions(bytes, st) && mentions(bytes, field),
-                        None => mentions(bytes, name),
-                    };
-                    hit.then(|| {
-                        format!(
-                            "{} mentions {}, which this flow goes through, but was skipped ({})",
-                            s.path, name, s.reason
-                        )
-                    })
+                Some(bytes) => mentioned_dependency(bytes, &units[u]).map(|name| {
+                    format!(
+                        "{} mentions {name}, which this flow goes through, but was skipped ({})",
+                        s.path, s.reason
+                    )
                 }),
             };
             if let Some(why) = why {
                 blocked.insert(u, why);
+            }
+        }
+    }
+    blocked
+}
+
+/// The first name of the unit's flow (a function, or `STRUCT::FIELD` when
+/// both words occur) that `bytes` mention as a whole word.
+fn mentioned_dependency<'u>(bytes: &[u8], unit: &'u Unit) -> Option<&'u str> {
+    let is_word = |c: Option<&u8>| c.is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_');
+    let mentions = |word: &str| {
+        memchr::memmem::find_iter(bytes, word.as_bytes()).any(|at| {
+            !is_word(at.checked_sub(1).and_then(|i| bytes.get(i)))
+                && !is_word(bytes.get(at + word.len()))
+        })
+    };
+    unit.depends.iter().find_map(|key| {
+        let (_, name) = key.split_once(':')?;
+        let hit = match name.split_once("::") {
+            Some((st, field)) => mentions(st) && mentions(field),
+            None => mentions(name),
+        };
+        hit.then_some(name)
+    })
+}
+
+/// The converted units a function the engine did not analyse (nested too
+/// deep, or holding a parse error) may take part in: those whose helpers,
+/// callers or struct fields its text mentions.
+fn blocked_by_skipped_functions(
+    parsed: &[(String, Parsed)],
+    findings: &[FileFindings],
+    units: &[Unit],
+) -> BTreeMap<usize, String> {
+    let mut blocked = BTreeMap::new();
+    for ((rel, p), f) in parsed.iter().zip(findings) {
+        if f.skipped.is_empty() {
+            continue;
+        }
+        let defs = crate::c::syntax::functions(p.tree.root_node());
+        for k in &f.skipped {
+            let Some(def) = defs.iter().find(|d| {
+                p.line_of(d.node.start_byte()) == k.line && d.name(&p.original) == k.function
+            }) else {
+                continue;
+            };
+            let body = &p.original[def.node.byte_range()];
+            for (u, unit) in units.iter().enumerate() {
+                if !unit.converted || blocked.contains_key(&u) {
+                    continue;
+                }
+                if let Some(name) = mentioned_dependency(body, unit) {
+                    blocked.insert(
+                        u,
+                        format!(
+                            "{}() at {rel}:{} mentions {name}, which this flow goes through, but is not analysed ({})",
+                            k.function, k.line, k.reason
+                        ),
+                    );
+                }
             }
         }
     }

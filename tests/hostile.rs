@@ -243,6 +243,32 @@ fn a_skipped_file_that_mentions_a_flow_blocks_it() {
     assert_flow_converted(d);
 }
 
+/// A function too deep to analyse is skipped like a file: when it releases
+/// the flow's pages (it names the struct and its field), the flow is left.
+#[test]
+fn a_function_too_deep_to_analyse_blocks_the_flow_it_mentions() {
+    let dir = cross_file_tree();
+    let d = dir.path();
+    let deep = format!(
+        "#include \"ctx.h\"\nvoid ctx_drop(struct ctx *ctx)\n{{\n\tput_page({}ctx->pages[0]{});\n}}\n",
+        "(".repeat(2000),
+        ")".repeat(2000)
+    );
+    std::fs::write(d.join("deep.c"), &deep).unwrap();
+    let o = pinpatch(&["apply", "--quiet", "."], d);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_flow_untouched(d);
+    assert_eq!(read(d, "zz.c"), converted(GOOD));
+    let o = pinpatch(&["report", "--quiet", "."], d);
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        out.contains(
+            "unpin.c:7: release for (i = 0; i < ctx->nr_pages; i++) put_page(ctx->pages[i]); in ctx_unpin() [manual] not converted: ctx_drop() at deep.c:2 mentions ctx::pages, which this flow goes through, but is not analysed (nested deeper than 512 levels)\n"
+        ),
+        "{out}"
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn an_unreadable_file_blocks_every_flow_that_leaves_its_function() {
