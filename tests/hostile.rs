@@ -114,15 +114,23 @@ fn commit_and_series_refuse_a_work_tree_that_differs_from_the_base() {
         "{err}"
     );
     assert_eq!(git(d, &["for-each-ref"]), refs);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = elsewhere.path().join("out");
     let o = pinpatch(
         &[
-            "series", "--quiet", "--author", AUTHOR, "--out", "../out", ".",
+            "series",
+            "--quiet",
+            "--author",
+            AUTHOR,
+            "--out",
+            out.to_str().unwrap(),
+            ".",
         ],
         d,
     );
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(stderr(&o).ends_with(message_end), "{}", stderr(&o));
-    assert!(!d.join("../out").exists());
+    assert!(!out.exists());
     // Committed, the same change is published, and the branch holds the
     // converted work-tree file.
     git(d, &["commit", "-qam", "local"]);
@@ -506,14 +514,21 @@ fn series_force_never_deletes_what_pinpatch_did_not_write() {
 fn series_force_into_the_current_directory_leaves_nothing_behind() {
     let dir = committed_driver();
     let d = dir.path();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = elsewhere.path().join("out");
     let o = pinpatch(
         &[
-            "series", "--quiet", "--author", AUTHOR, "--out", "../out", ".",
+            "series",
+            "--quiet",
+            "--author",
+            AUTHOR,
+            "--out",
+            out.to_str().unwrap(),
+            ".",
         ],
         d,
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let out = d.join("../out").canonicalize().unwrap();
     let tree = d.to_str().unwrap();
     let o = pinpatch(
         &[
@@ -523,8 +538,7 @@ fn series_force_into_the_current_directory_leaves_nothing_behind() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(out.join("easy/0000-cover-letter.patch").is_file());
-    assert_no_temporaries(out.parent().unwrap());
-    std::fs::remove_dir_all(&out).unwrap();
+    assert_no_temporaries(elsewhere.path());
 }
 
 // 6. `commit --force` never moves a checked-out branch.
@@ -681,12 +695,13 @@ fn names_with_a_tab_or_a_newline_make_a_diff_git_applies() {
         diff.contains("diff --git \"a/new\\nline.c\" \"b/new\\nline.c\"\n"),
         "{diff}"
     );
-    std::fs::write(d.join("../change.diff"), &diff).unwrap();
-    git(d, &["apply", "../change.diff"]);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let patch = elsewhere.path().join("change.diff");
+    std::fs::write(&patch, &diff).unwrap();
+    git(d, &["apply", patch.to_str().unwrap()]);
     for name in ["tab\there.c", "new\nline.c", "quote\"d.c"] {
         assert_eq!(read(d, name), converted(GOOD), "{name:?}");
     }
-    std::fs::remove_file(d.join("../change.diff")).unwrap();
 }
 
 #[cfg(unix)]
@@ -825,4 +840,31 @@ fn an_append_only_directory_gets_no_temporary_file() {
     );
     assert_eq!(names, ["good.c"]);
     assert_eq!(read(d, "sub/good.c"), GOOD);
+}
+
+#[test]
+fn stale_staging_directories_next_to_a_series_output_are_removed() {
+    let dir = committed_driver();
+    let d = dir.path();
+    let stale = d.join(format!(".pinpatch-{}-0.tmp", dead_pid()));
+    std::fs::create_dir_all(stale.join("easy")).unwrap();
+    std::fs::write(stale.join("easy/0001-x.patch"), "half").unwrap();
+    let o = pinpatch(
+        &["series", "--quiet", "--author", AUTHOR, "--out", "out", "."],
+        d,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "pinpatch: removed {}, a staging directory an interrupted run left\n",
+            d.canonicalize()
+                .unwrap()
+                .join(stale.file_name().unwrap())
+                .display()
+        )),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stale.exists());
+    assert_no_temporaries(d);
 }

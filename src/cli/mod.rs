@@ -346,6 +346,12 @@ fn dispatch(args: Args) -> Result<u8, Failure> {
             }
             let out = out.expect("clap requires --out without --dry-run");
             sink::mbox::refuse_overlap(&out, &series.path).map_err(|e| fail(exit::OUTPUT, e))?;
+            for stale in sink::mbox::remove_stale_staging(&out) {
+                eprintln!(
+                    "pinpatch: removed {}, a staging directory an interrupted run left",
+                    stale.display()
+                );
+            }
             let author = author_identity(&series)?;
             let tree = crate::series::SourceTree::open(&series.path, series.base.as_deref())
                 .map_err(|e| fail(exit::INPUT, e))?;

@@ -7,8 +7,10 @@
 //! `OUTPUT_MARKER`; an existing `OUT` is replaced only when asked to and
 //! only when it is such an output (the marker, and series directories of
 //! `.patch` files, nothing else), so `--force` never deletes what pinpatch
-//! did not write. `refuse_overlap` keeps `OUT` from being the tree or one of
-//! its parents.
+//! did not write. `refuse_overlap` keeps `OUT` from being the tree or one
+//! of its parents. Staging directories are named like every temporary of
+//! pinpatch; those a killed run left are removed by the next one
+//! (`remove_stale_staging`).
 
 use crate::series::text::{cover_mail, patch_mail, MailContext};
 use crate::series::{Identity, Series};
@@ -54,13 +56,12 @@ struct Staging {
 }
 
 impl Staging {
+    /// A new directory in `parent`, named like every temporary of pinpatch
+    /// (`source::temporary_name`), so that a later run can tell one a killed
+    /// run left.
     fn create(parent: &Path) -> Result<Staging, MboxError> {
-        Staging::create_named(parent, "out")
-    }
-
-    fn create_named(parent: &Path, what: &str) -> Result<Staging, MboxError> {
-        for n in 0..1000u32 {
-            let path = parent.join(format!(".pinpatch-{what}-{}-{n}", std::process::id()));
+        for n in 0..1000usize {
+            let path = parent.join(crate::source::temporary_name(n));
             match std::fs::create_dir(&path) {
                 Ok(()) => return Ok(Staging { path: Some(path) }),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
@@ -122,6 +123,33 @@ fn absolute(path: &Path) -> std::io::Result<PathBuf> {
         (Some(n), Ok(p)) => Ok(p.join(n)),
         _ => std::path::absolute(path),
     }
+}
+
+/// Removes the staging directories a killed run left next to `out` (named
+/// as `source::temporary_name` names them, of a process that is gone);
+/// returns those removed.
+pub fn remove_stale_staging(out: &Path) -> Vec<PathBuf> {
+    let Ok(target) = absolute(out) else {
+        return Vec::new();
+    };
+    let Some(parent) = target.parent() else {
+        return Vec::new();
+    };
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for e in entries.flatten() {
+        let stale = e.file_type().is_ok_and(|t| t.is_dir())
+            && e.file_name()
+                .to_str()
+                .is_some_and(crate::source::is_stale_temporary);
+        if stale && std::fs::remove_dir_all(e.path()).is_ok() {
+            removed.push(e.path());
+        }
+    }
+    removed.sort();
+    removed
 }
 
 /// Refuses an output directory that is the tree at `tree` or holds it.
@@ -263,7 +291,7 @@ pub fn write_series_until(
 
     if std::fs::symlink_metadata(target).is_ok() {
         // The old output is moved aside first so the swap cannot lose both.
-        let old = Staging::create_named(&parent, "old")?;
+        let old = Staging::create(&parent)?;
         std::fs::remove_dir(old.path()).map_err(io(old.path()))?;
         std::fs::rename(target, old.path()).map_err(io(target))?;
         if let Err(e) = std::fs::rename(tmp.path(), target) {
