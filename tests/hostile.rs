@@ -72,6 +72,22 @@ fn committed_driver() -> tempfile::TempDir {
 
 const AUTHOR: &str = "T <t@example.org>";
 
+/// `series` of the tree at `d` into `out`.
+fn series_of_tree_into(d: &Path, out: &Path) -> Output {
+    pinpatch(
+        &[
+            "series",
+            "--quiet",
+            "--author",
+            AUTHOR,
+            "--out",
+            out.to_str().unwrap(),
+            ".",
+        ],
+        d,
+    )
+}
+
 /// Runs the binary, killing it (and failing) after 60 s: for inputs that
 /// once made it hang.
 fn pinpatch_within_a_minute(args: &[&str], cwd: &Path) -> Output {
@@ -116,18 +132,7 @@ fn commit_and_series_refuse_a_work_tree_that_differs_from_the_base() {
     assert_eq!(git(d, &["for-each-ref"]), refs);
     let elsewhere = tempfile::tempdir().unwrap();
     let out = elsewhere.path().join("out");
-    let o = pinpatch(
-        &[
-            "series",
-            "--quiet",
-            "--author",
-            AUTHOR,
-            "--out",
-            out.to_str().unwrap(),
-            ".",
-        ],
-        d,
-    );
+    let o = series_of_tree_into(d, &out);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(stderr(&o).ends_with(message_end), "{}", stderr(&o));
     assert!(!out.exists());
@@ -291,7 +296,7 @@ fn an_unreadable_file_blocks_every_flow_that_leaves_its_function() {
     let dir = cross_file_tree();
     let d = dir.path();
     std::fs::write(d.join("locked.c"), "int x;\n").unwrap();
-    std::fs::set_permissions(d.join("locked.c"), std::fs::Permissions::from_mode(0)).unwrap();
+    std::fs::set_permissions(d.join("locked.c"), std::fs::Permissions::from_mode(0o000)).unwrap();
     let o = pinpatch(&["apply", "--quiet", "."], d);
     std::fs::set_permissions(d.join("locked.c"), std::fs::Permissions::from_mode(0o644)).unwrap();
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
@@ -516,18 +521,7 @@ fn series_force_into_the_current_directory_leaves_nothing_behind() {
     let d = dir.path();
     let elsewhere = tempfile::tempdir().unwrap();
     let out = elsewhere.path().join("out");
-    let o = pinpatch(
-        &[
-            "series",
-            "--quiet",
-            "--author",
-            AUTHOR,
-            "--out",
-            out.to_str().unwrap(),
-            ".",
-        ],
-        d,
-    );
+    let o = series_of_tree_into(d, &out);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let tree = d.to_str().unwrap();
     let o = pinpatch(
