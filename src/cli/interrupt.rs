@@ -1,10 +1,12 @@
 //! Interrupts while writing. Until something is about to be written,
-//! SIGINT, SIGTERM and SIGHUP keep their default action (the process ends, nothing
-//! was written). `Guard::install` is called just before the writes start:
-//! from then on a signal only sets a flag, which the sinks check between
-//! files, so a run stops between two whole files, removes its temporary
-//! files and says what it did. The flag lives here, at the CLI edge, and is
-//! handed to the sinks as a closure: nothing below `cli/` reads globals.
+//! SIGINT, SIGTERM and SIGHUP keep their default action (the process ends,
+//! nothing was written). `Guard::install` is called just before the writes
+//! start: from then on a signal only sets a flag, which the sinks check
+//! between transactions (the files of one flow, one series output, all
+//! branches), so a run stops between two whole transactions, removes its
+//! temporary files and says what it did. The flag lives here, at the CLI
+//! edge, and is handed to the sinks as a closure: nothing below `cli/` reads
+//! globals.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
