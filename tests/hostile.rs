@@ -282,27 +282,89 @@ fn a_function_too_deep_to_analyse_blocks_the_flow_it_mentions() {
     );
 }
 
+/// A file whose contents pinpatch cannot know (unreadable; or named in
+/// bytes that are not UTF-8, which works as root too) may hold any name:
+/// every flow that leaves its function is blocked.
 #[cfg(unix)]
 #[test]
 fn an_unreadable_file_blocks_every_flow_that_leaves_its_function() {
+    use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::PermissionsExt;
+    let check = |make: &dyn Fn(&Path), undo: &dyn Fn(&Path), reason: &str| {
+        let dir = cross_file_tree();
+        let d = dir.path();
+        make(d);
+        let o = pinpatch(&["apply", "--quiet", "."], d);
+        let report = pinpatch(&["report", "--quiet", "."], d);
+        undo(d);
+        assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+        assert_flow_untouched(d);
+        // A flow inside one function cannot reach another file.
+        assert_eq!(read(d, "zz.c"), converted(GOOD));
+        let out = String::from_utf8(report.stdout).unwrap();
+        assert!(out.contains(reason), "{out}");
+    };
+    let odd = std::ffi::OsStr::from_bytes(b"odd\xff.c");
+    check(
+        &|d| std::fs::write(d.join(odd), "int x;\n").unwrap(),
+        &|_| {},
+        "[manual] not converted: odd\u{fffd}.c was skipped (the file name is not UTF-8, which pinpatch cannot name in a diff) and may use the helpers or fields this flow goes through",
+    );
     if is_root() {
         eprintln!(
             "an_unreadable_file_blocks_every_flow_that_leaves_its_function: running as root, \
-             which reads files whatever their mode; skipped"
+             which reads files whatever their mode; the chmod part is skipped"
         );
         return;
     }
+    let mode = |d: &Path, m: u32| {
+        std::fs::set_permissions(d.join("locked.c"), std::fs::Permissions::from_mode(m)).unwrap()
+    };
+    check(
+        &|d| {
+            std::fs::write(d.join("locked.c"), "int x;\n").unwrap();
+            mode(d, 0o000);
+        },
+        &|d| mode(d, 0o644),
+        "[manual] not converted: locked.c was skipped (cannot read: Permission denied (os error 13))",
+    );
+}
+
+/// A rename failing after another file of the flow was renamed (the second
+/// file is immutable) gives the first file its original bytes back. Needs
+/// root (CAP_LINUX_IMMUTABLE) and a file system with attributes.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_failed_rename_restores_the_files_of_the_flow_already_renamed() {
     let dir = cross_file_tree();
     let d = dir.path();
-    std::fs::write(d.join("locked.c"), "int x;\n").unwrap();
-    std::fs::set_permissions(d.join("locked.c"), std::fs::Permissions::from_mode(0o000)).unwrap();
+    let chattr = |flag: &str| {
+        Command::new("chattr")
+            .args([flag, d.join("unpin.c").to_str().unwrap()])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !chattr("+i") {
+        eprintln!(
+            "a_failed_rename_restores_the_files_of_the_flow_already_renamed: chattr +i failed \
+             (not root, or no attributes on this file system); skipped"
+        );
+        return;
+    }
+    use std::os::unix::fs::MetadataExt;
+    let inode = || std::fs::metadata(d.join("pin.c")).unwrap().ino();
+    let before = inode();
     let o = pinpatch(&["apply", "--quiet", "."], d);
-    std::fs::set_permissions(d.join("locked.c"), std::fs::Permissions::from_mode(0o644)).unwrap();
-    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(chattr("-i"));
+    // pin.c was renamed over, then restored by another rename.
+    assert_ne!(inode(), before);
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "pinpatch: unpin.c: cannot write: Operation not permitted (os error 1) (0 files already written)\n"
+    );
     assert_flow_untouched(d);
-    // A flow inside one function cannot reach another file.
-    assert_eq!(read(d, "zz.c"), converted(GOOD));
+    assert_no_temporaries(d);
 }
 
 /// Hidden files and `.ignore` rules do not hide a release outside git: the
