@@ -119,8 +119,7 @@ fn commit_and_series_refuse_a_work_tree_that_differs_from_the_base() {
     std::fs::write(d.join("drivers/d0/x.c"), format!("/* local */\n{GOOD}")).unwrap();
     let refs = git(d, &["for-each-ref"]);
     let message_start = "pinpatch: drivers/d0/x.c: the work tree differs from the base commit ";
-    let message_end =
-        "; pinpatch analyses the work tree, so commit or stash the change first (or pass --base)\n";
+    let message_end = "; pinpatch analyses the work tree, so commit or stash the change first\n";
     let o = pinpatch(&["commit", "--quiet", "--author", AUTHOR, "."], d);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     let err = stderr(&o);

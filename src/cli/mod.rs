@@ -214,7 +214,7 @@ fn refuse_changed_base(outcome: &Outcome, tree: &crate::series::SourceTree) -> R
 fn base_differs(path: &str, tree: &crate::series::SourceTree) -> String {
     match tree.base_commit() {
         Some(c) => format!(
-            "{path}: the work tree differs from the base commit {}; pinpatch analyses the work tree, so commit or stash the change first (or pass --base)",
+            "{path}: the work tree differs from the base commit {}; pinpatch analyses the work tree, so commit or stash the change first",
             &c[..12.min(c.len())]
         ),
         None => format!("{path}: changed on disk while pinpatch ran; run it again"),
