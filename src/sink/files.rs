@@ -13,7 +13,9 @@
 //!
 //! Temporary names are short and fixed in shape (`source::temporary_name`),
 //! so a file name of any legal length can be replaced, and a later run
-//! recognises and removes those a killed run left (`remove_stale`).
+//! recognises and removes those a killed run left (`remove_stale`). No
+//! temporary is created in an append-only or immutable directory, where it
+//! could be neither renamed nor removed.
 
 use crate::pipeline::Outcome;
 use crate::source::{self, SkipKind, SkippedFile};
