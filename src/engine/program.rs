@@ -153,6 +153,8 @@ struct UnitState {
     mismatches: Vec<String>,
     rules: BTreeSet<String>,
     evidence: BTreeSet<String>,
+    /// Where each piece of evidence was first seen, as `file:line`.
+    evidence_at: BTreeMap<String, String>,
     metadata: BTreeSet<String>,
     data: BTreeSet<String>,
     flags: Vec<String>,
@@ -838,9 +840,9 @@ pub fn analyse_program(
                 p.merge(loc.clone(), &v);
                 p.fills.entry(loc.clone()).or_default().insert(u);
                 if let Loc::Field(s, f) = &loc {
-                    p.units[u]
-                        .evidence
-                        .insert(format!("stored in struct {s}::{f}"));
+                    let what = format!("stored in struct {s}::{f}");
+                    let at = p.place(fi, node);
+                    p.units[u].note_evidence(what, at);
                 }
                 u
             }
@@ -1198,6 +1200,9 @@ pub fn analyse_program(
             target.acquires.extend(moved.acquires);
             target.rules.extend(moved.rules);
             target.evidence.extend(moved.evidence);
+            for (what, at) in moved.evidence_at {
+                target.note_evidence(what, at);
+            }
             target.metadata.extend(moved.metadata);
             target.data.extend(moved.data);
             target.flags.extend(moved.flags);
@@ -1454,6 +1459,24 @@ pub fn analyse_program(
     }
 }
 
+impl UnitState {
+    /// Records a piece of evidence and where it was seen; of several
+    /// places, the first in file and line order is kept.
+    fn note_evidence(&mut self, what: String, at: String) {
+        let key = |place: &str| {
+            let (file, line) = place.rsplit_once(':').unwrap_or((place, ""));
+            (file.to_string(), line.parse::<usize>().unwrap_or(0))
+        };
+        match self.evidence_at.get(&what) {
+            Some(old) if key(old) <= key(&at) => {}
+            _ => {
+                self.evidence_at.insert(what.clone(), at);
+            }
+        }
+        self.evidence.insert(what);
+    }
+}
+
 impl Default for UnitState {
     fn default() -> Self {
         UnitState {
@@ -1469,6 +1492,7 @@ impl Default for UnitState {
             mismatches: Vec::new(),
             rules: BTreeSet::new(),
             evidence: BTreeSet::new(),
+            evidence_at: BTreeMap::new(),
             metadata: BTreeSet::new(),
             data: BTreeSet::new(),
             flags: Vec::new(),
@@ -1777,9 +1801,10 @@ fn collect_others_and_escapes(
                             }
                             p.need(format!("field:{s}::{f}"), &v.units());
                             for u in v.units() {
-                                p.units[u]
-                                    .evidence
-                                    .insert(format!("stored in struct {s}::{f}"));
+                                p.units[u].note_evidence(
+                                    format!("stored in struct {s}::{f}"),
+                                    place.clone(),
+                                );
                             }
                         }
                     }
@@ -1904,9 +1929,10 @@ fn collect_others_and_escapes(
                     }
                 }
                 for u in v.pages.iter().copied().collect::<Vec<_>>() {
-                    p.units[u]
-                        .evidence
-                        .insert(format!("{}()", callee.as_deref().unwrap_or("")));
+                    p.units[u].note_evidence(
+                        format!("{}()", callee.as_deref().unwrap_or("")),
+                        place.clone(),
+                    );
                 }
             }
             continue;
@@ -1998,11 +2024,8 @@ fn collect_others_and_escapes(
                 flow.is_use(&c) || flow.is_element_call(&c) || acquire_names.contains(&c);
             for u in units {
                 let unit = &mut p.units[u];
-                if flow.evidence_dma.contains(&c) {
-                    unit.evidence.insert(format!("{c}()"));
-                }
-                if flow.evidence_write.contains(&c) {
-                    unit.evidence.insert(format!("{c}()"));
+                if flow.evidence_dma.contains(&c) || flow.evidence_write.contains(&c) {
+                    unit.note_evidence(format!("{c}()"), place.clone());
                 }
                 if flow.data_access.contains(&c) {
                     unit.data.insert(format!("{c}()"));
@@ -2116,10 +2139,12 @@ fn collect_others_and_escapes(
         }
     }
     // Evidence from flags.
+    let files = p.files;
     for unit in p.units.iter_mut() {
         for f in unit.flags.clone() {
             if f.contains("FOLL_LONGTERM") {
-                unit.evidence.insert("FOLL_LONGTERM".into());
+                let at = format!("{}:{}", files[unit.file].path, unit.line);
+                unit.note_evidence("FOLL_LONGTERM".into(), at);
             }
             // FOLL_WRITE with a brief kmap() is weak evidence: such users
             // (uprobes, ptrace-style access) are left for a decision.
@@ -2339,6 +2364,7 @@ fn decide(p: &Program, u: usize) -> Unit {
             Vec::new()
         },
         evidence,
+        evidence_at: s.evidence_at.clone(),
         releases: release_places,
         plans,
     }
