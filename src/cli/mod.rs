@@ -186,8 +186,9 @@ fn plan_series(series: &SeriesArgs) -> Result<(Vec<crate::series::Series>, u8), 
         signoff,
         ..crate::series::PlanOptions::default()
     };
-    let units = crate::series::from_outcome::units(&outcome);
-    let manual = crate::series::from_outcome::manual_sites(&outcome);
+    let pack = load_rules(series.rules.as_deref())?;
+    let units = crate::series::from_outcome::units(&outcome, &pack);
+    let manual = crate::series::from_outcome::manual_sites(&outcome, &units);
     let plan = crate::series::plan(&units, &manual, &tree, &maintainers, &opts)
         .map_err(|e| fail(exit::INPUT, e))?;
     Ok((plan, code))
