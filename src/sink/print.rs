@@ -95,8 +95,8 @@ pub fn group_reasons(reasons: &[String]) -> Vec<String> {
             }
             let shown: Vec<&str> = names.iter().take(GROUP_NAMED).map(String::as_str).collect();
             let more = names.len().saturating_sub(GROUP_NAMED);
-            let tail = if tail.is_empty() {
-                String::new()
+            let tail = if tail.is_empty() || tail.starts_with(',') {
+                tail
             } else {
                 format!(" {tail}")
             };
@@ -449,4 +449,36 @@ pub fn explain(outcome: &Outcome, file: &str, line: usize) -> Option<String> {
         }
     }
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::group_reasons;
+
+    #[test]
+    fn reasons_naming_other_functions_are_grouped() {
+        let r = |s: &str| s.to_string();
+        let reasons = [
+            r("convert by hand"),
+            r("the pages are passed to a() (x.c:1)"),
+            r("the pages are passed to b() (x.c:2)"),
+            r("the pages are passed to a() (y.c:3)"),
+            r("the pages are passed to c() (x.c:4)"),
+            r("the pages are passed to d() (x.c:5)"),
+            r("the pages are released with e() (x.c:6), which no rule converts"),
+            r("the pages are released with f() (x.c:7), which no rule converts"),
+        ];
+        assert_eq!(
+            group_reasons(&reasons),
+            [
+                "convert by hand",
+                "the pages are passed to 4 functions: a(), b(), c() and 1 more",
+                "the pages are released with 2 functions, which no rule converts: e(), f()",
+            ]
+        );
+        assert_eq!(
+            group_reasons(&[r("the pages are passed to a() (x.c:1)")]),
+            ["the pages are passed to a() (x.c:1)"]
+        );
+    }
 }
