@@ -484,6 +484,44 @@ fn dirty_release(release: Option<&CallChange>, condition: Option<&str>) -> Strin
     }
 }
 
+/// How many lines before a one-page release a dirtying call may be for the
+/// two to read as one `set_page_dirty(p); put_page(p);` pair.
+const FOLD_DISTANCE: usize = 3;
+
+/// The dirtying calls just before a one-page release that upstream folds
+/// with it into `unpin_user_pages_dirty_lock(&page, 1, true)`, as sentences.
+fn fold_notes(facts: &Facts, releases: &[CallChange]) -> Vec<String> {
+    let place = |at: &str| -> Option<(String, usize)> {
+        let (file, line) = at.rsplit_once(':')?;
+        Some((file.to_string(), line.parse().ok()?))
+    };
+    let mut out = Vec::new();
+    for r in releases
+        .iter()
+        .filter(|r| !r.looped && !r.argument.is_empty())
+    {
+        let Some((rfile, rline)) = place(&r.at) else {
+            continue;
+        };
+        let dirty = facts.evidence.iter().find(|(e, at)| {
+            matches!(e, Evidence::Write(n) if n.starts_with("set_page_dirty"))
+                && place(at)
+                    .is_some_and(|(f, l)| f == rfile && l < rline && rline - l <= FOLD_DISTANCE)
+        });
+        if let Some(d) = dirty {
+            out.push(format!(
+                "{}{} marks the page dirty just before {}() at {}; {} would do both, taking the page lock while dirtying.",
+                evidence_name(&d.0),
+                at(d),
+                if r.to.is_empty() { &r.from } else { &r.to },
+                r.at,
+                dirty_release(Some(r), None)
+            ));
+        }
+    }
+    out
+}
+
 /// What a maintainer should decide about a unit, as sentences.
 fn decisions(facts: &Facts, release: Option<&CallChange>) -> Vec<String> {
     let n = noun(&facts.pages);
@@ -544,6 +582,32 @@ fn release_change(c: &CallChange) -> String {
     }
 }
 
+/// The release changes of a unit, one-page releases with the same change
+/// merged: `put_page() at a.c:1 and a.c:9 to unpin_user_page()`.
+fn release_changes(releases: &[CallChange]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut merged: Vec<(String, String, Vec<String>)> = Vec::new();
+    for c in releases.iter().filter(|c| !c.to.is_empty()) {
+        if c.looped {
+            out.push(release_change(c));
+            continue;
+        }
+        match merged
+            .iter_mut()
+            .find(|(f, t, _)| *f == c.from && *t == c.to)
+        {
+            Some((_, _, places)) => places.push(c.at.clone()),
+            None => merged.push((c.from.clone(), c.to.clone(), vec![c.at.clone()])),
+        }
+    }
+    let mut single: Vec<String> = merged
+        .into_iter()
+        .map(|(from, to, places)| format!("{from}() at {} to {to}()", and_list(&places)))
+        .collect();
+    single.append(&mut out);
+    single
+}
+
 /// The commit message body of a conversion patch (everything after the
 /// subject).
 pub fn patch_body(f: &BodyFacts) -> String {
@@ -598,12 +662,7 @@ pub fn patch_body(f: &BodyFacts) -> String {
             .map(|c| format!("{}() to {}()", c.from, c.to))
             .collect();
         acqs.dedup();
-        let rels: Vec<String> = facts
-            .releases
-            .iter()
-            .filter(|c| !c.to.is_empty())
-            .map(release_change)
-            .collect();
+        let rels = release_changes(&facts.releases);
         let mut text = if acqs.is_empty() {
             format!("Convert {}.", and_list(&rels))
         } else {
@@ -615,6 +674,9 @@ pub fn patch_body(f: &BodyFacts) -> String {
         }
         para(&mut out, &text);
         if f.target == Target::Unpin {
+            for d in fold_notes(facts, &facts.releases) {
+                para(&mut out, &d);
+            }
             for d in decisions(facts, facts.releases.first()) {
                 para(&mut out, &d);
             }
@@ -718,24 +780,11 @@ pub fn fix_body(
     para(&mut out, &last);
     // The release the maintainer may prefer: dirtied pages are released
     // with the dirtying form, written pages might need to be dirtied.
-    let dirty = facts.evidence.iter().find(|(e, at)| {
-        matches!(e, Evidence::Write(_))
-            && fix
-                .releases
-                .iter()
-                .any(|r| r.at.rsplit_once(':').map(|x| x.0) == at.rsplit_once(':').map(|x| x.0))
-    });
-    if let Some(d) = dirty {
-        para(
-            &mut out,
-            &format!(
-                "{}{} still marks the {} dirty before the release; {} would do both and take the page lock while dirtying.",
-                evidence_name(&d.0),
-                at(d),
-                n.noun,
-                dirty_release(fix.releases.first(), None)
-            ),
-        );
+    let folds = fold_notes(facts, &fix.releases);
+    if !folds.is_empty() {
+        for f in folds {
+            para(&mut out, &f);
+        }
     } else {
         for d in decisions(facts, fix.releases.first()) {
             if d.contains("FOLL_WRITE") {

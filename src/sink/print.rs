@@ -183,8 +183,24 @@ pub fn write_report_text(out: &mut dyn Write, outcome: &Outcome) -> io::Result<(
                 ),
                 (Some(r), _) => format!("-> {r}"),
                 (None, Some(why)) => {
-                    let reasons: Vec<String> = why.split("; ").map(str::to_string).collect();
-                    format!("not converted: {}", group_reasons(&reasons).join("; "))
+                    // A release that shares its flow's reasons points at the
+                    // acquire, where they are written once.
+                    let flow = s.unit.map(|ui| &outcome.units[ui]).filter(|u| {
+                        s.kind == SiteKind::Release
+                            && !u.reasons.is_empty()
+                            && u.reasons.join("; ") == *why
+                    });
+                    match flow {
+                        Some(u) => format!(
+                            "not converted, as its flow (acquire at {}:{})",
+                            u.file, u.line
+                        ),
+                        None => {
+                            let reasons: Vec<String> =
+                                why.split("; ").map(str::to_string).collect();
+                            format!("not converted: {}", group_reasons(&reasons).join("; "))
+                        }
+                    }
                 }
                 (None, None) => "not converted".to_string(),
             };
