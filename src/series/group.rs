@@ -573,7 +573,7 @@ fn make_cover(
     } else {
         area
     };
-    let summary = cover_summary(s);
+    let summary = cover_summary(s, opts.target);
     let mut subject = message::subject(prefix, &summary);
     if let Some((k, n)) = part {
         let with_part = format!("{subject} (part {k}/{n})");
@@ -655,8 +655,9 @@ fn make_cover(
     }
 }
 
-/// The summary of a cover subject: the common conversion of its patches.
-fn cover_summary(s: &Series) -> String {
+/// The summary of a cover subject: the common conversion of its patches,
+/// else the target's conversion in general.
+fn cover_summary(s: &Series, target: super::input::Target) -> String {
     let mut summaries: Vec<&str> = s
         .patches
         .iter()
@@ -666,7 +667,10 @@ fn cover_summary(s: &Series) -> String {
     summaries.dedup();
     match summaries.as_slice() {
         [one] => format!("convert {one}"),
-        _ => "convert get_user_pages*() --> pin_user_pages*()".to_string(),
+        _ => match target {
+            super::input::Target::Unpin => "convert get_user_pages*() --> pin_user_pages*()".into(),
+            super::input::Target::PutUserPage => "convert put_page() --> put_user_page*()".into(),
+        },
     }
 }
 

@@ -612,6 +612,10 @@ fn release_changes(releases: &[CallChange]) -> Vec<String> {
 /// subject).
 pub fn patch_body(f: &BodyFacts) -> String {
     let mut out = String::new();
+    // The 2018 plan has no documentation to point to: say why once.
+    if f.target == Target::PutUserPage {
+        para(&mut out, &rationale(f.target));
+    }
     for facts in f.units {
         let n = noun(&facts.pages);
         let acq: Vec<String> = facts
