@@ -586,6 +586,27 @@ fn recipients_equal_get_maintainer() {
     }
 }
 
+/// Pages written by a hypervisor call: a conversion whose message names
+/// case 1 and the page_to_phys() line, and the dirtying release to consider.
+const DEMO_COPY: &str = "// SPDX-License-Identifier: GPL-2.0
+/* Copies through the hypervisor into user pages. */
+#include <linux/mm.h>
+
+int demo_copy_in(unsigned long uaddr, int n, struct page **pages)
+{
+\tint got, i, ret = 0;
+
+\tgot = get_user_pages_fast(uaddr, n, FOLL_WRITE, pages);
+\tif (got < 0)
+\t\treturn got;
+\tfor (i = 0; i < got && !ret; i++)
+\t\tret = demo_hcall_copy(page_to_phys(pages[i]), PAGE_SIZE);
+\tfor (i = 0; i < got; i++)
+\t\tput_page(pages[i]);
+\treturn ret;
+}
+";
+
 /// A repository whose history holds the pin: the fix for the pinned page
 /// released with put_page() comes first, in a series of its own, with the
 /// subject prefix its files' history uses and a Fixes: trailer naming the
@@ -610,15 +631,11 @@ fn fix_series_takes_prefix_and_fixes_from_history() {
     git(root, &["add", "-A"]);
     git(root, &["commit", "-q", "-m", "Import the tree"]);
     std::fs::copy(flow.join("ioctl.c"), demo.join("ioctl.c")).unwrap();
+    std::fs::write(demo.join("copy.c"), DEMO_COPY).unwrap();
+    git(root, &["add", "-A"]);
     git(
         root,
-        &[
-            "commit",
-            "-q",
-            "-a",
-            "-m",
-            "demo_virt: pin the monitor page",
-        ],
+        &["commit", "-q", "-m", "demo_virt: pin the monitor page"],
     );
     let pin_commit = git(root, &["rev-parse", "HEAD"]).trim().to_string();
     let vm = std::fs::read_to_string(demo.join("vm.c")).unwrap();
@@ -649,6 +666,8 @@ fn fix_series_takes_prefix_and_fixes_from_history() {
         ..PlanOptions::default()
     };
     let series = plan(&units, &manual, &tree, &maintainers, &opts).unwrap();
+    let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["fixes-virt-demo", "easy"]);
     let fix = &series[0];
     assert!(fix.fix);
     assert_eq!(fix.name, "fixes-virt-demo");
@@ -698,6 +717,16 @@ fn fix_series_takes_prefix_and_fixes_from_history() {
         "history-fix-patch",
         text.replace(&pin_commit[..12], "<pin commit>")
     );
+    // The conversion names its case and the line that shows it.
+    let conversion = patch_files(&dest.join("easy"));
+    assert_eq!(conversion.len(), 1);
+    assert!(!dest.join("easy/0000-cover-letter.patch").exists());
+    let text = String::from_utf8(std::fs::read(&conversion[0]).unwrap()).unwrap();
+    assert!(
+        text.contains("Subject: [PATCH] demo_virt: convert get_user_pages_fast() -->"),
+        "{text}"
+    );
+    snapshot!("history-conversion-patch", text);
 
     // git am applies it on the base.
     let clone = tempfile::tempdir().unwrap();

@@ -309,13 +309,40 @@ fn most_frequent(items: impl Iterator<Item = String>) -> Option<String> {
     counts.into_iter().find(|(_, n)| *n == max).map(|(p, _)| p)
 }
 
+/// The longest parenthesised run `wrap` keeps on one line.
+const UNBROKEN: usize = 48;
+
+/// The words of a text, a call written with spaces after its commas
+/// (`f(pages, got, true)`) kept as one word when it is short enough.
+fn unbroken_words(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut open = 0usize;
+    for word in text.split_whitespace() {
+        let joins = open > 0
+            && out
+                .last()
+                .is_some_and(|last| last.len() + 1 + word.len() <= UNBROKEN);
+        if joins {
+            let last = out.last_mut().expect("a word is open");
+            last.push(' ');
+            last.push_str(word);
+        } else {
+            open = 0;
+            out.push(word.to_string());
+        }
+        open = (open + word.matches('(').count()).saturating_sub(word.matches(')').count());
+    }
+    out
+}
+
 /// Wraps text at `width` columns, keeping words whole; `indent` starts every
 /// line after the first. Words longer than a line stay on their own line.
 pub fn wrap(text: &str, width: usize, first_indent: &str, indent: &str) -> String {
     let mut out = String::new();
     let mut line = first_indent.to_string();
     let mut line_has_word = false;
-    for word in text.split_whitespace() {
+    for word in unbroken_words(text) {
+        let word = word.as_str();
         if line_has_word && line.len() + 1 + word.len() > width {
             out.push_str(&line);
             out.push('\n');
