@@ -738,3 +738,42 @@ fn fix_series_takes_prefix_and_fixes_from_history() {
         "{fixed}"
     );
 }
+
+/// A patch whose MAINTAINERS sections name only lists is sent To: those
+/// lists, never with an empty To:, and Cc:s the section owning mm/gup.c.
+#[test]
+fn list_only_sections_fill_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = "drivers/lonely/x.c";
+    std::fs::create_dir_all(dir.path().join("drivers/lonely")).unwrap();
+    std::fs::write(
+        dir.path().join(path),
+        "void f(struct page *p)\n{\n\tput_page(p);\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("MAINTAINERS"),
+        "LONELY DRIVER\nL:\tlonely@example.org\nS:\tOdd Fixes\nF:\tdrivers/lonely/\n\n\
+         MEMORY MANAGEMENT\nM:\tMona Mm <mona@example.org>\nL:\tlinux-mm@example.org\nS:\tMaintained\nF:\tmm/\n",
+    )
+    .unwrap();
+    let unit = Unit {
+        class: Class::Easy,
+        rule_ids: vec!["r".into()],
+        edits: vec![edit(dir.path(), path, "put_page(", 0, "unpin_user_page(")],
+        acquire_sites: 0,
+        release_sites: 1,
+        summary: format!("{path}:3 f(): put_page() -> unpin_user_page()"),
+        facts: facts_from(&format!("{path}:3 f(): put_page() -> unpin_user_page()")),
+        fix: None,
+    };
+    let tree = SourceTree::open(dir.path(), None).unwrap();
+    let m = Maintainers::load(dir.path()).unwrap();
+    let series = plan(&[unit], &[], &tree, &m, &PlanOptions::default()).unwrap();
+    let patch = &series[0].patches[0];
+    assert_eq!(patch.to, ["lonely@example.org"]);
+    assert_eq!(
+        patch.cc,
+        ["Mona Mm <mona@example.org>", "linux-mm@example.org"]
+    );
+}
