@@ -777,3 +777,71 @@ fn list_only_sections_fill_to() {
         ["Mona Mm <mona@example.org>", "linux-mm@example.org"]
     );
 }
+
+/// Both mismatches become fixes, each a series of its own: pinned pages
+/// released with put_page() get unpin releases, referenced pages released
+/// with unpin_user_pages() get a pinning acquire; a correct flow gets none.
+#[test]
+fn both_mismatches_become_fix_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("drivers/mis")).unwrap();
+    std::fs::copy(
+        "tests/fixtures/gup/mismatch/pinned_put.c",
+        root.join("drivers/mis/pinned_put.c"),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("MAINTAINERS"),
+        "MIS DRIVER\nM:\tMia Mis <mia@example.org>\nS:\tMaintained\nF:\tdrivers/mis/\n",
+    )
+    .unwrap();
+    let pack = pinpatch::rule::RulePack::builtin().unwrap();
+    let config = pinpatch::pipeline::Config {
+        path: root.to_path_buf(),
+        target: Target::Unpin,
+        policy: pinpatch::engine::AcquirePolicy::Evidence,
+        max_rounds: pinpatch::pipeline::MAX_ROUNDS,
+    };
+    let outcome = pinpatch::pipeline::run(&config, &pack, &|_, _| {}).unwrap();
+    let units = pinpatch::series::from_outcome::units(&outcome, &pack);
+    let manual = pinpatch::series::from_outcome::manual_sites(&outcome, &units);
+    assert!(
+        manual.iter().all(|m| !m.reason.starts_with("mismatch")),
+        "{manual:?}"
+    );
+    let tree = SourceTree::open(root, None).unwrap();
+    let maintainers = Maintainers::load(root).unwrap();
+    let series = plan(
+        &units,
+        &manual,
+        &tree,
+        &maintainers,
+        &PlanOptions::default(),
+    )
+    .unwrap();
+    let subjects: Vec<(&str, &str)> = series
+        .iter()
+        .map(|s| (s.name.as_str(), s.patches[0].subject.as_str()))
+        .collect();
+    assert_eq!(
+        subjects,
+        [
+            (
+                "fixes-mis",
+                "mis: fix pinned pages released with put_page() in pinned_but_put()"
+            ),
+            (
+                "fixes-mis-2",
+                "mis: pin the pages released with unpin_user_pages() in got_but_unpinned()"
+            ),
+        ]
+    );
+    let out = tempfile::tempdir().unwrap();
+    let dest = out.path().join("series");
+    write_series(&series, &dest, &mbox_options()).unwrap();
+    let text =
+        String::from_utf8(std::fs::read(&patch_files(&dest.join("fixes-mis-2"))[0]).unwrap())
+            .unwrap();
+    snapshot!("got-unpinned-fix-patch", text);
+}

@@ -8,7 +8,7 @@
 //! the rule's `unpin` template, whatever the run's target, since pinned
 //! pages must be unpinned in either plan.
 
-use super::input::{CallChange, Evidence, Facts, Fix, ManualSite, Unit};
+use super::input::{CallChange, Evidence, Facts, Fix, FixKind, ManualSite, Unit};
 use crate::engine::{Plan, Site, SiteKind, Unit as EngineUnit};
 use crate::pipeline::{FileOutcome, Outcome};
 use crate::rule::{ReleaseFamily, RulePack, Target};
@@ -209,10 +209,15 @@ fn write_condition(call: &str) -> Option<String> {
 }
 
 /// The fix for a flow whose pinned pages are released with `put_page()`:
-/// every such release rewritten with its rule's `unpin` template.
+/// every such release rewritten with its rule's `unpin` template. For a
+/// flow whose referenced pages are all released with `unpin_user_page*()`,
+/// the acquire rewritten with its rule's `unpin` template instead.
 fn fix_unit(outcome: &Outcome, ui: usize, unit: &EngineUnit, pack: &RulePack) -> Option<Unit> {
-    if !unit.pinned || unit.mismatches.is_empty() {
+    if unit.mismatches.is_empty() {
         return None;
+    }
+    if !unit.pinned {
+        return got_unpinned_fix(outcome, ui, unit, pack);
     }
     let mut edits = Vec::new();
     let mut releases = Vec::new();
@@ -266,6 +271,7 @@ fn fix_unit(outcome: &Outcome, ui: usize, unit: &EngineUnit, pack: &RulePack) ->
         ),
         facts,
         fix: Some(Fix {
+            kind: FixKind::PinnedPut,
             acquire: acquire?,
             releases,
             correct,
@@ -273,8 +279,67 @@ fn fix_unit(outcome: &Outcome, ui: usize, unit: &EngineUnit, pack: &RulePack) ->
     })
 }
 
-/// Matches a release site again with its rule and renders the rule's
-/// `unpin` template over it; `None` when it no longer matches or the
+/// The fix for referenced pages released with `unpin_user_page*()`: the
+/// acquire becomes the pinning one, when every release unpins (a flow
+/// that also puts its pages needs a real conversion, not a fix).
+fn got_unpinned_fix(
+    outcome: &Outcome,
+    ui: usize,
+    unit: &EngineUnit,
+    pack: &RulePack,
+) -> Option<Unit> {
+    let mut edits = Vec::new();
+    let mut acquire = None;
+    let mut correct = Vec::new();
+    let mut rules = Vec::new();
+    for (f, s) in unit_sites(outcome, ui) {
+        let rule_index = pack.rules.iter().position(|r| r.id == s.rule)?;
+        let rule = &pack.rules[rule_index];
+        match s.kind {
+            SiteKind::Acquire => {
+                let rendered = render_release(f, s, rule_index, pack)?;
+                let mut c = change(f, s);
+                c.to = called_name(&rendered.display);
+                c.rewritten = rendered.display.clone();
+                edits.push((f.rel_path.clone(), rendered.edit));
+                rules.push(rule.id.clone());
+                acquire.get_or_insert(c);
+            }
+            SiteKind::Release => {
+                if rule.release.as_ref().map(|r| r.family) != Some(ReleaseFamily::Unpin) {
+                    return None;
+                }
+                correct.push(change(f, s));
+            }
+        }
+    }
+    let acquire = acquire?;
+    rules.sort();
+    rules.dedup();
+    let mut facts = facts(outcome, ui, pack);
+    facts.changes.clear();
+    Some(Unit {
+        class: unit.class,
+        rule_ids: rules,
+        acquire_sites: edits.len(),
+        edits,
+        release_sites: 0,
+        summary: format!(
+            "{}: pages from {}() released with unpin_user_page*()",
+            acquire.at, acquire.from
+        ),
+        facts,
+        fix: Some(Fix {
+            kind: FixKind::GotUnpinned,
+            acquire,
+            releases: Vec::new(),
+            correct,
+        }),
+    })
+}
+
+/// Matches a site again with its rule and renders the rule's `unpin`
+/// template over it; `None` when it no longer matches or the
 /// result would not parse as well as the original.
 fn render_release(
     f: &FileOutcome,

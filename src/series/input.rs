@@ -83,12 +83,24 @@ pub enum Evidence {
     LongTerm,
 }
 
-/// A pinned page released with `put_page()`: what the fix patch says.
+/// Which mismatch a fix repairs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FixKind {
+    /// Pinned pages released with `put_page()`: the releases are fixed.
+    PinnedPut,
+    /// Referenced pages released with `unpin_user_page*()`: the acquire is
+    /// fixed to pin them.
+    GotUnpinned,
+}
+
+/// A mismatch between acquire and release: what the fix patch says.
 #[derive(Clone, Debug)]
 pub struct Fix {
-    /// The pin, e.g. `pin_user_pages_fast`, and where it is.
+    pub kind: FixKind,
+    /// The acquire, e.g. `pin_user_pages_fast`, and where it is; for
+    /// `GotUnpinned`, with what it becomes.
     pub acquire: CallChange,
-    /// The wrong releases and what they become.
+    /// The wrong releases and what they become (none for `GotUnpinned`).
     pub releases: Vec<CallChange>,
     /// Releases of the same pages already done right (`file:line` and call).
     pub correct: Vec<CallChange>,

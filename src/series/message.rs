@@ -47,7 +47,7 @@
 //! 75 columns. `Signed-off-by:` is added only when the caller passes an
 //! identity; this module never invents one.
 
-use super::input::{CallChange, Evidence, Facts, Fix, Target};
+use super::input::{CallChange, Evidence, Facts, Fix, FixKind, Target};
 use super::Identity;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -117,6 +117,17 @@ pub fn summary_text(acquires: &[&CallChange], releases: &[&CallChange]) -> Strin
 /// The part of a fix subject after the prefix, longest first.
 pub fn fix_summaries(fix: &Fix, pages: &str) -> Vec<String> {
     let what = noun(pages).noun;
+    if fix.kind == FixKind::GotUnpinned {
+        let released: Vec<&str> = fix.correct.iter().map(|c| c.from.as_str()).collect();
+        return vec![
+            format!(
+                "pin the {what} released with {} in {}()",
+                names(&released),
+                fix.acquire.function
+            ),
+            format!("pin the {what} released with {}", names(&released)),
+        ];
+    }
     let from: Vec<&str> = fix.releases.iter().map(|c| c.from.as_str()).collect();
     let mut functions: Vec<&str> = fix.releases.iter().map(|c| c.function.as_str()).collect();
     functions.dedup();
@@ -739,6 +750,50 @@ pub fn fix_body(
 ) -> String {
     let mut out = String::new();
     let n = noun(&facts.pages);
+    if fix.kind == FixKind::GotUnpinned {
+        let rel: Vec<String> = fix
+            .correct
+            .iter()
+            .map(|c| format!("{}() at {}", c.function, c.at))
+            .collect();
+        let released: Vec<&str> = fix.correct.iter().map(|c| c.from.as_str()).collect();
+        para(
+            &mut out,
+            &format!(
+                "{}() takes a reference on the {} with {}() at {}, but {} {} {} with {}.",
+                fix.acquire.function,
+                n.noun,
+                fix.acquire.from,
+                fix.acquire.at,
+                and_list(&rel),
+                if rel.len() == 1 {
+                    "releases"
+                } else {
+                    "release"
+                },
+                n.pronoun,
+                names(&released)
+            ),
+        );
+        para(
+            &mut out,
+            &format!(
+                "{} drops a pin the {} never had: the reference count falls by far more than the one reference taken, and the {} can be freed while still in use.",
+                names(&released),
+                n.noun,
+                n.noun
+            ),
+        );
+        para(
+            &mut out,
+            &format!(
+                "Take {} with {}() instead, as the releases expect ({DOC}).",
+                n.pronoun, fix.acquire.to
+            ),
+        );
+        trailers(&mut out, fixes, signoff);
+        return out;
+    }
     let stored = facts.evidence.iter().find_map(|(e, at)| match e {
         Evidence::Stored(f) => Some(format!(" and keeps {} in {f} ({at})", n.pronoun)),
         _ => None,
@@ -823,6 +878,13 @@ pub fn fix_body(
             }
         }
     }
+    trailers(&mut out, fixes, signoff);
+    out
+}
+
+/// Appends `Fixes:` and `Signed-off-by:` after the last paragraph, or drops
+/// the paragraph's blank line when there are none.
+fn trailers(out: &mut String, fixes: Option<&FixesTag>, signoff: Option<&Identity>) {
     if let Some(t) = fixes {
         // A Fixes: trailer stays on one line, whatever its length.
         out.push_str(&format!("Fixes: {} (\"{}\")\n", t.id, t.subject));
@@ -833,7 +895,6 @@ pub fn fix_body(
     if fixes.is_none() && signoff.is_none() {
         out.pop();
     }
-    out
 }
 
 #[cfg(test)]

@@ -340,21 +340,25 @@ pub fn check_findings(outcome: &Outcome) -> Vec<Finding> {
     }
     for u in &outcome.units {
         for m in &u.mismatches {
-            // A pinned flow's put_page() releases get a fix series of their
-            // own from `pinpatch series`, named after the first release.
-            let series = match (u.pinned, u.releases.first()) {
-                (true, Some(_)) => m
-                    .rsplit_once(" at ")
+            // A mismatch gets a fix series of its own from `pinpatch
+            // series`, named after the file it edits.
+            // The fix of referenced pages that are unpinned is in the
+            // acquire's file.
+            let fixed_in = if u.pinned {
+                m.rsplit_once(" at ")
                     .and_then(|(_, at)| at.rsplit_once(':'))
-                    .map(|(path, _)| {
-                        format!(
-                            " (fixed by series {})",
-                            crate::series::group::fix_series_name(path)
-                        )
-                    })
-                    .unwrap_or_default(),
-                _ => String::new(),
+                    .map(|(path, _)| path)
+            } else {
+                Some(u.file.as_str())
             };
+            let series = fixed_in
+                .map(|path| {
+                    format!(
+                        " (fixed by series {})",
+                        crate::series::group::fix_series_name(path)
+                    )
+                })
+                .unwrap_or_default();
             out.push(Finding {
                 key: format!("mismatch\t{}\t{}\t{m}", u.file, u.function),
                 line: format!(
