@@ -269,7 +269,7 @@ fn fix_series(
     if fixes.is_none() {
         notes.push_str(&message::wrap(
             &format!(
-                "No Fixes: tag: {} has no history for {acq_path}:{acq_line}, the line that introduced the pin.",
+                "No Fixes: tag: {} has no history for {acq_path}:{acq_line}, the acquire the fix is about.",
                 if tree.base_commit().is_some() { "the repository" } else { "the tree is not a git repository and" }
             ),
             WRAP,

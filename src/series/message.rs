@@ -751,28 +751,18 @@ pub fn fix_body(
     let mut out = String::new();
     let n = noun(&facts.pages);
     if fix.kind == FixKind::GotUnpinned {
-        let rel: Vec<String> = fix
-            .correct
-            .iter()
-            .map(|c| format!("{}() at {}", c.function, c.at))
-            .collect();
         let released: Vec<&str> = fix.correct.iter().map(|c| c.from.as_str()).collect();
+        let but = but_released(
+            &fix.acquire.function,
+            &fix.correct,
+            n.pronoun,
+            &names(&released),
+        );
         para(
             &mut out,
             &format!(
-                "{}() takes a reference on the {} with {}() at {}, but {} {} {} with {}.",
-                fix.acquire.function,
-                n.noun,
-                fix.acquire.from,
-                fix.acquire.at,
-                and_list(&rel),
-                if rel.len() == 1 {
-                    "releases"
-                } else {
-                    "release"
-                },
-                n.pronoun,
-                names(&released)
+                "{}() takes a reference on the {} with {}() at {}, {but}.",
+                fix.acquire.function, n.noun, fix.acquire.from, fix.acquire.at
             ),
         );
         para(
@@ -803,28 +793,21 @@ pub fn fix_body(
     } else {
         ""
     };
-    let rel: Vec<String> = fix
-        .releases
-        .iter()
-        .map(|c| format!("{}() at {}", c.function, c.at))
-        .collect();
     let from: Vec<&str> = fix.releases.iter().map(|c| c.from.as_str()).collect();
+    let but = but_released(
+        &fix.acquire.function,
+        &fix.releases,
+        n.pronoun,
+        &names(&from),
+    );
     para(
         &mut out,
         &format!(
-            "{}() pins the {} at {}{flags}{}, but {} {} {} with {}.",
+            "{}() pins the {} at {}{flags}{}, {but}.",
             fix.acquire.function,
             n.noun,
             fix.acquire.at,
-            stored.unwrap_or_default(),
-            and_list(&rel),
-            if rel.len() == 1 {
-                "releases"
-            } else {
-                "release"
-            },
-            n.pronoun,
-            names(&from)
+            stored.unwrap_or_default()
         ),
     );
     para(
@@ -880,6 +863,31 @@ pub fn fix_body(
     }
     trailers(&mut out, fixes, signoff);
     out
+}
+
+/// `but f() at a.c:1 releases them with x()`, or `but releases them with
+/// x() at a.c:1` when every release is in the acquiring function.
+fn but_released(acquirer: &str, releases: &[CallChange], pronoun: &str, with: &str) -> String {
+    let places: Vec<String> = releases.iter().map(|c| c.at.clone()).collect();
+    if releases.iter().all(|c| c.function == acquirer) {
+        return format!(
+            "but releases {pronoun} with {with} at {}",
+            and_list(&places)
+        );
+    }
+    let rel: Vec<String> = releases
+        .iter()
+        .map(|c| format!("{}() at {}", c.function, c.at))
+        .collect();
+    format!(
+        "but {} {} {pronoun} with {with}",
+        and_list(&rel),
+        if rel.len() == 1 {
+            "releases"
+        } else {
+            "release"
+        }
+    )
 }
 
 /// Appends `Fixes:` and `Signed-off-by:` after the last paragraph, or drops
