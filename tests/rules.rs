@@ -2,20 +2,54 @@
 //! the examples of the rule-language reference (`rules/README.md`) run as
 //! tests, through the code `pinpatch test-rules` runs.
 
-use crate::support::check_rewrite;
+use crate::support::{check_rewrite, pinpatch, stderr};
 use pinpatch::rule::{RulePack, Target};
 use pinpatch::ruletest::{iso_matches, run_pack, write_table, CaseKind};
 
 #[test]
 fn builtin_pack_cases_pass() {
-    let pack = RulePack::builtin().unwrap();
-    let results = run_pack(&pack);
+    for name in ["gup", "gup-api"] {
+        check_pack_cases(&RulePack::builtin_named(name).unwrap());
+    }
+}
+
+/// `pinpatch test-rules rules` tests both packs and exits 0; a pack with a
+/// failing case makes it exit 1 with the failure in the table.
+#[test]
+fn test_rules_command() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let ok = pinpatch(&["test-rules", "rules"], root);
+    let table = String::from_utf8_lossy(&ok.stdout).into_owned();
+    assert_eq!(ok.status.code(), Some(0), "{table}{}", stderr(&ok));
+    assert!(table.contains("PASS  gup/put_page-loop-dirty"), "{table}");
+    assert!(table.contains("PASS  gup-api/vmas-null"), "{table}");
+    assert!(table.contains("PASS  loop-step"), "{table}");
+    assert!(table.ends_with(" passed, 0 failed\n"), "{table}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let rule = std::fs::read_to_string(root.join("rules/gup-api/vmas-null.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("broken.toml"),
+        rule.replace("\t\t\t     pages);", "\t\t\t     pages, NULL);"),
+    )
+    .unwrap();
+    let failed = pinpatch(&["test-rules", dir.path().to_str().unwrap()], root);
+    let table = String::from_utf8_lossy(&failed.stdout).into_owned();
+    assert_eq!(failed.status.code(), Some(1), "{table}");
+    assert!(table.contains("FAIL  gup-api/vmas-null "), "{table}");
+    assert!(table.contains("-\t\t\t     pages, NULL);\n      +\t\t\t     pages);"), "{table}");
+    assert!(table.ends_with(" passed, 1 failed\n"), "{table}");
+}
+
+fn check_pack_cases(pack: &RulePack) {
+    let results = run_pack(pack);
     let mut table = Vec::new();
     write_table(&mut table, &results).unwrap();
     let table = String::from_utf8(table).unwrap();
     assert!(results.iter().all(|r| r.passed()), "{table}");
     // Every rule and every isomorphism has both kinds of case (a rule
     // without them would be a failing `cases` row above).
+    assert!(!pack.rules.is_empty());
     for rule in &pack.rules {
         for kind in [CaseKind::Example, CaseKind::Counterexample] {
             assert!(

@@ -607,7 +607,7 @@ pub fn analyse_program(
         Vec<Func<'t>>,
         Vec<(usize, String, usize, usize, FunctionDef<'t>)>,
         Vec<SkippedFunction>,
-        Vec<(usize, Node<'t>, Match, bool)>,
+        Vec<(usize, Node<'t>, Match, RuleKind)>,
     );
     let prepared: Vec<Prepared> = files
         .par_iter()
@@ -675,10 +675,8 @@ pub fn analyse_program(
                     let mut try_rule = |ri: usize| {
                         let rule = &engine.pack.rules[ri];
                         if let Some(m) = match_rule(ri, rule, n, src) {
-                            match rule.kind {
-                                RuleKind::Acquire => matches.push((local_index, n, m, true)),
-                                RuleKind::Release => matches.push((local_index, n, m, false)),
-                                RuleKind::Flow => {}
+                            if rule.kind != RuleKind::Flow {
+                                matches.push((local_index, n, m, rule.kind));
                             }
                         }
                     };
@@ -723,16 +721,18 @@ pub fn analyse_program(
     let mut broken: Vec<(usize, String, usize, usize, FunctionDef)> = Vec::new();
     let mut acquires: Vec<(usize, Node, Match)> = Vec::new();
     let mut releases: Vec<(usize, Node, Match)> = Vec::new();
+    let mut rewrites: Vec<(usize, Node, Match)> = Vec::new();
     for (file_index, (f_funcs, f_broken, f_deep, f_matches)) in prepared.into_iter().enumerate() {
         let base = funcs.len();
         funcs.extend(f_funcs);
         broken.extend(f_broken);
         out_files[file_index].skipped.extend(f_deep);
-        for (local, n, m, is_acquire) in f_matches {
-            if is_acquire {
-                acquires.push((base + local, n, m));
-            } else {
-                releases.push((base + local, n, m));
+        for (local, n, m, kind) in f_matches {
+            match kind {
+                RuleKind::Acquire => acquires.push((base + local, n, m)),
+                RuleKind::Release => releases.push((base + local, n, m)),
+                RuleKind::Rewrite => rewrites.push((base + local, n, m)),
+                RuleKind::Flow => {}
             }
         }
     }
@@ -1442,6 +1442,7 @@ pub fn analyse_program(
             end: node.end_byte(),
         });
     }
+    rewrite_sites(&p, rewrites, &mut units_out, &mut out_files);
     for f in out_files.iter_mut() {
         f.sites.sort_by_key(|s| (s.start, s.kind));
         f.skipped
@@ -1451,6 +1452,51 @@ pub fn analyse_program(
         files: out_files,
         units: units_out,
         needs: unmet,
+    }
+}
+
+/// Plain rewrites (`kind = "rewrite"`): each match is a unit of its own,
+/// converted when the rule has a template for the target.
+fn rewrite_sites(
+    p: &Program,
+    rewrites: Vec<(usize, Node, Match)>,
+    units_out: &mut Vec<Unit>,
+    out_files: &mut [FileFindings],
+) {
+    for (fi, node, m) in rewrites {
+        let rule = &p.engine.pack.rules[m.rule];
+        let file = p.funcs[fi].file;
+        let converted = rule.rewrite.contains_key(&p.engine.target);
+        let src = p.src(fi);
+        out_files[file].sites.push(Site {
+            kind: SiteKind::Rewrite,
+            line: p.line(fi, node),
+            function: p.funcs[fi].name.clone(),
+            call: one_line(&src[node.byte_range()]),
+            rule: rule.id.clone(),
+            unit: Some(units_out.len()),
+            rewrite: None,
+            reason: (!converted).then(|| "the rule has no template for this target".to_string()),
+            class: Class::Easy,
+            start: node.start_byte(),
+            end: node.end_byte(),
+        });
+        units_out.push(Unit {
+            file: p.files[file].path.to_string(),
+            function: p.funcs[fi].name.clone(),
+            line: p.line(fi, node),
+            pages: String::new(),
+            converted,
+            pinned: false,
+            kept: false,
+            class: Class::Easy,
+            reasons: Vec::new(),
+            rules: vec![rule.id.clone()],
+            mismatches: Vec::new(),
+            evidence: Vec::new(),
+            releases: Vec::new(),
+            plans: vec![(file, Plan::Replace { matched: m })],
+        });
     }
 }
 
@@ -1482,6 +1528,7 @@ fn interest_fields_ok(body: &[u8], scanned: &Needs, engine: &Engine) -> bool {
     let has = |w: &str| memchr::memmem::find(body, w.as_bytes()).is_some();
     let direct = engine.acquire_names().iter().any(|w| has(w))
         || engine.pack.release_identifiers().iter().any(|w| has(w))
+        || engine.pack.rewrite_identifiers().iter().any(|w| has(w))
         || scanned.definitions.iter().any(|w| has(w))
         || scanned.callers.iter().any(|w| has(w))
         || scanned.local_callers.iter().any(|w| has(w));
@@ -1498,6 +1545,7 @@ fn interest_fields_ok(body: &[u8], scanned: &Needs, engine: &Engine) -> bool {
 fn interest_words(engine: &Engine, scanned: &Needs) -> aho_corasick::AhoCorasick {
     let mut words: Vec<String> = engine.acquire_names().to_vec();
     words.extend(engine.pack.release_identifiers());
+    words.extend(engine.pack.rewrite_identifiers());
     words.extend(scanned.definitions.iter().cloned());
     words.extend(scanned.callers.iter().cloned());
     words.extend(scanned.local_callers.iter().cloned());

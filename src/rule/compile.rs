@@ -286,11 +286,12 @@ pub fn compile_rule_with(path: &str, text: &str, isos: &IsoSet) -> Result<Rule, 
         "acquire" => RuleKind::Acquire,
         "release" => RuleKind::Release,
         "flow" => RuleKind::Flow,
+        "rewrite" => RuleKind::Rewrite,
         other => {
             return Err(ctx.in_string(
                 raw.kind.span(),
                 0,
-                format!("unknown kind `{other}`: expected acquire, release or flow"),
+                format!("unknown kind `{other}`: expected acquire, release, flow or rewrite"),
             ))
         }
     };
@@ -437,11 +438,20 @@ pub fn compile_rule_with(path: &str, text: &str, isos: &IsoSet) -> Result<Rule, 
         RuleKind::Flow if raw.flow.is_none() => {
             return Err(ctx.at(0, "a flow rule needs a [flow] table"))
         }
-        RuleKind::Acquire | RuleKind::Release if patterns.is_empty() => {
+        RuleKind::Acquire | RuleKind::Release | RuleKind::Rewrite if patterns.is_empty() => {
             return Err(ctx.at(
                 0,
-                "an acquire or release rule needs at least one [[match]] pattern",
+                "an acquire, release or rewrite rule needs at least one [[match]] pattern",
             ))
+        }
+        RuleKind::Rewrite if raw.acquire.is_some() || raw.release.is_some() || raw.flow.is_some() => {
+            return Err(ctx.at(
+                0,
+                "a rewrite rule has no [acquire], [release] or [flow] table: it does not follow pages",
+            ))
+        }
+        RuleKind::Rewrite if raw.rewrite.is_empty() => {
+            return Err(ctx.at(0, "a rewrite rule needs a [rewrite] template"))
         }
         _ => {}
     }
@@ -485,12 +495,19 @@ pub fn compile_rule_with(path: &str, text: &str, isos: &IsoSet) -> Result<Rule, 
 
     let mut rewrite = BTreeMap::new();
     for (t, template) in &raw.rewrite {
-        let Some(target) = Target::from_name(t) else {
-            return Err(ctx.in_string(
-                template.span(),
-                0,
-                format!("unknown target `{t}`: expected unpin or put_user_page"),
-            ));
+        // A plain rewrite does the same for every target: `any`.
+        let targets = match Target::from_name(t) {
+            Some(target) => vec![target],
+            None if t == "any" && kind == RuleKind::Rewrite => {
+                vec![Target::Unpin, Target::PutUserPage]
+            }
+            None => {
+                return Err(ctx.in_string(
+                    template.span(),
+                    0,
+                    format!("unknown target `{t}`: expected unpin or put_user_page"),
+                ))
+            }
         };
         for (offset, name) in metavariables(template.get_ref()) {
             if !metavars.contains_key(&name) {
@@ -512,7 +529,9 @@ pub fn compile_rule_with(path: &str, text: &str, isos: &IsoSet) -> Result<Rule, 
         }
         let parsed =
             parse_template(template.get_ref()).map_err(|e| ctx.snippet(template, e, "rewrite"))?;
-        rewrite.insert(target, parsed);
+        for target in targets {
+            rewrite.insert(target, parsed.clone());
+        }
     }
 
     let flow = raw.flow.as_ref().map(|f| FlowSpec {
@@ -634,5 +653,27 @@ mod tests {
             )),
             "r.toml:12:9: unknown target `unpn`: expected unpin or put_user_page"
         );
+    }
+
+    #[test]
+    fn new_features_point_at_the_rule_file_too() {
+        assert_eq!(
+            err(&format!("{HEAD}[[match]]\npattern = \"{{| put_page | free_page ($page)\"\n")),
+            "r.toml:10:12: pattern: the alternative `{|` is not closed by `|}`"
+        );
+        assert_eq!(
+            err(&format!("{HEAD}[[match]]\npattern = \"{{| put_page | put_user_page |}}($page\"\n")),
+            "r.toml:10:12: pattern: alternative 1 (`put_page($page`): the snippet does not parse as C"
+        );
+        assert_eq!(
+            err(&HEAD.replace("page = \"expression\"", "page = \"struct page *[\"")),
+            "r.toml:8:9: unknown metavariable kind `struct page *[`: expected expression, identifier, statement, constant, type or a C type such as `struct page **`"
+        );
+        assert_eq!(
+            err(&format!("{HEAD}[[match]]\npattern = \"put_page($page)\"\n[constraints]\nregex = {{ page = \"(\" }}\n")),
+            format!("r.toml:12:19: not a regular expression: {}", regex::Regex::new(&String::from("(")).unwrap_err())
+        );
+        assert!(err(&format!("{HEAD}[[match]]\npattern = \"put_page($page)\"\n[rewrite]\nany = \"x($page)\"\n"))
+            .starts_with("r.toml:12:8: unknown target `any`"));
     }
 }

@@ -56,6 +56,8 @@ pub enum RuleKind {
     Acquire,
     Release,
     Flow,
+    /// A plain rewrite: pattern and template, no dataflow.
+    Rewrite,
 }
 
 /// How an acquire takes its pages.
@@ -247,14 +249,22 @@ pub struct Rule {
 
 impl Rule {
     /// The callee names of the rule's patterns, when their root is a call
-    /// (used by the byte prefilter).
+    /// (used by the byte prefilter); a callee written as a named
+    /// alternative gives the names of its branches.
     pub fn anchor_identifiers(&self) -> Vec<String> {
         let mut out = Vec::new();
         for p in &self.patterns {
             let root = p.root();
             if root.kind() == "call_expression" {
                 if let Some(f) = root.child_by_field_name("function") {
-                    out.push(String::from_utf8_lossy(&p.text()[f.byte_range()]).into_owned());
+                    match p.metavar(f).and_then(|name| p.choices.get(name)) {
+                        Some(branches) => out.extend(
+                            branches
+                                .iter()
+                                .map(|b| String::from_utf8_lossy(&b.text()[b.root().byte_range()]).into_owned()),
+                        ),
+                        None => out.push(String::from_utf8_lossy(&p.text()[f.byte_range()]).into_owned()),
+                    }
                 }
             }
         }
@@ -424,13 +434,12 @@ impl RulePack {
         Ok(RulePack { rules, flow, isos })
     }
 
-    /// Identifiers of which at least one must occur in a file for any rule
-    /// of the pack to find an acquire there.
-    pub fn acquire_identifiers(&self) -> Vec<String> {
+    /// The callee names of the rules of one kind, sorted.
+    fn callees_of(&self, kind: RuleKind) -> Vec<String> {
         let mut out: Vec<String> = self
             .rules
             .iter()
-            .filter(|r| r.kind == RuleKind::Acquire)
+            .filter(|r| r.kind == kind)
             .flat_map(|r| r.anchor_identifiers())
             .collect();
         out.sort();
@@ -438,14 +447,20 @@ impl RulePack {
         out
     }
 
+    /// Identifiers of which at least one must occur in a file for any rule
+    /// of the pack to find an acquire there.
+    pub fn acquire_identifiers(&self) -> Vec<String> {
+        self.callees_of(RuleKind::Acquire)
+    }
+
+    /// Callee names of the plain rewrite rules.
+    pub fn rewrite_identifiers(&self) -> Vec<String> {
+        self.callees_of(RuleKind::Rewrite)
+    }
+
     /// Callee names of every release rule.
     pub fn release_identifiers(&self) -> Vec<String> {
-        let mut out: Vec<String> = self
-            .rules
-            .iter()
-            .filter(|r| r.kind == RuleKind::Release)
-            .flat_map(|r| r.anchor_identifiers())
-            .collect();
+        let mut out = self.callees_of(RuleKind::Release);
         out.extend(self.flow.releases.iter().cloned());
         out.sort();
         out.dedup();
