@@ -402,3 +402,65 @@ fn declared_type(ident: Node, src: &[u8]) -> Option<CType> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rule::compile_rule;
+
+    /// The text of every node of `code` (a file) the rule matches.
+    fn matches(rule: &str, code: &str) -> Vec<String> {
+        let rule = compile_rule("r.toml", rule).unwrap();
+        let tree = crate::c::parse::parse_raw(code.as_bytes()).unwrap();
+        let mut out = Vec::new();
+        crate::c::syntax::preorder(tree.root_node(), |n| {
+            if let Some(m) = match_rule(0, &rule, n, code.as_bytes()) {
+                out.push(code[m.start..m.end].to_string());
+            }
+            true
+        });
+        out
+    }
+
+    fn rule(metavars: &str, pattern: &str, constraints: &str) -> String {
+        format!(
+            "id = \"t\"\nkind = \"rewrite\"\ntitle = \"t\"\n[metavars]\n{metavars}\n[[match]]\npattern = \"{pattern}\"\n[constraints]\n{constraints}\n[rewrite]\nany = \"x()\"\n"
+        )
+    }
+
+    #[test]
+    fn c_types_are_read_from_declarations() {
+        let code = "struct page *g;\nvoid f(struct page **arg, unsigned long cookie)\n{\n\tstruct page *pages[4], *one;\n\tput_page(one);\n\tput_page(cookie);\n\tput_page(g);\n\tput_page(pages);\n\tput_page(arg);\n\t{ long one; put_page(one); }\n}\n";
+        let one = rule("p = \"struct page *\"", "put_page($p)", "");
+        assert_eq!(matches(&one, code), ["put_page(one)", "put_page(g)"]);
+        let array = rule("p = \"struct page **\"", "put_page($p)", "");
+        assert_eq!(matches(&array, code), ["put_page(pages)", "put_page(arg)"]);
+        let typedef = rule("p = \"unsigned long\"", "put_page($p)", "");
+        assert_eq!(matches(&typedef, code), ["put_page(cookie)"]);
+        let inner = rule("p = \"long\"", "put_page($p)", "");
+        assert_eq!(matches(&inner, code), ["put_page(one)"]);
+    }
+
+    #[test]
+    fn constraints_filter_matches() {
+        let code = "void f(struct page **pages, int n)\n{\n\tint i;\n\n\tput_page(pages[0]);\n\tfor (i = 0; i < n; i++)\n\t\tput_page(pages[i]);\n\tput_page(user_pages[1]);\n}\n";
+        let metavars = "p = \"expression\"\nq = \"expression\"\ni = \"identifier\"\nn = \"expression\"\nb = \"statement\"";
+        let all = rule(metavars, "put_page($p)", "");
+        assert_eq!(matches(&all, code).len(), 3);
+        let not = rule(metavars, "put_page($p)", "not = [\"put_page($q[0])\"]");
+        assert_eq!(matches(&not, code), ["put_page(pages[i])", "put_page(user_pages[1])"]);
+        let inside = rule(metavars, "put_page($p)", "inside = [\"for ($i = 0; $i < $n; $i++) $b;\"]");
+        assert_eq!(matches(&inside, code), ["put_page(pages[i])"]);
+        let regex = rule(metavars, "put_page($p)", "regex = { p = \"^user_\" }");
+        assert_eq!(matches(&regex, code), ["put_page(user_pages[1])"]);
+    }
+
+    #[test]
+    fn other_kinds_match_their_shapes() {
+        let code = "void f(int n)\n{\n\tg(3);\n\tg(n);\n\tg(\"s\");\n}\n";
+        let constant = rule("c = \"constant\"", "g($c)", "");
+        assert_eq!(matches(&constant, code), ["g(3)", "g(\"s\")"]);
+        let named = rule("f = \"identifier\"\nx = \"expression\"", "{|$f: g | h |}($x)", "regex = { f = \"^g$\" }");
+        assert_eq!(matches(&named, code).len(), 3);
+    }
+}
