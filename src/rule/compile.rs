@@ -58,7 +58,12 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn at(&self, offset: usize, message: impl Into<String>) -> RuleError {
-        let offset = offset.min(self.text.len());
+        let mut offset = offset.min(self.text.len());
+        // An offset computed inside a string with escapes may fall inside a
+        // character: point at that character.
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
         let before = &self.text[..offset];
         let line = before.matches('\n').count() + 1;
         let column = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
