@@ -250,3 +250,28 @@ fn every_schema_key_is_documented() {
         .collect();
     assert!(missing.is_empty(), "undocumented rule keys: {missing:?}");
 }
+
+/// The loop rules are one pattern each; the isomorphisms expand them into
+/// every counting loop: 2 tests (`<`, `!=`) and `>` for `<`, 4 steps, an
+/// assigned or declared index; and 4 bodies for the dirtying loop.
+#[test]
+fn loop_patterns_expand_into_every_counting_loop() {
+    let pack = RulePack::builtin().unwrap();
+    let rule = |id: &str| pack.rules.iter().find(|r| r.id == id).unwrap();
+    let plain = rule("gup/put_page-loop");
+    let sources: Vec<String> = plain
+        .patterns
+        .iter()
+        .map(|p| p.source.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(sources.len(), 3 * 4 * 2, "{sources:#?}");
+    for shape in [
+        "for ($i = 0; $i < $n; $i++) put_page($pages[$i]);",
+        "for ($i = 0; $n > $i; $i += 1) put_page($pages[$i]);",
+        "for ($i = 0; $i != $n; $i = $i + 1) put_page($pages[$i]);",
+        "for ($loop_declared_index_T $i = 0; $i != $n; ++$i) put_page($pages[$i]);",
+    ] {
+        assert!(sources.iter().any(|s| s == shape), "{shape} not in {sources:#?}");
+    }
+    assert_eq!(rule("gup/put_page-loop-dirty").patterns.len(), 4 * 3 * 4 * 2);
+}
