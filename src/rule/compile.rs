@@ -609,6 +609,7 @@ pub fn compile_rule_with(path: &str, text: &str, isos: &IsoSet) -> Result<Rule, 
     Ok(Rule {
         id,
         required_words,
+        anchors: super::call_anchors(&patterns),
         path: path.to_string(),
         kind,
         title: raw.title.clone(),

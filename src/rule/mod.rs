@@ -236,6 +236,8 @@ pub struct Rule {
     /// Names every pattern spells out (not metavariables): a node whose
     /// text lacks one cannot match, which the matcher checks first.
     pub required_words: Vec<String>,
+    /// The callee names of the patterns (see `anchor_identifiers`).
+    anchors: Vec<String>,
     pub acquire: Option<AcquireRole>,
     pub release: Option<ReleaseRole>,
     /// (metavariable, metavariable whose binding it must not mention).
@@ -252,26 +254,31 @@ impl Rule {
     /// (used by the byte prefilter); a callee written as a named
     /// alternative gives the names of its branches.
     pub fn anchor_identifiers(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for p in &self.patterns {
-            let root = p.root();
-            if root.kind() == "call_expression" {
-                if let Some(f) = root.child_by_field_name("function") {
-                    match p.metavar(f).and_then(|name| p.choices.get(name)) {
-                        Some(branches) => out.extend(
-                            branches
-                                .iter()
-                                .map(|b| String::from_utf8_lossy(&b.text()[b.root().byte_range()]).into_owned()),
-                        ),
-                        None => out.push(String::from_utf8_lossy(&p.text()[f.byte_range()]).into_owned()),
+        self.anchors.clone()
+    }
+}
+
+/// The callee names of patterns whose root is a call, sorted.
+pub(crate) fn call_anchors(patterns: &[Pattern]) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in patterns {
+        let root = p.root();
+        if root.kind() == "call_expression" {
+            if let Some(f) = root.child_by_field_name("function") {
+                match p.metavar(f).and_then(|name| p.choices.get(name)) {
+                    Some(branches) => out.extend(branches.iter().map(|b| {
+                        String::from_utf8_lossy(&b.text()[b.root().byte_range()]).into_owned()
+                    })),
+                    None => {
+                        out.push(String::from_utf8_lossy(&p.text()[f.byte_range()]).into_owned())
                     }
                 }
             }
         }
-        out.sort();
-        out.dedup();
-        out
     }
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// A set of rules used together.
