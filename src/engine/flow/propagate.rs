@@ -30,40 +30,37 @@ pub(crate) struct Constraints<'t> {
     return_mentions: Vec<Mentions>,
 }
 
+/// What `extract` finds in each node of the given functions, in function
+/// and node order.
+fn per_node<'t, T>(
+    cx: &FlowContext<'_, 't>,
+    ids: &[FuncId],
+    extract: impl Fn(Node<'t>) -> Option<T>,
+) -> Vec<(FuncId, T)> {
+    ids.iter()
+        .flat_map(|&g| {
+            cx.funcs[g]
+                .nodes
+                .iter()
+                .filter_map(|&n| extract(n))
+                .map(move |x| (g, x))
+        })
+        .collect()
+}
+
 impl<'t> Constraints<'t> {
     pub fn of(cx: &FlowContext<'_, 't>) -> Constraints<'t> {
         let ids: Vec<FuncId> = cx.funcs.ids().collect();
-        let mut assignments: Vec<(FuncId, Assignment)> = ids
-            .iter()
-            .flat_map(|&g| {
-                cx.funcs[g]
-                    .nodes
-                    .iter()
-                    .filter_map(move |&n| Assignment::new(n).map(|a| (g, a)))
-            })
-            .collect();
+        let mut assignments: Vec<(FuncId, Assignment)> = per_node(cx, &ids, Assignment::new);
         for &g in &ids {
             assignments.extend(iterator_assignments(cx, g).into_iter().map(|a| (g, a)));
         }
-        let calls: Vec<(FuncId, Call)> = ids
-            .iter()
-            .flat_map(|&g| {
-                cx.funcs[g]
-                    .nodes
-                    .iter()
-                    .filter_map(move |&n| Call::new(n).map(|c| (g, c)))
-            })
-            .collect();
-        let returns: Vec<(FuncId, Node)> = ids
-            .iter()
-            .flat_map(|&g| {
-                cx.funcs[g]
-                    .nodes
-                    .iter()
-                    .filter(|n| n.kind() == "return_statement")
-                    .filter_map(move |n| n.named_child(0).map(|e| (g, e)))
-            })
-            .collect();
+        let calls: Vec<(FuncId, Call)> = per_node(cx, &ids, Call::new);
+        let returns: Vec<(FuncId, Node)> = per_node(cx, &ids, |n| {
+            (n.kind() == "return_statement")
+                .then(|| n.named_child(0))
+                .flatten()
+        });
         let stores = &cx.engine.pack.flow.element_stores;
         Constraints {
             assignment_mentions: assignments
