@@ -12,7 +12,7 @@
 
 use crate::c::parse::{self, Parsed};
 use crate::engine::{AcquirePolicy, Engine, FileFindings, Plan, SiteKind, Unit};
-use crate::engine::{Blocker, Needs, ProgramFile};
+use crate::engine::{Blocker, Need, Needs, ProgramFile};
 use crate::rewrite::diff::file_diff;
 use crate::rewrite::edit::overlaps;
 use crate::rewrite::patch::apply_unified;
@@ -20,7 +20,7 @@ use crate::rewrite::template::{render, Rendered};
 use crate::rewrite::verify::{error_count, parses_no_worse};
 use crate::rewrite::{apply_edits, Edit};
 use crate::rule::{RulePack, Target};
-use crate::source::{self, SkippedFile, SourceError};
+use crate::source::{self, SkipKind, SkippedFile, SourceError};
 use aho_corasick::{packed, AhoCorasick};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -111,6 +111,9 @@ pub struct Outcome {
     pub files: Vec<FileOutcome>,
     pub units: Vec<Unit>,
     pub skipped: Vec<SkippedFile>,
+    /// Temporary files an earlier, killed run left in the tree (relative to
+    /// `base`); `apply` removes them.
+    pub stale_temporaries: Vec<String>,
     pub stats: Stats,
 }
 
@@ -136,10 +139,9 @@ fn read_matching(
                 Err(s) => Read::Skipped(s),
                 Ok(bytes) if !matches(&bytes) => Read::No,
                 Ok(bytes) => match source::not_text_reason(&bytes) {
-                    Some(reason) => Read::Skipped(SkippedFile {
-                        path: rel.to_string(),
-                        reason: reason.to_string(),
-                    }),
+                    Some(reason) => {
+                        Read::Skipped(SkippedFile::new(rel.as_str(), reason, SkipKind::NotC))
+                    }
                     None => Read::Yes(bytes),
                 },
             };
@@ -202,10 +204,11 @@ fn parse_all(
     for (rel, p) in results {
         match p {
             Some(p) => out.push((rel, p)),
-            None => skipped.push(SkippedFile {
-                path: rel,
-                reason: "the C parser gave up on this file".into(),
-            }),
+            None => skipped.push(SkippedFile::new(
+                rel,
+                "the C parser gave up on this file",
+                SkipKind::NotC,
+            )),
         }
     }
     out
@@ -271,10 +274,15 @@ pub fn run(
         parsed.extend(parse_all(new_files, &mut skipped));
     };
 
-    let mut outcome = render_outcome(&engine, &list.base, &parsed, analysis);
     skipped.sort_by(|a, b| a.path.cmp(&b.path));
     skipped.dedup_by(|a, b| a.path == b.path);
+    let mut blocked = blocked_by_skipped(&list.base, &skipped, &analysis.units);
+    for (u, why) in blocked_by_skipped_functions(&parsed, &analysis.files, &analysis.units) {
+        blocked.entry(u).or_insert(why);
+    }
+    let mut outcome = render_outcome(&engine, &list.base, &parsed, analysis, blocked);
     outcome.skipped = skipped;
+    outcome.stale_temporaries = list.stale_temporaries;
     outcome.stats.files_scanned = list.files.len();
     outcome.stats.files_parsed = parsed.len();
     outcome.stats.rounds = rounds;
@@ -476,16 +484,14 @@ pub fn process_bytes(
     bytes: Vec<u8>,
 ) -> Result<Option<FileOutcome>, SkippedFile> {
     if let Some(reason) = source::not_text_reason(&bytes) {
-        return Err(SkippedFile {
-            path: rel.to_string(),
-            reason: reason.to_string(),
-        });
+        return Err(SkippedFile::new(rel, reason, SkipKind::NotC));
     }
     let Some(p) = parse::parse(&bytes) else {
-        return Err(SkippedFile {
-            path: rel.to_string(),
-            reason: "the C parser gave up on this file".into(),
-        });
+        return Err(SkippedFile::new(
+            rel,
+            "the C parser gave up on this file",
+            SkipKind::NotC,
+        ));
     };
     let parsed = vec![(rel.to_string(), p)];
     let files: Vec<ProgramFile> = parsed
@@ -493,8 +499,117 @@ pub fn process_bytes(
         .map(|(p, x)| ProgramFile { path: p, parsed: x })
         .collect();
     let analysis = engine.analyse(&files, &Needs::default(), true);
-    let outcome = render_outcome(engine, Path::new("."), &parsed, analysis);
+    let outcome = render_outcome(engine, Path::new("."), &parsed, analysis, BTreeMap::new());
     Ok(outcome.files.into_iter().next())
+}
+
+/// The converted units a skipped file may take part in, with the reason: a
+/// file whose bytes are not C blocks every flow whose helper, caller or
+/// struct field it mentions; a file that could not be read at all blocks
+/// every flow that leaves its function (it may mention anything). A flow is
+/// never converted in the files pinpatch read while a file it could not
+/// analyse may hold one of its releases.
+fn blocked_by_skipped(
+    base: &Path,
+    skipped: &[SkippedFile],
+    units: &[Unit],
+) -> BTreeMap<usize, Blocker> {
+    let mut blocked = BTreeMap::new();
+    let open: Vec<usize> = (0..units.len())
+        .filter(|&u| units[u].is_converted() && !units[u].depends.is_empty())
+        .collect();
+    if open.is_empty() {
+        return blocked;
+    }
+    for s in skipped {
+        let bytes = match s.kind {
+            SkipKind::NotFollowed => continue,
+            SkipKind::NotC => source::read(base, &s.path).ok(),
+            SkipKind::Unreadable => None,
+        };
+        for &u in &open {
+            if blocked.contains_key(&u) {
+                continue;
+            }
+            let why = match &bytes {
+                None => Some(Blocker::SkippedFileUnread {
+                    path: s.path.clone(),
+                    reason: s.reason.clone(),
+                }),
+                Some(bytes) => {
+                    mentioned_dependency(bytes, &units[u]).map(|name| Blocker::SkippedFileMentions {
+                        path: s.path.clone(),
+                        name,
+                        reason: s.reason.clone(),
+                    })
+                }
+            };
+            if let Some(why) = why {
+                blocked.insert(u, why);
+            }
+        }
+    }
+    blocked
+}
+
+/// The first name of the unit's flow (a function, or `STRUCT::FIELD` when
+/// both words occur) that `bytes` mention as a whole word.
+fn mentioned_dependency(bytes: &[u8], unit: &Unit) -> Option<String> {
+    let is_word = |c: Option<&u8>| c.is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_');
+    let mentions = |word: &str| {
+        memchr::memmem::find_iter(bytes, word.as_bytes()).any(|at| {
+            !is_word(at.checked_sub(1).and_then(|i| bytes.get(i)))
+                && !is_word(bytes.get(at + word.len()))
+        })
+    };
+    unit.depends.iter().find_map(|need| match need {
+        Need::Definition(name) | Need::Callers(name) => mentions(name).then(|| name.clone()),
+        Need::Field(strukt, field) => {
+            (mentions(strukt) && mentions(field)).then(|| format!("{strukt}::{field}"))
+        }
+    })
+}
+
+/// The converted units a function the engine did not analyse (nested too
+/// deep, or holding a parse error) may take part in: those whose helpers,
+/// callers or struct fields its text mentions.
+fn blocked_by_skipped_functions(
+    parsed: &[(String, Parsed)],
+    findings: &[FileFindings],
+    units: &[Unit],
+) -> BTreeMap<usize, Blocker> {
+    let mut blocked = BTreeMap::new();
+    for ((rel, p), f) in parsed.iter().zip(findings) {
+        if f.skipped.is_empty() {
+            continue;
+        }
+        let defs = crate::c::syntax::functions(p.tree.root_node());
+        for k in &f.skipped {
+            let Some(def) = defs.iter().find(|d| {
+                p.line_of(d.node.start_byte()) == k.line && d.name(&p.original) == k.function
+            }) else {
+                continue;
+            };
+            let body = &p.original[def.node.byte_range()];
+            for (u, unit) in units.iter().enumerate() {
+                if !unit.is_converted() || blocked.contains_key(&u) {
+                    continue;
+                }
+                if let Some(name) = mentioned_dependency(body, unit) {
+                    blocked.insert(
+                        u,
+                        Blocker::SkippedFunctionMentions {
+                            function: k.function.clone(),
+                            place: format!("{rel}:{}", k.line),
+                            name,
+                            reason: k.reason.clone(),
+                        },
+                    );
+                }
+            }
+        }
+    }
+    blocked
 }
 
 /// Renders the converted units, drops the ones whose edits conflict or break
@@ -504,6 +619,7 @@ fn render_outcome(
     base: &Path,
     parsed: &[(String, Parsed)],
     analysis: crate::engine::ProgramAnalysis,
+    blocked: BTreeMap<usize, Blocker>,
 ) -> Outcome {
     let mut units = analysis.units;
     let mut files = analysis.files;
@@ -526,7 +642,7 @@ fn render_outcome(
         }
         rendered.insert(ui, r);
     }
-    let mut dropped: BTreeMap<usize, Blocker> = BTreeMap::new();
+    let mut dropped: BTreeMap<usize, Blocker> = blocked;
     loop {
         let mut newly: BTreeMap<usize, Blocker> = BTreeMap::new();
         // Overlaps between units, per file: one sweep over the edits sorted
@@ -729,6 +845,7 @@ fn render_outcome(
         files: out_files,
         units,
         skipped: Vec::new(),
+        stale_temporaries: Vec::new(),
         stats,
     }
 }

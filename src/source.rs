@@ -4,19 +4,55 @@
 //! those git tracks plus untracked files git does not ignore (what
 //! `git ls-files --cached --others --exclude-standard` lists), because some
 //! trees (Debian's linux-source) track every file while their `.gitignore`
-//! ignores `/*`. Outside a repository the directory is walked with the
-//! `ignore` crate, not following symbolic links (so a link loop cannot trap
-//! the walk). Only `.c` and `.h` files are kept, sorted by path.
+//! ignores `/*`. Outside a repository the whole directory is walked, hidden
+//! files included and no ignore file obeyed, so that both modes read the
+//! same files of a tree. Only `.c` and `.h` files are kept, sorted by path.
 //!
-//! This is the only module that reads the user's files.
+//! Symbolic links are never followed, in either mode: a file is taken only
+//! when it and every directory between it and PATH are real (checked with
+//! `symlink_metadata`), and it is opened with `O_NOFOLLOW | O_NONBLOCK` and
+//! checked to be a regular file, so a FIFO or a device is never read. A link
+//! that leaves the tree or leads nowhere is reported as skipped; a link to a
+//! place inside the tree is left out silently (that place is read as itself).
+//!
+//! Every read of a user's file goes through this module: the tree's files
+//! here, and MAINTAINERS, `.mailmap`, rule files and baselines through
+//! `read_regular_file`.
 
+use std::collections::HashMap;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
+/// What a skipped file means for the flows of the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SkipKind {
+    /// Its bytes could not be read (or named): it may use any name, so every
+    /// flow that leaves its function is blocked.
+    Unreadable,
+    /// Its bytes were read but are not C the parser takes (binary, or the
+    /// parser gave up): a flow whose names it mentions is blocked.
+    NotC,
+    /// A symbolic link, not followed: not part of the tree.
+    NotFollowed,
+}
+
 /// A file that could not be taken into the run, and why.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct SkippedFile {
     pub path: String,
     pub reason: String,
+    #[serde(skip)]
+    pub kind: SkipKind,
+}
+
+impl SkippedFile {
+    pub fn new(path: impl Into<String>, reason: impl Into<String>, kind: SkipKind) -> SkippedFile {
+        SkippedFile {
+            path: path.into(),
+            reason: reason.into(),
+            kind,
+        }
+    }
 }
 
 /// The files of a run, relative to `base`.
@@ -27,6 +63,9 @@ pub struct SourceList {
     pub base: PathBuf,
     pub files: Vec<String>,
     pub skipped: Vec<SkippedFile>,
+    /// Temporary files an earlier run of pinpatch left behind (its process is
+    /// gone), relative to `base`.
+    pub stale_temporaries: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,22 +76,76 @@ pub enum SourceError {
     Unreadable { path: String, reason: String },
     #[error("{0}: not a regular file or a directory")]
     NotFileOrDirectory(String),
+    #[error("{0}: a symbolic link to a file; pinpatch never writes through a link, name the file itself")]
+    LinkToFile(String),
 }
 
 fn is_c_source(path: &str) -> bool {
     path.ends_with(".c") || path.ends_with(".h")
 }
 
+fn is_c_source_bytes(path: &[u8]) -> bool {
+    path.ends_with(b".c") || path.ends_with(b".h")
+}
+
+/// The prefix of every temporary file pinpatch writes.
+pub const TEMPORARY_PREFIX: &str = ".pinpatch-";
+
+/// The name of a temporary file of this process: short and of bounded
+/// length whatever the name of the file it replaces (`NAME_MAX` is 255).
+pub fn temporary_name(serial: usize) -> String {
+    format!("{TEMPORARY_PREFIX}{}-{serial}.tmp", std::process::id())
+}
+
+/// Whether `name` is a temporary file of a pinpatch process that is gone.
+pub fn is_stale_temporary(name: &str) -> bool {
+    let Some(pid) = name
+        .strip_prefix(TEMPORARY_PREFIX)
+        .and_then(|r| r.strip_suffix(".tmp"))
+        .and_then(|r| r.split_once('-'))
+        .filter(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|(p, _)| p.parse::<u32>().ok())
+    else {
+        return false;
+    };
+    !process_exists(pid)
+}
+
+#[cfg(unix)]
+fn process_exists(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: kill with signal 0 only checks that the process exists.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+#[cfg(not(unix))]
+fn process_exists(_pid: u32) -> bool {
+    true
+}
+
 /// Lists the C files below `path`.
 pub fn discover(path: &Path) -> Result<SourceList, SourceError> {
-    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+    let unreadable = |e: std::io::Error| match e.kind() {
         std::io::ErrorKind::NotFound => SourceError::NotFound(path.display().to_string()),
         _ => SourceError::Unreadable {
             path: path.display().to_string(),
             reason: e.to_string(),
         },
-    })?;
+    };
+    let own = std::fs::symlink_metadata(path).map_err(unreadable)?;
+    // PATH itself may be a link to a directory (the tree is where it
+    // leads), never a link to a file (writing would replace the link).
+    let meta = std::fs::metadata(path).map_err(unreadable)?;
     if meta.is_file() {
+        if own.file_type().is_symlink() {
+            return Err(SourceError::LinkToFile(path.display().to_string()));
+        }
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -66,6 +159,7 @@ pub fn discover(path: &Path) -> Result<SourceList, SourceError> {
             base,
             files: vec![name],
             skipped: Vec::new(),
+            stale_temporaries: Vec::new(),
         });
     }
     if !meta.is_dir() {
@@ -78,7 +172,66 @@ pub fn discover(path: &Path) -> Result<SourceList, SourceError> {
     list.files.sort();
     list.files.dedup();
     list.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    list.skipped.dedup_by(|a, b| a.path == b.path);
+    list.stale_temporaries.sort();
     Ok(list)
+}
+
+/// Why a symbolic link at `link` is reported, if it is: it leads nowhere or
+/// out of the tree whose canonical root is `root`.
+fn link_report(root: Option<&Path>, link: &Path) -> Option<String> {
+    match link.canonicalize() {
+        Err(e) => Some(format!(
+            "symbolic link that does not resolve ({e}); not followed"
+        )),
+        Ok(target) if root.is_some_and(|r| !target.starts_with(r)) => Some(format!(
+            "symbolic link to {} outside the tree; not followed",
+            target.display()
+        )),
+        Ok(_) => None,
+    }
+}
+
+/// Checks that `rel` below `base` is a regular file reached through real
+/// directories only. `Ok(true)` when it is; `Ok(false)` when it is not a
+/// regular file (a FIFO, a device, gone); `Err` with the skip to report
+/// when a link is on the way. Directories already checked are remembered in
+/// `dirs` (`None` when real, else the link that replaces them).
+fn check_in_tree(
+    base: &Path,
+    root: Option<&Path>,
+    rel: &str,
+    dirs: &mut HashMap<String, Option<SkippedFile>>,
+) -> Result<bool, Option<SkippedFile>> {
+    let mut at = 0;
+    while let Some(slash) = rel[at..].find('/') {
+        let dir = &rel[..at + slash];
+        let verdict = dirs.entry(dir.to_string()).or_insert_with(|| {
+            let full = base.join(dir);
+            match std::fs::symlink_metadata(&full) {
+                Ok(m) if m.file_type().is_symlink() => Some(SkippedFile::new(
+                    dir,
+                    link_report(root, &full)
+                        .unwrap_or_else(|| "symbolic link to a directory; not followed".into()),
+                    SkipKind::NotFollowed,
+                )),
+                _ => None,
+            }
+        });
+        if let Some(skip) = verdict {
+            return Err(Some(skip.clone()));
+        }
+        at += slash + 1;
+    }
+    let full = base.join(rel);
+    match std::fs::symlink_metadata(&full) {
+        Ok(m) if m.file_type().is_symlink() => {
+            Err(link_report(root, &full)
+                .map(|why| SkippedFile::new(rel, why, SkipKind::NotFollowed)))
+        }
+        Ok(m) => Ok(m.is_file()),
+        Err(_) => Ok(false),
+    }
 }
 
 /// The files git lists under `dir`, when `dir` is inside a work tree.
@@ -97,16 +250,33 @@ fn from_git(dir: &Path) -> Option<SourceList> {
         format!("{prefix}/")
     };
     let index = repo.index().ok()?;
-    let mut files = Vec::new();
-    for entry in index.iter() {
-        let p = String::from_utf8_lossy(&entry.path).into_owned();
-        if let Some(rel) = p.strip_prefix(&prefix) {
-            // Symbolic links and submodules are not files to rewrite.
-            let mode = entry.mode & 0o170000;
-            if is_c_source(rel) && mode == 0o100000 {
-                files.push(rel.to_string());
+    let mut candidates = Vec::new();
+    let mut skipped = Vec::new();
+    let mut stale_temporaries = Vec::new();
+    let mut take = |bytes: &[u8], tracked_file: bool, skipped: &mut Vec<SkippedFile>| {
+        let Some(rel) = bytes.strip_prefix(prefix.as_bytes()) else {
+            return;
+        };
+        match std::str::from_utf8(rel) {
+            Ok(rel) if is_c_source(rel) && tracked_file => candidates.push(rel.to_string()),
+            Ok(rel) => {
+                let name = rel.rsplit('/').next().unwrap_or(rel);
+                if is_stale_temporary(name) {
+                    stale_temporaries.push(rel.to_string());
+                }
             }
+            Err(_) if is_c_source_bytes(rel) && tracked_file => skipped.push(SkippedFile::new(
+                String::from_utf8_lossy(rel),
+                "the file name is not UTF-8, which pinpatch cannot name in a diff",
+                SkipKind::Unreadable,
+            )),
+            Err(_) => {}
         }
+    };
+    for entry in index.iter() {
+        // Symbolic links and submodules are not files to rewrite.
+        let mode = entry.mode & 0o170000;
+        take(&entry.path, mode == 0o100000, &mut skipped);
     }
     let mut opts = git2::StatusOptions::new();
     opts.include_untracked(true)
@@ -120,52 +290,80 @@ fn from_git(dir: &Path) -> Option<SourceList> {
     if let Ok(statuses) = repo.statuses(Some(&mut opts)) {
         for s in statuses.iter() {
             if s.status().contains(git2::Status::WT_NEW) {
-                let path = String::from_utf8_lossy(s.path_bytes()).into_owned();
-                if let Some(rel) = path.strip_prefix(&prefix) {
-                    if is_c_source(rel) {
-                        files.push(rel.to_string());
-                    }
-                }
+                take(s.path_bytes(), true, &mut skipped);
             }
         }
     }
-    // Files deleted from the work tree but still in the index are gone.
-    files.retain(|f| dir.join(f).is_file());
+    // Files deleted from the work tree but still in the index are gone;
+    // links, and files below links, are not followed.
+    let mut dirs = HashMap::new();
+    let mut files = Vec::new();
+    for rel in candidates {
+        match check_in_tree(dir, Some(&dir_abs), &rel, &mut dirs) {
+            Ok(true) => files.push(rel),
+            Ok(false) | Err(None) => {}
+            Err(Some(skip)) => skipped.push(skip),
+        }
+    }
     Some(SourceList {
         base: dir.to_path_buf(),
         files,
-        skipped: Vec::new(),
+        skipped,
+        stale_temporaries,
     })
 }
 
-/// Walks a directory that is not in a git work tree.
+/// Walks a directory that is not in a git work tree: every file, hidden
+/// ones included, no ignore file obeyed, links not followed.
 fn walk(dir: &Path) -> Result<SourceList, SourceError> {
+    let root = dir.canonicalize().ok();
     let mut files = Vec::new();
     let mut skipped = Vec::new();
-    let walker = ignore::WalkBuilder::new(dir).follow_links(false).build();
+    let mut stale_temporaries = Vec::new();
+    let walker = ignore::WalkBuilder::new(dir)
+        .standard_filters(false)
+        .follow_links(false)
+        .build();
     for entry in walker {
         match entry {
             Ok(e) => {
-                if !e.file_type().is_some_and(|t| t.is_file()) {
+                let Some(kind) = e.file_type() else {
                     continue;
-                }
-                let rel = e
-                    .path()
-                    .strip_prefix(dir)
-                    .unwrap_or(e.path())
-                    .to_string_lossy()
-                    .replace('\\', "/");
-                if is_c_source(&rel) {
-                    files.push(rel);
+                };
+                let rel_os = e.path().strip_prefix(dir).unwrap_or(e.path());
+                let Some(rel) = rel_os.to_str().map(|r| r.replace('\\', "/")) else {
+                    if kind.is_file() && is_c_source_bytes(rel_os.as_os_str().as_encoded_bytes()) {
+                        skipped.push(SkippedFile::new(
+                            rel_os.to_string_lossy(),
+                            "the file name is not UTF-8, which pinpatch cannot name in a diff",
+                            SkipKind::Unreadable,
+                        ));
+                    }
+                    continue;
+                };
+                if kind.is_symlink() {
+                    let is_dir = std::fs::metadata(e.path()).is_ok_and(|m| m.is_dir());
+                    if is_dir || is_c_source(&rel) {
+                        if let Some(why) = link_report(root.as_deref(), e.path()) {
+                            skipped.push(SkippedFile::new(rel, why, SkipKind::NotFollowed));
+                        }
+                    }
+                } else if kind.is_file() {
+                    if is_c_source(&rel) {
+                        files.push(rel);
+                    } else if e.file_name().to_str().is_some_and(is_stale_temporary) {
+                        stale_temporaries.push(rel);
+                    }
                 }
             }
             Err(err) => {
                 let path = error_path(&err)
                     .map(|p| p.strip_prefix(dir).unwrap_or(&p).display().to_string());
-                skipped.push(SkippedFile {
-                    path: path.unwrap_or_else(|| dir.display().to_string()),
-                    reason: clean_walk_error(&err),
-                });
+                skipped.push(SkippedFile::new(
+                    path.unwrap_or_else(|| dir.display().to_string()),
+                    clean_walk_error(&err),
+                    SkipKind::Unreadable,
+                ));
             }
         }
     }
@@ -173,6 +371,7 @@ fn walk(dir: &Path) -> Result<SourceList, SourceError> {
         base: dir.to_path_buf(),
         files,
         skipped,
+        stale_temporaries,
     })
 }
 
@@ -202,12 +401,83 @@ pub fn not_text_reason(bytes: &[u8]) -> Option<&'static str> {
     memchr::memchr(0, bytes).map(|_| "binary file (holds NUL bytes)")
 }
 
-/// Reads one file of the list.
+/// Opens `path` for reading without blocking on a FIFO or a device and,
+/// when `follow` is false, without following a link in its last component;
+/// anything but a regular file is refused before a byte is read.
+fn open_regular(path: &Path, follow: bool) -> std::io::Result<std::fs::File> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let nofollow = if follow { 0 } else { libc::O_NOFOLLOW };
+        opts.custom_flags(libc::O_NONBLOCK | nofollow);
+    }
+    let file = opts.open(path)?;
+    let meta = file.metadata()?;
+    if meta.is_dir() {
+        #[cfg(unix)]
+        return Err(std::io::Error::from_raw_os_error(libc::EISDIR));
+        #[cfg(not(unix))]
+        return Err(std::io::Error::from(std::io::ErrorKind::IsADirectory));
+    }
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file (a FIFO, socket or device is never read)",
+        ));
+    }
+    Ok(file)
+}
+
+fn read_all(mut file: std::fs::File) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// Reads one file of the list (never through a link, never a FIFO).
 pub fn read(base: &Path, rel: &str) -> Result<Vec<u8>, SkippedFile> {
-    std::fs::read(base.join(rel)).map_err(|e| SkippedFile {
-        path: rel.to_string(),
-        reason: format!("cannot read: {e}"),
-    })
+    open_regular(&base.join(rel), false)
+        .and_then(read_all)
+        .map_err(|e| SkippedFile::new(rel, format!("cannot read: {e}"), SkipKind::Unreadable))
+}
+
+/// Reads a file that is not part of the tree (MAINTAINERS, `.mailmap`, a
+/// rule file, a baseline): only a regular file, opened without blocking.
+pub fn read_regular_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    open_regular(path, true).and_then(read_all)
+}
+
+/// `read_regular_file` as UTF-8 text.
+pub fn read_regular_text(path: &Path) -> std::io::Result<String> {
+    String::from_utf8(read_regular_file(path)?)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
+}
+
+/// Checks, just before a file is replaced, that `rel` below `base` is still
+/// the regular file that was read (same size, same bytes) and that no
+/// directory on the way has become a link. `Err` says what changed.
+pub fn still_holds(base: &Path, rel: &str, expected: &[u8]) -> Result<(), String> {
+    let mut dirs = HashMap::new();
+    match check_in_tree(base, None, rel, &mut dirs) {
+        Ok(true) => {}
+        Ok(false) => return Err("it is no longer a regular file".into()),
+        Err(skip) => {
+            let at = skip.map(|s| s.path).unwrap_or_else(|| rel.to_string());
+            return Err(format!("{at} is now a symbolic link"));
+        }
+    }
+    let file = open_regular(&base.join(rel), false).map_err(|e| format!("cannot read: {e}"))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
+    if size != expected.len() as u64 {
+        return Err("it changed on disk since it was read (its size differs)".into());
+    }
+    let bytes = read_all(file).map_err(|e| format!("cannot read: {e}"))?;
+    if bytes != expected {
+        return Err("it changed on disk since it was read".into());
+    }
+    Ok(())
 }
 
 /// Whether a file is executable (for the diff's `index` mode).
@@ -215,7 +485,7 @@ pub fn is_executable(base: &Path, rel: &str) -> bool {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::metadata(base.join(rel))
+        std::fs::symlink_metadata(base.join(rel))
             .map(|m| m.permissions().mode() & 0o111 != 0)
             .unwrap_or(false)
     }

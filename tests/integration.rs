@@ -5,6 +5,7 @@ mod support;
 
 mod cli;
 mod fixtures;
+mod hostile;
 mod robustness;
 mod rules;
 mod series;

@@ -1,15 +1,18 @@
 //! Interrupts while writing. Until something is about to be written,
-//! SIGINT and SIGTERM keep their default action (the process ends, nothing
-//! was written). `Guard::install` is called just before the writes start:
-//! from then on a signal only sets a flag, which the sinks check between
-//! files, so a run stops between two whole files, removes its temporary
-//! files and says what it did. The flag lives here, at the CLI edge, and is
-//! handed to the sinks as a closure: nothing below `cli/` reads globals.
+//! SIGINT, SIGTERM and SIGHUP keep their default action (the process ends,
+//! nothing was written). `Guard::install` is called just before the writes
+//! start: from then on a signal only sets a flag, which the sinks check
+//! between transactions (the files of one flow, one series output, all
+//! branches), so a run stops between two whole transactions, removes its
+//! temporary files and says what it did. The flag lives here, at the CLI
+//! edge, and is handed to the sinks as a closure: nothing below `cli/` reads
+//! globals.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-/// Catches SIGINT and SIGTERM for as long as the process runs.
+/// Catches SIGINT, SIGTERM and SIGHUP (a closed terminal) for as long as
+/// the process runs.
 pub struct Guard {
     flag: Arc<AtomicBool>,
 }
@@ -19,7 +22,11 @@ impl Guard {
     /// actions stay, which is the behaviour without a guard.
     pub fn install() -> Guard {
         let flag = Arc::new(AtomicBool::new(false));
-        for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        for signal in [
+            signal_hook::consts::SIGINT,
+            signal_hook::consts::SIGTERM,
+            signal_hook::consts::SIGHUP,
+        ] {
             let _ = signal_hook::flag::register(signal, Arc::clone(&flag));
         }
         Guard { flag }

@@ -186,11 +186,100 @@ fn plan_series(series: &SeriesArgs) -> Result<(Vec<crate::series::Series>, u8), 
         signoff,
         ..crate::series::PlanOptions::default()
     };
+    refuse_changed_base(&outcome, &tree)?;
     let units = crate::series::from_outcome::units(&outcome);
     let manual = crate::series::from_outcome::manual_sites(&outcome);
     let plan = crate::series::plan(&units, &manual, &tree, &maintainers, &opts)
         .map_err(|e| fail(exit::INPUT, e))?;
+    check_plan_against_outcome(&plan, &outcome)?;
     Ok((plan, code))
+}
+
+/// The edits are byte offsets into the files as the pipeline read them;
+/// the series and branches apply them to the base (the commit, or the files
+/// on disk outside git). When a file to be changed differs from its base,
+/// nothing is published.
+fn refuse_changed_base(outcome: &Outcome, tree: &crate::series::SourceTree) -> Result<(), Failure> {
+    for f in outcome.files.iter().filter(|f| f.changed()) {
+        let same = tree
+            .read(&f.rel_path)
+            .is_ok_and(|(base, _)| base == f.before);
+        if !same {
+            return Err(fail(exit::INPUT, base_differs(&f.rel_path, tree)));
+        }
+    }
+    Ok(())
+}
+
+fn base_differs(path: &str, tree: &crate::series::SourceTree) -> String {
+    match tree.base_commit() {
+        Some(c) => format!(
+            "{path}: the work tree differs from the base commit {}; pinpatch analyses the work tree, so commit or stash the change first",
+            &c[..12.min(c.len())]
+        ),
+        None => format!("{path}: changed on disk while pinpatch ran; run it again"),
+    }
+}
+
+/// Checks the planned series against the pipeline's own result: every
+/// patched file starts from the bytes the pipeline analysed.
+fn check_plan_against_outcome(
+    plan: &[crate::series::Series],
+    outcome: &Outcome,
+) -> Result<(), Failure> {
+    let analysed: std::collections::BTreeMap<&str, &[u8]> = outcome
+        .files
+        .iter()
+        .map(|f| (f.rel_path.as_str(), f.before.as_slice()))
+        .collect();
+    for s in plan {
+        for p in &s.patches {
+            for f in &p.files {
+                if analysed.get(f.path.as_str()) != Some(&f.before.as_slice()) {
+                    return Err(fail(
+                        exit::INPUT,
+                        format!(
+                            "{}: the series would not start from the analysed file",
+                            f.path
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `commit` needs the top of a non-bare repository whose base is a commit.
+fn check_commit_repository(series: &SeriesArgs) -> Result<(), Failure> {
+    let path = series.path.display();
+    let repo = git2::Repository::open(&series.path).map_err(|_| {
+        fail(
+            exit::INPUT,
+            format!("{path}: not the top of a git repository"),
+        )
+    })?;
+    if repo.is_bare() {
+        return Err(fail(
+            exit::INPUT,
+            format!("{path}: a bare repository; pinpatch commit analyses a work tree, run it at the top of one"),
+        ));
+    }
+    let unborn = matches!(repo.head(), Err(e) if e.code() == git2::ErrorCode::UnbornBranch);
+    if series.base.is_none() && unborn {
+        return Err(fail(
+            exit::INPUT,
+            format!("{path}: HEAD has no commit yet; commit the tree first or pass --base"),
+        ));
+    }
+    let rev = series.base.as_deref().unwrap_or("HEAD");
+    if let Err(e) = repo.revparse_single(rev).and_then(|o| o.peel_to_commit()) {
+        return Err(fail(
+            exit::INPUT,
+            format!("{path}: no commit {rev}: {}", e.message()),
+        ));
+    }
+    Ok(())
 }
 
 fn dispatch(args: Args) -> Result<u8, Failure> {
@@ -204,9 +293,21 @@ fn dispatch(args: Args) -> Result<u8, Failure> {
         Command::Apply(run) => {
             let outcome = run_pipeline(&run)?;
             let guard = interrupt::Guard::install();
+            let (removed, not_removed) = sink::files::remove_stale(&outcome);
+            for r in &removed {
+                eprintln!("pinpatch: removed {r}, a temporary file an interrupted run left");
+            }
+            for (r, why) in &not_removed {
+                eprintln!(
+                    "pinpatch: cannot remove {r}, a temporary file an interrupted run left: {why}"
+                );
+            }
             let applied = sink::files::apply_until(&outcome, &|| guard.interrupted())
                 .map_err(|e| fail(exit::OUTPUT, e))?;
             eprintln!("{}", sink::print::summary_line(&outcome));
+            for h in &applied.held_back {
+                eprintln!("pinpatch: {}: {}", h.path, h.reason);
+            }
             if applied.left > 0 {
                 report_skipped(&outcome);
                 return Err(fail(
@@ -218,7 +319,12 @@ fn dispatch(args: Args) -> Result<u8, Failure> {
                 ));
             }
             eprintln!("pinpatch: {} files written", applied.written);
-            Ok(report_skipped(&outcome))
+            let code = report_skipped(&outcome);
+            Ok(if applied.held_back.is_empty() {
+                code
+            } else {
+                exit::INPUT
+            })
         }
         Command::Report { run, format } => {
             let outcome = run_pipeline(&run)?;
@@ -239,6 +345,13 @@ fn dispatch(args: Args) -> Result<u8, Failure> {
                 return Ok(code);
             }
             let out = out.expect("clap requires --out without --dry-run");
+            sink::mbox::refuse_overlap(&out, &series.path).map_err(|e| fail(exit::OUTPUT, e))?;
+            for stale in sink::mbox::remove_stale_staging(&out) {
+                eprintln!(
+                    "pinpatch: removed {}, a staging directory an interrupted run left",
+                    stale.display()
+                );
+            }
             let author = author_identity(&series)?;
             let tree = crate::series::SourceTree::open(&series.path, series.base.as_deref())
                 .map_err(|e| fail(exit::INPUT, e))?;
@@ -270,12 +383,7 @@ fn dispatch(args: Args) -> Result<u8, Failure> {
             Ok(code)
         }
         Command::Commit { series } => {
-            if git2::Repository::open(&series.path).is_err() {
-                return Err(fail(
-                    exit::INPUT,
-                    format!("{}: not the top of a git repository", series.path.display()),
-                ));
-            }
+            check_commit_repository(&series)?;
             let (plan, code) = plan_series(&series)?;
             let tree = crate::series::SourceTree::open(&series.path, series.base.as_deref())
                 .map_err(|e| fail(exit::INPUT, e))?;
@@ -322,7 +430,7 @@ fn dispatch(args: Args) -> Result<u8, Failure> {
                 return Ok(skipped);
             }
             let known: std::collections::BTreeSet<String> = match &baseline {
-                Some(path) => std::fs::read_to_string(path)
+                Some(path) => crate::source::read_regular_text(path)
                     .map_err(|e| {
                         fail(exit::INPUT, format!("{}: cannot read: {e}", path.display()))
                     })?

@@ -38,6 +38,17 @@ pub(crate) fn decide_all(
     }
     remove_dead_indices(cx, &mut units);
     let index_of = |u: UnitId| unit_index[&representatives[u.index()]];
+    // The names each unit's flow depends on, for the pipeline to hold
+    // against the files and functions it could not analyse.
+    for (need, waiting) in &cx.need_units {
+        for &u in waiting {
+            units[index_of(u)].depends.push(need.clone());
+        }
+    }
+    for unit in &mut units {
+        unit.depends.sort();
+        unit.depends.dedup();
+    }
     for a in acquire_sites {
         let index = a.unit.map(index_of);
         let (class, unit_reason) = match index {
@@ -217,6 +228,7 @@ fn decide(cx: &FlowContext, u: UnitId, representatives: &[UnitId], limits: &[Blo
         evidence,
         releases: release_places,
         plans,
+        depends: Vec::new(),
     }
 }
 

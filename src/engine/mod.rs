@@ -122,6 +122,10 @@ pub struct Unit {
     pub releases: Vec<String>,
     /// (index of the file in the analysis, planned change).
     pub plans: Vec<(usize, Plan)>,
+    /// The functions and struct fields the flow goes through, sorted: a file
+    /// or function the pipeline could not analyse that mentions one of them
+    /// may hold a release of these pages.
+    pub depends: Vec<Need>,
 }
 
 impl Unit {

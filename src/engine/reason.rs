@@ -83,6 +83,22 @@ pub enum Blocker {
     NeedsDecision { uses: Vec<String> },
     /// A bound of the analysis was reached.
     LimitReached(Limit),
+    /// A file the pipeline skipped mentions a name the flow goes through.
+    SkippedFileMentions {
+        path: String,
+        name: String,
+        reason: String,
+    },
+    /// A file the pipeline could not read at all may use anything.
+    SkippedFileUnread { path: String, reason: String },
+    /// A function the engine did not analyse mentions a name the flow goes
+    /// through.
+    SkippedFunctionMentions {
+        function: String,
+        place: String,
+        name: String,
+        reason: String,
+    },
     /// The unit's rewrite overlaps another unit's.
     RewriteOverlap,
     /// The diff of a file does not reproduce its rewritten text.

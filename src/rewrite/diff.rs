@@ -15,6 +15,35 @@ use std::time::{Duration, Instant};
 /// Lines of context around each change.
 pub const CONTEXT: usize = 3;
 
+/// `prefix` and `path` as git writes a path in a diff header: as is, or,
+/// when it holds a control character, a double quote, a backslash or a
+/// byte above 0x7f, in double quotes with C escapes (`core.quotePath`).
+pub fn quote_path(prefix: &str, path: &str) -> String {
+    let plain = |b: u8| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\';
+    let whole = format!("{prefix}{path}");
+    if whole.bytes().all(plain) {
+        return whole;
+    }
+    let mut out = String::from("\"");
+    for b in whole.bytes() {
+        match b {
+            b'\x07' => out.push_str("\\a"),
+            b'\x08' => out.push_str("\\b"),
+            b'\t' => out.push_str("\\t"),
+            b'\n' => out.push_str("\\n"),
+            b'\x0b' => out.push_str("\\v"),
+            b'\x0c' => out.push_str("\\f"),
+            b'\r' => out.push_str("\\r"),
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b if plain(b) => out.push(char::from(b)),
+            b => out.push_str(&format!("\\{b:03o}")),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// The unified diff of one file, or nothing when the bytes are equal.
 /// `index_line` is written after `diff --git` when given (`index a..b mode`).
 pub fn file_diff(rel_path: &str, before: &[u8], after: &[u8], index_line: Option<&str>) -> Vec<u8> {
@@ -31,11 +60,12 @@ pub fn file_diff(rel_path: &str, before: &[u8], after: &[u8], index_line: Option
         Some(deadline),
     ));
     let mut out = Vec::new();
-    out.extend_from_slice(format!("diff --git a/{rel_path} b/{rel_path}\n").as_bytes());
+    let (a, b) = (quote_path("a/", rel_path), quote_path("b/", rel_path));
+    out.extend_from_slice(format!("diff --git {a} {b}\n").as_bytes());
     if let Some(index) = index_line {
         out.extend_from_slice(format!("index {index}\n").as_bytes());
     }
-    out.extend_from_slice(format!("--- a/{rel_path}\n+++ b/{rel_path}\n").as_bytes());
+    out.extend_from_slice(format!("--- {a}\n+++ {b}\n").as_bytes());
     for group in group_diff_ops(ops, CONTEXT) {
         let (Some(first), Some(last)) = (group.first(), group.last()) else {
             continue;
@@ -222,6 +252,16 @@ mod tests {
     /// Found by the diff/apply property test: `similar` placed the final
     /// insertion before the context line it follows, and the hunk header
     /// counted 4 old lines for a body of 5.
+    #[test]
+    fn odd_names_are_quoted_as_git_quotes_them() {
+        assert_eq!(quote_path("a/", "x.c"), "a/x.c");
+        assert_eq!(
+            quote_path("a/", "t\tn\nq\"b\\.c"),
+            "\"a/t\\tn\\nq\\\"b\\\\.c\""
+        );
+        assert_eq!(quote_path("b/", "caf\u{e9}.c"), "\"b/caf\\303\\251.c\"");
+    }
+
     #[test]
     fn hunk_counts_match_the_body() {
         let before = b"aa\r\naa\na\r\n\r\naa\n\na\naaa\naa\r\n a\n \r\n";

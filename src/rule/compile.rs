@@ -199,6 +199,18 @@ pub fn compile_rule(path: &str, text: &str) -> Result<Rule, RuleError> {
                 format!("default for unknown metavariable `${name}`"),
             ));
         }
+        // A default is C text put into the output: parsed like a template
+        // here, so that a bad one is a rule error rather than bad C later.
+        if let Some((offset, other)) = metavariables(value.get_ref()).into_iter().next() {
+            return Err(ctx.in_string(
+                value.span(),
+                offset,
+                format!(
+                    "default for `${name}` names the metavariable `${other}`; a default is plain C"
+                ),
+            ));
+        }
+        parse_template(value.get_ref()).map_err(|e| ctx.snippet(value, e, "default"))?;
         defaults.insert(name.clone(), value.get_ref().clone());
     }
 

@@ -285,7 +285,7 @@ impl RulePack {
         }
         let mut files = Vec::new();
         for p in paths {
-            let text = std::fs::read_to_string(&p).map_err(|e| RuleError::io(&p, e))?;
+            let text = crate::source::read_regular_text(&p).map_err(|e| RuleError::io(&p, e))?;
             files.push((p.display().to_string(), text));
         }
         RulePack::from_files(files)

@@ -245,14 +245,15 @@ impl Maintainers {
         }
         let mut texts = Vec::new();
         for f in files {
-            let bytes = std::fs::read(f).map_err(|source| MaintainersError::Read {
-                path: f.clone(),
-                source,
-            })?;
+            let bytes =
+                crate::source::read_regular_file(f).map_err(|source| MaintainersError::Read {
+                    path: f.clone(),
+                    source,
+                })?;
             texts.push(String::from_utf8_lossy(&bytes).into_owned());
         }
         let mailmap_path = tree_root.join(".mailmap");
-        let mailmap = match std::fs::read(&mailmap_path) {
+        let mailmap = match crate::source::read_regular_file(&mailmap_path) {
             Ok(b) => String::from_utf8_lossy(&b).into_owned(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
             Err(source) => {

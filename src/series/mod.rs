@@ -229,10 +229,11 @@ impl SourceTree {
             return Ok((blob.content().to_vec(), mode));
         }
         let full = self.root.join(path);
-        let bytes = std::fs::read(&full).map_err(|source| SeriesError::Read {
-            path: full.clone(),
-            source,
-        })?;
+        let bytes =
+            crate::source::read_regular_file(&full).map_err(|source| SeriesError::Read {
+                path: full.clone(),
+                source,
+            })?;
         Ok((bytes, disk_mode(&full)))
     }
 

@@ -4,7 +4,9 @@
 //! and the working tree are never touched; the only visible change is new
 //! refs. All branches are written or none: objects are created first, refs
 //! last, and refs created before a failure are deleted again (or, when
-//! forced, restored to their old targets).
+//! forced, restored to their old targets). Like `git branch -f`, forcing
+//! never replaces a branch that is checked out in the repository or in any
+//! of its worktrees.
 
 use crate::series::{Identity, Series};
 use git2::{build::TreeUpdateBuilder, FileMode, Oid, Repository, Signature, Time};
@@ -15,6 +17,10 @@ use std::path::Path;
 pub enum GitSinkError {
     #[error("branch {0} already exists; pass force to replace it")]
     BranchExists(String),
+    #[error(
+        "branch {branch} is checked out in {worktree}; pinpatch never moves a checked-out branch"
+    )]
+    CheckedOut { branch: String, worktree: String },
     #[error("{path} in the base does not match the series' original contents")]
     BaseMismatch { path: String },
     #[error("no author identity: set user.name and user.email or pass one")]
@@ -109,6 +115,16 @@ pub fn create_branches(
         }
     }
 
+    let checked_out = checked_out_branches(&repo)?;
+    for r in &refnames {
+        if let Some((_, worktree)) = checked_out.iter().find(|(b, _)| b == r) {
+            return Err(GitSinkError::CheckedOut {
+                branch: r.trim_start_matches("refs/heads/").to_string(),
+                worktree: worktree.clone(),
+            });
+        }
+    }
+
     // Objects first: they are unreachable until a ref points at them.
     let mut tips = Vec::new();
     for s in series {
@@ -171,6 +187,36 @@ pub fn create_branches(
         .zip(tips)
         .map(|(refname, tip)| CreatedBranch { refname, tip })
         .collect())
+}
+
+/// The branch each HEAD of the repository and of its worktrees names
+/// (born or not), with the worktree's directory.
+fn checked_out_branches(repo: &Repository) -> Result<Vec<(String, String)>, GitSinkError> {
+    let head_of = |r: &Repository| -> Option<String> {
+        let head = r.find_reference("HEAD").ok()?;
+        head.symbolic_target().ok().flatten().map(str::to_string)
+    };
+    let place = |r: &Repository| {
+        r.workdir()
+            .unwrap_or_else(|| r.path())
+            .display()
+            .to_string()
+    };
+    let mut out = Vec::new();
+    if let Some(b) = head_of(repo) {
+        out.push((b, place(repo)));
+    }
+    for name in repo.worktrees()?.iter().flatten().flatten() {
+        let Ok(wt) = repo.find_worktree(name) else {
+            continue;
+        };
+        if let Ok(r) = Repository::open_from_worktree(&wt) {
+            if let Some(b) = head_of(&r) {
+                out.push((b, wt.path().display().to_string()));
+            }
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

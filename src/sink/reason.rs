@@ -146,6 +146,23 @@ impl fmt::Display for Blocker {
                 uses.join(", ")
             ),
             Blocker::LimitReached(limit) => write!(f, "{limit}"),
+            Blocker::SkippedFileMentions { path, name, reason } => write!(
+                f,
+                "{path} mentions {name}, which this flow goes through, but was skipped ({reason})"
+            ),
+            Blocker::SkippedFileUnread { path, reason } => write!(
+                f,
+                "{path} was skipped ({reason}) and may use the helpers or fields this flow goes through"
+            ),
+            Blocker::SkippedFunctionMentions {
+                function,
+                place,
+                name,
+                reason,
+            } => write!(
+                f,
+                "{function}() at {place} mentions {name}, which this flow goes through, but is not analysed ({reason})"
+            ),
             Blocker::RewriteOverlap => write!(f, "its rewrite overlaps another unit's rewrite"),
             Blocker::SelfCheckFailed { path, why } => {
                 write!(f, "self-check failed in {path}: {why}")
