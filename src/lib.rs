@@ -14,6 +14,8 @@
 //! - `pipeline`: runs all of the above over a tree, in parallel, in a
 //!   deterministic order.
 //! - `sink`: diff and report printers, in-place writes.
+//! - `ruletest`: a pack's examples, counterexamples and isomorphism cases
+//!   run through the pipeline (`pinpatch test-rules`).
 //! - `cli`: arguments, exit codes.
 
 pub mod c;
@@ -22,6 +24,7 @@ pub mod engine;
 pub mod pipeline;
 pub mod rewrite;
 pub mod rule;
+pub mod ruletest;
 pub mod series;
 pub mod sink;
 pub mod source;

@@ -224,8 +224,9 @@ pub fn run(
     let engine = Engine::new(pack, config.target, config.policy);
     let mut skipped = list.skipped.clone();
 
-    // Candidates: files that name an acquire.
-    let anchors = pack.acquire_identifiers();
+    // Candidates: files that name an acquire or a plain rewrite.
+    let mut anchors = pack.acquire_identifiers();
+    anchors.extend(pack.rewrite_identifiers());
     let prefilter = Prefilter::new(&anchors);
     let all: Vec<&String> = list.files.iter().collect();
     let mut candidates = Vec::new();

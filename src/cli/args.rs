@@ -83,6 +83,15 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         rules: Option<PathBuf>,
     },
+    /// Run the examples, counterexamples and isomorphism cases of a rule
+    /// pack and print a pass/fail table; exit 1 when one fails.
+    TestRules {
+        /// A pack directory, or a directory of packs (each subdirectory with
+        /// rule files is tested as a pack, with the directory's iso.toml).
+        /// Default: the built-in pack.
+        #[arg(value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, ClapArgs)]

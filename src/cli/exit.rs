@@ -3,7 +3,7 @@
 /// Everything went as asked.
 pub const SUCCESS: u8 = 0;
 /// `check` found unconverted GUP releases or mismatches missing from the
-/// baseline.
+/// baseline, or `test-rules` found a failing case.
 pub const FINDINGS: u8 = 1;
 /// The command line could not be understood (clap's own code).
 pub const USAGE: u8 = 2;

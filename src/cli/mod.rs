@@ -491,6 +491,19 @@ fn dispatch(args: Args) -> Result<u8, Failure> {
                 None => Err(fail(exit::INPUT, format!("{file}:{line}: no acquire or release site pinpatch recognises on this line"))),
             }
         }
+        Command::TestRules { dir } => {
+            let packs = match dir {
+                None => vec![load_rules(None)?],
+                Some(d) => crate::rule::RulePack::load_packs(&d).map_err(|e| fail(exit::RULES, e))?,
+            };
+            let results: Vec<_> = packs.iter().flat_map(crate::ruletest::run_pack).collect();
+            write_stdout(|out| crate::ruletest::write_table(out, &results))?;
+            Ok(if results.iter().all(|r| r.passed()) {
+                exit::SUCCESS
+            } else {
+                exit::FINDINGS
+            })
+        }
         Command::Rules { rules } => {
             let pack = load_rules(rules.as_deref())?;
             write_stdout(|out| {

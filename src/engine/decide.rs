@@ -6,7 +6,7 @@
 use super::dataflow::{declarator_of, declarator_removal_range, one_line};
 use super::flow::ids::{FuncId, UnitId};
 use super::flow::FlowContext;
-use super::flow::{AcquireSite, ReleaseSite, UnitState};
+use super::flow::{AcquireSite, MatchSite, ReleaseSite, UnitState};
 use super::reason::{Blocker, Decision};
 use super::{AcquirePolicy, Class, FileFindings, Plan, Site, SiteKind, Unit};
 use crate::rule::{AcquireFamily, Target};
@@ -19,6 +19,7 @@ pub(crate) fn decide_all(
     representatives: &[UnitId],
     acquire_sites: Vec<AcquireSite>,
     release_sites: Vec<ReleaseSite>,
+    rewrite_sites: Vec<MatchSite>,
     out_files: &mut [FileFindings],
 ) -> Vec<Unit> {
     let limits: Vec<Blocker> = cx
@@ -88,12 +89,64 @@ pub(crate) fn decide_all(
             .or_else(|| (!unit.is_converted()).then(|| unit.decision.reasons()));
         push_site(cx, out_files, r.func, Site { reason, ..site });
     }
+    plain_rewrites(cx, rewrite_sites, &mut units, out_files);
     for f in out_files.iter_mut() {
         f.sites.sort_by_key(|s| (s.start, s.kind));
         f.skipped
             .sort_by(|a, b| (a.line, &a.function).cmp(&(b.line, &b.function)));
     }
     units
+}
+
+/// Plain rewrites (`kind = "rewrite"`): each match is a unit of its own,
+/// converted when the rule has a template for the target.
+fn plain_rewrites(
+    cx: &FlowContext,
+    rewrites: Vec<MatchSite>,
+    units: &mut Vec<Unit>,
+    out_files: &mut [FileFindings],
+) {
+    for MatchSite {
+        func,
+        node,
+        matched,
+    } in rewrites
+    {
+        let rule = &cx.engine.pack.rules[matched.rule];
+        let file = cx.funcs[func].file;
+        let decision = if rule.rewrite.contains_key(&cx.engine.target) {
+            Decision::Convert
+        } else {
+            Decision::Manual(vec![Blocker::NoTemplate {
+                rule: rule.id.clone(),
+            }])
+        };
+        let site = site(
+            cx,
+            SiteKind::Rewrite,
+            func,
+            node,
+            &matched,
+            Some(units.len()),
+            Class::Easy,
+        );
+        let reason = (decision != Decision::Convert).then(|| decision.reasons());
+        push_site(cx, out_files, func, Site { reason, ..site });
+        units.push(Unit {
+            file: cx.file(file).path.to_string(),
+            function: cx.funcs[func].name.clone(),
+            line: cx.line(func, node),
+            pages: String::new(),
+            decision,
+            class: Class::Easy,
+            rules: vec![rule.id.clone()],
+            mismatches: Vec::new(),
+            evidence: Vec::new(),
+            releases: Vec::new(),
+            plans: vec![(file.index(), Plan::Replace { matched })],
+            depends: Vec::new(),
+        });
+    }
 }
 
 /// A site without its reason.

@@ -9,11 +9,15 @@
 //! whitespace, and treats a braced block holding one statement as that
 //! statement (`for (...) { put_page(p[i]); }` matches a brace-less pattern).
 //! A metavariable used twice must bind equal text (whitespace and comments
-//! aside).
+//! aside). Parentheses around an expression are transparent too, a named
+//! alternative (`{|$f: a | b |}`) tries its branches in order, and a
+//! metavariable of a C type accepts an identifier whose declaration, read
+//! from the enclosing blocks, the parameters or the file, has that type.
 
 use crate::c::syntax::{children_no_comments, normalized};
-use crate::rule::pattern::{metavar_name, TokKey};
-use crate::rule::{MetaKind, Rule};
+use crate::rule::metavar::{is_statement, CType};
+use crate::rule::pattern::TokKey;
+use crate::rule::{MetaKind, Pattern, Rule};
 use std::collections::BTreeMap;
 use tree_sitter::Node;
 
@@ -60,27 +64,37 @@ struct State {
     tokens: Vec<MatchedToken>,
 }
 
+/// The bindings and matched tokens of one pattern at one node.
+pub struct PatternMatch {
+    pub bindings: BTreeMap<String, Binding>,
+    pub tokens: Vec<MatchedToken>,
+}
+
 /// Tries every pattern of `rule` against `node`.
 pub fn match_rule(rule_index: usize, rule: &Rule, node: Node, src: &[u8]) -> Option<Match> {
+    let text = &src[node.byte_range()];
+    if rule
+        .required_words
+        .iter()
+        .any(|w| memchr::memmem::find(text, w.as_bytes()).is_none())
+    {
+        return None;
+    }
     for (pi, pattern) in rule.patterns.iter().enumerate() {
-        let proot = pattern.root();
-        if proot.kind() != node.kind() {
+        if pattern.root().kind() != node.kind() {
             continue;
         }
-        let mut state = State {
-            bindings: BTreeMap::new(),
-            tokens: Vec::new(),
+        let Some(found) = match_pattern(pattern, &rule.metavars, node, src, BTreeMap::new()) else {
+            continue;
         };
-        if match_node(rule, pattern.text(), proot, node, src, &mut state)
-            && constraints_hold(rule, &state, node, src)
-        {
+        if constraints_hold(rule, &found.bindings, node, src) {
             return Some(Match {
                 rule: rule_index,
                 pattern: pi,
                 start: node.start_byte(),
                 end: node.end_byte(),
-                bindings: state.bindings,
-                tokens: state.tokens,
+                bindings: found.bindings,
+                tokens: found.tokens,
                 sole_block: None,
             });
         }
@@ -88,9 +102,56 @@ pub fn match_rule(rule_index: usize, rule: &Rule, node: Node, src: &[u8]) -> Opt
     None
 }
 
-fn constraints_hold(rule: &Rule, state: &State, node: Node, src: &[u8]) -> bool {
+/// Matches one pattern at `node`, starting from `bindings` (a metavariable
+/// bound there must match the same text again).
+pub fn match_pattern(
+    pattern: &Pattern,
+    metavars: &BTreeMap<String, MetaKind>,
+    node: Node,
+    src: &[u8],
+    bindings: BTreeMap<String, Binding>,
+) -> Option<PatternMatch> {
+    let mut state = State {
+        bindings,
+        tokens: Vec::new(),
+    };
+    let m = Matcher { metavars, src };
+    m.node(pattern, pattern.root(), node, &mut state)
+        .then_some(PatternMatch {
+            bindings: state.bindings,
+            tokens: state.tokens,
+        })
+}
+
+/// The first node at or below `root` (in preorder) where a pattern matches.
+pub fn find_first<'t>(
+    pattern: &Pattern,
+    metavars: &BTreeMap<String, MetaKind>,
+    root: Node<'t>,
+    src: &[u8],
+) -> Option<(Node<'t>, PatternMatch)> {
+    let mut found = None;
+    crate::c::syntax::preorder(root, |n| {
+        if found.is_some() {
+            return false;
+        }
+        if let Some(m) = match_pattern(pattern, metavars, n, src, BTreeMap::new()) {
+            found = Some((n, m));
+            return false;
+        }
+        true
+    });
+    found
+}
+
+fn constraints_hold(
+    rule: &Rule,
+    bindings: &BTreeMap<String, Binding>,
+    node: Node,
+    src: &[u8],
+) -> bool {
     for (subject, other) in &rule.not_mentions {
-        let (Some(s), Some(o)) = (state.bindings.get(subject), state.bindings.get(other)) else {
+        let (Some(s), Some(o)) = (bindings.get(subject), bindings.get(other)) else {
             continue;
         };
         // `o` is an identifier binding; look for it as a whole identifier in `s`.
@@ -113,33 +174,72 @@ fn constraints_hold(rule: &Rule, state: &State, node: Node, src: &[u8]) -> bool 
             return false;
         }
     }
+    for (name, re) in &rule.constraints.regex {
+        if let Some(b) = bindings.get(name) {
+            if !re.is_match(&b.text) {
+                return false;
+            }
+        }
+    }
+    for other in &rule.constraints.not {
+        if match_pattern(other, &rule.metavars, node, src, bindings.clone()).is_some() {
+            return false;
+        }
+    }
+    if !rule.constraints.inside.is_empty() {
+        let mut ancestor = node.parent();
+        let mut inside = false;
+        while let Some(a) = ancestor {
+            if rule
+                .constraints
+                .inside
+                .iter()
+                .any(|p| match_pattern(p, &rule.metavars, a, src, bindings.clone()).is_some())
+            {
+                inside = true;
+                break;
+            }
+            ancestor = a.parent();
+        }
+        if !inside {
+            return false;
+        }
+    }
     true
 }
 
-fn is_expression(node: Node) -> bool {
-    node.is_named()
-        && !node.kind().ends_with("statement")
-        && !matches!(
-            node.kind(),
-            "comment" | "declaration" | "compound_statement"
-        )
+struct Matcher<'a> {
+    metavars: &'a BTreeMap<String, MetaKind>,
+    src: &'a [u8],
 }
 
-fn match_node(rule: &Rule, ptext: &[u8], p: Node, t: Node, src: &[u8], st: &mut State) -> bool {
-    if let Some(name) = metavar_name(p, ptext) {
-        let kind = rule
-            .metavars
-            .get(name)
-            .copied()
-            .unwrap_or(MetaKind::Expression);
-        let ok_kind = match kind {
-            MetaKind::Identifier => t.kind() == "identifier",
-            MetaKind::Expression => is_expression(t),
-        };
-        if !ok_kind {
+impl Matcher<'_> {
+    /// The metavariable a pattern node stands for: `$name`, or `$name;` for
+    /// a statement metavariable.
+    fn metavar<'p>(&self, pattern: &'p Pattern, p: Node) -> Option<&'p str> {
+        if let Some(name) = pattern.metavar(p) {
+            return Some(name);
+        }
+        if p.kind() == "expression_statement" {
+            let inner = children_no_comments(p);
+            if inner.len() == 2 {
+                let name = pattern.metavar(inner[0])?;
+                return (self.metavars.get(name) == Some(&MetaKind::Statement)).then_some(name);
+            }
+        }
+        None
+    }
+
+    fn bind(&self, name: &str, kind: &MetaKind, t: Node, st: &mut State) -> bool {
+        if !kind.accepts_shape(t) {
             return false;
         }
-        let text = normalized(t, src);
+        if let MetaKind::CType(want) = kind {
+            if declared_type(t, self.src).as_ref() != Some(want) {
+                return false;
+            }
+        }
+        let text = normalized(t, self.src);
         if let Some(prev) = st.bindings.get(name) {
             if prev.text != text {
                 return false;
@@ -159,43 +259,208 @@ fn match_node(rule: &Rule, ptext: &[u8], p: Node, t: Node, src: &[u8], st: &mut 
             start: t.start_byte(),
             end: t.end_byte(),
         });
-        return true;
+        true
     }
-    if p.kind() != t.kind() {
-        // A block of one statement and that statement are the same body.
-        if p.kind() == "compound_statement" {
-            let inner = children_no_comments(p);
-            if inner.len() == 3 {
-                return match_node(rule, ptext, inner[1], t, src, st);
+
+    fn node(&self, pattern: &Pattern, p: Node, t: Node, st: &mut State) -> bool {
+        if let Some(name) = self.metavar(pattern, p) {
+            let kind = self
+                .metavars
+                .get(name)
+                .cloned()
+                .unwrap_or(MetaKind::Expression);
+            if let Some(branches) = pattern.choices.get(name) {
+                // A named alternative: the first branch that matches, and
+                // the metavariable binds the code it matched.
+                for branch in branches {
+                    let mut trial = State {
+                        bindings: st.bindings.clone(),
+                        tokens: st.tokens.clone(),
+                    };
+                    if self.node(branch, branch.root(), t, &mut trial) {
+                        trial.tokens.truncate(st.tokens.len());
+                        *st = trial;
+                        return self.bind(name, &MetaKind::Expression, t, st)
+                            || is_statement(t) && self.bind(name, &MetaKind::Statement, t, st);
+                    }
+                }
+                return false;
             }
-        } else if t.kind() == "compound_statement" {
-            let inner = children_no_comments(t);
-            if inner.len() == 3 {
-                return match_node(rule, ptext, p, inner[1], src, st);
-            }
+            return self.bind(name, &kind, t, st);
         }
-        return false;
-    }
-    if p.child_count() == 0 || t.child_count() == 0 {
-        if p.child_count() != t.child_count() {
+        if p.kind() != t.kind() {
+            // A block of one statement and that statement are the same
+            // body; `(e)` and `e` are the same expression.
+            for wrapper in ["compound_statement", "parenthesized_expression"] {
+                if p.kind() == wrapper {
+                    if let Some(inner) = sole_inner(p) {
+                        return self.node(pattern, inner, t, st);
+                    }
+                } else if t.kind() == wrapper {
+                    if let Some(inner) = sole_inner(t) {
+                        return self.node(pattern, p, inner, st);
+                    }
+                }
+            }
             return false;
         }
-        if ptext[p.byte_range()] != src[t.byte_range()] {
+        if p.child_count() == 0 || t.child_count() == 0 {
+            if p.child_count() != t.child_count() {
+                return false;
+            }
+            let ptext = pattern.text();
+            if ptext[p.byte_range()] != self.src[t.byte_range()] {
+                return false;
+            }
+            st.tokens.push(MatchedToken {
+                key: TokKey::Lit(String::from_utf8_lossy(&ptext[p.byte_range()]).into_owned()),
+                start: t.start_byte(),
+                end: t.end_byte(),
+            });
+            return true;
+        }
+        let pc = children_no_comments(p);
+        let tc = children_no_comments(t);
+        if pc.len() != tc.len() {
             return false;
         }
-        st.tokens.push(MatchedToken {
-            key: TokKey::Lit(String::from_utf8_lossy(&ptext[p.byte_range()]).into_owned()),
-            start: t.start_byte(),
-            end: t.end_byte(),
+        pc.into_iter()
+            .zip(tc)
+            .all(|(a, b)| self.node(pattern, a, b, st))
+    }
+}
+
+/// The one node between the delimiters of a block or parentheses.
+fn sole_inner(node: Node) -> Option<Node> {
+    let inner = children_no_comments(node);
+    (inner.len() == 3).then(|| inner[1])
+}
+
+/// The declared type of an identifier, read from the nearest declaration in
+/// scope: the enclosing blocks (declarations before it), the function's
+/// parameters, then the file.
+fn declared_type(ident: Node, src: &[u8]) -> Option<CType> {
+    let name = &src[ident.byte_range()];
+    let mut scope = ident.parent();
+    while let Some(s) = scope {
+        let candidates: Vec<Node> = match s.kind() {
+            "compound_statement" | "translation_unit" => children_no_comments(s)
+                .into_iter()
+                .filter(|c| c.kind() == "declaration" && c.start_byte() < ident.start_byte())
+                .collect(),
+            "function_definition" => {
+                let mut out = Vec::new();
+                crate::c::syntax::preorder(s, |n| {
+                    if n.kind() == "compound_statement" {
+                        return false;
+                    }
+                    if n.kind() == "parameter_declaration" {
+                        out.push(n);
+                        return false;
+                    }
+                    true
+                });
+                out
+            }
+            "for_statement" => s
+                .child_by_field_name("initializer")
+                .filter(|i| i.kind() == "declaration")
+                .into_iter()
+                .collect(),
+            _ => Vec::new(),
+        };
+        for decl in candidates {
+            let Some(base) = decl.child_by_field_name("type") else {
+                continue;
+            };
+            let mut cursor = decl.walk();
+            for d in decl.children_by_field_name("declarator", &mut cursor) {
+                let Some(id) = crate::c::syntax::declarator_identifier(d) else {
+                    continue;
+                };
+                if &src[id.byte_range()] != name {
+                    continue;
+                }
+                let mut pointers = 0;
+                let mut n = d;
+                while n != id {
+                    if matches!(n.kind(), "pointer_declarator" | "array_declarator") {
+                        pointers += 1;
+                    }
+                    match n.child_by_field_name("declarator") {
+                        Some(inner) => n = inner,
+                        None => break,
+                    }
+                }
+                return Some(CType {
+                    base: normalized(base, src),
+                    pointers,
+                });
+            }
+        }
+        scope = s.parent();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rule::compile_rule;
+
+    /// The text of every node of `code` (a file) the rule matches.
+    fn matches(rule: &str, code: &str) -> Vec<String> {
+        let rule = compile_rule("r.toml", rule).unwrap();
+        let tree = crate::c::parse::parse_raw(code.as_bytes()).unwrap();
+        let mut out = Vec::new();
+        crate::c::syntax::preorder(tree.root_node(), |n| {
+            if let Some(m) = match_rule(0, &rule, n, code.as_bytes()) {
+                out.push(code[m.start..m.end].to_string());
+            }
+            true
         });
-        return true;
+        out
     }
-    let pc = children_no_comments(p);
-    let tc = children_no_comments(t);
-    if pc.len() != tc.len() {
-        return false;
+
+    fn rule(metavars: &str, pattern: &str, constraints: &str) -> String {
+        format!(
+            "id = \"t\"\nkind = \"rewrite\"\ntitle = \"t\"\n[metavars]\n{metavars}\n[[match]]\npattern = \"{pattern}\"\n[constraints]\n{constraints}\n[rewrite]\nany = \"x()\"\n"
+        )
     }
-    pc.into_iter()
-        .zip(tc)
-        .all(|(a, b)| match_node(rule, ptext, a, b, src, st))
+
+    #[test]
+    fn c_types_are_read_from_declarations() {
+        let code = "struct page *g;\nvoid f(struct page **arg, unsigned long cookie)\n{\n\tstruct page *pages[4], *one;\n\tput_page(one);\n\tput_page(cookie);\n\tput_page(g);\n\tput_page(pages);\n\tput_page(arg);\n\t{ long one; put_page(one); }\n}\n";
+        let one = rule("p = \"struct page *\"", "put_page($p)", "");
+        assert_eq!(matches(&one, code), ["put_page(one)", "put_page(g)"]);
+        let array = rule("p = \"struct page **\"", "put_page($p)", "");
+        assert_eq!(matches(&array, code), ["put_page(pages)", "put_page(arg)"]);
+        let typedef = rule("p = \"unsigned long\"", "put_page($p)", "");
+        assert_eq!(matches(&typedef, code), ["put_page(cookie)"]);
+        let inner = rule("p = \"long\"", "put_page($p)", "");
+        assert_eq!(matches(&inner, code), ["put_page(one)"]);
+    }
+
+    #[test]
+    fn constraints_filter_matches() {
+        let code = "void f(struct page **pages, int n)\n{\n\tint i;\n\n\tput_page(pages[0]);\n\tfor (i = 0; i < n; i++)\n\t\tput_page(pages[i]);\n\tput_page(user_pages[1]);\n}\n";
+        let metavars = "p = \"expression\"\nq = \"expression\"\ni = \"identifier\"\nn = \"expression\"\nb = \"statement\"";
+        let all = rule(metavars, "put_page($p)", "");
+        assert_eq!(matches(&all, code).len(), 3);
+        let not = rule(metavars, "put_page($p)", "not = [\"put_page($q[0])\"]");
+        assert_eq!(matches(&not, code), ["put_page(pages[i])", "put_page(user_pages[1])"]);
+        let inside = rule(metavars, "put_page($p)", "inside = [\"for ($i = 0; $i < $n; $i++) $b;\"]");
+        assert_eq!(matches(&inside, code), ["put_page(pages[i])"]);
+        let regex = rule(metavars, "put_page($p)", "regex = { p = \"^user_\" }");
+        assert_eq!(matches(&regex, code), ["put_page(user_pages[1])"]);
+    }
+
+    #[test]
+    fn other_kinds_match_their_shapes() {
+        let code = "void f(int n)\n{\n\tg(3);\n\tg(n);\n\tg(\"s\");\n}\n";
+        let constant = rule("c = \"constant\"", "g($c)", "");
+        assert_eq!(matches(&constant, code), ["g(3)", "g(\"s\")"]);
+        let named = rule("f = \"identifier\"\nx = \"expression\"", "{|$f: g | h |}($x)", "regex = { f = \"^g$\" }");
+        assert_eq!(matches(&named, code).len(), 3);
+    }
 }

@@ -62,6 +62,8 @@ pub struct SkippedFunction {
 pub enum SiteKind {
     Acquire,
     Release,
+    /// A match of a plain rewrite rule (`kind = "rewrite"`): no flow.
+    Rewrite,
 }
 
 /// A call site the rules recognised, with its decision.

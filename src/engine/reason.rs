@@ -72,6 +72,8 @@ pub enum Blocker {
     NoRelease,
     /// The pages come from `pin_user_pages*()`.
     AlreadyPinned,
+    /// A plain rewrite rule has no template for the target.
+    NoTemplate { rule: String },
     /// A rule of the unit cannot rewrite for the unpin target.
     NoUnpinRewrite { rule: String },
     /// Only struct page is looked at: a reference is enough (case 4).

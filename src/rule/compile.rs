@@ -7,7 +7,11 @@
 //! default), that snippets parse as C, and that rewrite and example targets
 //! exist.
 
-use super::pattern::{metavariables, parse_pattern, parse_template, SnippetError};
+use super::iso::IsoSet;
+use super::pattern::{
+    expand_alternatives, metavariables, parse_pattern, parse_pattern_with_choices, parse_template,
+    SnippetError,
+};
 use super::raw::RawRule;
 use super::*;
 use std::ops::Range;
@@ -54,7 +58,12 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn at(&self, offset: usize, message: impl Into<String>) -> RuleError {
-        let offset = offset.min(self.text.len());
+        let mut offset = offset.min(self.text.len());
+        // An offset computed inside a string with escapes may fall inside a
+        // character: point at that character.
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
         let before = &self.text[..offset];
         let line = before.matches('\n').count() + 1;
         let column = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
@@ -144,8 +153,126 @@ fn check_declared(
     Ok(names)
 }
 
-/// Compiles one rule file.
+/// Compiles an isomorphism file (`kind = "iso"`); an empty text is no
+/// isomorphism at all.
+pub fn compile_isos(path: &str, text: &str) -> Result<IsoSet, RuleError> {
+    if text.trim().is_empty() {
+        return Ok(IsoSet::default());
+    }
+    let ctx = Ctx { path, text };
+    IsoSet::parse(path, text).map_err(|e| ctx.at(e.offset, e.message))
+}
+
+/// Every pattern a snippet stands for: its unnamed alternatives expanded,
+/// each shape the isomorphisms make equivalent, and its named alternatives
+/// attached (themselves expanded the same way).
+pub(crate) fn build_patterns(source: &str, isos: &IsoSet) -> Result<Vec<Pattern>, SnippetError> {
+    let expanded = expand_alternatives(source)?;
+    let mut out = Vec::new();
+    for (k, e) in expanded.iter().enumerate() {
+        let located = |err: SnippetError| {
+            if expanded.len() == 1 {
+                err
+            } else {
+                SnippetError {
+                    offset: 0,
+                    message: format!("alternative {} (`{}`): {}", k + 1, e.source.trim(), err.message),
+                }
+            }
+        };
+        // The snippet as written must parse before its shapes are made.
+        parse_pattern(&e.source).map_err(located)?;
+        let mut choices = BTreeMap::new();
+        for (name, branches) in &e.choices {
+            let mut alternatives = Vec::new();
+            for b in branches {
+                alternatives.extend(build_patterns(b, isos)?);
+            }
+            choices.insert(name.clone(), alternatives);
+        }
+        let shapes = isos.expand(&e.source).map_err(|message| SnippetError {
+            offset: 0,
+            message,
+        })?;
+        for shape in shapes {
+            out.push(parse_pattern_with_choices(&shape, clone_choices(&choices)?).map_err(located)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Patterns hold parsed trees, which are not `Clone`: named alternatives are
+/// parsed again for every shape.
+fn clone_choices(
+    choices: &BTreeMap<String, Vec<Pattern>>,
+) -> Result<BTreeMap<String, Vec<Pattern>>, SnippetError> {
+    let mut out = BTreeMap::new();
+    for (name, patterns) in choices {
+        let mut again = Vec::new();
+        for p in patterns {
+            let mut q = parse_pattern(&p.source)?;
+            q.choices = clone_choices(&p.choices)?;
+            again.push(q);
+        }
+        out.insert(name.clone(), again);
+    }
+    Ok(out)
+}
+
+/// The identifiers every pattern spells out, outside named alternatives.
+fn required_words(patterns: &[Pattern]) -> Vec<String> {
+    let mut common: Option<BTreeSet<String>> = None;
+    for p in patterns {
+        let mut words = BTreeSet::new();
+        crate::c::syntax::preorder(p.root(), |n| {
+            if n.kind() == "identifier" && p.metavar(n).is_none() {
+                words.insert(String::from_utf8_lossy(&p.text()[n.byte_range()]).into_owned());
+            }
+            true
+        });
+        common = Some(match common {
+            None => words,
+            Some(c) => c.intersection(&words).cloned().collect(),
+        });
+    }
+    common.unwrap_or_default().into_iter().collect()
+}
+
+/// The metavariables a snippet binds whatever alternative matches.
+fn bound_names(source: &str) -> BTreeSet<String> {
+    let Ok(expanded) = expand_alternatives(source) else {
+        return BTreeSet::new();
+    };
+    let mut all: Option<BTreeSet<String>> = None;
+    for e in expanded {
+        let mut names: BTreeSet<String> =
+            metavariables(&e.source).into_iter().map(|(_, n)| n).collect();
+        for (_, branches) in &e.choices {
+            let mut common: Option<BTreeSet<String>> = None;
+            for b in branches {
+                let here = bound_names(b);
+                common = Some(match common {
+                    None => here,
+                    Some(c) => c.intersection(&here).cloned().collect(),
+                });
+            }
+            names.extend(common.unwrap_or_default());
+        }
+        all = Some(match all {
+            None => names,
+            Some(a) => a.intersection(&names).cloned().collect(),
+        });
+    }
+    all.unwrap_or_default()
+}
+
+/// Compiles one rule file with no isomorphisms.
 pub fn compile_rule(path: &str, text: &str) -> Result<Rule, RuleError> {
+    compile_rule_with(path, text, &IsoSet::default())
+}
+
+/// Compiles one rule file, its patterns expanded with `isos`.
+pub fn compile_rule_with(path: &str, text: &str, isos: &IsoSet) -> Result<Rule, RuleError> {
     let ctx = Ctx { path, text };
     let raw: RawRule = toml::from_str(text).map_err(|e| {
         let offset = e.span().map(|s| s.start).unwrap_or(0);
@@ -164,31 +291,32 @@ pub fn compile_rule(path: &str, text: &str) -> Result<Rule, RuleError> {
         "acquire" => RuleKind::Acquire,
         "release" => RuleKind::Release,
         "flow" => RuleKind::Flow,
+        "rewrite" => RuleKind::Rewrite,
         other => {
             return Err(ctx.in_string(
                 raw.kind.span(),
                 0,
-                format!("unknown kind `{other}`: expected acquire, release or flow"),
+                format!("unknown kind `{other}`: expected acquire, release, flow or rewrite"),
             ))
         }
     };
 
     let mut metavars = BTreeMap::new();
     for (name, k) in &raw.metavars {
-        let mk = match k.get_ref().as_str() {
-            "identifier" => MetaKind::Identifier,
-            "expression" => MetaKind::Expression,
-            other => {
-                return Err(ctx.in_string(
-                    k.span(),
-                    0,
-                    format!(
-                        "unknown metavariable kind `{other}`: expected identifier or expression"
-                    ),
-                ))
-            }
+        let Some(mk) = MetaKind::from_name(k.get_ref()) else {
+            return Err(ctx.in_string(
+                k.span(),
+                0,
+                format!(
+                    "unknown metavariable kind `{}`: expected expression, identifier, statement, constant, type or a C type such as `struct page **`",
+                    k.get_ref()
+                ),
+            ));
         };
         metavars.insert(name.clone(), mk);
+    }
+    for (name, kind) in isos.fresh_metavars() {
+        metavars.entry(name).or_insert(kind);
     }
     let mut defaults = BTreeMap::new();
     for (name, value) in &raw.defaults {
@@ -217,16 +345,16 @@ pub fn compile_rule(path: &str, text: &str) -> Result<Rule, RuleError> {
     let mut patterns = Vec::new();
     let mut bound_by_all: Option<BTreeSet<String>> = None;
     for m in &raw.matches {
-        let names: BTreeSet<String> = check_declared(&ctx, &m.pattern, &metavars)?
-            .into_iter()
-            .collect();
-        let pattern = parse_pattern(m.pattern.get_ref())
-            .map_err(|e| ctx.snippet(&m.pattern, e, "pattern"))?;
+        check_declared(&ctx, &m.pattern, &metavars)?;
+        let names = bound_names(m.pattern.get_ref());
+        patterns.extend(
+            build_patterns(m.pattern.get_ref(), isos)
+                .map_err(|e| ctx.snippet(&m.pattern, e, "pattern"))?,
+        );
         bound_by_all = Some(match bound_by_all {
             None => names,
             Some(prev) => prev.intersection(&names).cloned().collect(),
         });
-        patterns.push(pattern);
     }
     let bound = bound_by_all.unwrap_or_default();
 
@@ -327,11 +455,20 @@ pub fn compile_rule(path: &str, text: &str) -> Result<Rule, RuleError> {
         RuleKind::Flow if raw.flow.is_none() => {
             return Err(ctx.at(0, "a flow rule needs a [flow] table"))
         }
-        RuleKind::Acquire | RuleKind::Release if patterns.is_empty() => {
+        RuleKind::Acquire | RuleKind::Release | RuleKind::Rewrite if patterns.is_empty() => {
             return Err(ctx.at(
                 0,
-                "an acquire or release rule needs at least one [[match]] pattern",
+                "an acquire, release or rewrite rule needs at least one [[match]] pattern",
             ))
+        }
+        RuleKind::Rewrite if raw.acquire.is_some() || raw.release.is_some() || raw.flow.is_some() => {
+            return Err(ctx.at(
+                0,
+                "a rewrite rule has no [acquire], [release] or [flow] table: it does not follow pages",
+            ))
+        }
+        RuleKind::Rewrite if raw.rewrite.is_empty() => {
+            return Err(ctx.at(0, "a rewrite rule needs a [rewrite] template"))
         }
         _ => {}
     }
@@ -346,14 +483,48 @@ pub fn compile_rule(path: &str, text: &str) -> Result<Rule, RuleError> {
         }
     }
 
+    let mut constraints = Constraints::default();
+    for (name, re) in &raw.constraints.regex {
+        if !metavars.contains_key(name) {
+            return Err(ctx.in_string(
+                re.span(),
+                0,
+                format!("constraint on unknown metavariable `${name}`"),
+            ));
+        }
+        let compiled = regex::Regex::new(re.get_ref()).map_err(|e| {
+            ctx.in_string(re.span(), 0, format!("not a regular expression: {e}"))
+        })?;
+        constraints.regex.push((name.clone(), compiled));
+    }
+    for (list, out) in [
+        (&raw.constraints.not, &mut constraints.not),
+        (&raw.constraints.inside, &mut constraints.inside),
+    ] {
+        for s in list {
+            check_declared(&ctx, s, &metavars)?;
+            out.extend(
+                build_patterns(s.get_ref(), isos)
+                    .map_err(|e| ctx.snippet(s, e, "constraint pattern"))?,
+            );
+        }
+    }
+
     let mut rewrite = BTreeMap::new();
     for (t, template) in &raw.rewrite {
-        let Some(target) = Target::from_name(t) else {
-            return Err(ctx.in_string(
-                template.span(),
-                0,
-                format!("unknown target `{t}`: expected unpin or put_user_page"),
-            ));
+        // A plain rewrite does the same for every target: `any`.
+        let targets = match Target::from_name(t) {
+            Some(target) => vec![target],
+            None if t == "any" && kind == RuleKind::Rewrite => {
+                vec![Target::Unpin, Target::PutUserPage]
+            }
+            None => {
+                return Err(ctx.in_string(
+                    template.span(),
+                    0,
+                    format!("unknown target `{t}`: expected unpin or put_user_page"),
+                ))
+            }
         };
         for (offset, name) in metavariables(template.get_ref()) {
             if !metavars.contains_key(&name) {
@@ -375,7 +546,9 @@ pub fn compile_rule(path: &str, text: &str) -> Result<Rule, RuleError> {
         }
         let parsed =
             parse_template(template.get_ref()).map_err(|e| ctx.snippet(template, e, "rewrite"))?;
-        rewrite.insert(target, parsed);
+        for target in targets {
+            rewrite.insert(target, parsed.clone());
+        }
     }
 
     let flow = raw.flow.as_ref().map(|f| FlowSpec {
@@ -429,8 +602,27 @@ pub fn compile_rule(path: &str, text: &str) -> Result<Rule, RuleError> {
         });
     }
 
+    let mut counterexamples = Vec::new();
+    for c in &raw.counterexamples {
+        let Some(target) = Target::from_name(c.target.get_ref()) else {
+            return Err(ctx.in_string(
+                c.target.span(),
+                0,
+                format!("unknown target `{}`", c.target.get_ref()),
+            ));
+        };
+        counterexamples.push(Counterexample {
+            target,
+            before: c.before.clone(),
+            why: c.why.trim().to_string(),
+        });
+    }
+
+    let required_words = required_words(&patterns);
     Ok(Rule {
         id,
+        required_words,
+        anchors: super::call_anchors(&patterns),
         path: path.to_string(),
         kind,
         title: raw.title.clone(),
@@ -445,9 +637,11 @@ pub fn compile_rule(path: &str, text: &str) -> Result<Rule, RuleError> {
         acquire,
         release,
         not_mentions,
+        constraints,
         rewrite,
         flow,
         examples,
+        counterexamples,
     })
 }
 
@@ -478,5 +672,27 @@ mod tests {
             )),
             "r.toml:12:9: unknown target `unpn`: expected unpin or put_user_page"
         );
+    }
+
+    #[test]
+    fn new_features_point_at_the_rule_file_too() {
+        assert_eq!(
+            err(&format!("{HEAD}[[match]]\npattern = \"{{| put_page | free_page ($page)\"\n")),
+            "r.toml:10:12: pattern: the alternative `{|` is not closed by `|}`"
+        );
+        assert_eq!(
+            err(&format!("{HEAD}[[match]]\npattern = \"{{| put_page | put_user_page |}}($page\"\n")),
+            "r.toml:10:12: pattern: alternative 1 (`put_page($page`): the snippet does not parse as C"
+        );
+        assert_eq!(
+            err(&HEAD.replace("page = \"expression\"", "page = \"struct page *[\"")),
+            "r.toml:8:9: unknown metavariable kind `struct page *[`: expected expression, identifier, statement, constant, type or a C type such as `struct page **`"
+        );
+        assert_eq!(
+            err(&format!("{HEAD}[[match]]\npattern = \"put_page($page)\"\n[constraints]\nregex = {{ page = \"(\" }}\n")),
+            format!("r.toml:12:19: not a regular expression: {}", regex::Regex::new(&String::from("(")).unwrap_err())
+        );
+        assert!(err(&format!("{HEAD}[[match]]\npattern = \"put_page($page)\"\n[rewrite]\nany = \"x($page)\"\n"))
+            .starts_with("r.toml:12:8: unknown target `any`"));
     }
 }

@@ -8,10 +8,14 @@
 //! build time (`build.rs` lists `rules/`), so adding a rule needs no Rust.
 
 pub mod compile;
+pub mod iso;
+pub mod metavar;
 pub mod pattern;
 pub mod raw;
 
-pub use compile::{compile_rule, RuleError};
+pub use compile::{compile_rule, compile_rule_with, RuleError};
+pub use iso::IsoSet;
+pub use metavar::{CType, MetaKind};
 pub use pattern::{Pattern, Template, TokKey};
 
 use serde::Serialize;
@@ -52,6 +56,8 @@ pub enum RuleKind {
     Acquire,
     Release,
     Flow,
+    /// A plain rewrite: pattern and template, no dataflow.
+    Rewrite,
 }
 
 /// How an acquire takes its pages.
@@ -203,6 +209,27 @@ pub struct Example {
     pub after: String,
 }
 
+/// A counterexample from a rule file: code the rule must leave alone under
+/// `target`, and why.
+#[derive(Clone, Debug)]
+pub struct Counterexample {
+    pub target: Target,
+    pub before: String,
+    pub why: String,
+}
+
+/// Constraints on a match besides `not_mentions`.
+#[derive(Debug, Default)]
+pub struct Constraints {
+    /// (metavariable, expression its normalised text must match).
+    pub regex: Vec<(String, regex::Regex)>,
+    /// Patterns the match must not also match (at the same node, with the
+    /// same bindings).
+    pub not: Vec<Pattern>,
+    /// Patterns of which one must match an enclosing node.
+    pub inside: Vec<Pattern>,
+}
+
 /// A checked rule.
 #[derive(Debug)]
 pub struct Rule {
@@ -214,39 +241,52 @@ pub struct Rule {
     pub metavars: BTreeMap<String, MetaKind>,
     pub defaults: BTreeMap<String, String>,
     pub patterns: Vec<Pattern>,
+    /// Names every pattern spells out (not metavariables): a node whose
+    /// text lacks one cannot match, which the matcher checks first.
+    pub required_words: Vec<String>,
+    /// The callee names of the patterns (see `anchor_identifiers`).
+    anchors: Vec<String>,
     pub acquire: Option<AcquireRole>,
     pub release: Option<ReleaseRole>,
     /// (metavariable, metavariable whose binding it must not mention).
     pub not_mentions: Vec<(String, String)>,
+    pub constraints: Constraints,
     pub rewrite: BTreeMap<Target, Template>,
     pub flow: Option<FlowSpec>,
     pub examples: Vec<Example>,
+    pub counterexamples: Vec<Counterexample>,
 }
 
 impl Rule {
     /// The callee names of the rule's patterns, when their root is a call
-    /// (used by the byte prefilter).
+    /// (used by the byte prefilter); a callee written as a named
+    /// alternative gives the names of its branches.
     pub fn anchor_identifiers(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for p in &self.patterns {
-            let root = p.root();
-            if root.kind() == "call_expression" {
-                if let Some(f) = root.child_by_field_name("function") {
-                    out.push(String::from_utf8_lossy(&p.text()[f.byte_range()]).into_owned());
-                }
-            }
-        }
-        out.sort();
-        out.dedup();
-        out
+        self.anchors.clone()
     }
 }
 
-/// What a metavariable may match.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MetaKind {
-    Identifier,
-    Expression,
+/// The callee names of patterns whose root is a call, sorted.
+pub(crate) fn call_anchors(patterns: &[Pattern]) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in patterns {
+        let root = p.root();
+        if root.kind() == "call_expression" {
+            if let Some(f) = root.child_by_field_name("function") {
+                match p.metavar(f).and_then(|name| p.choices.get(name)) {
+                    Some(branches) => out.extend(branches.iter().map(|b| {
+                        String::from_utf8_lossy(&b.text()[b.root().byte_range()]).into_owned()
+                    })),
+                    None => {
+                        out.push(String::from_utf8_lossy(&p.text()[f.byte_range()]).into_owned())
+                    }
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// A set of rules used together.
@@ -254,6 +294,18 @@ pub enum MetaKind {
 pub struct RulePack {
     pub rules: Vec<Rule>,
     pub flow: FlowSpec,
+    /// The isomorphisms the patterns were expanded with.
+    pub isos: IsoSet,
+}
+
+/// The file of the built-in isomorphisms, below `rules/`.
+pub const STANDARD_ISO: &str = "iso.toml";
+
+/// Whether a rule file holds isomorphisms (`kind = "iso"`).
+fn is_iso_file(text: &str) -> bool {
+    text.lines()
+        .map(str::trim)
+        .any(|l| l.replace(' ', "") == "kind=\"iso\"")
 }
 
 mod builtin {
@@ -262,10 +314,19 @@ mod builtin {
 pub use builtin::BUILTIN_RULES;
 
 impl RulePack {
-    /// The pack embedded in the binary (the repository's `rules/`).
+    /// The GUP pack embedded in the binary (the repository's `rules/gup/`
+    /// and the standard isomorphisms).
     pub fn builtin() -> Result<RulePack, RuleError> {
+        RulePack::builtin_named("gup")
+    }
+
+    /// A pack embedded in the binary, by its directory below `rules/`, with
+    /// the standard isomorphisms.
+    pub fn builtin_named(name: &str) -> Result<RulePack, RuleError> {
+        let prefix = format!("{name}/");
         let files = BUILTIN_RULES
             .iter()
+            .filter(|(path, _)| path.starts_with(&prefix) || *path == STANDARD_ISO)
             .map(|(path, text)| (format!("rules/{path}"), text.to_string()));
         RulePack::from_files(files.collect())
     }
@@ -291,13 +352,87 @@ impl RulePack {
         RulePack::from_files(files)
     }
 
-    /// Compiles rule files given as (path, text).
+    /// The packs of a directory: the directory itself when it holds rule
+    /// files, else each subdirectory holding some, with the directory's own
+    /// isomorphism file (sorted by path).
+    pub fn load_packs(dir: &Path) -> Result<Vec<RulePack>, RuleError> {
+        let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| RuleError::io(p, e));
+        let mut top = Vec::new();
+        let mut subdirs = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(|e| RuleError::io(dir, e))? {
+            let path = entry.map_err(|e| RuleError::io(dir, e))?.path();
+            if path.is_dir() {
+                subdirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "toml") {
+                top.push(path);
+            }
+        }
+        top.sort();
+        subdirs.sort();
+        let mut iso = Vec::new();
+        for p in &top {
+            let text = read(p)?;
+            if !is_iso_file(&text) {
+                return Ok(vec![RulePack::load_dir(dir)?]);
+            }
+            iso.push((p.display().to_string(), text));
+        }
+        let mut packs = Vec::new();
+        for sub in subdirs {
+            let mut paths = Vec::new();
+            collect_toml(&sub, &mut paths).map_err(|e| RuleError::io(&sub, e))?;
+            if paths.is_empty() {
+                continue;
+            }
+            paths.sort();
+            let mut files = iso.clone();
+            for p in paths {
+                files.push((p.display().to_string(), read(&p)?));
+            }
+            packs.push(RulePack::from_files(files)?);
+        }
+        if packs.is_empty() {
+            return Err(RuleError {
+                path: dir.display().to_string(),
+                line: 0,
+                column: 0,
+                message: "no rule files (*.toml) in this directory".into(),
+            });
+        }
+        Ok(packs)
+    }
+
+    /// Compiles rule files given as (path, text). The isomorphisms are the
+    /// pack's own file of `kind = "iso"` when it has one, the standard ones
+    /// otherwise.
     pub fn from_files(files: Vec<(String, String)>) -> Result<RulePack, RuleError> {
+        let (iso_files, files): (Vec<_>, Vec<_>) =
+            files.into_iter().partition(|(_, text)| is_iso_file(text));
+        if iso_files.len() > 1 {
+            return Err(RuleError {
+                path: iso_files[1].0.clone(),
+                line: 0,
+                column: 0,
+                message: format!("a pack has one isomorphism file; {} is another", iso_files[0].0),
+            });
+        }
+        let (iso_path, iso_text) = match iso_files.into_iter().next() {
+            Some(f) => f,
+            None => {
+                let text = BUILTIN_RULES
+                    .iter()
+                    .find(|(p, _)| *p == STANDARD_ISO)
+                    .map(|(_, t)| t.to_string())
+                    .unwrap_or_default();
+                (format!("rules/{STANDARD_ISO}"), text)
+            }
+        };
+        let isos = compile::compile_isos(&iso_path, &iso_text)?;
         let mut rules = Vec::new();
         let mut flow = FlowSpec::default();
         let mut ids = BTreeMap::new();
         for (path, text) in files {
-            let rule = compile_rule(&path, &text)?;
+            let rule = compile_rule_with(&path, &text, &isos)?;
             if let Some(previous) = ids.insert(rule.id.clone(), path.clone()) {
                 return Err(RuleError {
                     path,
@@ -311,16 +446,15 @@ impl RulePack {
             }
             rules.push(rule);
         }
-        Ok(RulePack { rules, flow })
+        Ok(RulePack { rules, flow, isos })
     }
 
-    /// Identifiers of which at least one must occur in a file for any rule
-    /// of the pack to find an acquire there.
-    pub fn acquire_identifiers(&self) -> Vec<String> {
+    /// The callee names of the rules of one kind, sorted.
+    fn callees_of(&self, kind: RuleKind) -> Vec<String> {
         let mut out: Vec<String> = self
             .rules
             .iter()
-            .filter(|r| r.kind == RuleKind::Acquire)
+            .filter(|r| r.kind == kind)
             .flat_map(|r| r.anchor_identifiers())
             .collect();
         out.sort();
@@ -328,14 +462,20 @@ impl RulePack {
         out
     }
 
+    /// Identifiers of which at least one must occur in a file for any rule
+    /// of the pack to find an acquire there.
+    pub fn acquire_identifiers(&self) -> Vec<String> {
+        self.callees_of(RuleKind::Acquire)
+    }
+
+    /// Callee names of the plain rewrite rules.
+    pub fn rewrite_identifiers(&self) -> Vec<String> {
+        self.callees_of(RuleKind::Rewrite)
+    }
+
     /// Callee names of every release rule.
     pub fn release_identifiers(&self) -> Vec<String> {
-        let mut out: Vec<String> = self
-            .rules
-            .iter()
-            .filter(|r| r.kind == RuleKind::Release)
-            .flat_map(|r| r.anchor_identifiers())
-            .collect();
+        let mut out = self.callees_of(RuleKind::Release);
         out.extend(self.flow.releases.iter().cloned());
         out.sort();
         out.dedup();

@@ -7,6 +7,11 @@
 //! an expression. Templates are kept as a token list (literal tokens and
 //! metavariables, each with the whitespace written before it) so that the
 //! rewriter can keep the original spelling of every token it does not change.
+//!
+//! Alternatives are written `{| a | b |}` inside a snippet: an unnamed group
+//! expands the snippet into one pattern per branch (a branch may be empty),
+//! a named group `{|$name: a | b |}` stays one pattern in which `$name`
+//! matches any one branch and binds the code that branch matched.
 
 use crate::c::parse::{count_errors, parse_raw};
 use crate::c::syntax::preorder;
@@ -24,6 +29,8 @@ pub struct Pattern {
     text: Vec<u8>,
     tree: Tree,
     root_path: Vec<usize>,
+    /// Named alternatives: `$name` matches any one of these patterns.
+    pub choices: std::collections::BTreeMap<String, Vec<Pattern>>,
 }
 
 impl std::fmt::Debug for Pattern {
@@ -224,7 +231,7 @@ fn unmangled_offset(mangled: &str, offset: usize) -> usize {
     offset - before.matches(MV_PREFIX).count() * extra
 }
 
-/// Parses a match pattern.
+/// Parses a match pattern (a snippet without alternatives).
 pub fn parse_pattern(source: &str) -> Result<Pattern, SnippetError> {
     let (text, tree, root_path) = parse_snippet(source)?;
     Ok(Pattern {
@@ -232,7 +239,188 @@ pub fn parse_pattern(source: &str) -> Result<Pattern, SnippetError> {
         text,
         tree,
         root_path,
+        choices: Default::default(),
     })
+}
+
+/// The most patterns the alternatives of one snippet may expand to.
+pub const MAX_ALTERNATIVES: usize = 256;
+
+/// One expansion of a snippet's unnamed alternatives: the snippet, and its
+/// named groups as (name, branch snippets).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expanded {
+    pub source: String,
+    pub choices: Vec<(String, Vec<String>)>,
+}
+
+/// A `{| ... |}` group found in a snippet.
+struct Group {
+    start: usize,
+    end: usize,
+    name: Option<String>,
+    branches: Vec<String>,
+}
+
+/// The first `{| ... |}` group of a snippet. Branches are separated by a
+/// `|` outside parentheses, brackets and braces that is not part of `||` or
+/// `|=` (a bitwise or at a branch's top level must be parenthesised).
+fn first_group(s: &str) -> Result<Option<Group>, SnippetError> {
+    let b = s.as_bytes();
+    let Some(start) = s.find("{|") else {
+        if let Some(at) = s.find("|}") {
+            return Err(SnippetError {
+                offset: at,
+                message: "`|}` closes no alternative `{|`".into(),
+            });
+        }
+        return Ok(None);
+    };
+    let mut k = start + 2;
+    let mut name = None;
+    let rest = &s[k..];
+    let lead = rest.len() - rest.trim_start().len();
+    if rest.trim_start().starts_with('$') {
+        let after = &rest[lead + 1..];
+        let len = after
+            .bytes()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
+            .count();
+        let tail = after[len..].trim_start();
+        if len > 0 && tail.starts_with(':') {
+            name = Some(after[..len].to_string());
+            k += lead + 1 + len + (after[len..].len() - tail.len()) + 1;
+        }
+    }
+    let (mut depth, mut nest) = (0i32, 0usize);
+    let mut branch_start = k;
+    let mut branches = Vec::new();
+    while k < b.len() {
+        if b[k..].starts_with(b"{|") {
+            nest += 1;
+            k += 2;
+            continue;
+        }
+        if b[k..].starts_with(b"|}") && depth == 0 {
+            if nest == 0 {
+                branches.push(s[branch_start..k].trim().to_string());
+                return Ok(Some(Group {
+                    start,
+                    end: k + 2,
+                    name,
+                    branches,
+                }));
+            }
+            nest -= 1;
+            k += 2;
+            continue;
+        }
+        match b[k] {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth -= 1,
+            b'|' if depth == 0
+                && nest == 0
+                && b.get(k + 1).map_or(true, |c| *c != b'|' && *c != b'=')
+                && (k == 0 || b[k - 1] != b'|') =>
+            {
+                branches.push(s[branch_start..k].trim().to_string());
+                branch_start = k + 1;
+            }
+            _ => {}
+        }
+        k += 1;
+    }
+    Err(SnippetError {
+        offset: start,
+        message: "the alternative `{|` is not closed by `|}`".into(),
+    })
+}
+
+/// Expands the unnamed alternatives of a snippet; named groups become their
+/// `$name`, with their branches listed.
+pub fn expand_alternatives(source: &str) -> Result<Vec<Expanded>, SnippetError> {
+    let mut out = Vec::new();
+    expand_into(source, Vec::new(), &mut out)?;
+    Ok(out)
+}
+
+fn expand_into(
+    source: &str,
+    choices: Vec<(String, Vec<String>)>,
+    out: &mut Vec<Expanded>,
+) -> Result<(), SnippetError> {
+    let Some(g) = first_group(source)? else {
+        if out.len() == MAX_ALTERNATIVES {
+            return Err(SnippetError {
+                offset: 0,
+                message: format!(
+                    "the alternatives expand to more than {MAX_ALTERNATIVES} patterns"
+                ),
+            });
+        }
+        out.push(Expanded {
+            source: source.to_string(),
+            choices,
+        });
+        return Ok(());
+    };
+    if g.branches.len() < 2 {
+        return Err(SnippetError {
+            offset: g.start,
+            message: "an alternative `{| a | b |}` needs at least two branches (one may be empty)"
+                .into(),
+        });
+    }
+    let (head, tail) = (&source[..g.start], &source[g.end..]);
+    match g.name {
+        Some(name) => {
+            if g.branches.iter().any(String::is_empty) {
+                return Err(SnippetError {
+                    offset: g.start,
+                    message: format!("a branch of the named alternative `${name}` is empty"),
+                });
+            }
+            let mut choices = choices;
+            choices.push((name.clone(), g.branches));
+            expand_into(&format!("{head}${name}{tail}"), choices, out)
+        }
+        None => {
+            for branch in &g.branches {
+                expand_into(&format!("{head}{branch}{tail}"), choices.clone(), out)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A parsed pattern with its named alternatives attached.
+pub fn parse_pattern_with_choices(
+    source: &str,
+    choices: std::collections::BTreeMap<String, Vec<Pattern>>,
+) -> Result<Pattern, SnippetError> {
+    let mut p = parse_pattern(source)?;
+    p.choices = choices;
+    Ok(p)
+}
+
+/// The root node of a snippet's tree and the tree's text, for the
+/// isomorphism expander.
+pub(crate) fn parse_snippet_root(source: &str) -> Result<(Vec<u8>, Tree, Vec<usize>), SnippetError> {
+    parse_snippet(source)
+}
+
+/// A node of a snippet's tree by its child-index path.
+pub(crate) fn node_at<'t>(tree: &'t Tree, path: &[usize]) -> Node<'t> {
+    let mut node = tree.root_node();
+    for &i in path {
+        node = node.child(i as _).expect("the path was taken from this tree");
+    }
+    node
+}
+
+/// The snippet text of a mangled range, with `$name` written back.
+pub(crate) fn unmangle(text: &[u8]) -> String {
+    String::from_utf8_lossy(text).replace(MV_PREFIX, "$")
 }
 
 /// Parses a rewrite template into tokens.
@@ -292,5 +480,24 @@ mod tests {
         assert_eq!(t.tokens[4].space_before, " ");
         let err = parse_pattern("put_page($page").unwrap_err();
         assert_eq!(err.message, "the snippet does not parse as C");
+    }
+
+    #[test]
+    fn alternatives_expand() {
+        let e = expand_alternatives("{| if ($d) | |} {| f | g |}($p);").unwrap();
+        let sources: Vec<&str> = e.iter().map(|x| x.source.as_str()).collect();
+        assert_eq!(sources, ["if ($d) f($p);", "if ($d) g($p);", " f($p);", " g($p);"]);
+        let named = expand_alternatives("{|$fn: set_page_dirty | set_page_dirty_lock |}($p)").unwrap();
+        assert_eq!(named[0].source, "$fn($p)");
+        assert_eq!(
+            named[0].choices,
+            [("fn".to_string(), vec!["set_page_dirty".to_string(), "set_page_dirty_lock".to_string()])]
+        );
+        // A bitwise or inside parentheses does not split a branch.
+        let or = expand_alternatives("x = {| (a | b) | c |}").unwrap();
+        assert_eq!(or[0].source, "x = (a | b)");
+        assert_eq!(or.len(), 2);
+        assert_eq!(expand_alternatives("{| a | b").unwrap_err().offset, 0);
+        assert_eq!(expand_alternatives("{| a |}").unwrap_err().offset, 0);
     }
 }

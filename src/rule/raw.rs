@@ -32,6 +32,8 @@ pub struct RawRule {
     pub flow: Option<RawFlow>,
     #[serde(default, rename = "example")]
     pub examples: Vec<RawExample>,
+    #[serde(default, rename = "counterexample")]
+    pub counterexamples: Vec<RawCounterexample>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -79,6 +81,15 @@ pub struct RawConstraints {
     /// metavariable -> metavariables whose binding it must not mention.
     #[serde(default)]
     pub not_mentions: BTreeMap<String, Vec<Spanned<String>>>,
+    /// metavariable -> regular expression its text must match.
+    #[serde(default)]
+    pub regex: BTreeMap<String, Spanned<String>>,
+    /// Patterns the match must not also match.
+    #[serde(default)]
+    pub not: Vec<Spanned<String>>,
+    /// Patterns of which one must match a node enclosing the match.
+    #[serde(default)]
+    pub inside: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -145,4 +156,13 @@ pub struct RawExample {
     pub target: Spanned<String>,
     pub before: String,
     pub after: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCounterexample {
+    pub target: Spanned<String>,
+    pub before: String,
+    #[serde(default)]
+    pub why: String,
 }

@@ -27,6 +27,7 @@ pub fn units(outcome: &Outcome) -> Vec<Unit> {
                 match s.kind {
                     SiteKind::Acquire => acquires += 1,
                     SiteKind::Release => releases += 1,
+                    SiteKind::Rewrite => {}
                 }
             }
         }

@@ -43,6 +43,7 @@ pub fn write_report_text(out: &mut dyn Write, outcome: &Outcome) -> io::Result<(
             let kind = match s.kind {
                 SiteKind::Acquire => "acquire",
                 SiteKind::Release => "release",
+                SiteKind::Rewrite => "rewrite",
             };
             let mut what = match (&s.rewrite, &s.reason) {
                 (Some(r), _) => format!("-> {r}"),
@@ -289,6 +290,7 @@ pub fn explain(outcome: &Outcome, file: &str, line: usize) -> Option<String> {
         let kind = match s.kind {
             SiteKind::Acquire => "acquire",
             SiteKind::Release => "release",
+            SiteKind::Rewrite => "rewrite",
         };
         out.push_str(&format!(
             "{}:{}: {kind} {} in {}() (rule {})\n",
@@ -312,6 +314,7 @@ pub fn explain(outcome: &Outcome, file: &str, line: usize) -> Option<String> {
                 let k = match x.kind {
                     SiteKind::Acquire => "acquire",
                     SiteKind::Release => "release",
+                    SiteKind::Rewrite => "rewrite",
                 };
                 members.push(format!(
                     "    {k} {}:{} {}() {}",

@@ -124,6 +124,9 @@ impl fmt::Display for Blocker {
             Blocker::AlreadyPinned => {
                 write!(f, "the pages are already pinned with pin_user_pages*()")
             }
+            Blocker::NoTemplate { rule } => {
+                write!(f, "rule {rule} has no template for this target")
+            }
             Blocker::NoUnpinRewrite { rule } => {
                 write!(f, "rule {rule} has no rewrite for the unpin target")
             }

@@ -49,6 +49,8 @@ pub(crate) struct Collected<'a, 't> {
     pub context: FlowContext<'a, 't>,
     pub acquires: Vec<MatchSite<'t>>,
     pub releases: Vec<MatchSite<'t>>,
+    /// Matches of plain rewrite rules (`kind = "rewrite"`): no flow.
+    pub rewrites: Vec<MatchSite<'t>>,
     pub broken: Vec<BrokenFunction<'t>>,
 }
 
@@ -59,7 +61,7 @@ struct FilePart<'t> {
     funcs: Vec<Func<'t>>,
     broken: Vec<BrokenFunction<'t>>,
     deep: Vec<SkippedFunction>,
-    matches: Vec<(usize, Node<'t>, Match, bool)>,
+    matches: Vec<(usize, Node<'t>, Match, RuleKind)>,
 }
 
 /// Builds the context: types, functions, matches and ops tables.
@@ -92,6 +94,7 @@ pub(crate) fn collect<'a, 't>(
     let mut broken = Vec::new();
     let mut acquires = Vec::new();
     let mut releases = Vec::new();
+    let mut rewrites = Vec::new();
     for (i, part) in parts.into_iter().enumerate() {
         let base = funcs.len();
         for f in part.funcs {
@@ -99,16 +102,17 @@ pub(crate) fn collect<'a, 't>(
         }
         broken.extend(part.broken);
         out_files[i].skipped.extend(part.deep);
-        for (local, node, matched, is_acquire) in part.matches {
+        for (local, node, matched, kind) in part.matches {
             let site = MatchSite {
                 func: FuncId::from_index(base + local),
                 node,
                 matched,
             };
-            if is_acquire {
-                acquires.push(site);
-            } else {
-                releases.push(site);
+            match kind {
+                RuleKind::Acquire => acquires.push(site),
+                RuleKind::Release => releases.push(site),
+                RuleKind::Rewrite => rewrites.push(site),
+                RuleKind::Flow => {}
             }
         }
     }
@@ -141,6 +145,7 @@ pub(crate) fn collect<'a, 't>(
         context,
         acquires,
         releases,
+        rewrites,
         broken,
     }
 }
@@ -213,7 +218,7 @@ fn match_rules<'t>(
     nodes: &[Node<'t>],
     src: &[u8],
     local_index: usize,
-    out: &mut Vec<(usize, Node<'t>, Match, bool)>,
+    out: &mut Vec<(usize, Node<'t>, Match, RuleKind)>,
 ) {
     let call_id = tree_sitter::Language::from(tree_sitter_c::LANGUAGE)
         .id_for_node_kind("call_expression", true);
@@ -221,10 +226,8 @@ fn match_rules<'t>(
         let mut try_rule = |ri: usize| {
             let rule = &engine.pack.rules[ri];
             if let Some(m) = match_rule(ri, rule, n, src) {
-                match rule.kind {
-                    RuleKind::Acquire => out.push((local_index, n, m, true)),
-                    RuleKind::Release => out.push((local_index, n, m, false)),
-                    RuleKind::Flow => {}
+                if rule.kind != RuleKind::Flow {
+                    out.push((local_index, n, m, rule.kind));
                 }
             }
         };
@@ -408,6 +411,7 @@ fn interest_fields_ok(body: &[u8], scanned: &Needs, engine: &Engine) -> bool {
     let has = |w: &str| memchr::memmem::find(body, w.as_bytes()).is_some();
     let direct = engine.acquire_names().iter().any(|w| has(w))
         || engine.pack.release_identifiers().iter().any(|w| has(w))
+        || engine.pack.rewrite_identifiers().iter().any(|w| has(w))
         || scanned.definitions.iter().any(|w| has(w))
         || scanned.callers.iter().any(|w| has(w))
         || scanned.local_callers.iter().any(|w| has(w));
@@ -424,6 +428,7 @@ fn interest_fields_ok(body: &[u8], scanned: &Needs, engine: &Engine) -> bool {
 fn interest_words(engine: &Engine, scanned: &Needs) -> aho_corasick::AhoCorasick {
     let mut words: Vec<String> = engine.acquire_names().to_vec();
     words.extend(engine.pack.release_identifiers());
+    words.extend(engine.pack.rewrite_identifiers());
     words.extend(scanned.definitions.iter().cloned());
     words.extend(scanned.callers.iter().cloned());
     words.extend(scanned.local_callers.iter().cloned());

@@ -40,7 +40,7 @@ mod propagate;
 mod releases;
 mod values;
 
-pub(crate) use collect::AcquireSite;
+pub(crate) use collect::{AcquireSite, MatchSite};
 pub use needs::{Need, Needs};
 pub(crate) use releases::ReleaseSite;
 
@@ -403,7 +403,14 @@ pub fn analyse_program(
         &mut out_files,
     );
     collect::report_unparsed_regions(engine, files, &mut out_files);
-    let units = super::decide::decide_all(&cx, &ids, acquire_sites, tied.sites, &mut out_files);
+    let units = super::decide::decide_all(
+        &cx,
+        &ids,
+        acquire_sites,
+        tied.sites,
+        collected.rewrites,
+        &mut out_files,
+    );
     ProgramAnalysis {
         files: out_files,
         units,

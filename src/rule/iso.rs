@@ -1,0 +1,456 @@
+//! Isomorphisms: C shapes that mean the same thing, declared as data
+//! (`rules/iso.toml`), as Coccinelle's `standard.iso`.
+//!
+//! An isomorphism lists equivalent forms, C snippets with metavariables.
+//! Before a rule's patterns are matched, every pattern is expanded: wherever
+//! one form matches a part of the pattern, a copy of the pattern with that
+//! part written as each other form is added, until nothing new comes out.
+//! Isomorphisms apply in file order, each to every pattern the previous
+//! ones produced, so a later one (the index declared in the `for`) sees the
+//! shapes an earlier one (the loop step) wrote. A metavariable of a form
+//! that the matched form does not bind (the type of a declared index) becomes
+//! a fresh metavariable of the rule, named `<iso id>_<name>`.
+//!
+//! Three isomorphisms are built into the matcher instead (`builtin`):
+//! parentheses around an expression, a braced block of one statement, and
+//! comments and blank lines. They are listed in the file so that their
+//! examples run with the others.
+
+use super::metavar::{is_statement, MetaKind};
+use super::pattern::{
+    metavar_name, metavariables, node_at, parse_snippet_root, unmangle, SnippetError,
+};
+use crate::c::syntax::{children_no_comments, normalized, preorder};
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet};
+use toml::Spanned;
+use tree_sitter::{Node, Tree};
+
+/// The most patterns the isomorphisms may expand one pattern into.
+pub const MAX_ISO_EXPANSIONS: usize = 1024;
+
+/// Isomorphisms that are part of the matcher rather than pattern expansion.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Builtin {
+    /// `(e)` and `e` match each other.
+    Parentheses,
+    /// `{ s }` and `s` match each other.
+    Braces,
+    /// Comments and blank lines are ignored.
+    Comments,
+}
+
+/// A parsed form of an isomorphism.
+struct Form {
+    source: String,
+    text: Vec<u8>,
+    tree: Tree,
+    root_path: Vec<usize>,
+}
+
+impl Form {
+    fn root(&self) -> Node<'_> {
+        node_at(&self.tree, &self.root_path)
+    }
+}
+
+/// A pattern and a piece of code: an isomorphism's test case.
+#[derive(Clone, Debug)]
+pub struct IsoCase {
+    pub pattern: String,
+    pub code: String,
+}
+
+/// One isomorphism.
+pub struct Iso {
+    pub id: String,
+    pub doc: String,
+    pub builtin: Option<Builtin>,
+    forms: Vec<Form>,
+    metavars: BTreeMap<String, MetaKind>,
+    /// Code the pattern must match.
+    pub examples: Vec<IsoCase>,
+    /// Code the pattern must not match.
+    pub counterexamples: Vec<IsoCase>,
+}
+
+impl std::fmt::Debug for Iso {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Iso").field("id", &self.id).finish()
+    }
+}
+
+impl Iso {
+    /// The forms as written.
+    pub fn forms(&self) -> impl Iterator<Item = &str> {
+        self.forms.iter().map(|f| f.source.as_str())
+    }
+}
+
+/// The isomorphisms of a pack.
+#[derive(Debug, Default)]
+pub struct IsoSet {
+    pub path: String,
+    pub isos: Vec<Iso>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIsoFile {
+    #[allow(dead_code)]
+    kind: String,
+    #[allow(dead_code)]
+    title: String,
+    #[serde(default)]
+    iso: Vec<RawIso>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIso {
+    id: String,
+    doc: String,
+    #[serde(default)]
+    builtin: Option<Spanned<String>>,
+    #[serde(default)]
+    forms: Vec<Spanned<String>>,
+    #[serde(default)]
+    metavars: BTreeMap<String, Spanned<String>>,
+    #[serde(default, rename = "example")]
+    examples: Vec<RawIsoCase>,
+    #[serde(default, rename = "counterexample")]
+    counterexamples: Vec<RawIsoCase>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIsoCase {
+    pattern: String,
+    code: String,
+}
+
+/// Why an isomorphism file cannot be used: a byte offset into the file and a
+/// message (the caller turns the offset into a line and column).
+#[derive(Debug)]
+pub struct IsoError {
+    pub offset: usize,
+    pub message: String,
+}
+
+impl IsoSet {
+    /// Compiles an isomorphism file (`kind = "iso"`).
+    pub fn parse(path: &str, text: &str) -> Result<IsoSet, IsoError> {
+        let raw: RawIsoFile = toml::from_str(text).map_err(|e| IsoError {
+            offset: e.span().map(|s| s.start).unwrap_or(0),
+            message: e.message().trim().to_string(),
+        })?;
+        let mut isos = Vec::new();
+        let mut ids = BTreeSet::new();
+        for r in raw.iso {
+            let at = |s: &Spanned<String>, message: String| IsoError {
+                offset: s.span().start,
+                message,
+            };
+            if !ids.insert(r.id.clone()) {
+                return Err(IsoError {
+                    offset: 0,
+                    message: format!("isomorphism id `{}` is used twice", r.id),
+                });
+            }
+            let builtin = match &r.builtin {
+                None => None,
+                Some(b) => Some(match b.get_ref().as_str() {
+                    "parentheses" => Builtin::Parentheses,
+                    "braces" => Builtin::Braces,
+                    "comments" => Builtin::Comments,
+                    other => {
+                        return Err(at(
+                            b,
+                            format!(
+                                "unknown builtin `{other}`: expected parentheses, braces or comments"
+                            ),
+                        ))
+                    }
+                }),
+            };
+            let mut metavars = BTreeMap::new();
+            for (name, k) in &r.metavars {
+                let kind = MetaKind::from_name(k.get_ref())
+                    .ok_or_else(|| at(k, format!("unknown metavariable kind `{}`", k.get_ref())))?;
+                metavars.insert(name.clone(), kind);
+            }
+            let mut forms = Vec::new();
+            for f in &r.forms {
+                for (_, name) in metavariables(f.get_ref()) {
+                    if !metavars.contains_key(&name) {
+                        return Err(at(f, format!("unknown metavariable `${name}` in a form")));
+                    }
+                }
+                let (text, tree, root_path) = parse_snippet_root(f.get_ref())
+                    .map_err(|e: SnippetError| at(f, format!("form: {}", e.message)))?;
+                forms.push(Form {
+                    source: f.get_ref().trim().to_string(),
+                    text,
+                    tree,
+                    root_path,
+                });
+            }
+            if builtin.is_none() && forms.len() < 2 {
+                return Err(IsoError {
+                    offset: 0,
+                    message: format!("isomorphism `{}` needs at least two forms", r.id),
+                });
+            }
+            if r.examples.is_empty() || r.counterexamples.is_empty() {
+                return Err(IsoError {
+                    offset: 0,
+                    message: format!(
+                        "isomorphism `{}` needs an [[iso.example]] and an [[iso.counterexample]]",
+                        r.id
+                    ),
+                });
+            }
+            let case = |c: &RawIsoCase| IsoCase {
+                pattern: c.pattern.clone(),
+                code: c.code.clone(),
+            };
+            isos.push(Iso {
+                id: r.id.clone(),
+                doc: r.doc.clone(),
+                builtin,
+                forms,
+                metavars,
+                examples: r.examples.iter().map(case).collect(),
+                counterexamples: r.counterexamples.iter().map(case).collect(),
+            });
+        }
+        Ok(IsoSet {
+            path: path.to_string(),
+            isos,
+        })
+    }
+
+    /// The metavariables an expansion may add to a rule, with their kinds.
+    pub fn fresh_metavars(&self) -> Vec<(String, MetaKind)> {
+        let mut out = Vec::new();
+        for iso in &self.isos {
+            for (name, kind) in &iso.metavars {
+                let everywhere = iso
+                    .forms
+                    .iter()
+                    .all(|f| metavariables(&f.source).iter().any(|(_, n)| n == name));
+                if !everywhere {
+                    out.push((fresh_name(&iso.id, name), kind.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Every shape of a pattern the isomorphisms make equivalent, the
+    /// pattern itself first.
+    pub fn expand(&self, source: &str) -> Result<Vec<String>, String> {
+        let mut out = vec![source.trim().to_string()];
+        let mut seen = BTreeSet::new();
+        seen.insert(shape_key(source).map_err(|e| e.message)?);
+        for iso in self.isos.iter().filter(|i| i.builtin.is_none()) {
+            let mut i = 0;
+            while i < out.len() {
+                for variant in iso.variants(&out[i])? {
+                    let key = shape_key(&variant).map_err(|e| {
+                        format!("isomorphism `{}` wrote `{variant}`: {}", iso.id, e.message)
+                    })?;
+                    if seen.insert(key) {
+                        out.push(variant);
+                        if out.len() > MAX_ISO_EXPANSIONS {
+                            return Err(format!(
+                                "the isomorphisms expand this pattern into more than {MAX_ISO_EXPANSIONS} shapes"
+                            ));
+                        }
+                    }
+                }
+                i += 1;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether a matcher-built isomorphism is on.
+    pub fn has_builtin(&self, b: Builtin) -> bool {
+        self.isos.iter().any(|i| i.builtin == Some(b))
+    }
+}
+
+fn fresh_name(iso: &str, name: &str) -> String {
+    let id: String = iso
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    format!("{id}_{name}")
+}
+
+/// A pattern's tokens, to tell shapes apart whatever their spacing.
+fn shape_key(source: &str) -> Result<String, SnippetError> {
+    let (text, tree, path) = parse_snippet_root(source)?;
+    Ok(normalized(node_at(&tree, &path), &text))
+}
+
+impl Iso {
+    /// The patterns one rewriting step of this isomorphism makes from `source`.
+    fn variants(&self, source: &str) -> Result<Vec<String>, String> {
+        let (text, tree, path) = parse_snippet_root(source).map_err(|e| e.message)?;
+        let root = node_at(&tree, &path);
+        let mut out = Vec::new();
+        preorder(root, |n| {
+            for (k, form) in self.forms.iter().enumerate() {
+                let mut binds = BTreeMap::new();
+                if !self.unify(form, form.root(), n, &text, &mut binds) {
+                    continue;
+                }
+                for (j, other) in self.forms.iter().enumerate() {
+                    if j == k {
+                        continue;
+                    }
+                    let written = self.instantiate(&other.source, &binds);
+                    out.push(format!(
+                        "{}{}{}",
+                        unmangle(&text[root.start_byte()..n.start_byte()]),
+                        written,
+                        unmangle(&text[n.end_byte()..root.end_byte()])
+                    ));
+                }
+            }
+            true
+        });
+        Ok(out)
+    }
+
+    /// The kind of a form's metavariable node, when it is one; a statement
+    /// metavariable is written `$s;`.
+    fn metavar_of<'f>(&self, form: &'f Form, f: Node) -> Option<(&'f str, &MetaKind)> {
+        if let Some(name) = metavar_name(f, &form.text) {
+            return self.metavars.get(name).map(|k| (name, k));
+        }
+        if f.kind() == "expression_statement" {
+            let inner = children_no_comments(f);
+            if inner.len() == 2 {
+                if let Some(name) = metavar_name(inner[0], &form.text) {
+                    return self
+                        .metavars
+                        .get(name)
+                        .filter(|k| **k == MetaKind::Statement)
+                        .map(|k| (name, k));
+                }
+            }
+        }
+        None
+    }
+
+    /// Matches a form's node against a pattern's node, binding the form's
+    /// metavariables to the pattern's text.
+    fn unify(
+        &self,
+        form: &Form,
+        f: Node,
+        p: Node,
+        text: &[u8],
+        binds: &mut BTreeMap<String, String>,
+    ) -> bool {
+        if let Some((name, kind)) = self.metavar_of(form, f) {
+            let fits = match kind {
+                MetaKind::Statement => is_statement(p),
+                other => other.accepts_shape(p) || metavar_name(p, text).is_some(),
+            };
+            if !fits {
+                return false;
+            }
+            let bound = unmangle(&text[p.byte_range()]);
+            let key = normalized(p, text);
+            return match binds.get(name) {
+                Some(prev) => shape_of(prev) == key,
+                None => {
+                    binds.insert(name.to_string(), bound);
+                    true
+                }
+            };
+        }
+        if f.kind() != p.kind() {
+            return false;
+        }
+        if f.child_count() == 0 || p.child_count() == 0 {
+            return f.child_count() == p.child_count() && form.text[f.byte_range()] == text[p.byte_range()];
+        }
+        let fc = children_no_comments(f);
+        let pc = children_no_comments(p);
+        fc.len() == pc.len()
+            && fc
+                .into_iter()
+                .zip(pc)
+                .all(|(a, b)| self.unify(form, a, b, text, binds))
+    }
+
+    /// A form written with the bound text; unbound metavariables get fresh
+    /// names.
+    fn instantiate(&self, source: &str, binds: &BTreeMap<String, String>) -> String {
+        let mut out = source.to_string();
+        for (offset, name) in metavariables(source).into_iter().rev() {
+            let mut end = offset + 1 + name.len();
+            let replacement = match binds.get(&name) {
+                Some(text) => {
+                    if self.metavars.get(&name) == Some(&MetaKind::Statement)
+                        && out[end..].starts_with(';')
+                    {
+                        end += 1;
+                    }
+                    text.clone()
+                }
+                None => format!("${}", fresh_name(&self.id, &name)),
+            };
+            out.replace_range(offset..end, &replacement);
+        }
+        out
+    }
+}
+
+/// The normalised tokens of a bound text (mangled again to compare with a
+/// pattern node).
+fn shape_of(bound: &str) -> String {
+    match parse_snippet_root(bound) {
+        Ok((text, tree, path)) => normalized(node_at(&tree, &path), &text),
+        Err(_) => bound.split_whitespace().collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = r#"
+kind = "iso"
+title = "t"
+
+[[iso]]
+id = "lt-gt"
+doc = "d"
+forms = ["$a < $b", "$b > $a"]
+metavars = { a = "expression", b = "expression" }
+[[iso.example]]
+pattern = "$x < $y"
+code = "n > i"
+[[iso.counterexample]]
+pattern = "$x < $y"
+code = "i > n"
+
+[[iso.iso]]
+"#;
+
+    #[test]
+    fn forms_expand_both_ways() {
+        let set = IsoSet::parse("iso.toml", &FILE.replace("[[iso.iso]]", "")).unwrap();
+        let shapes = set.expand("if ($i < $n) f($i);").unwrap();
+        assert_eq!(shapes, ["if ($i < $n) f($i);", "if ($n > $i) f($i);"]);
+        let back = set.expand("$n > $i").unwrap();
+        assert_eq!(back, ["$n > $i", "$i < $n"]);
+        assert!(IsoSet::parse("iso.toml", FILE).is_err());
+    }
+}
