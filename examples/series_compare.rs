@@ -5,7 +5,8 @@
 //! the same files and compares. For every input path it writes
 //! `OUT/<n>.patch` (the mail without To:/Cc: headers, which is what
 //! get_maintainer.pl is given), `OUT/<n>.ours` (our addresses in
-//! get_maintainer.pl's order) and `OUT/<n>.tocc` (the patch's To: then Cc:).
+//! get_maintainer.pl's order) and `OUT/<n>.tocc` (the patch's To: then Cc:,
+//! without the addresses of the mm/gup.c section every patch also goes to).
 
 use pinpatch::series::input::{Class, Edit, Target, Unit};
 use pinpatch::series::maintainers::Maintainers;
@@ -59,6 +60,8 @@ fn main() {
             acquire_sites: 1,
             release_sites: 1,
             summary: format!("{file}: bench edit"),
+            facts: Default::default(),
+            fix: None,
         };
         let series = plan(&[unit], &[], &tree, &maintainers, &opts).expect("plan");
         let patch = &series[0].patches[0];
@@ -66,7 +69,18 @@ fn main() {
         std::fs::write(out.join(format!("{n}.patch")), &mail).expect("write patch");
         let ours = maintainers.recipients_for_patch(&mail).all();
         std::fs::write(out.join(format!("{n}.ours")), lines(&ours)).expect("write");
-        let tocc: Vec<String> = patch.to.iter().chain(&patch.cc).cloned().collect();
+        // Every patch also goes to the section owning mm/gup.c; those
+        // addresses are not get_maintainer.pl's for the file.
+        let api = maintainers
+            .recipients_for_files(&["mm/gup.c".to_string()])
+            .all();
+        let tocc: Vec<String> = patch
+            .to
+            .iter()
+            .chain(&patch.cc)
+            .filter(|a| ours.contains(a) || !api.contains(a))
+            .cloned()
+            .collect();
         std::fs::write(out.join(format!("{n}.tocc")), lines(&tocc)).expect("write");
     }
 }

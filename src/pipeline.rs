@@ -538,7 +538,7 @@ fn blocked_by_skipped(
                     reason: s.reason.clone(),
                 }),
                 Some(bytes) => {
-                    mentioned_dependency(bytes, &units[u]).map(|name| Blocker::SkippedFileMentions {
+                    mentioned_dependency(bytes, &units[u], None).map(|name| Blocker::SkippedFileMentions {
                         path: s.path.clone(),
                         name,
                         reason: s.reason.clone(),
@@ -554,8 +554,11 @@ fn blocked_by_skipped(
 }
 
 /// The first name of the unit's flow (a function, or `STRUCT::FIELD` when
-/// both words occur) that `bytes` mention as a whole word.
-fn mentioned_dependency(bytes: &[u8], unit: &Unit) -> Option<String> {
+/// both words occur) that `bytes` mention as a whole word. When `bytes` are
+/// the body of one function, `function`, a function the flow passes pages to
+/// matters only if this is its definition: a mere call of it is not part of
+/// the flow.
+fn mentioned_dependency(bytes: &[u8], unit: &Unit, function: Option<&str>) -> Option<String> {
     let is_word = |c: Option<&u8>| c.is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_');
     let mentions = |word: &str| {
         memchr::memmem::find_iter(bytes, word.as_bytes()).any(|at| {
@@ -564,6 +567,9 @@ fn mentioned_dependency(bytes: &[u8], unit: &Unit) -> Option<String> {
         })
     };
     unit.depends.iter().find_map(|need| match need {
+        Need::Definition(name) if function.is_some() => {
+            (function == Some(name.as_str())).then(|| name.clone())
+        }
         Need::Definition(name) | Need::Callers(name) => mentions(name).then(|| name.clone()),
         Need::Field(strukt, field) => {
             (mentions(strukt) && mentions(field)).then(|| format!("{strukt}::{field}"))
@@ -596,7 +602,7 @@ fn blocked_by_skipped_functions(
                 if !unit.is_converted() || blocked.contains_key(&u) {
                     continue;
                 }
-                if let Some(name) = mentioned_dependency(body, unit) {
+                if let Some(name) = mentioned_dependency(body, unit, Some(&k.function)) {
                     blocked.insert(
                         u,
                         Blocker::SkippedFunctionMentions {

@@ -174,6 +174,43 @@ fn check_fails_on_new_findings_and_passes_with_a_baseline() {
     );
 }
 
+/// The text report of a tree with several areas opens with a table per
+/// area and keeps every line within 100 columns.
+#[test]
+fn report_text_starts_with_areas_and_wraps_at_100_columns() {
+    let dir = mini_kernel();
+    let o = pinpatch(&["report", "--quiet", "."], dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout).unwrap();
+    let header = text.lines().next().unwrap();
+    assert!(header.starts_with("area "), "{text}");
+    assert!(
+        header.ends_with("units  converted  pinned  kept  manual  mismatches"),
+        "{text}"
+    );
+    let rows: Vec<&str> = text.lines().skip(1).take_while(|l| !l.is_empty()).collect();
+    assert!(rows.len() >= 2, "{text}");
+    assert!(rows.iter().any(|r| r.starts_with("net/rdsx ")), "{text}");
+    for line in text.lines() {
+        assert!(line.len() <= 100, "{line}");
+    }
+}
+
+/// A put_page() of pinned pages is a release that must be converted, and
+/// the explanation names the series holding its fix.
+#[test]
+fn explain_says_a_put_of_pinned_pages_must_be_converted() {
+    let dir = mini_kernel();
+    let o = pinpatch(&["explain", "net/rdsx/rdma.c:16"], dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        text.contains("  must be converted: the pages are pinned, so this release must be unpin_user_page*(); `pinpatch series` writes the fix as series fixes-net-rdsx\n"),
+        "{text}"
+    );
+    assert!(!text.contains("not converted"), "{text}");
+}
+
 #[test]
 fn explain_shows_the_flow_across_functions() {
     let dir = mini_kernel();

@@ -177,7 +177,7 @@ fn deep_nesting_skips_the_function_without_overflowing() {
     let out = String::from_utf8(o.stdout).unwrap();
     assert!(
         out.starts_with(
-            "deep.c:1: skipped deep(): nested deeper than 512 levels\ndeep.c:10: skipped deeper(): nested deeper than 512 levels\ndeep.c:23: acquire get_user_pages_fast(a, 1, FOLL_WRITE, &p) in shallow() [easy] -> pin_user_pages_fast(a, 1, FOLL_WRITE, &p) (releases: deep.c:25)\n"
+            "deep.c:1: skipped deep(): nested deeper than 512 levels\ndeep.c:10: skipped deeper(): nested deeper than 512 levels\ndeep.c:23: acquire get_user_pages_fast(a, 1, FOLL_WRITE, &p) in shallow() [easy] ->\n    pin_user_pages_fast(a, 1, FOLL_WRITE, &p) (releases: deep.c:25)\n"
         ),
         "{}",
         &out[..out.len().min(2000)]
@@ -567,7 +567,8 @@ fn an_interrupt_stops_between_whole_files() {
 fn an_interrupted_series_leaves_no_output() {
     let dir = drivers_tree(2);
     let outcome = outcome_of(dir.path());
-    let units = pinpatch::series::from_outcome::units(&outcome);
+    let pack = pinpatch::rule::RulePack::builtin().unwrap();
+    let units = pinpatch::series::from_outcome::units(&outcome, &pack);
     let tree = pinpatch::series::SourceTree::open(dir.path(), None).unwrap();
     let (text, _) = pinpatch::series::fallback::path_sections(
         outcome.files.iter().map(|f| f.rel_path.as_str()),

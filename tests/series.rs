@@ -4,7 +4,7 @@
 //! branch trees with the `git am` result; and that creating branches leaves
 //! HEAD, the index and the working tree alone.
 
-use pinpatch::series::input::{Class, Edit, ManualSite, Target, Unit};
+use pinpatch::series::input::{CallChange, Class, Edit, Evidence, Facts, ManualSite, Target, Unit};
 use pinpatch::series::maintainers::Maintainers;
 use pinpatch::series::{plan, render_plan, Identity, PlanOptions, Series, SourceTree};
 use pinpatch::sink::git::{create_branches, GitOptions, GitSinkError};
@@ -98,6 +98,33 @@ fn edit(root: &Path, path: &str, from: &str, nth: usize, to: &str) -> (String, E
     )
 }
 
+/// The facts a summary line of the fixture units states: the function,
+/// the acquire (when it names one) and one release in the same file.
+fn facts_from(summary: &str) -> Facts {
+    let (at, rest) = summary.split_once(' ').unwrap();
+    let function = rest.split_once("()").unwrap().0.to_string();
+    let change = |from: &str, to: &str| CallChange {
+        from: from.into(),
+        to: to.into(),
+        at: at.into(),
+        function: function.clone(),
+        ..CallChange::default()
+    };
+    let acquires = if rest.contains("get_user_pages_fast()") {
+        vec![change("get_user_pages_fast", "pin_user_pages_fast")]
+    } else {
+        Vec::new()
+    };
+    Facts {
+        function: function.clone(),
+        pages: "pages".into(),
+        acquires,
+        releases: vec![change("put_page", "unpin_user_page")],
+        evidence: vec![(Evidence::Dma("sg_set_page".into()), at.into())],
+        ..Facts::default()
+    }
+}
+
 fn units(root: &Path) -> Vec<Unit> {
     let pin = |p: &str| edit(root, p, "get_user_pages_fast(", 0, "pin_user_pages_fast(");
     let unpin = |p: &str, n| edit(root, p, "put_page(", n, "unpin_user_page(");
@@ -109,6 +136,8 @@ fn units(root: &Path) -> Vec<Unit> {
             acquire_sites: 1,
             release_sites: 1,
             summary: "drivers/infiniband/hw/foo/foo_mem.c:12 foo_pin_buffer(): get_user_pages_fast() -> pin_user_pages_fast(), 1 release".into(),
+            facts: facts_from("drivers/infiniband/hw/foo/foo_mem.c:12 foo_pin_buffer(): get_user_pages_fast() -> pin_user_pages_fast(), 1 release"),
+            fix: None,
         },
         Unit {
             class: Class::Easy,
@@ -117,6 +146,8 @@ fn units(root: &Path) -> Vec<Unit> {
             acquire_sites: 0,
             release_sites: 1,
             summary: "drivers/infiniband/hw/foo/foo_mem.c:29 foo_release_buffer(): put_page() -> unpin_user_page()".into(),
+            facts: facts_from("drivers/infiniband/hw/foo/foo_mem.c:29 foo_release_buffer(): put_page() -> unpin_user_page()"),
+            fix: None,
         },
         Unit {
             class: Class::Easy,
@@ -125,6 +156,8 @@ fn units(root: &Path) -> Vec<Unit> {
             acquire_sites: 1,
             release_sites: 1,
             summary: "drivers/infiniband/hw/bar/bar_pages.c:11 bar_get_page(): get_user_pages_fast() -> pin_user_pages_fast(), 1 release".into(),
+            facts: facts_from("drivers/infiniband/hw/bar/bar_pages.c:11 bar_get_page(): get_user_pages_fast() -> pin_user_pages_fast(), 1 release"),
+            fix: None,
         },
         Unit {
             class: Class::Easy,
@@ -133,6 +166,8 @@ fn units(root: &Path) -> Vec<Unit> {
             acquire_sites: 1,
             release_sites: 1,
             summary: "drivers/gpu/drm/xyz/xyz_gem.c:11 xyz_gem_userptr(): get_user_pages_fast() -> pin_user_pages_fast(), 1 release".into(),
+            facts: facts_from("drivers/gpu/drm/xyz/xyz_gem.c:11 xyz_gem_userptr(): get_user_pages_fast() -> pin_user_pages_fast(), 1 release"),
+            fix: None,
         },
         Unit {
             class: Class::CrossFile,
@@ -141,6 +176,8 @@ fn units(root: &Path) -> Vec<Unit> {
             acquire_sites: 1,
             release_sites: 1,
             summary: "drivers/infiniband/hw/foo/foo_umem.c:12 foo_umem_get(): get_user_pages_fast() -> pin_user_pages_fast(), 1 release in foo_mr.c".into(),
+            facts: facts_from("drivers/infiniband/hw/foo/foo_umem.c:12 foo_umem_get(): get_user_pages_fast() -> pin_user_pages_fast(), 1 release in foo_mr.c"),
+            fix: None,
         },
         Unit {
             class: Class::Local,
@@ -149,6 +186,8 @@ fn units(root: &Path) -> Vec<Unit> {
             acquire_sites: 1,
             release_sites: 2,
             summary: "net/rds/rds_rdma.c:14 rds_pin_pages(): get_user_pages_fast() -> pin_user_pages_fast(), 2 releases".into(),
+            facts: facts_from("net/rds/rds_rdma.c:14 rds_pin_pages(): get_user_pages_fast() -> pin_user_pages_fast(), 2 releases"),
+            fix: None,
         },
     ]
 }
@@ -198,6 +237,8 @@ fn diff_parts(mbox: &str) -> Vec<String> {
     for line in mbox.split_inclusive('\n') {
         if line == "---\n" {
             cur = Some(String::new());
+        } else if cur.as_deref() == Some("") && !line.starts_with(' ') {
+            // Notes below `---` (format-patch writes none): skipped.
         } else if line == "-- \n" || line.starts_with("From ") && line.ends_with("2001\n") {
             if let Some(c) = cur.take() {
                 parts.push(c);
@@ -229,10 +270,17 @@ fn plan_cover_and_patch_snapshots() {
     write_series(&series, &dest, &mbox_options()).unwrap();
     let cover = std::fs::read(dest.join("easy/0000-cover-letter.patch")).unwrap();
     snapshot!("basic-easy-cover", String::from_utf8(cover).unwrap());
-    let patch =
-        std::fs::read(dest.join("easy/0002-RDMA-foo-convert-put_page-to-unpin_user_page.patch"))
-            .unwrap();
+    let patch = std::fs::read(&patch_files(&dest.join("easy"))[1]).unwrap();
     snapshot!("basic-easy-patch-2", String::from_utf8(patch).unwrap());
+    // A series of one patch has no cover letter; its notes follow `---`.
+    let single = series
+        .iter()
+        .find(|s| s.patches.len() == 1 && s.class == Class::CrossFile)
+        .unwrap();
+    let dir = dest.join(&single.name);
+    assert!(!dir.join("0000-cover-letter.patch").exists());
+    let patch = std::fs::read(&patch_files(&dir)[0]).unwrap();
+    snapshot!("basic-single-patch", String::from_utf8(patch).unwrap());
 }
 
 #[test]
@@ -444,6 +492,8 @@ fn large_series_are_split_at_fifteen_patches() {
             acquire_sites: 0,
             release_sites: 1,
             summary: format!("{path}:3 f(): put_page() -> unpin_user_page()"),
+            facts: facts_from(&format!("{path}:3 f(): put_page() -> unpin_user_page()")),
+            fix: None,
         });
     }
     std::fs::write(dir.path().join("MAINTAINERS"), maintainers).unwrap();
@@ -460,7 +510,7 @@ fn large_series_are_split_at_fifteen_patches() {
     );
     assert_eq!(
         series[1].patches[0].subject,
-        "d15: convert put_page() to unpin_user_page*()"
+        "d15: convert put_page() --> unpin_user_page()"
     );
     assert!(series[0].cover.subject.ends_with("(part 1/2)"));
 }
@@ -534,4 +584,264 @@ fn recipients_equal_get_maintainer() {
         assert!(!emails(&ours).is_empty(), "{file}: no recipients");
         assert_eq!(emails(&ours), emails(&theirs), "{file}");
     }
+}
+
+/// Pages written by a hypervisor call: a conversion whose message names
+/// case 1 and the page_to_phys() line, and the dirtying release to consider.
+const DEMO_COPY: &str = "// SPDX-License-Identifier: GPL-2.0
+/* Copies through the hypervisor into user pages. */
+#include <linux/mm.h>
+
+int demo_copy_in(unsigned long uaddr, int n, struct page **pages)
+{
+\tint got, i, ret = 0;
+
+\tgot = get_user_pages_fast(uaddr, n, FOLL_WRITE, pages);
+\tif (got < 0)
+\t\treturn got;
+\tfor (i = 0; i < got && !ret; i++)
+\t\tret = demo_hcall_copy(page_to_phys(pages[i]), PAGE_SIZE);
+\tfor (i = 0; i < got; i++)
+\t\tput_page(pages[i]);
+\treturn ret;
+}
+";
+
+/// A repository whose history holds the pin: the fix for the pinned page
+/// released with put_page() comes first, in a series of its own, with the
+/// subject prefix its files' history uses and a Fixes: trailer naming the
+/// commit that added the pin.
+#[test]
+fn fix_series_takes_prefix_and_fixes_from_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let demo = root.join("drivers/virt/demo");
+    std::fs::create_dir_all(&demo).unwrap();
+    let flow = Path::new("tests/fixtures/flows/pinned-mismatch-cross-file");
+    std::fs::write(
+        root.join("MAINTAINERS"),
+        "DEMO HYPERVISOR\nM:\tHana Hyper <hana@example.org>\nL:\tdemo@example.org\nS:\tMaintained\nF:\tdrivers/virt/demo/\n\n\
+         MEMORY MANAGEMENT\nM:\tMona Mm <mona@example.org>\nL:\tlinux-mm@example.org\nS:\tMaintained\nF:\tmm/\n",
+    )
+    .unwrap();
+    std::fs::copy(flow.join("vm.h"), demo.join("vm.h")).unwrap();
+    std::fs::copy(flow.join("vm.c"), demo.join("vm.c")).unwrap();
+    std::fs::write(demo.join("ioctl.c"), "#include \"vm.h\"\n").unwrap();
+    git(root, &["init", "-q"]);
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "Import the tree"]);
+    std::fs::copy(flow.join("ioctl.c"), demo.join("ioctl.c")).unwrap();
+    std::fs::write(demo.join("copy.c"), DEMO_COPY).unwrap();
+    git(root, &["add", "-A"]);
+    git(
+        root,
+        &["commit", "-q", "-m", "demo_virt: pin the monitor page"],
+    );
+    let pin_commit = git(root, &["rev-parse", "HEAD"]).trim().to_string();
+    let vm = std::fs::read_to_string(demo.join("vm.c")).unwrap();
+    std::fs::write(demo.join("vm.c"), vm.replace("here: a bug", "here, a bug")).unwrap();
+    git(
+        root,
+        &["commit", "-q", "-a", "-m", "demo_virt: reword a comment"],
+    );
+
+    let pack = pinpatch::rule::RulePack::builtin().unwrap();
+    let config = pinpatch::pipeline::Config {
+        path: root.to_path_buf(),
+        target: Target::Unpin,
+        policy: pinpatch::engine::AcquirePolicy::Evidence,
+        max_rounds: pinpatch::pipeline::MAX_ROUNDS,
+    };
+    let outcome = pinpatch::pipeline::run(&config, &pack, &|_, _| {}).unwrap();
+    let units = pinpatch::series::from_outcome::units(&outcome, &pack);
+    let manual = pinpatch::series::from_outcome::manual_sites(&outcome, &units);
+    assert!(
+        manual.iter().all(|m| !m.reason.starts_with("mismatch")),
+        "{manual:?}"
+    );
+    let tree = SourceTree::open(root, None).unwrap();
+    let maintainers = Maintainers::load(root).unwrap();
+    let opts = PlanOptions {
+        signoff: Some(author()),
+        ..PlanOptions::default()
+    };
+    let series = plan(&units, &manual, &tree, &maintainers, &opts).unwrap();
+    let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["fixes-virt-demo", "easy"]);
+    let fix = &series[0];
+    assert!(fix.fix);
+    assert_eq!(fix.name, "fixes-virt-demo");
+    assert_eq!(fix.patches.len(), 1);
+    let patch = &fix.patches[0];
+    assert_eq!(
+        patch.subject,
+        "demo_virt: fix pinned page released with put_page() in vm_destroy()"
+    );
+    assert!(
+        patch.body.contains(&format!(
+            "Fixes: {} (\"demo_virt: pin the monitor page\")\n",
+            &pin_commit[..12]
+        )),
+        "{}",
+        patch.body
+    );
+    assert_eq!(patch.to, ["Hana Hyper <hana@example.org>"]);
+    assert_eq!(
+        patch.cc,
+        [
+            "demo@example.org",
+            "Mona Mm <mona@example.org>",
+            "linux-mm@example.org"
+        ]
+    );
+
+    let findings = pinpatch::sink::print::check_findings(&outcome);
+    assert!(
+        findings.iter().any(|f| f.line.contains("mismatch")
+            && f.line.ends_with("(fixed by series fixes-virt-demo)")),
+        "{:?}",
+        findings.iter().map(|f| &f.line).collect::<Vec<_>>()
+    );
+
+    let out = tempfile::tempdir().unwrap();
+    let dest = out.path().join("series");
+    write_series(&series, &dest, &mbox_options()).unwrap();
+    let files = patch_files(&dest.join(&fix.name));
+    assert_eq!(files.len(), 1);
+    assert!(!dest
+        .join(&fix.name)
+        .join("0000-cover-letter.patch")
+        .exists());
+    let text = String::from_utf8(std::fs::read(&files[0]).unwrap()).unwrap();
+    snapshot!(
+        "history-fix-patch",
+        text.replace(&pin_commit[..12], "<pin commit>")
+    );
+    // The conversion names its case and the line that shows it.
+    let conversion = patch_files(&dest.join("easy"));
+    assert_eq!(conversion.len(), 1);
+    assert!(!dest.join("easy/0000-cover-letter.patch").exists());
+    let text = String::from_utf8(std::fs::read(&conversion[0]).unwrap()).unwrap();
+    assert!(
+        text.contains("Subject: [PATCH] demo_virt: convert get_user_pages_fast() -->"),
+        "{text}"
+    );
+    snapshot!("history-conversion-patch", text);
+
+    // git am applies it on the base.
+    let clone = tempfile::tempdir().unwrap();
+    git(clone.path(), &["clone", "-q", root.to_str().unwrap(), "."]);
+    git(clone.path(), &["am", "-q", files[0].to_str().unwrap()]);
+    let fixed = std::fs::read_to_string(clone.path().join("drivers/virt/demo/vm.c")).unwrap();
+    assert!(
+        fixed.contains("unpin_user_page(vm->monitor_page);"),
+        "{fixed}"
+    );
+}
+
+/// A patch whose MAINTAINERS sections name only lists is sent To: those
+/// lists, never with an empty To:, and Cc:s the section owning mm/gup.c.
+#[test]
+fn list_only_sections_fill_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = "drivers/lonely/x.c";
+    std::fs::create_dir_all(dir.path().join("drivers/lonely")).unwrap();
+    std::fs::write(
+        dir.path().join(path),
+        "void f(struct page *p)\n{\n\tput_page(p);\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("MAINTAINERS"),
+        "LONELY DRIVER\nL:\tlonely@example.org\nS:\tOdd Fixes\nF:\tdrivers/lonely/\n\n\
+         MEMORY MANAGEMENT\nM:\tMona Mm <mona@example.org>\nL:\tlinux-mm@example.org\nS:\tMaintained\nF:\tmm/\n",
+    )
+    .unwrap();
+    let unit = Unit {
+        class: Class::Easy,
+        rule_ids: vec!["r".into()],
+        edits: vec![edit(dir.path(), path, "put_page(", 0, "unpin_user_page(")],
+        acquire_sites: 0,
+        release_sites: 1,
+        summary: format!("{path}:3 f(): put_page() -> unpin_user_page()"),
+        facts: facts_from(&format!("{path}:3 f(): put_page() -> unpin_user_page()")),
+        fix: None,
+    };
+    let tree = SourceTree::open(dir.path(), None).unwrap();
+    let m = Maintainers::load(dir.path()).unwrap();
+    let series = plan(&[unit], &[], &tree, &m, &PlanOptions::default()).unwrap();
+    let patch = &series[0].patches[0];
+    assert_eq!(patch.to, ["lonely@example.org"]);
+    assert_eq!(
+        patch.cc,
+        ["Mona Mm <mona@example.org>", "linux-mm@example.org"]
+    );
+}
+
+/// Both mismatches become fixes, each a series of its own: pinned pages
+/// released with put_page() get unpin releases, referenced pages released
+/// with unpin_user_pages() get a pinning acquire; a correct flow gets none.
+#[test]
+fn both_mismatches_become_fix_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("drivers/mis")).unwrap();
+    std::fs::copy(
+        "tests/fixtures/gup/mismatch/pinned_put.c",
+        root.join("drivers/mis/pinned_put.c"),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("MAINTAINERS"),
+        "MIS DRIVER\nM:\tMia Mis <mia@example.org>\nS:\tMaintained\nF:\tdrivers/mis/\n",
+    )
+    .unwrap();
+    let pack = pinpatch::rule::RulePack::builtin().unwrap();
+    let config = pinpatch::pipeline::Config {
+        path: root.to_path_buf(),
+        target: Target::Unpin,
+        policy: pinpatch::engine::AcquirePolicy::Evidence,
+        max_rounds: pinpatch::pipeline::MAX_ROUNDS,
+    };
+    let outcome = pinpatch::pipeline::run(&config, &pack, &|_, _| {}).unwrap();
+    let units = pinpatch::series::from_outcome::units(&outcome, &pack);
+    let manual = pinpatch::series::from_outcome::manual_sites(&outcome, &units);
+    assert!(
+        manual.iter().all(|m| !m.reason.starts_with("mismatch")),
+        "{manual:?}"
+    );
+    let tree = SourceTree::open(root, None).unwrap();
+    let maintainers = Maintainers::load(root).unwrap();
+    let series = plan(
+        &units,
+        &manual,
+        &tree,
+        &maintainers,
+        &PlanOptions::default(),
+    )
+    .unwrap();
+    let subjects: Vec<(&str, &str)> = series
+        .iter()
+        .map(|s| (s.name.as_str(), s.patches[0].subject.as_str()))
+        .collect();
+    assert_eq!(
+        subjects,
+        [
+            (
+                "fixes-mis",
+                "mis: fix pinned pages released with put_page() in pinned_but_put()"
+            ),
+            (
+                "fixes-mis-2",
+                "mis: pin the pages released with unpin_user_pages() in got_but_unpinned()"
+            ),
+        ]
+    );
+    let out = tempfile::tempdir().unwrap();
+    let dest = out.path().join("series");
+    write_series(&series, &dest, &mbox_options()).unwrap();
+    let text =
+        String::from_utf8(std::fs::read(&patch_files(&dest.join("fixes-mis-2"))[0]).unwrap())
+            .unwrap();
+    snapshot!("got-unpinned-fix-patch", text);
 }

@@ -187,8 +187,9 @@ fn plan_series(series: &SeriesArgs) -> Result<(Vec<crate::series::Series>, u8), 
         ..crate::series::PlanOptions::default()
     };
     refuse_changed_base(&outcome, &tree)?;
-    let units = crate::series::from_outcome::units(&outcome);
-    let manual = crate::series::from_outcome::manual_sites(&outcome);
+    let pack = load_rules(series.rules.as_deref())?;
+    let units = crate::series::from_outcome::units(&outcome, &pack);
+    let manual = crate::series::from_outcome::manual_sites(&outcome, &units);
     let plan = crate::series::plan(&units, &manual, &tree, &maintainers, &opts)
         .map_err(|e| fail(exit::INPUT, e))?;
     check_plan_against_outcome(&plan, &outcome)?;

@@ -142,6 +142,7 @@ fn plain_rewrites(
             rules: vec![rule.id.clone()],
             mismatches: Vec::new(),
             evidence: Vec::new(),
+            evidence_at: BTreeMap::new(),
             releases: Vec::new(),
             plans: vec![(file.index(), Plan::Replace { matched })],
             depends: Vec::new(),
@@ -201,7 +202,7 @@ fn decide(cx: &FlowContext, u: UnitId, representatives: &[UnitId], limits: &[Blo
     if s.releases.is_empty() {
         reasons.push(Blocker::NoRelease);
     }
-    let evidence: Vec<String> = s.evidence.iter().cloned().collect();
+    let evidence: Vec<String> = s.evidence.keys().cloned().collect();
     let decision = match (engine.target, s.family) {
         (_, AcquireFamily::Pin) => Decision::AlreadyPinned { also: reasons },
         (Target::Unpin, _) => {
@@ -279,6 +280,7 @@ fn decide(cx: &FlowContext, u: UnitId, representatives: &[UnitId], limits: &[Blo
             Vec::new()
         },
         evidence,
+        evidence_at: s.evidence.clone(),
         releases: release_places,
         plans,
         depends: Vec::new(),

@@ -19,13 +19,29 @@
 //!    would compute them; a cover letter goes to the union of its patches.
 //! 6. Each manual site is listed in the cover letter of the series with its
 //!    routing target (non-easy series first), else of the easy series with a
-//!    patch for its subsystem, else of the first series.
+//!    patch for its subsystem; a site of an area no series covers is left
+//!    to the report.
+//! 7. A fix unit (pinned pages released with `put_page()`) is a series of
+//!    its own, `fixes-<area>`, placed before every conversion series, so
+//!    that it can go to stable kernels without them.
+//! 8. Every patch and cover letter also goes to the MAINTAINERS section
+//!    owning the API being converted (the one matching `mm/gup.c`), in Cc:;
+//!    a patch whose sections name no maintainer is sent To: its lists.
 
-use super::input::{Class, Edit, ManualSite, Unit};
+use super::input::{Class, Edit, Facts, ManualSite, Unit};
 use super::maintainers::{Maintainers, Subsystem};
 use super::message::{self, BodyFacts, WRAP};
 use super::{text, Cover, FileChange, Patch, PlanOptions, Series, SeriesError, SourceTree};
 use std::collections::BTreeMap;
+
+/// The file whose MAINTAINERS section owns the API being converted.
+const API_FILE: &str = "mm/gup.c";
+
+/// The name of the fix series for a release in `path`: `fixes-<area>`,
+/// from the path table (never from history, so that `check` can name it).
+pub fn fix_series_name(path: &str) -> String {
+    format!("fixes-{}", slug(&message::table_prefix(path)))
+}
 
 type RoutingKey = (Option<String>, Vec<String>);
 
@@ -65,7 +81,7 @@ pub(crate) fn build(
     // Series buckets keyed by class and, outside `easy`, routing key.
     let mut buckets: BTreeMap<(Class, Option<RoutingKey>), Vec<usize>> = BTreeMap::new();
     for (i, p) in placed.iter().enumerate() {
-        if p.unit.edits.is_empty() {
+        if p.unit.edits.is_empty() || p.unit.fix.is_some() {
             continue;
         }
         let key = match p.unit.class {
@@ -83,6 +99,20 @@ pub(crate) fn build(
     let mut prefix_cache: BTreeMap<String, String> = BTreeMap::new();
     let mut series = Vec::new();
     let mut used_names: Vec<String> = Vec::new();
+    let mut fixes = Vec::new();
+    for (i, p) in placed.iter().enumerate() {
+        if p.unit.fix.is_some() && !p.unit.edits.is_empty() {
+            let mut s = fix_series(i, &placed, tree, maintainers, opts, &mut prefix_cache)?;
+            let base = s.name.clone();
+            let mut n = 2;
+            while used_names.contains(&s.name) {
+                s.name = format!("{base}-{n}");
+                n += 1;
+            }
+            used_names.push(s.name.clone());
+            fixes.push(s);
+        }
+    }
     for ((class, key), members) in buckets {
         let drafts = drafts_for(&members, &placed, tree, opts, &mut prefix_cache);
         let all_files = sorted_files(members.iter().map(|&i| placed[i].unit));
@@ -136,6 +166,7 @@ pub(crate) fn build(
             series.push((
                 Series {
                     name: part_name,
+                    fix: false,
                     class,
                     tree: s_tree,
                     cover: Cover {
@@ -171,22 +202,145 @@ pub(crate) fn build(
                 .iter()
                 .position(|(_, _, secs, _, _)| sec.is_some() && secs.contains(&sec))
         };
-        if let Some(i) =
-            by_key
-                .or_else(by_section)
-                .or(if series.is_empty() { None } else { Some(0) })
-        {
+        // A site no series covers stays in the report only.
+        if let Some(i) = by_key.or_else(by_section) {
             series[i].0.manual.push(site);
         }
     }
 
     let mut out = Vec::new();
     for (mut s, _, _, area, part) in series {
-        s.cover = make_cover(&s, &area, part, tree, opts);
+        s.cover = make_cover(&s, &area, part, tree, maintainers, opts);
+        if s.patches.len() == 1 {
+            s.patches[0].notes = single_patch_notes(&s, tree, opts);
+        }
         out.push(s);
     }
     out.sort_by(|a, b| (a.class, &a.name).cmp(&(b.class, &b.name)));
-    Ok(out)
+    fixes.sort_by(|a, b| a.name.cmp(&b.name));
+    fixes.extend(out);
+    Ok(fixes)
+}
+
+/// The one-patch series repairing the mismatch of unit `i`.
+fn fix_series(
+    i: usize,
+    placed: &[Placed],
+    tree: &SourceTree,
+    maintainers: &Maintainers,
+    opts: &PlanOptions,
+    cache: &mut BTreeMap<String, String>,
+) -> Result<Series, SeriesError> {
+    let unit = placed[i].unit;
+    let fix = unit.fix.as_ref().expect("a fix unit");
+    let files = sorted_files(std::iter::once(unit));
+    let per_file: Vec<String> = files
+        .iter()
+        .map(|f| file_prefix(f, tree, opts, cache))
+        .collect();
+    let prefix = message::choose_prefix(&per_file);
+    let (acq_path, acq_line) = fix
+        .acquire
+        .at
+        .rsplit_once(':')
+        .map(|(p, l)| (p.to_string(), l.parse().unwrap_or(0)))
+        .unwrap_or_default();
+    let fixes = tree.blame_line(&acq_path, acq_line);
+    let body = message::fix_body(fix, &unit.facts, fixes.as_ref(), opts.signoff.as_ref());
+    let subsystem = placed[i]
+        .subsystem
+        .as_ref()
+        .map(|s| s.title.clone())
+        .unwrap_or_else(|| "THE REST".into());
+    let mut patch = Patch {
+        subject: message::subject_from(&prefix, &message::fix_summaries(fix, &unit.facts.pages)),
+        body,
+        notes: String::new(),
+        to: Vec::new(),
+        cc: Vec::new(),
+        files: read_files(&[i], placed, tree)?,
+        subsystem,
+        summaries: vec![unit.summary.clone()],
+        acquire_sites: 0,
+        release_sites: unit.release_sites,
+        rules: unit.rule_ids.clone(),
+    };
+    let mut notes = String::new();
+    if fixes.is_none() {
+        notes.push_str(&message::wrap(
+            &format!(
+                "No Fixes: tag: {} has no history for {acq_path}:{acq_line}, the acquire the fix is about.",
+                if tree.base_commit().is_some() { "the repository" } else { "the tree is not a git repository and" }
+            ),
+            WRAP,
+            "",
+            "",
+        ));
+    }
+    if let Some(release) = tree.kernel_release() {
+        notes.push_str(&format!(
+            "Against Linux {release}.
+"
+        ));
+    }
+    notes.push_str(&generated_by(&patch.rules));
+    patch.notes = notes;
+    set_recipients(&mut patch, maintainers);
+    let first = &files[0];
+    Ok(Series {
+        name: fix_series_name(first),
+        fix: true,
+        class: unit.class,
+        tree: placed[i].subsystem.as_ref().and_then(|s| s.tree.clone()),
+        cover: Cover {
+            subject: patch.subject.clone(),
+            body: String::new(),
+            to: patch.to.clone(),
+            cc: patch.cc.clone(),
+            base_commit: tree.base_commit(),
+        },
+        patches: vec![patch],
+        manual: Vec::new(),
+    })
+}
+
+/// The `Generated by:` lines of some rules, one per rule.
+fn generated_by(rules: &[String]) -> String {
+    let mut rules = rules.to_vec();
+    rules.sort();
+    rules.dedup();
+    rules
+        .iter()
+        .map(|r| format!("Generated by: pinpatch rule {r}\n"))
+        .collect()
+}
+
+/// To: get_maintainer.pl's maintainers, or its lists when the patch's
+/// sections name none; Cc: the rest, plus the section owning the API.
+fn set_recipients(patch: &mut Patch, maintainers: &Maintainers) {
+    let r = maintainers.recipients_for_patch(&text::patch_text_for_recipients(patch));
+    let mut to = r.to();
+    let mut cc = r.cc();
+    if to.is_empty() {
+        let lists: Vec<String> = r
+            .entries
+            .iter()
+            .filter(|e| e.role == super::maintainers::Role::List)
+            .map(|e| e.address.clone())
+            .collect();
+        cc.retain(|a| !lists.contains(a));
+        to = lists;
+    }
+    for a in maintainers
+        .recipients_for_files(&[API_FILE.to_string()])
+        .all()
+    {
+        if !to.contains(&a) && !cc.contains(&a) {
+            cc.push(a);
+        }
+    }
+    patch.to = to;
+    patch.cc = cc;
 }
 
 /// One draft per subsystem of a series' units, merged by equal prefix and sorted.
@@ -253,7 +407,7 @@ fn file_prefix(
     } else {
         None
     };
-    let p = from_history.unwrap_or_else(|| message::path_prefix(path));
+    let p = from_history.unwrap_or_else(|| message::table_prefix(path));
     cache.insert(path.to_string(), p.clone());
     p
 }
@@ -267,31 +421,18 @@ fn sorted_files<'a>(units: impl Iterator<Item = &'a Unit>) -> Vec<String> {
     files
 }
 
-/// Reads, edits and describes the files of one draft.
-fn make_patch(
-    d: &Draft,
+/// Reads the original files of some units and applies their edits.
+fn read_files(
+    units: &[usize],
     placed: &[Placed],
     tree: &SourceTree,
-    maintainers: &Maintainers,
-    opts: &PlanOptions,
-) -> Result<Patch, SeriesError> {
+) -> Result<Vec<FileChange>, SeriesError> {
     let mut edits: BTreeMap<&str, Vec<Edit>> = BTreeMap::new();
-    let (mut acquire, mut release) = (0, 0);
-    let mut summaries = Vec::new();
-    let mut rules = Vec::new();
-    for &i in &d.units {
-        let u = placed[i].unit;
-        for (path, e) in &u.edits {
+    for &i in units {
+        for (path, e) in &placed[i].unit.edits {
             edits.entry(path.as_str()).or_default().push(e.clone());
         }
-        acquire += u.acquire_sites;
-        release += u.release_sites;
-        summaries.push(u.summary.clone());
-        rules.extend(u.rule_ids.iter().cloned());
     }
-    summaries.sort();
-    rules.sort();
-    rules.dedup();
     let mut files = Vec::new();
     for (path, mut es) in edits {
         let (before, mode) = tree.read(path)?;
@@ -315,18 +456,44 @@ fn make_patch(
             mode,
         });
     }
+    Ok(files)
+}
+
+/// Reads, edits and describes the files of one draft.
+fn make_patch(
+    d: &Draft,
+    placed: &[Placed],
+    tree: &SourceTree,
+    maintainers: &Maintainers,
+    opts: &PlanOptions,
+) -> Result<Patch, SeriesError> {
+    let (mut acquire, mut release) = (0, 0);
+    let mut summaries = Vec::new();
+    let mut rules = Vec::new();
+    let mut facts: Vec<&Facts> = Vec::new();
+    for &i in &d.units {
+        let u = placed[i].unit;
+        acquire += u.acquire_sites;
+        release += u.release_sites;
+        summaries.push(u.summary.clone());
+        rules.extend(u.rule_ids.iter().cloned());
+        facts.push(&u.facts);
+    }
+    summaries.sort();
+    rules.sort();
+    rules.dedup();
+    let files = read_files(&d.units, placed, tree)?;
     let body = message::patch_body(&BodyFacts {
         target: opts.target,
-        acquire_sites: acquire,
-        release_sites: release,
-        files: files.len(),
-        summaries: &summaries,
-        rule_ids: &rules,
+        units: &facts,
         signoff: opts.signoff.as_ref(),
     });
+    let acquires: Vec<_> = facts.iter().flat_map(|f| &f.acquires).collect();
+    let releases: Vec<_> = facts.iter().flat_map(|f| &f.releases).collect();
     let mut patch = Patch {
-        subject: message::subject(&d.prefix, opts.target),
+        subject: message::subject_from(&d.prefix, &message::summary_texts(&acquires, &releases)),
         body,
+        notes: String::new(),
         to: Vec::new(),
         cc: Vec::new(),
         files,
@@ -334,10 +501,9 @@ fn make_patch(
         summaries,
         acquire_sites: acquire,
         release_sites: release,
+        rules,
     };
-    let r = maintainers.recipients_for_patch(&text::patch_text_for_recipients(&patch));
-    patch.to = r.to();
-    patch.cc = r.cc();
+    set_recipients(&mut patch, maintainers);
     Ok(patch)
 }
 
@@ -358,7 +524,7 @@ fn common_tree(_patches: &[Patch], secs: &[Option<usize>], placed: &[Placed]) ->
 /// The subject prefix of the deepest directory holding all `files`.
 fn area_prefix(files: &[String]) -> String {
     if files.len() == 1 {
-        return message::path_prefix(&files[0]);
+        return message::table_prefix(&files[0]);
     }
     let dirs: Vec<Vec<&str>> = files
         .iter()
@@ -399,6 +565,7 @@ fn make_cover(
     area: &str,
     part: Option<(usize, usize)>,
     tree: &SourceTree,
+    maintainers: &Maintainers,
     opts: &PlanOptions,
 ) -> Cover {
     let prefix = if s.class == Class::Easy && s.patches.len() > 1 {
@@ -406,7 +573,8 @@ fn make_cover(
     } else {
         area
     };
-    let mut subject = message::subject(prefix, opts.target);
+    let summary = cover_summary(s, opts.target);
+    let mut subject = message::subject(prefix, &summary);
     if let Some((k, n)) = part {
         let with_part = format!("{subject} (part {k}/{n})");
         if with_part.len() <= WRAP {
@@ -429,77 +597,55 @@ fn make_cover(
             }
         }
     }
-    let acq: usize = s.patches.iter().map(|p| p.acquire_sites).sum();
-    let rel: usize = s.patches.iter().map(|p| p.release_sites).sum();
-    let files: usize = text::stat_rows(s.patches.iter().flat_map(|p| &p.files)).len();
 
     let mut body = message::wrap(&message::rationale(opts.target), WRAP, "", "");
     body.push('\n');
-    let how = match s.class {
-        Class::Easy => "Every conversion here is local and simple: the pages are acquired and released in the same function.",
-        Class::Local => "The conversions here stay within one file but need more than a one-line change to review.",
-        Class::CrossFile => "The conversions here follow page arrays across files, so each patch must be reviewed as a whole.",
-        Class::Manual => "The conversions here were prepared for sites that need a careful manual review.",
+    let independent = if s.class == Class::Easy {
+        "The patches are independent of each other: each converts one subsystem and can be applied through that subsystem's tree."
+    } else {
+        "Each patch converts one flow as a whole and can be applied on its own."
     };
-    let target = match &s.tree {
-        Some(t) => format!(" The series is meant for {t}."),
-        None => String::new(),
-    };
-    let plan = format!(
-        "This series converts {} and {} in {}, with one patch per subsystem. {how}{target}",
-        plural(acq, "acquisition", "acquisitions"),
-        plural(rel, "release", "releases"),
-        plural(files, "file", "files"),
-    );
-    body.push_str(&message::wrap(&plan, WRAP, "", ""));
+    body.push_str(&message::wrap(independent, WRAP, "", ""));
+    let trees: Vec<(usize, String)> = s
+        .patches
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (i + 1, patch_tree(p, maintainers)))
+        .collect();
+    let mut by_tree: Vec<(String, Vec<usize>)> = Vec::new();
+    for (n, t) in trees {
+        match by_tree.iter_mut().find(|(x, _)| *x == t) {
+            Some((_, v)) => v.push(n),
+            None => by_tree.push((t, vec![n])),
+        }
+    }
+    for (t, ns) in &by_tree {
+        let list: Vec<String> = ns.iter().map(|n| n.to_string()).collect();
+        let line = format!(
+            "{} {}: {t}",
+            if ns.len() == 1 { "patch" } else { "patches" },
+            list.join(", ")
+        );
+        body.push_str(&message::wrap(&line, WRAP, "  ", "    "));
+    }
     if let Some((k, n)) = part {
-        body.push('\n');
         let note = format!(
             "This is part {k} of {n}: the conversion was split because at most {} patches should be posted at once.",
             opts.max_patches
         );
+        body.push('\n');
         body.push_str(&message::wrap(&note, WRAP, "", ""));
     }
-    body.push('\n');
-    for (i, p) in s.patches.iter().enumerate() {
-        body.push_str(&format!(
-            "{} {}\n",
-            text::patch_tag(i + 1, s.patches.len()),
-            p.subject
-        ));
-        for line in &p.summaries {
-            body.push_str(&message::wrap(line, WRAP, "  ", "    "));
-        }
+    if !s.manual.is_empty() {
+        body.push('\n');
+        body.push_str(&manual_text(&s.manual));
     }
     body.push('\n');
-    if s.manual.is_empty() {
-        body.push_str("No sites in this area were left for manual conversion.\n");
-    } else {
-        body.push_str("Sites left for manual conversion:\n");
-        for m in &s.manual {
-            let line = format!("{}:{} {}(): {}", m.path, m.line, m.function, m.reason);
-            body.push_str(&message::wrap(&line, WRAP, "  ", "    "));
-        }
+    if let Some(release) = tree.kernel_release() {
+        body.push_str(&format!("The patches are against Linux {release}.\n"));
     }
-    body.push('\n');
-    let mut rules: Vec<String> = s
-        .patches
-        .iter()
-        .flat_map(|p| {
-            p.body
-                .lines()
-                .filter_map(|l| l.strip_prefix("Generated by: pinpatch rule "))
-                .map(str::to_string)
-        })
-        .flat_map(|l| l.split(", ").map(str::to_string).collect::<Vec<_>>())
-        .collect();
-    rules.sort();
-    rules.dedup();
-    let note = format!(
-        "The patches were generated by pinpatch (rules: {}); please review them like any other change.",
-        rules.join(", ")
-    );
-    body.push_str(&message::wrap(&note, WRAP, "", ""));
+    let rules: Vec<String> = s.patches.iter().flat_map(|p| p.rules.clone()).collect();
+    body.push_str(&generated_by(&rules));
     Cover {
         subject,
         body,
@@ -507,6 +653,115 @@ fn make_cover(
         cc,
         base_commit: tree.base_commit(),
     }
+}
+
+/// The summary of a cover subject: the common conversion of its patches,
+/// else the target's conversion in general.
+fn cover_summary(s: &Series, target: super::input::Target) -> String {
+    let mut summaries: Vec<&str> = s
+        .patches
+        .iter()
+        .filter_map(|p| p.subject.split_once(": convert ").map(|(_, x)| x))
+        .collect();
+    summaries.sort_unstable();
+    summaries.dedup();
+    match summaries.as_slice() {
+        [one] => format!("convert {one}"),
+        _ => match target {
+            super::input::Target::Unpin => "convert get_user_pages*() --> pin_user_pages*()".into(),
+            super::input::Target::PutUserPage => "convert put_page() --> put_user_page*()".into(),
+        },
+    }
+}
+
+/// Where a patch goes: its section's tree, else its maintainers.
+fn patch_tree(p: &Patch, maintainers: &Maintainers) -> String {
+    let sub = p.files.first().and_then(|f| maintainers.subsystem(&f.path));
+    match sub {
+        Some(s) => match &s.tree {
+            Some(t) => format!("{} ({t})", s.title),
+            None => s.title,
+        },
+        None => "THE REST (no subsystem tree)".into(),
+    }
+}
+
+/// The kind of a reason, for grouping: its first clause without the
+/// places, quoted code and C names it mentions.
+fn reason_kind(reason: &str) -> String {
+    let first = reason.split("; ").next().unwrap_or(reason);
+    let mut out = String::new();
+    let mut depth = 0;
+    let mut quoted = false;
+    for c in first.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = (depth as i32 - 1).max(0) as usize,
+            '`' => quoted = !quoted,
+            _ if depth == 0 && !quoted => out.push(c),
+            _ => {}
+        }
+    }
+    let out = out.split([':', ',']).next().unwrap_or("").to_string();
+    let words: Vec<&str> = out
+        .split_whitespace()
+        .filter(|w| !w.contains('_') && !w.contains('/') && !w.contains('*'))
+        .collect();
+    let kind = words.join(" ");
+    if kind.is_empty() {
+        "other".into()
+    } else {
+        kind
+    }
+}
+
+/// Sites left for a human, grouped by the kind of reason with counts, at
+/// most three sites named per group.
+fn manual_text(manual: &[ManualSite]) -> String {
+    let mut groups: Vec<(String, Vec<&ManualSite>)> = Vec::new();
+    for m in manual {
+        let k = reason_kind(&m.reason);
+        match groups.iter_mut().find(|(x, _)| *x == k) {
+            Some((_, v)) => v.push(m),
+            None => groups.push((k, vec![m])),
+        }
+    }
+    groups.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
+    let mut out = format!(
+        "Left for a human in this area ({}):\n",
+        plural(manual.len(), "site", "sites")
+    );
+    for (kind, sites) in &groups {
+        out.push_str(&message::wrap(
+            &format!("{kind} ({}):", sites.len()),
+            WRAP,
+            "  ",
+            "    ",
+        ));
+        for m in sites.iter().take(3) {
+            let first = m.reason.split("; ").next().unwrap_or("");
+            let line = format!("{}:{} {}(): {first}", m.path, m.line, m.function);
+            out.push_str(&message::wrap(&line, WRAP, "    ", "      "));
+        }
+        if sites.len() > 3 {
+            out.push_str(&format!("    and {} more\n", sites.len() - 3));
+        }
+    }
+    out
+}
+
+/// What a one-patch series says below its `---` line instead of a cover
+/// letter: the sites left for a human, the release and the rules.
+fn single_patch_notes(s: &Series, tree: &SourceTree, _opts: &PlanOptions) -> String {
+    let mut notes = String::new();
+    if !s.manual.is_empty() {
+        notes.push_str(&manual_text(&s.manual));
+    }
+    if let Some(release) = tree.kernel_release() {
+        notes.push_str(&format!("Against Linux {release}.\n"));
+    }
+    notes.push_str(&generated_by(&s.patches[0].rules));
+    notes
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {

@@ -20,6 +20,90 @@ pub struct Unit {
     pub release_sites: usize,
     /// One line such as `drivers/foo/bar.c:123 foo_pin(): get_user_pages_fast() -> pin_user_pages_fast(), 2 releases`.
     pub summary: String,
+    /// What the commit message says about the unit.
+    pub facts: Facts,
+    /// Set when the unit repairs a mismatch instead of converting a flow.
+    pub fix: Option<Fix>,
+}
+
+/// A call the unit changes: its name before and after, and where it is.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CallChange {
+    pub from: String,
+    pub to: String,
+    /// `file:line`.
+    pub at: String,
+    /// The function holding the call.
+    pub function: String,
+    /// The call is a loop releasing the pages one at a time.
+    pub looped: bool,
+    /// The argument of a one-page release (`vm->monitor_page`).
+    pub argument: String,
+    /// What the call becomes, on one line (`unpin_user_pages(pages, n)`).
+    pub rewritten: String,
+}
+
+/// The facts of a unit a commit message explains.
+#[derive(Clone, Debug, Default)]
+pub struct Facts {
+    /// The function holding the (first) acquire.
+    pub function: String,
+    /// The pages expression of the acquire (`pages`, `&page`).
+    pub pages: String,
+    /// Acquires, with what they become (`to` empty when unchanged).
+    pub acquires: Vec<CallChange>,
+    /// Releases, with what they become (`to` empty when unchanged).
+    pub releases: Vec<CallChange>,
+    /// Why the pages need a pin, each with the `file:line` that shows it.
+    pub evidence: Vec<(Evidence, String)>,
+    /// The acquire asks for write access (`FOLL_WRITE`).
+    pub write: bool,
+    /// The condition under which it does, for `cond ? FOLL_WRITE : 0`.
+    pub write_condition: Option<String>,
+    /// The acquire passes `FOLL_LONGTERM`.
+    pub longterm: bool,
+    /// The pages are released in another function than the one that takes
+    /// them, so they are held beyond the acquiring call.
+    pub held_beyond_call: bool,
+    /// Changes of behaviour beyond the renaming, as sentences.
+    pub changes: Vec<String>,
+}
+
+/// One piece of evidence for a pin, as the engine names it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Evidence {
+    /// The pages are handed to a device or hypervisor (`sg_set_page()`,
+    /// `page_to_phys()`, `dma_map_page()`...): the call's name.
+    Dma(String),
+    /// The data within the pages is written or the pages are dirtied.
+    Write(String),
+    /// The pages are kept in a struct field (`struct x::y`).
+    Stored(String),
+    /// The acquire passes `FOLL_LONGTERM`.
+    LongTerm,
+}
+
+/// Which mismatch a fix repairs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FixKind {
+    /// Pinned pages released with `put_page()`: the releases are fixed.
+    PinnedPut,
+    /// Referenced pages released with `unpin_user_page*()`: the acquire is
+    /// fixed to pin them.
+    GotUnpinned,
+}
+
+/// A mismatch between acquire and release: what the fix patch says.
+#[derive(Clone, Debug)]
+pub struct Fix {
+    pub kind: FixKind,
+    /// The acquire, e.g. `pin_user_pages_fast`, and where it is; for
+    /// `GotUnpinned`, with what it becomes.
+    pub acquire: CallChange,
+    /// The wrong releases and what they become (none for `GotUnpinned`).
+    pub releases: Vec<CallChange>,
+    /// Releases of the same pages already done right (`file:line` and call).
+    pub correct: Vec<CallChange>,
 }
 
 /// A site pinpatch found but left for a human, listed in cover letters.

@@ -1,11 +1,16 @@
 //! Subjects, commit messages and cover-letter text.
 //!
-//! A subject is `<prefix>: convert put_page() to unpin_user_page*()` (or
-//! `put_user_page*()` for the 2018 target). The prefix comes from the git
+//! A subject says what the patch does to the acquire, as the upstream
+//! conversions wrote it: `<prefix>: convert get_user_pages_fast() -->
+//! pin_user_pages_fast()` (`get_user_pages*()` when several acquires are
+//! meant); a release-only patch (the `put_user_page` target) names its
+//! release, and a fix says what it repairs. The prefix comes from the git
 //! history of the patch's files when the tree has one: the most frequent
-//! text before the first `": "` in the recent subjects touching each file.
-//! Without history it comes from the path, by this table (first match wins;
-//! `<x>` is the next path component, file extensions are dropped):
+//! subsystem lead (`KVM: s390`, `drm/i915`) of the recent subjects touching
+//! each file. Without history it comes from `prefixes.toml` (longest path
+//! key first), and for paths that table does not name, from this table
+//! (first match wins; `<x>` is the next path component, file extensions are
+//! dropped):
 //!
 //! | Path | Prefix |
 //! |---|---|
@@ -14,17 +19,18 @@
 //! | `drivers/infiniband/{hw,sw,ulp}/<x>/…` | `RDMA/<x>` |
 //! | `drivers/infiniband/<x>/…` | `RDMA/<x>` |
 //! | `drivers/infiniband/…` | `RDMA` |
-//! | `drivers/media/…/<dir>/<file>` | `media/<dir>` (the file's own directory) |
+//! | `drivers/media/…/<dir>/<file>` | `media: <dir>` (the file's own directory) |
 //! | `drivers/vfio/<file>` | `vfio` |
 //! | `drivers/vfio/<x>/…` | `vfio/<x>` |
 //! | `drivers/net/ethernet/<vendor>/<x>/…` | `net/<x>` |
 //! | `drivers/<a>/<file>` | `<a>` |
-//! | `drivers/<a>/<b>/…` | `<a>/<b>` |
+//! | `drivers/<a>/<b>/…` | `<a>: <b>` |
 //! | `net/<x>/…` | `net/<x>` |
 //! | `net/<file>` | `net` |
 //! | `fs/<x>/…` | `<x>` |
 //! | `fs/<file>` | `fs` |
 //! | `mm/<file>` | `mm/<file>` |
+//! | `arch/<a>/kvm/…` | `KVM: <a>` |
 //! | `arch/<a>/<b>/…` | `<a>/<b>` |
 //! | `arch/<a>/<file>` | `<a>` |
 //! | `virt/kvm/…` | `KVM` |
@@ -33,30 +39,124 @@
 //! | `<a>/<file>` | `<a>` |
 //! | `<file>` | the file name |
 //!
-//! Message bodies are wrapped at 75 columns. `Signed-off-by:` is added only
-//! when the caller passes an identity; this module never invents one.
+//! A body explains, per unit, which case of
+//! Documentation/core-api/pin_user_pages.rst applies and the line that
+//! shows it, every change of behaviour beyond the renaming, and what a
+//! maintainer should decide (pages written while held but never dirtied,
+//! pins kept in a structure without `FOLL_LONGTERM`). Bodies are wrapped at
+//! 75 columns. `Signed-off-by:` is added only when the caller passes an
+//! identity; this module never invents one.
 
-use super::input::Target;
+use super::input::{CallChange, Evidence, Facts, Fix, FixKind, Target};
 use super::Identity;
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 /// Maximum width of commit-message lines and of the subject.
 pub const WRAP: usize = 75;
 
-/// The part of a subject after the prefix.
-pub fn summary_text(target: Target) -> &'static str {
-    match target {
-        Target::Unpin => "convert put_page() to unpin_user_page*()",
-        Target::PutUserPage => "convert put_page() to put_user_page*()",
+/// The documentation every body points to.
+const DOC: &str = "Documentation/core-api/pin_user_pages.rst";
+
+/// `name()` for one name, `common*()` for several (`get_user_pages*()`).
+fn names(list: &[&str]) -> String {
+    let mut v: Vec<&str> = list.iter().copied().filter(|s| !s.is_empty()).collect();
+    v.sort_unstable();
+    v.dedup();
+    match v.as_slice() {
+        [] => String::new(),
+        [one] => format!("{one}()"),
+        [first, rest @ ..] => {
+            let mut n = first.len();
+            for r in rest {
+                n = n.min(
+                    first
+                        .bytes()
+                        .zip(r.bytes())
+                        .take_while(|(a, b)| a == b)
+                        .count(),
+                );
+            }
+            let common = first[..n].trim_end_matches('_');
+            format!("{common}*()")
+        }
     }
 }
 
-/// Builds a subject of at most 75 columns from a prefix. A prefix too long
-/// to fit is cut at its last `/` component that fits.
-pub fn subject(prefix: &str, target: Target) -> String {
-    let summary = summary_text(target);
+/// The part of a conversion subject after the prefix: what happens to the
+/// acquires, or to the releases when no acquire changes; longest first,
+/// then a shorter form naming only the result.
+pub fn summary_texts(acquires: &[&CallChange], releases: &[&CallChange]) -> Vec<String> {
+    let changed = |v: &[&CallChange]| -> (Vec<String>, Vec<String>) {
+        let c: Vec<&&CallChange> = v
+            .iter()
+            .filter(|c| !c.to.is_empty() && c.to != c.from)
+            .collect();
+        (
+            c.iter().map(|c| c.from.clone()).collect(),
+            c.iter().map(|c| c.to.clone()).collect(),
+        )
+    };
+    let (mut from, mut to) = changed(acquires);
+    if from.is_empty() {
+        (from, to) = changed(releases);
+    }
+    let f: Vec<&str> = from.iter().map(String::as_str).collect();
+    let t: Vec<&str> = to.iter().map(String::as_str).collect();
+    vec![
+        format!("convert {} --> {}", names(&f), names(&t)),
+        format!("convert to {}", names(&t)),
+    ]
+}
+
+/// The first (longest) of `summary_texts`.
+pub fn summary_text(acquires: &[&CallChange], releases: &[&CallChange]) -> String {
+    summary_texts(acquires, releases).swap_remove(0)
+}
+
+/// The part of a fix subject after the prefix, longest first.
+pub fn fix_summaries(fix: &Fix, pages: &str) -> Vec<String> {
+    let what = noun(pages).noun;
+    if fix.kind == FixKind::GotUnpinned {
+        let released: Vec<&str> = fix.correct.iter().map(|c| c.from.as_str()).collect();
+        return vec![
+            format!(
+                "pin the {what} released with {} in {}()",
+                names(&released),
+                fix.acquire.function
+            ),
+            format!("pin the {what} released with {}", names(&released)),
+        ];
+    }
+    let from: Vec<&str> = fix.releases.iter().map(|c| c.from.as_str()).collect();
+    let mut functions: Vec<&str> = fix.releases.iter().map(|c| c.function.as_str()).collect();
+    functions.dedup();
+    let short = format!("fix pinned {what} released with {}", names(&from));
+    match functions.as_slice() {
+        [one] => vec![format!("{short} in {one}()"), short],
+        _ => vec![short],
+    }
+}
+
+/// Builds a subject of at most 75 columns from a prefix and the first of
+/// `summaries` (longest first) that fits after it whole. When none does,
+/// the prefix is cut at its last `/` or `:` component that fits the last
+/// summary.
+pub fn subject_from(prefix: &str, summaries: &[String]) -> String {
+    for s in summaries {
+        if prefix.len() + 2 + s.len() <= WRAP {
+            return format!("{prefix}: {s}");
+        }
+    }
+    subject(prefix, summaries.last().map(String::as_str).unwrap_or(""))
+}
+
+/// Builds a subject of at most 75 columns from a prefix and a summary. A
+/// prefix too long to fit is cut at its last `/` or `:` component that fits.
+pub fn subject(prefix: &str, summary: &str) -> String {
     let mut prefix = prefix.to_string();
     while prefix.len() + 2 + summary.len() > WRAP {
-        match prefix.rfind('/') {
+        match prefix.rfind(['/', ':']) {
             Some(p) => prefix.truncate(p),
             None => {
                 let keep = WRAP.saturating_sub(2 + summary.len());
@@ -66,6 +166,38 @@ pub fn subject(prefix: &str, target: Target) -> String {
         }
     }
     format!("{prefix}: {summary}")
+}
+
+#[derive(serde::Deserialize)]
+struct PrefixTable {
+    prefixes: BTreeMap<String, String>,
+}
+
+/// The shipped table of prefixes by path (`prefixes.toml`).
+fn prefix_table() -> &'static BTreeMap<String, String> {
+    static TABLE: OnceLock<BTreeMap<String, String>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let t: PrefixTable = toml::from_str(include_str!("prefixes.toml"))
+            .expect("prefixes.toml is checked by the unit tests");
+        t.prefixes
+    })
+}
+
+/// The subject prefix of a path without history: the longest key of
+/// `prefixes.toml` that starts it, else the path table of this module.
+pub fn table_prefix(path: &str) -> String {
+    prefix_table()
+        .iter()
+        .filter(|(k, _)| {
+            if k.ends_with('/') {
+                path.starts_with(k.as_str())
+            } else {
+                path == k.as_str()
+            }
+        })
+        .max_by_key(|(k, _)| k.len())
+        .map(|(_, v)| v.clone())
+        .unwrap_or_else(|| path_prefix(path))
 }
 
 /// The subject prefix for a path, from the table in this module's header.
@@ -100,14 +232,16 @@ pub fn path_prefix(path: &str) -> String {
             Some(x) => format!("RDMA/{x}"),
             None => "RDMA".into(),
         },
-        ["drivers", "media", ..] if parts.len() > 3 => format!("media/{}", parts[parts.len() - 2]),
+        ["drivers", "media", ..] if parts.len() > 3 => {
+            format!("media: {}", parts[parts.len() - 2])
+        }
         ["drivers", "vfio", ..] => match dir(2) {
             Some(x) => format!("vfio/{x}"),
             None => "vfio".into(),
         },
         ["drivers", "net", "ethernet", _, ..] if dir(4).is_some() => format!("net/{}", parts[4]),
         ["drivers", a, ..] => match dir(2) {
-            Some(b) => format!("{a}/{b}"),
+            Some(b) => format!("{a}: {b}"),
             None if dir(1).is_some() => a.to_string(),
             None => "drivers".into(),
         },
@@ -120,6 +254,7 @@ pub fn path_prefix(path: &str) -> String {
             None => "fs".into(),
         },
         ["mm", file] => format!("mm/{}", stem(file)),
+        ["arch", a, "kvm", _, ..] => format!("KVM: {a}"),
         ["arch", a, ..] => match (dir(1), dir(2)) {
             (Some(_), Some(b)) => format!("{a}/{b}"),
             (Some(_), None) => a.to_string(),
@@ -133,19 +268,36 @@ pub fn path_prefix(path: &str) -> String {
     }
 }
 
-/// The most frequent prefix in a list of subjects (text before the first
-/// `": "`), ties going to the one seen first. Subjects without `": "` and
-/// merge commits are ignored.
+/// The subsystem lead of a subject: its `x: ` segments before the summary,
+/// where a segment is one word (`KVM`, `drm/i915`) or a few capitalised
+/// words (`Book3S HV`). `KVM: PPC: e500: fix x` gives `KVM: PPC: e500`.
+pub fn subject_lead(subject: &str) -> Option<String> {
+    let parts: Vec<&str> = subject.split(": ").collect();
+    let mut lead: Vec<&str> = Vec::new();
+    for seg in &parts[..parts.len().saturating_sub(1)] {
+        let seg = seg.trim();
+        let words: Vec<&str> = seg.split_whitespace().collect();
+        let one_word = words.len() == 1;
+        let capitalised = (2..=3).contains(&words.len())
+            && words
+                .iter()
+                .all(|w| w.starts_with(|c: char| c.is_ascii_uppercase() || c.is_ascii_digit()));
+        if seg.is_empty() || seg.starts_with('[') || !(one_word || capitalised) {
+            break;
+        }
+        lead.push(seg);
+    }
+    (!lead.is_empty()).then(|| lead.join(": "))
+}
+
+/// The most frequent lead in a list of subjects, ties going to the one
+/// seen first. Subjects without one and merge commits are ignored.
 pub fn prefix_from_subjects<'a>(subjects: impl IntoIterator<Item = &'a str>) -> Option<String> {
     most_frequent(subjects.into_iter().filter_map(|s| {
-        if s.starts_with("Merge ") {
+        if s.starts_with("Merge ") || s.starts_with("Revert ") {
             return None;
         }
-        let prefix = s[..s.find(": ")?].trim();
-        if prefix.is_empty() || prefix.starts_with('[') {
-            return None;
-        }
-        Some(prefix.to_string())
+        subject_lead(s)
     }))
 }
 
@@ -168,13 +320,40 @@ fn most_frequent(items: impl Iterator<Item = String>) -> Option<String> {
     counts.into_iter().find(|(_, n)| *n == max).map(|(p, _)| p)
 }
 
+/// The longest parenthesised run `wrap` keeps on one line.
+const UNBROKEN: usize = 48;
+
+/// The words of a text, a call written with spaces after its commas
+/// (`f(pages, got, true)`) kept as one word when it is short enough.
+fn unbroken_words(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut open = 0usize;
+    for word in text.split_whitespace() {
+        let joins = open > 0
+            && out
+                .last()
+                .is_some_and(|last| last.len() + 1 + word.len() <= UNBROKEN);
+        if joins {
+            let last = out.last_mut().expect("a word is open");
+            last.push(' ');
+            last.push_str(word);
+        } else {
+            open = 0;
+            out.push(word.to_string());
+        }
+        open = (open + word.matches('(').count()).saturating_sub(word.matches(')').count());
+    }
+    out
+}
+
 /// Wraps text at `width` columns, keeping words whole; `indent` starts every
 /// line after the first. Words longer than a line stay on their own line.
 pub fn wrap(text: &str, width: usize, first_indent: &str, indent: &str) -> String {
     let mut out = String::new();
     let mut line = first_indent.to_string();
     let mut line_has_word = false;
-    for word in text.split_whitespace() {
+    for word in unbroken_words(text) {
+        let word = word.as_str();
         if line_has_word && line.len() + 1 + word.len() > width {
             out.push_str(&line);
             out.push('\n');
@@ -192,81 +371,538 @@ pub fn wrap(text: &str, width: usize, first_indent: &str, indent: &str) -> Strin
     out
 }
 
-/// Everything a commit message body needs to know about one patch.
-pub struct BodyFacts<'a> {
-    pub target: Target,
-    pub acquire_sites: usize,
-    pub release_sites: usize,
-    pub files: usize,
-    pub summaries: &'a [String],
-    pub rule_ids: &'a [String],
-    pub signoff: Option<&'a Identity>,
+/// A paragraph wrapped at 75 columns, followed by a blank line.
+fn para(out: &mut String, text: &str) {
+    out.push_str(&wrap(text, WRAP, "", ""));
+    out.push('\n');
 }
 
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
+/// `a`, `a and b`, `a, b and c`.
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
 }
 
-/// The "why" paragraph shared by patches and cover letters.
+/// The "why" paragraph of cover letters.
 pub fn rationale(target: Target) -> String {
     match target {
-        Target::Unpin => "Pages that are obtained from get_user_pages*() in order to access their \
-            contents, for DMA or for writing by the CPU, must be pinned with \
-            pin_user_pages*() (FOLL_PIN) and released with unpin_user_page*(), so \
-            that the pins are tracked and page_maybe_dma_pinned() can tell that \
-            such a page is in use (see Documentation/core-api/pin_user_pages.rst). \
-            The two release families are not interchangeable, so each acquisition \
-            is converted together with every put_page() that releases its pages."
+        Target::Unpin => format!(
+            "Pages whose contents are accessed by a device or written by the \
+            kernel while they are held must be pinned with pin_user_pages*() \
+            and released with unpin_user_page*(), so that page_maybe_dma_pinned() \
+            sees them ({DOC})."
+        ),
+        Target::PutUserPage => "Pages obtained from get_user_pages*() are released with \
+            put_user_page*() instead of put_page(), so that they can later be \
+            tracked while they are in use for DMA."
             .into(),
-        Target::PutUserPage => {
-            "Pages that are obtained from get_user_pages*() must be released with \
-            put_user_page*() instead of put_page(), so that such pages can later \
-            be tracked while they are in use for DMA and the file system can \
-            tell them apart from pages with ordinary references. Every release \
-            of a page array is converted together, so that the acquisition and \
-            all its releases stay consistent."
-                .into()
+    }
+}
+
+/// How a message refers to the pages of a unit: one page or several.
+struct Noun {
+    noun: &'static str,
+    pronoun: &'static str,
+    is: &'static str,
+}
+
+fn noun(pages: &str) -> Noun {
+    if pages.starts_with('&') {
+        Noun {
+            noun: "page",
+            pronoun: "it",
+            is: "is",
+        }
+    } else {
+        Noun {
+            noun: "pages",
+            pronoun: "them",
+            is: "are",
         }
     }
 }
 
-/// The commit message body of a patch (everything after the subject).
-pub fn patch_body(f: &BodyFacts) -> String {
-    let mut out = wrap(&rationale(f.target), WRAP, "", "");
-    out.push('\n');
-    let what = match f.target {
-        Target::Unpin => "Convert",
-        Target::PutUserPage => "Convert the releases of",
-    };
-    let counts = format!(
-        "{what} {} and {} in {}:",
-        plural(f.acquire_sites, "acquisition", "acquisitions"),
-        plural(f.release_sites, "release", "releases"),
-        plural(f.files, "file", "files"),
-    );
-    out.push_str(&wrap(&counts, WRAP, "", ""));
-    out.push('\n');
-    for s in f.summaries {
-        out.push_str(&wrap(s, WRAP, "  ", "    "));
+fn at(e: &(Evidence, String)) -> String {
+    if e.1.is_empty() {
+        String::new()
+    } else {
+        format!(" at {}", e.1)
     }
-    out.push('\n');
-    out.push_str(&wrap(
-        "The conversion was generated by pinpatch, which follows each page array \
-         from its acquisition to every release; it needs human review like any \
-         other change.",
-        WRAP,
-        "",
-        "",
-    ));
-    out.push('\n');
-    // One line per rule keeps every line within 75 columns.
-    for id in f.rule_ids {
-        out.push_str(&format!("Generated by: pinpatch rule {id}\n"));
+}
+
+fn evidence_name(e: &Evidence) -> String {
+    match e {
+        Evidence::Dma(n) | Evidence::Write(n) => format!("{n}()"),
+        Evidence::Stored(f) => f.clone(),
+        Evidence::LongTerm => "FOLL_LONGTERM".into(),
+    }
+}
+
+/// What the pages of a unit are used for, as the documentation's case.
+fn case_sentence(facts: &Facts) -> Option<String> {
+    let n = noun(&facts.pages);
+    let ev = &facts.evidence;
+    let dma = ev.iter().find(|e| matches!(e.0, Evidence::Dma(_)));
+    let write = ev.iter().find(|e| matches!(e.0, Evidence::Write(_)));
+    let stored = ev
+        .iter()
+        .find(|e| matches!(e.0, Evidence::Stored(_)))
+        .filter(|_| facts.held_beyond_call);
+    if let Some(d) = dma {
+        if facts.longterm || stored.is_some() {
+            let kept = match stored {
+                Some(s) => format!(
+                    ", and the {} {} kept in {}{} beyond the call",
+                    n.noun,
+                    n.is,
+                    evidence_name(&s.0),
+                    at(s)
+                ),
+                None => ", with FOLL_LONGTERM".into(),
+            };
+            return Some(format!(
+                "This is case 2 (RDMA) of {DOC}: the {}' contents are accessed through {}{}{kept}.",
+                n.noun,
+                evidence_name(&d.0),
+                at(d)
+            ));
+        }
+        return Some(format!(
+            "This is case 1 (Direct IO) of {DOC}: the {}' contents are accessed through {}{} while the call runs.",
+            n.noun,
+            evidence_name(&d.0),
+            at(d)
+        ));
+    }
+    if let Some(w) = write {
+        return Some(format!(
+            "This is case 5 of {DOC}: the data within the {} is written, as {}{} shows.",
+            n.noun,
+            evidence_name(&w.0),
+            at(w)
+        ));
+    }
+    stored.map(|s| {
+        format!(
+            "The {} {} kept in {}{} beyond the call, which needs a pin rather than a reference ({DOC}).",
+            n.noun,
+            n.is,
+            evidence_name(&s.0),
+            at(s)
+        )
+    })
+}
+
+/// The release upstream would likely want for pages written while held:
+/// `unpin_user_pages_dirty_lock(&page, 1, cond)` for one page,
+/// `unpin_user_pages_dirty_lock(pages, n, cond)` for an array released by
+/// `unpin_user_pages(pages, n)`; `cond` is `true` unless the acquire asks
+/// for write access only under a condition.
+fn dirty_release(release: Option<&CallChange>, condition: Option<&str>) -> String {
+    let cond = condition.unwrap_or("true");
+    let array_args = release
+        .filter(|c| c.to == "unpin_user_pages" || c.to == "put_user_pages")
+        .and_then(|c| {
+            let open = c.rewritten.find('(')?;
+            c.rewritten[open + 1..]
+                .trim_end()
+                .trim_end_matches(';')
+                .strip_suffix(')')
+                .map(str::to_string)
+        });
+    match (array_args, release) {
+        (Some(args), _) => format!("unpin_user_pages_dirty_lock({args}, {cond})"),
+        (None, Some(c)) if !c.argument.is_empty() => {
+            format!("unpin_user_pages_dirty_lock(&{}, 1, {cond})", c.argument)
+        }
+        _ => format!("unpin_user_pages_dirty_lock(..., {cond})"),
+    }
+}
+
+/// How many lines before a one-page release a dirtying call may be for the
+/// two to read as one `set_page_dirty(p); put_page(p);` pair.
+const FOLD_DISTANCE: usize = 3;
+
+/// The dirtying calls just before a one-page release that upstream folds
+/// with it into `unpin_user_pages_dirty_lock(&page, 1, true)`, as sentences.
+fn fold_notes(facts: &Facts, releases: &[CallChange]) -> Vec<String> {
+    let place = |at: &str| -> Option<(String, usize)> {
+        let (file, line) = at.rsplit_once(':')?;
+        Some((file.to_string(), line.parse().ok()?))
+    };
+    let mut out = Vec::new();
+    for r in releases
+        .iter()
+        .filter(|r| !r.looped && !r.argument.is_empty())
+    {
+        let Some((rfile, rline)) = place(&r.at) else {
+            continue;
+        };
+        let dirty = facts.evidence.iter().find(|(e, at)| {
+            matches!(e, Evidence::Write(n) if n.starts_with("set_page_dirty"))
+                && place(at)
+                    .is_some_and(|(f, l)| f == rfile && l < rline && rline - l <= FOLD_DISTANCE)
+        });
+        if let Some(d) = dirty {
+            out.push(format!(
+                "{}{} marks the page dirty just before {}() at {}; {} would do both, taking the page lock while dirtying.",
+                evidence_name(&d.0),
+                at(d),
+                if r.to.is_empty() { &r.from } else { &r.to },
+                r.at,
+                dirty_release(Some(r), None)
+            ));
+        }
+    }
+    out
+}
+
+/// What a maintainer should decide about a unit, as sentences.
+fn decisions(facts: &Facts, release: Option<&CallChange>) -> Vec<String> {
+    let n = noun(&facts.pages);
+    let mut out = Vec::new();
+    let dirtied = facts
+        .evidence
+        .iter()
+        .any(|e| matches!(e.0, Evidence::Write(_)))
+        || facts.releases.iter().any(|c| c.to.contains("dirty"));
+    let dma = facts
+        .evidence
+        .iter()
+        .find(|e| matches!(e.0, Evidence::Dma(_)));
+    if let (true, false, Some(d)) = (facts.write, dirtied, dma) {
+        out.push(format!(
+            "The {} {} taken with FOLL_WRITE and accessed through {}{}, but no release marks {} dirty; if the device writes into {}, the release should be {}.",
+            n.noun,
+            n.is,
+            evidence_name(&d.0),
+            at(d),
+            n.pronoun,
+            n.pronoun,
+            dirty_release(release, facts.write_condition.as_deref())
+        ));
+    }
+    if !facts.longterm && facts.held_beyond_call {
+        for e in &facts.evidence {
+            if let Evidence::Stored(field) = &e.0 {
+                out.push(format!(
+                    "The {} {} kept pinned in {field}{} beyond {}() without FOLL_LONGTERM; if {} {} held for the life of the device, FOLL_LONGTERM may be wanted.",
+                    n.noun,
+                    n.is,
+                    at(e),
+                    facts.function,
+                    if n.noun == "page" { "it" } else { "they" },
+                    n.is
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Everything a commit message body needs to know about one patch.
+pub struct BodyFacts<'a> {
+    pub target: Target,
+    pub units: &'a [&'a Facts],
+    pub signoff: Option<&'a Identity>,
+}
+
+/// `put_page() at a.c:1 to unpin_user_page()`, or for a loop `the
+/// put_page() loop at a.c:1 to one unpin_user_pages() call`.
+fn release_change(c: &CallChange) -> String {
+    if c.looped {
+        format!("the {}() loop at {} to one {}() call", c.from, c.at, c.to)
+    } else {
+        format!("{}() at {} to {}()", c.from, c.at, c.to)
+    }
+}
+
+/// The release changes of a unit, one-page releases with the same change
+/// merged: `put_page() at a.c:1 and a.c:9 to unpin_user_page()`.
+fn release_changes(releases: &[CallChange]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut merged: Vec<(String, String, Vec<String>)> = Vec::new();
+    for c in releases.iter().filter(|c| !c.to.is_empty()) {
+        if c.looped {
+            out.push(release_change(c));
+            continue;
+        }
+        match merged
+            .iter_mut()
+            .find(|(f, t, _)| *f == c.from && *t == c.to)
+        {
+            Some((_, _, places)) => places.push(c.at.clone()),
+            None => merged.push((c.from.clone(), c.to.clone(), vec![c.at.clone()])),
+        }
+    }
+    let mut single: Vec<String> = merged
+        .into_iter()
+        .map(|(from, to, places)| format!("{from}() at {} to {to}()", and_list(&places)))
+        .collect();
+    single.append(&mut out);
+    single
+}
+
+/// The commit message body of a conversion patch (everything after the
+/// subject).
+pub fn patch_body(f: &BodyFacts) -> String {
+    let mut out = String::new();
+    // The 2018 plan has no documentation to point to: say why once.
+    if f.target == Target::PutUserPage {
+        para(&mut out, &rationale(f.target));
+    }
+    for facts in f.units {
+        let n = noun(&facts.pages);
+        let acq: Vec<String> = facts
+            .acquires
+            .iter()
+            .map(|c| format!("{}() at {}", c.from, c.at))
+            .collect();
+        if acq.is_empty() {
+            let rel: Vec<String> = facts
+                .releases
+                .iter()
+                .map(|c| format!("{}() at {}", c.from, c.at))
+                .collect();
+            para(
+                &mut out,
+                &format!(
+                    "{}() releases {} from get_user_pages*() with {}.",
+                    facts
+                        .releases
+                        .first()
+                        .map(|c| c.function.as_str())
+                        .unwrap_or(""),
+                    n.noun,
+                    and_list(&rel)
+                ),
+            );
+        } else {
+            para(
+                &mut out,
+                &format!(
+                    "{}() takes {} {} with {}.",
+                    facts.function,
+                    if n.noun == "page" { "a" } else { "its" },
+                    n.noun,
+                    and_list(&acq)
+                ),
+            );
+        }
+        if f.target == Target::Unpin {
+            if let Some(case) = case_sentence(facts) {
+                para(&mut out, &case);
+            }
+        }
+        let mut acqs: Vec<String> = facts
+            .acquires
+            .iter()
+            .filter(|c| !c.to.is_empty())
+            .map(|c| format!("{}() to {}()", c.from, c.to))
+            .collect();
+        acqs.dedup();
+        let rels = release_changes(&facts.releases);
+        let mut text = if acqs.is_empty() {
+            format!("Convert {}.", and_list(&rels))
+        } else {
+            format!("Convert {}, and {}.", and_list(&acqs), and_list(&rels))
+        };
+        for c in &facts.changes {
+            text.push(' ');
+            text.push_str(c);
+        }
+        para(&mut out, &text);
+        if f.target == Target::Unpin {
+            for d in fold_notes(facts, &facts.releases) {
+                para(&mut out, &d);
+            }
+            for d in decisions(facts, facts.releases.first()) {
+                para(&mut out, &d);
+            }
+        }
     }
     if let Some(id) = f.signoff {
         out.push_str(&format!("Signed-off-by: {}\n", id.formatted()));
+    } else {
+        out.pop();
     }
     out
+}
+
+/// A `Fixes:` trailer target: the abbreviated id and subject of a commit.
+pub struct FixesTag {
+    pub id: String,
+    pub subject: String,
+}
+
+/// How many correct releases a fix message names before counting the rest.
+const CORRECT_NAMED: usize = 2;
+
+/// The commit message body of a fix patch.
+pub fn fix_body(
+    fix: &Fix,
+    facts: &Facts,
+    fixes: Option<&FixesTag>,
+    signoff: Option<&Identity>,
+) -> String {
+    let mut out = String::new();
+    let n = noun(&facts.pages);
+    if fix.kind == FixKind::GotUnpinned {
+        let released: Vec<&str> = fix.correct.iter().map(|c| c.from.as_str()).collect();
+        let but = but_released(
+            &fix.acquire.function,
+            &fix.correct,
+            n.pronoun,
+            &names(&released),
+        );
+        para(
+            &mut out,
+            &format!(
+                "{}() takes a reference on the {} with {}() at {}, {but}.",
+                fix.acquire.function, n.noun, fix.acquire.from, fix.acquire.at
+            ),
+        );
+        para(
+            &mut out,
+            &format!(
+                "{} drops a pin the {} never had: the reference count falls by far more than the one reference taken, and the {} can be freed while still in use.",
+                names(&released),
+                n.noun,
+                n.noun
+            ),
+        );
+        para(
+            &mut out,
+            &format!(
+                "Take {} with {}() instead, as the releases expect ({DOC}).",
+                n.pronoun, fix.acquire.to
+            ),
+        );
+        trailers(&mut out, fixes, signoff);
+        return out;
+    }
+    let stored = facts.evidence.iter().find_map(|(e, at)| match e {
+        Evidence::Stored(f) => Some(format!(" and keeps {} in {f} ({at})", n.pronoun)),
+        _ => None,
+    });
+    let flags = if facts.longterm {
+        " with FOLL_LONGTERM"
+    } else {
+        ""
+    };
+    let from: Vec<&str> = fix.releases.iter().map(|c| c.from.as_str()).collect();
+    let but = but_released(
+        &fix.acquire.function,
+        &fix.releases,
+        n.pronoun,
+        &names(&from),
+    );
+    para(
+        &mut out,
+        &format!(
+            "{}() pins the {} at {}{flags}{}, {but}.",
+            fix.acquire.function,
+            n.noun,
+            fix.acquire.at,
+            stored.unwrap_or_default()
+        ),
+    );
+    para(
+        &mut out,
+        &format!(
+            "{} drops a plain reference, not the pin: the pin count leaks, page_maybe_dma_pinned() stays true for the {} forever, and {} can never be migrated or freed.",
+            names(&from),
+            n.noun,
+            if n.noun == "page" { "it" } else { "they" }
+        ),
+    );
+    let to: Vec<&str> = fix.releases.iter().map(|c| c.to.as_str()).collect();
+    let mut last = format!(
+        "Release {} with {}, as {DOC} requires for pinned pages",
+        n.pronoun,
+        names(&to)
+    );
+    let mut correct: Vec<String> = fix
+        .correct
+        .iter()
+        .take(CORRECT_NAMED)
+        .map(|c| format!("{}() at {}", c.function, c.at))
+        .collect();
+    if fix.correct.len() > CORRECT_NAMED {
+        let more = fix.correct.len() - CORRECT_NAMED;
+        correct.push(format!(
+            "{more} other release{}",
+            if more == 1 { "" } else { "s" }
+        ));
+    }
+    if !correct.is_empty() {
+        last.push_str(&format!(
+            " and as {} already {}",
+            and_list(&correct),
+            if fix.correct.len() == 1 { "does" } else { "do" }
+        ));
+    }
+    last.push('.');
+    para(&mut out, &last);
+    // The release the maintainer may prefer: dirtied pages are released
+    // with the dirtying form, written pages might need to be dirtied.
+    let folds = fold_notes(facts, &fix.releases);
+    if !folds.is_empty() {
+        for f in folds {
+            para(&mut out, &f);
+        }
+    } else {
+        for d in decisions(facts, fix.releases.first()) {
+            if d.contains("FOLL_WRITE") {
+                para(&mut out, &d);
+            }
+        }
+    }
+    trailers(&mut out, fixes, signoff);
+    out
+}
+
+/// `but f() at a.c:1 releases them with x()`, or `but releases them with
+/// x() at a.c:1` when every release is in the acquiring function.
+fn but_released(acquirer: &str, releases: &[CallChange], pronoun: &str, with: &str) -> String {
+    let places: Vec<String> = releases.iter().map(|c| c.at.clone()).collect();
+    if releases.iter().all(|c| c.function == acquirer) {
+        return format!(
+            "but releases {pronoun} with {with} at {}",
+            and_list(&places)
+        );
+    }
+    let rel: Vec<String> = releases
+        .iter()
+        .map(|c| format!("{}() at {}", c.function, c.at))
+        .collect();
+    format!(
+        "but {} {} {pronoun} with {with}",
+        and_list(&rel),
+        if rel.len() == 1 {
+            "releases"
+        } else {
+            "release"
+        }
+    )
+}
+
+/// Appends `Fixes:` and `Signed-off-by:` after the last paragraph, or drops
+/// the paragraph's blank line when there are none.
+fn trailers(out: &mut String, fixes: Option<&FixesTag>, signoff: Option<&Identity>) {
+    if let Some(t) = fixes {
+        // A Fixes: trailer stays on one line, whatever its length.
+        out.push_str(&format!("Fixes: {} (\"{}\")\n", t.id, t.subject));
+    }
+    if let Some(id) = signoff {
+        out.push_str(&format!("Signed-off-by: {}\n", id.formatted()));
+    }
+    if fixes.is_none() && signoff.is_none() {
+        out.pop();
+    }
 }
 
 #[cfg(test)]
@@ -280,16 +916,20 @@ mod tests {
             ("drivers/gpu/drm/drm_gem.c", "drm"),
             ("drivers/infiniband/hw/qib/qib_user_pages.c", "RDMA/qib"),
             ("drivers/infiniband/core/umem.c", "RDMA/core"),
-            ("drivers/media/pci/ivtv/ivtv-udma.c", "media/ivtv"),
+            ("drivers/media/pci/ivtv/ivtv-udma.c", "media: ivtv"),
             ("drivers/vfio/vfio_iommu_type1.c", "vfio"),
             ("drivers/vfio/pci/vfio_pci.c", "vfio/pci"),
-            ("drivers/misc/habanalabs/common/memory.c", "misc/habanalabs"),
+            (
+                "drivers/misc/habanalabs/common/memory.c",
+                "misc: habanalabs",
+            ),
             ("drivers/xen/gntdev.c", "xen"),
             ("net/rds/rdma.c", "net/rds"),
             ("fs/fuse/dev.c", "fuse"),
             ("fs/exec.c", "fs"),
             ("mm/gup.c", "mm/gup"),
-            ("arch/x86/kvm/svm/sev.c", "x86/kvm"),
+            ("arch/x86/kvm/svm/sev.c", "KVM: x86"),
+            ("arch/x86/mm/fault.c", "x86/mm"),
             ("virt/kvm/kvm_main.c", "KVM"),
             ("lib/iov_iter.c", "lib"),
         ];
@@ -298,23 +938,92 @@ mod tests {
         }
     }
 
+    /// The shipped table names the subsystems as they write their subjects,
+    /// the most specific key winning.
     #[test]
-    fn history_prefix_is_most_frequent() {
+    fn shipped_table_prefixes() {
+        let cases = [
+            ("arch/s390/kvm/interrupt.c", "KVM: s390"),
+            ("arch/powerpc/kvm/e500_mmu.c", "KVM: PPC: e500"),
+            ("arch/powerpc/kvm/book3s.c", "KVM: PPC"),
+            ("drivers/block/ublk_drv.c", "ublk_drv"),
+            ("arch/arm64/kernel/mte.c", "arm64: mte"),
+            ("drivers/misc/sgi-gru/grufault.c", "misc: sgi-gru"),
+            ("drivers/misc/vmw_vmci/vmci_host.c", "VMCI"),
+            ("drivers/virt/fsl_hypervisor.c", "virt: fsl_hypervisor"),
+            ("drivers/virt/acrn/vm.c", "virt: acrn"),
+            ("drivers/infiniband/hw/mthca/mthca_memfree.c", "RDMA/mthca"),
+            ("drivers/gpu/drm/via/via_dmablit.c", "drm/via"),
+            ("drivers/media/pci/ivtv/ivtv-yuv.c", "media: ivtv"),
+            ("drivers/vhost/vhost.c", "vhost"),
+            ("drivers/tee/tee_shm.c", "tee"),
+            ("net/rds/ib_rdma.c", "rds"),
+            ("net/xdp/xdp_umem.c", "xsk"),
+            ("drivers/vfio/vfio_iommu_type1.c", "vfio/type1"),
+            // Not in the table: the path rules.
+            ("drivers/foo/bar/baz.c", "foo: bar"),
+        ];
+        for (path, want) in cases {
+            assert_eq!(table_prefix(path), want, "{path}");
+        }
+        for (key, value) in prefix_table() {
+            assert!(!value.is_empty() && !value.ends_with(':'), "{key}");
+            assert!(!key.starts_with('/') && !key.contains("//"), "{key}");
+        }
+    }
+
+    #[test]
+    fn history_prefix_is_most_frequent_lead() {
         let subjects = [
             "RDMA/qib: a",
             "IB/qib: b",
-            "IB/qib: c",
+            "IB/qib: Fix c: d",
             "Merge x: y",
             "no prefix",
         ];
         assert_eq!(prefix_from_subjects(subjects).as_deref(), Some("IB/qib"));
+        assert_eq!(
+            subject_lead("KVM: PPC: Book3S HV: Fix x").as_deref(),
+            Some("KVM: PPC: Book3S HV")
+        );
+        assert_eq!(
+            subject_lead("net: fix the thing: more").as_deref(),
+            Some("net")
+        );
+        assert_eq!(subject_lead("Linux 6.1"), None);
+    }
+
+    #[test]
+    fn subjects_name_the_conversion() {
+        let c = |from: &str, to: &str| CallChange {
+            from: from.into(),
+            to: to.into(),
+            ..CallChange::default()
+        };
+        let one = c("get_user_pages_fast", "pin_user_pages_fast");
+        let two = c("get_user_pages", "pin_user_pages");
+        let rel = c("put_page", "unpin_user_page");
+        assert_eq!(
+            summary_text(&[&one], &[&rel]),
+            "convert get_user_pages_fast() --> pin_user_pages_fast()"
+        );
+        assert_eq!(
+            summary_text(&[&one, &two], &[&rel]),
+            "convert get_user_pages*() --> pin_user_pages*()"
+        );
+        let kept = c("get_user_pages", "");
+        let put = c("put_page", "put_user_page");
+        assert_eq!(
+            summary_text(&[&kept], &[&put]),
+            "convert put_page() --> put_user_page()"
+        );
     }
 
     #[test]
     fn subject_fits_75_columns() {
         let s = subject(
             "drivers/very/long/prefix/that/goes/on/and/on/forever",
-            Target::Unpin,
+            "convert get_user_pages_fast() --> pin_user_pages_fast()",
         );
         assert!(s.len() <= 75, "{s}");
     }

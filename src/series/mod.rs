@@ -99,6 +99,9 @@ pub struct Patch {
     /// The commit message after the subject, ending in a newline, with
     /// `Signed-off-by:` only when an identity was given.
     pub body: String,
+    /// Text after the `---` line, before the diffstat, that `git am`
+    /// drops: the cover letter's notes when the series has one patch.
+    pub notes: String,
     pub to: Vec<String>,
     pub cc: Vec<String>,
     /// Sorted by path.
@@ -109,6 +112,8 @@ pub struct Patch {
     pub summaries: Vec<String>,
     pub acquire_sites: usize,
     pub release_sites: usize,
+    /// The rules that produced the patch.
+    pub rules: Vec<String>,
 }
 
 /// The `[PATCH 0/N]` mail of a series.
@@ -125,12 +130,16 @@ pub struct Cover {
 /// A patch series, posted as one thread of at most 15 patches.
 #[derive(Clone, Debug)]
 pub struct Series {
-    /// A stable slug such as `easy`, `local-rdma` or `easy-2`.
+    /// A stable slug such as `fixes-rds`, `easy`, `local-rdma` or `easy-2`.
     pub name: String,
+    /// The series repairs a mismatch (pinned pages released with
+    /// `put_page()`); such series come first.
+    pub fix: bool,
     pub class: Class,
     /// The `T:` tree the series goes through, when all its patches share one.
     pub tree: Option<String>,
     pub patches: Vec<Patch>,
+    /// The cover letter; the sinks write it only for two patches or more.
     pub cover: Cover,
     /// Sites left for a human that belong to this series' area.
     pub manual: Vec<ManualSite>,
@@ -273,13 +282,62 @@ impl SourceTree {
                 .and_then(|c| c.tree().ok())
                 .and_then(|t| t.get_path(p).ok())
                 .map(|e| e.id());
-            if here != before {
+            // A root commit imports the tree: its subject says nothing
+            // about the file.
+            if here != before && commit.parent_count() == 1 {
                 if let Ok(Some(s)) = commit.summary() {
                     out.push(s.to_string());
                 }
             }
         }
         out
+    }
+}
+
+impl SourceTree {
+    /// The commit that last changed `line` of `path` before the base, for
+    /// a `Fixes:` trailer: `None` without history, or when that line comes
+    /// from the root commit (an import, which introduced nothing).
+    pub fn blame_line(&self, path: &str, line: usize) -> Option<message::FixesTag> {
+        let (repo, base) = (self.repo.as_ref()?, self.base?);
+        let mut opts = git2::BlameOptions::new();
+        opts.newest_commit(base)
+            .min_line(line)
+            .max_line(line)
+            .first_parent(true);
+        let blame = repo.blame_file(Path::new(path), Some(&mut opts)).ok()?;
+        let hunk = blame.get_line(line)?;
+        let commit = repo.find_commit(hunk.final_commit_id()).ok()?;
+        if commit.parent_count() == 0 {
+            return None;
+        }
+        let id = commit.id().to_string();
+        Some(message::FixesTag {
+            id: id[..12].to_string(),
+            subject: commit.summary().ok().flatten()?.to_string(),
+        })
+    }
+
+    /// The upstream release of a kernel tree, `6.1.172`, from its top
+    /// Makefile (`VERSION`, `PATCHLEVEL`, `SUBLEVEL`, `EXTRAVERSION`).
+    pub fn kernel_release(&self) -> Option<String> {
+        let (bytes, _) = self.read("Makefile").ok()?;
+        let text = String::from_utf8_lossy(&bytes);
+        let field = |name: &str| -> Option<String> {
+            text.lines().take(20).find_map(|l| {
+                let (k, v) = l.split_once('=')?;
+                (k.trim() == name).then(|| v.trim().to_string())
+            })
+        };
+        let version =
+            field("VERSION").filter(|v| v.chars().all(|c| c.is_ascii_digit()) && !v.is_empty())?;
+        let patchlevel = field("PATCHLEVEL")?;
+        let mut release = format!("{version}.{patchlevel}");
+        if let Some(sub) = field("SUBLEVEL").filter(|s| !s.is_empty() && s != "0") {
+            release.push_str(&format!(".{sub}"));
+        }
+        release.push_str(&field("EXTRAVERSION").unwrap_or_default());
+        Some(release)
     }
 }
 
@@ -298,7 +356,7 @@ fn disk_mode(_path: &Path) -> u32 {
 }
 
 /// Plans the patch series for `units`, listing `manual` sites in the cover
-/// letters. The result is sorted by class, then name.
+/// letters. The result is sorted fixes first, then by class and name.
 pub fn plan(
     units: &[Unit],
     manual: &[ManualSite],
@@ -320,21 +378,23 @@ pub fn render_plan(series: &[Series]) -> String {
             s,
             "series {} ({}, {} patch{})",
             sr.name,
-            sr.class.name(),
+            if sr.fix { "fixes" } else { sr.class.name() },
             sr.patches.len(),
             if sr.patches.len() == 1 { "" } else { "es" }
         );
         if let Some(t) = &sr.tree {
             let _ = writeln!(s, "  tree: {t}");
         }
-        let _ = writeln!(
-            s,
-            "  cover: {} {}",
-            text::patch_tag(0, sr.patches.len()),
-            sr.cover.subject
-        );
-        let _ = writeln!(s, "    to: {}", list_or_none(&sr.cover.to));
-        let _ = writeln!(s, "    cc: {}", list_or_none(&sr.cover.cc));
+        if sr.patches.len() > 1 {
+            let _ = writeln!(
+                s,
+                "  cover: {} {}",
+                text::patch_tag(0, sr.patches.len()),
+                sr.cover.subject
+            );
+            let _ = writeln!(s, "    to: {}", list_or_none(&sr.cover.to));
+            let _ = writeln!(s, "    cc: {}", list_or_none(&sr.cover.cc));
+        }
         for (i, p) in sr.patches.iter().enumerate() {
             let _ = writeln!(
                 s,

@@ -215,8 +215,13 @@ pub struct MailContext<'a> {
     pub with_recipients: bool,
 }
 
-/// `[PATCH 03/12]`: the number is padded to the width of the total.
+/// `[PATCH 03/12]`: the number is padded to the width of the total;
+/// `[PATCH]` alone for a series of one.
 pub fn patch_tag(n: usize, total: usize) -> String {
+    if n == 1 && total == 1 {
+        // git format-patch numbers nothing in a series of one.
+        return "[PATCH]".into();
+    }
     let w = total.to_string().len();
     format!("[PATCH {n:0w$}/{total}]")
 }
@@ -281,6 +286,10 @@ fn patch_tail(patch: &Patch) -> Vec<u8> {
     let mut out = Vec::new();
     out.extend_from_slice(patch.body.as_bytes());
     out.extend_from_slice(b"---\n");
+    if !patch.notes.is_empty() {
+        out.extend_from_slice(patch.notes.as_bytes());
+        out.push(b'\n');
+    }
     out.extend_from_slice(diffstat(&stat_rows(&patch.files)).as_bytes());
     out.push(b'\n');
     let mut files: Vec<&FileChange> = patch.files.iter().collect();

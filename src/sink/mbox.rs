@@ -1,6 +1,7 @@
 //! Writes series as `git format-patch` files, one directory per series.
 //!
-//! `OUT/<series>/0000-cover-letter.patch` and `OUT/<series>/NNNN-<slug>.patch`
+//! `OUT/<series>/0000-cover-letter.patch` (for two patches or more) and
+//! `OUT/<series>/NNNN-<slug>.patch`
 //! are built in a temporary directory next to `OUT` and renamed into place at
 //! the end, so a failure never leaves half-written output, and no staging
 //! directory is left on any error path. Every output holds a marker file,
@@ -273,9 +274,12 @@ pub fn write_series_until(
         let dir = tmp.path().join(&s.name);
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
         check()?;
-        let cover = dir.join("0000-cover-letter.patch");
-        std::fs::write(&cover, cover_mail(s, &ctx)).map_err(io(&cover))?;
-        written.push(out.join(&s.name).join("0000-cover-letter.patch"));
+        // As with git format-patch, a single patch has no cover letter.
+        if s.patches.len() > 1 {
+            let cover = dir.join("0000-cover-letter.patch");
+            std::fs::write(&cover, cover_mail(s, &ctx)).map_err(io(&cover))?;
+            written.push(out.join(&s.name).join("0000-cover-letter.patch"));
+        }
         for (i, p) in s.patches.iter().enumerate() {
             let name = patch_file_name(i + 1, &p.subject);
             check()?;

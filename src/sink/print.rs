@@ -34,9 +34,134 @@ pub fn summary_line(outcome: &Outcome) -> String {
     )
 }
 
-/// Writes the human-readable report: one line per site, skipped function,
-/// mismatch and skipped file, then the summary.
+/// The width the text report wraps at; continuation lines are indented.
+pub const REPORT_WIDTH: usize = 100;
+
+/// How many names a grouped reason lists before counting the rest.
+const GROUP_NAMED: usize = 3;
+
+/// Groups reasons that differ only in the function they name and the
+/// places in parentheses: `the pages are passed to a() (x.c:1)` and `the
+/// pages are passed to b() (y.c:2)` become `the pages are passed to 2
+/// functions: a(), b()`. Other reasons are kept as they are, in order.
+pub fn group_reasons(reasons: &[String]) -> Vec<String> {
+    // (head, tail without places) -> distinct names, in first-seen order.
+    let mut groups: Vec<((String, String), Vec<String>, String)> = Vec::new();
+    for r in reasons {
+        let split = r
+            .find("() ")
+            .or_else(|| r.strip_suffix("()").map(|x| x.len()))
+            .and_then(|end| {
+                let start = r[..end]
+                    .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .map(|i| i + 1)
+                    .unwrap_or(0);
+                (start < end).then_some((start, end))
+            });
+        let Some((start, end)) = split else {
+            groups.push(((r.clone(), String::new()), Vec::new(), r.clone()));
+            continue;
+        };
+        let head = r[..start].trim_end().to_string();
+        let mut tail = String::new();
+        let mut depth = 0usize;
+        for c in r[end + 2..].chars() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth = depth.saturating_sub(1),
+                _ if depth == 0 => tail.push(c),
+                _ => {}
+            }
+        }
+        let tail = tail.trim().to_string();
+        let name = format!("{}()", &r[start..end]);
+        let key = (head, tail);
+        match groups
+            .iter_mut()
+            .find(|(k, names, _)| *k == key && !names.is_empty())
+        {
+            Some((_, names, _)) => {
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+            None => groups.push((key, vec![name], r.clone())),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|((head, tail), names, original)| {
+            if names.len() < 2 {
+                return original;
+            }
+            let shown: Vec<&str> = names.iter().take(GROUP_NAMED).map(String::as_str).collect();
+            let more = names.len().saturating_sub(GROUP_NAMED);
+            let tail = if tail.is_empty() || tail.starts_with(',') {
+                tail
+            } else {
+                format!(" {tail}")
+            };
+            format!(
+                "{head} {} functions{tail}: {}{}",
+                names.len(),
+                shown.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            )
+        })
+        .collect()
+}
+
+/// Per area (the subject prefix of the file holding the acquire): units,
+/// converted, pinned already, kept on purpose, left for a human, mismatches;
+/// written when the report covers two areas or more.
+fn write_area_table(out: &mut dyn Write, outcome: &Outcome) -> io::Result<()> {
+    let mut rows: std::collections::BTreeMap<String, [usize; 6]> = Default::default();
+    for u in &outcome.units {
+        let row = rows
+            .entry(crate::series::message::table_prefix(&u.file))
+            .or_default();
+        row[0] += 1;
+        if u.is_converted() {
+            row[1] += 1;
+        } else if u.is_pinned() {
+            row[2] += 1;
+        } else if u.is_kept() {
+            row[3] += 1;
+        } else {
+            row[4] += 1;
+        }
+        row[5] += u.mismatches.len();
+    }
+    // One area is the whole report: its summary line says the same.
+    if rows.len() < 2 {
+        return Ok(());
+    }
+    let width = rows.keys().map(|k| k.len()).max().unwrap_or(4).max(4);
+    writeln!(
+        out,
+        "{:<width$}  units  converted  pinned  kept  manual  mismatches",
+        "area"
+    )?;
+    for (area, r) in &rows {
+        writeln!(
+            out,
+            "{area:<width$}  {:>5}  {:>9}  {:>6}  {:>4}  {:>6}  {:>10}",
+            r[0], r[1], r[2], r[3], r[4], r[5]
+        )?;
+    }
+    writeln!(out)
+}
+
+/// Writes the human-readable report: a table per area, then one entry per
+/// site, skipped function, mismatch and skipped file, wrapped at 100
+/// columns, then the summary. `--format json` keeps every detail.
 pub fn write_report_text(out: &mut dyn Write, outcome: &Outcome) -> io::Result<()> {
+    write_area_table(out, outcome)?;
+    let wrap = |line: &str| crate::series::message::wrap(line, REPORT_WIDTH, "", "    ");
     for f in &outcome.files {
         let mut lines: Vec<(usize, u8, String)> = Vec::new();
         for s in &f.findings.sites {
@@ -45,9 +170,39 @@ pub fn write_report_text(out: &mut dyn Write, outcome: &Outcome) -> io::Result<(
                 SiteKind::Release => "release",
                 SiteKind::Rewrite => "rewrite",
             };
+            let put_of_pinned = s.kind == SiteKind::Release
+                && s.unit.is_some_and(|ui| {
+                    let u = &outcome.units[ui];
+                    u.is_pinned()
+                        && u.mismatches
+                            .iter()
+                            .any(|m| m.ends_with(&format!(" at {}:{}", f.rel_path, s.line)))
+                });
             let mut what = match (&s.rewrite, &s.reason) {
+                _ if put_of_pinned => format!(
+                    "must become unpin_user_page*(): the pages are pinned (fixed by series {})",
+                    crate::series::group::fix_series_name(&f.rel_path)
+                ),
                 (Some(r), _) => format!("-> {r}"),
-                (None, Some(why)) => format!("not converted: {}", joined(why)),
+                (None, Some(why)) => {
+                    // A release that shares its flow's reasons points at the
+                    // acquire, where they are written once.
+                    let flow = s.unit.map(|ui| &outcome.units[ui]).filter(|u| {
+                        s.kind == SiteKind::Release
+                            && !u.decision.reasons().is_empty()
+                            && u.decision.reasons() == *why
+                    });
+                    match flow {
+                        Some(u) => format!(
+                            "not converted, as its flow (acquire at {}:{})",
+                            u.file, u.line
+                        ),
+                        None => {
+                            let reasons: Vec<String> = why.iter().map(|b| b.to_string()).collect();
+                            format!("not converted: {}", group_reasons(&reasons).join("; "))
+                        }
+                    }
+                }
                 (None, None) => "not converted".to_string(),
             };
             // An acquire names the releases of its flow, wherever they are.
@@ -94,13 +249,13 @@ pub fn write_report_text(out: &mut dyn Write, outcome: &Outcome) -> io::Result<(
         }
         lines.sort();
         for (_, _, l) in lines {
-            writeln!(out, "{l}")?;
+            out.write_all(wrap(&l).as_bytes())?;
         }
     }
     for s in &outcome.skipped {
-        writeln!(out, "{}: skipped file: {}", s.path, s.reason)?;
+        out.write_all(wrap(&format!("{}: skipped file: {}", s.path, s.reason)).as_bytes())?;
     }
-    writeln!(out, "{}", summary_line(outcome))
+    out.write_all(wrap(&summary_line(outcome)).as_bytes())
 }
 
 #[derive(Serialize)]
@@ -252,9 +407,31 @@ pub fn check_findings(outcome: &Outcome) -> Vec<Finding> {
     }
     for u in &outcome.units {
         for m in &u.mismatches {
+            // A mismatch gets a fix series of its own from `pinpatch
+            // series`, named after the file it edits.
+            // The fix of referenced pages that are unpinned is in the
+            // acquire's file.
+            let fixed_in = if u.is_pinned() {
+                m.rsplit_once(" at ")
+                    .and_then(|(_, at)| at.rsplit_once(':'))
+                    .map(|(path, _)| path)
+            } else {
+                Some(u.file.as_str())
+            };
+            let series = fixed_in
+                .map(|path| {
+                    format!(
+                        " (fixed by series {})",
+                        crate::series::group::fix_series_name(path)
+                    )
+                })
+                .unwrap_or_default();
             out.push(Finding {
                 key: format!("mismatch\t{}\t{}\t{m}", u.file, u.function),
-                line: format!("{}:{}: mismatch in {}(): {m}", u.file, u.line, u.function),
+                line: format!(
+                    "{}:{}: mismatch in {}(): {m}{series}",
+                    u.file, u.line, u.function
+                ),
             });
         }
     }
@@ -337,6 +514,18 @@ pub fn explain(outcome: &Outcome, file: &str, line: usize) -> Option<String> {
         for m in &u.mismatches {
             out.push_str(&format!("  mismatch: {m}\n"));
         }
+        let put_of_pinned = u.is_pinned()
+            && s.kind == SiteKind::Release
+            && u.mismatches
+                .iter()
+                .any(|m| m.ends_with(&format!(" at {}:{}", f.rel_path, s.line)));
+        if put_of_pinned {
+            let name = crate::series::group::fix_series_name(&f.rel_path);
+            out.push_str(&format!(
+                "  must be converted: the pages are pinned, so this release must be unpin_user_page*(); `pinpatch series` writes the fix as series {name}\n"
+            ));
+            continue;
+        }
         match (&s.rewrite, u.is_converted()) {
             (Some(r), _) => out.push_str(&format!("  converted: becomes {r}\n")),
             (None, true) => out.push_str("  converted (this call itself is unchanged)\n"),
@@ -349,4 +538,36 @@ pub fn explain(outcome: &Outcome, file: &str, line: usize) -> Option<String> {
         }
     }
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::group_reasons;
+
+    #[test]
+    fn reasons_naming_other_functions_are_grouped() {
+        let r = |s: &str| s.to_string();
+        let reasons = [
+            r("convert by hand"),
+            r("the pages are passed to a() (x.c:1)"),
+            r("the pages are passed to b() (x.c:2)"),
+            r("the pages are passed to a() (y.c:3)"),
+            r("the pages are passed to c() (x.c:4)"),
+            r("the pages are passed to d() (x.c:5)"),
+            r("the pages are released with e() (x.c:6), which no rule converts"),
+            r("the pages are released with f() (x.c:7), which no rule converts"),
+        ];
+        assert_eq!(
+            group_reasons(&reasons),
+            [
+                "convert by hand",
+                "the pages are passed to 4 functions: a(), b(), c() and 1 more",
+                "the pages are released with 2 functions, which no rule converts: e(), f()",
+            ]
+        );
+        assert_eq!(
+            group_reasons(&[r("the pages are passed to a() (x.c:1)")]),
+            ["the pages are passed to a() (x.c:1)"]
+        );
+    }
 }

@@ -398,9 +398,8 @@ fn new_unit(
     cx.merge(loc.clone(), &v);
     cx.fills.entry(loc.clone()).or_default().insert(u);
     if let Loc::Field(s, f) = loc {
-        cx.units[u]
-            .evidence
-            .insert(format!("stored in struct {s}::{f}"));
+        let at = cx.place(func, node);
+        cx.units[u].note_evidence(format!("stored in struct {s}::{f}"), at);
     }
     u
 }

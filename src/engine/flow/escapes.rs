@@ -102,8 +102,7 @@ fn store(cx: &mut FlowContext, func: FuncId, asg: &Assignment) {
                     need_field(cx, s, f, &v.units());
                     for u in v.units() {
                         cx.units[u]
-                            .evidence
-                            .insert(format!("stored in struct {s}::{f}"));
+                            .note_evidence(format!("stored in struct {s}::{f}"), place.clone());
                     }
                 }
             }
@@ -259,8 +258,9 @@ fn element_store(
             push_unique(&mut cx.units[u].blockers, why.clone());
         }
     }
+    let place = cx.place(func, call.node);
     for u in v.pages {
-        cx.units[u].evidence.insert(format!("{callee}()"));
+        cx.units[u].note_evidence(format!("{callee}()"), place.clone());
     }
 }
 
@@ -360,7 +360,7 @@ fn named_call(
     for &u in units {
         let unit = &mut cx.units[u];
         if flow.evidence_dma.contains(c) || flow.evidence_write.contains(c) {
-            unit.evidence.insert(format!("{c}()"));
+            unit.note_evidence(format!("{c}()"), place.clone());
         }
         if flow.data_access.contains(c) {
             unit.data.insert(format!("{c}()"));
@@ -458,9 +458,11 @@ fn address_taken(cx: &mut FlowContext, scanned: &Needs) {
 /// is weak evidence: such users, uprobes and ptrace-style access, are left
 /// for a decision.)
 fn flag_evidence(cx: &mut FlowContext) {
+    let files = cx.files;
     for unit in cx.units.iter_mut() {
         if unit.flags.iter().any(|f| f.contains("FOLL_LONGTERM")) {
-            unit.evidence.insert("FOLL_LONGTERM".into());
+            let at = format!("{}:{}", files[unit.file.index()].path, unit.line);
+            unit.note_evidence("FOLL_LONGTERM".into(), at);
         }
     }
 }

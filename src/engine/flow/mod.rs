@@ -53,7 +53,7 @@ use crate::c::Parsed;
 use crate::rule::AcquireFamily;
 use ids::{FileId, FuncId, IdVec, UnitId};
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use tree_sitter::Node;
 
 /// A file given to the analysis.
@@ -153,7 +153,9 @@ pub(crate) struct UnitState {
     pub blockers: Vec<Blocker>,
     pub mismatches: Vec<String>,
     pub rules: BTreeSet<String>,
-    pub evidence: BTreeSet<String>,
+    /// Why the pages need a pin, with the first place (`file:line`, in file
+    /// and line order) each piece of evidence was seen.
+    pub evidence: BTreeMap<String, String>,
     pub metadata: BTreeSet<String>,
     pub data: BTreeSet<String>,
     pub flags: Vec<String>,
@@ -173,10 +175,27 @@ impl Default for UnitState {
             blockers: Vec::new(),
             mismatches: Vec::new(),
             rules: BTreeSet::new(),
-            evidence: BTreeSet::new(),
+            evidence: BTreeMap::new(),
             metadata: BTreeSet::new(),
             data: BTreeSet::new(),
             flags: Vec::new(),
+        }
+    }
+}
+
+impl UnitState {
+    /// Records a piece of evidence and where it was seen; of several
+    /// places, the first in file and line order is kept.
+    pub fn note_evidence(&mut self, what: String, at: String) {
+        fn key(place: &str) -> (&str, usize) {
+            let (file, line) = place.rsplit_once(':').unwrap_or((place, ""));
+            (file, line.parse().unwrap_or(0))
+        }
+        match self.evidence.get(&what) {
+            Some(old) if key(old) <= key(&at) => {}
+            _ => {
+                self.evidence.insert(what, at);
+            }
         }
     }
 }

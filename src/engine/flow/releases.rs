@@ -138,7 +138,9 @@ fn merge_units(cx: &mut FlowContext) -> Vec<UnitId> {
         target.blockers.extend(moved.blockers);
         target.acquires.extend(moved.acquires);
         target.rules.extend(moved.rules);
-        target.evidence.extend(moved.evidence);
+        for (what, at) in moved.evidence {
+            target.note_evidence(what, at);
+        }
         target.metadata.extend(moved.metadata);
         target.data.extend(moved.data);
         target.flags.extend(moved.flags);
