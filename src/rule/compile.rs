@@ -551,6 +551,20 @@ pub fn compile_rule_with(path: &str, text: &str, isos: &IsoSet) -> Result<Rule, 
         }
     }
 
+    if let Some(e) = raw.flow.as_ref().and_then(|f| {
+        f.element_stores
+            .iter()
+            .find(|e| e.page.is_some() && e.array.is_some())
+    }) {
+        let offset = ctx.text.find(&format!("\"{}\"", e.call)).unwrap_or(0);
+        return Err(ctx.at(
+            offset,
+            format!(
+                "element_stores: `{}` names both `page` and `array`; a store takes one page or one array",
+                e.call
+            ),
+        ));
+    }
     let flow = raw.flow.as_ref().map(|f| FlowSpec {
         allocators: f.allocators.iter().cloned().collect(),
         array_uses: f.array_uses.iter().cloned().collect(),
@@ -564,7 +578,21 @@ pub fn compile_rule_with(path: &str, text: &str, isos: &IsoSet) -> Result<Rule, 
         element_stores: f
             .element_stores
             .iter()
-            .map(|e| (e.call.clone(), (e.container, e.page.unwrap_or(1))))
+            .map(|e| {
+                let store = match e.array {
+                    Some(array) => ElementStore {
+                        container: e.container,
+                        value: array,
+                        whole_array: true,
+                    },
+                    None => ElementStore {
+                        container: e.container,
+                        value: e.page.unwrap_or(1),
+                        whole_array: false,
+                    },
+                };
+                (e.call.clone(), store)
+            })
             .collect(),
         element_loads: f
             .element_loads
@@ -582,6 +610,7 @@ pub fn compile_rule_with(path: &str, text: &str, isos: &IsoSet) -> Result<Rule, 
             .map(|i| (i.name.clone(), (i.cursor, i.array)))
             .collect(),
         element_fields: f.element_fields.iter().cloned().collect(),
+        container_fields: f.container_fields.iter().cloned().collect(),
         transparent: f.transparent.iter().cloned().collect(),
         identities: f.identities.iter().cloned().collect(),
     });

@@ -130,9 +130,10 @@ pub struct FlowSpec {
     pub data_access: BTreeSet<String>,
     /// Calls that only look at struct page.
     pub metadata_only: BTreeSet<String>,
-    /// name -> (container argument, page argument): stores a page into the
-    /// element of a container array (`sg_set_page`).
-    pub element_stores: BTreeMap<String, (usize, usize)>,
+    /// name -> what it stores: a page into the element of a container
+    /// array (`sg_set_page`), or every page of an array into a container's
+    /// elements (`sg_alloc_table_from_pages`).
+    pub element_stores: BTreeMap<String, ElementStore>,
     /// name -> container argument: reads the page of an element (`sg_page`).
     pub element_loads: BTreeMap<String, usize>,
     /// name -> container argument: returns a pointer into the same array
@@ -143,6 +144,9 @@ pub struct FlowSpec {
     /// Fields that hold the page of a container element (`bv_page` of a
     /// `struct bio_vec` walked by a bio iterator).
     pub element_fields: BTreeSet<String>,
+    /// `STRUCT::FIELD` fields of a container that point at its elements:
+    /// `t->sgl` holds what the table `t` holds (`sg_table::sgl`).
+    pub container_fields: BTreeSet<String>,
     /// Calls whose result stands for the same page as their first argument
     /// (`page_to_pfn()`, `pfn_to_page()`, `page_folio()`).
     pub transparent: BTreeSet<String>,
@@ -189,6 +193,8 @@ impl FlowSpec {
         self.iterators.extend(other.iterators.clone());
         self.element_fields
             .extend(other.element_fields.iter().cloned());
+        self.container_fields
+            .extend(other.container_fields.iter().cloned());
         self.transparent.extend(other.transparent.iter().cloned());
         self.identities.extend(other.identities.iter().cloned());
     }
@@ -199,6 +205,16 @@ impl FlowSpec {
             || self.element_loads.contains_key(name)
             || self.element_steps.contains_key(name)
     }
+}
+
+/// A call that stores pages into a container, by argument position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ElementStore {
+    pub container: usize,
+    /// The argument stored: a page, or (`whole_array`) an array of pages
+    /// every one of which the container's elements then hold.
+    pub value: usize,
+    pub whole_array: bool,
 }
 
 /// An example from a rule file: `before` becomes `after` under `target`.

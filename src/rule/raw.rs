@@ -124,6 +124,8 @@ pub struct RawFlow {
     #[serde(default)]
     pub element_fields: Vec<String>,
     #[serde(default)]
+    pub container_fields: Vec<String>,
+    #[serde(default)]
     pub transparent: Vec<String>,
     #[serde(default)]
     pub identities: Vec<String>,
@@ -138,6 +140,8 @@ pub struct RawElementCall {
     pub call: String,
     pub container: usize,
     pub page: Option<usize>,
+    /// For a store: the argument is an array whose every page is stored.
+    pub array: Option<usize>,
 }
 
 /// An iterator macro whose argument `cursor` walks the array `array`

@@ -6,7 +6,9 @@ use super::calls::Unresolved;
 use super::collect::MatchSite;
 use super::ids::{FileId, FuncId, UnitId};
 use super::propagate::Constraints;
+use super::propagate::stored_units;
 use super::values::element_home;
+use crate::rule::ElementStore;
 use super::{push_unique, text, FlowContext, Loc, Need, Needs, Val};
 use crate::c::syntax::{shape, strip, Assignment, Call, ExprShape};
 use crate::engine::reason::{Blocker, Origin};
@@ -176,11 +178,11 @@ fn check_call(cx: &mut FlowContext, func: FuncId, call: &Call, in_release: bool)
         .map(|c| String::from_utf8_lossy(c).into_owned());
     // A page stored into an element of a container: checked like a store
     // into an array element.
-    if let Some(positions) = callee
+    if let Some(store) = callee
         .as_ref()
         .and_then(|c| cx.engine.pack.flow.element_stores.get(c).copied())
     {
-        element_store(cx, func, call, callee.as_deref().unwrap_or(""), positions);
+        element_store(cx, func, call, callee.as_deref().unwrap_or(""), store);
         return;
     }
     let targets = cx.targets(func, call);
@@ -223,35 +225,31 @@ fn check_call(cx: &mut FlowContext, func: FuncId, call: &Call, in_release: bool)
     }
 }
 
-/// `sg_set_page(container, page, ...)`: another page into a unit's
-/// container blocks it; the store is evidence.
-fn element_store(
-    cx: &mut FlowContext,
-    func: FuncId,
-    call: &Call,
-    callee: &str,
-    (container_at, page_at): (usize, usize),
-) {
+/// `sg_set_page(container, page, ...)` (or a container filled from a whole
+/// array): other pages into a unit's container block it; the store is
+/// evidence.
+fn element_store(cx: &mut FlowContext, func: FuncId, call: &Call, callee: &str, store: ElementStore) {
     let src = cx.src(func);
     let args = call.args();
-    let (Some(&container), Some(&page)) = (args.get(container_at), args.get(page_at)) else {
+    let (Some(&container), Some(&value)) = (args.get(store.container), args.get(store.value))
+    else {
         return;
     };
     let b = cx.eval(func, container, 0);
-    let v = cx.eval(func, page, 0);
-    if !v.pages.is_empty() && element_home(cx, func, container).is_none() {
+    let stored = stored_units(cx, func, value, store);
+    if !stored.is_empty() && element_home(cx, func, container).is_none() {
         let why = Blocker::StoredUnfollowed {
             target: text(container, src),
             place: cx.place(func, call.node),
         };
-        for &u in &v.pages {
+        for &u in &stored {
             push_unique(&mut cx.units[u].escapes, why.clone());
         }
     }
-    if !b.arrays.is_empty() && v.pages.is_empty() && !cx.holds_no_page(func, page) {
+    if !b.arrays.is_empty() && stored.is_empty() && !cx.holds_no_page(func, value) {
         let why = Blocker::ElementSet {
             container: text(container, src),
-            value: text(page, src),
+            value: text(value, src),
             place: cx.place(func, call.node),
         };
         for u in b.arrays {
@@ -259,7 +257,7 @@ fn element_store(
         }
     }
     let place = cx.place(func, call.node);
-    for u in v.pages {
+    for u in stored {
         cx.units[u].note_evidence(format!("{callee}()"), place.clone());
     }
 }

@@ -9,6 +9,7 @@ use super::ids::{FuncId, UnitId};
 use super::values::{alias_loc, element_home};
 use super::{FlowContext, Limit, Loc, Mentions, Val};
 use crate::c::syntax::{shape, Assignment, Call, ExprShape};
+use crate::rule::ElementStore;
 use std::collections::BTreeSet;
 use tree_sitter::Node;
 
@@ -23,9 +24,9 @@ pub(crate) struct Constraints<'t> {
     pub calls: Vec<(FuncId, Call<'t>)>,
     pub call_mentions: Vec<Mentions>,
     call_targets: Vec<Vec<FuncId>>,
-    /// For a call of a container store (`sg_set_page`): the positions of
-    /// the container and the page arguments.
-    element_stores: Vec<Option<(usize, usize)>>,
+    /// For a call of a container store (`sg_set_page`,
+    /// `sg_alloc_table_from_pages`): which arguments it stores where.
+    element_stores: Vec<Option<ElementStore>>,
     pub returns: Vec<(FuncId, Node<'t>)>,
     return_mentions: Vec<Mentions>,
 }
@@ -113,6 +114,11 @@ fn iterator_assignments<'t>(cx: &FlowContext<'_, 't>, func: FuncId) -> Vec<Assig
             .map(comma_operands)
             .unwrap_or_default();
         if let (Some(&lhs), Some(&rhs)) = (args.get(cursor), args.get(array)) {
+            // A cursor passed by address (`&piter`) is the variable itself.
+            let lhs = match shape(lhs, src) {
+                ExprShape::AddressOf(inner) => inner,
+                _ => lhs,
+            };
             out.push(Assignment {
                 node: n,
                 lhs,
@@ -157,8 +163,8 @@ pub(crate) fn fixpoint(cx: &mut FlowContext, k: &Constraints) {
         }
         for (i, (func, call)) in k.calls.iter().enumerate() {
             changed |= match k.element_stores[i] {
-                Some(positions) if k.call_mentions[i].hot(*func, &cx.hot) => {
-                    element_store(cx, *func, call, positions)
+                Some(store) if k.call_mentions[i].hot(*func, &cx.hot) => {
+                    element_store(cx, *func, call, store)
                 }
                 Some(_) => false,
                 None => arguments(cx, *func, call, &k.call_targets[i], &k.call_mentions[i]),
@@ -229,30 +235,46 @@ fn store_into(cx: &mut FlowContext, home: Loc, single: bool, units: &BTreeSet<Un
     changed
 }
 
-/// A page stored into an element of a container array.
-fn element_store(
-    cx: &mut FlowContext,
-    func: FuncId,
-    call: &Call,
-    (container_at, page_at): (usize, usize),
-) -> bool {
+/// A page stored into an element of a container array, or every page of
+/// an array stored into a container's elements.
+fn element_store(cx: &mut FlowContext, func: FuncId, call: &Call, store: ElementStore) -> bool {
     let args = call.args();
-    let (Some(&container), Some(&page)) = (args.get(container_at), args.get(page_at)) else {
+    let (Some(&container), Some(&value)) = (args.get(store.container), args.get(store.value))
+    else {
         return false;
     };
-    let v = cx.eval(func, page, 0);
-    if v.pages.is_empty() {
+    let stored = stored_units(cx, func, value, store);
+    if stored.is_empty() {
         return false;
     }
     let existing = cx.eval(func, container, 0).arrays;
     for &x in &existing {
-        for &y in &v.pages {
+        for &y in &stored {
             cx.union(x, y);
         }
     }
     match element_home(cx, func, container) {
-        Some((home, single)) => store_into(cx, home, single, &v.pages),
+        // A container filled from a whole array holds many pages, even when
+        // it is passed as `&table`.
+        Some((home, single)) => store_into(cx, home, single && !store.whole_array, &stored),
         None => false,
+    }
+}
+
+/// The units whose pages a container store puts into the container: the
+/// pages the value holds, or for a whole-array store the pages of the
+/// arrays it holds.
+pub(crate) fn stored_units(
+    cx: &FlowContext,
+    func: FuncId,
+    value: Node,
+    store: ElementStore,
+) -> BTreeSet<UnitId> {
+    let v = cx.eval(func, value, 0);
+    if store.whole_array {
+        v.arrays
+    } else {
+        v.pages
     }
 }
 

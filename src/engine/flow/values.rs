@@ -118,16 +118,39 @@ impl<'a, 't> FlowContext<'a, 't> {
                 v.pages.extend(eval(base).arrays);
                 v
             }
-            ExprShape::Ident(_) | ExprShape::Field { .. } => self
+            ExprShape::Field { base, .. } => {
+                let loc = self.loc_of(func, node);
+                let mut v = loc.as_ref().map(|l| self.val_of(l)).unwrap_or_default();
+                // A field pointing at a container's elements (`t->sgl`)
+                // holds what the container holds.
+                if let Some(Loc::Field(s, f)) = &loc {
+                    if self
+                        .engine
+                        .pack
+                        .flow
+                        .container_fields
+                        .contains(&format!("{s}::{f}"))
+                    {
+                        v.arrays.extend(eval(base).arrays);
+                    }
+                }
+                v
+            }
+            ExprShape::Ident(_) => self
                 .loc_of(func, node)
                 .map(|l| self.val_of(&l))
                 .unwrap_or_default(),
             ExprShape::Subscript { base, .. } | ExprShape::Deref(base) => {
                 Val::pages(eval(base).arrays)
             }
+            // `&x` points at x's page, or at the container x is (a table
+            // filled from an array: `&req->sgt`).
             ExprShape::AddressOf(inner) => match shape(inner, src) {
                 ExprShape::Subscript { base, .. } => Val::arrays(eval(base).arrays),
-                _ => Val::arrays(eval(inner).pages),
+                _ => {
+                    let v = eval(inner);
+                    Val::arrays(v.pages.union(&v.arrays).copied().collect())
+                }
             },
             // An offset into an array is the array; an offset from a page's
             // identity (`page_to_phys(page) + off`) still names that page.
