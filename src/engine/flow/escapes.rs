@@ -5,13 +5,12 @@
 use super::calls::Unresolved;
 use super::collect::MatchSite;
 use super::ids::{FileId, FuncId, UnitId};
-use super::propagate::Constraints;
-use super::propagate::stored_units;
+use super::propagate::{stored_units, Constraints};
 use super::values::element_home;
-use crate::rule::ElementStore;
 use super::{push_unique, text, FlowContext, Loc, Need, Needs, Val};
 use crate::c::syntax::{shape, strip, Assignment, Call, ExprShape};
 use crate::engine::reason::{Blocker, Origin};
+use crate::rule::ElementStore;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Runs the checks of this phase over every constraint.
@@ -61,6 +60,28 @@ pub(crate) fn collect(
             cx.need(Need::Callers(name.clone()), &v.units());
             cx.needs.add_callers(name, file_local);
         }
+    }
+    // Pages put into the caller's array or page through a parameter: the
+    // callers hold them, so they must be read.
+    let filling: Vec<(FuncId, BTreeSet<UnitId>)> = cx
+        .funcs
+        .ids()
+        .filter_map(|g| {
+            let units: BTreeSet<UnitId> = cx.funcs[g]
+                .params
+                .iter()
+                .filter_map(|prm| cx.fills.get(&Loc::Var(g, prm.clone())))
+                .flatten()
+                .copied()
+                .collect();
+            (!units.is_empty()).then_some((g, units))
+        })
+        .collect();
+    for (g, units) in filling {
+        let f = &cx.funcs[g];
+        let (name, file_local) = (f.name.clone(), f.file_local);
+        cx.need(Need::Callers(name.clone()), &units);
+        cx.needs.add_callers(name, file_local);
     }
     address_taken(cx, scanned);
     flag_evidence(cx);
