@@ -406,18 +406,22 @@ fn render_release(
     pack: &RulePack,
 ) -> Option<crate::rewrite::template::Rendered> {
     let parsed = crate::c::parse::parse(&f.before)?;
+    // The match is anchored at a node starting where the site does; a
+    // sequence match ends past that node, at the end of its last statement.
     let mut node = parsed
         .tree
         .root_node()
-        .descendant_for_byte_range(s.start, s.end)?;
+        .descendant_for_byte_range(s.start, s.start)?;
     let matched = loop {
-        if node.start_byte() == s.start && node.end_byte() == s.end {
+        if node.start_byte() == s.start {
             if let Some(m) = crate::engine::matcher::match_rule(
                 rule_index,
                 &pack.rules[rule_index],
                 node,
                 &parsed.original,
-            ) {
+            )
+            .filter(|m| m.end == s.end)
+            {
                 break m;
             }
         }
