@@ -5,7 +5,7 @@ use crate::support::{pinpatch, stderr};
 use std::path::Path;
 use std::process::Command;
 
-const GOOD: &str = "static void f(unsigned long a)\n{\n\tstruct page *p;\n\n\tif (get_user_pages_fast(a, 1, FOLL_WRITE, &p) != 1)\n\t\treturn;\n\tset_page_dirty_lock(p);\n\tput_page(p);\n}\n";
+const GOOD: &str = "static void f(unsigned long a)\n{\n\tstruct page *p;\n\n\tif (get_user_pages_fast(a, 1, FOLL_WRITE, &p) != 1)\n\t\treturn;\n\tset_page_dirty_lock(p);\n\tflush_dcache_page(p);\n\tput_page(p);\n}\n";
 
 #[test]
 fn missing_path_is_an_input_error() {

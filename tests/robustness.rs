@@ -8,7 +8,7 @@ use pinpatch::rule::{RulePack, Target};
 use std::path::Path;
 use std::process::Command;
 
-const GOOD: &str = "static void f(unsigned long a)\n{\n\tstruct page *p;\n\n\tif (get_user_pages_fast(a, 1, FOLL_WRITE, &p) == 1) {\n\t\tset_page_dirty_lock(p);\n\t\tput_page(p);\n\t}\n}\n";
+const GOOD: &str = "static void f(unsigned long a)\n{\n\tstruct page *p;\n\n\tif (get_user_pages_fast(a, 1, FOLL_WRITE, &p) == 1) {\n\t\tset_page_dirty_lock(p);\n\t\tflush_dcache_page(p);\n\t\tput_page(p);\n\t}\n}\n";
 
 /// GOOD as `apply` leaves it.
 fn converted(text: &[u8]) -> Vec<u8> {
@@ -177,7 +177,7 @@ fn deep_nesting_skips_the_function_without_overflowing() {
     let out = String::from_utf8(o.stdout).unwrap();
     assert!(
         out.starts_with(
-            "deep.c:1: skipped deep(): nested deeper than 512 levels\ndeep.c:10: skipped deeper(): nested deeper than 512 levels\ndeep.c:23: acquire get_user_pages_fast(a, 1, FOLL_WRITE, &p) in shallow() [easy] ->\n    pin_user_pages_fast(a, 1, FOLL_WRITE, &p) (releases: deep.c:25)\n"
+            "deep.c:1: skipped deep(): nested deeper than 512 levels\ndeep.c:11: skipped deeper(): nested deeper than 512 levels\ndeep.c:25: acquire get_user_pages_fast(a, 1, FOLL_WRITE, &p) in shallow() [easy] ->\n    pin_user_pages_fast(a, 1, FOLL_WRITE, &p) (releases: deep.c:28)\n"
         ),
         "{}",
         &out[..out.len().min(2000)]

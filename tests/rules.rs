@@ -84,7 +84,7 @@ fn failing_cases_are_reported_with_a_diff() {
         .unwrap();
     put_page.1 = put_page.1.replacen("\tunpin_user_page(page);", "\tput_user_page(page);", 1);
     put_page.1.push_str(
-        "\n[[counterexample]]\ntarget = \"unpin\"\nbefore = \"\"\"\nstatic void f(unsigned long a)\n{\n\tstruct page *p;\n\n\tif (get_user_pages_fast(a, 1, FOLL_WRITE, &p) == 1) {\n\t\tset_page_dirty_lock(p);\n\t\tput_page(p);\n\t}\n}\n\"\"\"\n",
+        "\n[[counterexample]]\ntarget = \"unpin\"\nbefore = \"\"\"\nstatic void f(unsigned long a)\n{\n\tstruct page *p;\n\n\tif (get_user_pages_fast(a, 1, FOLL_WRITE, &p) == 1) {\n\t\tset_page_dirty_lock(p);\n\t\tflush_dcache_page(p);\n\t\tput_page(p);\n\t}\n}\n\"\"\"\n",
     );
     let pack = RulePack::from_files(files).unwrap();
     let results = run_pack(&pack);
@@ -95,7 +95,7 @@ fn failing_cases_are_reported_with_a_diff() {
     let table = String::from_utf8(table).unwrap();
     assert!(table.contains("FAIL  gup/put_page"), "{table}");
     assert!(table.contains("-\tput_user_page(page);\n      +\tunpin_user_page(page);"), "{table}");
-    assert!(table.contains("the rule rewrites what it must leave alone: line 7: put_page(p) -> unpin_user_page(p)"), "{table}");
+    assert!(table.contains("the rule rewrites what it must leave alone: line 8: put_page(p) -> unpin_user_page(p)"), "{table}");
     assert!(table.ends_with(&format!("{} passed, 2 failed\n", results.len() - 2)));
 }
 

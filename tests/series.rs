@@ -781,14 +781,16 @@ fn list_only_sections_fill_to() {
 /// Both mismatches become fixes, each a series of its own: pinned pages
 /// released with put_page() get unpin releases, referenced pages released
 /// with unpin_user_pages() get a pinning acquire; a correct flow gets none.
-#[test]
-fn both_mismatches_become_fix_series() {
+/// The series planned for a tree holding one mismatch fixture as
+/// `drivers/mis/<name>`, with the mismatches the cover letters list (and
+/// the tree, kept while the series are written).
+fn mismatch_series(name: &str) -> (Vec<Series>, Vec<ManualSite>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     std::fs::create_dir_all(root.join("drivers/mis")).unwrap();
     std::fs::copy(
-        "tests/fixtures/gup/mismatch/pinned_put.c",
-        root.join("drivers/mis/pinned_put.c"),
+        format!("tests/fixtures/gup/mismatch/{name}"),
+        root.join("drivers/mis").join(name),
     )
     .unwrap();
     std::fs::write(
@@ -806,10 +808,6 @@ fn both_mismatches_become_fix_series() {
     let outcome = pinpatch::pipeline::run(&config, &pack, &|_, _| {}).unwrap();
     let units = pinpatch::series::from_outcome::units(&outcome, &pack);
     let manual = pinpatch::series::from_outcome::manual_sites(&outcome, &units);
-    assert!(
-        manual.iter().all(|m| !m.reason.starts_with("mismatch")),
-        "{manual:?}"
-    );
     let tree = SourceTree::open(root, None).unwrap();
     let maintainers = Maintainers::load(root).unwrap();
     let series = plan(
@@ -820,6 +818,16 @@ fn both_mismatches_become_fix_series() {
         &PlanOptions::default(),
     )
     .unwrap();
+    (series, manual, dir)
+}
+
+#[test]
+fn both_mismatches_become_fix_series() {
+    let (series, manual, _tree) = mismatch_series("pinned_put.c");
+    assert!(
+        manual.iter().all(|m| !m.reason.starts_with("mismatch")),
+        "{manual:?}"
+    );
     let subjects: Vec<(&str, &str)> = series
         .iter()
         .map(|s| (s.name.as_str(), s.patches[0].subject.as_str()))
@@ -844,4 +852,27 @@ fn both_mismatches_become_fix_series() {
         String::from_utf8(std::fs::read(&patch_files(&dest.join("fixes-mis-2"))[0]).unwrap())
             .unwrap();
     snapshot!("got-unpinned-fix-patch", text);
+}
+
+/// A pinned page dirtied and put by two statements: its fix folds them into
+/// one unpin_user_pages_dirty_lock() call, as upstream fixed rds.
+#[test]
+fn a_dirtying_put_of_a_pinned_page_becomes_a_fix_series() {
+    let (series, manual, _tree) = mismatch_series("pinned_dirty_put.c");
+    assert!(
+        manual.iter().all(|m| !m.reason.starts_with("mismatch")),
+        "{manual:?}"
+    );
+    assert_eq!(series.len(), 1);
+    assert_eq!(series[0].name, "fixes-mis");
+    let out = tempfile::tempdir().unwrap();
+    let dest = out.path().join("series");
+    write_series(&series, &dest, &mbox_options()).unwrap();
+    let text =
+        String::from_utf8(std::fs::read(&patch_files(&dest.join("fixes-mis"))[0]).unwrap())
+            .unwrap();
+    assert!(
+        text.contains("-\tset_page_dirty(ctx->page);\n-\tput_page(ctx->page);\n+\tunpin_user_pages_dirty_lock(&ctx->page, 1, true);\n"),
+        "{text}"
+    );
 }

@@ -161,18 +161,19 @@ fn site(
     class: Class,
 ) -> Site {
     let src = cx.src(func);
+    // A sequence match starts at `node` and spans the statements after it.
     Site {
         kind,
         line: cx.line(func, node),
         function: cx.funcs[func].name.clone(),
-        call: one_line(&src[node.byte_range()]),
+        call: one_line(&src[matched.start..matched.end]),
         rule: cx.engine.pack.rules[matched.rule].id.clone(),
         unit,
         rewrite: None,
         reason: None,
         class,
-        start: node.start_byte(),
-        end: node.end_byte(),
+        start: matched.start,
+        end: matched.end,
     }
 }
 

@@ -13,6 +13,10 @@
 //! alternative (`{|$f: a | b |}`) tries its branches in order, and a
 //! metavariable of a C type accepts an identifier whose declaration, read
 //! from the enclosing blocks, the parameters or the file, has that type.
+//!
+//! A pattern of several statements matches as many consecutive statements
+//! of one block (comments between them allowed), anchored at the first: the
+//! `Match` spans from its start to the end of the last.
 
 use crate::c::syntax::{children_no_comments, normalized};
 use crate::rule::metavar::{is_statement, CType};
@@ -47,15 +51,43 @@ pub struct Match {
     pub bindings: BTreeMap<String, Binding>,
     pub tokens: Vec<MatchedToken>,
     /// When the match is the only statement of a braced body of an `if`
-    /// without `else`, a `for` or a `while`: the bytes from the end of the
-    /// head (after its `)`) to the closing brace, which a one-statement
+    /// without `else`, a `for` or a `while`: the body a one-statement
     /// rewrite replaces so that no needless braces are left behind.
-    pub sole_block: Option<(usize, usize)>,
+    pub sole_block: Option<SoleBlock>,
+    /// For a sequence pattern, the span of each statement it matched, in
+    /// order (empty for a pattern matched at one node).
+    pub statements: Vec<(usize, usize)>,
+}
+
+/// A braced body holding a match alone, which a one-statement rewrite
+/// replaces with its statement.
+#[derive(Clone, Debug)]
+pub struct SoleBlock {
+    /// The end of the head (after its `)`).
+    pub head_end: usize,
+    /// The end of the closing brace.
+    pub block_end: usize,
+    /// The offsets of the parentheses of the head's condition that kernel
+    /// style calls needless (around a comparison that is an operand of `&&`
+    /// or `||`), dropped as the head's line changes anyway.
+    pub needless_parens: Vec<usize>,
 }
 
 impl Match {
     pub fn binding(&self, name: &str) -> Option<&Binding> {
         self.bindings.get(name)
+    }
+
+    /// The node of the target that a binding holds, found from the node
+    /// the match is anchored at (or, for a sequence, from its block).
+    pub fn binding_node<'t>(&self, anchor: Node<'t>, name: &str) -> Option<Node<'t>> {
+        let b = self.binding(name)?;
+        let scope = if self.statements.is_empty() {
+            anchor
+        } else {
+            anchor.parent()?
+        };
+        scope.named_descendant_for_byte_range(b.start, b.end)
     }
 }
 
@@ -64,15 +96,32 @@ struct State {
     tokens: Vec<MatchedToken>,
 }
 
-/// The bindings and matched tokens of one pattern at one node.
+/// The bindings and matched tokens of one pattern at one node, and the
+/// statement spans of a sequence pattern.
 pub struct PatternMatch {
     pub bindings: BTreeMap<String, Binding>,
     pub tokens: Vec<MatchedToken>,
+    pub statements: Vec<(usize, usize)>,
 }
+
+impl PatternMatch {
+    /// The end of the matched code: the node's, or the last statement's.
+    pub fn end(&self, node: Node) -> usize {
+        self.statements.last().map_or(node.end_byte(), |s| s.1)
+    }
+}
+
+/// The blocks whose statements a sequence pattern may match.
+const SEQUENCE_PARENTS: [&str; 2] = ["compound_statement", "case_statement"];
 
 /// Tries every pattern of `rule` against `node`.
 pub fn match_rule(rule_index: usize, rule: &Rule, node: Node, src: &[u8]) -> Option<Match> {
-    let text = &src[node.byte_range()];
+    // A sequence pattern reads the statements after `node` too.
+    let reach = match node.parent() {
+        Some(p) if rule.patterns.iter().any(Pattern::is_sequence) => p.end_byte(),
+        _ => node.end_byte(),
+    };
+    let text = &src[node.start_byte()..reach];
     if rule
         .required_words
         .iter()
@@ -87,15 +136,16 @@ pub fn match_rule(rule_index: usize, rule: &Rule, node: Node, src: &[u8]) -> Opt
         let Some(found) = match_pattern(pattern, &rule.metavars, node, src, BTreeMap::new()) else {
             continue;
         };
-        if constraints_hold(rule, &found.bindings, node, src) {
+        if constraints_hold(rule, &found, node, src) {
             return Some(Match {
                 rule: rule_index,
                 pattern: pi,
                 start: node.start_byte(),
-                end: node.end_byte(),
+                end: found.end(node),
                 bindings: found.bindings,
                 tokens: found.tokens,
                 sole_block: None,
+                statements: found.statements,
             });
         }
     }
@@ -116,11 +166,39 @@ pub fn match_pattern(
         tokens: Vec::new(),
     };
     let m = Matcher { metavars, src };
-    m.node(pattern, pattern.root(), node, &mut state)
-        .then_some(PatternMatch {
-            bindings: state.bindings,
-            tokens: state.tokens,
-        })
+    if !pattern.is_sequence() {
+        return m
+            .node(pattern, pattern.root(), node, &mut state)
+            .then_some(PatternMatch {
+                bindings: state.bindings,
+                tokens: state.tokens,
+                statements: Vec::new(),
+            });
+    }
+    if !node
+        .parent()
+        .is_some_and(|p| SEQUENCE_PARENTS.contains(&p.kind()))
+    {
+        return None;
+    }
+    let wanted = pattern.statements();
+    let targets = crate::rule::pattern::sequence_nodes(node, wanted.len());
+    if targets.len() != wanted.len() {
+        return None;
+    }
+    for (p, t) in wanted.into_iter().zip(&targets) {
+        if !m.node(pattern, p, *t, &mut state) {
+            return None;
+        }
+    }
+    Some(PatternMatch {
+        bindings: state.bindings,
+        tokens: state.tokens,
+        statements: targets
+            .iter()
+            .map(|t| (t.start_byte(), t.end_byte()))
+            .collect(),
+    })
 }
 
 /// The first node at or below `root` (in preorder) where a pattern matches.
@@ -144,21 +222,22 @@ pub fn find_first<'t>(
     found
 }
 
-fn constraints_hold(
-    rule: &Rule,
-    bindings: &BTreeMap<String, Binding>,
-    node: Node,
-    src: &[u8],
-) -> bool {
+fn constraints_hold(rule: &Rule, found: &PatternMatch, node: Node, src: &[u8]) -> bool {
+    let bindings = &found.bindings;
+    // The bindings of a sequence lie in the statements after `node` too.
+    let scope = match node.parent() {
+        Some(p) if !found.statements.is_empty() => p,
+        _ => node,
+    };
     for (subject, other) in &rule.not_mentions {
         let (Some(s), Some(o)) = (bindings.get(subject), bindings.get(other)) else {
             continue;
         };
         // `o` is an identifier binding; look for it as a whole identifier in `s`.
         let needle = o.text.as_bytes();
-        let mut found = false;
-        crate::c::syntax::preorder(node, |n| {
-            if found || n.end_byte() <= s.start || n.start_byte() >= s.end {
+        let mut mentioned = false;
+        crate::c::syntax::preorder(scope, |n| {
+            if mentioned || n.end_byte() <= s.start || n.start_byte() >= s.end {
                 return false;
             }
             if n.kind() == "identifier"
@@ -166,11 +245,11 @@ fn constraints_hold(
                 && n.end_byte() <= s.end
                 && src[n.byte_range()] == *needle
             {
-                found = true;
+                mentioned = true;
             }
             true
         });
-        if found {
+        if mentioned {
             return false;
         }
     }
@@ -453,6 +532,27 @@ mod tests {
         assert_eq!(matches(&inside, code), ["put_page(pages[i])"]);
         let regex = rule(metavars, "put_page($p)", "regex = { p = \"^user_\" }");
         assert_eq!(matches(&regex, code), ["put_page(user_pages[1])"]);
+    }
+
+    #[test]
+    fn sequences_match_consecutive_statements() {
+        let code = "void f(struct page *p, struct page *q)\n{\n\tdirty(p);\n\t/* done */\n\tput_page(p);\n\tdirty(q);\n\tuse(q);\n\tput_page(q);\n\tif (p)\n\t\tdirty(p);\n\tput_page(q);\n}\n";
+        let seq = rule("x = \"expression\"", "dirty($x); put_page($x);", "");
+        assert_eq!(
+            matches(&seq, code),
+            ["dirty(p);\n\t/* done */\n\tput_page(p);"]
+        );
+        let compiled = compile_rule("r.toml", &seq).unwrap();
+        let tree = crate::c::parse::parse_raw(code.as_bytes()).unwrap();
+        let mut spans = Vec::new();
+        crate::c::syntax::preorder(tree.root_node(), |n| {
+            if let Some(m) = match_rule(0, &compiled, n, code.as_bytes()) {
+                spans = m.statements.clone();
+            }
+            true
+        });
+        let texts: Vec<&str> = spans.iter().map(|&(s, e)| &code[s..e]).collect();
+        assert_eq!(texts, ["dirty(p);", "put_page(p);"]);
     }
 
     #[test]

@@ -50,25 +50,42 @@ pub fn render(plan: &Plan, rules: &[Rule], target: Target, src: &[u8]) -> Option
         Plan::Replace { matched } => {
             let rule = &rules[matched.rule];
             let template = rule.rewrite.get(&target)?;
-            let text = fill(
-                matched,
-                template,
-                &rule.defaults,
-                src,
-                newline_of(src, matched.start),
-            );
+            let newline = newline_of(src, matched.start);
+            let mut text = fill(matched, template, &rule.defaults, src, newline);
             let display = crate::engine::dataflow::one_line(&text);
+            // Comments between the statements of a sequence go before the
+            // statement that replaces them.
+            let kept = comments_between(&matched.statements, src);
+            if !kept.is_empty() {
+                let mut with = kept;
+                with.extend_from_slice(newline.as_bytes());
+                with.extend_from_slice(&indentation_of(src, matched.start));
+                with.extend_from_slice(&text);
+                text = with;
+            }
             // A loop that was the only statement of a braced body becomes a
             // single statement: the braces go too, as kernel style wants.
             let single = !text.contains(&b'\n') && text.ends_with(b";");
-            let edit = match matched.sole_block {
-                Some((head_end, block_end)) if single => {
-                    let mut body = newline_of(src, matched.start).as_bytes().to_vec();
+            let edit = match &matched.sole_block {
+                Some(block) if single => {
+                    // The head's line changes: its needless parentheses go.
+                    let start = block
+                        .needless_parens
+                        .iter()
+                        .copied()
+                        .min()
+                        .unwrap_or(block.head_end)
+                        .min(block.head_end);
+                    let mut body: Vec<u8> = (start..block.head_end)
+                        .filter(|k| !block.needless_parens.contains(k))
+                        .map(|k| src[k])
+                        .collect();
+                    body.extend_from_slice(newline_of(src, matched.start).as_bytes());
                     body.extend_from_slice(&indentation_of(src, matched.start));
                     body.extend_from_slice(&text);
                     Edit {
-                        start: head_end,
-                        end: block_end,
+                        start,
+                        end: block.block_end,
                         text: body,
                     }
                 }
@@ -79,11 +96,29 @@ pub fn render(plan: &Plan, rules: &[Rule], target: Target, src: &[u8]) -> Option
                 },
             };
             Some(Rendered {
-                edit: minimize(src, wrap_long_lines(src, edit)),
+                edit: minimize(src, align_continuations(src, wrap_long_lines(src, edit))),
                 display,
             })
         }
     }
+}
+
+/// The comments between consecutive statements of a sequence match, as
+/// written (the blank space around each gap dropped).
+fn comments_between(statements: &[(usize, usize)], src: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for pair in statements.windows(2) {
+        let gap = src[pair[0].1..pair[1].0].trim_ascii();
+        if gap.is_empty() {
+            continue;
+        }
+        if !out.is_empty() {
+            out.extend_from_slice(newline_of(src, pair[0].1).as_bytes());
+            out.extend_from_slice(&indentation_of(src, pair[1].0));
+        }
+        out.extend_from_slice(gap);
+    }
+    out
 }
 
 /// The line ending used by the line holding `offset`.
@@ -94,12 +129,30 @@ fn newline_of(src: &[u8], offset: usize) -> &'static str {
     }
 }
 
-fn indentation_of(src: &[u8], offset: usize) -> Vec<u8> {
-    let line_start = src[..offset]
+/// The offset of the start of the line holding `offset`.
+fn line_start_of(src: &[u8], offset: usize) -> usize {
+    src[..offset]
         .iter()
         .rposition(|&b| b == b'\n')
         .map(|i| i + 1)
-        .unwrap_or(0);
+        .unwrap_or(0)
+}
+
+/// The lines an edit touches, from the start of its first to the end of its
+/// last (line break excluded), and their text once the edit is made.
+fn whole_lines(src: &[u8], edit: &Edit) -> (usize, usize, Vec<u8>) {
+    let start = line_start_of(src, edit.start);
+    let end = memchr::memchr(b'\n', &src[edit.end..])
+        .map(|i| edit.end + i)
+        .unwrap_or(src.len());
+    let mut text = src[start..edit.start].to_vec();
+    text.extend_from_slice(&edit.text);
+    text.extend_from_slice(&src[edit.end..end]);
+    (start, end, text)
+}
+
+fn indentation_of(src: &[u8], offset: usize) -> Vec<u8> {
+    let line_start = line_start_of(src, offset);
     src[line_start..]
         .iter()
         .take_while(|b| **b == b' ' || **b == b'\t')
@@ -199,17 +252,7 @@ pub fn columns(line: &[u8]) -> usize {
 /// Wraps the lines an edit touches when they pass `MAX_COLUMNS` and the
 /// original lines did not.
 fn wrap_long_lines(src: &[u8], edit: Edit) -> Edit {
-    let line_start = src[..edit.start]
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map(|i| i + 1)
-        .unwrap_or(0);
-    let line_end = memchr::memchr(b'\n', &src[edit.end..])
-        .map(|i| edit.end + i)
-        .unwrap_or(src.len());
-    let mut new_lines = src[line_start..edit.start].to_vec();
-    new_lines.extend_from_slice(&edit.text);
-    new_lines.extend_from_slice(&src[edit.end..line_end]);
+    let (line_start, line_end, new_lines) = whole_lines(src, &edit);
     let old_max = src[line_start..line_end]
         .split(|&b| b == b'\n')
         .map(columns)
@@ -241,6 +284,146 @@ fn wrap_long_lines(src: &[u8], edit: Edit) -> Edit {
     }
 }
 
+/// The most lines of a call's arguments that `align_continuations` reads
+/// after the lines an edit touches.
+const MAX_CONTINUATION_LINES: usize = 16;
+
+/// Aligns the continuation lines of a call whose opening line the edit
+/// changes with the innermost open parenthesis (tabs, then spaces), as
+/// checkpatch asks of every line that follows a changed line: a rename that
+/// changes the callee's length (or code that was never aligned) would
+/// otherwise leave them out of line. A line is moved only when it stays
+/// within `MAX_COLUMNS`; the edit is left as it is when the parentheses
+/// cannot be followed (a brace, a preprocessor line, a parenthesis closed
+/// that the touched lines did not open, more than
+/// `MAX_CONTINUATION_LINES` lines).
+fn align_continuations(src: &[u8], edit: Edit) -> Edit {
+    let (line_start, mut end, mut text) = whole_lines(src, &edit);
+    // Take the following lines while a parenthesis is open.
+    let mut scan = ParenScan::default();
+    for line in text.split(|&b| b == b'\n') {
+        if !scan.line(line) {
+            return edit;
+        }
+    }
+    let mut added = 0;
+    while !scan.open.is_empty() && end < src.len() {
+        if added == MAX_CONTINUATION_LINES {
+            return edit;
+        }
+        let next_end = memchr::memchr(b'\n', &src[end + 1..])
+            .map(|i| end + 1 + i)
+            .unwrap_or(src.len());
+        if !scan.line(&src[end + 1..next_end]) {
+            return edit;
+        }
+        text.extend_from_slice(&src[end..next_end]);
+        end = next_end;
+        added += 1;
+    }
+    // Re-indent each line that starts inside a parenthesis.
+    let mut scan = ParenScan::default();
+    let mut out = Vec::with_capacity(text.len());
+    let mut changed = false;
+    for (i, line) in text.split(|&b| b == b'\n').enumerate() {
+        let mut line = line.to_vec();
+        if i > 0 {
+            out.push(b'\n');
+            if let (Some(&open), false) = (scan.open.last(), scan.in_comment) {
+                let body = line.trim_ascii_start().to_vec();
+                let mut aligned = indentation_to(open + 1);
+                aligned.extend_from_slice(&body);
+                if !body.is_empty() && aligned != line && columns(&aligned) <= MAX_COLUMNS {
+                    line = aligned;
+                    changed = true;
+                }
+            }
+        }
+        if !scan.line(&line) {
+            return edit;
+        }
+        out.extend_from_slice(&line);
+    }
+    if !changed {
+        return edit;
+    }
+    Edit {
+        start: line_start,
+        end,
+        text: out,
+    }
+}
+
+/// Tabs, then spaces, up to a display column.
+fn indentation_to(column: usize) -> Vec<u8> {
+    let mut out = vec![b'\t'; column / 8];
+    out.extend(std::iter::repeat_n(b' ', column % 8));
+    out
+}
+
+/// The open parentheses of code read line by line (their display columns),
+/// string and character literals and comments skipped.
+#[derive(Default)]
+struct ParenScan {
+    open: Vec<usize>,
+    in_comment: bool,
+}
+
+impl ParenScan {
+    /// Reads one line; false when the parentheses cannot be followed.
+    fn line(&mut self, line: &[u8]) -> bool {
+        if !self.in_comment && line.trim_ascii_start().starts_with(b"#") {
+            return false;
+        }
+        let mut col = 0;
+        let mut k = 0;
+        let mut quote = None;
+        while k < line.len() {
+            let b = line[k];
+            let next = line.get(k + 1).copied();
+            if self.in_comment {
+                if b == b'*' && next == Some(b'/') {
+                    self.in_comment = false;
+                    col += 1;
+                    k += 1;
+                }
+            } else if let Some(q) = quote {
+                if b == b'\\' {
+                    col += 1;
+                    k += 1;
+                } else if b == q {
+                    quote = None;
+                }
+            } else {
+                match b {
+                    b'"' | b'\'' => quote = Some(b),
+                    b'/' if next == Some(b'*') => {
+                        self.in_comment = true;
+                        col += 1;
+                        k += 1;
+                    }
+                    b'/' if next == Some(b'/') => break,
+                    b'(' => self.open.push(col),
+                    b')' => {
+                        if self.open.pop().is_none() {
+                            return false;
+                        }
+                    }
+                    b'{' | b'}' if !self.open.is_empty() => return false,
+                    _ => {}
+                }
+            }
+            col = if b == b'\t' {
+                (col / 8 + 1) * 8
+            } else {
+                col + 1
+            };
+            k += 1;
+        }
+        quote.is_none()
+    }
+}
+
 /// Breaks a line at the commas of its first call's argument list, continuing
 /// under the opening parenthesis.
 fn wrap_call(line: &[u8], newline: &str) -> Option<Vec<u8>> {
@@ -265,8 +448,7 @@ fn wrap_call(line: &[u8], newline: &str) -> Option<Vec<u8>> {
     }
     close?;
     let align = columns(&line[..=open]);
-    let mut continuation = vec![b'\t'; align / 8];
-    continuation.extend(std::iter::repeat_n(b' ', align % 8));
+    let continuation = indentation_to(align);
     // Segments: up to and including each top-level comma, then the rest.
     let mut segments = Vec::new();
     let mut from = 0;

@@ -224,12 +224,14 @@ fn required_words(patterns: &[Pattern]) -> Vec<String> {
     let mut common: Option<BTreeSet<String>> = None;
     for p in patterns {
         let mut words = BTreeSet::new();
-        crate::c::syntax::preorder(p.root(), |n| {
-            if n.kind() == "identifier" && p.metavar(n).is_none() {
-                words.insert(String::from_utf8_lossy(&p.text()[n.byte_range()]).into_owned());
-            }
-            true
-        });
+        for statement in p.statements() {
+            crate::c::syntax::preorder(statement, |n| {
+                if n.kind() == "identifier" && p.metavar(n).is_none() {
+                    words.insert(String::from_utf8_lossy(&p.text()[n.byte_range()]).into_owned());
+                }
+                true
+            });
+        }
         common = Some(match common {
             None => words,
             Some(c) => c.intersection(&words).cloned().collect(),

@@ -186,8 +186,15 @@ impl IsoSet {
                         return Err(at(f, format!("unknown metavariable `${name}` in a form")));
                     }
                 }
-                let (text, tree, root_path) = parse_snippet_root(f.get_ref())
+                let snippet = parse_snippet_root(f.get_ref())
                     .map_err(|e: SnippetError| at(f, format!("form: {}", e.message)))?;
+                if snippet.statements != 1 {
+                    return Err(at(
+                        f,
+                        "a form is one statement or one expression".to_string(),
+                    ));
+                }
+                let (text, tree, root_path) = (snippet.text, snippet.tree, snippet.path);
                 forms.push(Form {
                     source: f.get_ref().trim().to_string(),
                     text,
@@ -291,37 +298,46 @@ fn fresh_name(iso: &str, name: &str) -> String {
 
 /// A pattern's tokens, to tell shapes apart whatever their spacing.
 fn shape_key(source: &str) -> Result<String, SnippetError> {
-    let (text, tree, path) = parse_snippet_root(source)?;
-    Ok(normalized(node_at(&tree, &path), &text))
+    let snippet = parse_snippet_root(source)?;
+    let keys: Vec<String> = snippet
+        .nodes()
+        .into_iter()
+        .map(|n| normalized(n, &snippet.text))
+        .collect();
+    Ok(keys.join(" "))
 }
 
 impl Iso {
     /// The patterns one rewriting step of this isomorphism makes from `source`.
     fn variants(&self, source: &str) -> Result<Vec<String>, String> {
-        let (text, tree, path) = parse_snippet_root(source).map_err(|e| e.message)?;
-        let root = node_at(&tree, &path);
+        let snippet = parse_snippet_root(source).map_err(|e| e.message)?;
+        let text = &snippet.text;
+        let statements = snippet.nodes();
+        let (first, last) = (statements[0], statements[statements.len() - 1]);
         let mut out = Vec::new();
-        preorder(root, |n| {
-            for (k, form) in self.forms.iter().enumerate() {
-                let mut binds = BTreeMap::new();
-                if !self.unify(form, form.root(), n, &text, &mut binds) {
-                    continue;
-                }
-                for (j, other) in self.forms.iter().enumerate() {
-                    if j == k {
+        for root in statements {
+            preorder(root, |n| {
+                for (k, form) in self.forms.iter().enumerate() {
+                    let mut binds = BTreeMap::new();
+                    if !self.unify(form, form.root(), n, text, &mut binds) {
                         continue;
                     }
-                    let written = self.instantiate(&other.source, &binds);
-                    out.push(format!(
-                        "{}{}{}",
-                        unmangle(&text[root.start_byte()..n.start_byte()]),
-                        written,
-                        unmangle(&text[n.end_byte()..root.end_byte()])
-                    ));
+                    for (j, other) in self.forms.iter().enumerate() {
+                        if j == k {
+                            continue;
+                        }
+                        let written = self.instantiate(&other.source, &binds);
+                        out.push(format!(
+                            "{}{}{}",
+                            unmangle(&text[first.start_byte()..n.start_byte()]),
+                            written,
+                            unmangle(&text[n.end_byte()..last.end_byte()])
+                        ));
+                    }
                 }
-            }
-            true
-        });
+                true
+            });
+        }
         Ok(out)
     }
 
@@ -416,7 +432,7 @@ impl Iso {
 /// pattern node).
 fn shape_of(bound: &str) -> String {
     match parse_snippet_root(bound) {
-        Ok((text, tree, path)) => normalized(node_at(&tree, &path), &text),
+        Ok(s) => normalized(node_at(&s.tree, &s.path), &s.text),
         Err(_) => bound.split_whitespace().collect(),
     }
 }

@@ -12,6 +12,10 @@
 //! expands the snippet into one pattern per branch (a branch may be empty),
 //! a named group `{|$name: a | b |}` stays one pattern in which `$name`
 //! matches any one branch and binds the code that branch matched.
+//!
+//! A statement snippet may hold several statements (`set_page_dirty($p);
+//! put_page($p);`): it matches that many consecutive statements of one
+//! block. Its root is the first statement; `Pattern::statements` gives all.
 
 use crate::c::parse::{count_errors, parse_raw};
 use crate::c::syntax::preorder;
@@ -29,6 +33,9 @@ pub struct Pattern {
     text: Vec<u8>,
     tree: Tree,
     root_path: Vec<usize>,
+    /// How many consecutive statements the snippet is (1 for an expression
+    /// or a single statement).
+    statement_count: usize,
     /// Named alternatives: `$name` matches any one of these patterns.
     pub choices: std::collections::BTreeMap<String, Vec<Pattern>>,
 }
@@ -53,6 +60,17 @@ impl Pattern {
         node
     }
 
+    /// The pattern's statements in order: the root alone, or the root and
+    /// the statements that follow it in a sequence pattern.
+    pub fn statements(&self) -> Vec<Node<'_>> {
+        sequence_nodes(self.root(), self.statement_count)
+    }
+
+    /// Whether the pattern is a sequence of several statements.
+    pub fn is_sequence(&self) -> bool {
+        self.statement_count > 1
+    }
+
     /// The bytes the pattern nodes index into.
     pub fn text(&self) -> &[u8] {
         &self.text
@@ -62,6 +80,21 @@ impl Pattern {
     pub fn metavar<'a>(&'a self, node: Node) -> Option<&'a str> {
         metavar_name(node, &self.text)
     }
+}
+
+/// `first` and the `count - 1` statements that follow it in its block
+/// (comments skipped).
+pub(crate) fn sequence_nodes(first: Node<'_>, count: usize) -> Vec<Node<'_>> {
+    let mut out = vec![first];
+    let mut next = first.next_named_sibling();
+    while out.len() < count {
+        let Some(n) = next else { break };
+        if n.kind() != "comment" {
+            out.push(n);
+        }
+        next = n.next_named_sibling();
+    }
+    out
 }
 
 /// The metavariable name of a `pp__mv_*` identifier node.
@@ -128,8 +161,24 @@ fn mangle(source: &str) -> String {
     source.replace('$', MV_PREFIX)
 }
 
-/// Parses a snippet into (wrapped text, tree, path to the snippet's root node).
-fn parse_snippet(source: &str) -> Result<(Vec<u8>, Tree, Vec<usize>), SnippetError> {
+/// A parsed snippet: the wrapped text, its tree, the child-index path to
+/// the snippet's root node and the number of consecutive statements.
+pub(crate) struct Snippet {
+    pub text: Vec<u8>,
+    pub tree: Tree,
+    pub path: Vec<usize>,
+    pub statements: usize,
+}
+
+impl Snippet {
+    /// The snippet's statements (or its one expression) in order.
+    pub fn nodes(&self) -> Vec<Node<'_>> {
+        sequence_nodes(node_at(&self.tree, &self.path), self.statements)
+    }
+}
+
+/// Parses a snippet.
+fn parse_snippet(source: &str) -> Result<Snippet, SnippetError> {
     let body = mangle(source.trim());
     if body.is_empty() {
         return Err(SnippetError {
@@ -165,12 +214,18 @@ fn parse_snippet(source: &str) -> Result<(Vec<u8>, Tree, Vec<usize>), SnippetErr
             message: "the snippet does not parse as C".into(),
         });
     }
-    let path = snippet_root_path(&tree, is_statement)?;
-    Ok((text, tree, path))
+    let (path, statements) = snippet_root_path(&tree, is_statement)?;
+    Ok(Snippet {
+        text,
+        tree,
+        path,
+        statements,
+    })
 }
 
-/// The child-index path from the wrapper's root to the snippet's root node.
-fn snippet_root_path(tree: &Tree, is_statement: bool) -> Result<Vec<usize>, SnippetError> {
+/// The child-index path from the wrapper's root to the snippet's root node
+/// (its first statement), and how many statements the snippet has.
+fn snippet_root_path(tree: &Tree, is_statement: bool) -> Result<(Vec<usize>, usize), SnippetError> {
     let root = tree.root_node();
     // translation_unit > function_definition > compound_statement > statement
     let func = root
@@ -189,11 +244,11 @@ fn snippet_root_path(tree: &Tree, is_statement: bool) -> Result<Vec<usize>, Snip
         .enumerate()
         .filter(|(_, c)| c.is_named() && c.kind() != "comment")
         .collect();
-    if statements.len() != 1 {
+    if statements.is_empty() || !is_statement && statements.len() != 1 {
         return Err(SnippetError {
             offset: 0,
             message: format!(
-                "a snippet must be one statement or one expression, found {}",
+                "a snippet must be statements or one expression, found {} statements",
                 statements.len()
             ),
         });
@@ -209,7 +264,7 @@ fn snippet_root_path(tree: &Tree, is_statement: bool) -> Result<Vec<usize>, Snip
         }
         path.push(0);
     }
-    Ok(path)
+    Ok((path, statements.len()))
 }
 
 fn body_field_index(func: Node) -> usize {
@@ -233,12 +288,18 @@ fn unmangled_offset(mangled: &str, offset: usize) -> usize {
 
 /// Parses a match pattern (a snippet without alternatives).
 pub fn parse_pattern(source: &str) -> Result<Pattern, SnippetError> {
-    let (text, tree, root_path) = parse_snippet(source)?;
+    let Snippet {
+        text,
+        tree,
+        path,
+        statements,
+    } = parse_snippet(source)?;
     Ok(Pattern {
         source: source.to_string(),
         text,
         tree,
-        root_path,
+        root_path: path,
+        statement_count: statements,
         choices: Default::default(),
     })
 }
@@ -403,9 +464,8 @@ pub fn parse_pattern_with_choices(
     Ok(p)
 }
 
-/// The root node of a snippet's tree and the tree's text, for the
-/// isomorphism expander.
-pub(crate) fn parse_snippet_root(source: &str) -> Result<(Vec<u8>, Tree, Vec<usize>), SnippetError> {
+/// A snippet's tree and text, for the isomorphism expander.
+pub(crate) fn parse_snippet_root(source: &str) -> Result<Snippet, SnippetError> {
     parse_snippet(source)
 }
 
@@ -425,35 +485,37 @@ pub(crate) fn unmangle(text: &[u8]) -> String {
 
 /// Parses a rewrite template into tokens.
 pub fn parse_template(source: &str) -> Result<Template, SnippetError> {
-    let (text, tree, root_path) = parse_snippet(source)?;
-    let mut root = tree.root_node();
-    for &i in &root_path {
-        root = root.child(i as _).expect("path from this tree");
-    }
+    let snippet = parse_snippet(source)?;
+    let text = &snippet.text;
+    let nodes = snippet.nodes();
     let mut tokens = Vec::new();
-    let mut prev_end = root.start_byte();
-    preorder(root, |n| {
-        if let Some(name) = metavar_name(n, &text) {
-            tokens.push(TemplateToken {
-                key: TokKey::Meta(name.to_string()),
-                space_before: String::from_utf8_lossy(&text[prev_end..n.start_byte()]).into_owned(),
-            });
-            prev_end = n.end_byte();
-            return false;
-        }
-        if n.child_count() == 0 {
-            // A statement template parsed from `x;` has a real `;` token;
-            // an expression template was given one by the wrapper, which is
-            // outside the root and never seen here.
-            tokens.push(TemplateToken {
-                key: TokKey::Lit(String::from_utf8_lossy(&text[n.byte_range()]).into_owned()),
-                space_before: String::from_utf8_lossy(&text[prev_end..n.start_byte()]).into_owned(),
-            });
-            prev_end = n.end_byte();
-            return false;
-        }
-        true
-    });
+    let mut prev_end = nodes[0].start_byte();
+    for root in nodes {
+        preorder(root, |n| {
+            if let Some(name) = metavar_name(n, text) {
+                tokens.push(TemplateToken {
+                    key: TokKey::Meta(name.to_string()),
+                    space_before: String::from_utf8_lossy(&text[prev_end..n.start_byte()])
+                        .into_owned(),
+                });
+                prev_end = n.end_byte();
+                return false;
+            }
+            if n.child_count() == 0 {
+                // A statement template parsed from `x;` has a real `;` token;
+                // an expression template was given one by the wrapper, which is
+                // outside the root and never seen here.
+                tokens.push(TemplateToken {
+                    key: TokKey::Lit(String::from_utf8_lossy(&text[n.byte_range()]).into_owned()),
+                    space_before: String::from_utf8_lossy(&text[prev_end..n.start_byte()])
+                        .into_owned(),
+                });
+                prev_end = n.end_byte();
+                return false;
+            }
+            true
+        });
+    }
     if let Some(first) = tokens.first_mut() {
         first.space_before.clear();
     }
@@ -478,6 +540,14 @@ mod tests {
         assert_eq!(keys[0], TokKey::Lit("unpin_user_pages".into()));
         assert_eq!(keys[2], TokKey::Meta("pages".into()));
         assert_eq!(t.tokens[4].space_before, " ");
+        let seq = parse_pattern("set_page_dirty($p);\n/* then */\nput_page($p);").unwrap();
+        let kinds: Vec<&str> = seq.statements().iter().map(|n| n.kind()).collect();
+        assert_eq!(kinds, ["expression_statement", "expression_statement"]);
+        assert!(seq.is_sequence() && !p.is_sequence());
+        let two = parse_template("a($x);\nb($x);").unwrap();
+        assert_eq!(two.tokens.len(), 10);
+        assert_eq!(two.tokens[5].space_before, "\n");
+        assert!(parse_pattern("a; b").is_err());
         let err = parse_pattern("put_page($page").unwrap_err();
         assert_eq!(err.message, "the snippet does not parse as C");
     }

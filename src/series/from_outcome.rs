@@ -122,22 +122,75 @@ pub fn called_name(text: &str) -> String {
 
 fn change(f: &FileOutcome, s: &Site) -> CallChange {
     let from = called_name(&s.call);
-    let argument = s
-        .call
-        .strip_prefix(from.as_str())
-        .and_then(|rest| rest.trim().strip_prefix('('))
-        .and_then(|rest| rest.strip_suffix(')'))
-        .unwrap_or("")
-        .to_string();
+    let looped = s.call.starts_with("for") || s.call.starts_with("while");
+    let to = s.rewrite.as_deref().map(called_name).unwrap_or_default();
+    // A one-page release that also dirties (`set_page_dirty(p); put_page(p);`)
+    // folds the dirtying call into a *_dirty_lock() release.
+    let folded = if !looped && to.contains("dirty_lock") {
+        dirtying_name(&s.call)
+    } else {
+        String::new()
+    };
     CallChange {
-        to: s.rewrite.as_deref().map(called_name).unwrap_or_default(),
+        to,
         rewritten: s.rewrite.clone().unwrap_or_default(),
         at: format!("{}:{}", f.rel_path, s.line),
         function: s.function.clone(),
-        looped: s.call.starts_with("for") || s.call.starts_with("while"),
-        argument,
+        looped,
+        argument: call_argument(&s.call, &from),
+        folded,
         from,
     }
+}
+
+/// The dirtying call (`set_page_dirty`, `set_page_dirty_lock`) a statement
+/// text calls, or empty.
+fn dirtying_name(text: &str) -> String {
+    let Some(at) = text.find("set_page_dirty") else {
+        return String::new();
+    };
+    text[at..]
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The argument list of the call to `name` in a statement text (the last
+/// such call), without its parentheses: `vm->monitor_page` in
+/// `set_page_dirty(vm->monitor_page); put_page(vm->monitor_page);`.
+fn call_argument(text: &str, name: &str) -> String {
+    if name.is_empty() {
+        return String::new();
+    }
+    let bytes = text.as_bytes();
+    let mut found = None;
+    let mut from = 0;
+    while let Some(i) = text[from..].find(name).map(|i| i + from) {
+        let before_ok = i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
+        let rest = text[i + name.len()..].trim_start();
+        if before_ok && rest.starts_with('(') {
+            found = Some(text.len() - rest.len());
+        }
+        from = i + name.len();
+    }
+    let Some(open) = found else {
+        return String::new();
+    };
+    let mut depth = 0;
+    for (k, c) in text[open..].char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return text[open + 1..open + k].to_string();
+                }
+            }
+            _ => {}
+        }
+    }
+    String::new()
 }
 
 /// The evidence of a unit, each with the line that shows it.
@@ -353,18 +406,22 @@ fn render_release(
     pack: &RulePack,
 ) -> Option<crate::rewrite::template::Rendered> {
     let parsed = crate::c::parse::parse(&f.before)?;
+    // The match is anchored at a node starting where the site does; a
+    // sequence match ends past that node, at the end of its last statement.
     let mut node = parsed
         .tree
         .root_node()
-        .descendant_for_byte_range(s.start, s.end)?;
+        .descendant_for_byte_range(s.start, s.start)?;
     let matched = loop {
-        if node.start_byte() == s.start && node.end_byte() == s.end {
+        if node.start_byte() == s.start {
             if let Some(m) = crate::engine::matcher::match_rule(
                 rule_index,
                 &pack.rules[rule_index],
                 node,
                 &parsed.original,
-            ) {
+            )
+            .filter(|m| m.end == s.end)
+            {
                 break m;
             }
         }
@@ -430,7 +487,7 @@ pub fn manual_sites(outcome: &Outcome, units: &[Unit]) -> Vec<ManualSite> {
 
 #[cfg(test)]
 mod tests {
-    use super::called_name;
+    use super::{call_argument, called_name, dirtying_name};
 
     #[test]
     fn names_the_releasing_call() {
@@ -443,5 +500,18 @@ mod tests {
             called_name("get_user_pages_fast(a, 1, FOLL_WRITE, &page)"),
             "get_user_pages_fast"
         );
+    }
+
+    #[test]
+    fn reads_a_folded_release() {
+        let seq = "if (w) set_page_dirty(vm->page); put_page(vm->page);";
+        assert_eq!(call_argument(seq, "put_page"), "vm->page");
+        assert_eq!(
+            call_argument("put_page(sg_page(&sg[i]))", "put_page"),
+            "sg_page(&sg[i])"
+        );
+        assert_eq!(call_argument("my_put_page(p)", "put_page"), "");
+        assert_eq!(dirtying_name(seq), "set_page_dirty");
+        assert_eq!(dirtying_name("put_page(p)"), "");
     }
 }

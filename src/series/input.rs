@@ -39,6 +39,10 @@ pub struct CallChange {
     pub looped: bool,
     /// The argument of a one-page release (`vm->monitor_page`).
     pub argument: String,
+    /// The dirtying call a one-page release folds in
+    /// (`set_page_dirty_lock(p); put_page(p);` becoming one
+    /// `unpin_user_pages_dirty_lock()`), or empty.
+    pub folded: String,
     /// What the call becomes, on one line (`unpin_user_pages(pages, n)`).
     pub rewritten: String,
 }

@@ -527,7 +527,8 @@ fn dirty_release(release: Option<&CallChange>, condition: Option<&str>) -> Strin
 const FOLD_DISTANCE: usize = 3;
 
 /// The dirtying calls just before a one-page release that upstream folds
-/// with it into `unpin_user_pages_dirty_lock(&page, 1, true)`, as sentences.
+/// with it into `unpin_user_pages_dirty_lock(&page, 1, true)` and the
+/// rewrite could not (another statement comes between them), as sentences.
 fn fold_notes(facts: &Facts, releases: &[CallChange]) -> Vec<String> {
     let place = |at: &str| -> Option<(String, usize)> {
         let (file, line) = at.rsplit_once(':')?;
@@ -536,7 +537,7 @@ fn fold_notes(facts: &Facts, releases: &[CallChange]) -> Vec<String> {
     let mut out = Vec::new();
     for r in releases
         .iter()
-        .filter(|r| !r.looped && !r.argument.is_empty())
+        .filter(|r| !r.looped && r.folded.is_empty() && !r.argument.is_empty())
     {
         let Some((rfile, rline)) = place(&r.at) else {
             continue;
@@ -615,6 +616,11 @@ pub struct BodyFacts<'a> {
 fn release_change(c: &CallChange) -> String {
     if c.looped {
         format!("the {}() loop at {} to one {}() call", c.from, c.at, c.to)
+    } else if !c.folded.is_empty() {
+        format!(
+            "{}() and {}() at {} to one {}() call",
+            c.folded, c.from, c.at, c.to
+        )
     } else {
         format!("{}() at {} to {}()", c.from, c.at, c.to)
     }
@@ -626,7 +632,7 @@ fn release_changes(releases: &[CallChange]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut merged: Vec<(String, String, Vec<String>)> = Vec::new();
     for c in releases.iter().filter(|c| !c.to.is_empty()) {
-        if c.looped {
+        if c.looped || !c.folded.is_empty() {
             out.push(release_change(c));
             continue;
         }

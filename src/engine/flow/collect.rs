@@ -310,9 +310,7 @@ pub(crate) fn seed_units<'t>(
             .as_ref()
             .expect("acquire rules have an [acquire] table");
         let src = cx.src(func);
-        let pages_node = matched
-            .binding(&role.pages)
-            .and_then(|b| node.named_descendant_for_byte_range(b.start, b.end));
+        let pages_node = matched.binding_node(node, &role.pages);
         let mut site = AcquireSite {
             func,
             node,

@@ -5,7 +5,7 @@
 use super::collect::MatchSite;
 use super::ids::{FuncId, UnitId};
 use super::FlowContext;
-use crate::engine::matcher::Match;
+use crate::engine::matcher::{Match, SoleBlock};
 use crate::engine::reason::Blocker;
 use crate::rule::{AcquireFamily, ReleaseFamily};
 use std::collections::BTreeSet;
@@ -91,8 +91,7 @@ fn candidate<'t>(cx: &FlowContext<'_, 't>, site: MatchSite<'t>) -> Option<Candid
         (None, Some(arr)) => (arr, true),
         (None, None) => return None,
     };
-    let b = site.matched.binding(subject)?;
-    let bnode = site.node.named_descendant_for_byte_range(b.start, b.end)?;
+    let bnode = site.matched.binding_node(site.node, subject)?;
     let v = cx.eval(site.func, bnode, 0);
     let units = if want_array { v.arrays } else { v.pages };
     if units.is_empty() {
@@ -159,7 +158,7 @@ fn attach<'t>(
 ) -> ReleaseSite<'t> {
     let Candidate { site, units, mixed } = c;
     let mut matched = site.matched;
-    matched.sole_block = sole_block(site.node);
+    matched.sole_block = sole_block(site.node, matched.end);
     let u = representatives[units.iter().next().expect("non-empty").index()];
     let rule = &cx.engine.pack.rules[matched.rule];
     let family = rule.release.as_ref().expect("release rule").family;
@@ -189,18 +188,25 @@ fn attach<'t>(
     }
 }
 
-/// The span a one-statement rewrite of `node` may take over: from the end of
-/// the head of the `if` (without `else`), `for` or `while` whose braced body
-/// holds `node` alone, to the closing brace.
-fn sole_block(node: Node) -> Option<(usize, usize)> {
+/// The span a one-statement rewrite of the match at `node` (ending at
+/// `end`: a sequence of statements may start at `node`) may take over: from
+/// the end of the head of the `if` (without `else`), `for` or `while` whose
+/// braced body holds the match alone, to the closing brace.
+fn sole_block(node: Node, end: usize) -> Option<SoleBlock> {
     let block = node.parent().filter(|b| b.kind() == "compound_statement")?;
     let mut cursor = block.walk();
     let children: Vec<Node> = block.children(&mut cursor).collect();
-    // `{`, the statement, `}`: no comment or other statement.
-    if children.len() != 3 || children[1] != node {
+    // `{`, the matched statements, `}`: no comment or other statement.
+    let n = children.len();
+    if n < 3
+        || children[1] != node
+        || children[n - 2].end_byte() != end
+        || children[1..n - 1].iter().any(|c| c.kind() == "comment")
+    {
         return None;
     }
     let owner = block.parent()?;
+    let mut needless_parens = Vec::new();
     let head_end = match owner.kind() {
         "if_statement" => {
             let else_free = owner.child_by_field_name("alternative").is_none();
@@ -209,7 +215,11 @@ fn sole_block(node: Node) -> Option<(usize, usize)> {
             {
                 return None;
             }
-            owner.child_by_field_name("condition")?.end_byte()
+            let condition = owner.child_by_field_name("condition")?;
+            if let Some(inner) = condition.named_child(0) {
+                parenthesised_comparisons(inner, &mut needless_parens);
+            }
+            condition.end_byte()
         }
         "for_statement" | "while_statement" => {
             if owner.child_by_field_name("body") != Some(block) {
@@ -221,5 +231,46 @@ fn sole_block(node: Node) -> Option<(usize, usize)> {
         }
         _ => return None,
     };
-    Some((head_end, block.end_byte()))
+    Some(SoleBlock {
+        head_end,
+        block_end: block.end_byte(),
+        needless_parens,
+    })
+}
+
+/// The parentheses around comparisons that are operands of the `&&` and
+/// `||` chain `node` heads (`a && (n > 0)`): comparisons bind tighter, so
+/// the parentheses change nothing, and checkpatch asks for them to go.
+fn parenthesised_comparisons(node: Node, out: &mut Vec<usize>) {
+    if node.kind() != "binary_expression" {
+        return;
+    }
+    let logical = node
+        .child_by_field_name("operator")
+        .is_some_and(|o| matches!(o.kind(), "&&" | "||"));
+    if !logical {
+        return;
+    }
+    for side in ["left", "right"] {
+        let Some(operand) = node.child_by_field_name(side) else {
+            continue;
+        };
+        if operand.kind() == "parenthesized_expression" {
+            let inner = operand.named_child(0);
+            let comparison = inner.is_some_and(|i| {
+                i.kind() == "binary_expression"
+                    && operand.named_child_count() == 1
+                    && operand.child_count() == 3
+                    && i.child_by_field_name("operator").is_some_and(|o| {
+                        matches!(o.kind(), "==" | "!=" | "<" | "<=" | ">" | ">=")
+                    })
+            });
+            if comparison {
+                out.push(operand.start_byte());
+                out.push(operand.end_byte() - 1);
+            }
+        } else {
+            parenthesised_comparisons(operand, out);
+        }
+    }
 }
