@@ -20,6 +20,7 @@ use crate::rewrite::template::{render, Rendered};
 use crate::rewrite::verify::{error_count, parses_no_worse};
 use crate::rewrite::{apply_edits, Edit};
 use crate::rule::{RulePack, Target};
+use crate::source::words::{WordFilter, WordProbe};
 use crate::source::{self, SkipKind, SkippedFile, SourceError};
 use aho_corasick::{packed, AhoCorasick};
 use rayon::prelude::*;
@@ -123,33 +124,49 @@ enum Read {
     Yes(Vec<u8>),
 }
 
-/// Reads the files matching a prefilter, in parallel, in list order.
+/// A file read: its path, what came of it, and its word filter when asked.
+type FileRead = (String, Read, Option<WordFilter>);
+
+/// Reads the files matching a prefilter, in parallel, in list order. With
+/// `filters`, also the word filter of every file read, matching or not.
 fn read_matching(
     base: &Path,
     files: &[&String],
     matches: &(dyn Fn(&[u8]) -> bool + Sync),
+    filters: bool,
     progress: &(dyn Fn(usize, usize) + Sync),
-) -> Vec<(String, Read)> {
+) -> Vec<FileRead> {
     let total = files.len();
     let done = AtomicUsize::new(0);
     files
         .par_iter()
         .map(|rel| {
+            let mut filter = None;
             let r = match source::read(base, rel) {
                 Err(s) => Read::Skipped(s),
-                Ok(bytes) if !matches(&bytes) => Read::No,
-                Ok(bytes) => match source::not_text_reason(&bytes) {
-                    Some(reason) => {
-                        Read::Skipped(SkippedFile::new(rel.as_str(), reason, SkipKind::NotC))
+                Ok(bytes) => {
+                    if filters {
+                        filter = Some(WordFilter::of(&bytes));
                     }
-                    None => Read::Yes(bytes),
-                },
+                    if !matches(&bytes) {
+                        Read::No
+                    } else {
+                        match source::not_text_reason(&bytes) {
+                            Some(reason) => Read::Skipped(SkippedFile::new(
+                                rel.as_str(),
+                                reason,
+                                SkipKind::NotC,
+                            )),
+                            None => Read::Yes(bytes),
+                        }
+                    }
+                }
             };
             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
             if n % 512 == 0 || n == total {
                 progress(n, total);
             }
-            ((*rel).clone(), r)
+            ((*rel).clone(), r, filter)
         })
         .collect()
 }
@@ -230,7 +247,12 @@ pub fn run(
     let prefilter = Prefilter::new(&anchors);
     let all: Vec<&String> = list.files.iter().collect();
     let mut candidates = Vec::new();
-    for (rel, r) in read_matching(&list.base, &all, &|b| prefilter.is_match(b), progress) {
+    // The word filter of every file read (in list order), for the later
+    // rounds' searches.
+    let mut filters: Vec<Option<WordFilter>> = Vec::with_capacity(list.files.len());
+    let first = read_matching(&list.base, &all, &|b| prefilter.is_match(b), true, progress);
+    for (rel, r, filter) in first {
+        filters.push(filter);
         match r {
             Read::Skipped(s) => skipped.push(s),
             Read::No => {}
@@ -257,15 +279,17 @@ pub fn run(
         let needs = analysis.needs.clone();
         scanned.extend(&needs);
         let have: HashSet<&str> = parsed.iter().map(|(p, _)| p.as_str()).collect();
-        let rest: Vec<&String> = list
+        let rest: Vec<(&String, Option<&WordFilter>)> = list
             .files
             .iter()
-            .filter(|f| !have.contains(f.as_str()))
+            .zip(&filters)
+            .filter(|(f, _)| !have.contains(f.as_str()))
+            .map(|(f, filter)| (f, filter.as_ref()))
             .collect();
         let (more, overflow) = read_for_needs(&list.base, &rest, &needs, progress);
         scanned.overflow.extend(overflow);
         let mut new_files = Vec::new();
-        for (rel, r) in more {
+        for (rel, r, _) in more {
             match r {
                 Read::Skipped(s) => skipped.push(s),
                 Read::No => {}
@@ -340,17 +364,78 @@ pub const MAX_FILES_PER_NEED: usize = 48;
 /// Most files the analysis reads in all.
 pub const MAX_FILES: usize = 1200;
 
+/// What a file may offer the search for the next round's files: one need.
+enum Offer<'n> {
+    /// The definition of a function.
+    Definition(&'n str),
+    /// A mention of a function whose callers matter.
+    Callers(&'n str),
+    /// A struct name together with one of its fields.
+    Field(&'n str, &'n str),
+}
+
+impl Offer<'_> {
+    /// The name reported when too many files offer it.
+    fn name(&self) -> String {
+        match self {
+            Offer::Definition(n) | Offer::Callers(n) => n.to_string(),
+            Offer::Field(s, f) => format!("{s}::{f}"),
+        }
+    }
+}
+
+/// The probes of an offer: what a word filter is asked.
+enum OfferProbe {
+    Definition(WordProbe),
+    Callers(WordProbe),
+    Field(WordProbe, WordProbe),
+}
+
+impl OfferProbe {
+    fn of(offer: &Offer) -> OfferProbe {
+        match *offer {
+            Offer::Definition(n) => OfferProbe::Definition(WordProbe::new(n)),
+            Offer::Callers(n) => OfferProbe::Callers(WordProbe::new(n)),
+            Offer::Field(s, f) => OfferProbe::Field(WordProbe::new(s), WordProbe::new(f)),
+        }
+    }
+
+    /// Whether a file with this filter may offer it (never false when it does).
+    fn may_be_in(&self, filter: &WordFilter) -> bool {
+        match self {
+            OfferProbe::Definition(w) => filter.may_define(w),
+            OfferProbe::Callers(w) => filter.may_hold(w),
+            OfferProbe::Field(s, f) => filter.may_hold(s) && filter.may_hold(f),
+        }
+    }
+}
+
+/// Files read at a time per unresolved need, once the files that may offer
+/// it are known: a need offered by more than `MAX_FILES_PER_NEED` files is
+/// settled after a few batches, not after reading them all.
+const SEARCH_BATCH: usize = 64;
+
 /// Reads the files that hold what the analysis needs: the definition of a
 /// function (a line starting at column 0 that names it before `(`), every
 /// mention of a function whose callers matter, or a struct name together
 /// with one of its fields. Names that more than `MAX_FILES_PER_NEED` files
 /// mention are returned as overflowing instead.
+///
+/// Only files whose word filter may offer a need are read (a file without a
+/// filter always may), and a need is no longer searched for once more than
+/// `MAX_FILES_PER_NEED` files are seen to offer it: the filter never misses
+/// a word, so the files chosen and the names overflowing are those a read of
+/// every file gives.
 fn read_for_needs(
     base: &Path,
-    files: &[&String],
+    files: &[(&String, Option<&WordFilter>)],
     needs: &Needs,
     progress: &(dyn Fn(usize, usize) + Sync),
-) -> (Vec<(String, Read)>, BTreeSet<String>) {
+) -> (Vec<FileRead>, BTreeSet<String>) {
+    let mut offers: Vec<Offer> = Vec::new();
+    offers.extend(needs.definitions.iter().map(|d| Offer::Definition(d)));
+    offers.extend(needs.callers.iter().map(|c| Offer::Callers(c)));
+    offers.extend(needs.fields.iter().map(|(s, f)| Offer::Field(s, f)));
     // Function names and struct names drive the search; a field name is
     // checked only in files that name its struct (field names such as
     // `pages` are everywhere).
@@ -379,8 +464,8 @@ fn read_for_needs(
                 && !is_word(bytes.get(at + w.len()).copied())
         })
     };
-    // What each file offers, as need keys.
-    let keys_of = |bytes: &[u8]| -> Vec<String> {
+    // What each file offers, as indices into `offers`.
+    let offered_by = |bytes: &[u8]| -> Vec<usize> {
         let mut seen = vec![false; words.len()];
         let mut defined = vec![false; words.len()];
         for (i, start, end) in finder.find_all(bytes) {
@@ -404,62 +489,97 @@ fn read_for_needs(
                 }
             }
         }
-        let mut keys = Vec::new();
-        for d in &needs.definitions {
-            if defined[index[d.as_str()]] {
-                keys.push(format!("def:{d}"));
-            }
-        }
-        for c in &needs.callers {
-            if seen[index[c.as_str()]] {
-                keys.push(format!("call:{c}"));
-            }
-        }
-        for (s, f) in &needs.fields {
-            if seen[index[s.as_str()]] && has_word(bytes, f) {
-                keys.push(format!("field:{s}::{f}"));
-            }
-        }
-        keys
+        offers
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| match **o {
+                Offer::Definition(d) => defined[index[d]],
+                Offer::Callers(c) => seen[index[c]],
+                Offer::Field(s, f) => seen[index[s]] && has_word(bytes, f),
+            })
+            .map(|(k, _)| k)
+            .collect()
     };
-    let done = AtomicUsize::new(0);
-    let total = files.len();
-    let offers: Vec<(usize, Vec<String>)> = files
+
+    // The files that may offer each need, in list order.
+    let probes: Vec<OfferProbe> = offers.iter().map(OfferProbe::of).collect();
+    let may_offer: Vec<Vec<usize>> = files
         .par_iter()
-        .enumerate()
-        .filter_map(|(i, rel)| {
-            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-            if n % 512 == 0 || n == total {
-                progress(n, total);
-            }
-            let bytes = source::read(base, rel).ok()?;
-            let keys = keys_of(&bytes);
-            (!keys.is_empty()).then_some((i, keys))
+        .map(|(_, filter)| match filter {
+            None => (0..offers.len()).collect(),
+            Some(f) => (0..offers.len())
+                .filter(|&k| probes[k].may_be_in(f))
+                .collect(),
         })
         .collect();
-    let mut count: BTreeMap<&str, usize> = BTreeMap::new();
-    for (_, keys) in &offers {
-        for k in keys {
-            *count.entry(k.as_str()).or_default() += 1;
+    let mut candidates: Vec<Vec<usize>> = vec![Vec::new(); offers.len()];
+    for (i, ks) in may_offer.iter().enumerate() {
+        for &k in ks {
+            candidates[k].push(i);
         }
     }
+    let total = may_offer.iter().filter(|ks| !ks.is_empty()).count();
+    drop(may_offer);
+
+    // Read the candidates in batches until every need is settled: all its
+    // candidates read, or more than `MAX_FILES_PER_NEED` files offering it.
+    let mut offered: Vec<Option<Vec<usize>>> = vec![None; files.len()];
+    let mut count = vec![0usize; offers.len()];
+    let mut next = vec![0usize; offers.len()];
+    loop {
+        let mut batch = BTreeSet::new();
+        for k in 0..offers.len() {
+            if count[k] > MAX_FILES_PER_NEED {
+                continue;
+            }
+            let mut taken = 0;
+            while taken < SEARCH_BATCH && next[k] < candidates[k].len() {
+                let i = candidates[k][next[k]];
+                next[k] += 1;
+                if offered[i].is_none() && batch.insert(i) {
+                    taken += 1;
+                }
+            }
+        }
+        if batch.is_empty() {
+            break;
+        }
+        let batch: Vec<usize> = batch.into_iter().collect();
+        let found: Vec<Vec<usize>> = batch
+            .par_iter()
+            .map(|&i| {
+                source::read(base, files[i].0)
+                    .map(|bytes| offered_by(&bytes))
+                    .unwrap_or_default()
+            })
+            .collect();
+        for (i, ks) in batch.into_iter().zip(found) {
+            for &k in &ks {
+                count[k] += 1;
+            }
+            offered[i] = Some(ks);
+        }
+        progress(
+            offered.iter().filter(|o| o.is_some()).count().min(total),
+            total,
+        );
+    }
+
     let mut overflow = BTreeSet::new();
-    let mut allowed: HashSet<&str> = HashSet::new();
-    for (k, n) in &count {
-        if *n > MAX_FILES_PER_NEED {
-            let name = k.split_once(':').map(|(_, n)| n).unwrap_or(k);
-            overflow.insert(name.to_string());
-        } else {
-            allowed.insert(k);
+    let allowed: Vec<bool> = count.iter().map(|&n| n <= MAX_FILES_PER_NEED).collect();
+    for (k, o) in offers.iter().enumerate() {
+        if !allowed[k] {
+            overflow.insert(o.name());
         }
     }
-    let chosen: Vec<&String> = offers
+    let chosen: Vec<&String> = offered
         .iter()
-        .filter(|(_, keys)| keys.iter().any(|k| allowed.contains(k.as_str())))
-        .map(|(i, _)| files[*i])
+        .enumerate()
+        .filter(|(_, ks)| ks.as_ref().is_some_and(|ks| ks.iter().any(|&k| allowed[k])))
+        .map(|(i, _)| files[i].0)
         .collect();
     (
-        read_matching(base, &chosen, &|_| true, &|_, _| {}),
+        read_matching(base, &chosen, &|_| true, false, &|_, _| {}),
         overflow,
     )
 }
