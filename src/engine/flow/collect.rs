@@ -84,11 +84,11 @@ pub(crate) fn collect<'a, 't>(
     for t in partial {
         types.merge(t);
     }
-    let interest = interest_words(engine, scanned);
+    let interest = Interest::new(engine, scanned);
     let parts: Vec<FilePart> = files
         .par_iter()
         .enumerate()
-        .map(|(i, f)| prepare_file(engine, scanned, &interest, &types, FileId::from_index(i), f))
+        .map(|(i, f)| prepare_file(engine, &interest, &types, FileId::from_index(i), f))
         .collect();
     let mut funcs: IdVec<FuncId, Func> = IdVec::default();
     let mut broken = Vec::new();
@@ -153,8 +153,7 @@ pub(crate) fn collect<'a, 't>(
 /// The functions of one file that take part, and their rule matches.
 fn prepare_file<'t>(
     engine: &Engine,
-    scanned: &Needs,
-    interest: &aho_corasick::AhoCorasick,
+    interest: &Interest,
     types: &TypeIndex,
     file: FileId,
     f: &ProgramFile<'t>,
@@ -172,7 +171,7 @@ fn prepare_file<'t>(
         // A function that names nothing the rules or the flow care about can
         // neither receive nor pass on acquired pages.
         let body = &src[def.node.byte_range()];
-        if !interest.is_match(body) {
+        if !interest.mentioned_in(body) {
             continue;
         }
         let name = def.name(src);
@@ -183,7 +182,7 @@ fn prepare_file<'t>(
         }
         // A function that names a field of interest but none of the structs
         // it belongs to cannot reach that field.
-        if !interest_fields_ok(body, scanned, engine) {
+        if !interest.fields_ok(body) {
             continue;
         }
         // One walk collects the body's nodes and measures its depth.
@@ -404,43 +403,69 @@ fn new_unit(
     u
 }
 
-/// Whether a function that matched the interest words only through field
-/// names also names one of those fields' structs.
-fn interest_fields_ok(body: &[u8], scanned: &Needs, engine: &Engine) -> bool {
-    let has = |w: &str| memchr::memmem::find(body, w.as_bytes()).is_some();
-    let direct = engine.acquire_names().iter().any(|w| has(w))
-        || engine.pack.release_identifiers().iter().any(|w| has(w))
-        || engine.pack.rewrite_identifiers().iter().any(|w| has(w))
-        || scanned.definitions.iter().any(|w| has(w))
-        || scanned.callers.iter().any(|w| has(w))
-        || scanned.local_callers.iter().any(|w| has(w));
-    direct
-        || scanned
-            .fields
-            .iter()
-            .chain(&scanned.local_fields)
-            .any(|(s, f)| has(f) && has(s))
+/// The words that decide whether a function takes part in the analysis,
+/// compiled once per analysis.
+struct Interest {
+    /// The vocabulary of the rules, and the functions and fields already
+    /// searched for: a function must mention one of them.
+    any: aho_corasick::AhoCorasick,
+    /// Those words and the structs of the fields, to learn in one pass
+    /// which of them a function mentions.
+    present: aho_corasick::AhoCorasick,
+    /// Per pattern of `present`: whether mentioning it is enough (it is not
+    /// only a field name).
+    direct: Vec<bool>,
+    /// (struct, field) as patterns of `present`.
+    fields: Vec<(usize, usize)>,
 }
 
-/// The words a function must mention to take part in the analysis: the
-/// vocabulary of the rules, and the functions and fields already searched for.
-fn interest_words(engine: &Engine, scanned: &Needs) -> aho_corasick::AhoCorasick {
-    let mut words: Vec<String> = engine.acquire_names().to_vec();
-    words.extend(engine.pack.release_identifiers());
-    words.extend(engine.pack.rewrite_identifiers());
-    words.extend(scanned.definitions.iter().cloned());
-    words.extend(scanned.callers.iter().cloned());
-    words.extend(scanned.local_callers.iter().cloned());
-    words.extend(
-        scanned
-            .fields
-            .iter()
-            .chain(&scanned.local_fields)
-            .map(|(_, f)| f.clone()),
-    );
-    words.sort();
-    words.dedup();
-    aho_corasick::AhoCorasick::new(&words).expect("identifiers are plain words")
+impl Interest {
+    fn new(engine: &Engine, scanned: &Needs) -> Interest {
+        let mut direct_words: Vec<String> = engine.acquire_names().to_vec();
+        direct_words.extend(engine.pack.release_identifiers());
+        direct_words.extend(engine.pack.rewrite_identifiers());
+        direct_words.extend(scanned.definitions.iter().cloned());
+        direct_words.extend(scanned.callers.iter().cloned());
+        direct_words.extend(scanned.local_callers.iter().cloned());
+        let pairs: Vec<&(String, String)> =
+            scanned.fields.iter().chain(&scanned.local_fields).collect();
+        let mut any_words = direct_words.clone();
+        any_words.extend(pairs.iter().map(|(_, f)| f.clone()));
+        any_words.sort();
+        any_words.dedup();
+        let mut words = any_words.clone();
+        words.extend(pairs.iter().map(|(s, _)| s.clone()));
+        words.sort();
+        words.dedup();
+        let index = |w: &str| words.binary_search_by(|x| x.as_str().cmp(w)).expect("listed");
+        let mut direct = vec![false; words.len()];
+        for w in &direct_words {
+            direct[index(w)] = true;
+        }
+        let fields = pairs.iter().map(|(s, f)| (index(s), index(f))).collect();
+        Interest {
+            any: aho_corasick::AhoCorasick::new(&any_words).expect("identifiers are plain words"),
+            present: aho_corasick::AhoCorasick::new(&words).expect("identifiers are plain words"),
+            direct,
+            fields,
+        }
+    }
+
+    /// Whether a function's text mentions one of the words.
+    fn mentioned_in(&self, body: &[u8]) -> bool {
+        self.any.is_match(body)
+    }
+
+    /// Whether a function that mentions the words only through field names
+    /// also names one of those fields' structs (anywhere in its text).
+    fn fields_ok(&self, body: &[u8]) -> bool {
+        let mut seen = vec![false; self.direct.len()];
+        for m in self.present.find_overlapping_iter(body) {
+            seen[m.pattern().as_usize()] = true;
+        }
+        seen.iter().zip(&self.direct).any(|(&s, &d)| s && d)
+            || self.fields.iter().any(|&(s, f)| seen[f] && seen[s])
+    }
 }
 
 /// The nodes of a function body (comments left out), or `None` when the
