@@ -12,7 +12,7 @@
 
 use crate::c::parse::{self, Parsed};
 use crate::engine::{AcquirePolicy, Engine, FileFindings, Plan, SiteKind, Unit};
-use crate::engine::{Blocker, Need, Needs, ProgramFile};
+use crate::engine::{Blocker, FileFacts, Need, Needs, ProgramFile};
 use crate::rewrite::diff::file_diff;
 use crate::rewrite::edit::overlaps;
 use crate::rewrite::patch::apply_unified;
@@ -21,7 +21,7 @@ use crate::rewrite::verify::{error_count, parses_no_worse};
 use crate::rewrite::{apply_edits, Edit};
 use crate::rule::{RulePack, Target};
 use crate::source::words::{WordFilter, WordProbe};
-use crate::source::{self, SkipKind, SkippedFile, SourceError};
+use crate::source::{self, SkipKind, SkippedFile, SourceError, SourceList};
 use aho_corasick::{packed, AhoCorasick};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -259,60 +259,128 @@ pub fn run(
             Read::Yes(bytes) => candidates.push((rel, bytes)),
         }
     }
-    let mut parsed = parse_all(candidates, &mut skipped);
+    let parsed = parse_all(candidates, &mut skipped);
+    let parsed: Vec<&(String, Parsed)> = parsed.iter().collect();
+    let facts = facts_of(&parsed);
+    let mut rounds = Rounds {
+        config,
+        engine: &engine,
+        list: &list,
+        filters: &filters,
+        progress,
+        skipped,
+    };
+    let mut outcome = rounds.round(parsed.into_iter().zip(facts).collect(), Needs::default(), 1);
+    outcome.stale_temporaries = list.stale_temporaries;
+    outcome.stats.files_scanned = list.files.len();
+    outcome.base = list.base;
+    Ok(outcome)
+}
 
-    // Analysis rounds: read the files the flow leads to, analyse again.
-    let mut scanned = Needs::default();
-    let mut rounds = 0;
-    let analysis = loop {
-        rounds += 1;
-        parsed.sort_by(|a, b| a.0.cmp(&b.0));
-        let files: Vec<ProgramFile> = parsed
+/// The facts of parsed files, in parallel, in the files' order.
+fn facts_of<'t>(parsed: &[&'t (String, Parsed)]) -> Vec<FileFacts<'t>> {
+    parsed
+        .par_iter()
+        .map(|&file| {
+            FileFacts::of(&ProgramFile {
+                path: &file.0,
+                parsed: &file.1,
+            })
+        })
+        .collect()
+}
+
+/// The analysis rounds of a run: what stays fixed across them, and the files
+/// skipped so far.
+struct Rounds<'r> {
+    config: &'r Config,
+    engine: &'r Engine<'r>,
+    list: &'r SourceList,
+    /// The word filter of every file of `list`, in list order.
+    filters: &'r [Option<WordFilter>],
+    progress: &'r (dyn Fn(usize, usize) + Sync),
+    skipped: Vec<SkippedFile>,
+}
+
+impl Rounds<'_> {
+    /// Round `round`: analyses the files parsed so far, each with the facts
+    /// earlier rounds kept of it; then renders the outcome, or reads and
+    /// parses the files the analysis needs and makes the next round. Each
+    /// round owns the files it parsed and lends them, with every earlier
+    /// one, to the rounds after it, so the facts (which point into the parse
+    /// trees) stay valid until the outcome is rendered.
+    fn round<'t>(
+        &mut self,
+        mut files: Vec<(&'t (String, Parsed), FileFacts<'t>)>,
+        mut scanned: Needs,
+        round: usize,
+    ) -> Outcome {
+        files.sort_by(|a, b| a.0 .0.cmp(&b.0 .0));
+        let (parsed, mut facts): (Vec<&'t (String, Parsed)>, Vec<FileFacts<'t>>) =
+            files.into_iter().unzip();
+        let program: Vec<ProgramFile<'t>> = parsed
             .iter()
-            .map(|(p, x)| ProgramFile { path: p, parsed: x })
+            .map(|&file| ProgramFile {
+                path: &file.0,
+                parsed: &file.1,
+            })
             .collect();
-        let final_round = rounds >= config.max_rounds.max(1) || parsed.len() >= MAX_FILES;
-        let analysis = engine.analyse(&files, &scanned, final_round);
+        let final_round = round >= self.config.max_rounds.max(1) || parsed.len() >= MAX_FILES;
+        let analysis = self
+            .engine
+            .analyse_with(&program, &mut facts, &scanned, final_round);
         if analysis.needs.is_empty() || final_round {
-            break analysis;
+            return self.finish(&parsed, analysis, round);
         }
-        let needs = analysis.needs.clone();
+        let needs = analysis.needs;
         scanned.extend(&needs);
-        let have: HashSet<&str> = parsed.iter().map(|(p, _)| p.as_str()).collect();
-        let rest: Vec<(&String, Option<&WordFilter>)> = list
+        let have: HashSet<&str> = parsed.iter().map(|file| file.0.as_str()).collect();
+        let rest: Vec<(&String, Option<&WordFilter>)> = self
+            .list
             .files
             .iter()
-            .zip(&filters)
+            .zip(self.filters)
             .filter(|(f, _)| !have.contains(f.as_str()))
             .map(|(f, filter)| (f, filter.as_ref()))
             .collect();
-        let (more, overflow) = read_for_needs(&list.base, &rest, &needs, progress);
+        let (more, overflow) = read_for_needs(&self.list.base, &rest, &needs, self.progress);
         scanned.overflow.extend(overflow);
         let mut new_files = Vec::new();
         for (rel, r, _) in more {
             match r {
-                Read::Skipped(s) => skipped.push(s),
+                Read::Skipped(s) => self.skipped.push(s),
                 Read::No => {}
                 Read::Yes(bytes) => new_files.push((rel, bytes)),
             }
         }
-        parsed.extend(parse_all(new_files, &mut skipped));
-    };
-
-    skipped.sort_by(|a, b| a.path.cmp(&b.path));
-    skipped.dedup_by(|a, b| a.path == b.path);
-    let mut blocked = blocked_by_skipped(&list.base, &skipped, &analysis.units);
-    for (u, why) in blocked_by_skipped_functions(&parsed, &analysis.files, &analysis.units) {
-        blocked.entry(u).or_insert(why);
+        let fresh = parse_all(new_files, &mut self.skipped);
+        let fresh: Vec<&(String, Parsed)> = fresh.iter().collect();
+        let fresh_facts = facts_of(&fresh);
+        let mut next: Vec<(&(String, Parsed), FileFacts)> = parsed.into_iter().zip(facts).collect();
+        next.extend(fresh.into_iter().zip(fresh_facts));
+        self.round(next, scanned, round + 1)
     }
-    let mut outcome = render_outcome(&engine, &list.base, &parsed, analysis, blocked);
-    outcome.skipped = skipped;
-    outcome.stale_temporaries = list.stale_temporaries;
-    outcome.stats.files_scanned = list.files.len();
-    outcome.stats.files_parsed = parsed.len();
-    outcome.stats.rounds = rounds;
-    outcome.base = list.base;
-    Ok(outcome)
+
+    /// The outcome of the last round's analysis.
+    fn finish(
+        &mut self,
+        parsed: &[&(String, Parsed)],
+        analysis: crate::engine::ProgramAnalysis,
+        rounds: usize,
+    ) -> Outcome {
+        let mut skipped = std::mem::take(&mut self.skipped);
+        skipped.sort_by(|a, b| a.path.cmp(&b.path));
+        skipped.dedup_by(|a, b| a.path == b.path);
+        let mut blocked = blocked_by_skipped(&self.list.base, &skipped, &analysis.units);
+        for (u, why) in blocked_by_skipped_functions(parsed, &analysis.files, &analysis.units) {
+            blocked.entry(u).or_insert(why);
+        }
+        let mut outcome = render_outcome(self.engine, &self.list.base, parsed, analysis, blocked);
+        outcome.skipped = skipped;
+        outcome.stats.files_parsed = parsed.len();
+        outcome.stats.rounds = rounds;
+        outcome
+    }
 }
 
 /// Finds whole words of a list, leftmost-longest: with the packed (SIMD)
@@ -614,12 +682,13 @@ pub fn process_bytes(
             SkipKind::NotC,
         ));
     };
-    let parsed = vec![(rel.to_string(), p)];
+    let parsed = [(rel.to_string(), p)];
     let files: Vec<ProgramFile> = parsed
         .iter()
         .map(|(p, x)| ProgramFile { path: p, parsed: x })
         .collect();
     let analysis = engine.analyse(&files, &Needs::default(), true);
+    let parsed: Vec<&(String, Parsed)> = parsed.iter().collect();
     let outcome = render_outcome(engine, Path::new("."), &parsed, analysis, BTreeMap::new());
     Ok(outcome.files.into_iter().next())
 }
@@ -701,7 +770,7 @@ fn mentioned_dependency(bytes: &[u8], unit: &Unit, function: Option<&str>) -> Op
 /// deep, or holding a parse error) may take part in: those whose helpers,
 /// callers or struct fields its text mentions.
 fn blocked_by_skipped_functions(
-    parsed: &[(String, Parsed)],
+    parsed: &[&(String, Parsed)],
     findings: &[FileFindings],
     units: &[Unit],
 ) -> BTreeMap<usize, Blocker> {
@@ -744,7 +813,7 @@ fn blocked_by_skipped_functions(
 fn render_outcome(
     engine: &Engine,
     base: &Path,
-    parsed: &[(String, Parsed)],
+    parsed: &[&(String, Parsed)],
     analysis: crate::engine::ProgramAnalysis,
     blocked: BTreeMap<usize, Blocker>,
 ) -> Outcome {

@@ -64,31 +64,70 @@ struct FilePart<'t> {
     matches: Vec<(usize, Node<'t>, Match, RuleKind)>,
 }
 
-/// Builds the context: types, functions, matches and ops tables.
+/// What the walks of one file's tree give, computed once and kept across
+/// analysis rounds: its struct types, its functions, and for each function
+/// that has taken part in an analysis, its body's nodes and rule matches.
+/// A round adds what it needs to the facts of its files; it never walks a
+/// tree another round walked for the same thing.
+pub struct FileFacts<'t> {
+    types: TypeIndex,
+    functions: Vec<FunctionFacts<'t>>,
+}
+
+/// One function of a file, and its body once it has been looked at.
+struct FunctionFacts<'t> {
+    def: FunctionDef<'t>,
+    body: Option<Body<'t>>,
+}
+
+/// A function body as the analysis takes it.
+enum Body<'t> {
+    /// Nested deeper than `MAX_DEPTH` levels.
+    Deep,
+    /// Holds a parse error, first on `error_line`.
+    Broken { error_line: usize },
+    /// Its nodes (comments left out) and the rule matches among them.
+    Clean {
+        nodes: Vec<Node<'t>>,
+        matches: Vec<(Node<'t>, Match, RuleKind)>,
+    },
+}
+
+impl<'t> FileFacts<'t> {
+    /// A file's struct types and function list (one walk each).
+    pub fn of(f: &ProgramFile<'t>) -> FileFacts<'t> {
+        let mut types = TypeIndex::default();
+        types.add_file(f.path, f.parsed);
+        let functions = functions(f.parsed.tree.root_node())
+            .into_iter()
+            .map(|def| FunctionFacts { def, body: None })
+            .collect();
+        FileFacts { types, functions }
+    }
+}
+
+/// Builds the context: types, functions, matches and ops tables, from the
+/// facts of each file (`facts[i]` of `files[i]`), which it completes.
 pub(crate) fn collect<'a, 't>(
     engine: &'a Engine<'a>,
     files: &'a [ProgramFile<'t>],
+    facts: &mut [FileFacts<'t>],
     scanned: &Needs,
     out_files: &mut [FileFindings],
 ) -> Collected<'a, 't> {
     use rayon::prelude::*;
-    let partial: Vec<TypeIndex> = files
-        .par_iter()
-        .map(|f| {
-            let mut t = TypeIndex::default();
-            t.add_file(f.path, f.parsed);
-            t
-        })
-        .collect();
     let mut types = TypeIndex::default();
-    for t in partial {
-        types.merge(t);
+    for f in facts.iter() {
+        types.merge(f.types.clone());
     }
     let interest = Interest::new(engine, scanned);
     let parts: Vec<FilePart> = files
         .par_iter()
+        .zip(facts.par_iter_mut())
         .enumerate()
-        .map(|(i, f)| prepare_file(engine, &interest, &types, FileId::from_index(i), f))
+        .map(|(i, (f, facts))| {
+            prepare_file(engine, &interest, &types, FileId::from_index(i), f, facts)
+        })
         .collect();
     let mut funcs: IdVec<FuncId, Func> = IdVec::default();
     let mut broken = Vec::new();
@@ -157,6 +196,7 @@ fn prepare_file<'t>(
     types: &TypeIndex,
     file: FileId,
     f: &ProgramFile<'t>,
+    facts: &mut FileFacts<'t>,
 ) -> FilePart<'t> {
     let language = tree_sitter::Language::from(tree_sitter_c::LANGUAGE);
     let comment_id = language.id_for_node_kind("comment", true);
@@ -167,11 +207,12 @@ fn prepare_file<'t>(
         matches: Vec::new(),
     };
     let src: &[u8] = &f.parsed.original;
-    for def in functions(f.parsed.tree.root_node()) {
+    for function_facts in facts.functions.iter_mut() {
+        let def = function_facts.def;
         // A function that names nothing the rules or the flow care about can
         // neither receive nor pass on acquired pages.
-        let body = &src[def.node.byte_range()];
-        if !interest.mentioned_in(body) {
+        let text = &src[def.node.byte_range()];
+        if !interest.mentioned_in(text) {
             continue;
         }
         let name = def.name(src);
@@ -182,31 +223,45 @@ fn prepare_file<'t>(
         }
         // A function that names a field of interest but none of the structs
         // it belongs to cannot reach that field.
-        if !interest.fields_ok(body) {
+        if !interest.fields_ok(text) {
             continue;
         }
-        // One walk collects the body's nodes and measures its depth.
-        let Some(nodes) = body_nodes(def.node, def.body, comment_id) else {
-            part.deep.push(SkippedFunction {
+        let body = function_facts.body.get_or_insert_with(|| {
+            // One walk collects the body's nodes and measures its depth.
+            match body_nodes(def.node, def.body, comment_id) {
+                None => Body::Deep,
+                Some(_) if def.has_error() => Body::Broken {
+                    error_line: first_error_line(def.node, f.parsed),
+                },
+                Some(nodes) => {
+                    let matches = match_rules(engine, &nodes, src);
+                    Body::Clean { nodes, matches }
+                }
+            }
+        });
+        match body {
+            Body::Deep => part.deep.push(SkippedFunction {
                 function: name,
                 line: f.parsed.line_of(def.node.start_byte()),
                 reason: format!("nested deeper than {} levels", crate::c::syntax::MAX_DEPTH),
-            });
-            continue;
-        };
-        if def.has_error() {
-            part.broken.push(BrokenFunction {
+            }),
+            Body::Broken { error_line } => part.broken.push(BrokenFunction {
                 file,
                 name,
                 line: f.parsed.line_of(def.node.start_byte()),
-                error_line: first_error_line(def.node, f.parsed),
+                error_line: *error_line,
                 def,
-            });
-            continue;
+            }),
+            Body::Clean { nodes, matches } => {
+                let local_index = part.funcs.len();
+                for (node, matched, kind) in matches.iter() {
+                    part.matches
+                        .push((local_index, *node, matched.clone(), *kind));
+                }
+                part.funcs
+                    .push(function(types, file, f, def, name, nodes.clone()));
+            }
         }
-        let local_index = part.funcs.len();
-        match_rules(engine, &nodes, src, local_index, &mut part.matches);
-        part.funcs.push(function(types, file, f, def, name, nodes));
     }
     part
 }
@@ -216,9 +271,8 @@ fn match_rules<'t>(
     engine: &Engine,
     nodes: &[Node<'t>],
     src: &[u8],
-    local_index: usize,
-    out: &mut Vec<(usize, Node<'t>, Match, RuleKind)>,
-) {
+) -> Vec<(Node<'t>, Match, RuleKind)> {
+    let mut out = Vec::new();
     let call_id = tree_sitter::Language::from(tree_sitter_c::LANGUAGE)
         .id_for_node_kind("call_expression", true);
     for &n in nodes {
@@ -226,7 +280,7 @@ fn match_rules<'t>(
             let rule = &engine.pack.rules[ri];
             if let Some(m) = match_rule(ri, rule, n, src) {
                 if rule.kind != RuleKind::Flow {
-                    out.push((local_index, n, m, rule.kind));
+                    out.push((n, m, rule.kind));
                 }
             }
         };
@@ -242,6 +296,7 @@ fn match_rules<'t>(
             }
         }
     }
+    out
 }
 
 /// A clean function's facts: locals, parameters, declared types.
@@ -437,7 +492,11 @@ impl Interest {
         words.extend(pairs.iter().map(|(s, _)| s.clone()));
         words.sort();
         words.dedup();
-        let index = |w: &str| words.binary_search_by(|x| x.as_str().cmp(w)).expect("listed");
+        let index = |w: &str| {
+            words
+                .binary_search_by(|x| x.as_str().cmp(w))
+                .expect("listed")
+        };
         let mut direct = vec![false; words.len()];
         for w in &direct_words {
             direct[index(w)] = true;
