@@ -184,7 +184,7 @@ echo "| whole tree, peak RSS | $tm MB | <= 300 MB | $(met "$tm" '<=' 300) |"
 if [ "$SKIP_SPATCH" != 1 ]; then
   read -r sw sc sm <<< "$(figures spatch-pin)"
   read -r gw gc gm <<< "$(figures pp-diff-gup)"
-  r=$(awk -v a="$sw" -v b="$gw" 'BEGIN { printf "%.1f", b > 0 ? a / b : 0 }')
+  r=$(awk -v a="$sw" -v b="$gw" 'BEGIN { printf "%.1f", (b > 0) ? a / b : 0 }')
   echo "| GUP file set, spatch -j $JOBS wall / pinpatch diff wall | ${r}x | >= 50x | $(met "$r" '>=' 50) |"
 fi
 echo

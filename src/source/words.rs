@@ -13,8 +13,8 @@
 //! of every file finds. Either may answer "present" for a word the file does
 //! not hold (a few words in a hundred); that costs one read.
 //!
-//! The filters take a quarter and a thirty-second of a bit per byte of the
-//! file (about 40 MB for a whole Linux tree). Building them is one pass over
+//! The filters take a third and a thirty-second of a bit per byte of the
+//! file (about 50 MB for a whole Linux tree). Building them is one pass over
 //! bytes the first read already holds: a bit mask of the word bytes, 64 at a
 //! time, then one hash per word.
 
