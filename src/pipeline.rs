@@ -1045,3 +1045,84 @@ fn render_outcome(
         stats,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{read_for_needs, Read, MAX_FILES_PER_NEED};
+    use crate::engine::Needs;
+    use crate::source::words::WordFilter;
+    use std::collections::BTreeSet;
+
+    /// What a search chose (paths) and what overflowed.
+    fn search(
+        dir: &std::path::Path,
+        names: &[String],
+        filtered: bool,
+        needs: &Needs,
+    ) -> (Vec<String>, BTreeSet<String>) {
+        let filters: Vec<Option<WordFilter>> = names
+            .iter()
+            .map(|n| filtered.then(|| WordFilter::of(&std::fs::read(dir.join(n)).unwrap())))
+            .collect();
+        let files: Vec<(&String, Option<&WordFilter>)> = names
+            .iter()
+            .zip(&filters)
+            .map(|(n, f)| (n, f.as_ref()))
+            .collect();
+        let (read, overflow) = read_for_needs(dir, &files, needs, &|_, _| {});
+        let chosen = read
+            .into_iter()
+            .filter(|(_, r, _)| matches!(r, Read::Yes(_)))
+            .map(|(n, _, _)| n)
+            .collect();
+        (chosen, overflow)
+    }
+
+    #[test]
+    fn word_filters_change_what_is_read_never_what_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut files: Vec<(String, String)> = vec![
+            (
+                "def.c".into(),
+                "int helper_one(struct page **p)\n{\n\treturn 0;\n}\n".into(),
+            ),
+            ("indented.c".into(), "\tint helper_one(int x);\n".into()),
+            ("returned.c".into(), "return helper_one(x);\n".into()),
+            (
+                "comment.c".into(),
+                "/* helper_two is called here */\n".into(),
+            ),
+            ("part.c".into(), "int helper_two_more(void);\n".into()),
+            (
+                "field.c".into(),
+                "struct rds_mr *mr; x = mr->pages;\n".into(),
+            ),
+            ("field_only.c".into(), "x = y->pages;\n".into()),
+            ("struct_only.c".into(), "struct rds_mr *mr;\n".into()),
+        ];
+        // A name mentioned by more files than a need may pull in.
+        for i in 0..MAX_FILES_PER_NEED + 3 {
+            files.push((
+                format!("common{i:03}.c"),
+                format!("int f{i}(void) {{ return min_t(int, 1, {i}); }}\n"),
+            ));
+        }
+        for (name, text) in &files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
+        let mut needs = Needs::default();
+        needs.definitions.insert("helper_one".into());
+        needs.callers.insert("helper_two".into());
+        needs.callers.insert("min_t".into());
+        needs.fields.insert(("rds_mr".into(), "pages".into()));
+        let unfiltered = search(dir.path(), &names, false, &needs);
+        let filtered = search(dir.path(), &names, true, &needs);
+        assert_eq!(filtered, unfiltered);
+        assert_eq!(
+            unfiltered.0,
+            ["def.c", "comment.c", "field.c"].map(String::from).to_vec()
+        );
+        assert_eq!(unfiltered.1, BTreeSet::from(["min_t".to_string()]));
+    }
+}
