@@ -14,9 +14,12 @@
 #   OUT             where outputs and timings go (default: a new temporary dir)
 #   GNU_TIME        the GNU time binary (default /usr/bin/time)
 #   SPATCH=spatch   spatch binary
+#   EXPLAIN_SITES   FILE:LINE sites of the tree timed with `pinpatch explain`
+#                   (default: three acquires of Linux 6.1, see below)
 #
 # What is timed (all from a warm page cache; the warm-up run fills it):
 #   pinpatch diff --quiet TREE, pinpatch report --quiet TREE: the whole tree.
+#   pinpatch explain --root TREE FILE:LINE: one run per site of EXPLAIN_SITES.
 #   pinpatch diff/report --quiet GUPDIR: a temporary directory holding only
 #     copies of the GUP file set, so both tools read the same bytes.
 #   spatch --sp-file gup_pin.cocci -D patch -D report --very-quiet -j JOBS
@@ -106,6 +109,14 @@ figures() {
 LOAD_BEFORE=$(loadavg)
 measure pp-diff-tree "$RUNS" "$BIN" diff --quiet "$TREE"
 measure pp-report-tree "$RUNS" "$BIN" report --quiet "$TREE"
+# A converted acquire, a converted acquire whose release is in another
+# function, and an acquire kept by the pin policy (Linux 6.1 line numbers).
+EXPLAIN_SITES=${EXPLAIN_SITES:-arch/powerpc/kvm/book3s_64_mmu_hv.c:1156 drivers/misc/vmw_vmci/vmci_host.c:247 mm/mempolicy.c:908}
+n_explain=0
+for site in $EXPLAIN_SITES; do
+  n_explain=$((n_explain + 1))
+  measure "pp-explain-$n_explain" "$RUNS" "$BIN" explain --root "$TREE" "$site"
+done
 measure pp-diff-gup "$RUNS" "$BIN" diff --quiet "$GUPDIR"
 measure pp-report-gup "$RUNS" "$BIN" report --quiet "$GUPDIR"
 if [ "$SKIP_SPATCH" != 1 ]; then
@@ -134,6 +145,11 @@ echo '| command | files | wall s | CPU s (user+sys) | peak RSS MB |'
 echo '|---|---|---|---|---|'
 row 'pinpatch diff, whole tree' pp-diff-tree "$NTREE .c/.h"
 row 'pinpatch report, whole tree' pp-report-tree "$NTREE .c/.h"
+i=0
+for site in $EXPLAIN_SITES; do
+  i=$((i + 1))
+  row "pinpatch explain $site" "pp-explain-$i" "$NTREE .c/.h"
+done
 row 'pinpatch diff, GUP file set (copied)' pp-diff-gup "$NFILES .c"
 row 'pinpatch report, GUP file set (copied)' pp-report-gup "$NFILES .c"
 if [ "$SKIP_SPATCH" != 1 ]; then
@@ -151,5 +167,26 @@ if [ "$SKIP_SPATCH" != 1 ]; then
   echo "spatch: $(grep -c . "$st" || true) acquisition sites, $(grep -c $'\tCONVERTED' "$st" || true) converted," \
     "$(grep -c '^+++ ' "$OUT/spatch-pin.out" || true) files changed"
 fi
+# The targets, side by side with what was measured.
+met() { awk -v a="$1" -v op="$2" -v b="$3" 'BEGIN { ok = (op == "<=") ? (a <= b) : (a >= b); print ok ? "yes" : "**no**" }'; }
+echo
+echo '| figure | measured | target | met |'
+echo '|---|---|---|---|'
+read -r tw tc tm <<< "$(figures pp-diff-tree)"
+echo "| whole tree, pinpatch diff, median wall | $tw s | <= 1.5 s | $(met "$tw" '<=' 1.5) |"
+i=0
+for site in $EXPLAIN_SITES; do
+  i=$((i + 1))
+  read -r ew ec em <<< "$(figures "pp-explain-$i")"
+  echo "| pinpatch explain $site, median wall | $ew s | <= 1.5 s | $(met "$ew" '<=' 1.5) |"
+done
+echo "| whole tree, peak RSS | $tm MB | <= 300 MB | $(met "$tm" '<=' 300) |"
+if [ "$SKIP_SPATCH" != 1 ]; then
+  read -r sw sc sm <<< "$(figures spatch-pin)"
+  read -r gw gc gm <<< "$(figures pp-diff-gup)"
+  r=$(awk -v a="$sw" -v b="$gw" 'BEGIN { printf "%.1f", (b > 0) ? a / b : 0 }')
+  echo "| GUP file set, spatch -j $JOBS wall / pinpatch diff wall | ${r}x | >= 50x | $(met "$r" '>=' 50) |"
+fi
+echo
 echo "pinpatch (whole tree): $(grep '^summary:' "$OUT/pp-report-tree.out" | tail -n 1 | sed 's/^summary: //')"
 echo "outputs in $OUT"

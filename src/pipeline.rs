@@ -12,7 +12,7 @@
 
 use crate::c::parse::{self, Parsed};
 use crate::engine::{AcquirePolicy, Engine, FileFindings, Plan, SiteKind, Unit};
-use crate::engine::{Blocker, Need, Needs, ProgramFile};
+use crate::engine::{Blocker, FileFacts, Need, Needs, ProgramFile};
 use crate::rewrite::diff::file_diff;
 use crate::rewrite::edit::overlaps;
 use crate::rewrite::patch::apply_unified;
@@ -20,7 +20,8 @@ use crate::rewrite::template::{render, Rendered};
 use crate::rewrite::verify::{error_count, parses_no_worse};
 use crate::rewrite::{apply_edits, Edit};
 use crate::rule::{RulePack, Target};
-use crate::source::{self, SkipKind, SkippedFile, SourceError};
+use crate::source::words::{WordFilter, WordProbe};
+use crate::source::{self, SkipKind, SkippedFile, SourceError, SourceList};
 use aho_corasick::{packed, AhoCorasick};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -123,33 +124,49 @@ enum Read {
     Yes(Vec<u8>),
 }
 
-/// Reads the files matching a prefilter, in parallel, in list order.
+/// A file read: its path, what came of it, and its word filter when asked.
+type FileRead = (String, Read, Option<WordFilter>);
+
+/// Reads the files matching a prefilter, in parallel, in list order. With
+/// `filters`, also the word filter of every file read, matching or not.
 fn read_matching(
     base: &Path,
     files: &[&String],
     matches: &(dyn Fn(&[u8]) -> bool + Sync),
+    filters: bool,
     progress: &(dyn Fn(usize, usize) + Sync),
-) -> Vec<(String, Read)> {
+) -> Vec<FileRead> {
     let total = files.len();
     let done = AtomicUsize::new(0);
     files
         .par_iter()
         .map(|rel| {
+            let mut filter = None;
             let r = match source::read(base, rel) {
                 Err(s) => Read::Skipped(s),
-                Ok(bytes) if !matches(&bytes) => Read::No,
-                Ok(bytes) => match source::not_text_reason(&bytes) {
-                    Some(reason) => {
-                        Read::Skipped(SkippedFile::new(rel.as_str(), reason, SkipKind::NotC))
+                Ok(bytes) => {
+                    if filters {
+                        filter = Some(WordFilter::of(&bytes));
                     }
-                    None => Read::Yes(bytes),
-                },
+                    if !matches(&bytes) {
+                        Read::No
+                    } else {
+                        match source::not_text_reason(&bytes) {
+                            Some(reason) => Read::Skipped(SkippedFile::new(
+                                rel.as_str(),
+                                reason,
+                                SkipKind::NotC,
+                            )),
+                            None => Read::Yes(bytes),
+                        }
+                    }
+                }
             };
             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
             if n % 512 == 0 || n == total {
                 progress(n, total);
             }
-            ((*rel).clone(), r)
+            ((*rel).clone(), r, filter)
         })
         .collect()
 }
@@ -230,65 +247,140 @@ pub fn run(
     let prefilter = Prefilter::new(&anchors);
     let all: Vec<&String> = list.files.iter().collect();
     let mut candidates = Vec::new();
-    for (rel, r) in read_matching(&list.base, &all, &|b| prefilter.is_match(b), progress) {
+    // The word filter of every file read (in list order), for the later
+    // rounds' searches.
+    let mut filters: Vec<Option<WordFilter>> = Vec::with_capacity(list.files.len());
+    let first = read_matching(&list.base, &all, &|b| prefilter.is_match(b), true, progress);
+    for (rel, r, filter) in first {
+        filters.push(filter);
         match r {
             Read::Skipped(s) => skipped.push(s),
             Read::No => {}
             Read::Yes(bytes) => candidates.push((rel, bytes)),
         }
     }
-    let mut parsed = parse_all(candidates, &mut skipped);
+    let parsed = parse_all(candidates, &mut skipped);
+    let parsed: Vec<&(String, Parsed)> = parsed.iter().collect();
+    let facts = facts_of(&parsed);
+    let mut rounds = Rounds {
+        config,
+        engine: &engine,
+        list: &list,
+        filters: &filters,
+        progress,
+        skipped,
+    };
+    let mut outcome = rounds.round(parsed.into_iter().zip(facts).collect(), Needs::default(), 1);
+    outcome.stale_temporaries = list.stale_temporaries;
+    outcome.stats.files_scanned = list.files.len();
+    outcome.base = list.base;
+    Ok(outcome)
+}
 
-    // Analysis rounds: read the files the flow leads to, analyse again.
-    let mut scanned = Needs::default();
-    let mut rounds = 0;
-    let analysis = loop {
-        rounds += 1;
-        parsed.sort_by(|a, b| a.0.cmp(&b.0));
-        let files: Vec<ProgramFile> = parsed
+/// The facts of parsed files, in parallel, in the files' order.
+fn facts_of<'t>(parsed: &[&'t (String, Parsed)]) -> Vec<FileFacts<'t>> {
+    parsed
+        .par_iter()
+        .map(|&file| {
+            FileFacts::of(&ProgramFile {
+                path: &file.0,
+                parsed: &file.1,
+            })
+        })
+        .collect()
+}
+
+/// The analysis rounds of a run: what stays fixed across them, and the files
+/// skipped so far.
+struct Rounds<'r> {
+    config: &'r Config,
+    engine: &'r Engine<'r>,
+    list: &'r SourceList,
+    /// The word filter of every file of `list`, in list order.
+    filters: &'r [Option<WordFilter>],
+    progress: &'r (dyn Fn(usize, usize) + Sync),
+    skipped: Vec<SkippedFile>,
+}
+
+impl Rounds<'_> {
+    /// Round `round`: analyses the files parsed so far, each with the facts
+    /// earlier rounds kept of it; then renders the outcome, or reads and
+    /// parses the files the analysis needs and makes the next round. Each
+    /// round owns the files it parsed and lends them, with every earlier
+    /// one, to the rounds after it, so the facts (which point into the parse
+    /// trees) stay valid until the outcome is rendered.
+    fn round<'t>(
+        &mut self,
+        mut files: Vec<(&'t (String, Parsed), FileFacts<'t>)>,
+        mut scanned: Needs,
+        round: usize,
+    ) -> Outcome {
+        files.sort_by(|a, b| a.0 .0.cmp(&b.0 .0));
+        let (parsed, mut facts): (Vec<&'t (String, Parsed)>, Vec<FileFacts<'t>>) =
+            files.into_iter().unzip();
+        let program: Vec<ProgramFile<'t>> = parsed
             .iter()
-            .map(|(p, x)| ProgramFile { path: p, parsed: x })
+            .map(|&file| ProgramFile {
+                path: &file.0,
+                parsed: &file.1,
+            })
             .collect();
-        let final_round = rounds >= config.max_rounds.max(1) || parsed.len() >= MAX_FILES;
-        let analysis = engine.analyse(&files, &scanned, final_round);
+        let final_round = round >= self.config.max_rounds.max(1) || parsed.len() >= MAX_FILES;
+        let analysis = self
+            .engine
+            .analyse_with(&program, &mut facts, &scanned, final_round);
         if analysis.needs.is_empty() || final_round {
-            break analysis;
+            return self.finish(&parsed, analysis, round);
         }
-        let needs = analysis.needs.clone();
+        let needs = analysis.needs;
         scanned.extend(&needs);
-        let have: HashSet<&str> = parsed.iter().map(|(p, _)| p.as_str()).collect();
-        let rest: Vec<&String> = list
+        let have: HashSet<&str> = parsed.iter().map(|file| file.0.as_str()).collect();
+        let rest: Vec<(&String, Option<&WordFilter>)> = self
+            .list
             .files
             .iter()
-            .filter(|f| !have.contains(f.as_str()))
+            .zip(self.filters)
+            .filter(|(f, _)| !have.contains(f.as_str()))
+            .map(|(f, filter)| (f, filter.as_ref()))
             .collect();
-        let (more, overflow) = read_for_needs(&list.base, &rest, &needs, progress);
+        let (more, overflow) = read_for_needs(&self.list.base, &rest, &needs, self.progress);
         scanned.overflow.extend(overflow);
         let mut new_files = Vec::new();
-        for (rel, r) in more {
+        for (rel, r, _) in more {
             match r {
-                Read::Skipped(s) => skipped.push(s),
+                Read::Skipped(s) => self.skipped.push(s),
                 Read::No => {}
                 Read::Yes(bytes) => new_files.push((rel, bytes)),
             }
         }
-        parsed.extend(parse_all(new_files, &mut skipped));
-    };
-
-    skipped.sort_by(|a, b| a.path.cmp(&b.path));
-    skipped.dedup_by(|a, b| a.path == b.path);
-    let mut blocked = blocked_by_skipped(&list.base, &skipped, &analysis.units);
-    for (u, why) in blocked_by_skipped_functions(&parsed, &analysis.files, &analysis.units) {
-        blocked.entry(u).or_insert(why);
+        let fresh = parse_all(new_files, &mut self.skipped);
+        let fresh: Vec<&(String, Parsed)> = fresh.iter().collect();
+        let fresh_facts = facts_of(&fresh);
+        let mut next: Vec<(&(String, Parsed), FileFacts)> = parsed.into_iter().zip(facts).collect();
+        next.extend(fresh.into_iter().zip(fresh_facts));
+        self.round(next, scanned, round + 1)
     }
-    let mut outcome = render_outcome(&engine, &list.base, &parsed, analysis, blocked);
-    outcome.skipped = skipped;
-    outcome.stale_temporaries = list.stale_temporaries;
-    outcome.stats.files_scanned = list.files.len();
-    outcome.stats.files_parsed = parsed.len();
-    outcome.stats.rounds = rounds;
-    outcome.base = list.base;
-    Ok(outcome)
+
+    /// The outcome of the last round's analysis.
+    fn finish(
+        &mut self,
+        parsed: &[&(String, Parsed)],
+        analysis: crate::engine::ProgramAnalysis,
+        rounds: usize,
+    ) -> Outcome {
+        let mut skipped = std::mem::take(&mut self.skipped);
+        skipped.sort_by(|a, b| a.path.cmp(&b.path));
+        skipped.dedup_by(|a, b| a.path == b.path);
+        let mut blocked = blocked_by_skipped(&self.list.base, &skipped, &analysis.units);
+        for (u, why) in blocked_by_skipped_functions(parsed, &analysis.files, &analysis.units) {
+            blocked.entry(u).or_insert(why);
+        }
+        let mut outcome = render_outcome(self.engine, &self.list.base, parsed, analysis, blocked);
+        outcome.skipped = skipped;
+        outcome.stats.files_parsed = parsed.len();
+        outcome.stats.rounds = rounds;
+        outcome
+    }
 }
 
 /// Finds whole words of a list, leftmost-longest: with the packed (SIMD)
@@ -340,17 +432,78 @@ pub const MAX_FILES_PER_NEED: usize = 48;
 /// Most files the analysis reads in all.
 pub const MAX_FILES: usize = 1200;
 
+/// What a file may offer the search for the next round's files: one need.
+enum Offer<'n> {
+    /// The definition of a function.
+    Definition(&'n str),
+    /// A mention of a function whose callers matter.
+    Callers(&'n str),
+    /// A struct name together with one of its fields.
+    Field(&'n str, &'n str),
+}
+
+impl Offer<'_> {
+    /// The name reported when too many files offer it.
+    fn name(&self) -> String {
+        match self {
+            Offer::Definition(n) | Offer::Callers(n) => n.to_string(),
+            Offer::Field(s, f) => format!("{s}::{f}"),
+        }
+    }
+}
+
+/// The probes of an offer: what a word filter is asked.
+enum OfferProbe {
+    Definition(WordProbe),
+    Callers(WordProbe),
+    Field(WordProbe, WordProbe),
+}
+
+impl OfferProbe {
+    fn of(offer: &Offer) -> OfferProbe {
+        match *offer {
+            Offer::Definition(n) => OfferProbe::Definition(WordProbe::new(n)),
+            Offer::Callers(n) => OfferProbe::Callers(WordProbe::new(n)),
+            Offer::Field(s, f) => OfferProbe::Field(WordProbe::new(s), WordProbe::new(f)),
+        }
+    }
+
+    /// Whether a file with this filter may offer it (never false when it does).
+    fn may_be_in(&self, filter: &WordFilter) -> bool {
+        match self {
+            OfferProbe::Definition(w) => filter.may_define(w),
+            OfferProbe::Callers(w) => filter.may_hold(w),
+            OfferProbe::Field(s, f) => filter.may_hold(s) && filter.may_hold(f),
+        }
+    }
+}
+
+/// Files read at a time per unresolved need, once the files that may offer
+/// it are known: a need offered by more than `MAX_FILES_PER_NEED` files is
+/// settled after a few batches, not after reading them all.
+const SEARCH_BATCH: usize = 64;
+
 /// Reads the files that hold what the analysis needs: the definition of a
 /// function (a line starting at column 0 that names it before `(`), every
 /// mention of a function whose callers matter, or a struct name together
 /// with one of its fields. Names that more than `MAX_FILES_PER_NEED` files
 /// mention are returned as overflowing instead.
+///
+/// Only files whose word filter may offer a need are read (a file without a
+/// filter always may), and a need is no longer searched for once more than
+/// `MAX_FILES_PER_NEED` files are seen to offer it: the filter never misses
+/// a word, so the files chosen and the names overflowing are those a read of
+/// every file gives.
 fn read_for_needs(
     base: &Path,
-    files: &[&String],
+    files: &[(&String, Option<&WordFilter>)],
     needs: &Needs,
     progress: &(dyn Fn(usize, usize) + Sync),
-) -> (Vec<(String, Read)>, BTreeSet<String>) {
+) -> (Vec<FileRead>, BTreeSet<String>) {
+    let mut offers: Vec<Offer> = Vec::new();
+    offers.extend(needs.definitions.iter().map(|d| Offer::Definition(d)));
+    offers.extend(needs.callers.iter().map(|c| Offer::Callers(c)));
+    offers.extend(needs.fields.iter().map(|(s, f)| Offer::Field(s, f)));
     // Function names and struct names drive the search; a field name is
     // checked only in files that name its struct (field names such as
     // `pages` are everywhere).
@@ -379,8 +532,8 @@ fn read_for_needs(
                 && !is_word(bytes.get(at + w.len()).copied())
         })
     };
-    // What each file offers, as need keys.
-    let keys_of = |bytes: &[u8]| -> Vec<String> {
+    // What each file offers, as indices into `offers`.
+    let offered_by = |bytes: &[u8]| -> Vec<usize> {
         let mut seen = vec![false; words.len()];
         let mut defined = vec![false; words.len()];
         for (i, start, end) in finder.find_all(bytes) {
@@ -404,62 +557,97 @@ fn read_for_needs(
                 }
             }
         }
-        let mut keys = Vec::new();
-        for d in &needs.definitions {
-            if defined[index[d.as_str()]] {
-                keys.push(format!("def:{d}"));
-            }
-        }
-        for c in &needs.callers {
-            if seen[index[c.as_str()]] {
-                keys.push(format!("call:{c}"));
-            }
-        }
-        for (s, f) in &needs.fields {
-            if seen[index[s.as_str()]] && has_word(bytes, f) {
-                keys.push(format!("field:{s}::{f}"));
-            }
-        }
-        keys
+        offers
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| match **o {
+                Offer::Definition(d) => defined[index[d]],
+                Offer::Callers(c) => seen[index[c]],
+                Offer::Field(s, f) => seen[index[s]] && has_word(bytes, f),
+            })
+            .map(|(k, _)| k)
+            .collect()
     };
-    let done = AtomicUsize::new(0);
-    let total = files.len();
-    let offers: Vec<(usize, Vec<String>)> = files
+
+    // The files that may offer each need, in list order.
+    let probes: Vec<OfferProbe> = offers.iter().map(OfferProbe::of).collect();
+    let may_offer: Vec<Vec<usize>> = files
         .par_iter()
-        .enumerate()
-        .filter_map(|(i, rel)| {
-            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-            if n % 512 == 0 || n == total {
-                progress(n, total);
-            }
-            let bytes = source::read(base, rel).ok()?;
-            let keys = keys_of(&bytes);
-            (!keys.is_empty()).then_some((i, keys))
+        .map(|(_, filter)| match filter {
+            None => (0..offers.len()).collect(),
+            Some(f) => (0..offers.len())
+                .filter(|&k| probes[k].may_be_in(f))
+                .collect(),
         })
         .collect();
-    let mut count: BTreeMap<&str, usize> = BTreeMap::new();
-    for (_, keys) in &offers {
-        for k in keys {
-            *count.entry(k.as_str()).or_default() += 1;
+    let mut candidates: Vec<Vec<usize>> = vec![Vec::new(); offers.len()];
+    for (i, ks) in may_offer.iter().enumerate() {
+        for &k in ks {
+            candidates[k].push(i);
         }
     }
+    let total = may_offer.iter().filter(|ks| !ks.is_empty()).count();
+    drop(may_offer);
+
+    // Read the candidates in batches until every need is settled: all its
+    // candidates read, or more than `MAX_FILES_PER_NEED` files offering it.
+    let mut offered: Vec<Option<Vec<usize>>> = vec![None; files.len()];
+    let mut count = vec![0usize; offers.len()];
+    let mut next = vec![0usize; offers.len()];
+    loop {
+        let mut batch = BTreeSet::new();
+        for k in 0..offers.len() {
+            if count[k] > MAX_FILES_PER_NEED {
+                continue;
+            }
+            let mut taken = 0;
+            while taken < SEARCH_BATCH && next[k] < candidates[k].len() {
+                let i = candidates[k][next[k]];
+                next[k] += 1;
+                if offered[i].is_none() && batch.insert(i) {
+                    taken += 1;
+                }
+            }
+        }
+        if batch.is_empty() {
+            break;
+        }
+        let batch: Vec<usize> = batch.into_iter().collect();
+        let found: Vec<Vec<usize>> = batch
+            .par_iter()
+            .map(|&i| {
+                source::read(base, files[i].0)
+                    .map(|bytes| offered_by(&bytes))
+                    .unwrap_or_default()
+            })
+            .collect();
+        for (i, ks) in batch.into_iter().zip(found) {
+            for &k in &ks {
+                count[k] += 1;
+            }
+            offered[i] = Some(ks);
+        }
+        progress(
+            offered.iter().filter(|o| o.is_some()).count().min(total),
+            total,
+        );
+    }
+
     let mut overflow = BTreeSet::new();
-    let mut allowed: HashSet<&str> = HashSet::new();
-    for (k, n) in &count {
-        if *n > MAX_FILES_PER_NEED {
-            let name = k.split_once(':').map(|(_, n)| n).unwrap_or(k);
-            overflow.insert(name.to_string());
-        } else {
-            allowed.insert(k);
+    let allowed: Vec<bool> = count.iter().map(|&n| n <= MAX_FILES_PER_NEED).collect();
+    for (k, o) in offers.iter().enumerate() {
+        if !allowed[k] {
+            overflow.insert(o.name());
         }
     }
-    let chosen: Vec<&String> = offers
+    let chosen: Vec<&String> = offered
         .iter()
-        .filter(|(_, keys)| keys.iter().any(|k| allowed.contains(k.as_str())))
-        .map(|(i, _)| files[*i])
+        .enumerate()
+        .filter(|(_, ks)| ks.as_ref().is_some_and(|ks| ks.iter().any(|&k| allowed[k])))
+        .map(|(i, _)| files[i].0)
         .collect();
     (
-        read_matching(base, &chosen, &|_| true, &|_, _| {}),
+        read_matching(base, &chosen, &|_| true, false, &|_, _| {}),
         overflow,
     )
 }
@@ -494,12 +682,13 @@ pub fn process_bytes(
             SkipKind::NotC,
         ));
     };
-    let parsed = vec![(rel.to_string(), p)];
+    let parsed = [(rel.to_string(), p)];
     let files: Vec<ProgramFile> = parsed
         .iter()
         .map(|(p, x)| ProgramFile { path: p, parsed: x })
         .collect();
     let analysis = engine.analyse(&files, &Needs::default(), true);
+    let parsed: Vec<&(String, Parsed)> = parsed.iter().collect();
     let outcome = render_outcome(engine, Path::new("."), &parsed, analysis, BTreeMap::new());
     Ok(outcome.files.into_iter().next())
 }
@@ -581,7 +770,7 @@ fn mentioned_dependency(bytes: &[u8], unit: &Unit, function: Option<&str>) -> Op
 /// deep, or holding a parse error) may take part in: those whose helpers,
 /// callers or struct fields its text mentions.
 fn blocked_by_skipped_functions(
-    parsed: &[(String, Parsed)],
+    parsed: &[&(String, Parsed)],
     findings: &[FileFindings],
     units: &[Unit],
 ) -> BTreeMap<usize, Blocker> {
@@ -624,7 +813,7 @@ fn blocked_by_skipped_functions(
 fn render_outcome(
     engine: &Engine,
     base: &Path,
-    parsed: &[(String, Parsed)],
+    parsed: &[&(String, Parsed)],
     analysis: crate::engine::ProgramAnalysis,
     blocked: BTreeMap<usize, Blocker>,
 ) -> Outcome {
@@ -854,5 +1043,86 @@ fn render_outcome(
         skipped: Vec::new(),
         stale_temporaries: Vec::new(),
         stats,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{read_for_needs, Read, MAX_FILES_PER_NEED};
+    use crate::engine::Needs;
+    use crate::source::words::WordFilter;
+    use std::collections::BTreeSet;
+
+    /// What a search chose (paths) and what overflowed.
+    fn search(
+        dir: &std::path::Path,
+        names: &[String],
+        filtered: bool,
+        needs: &Needs,
+    ) -> (Vec<String>, BTreeSet<String>) {
+        let filters: Vec<Option<WordFilter>> = names
+            .iter()
+            .map(|n| filtered.then(|| WordFilter::of(&std::fs::read(dir.join(n)).unwrap())))
+            .collect();
+        let files: Vec<(&String, Option<&WordFilter>)> = names
+            .iter()
+            .zip(&filters)
+            .map(|(n, f)| (n, f.as_ref()))
+            .collect();
+        let (read, overflow) = read_for_needs(dir, &files, needs, &|_, _| {});
+        let chosen = read
+            .into_iter()
+            .filter(|(_, r, _)| matches!(r, Read::Yes(_)))
+            .map(|(n, _, _)| n)
+            .collect();
+        (chosen, overflow)
+    }
+
+    #[test]
+    fn word_filters_change_what_is_read_never_what_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut files: Vec<(String, String)> = vec![
+            (
+                "def.c".into(),
+                "int helper_one(struct page **p)\n{\n\treturn 0;\n}\n".into(),
+            ),
+            ("indented.c".into(), "\tint helper_one(int x);\n".into()),
+            ("returned.c".into(), "return helper_one(x);\n".into()),
+            (
+                "comment.c".into(),
+                "/* helper_two is called here */\n".into(),
+            ),
+            ("part.c".into(), "int helper_two_more(void);\n".into()),
+            (
+                "field.c".into(),
+                "struct rds_mr *mr; x = mr->pages;\n".into(),
+            ),
+            ("field_only.c".into(), "x = y->pages;\n".into()),
+            ("struct_only.c".into(), "struct rds_mr *mr;\n".into()),
+        ];
+        // A name mentioned by more files than a need may pull in.
+        for i in 0..MAX_FILES_PER_NEED + 3 {
+            files.push((
+                format!("common{i:03}.c"),
+                format!("int f{i}(void) {{ return min_t(int, 1, {i}); }}\n"),
+            ));
+        }
+        for (name, text) in &files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
+        let mut needs = Needs::default();
+        needs.definitions.insert("helper_one".into());
+        needs.callers.insert("helper_two".into());
+        needs.callers.insert("min_t".into());
+        needs.fields.insert(("rds_mr".into(), "pages".into()));
+        let unfiltered = search(dir.path(), &names, false, &needs);
+        let filtered = search(dir.path(), &names, true, &needs);
+        assert_eq!(filtered, unfiltered);
+        assert_eq!(
+            unfiltered.0,
+            ["def.c", "comment.c", "field.c"].map(String::from).to_vec()
+        );
+        assert_eq!(unfiltered.1, BTreeSet::from(["min_t".to_string()]));
     }
 }

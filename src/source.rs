@@ -18,6 +18,11 @@
 //! Every read of a user's file goes through this module: the tree's files
 //! here, and MAINTAINERS, `.mailmap`, rule files and baselines through
 //! `read_regular_file`.
+//!
+//! `words.rs` keeps, from that first read, which words each file may hold,
+//! so that later searches of the tree read only the files that can match.
+
+pub mod words;
 
 use std::collections::HashMap;
 use std::io::Read as _;

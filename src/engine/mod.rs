@@ -18,7 +18,7 @@ pub mod types;
 use crate::rule::{RuleKind, RulePack, Target};
 use serde::Serialize;
 
-pub use flow::{Need, Needs, ProgramAnalysis, ProgramFile};
+pub use flow::{FileFacts, Need, Needs, ProgramAnalysis, ProgramFile};
 pub use matcher::{Binding, Match, MatchedToken};
 pub use reason::{Blocker, Decision, Limit, Origin};
 
@@ -311,6 +311,19 @@ impl<'p> Engine<'p> {
         scanned: &Needs,
         final_round: bool,
     ) -> ProgramAnalysis {
-        flow::analyse_program(self, files, scanned, final_round)
+        let mut facts: Vec<FileFacts> = files.iter().map(FileFacts::of).collect();
+        flow::analyse_program(self, files, &mut facts, scanned, final_round)
+    }
+
+    /// `analyse` with the facts of each file (`facts[i]` of `files[i]`) kept
+    /// from earlier rounds, completed here for the next ones.
+    pub fn analyse_with<'t>(
+        &self,
+        files: &[ProgramFile<'t>],
+        facts: &mut [FileFacts<'t>],
+        scanned: &Needs,
+        final_round: bool,
+    ) -> ProgramAnalysis {
+        flow::analyse_program(self, files, facts, scanned, final_round)
     }
 }

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use tree_sitter::Node;
 
 /// Struct definitions and typedefs of every parsed file.
-#[derive(Default, Debug)]
+#[derive(Clone, Default, Debug)]
 pub struct TypeIndex {
     /// (struct, field) -> the struct type of the field, when it is one.
     fields: HashMap<(String, String), String>,

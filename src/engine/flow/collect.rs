@@ -64,31 +64,70 @@ struct FilePart<'t> {
     matches: Vec<(usize, Node<'t>, Match, RuleKind)>,
 }
 
-/// Builds the context: types, functions, matches and ops tables.
+/// What the walks of one file's tree give, computed once and kept across
+/// analysis rounds: its struct types, its functions, and for each function
+/// that has taken part in an analysis, its body's nodes and rule matches.
+/// A round adds what it needs to the facts of its files; it never walks a
+/// tree another round walked for the same thing.
+pub struct FileFacts<'t> {
+    types: TypeIndex,
+    functions: Vec<FunctionFacts<'t>>,
+}
+
+/// One function of a file, and its body once it has been looked at.
+struct FunctionFacts<'t> {
+    def: FunctionDef<'t>,
+    body: Option<Body<'t>>,
+}
+
+/// A function body as the analysis takes it.
+enum Body<'t> {
+    /// Nested deeper than `MAX_DEPTH` levels.
+    Deep,
+    /// Holds a parse error, first on `error_line`.
+    Broken { error_line: usize },
+    /// Its nodes (comments left out) and the rule matches among them.
+    Clean {
+        nodes: Vec<Node<'t>>,
+        matches: Vec<(Node<'t>, Match, RuleKind)>,
+    },
+}
+
+impl<'t> FileFacts<'t> {
+    /// A file's struct types and function list (one walk each).
+    pub fn of(f: &ProgramFile<'t>) -> FileFacts<'t> {
+        let mut types = TypeIndex::default();
+        types.add_file(f.path, f.parsed);
+        let functions = functions(f.parsed.tree.root_node())
+            .into_iter()
+            .map(|def| FunctionFacts { def, body: None })
+            .collect();
+        FileFacts { types, functions }
+    }
+}
+
+/// Builds the context: types, functions, matches and ops tables, from the
+/// facts of each file (`facts[i]` of `files[i]`), which it completes.
 pub(crate) fn collect<'a, 't>(
     engine: &'a Engine<'a>,
     files: &'a [ProgramFile<'t>],
+    facts: &mut [FileFacts<'t>],
     scanned: &Needs,
     out_files: &mut [FileFindings],
 ) -> Collected<'a, 't> {
     use rayon::prelude::*;
-    let partial: Vec<TypeIndex> = files
-        .par_iter()
-        .map(|f| {
-            let mut t = TypeIndex::default();
-            t.add_file(f.path, f.parsed);
-            t
-        })
-        .collect();
     let mut types = TypeIndex::default();
-    for t in partial {
-        types.merge(t);
+    for f in facts.iter() {
+        types.merge(f.types.clone());
     }
-    let interest = interest_words(engine, scanned);
+    let interest = Interest::new(engine, scanned);
     let parts: Vec<FilePart> = files
         .par_iter()
+        .zip(facts.par_iter_mut())
         .enumerate()
-        .map(|(i, f)| prepare_file(engine, scanned, &interest, &types, FileId::from_index(i), f))
+        .map(|(i, (f, facts))| {
+            prepare_file(engine, &interest, &types, FileId::from_index(i), f, facts)
+        })
         .collect();
     let mut funcs: IdVec<FuncId, Func> = IdVec::default();
     let mut broken = Vec::new();
@@ -153,11 +192,11 @@ pub(crate) fn collect<'a, 't>(
 /// The functions of one file that take part, and their rule matches.
 fn prepare_file<'t>(
     engine: &Engine,
-    scanned: &Needs,
-    interest: &aho_corasick::AhoCorasick,
+    interest: &Interest,
     types: &TypeIndex,
     file: FileId,
     f: &ProgramFile<'t>,
+    facts: &mut FileFacts<'t>,
 ) -> FilePart<'t> {
     let language = tree_sitter::Language::from(tree_sitter_c::LANGUAGE);
     let comment_id = language.id_for_node_kind("comment", true);
@@ -168,11 +207,12 @@ fn prepare_file<'t>(
         matches: Vec::new(),
     };
     let src: &[u8] = &f.parsed.original;
-    for def in functions(f.parsed.tree.root_node()) {
+    for function_facts in facts.functions.iter_mut() {
+        let def = function_facts.def;
         // A function that names nothing the rules or the flow care about can
         // neither receive nor pass on acquired pages.
-        let body = &src[def.node.byte_range()];
-        if !interest.is_match(body) {
+        let text = &src[def.node.byte_range()];
+        if !interest.mentioned_in(text) {
             continue;
         }
         let name = def.name(src);
@@ -183,31 +223,45 @@ fn prepare_file<'t>(
         }
         // A function that names a field of interest but none of the structs
         // it belongs to cannot reach that field.
-        if !interest_fields_ok(body, scanned, engine) {
+        if !interest.fields_ok(text) {
             continue;
         }
-        // One walk collects the body's nodes and measures its depth.
-        let Some(nodes) = body_nodes(def.node, def.body, comment_id) else {
-            part.deep.push(SkippedFunction {
+        let body = function_facts.body.get_or_insert_with(|| {
+            // One walk collects the body's nodes and measures its depth.
+            match body_nodes(def.node, def.body, comment_id) {
+                None => Body::Deep,
+                Some(_) if def.has_error() => Body::Broken {
+                    error_line: first_error_line(def.node, f.parsed),
+                },
+                Some(nodes) => {
+                    let matches = match_rules(engine, &nodes, src);
+                    Body::Clean { nodes, matches }
+                }
+            }
+        });
+        match body {
+            Body::Deep => part.deep.push(SkippedFunction {
                 function: name,
                 line: f.parsed.line_of(def.node.start_byte()),
                 reason: format!("nested deeper than {} levels", crate::c::syntax::MAX_DEPTH),
-            });
-            continue;
-        };
-        if def.has_error() {
-            part.broken.push(BrokenFunction {
+            }),
+            Body::Broken { error_line } => part.broken.push(BrokenFunction {
                 file,
                 name,
                 line: f.parsed.line_of(def.node.start_byte()),
-                error_line: first_error_line(def.node, f.parsed),
+                error_line: *error_line,
                 def,
-            });
-            continue;
+            }),
+            Body::Clean { nodes, matches } => {
+                let local_index = part.funcs.len();
+                for (node, matched, kind) in matches.iter() {
+                    part.matches
+                        .push((local_index, *node, matched.clone(), *kind));
+                }
+                part.funcs
+                    .push(function(types, file, f, def, name, nodes.clone()));
+            }
         }
-        let local_index = part.funcs.len();
-        match_rules(engine, &nodes, src, local_index, &mut part.matches);
-        part.funcs.push(function(types, file, f, def, name, nodes));
     }
     part
 }
@@ -217,9 +271,8 @@ fn match_rules<'t>(
     engine: &Engine,
     nodes: &[Node<'t>],
     src: &[u8],
-    local_index: usize,
-    out: &mut Vec<(usize, Node<'t>, Match, RuleKind)>,
-) {
+) -> Vec<(Node<'t>, Match, RuleKind)> {
+    let mut out = Vec::new();
     let call_id = tree_sitter::Language::from(tree_sitter_c::LANGUAGE)
         .id_for_node_kind("call_expression", true);
     for &n in nodes {
@@ -227,7 +280,7 @@ fn match_rules<'t>(
             let rule = &engine.pack.rules[ri];
             if let Some(m) = match_rule(ri, rule, n, src) {
                 if rule.kind != RuleKind::Flow {
-                    out.push((local_index, n, m, rule.kind));
+                    out.push((n, m, rule.kind));
                 }
             }
         };
@@ -243,6 +296,7 @@ fn match_rules<'t>(
             }
         }
     }
+    out
 }
 
 /// A clean function's facts: locals, parameters, declared types.
@@ -402,43 +456,73 @@ fn new_unit(
     u
 }
 
-/// Whether a function that matched the interest words only through field
-/// names also names one of those fields' structs.
-fn interest_fields_ok(body: &[u8], scanned: &Needs, engine: &Engine) -> bool {
-    let has = |w: &str| memchr::memmem::find(body, w.as_bytes()).is_some();
-    let direct = engine.acquire_names().iter().any(|w| has(w))
-        || engine.pack.release_identifiers().iter().any(|w| has(w))
-        || engine.pack.rewrite_identifiers().iter().any(|w| has(w))
-        || scanned.definitions.iter().any(|w| has(w))
-        || scanned.callers.iter().any(|w| has(w))
-        || scanned.local_callers.iter().any(|w| has(w));
-    direct
-        || scanned
-            .fields
-            .iter()
-            .chain(&scanned.local_fields)
-            .any(|(s, f)| has(f) && has(s))
+/// The words that decide whether a function takes part in the analysis,
+/// compiled once per analysis.
+struct Interest {
+    /// The vocabulary of the rules, and the functions and fields already
+    /// searched for: a function must mention one of them.
+    any: aho_corasick::AhoCorasick,
+    /// Those words and the structs of the fields, to learn in one pass
+    /// which of them a function mentions.
+    present: aho_corasick::AhoCorasick,
+    /// Per pattern of `present`: whether mentioning it is enough (it is not
+    /// only a field name).
+    direct: Vec<bool>,
+    /// (struct, field) as patterns of `present`.
+    fields: Vec<(usize, usize)>,
 }
 
-/// The words a function must mention to take part in the analysis: the
-/// vocabulary of the rules, and the functions and fields already searched for.
-fn interest_words(engine: &Engine, scanned: &Needs) -> aho_corasick::AhoCorasick {
-    let mut words: Vec<String> = engine.acquire_names().to_vec();
-    words.extend(engine.pack.release_identifiers());
-    words.extend(engine.pack.rewrite_identifiers());
-    words.extend(scanned.definitions.iter().cloned());
-    words.extend(scanned.callers.iter().cloned());
-    words.extend(scanned.local_callers.iter().cloned());
-    words.extend(
-        scanned
-            .fields
-            .iter()
-            .chain(&scanned.local_fields)
-            .map(|(_, f)| f.clone()),
-    );
-    words.sort();
-    words.dedup();
-    aho_corasick::AhoCorasick::new(&words).expect("identifiers are plain words")
+impl Interest {
+    fn new(engine: &Engine, scanned: &Needs) -> Interest {
+        let mut direct_words: Vec<String> = engine.acquire_names().to_vec();
+        direct_words.extend(engine.pack.release_identifiers());
+        direct_words.extend(engine.pack.rewrite_identifiers());
+        direct_words.extend(scanned.definitions.iter().cloned());
+        direct_words.extend(scanned.callers.iter().cloned());
+        direct_words.extend(scanned.local_callers.iter().cloned());
+        let pairs: Vec<&(String, String)> =
+            scanned.fields.iter().chain(&scanned.local_fields).collect();
+        let mut any_words = direct_words.clone();
+        any_words.extend(pairs.iter().map(|(_, f)| f.clone()));
+        any_words.sort();
+        any_words.dedup();
+        let mut words = any_words.clone();
+        words.extend(pairs.iter().map(|(s, _)| s.clone()));
+        words.sort();
+        words.dedup();
+        let index = |w: &str| {
+            words
+                .binary_search_by(|x| x.as_str().cmp(w))
+                .expect("listed")
+        };
+        let mut direct = vec![false; words.len()];
+        for w in &direct_words {
+            direct[index(w)] = true;
+        }
+        let fields = pairs.iter().map(|(s, f)| (index(s), index(f))).collect();
+        Interest {
+            any: aho_corasick::AhoCorasick::new(&any_words).expect("identifiers are plain words"),
+            present: aho_corasick::AhoCorasick::new(&words).expect("identifiers are plain words"),
+            direct,
+            fields,
+        }
+    }
+
+    /// Whether a function's text mentions one of the words.
+    fn mentioned_in(&self, body: &[u8]) -> bool {
+        self.any.is_match(body)
+    }
+
+    /// Whether a function that mentions the words only through field names
+    /// also names one of those fields' structs (anywhere in its text).
+    fn fields_ok(&self, body: &[u8]) -> bool {
+        let mut seen = vec![false; self.direct.len()];
+        for m in self.present.find_overlapping_iter(body) {
+            seen[m.pattern().as_usize()] = true;
+        }
+        seen.iter().zip(&self.direct).any(|(&s, &d)| s && d)
+            || self.fields.iter().any(|&(s, f)| seen[f] && seen[s])
+    }
 }
 
 /// The nodes of a function body (comments left out), or `None` when the

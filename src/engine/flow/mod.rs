@@ -40,6 +40,7 @@ mod propagate;
 mod releases;
 mod values;
 
+pub use collect::FileFacts;
 pub(crate) use collect::{AcquireSite, MatchSite};
 pub use needs::{Need, Needs};
 pub(crate) use releases::ReleaseSite;
@@ -388,11 +389,14 @@ impl<'a, 't> FlowContext<'a, 't> {
     }
 }
 
-/// Analyses a set of parsed files as one program. `scanned` lists what the
-/// pipeline has already searched the tree for; needs outside it are returned.
-pub fn analyse_program(
+/// Analyses a set of parsed files as one program. `facts[i]` are the facts
+/// of `files[i]` kept from earlier rounds (completed here). `scanned` lists
+/// what the pipeline has already searched the tree for; needs outside it
+/// are returned.
+pub fn analyse_program<'t>(
     engine: &Engine,
-    files: &[ProgramFile],
+    files: &[ProgramFile<'t>],
+    facts: &mut [FileFacts<'t>],
     scanned: &Needs,
     final_round: bool,
 ) -> ProgramAnalysis {
@@ -403,7 +407,7 @@ pub fn analyse_program(
             ..FileFindings::default()
         })
         .collect();
-    let collected = collect::collect(engine, files, scanned, &mut out_files);
+    let collected = collect::collect(engine, files, facts, scanned, &mut out_files);
     let mut cx = collected.context;
     let acquire_sites = collect::seed_units(&mut cx, collected.acquires);
     let constraints = propagate::Constraints::of(&cx);

@@ -1,0 +1,337 @@
+//! Which identifiers a file may hold, kept from the one read of the tree so
+//! that later searches read only the files that can match.
+//!
+//! A `WordFilter` holds two Bloom filters over the file's words (maximal
+//! runs of ASCII letters, digits and underscores that start with a letter or
+//! an underscore, comments and strings included): one of every word, one of
+//! the words that may begin a function definition (followed by `(` on a line
+//! that starts with a letter or an underscore and not with `return`, the
+//! test the tree search applies). Words shorter than three bytes are left
+//! out (every filter may hold them). Neither ever answers "absent" for a word
+//! the file holds that way, so a search that asks the filter first and then
+//! checks the bytes of the files it lets through finds exactly what a search
+//! of every file finds. Either may answer "present" for a word the file does
+//! not hold (a few words in a hundred); that costs one read.
+//!
+//! The filters take a third and a thirty-second of a bit per byte of the
+//! file (about 50 MB for a whole Linux tree). Building them is one pass over
+//! bytes the first read already holds: a bit mask of the word bytes, 64 at a
+//! time, then one hash per word.
+
+/// Bytes of file per bit of the filter of all words.
+const BYTES_PER_WORD_BIT: usize = 3;
+/// Bytes of file per bit of the filter of defined words.
+const BYTES_PER_DEFINITION_BIT: usize = 32;
+
+/// A word to ask filters about, hashed once.
+#[derive(Clone, Copy, Debug)]
+pub struct WordProbe {
+    /// `None` for a string that is not a word: filters know only words, so
+    /// they answer "may" for it.
+    hash: Option<u64>,
+}
+
+impl WordProbe {
+    pub fn new(word: &str) -> WordProbe {
+        WordProbe {
+            hash: is_word(word).then(|| hash(word.as_bytes())),
+        }
+    }
+}
+
+/// Bloom filters over the words of one file.
+#[derive(Clone, Debug)]
+pub struct WordFilter {
+    words: Bloom,
+    definitions: Bloom,
+}
+
+/// Whether a byte continues a word.
+const fn word_bytes() -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || c == b'_';
+        b += 1;
+    }
+    t
+}
+
+static IS_WORD: [bool; 256] = word_bytes();
+
+/// Words shorter than this are not kept: every filter may hold them.
+const MIN_WORD: usize = 3;
+
+const K: u64 = 0x517c_c1b7_2722_0a95;
+
+/// Mixes eight bytes (little-endian, zero-padded) into a hash.
+#[inline]
+fn mix(h: u64, v: u64) -> u64 {
+    (h ^ v).wrapping_mul(K).rotate_left(31)
+}
+
+#[inline]
+fn finish(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^ (h >> 33)
+}
+
+/// The hash of a word.
+fn hash(word: &[u8]) -> u64 {
+    let mut h = (word.len() as u64).wrapping_mul(K);
+    for chunk in word.chunks(8) {
+        let mut v = [0u8; 8];
+        v[..chunk.len()].copy_from_slice(chunk);
+        h = mix(h, u64::from_le_bytes(v));
+    }
+    finish(h)
+}
+
+/// `hash(&bytes[start..end])`, reading whole eight-byte loads where the
+/// buffer allows.
+#[inline]
+fn hash_in(bytes: &[u8], start: usize, end: usize) -> u64 {
+    let mut h = ((end - start) as u64).wrapping_mul(K);
+    let mut at = start;
+    while at < end {
+        let take = (end - at).min(8);
+        let v = match bytes.get(at..at + 8) {
+            Some(eight) => {
+                let v = u64::from_le_bytes(eight.try_into().expect("eight bytes"));
+                if take == 8 {
+                    v
+                } else {
+                    v & ((1u64 << (8 * take)) - 1)
+                }
+            }
+            None => {
+                let mut v = [0u8; 8];
+                v[..take].copy_from_slice(&bytes[at..at + take]);
+                u64::from_le_bytes(v)
+            }
+        };
+        h = mix(h, v);
+        at += take;
+    }
+    finish(h)
+}
+
+/// One bit per byte of `bytes`, set for the bytes that continue a word.
+fn word_masks(bytes: &[u8]) -> Vec<u64> {
+    bytes
+        .chunks(64)
+        .map(|block| {
+            block.iter().enumerate().fold(0u64, |m, (j, &b)| {
+                m | (u64::from(IS_WORD[usize::from(b)]) << j)
+            })
+        })
+        .collect()
+}
+
+/// The first position at or after `from` whose bit is `set` in `masks`, or
+/// the end of the masks.
+#[inline]
+fn next_bit(masks: &[u64], from: usize, set: bool) -> usize {
+    let mut block = from / 64;
+    if block >= masks.len() {
+        return masks.len() * 64;
+    }
+    let flip = if set { 0 } else { u64::MAX };
+    let mut w = (masks[block] ^ flip) & (u64::MAX << (from % 64));
+    while w == 0 {
+        block += 1;
+        if block == masks.len() {
+            return masks.len() * 64;
+        }
+        w = masks[block] ^ flip;
+    }
+    block * 64 + w.trailing_zeros() as usize
+}
+
+/// A Bloom filter with three bit positions per word.
+#[derive(Clone, Debug)]
+struct Bloom {
+    bits: Box<[u64]>,
+}
+
+impl Bloom {
+    fn for_bytes(len: usize, bytes_per_bit: usize) -> Bloom {
+        let words = (len / bytes_per_bit).div_ceil(64).max(1);
+        Bloom {
+            bits: vec![0u64; words].into_boxed_slice(),
+        }
+    }
+
+    /// Three bit positions, from three 32-bit slices of the hash (the
+    /// third by double hashing) mapped onto the filter's length by a
+    /// multiply-shift (no division).
+    #[inline]
+    fn positions(&self, h: u64) -> [usize; 3] {
+        let len = (self.bits.len() * 64) as u64;
+        let (a, b) = (h & 0xffff_ffff, h >> 32);
+        let c = a.wrapping_add(b.wrapping_mul(0x9e37_79b9)) & 0xffff_ffff;
+        [a, b, c].map(|x| ((x * len) >> 32) as usize)
+    }
+
+    #[inline]
+    fn insert(&mut self, h: u64) {
+        for p in self.positions(h) {
+            self.bits[p / 64] |= 1 << (p % 64);
+        }
+    }
+
+    fn may_contain(&self, h: u64) -> bool {
+        self.positions(h)
+            .iter()
+            .all(|&p| self.bits[p / 64] & (1 << (p % 64)) != 0)
+    }
+}
+
+impl WordFilter {
+    /// The filters of a file's bytes.
+    pub fn of(bytes: &[u8]) -> WordFilter {
+        let mut words = Bloom::for_bytes(bytes.len(), BYTES_PER_WORD_BIT);
+        let mut definitions = Bloom::for_bytes(bytes.len(), BYTES_PER_DEFINITION_BIT);
+        let n = bytes.len();
+        let masks = word_masks(bytes);
+        let mut at = 0;
+        loop {
+            let start = next_bit(&masks, at, true);
+            if start >= n {
+                break;
+            }
+            let end = next_bit(&masks, start, false).min(n);
+            at = end;
+            if end - start < MIN_WORD || bytes[start].is_ascii_digit() {
+                continue;
+            }
+            let h = hash_in(bytes, start, end);
+            words.insert(h);
+            if bytes.get(end) == Some(&b'(') && begins_definition(bytes, start) {
+                definitions.insert(h);
+            }
+        }
+        WordFilter { words, definitions }
+    }
+
+    /// Whether the file may hold the word as a whole word (no letter, digit
+    /// or underscore on either side).
+    pub fn may_hold(&self, word: &WordProbe) -> bool {
+        match word.hash {
+            Some(h) => self.words.may_contain(h),
+            None => true,
+        }
+    }
+
+    /// Whether the file may name the word where a function definition
+    /// begins: as a whole word followed by `(`, on a line whose first byte is
+    /// a letter or an underscore and that does not start with `return`.
+    pub fn may_define(&self, word: &WordProbe) -> bool {
+        match word.hash {
+            Some(h) => self.definitions.may_contain(h),
+            None => true,
+        }
+    }
+
+    /// Bytes the filters take.
+    pub fn size(&self) -> usize {
+        (self.words.bits.len() + self.definitions.bits.len()) * 8
+    }
+}
+
+/// Whether a word starting at `start` is where a function definition may
+/// begin: its line starts with a letter or an underscore, not `return`.
+fn begins_definition(bytes: &[u8], start: usize) -> bool {
+    let line_start = memchr::memrchr(b'\n', &bytes[..start]).map_or(0, |p| p + 1);
+    let first = bytes[line_start];
+    (first.is_ascii_alphabetic() || first == b'_')
+        && !bytes[line_start..start].starts_with(b"return")
+}
+
+fn is_word(word: &str) -> bool {
+    let w = word.as_bytes();
+    w.len() >= MIN_WORD && !w[0].is_ascii_digit() && w.iter().all(|&b| IS_WORD[usize::from(b)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{WordFilter, WordProbe};
+
+    fn holds(f: &WordFilter, w: &str) -> bool {
+        f.may_hold(&WordProbe::new(w))
+    }
+
+    fn defines(f: &WordFilter, w: &str) -> bool {
+        f.may_define(&WordProbe::new(w))
+    }
+
+    #[test]
+    fn every_whole_word_is_found() {
+        let text = b"static int rds_pin_pages(struct page **pages) { /* put_page */ x->sg_len = 3; a1b _c 9z }";
+        let f = WordFilter::of(text);
+        for w in [
+            "static",
+            "rds_pin_pages",
+            "page",
+            "pages",
+            "put_page",
+            "x",
+            "sg_len",
+            "a1b",
+            "_c",
+            "9z",
+        ] {
+            assert!(holds(&f, w), "{w}");
+        }
+        assert!(defines(&f, "rds_pin_pages"));
+        assert!(!defines(&f, "put_page"));
+        let f = WordFilter::of(b"int fun(void)\n{\n\treturn gee(1);\n}\nreturn hoo(2);\n");
+        assert!(defines(&f, "fun"));
+        assert!(!defines(&f, "gee"));
+        assert!(!defines(&f, "hoo"));
+        // Not words: always "may".
+        let f = WordFilter::of(b"");
+        assert!(holds(&f, "9z"));
+        assert!(holds(&f, "ab"));
+        assert!(holds(&f, "a b"));
+        assert!(holds(&f, ""));
+    }
+
+    #[test]
+    fn hashing_in_place_equals_hashing_the_word() {
+        let text = b"a_rather_long_identifier_name x1 abcdefgh abcdefghi tail";
+        let mut at = 0;
+        for w in std::str::from_utf8(text).unwrap().split(' ') {
+            assert_eq!(
+                super::hash_in(text, at, at + w.len()),
+                super::hash(w.as_bytes()),
+                "{w}"
+            );
+            at += w.len() + 1;
+        }
+    }
+
+    #[test]
+    fn words_absent_are_mostly_rejected() {
+        // Code repeats its words: 200 words, each used ten times.
+        let text: String = (0..2000).map(|i| format!("ident_{} ", i % 200)).collect();
+        let f = WordFilter::of(text.as_bytes());
+        for i in 0..200 {
+            assert!(holds(&f, &format!("ident_{i}")));
+        }
+        let false_positives = (0..2000)
+            .filter(|i| holds(&f, &format!("other_{i}")))
+            .count();
+        assert!(
+            false_positives < 100,
+            "{false_positives} false positives of 2000"
+        );
+        // Parts of words are not words of the file.
+        assert!(!holds(
+            &WordFilter::of(b"get_user_pages_fast"),
+            "get_user_pages"
+        ));
+    }
+}
