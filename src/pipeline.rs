@@ -726,13 +726,13 @@ fn blocked_by_skipped(
                     path: s.path.clone(),
                     reason: s.reason.clone(),
                 }),
-                Some(bytes) => {
-                    mentioned_dependency(bytes, &units[u], None).map(|name| Blocker::SkippedFileMentions {
+                Some(bytes) => mentioned_dependency(bytes, &units[u], None).map(|name| {
+                    Blocker::SkippedFileMentions {
                         path: s.path.clone(),
                         name,
                         reason: s.reason.clone(),
-                    })
-                }
+                    }
+                }),
             };
             if let Some(why) = why {
                 blocked.insert(u, why);

@@ -113,12 +113,8 @@ pub fn run_pack(pack: &RulePack) -> Vec<CaseResult> {
         for (i, cx) in rule.counterexamples.iter().enumerate() {
             let failure = match run_code(&engines[&cx.target], &cx.before) {
                 Err(e) => Some(e),
-                Ok(run) if rule.kind == RuleKind::Flow => (run.after != cx.before).then(|| {
-                    format!(
-                        "the code was changed:\n{}",
-                        diff(&cx.before, &run.after)
-                    )
-                }),
+                Ok(run) if rule.kind == RuleKind::Flow => (run.after != cx.before)
+                    .then(|| format!("the code was changed:\n{}", diff(&cx.before, &run.after))),
                 Ok(run) => {
                     let seeded: Vec<usize> = run
                         .sites
@@ -129,9 +125,13 @@ pub fn run_pack(pack: &RulePack) -> Vec<CaseResult> {
                     let rewritten: Vec<String> = run
                         .sites
                         .iter()
-                        .filter(|s| s.rule == rule.id || s.unit.is_some_and(|u| seeded.contains(&u)))
+                        .filter(|s| {
+                            s.rule == rule.id || s.unit.is_some_and(|u| seeded.contains(&u))
+                        })
                         .filter_map(|s| {
-                            s.rewrite.as_ref().map(|r| format!("line {}: {} -> {r}", s.line, s.call))
+                            s.rewrite
+                                .as_ref()
+                                .map(|r| format!("line {}: {} -> {r}", s.line, s.call))
                         })
                         .collect();
                     (!rewritten.is_empty()).then(|| {
@@ -143,7 +143,12 @@ pub fn run_pack(pack: &RulePack) -> Vec<CaseResult> {
                     })
                 }
             };
-            out.push(result(CaseKind::Counterexample, i + 1, Some(cx.target), failure));
+            out.push(result(
+                CaseKind::Counterexample,
+                i + 1,
+                Some(cx.target),
+                failure,
+            ));
         }
     }
     for iso in &pack.isos.isos {
@@ -232,7 +237,10 @@ fn diff(expected: &str, got: &str) -> String {
 pub fn write_table(out: &mut dyn Write, results: &[CaseResult]) -> std::io::Result<()> {
     let width = results.iter().map(|r| r.subject.len()).max().unwrap_or(0);
     for r in results {
-        let target = r.target.map(|t| format!(" ({})", t.name())).unwrap_or_default();
+        let target = r
+            .target
+            .map(|t| format!(" ({})", t.name()))
+            .unwrap_or_default();
         writeln!(
             out,
             "{}  {:width$}  {} {}{target}",
@@ -249,9 +257,5 @@ pub fn write_table(out: &mut dyn Write, results: &[CaseResult]) -> std::io::Resu
         }
     }
     let failed = results.iter().filter(|r| !r.passed()).count();
-    writeln!(
-        out,
-        "{} passed, {failed} failed",
-        results.len() - failed
-    )
+    writeln!(out, "{} passed, {failed} failed", results.len() - failed)
 }

@@ -37,7 +37,10 @@ fn test_rules_command() {
     let table = String::from_utf8_lossy(&failed.stdout).into_owned();
     assert_eq!(failed.status.code(), Some(1), "{table}");
     assert!(table.contains("FAIL  gup-api/vmas-null "), "{table}");
-    assert!(table.contains("-\t\t\t     pages, NULL);\n      +\t\t\t     pages);"), "{table}");
+    assert!(
+        table.contains("-\t\t\t     pages, NULL);\n      +\t\t\t     pages);"),
+        "{table}"
+    );
     assert!(table.ends_with(" passed, 1 failed\n"), "{table}");
 }
 
@@ -53,7 +56,9 @@ fn check_pack_cases(pack: &RulePack) {
     for rule in &pack.rules {
         for kind in [CaseKind::Example, CaseKind::Counterexample] {
             assert!(
-                results.iter().any(|r| r.subject == rule.id && r.kind == kind),
+                results
+                    .iter()
+                    .any(|r| r.subject == rule.id && r.kind == kind),
                 "{} has no {kind:?}",
                 rule.id
             );
@@ -62,7 +67,9 @@ fn check_pack_cases(pack: &RulePack) {
     for iso in &pack.isos.isos {
         for kind in [CaseKind::IsoExample, CaseKind::IsoCounterexample] {
             assert!(
-                results.iter().any(|r| r.subject == iso.id && r.kind == kind),
+                results
+                    .iter()
+                    .any(|r| r.subject == iso.id && r.kind == kind),
                 "{} has no {kind:?}",
                 iso.id
             );
@@ -82,7 +89,9 @@ fn failing_cases_are_reported_with_a_diff() {
         .iter_mut()
         .find(|(p, _)| p.ends_with("/put_page.toml"))
         .unwrap();
-    put_page.1 = put_page.1.replacen("\tunpin_user_page(page);", "\tput_user_page(page);", 1);
+    put_page.1 = put_page
+        .1
+        .replacen("\tunpin_user_page(page);", "\tput_user_page(page);", 1);
     put_page.1.push_str(
         "\n[[counterexample]]\ntarget = \"unpin\"\nbefore = \"\"\"\nstatic void f(unsigned long a)\n{\n\tstruct page *p;\n\n\tif (get_user_pages_fast(a, 1, FOLL_WRITE, &p) == 1) {\n\t\tset_page_dirty_lock(p);\n\t\tflush_dcache_page(p);\n\t\tput_page(p);\n\t}\n}\n\"\"\"\n",
     );
@@ -94,8 +103,16 @@ fn failing_cases_are_reported_with_a_diff() {
     write_table(&mut table, &results).unwrap();
     let table = String::from_utf8(table).unwrap();
     assert!(table.contains("FAIL  gup/put_page"), "{table}");
-    assert!(table.contains("-\tput_user_page(page);\n      +\tunpin_user_page(page);"), "{table}");
-    assert!(table.contains("the rule rewrites what it must leave alone: line 8: put_page(p) -> unpin_user_page(p)"), "{table}");
+    assert!(
+        table.contains("-\tput_user_page(page);\n      +\tunpin_user_page(page);"),
+        "{table}"
+    );
+    assert!(
+        table.contains(
+            "the rule rewrites what it must leave alone: line 8: put_page(p) -> unpin_user_page(p)"
+        ),
+        "{table}"
+    );
     assert!(table.ends_with(&format!("{} passed, 2 failed\n", results.len() - 2)));
 }
 
@@ -124,7 +141,9 @@ fn iso_examples_need_their_isomorphism() {
         .unwrap();
         for case in &iso.examples {
             assert!(
-                iso_matches(&full, &case.pattern, &case.code).unwrap().is_some(),
+                iso_matches(&full, &case.pattern, &case.code)
+                    .unwrap()
+                    .is_some(),
                 "{}: {}",
                 iso.id,
                 case.code
@@ -188,7 +207,11 @@ fn readme_examples() -> Vec<(String, String, String, Target)> {
 #[test]
 fn readme_examples_rewrite_exactly() {
     let examples = readme_examples();
-    assert!(examples.len() >= 4, "rules/README.md holds {} examples", examples.len());
+    assert!(
+        examples.len() >= 4,
+        "rules/README.md holds {} examples",
+        examples.len()
+    );
     for (rule, before, after, target) in examples {
         let mut files: Vec<(String, String)> = pinpatch::rule::BUILTIN_RULES
             .iter()
@@ -271,7 +294,13 @@ fn loop_patterns_expand_into_every_counting_loop() {
         "for ($i = 0; $i != $n; $i = $i + 1) put_page($pages[$i]);",
         "for ($loop_declared_index_T $i = 0; $i != $n; ++$i) put_page($pages[$i]);",
     ] {
-        assert!(sources.iter().any(|s| s == shape), "{shape} not in {sources:#?}");
+        assert!(
+            sources.iter().any(|s| s == shape),
+            "{shape} not in {sources:#?}"
+        );
     }
-    assert_eq!(rule("gup/put_page-loop-dirty").patterns.len(), 4 * 3 * 4 * 2);
+    assert_eq!(
+        rule("gup/put_page-loop-dirty").patterns.len(),
+        4 * 3 * 4 * 2
+    );
 }

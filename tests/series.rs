@@ -868,9 +868,8 @@ fn a_dirtying_put_of_a_pinned_page_becomes_a_fix_series() {
     let out = tempfile::tempdir().unwrap();
     let dest = out.path().join("series");
     write_series(&series, &dest, &mbox_options()).unwrap();
-    let text =
-        String::from_utf8(std::fs::read(&patch_files(&dest.join("fixes-mis"))[0]).unwrap())
-            .unwrap();
+    let text = String::from_utf8(std::fs::read(&patch_files(&dest.join("fixes-mis"))[0]).unwrap())
+        .unwrap();
     assert!(
         text.contains("-\tset_page_dirty(ctx->page);\n-\tput_page(ctx->page);\n+\tunpin_user_pages_dirty_lock(&ctx->page, 1, true);\n"),
         "{text}"

@@ -495,7 +495,9 @@ fn dispatch(args: Args) -> Result<u8, Failure> {
         Command::TestRules { dir } => {
             let packs = match dir {
                 None => vec![load_rules(None)?],
-                Some(d) => crate::rule::RulePack::load_packs(&d).map_err(|e| fail(exit::RULES, e))?,
+                Some(d) => {
+                    crate::rule::RulePack::load_packs(&d).map_err(|e| fail(exit::RULES, e))?
+                }
             };
             let results: Vec<_> = packs.iter().flat_map(crate::ruletest::run_pack).collect();
             write_stdout(|out| crate::ruletest::write_table(out, &results))?;

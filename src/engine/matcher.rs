@@ -527,8 +527,15 @@ mod tests {
         let all = rule(metavars, "put_page($p)", "");
         assert_eq!(matches(&all, code).len(), 3);
         let not = rule(metavars, "put_page($p)", "not = [\"put_page($q[0])\"]");
-        assert_eq!(matches(&not, code), ["put_page(pages[i])", "put_page(user_pages[1])"]);
-        let inside = rule(metavars, "put_page($p)", "inside = [\"for ($i = 0; $i < $n; $i++) $b;\"]");
+        assert_eq!(
+            matches(&not, code),
+            ["put_page(pages[i])", "put_page(user_pages[1])"]
+        );
+        let inside = rule(
+            metavars,
+            "put_page($p)",
+            "inside = [\"for ($i = 0; $i < $n; $i++) $b;\"]",
+        );
         assert_eq!(matches(&inside, code), ["put_page(pages[i])"]);
         let regex = rule(metavars, "put_page($p)", "regex = { p = \"^user_\" }");
         assert_eq!(matches(&regex, code), ["put_page(user_pages[1])"]);
@@ -560,7 +567,11 @@ mod tests {
         let code = "void f(int n)\n{\n\tg(3);\n\tg(n);\n\tg(\"s\");\n}\n";
         let constant = rule("c = \"constant\"", "g($c)", "");
         assert_eq!(matches(&constant, code), ["g(3)", "g(\"s\")"]);
-        let named = rule("f = \"identifier\"\nx = \"expression\"", "{|$f: g | h |}($x)", "regex = { f = \"^g$\" }");
+        let named = rule(
+            "f = \"identifier\"\nx = \"expression\"",
+            "{|$f: g | h |}($x)",
+            "regex = { f = \"^g$\" }",
+        );
         assert_eq!(matches(&named, code).len(), 3);
     }
 }

@@ -176,7 +176,12 @@ pub(crate) fn build_patterns(source: &str, isos: &IsoSet) -> Result<Vec<Pattern>
             } else {
                 SnippetError {
                     offset: 0,
-                    message: format!("alternative {} (`{}`): {}", k + 1, e.source.trim(), err.message),
+                    message: format!(
+                        "alternative {} (`{}`): {}",
+                        k + 1,
+                        e.source.trim(),
+                        err.message
+                    ),
                 }
             }
         };
@@ -190,12 +195,13 @@ pub(crate) fn build_patterns(source: &str, isos: &IsoSet) -> Result<Vec<Pattern>
             }
             choices.insert(name.clone(), alternatives);
         }
-        let shapes = isos.expand(&e.source).map_err(|message| SnippetError {
-            offset: 0,
-            message,
-        })?;
+        let shapes = isos
+            .expand(&e.source)
+            .map_err(|message| SnippetError { offset: 0, message })?;
         for shape in shapes {
-            out.push(parse_pattern_with_choices(&shape, clone_choices(&choices)?).map_err(located)?);
+            out.push(
+                parse_pattern_with_choices(&shape, clone_choices(&choices)?).map_err(located)?,
+            );
         }
     }
     Ok(out)
@@ -247,8 +253,10 @@ fn bound_names(source: &str) -> BTreeSet<String> {
     };
     let mut all: Option<BTreeSet<String>> = None;
     for e in expanded {
-        let mut names: BTreeSet<String> =
-            metavariables(&e.source).into_iter().map(|(_, n)| n).collect();
+        let mut names: BTreeSet<String> = metavariables(&e.source)
+            .into_iter()
+            .map(|(_, n)| n)
+            .collect();
         for (_, branches) in &e.choices {
             let mut common: Option<BTreeSet<String>> = None;
             for b in branches {
@@ -494,9 +502,8 @@ pub fn compile_rule_with(path: &str, text: &str, isos: &IsoSet) -> Result<Rule, 
                 format!("constraint on unknown metavariable `${name}`"),
             ));
         }
-        let compiled = regex::Regex::new(re.get_ref()).map_err(|e| {
-            ctx.in_string(re.span(), 0, format!("not a regular expression: {e}"))
-        })?;
+        let compiled = regex::Regex::new(re.get_ref())
+            .map_err(|e| ctx.in_string(re.span(), 0, format!("not a regular expression: {e}")))?;
         constraints.regex.push((name.clone(), compiled));
     }
     for (list, out) in [
@@ -708,7 +715,9 @@ mod tests {
     #[test]
     fn new_features_point_at_the_rule_file_too() {
         assert_eq!(
-            err(&format!("{HEAD}[[match]]\npattern = \"{{| put_page | free_page ($page)\"\n")),
+            err(&format!(
+                "{HEAD}[[match]]\npattern = \"{{| put_page | free_page ($page)\"\n"
+            )),
             "r.toml:10:12: pattern: the alternative `{|` is not closed by `|}`"
         );
         assert_eq!(
@@ -723,7 +732,9 @@ mod tests {
             err(&format!("{HEAD}[[match]]\npattern = \"put_page($page)\"\n[constraints]\nregex = {{ page = \"(\" }}\n")),
             format!("r.toml:12:19: not a regular expression: {}", regex::Regex::new(&String::from("(")).unwrap_err())
         );
-        assert!(err(&format!("{HEAD}[[match]]\npattern = \"put_page($page)\"\n[rewrite]\nany = \"x($page)\"\n"))
-            .starts_with("r.toml:12:8: unknown target `any`"));
+        assert!(err(&format!(
+            "{HEAD}[[match]]\npattern = \"put_page($page)\"\n[rewrite]\nany = \"x($page)\"\n"
+        ))
+        .starts_with("r.toml:12:8: unknown target `any`"));
     }
 }

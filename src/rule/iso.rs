@@ -163,14 +163,12 @@ impl IsoSet {
                     "parentheses" => Builtin::Parentheses,
                     "braces" => Builtin::Braces,
                     "comments" => Builtin::Comments,
-                    other => {
-                        return Err(at(
-                            b,
-                            format!(
-                                "unknown builtin `{other}`: expected parentheses, braces or comments"
-                            ),
-                        ))
-                    }
+                    other => return Err(at(
+                        b,
+                        format!(
+                            "unknown builtin `{other}`: expected parentheses, braces or comments"
+                        ),
+                    )),
                 }),
             };
             let mut metavars = BTreeMap::new();
@@ -394,7 +392,8 @@ impl Iso {
             return false;
         }
         if f.child_count() == 0 || p.child_count() == 0 {
-            return f.child_count() == p.child_count() && form.text[f.byte_range()] == text[p.byte_range()];
+            return f.child_count() == p.child_count()
+                && form.text[f.byte_range()] == text[p.byte_range()];
         }
         let fc = children_no_comments(f);
         let pc = children_no_comments(p);

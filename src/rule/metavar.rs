@@ -44,11 +44,18 @@ impl CType {
     /// Parses `struct page **`; `None` when the text is not a type name.
     pub fn parse(text: &str) -> Option<CType> {
         let t = text.trim();
-        let stars = t.chars().rev().take_while(|c| *c == '*' || c.is_whitespace()).filter(|c| *c == '*').count();
+        let stars = t
+            .chars()
+            .rev()
+            .take_while(|c| *c == '*' || c.is_whitespace())
+            .filter(|c| *c == '*')
+            .count();
         let base = t.trim_end_matches(|c: char| c == '*' || c.is_whitespace());
         let words: Vec<&str> = base.split_whitespace().collect();
         let word_ok = |w: &&str| {
-            w.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            w.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
                 && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         };
         if words.is_empty() || !words.iter().all(word_ok) {
@@ -85,7 +92,9 @@ impl MetaKind {
                 let spelled = match other.strip_prefix("type ") {
                     Some(t) => t,
                     None => {
-                        let first = other.split(|c: char| c.is_whitespace() || c == '*').next()?;
+                        let first = other
+                            .split(|c: char| c.is_whitespace() || c == '*')
+                            .next()?;
                         if !other.contains('*') && !C_TYPE_WORDS.contains(&first) {
                             return None;
                         }
@@ -162,6 +171,9 @@ mod tests {
             MetaKind::from_name("struct page **"),
             Some(MetaKind::CType(CType::parse("struct page **").unwrap()))
         );
-        assert!(matches!(MetaKind::from_name("type gfp_t"), Some(MetaKind::CType(_))));
+        assert!(matches!(
+            MetaKind::from_name("type gfp_t"),
+            Some(MetaKind::CType(_))
+        ));
     }
 }

@@ -429,7 +429,10 @@ impl RulePack {
                 path: iso_files[1].0.clone(),
                 line: 0,
                 column: 0,
-                message: format!("a pack has one isomorphism file; {} is another", iso_files[0].0),
+                message: format!(
+                    "a pack has one isomorphism file; {} is another",
+                    iso_files[0].0
+                ),
             });
         }
         let (iso_path, iso_text) = match iso_files.into_iter().next() {

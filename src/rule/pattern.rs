@@ -473,7 +473,9 @@ pub(crate) fn parse_snippet_root(source: &str) -> Result<Snippet, SnippetError> 
 pub(crate) fn node_at<'t>(tree: &'t Tree, path: &[usize]) -> Node<'t> {
     let mut node = tree.root_node();
     for &i in path {
-        node = node.child(i as _).expect("the path was taken from this tree");
+        node = node
+            .child(i as _)
+            .expect("the path was taken from this tree");
     }
     node
 }
@@ -556,12 +558,22 @@ mod tests {
     fn alternatives_expand() {
         let e = expand_alternatives("{| if ($d) | |} {| f | g |}($p);").unwrap();
         let sources: Vec<&str> = e.iter().map(|x| x.source.as_str()).collect();
-        assert_eq!(sources, ["if ($d) f($p);", "if ($d) g($p);", " f($p);", " g($p);"]);
-        let named = expand_alternatives("{|$fn: set_page_dirty | set_page_dirty_lock |}($p)").unwrap();
+        assert_eq!(
+            sources,
+            ["if ($d) f($p);", "if ($d) g($p);", " f($p);", " g($p);"]
+        );
+        let named =
+            expand_alternatives("{|$fn: set_page_dirty | set_page_dirty_lock |}($p)").unwrap();
         assert_eq!(named[0].source, "$fn($p)");
         assert_eq!(
             named[0].choices,
-            [("fn".to_string(), vec!["set_page_dirty".to_string(), "set_page_dirty_lock".to_string()])]
+            [(
+                "fn".to_string(),
+                vec![
+                    "set_page_dirty".to_string(),
+                    "set_page_dirty_lock".to_string()
+                ]
+            )]
         );
         // A bitwise or inside parentheses does not split a branch.
         let or = expand_alternatives("x = {| (a | b) | c |}").unwrap();

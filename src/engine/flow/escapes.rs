@@ -249,7 +249,13 @@ fn check_call(cx: &mut FlowContext, func: FuncId, call: &Call, in_release: bool)
 /// `sg_set_page(container, page, ...)` (or a container filled from a whole
 /// array): other pages into a unit's container block it; the store is
 /// evidence.
-fn element_store(cx: &mut FlowContext, func: FuncId, call: &Call, callee: &str, store: ElementStore) {
+fn element_store(
+    cx: &mut FlowContext,
+    func: FuncId,
+    call: &Call,
+    callee: &str,
+    store: ElementStore,
+) {
     let src = cx.src(func);
     let args = call.args();
     let (Some(&container), Some(&value)) = (args.get(store.container), args.get(store.value))

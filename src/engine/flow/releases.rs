@@ -261,9 +261,8 @@ fn parenthesised_comparisons(node: Node, out: &mut Vec<usize>) {
                 i.kind() == "binary_expression"
                     && operand.named_child_count() == 1
                     && operand.child_count() == 3
-                    && i.child_by_field_name("operator").is_some_and(|o| {
-                        matches!(o.kind(), "==" | "!=" | "<" | "<=" | ">" | ">=")
-                    })
+                    && i.child_by_field_name("operator")
+                        .is_some_and(|o| matches!(o.kind(), "==" | "!=" | "<" | "<=" | ">" | ">="))
             });
             if comparison {
                 out.push(operand.start_byte());
