@@ -163,12 +163,12 @@ impl IsoSet {
                     "parentheses" => Builtin::Parentheses,
                     "braces" => Builtin::Braces,
                     "comments" => Builtin::Comments,
-                    other => return Err(at(
-                        b,
-                        format!(
+                    other => {
+                        let why = format!(
                             "unknown builtin `{other}`: expected parentheses, braces or comments"
-                        ),
-                    )),
+                        );
+                        return Err(at(b, why));
+                    }
                 }),
             };
             let mut metavars = BTreeMap::new();
