@@ -192,6 +192,22 @@ fn units(root: &Path) -> Vec<Unit> {
     ]
 }
 
+/// The series input of a tree, through the whole pipeline with the built-in
+/// pack (target unpin, evidence policy).
+fn analysed_units(root: &Path) -> (pinpatch::pipeline::Outcome, Vec<Unit>, Vec<ManualSite>) {
+    let pack = pinpatch::rule::RulePack::builtin().unwrap();
+    let config = pinpatch::pipeline::Config {
+        path: root.to_path_buf(),
+        target: Target::Unpin,
+        policy: pinpatch::engine::AcquirePolicy::Evidence,
+        max_rounds: pinpatch::pipeline::MAX_ROUNDS,
+    };
+    let outcome = pinpatch::pipeline::run(&config, &pack, &|_, _| {}).unwrap();
+    let units = pinpatch::series::from_outcome::units(&outcome, &pack);
+    let manual = pinpatch::series::from_outcome::manual_sites(&outcome, &units);
+    (outcome, units, manual)
+}
+
 fn manual_sites() -> Vec<ManualSite> {
     vec![ManualSite {
         path: "drivers/gpu/drm/xyz/xyz_gem.c".into(),
@@ -645,16 +661,7 @@ fn fix_series_takes_prefix_and_fixes_from_history() {
         &["commit", "-q", "-a", "-m", "demo_virt: reword a comment"],
     );
 
-    let pack = pinpatch::rule::RulePack::builtin().unwrap();
-    let config = pinpatch::pipeline::Config {
-        path: root.to_path_buf(),
-        target: Target::Unpin,
-        policy: pinpatch::engine::AcquirePolicy::Evidence,
-        max_rounds: pinpatch::pipeline::MAX_ROUNDS,
-    };
-    let outcome = pinpatch::pipeline::run(&config, &pack, &|_, _| {}).unwrap();
-    let units = pinpatch::series::from_outcome::units(&outcome, &pack);
-    let manual = pinpatch::series::from_outcome::manual_sites(&outcome, &units);
+    let (outcome, units, manual) = analysed_units(root);
     assert!(
         manual.iter().all(|m| !m.reason.starts_with("mismatch")),
         "{manual:?}"
@@ -798,16 +805,7 @@ fn mismatch_series(name: &str) -> (Vec<Series>, Vec<ManualSite>, tempfile::TempD
         "MIS DRIVER\nM:\tMia Mis <mia@example.org>\nS:\tMaintained\nF:\tdrivers/mis/\n",
     )
     .unwrap();
-    let pack = pinpatch::rule::RulePack::builtin().unwrap();
-    let config = pinpatch::pipeline::Config {
-        path: root.to_path_buf(),
-        target: Target::Unpin,
-        policy: pinpatch::engine::AcquirePolicy::Evidence,
-        max_rounds: pinpatch::pipeline::MAX_ROUNDS,
-    };
-    let outcome = pinpatch::pipeline::run(&config, &pack, &|_, _| {}).unwrap();
-    let units = pinpatch::series::from_outcome::units(&outcome, &pack);
-    let manual = pinpatch::series::from_outcome::manual_sites(&outcome, &units);
+    let (_, units, manual) = analysed_units(root);
     let tree = SourceTree::open(root, None).unwrap();
     let maintainers = Maintainers::load(root).unwrap();
     let series = plan(

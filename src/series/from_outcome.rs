@@ -297,11 +297,8 @@ fn fix_unit(outcome: &Outcome, ui: usize, unit: &EngineUnit, pack: &RulePack) ->
                 }
                 // Every wrong release must be fixed, or the patch would
                 // convert part of a flow.
-                let rendered = render_release(f, s, rule_index, pack)?;
-                let mut c = change(f, s);
-                c.to = called_name(&rendered.display);
-                c.rewritten = rendered.display.clone();
-                edits.push((f.rel_path.clone(), rendered.edit));
+                let (c, edit) = unpin_rewrite(f, s, rule_index, pack)?;
+                edits.push(edit);
                 rules.push(rule.id.clone());
                 releases.push(c);
             }
@@ -354,11 +351,8 @@ fn got_unpinned_fix(
         let rule = &pack.rules[rule_index];
         match s.kind {
             SiteKind::Acquire => {
-                let rendered = render_release(f, s, rule_index, pack)?;
-                let mut c = change(f, s);
-                c.to = called_name(&rendered.display);
-                c.rewritten = rendered.display.clone();
-                edits.push((f.rel_path.clone(), rendered.edit));
+                let (c, edit) = unpin_rewrite(f, s, rule_index, pack)?;
+                edits.push(edit);
                 rules.push(rule.id.clone());
                 acquire.get_or_insert(c);
             }
@@ -396,10 +390,25 @@ fn got_unpinned_fix(
     })
 }
 
+/// A site rewritten with its rule's `unpin` template: the change as the
+/// message states it, and the edit (file, bytes).
+fn unpin_rewrite(
+    f: &FileOutcome,
+    s: &Site,
+    rule_index: usize,
+    pack: &RulePack,
+) -> Option<(CallChange, (String, crate::rewrite::Edit))> {
+    let rendered = render_unpin(f, s, rule_index, pack)?;
+    let mut c = change(f, s);
+    c.to = called_name(&rendered.display);
+    c.rewritten = rendered.display;
+    Some((c, (f.rel_path.clone(), rendered.edit)))
+}
+
 /// Matches a site again with its rule and renders the rule's `unpin`
 /// template over it; `None` when it no longer matches or the
 /// result would not parse as well as the original.
-fn render_release(
+fn render_unpin(
     f: &FileOutcome,
     s: &Site,
     rule_index: usize,
