@@ -574,6 +574,17 @@ pub fn compile_rule_with(path: &str, text: &str, isos: &IsoSet) -> Result<Rule, 
             ),
         ));
     }
+    if let Some(c) = raw.flow.as_ref().and_then(|f| {
+        f.container_fields
+            .iter()
+            .find(|c| c.split_once("::").is_none())
+    }) {
+        let offset = ctx.text.find(&format!("\"{c}\"")).unwrap_or(0);
+        return Err(ctx.at(
+            offset,
+            format!("container_fields: `{c}` is not of the form STRUCT::FIELD"),
+        ));
+    }
     let flow = raw.flow.as_ref().map(|f| FlowSpec {
         allocators: f.allocators.iter().cloned().collect(),
         array_uses: f.array_uses.iter().cloned().collect(),
@@ -619,7 +630,12 @@ pub fn compile_rule_with(path: &str, text: &str, isos: &IsoSet) -> Result<Rule, 
             .map(|i| (i.name.clone(), (i.cursor, i.array)))
             .collect(),
         element_fields: f.element_fields.iter().cloned().collect(),
-        container_fields: f.container_fields.iter().cloned().collect(),
+        container_fields: f
+            .container_fields
+            .iter()
+            .filter_map(|c| c.split_once("::"))
+            .map(|(s, f)| (s.to_string(), f.to_string()))
+            .collect(),
         transparent: f.transparent.iter().cloned().collect(),
         identities: f.identities.iter().cloned().collect(),
     });
@@ -709,6 +725,21 @@ mod tests {
                 "{HEAD}[[match]]\npattern = \"put_page($page)\"\n[rewrite]\nunpn = \"x($page)\"\n"
             )),
             "r.toml:12:9: unknown target `unpn`: expected unpin or put_user_page"
+        );
+    }
+
+    #[test]
+    fn flow_vocabulary_errors_point_at_the_entry() {
+        let flow = "id = \"f\"\nkind = \"flow\"\ntitle = \"t\"\n[flow]\n";
+        assert_eq!(
+            err(&format!(
+                "{flow}element_stores = [{{ call = \"fill\", container = 0, page = 1, array = 1 }}]\n"
+            )),
+            "r.toml:5:28: element_stores: `fill` names both `page` and `array`; a store takes one page or one array"
+        );
+        assert_eq!(
+            err(&format!("{flow}container_fields = [\"sgl\"]\n")),
+            "r.toml:5:21: container_fields: `sgl` is not of the form STRUCT::FIELD"
         );
     }
 

@@ -146,7 +146,7 @@ pub struct FlowSpec {
     pub element_fields: BTreeSet<String>,
     /// `STRUCT::FIELD` fields of a container that point at its elements:
     /// `t->sgl` holds what the table `t` holds (`sg_table::sgl`).
-    pub container_fields: BTreeSet<String>,
+    pub container_fields: BTreeSet<(String, String)>,
     /// Calls whose result stands for the same page as their first argument
     /// (`page_to_pfn()`, `pfn_to_page()`, `page_folio()`).
     pub transparent: BTreeSet<String>,
@@ -197,6 +197,13 @@ impl FlowSpec {
             .extend(other.container_fields.iter().cloned());
         self.transparent.extend(other.transparent.iter().cloned());
         self.identities.extend(other.identities.iter().cloned());
+    }
+
+    /// Whether `STRUCT::FIELD` points at a container's elements.
+    pub fn is_container_field(&self, strukt: &str, field: &str) -> bool {
+        self.container_fields
+            .iter()
+            .any(|(s, f)| s == strukt && f == field)
     }
 
     /// Whether the vocabulary says what a call does to a container.

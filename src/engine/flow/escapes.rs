@@ -11,7 +11,7 @@ use super::{push_unique, text, FlowContext, Loc, Need, Needs, Val};
 use crate::c::syntax::{shape, strip, Assignment, Call, ExprShape};
 use crate::engine::reason::{Blocker, Origin};
 use crate::rule::ElementStore;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// Runs the checks of this phase over every constraint.
 pub(crate) fn collect(
@@ -63,20 +63,14 @@ pub(crate) fn collect(
     }
     // Pages put into the caller's array or page through a parameter: the
     // callers hold them, so they must be read.
-    let filling: Vec<(FuncId, BTreeSet<UnitId>)> = cx
-        .funcs
-        .ids()
-        .filter_map(|g| {
-            let units: BTreeSet<UnitId> = cx.funcs[g]
-                .params
-                .iter()
-                .filter_map(|prm| cx.fills.get(&Loc::Var(g, prm.clone())))
-                .flatten()
-                .copied()
-                .collect();
-            (!units.is_empty()).then_some((g, units))
-        })
-        .collect();
+    let mut filling: BTreeMap<FuncId, BTreeSet<UnitId>> = BTreeMap::new();
+    for (loc, units) in &cx.fills {
+        if let Loc::Var(g, name) = loc {
+            if cx.funcs[*g].params.contains(name) {
+                filling.entry(*g).or_default().extend(units);
+            }
+        }
+    }
     for (g, units) in filling {
         let f = &cx.funcs[g];
         let (name, file_local) = (f.name.clone(), f.file_local);

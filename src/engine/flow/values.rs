@@ -124,13 +124,7 @@ impl<'a, 't> FlowContext<'a, 't> {
                 // A field pointing at a container's elements (`t->sgl`)
                 // holds what the container holds.
                 if let Some(Loc::Field(s, f)) = &loc {
-                    if self
-                        .engine
-                        .pack
-                        .flow
-                        .container_fields
-                        .contains(&format!("{s}::{f}"))
-                    {
+                    if self.engine.pack.flow.is_container_field(s, f) {
                         v.arrays.extend(eval(base).arrays);
                     }
                 }
