@@ -484,7 +484,8 @@ impl OfferProbe {
 const SEARCH_BATCH: usize = 64;
 
 /// Reads the files that hold what the analysis needs: the definition of a
-/// function (a line starting at column 0 that names it before `(`), every
+/// function (a line starting at column 0 that names it before `(`) or of a
+/// function-like macro (`#define name(`), every
 /// mention of a function whose callers matter, or a struct name together
 /// with one of its fields. Names that more than `MAX_FILES_PER_NEED` files
 /// mention are returned as overflowing instead.
@@ -543,18 +544,8 @@ fn read_for_needs(
                 continue;
             }
             seen[i] = true;
-            if after == Some(b'(') {
-                let line_start = bytes[..start]
-                    .iter()
-                    .rposition(|&b| b == b'\n')
-                    .map(|p| p + 1)
-                    .unwrap_or(0);
-                let first = bytes.get(line_start).copied().unwrap_or(b' ');
-                if (first.is_ascii_alphabetic() || first == b'_')
-                    && !bytes[line_start..start].starts_with(b"return")
-                {
-                    defined[i] = true;
-                }
+            if after == Some(b'(') && crate::source::words::begins_definition(bytes, start) {
+                defined[i] = true;
             }
         }
         offers

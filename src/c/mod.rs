@@ -5,6 +5,7 @@
 //! a region with parse errors is part of the result, reported by the callers
 //! and never rewritten.
 
+pub mod defines;
 pub mod macros;
 pub mod parse;
 pub mod syntax;

@@ -234,6 +234,8 @@ pub enum ExprShape<'t> {
     Offset {
         base: Node<'t>,
         other: Node<'t>,
+        /// `a - i`: `i` is subtracted from `a`.
+        subtracted: bool,
     },
     /// `s->f` or `s.f`
     Field {
@@ -288,9 +290,11 @@ pub fn shape<'t>(node: Node<'t>, src: &[u8]) -> ExprShape<'t> {
                 node.child_by_field_name("left"),
                 node.child_by_field_name("right"),
             ) {
-                (Some("+") | Some("-"), Some(l), Some(r)) => {
-                    ExprShape::Offset { base: l, other: r }
-                }
+                (Some(op @ ("+" | "-")), Some(l), Some(r)) => ExprShape::Offset {
+                    base: l,
+                    other: r,
+                    subtracted: op == "-",
+                },
                 _ => ExprShape::Other,
             }
         }

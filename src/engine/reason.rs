@@ -119,6 +119,9 @@ pub enum Limit {
     FixpointRounds(usize),
     /// An expression nested deeper than this many operands was not followed.
     ExpressionDepth(usize),
+    /// A callee summary nested deeper than this many calls was not read
+    /// (the identity it is given is taken as kept).
+    SummaryDepth(usize),
 }
 
 /// What the engine decided for a unit.

@@ -227,7 +227,8 @@ impl WordFilter {
 
     /// Whether the file may name the word where a function definition
     /// begins: as a whole word followed by `(`, on a line whose first byte is
-    /// a letter or an underscore and that does not start with `return`.
+    /// a letter or an underscore and that does not start with `return`, or
+    /// after `#define`.
     pub fn may_define(&self, word: &WordProbe) -> bool {
         match word.hash {
             Some(h) => self.definitions.may_contain(h),
@@ -243,11 +244,29 @@ impl WordFilter {
 
 /// Whether a word starting at `start` is where a function definition may
 /// begin: its line starts with a letter or an underscore, not `return`.
-fn begins_definition(bytes: &[u8], start: usize) -> bool {
+/// Whether the word at `start` (followed by `(`) may begin a definition:
+/// a function's (its line starts with a letter or an underscore, not with
+/// `return`) or a function-like macro's (`#define word(`).
+pub(crate) fn begins_definition(bytes: &[u8], start: usize) -> bool {
     let line_start = memchr::memrchr(b'\n', &bytes[..start]).map_or(0, |p| p + 1);
+    let head = &bytes[line_start..start];
     let first = bytes[line_start];
-    (first.is_ascii_alphabetic() || first == b'_')
-        && !bytes[line_start..start].starts_with(b"return")
+    ((first.is_ascii_alphabetic() || first == b'_') && !head.starts_with(b"return"))
+        || is_define_head(head)
+}
+
+/// `#define ` with any blanks around `define`: what precedes a macro's name.
+fn is_define_head(head: &[u8]) -> bool {
+    let blank = |b: &u8| *b == b' ' || *b == b'\t';
+    let rest = &head[head.iter().take_while(|b| blank(b)).count()..];
+    let Some(rest) = rest.strip_prefix(b"#") else {
+        return false;
+    };
+    let rest = &rest[rest.iter().take_while(|b| blank(b)).count()..];
+    let Some(rest) = rest.strip_prefix(b"define") else {
+        return false;
+    };
+    !rest.is_empty() && rest.iter().all(blank)
 }
 
 fn is_word(word: &str) -> bool {

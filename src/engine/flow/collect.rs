@@ -175,6 +175,8 @@ pub(crate) fn collect<'a, 't>(
         hot: Hot::default(),
         ops,
         limits: Default::default(),
+        summaries: Default::default(),
+        searched_definitions: scanned.definitions.iter().cloned().collect(),
     };
     let with_acquire: HashSet<FuncId> = acquires.iter().map(|a| a.func).collect();
     for func in with_acquire {

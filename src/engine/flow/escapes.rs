@@ -6,6 +6,7 @@ use super::calls::Unresolved;
 use super::collect::MatchSite;
 use super::ids::{FileId, FuncId, UnitId};
 use super::propagate::{stored_units, Constraints};
+use super::summaries::IdentityUse;
 use super::values::element_home;
 use super::{push_unique, text, FlowContext, Loc, Need, Needs, Val};
 use crate::c::syntax::{shape, strip, Assignment, Call, ExprShape};
@@ -224,7 +225,10 @@ fn check_call(cx: &mut FlowContext, func: FuncId, call: &Call, in_release: bool)
         // A page's identity handed to a function is read, not kept.
         let identity = v.arrays.is_empty() && cx.is_identity(func, arg);
         match &callee {
-            Some(c) => named_call(cx, func, call, c, &v, in_release, identity),
+            Some(c) => named_call(cx, func, call, c, k, &v, in_release, identity),
+            // A page's identity handed to a function pointer is read, as
+            // when it is handed to a named function pinpatch cannot read.
+            None if identity => {}
             None => {
                 let place = cx.place(func, call.node);
                 for u in units {
@@ -356,14 +360,17 @@ fn ops_slot(cx: &mut FlowContext, s: &str, f: &str, units: &BTreeSet<UnitId>) {
 
 /// Pages passed to a named function the analysis does not follow: the
 /// vocabulary tells evidence, extra references and releases; anything else
-/// is an escape (unless only the pages' identity is passed), and its
+/// is an escape (unless only the pages' identity is passed, or `c` is a
+/// macro that only reads its argument number `position`), and its
 /// definition a need. A call listed both as a release and as an array use
 /// (`free_page()`) given only the array frees the array, not its pages.
+#[allow(clippy::too_many_arguments)]
 fn named_call(
     cx: &mut FlowContext,
     func: FuncId,
     call: &Call,
     c: &str,
+    position: usize,
     v: &Val,
     in_release: bool,
     identity: bool,
@@ -373,9 +380,14 @@ fn named_call(
     let passes_pages = !v.pages.is_empty();
     let place = cx.place(func, call.node);
     let resolved = cx.resolve(func, c);
+    let macro_use = match resolved {
+        Err(Unresolved::Undefined) => cx.macro_use(c, position),
+        _ => None,
+    };
     let known_use = flow.is_use(c)
         || flow.is_element_call(c)
-        || cx.engine.acquire_names().iter().any(|a| a == c);
+        || cx.engine.acquire_names().iter().any(|a| a == c)
+        || macro_use == Some(IdentityUse::Read);
     for &u in units {
         let unit = &mut cx.units[u];
         if flow.evidence_dma.contains(c) || flow.evidence_write.contains(c) {
@@ -410,7 +422,12 @@ fn named_call(
     let macro_like = c
         .bytes()
         .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
-    if !known_use && !in_release && !macro_like && resolved == Err(Unresolved::Undefined) {
+    if !known_use
+        && !in_release
+        && !macro_like
+        && macro_use.is_none()
+        && resolved == Err(Unresolved::Undefined)
+    {
         cx.need(Need::Definition(c.to_string()), units);
         cx.needs.definitions.insert(c.to_string());
     }

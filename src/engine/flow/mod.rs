@@ -38,6 +38,7 @@ pub mod ids;
 mod needs;
 mod propagate;
 mod releases;
+mod summaries;
 mod values;
 
 pub use collect::FileFacts;
@@ -227,6 +228,12 @@ pub(crate) struct FlowContext<'a, 't> {
     pub ops: HashMap<(String, String), Vec<(FileId, String)>>,
     /// The bounds reached so far.
     pub limits: RefCell<BTreeSet<Limit>>,
+    /// What functions and macros do with what they are given, computed
+    /// when first asked (`summaries`).
+    pub summaries: RefCell<summaries::Cache>,
+    /// The functions whose definitions the pipeline has searched the tree
+    /// for: one still undefined has none there.
+    pub searched_definitions: HashSet<String>,
 }
 
 /// What holds tracked values, by name.

@@ -6,6 +6,7 @@
 //! tracked values.
 
 use super::ids::{FuncId, UnitId};
+use super::summaries::IdentityUse;
 use super::values::{alias_loc, element_home};
 use super::{FlowContext, Limit, Loc, Mentions, Val};
 use crate::c::syntax::{shape, Assignment, Call, ExprShape};
@@ -301,7 +302,13 @@ fn arguments(
         for (k, arg) in call.args().into_iter().enumerate() {
             let Some(param) = params.get(k) else { break };
             let v = cx.eval(func, arg, 0);
-            changed |= cx.merge(Loc::Var(g, param.clone()), &v);
+            // A page's identity the callee only reads stays here.
+            let read_only = v.arrays.is_empty()
+                && cx.is_identity(func, arg)
+                && cx.identity_use(g, k) == IdentityUse::Read;
+            if !read_only {
+                changed |= cx.merge(Loc::Var(g, param.clone()), &v);
+            }
             // The callee may fill the caller's array (or page).
             let filled: BTreeSet<_> = cx
                 .fills

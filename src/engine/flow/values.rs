@@ -147,10 +147,18 @@ impl<'a, 't> FlowContext<'a, 't> {
                 }
             },
             // An offset into an array is the array; an offset from a page's
-            // identity (`page_to_phys(page) + off`) still names that page.
-            ExprShape::Offset { base, other } => {
+            // identity (`page_to_phys(page) + off`) still names that page. A
+            // difference is a distance, not what is subtracted
+            // (`end - page_to_phys(page)`).
+            ExprShape::Offset {
+                base,
+                other,
+                subtracted,
+            } => {
                 let mut v = eval(base);
-                v.extend(eval(other));
+                if !subtracted {
+                    v.extend(eval(other));
+                }
                 v
             }
             // A page's identity shifted, masked or tagged
@@ -255,7 +263,7 @@ impl<'a, 't> FlowContext<'a, 't> {
                 let name = text(n, src);
                 let f = &self.funcs[func];
                 (f.locals.contains(&name) || f.params.contains(&name))
-                    && !f.types.contains_key(&name)
+                    && f.types.get(&name).is_none_or(|t| is_scalar_typedef(t))
             }
             ExprShape::Field { base, field, .. } => self.type_of(func, base).is_some_and(|s| {
                 self.types.is_defined(&s)
@@ -312,8 +320,39 @@ impl<'a, 't> FlowContext<'a, 't> {
     }
 }
 
+/// The kernel's integer typedefs that hold addresses and frame numbers
+/// (`phys_addr_t`, `dma_addr_t`, `u64`...): a variable declared with one
+/// holds a page's identity, never a `struct page` pointer.
+fn is_scalar_typedef(t: &str) -> bool {
+    const NAMED: &[&str] = &[
+        "phys_addr_t",
+        "dma_addr_t",
+        "resource_size_t",
+        "size_t",
+        "uintptr_t",
+        "pfn_t",
+        "kvm_pfn_t",
+        "gfn_t",
+        "gpa_t",
+        "hpa_t",
+        "hva_t",
+        "ulong",
+    ];
+    let sized = |prefix: &str| {
+        t.strip_prefix(prefix)
+            .is_some_and(|bits| matches!(bits, "8" | "16" | "32" | "64"))
+    };
+    NAMED.contains(&t)
+        || ["u", "s", "__u", "__s", "__le", "__be"]
+            .iter()
+            .any(|p| sized(p))
+        || t.strip_prefix("uint")
+            .and_then(|r| r.strip_suffix("_t"))
+            .is_some_and(|bits| matches!(bits, "8" | "16" | "32" | "64"))
+}
+
 /// The operands of `a << b`, `a >> b`, `a | b`, `a & b` and `a ^ b`.
-fn bit_operands(node: Node) -> Option<(Node, Node)> {
+pub(crate) fn bit_operands(node: Node) -> Option<(Node, Node)> {
     let node = crate::c::syntax::strip(node);
     if node.kind() != "binary_expression" {
         return None;

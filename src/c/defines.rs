@@ -1,0 +1,243 @@
+//! Function-like macro definitions (`#define name(a, b...) body`) read from
+//! a file's bytes, and their bodies as tokens.
+//!
+//! tree-sitter-c keeps a macro body as one opaque `preproc_arg`, and GNU
+//! variadic parameters (`args...`) are not in its grammar, so definitions are
+//! read here from the text: a line whose first non-blank bytes are `#`,
+//! optional blanks and `define`, the name followed at once by `(`, and the
+//! body up to the first newline not escaped by a backslash. The engine
+//! summarises what a macro does with each argument from these tokens.
+
+/// One token of a macro body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Token {
+    /// An identifier or keyword.
+    Ident(String),
+    /// A string or character literal (its contents do not matter).
+    Literal,
+    /// A number.
+    Number,
+    /// Punctuation, one or two bytes (`##`, `->` and `#` are kept whole).
+    Punct(String),
+}
+
+/// A function-like macro definition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MacroDef {
+    pub name: String,
+    /// The named parameters, in order.
+    pub params: Vec<String>,
+    /// The name the variadic arguments have in the body: `__VA_ARGS__`
+    /// for `...`, `args` for GNU `args...`.
+    pub variadic: Option<String>,
+    pub body: Vec<Token>,
+    /// The byte offset of the `#`.
+    pub offset: usize,
+}
+
+impl MacroDef {
+    /// The body's name for argument number `position` of a use.
+    pub fn param_at(&self, position: usize) -> Option<&str> {
+        self.params
+            .get(position)
+            .map(String::as_str)
+            .or(self.variadic.as_deref())
+    }
+}
+
+/// Every function-like macro a file defines, in file order.
+pub fn macro_definitions(src: &[u8]) -> Vec<MacroDef> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < src.len() {
+        let end = logical_line_end(src, at);
+        if let Some(def) = definition(src, at, end) {
+            out.push(def);
+        }
+        at = end + 1;
+    }
+    out
+}
+
+/// The function-like macro definitions of `name` in a file.
+pub fn definitions_of(src: &[u8], name: &str) -> Vec<MacroDef> {
+    let mut out = Vec::new();
+    for at in memchr::memmem::find_iter(src, name.as_bytes()) {
+        let word_before = at
+            .checked_sub(1)
+            .is_some_and(|p| src[p].is_ascii_alphanumeric() || src[p] == b'_');
+        if word_before || src.get(at + name.len()) != Some(&b'(') {
+            continue;
+        }
+        let start = memchr::memrchr(b'\n', &src[..at]).map_or(0, |p| p + 1);
+        if let Some(def) = definition(src, start, logical_line_end(src, start)) {
+            if def.name == name {
+                out.push(def);
+            }
+        }
+    }
+    out
+}
+
+/// The end of the logical line starting at `at`: the first newline not
+/// preceded by a backslash, or the end of the file.
+fn logical_line_end(src: &[u8], at: usize) -> usize {
+    let mut i = at;
+    while let Some(nl) = memchr::memchr(b'\n', &src[i..]) {
+        let p = i + nl;
+        let escaped =
+            p > 0 && (src[p - 1] == b'\\' || (src[p - 1] == b'\r' && p > 1 && src[p - 2] == b'\\'));
+        if !escaped {
+            return p;
+        }
+        i = p + 1;
+    }
+    src.len()
+}
+
+/// The definition on the logical line `src[start..end]`, when it is a
+/// function-like `#define`.
+fn definition(src: &[u8], start: usize, end: usize) -> Option<MacroDef> {
+    let line = &src[start..end];
+    let blank = |b: &u8| *b == b' ' || *b == b'\t';
+    let hash = line.iter().position(|b| !blank(b))?;
+    if line[hash] != b'#' {
+        return None;
+    }
+    let rest = &line[hash + 1..];
+    let skip = rest.iter().take_while(|b| blank(b)).count();
+    let rest = rest[skip..].strip_prefix(b"define")?;
+    let skip = rest.iter().take_while(|b| blank(b)).count();
+    if skip == 0 {
+        return None;
+    }
+    let rest = &rest[skip..];
+    let name_len = rest
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+        .count();
+    if name_len == 0 || rest.get(name_len) != Some(&b'(') {
+        return None;
+    }
+    let name = String::from_utf8_lossy(&rest[..name_len]).into_owned();
+    let close = rest[name_len..].iter().position(|&b| b == b')')? + name_len;
+    let (params, variadic) = parameters(&rest[name_len + 1..close])?;
+    Some(MacroDef {
+        name,
+        params,
+        variadic,
+        body: tokens(&rest[close + 1..]),
+        offset: start + hash,
+    })
+}
+
+/// Named parameters and the variadic name of a parameter list's text.
+fn parameters(list: &[u8]) -> Option<(Vec<String>, Option<String>)> {
+    let text = String::from_utf8_lossy(list).replace("\\\n", " ");
+    let mut params = Vec::new();
+    let mut variadic = None;
+    for p in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        if variadic.is_some() {
+            return None;
+        }
+        if p == "..." {
+            variadic = Some("__VA_ARGS__".to_string());
+        } else if let Some(named) = p.strip_suffix("...") {
+            variadic = Some(named.trim().to_string());
+        } else if p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            params.push(p.to_string());
+        } else {
+            return None;
+        }
+    }
+    Some((params, variadic))
+}
+
+/// The tokens of a macro body; comments and line continuations are blanks.
+pub fn tokens(body: &[u8]) -> Vec<Token> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < body.len() {
+        let b = body[i];
+        if b.is_ascii_whitespace() || b == b'\\' {
+            i += 1;
+        } else if body[i..].starts_with(b"/*") {
+            i = memchr::memmem::find(&body[i + 2..], b"*/").map_or(body.len(), |p| i + 2 + p + 2);
+        } else if body[i..].starts_with(b"//") {
+            i = memchr::memchr(b'\n', &body[i..]).map_or(body.len(), |p| i + p);
+        } else if b == b'"' || b == b'\'' {
+            i += 1;
+            while i < body.len() && body[i] != b {
+                i += if body[i] == b'\\' { 2 } else { 1 };
+            }
+            i += 1;
+            out.push(Token::Literal);
+        } else if b.is_ascii_alphabetic() || b == b'_' {
+            let n = body[i..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+                .count();
+            out.push(Token::Ident(
+                String::from_utf8_lossy(&body[i..i + n]).into_owned(),
+            ));
+            i += n;
+        } else if b.is_ascii_digit() {
+            let n = body[i..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphanumeric() || **c == b'.' || **c == b'_')
+                .count();
+            out.push(Token::Number);
+            i += n;
+        } else {
+            let two = body.get(i..i + 2);
+            let n = match two {
+                Some(b"##") | Some(b"->") => 2,
+                _ => 1,
+            };
+            out.push(Token::Punct(
+                String::from_utf8_lossy(&body[i..i + n]).into_owned(),
+            ));
+            i += n;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn idents(body: &[Token]) -> Vec<&str> {
+        body.iter()
+            .filter_map(|t| match t {
+                Token::Ident(s) => Some(s.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn reads_gnu_and_c99_variadic_definitions_across_continuations() {
+        let src = b"#define dbg(fmt, args...) \\\n\tpr_debug(\"%s\" fmt, __func__, ##args)\n\
+# define err(fmt, ...) dev_err(d, fmt, ##__VA_ARGS__) /* note */\n\
+#define PLAIN 1\n#define call (x)\nint f(void);\n";
+        let defs = macro_definitions(src);
+        assert_eq!(defs.len(), 2);
+        assert_eq!(defs[0].name, "dbg");
+        assert_eq!(defs[0].params, ["fmt"]);
+        assert_eq!(defs[0].variadic.as_deref(), Some("args"));
+        assert_eq!(
+            idents(&defs[0].body),
+            ["pr_debug", "fmt", "__func__", "args"]
+        );
+        assert_eq!(defs[0].param_at(3), Some("args"));
+        assert_eq!(defs[1].name, "err");
+        assert_eq!(defs[1].variadic.as_deref(), Some("__VA_ARGS__"));
+        assert_eq!(
+            Some(defs[1].offset),
+            memchr::memmem::find(src, b"# define err")
+        );
+        assert_eq!(definitions_of(src, "err"), vec![defs[1].clone()]);
+        assert!(definitions_of(src, "PLAIN").is_empty());
+    }
+}

@@ -1,0 +1,370 @@
+//! Callee summaries: what a followed function does with a page's identity
+//! (a frame number, a physical or virtual address) it receives in a
+//! parameter. Most callees only compute with it (an IOMMU mapping, a
+//! trace point, a size check); following the identity into them would
+//! join every flow that calls them into one. A parameter is followed only
+//! when its function may *keep* the identity: turn it back into a page
+//! (`pfn_to_page()`), store it where other code can read it (a field, an
+//! element, a global), return it, hand it to a container store or a
+//! release, or pass it on to a callee that keeps it, or to one not read yet.
+//!
+//! Inside the function, the identity is traced through locals with the
+//! rules of `values::eval` (offsets, bit operations, conditionals, casts,
+//! identity and transparent calls); any other call's result is a new value.
+//! A callee that is part of a cycle being summarised, or deeper than
+//! `SUMMARY_DEPTH`, is taken to keep it.
+//!
+//! Function-like macros (`#define dbg(fmt, args...) pr_debug(fmt, ##args)`)
+//! are summarised from their body's tokens: an argument only stringified,
+//! tested (`if`, `while`, `sizeof`) or handed to a call that reads it (the
+//! vocabulary's uses, or another macro that only reads it) is read; one that
+//! becomes the macro's value, is assigned, or reaches any other call is
+//! kept. Every definition of the name in the files read must only read it
+//! (`#ifdef` variants).
+
+use super::calls::Unresolved;
+use super::ids::FuncId;
+use super::{text, FlowContext, Limit};
+use crate::c::defines::{definitions_of, MacroDef, Token};
+use crate::c::syntax::{shape, Assignment, Call, ExprShape};
+use std::collections::{HashMap, HashSet};
+use tree_sitter::Node;
+
+/// How many nested callees a summary may read before it gives up (and
+/// takes the identity as kept).
+pub(crate) const SUMMARY_DEPTH: usize = 16;
+
+/// What a function does with an identity received in one parameter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum IdentityUse {
+    /// Only computed with, compared, or handed to code that only reads it.
+    Read,
+    /// May become a page again, or be stored, returned or passed on where
+    /// that can happen.
+    Kept,
+}
+
+/// The summaries computed so far in one analysis.
+#[derive(Default)]
+pub(crate) struct Cache {
+    /// Per function and parameter position: what it does with an identity.
+    identity: HashMap<(FuncId, usize), IdentityUse>,
+    /// Per macro name: its definitions in the files read.
+    macro_defs: HashMap<String, Vec<MacroDef>>,
+    /// Per macro name and argument position: what it does with the value.
+    macro_uses: HashMap<(String, usize), IdentityUse>,
+}
+
+/// Calls whose parenthesised operand is only tested or measured.
+const TESTS: &[&str] = &[
+    "if",
+    "while",
+    "switch",
+    "sizeof",
+    "typeof",
+    "__typeof__",
+    "__builtin_constant_p",
+];
+
+impl<'a, 't> FlowContext<'a, 't> {
+    /// What `g` does with a page's identity passed as its argument number
+    /// `position`.
+    pub fn identity_use(&self, g: FuncId, position: usize) -> IdentityUse {
+        if let Some(&u) = self.summaries.borrow().identity.get(&(g, position)) {
+            return u;
+        }
+        let mut open = HashSet::new();
+        self.summarise(g, position, &mut open)
+    }
+
+    fn summarise(
+        &self,
+        g: FuncId,
+        position: usize,
+        open: &mut HashSet<(FuncId, usize)>,
+    ) -> IdentityUse {
+        if let Some(&u) = self.summaries.borrow().identity.get(&(g, position)) {
+            return u;
+        }
+        if open.len() >= SUMMARY_DEPTH {
+            self.hit(Limit::SummaryDepth(SUMMARY_DEPTH));
+            return IdentityUse::Kept;
+        }
+        if !open.insert((g, position)) {
+            // A recursive call: its answer is not known yet.
+            return IdentityUse::Kept;
+        }
+        let u = self.identity_use_in(g, position, open);
+        open.remove(&(g, position));
+        self.summaries
+            .borrow_mut()
+            .identity
+            .insert((g, position), u);
+        u
+    }
+
+    /// The summary of one parameter, reading `g`'s body.
+    fn identity_use_in(
+        &self,
+        g: FuncId,
+        position: usize,
+        open: &mut HashSet<(FuncId, usize)>,
+    ) -> IdentityUse {
+        let f = &self.funcs[g];
+        let Some(param) = f.params.get(position) else {
+            return IdentityUse::Read;
+        };
+        let src = self.src(g);
+        let mut carriers: HashSet<String> = HashSet::from([param.clone()]);
+        let assignments: Vec<Assignment> =
+            f.nodes.iter().filter_map(|&n| Assignment::new(n)).collect();
+        // The locals the identity reaches, to a fixpoint; a store anywhere
+        // else keeps it.
+        loop {
+            let before = carriers.len();
+            for asg in &assignments {
+                if !self.carries(g, asg.rhs, &carriers) {
+                    continue;
+                }
+                match shape(asg.lhs, src) {
+                    ExprShape::Ident(n) if f.locals.contains(&text(n, src)) => {
+                        carriers.insert(text(n, src));
+                    }
+                    ExprShape::Ident(n) if f.params.contains(&text(n, src)) => {
+                        carriers.insert(text(n, src));
+                    }
+                    _ => return IdentityUse::Kept,
+                }
+            }
+            if carriers.len() == before {
+                break;
+            }
+        }
+        for &n in &f.nodes {
+            if n.kind() == "return_statement"
+                && n.named_child(0)
+                    .is_some_and(|e| self.carries(g, e, &carriers))
+            {
+                return IdentityUse::Kept;
+            }
+            let Some(call) = Call::new(n) else { continue };
+            if self.cast_operand(g, &call).is_some() {
+                continue;
+            }
+            for (k, arg) in call.args().into_iter().enumerate() {
+                if self.carries(g, arg, &carriers)
+                    && self.call_keeps(g, &call, k, open) == IdentityUse::Kept
+                {
+                    return IdentityUse::Kept;
+                }
+            }
+        }
+        IdentityUse::Read
+    }
+
+    /// What a call in `g` does with an identity passed as argument `k`.
+    fn call_keeps(
+        &self,
+        g: FuncId,
+        call: &Call,
+        k: usize,
+        open: &mut HashSet<(FuncId, usize)>,
+    ) -> IdentityUse {
+        let flow = &self.engine.pack.flow;
+        let name = call
+            .callee_name(self.src(g))
+            .map(|c| String::from_utf8_lossy(c).into_owned());
+        if let Some(c) = &name {
+            if flow.transparent.contains(c)
+                || flow.element_stores.contains_key(c)
+                || flow.releases.contains(c)
+                || flow.extra_references.contains(c)
+            {
+                return IdentityUse::Kept;
+            }
+            // Identity calls pass it on as a value, checked where it goes.
+            if flow.identities.contains(c) {
+                return IdentityUse::Read;
+            }
+            if self.resolve(g, c) == Err(Unresolved::Undefined) {
+                if let Some(u) = self.macro_use(c, k) {
+                    return u;
+                }
+            }
+            if self.resolve(g, c) == Err(Unresolved::Undefined)
+                && !self.is_read_only_call(c)
+                && !self.searched_definitions.contains(c)
+            {
+                // Not read yet: followed until its definition is searched
+                // for (an identity handed to a function the tree does not
+                // define is read, as in `escapes::named_call`).
+                return IdentityUse::Kept;
+            }
+        }
+        for t in self.targets(g, call) {
+            if self.summarise(t, k, open) == IdentityUse::Kept {
+                return IdentityUse::Kept;
+            }
+        }
+        IdentityUse::Read
+    }
+
+    /// A call the analysis never asks the definition of when it is given
+    /// an identity: a known use, or a macro-like name.
+    fn is_read_only_call(&self, c: &str) -> bool {
+        let flow = &self.engine.pack.flow;
+        flow.is_use(c)
+            || flow.is_element_call(c)
+            || c.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+    }
+
+    /// Whether an expression's value may be one of `carriers`' values, by
+    /// the rules of `eval`.
+    fn carries(&self, g: FuncId, node: Node, carriers: &HashSet<String>) -> bool {
+        let src = self.src(g);
+        let flow = &self.engine.pack.flow;
+        match shape(node, src) {
+            ExprShape::Ident(n) => carriers.contains(&text(n, src)),
+            ExprShape::Offset {
+                base,
+                other,
+                subtracted,
+            } => {
+                self.carries(g, base, carriers) || (!subtracted && self.carries(g, other, carriers))
+            }
+            ExprShape::Other => super::values::bit_operands(node)
+                .is_some_and(|(l, r)| self.carries(g, l, carriers) || self.carries(g, r, carriers)),
+            ExprShape::Conditional { then, otherwise } => {
+                self.carries(g, otherwise, carriers)
+                    || then.is_some_and(|t| self.carries(g, t, carriers))
+            }
+            ExprShape::Call(call) => {
+                if let Some(operand) = self.cast_operand(g, &call) {
+                    return self.carries(g, operand, carriers);
+                }
+                let passes = call.callee_name(src).is_some_and(|c| {
+                    let c = String::from_utf8_lossy(c);
+                    flow.identities.contains(c.as_ref()) || flow.transparent.contains(c.as_ref())
+                });
+                passes
+                    && call
+                        .args()
+                        .first()
+                        .is_some_and(|a| self.carries(g, *a, carriers))
+            }
+            _ => false,
+        }
+    }
+}
+
+impl<'a, 't> FlowContext<'a, 't> {
+    /// What the function-like macro `name` does with its argument number
+    /// `position` (pages or their identity), or `None` when no file read
+    /// defines it.
+    pub fn macro_use(&self, name: &str, position: usize) -> Option<IdentityUse> {
+        self.macro_use_at(name, position, 0)
+    }
+
+    fn macro_use_at(&self, name: &str, position: usize, depth: usize) -> Option<IdentityUse> {
+        let key = (name.to_string(), position);
+        if let Some(&u) = self.summaries.borrow().macro_uses.get(&key) {
+            return Some(u);
+        }
+        let defs = self.macro_definitions(name);
+        if defs.is_empty() {
+            return None;
+        }
+        if depth >= SUMMARY_DEPTH {
+            self.hit(Limit::SummaryDepth(SUMMARY_DEPTH));
+            return Some(IdentityUse::Kept);
+        }
+        let u = if defs.iter().all(|d| {
+            d.param_at(position)
+                .is_some_and(|p| self.macro_param_use(d, p, depth) == IdentityUse::Read)
+        }) {
+            IdentityUse::Read
+        } else {
+            IdentityUse::Kept
+        };
+        self.summaries.borrow_mut().macro_uses.insert(key, u);
+        Some(u)
+    }
+
+    /// The definitions of a macro in the files read, in file order.
+    fn macro_definitions(&self, name: &str) -> Vec<MacroDef> {
+        if let Some(d) = self.summaries.borrow().macro_defs.get(name) {
+            return d.clone();
+        }
+        let defs: Vec<MacroDef> = self
+            .files
+            .iter()
+            .flat_map(|f| definitions_of(&f.parsed.original, name))
+            .collect();
+        self.summaries
+            .borrow_mut()
+            .macro_defs
+            .insert(name.to_string(), defs.clone());
+        defs
+    }
+
+    /// What one definition does with the parameter `param`: every
+    /// occurrence must be stringified, or sit inside a call that only reads
+    /// it (through calls that pass the value on unchanged).
+    fn macro_param_use(&self, def: &MacroDef, param: &str, depth: usize) -> IdentityUse {
+        let flow = &self.engine.pack.flow;
+        let body = &def.body;
+        // The open parentheses: the call each belongs to (the identifier
+        // before it) and the argument being read.
+        let mut frames: Vec<(Option<&str>, usize)> = Vec::new();
+        for (i, tok) in body.iter().enumerate() {
+            let prev = i.checked_sub(1).map(|p| &body[p]);
+            match tok {
+                Token::Punct(p) if p == "(" => {
+                    let callee = match prev {
+                        Some(Token::Ident(n)) => Some(n.as_str()),
+                        _ => None,
+                    };
+                    frames.push((callee, 0));
+                }
+                Token::Punct(p) if p == "," => {
+                    if let Some(f) = frames.last_mut() {
+                        f.1 += 1;
+                    }
+                }
+                Token::Punct(p) if p == ")" => {
+                    frames.pop();
+                }
+                Token::Ident(n) if n == param => {
+                    let pasted = matches!(prev, Some(Token::Punct(p)) if p == "##");
+                    let comma_paste = pasted
+                        && matches!(i.checked_sub(2).map(|p| &body[p]), Some(Token::Punct(p)) if p == ",");
+                    let stringified = matches!(prev, Some(Token::Punct(p)) if p == "#");
+                    let next_pastes = matches!(body.get(i + 1), Some(Token::Punct(p)) if p == "##");
+                    if stringified {
+                        continue;
+                    }
+                    if (pasted && !comma_paste) || next_pastes {
+                        return IdentityUse::Kept;
+                    }
+                    let mut read = false;
+                    for &(callee, arg) in frames.iter().rev() {
+                        let Some(c) = callee else { continue };
+                        if flow.transparent.contains(c) || flow.identities.contains(c) {
+                            continue;
+                        }
+                        read = TESTS.contains(&c)
+                            || flow.is_use(c)
+                            || self.macro_use_at(c, arg, depth + 1) == Some(IdentityUse::Read);
+                        break;
+                    }
+                    if !read {
+                        return IdentityUse::Kept;
+                    }
+                }
+                _ => {}
+            }
+        }
+        IdentityUse::Read
+    }
+}
