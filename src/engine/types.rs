@@ -33,6 +33,23 @@ pub struct TypeIndex {
     unions: HashMap<(String, String), Vec<String>>,
 }
 
+/// The field declarations of a struct body, including those inside
+/// preprocessor conditionals (`#ifdef CONFIG_X ... #endif` around members):
+/// every branch's members are members.
+fn field_declarations(body: Node) -> Vec<Node> {
+    let mut out = Vec::new();
+    let mut c = body.walk();
+    for n in body.named_children(&mut c) {
+        match n.kind() {
+            "field_declaration" => out.push(n),
+            "preproc_if" | "preproc_ifdef" | "preproc_else" | "preproc_elif"
+            | "preproc_elifdef" => out.extend(field_declarations(n)),
+            _ => {}
+        }
+    }
+    out
+}
+
 /// Macros whose argument 1 names the struct the result points to.
 pub const CONTAINER_MACROS: &[&str] = &[
     "container_of",
@@ -96,11 +113,7 @@ impl TypeIndex {
         } else {
             self.file_local.insert(sname.clone());
         }
-        let mut c = body.walk();
-        for field in body.named_children(&mut c) {
-            if field.kind() != "field_declaration" {
-                continue;
-            }
+        for field in field_declarations(body) {
             let Some(ty) = field.child_by_field_name("type") else {
                 continue;
             };

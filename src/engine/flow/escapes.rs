@@ -124,7 +124,17 @@ fn store(cx: &mut FlowContext, func: FuncId, asg: &Assignment) {
                     }
                 }
             }
-            None if !v.is_empty() => unfollowed(cx, &v),
+            None if !v.is_empty() => {
+                unfollowed(cx, &v);
+                // A field of a struct whose definition is not read yet
+                // (`obj->userptr.pvec`): read it, the store may be followed
+                // then.
+                if let Some((s, f)) = cx.missing_field_type(func, asg.lhs) {
+                    let units = v.units();
+                    cx.need(Need::Field(s.clone(), f.clone()), &units);
+                    cx.needs.fields.insert((s, f));
+                }
+            }
             None => {}
         },
         ExprShape::Subscript { base, .. } | ExprShape::Deref(base) => {

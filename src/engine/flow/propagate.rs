@@ -194,8 +194,15 @@ fn assignment(cx: &mut FlowContext, func: FuncId, asg: &Assignment) -> bool {
         ExprShape::Ident(_) | ExprShape::Field { .. } => {
             if let Some(loc) = cx.loc_of(func, asg.lhs) {
                 changed |= cx.merge(loc.clone(), &v);
-                // Arrays alias both ways: filling one fills the other.
-                if let Some(rloc) = alias_loc(cx, func, asg.rhs) {
+                // Arrays alias both ways: filling one fills the other. A
+                // compound assignment (`pages += n`) moves the left side; its
+                // right side is a count, not an alias.
+                let alias = if asg.plain {
+                    alias_loc(cx, func, asg.rhs)
+                } else {
+                    None
+                };
+                if let Some(rloc) = alias {
                     if let Some(filled) = cx.fills.get(&loc).cloned() {
                         changed |= cx.merge(rloc.clone(), &Val::arrays(filled.clone()));
                         changed |= cx.add_fills(rloc, filled);
