@@ -48,7 +48,9 @@ impl<'a, 't> FlowContext<'a, 't> {
     }
 
     /// Of several definitions of one name, the one in `file`, else the one
-    /// global definition.
+    /// global definition. (`static inline` helpers of headers are not
+    /// followed from other files: the widely included ones, followed
+    /// context-insensitively, would join every flow that calls them.)
     fn pick_definition(&self, defs: &[FuncId], file: FileId) -> Result<FuncId, Unresolved> {
         if let Some(&d) = defs.iter().find(|&&d| self.funcs[d].file == file) {
             return Ok(d);
@@ -70,6 +72,11 @@ impl<'a, 't> FlowContext<'a, 't> {
     pub fn missing_field_type(&self, func: FuncId, node: Node) -> Option<(String, String)> {
         let src = self.src(func);
         let node = strip(node);
+        // An element or the target of a pointer has the type its base
+        // points to (`umem->chunk[i].plist`).
+        if matches!(node.kind(), "subscript_expression" | "pointer_expression") {
+            return self.missing_field_type(func, node.child_by_field_name("argument")?);
+        }
         if node.kind() != "field_expression" {
             return None;
         }

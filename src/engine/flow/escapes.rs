@@ -7,7 +7,7 @@ use super::collect::MatchSite;
 use super::ids::{FileId, FuncId, UnitId};
 use super::propagate::{stored_units, Constraints};
 use super::summaries::IdentityUse;
-use super::values::element_home;
+use super::values::{element_field_home, element_home};
 use super::{push_unique, text, FlowContext, Loc, Need, Needs, Val};
 use crate::c::syntax::{shape, strip, Assignment, Call, ExprShape};
 use crate::engine::reason::{Blocker, Origin};
@@ -101,6 +101,30 @@ fn store(cx: &mut FlowContext, func: FuncId, asg: &Assignment) {
             );
         }
     };
+    // A page into an element field: checked like a container store.
+    if let Some(home) = element_field_home(cx, func, asg.lhs) {
+        if !v.pages.is_empty() {
+            let place = cx.place(func, asg.node);
+            for u in v.units() {
+                cx.units[u].note_evidence("stored in a container element".into(), place.clone());
+            }
+        }
+        match home {
+            None if !v.is_empty() => unfollowed(cx, &v),
+            Some((home, _)) if v.pages.is_empty() && !cx.holds_no_page(func, asg.rhs) => {
+                let why = Blocker::ElementAssigned {
+                    array: text(asg.lhs, src),
+                    value: text(asg.rhs, src),
+                    place,
+                };
+                for u in cx.val_of(&home).units() {
+                    push_unique(&mut cx.units[u].blockers, why.clone());
+                }
+            }
+            _ => {}
+        }
+        return;
+    }
     match shape(asg.lhs, src) {
         ExprShape::Ident(_) | ExprShape::Field { .. } => match cx.loc_of(func, asg.lhs) {
             Some(loc) => {

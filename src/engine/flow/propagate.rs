@@ -7,7 +7,7 @@
 
 use super::ids::{FuncId, UnitId};
 use super::summaries::IdentityUse;
-use super::values::{alias_loc, element_home};
+use super::values::{alias_loc, element_field_home, element_home};
 use super::{FlowContext, Limit, Loc, Mentions, Val};
 use crate::c::syntax::{shape, Assignment, Call, ExprShape};
 use crate::rule::ElementStore;
@@ -190,6 +190,14 @@ fn assignment(cx: &mut FlowContext, func: FuncId, asg: &Assignment) -> bool {
     let mut changed = false;
     let v = cx.eval(func, asg.rhs, 0);
     let src = cx.src(func);
+    // A page into an element field (`bvec[i].bv_page = page`) is a page
+    // into the element's container, not into every struct of that type.
+    if let Some(home) = element_field_home(cx, func, asg.lhs) {
+        if let (Some((home, single)), false) = (home, v.pages.is_empty()) {
+            changed |= store_into(cx, home, single, &v.pages);
+        }
+        return changed;
+    }
     match shape(asg.lhs, src) {
         ExprShape::Ident(_) | ExprShape::Field { .. } => {
             if let Some(loc) = cx.loc_of(func, asg.lhs) {
@@ -309,10 +317,11 @@ fn arguments(
         for (k, arg) in call.args().into_iter().enumerate() {
             let Some(param) = params.get(k) else { break };
             let v = cx.eval(func, arg, 0);
-            // A page's identity the callee only reads stays here.
+            // A page's identity the callee only reads (or hands back, see
+            // `eval_call`) stays here.
             let read_only = v.arrays.is_empty()
                 && cx.is_identity(func, arg)
-                && cx.identity_use(g, k) == IdentityUse::Read;
+                && cx.identity_use(g, k) != IdentityUse::Kept;
             if !read_only {
                 changed |= cx.merge(Loc::Var(g, param.clone()), &v);
             }

@@ -39,6 +39,9 @@ pub(crate) const SUMMARY_DEPTH: usize = 16;
 pub(crate) enum IdentityUse {
     /// Only computed with, compared, or handed to code that only reads it.
     Read,
+    /// Otherwise read, but handed back as (part of) the return value: the
+    /// caller's result holds what that call site passed.
+    Returned,
     /// May become a page again, or be stored, returned or passed on where
     /// that can happen.
     Kept,
@@ -123,7 +126,7 @@ impl<'a, 't> FlowContext<'a, 't> {
         loop {
             let before = carriers.len();
             for asg in &assignments {
-                if !self.carries(g, asg.rhs, &carriers) {
+                if !self.carries(g, asg.rhs, &carriers, open) {
                     continue;
                 }
                 match shape(asg.lhs, src) {
@@ -140,26 +143,31 @@ impl<'a, 't> FlowContext<'a, 't> {
                 break;
             }
         }
+        let mut returned = false;
         for &n in &f.nodes {
             if n.kind() == "return_statement"
                 && n.named_child(0)
-                    .is_some_and(|e| self.carries(g, e, &carriers))
+                    .is_some_and(|e| self.carries(g, e, &carriers, open))
             {
-                return IdentityUse::Kept;
+                returned = true;
             }
             let Some(call) = Call::new(n) else { continue };
             if self.cast_operand(g, &call).is_some() {
                 continue;
             }
             for (k, arg) in call.args().into_iter().enumerate() {
-                if self.carries(g, arg, &carriers)
+                if self.carries(g, arg, &carriers, open)
                     && self.call_keeps(g, &call, k, open) == IdentityUse::Kept
                 {
                     return IdentityUse::Kept;
                 }
             }
         }
-        IdentityUse::Read
+        if returned {
+            IdentityUse::Returned
+        } else {
+            IdentityUse::Read
+        }
     }
 
     /// What a call in `g` does with an identity passed as argument `k`.
@@ -184,7 +192,7 @@ impl<'a, 't> FlowContext<'a, 't> {
             }
             // Identity calls pass it on as a value, checked where it goes.
             if flow.identities.contains(c) {
-                return IdentityUse::Read;
+                return IdentityUse::Returned;
             }
             if self.resolve(g, c) == Err(Unresolved::Undefined) {
                 if let Some(u) = self.macro_use(c, k) {
@@ -201,12 +209,15 @@ impl<'a, 't> FlowContext<'a, 't> {
                 return IdentityUse::Kept;
             }
         }
+        let mut u = IdentityUse::Read;
         for t in self.targets(g, call) {
-            if self.summarise(t, k, open) == IdentityUse::Kept {
-                return IdentityUse::Kept;
+            match self.summarise(t, k, open) {
+                IdentityUse::Kept => return IdentityUse::Kept,
+                IdentityUse::Returned => u = IdentityUse::Returned,
+                IdentityUse::Read => {}
             }
         }
-        IdentityUse::Read
+        u
     }
 
     /// A call the analysis never asks the definition of when it is given
@@ -220,8 +231,14 @@ impl<'a, 't> FlowContext<'a, 't> {
     }
 
     /// Whether an expression's value may be one of `carriers`' values, by
-    /// the rules of `eval`.
-    fn carries(&self, g: FuncId, node: Node, carriers: &HashSet<String>) -> bool {
+    /// the rules of `eval`; a call carries what it returns of them.
+    fn carries(
+        &self,
+        g: FuncId,
+        node: Node,
+        carriers: &HashSet<String>,
+        open: &mut HashSet<(FuncId, usize)>,
+    ) -> bool {
         let src = self.src(g);
         let flow = &self.engine.pack.flow;
         match shape(node, src) {
@@ -231,27 +248,38 @@ impl<'a, 't> FlowContext<'a, 't> {
                 other,
                 subtracted,
             } => {
-                self.carries(g, base, carriers) || (!subtracted && self.carries(g, other, carriers))
+                self.carries(g, base, carriers, open)
+                    || (!subtracted && self.carries(g, other, carriers, open))
             }
-            ExprShape::Other => super::values::bit_operands(node)
-                .is_some_and(|(l, r)| self.carries(g, l, carriers) || self.carries(g, r, carriers)),
+            ExprShape::Other => super::values::bit_operands(node).is_some_and(|(l, r)| {
+                self.carries(g, l, carriers, open)
+                    || r.is_some_and(|r| self.carries(g, r, carriers, open))
+            }),
             ExprShape::Conditional { then, otherwise } => {
-                self.carries(g, otherwise, carriers)
-                    || then.is_some_and(|t| self.carries(g, t, carriers))
+                self.carries(g, otherwise, carriers, open)
+                    || then.is_some_and(|t| self.carries(g, t, carriers, open))
             }
             ExprShape::Call(call) => {
                 if let Some(operand) = self.cast_operand(g, &call) {
-                    return self.carries(g, operand, carriers);
+                    return self.carries(g, operand, carriers, open);
                 }
                 let passes = call.callee_name(src).is_some_and(|c| {
                     let c = String::from_utf8_lossy(c);
                     flow.identities.contains(c.as_ref()) || flow.transparent.contains(c.as_ref())
                 });
-                passes
-                    && call
-                        .args()
+                let args = call.args();
+                if passes {
+                    return args
                         .first()
-                        .is_some_and(|a| self.carries(g, *a, carriers))
+                        .is_some_and(|a| self.carries(g, *a, carriers, open));
+                }
+                let targets = self.targets(g, &call);
+                args.iter().enumerate().any(|(k, a)| {
+                    self.carries(g, *a, carriers, open)
+                        && targets
+                            .iter()
+                            .any(|&t| self.summarise(t, k, open) == IdentityUse::Returned)
+                })
             }
             _ => false,
         }

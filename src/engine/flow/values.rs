@@ -3,8 +3,9 @@
 //! units' pages or arrays of pages it may hold.
 
 use super::ids::FuncId;
+use super::summaries::IdentityUse;
 use super::{text, FlowContext, Limit, Loc, Val};
-use crate::c::syntax::{shape, ExprShape};
+use crate::c::syntax::{cast_types, shape, ExprShape};
 use crate::engine::types::type_of;
 use tree_sitter::Node;
 
@@ -100,6 +101,16 @@ impl<'a, 't> FlowContext<'a, 't> {
         }
         let src = self.src(func);
         let eval = |n: Node| self.eval(func, n, depth + 1);
+        // A pointer cast to an integer type (`(dma_addr_t *)(pages + n)`)
+        // points at numbers, not at a pages array.
+        if cast_types(node, src)
+            .first()
+            .is_some_and(|(t, pointer)| *pointer && is_scalar_type(t))
+        {
+            let mut v = eval(crate::c::syntax::strip(node));
+            v.arrays.clear();
+            return v;
+        }
         match shape(node, src) {
             ExprShape::Field { base, field, .. }
                 if self
@@ -109,13 +120,14 @@ impl<'a, 't> FlowContext<'a, 't> {
                     .element_fields
                     .contains(&text(field, src)) =>
             {
-                // The page of a container element (`bv->bv_page` of a bio_vec
-                // walked by a bio iterator).
+                // The page of a container element: `bv->bv_page` of a bio_vec
+                // walked by a bio iterator, `bvec[i].bv_page` of an array of
+                // them, `bv.bv_page` of one.
                 let mut v = self
                     .loc_of(func, node)
                     .map(|l| self.val_of(&l))
                     .unwrap_or_default();
-                v.pages.extend(eval(base).arrays);
+                v.pages.extend(eval(base).units());
                 v
             }
             ExprShape::Field { base, .. } => {
@@ -156,7 +168,12 @@ impl<'a, 't> FlowContext<'a, 't> {
                 subtracted,
             } => {
                 let mut v = eval(base);
-                if !subtracted {
+                if subtracted {
+                    // The distance between two addresses of the same pages
+                    // (`end - start`) is a size.
+                    let o = eval(other);
+                    v.pages.retain(|u| !o.pages.contains(u));
+                } else {
                     v.extend(eval(other));
                 }
                 v
@@ -166,7 +183,9 @@ impl<'a, 't> FlowContext<'a, 't> {
             ExprShape::Other => match bit_operands(node) {
                 Some((left, right)) => {
                     let mut v = eval(left);
-                    v.extend(eval(right));
+                    if let Some(right) = right {
+                        v.extend(eval(right));
+                    }
                     v
                 }
                 None => Val::default(),
@@ -216,8 +235,18 @@ impl<'a, 't> FlowContext<'a, 't> {
             }
         }
         let mut v = Val::default();
+        let args = call.args();
         for g in self.targets(func, call) {
             v.extend(self.val_of(&Loc::Ret(g)));
+            // An identity the callee hands back is what this call passed.
+            for (k, &arg) in args.iter().enumerate() {
+                if self.is_identity(func, arg) && self.identity_use(g, k) == IdentityUse::Returned {
+                    let a = self.eval(func, arg, depth + 1);
+                    if a.arrays.is_empty() {
+                        v.extend(a);
+                    }
+                }
+            }
         }
         v
     }
@@ -284,17 +313,17 @@ impl<'a, 't> FlowContext<'a, 't> {
 
     /// Whether an expression cannot be another page: `NULL`, a constant (a
     /// number, a macro constant in capitals, either negated or
-    /// complemented), or a call of an allocator (a fresh pages array).
+    /// complemented), a call of an allocator (a fresh pages array), or an
+    /// error pointer (`ERR_PTR(ret)`).
     pub fn holds_no_page(&self, func: FuncId, node: Node) -> bool {
         let src = self.src(func);
         match shape(node, src) {
             ExprShape::Null => true,
+            // An allocation, or an error code dressed as a pointer.
             ExprShape::Call(call) => call.callee_name(src).is_some_and(|c| {
-                self.engine
-                    .pack
-                    .flow
-                    .allocators
-                    .contains(&*String::from_utf8_lossy(c))
+                let c = String::from_utf8_lossy(c);
+                matches!(c.as_ref(), "ERR_PTR" | "ERR_CAST")
+                    || self.engine.pack.flow.allocators.contains(c.as_ref())
             }),
             ExprShape::Ident(n) => {
                 let name = text(n, src);
@@ -318,6 +347,15 @@ impl<'a, 't> FlowContext<'a, 't> {
             }
         }
     }
+}
+
+/// A C integer type (`unsigned long`, `u64`, `char`) or one of the
+/// kernel's integer typedefs.
+fn is_scalar_type(t: &str) -> bool {
+    const C_WORDS: &[&str] = &[
+        "char", "short", "int", "long", "unsigned", "signed", "_Bool", "bool",
+    ];
+    is_scalar_typedef(t) || t.split_whitespace().all(|w| C_WORDS.contains(&w))
 }
 
 /// The kernel's integer typedefs that hold addresses and frame numbers
@@ -351,8 +389,9 @@ fn is_scalar_typedef(t: &str) -> bool {
             .is_some_and(|bits| matches!(bits, "8" | "16" | "32" | "64"))
 }
 
-/// The operands of `a << b`, `a >> b`, `a | b`, `a & b` and `a ^ b`.
-pub(crate) fn bit_operands(node: Node) -> Option<(Node, Node)> {
+/// The operands of `a << b`, `a >> b` (the right one left out: it counts
+/// bits), `a | b`, `a & b` and `a ^ b`.
+pub(crate) fn bit_operands(node: Node) -> Option<(Node, Option<Node>)> {
     let node = crate::c::syntax::strip(node);
     if node.kind() != "binary_expression" {
         return None;
@@ -361,10 +400,42 @@ pub(crate) fn bit_operands(node: Node) -> Option<(Node, Node)> {
     if !matches!(op, "<<" | ">>" | "|" | "&" | "^") {
         return None;
     }
-    Some((
-        node.child_by_field_name("left")?,
-        node.child_by_field_name("right")?,
-    ))
+    let left = node.child_by_field_name("left")?;
+    let right = node.child_by_field_name("right")?;
+    // A shift's right operand is a count of bits, never the value.
+    let shift = matches!(op, "<<" | ">>");
+    Some((left, (!shift).then_some(right)))
+}
+
+/// For a store into an element field (`bvec[i].bv_page = page`,
+/// `bv->bv_page = page`, `bv.bv_page = page`): where the page lands, as
+/// `element_home` tells it for the element's container (`&bvec[i]`, `bv`,
+/// `&bv`).
+pub(crate) fn element_field_home(
+    cx: &FlowContext,
+    func: FuncId,
+    lhs: Node,
+) -> Option<Option<(Loc, bool)>> {
+    let src = cx.src(func);
+    let ExprShape::Field { base, field, arrow } = shape(lhs, src) else {
+        return None;
+    };
+    if !cx
+        .engine
+        .pack
+        .flow
+        .element_fields
+        .contains(&text(field, src))
+    {
+        return None;
+    }
+    let home = match shape(base, src) {
+        ExprShape::Subscript { base: array, .. } => alias_loc(cx, func, array).map(|l| (l, false)),
+        _ if arrow => element_home(cx, func, base),
+        ExprShape::Ident(_) | ExprShape::Field { .. } => cx.loc_of(func, base).map(|l| (l, true)),
+        _ => None,
+    };
+    Some(home)
 }
 
 /// Where pages stored into an element of `container` land: the array it
