@@ -7,7 +7,7 @@ use super::collect::MatchSite;
 use super::ids::{FileId, FuncId, UnitId};
 use super::propagate::{stored_units, Constraints};
 use super::summaries::IdentityUse;
-use super::values::{element_field_home, element_home};
+use super::values::{alias_loc, element_field_home, element_home};
 use super::{push_unique, text, FlowContext, Loc, Need, Needs, Val};
 use crate::c::syntax::{shape, strip, Assignment, Call, ExprShape};
 use crate::engine::reason::{Blocker, Origin};
@@ -21,11 +21,12 @@ pub(crate) fn collect(
     k: &Constraints,
     releases: &[MatchSite],
 ) {
+    let mut mixed = Vec::new();
     for (i, (func, asg)) in k.assignments.iter().enumerate() {
         // Only a statement that names something tracked can store pages or
         // overwrite a tracked location.
         if k.assignment_mentions[i].hot(*func, &cx.hot) {
-            store(cx, *func, asg);
+            store(cx, *func, asg, &mut mixed);
         }
     }
     tracked_fields(cx);
@@ -50,8 +51,9 @@ pub(crate) fn collect(
         let in_release = release_ranges
             .iter()
             .any(|&(f, s, e)| f == file && s <= range.0 && range.1 <= e);
-        check_call(cx, *func, call, in_release);
+        check_call(cx, *func, call, in_release, &mut mixed);
     }
+    block_mixed_storage(cx, k, releases, mixed);
     // Returns of pages: the function's callers must be read.
     for (func, e) in &k.returns {
         let v = cx.eval(*func, *e, 0);
@@ -85,7 +87,7 @@ pub(crate) fn collect(
 /// An assignment: another value into a tracked location, pages into a
 /// field (a need) or somewhere the analysis cannot follow, another value
 /// into an element of a unit's array.
-fn store(cx: &mut FlowContext, func: FuncId, asg: &Assignment) {
+fn store(cx: &mut FlowContext, func: FuncId, asg: &Assignment, mixed: &mut Vec<MixedStore>) {
     let v = cx.eval(func, asg.rhs, 0);
     let src = cx.src(func);
     let place = cx.place(func, asg.node);
@@ -117,9 +119,12 @@ fn store(cx: &mut FlowContext, func: FuncId, asg: &Assignment) {
                     value: text(asg.rhs, src),
                     place,
                 };
-                for u in cx.val_of(&home).units() {
-                    push_unique(&mut cx.units[u].blockers, why.clone());
-                }
+                let units = cx.val_of(&home).units();
+                mixed.push(MixedStore {
+                    storage: Some(home),
+                    why,
+                    units,
+                });
             }
             _ => {}
         }
@@ -177,13 +182,112 @@ fn store(cx: &mut FlowContext, func: FuncId, asg: &Assignment) {
                     value: text(asg.rhs, src),
                     place,
                 };
-                for u in b.arrays {
-                    push_unique(&mut cx.units[u].blockers, why.clone());
-                }
+                mixed.push(MixedStore {
+                    storage: element_home(cx, func, base).map(|(l, _)| l),
+                    why,
+                    units: b.arrays,
+                });
             }
         }
         _ if !v.is_empty() => unfollowed(cx, &v),
         _ => {}
+    }
+}
+
+/// Another value stored into an element of storage that holds units' pages.
+pub(crate) struct MixedStore {
+    /// The storage's location, when the analysis can name it.
+    storage: Option<Loc>,
+    why: Blocker,
+    units: BTreeSet<UnitId>,
+}
+
+/// Mixed storage blocks its units only when a release may read it: when a
+/// release reads through it, or when its pointer or an element of it is
+/// handed to a location a release reads (through assignments and followed
+/// calls), to a call the analysis does not follow (neither a known use nor
+/// a container call), or stored where no location names it. A side
+/// table of the pages (the scatterlist of an `ivtv` DMA, bounce pages and
+/// all, released through the pages array only) does not block.
+fn block_mixed_storage(
+    cx: &mut FlowContext,
+    k: &Constraints,
+    releases: &[MatchSite],
+    mixed: Vec<MixedStore>,
+) {
+    if mixed.is_empty() {
+        return;
+    }
+    let mut read: HashSet<Loc> = HashSet::new();
+    for r in releases {
+        let rule = &cx.engine.pack.rules[r.matched.rule];
+        let Some(role) = rule.release.as_ref() else {
+            continue;
+        };
+        for subject in role.page.iter().chain(&role.array) {
+            if let Some(b) = r.matched.binding_node(r.node, subject) {
+                read.extend(cx.base_loc(r.func, b));
+                read.extend(alias_loc(cx, r.func, b));
+            }
+        }
+    }
+    // Storage whose pointer (or an element) reaches a location a release
+    // reads, or code the analysis does not follow, may be released too.
+    let flow = &cx.engine.pack.flow;
+    let sources = |cx: &FlowContext, func: FuncId, e: tree_sitter::Node| -> Vec<Loc> {
+        let mut out: Vec<Loc> = alias_loc(cx, func, e).into_iter().collect();
+        out.extend(cx.base_loc(func, e));
+        out
+    };
+    let mut edges: Vec<(Vec<Loc>, Option<Loc>)> = Vec::new();
+    for (func, asg) in &k.assignments {
+        let from = sources(cx, *func, asg.rhs);
+        if !from.is_empty() {
+            edges.push((from, cx.loc_of(*func, asg.lhs)));
+        }
+    }
+    for (func, call) in &k.calls {
+        let src = cx.src(*func);
+        let harmless = call.callee_name(src).is_some_and(|c| {
+            let c = String::from_utf8_lossy(c);
+            flow.is_use(&c) || flow.is_element_call(&c)
+        });
+        if harmless {
+            continue;
+        }
+        let targets = cx.targets(*func, call);
+        for (i, arg) in call.args().into_iter().enumerate() {
+            let from = sources(cx, *func, arg);
+            if from.is_empty() {
+                continue;
+            }
+            if targets.is_empty() {
+                edges.push((from.clone(), None));
+            }
+            for &g in &targets {
+                let to = cx.funcs[g].params.get(i).map(|p| Loc::Var(g, p.clone()));
+                edges.push((from.clone(), to));
+            }
+        }
+    }
+    loop {
+        let before = read.len();
+        for (from, to) in &edges {
+            if to.as_ref().is_none_or(|t| read.contains(t)) {
+                read.extend(from.iter().cloned());
+            }
+        }
+        if read.len() == before {
+            break;
+        }
+    }
+    for m in mixed {
+        if m.storage.as_ref().is_some_and(|l| !read.contains(l)) {
+            continue;
+        }
+        for u in m.units {
+            push_unique(&mut cx.units[u].blockers, m.why.clone());
+        }
     }
 }
 
@@ -216,7 +320,13 @@ fn need_field(cx: &mut FlowContext, s: &str, f: &str, units: &BTreeSet<UnitId>) 
 }
 
 /// A call that passes or may receive tracked values.
-fn check_call(cx: &mut FlowContext, func: FuncId, call: &Call, in_release: bool) {
+fn check_call(
+    cx: &mut FlowContext,
+    func: FuncId,
+    call: &Call,
+    in_release: bool,
+    mixed: &mut Vec<MixedStore>,
+) {
     // A cast the parser read as a call: its operand is checked where the
     // cast is used.
     if cx.cast_operand(func, call).is_some() {
@@ -232,7 +342,14 @@ fn check_call(cx: &mut FlowContext, func: FuncId, call: &Call, in_release: bool)
         .as_ref()
         .and_then(|c| cx.engine.pack.flow.element_stores.get(c).copied())
     {
-        element_store(cx, func, call, callee.as_deref().unwrap_or(""), store);
+        element_store(
+            cx,
+            func,
+            call,
+            callee.as_deref().unwrap_or(""),
+            store,
+            mixed,
+        );
         return;
     }
     let targets = cx.targets(func, call);
@@ -287,6 +404,7 @@ fn element_store(
     call: &Call,
     callee: &str,
     store: ElementStore,
+    mixed: &mut Vec<MixedStore>,
 ) {
     let src = cx.src(func);
     let args = call.args();
@@ -311,9 +429,11 @@ fn element_store(
             value: text(value, src),
             place: cx.place(func, call.node),
         };
-        for u in b.arrays {
-            push_unique(&mut cx.units[u].blockers, why.clone());
-        }
+        mixed.push(MixedStore {
+            storage: element_home(cx, func, container).map(|(l, _)| l),
+            why,
+            units: b.arrays,
+        });
     }
     let place = cx.place(func, call.node);
     for u in stored {
