@@ -48,17 +48,24 @@ impl<'a, 't> FlowContext<'a, 't> {
     }
 
     /// Of several definitions of one name, the one in `file`, else the one
-    /// global definition. (`static inline` helpers of headers are not
-    /// followed from other files: the widely included ones, followed
-    /// context-insensitively, would join every flow that calls them.)
+    /// definition visible from it: a global one, or a `static inline` one
+    /// of a driver's own header (in the file's directory or one above it).
+    /// The helpers of the kernel's shared headers (`include/`) are not
+    /// followed: included everywhere and followed context-insensitively,
+    /// they would join every flow that calls them.
     fn pick_definition(&self, defs: &[FuncId], file: FileId) -> Result<FuncId, Unresolved> {
         if let Some(&d) = defs.iter().find(|&&d| self.funcs[d].file == file) {
             return Ok(d);
         }
+        let from = self.files[file.index()].path;
         let globals: Vec<FuncId> = defs
             .iter()
             .copied()
-            .filter(|&d| !self.funcs[d].is_static)
+            .filter(|&d| {
+                let f = &self.funcs[d];
+                !f.is_static
+                    || (!f.file_local && local_header(self.files[f.file.index()].path, from))
+            })
             .collect();
         match globals.len() {
             1 => Ok(globals[0]),
@@ -229,4 +236,18 @@ fn ops_slot_of(n: Node, src: &[u8], types: &TypeIndex) -> Option<(String, String
         .filter(|d| d.kind() == "declaration")?;
     let s = types.resolve(&type_name(decl.child_by_field_name("type")?, src)?);
     Some((s, text(field, src)))
+}
+
+/// Whether `header` is a driver's own header that the file at `from` may
+/// include: not under a shared `include/` directory, and in the directory
+/// of `from` or one above it.
+fn local_header(header: &str, from: &str) -> bool {
+    let dir = |p: &str| p.rsplit_once('/').map_or("", |(d, _)| d).to_string();
+    let hdir = dir(header);
+    let shared = hdir == "include"
+        || hdir.starts_with("include/")
+        || hdir.contains("/include/")
+        || hdir.ends_with("/include");
+    let fdir = dir(from);
+    !shared && (fdir == hdir || fdir.starts_with(&format!("{hdir}/")))
 }
