@@ -442,8 +442,8 @@ fn remove_dead_indices(cx: &FlowContext, units: &mut [Unit]) {
         if other_uses > 0 || declarators.len() != 1 {
             continue;
         }
+        let file = cx.funcs[func].file.index();
         if let Some((start, end, text)) = declarator_removal_range(declarators[0], src) {
-            let file = cx.funcs[func].file.index();
             units[ui].plans.push((
                 file,
                 Plan::RemoveDeclarator {
@@ -453,8 +453,51 @@ fn remove_dead_indices(cx: &FlowContext, units: &mut [Unit]) {
                     name,
                 },
             ));
+        } else if let Some((before, after)) = scope_block_around(declarators[0], ranges) {
+            // `{ unsigned long i; <the converted loop> }`: the declaration
+            // and the braces go, the statement stays.
+            for (start, end) in [before, after] {
+                units[ui].plans.push((
+                    file,
+                    Plan::RemoveDeclarator {
+                        start,
+                        end,
+                        text: String::new(),
+                        name: name.clone(),
+                    },
+                ));
+            }
         }
     }
+}
+
+/// For a declarator whose declaration opens a block that holds nothing
+/// else but one statement containing a converted match
+/// (`{ unsigned long i; for (...) ...; }`): the byte ranges before and
+/// after that statement (from `{` through the declaration, and from the
+/// statement's end through `}`), whose removal leaves the statement alone.
+fn scope_block_around(
+    declarator: tree_sitter::Node,
+    replaced: &[(usize, usize)],
+) -> Option<((usize, usize), (usize, usize))> {
+    let decl = declarator.parent()?;
+    let block = decl.parent().filter(|b| b.kind() == "compound_statement")?;
+    let mut cursor = block.walk();
+    let inner: Vec<tree_sitter::Node> = block.named_children(&mut cursor).collect();
+    let [first, stmt] = inner.as_slice() else {
+        return None;
+    };
+    let mut c = decl.walk();
+    let single = decl.children_by_field_name("declarator", &mut c).count() == 1;
+    let holds_match = replaced
+        .iter()
+        .any(|&(s, e)| stmt.start_byte() <= s && e <= stmt.end_byte());
+    (*first == decl && single && holds_match).then(|| {
+        (
+            (block.start_byte(), stmt.start_byte()),
+            (stmt.end_byte(), block.end_byte()),
+        )
+    })
 }
 
 /// The function holding `start..end` of a file. Functions are in (file,
