@@ -424,7 +424,7 @@ fn remove_dead_indices(cx: &FlowContext, units: &mut [Unit]) {
         let ranges = &replaced[&func];
         let mut declarators = Vec::new();
         let mut other_uses = 0;
-        for n in &cx.funcs[func].nodes {
+        for n in cx.funcs[func].nodes.iter() {
             if n.kind() != "identifier" || src[n.byte_range()] != *name.as_bytes() {
                 continue;
             }

@@ -5,6 +5,7 @@
 
 use super::calls::ops_index;
 use super::ids::{FileId, FuncId, IdVec, UnitId};
+use super::propagate::FunctionConstraints;
 use super::values::root_of;
 use super::{text, FlowContext, Func, Hot, Loc, ProgramFile, UnitState, Val};
 use crate::c::syntax::{functions, preorder, shape, Call, ExprShape, FunctionDef};
@@ -15,6 +16,7 @@ use crate::engine::types::{declared_types, TypeIndex};
 use crate::engine::{Engine, FileFindings, SkippedFunction};
 use crate::rule::RuleKind;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use tree_sitter::Node;
 
 use super::Needs;
@@ -72,6 +74,9 @@ struct FilePart<'t> {
 pub struct FileFacts<'t> {
     types: TypeIndex,
     functions: Vec<FunctionFacts<'t>>,
+    /// The identifiers outside function bodies, by name, in tree order;
+    /// the names a function declarator declares are left out.
+    file_scope: HashMap<&'t [u8], Vec<Node<'t>>>,
 }
 
 /// One function of a file, and its body once it has been looked at.
@@ -86,10 +91,12 @@ enum Body<'t> {
     Deep,
     /// Holds a parse error, first on `error_line`.
     Broken { error_line: usize },
-    /// Its nodes (comments left out) and the rule matches among them.
+    /// Its nodes (comments left out), the rule matches among them and its
+    /// constraints.
     Clean {
-        nodes: Vec<Node<'t>>,
+        nodes: Arc<[Node<'t>]>,
         matches: Vec<(Node<'t>, Match, RuleKind)>,
+        constraints: Arc<FunctionConstraints<'t>>,
     },
 }
 
@@ -102,7 +109,34 @@ impl<'t> FileFacts<'t> {
             .into_iter()
             .map(|def| FunctionFacts { def, body: None })
             .collect();
-        FileFacts { types, functions }
+        let src: &'t [u8] = &f.parsed.original;
+        let mut file_scope: HashMap<&'t [u8], Vec<Node<'t>>> = HashMap::new();
+        preorder(f.parsed.tree.root_node(), |n| {
+            if n.kind() == "function_definition" {
+                return false;
+            }
+            let declared = n
+                .parent()
+                .is_some_and(|par| par.kind() == "function_declarator");
+            if n.kind() == "identifier" && !declared {
+                file_scope.entry(&src[n.byte_range()]).or_default().push(n);
+            }
+            true
+        });
+        FileFacts {
+            types,
+            functions,
+            file_scope,
+        }
+    }
+
+    /// The identifiers named `name` outside function bodies, in tree order,
+    /// except in function declarators.
+    pub(crate) fn file_scope_uses(&self, name: &str) -> &[Node<'t>] {
+        self.file_scope
+            .get(name.as_bytes())
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 }
 
@@ -111,7 +145,7 @@ impl<'t> FileFacts<'t> {
 pub(crate) fn collect<'a, 't>(
     engine: &'a Engine<'a>,
     files: &'a [ProgramFile<'t>],
-    facts: &mut [FileFacts<'t>],
+    facts: &'a mut [FileFacts<'t>],
     scanned: &Needs,
     out_files: &mut [FileFindings],
 ) -> Collected<'a, 't> {
@@ -163,6 +197,7 @@ pub(crate) fn collect<'a, 't>(
     let context = FlowContext {
         engine,
         files,
+        facts,
         funcs,
         by_name,
         types,
@@ -235,7 +270,12 @@ fn prepare_file<'t>(
                 },
                 Some(nodes) => {
                     let matches = match_rules(engine, &nodes, src);
-                    Body::Clean { nodes, matches }
+                    let constraints = Arc::new(FunctionConstraints::of(engine, &nodes, src));
+                    Body::Clean {
+                        nodes: nodes.into(),
+                        matches,
+                        constraints,
+                    }
                 }
             }
         });
@@ -252,14 +292,25 @@ fn prepare_file<'t>(
                 error_line: *error_line,
                 def,
             }),
-            Body::Clean { nodes, matches } => {
+            Body::Clean {
+                nodes,
+                matches,
+                constraints,
+            } => {
                 let local_index = part.funcs.len();
                 for (node, matched, kind) in matches.iter() {
                     part.matches
                         .push((local_index, *node, matched.clone(), *kind));
                 }
-                part.funcs
-                    .push(function(types, file, f, def, name, nodes.clone()));
+                part.funcs.push(function(
+                    types,
+                    file,
+                    f,
+                    def,
+                    name,
+                    nodes.clone(),
+                    constraints.clone(),
+                ));
             }
         }
     }
@@ -306,11 +357,12 @@ fn function<'t>(
     f: &ProgramFile<'t>,
     def: FunctionDef<'t>,
     name: String,
-    nodes: Vec<Node<'t>>,
+    nodes: Arc<[Node<'t>]>,
+    constraints: Arc<FunctionConstraints<'t>>,
 ) -> Func<'t> {
     let src: &[u8] = &f.parsed.original;
     let mut locals = HashSet::new();
-    for &n in &nodes {
+    for &n in nodes.iter() {
         if n.kind() == "declaration" {
             let mut c = n.walk();
             for d in n.children_by_field_name("declarator", &mut c) {
@@ -337,6 +389,7 @@ fn function<'t>(
         def,
         is_static,
         nodes,
+        constraints,
         locals,
         types: types_map,
         return_type,

@@ -37,10 +37,7 @@ pub(crate) fn collect(
         // a function whose parameters hold pages (its other arguments must
         // then come from acquires too).
         if !k.call_mentions[i].hot(*func, &cx.hot)
-            && !cx
-                .targets(*func, call)
-                .iter()
-                .any(|&g| cx.has_tracked_param(g))
+            && !k.call_targets[i].iter().any(|&g| cx.has_tracked_param(g))
         {
             continue;
         }
@@ -429,7 +426,7 @@ fn address_taken(cx: &mut FlowContext, scanned: &Needs) {
     if !followed_names.is_empty() {
         for g in cx.funcs.ids() {
             let src = cx.src(g);
-            for &n in &cx.funcs[g].nodes {
+            for &n in cx.funcs[g].nodes.iter() {
                 if n.kind() != "identifier" {
                     continue;
                 }

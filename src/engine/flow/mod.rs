@@ -55,6 +55,7 @@ use crate::rule::AcquireFamily;
 use ids::{FileId, FuncId, IdVec, UnitId};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 use tree_sitter::Node;
 
 /// A file given to the analysis.
@@ -133,7 +134,9 @@ pub(crate) struct Func<'t> {
     pub name: String,
     pub def: FunctionDef<'t>,
     pub is_static: bool,
-    pub nodes: Vec<Node<'t>>,
+    pub nodes: Arc<[Node<'t>]>,
+    /// Its constraints, built once (`propagate::FunctionConstraints`).
+    pub constraints: Arc<propagate::FunctionConstraints<'t>>,
     pub params: Vec<String>,
     pub locals: HashSet<String>,
     pub types: HashMap<String, String>,
@@ -205,6 +208,8 @@ impl UnitState {
 pub(crate) struct FlowContext<'a, 't> {
     pub engine: &'a Engine<'a>,
     pub files: &'a [ProgramFile<'t>],
+    /// What is kept of each file across rounds, in the order of `files`.
+    pub facts: &'a [FileFacts<'t>],
     pub funcs: IdVec<FuncId, Func<'t>>,
     pub by_name: HashMap<String, Vec<FuncId>>,
     pub types: TypeIndex,
@@ -232,7 +237,8 @@ pub(crate) struct FlowContext<'a, 't> {
 /// What holds tracked values, by name.
 #[derive(Default)]
 pub(crate) struct Hot {
-    vars: HashSet<(FuncId, String)>,
+    /// Per function, its locals and parameters that hold tracked values.
+    vars: HashMap<FuncId, HashSet<String>>,
     fields: HashSet<String>,
     rets: HashSet<String>,
 }
@@ -270,9 +276,10 @@ impl Mentions {
 
     /// Whether something mentioned in function `func` holds tracked values.
     pub fn hot(&self, func: FuncId, hot: &Hot) -> bool {
+        let vars = hot.vars.get(&func);
         self.idents
             .iter()
-            .any(|i| hot.vars.contains(&(func, i.clone())) || hot.rets.contains(i))
+            .any(|i| vars.is_some_and(|v| v.contains(i)) || hot.rets.contains(i))
             || self.fields.iter().any(|f| hot.fields.contains(f))
     }
 }
@@ -335,7 +342,7 @@ impl<'a, 't> FlowContext<'a, 't> {
         }
         match &loc {
             Loc::Var(func, name) => {
-                self.hot.vars.insert((*func, name.clone()));
+                self.hot.vars.entry(*func).or_default().insert(name.clone());
             }
             Loc::Field(s, f) => {
                 self.hot.fields.extend(self.types.spellings(s, f));

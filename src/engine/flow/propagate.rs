@@ -9,8 +9,10 @@ use super::ids::{FuncId, UnitId};
 use super::values::{alias_loc, element_home};
 use super::{FlowContext, Limit, Loc, Mentions, Val};
 use crate::c::syntax::{shape, Assignment, Call, ExprShape};
+use crate::engine::Engine;
 use crate::rule::ElementStore;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use tree_sitter::Node;
 
 /// How many rounds the propagation may take before it is abandoned (and
@@ -20,83 +22,129 @@ pub(crate) const FIXPOINT_ROUNDS: usize = 32;
 /// The constraints of the program, with what each mentions.
 pub(crate) struct Constraints<'t> {
     pub assignments: Vec<(FuncId, Assignment<'t>)>,
-    pub assignment_mentions: Vec<Mentions>,
+    pub assignment_mentions: Vec<Arc<Mentions>>,
     pub calls: Vec<(FuncId, Call<'t>)>,
-    pub call_mentions: Vec<Mentions>,
-    call_targets: Vec<Vec<FuncId>>,
+    pub call_mentions: Vec<Arc<Mentions>>,
+    pub call_targets: Vec<Vec<FuncId>>,
     /// For a call of a container store (`sg_set_page`,
     /// `sg_alloc_table_from_pages`): which arguments it stores where.
     element_stores: Vec<Option<ElementStore>>,
     pub returns: Vec<(FuncId, Node<'t>)>,
-    return_mentions: Vec<Mentions>,
+    return_mentions: Vec<Arc<Mentions>>,
 }
 
-/// What `extract` finds in each node of the given functions, in function
-/// and node order.
-fn per_node<'t, T>(
-    cx: &FlowContext<'_, 't>,
-    ids: &[FuncId],
-    extract: impl Fn(Node<'t>) -> Option<T>,
-) -> Vec<(FuncId, T)> {
-    ids.iter()
-        .flat_map(|&g| {
-            cx.funcs[g]
-                .nodes
-                .iter()
-                .filter_map(|&n| extract(n))
-                .map(move |x| (g, x))
-        })
-        .collect()
+/// The constraints of one function, in node order, with what each
+/// mentions. They depend on its body and the rules only, so they are
+/// built once, when the function first takes part, and kept across
+/// analysis rounds (`collect::FileFacts`); a round only resolves the calls.
+pub(crate) struct FunctionConstraints<'t> {
+    assignments: Vec<(Assignment<'t>, Arc<Mentions>)>,
+    /// Iterator macros read as assignments (`iterator_assignments`).
+    iterations: Vec<(Assignment<'t>, Arc<Mentions>)>,
+    calls: Vec<(Call<'t>, Arc<Mentions>, Option<ElementStore>)>,
+    returns: Vec<(Node<'t>, Arc<Mentions>)>,
+}
+
+impl<'t> FunctionConstraints<'t> {
+    /// One pass over a function's nodes.
+    pub fn of(engine: &Engine, nodes: &[Node<'t>], src: &[u8]) -> FunctionConstraints<'t> {
+        let stores = &engine.pack.flow.element_stores;
+        let mut out = FunctionConstraints {
+            assignments: Vec::new(),
+            iterations: Vec::new(),
+            calls: Vec::new(),
+            returns: Vec::new(),
+        };
+        for &n in nodes {
+            if let Some(a) = Assignment::new(n) {
+                out.assignments
+                    .push((a, Arc::new(Mentions::of(&[a.lhs, a.rhs], src))));
+            }
+        }
+        for a in iterator_assignments(engine, nodes, src) {
+            out.iterations
+                .push((a, Arc::new(Mentions::of(&[a.lhs, a.rhs], src))));
+        }
+        for &n in nodes {
+            if let Some(c) = Call::new(n) {
+                let store = c
+                    .callee_name(src)
+                    .and_then(|n| stores.get(String::from_utf8_lossy(n).as_ref()).copied());
+                out.calls
+                    .push((c, Arc::new(Mentions::of(&c.args(), src)), store));
+            }
+        }
+        for &n in nodes {
+            let returned = (n.kind() == "return_statement")
+                .then(|| n.named_child(0))
+                .flatten();
+            if let Some(e) = returned {
+                out.returns.push((e, Arc::new(Mentions::of(&[e], src))));
+            }
+        }
+        out
+    }
 }
 
 impl<'t> Constraints<'t> {
+    /// The program's constraints: those of every function (assignments,
+    /// then iterator macros, calls and returns, each in function order),
+    /// and the functions each call reaches in this program.
     pub fn of(cx: &FlowContext<'_, 't>) -> Constraints<'t> {
-        let ids: Vec<FuncId> = cx.funcs.ids().collect();
-        let mut assignments: Vec<(FuncId, Assignment)> = per_node(cx, &ids, Assignment::new);
-        for &g in &ids {
-            assignments.extend(iterator_assignments(cx, g).into_iter().map(|a| (g, a)));
+        let mut k = Constraints {
+            assignments: Vec::new(),
+            assignment_mentions: Vec::new(),
+            calls: Vec::new(),
+            call_mentions: Vec::new(),
+            call_targets: Vec::new(),
+            element_stores: Vec::new(),
+            returns: Vec::new(),
+            return_mentions: Vec::new(),
+        };
+        let each = || {
+            cx.funcs
+                .iter_enumerated()
+                .map(|(g, f)| (g, &*f.constraints))
+        };
+        for (g, fc) in each() {
+            for (a, m) in &fc.assignments {
+                k.assignments.push((g, *a));
+                k.assignment_mentions.push(m.clone());
+            }
         }
-        let calls: Vec<(FuncId, Call)> = per_node(cx, &ids, Call::new);
-        let returns: Vec<(FuncId, Node)> = per_node(cx, &ids, |n| {
-            (n.kind() == "return_statement")
-                .then(|| n.named_child(0))
-                .flatten()
-        });
-        let stores = &cx.engine.pack.flow.element_stores;
-        Constraints {
-            assignment_mentions: assignments
-                .iter()
-                .map(|(g, a)| Mentions::of(&[a.lhs, a.rhs], cx.src(*g)))
-                .collect(),
-            call_mentions: calls
-                .iter()
-                .map(|(g, c)| Mentions::of(&c.args(), cx.src(*g)))
-                .collect(),
-            call_targets: calls.iter().map(|(g, c)| cx.targets(*g, c)).collect(),
-            element_stores: calls
-                .iter()
-                .map(|(g, c)| {
-                    c.callee_name(cx.src(*g))
-                        .and_then(|n| stores.get(String::from_utf8_lossy(n).as_ref()).copied())
-                })
-                .collect(),
-            return_mentions: returns
-                .iter()
-                .map(|(g, e)| Mentions::of(&[*e], cx.src(*g)))
-                .collect(),
-            assignments,
-            calls,
-            returns,
+        for (g, fc) in each() {
+            for (a, m) in &fc.iterations {
+                k.assignments.push((g, *a));
+                k.assignment_mentions.push(m.clone());
+            }
         }
+        for (g, fc) in each() {
+            for (c, m, store) in &fc.calls {
+                k.calls.push((g, *c));
+                k.call_mentions.push(m.clone());
+                k.call_targets.push(cx.targets(g, c));
+                k.element_stores.push(*store);
+            }
+        }
+        for (g, fc) in each() {
+            for (e, m) in &fc.returns {
+                k.returns.push((g, *e));
+                k.return_mentions.push(m.clone());
+            }
+        }
+        k
     }
 }
 
 /// Iterator macros (read as `while (args)` by the macro pass): the cursor
 /// walks the array, as if assigned from it.
-fn iterator_assignments<'t>(cx: &FlowContext<'_, 't>, func: FuncId) -> Vec<Assignment<'t>> {
-    let src = cx.src(func);
+fn iterator_assignments<'t>(
+    engine: &Engine,
+    nodes: &[Node<'t>],
+    src: &[u8],
+) -> Vec<Assignment<'t>> {
     let mut out = Vec::new();
-    for &n in &cx.funcs[func].nodes {
+    for &n in nodes {
         if n.kind() != "while_statement" {
             continue;
         }
@@ -106,7 +154,7 @@ fn iterator_assignments<'t>(cx: &FlowContext<'_, 't>, func: FuncId) -> Vec<Assig
             .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
             .count();
         let name = String::from_utf8_lossy(&head[..name_len]);
-        let Some(&(cursor, array)) = cx.engine.pack.flow.iterators.get(name.as_ref()) else {
+        let Some(&(cursor, array)) = engine.pack.flow.iterators.get(name.as_ref()) else {
             continue;
         };
         let args = n
