@@ -234,14 +234,37 @@ pub(crate) struct FlowContext<'a, 't> {
     pub limits: RefCell<BTreeSet<Limit>>,
 }
 
-/// What holds tracked values, by name.
+/// What holds tracked values, by name. Names are only ever added.
 #[derive(Default)]
 pub(crate) struct Hot {
     /// Per function, its locals and parameters that hold tracked values.
-    vars: HashMap<FuncId, HashSet<String>>,
-    fields: HashSet<String>,
-    rets: HashSet<String>,
+    vars: HashMap<FuncId, NameSet>,
+    fields: NameSet,
+    rets: NameSet,
+    /// Every name above, in the order it was added.
+    added: Vec<HotName>,
 }
+
+/// A name that holds tracked values.
+pub(crate) enum HotName {
+    /// A local or parameter of a function.
+    Var(FuncId, String),
+    /// A field, under any struct.
+    Field(String),
+    /// A function whose return value is tracked.
+    Ret(String),
+}
+
+impl Hot {
+    /// The names added since the first `seen` were, in order.
+    pub fn added_since(&self, seen: usize) -> &[HotName] {
+        &self.added[seen..]
+    }
+}
+
+/// A set of names asked about for many constraints, so hashed with a fast
+/// (not DoS-resistant) hash; its order is never read.
+type NameSet = HashSet<String, foldhash::fast::FixedState>;
 
 /// The names an expression mentions: identifiers, field names and callees.
 #[derive(Default)]
@@ -281,6 +304,16 @@ impl Mentions {
             .iter()
             .any(|i| vars.is_some_and(|v| v.contains(i)) || hot.rets.contains(i))
             || self.fields.iter().any(|f| hot.fields.contains(f))
+    }
+
+    /// The identifiers mentioned, sorted, each once.
+    pub fn idents(&self) -> &[String] {
+        &self.idents
+    }
+
+    /// The field names mentioned, sorted, each once.
+    pub fn fields(&self) -> &[String] {
+        &self.fields
     }
 }
 
@@ -340,15 +373,25 @@ impl<'a, 't> FlowContext<'a, 't> {
         if v.is_empty() {
             return false;
         }
+        let hot = &mut self.hot;
         match &loc {
             Loc::Var(func, name) => {
-                self.hot.vars.entry(*func).or_default().insert(name.clone());
+                if hot.vars.entry(*func).or_default().insert(name.clone()) {
+                    hot.added.push(HotName::Var(*func, name.clone()));
+                }
             }
             Loc::Field(s, f) => {
-                self.hot.fields.extend(self.types.spellings(s, f));
+                for spelling in self.types.spellings(s, f) {
+                    if hot.fields.insert(spelling.clone()) {
+                        hot.added.push(HotName::Field(spelling));
+                    }
+                }
             }
             Loc::Ret(g) => {
-                self.hot.rets.insert(self.funcs[*g].name.clone());
+                let name = &self.funcs[*g].name;
+                if hot.rets.insert(name.clone()) {
+                    hot.added.push(HotName::Ret(name.clone()));
+                }
             }
         }
         let info = self.locs.entry(loc).or_default();

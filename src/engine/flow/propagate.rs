@@ -7,11 +7,12 @@
 
 use super::ids::{FuncId, UnitId};
 use super::values::{alias_loc, element_home};
-use super::{FlowContext, Limit, Loc, Mentions, Val};
+use super::{FlowContext, Hot, HotName, Limit, Loc, Mentions, Val};
 use crate::c::syntax::{shape, Assignment, Call, ExprShape};
 use crate::engine::Engine;
 use crate::rule::ElementStore;
-use std::collections::BTreeSet;
+use foldhash::fast::FixedState;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use tree_sitter::Node;
 
@@ -202,24 +203,26 @@ fn comma_operands(node: Node) -> Vec<Node> {
 /// Propagates to a fixpoint; reports `Limit::FixpointRounds` when the
 /// bound is reached first.
 pub(crate) fn fixpoint(cx: &mut FlowContext, k: &Constraints) {
+    let mut hot = HotConstraints::new(k);
     for _ in 0..FIXPOINT_ROUNDS {
         let mut changed = false;
         for (i, (func, asg)) in k.assignments.iter().enumerate() {
-            if k.assignment_mentions[i].hot(*func, &cx.hot) {
+            hot.update(k, &cx.hot);
+            if hot.assignments[i] {
                 changed |= assignment(cx, *func, asg);
             }
         }
         for (i, (func, call)) in k.calls.iter().enumerate() {
+            hot.update(k, &cx.hot);
             changed |= match k.element_stores[i] {
-                Some(store) if k.call_mentions[i].hot(*func, &cx.hot) => {
-                    element_store(cx, *func, call, store)
-                }
+                Some(store) if hot.calls[i] => element_store(cx, *func, call, store),
                 Some(_) => false,
                 None => arguments(cx, *func, call, &k.call_targets[i], &k.call_mentions[i]),
             };
         }
         for (i, (func, e)) in k.returns.iter().enumerate() {
-            if k.return_mentions[i].hot(*func, &cx.hot) {
+            hot.update(k, &cx.hot);
+            if hot.returns[i] {
                 let v = cx.eval(*func, *e, 0);
                 changed |= cx.merge(Loc::Ret(*func), &v);
             }
@@ -229,6 +232,93 @@ pub(crate) fn fixpoint(cx: &mut FlowContext, k: &Constraints) {
         }
     }
     cx.hit(Limit::FixpointRounds(FIXPOINT_ROUNDS));
+}
+
+/// Which constraints mention a name that holds tracked values: what
+/// `Mentions::hot` answers for each, kept up to date as `Hot` gains names
+/// (it never loses one), so that a round of the fixpoint asks nothing of
+/// the constraints that mention no such name.
+struct HotConstraints<'k> {
+    assignments: Vec<bool>,
+    calls: Vec<bool>,
+    returns: Vec<bool>,
+    /// The constraints that mention each identifier, and each field name.
+    by_ident: HashMap<&'k str, Vec<Slot>, FixedState>,
+    by_field: HashMap<&'k str, Vec<Slot>, FixedState>,
+    /// How many of `Hot`'s names have been applied.
+    seen: usize,
+}
+
+/// A constraint of `Constraints`, by kind and index.
+#[derive(Clone, Copy)]
+enum Slot {
+    Assignment(usize),
+    Call(usize),
+    Return(usize),
+}
+
+impl<'k> HotConstraints<'k> {
+    /// The index of what the constraints mention; none of them hot yet.
+    fn new(k: &'k Constraints) -> HotConstraints<'k> {
+        let mut hot = HotConstraints {
+            assignments: vec![false; k.assignments.len()],
+            calls: vec![false; k.calls.len()],
+            returns: vec![false; k.returns.len()],
+            by_ident: HashMap::default(),
+            by_field: HashMap::default(),
+            seen: 0,
+        };
+        let mentions = (k.assignment_mentions.iter().enumerate())
+            .map(|(i, m)| (Slot::Assignment(i), m))
+            .chain(
+                k.call_mentions
+                    .iter()
+                    .enumerate()
+                    .map(|(i, m)| (Slot::Call(i), m)),
+            )
+            .chain(
+                k.return_mentions
+                    .iter()
+                    .enumerate()
+                    .map(|(i, m)| (Slot::Return(i), m)),
+            );
+        for (slot, m) in mentions {
+            for name in m.idents() {
+                hot.by_ident.entry(name.as_str()).or_default().push(slot);
+            }
+            for name in m.fields() {
+                hot.by_field.entry(name.as_str()).or_default().push(slot);
+            }
+        }
+        hot
+    }
+
+    /// Marks the constraints that mention the names `hot` gained since the
+    /// last call.
+    fn update(&mut self, k: &Constraints, hot: &Hot) {
+        let added = hot.added_since(self.seen);
+        if added.is_empty() {
+            return;
+        }
+        self.seen += added.len();
+        for name in added {
+            let (slots, only_in) = match name {
+                HotName::Var(func, n) => (self.by_ident.get(n.as_str()), Some(*func)),
+                HotName::Ret(n) => (self.by_ident.get(n.as_str()), None),
+                HotName::Field(n) => (self.by_field.get(n.as_str()), None),
+            };
+            for &slot in slots.into_iter().flatten() {
+                let (flag, func) = match slot {
+                    Slot::Assignment(i) => (&mut self.assignments[i], k.assignments[i].0),
+                    Slot::Call(i) => (&mut self.calls[i], k.calls[i].0),
+                    Slot::Return(i) => (&mut self.returns[i], k.returns[i].0),
+                };
+                if only_in.is_none_or(|f| f == func) {
+                    *flag = true;
+                }
+            }
+        }
+    }
 }
 
 /// `lhs = rhs`: the value into the location, arrays aliased both ways, pages
