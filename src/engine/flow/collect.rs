@@ -207,6 +207,7 @@ pub(crate) fn collect<'a, 't>(
         parent: IdVec::default(),
         needs: Needs::default(),
         need_units: HashMap::new(),
+        callers_asked: HashSet::new(),
         hot: Hot::default(),
         ops,
         limits: Default::default(),

@@ -301,9 +301,13 @@ fn followed_argument(
             continue;
         }
         let (gname, file_local) = (cx.funcs[g].name.clone(), cx.funcs[g].file_local);
-        let units = cx.val_of(&ploc).units();
-        cx.need(Need::Callers(gname.clone()), &units);
-        cx.needs.add_callers(gname.clone(), file_local);
+        // The parameter's value is settled: its callers are asked for once,
+        // however many calls reach it.
+        if cx.callers_asked.insert(ploc.clone()) {
+            let units = cx.val_of(&ploc).units();
+            cx.need(Need::Callers(gname.clone()), &units);
+            cx.needs.add_callers(gname.clone(), file_local);
+        }
         if v.is_empty() && !cx.holds_no_page(func, arg) {
             let origin = Origin::Argument {
                 value: text(arg, src),

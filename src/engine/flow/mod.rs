@@ -225,6 +225,8 @@ pub(crate) struct FlowContext<'a, 't> {
     pub needs: Needs,
     /// The units waiting on each need.
     pub need_units: HashMap<Need, BTreeSet<UnitId>>,
+    /// The tracked parameters whose callers `escapes` has asked for.
+    pub callers_asked: HashSet<Loc>,
     /// Names that hold tracked values, to skip constraints that mention none.
     pub hot: Hot,
     /// (struct, function-pointer field) -> (file, function) stored in it by

@@ -207,13 +207,13 @@ pub(crate) fn fixpoint(cx: &mut FlowContext, k: &Constraints) {
     for _ in 0..FIXPOINT_ROUNDS {
         let mut changed = false;
         for (i, (func, asg)) in k.assignments.iter().enumerate() {
-            hot.update(k, &cx.hot);
+            hot.update(&cx.hot);
             if hot.assignments[i] {
                 changed |= assignment(cx, *func, asg);
             }
         }
         for (i, (func, call)) in k.calls.iter().enumerate() {
-            hot.update(k, &cx.hot);
+            hot.update(&cx.hot);
             changed |= match k.element_stores[i] {
                 Some(store) if hot.calls[i] => element_store(cx, *func, call, store),
                 Some(_) => false,
@@ -221,7 +221,7 @@ pub(crate) fn fixpoint(cx: &mut FlowContext, k: &Constraints) {
             };
         }
         for (i, (func, e)) in k.returns.iter().enumerate() {
-            hot.update(k, &cx.hot);
+            hot.update(&cx.hot);
             if hot.returns[i] {
                 let v = cx.eval(*func, *e, 0);
                 changed |= cx.merge(Loc::Ret(*func), &v);
@@ -242,9 +242,11 @@ struct HotConstraints<'k> {
     assignments: Vec<bool>,
     calls: Vec<bool>,
     returns: Vec<bool>,
-    /// The constraints that mention each identifier, and each field name.
+    /// The constraints that mention each identifier, and each field name;
+    /// of each function, those that mention each identifier.
     by_ident: HashMap<&'k str, Vec<Slot>, FixedState>,
     by_field: HashMap<&'k str, Vec<Slot>, FixedState>,
+    by_var: HashMap<(FuncId, &'k str), Vec<Slot>, FixedState>,
     /// How many of `Hot`'s names have been applied.
     seen: usize,
 }
@@ -266,6 +268,7 @@ impl<'k> HotConstraints<'k> {
             returns: vec![false; k.returns.len()],
             by_ident: HashMap::default(),
             by_field: HashMap::default(),
+            by_var: HashMap::default(),
             seen: 0,
         };
         let mentions = (k.assignment_mentions.iter().enumerate())
@@ -283,8 +286,17 @@ impl<'k> HotConstraints<'k> {
                     .map(|(i, m)| (Slot::Return(i), m)),
             );
         for (slot, m) in mentions {
+            let func = match slot {
+                Slot::Assignment(i) => k.assignments[i].0,
+                Slot::Call(i) => k.calls[i].0,
+                Slot::Return(i) => k.returns[i].0,
+            };
             for name in m.idents() {
                 hot.by_ident.entry(name.as_str()).or_default().push(slot);
+                hot.by_var
+                    .entry((func, name.as_str()))
+                    .or_default()
+                    .push(slot);
             }
             for name in m.fields() {
                 hot.by_field.entry(name.as_str()).or_default().push(slot);
@@ -295,26 +307,23 @@ impl<'k> HotConstraints<'k> {
 
     /// Marks the constraints that mention the names `hot` gained since the
     /// last call.
-    fn update(&mut self, k: &Constraints, hot: &Hot) {
+    fn update(&mut self, hot: &Hot) {
         let added = hot.added_since(self.seen);
         if added.is_empty() {
             return;
         }
         self.seen += added.len();
         for name in added {
-            let (slots, only_in) = match name {
-                HotName::Var(func, n) => (self.by_ident.get(n.as_str()), Some(*func)),
-                HotName::Ret(n) => (self.by_ident.get(n.as_str()), None),
-                HotName::Field(n) => (self.by_field.get(n.as_str()), None),
+            let slots = match name {
+                HotName::Var(func, n) => self.by_var.get(&(*func, n.as_str())),
+                HotName::Ret(n) => self.by_ident.get(n.as_str()),
+                HotName::Field(n) => self.by_field.get(n.as_str()),
             };
             for &slot in slots.into_iter().flatten() {
-                let (flag, func) = match slot {
-                    Slot::Assignment(i) => (&mut self.assignments[i], k.assignments[i].0),
-                    Slot::Call(i) => (&mut self.calls[i], k.calls[i].0),
-                    Slot::Return(i) => (&mut self.returns[i], k.returns[i].0),
-                };
-                if only_in.is_none_or(|f| f == func) {
-                    *flag = true;
+                match slot {
+                    Slot::Assignment(i) => self.assignments[i] = true,
+                    Slot::Call(i) => self.calls[i] = true,
+                    Slot::Return(i) => self.returns[i] = true,
                 }
             }
         }
