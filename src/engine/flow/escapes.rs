@@ -430,19 +430,9 @@ fn address_taken(cx: &mut FlowContext, scanned: &Needs) {
     if !followed_names.is_empty() {
         for g in cx.funcs.ids() {
             let src = cx.src(g);
-            for &n in cx.funcs[g].nodes.iter() {
-                if n.kind() != "identifier" {
-                    continue;
-                }
+            for &n in &cx.funcs[g].constraints.references {
                 let name = String::from_utf8_lossy(&src[n.byte_range()]);
-                if !followed_names.contains(name.as_ref()) || taken_at.contains_key(name.as_ref()) {
-                    continue;
-                }
-                let is_callee = n.parent().is_some_and(|par| {
-                    par.kind() == "call_expression"
-                        && par.child_by_field_name("function") == Some(n)
-                });
-                if !is_callee {
+                if followed_names.contains(name.as_ref()) && !taken_at.contains_key(name.as_ref()) {
                     taken_at.insert(name.into_owned(), cx.place(g, n));
                 }
             }

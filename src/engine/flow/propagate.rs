@@ -44,6 +44,9 @@ pub(crate) struct FunctionConstraints<'t> {
     iterations: Vec<(Assignment<'t>, Arc<Mentions>)>,
     calls: Vec<(Call<'t>, Arc<Mentions>, Option<ElementStore>)>,
     returns: Vec<(Node<'t>, Arc<Mentions>)>,
+    /// The identifiers used other than as the callee of a call, in node
+    /// order: where a function's address may be taken.
+    pub references: Vec<Node<'t>>,
 }
 
 impl<'t> FunctionConstraints<'t> {
@@ -55,6 +58,7 @@ impl<'t> FunctionConstraints<'t> {
             iterations: Vec::new(),
             calls: Vec::new(),
             returns: Vec::new(),
+            references: Vec::new(),
         };
         for &n in nodes {
             if let Some(a) = Assignment::new(n) {
@@ -81,6 +85,17 @@ impl<'t> FunctionConstraints<'t> {
                 .flatten();
             if let Some(e) = returned {
                 out.returns.push((e, Arc::new(Mentions::of(&[e], src))));
+            }
+        }
+        for &n in nodes {
+            if n.kind() != "identifier" {
+                continue;
+            }
+            let is_callee = n.parent().is_some_and(|par| {
+                par.kind() == "call_expression" && par.child_by_field_name("function") == Some(n)
+            });
+            if !is_callee {
+                out.references.push(n);
             }
         }
         out
