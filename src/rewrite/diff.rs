@@ -124,46 +124,48 @@ const SYNC_LINES: usize = 3;
 /// change is diffed in stretches of half as many lines on each side.
 const SYNC_WINDOW: usize = 400;
 
-/// The line operations from `old` to `new`. Myers' algorithm takes time in
-/// the product of the lines and the changes, so a file with thousands of
-/// scattered changes is not given to it whole: the lines are walked in step
-/// while they are equal, each change is taken up to the nearest point where
-/// `SYNC_LINES` equal lines follow on both sides, and only that stretch is
-/// diffed. Time is then linear in the file.
+/// Most work (lines of both sides times lines changed, an estimate of
+/// what Myers' algorithm costs) for which a file is diffed whole.
+const WHOLE_FILE_WORK: usize = 50_000_000;
+
+/// The line operations from `old` to `new`: Myers' algorithm on the whole
+/// file. It takes time in the product of the lines and the changes, so a
+/// file with thousands of scattered changes (more than `WHOLE_FILE_WORK`)
+/// is not given to it whole: the lines are walked in step while they are
+/// equal, each change is taken up to the nearest point where `SYNC_LINES`
+/// equal lines follow on both sides, and only that stretch is diffed. Time
+/// is then linear in the file.
 fn line_ops(old: &[&[u8]], new: &[&[u8]]) -> Vec<DiffOp> {
+    let changes = changes(old, new);
+    let changed: usize = changes.iter().map(|c| c.old.len() + c.new.len()).sum();
+    let deadline = || Some(Instant::now() + Duration::from_secs(5));
+    if (old.len() + new.len()).saturating_mul(changed) <= WHOLE_FILE_WORK {
+        return capture_diff_slices_deadline(Algorithm::Myers, old, new, deadline());
+    }
     let mut ops = Vec::new();
     let (mut i, mut j) = (0, 0);
-    loop {
-        let equal = old[i..]
-            .iter()
-            .zip(&new[j..])
-            .take_while(|(a, b)| a == b)
-            .count();
-        if equal > 0 {
+    for c in changes {
+        if c.old.start > i {
             ops.push(DiffOp::Equal {
                 old_index: i,
                 new_index: j,
-                len: equal,
+                len: c.old.start - i,
             });
-            i += equal;
-            j += equal;
         }
-        if i == old.len() && j == new.len() {
-            break;
-        }
-        let (end_old, end_new) = change_end(old, new, i, j).unwrap_or((
-            (i + SYNC_WINDOW / 2).min(old.len()),
-            (j + SYNC_WINDOW / 2).min(new.len()),
-        ));
-        let deadline = Instant::now() + Duration::from_secs(5);
         ops.extend(capture_diff_slices_deadline(
             Algorithm::Myers,
-            &old[i..end_old],
-            &new[j..end_new],
-            Some(deadline),
+            &old[c.old.clone()],
+            &new[c.new.clone()],
+            deadline(),
         ));
-        i = end_old;
-        j = end_new;
+        (i, j) = (c.old.end, c.new.end);
+    }
+    if i < old.len() {
+        ops.push(DiffOp::Equal {
+            old_index: i,
+            new_index: j,
+            len: old.len() - i,
+        });
     }
     // One operation per run of equal lines, as one call would give.
     let mut merged: Vec<DiffOp> = Vec::with_capacity(ops.len());
@@ -174,6 +176,40 @@ fn line_ops(old: &[&[u8]], new: &[&[u8]]) -> Vec<DiffOp> {
         }
     }
     merged
+}
+
+/// A stretch of old and new lines that differ, between equal ones.
+struct Change {
+    old: std::ops::Range<usize>,
+    new: std::ops::Range<usize>,
+}
+
+/// The changes from `old` to `new`, found walking both in step: each from
+/// where the lines first differ to where `SYNC_LINES` equal lines follow
+/// (`change_end`), or to `SYNC_WINDOW / 2` lines further on each side.
+fn changes(old: &[&[u8]], new: &[&[u8]]) -> Vec<Change> {
+    let mut out = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    loop {
+        let equal = old[i..]
+            .iter()
+            .zip(&new[j..])
+            .take_while(|(a, b)| a == b)
+            .count();
+        (i, j) = (i + equal, j + equal);
+        if i == old.len() && j == new.len() {
+            return out;
+        }
+        let (end_old, end_new) = change_end(old, new, i, j).unwrap_or((
+            (i + SYNC_WINDOW / 2).min(old.len()),
+            (j + SYNC_WINDOW / 2).min(new.len()),
+        ));
+        out.push(Change {
+            old: i..end_old,
+            new: j..end_new,
+        });
+        (i, j) = (end_old, end_new);
+    }
 }
 
 /// Where a change starting at old line `i` and new line `j` ends: the
@@ -385,7 +421,7 @@ mod tests {
     #[test]
     fn a_change_longer_than_the_window_applies() {
         let lines = |tag: &str| -> String {
-            (0..3 * SYNC_WINDOW)
+            (0..10 * SYNC_WINDOW)
                 .map(|k| format!("{tag}{k}\n"))
                 .collect()
         };
@@ -393,8 +429,8 @@ mod tests {
         let after = format!("a\nb\nc\n{}x\ny\nz\n", lines("new"));
         let d = file_diff("x.c", before.as_bytes(), after.as_bytes(), None);
         let text = String::from_utf8_lossy(&d);
-        assert_eq!(text.matches("\n-old").count(), 3 * SYNC_WINDOW);
-        assert_eq!(text.matches("\n+new").count(), 3 * SYNC_WINDOW);
+        assert_eq!(text.matches("\n-old").count(), 10 * SYNC_WINDOW);
+        assert_eq!(text.matches("\n+new").count(), 10 * SYNC_WINDOW);
         assert_eq!(
             crate::rewrite::patch::apply_unified(before.as_bytes(), &d).unwrap(),
             after.as_bytes()
