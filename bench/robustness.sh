@@ -24,15 +24,20 @@
 #   SKIP_APPLY=1 bench/robustness.sh          # skip part 1
 #
 # GNU time gives CPU time (user + sys) and peak RSS; set GNU_TIME if it is
-# not /usr/bin/time. The machine's load average is printed before and after.
+# not /usr/bin/time. PINPATCH=path times another build (to compare with
+# this one). The machine's load average is printed before and after.
 set -euo pipefail
 top="$(cd "$(dirname "$0")/.." && pwd)"
 NS=${NS:-1000 2000 4000 8000}
 CASES=${CASES:-callers aliases fields units}
 BIG_MB=${BIG_MB:-50}
 GNU_TIME=${GNU_TIME:-/usr/bin/time}
-cargo build --release --locked --quiet --manifest-path "$top/Cargo.toml"
-bin="$top/target/release/pinpatch"
+if [ -n "${PINPATCH:-}" ]; then
+	bin=$(cd "$(dirname "$PINPATCH")" && pwd)/$(basename "$PINPATCH")
+else
+	cargo build --release --locked --quiet --manifest-path "$top/Cargo.toml"
+	bin="$top/target/release/pinpatch"
+fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
