@@ -12,7 +12,7 @@ use crate::c::syntax::{functions, preorder, shape, Call, ExprShape, FunctionDef}
 use crate::c::Parsed;
 use crate::engine::matcher::{match_rule, Match};
 use crate::engine::reason::Blocker;
-use crate::engine::types::{declared_types, TypeIndex};
+use crate::engine::types::{declared_type_names, declared_types, TypeIndex};
 use crate::engine::{Engine, FileFindings, SkippedFunction};
 use crate::rule::RuleKind;
 use std::collections::{HashMap, HashSet};
@@ -85,6 +85,43 @@ struct FunctionFacts<'t> {
     body: Option<Body<'t>>,
 }
 
+/// What a function declares, as written: the same in every round.
+struct Declarations {
+    params: Vec<String>,
+    locals: Arc<HashSet<String>>,
+    /// (name, type name) of its parameters and locals.
+    types: Vec<(String, String)>,
+    is_static: bool,
+    return_type: Option<String>,
+}
+
+impl Declarations {
+    fn of(def: FunctionDef, nodes: &[Node], src: &[u8]) -> Declarations {
+        let mut locals = HashSet::new();
+        for &n in nodes {
+            if n.kind() == "declaration" {
+                let mut c = n.walk();
+                for d in n.children_by_field_name("declarator", &mut c) {
+                    if let Some(id) = crate::c::syntax::declarator_identifier(d) {
+                        locals.insert(text(id, src));
+                    }
+                }
+            }
+        }
+        let head = &src[def.node.start_byte()..def.body.start_byte()];
+        Declarations {
+            params: def.parameter_names(src),
+            locals: Arc::new(locals),
+            types: declared_type_names(def.node, nodes, src),
+            is_static: memchr::memmem::find(head, b"static").is_some(),
+            return_type: def
+                .node
+                .child_by_field_name("type")
+                .and_then(|t| crate::engine::types::type_name(t, src)),
+        }
+    }
+}
+
 /// A function body as the analysis takes it.
 enum Body<'t> {
     /// Nested deeper than `MAX_DEPTH` levels.
@@ -97,6 +134,7 @@ enum Body<'t> {
         nodes: Arc<[Node<'t>]>,
         matches: Vec<(Node<'t>, Match, RuleKind)>,
         constraints: Arc<FunctionConstraints<'t>>,
+        declarations: Declarations,
     },
 }
 
@@ -272,10 +310,12 @@ fn prepare_file<'t>(
                 Some(nodes) => {
                     let matches = match_rules(engine, &nodes, src);
                     let constraints = Arc::new(FunctionConstraints::of(engine, &nodes, src));
+                    let declarations = Declarations::of(def, &nodes, src);
                     Body::Clean {
                         nodes: nodes.into(),
                         matches,
                         constraints,
+                        declarations,
                     }
                 }
             }
@@ -297,21 +337,26 @@ fn prepare_file<'t>(
                 nodes,
                 matches,
                 constraints,
+                declarations,
             } => {
                 let local_index = part.funcs.len();
                 for (node, matched, kind) in matches.iter() {
                     part.matches
                         .push((local_index, *node, matched.clone(), *kind));
                 }
-                part.funcs.push(function(
-                    types,
+                part.funcs.push(Func {
                     file,
-                    f,
-                    def,
+                    file_local: declarations.is_static && f.path.ends_with(".c"),
                     name,
-                    nodes.clone(),
-                    constraints.clone(),
-                ));
+                    def,
+                    is_static: declarations.is_static,
+                    nodes: nodes.clone(),
+                    constraints: constraints.clone(),
+                    params: declarations.params.clone(),
+                    locals: declarations.locals.clone(),
+                    types: declared_types(&declarations.types, types),
+                    return_type: declarations.return_type.clone(),
+                });
             }
         }
     }
@@ -349,52 +394,6 @@ fn match_rules<'t>(
         }
     }
     out
-}
-
-/// A clean function's facts: locals, parameters, declared types.
-fn function<'t>(
-    types: &TypeIndex,
-    file: FileId,
-    f: &ProgramFile<'t>,
-    def: FunctionDef<'t>,
-    name: String,
-    nodes: Arc<[Node<'t>]>,
-    constraints: Arc<FunctionConstraints<'t>>,
-) -> Func<'t> {
-    let src: &[u8] = &f.parsed.original;
-    let mut locals = HashSet::new();
-    for &n in nodes.iter() {
-        if n.kind() == "declaration" {
-            let mut c = n.walk();
-            for d in n.children_by_field_name("declarator", &mut c) {
-                if let Some(id) = crate::c::syntax::declarator_identifier(d) {
-                    locals.insert(text(id, src));
-                }
-            }
-        }
-    }
-    let is_static = {
-        let head = &src[def.node.start_byte()..def.body.start_byte()];
-        memchr::memmem::find(head, b"static").is_some()
-    };
-    let return_type = def
-        .node
-        .child_by_field_name("type")
-        .and_then(|t| crate::engine::types::type_name(t, src));
-    let types_map = declared_types(def.node, &nodes, src, types);
-    Func {
-        file,
-        file_local: is_static && f.path.ends_with(".c"),
-        params: def.parameter_names(src),
-        name,
-        def,
-        is_static,
-        nodes,
-        constraints,
-        locals,
-        types: types_map,
-        return_type,
-    }
 }
 
 /// Seeds a unit per acquired location (acquires filling one location share

@@ -138,7 +138,7 @@ pub(crate) struct Func<'t> {
     /// Its constraints, built once (`propagate::FunctionConstraints`).
     pub constraints: Arc<propagate::FunctionConstraints<'t>>,
     pub params: Vec<String>,
-    pub locals: HashSet<String>,
+    pub locals: Arc<HashSet<String>>,
     pub types: HashMap<String, String>,
     pub return_type: Option<String>,
 }
