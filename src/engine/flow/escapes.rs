@@ -28,10 +28,11 @@ pub(crate) fn collect(
         }
     }
     tracked_fields(cx);
-    let release_ranges: Vec<(FileId, usize, usize)> = releases
-        .iter()
-        .map(|r| (cx.funcs[r.func].file, r.matched.start, r.matched.end))
-        .collect();
+    let release_ranges = Enclosing::of(
+        releases
+            .iter()
+            .map(|r| (cx.funcs[r.func].file, r.matched.start, r.matched.end)),
+    );
     for (i, (func, call)) in k.calls.iter().enumerate() {
         // A call matters when it passes something tracked, or when it calls
         // a function whose parameters hold pages (its other arguments must
@@ -43,9 +44,7 @@ pub(crate) fn collect(
         }
         let file = cx.funcs[*func].file;
         let range = (call.node.start_byte(), call.node.end_byte());
-        let in_release = release_ranges
-            .iter()
-            .any(|&(f, s, e)| f == file && s <= range.0 && range.1 <= e);
+        let in_release = release_ranges.encloses(file, range.0, range.1);
         check_call(cx, *func, call, in_release);
     }
     // Returns of pages: the function's callers must be read.
@@ -76,6 +75,41 @@ pub(crate) fn collect(
     }
     address_taken(cx, scanned);
     flag_evidence(cx);
+}
+
+/// Byte ranges per file, to ask in logarithmic time whether one of them
+/// holds a given range.
+struct Enclosing {
+    /// Per file, (start, end) sorted, with the largest end up to each.
+    ranges: HashMap<FileId, Vec<(usize, usize, usize)>>,
+}
+
+impl Enclosing {
+    fn of(ranges: impl IntoIterator<Item = (FileId, usize, usize)>) -> Enclosing {
+        let mut by_file: HashMap<FileId, Vec<(usize, usize, usize)>> = HashMap::new();
+        for (file, start, end) in ranges {
+            by_file.entry(file).or_default().push((start, end, end));
+        }
+        for list in by_file.values_mut() {
+            list.sort_unstable();
+            let mut furthest = 0;
+            for r in list.iter_mut() {
+                furthest = furthest.max(r.1);
+                r.2 = furthest;
+            }
+        }
+        Enclosing { ranges: by_file }
+    }
+
+    /// Whether a range of `file` starts at or before `start` and ends at or
+    /// after `end`.
+    fn encloses(&self, file: FileId, start: usize, end: usize) -> bool {
+        let Some(list) = self.ranges.get(&file) else {
+            return false;
+        };
+        let before = list.partition_point(|r| r.0 <= start);
+        before > 0 && list[before - 1].2 >= end
+    }
 }
 
 /// An assignment: another value into a tracked location, pages into a
