@@ -5,8 +5,8 @@
 
 use super::dataflow::{declarator_of, declarator_removal_range, one_line};
 use super::flow::ids::{FuncId, UnitId};
-use super::flow::FlowContext;
 use super::flow::{AcquireSite, MatchSite, ReleaseSite, UnitState};
+use super::flow::{FlowContext, Info, Loc};
 use super::reason::{Blocker, Decision};
 use super::{AcquirePolicy, Class, FileFindings, Plan, Site, SiteKind, Unit};
 use crate::rule::{AcquireFamily, Target};
@@ -28,6 +28,7 @@ pub(crate) fn decide_all(
         .iter()
         .map(|&l| Blocker::LimitReached(l))
         .collect();
+    let vars = VarsByFunction::of(cx);
     let mut unit_index: HashMap<UnitId, usize> = HashMap::new();
     let mut units: Vec<Unit> = Vec::new();
     for u in cx.units.ids() {
@@ -35,7 +36,7 @@ pub(crate) fn decide_all(
             continue;
         }
         unit_index.insert(u, units.len());
-        units.push(decide(cx, u, representatives, &limits));
+        units.push(decide(cx, &vars, u, representatives, &limits));
     }
     remove_dead_indices(cx, &mut units);
     let index_of = |u: UnitId| unit_index[&representatives[u.index()]];
@@ -192,8 +193,36 @@ fn dedup(v: &[Blocker]) -> Vec<Blocker> {
     out
 }
 
+/// The locals and parameters that hold something, per function, so that a
+/// unit's decision looks at its own function's only.
+struct VarsByFunction<'c> {
+    vars: HashMap<FuncId, Vec<(&'c str, &'c Info)>>,
+}
+
+impl<'c> VarsByFunction<'c> {
+    fn of(cx: &'c FlowContext) -> VarsByFunction<'c> {
+        let mut vars: HashMap<FuncId, Vec<(&str, &Info)>> = HashMap::new();
+        for (loc, info) in &cx.locs {
+            if let Loc::Var(g, name) = loc {
+                vars.entry(*g).or_default().push((name.as_str(), info));
+            }
+        }
+        VarsByFunction { vars }
+    }
+
+    fn of_function(&self, func: FuncId) -> &[(&'c str, &'c Info)] {
+        self.vars.get(&func).map(Vec::as_slice).unwrap_or(&[])
+    }
+}
+
 /// The decision for one unit.
-fn decide(cx: &FlowContext, u: UnitId, representatives: &[UnitId], limits: &[Blocker]) -> Unit {
+fn decide(
+    cx: &FlowContext,
+    vars: &VarsByFunction,
+    u: UnitId,
+    representatives: &[UnitId],
+    limits: &[Blocker],
+) -> Unit {
     let s = &cx.units[u];
     let engine = cx.engine;
     let escapes = dedup(&s.escapes);
@@ -224,7 +253,7 @@ fn decide(cx: &FlowContext, u: UnitId, representatives: &[UnitId], limits: &[Blo
             }
             if !reasons.is_empty() {
                 Decision::Manual(reasons)
-            } else if let Some(why) = lookup_only(cx, s, u, representatives) {
+            } else if let Some(why) = lookup_only(cx, vars, s, u, representatives) {
                 Decision::Keep(why)
             } else if evidence.is_empty() && engine.policy == AcquirePolicy::Evidence {
                 policy(
@@ -306,6 +335,7 @@ fn policy(data: Vec<String>, metadata: Vec<String>) -> Decision {
 /// reference), so it is not pinned. Returns the reason, with the places.
 fn lookup_only(
     cx: &FlowContext,
+    vars: &VarsByFunction,
     s: &UnitState,
     u: UnitId,
     representatives: &[UnitId],
@@ -322,19 +352,14 @@ fn lookup_only(
     let last = s.releases.iter().max_by_key(|(_, m)| m.end)?;
     let src = cx.src(func);
     let f = &cx.funcs[func];
-    let holders: BTreeSet<&str> = cx
-        .locs
+    let holders: BTreeSet<&str> = vars
+        .of_function(func)
         .iter()
-        .filter_map(|(loc, info)| match loc {
-            super::flow::Loc::Var(g, name)
-                if *g == func
-                    && !f.types.contains_key(name)
-                    && info.pages.iter().any(|&p| representatives[p.index()] == u) =>
-            {
-                Some(name.as_str())
-            }
-            _ => None,
+        .filter(|(name, info)| {
+            !f.types.contains_key(*name)
+                && info.pages.iter().any(|&p| representatives[p.index()] == u)
         })
+        .map(|(name, _)| *name)
         .collect();
     let file = cx.file(f.file);
     let release = format!("{}:{}", file.path, file.parsed.line_of(last.1.start));
@@ -424,7 +449,7 @@ fn remove_dead_indices(cx: &FlowContext, units: &mut [Unit]) {
         let ranges = &replaced[&func];
         let mut declarators = Vec::new();
         let mut other_uses = 0;
-        for n in &cx.funcs[func].nodes {
+        for n in cx.funcs[func].nodes.iter() {
             if n.kind() != "identifier" || src[n.byte_range()] != *name.as_bytes() {
                 continue;
             }

@@ -253,26 +253,22 @@ pub fn type_name_from_text(t: &str) -> Option<String> {
     }
 }
 
-/// Declared types of a function's parameters and locals: name -> struct name.
-pub fn declared_types(
-    func: Node,
-    body_nodes: &[Node],
-    src: &[u8],
-    index: &TypeIndex,
-) -> HashMap<String, String> {
-    let mut out = HashMap::new();
-    let add = |decl: Node, out: &mut HashMap<String, String>| {
+/// The declared types of a function's parameters and locals as written:
+/// (name, type name), parameters first, then in body order. They depend
+/// on the function alone; `declared_types` resolves them.
+pub fn declared_type_names(func: Node, body_nodes: &[Node], src: &[u8]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let add = |decl: Node, out: &mut Vec<(String, String)>| {
         let Some(ty) = decl
             .child_by_field_name("type")
             .and_then(|t| type_name(t, src))
         else {
             return;
         };
-        let ty = index.resolve(&ty);
         let mut c = decl.walk();
         for d in decl.children_by_field_name("declarator", &mut c) {
             if let Some(id) = declarator_identifier(d) {
-                out.insert(text(id, src), ty.clone());
+                out.push((text(id, src), ty.clone()));
             }
         }
     };
@@ -287,6 +283,22 @@ pub fn declared_types(
         if n.kind() == "declaration" {
             add(n, &mut out);
         }
+    }
+    out
+}
+
+/// Declared types of a function's parameters and locals (from
+/// `declared_type_names`), through the typedefs of `index`: name -> struct
+/// name, the last declaration of a name winning.
+pub fn declared_types(declared: &[(String, String)], index: &TypeIndex) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    let mut resolved: HashMap<&str, String> = HashMap::new();
+    for (name, ty) in declared {
+        let ty = resolved
+            .entry(ty.as_str())
+            .or_insert_with(|| index.resolve(ty))
+            .clone();
+        out.insert(name.clone(), ty);
     }
     out
 }

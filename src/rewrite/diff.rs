@@ -1,6 +1,6 @@
 //! Git-style unified diffs of one file, on bytes.
 //!
-//! `similar` computes the line diff; the headers (`diff --git`, `index`,
+//! `similar` computes the line diff of each change (`line_ops`); the headers (`diff --git`, `index`,
 //! `---`/`+++`), the hunk ranges, the `\ No newline at end of file` markers and
 //! the function name after `@@` are written here the way git writes them, so
 //! that `git apply` takes the output and a reviewer sees what `git diff`
@@ -52,13 +52,7 @@ pub fn file_diff(rel_path: &str, before: &[u8], after: &[u8], index_line: Option
     }
     let old_lines = split_lines(before);
     let new_lines = split_lines(after);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let ops = in_order(capture_diff_slices_deadline(
-        Algorithm::Myers,
-        &old_lines,
-        &new_lines,
-        Some(deadline),
-    ));
+    let ops = in_order(line_ops(&old_lines, &new_lines));
     let mut out = Vec::new();
     let (a, b) = (quote_path("a/", rel_path), quote_path("b/", rel_path));
     out.extend_from_slice(format!("diff --git {a} {b}\n").as_bytes());
@@ -120,6 +114,127 @@ pub fn file_diff(rel_path: &str, before: &[u8], after: &[u8], index_line: Option
         }
     }
     out
+}
+
+/// Equal lines, in step on both sides, that end a change.
+const SYNC_LINES: usize = 3;
+
+/// How many lines past the start of a change, on both sides together, the
+/// end of the change (`SYNC_LINES` equal lines) is looked for. A longer
+/// change is diffed in stretches of half as many lines on each side.
+const SYNC_WINDOW: usize = 400;
+
+/// Most work (lines of both sides times lines changed, an estimate of
+/// what Myers' algorithm costs) for which a file is diffed whole.
+const WHOLE_FILE_WORK: usize = 50_000_000;
+
+/// The line operations from `old` to `new`: Myers' algorithm on the whole
+/// file. It takes time in the product of the lines and the changes, so a
+/// file with thousands of scattered changes (more than `WHOLE_FILE_WORK`)
+/// is not given to it whole: the lines are walked in step while they are
+/// equal, each change is taken up to the nearest point where `SYNC_LINES`
+/// equal lines follow on both sides, and only that stretch is diffed. Time
+/// is then linear in the file.
+fn line_ops(old: &[&[u8]], new: &[&[u8]]) -> Vec<DiffOp> {
+    let changes = changes(old, new);
+    let changed: usize = changes.iter().map(|c| c.old.len() + c.new.len()).sum();
+    let deadline = || Some(Instant::now() + Duration::from_secs(5));
+    if (old.len() + new.len()).saturating_mul(changed) <= WHOLE_FILE_WORK {
+        return capture_diff_slices_deadline(Algorithm::Myers, old, new, deadline());
+    }
+    let mut ops = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    for c in changes {
+        if c.old.start > i {
+            ops.push(DiffOp::Equal {
+                old_index: i,
+                new_index: j,
+                len: c.old.start - i,
+            });
+        }
+        ops.extend(capture_diff_slices_deadline(
+            Algorithm::Myers,
+            &old[c.old.clone()],
+            &new[c.new.clone()],
+            deadline(),
+        ));
+        (i, j) = (c.old.end, c.new.end);
+    }
+    if i < old.len() {
+        ops.push(DiffOp::Equal {
+            old_index: i,
+            new_index: j,
+            len: old.len() - i,
+        });
+    }
+    // One operation per run of equal lines, as one call would give.
+    let mut merged: Vec<DiffOp> = Vec::with_capacity(ops.len());
+    for op in ops {
+        match (merged.last_mut(), op) {
+            (Some(DiffOp::Equal { len, .. }), DiffOp::Equal { len: more, .. }) => *len += more,
+            (_, op) => merged.push(op),
+        }
+    }
+    merged
+}
+
+/// A stretch of old and new lines that differ, between equal ones.
+struct Change {
+    old: std::ops::Range<usize>,
+    new: std::ops::Range<usize>,
+}
+
+/// The changes from `old` to `new`, found walking both in step: each from
+/// where the lines first differ to where `SYNC_LINES` equal lines follow
+/// (`change_end`), or to `SYNC_WINDOW / 2` lines further on each side.
+fn changes(old: &[&[u8]], new: &[&[u8]]) -> Vec<Change> {
+    let mut out = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    loop {
+        let equal = old[i..]
+            .iter()
+            .zip(&new[j..])
+            .take_while(|(a, b)| a == b)
+            .count();
+        (i, j) = (i + equal, j + equal);
+        if i == old.len() && j == new.len() {
+            return out;
+        }
+        let (end_old, end_new) = change_end(old, new, i, j).unwrap_or((
+            (i + SYNC_WINDOW / 2).min(old.len()),
+            (j + SYNC_WINDOW / 2).min(new.len()),
+        ));
+        out.push(Change {
+            old: i..end_old,
+            new: j..end_new,
+        });
+        (i, j) = (end_old, end_new);
+    }
+}
+
+/// Where a change starting at old line `i` and new line `j` ends: the
+/// nearest (fewest lines on both sides together) pair of lines from which
+/// `SYNC_LINES` lines are equal on both sides, or both sides end, within
+/// `SYNC_WINDOW`.
+fn change_end(old: &[&[u8]], new: &[&[u8]], i: usize, j: usize) -> Option<(usize, usize)> {
+    let in_step = |a: usize, b: usize| {
+        (a == old.len() && b == new.len())
+            || (a + SYNC_LINES <= old.len()
+                && b + SYNC_LINES <= new.len()
+                && old[a..a + SYNC_LINES] == new[b..b + SYNC_LINES])
+    };
+    for reach in 1..=SYNC_WINDOW {
+        for skip_old in 0..=reach {
+            let (a, b) = (i + skip_old, j + reach - skip_old);
+            if a > old.len() || b > new.len() {
+                continue;
+            }
+            if in_step(a, b) {
+                return Some((a, b));
+            }
+        }
+    }
+    None
 }
 
 /// The same operations with every index recounted from the start. `similar`
@@ -274,6 +389,51 @@ mod tests {
         assert_eq!(
             crate::rewrite::patch::apply_unified(before, &d).unwrap(),
             after
+        );
+    }
+
+    /// Thousands of changes in one file: each is diffed on its own (in
+    /// time linear in the file), each is its own hunk, and the diff
+    /// applies back.
+    #[test]
+    fn scattered_changes_are_diffed_one_by_one() {
+        let (mut before, mut after) = (String::new(), String::new());
+        for k in 0..3000 {
+            let head = format!("int f{k}(void)\n{{\n\tint a = {k};\n\n");
+            let tail = "\treturn a;\n}\n\n/* */\n\n";
+            before += &format!("{head}\told({k});\n{tail}");
+            after += &format!("{head}\tnew({k});\n\tmore();\n{tail}");
+        }
+        let d = file_diff("x.c", before.as_bytes(), after.as_bytes(), None);
+        let text = String::from_utf8_lossy(&d);
+        assert_eq!(text.matches("\n@@ -").count(), 3000);
+        assert!(text.contains(
+            "@@ -29982,7 +32980,8 @@ int f2998(void)\n {\n \tint a = 2998;\n \n-\told(2998);\n+\tnew(2998);\n+\tmore();\n \treturn a;\n }\n \n@@"
+        ));
+        assert_eq!(
+            crate::rewrite::patch::apply_unified(before.as_bytes(), &d).unwrap(),
+            after.as_bytes()
+        );
+    }
+
+    /// A change longer than `SYNC_WINDOW` lines is diffed in stretches; the
+    /// diff still applies back.
+    #[test]
+    fn a_change_longer_than_the_window_applies() {
+        let lines = |tag: &str| -> String {
+            (0..10 * SYNC_WINDOW)
+                .map(|k| format!("{tag}{k}\n"))
+                .collect()
+        };
+        let before = format!("a\nb\nc\n{}x\ny\nz\n", lines("old"));
+        let after = format!("a\nb\nc\n{}x\ny\nz\n", lines("new"));
+        let d = file_diff("x.c", before.as_bytes(), after.as_bytes(), None);
+        let text = String::from_utf8_lossy(&d);
+        assert_eq!(text.matches("\n-old").count(), 10 * SYNC_WINDOW);
+        assert_eq!(text.matches("\n+new").count(), 10 * SYNC_WINDOW);
+        assert_eq!(
+            crate::rewrite::patch::apply_unified(before.as_bytes(), &d).unwrap(),
+            after.as_bytes()
         );
     }
 

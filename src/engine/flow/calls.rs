@@ -5,7 +5,7 @@
 
 use super::ids::{FileId, FuncId};
 use super::{text, FlowContext, Needs, ProgramFile};
-use crate::c::syntax::{preorder, shape, strip, Call, ExprShape};
+use crate::c::syntax::{shape, strip, Call, ExprShape};
 use crate::engine::types::{type_name, TypeIndex};
 use std::collections::HashMap;
 use tree_sitter::Node;
@@ -126,33 +126,17 @@ impl<'a, 't> FlowContext<'a, 't> {
     /// Where a function's name is used outside any function body (an ops
     /// table initialiser such as `.release = foo_release`), if anywhere.
     pub fn address_taken_at_file_scope(&self, name: &str, scanned: &Needs) -> Option<String> {
-        for f in self.files {
+        for (f, facts) in self.files.iter().zip(self.facts) {
             let src: &[u8] = &f.parsed.original;
-            if memchr::memmem::find(src, name.as_bytes()).is_none() {
-                continue;
-            }
-            let mut found = None;
-            preorder(f.parsed.tree.root_node(), |n| {
-                if found.is_some() || n.kind() == "function_definition" {
-                    return false;
+            for &n in facts.file_scope_uses(name) {
+                // An ops-table slot whose every call site was read is a
+                // known caller, not an unknown one.
+                let known_slot = ops_slot_of(n, src, &self.types).is_some_and(|slot| {
+                    scanned.fields.contains(&slot) || scanned.local_fields.contains(&slot)
+                });
+                if !known_slot {
+                    return Some(format!("{}:{}", f.path, f.parsed.line_of(n.start_byte())));
                 }
-                if n.kind() == "identifier" && src[n.byte_range()] == *name.as_bytes() {
-                    let in_declarator = n
-                        .parent()
-                        .is_some_and(|par| par.kind() == "function_declarator");
-                    // An ops-table slot whose every call site was read is a
-                    // known caller, not an unknown one.
-                    let known_slot = ops_slot_of(n, src, &self.types).is_some_and(|slot| {
-                        scanned.fields.contains(&slot) || scanned.local_fields.contains(&slot)
-                    });
-                    if !in_declarator && !known_slot {
-                        found = Some(format!("{}:{}", f.path, f.parsed.line_of(n.start_byte())));
-                    }
-                }
-                true
-            });
-            if found.is_some() {
-                return found;
             }
         }
         None

@@ -5,16 +5,18 @@
 
 use super::calls::ops_index;
 use super::ids::{FileId, FuncId, IdVec, UnitId};
+use super::propagate::FunctionConstraints;
 use super::values::root_of;
 use super::{text, FlowContext, Func, Hot, Loc, ProgramFile, UnitState, Val};
 use crate::c::syntax::{functions, preorder, shape, Call, ExprShape, FunctionDef};
 use crate::c::Parsed;
 use crate::engine::matcher::{match_rule, Match};
 use crate::engine::reason::Blocker;
-use crate::engine::types::{declared_types, TypeIndex};
+use crate::engine::types::{declared_type_names, declared_types, TypeIndex};
 use crate::engine::{Engine, FileFindings, SkippedFunction};
 use crate::rule::RuleKind;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use tree_sitter::Node;
 
 use super::Needs;
@@ -72,6 +74,9 @@ struct FilePart<'t> {
 pub struct FileFacts<'t> {
     types: TypeIndex,
     functions: Vec<FunctionFacts<'t>>,
+    /// The identifiers outside function bodies, by name, in tree order;
+    /// the names a function declarator declares are left out.
+    file_scope: HashMap<&'t [u8], Vec<Node<'t>>>,
 }
 
 /// One function of a file, and its body once it has been looked at.
@@ -80,16 +85,56 @@ struct FunctionFacts<'t> {
     body: Option<Body<'t>>,
 }
 
+/// What a function declares, as written: the same in every round.
+struct Declarations {
+    params: Vec<String>,
+    locals: Arc<HashSet<String>>,
+    /// (name, type name) of its parameters and locals.
+    types: Vec<(String, String)>,
+    is_static: bool,
+    return_type: Option<String>,
+}
+
+impl Declarations {
+    fn of(def: FunctionDef, nodes: &[Node], src: &[u8]) -> Declarations {
+        let mut locals = HashSet::new();
+        for &n in nodes {
+            if n.kind() == "declaration" {
+                let mut c = n.walk();
+                for d in n.children_by_field_name("declarator", &mut c) {
+                    if let Some(id) = crate::c::syntax::declarator_identifier(d) {
+                        locals.insert(text(id, src));
+                    }
+                }
+            }
+        }
+        let head = &src[def.node.start_byte()..def.body.start_byte()];
+        Declarations {
+            params: def.parameter_names(src),
+            locals: Arc::new(locals),
+            types: declared_type_names(def.node, nodes, src),
+            is_static: memchr::memmem::find(head, b"static").is_some(),
+            return_type: def
+                .node
+                .child_by_field_name("type")
+                .and_then(|t| crate::engine::types::type_name(t, src)),
+        }
+    }
+}
+
 /// A function body as the analysis takes it.
 enum Body<'t> {
     /// Nested deeper than `MAX_DEPTH` levels.
     Deep,
     /// Holds a parse error, first on `error_line`.
     Broken { error_line: usize },
-    /// Its nodes (comments left out) and the rule matches among them.
+    /// Its nodes (comments left out), the rule matches among them and its
+    /// constraints.
     Clean {
-        nodes: Vec<Node<'t>>,
+        nodes: Arc<[Node<'t>]>,
         matches: Vec<(Node<'t>, Match, RuleKind)>,
+        constraints: Arc<FunctionConstraints<'t>>,
+        declarations: Declarations,
     },
 }
 
@@ -102,7 +147,34 @@ impl<'t> FileFacts<'t> {
             .into_iter()
             .map(|def| FunctionFacts { def, body: None })
             .collect();
-        FileFacts { types, functions }
+        let src: &'t [u8] = &f.parsed.original;
+        let mut file_scope: HashMap<&'t [u8], Vec<Node<'t>>> = HashMap::new();
+        preorder(f.parsed.tree.root_node(), |n| {
+            if n.kind() == "function_definition" {
+                return false;
+            }
+            let declared = n
+                .parent()
+                .is_some_and(|par| par.kind() == "function_declarator");
+            if n.kind() == "identifier" && !declared {
+                file_scope.entry(&src[n.byte_range()]).or_default().push(n);
+            }
+            true
+        });
+        FileFacts {
+            types,
+            functions,
+            file_scope,
+        }
+    }
+
+    /// The identifiers named `name` outside function bodies, in tree order,
+    /// except in function declarators.
+    pub(crate) fn file_scope_uses(&self, name: &str) -> &[Node<'t>] {
+        self.file_scope
+            .get(name.as_bytes())
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 }
 
@@ -111,7 +183,7 @@ impl<'t> FileFacts<'t> {
 pub(crate) fn collect<'a, 't>(
     engine: &'a Engine<'a>,
     files: &'a [ProgramFile<'t>],
-    facts: &mut [FileFacts<'t>],
+    facts: &'a mut [FileFacts<'t>],
     scanned: &Needs,
     out_files: &mut [FileFindings],
 ) -> Collected<'a, 't> {
@@ -163,6 +235,7 @@ pub(crate) fn collect<'a, 't>(
     let context = FlowContext {
         engine,
         files,
+        facts,
         funcs,
         by_name,
         types,
@@ -172,6 +245,7 @@ pub(crate) fn collect<'a, 't>(
         parent: IdVec::default(),
         needs: Needs::default(),
         need_units: HashMap::new(),
+        callers_asked: HashSet::new(),
         hot: Hot::default(),
         ops,
         limits: Default::default(),
@@ -237,7 +311,14 @@ fn prepare_file<'t>(
                 },
                 Some(nodes) => {
                     let matches = match_rules(engine, &nodes, src);
-                    Body::Clean { nodes, matches }
+                    let constraints = Arc::new(FunctionConstraints::of(engine, &nodes, src));
+                    let declarations = Declarations::of(def, &nodes, src);
+                    Body::Clean {
+                        nodes: nodes.into(),
+                        matches,
+                        constraints,
+                        declarations,
+                    }
                 }
             }
         });
@@ -254,14 +335,30 @@ fn prepare_file<'t>(
                 error_line: *error_line,
                 def,
             }),
-            Body::Clean { nodes, matches } => {
+            Body::Clean {
+                nodes,
+                matches,
+                constraints,
+                declarations,
+            } => {
                 let local_index = part.funcs.len();
                 for (node, matched, kind) in matches.iter() {
                     part.matches
                         .push((local_index, *node, matched.clone(), *kind));
                 }
-                part.funcs
-                    .push(function(types, file, f, def, name, nodes.clone()));
+                part.funcs.push(Func {
+                    file,
+                    file_local: declarations.is_static && f.path.ends_with(".c"),
+                    name,
+                    def,
+                    is_static: declarations.is_static,
+                    nodes: nodes.clone(),
+                    constraints: constraints.clone(),
+                    params: declarations.params.clone(),
+                    locals: declarations.locals.clone(),
+                    types: declared_types(&declarations.types, types),
+                    return_type: declarations.return_type.clone(),
+                });
             }
         }
     }
@@ -299,50 +396,6 @@ fn match_rules<'t>(
         }
     }
     out
-}
-
-/// A clean function's facts: locals, parameters, declared types.
-fn function<'t>(
-    types: &TypeIndex,
-    file: FileId,
-    f: &ProgramFile<'t>,
-    def: FunctionDef<'t>,
-    name: String,
-    nodes: Vec<Node<'t>>,
-) -> Func<'t> {
-    let src: &[u8] = &f.parsed.original;
-    let mut locals = HashSet::new();
-    for &n in &nodes {
-        if n.kind() == "declaration" {
-            let mut c = n.walk();
-            for d in n.children_by_field_name("declarator", &mut c) {
-                if let Some(id) = crate::c::syntax::declarator_identifier(d) {
-                    locals.insert(text(id, src));
-                }
-            }
-        }
-    }
-    let is_static = {
-        let head = &src[def.node.start_byte()..def.body.start_byte()];
-        memchr::memmem::find(head, b"static").is_some()
-    };
-    let return_type = def
-        .node
-        .child_by_field_name("type")
-        .and_then(|t| crate::engine::types::type_name(t, src));
-    let types_map = declared_types(def.node, &nodes, src, types);
-    Func {
-        file,
-        file_local: is_static && f.path.ends_with(".c"),
-        params: def.parameter_names(src),
-        name,
-        def,
-        is_static,
-        nodes,
-        locals,
-        types: types_map,
-        return_type,
-    }
 }
 
 /// Seeds a unit per acquired location (acquires filling one location share

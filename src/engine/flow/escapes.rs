@@ -30,27 +30,23 @@ pub(crate) fn collect(
         }
     }
     tracked_fields(cx);
-    let release_ranges: Vec<(FileId, usize, usize)> = releases
-        .iter()
-        .map(|r| (cx.funcs[r.func].file, r.matched.start, r.matched.end))
-        .collect();
+    let release_ranges = Enclosing::of(
+        releases
+            .iter()
+            .map(|r| (cx.funcs[r.func].file, r.matched.start, r.matched.end)),
+    );
     for (i, (func, call)) in k.calls.iter().enumerate() {
         // A call matters when it passes something tracked, or when it calls
         // a function whose parameters hold pages (its other arguments must
         // then come from acquires too).
         if !k.call_mentions[i].hot(*func, &cx.hot)
-            && !cx
-                .targets(*func, call)
-                .iter()
-                .any(|&g| cx.has_tracked_param(g))
+            && !k.call_targets[i].iter().any(|&g| cx.has_tracked_param(g))
         {
             continue;
         }
         let file = cx.funcs[*func].file;
         let range = (call.node.start_byte(), call.node.end_byte());
-        let in_release = release_ranges
-            .iter()
-            .any(|&(f, s, e)| f == file && s <= range.0 && range.1 <= e);
+        let in_release = release_ranges.encloses(file, range.0, range.1);
         check_call(cx, *func, call, in_release, &mut mixed);
     }
     block_mixed_storage(cx, k, releases, mixed);
@@ -82,6 +78,41 @@ pub(crate) fn collect(
     }
     address_taken(cx, scanned);
     flag_evidence(cx);
+}
+
+/// Byte ranges per file, to ask in logarithmic time whether one of them
+/// holds a given range.
+struct Enclosing {
+    /// Per file, (start, end) sorted, with the largest end up to each.
+    ranges: HashMap<FileId, Vec<(usize, usize, usize)>>,
+}
+
+impl Enclosing {
+    fn of(ranges: impl IntoIterator<Item = (FileId, usize, usize)>) -> Enclosing {
+        let mut by_file: HashMap<FileId, Vec<(usize, usize, usize)>> = HashMap::new();
+        for (file, start, end) in ranges {
+            by_file.entry(file).or_default().push((start, end, end));
+        }
+        for list in by_file.values_mut() {
+            list.sort_unstable();
+            let mut furthest = 0;
+            for r in list.iter_mut() {
+                furthest = furthest.max(r.1);
+                r.2 = furthest;
+            }
+        }
+        Enclosing { ranges: by_file }
+    }
+
+    /// Whether a range of `file` starts at or before `start` and ends at or
+    /// after `end`.
+    fn encloses(&self, file: FileId, start: usize, end: usize) -> bool {
+        let Some(list) = self.ranges.get(&file) else {
+            return false;
+        };
+        let before = list.partition_point(|r| r.0 <= start);
+        before > 0 && list[before - 1].2 >= end
+    }
 }
 
 /// An assignment: another value into a tracked location, pages into a
@@ -462,9 +493,13 @@ fn followed_argument(
             continue;
         }
         let (gname, file_local) = (cx.funcs[g].name.clone(), cx.funcs[g].file_local);
-        let units = cx.val_of(&ploc).units();
-        cx.need(Need::Callers(gname.clone()), &units);
-        cx.needs.add_callers(gname.clone(), file_local);
+        // The parameter's value is settled: its callers are asked for once,
+        // however many calls reach it.
+        if cx.callers_asked.insert(ploc.clone()) {
+            let units = cx.val_of(&ploc).units();
+            cx.need(Need::Callers(gname.clone()), &units);
+            cx.needs.add_callers(gname.clone(), file_local);
+        }
         if v.is_empty() && !cx.holds_no_page(func, arg) {
             let origin = Origin::Argument {
                 value: text(arg, src),
@@ -600,19 +635,9 @@ fn address_taken(cx: &mut FlowContext, scanned: &Needs) {
     if !followed_names.is_empty() {
         for g in cx.funcs.ids() {
             let src = cx.src(g);
-            for &n in &cx.funcs[g].nodes {
-                if n.kind() != "identifier" {
-                    continue;
-                }
+            for &n in &cx.funcs[g].constraints.references {
                 let name = String::from_utf8_lossy(&src[n.byte_range()]);
-                if !followed_names.contains(name.as_ref()) || taken_at.contains_key(name.as_ref()) {
-                    continue;
-                }
-                let is_callee = n.parent().is_some_and(|par| {
-                    par.kind() == "call_expression"
-                        && par.child_by_field_name("function") == Some(n)
-                });
-                if !is_callee {
+                if followed_names.contains(name.as_ref()) && !taken_at.contains_key(name.as_ref()) {
                     taken_at.insert(name.into_owned(), cx.place(g, n));
                 }
             }

@@ -56,6 +56,7 @@ use crate::rule::AcquireFamily;
 use ids::{FileId, FuncId, IdVec, UnitId};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 use tree_sitter::Node;
 
 /// A file given to the analysis.
@@ -134,9 +135,11 @@ pub(crate) struct Func<'t> {
     pub name: String,
     pub def: FunctionDef<'t>,
     pub is_static: bool,
-    pub nodes: Vec<Node<'t>>,
+    pub nodes: Arc<[Node<'t>]>,
+    /// Its constraints, built once (`propagate::FunctionConstraints`).
+    pub constraints: Arc<propagate::FunctionConstraints<'t>>,
     pub params: Vec<String>,
-    pub locals: HashSet<String>,
+    pub locals: Arc<HashSet<String>>,
     pub types: HashMap<String, String>,
     pub return_type: Option<String>,
 }
@@ -206,6 +209,8 @@ impl UnitState {
 pub(crate) struct FlowContext<'a, 't> {
     pub engine: &'a Engine<'a>,
     pub files: &'a [ProgramFile<'t>],
+    /// What is kept of each file across rounds, in the order of `files`.
+    pub facts: &'a [FileFacts<'t>],
     pub funcs: IdVec<FuncId, Func<'t>>,
     pub by_name: HashMap<String, Vec<FuncId>>,
     pub types: TypeIndex,
@@ -221,6 +226,8 @@ pub(crate) struct FlowContext<'a, 't> {
     pub needs: Needs,
     /// The units waiting on each need.
     pub need_units: HashMap<Need, BTreeSet<UnitId>>,
+    /// The tracked parameters whose callers `escapes` has asked for.
+    pub callers_asked: HashSet<Loc>,
     /// Names that hold tracked values, to skip constraints that mention none.
     pub hot: Hot,
     /// (struct, function-pointer field) -> (file, function) stored in it by
@@ -236,13 +243,37 @@ pub(crate) struct FlowContext<'a, 't> {
     pub searched_definitions: HashSet<String>,
 }
 
-/// What holds tracked values, by name.
+/// What holds tracked values, by name. Names are only ever added.
 #[derive(Default)]
 pub(crate) struct Hot {
-    vars: HashSet<(FuncId, String)>,
-    fields: HashSet<String>,
-    rets: HashSet<String>,
+    /// Per function, its locals and parameters that hold tracked values.
+    vars: HashMap<FuncId, NameSet>,
+    fields: NameSet,
+    rets: NameSet,
+    /// Every name above, in the order it was added.
+    added: Vec<HotName>,
 }
+
+/// A name that holds tracked values.
+pub(crate) enum HotName {
+    /// A local or parameter of a function.
+    Var(FuncId, String),
+    /// A field, under any struct.
+    Field(String),
+    /// A function whose return value is tracked.
+    Ret(String),
+}
+
+impl Hot {
+    /// The names added since the first `seen` were, in order.
+    pub fn added_since(&self, seen: usize) -> &[HotName] {
+        &self.added[seen..]
+    }
+}
+
+/// A set of names asked about for many constraints, so hashed with a fast
+/// (not DoS-resistant) hash; its order is never read.
+type NameSet = HashSet<String, foldhash::fast::FixedState>;
 
 /// The names an expression mentions: identifiers, field names and callees.
 #[derive(Default)]
@@ -277,10 +308,21 @@ impl Mentions {
 
     /// Whether something mentioned in function `func` holds tracked values.
     pub fn hot(&self, func: FuncId, hot: &Hot) -> bool {
+        let vars = hot.vars.get(&func);
         self.idents
             .iter()
-            .any(|i| hot.vars.contains(&(func, i.clone())) || hot.rets.contains(i))
+            .any(|i| vars.is_some_and(|v| v.contains(i)) || hot.rets.contains(i))
             || self.fields.iter().any(|f| hot.fields.contains(f))
+    }
+
+    /// The identifiers mentioned, sorted, each once.
+    pub fn idents(&self) -> &[String] {
+        &self.idents
+    }
+
+    /// The field names mentioned, sorted, each once.
+    pub fn fields(&self) -> &[String] {
+        &self.fields
     }
 }
 
@@ -340,15 +382,25 @@ impl<'a, 't> FlowContext<'a, 't> {
         if v.is_empty() {
             return false;
         }
+        let hot = &mut self.hot;
         match &loc {
             Loc::Var(func, name) => {
-                self.hot.vars.insert((*func, name.clone()));
+                if hot.vars.entry(*func).or_default().insert(name.clone()) {
+                    hot.added.push(HotName::Var(*func, name.clone()));
+                }
             }
             Loc::Field(s, f) => {
-                self.hot.fields.extend(self.types.spellings(s, f));
+                for spelling in self.types.spellings(s, f) {
+                    if hot.fields.insert(spelling.clone()) {
+                        hot.added.push(HotName::Field(spelling));
+                    }
+                }
             }
             Loc::Ret(g) => {
-                self.hot.rets.insert(self.funcs[*g].name.clone());
+                let name = &self.funcs[*g].name;
+                if hot.rets.insert(name.clone()) {
+                    hot.added.push(HotName::Ret(name.clone()));
+                }
             }
         }
         let info = self.locs.entry(loc).or_default();

@@ -8,10 +8,13 @@
 use super::ids::{FuncId, UnitId};
 use super::summaries::IdentityUse;
 use super::values::{alias_loc, element_field_home, element_home};
-use super::{FlowContext, Limit, Loc, Mentions, Val};
+use super::{FlowContext, Hot, HotName, Limit, Loc, Mentions, Val};
 use crate::c::syntax::{shape, Assignment, Call, ExprShape};
+use crate::engine::Engine;
 use crate::rule::ElementStore;
-use std::collections::BTreeSet;
+use foldhash::fast::FixedState;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 use tree_sitter::Node;
 
 /// How many rounds the propagation may take before it is abandoned (and
@@ -21,83 +24,144 @@ pub(crate) const FIXPOINT_ROUNDS: usize = 32;
 /// The constraints of the program, with what each mentions.
 pub(crate) struct Constraints<'t> {
     pub assignments: Vec<(FuncId, Assignment<'t>)>,
-    pub assignment_mentions: Vec<Mentions>,
+    pub assignment_mentions: Vec<Arc<Mentions>>,
     pub calls: Vec<(FuncId, Call<'t>)>,
-    pub call_mentions: Vec<Mentions>,
-    call_targets: Vec<Vec<FuncId>>,
+    pub call_mentions: Vec<Arc<Mentions>>,
+    pub call_targets: Vec<Vec<FuncId>>,
     /// For a call of a container store (`sg_set_page`,
     /// `sg_alloc_table_from_pages`): which arguments it stores where.
     element_stores: Vec<Option<ElementStore>>,
     pub returns: Vec<(FuncId, Node<'t>)>,
-    return_mentions: Vec<Mentions>,
+    return_mentions: Vec<Arc<Mentions>>,
 }
 
-/// What `extract` finds in each node of the given functions, in function
-/// and node order.
-fn per_node<'t, T>(
-    cx: &FlowContext<'_, 't>,
-    ids: &[FuncId],
-    extract: impl Fn(Node<'t>) -> Option<T>,
-) -> Vec<(FuncId, T)> {
-    ids.iter()
-        .flat_map(|&g| {
-            cx.funcs[g]
-                .nodes
-                .iter()
-                .filter_map(|&n| extract(n))
-                .map(move |x| (g, x))
-        })
-        .collect()
+/// The constraints of one function, in node order, with what each
+/// mentions. They depend on its body and the rules only, so they are
+/// built once, when the function first takes part, and kept across
+/// analysis rounds (`collect::FileFacts`); a round only resolves the calls.
+pub(crate) struct FunctionConstraints<'t> {
+    assignments: Vec<(Assignment<'t>, Arc<Mentions>)>,
+    /// Iterator macros read as assignments (`iterator_assignments`).
+    iterations: Vec<(Assignment<'t>, Arc<Mentions>)>,
+    calls: Vec<(Call<'t>, Arc<Mentions>, Option<ElementStore>)>,
+    returns: Vec<(Node<'t>, Arc<Mentions>)>,
+    /// The identifiers used other than as the callee of a call, in node
+    /// order: where a function's address may be taken.
+    pub references: Vec<Node<'t>>,
+}
+
+impl<'t> FunctionConstraints<'t> {
+    /// One pass over a function's nodes.
+    pub fn of(engine: &Engine, nodes: &[Node<'t>], src: &[u8]) -> FunctionConstraints<'t> {
+        let stores = &engine.pack.flow.element_stores;
+        let mut out = FunctionConstraints {
+            assignments: Vec::new(),
+            iterations: Vec::new(),
+            calls: Vec::new(),
+            returns: Vec::new(),
+            references: Vec::new(),
+        };
+        for &n in nodes {
+            if let Some(a) = Assignment::new(n) {
+                out.assignments
+                    .push((a, Arc::new(Mentions::of(&[a.lhs, a.rhs], src))));
+            }
+        }
+        for a in iterator_assignments(engine, nodes, src) {
+            out.iterations
+                .push((a, Arc::new(Mentions::of(&[a.lhs, a.rhs], src))));
+        }
+        for &n in nodes {
+            if let Some(c) = Call::new(n) {
+                let store = c
+                    .callee_name(src)
+                    .and_then(|n| stores.get(String::from_utf8_lossy(n).as_ref()).copied());
+                out.calls
+                    .push((c, Arc::new(Mentions::of(&c.args(), src)), store));
+            }
+        }
+        for &n in nodes {
+            let returned = (n.kind() == "return_statement")
+                .then(|| n.named_child(0))
+                .flatten();
+            if let Some(e) = returned {
+                out.returns.push((e, Arc::new(Mentions::of(&[e], src))));
+            }
+        }
+        for &n in nodes {
+            if n.kind() != "identifier" {
+                continue;
+            }
+            let is_callee = n.parent().is_some_and(|par| {
+                par.kind() == "call_expression" && par.child_by_field_name("function") == Some(n)
+            });
+            if !is_callee {
+                out.references.push(n);
+            }
+        }
+        out
+    }
 }
 
 impl<'t> Constraints<'t> {
+    /// The program's constraints: those of every function (assignments,
+    /// then iterator macros, calls and returns, each in function order),
+    /// and the functions each call reaches in this program.
     pub fn of(cx: &FlowContext<'_, 't>) -> Constraints<'t> {
-        let ids: Vec<FuncId> = cx.funcs.ids().collect();
-        let mut assignments: Vec<(FuncId, Assignment)> = per_node(cx, &ids, Assignment::new);
-        for &g in &ids {
-            assignments.extend(iterator_assignments(cx, g).into_iter().map(|a| (g, a)));
+        let mut k = Constraints {
+            assignments: Vec::new(),
+            assignment_mentions: Vec::new(),
+            calls: Vec::new(),
+            call_mentions: Vec::new(),
+            call_targets: Vec::new(),
+            element_stores: Vec::new(),
+            returns: Vec::new(),
+            return_mentions: Vec::new(),
+        };
+        let each = || {
+            cx.funcs
+                .iter_enumerated()
+                .map(|(g, f)| (g, &*f.constraints))
+        };
+        for (g, fc) in each() {
+            for (a, m) in &fc.assignments {
+                k.assignments.push((g, *a));
+                k.assignment_mentions.push(m.clone());
+            }
         }
-        let calls: Vec<(FuncId, Call)> = per_node(cx, &ids, Call::new);
-        let returns: Vec<(FuncId, Node)> = per_node(cx, &ids, |n| {
-            (n.kind() == "return_statement")
-                .then(|| n.named_child(0))
-                .flatten()
-        });
-        let stores = &cx.engine.pack.flow.element_stores;
-        Constraints {
-            assignment_mentions: assignments
-                .iter()
-                .map(|(g, a)| Mentions::of(&[a.lhs, a.rhs], cx.src(*g)))
-                .collect(),
-            call_mentions: calls
-                .iter()
-                .map(|(g, c)| Mentions::of(&c.args(), cx.src(*g)))
-                .collect(),
-            call_targets: calls.iter().map(|(g, c)| cx.targets(*g, c)).collect(),
-            element_stores: calls
-                .iter()
-                .map(|(g, c)| {
-                    c.callee_name(cx.src(*g))
-                        .and_then(|n| stores.get(String::from_utf8_lossy(n).as_ref()).copied())
-                })
-                .collect(),
-            return_mentions: returns
-                .iter()
-                .map(|(g, e)| Mentions::of(&[*e], cx.src(*g)))
-                .collect(),
-            assignments,
-            calls,
-            returns,
+        for (g, fc) in each() {
+            for (a, m) in &fc.iterations {
+                k.assignments.push((g, *a));
+                k.assignment_mentions.push(m.clone());
+            }
         }
+        for (g, fc) in each() {
+            for (c, m, store) in &fc.calls {
+                k.calls.push((g, *c));
+                k.call_mentions.push(m.clone());
+                k.call_targets.push(cx.targets(g, c));
+                k.element_stores.push(*store);
+            }
+        }
+        for (g, fc) in each() {
+            for (e, m) in &fc.returns {
+                k.returns.push((g, *e));
+                k.return_mentions.push(m.clone());
+            }
+        }
+        k
     }
 }
 
 /// Iterator macros (read as `while (args)` by the macro pass): the cursor
 /// walks the array, as if assigned from it.
-fn iterator_assignments<'t>(cx: &FlowContext<'_, 't>, func: FuncId) -> Vec<Assignment<'t>> {
-    let src = cx.src(func);
+fn iterator_assignments<'t>(
+    engine: &Engine,
+    nodes: &[Node<'t>],
+    src: &[u8],
+) -> Vec<Assignment<'t>> {
     let mut out = Vec::new();
-    for &n in &cx.funcs[func].nodes {
+    for &n in nodes {
         if n.kind() != "while_statement" {
             continue;
         }
@@ -107,7 +171,7 @@ fn iterator_assignments<'t>(cx: &FlowContext<'_, 't>, func: FuncId) -> Vec<Assig
             .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
             .count();
         let name = String::from_utf8_lossy(&head[..name_len]);
-        let Some(&(cursor, array)) = cx.engine.pack.flow.iterators.get(name.as_ref()) else {
+        let Some(&(cursor, array)) = engine.pack.flow.iterators.get(name.as_ref()) else {
             continue;
         };
         let args = n
@@ -155,24 +219,26 @@ fn comma_operands(node: Node) -> Vec<Node> {
 /// Propagates to a fixpoint; reports `Limit::FixpointRounds` when the
 /// bound is reached first.
 pub(crate) fn fixpoint(cx: &mut FlowContext, k: &Constraints) {
+    let mut hot = HotConstraints::new(k);
     for _ in 0..FIXPOINT_ROUNDS {
         let mut changed = false;
         for (i, (func, asg)) in k.assignments.iter().enumerate() {
-            if k.assignment_mentions[i].hot(*func, &cx.hot) {
+            hot.update(&cx.hot);
+            if hot.assignments[i] {
                 changed |= assignment(cx, *func, asg);
             }
         }
         for (i, (func, call)) in k.calls.iter().enumerate() {
+            hot.update(&cx.hot);
             changed |= match k.element_stores[i] {
-                Some(store) if k.call_mentions[i].hot(*func, &cx.hot) => {
-                    element_store(cx, *func, call, store)
-                }
+                Some(store) if hot.calls[i] => element_store(cx, *func, call, store),
                 Some(_) => false,
                 None => arguments(cx, *func, call, &k.call_targets[i], &k.call_mentions[i]),
             };
         }
         for (i, (func, e)) in k.returns.iter().enumerate() {
-            if k.return_mentions[i].hot(*func, &cx.hot) {
+            hot.update(&cx.hot);
+            if hot.returns[i] {
                 let v = cx.eval(*func, *e, 0);
                 changed |= cx.merge(Loc::Ret(*func), &v);
             }
@@ -182,6 +248,102 @@ pub(crate) fn fixpoint(cx: &mut FlowContext, k: &Constraints) {
         }
     }
     cx.hit(Limit::FixpointRounds(FIXPOINT_ROUNDS));
+}
+
+/// Which constraints mention a name that holds tracked values: what
+/// `Mentions::hot` answers for each, kept up to date as `Hot` gains names
+/// (it never loses one), so that a round of the fixpoint asks nothing of
+/// the constraints that mention no such name.
+struct HotConstraints<'k> {
+    assignments: Vec<bool>,
+    calls: Vec<bool>,
+    returns: Vec<bool>,
+    /// The constraints that mention each identifier, and each field name;
+    /// of each function, those that mention each identifier.
+    by_ident: HashMap<&'k str, Vec<Slot>, FixedState>,
+    by_field: HashMap<&'k str, Vec<Slot>, FixedState>,
+    by_var: HashMap<(FuncId, &'k str), Vec<Slot>, FixedState>,
+    /// How many of `Hot`'s names have been applied.
+    seen: usize,
+}
+
+/// A constraint of `Constraints`, by kind and index.
+#[derive(Clone, Copy)]
+enum Slot {
+    Assignment(usize),
+    Call(usize),
+    Return(usize),
+}
+
+impl<'k> HotConstraints<'k> {
+    /// The index of what the constraints mention; none of them hot yet.
+    fn new(k: &'k Constraints) -> HotConstraints<'k> {
+        let mut hot = HotConstraints {
+            assignments: vec![false; k.assignments.len()],
+            calls: vec![false; k.calls.len()],
+            returns: vec![false; k.returns.len()],
+            by_ident: HashMap::default(),
+            by_field: HashMap::default(),
+            by_var: HashMap::default(),
+            seen: 0,
+        };
+        let mentions = (k.assignment_mentions.iter().enumerate())
+            .map(|(i, m)| (Slot::Assignment(i), m))
+            .chain(
+                k.call_mentions
+                    .iter()
+                    .enumerate()
+                    .map(|(i, m)| (Slot::Call(i), m)),
+            )
+            .chain(
+                k.return_mentions
+                    .iter()
+                    .enumerate()
+                    .map(|(i, m)| (Slot::Return(i), m)),
+            );
+        for (slot, m) in mentions {
+            let func = match slot {
+                Slot::Assignment(i) => k.assignments[i].0,
+                Slot::Call(i) => k.calls[i].0,
+                Slot::Return(i) => k.returns[i].0,
+            };
+            for name in m.idents() {
+                hot.by_ident.entry(name.as_str()).or_default().push(slot);
+                hot.by_var
+                    .entry((func, name.as_str()))
+                    .or_default()
+                    .push(slot);
+            }
+            for name in m.fields() {
+                hot.by_field.entry(name.as_str()).or_default().push(slot);
+            }
+        }
+        hot
+    }
+
+    /// Marks the constraints that mention the names `hot` gained since the
+    /// last call.
+    fn update(&mut self, hot: &Hot) {
+        let added = hot.added_since(self.seen);
+        if added.is_empty() {
+            return;
+        }
+        self.seen += added.len();
+        for name in added {
+            let slots = match name {
+                HotName::Var(func, n) => self.by_var.get(&(*func, n.as_str())),
+                HotName::Ret(n) => self.by_ident.get(n.as_str()),
+                HotName::Field(n) => self.by_field.get(n.as_str()),
+            };
+            for &slot in slots.into_iter().flatten() {
+                match slot {
+                    Slot::Assignment(i) => self.assignments[i] = true,
+                    Slot::Call(i) => self.calls[i] = true,
+                    Slot::Return(i) => self.returns[i] = true,
+                }
+            }
+        }
+    }
 }
 
 /// `lhs = rhs`: the value into the location, arrays aliased both ways, pages

@@ -3,12 +3,12 @@
 //! become one flow, and units are merged into their representatives.
 
 use super::collect::MatchSite;
-use super::ids::{FuncId, UnitId};
+use super::ids::{FileId, FuncId, UnitId};
 use super::FlowContext;
 use crate::engine::matcher::{Match, SoleBlock};
 use crate::engine::reason::Blocker;
 use crate::rule::{AcquireFamily, ReleaseFamily};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use tree_sitter::Node;
 
 /// A release tied to a unit.
@@ -35,6 +35,39 @@ struct Candidate<'t> {
     mixed: Option<Blocker>,
 }
 
+/// Byte ranges of one file that do not overlap one another (`start < end'`
+/// and `start' < end` never both hold for two of them), to ask in
+/// logarithmic time whether a new range overlaps one.
+#[derive(Default)]
+struct Spans {
+    /// Non-empty ranges, by start: their ends rise with their starts.
+    ranges: BTreeMap<usize, usize>,
+    /// Empty ranges, by position.
+    points: BTreeSet<usize>,
+}
+
+impl Spans {
+    /// Whether `start..end` overlaps a range held.
+    fn overlaps(&self, start: usize, end: usize) -> bool {
+        // Of the non-empty ranges starting before `end`, the last ends last.
+        let range = self
+            .ranges
+            .range(..end)
+            .next_back()
+            .is_some_and(|(_, &e)| start < e);
+        let point = start < end && self.points.range(start + 1..end).next().is_some();
+        range || point
+    }
+
+    fn insert(&mut self, start: usize, end: usize) {
+        if start < end {
+            self.ranges.insert(start, end);
+        } else {
+            self.points.insert(start);
+        }
+    }
+}
+
 /// Ties releases to units and merges the units they join.
 pub(crate) fn tie<'t>(cx: &mut FlowContext<'_, 't>, releases: Vec<MatchSite<'t>>) -> Releases<'t> {
     let mut candidates: Vec<Candidate> = releases
@@ -50,16 +83,15 @@ pub(crate) fn tie<'t>(cx: &mut FlowContext<'_, 't>, releases: Vec<MatchSite<'t>>
     });
     // Of overlapping matches in a file, the widest (then the first) wins.
     let mut accepted: Vec<Candidate> = Vec::new();
+    let mut taken: HashMap<FileId, Spans> = HashMap::new();
     for c in candidates {
         let file = cx.funcs[c.site.func].file;
         let (start, end) = (c.site.matched.start, c.site.matched.end);
-        if accepted.iter().any(|a| {
-            cx.funcs[a.site.func].file == file
-                && start < a.site.matched.end
-                && a.site.matched.start < end
-        }) {
+        let spans = taken.entry(file).or_default();
+        if spans.overlaps(start, end) {
             continue;
         }
+        spans.insert(start, end);
         accepted.push(c);
     }
     for c in &accepted {

@@ -144,7 +144,7 @@ impl<'a, 't> FlowContext<'a, 't> {
             }
         }
         let mut returned = false;
-        for &n in &f.nodes {
+        for &n in f.nodes.iter() {
             if n.kind() == "return_statement"
                 && n.named_child(0)
                     .is_some_and(|e| self.carries(g, e, &carriers, open))
