@@ -255,6 +255,8 @@ fn decide(
                 Decision::Manual(reasons)
             } else if let Some(why) = lookup_only(cx, vars, s, u, representatives) {
                 Decision::Keep(why)
+            } else if let Some(why) = brief_remote_access(cx, s) {
+                Decision::Keep(why)
             } else if evidence.is_empty() && engine.policy == AcquirePolicy::Evidence {
                 policy(
                     s.data.iter().cloned().collect(),
@@ -386,6 +388,35 @@ fn lookup_only(
     Some(Blocker::LookupOnly {
         release,
         use_place: format!("by the callers of {}() through `*{out}`", f.name),
+    })
+}
+
+/// A flow that takes another process's pages (`get_user_pages_remote()`
+/// on an `mm` other than the caller's) without `FOLL_LONGTERM`, and
+/// releases them in the file that took them, with no DMA use and never
+/// stored in a struct: a brief access such as ptrace's or exec's argument
+/// copy, which `pin_user_pages.rst` leaves on a reference.
+fn brief_remote_access(cx: &FlowContext, s: &UnitState) -> Option<Blocker> {
+    let mm = s.remote.as_ref()?;
+    let func = s.acquires.first()?.0;
+    let file = cx.funcs[func].file;
+    let one_file = s
+        .acquires
+        .iter()
+        .chain(&s.releases)
+        .all(|(g, _)| cx.funcs[*g].file == file);
+    let flow = &cx.engine.pack.flow;
+    let kept_or_dma = s.evidence.keys().any(|e| {
+        e.starts_with("stored in")
+            || e.contains("FOLL_LONGTERM")
+            || flow.evidence_dma.contains(e.trim_end_matches("()"))
+    });
+    let longterm = s.flags.iter().any(|f| f.contains("FOLL_LONGTERM"));
+    (one_file && !s.releases.is_empty() && !kept_or_dma && !longterm).then(|| {
+        Blocker::RemoteAccess {
+            mm: mm.clone(),
+            function: cx.funcs[func].name.clone(),
+        }
     })
 }
 

@@ -81,6 +81,10 @@ pub enum Blocker {
     /// The page is released before its address is used: the call only
     /// looks the page up.
     LookupOnly { release: String, use_place: String },
+    /// Pages of another address space, accessed and released within one
+    /// file, never stored, with no sign of DMA or long-term use: a brief
+    /// access such as ptrace's, which a reference serves.
+    RemoteAccess { mm: String, function: String },
     /// Nothing shows whether the pages need a pin.
     NeedsDecision { uses: Vec<String> },
     /// A bound of the analysis was reached.

@@ -402,6 +402,11 @@ pub fn compile_rule_with(path: &str, text: &str, isos: &IsoSet) -> Result<Rule, 
                     .as_ref()
                     .map(|c| metavar_ref(&ctx, c, &metavars))
                     .transpose()?,
+                mm: a
+                    .mm
+                    .as_ref()
+                    .map(|c| metavar_ref(&ctx, c, &metavars))
+                    .transpose()?,
                 manual,
             })
         }

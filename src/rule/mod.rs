@@ -97,6 +97,8 @@ pub struct AcquireRole {
     pub pages: String,
     pub count: Option<String>,
     pub flags: Option<String>,
+    /// The metavariable naming the address space the pages come from.
+    pub mm: Option<String>,
     pub manual: BTreeMap<Target, String>,
 }
 

@@ -60,6 +60,8 @@ pub struct RawAcquire {
     pub pages: Spanned<String>,
     pub count: Option<Spanned<String>>,
     pub flags: Option<Spanned<String>>,
+    /// The address space the pages come from (`get_user_pages_remote()`).
+    pub mm: Option<Spanned<String>>,
     /// Why this acquire is never rewritten for a target, by target name.
     #[serde(default)]
     pub manual: BTreeMap<String, String>,

@@ -139,6 +139,10 @@ impl fmt::Display for Blocker {
                 "kept: only struct page is looked at ({}), so a reference is enough (pin_user_pages.rst, case 4)",
                 uses.join(", ")
             ),
+            Blocker::RemoteAccess { mm, function } => write!(
+                f,
+                "kept: pages of another address space (`{mm}`), taken in {function}(), are accessed briefly and released in the same file without being stored, as ptrace does; a reference is enough"
+            ),
             Blocker::LookupOnly { release, use_place } => write!(
                 f,
                 "kept: the page is released ({release}) before its address is used ({use_place}), so the call only looks the page up"

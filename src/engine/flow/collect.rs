@@ -463,6 +463,11 @@ pub(crate) fn seed_units<'t>(
             }
             cx.units[unit].flags.push(flags.text.clone());
         }
+        if let Some(mm) = role.mm.as_ref().and_then(|m| matched.binding(m)) {
+            if mm.text.replace(' ', "") != "current->mm" {
+                cx.units[unit].remote = Some(mm.text.clone());
+            }
+        }
         if let Some(why) = role.manual.get(&engine.target) {
             cx.units[unit]
                 .blockers

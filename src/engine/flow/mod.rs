@@ -164,6 +164,10 @@ pub(crate) struct UnitState {
     pub metadata: BTreeSet<String>,
     pub data: BTreeSet<String>,
     pub flags: Vec<String>,
+    /// The address space an acquire names when it is not the caller's
+    /// (`get_user_pages_remote(mm, ...)` with `mm` other than
+    /// `current->mm`).
+    pub remote: Option<String>,
 }
 
 impl Default for UnitState {
@@ -184,6 +188,7 @@ impl Default for UnitState {
             metadata: BTreeSet::new(),
             data: BTreeSet::new(),
             flags: Vec::new(),
+            remote: None,
         }
     }
 }
