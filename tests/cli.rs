@@ -136,6 +136,11 @@ fn report_json_is_valid_and_counts_sites() {
         v["files"][0]["sites"][0]["rewrite"],
         "pin_user_pages_fast(a, 1, FOLL_WRITE, &p)"
     );
+    // The case of pin_user_pages.rst, with the evidence and its line.
+    assert_eq!(
+        v["units"][0]["case"],
+        "case 5, the page's data is written: set_page_dirty_lock() at a.c:7"
+    );
 }
 
 fn mini_kernel() -> tempfile::TempDir {

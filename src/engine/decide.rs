@@ -7,7 +7,7 @@ use super::dataflow::{declarator_of, declarator_removal_range, one_line};
 use super::flow::ids::{FuncId, UnitId};
 use super::flow::{AcquireSite, MatchSite, ReleaseSite, UnitState};
 use super::flow::{FlowContext, Info, Loc};
-use super::reason::{Blocker, Decision};
+use super::reason::{Blocker, Decision, PinCase};
 use super::{AcquirePolicy, Class, FileFindings, Plan, Site, SiteKind, Unit};
 use crate::rule::{AcquireFamily, Target};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -147,6 +147,7 @@ fn plain_rewrites(
             releases: Vec::new(),
             plans: vec![(file.index(), Plan::Replace { matched })],
             depends: Vec::new(),
+            case: None,
         });
     }
 }
@@ -296,6 +297,7 @@ fn decide(
         .collect();
     release_places.sort();
     release_places.dedup();
+    let case = pin_case(cx, s, &decision);
     Unit {
         function: cx.funcs[s.func].name.clone(),
         file: cx.file(s.file).path.to_string(),
@@ -314,9 +316,43 @@ fn decide(
         evidence,
         evidence_at: s.evidence.clone(),
         releases: release_places,
+        case,
         plans,
         depends: Vec::new(),
     }
+}
+
+/// The case of `pin_user_pages.rst` a unit falls under: from a decision to
+/// keep it, else from its evidence (long-term use first, then DMA, then a
+/// write to the data), with where that evidence was first seen.
+fn pin_case(cx: &FlowContext, s: &UnitState, decision: &Decision) -> Option<PinCase> {
+    match decision {
+        Decision::Keep(Blocker::StructPageOnly { .. }) => return Some(PinCase::StructPageOnly),
+        Decision::Keep(Blocker::LookupOnly { .. }) => return Some(PinCase::Lookup),
+        Decision::Keep(Blocker::RemoteAccess { .. }) => return Some(PinCase::BriefRemoteAccess),
+        _ => {}
+    }
+    let flow = &cx.engine.pack.flow;
+    let call = |e: &str| e.strip_suffix("()").map(str::to_string);
+    let find = |test: &dyn Fn(&str) -> bool| {
+        s.evidence
+            .iter()
+            .find(|(e, _)| test(e))
+            .map(|(e, at)| (e.clone(), at.clone()))
+    };
+    if let Some((evidence, at)) = find(&|e| e.contains("FOLL_LONGTERM"))
+        .or_else(|| find(&|e| e.starts_with("stored in struct")))
+    {
+        return Some(PinCase::LongTerm { evidence, at });
+    }
+    if let Some((evidence, at)) = find(&|e| {
+        e == "stored in a container element"
+            || call(e).is_some_and(|c| flow.evidence_dma.contains(&c))
+    }) {
+        return Some(PinCase::Dma { evidence, at });
+    }
+    find(&|e| call(e).is_some_and(|c| flow.evidence_write.contains(&c)))
+        .map(|(evidence, at)| PinCase::WriteData { evidence, at })
 }
 
 /// The acquire policy for a unit with no blocker and no evidence for a pin:

@@ -20,7 +20,7 @@ use serde::Serialize;
 
 pub use flow::{FileFacts, Need, Needs, ProgramAnalysis, ProgramFile};
 pub use matcher::{Binding, Match, MatchedToken};
-pub use reason::{Blocker, Decision, Limit, Origin};
+pub use reason::{Blocker, Decision, Limit, Origin, PinCase};
 
 /// How hard a conversion unit is to review; decides which series it goes to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -130,6 +130,9 @@ pub struct Unit {
     /// or function the pipeline could not analyse that mentions one of them
     /// may hold a release of these pages.
     pub depends: Vec<Need>,
+    /// The case of `pin_user_pages.rst` the unit falls under, when the
+    /// evidence or the decision shows one.
+    pub case: Option<PinCase>,
 }
 
 impl Unit {

@@ -128,6 +128,25 @@ pub enum Limit {
     SummaryDepth(usize),
 }
 
+/// The case of `Documentation/core-api/pin_user_pages.rst` a unit falls
+/// under, with the piece of evidence that shows it and where it was seen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PinCase {
+    /// Case 1: the pages are handed to a device or to direct I/O.
+    Dma { evidence: String, at: String },
+    /// Case 2: the pages are kept long-term (`FOLL_LONGTERM`, or stored
+    /// in a struct).
+    LongTerm { evidence: String, at: String },
+    /// Case 4: only `struct page` is looked at.
+    StructPageOnly,
+    /// Case 5: the CPU writes to the pages' data.
+    WriteData { evidence: String, at: String },
+    /// Not a pin: the page is released before its address is used.
+    Lookup,
+    /// Not a pin: a brief access to another process's pages.
+    BriefRemoteAccess,
+}
+
 /// What the engine decided for a unit.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Decision {

@@ -205,11 +205,16 @@ pub fn write_report_text(out: &mut dyn Write, outcome: &Outcome) -> io::Result<(
                 }
                 (None, None) => "not converted".to_string(),
             };
-            // An acquire names the releases of its flow, wherever they are.
+            // An acquire names the releases of its flow, wherever they are,
+            // and for a conversion the case of pin_user_pages.rst that
+            // justifies the pin.
             if let (SiteKind::Acquire, Some(ui)) = (s.kind, s.unit) {
-                let releases = &outcome.units[ui].releases;
-                if !releases.is_empty() {
-                    what.push_str(&format!(" (releases: {})", releases.join(", ")));
+                let unit = &outcome.units[ui];
+                if !unit.releases.is_empty() {
+                    what.push_str(&format!(" (releases: {})", unit.releases.join(", ")));
+                }
+                if let (Some(case), true) = (&unit.case, s.rewrite.is_some()) {
+                    what.push_str(&format!(" ({case})"));
                 }
             }
             lines.push((
@@ -319,6 +324,8 @@ struct JsonUnit<'a> {
     mismatches: &'a [String],
     evidence: &'a [String],
     releases: &'a [String],
+    /// The case of `pin_user_pages.rst`, with the evidence that shows it.
+    case: Option<String>,
 }
 
 impl<'a> JsonUnit<'a> {
@@ -337,6 +344,7 @@ impl<'a> JsonUnit<'a> {
             mismatches: &u.mismatches,
             evidence: &u.evidence,
             releases: &u.releases,
+            case: u.case.as_ref().map(ToString::to_string),
         }
     }
 }
@@ -505,6 +513,9 @@ pub fn explain(outcome: &Outcome, file: &str, line: usize) -> Option<String> {
             out.push('\n');
         }
         out.push_str(&format!("  class: {}\n", u.class.name()));
+        if let Some(case) = &u.case {
+            out.push_str(&format!("  case: {case}\n"));
+        }
         if !u.evidence.is_empty() {
             out.push_str(&format!(
                 "  evidence for a pin: {}\n",

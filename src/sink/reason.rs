@@ -1,7 +1,7 @@
 //! The text of the engine's reasons and decisions, as reports, `check`,
 //! `explain` and cover letters print them.
 
-use crate::engine::{Blocker, Decision, Limit, Origin};
+use crate::engine::{Blocker, Decision, Limit, Origin, PinCase};
 use std::fmt;
 
 impl fmt::Display for Origin {
@@ -201,4 +201,25 @@ pub fn joined(reasons: &[Blocker]) -> String {
 /// Each reason on its own, as text.
 pub fn lines(decision: &Decision) -> Vec<String> {
     decision.reasons().iter().map(ToString::to_string).collect()
+}
+
+impl fmt::Display for PinCase {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            PinCase::Dma { evidence, at } => {
+                write!(f, "case 1, DMA or direct I/O: {evidence} at {at}")
+            }
+            PinCase::LongTerm { evidence, at } => {
+                write!(f, "case 2, long-term use: {evidence} at {at}")
+            }
+            PinCase::StructPageOnly => write!(f, "case 4, struct page only: no pin"),
+            PinCase::WriteData { evidence, at } => {
+                write!(f, "case 5, the page's data is written: {evidence} at {at}")
+            }
+            PinCase::Lookup => write!(f, "a lookup, not a pin"),
+            PinCase::BriefRemoteAccess => {
+                write!(f, "a brief access to another process's memory: no pin")
+            }
+        }
+    }
 }
