@@ -258,6 +258,12 @@ fn decide(
                 Decision::Keep(why)
             } else if let Some(why) = brief_remote_access(cx, s) {
                 Decision::Keep(why)
+            } else if let Some(why) = (!dma_or_write(cx, s))
+                .then(|| notifier_registration(cx, s))
+                .flatten()
+                .filter(|_| engine.policy == AcquirePolicy::Evidence)
+            {
+                Decision::Keep(why)
             } else if evidence.is_empty() && engine.policy == AcquirePolicy::Evidence {
                 policy(
                     s.data.iter().cloned().collect(),
@@ -330,6 +336,12 @@ fn pin_case(cx: &FlowContext, s: &UnitState, decision: &Decision) -> Option<PinC
         Decision::Keep(Blocker::StructPageOnly { .. }) => return Some(PinCase::StructPageOnly),
         Decision::Keep(Blocker::LookupOnly { .. }) => return Some(PinCase::Lookup),
         Decision::Keep(Blocker::RemoteAccess { .. }) => return Some(PinCase::BriefRemoteAccess),
+        Decision::Keep(Blocker::MmuNotifier { call, place }) => {
+            return Some(PinCase::MmuNotifier {
+                call: call.clone(),
+                at: place.clone(),
+            })
+        }
         _ => {}
     }
     let flow = &cx.engine.pack.flow;
@@ -454,6 +466,43 @@ fn brief_remote_access(cx: &FlowContext, s: &UnitState) -> Option<Blocker> {
             function: cx.funcs[func].name.clone(),
         }
     })
+}
+
+/// Whether a unit's evidence shows DMA or a write to the data (not only
+/// long-term storage, which a driver with an MMU notifier does by design).
+fn dma_or_write(cx: &FlowContext, s: &UnitState) -> bool {
+    let flow = &cx.engine.pack.flow;
+    s.evidence.keys().any(|e| {
+        e == "stored in a container element"
+            || e.strip_suffix("()")
+                .is_some_and(|c| flow.evidence_dma.contains(c) || flow.evidence_write.contains(c))
+    })
+}
+
+/// The first call of the file of a unit's acquire that registers an MMU
+/// notifier (`notifier_registrations`), with its place.
+fn notifier_registration(cx: &FlowContext, s: &UnitState) -> Option<Blocker> {
+    let file = cx.file(s.file);
+    let src: &[u8] = &file.parsed.original;
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    cx.engine
+        .pack
+        .flow
+        .notifier_registrations
+        .iter()
+        .filter_map(|call| {
+            memchr::memmem::find_iter(src, call.as_bytes())
+                .find(|&at| {
+                    !at.checked_sub(1).is_some_and(|p| is_word(src[p]))
+                        && src.get(at + call.len()) == Some(&b'(')
+                })
+                .map(|at| (at, call))
+        })
+        .min()
+        .map(|(at, call)| Blocker::MmuNotifier {
+            call: call.clone(),
+            place: format!("{}:{}", file.path, file.parsed.line_of(at)),
+        })
 }
 
 /// How hard a unit is to review.

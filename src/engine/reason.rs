@@ -85,6 +85,10 @@ pub enum Blocker {
     /// file, never stored, with no sign of DMA or long-term use: a brief
     /// access such as ptrace's, which a reference serves.
     RemoteAccess { mm: String, function: String },
+    /// No evidence for a pin, and the driver registers an MMU notifier
+    /// (`call` at `place`): it drops its references when the memory goes
+    /// away, so a reference is enough (case 3).
+    MmuNotifier { call: String, place: String },
     /// Nothing shows whether the pages need a pin.
     NeedsDecision { uses: Vec<String> },
     /// A bound of the analysis was reached.
@@ -137,6 +141,9 @@ pub enum PinCase {
     /// Case 2: the pages are kept long-term (`FOLL_LONGTERM`, or stored
     /// in a struct).
     LongTerm { evidence: String, at: String },
+    /// Case 3: the driver registers an MMU notifier and shows no other
+    /// need for a pin.
+    MmuNotifier { call: String, at: String },
     /// Case 4: only `struct page` is looked at.
     StructPageOnly,
     /// Case 5: the CPU writes to the pages' data.

@@ -132,6 +132,9 @@ pub struct FlowSpec {
     pub data_access: BTreeSet<String>,
     /// Calls that only look at struct page.
     pub metadata_only: BTreeSet<String>,
+    /// Calls that register an MMU notifier: a driver that makes them can
+    /// drop its references when the memory goes away (case 3).
+    pub notifier_registrations: BTreeSet<String>,
     /// name -> what it stores: a page into the element of a container
     /// array (`sg_set_page`), or every page of an array into a container's
     /// elements (`sg_alloc_table_from_pages`).
@@ -189,6 +192,8 @@ impl FlowSpec {
         self.data_access.extend(other.data_access.iter().cloned());
         self.metadata_only
             .extend(other.metadata_only.iter().cloned());
+        self.notifier_registrations
+            .extend(other.notifier_registrations.iter().cloned());
         self.element_stores.extend(other.element_stores.clone());
         self.element_loads.extend(other.element_loads.clone());
         self.element_steps.extend(other.element_steps.clone());

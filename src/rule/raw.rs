@@ -116,6 +116,8 @@ pub struct RawFlow {
     #[serde(default)]
     pub metadata_only: Vec<String>,
     #[serde(default)]
+    pub notifier_registrations: Vec<String>,
+    #[serde(default)]
     pub element_stores: Vec<RawElementCall>,
     #[serde(default)]
     pub element_loads: Vec<RawElementCall>,

@@ -139,6 +139,10 @@ impl fmt::Display for Blocker {
                 "kept: only struct page is looked at ({}), so a reference is enough (pin_user_pages.rst, case 4)",
                 uses.join(", ")
             ),
+            Blocker::MmuNotifier { call, place } => write!(
+                f,
+                "kept: no DMA or write to the pages seen, and the driver registers an MMU notifier ({call}() at {place}), which drops its pages when the memory goes away (case 3)"
+            ),
             Blocker::RemoteAccess { mm, function } => write!(
                 f,
                 "kept: pages of another address space (`{mm}`), taken in {function}(), are accessed briefly and released in the same file without being stored, as ptrace does; a reference is enough"
@@ -211,6 +215,9 @@ impl fmt::Display for PinCase {
             }
             PinCase::LongTerm { evidence, at } => {
                 write!(f, "case 2, long-term use: {evidence} at {at}")
+            }
+            PinCase::MmuNotifier { call, at } => {
+                write!(f, "case 3, MMU notifier: {call}() at {at}: no pin")
             }
             PinCase::StructPageOnly => write!(f, "case 4, struct page only: no pin"),
             PinCase::WriteData { evidence, at } => {
