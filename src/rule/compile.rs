@@ -579,16 +579,19 @@ pub fn compile_rule_with(path: &str, text: &str, isos: &IsoSet) -> Result<Rule, 
             ),
         ));
     }
-    if let Some(c) = raw.flow.as_ref().and_then(|f| {
-        f.container_fields
-            .iter()
-            .find(|c| c.split_once("::").is_none())
+    for (key, list) in raw.flow.iter().flat_map(|f| {
+        [
+            ("container_fields", &f.container_fields),
+            ("borrowing_fields", &f.borrowing_fields),
+        ]
     }) {
-        let offset = ctx.text.find(&format!("\"{c}\"")).unwrap_or(0);
-        return Err(ctx.at(
-            offset,
-            format!("container_fields: `{c}` is not of the form STRUCT::FIELD"),
-        ));
+        if let Some(c) = list.iter().find(|c| c.split_once("::").is_none()) {
+            let offset = ctx.text.find(&format!("\"{c}\"")).unwrap_or(0);
+            return Err(ctx.at(
+                offset,
+                format!("{key}: `{c}` is not of the form STRUCT::FIELD"),
+            ));
+        }
     }
     let flow = raw.flow.as_ref().map(|f| FlowSpec {
         allocators: f.allocators.iter().cloned().collect(),
@@ -638,6 +641,12 @@ pub fn compile_rule_with(path: &str, text: &str, isos: &IsoSet) -> Result<Rule, 
         element_fields: f.element_fields.iter().cloned().collect(),
         container_fields: f
             .container_fields
+            .iter()
+            .filter_map(|c| c.split_once("::"))
+            .map(|(s, f)| (s.to_string(), f.to_string()))
+            .collect(),
+        borrowing_fields: f
+            .borrowing_fields
             .iter()
             .filter_map(|c| c.split_once("::"))
             .map(|(s, f)| (s.to_string(), f.to_string()))

@@ -152,6 +152,10 @@ pub struct FlowSpec {
     /// `STRUCT::FIELD` fields of a container that point at its elements:
     /// `t->sgl` holds what the table `t` holds (`sg_table::sgl`).
     pub container_fields: BTreeSet<(String, String)>,
+    /// (struct, field): fields of library structs that borrow the pages
+    /// they point to; whoever keeps one of those pages takes its own
+    /// reference.
+    pub borrowing_fields: BTreeSet<(String, String)>,
     /// Calls whose result stands for the same page as their first argument
     /// (`page_to_pfn()`, `pfn_to_page()`, `page_folio()`).
     pub transparent: BTreeSet<String>,
@@ -202,6 +206,8 @@ impl FlowSpec {
             .extend(other.element_fields.iter().cloned());
         self.container_fields
             .extend(other.container_fields.iter().cloned());
+        self.borrowing_fields
+            .extend(other.borrowing_fields.iter().cloned());
         self.transparent.extend(other.transparent.iter().cloned());
         self.identities.extend(other.identities.iter().cloned());
     }
@@ -209,6 +215,13 @@ impl FlowSpec {
     /// Whether `STRUCT::FIELD` points at a container's elements.
     pub fn is_container_field(&self, strukt: &str, field: &str) -> bool {
         self.container_fields
+            .iter()
+            .any(|(s, f)| s == strukt && f == field)
+    }
+
+    /// Whether a field borrows the pages it points to.
+    pub fn is_borrowing_field(&self, strukt: &str, field: &str) -> bool {
+        self.borrowing_fields
             .iter()
             .any(|(s, f)| s == strukt && f == field)
     }

@@ -130,6 +130,8 @@ pub struct RawFlow {
     #[serde(default)]
     pub container_fields: Vec<String>,
     #[serde(default)]
+    pub borrowing_fields: Vec<String>,
+    #[serde(default)]
     pub transparent: Vec<String>,
     #[serde(default)]
     pub identities: Vec<String>,

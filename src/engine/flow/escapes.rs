@@ -163,6 +163,8 @@ fn store(cx: &mut FlowContext, func: FuncId, asg: &Assignment, mixed: &mut Vec<M
     }
     match shape(asg.lhs, src) {
         ExprShape::Ident(_) | ExprShape::Field { .. } => match cx.loc_of(func, asg.lhs) {
+            // A field that borrows the pages: its readers take their own.
+            Some(loc) if cx.borrowing(&loc) => {}
             Some(loc) => {
                 if cx.tracked(&loc) && v.is_empty() && asg.plain && !cx.holds_no_page(func, asg.rhs)
                 {

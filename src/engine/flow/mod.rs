@@ -444,6 +444,20 @@ impl<'a, 't> FlowContext<'a, 't> {
         self.limits.borrow_mut().insert(limit);
     }
 
+    /// Whether a location is a field that borrows the pages it points to
+    /// (`borrowing_fields`, under any of its union spellings): stores into
+    /// it are not followed.
+    pub fn borrowing(&self, loc: &Loc) -> bool {
+        let Loc::Field(s, f) = loc else { return false };
+        let flow = &self.engine.pack.flow;
+        !flow.borrowing_fields.is_empty()
+            && self
+                .types
+                .spellings(s, f)
+                .iter()
+                .any(|sp| flow.is_borrowing_field(s, sp))
+    }
+
     /// Whether any parameter of `g` holds tracked values.
     pub fn has_tracked_param(&self, g: FuncId) -> bool {
         self.funcs[g]

@@ -362,7 +362,7 @@ fn assignment(cx: &mut FlowContext, func: FuncId, asg: &Assignment) -> bool {
     }
     match shape(asg.lhs, src) {
         ExprShape::Ident(_) | ExprShape::Field { .. } => {
-            if let Some(loc) = cx.loc_of(func, asg.lhs) {
+            if let Some(loc) = cx.loc_of(func, asg.lhs).filter(|l| !cx.borrowing(l)) {
                 changed |= cx.merge(loc.clone(), &v);
                 // Arrays alias both ways: filling one fills the other. A
                 // compound assignment (`pages += n`) moves the left side; its
