@@ -639,18 +639,8 @@ pub fn compile_rule_with(path: &str, text: &str, isos: &IsoSet) -> Result<Rule, 
             .map(|i| (i.name.clone(), (i.cursor, i.array)))
             .collect(),
         element_fields: f.element_fields.iter().cloned().collect(),
-        container_fields: f
-            .container_fields
-            .iter()
-            .filter_map(|c| c.split_once("::"))
-            .map(|(s, f)| (s.to_string(), f.to_string()))
-            .collect(),
-        borrowing_fields: f
-            .borrowing_fields
-            .iter()
-            .filter_map(|c| c.split_once("::"))
-            .map(|(s, f)| (s.to_string(), f.to_string()))
-            .collect(),
+        container_fields: field_pairs(&f.container_fields),
+        borrowing_fields: field_pairs(&f.borrowing_fields),
         transparent: f.transparent.iter().cloned().collect(),
         identities: f.identities.iter().cloned().collect(),
     });
@@ -712,6 +702,15 @@ pub fn compile_rule_with(path: &str, text: &str, isos: &IsoSet) -> Result<Rule, 
         examples,
         counterexamples,
     })
+}
+
+/// `STRUCT::FIELD` entries (checked for the form beforehand) as pairs.
+fn field_pairs(entries: &[String]) -> std::collections::BTreeSet<(String, String)> {
+    entries
+        .iter()
+        .filter_map(|c| c.split_once("::"))
+        .map(|(s, f)| (s.to_string(), f.to_string()))
+        .collect()
 }
 
 #[cfg(test)]
