@@ -329,8 +329,10 @@ fn decide(
 }
 
 /// The case of `pin_user_pages.rst` a unit falls under: from a decision to
-/// keep it, else from its evidence (long-term use first, then DMA, then a
-/// write to the data), with where that evidence was first seen.
+/// keep it, else from its evidence, as the series' messages tell it: DMA
+/// (case 2 when the pages are also kept long-term, else case 1), then a
+/// write to the data (case 5), then long-term use alone; with where that
+/// evidence was first seen.
 fn pin_case(cx: &FlowContext, s: &UnitState, decision: &Decision) -> Option<PinCase> {
     match decision {
         Decision::Keep(Blocker::StructPageOnly { .. }) => return Some(PinCase::StructPageOnly),
@@ -352,19 +354,23 @@ fn pin_case(cx: &FlowContext, s: &UnitState, decision: &Decision) -> Option<PinC
             .find(|(e, _)| test(e))
             .map(|(e, at)| (e.clone(), at.clone()))
     };
-    if let Some((evidence, at)) = find(&|e| e.contains("FOLL_LONGTERM"))
-        .or_else(|| find(&|e| e.starts_with("stored in struct")))
-    {
-        return Some(PinCase::LongTerm { evidence, at });
-    }
+    let long_term = find(&|e| e.contains("FOLL_LONGTERM"))
+        .or_else(|| find(&|e| e.starts_with("stored in struct")));
     if let Some((evidence, at)) = find(&|e| {
         e == "stored in a container element"
             || call(e).is_some_and(|c| flow.evidence_dma.contains(&c))
     }) {
-        return Some(PinCase::Dma { evidence, at });
+        return Some(match long_term {
+            Some(_) => PinCase::LongTermDma { evidence, at },
+            None => PinCase::Dma { evidence, at },
+        });
     }
-    find(&|e| call(e).is_some_and(|c| flow.evidence_write.contains(&c)))
-        .map(|(evidence, at)| PinCase::WriteData { evidence, at })
+    if let Some((evidence, at)) =
+        find(&|e| call(e).is_some_and(|c| flow.evidence_write.contains(&c)))
+    {
+        return Some(PinCase::WriteData { evidence, at });
+    }
+    long_term.map(|(evidence, at)| PinCase::LongTerm { evidence, at })
 }
 
 /// The acquire policy for a unit with no blocker and no evidence for a pin:

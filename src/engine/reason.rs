@@ -136,10 +136,15 @@ pub enum Limit {
 /// under, with the piece of evidence that shows it and where it was seen.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PinCase {
-    /// Case 1: the pages are handed to a device or to direct I/O.
+    /// Case 1 (direct I/O): the pages are handed to a device or to
+    /// direct I/O while the call runs.
     Dma { evidence: String, at: String },
-    /// Case 2: the pages are kept long-term (`FOLL_LONGTERM`, or stored
-    /// in a struct).
+    /// Case 2 (RDMA): the pages are handed to a device and kept long-term
+    /// (`FOLL_LONGTERM`, or stored in a struct).
+    LongTermDma { evidence: String, at: String },
+    /// The pages are kept long-term (`FOLL_LONGTERM`, or stored in a
+    /// struct) with no DMA or write seen: a reference held that long
+    /// needs a pin.
     LongTerm { evidence: String, at: String },
     /// Case 3: the driver registers an MMU notifier and shows no other
     /// need for a pin.

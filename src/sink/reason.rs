@@ -211,10 +211,13 @@ impl fmt::Display for PinCase {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         match self {
             PinCase::Dma { evidence, at } => {
-                write!(f, "case 1, DMA or direct I/O: {evidence} at {at}")
+                write!(f, "case 1, DMA while the call runs: {evidence} at {at}")
+            }
+            PinCase::LongTermDma { evidence, at } => {
+                write!(f, "case 2, long-term DMA: {evidence} at {at}")
             }
             PinCase::LongTerm { evidence, at } => {
-                write!(f, "case 2, long-term use: {evidence} at {at}")
+                write!(f, "long-term use: {evidence} at {at}")
             }
             PinCase::MmuNotifier { call, at } => {
                 write!(f, "case 3, MMU notifier: {call}() at {at}: no pin")
