@@ -45,20 +45,6 @@ impl MacroDef {
     }
 }
 
-/// Every function-like macro a file defines, in file order.
-pub fn macro_definitions(src: &[u8]) -> Vec<MacroDef> {
-    let mut out = Vec::new();
-    let mut at = 0;
-    while at < src.len() {
-        let end = logical_line_end(src, at);
-        if let Some(def) = definition(src, at, end) {
-            out.push(def);
-        }
-        at = end + 1;
-    }
-    out
-}
-
 /// The function-like macro definitions of `name` in a file.
 pub fn definitions_of(src: &[u8], name: &str) -> Vec<MacroDef> {
     let mut out = Vec::new();
@@ -221,23 +207,28 @@ mod tests {
         let src = b"#define dbg(fmt, args...) \\\n\tpr_debug(\"%s\" fmt, __func__, ##args)\n\
 # define err(fmt, ...) dev_err(d, fmt, ##__VA_ARGS__) /* note */\n\
 #define PLAIN 1\n#define call (x)\nint f(void);\n";
-        let defs = macro_definitions(src);
-        assert_eq!(defs.len(), 2);
-        assert_eq!(defs[0].name, "dbg");
-        assert_eq!(defs[0].params, ["fmt"]);
-        assert_eq!(defs[0].variadic.as_deref(), Some("args"));
+        let dbg = definitions_of(src, "dbg");
+        assert_eq!(dbg.len(), 1);
+        assert_eq!(dbg[0].name, "dbg");
+        assert_eq!(dbg[0].params, ["fmt"]);
+        assert_eq!(dbg[0].variadic.as_deref(), Some("args"));
         assert_eq!(
-            idents(&defs[0].body),
+            idents(&dbg[0].body),
             ["pr_debug", "fmt", "__func__", "args"]
         );
-        assert_eq!(defs[0].param_at(3), Some("args"));
-        assert_eq!(defs[1].name, "err");
-        assert_eq!(defs[1].variadic.as_deref(), Some("__VA_ARGS__"));
+        assert_eq!(dbg[0].param_at(3), Some("args"));
+        // `err(` inside `dev_err(` is not a definition of `err`.
+        let err = definitions_of(src, "err");
+        assert_eq!(err.len(), 1);
+        assert_eq!(err[0].variadic.as_deref(), Some("__VA_ARGS__"));
         assert_eq!(
-            Some(defs[1].offset),
+            Some(err[0].offset),
             memchr::memmem::find(src, b"# define err")
         );
-        assert_eq!(definitions_of(src, "err"), vec![defs[1].clone()]);
-        assert!(definitions_of(src, "PLAIN").is_empty());
+        // An object-like macro, one whose name is followed by a blank, and
+        // a function are not function-like macro definitions.
+        for name in ["PLAIN", "call", "f"] {
+            assert!(definitions_of(src, name).is_empty(), "{name}");
+        }
     }
 }

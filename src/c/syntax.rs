@@ -216,46 +216,6 @@ pub fn strip(mut node: Node) -> Node {
     }
 }
 
-/// The type names of the casts around an expression, outermost first, with
-/// whether each is a pointer: `(u64 *)(x)` gives `[("u64", true)]`.
-/// Only casts to a plain named type (`int`, `unsigned long`, `dma_addr_t`,
-/// `struct page`) are listed; the walk stops at the first other node.
-pub fn cast_types(mut node: Node, src: &[u8]) -> Vec<(String, bool)> {
-    let mut out = Vec::new();
-    loop {
-        match node.kind() {
-            "parenthesized_expression" => match node.named_child(0) {
-                Some(inner) if inner.kind() != "comment" => node = inner,
-                _ => return out,
-            },
-            "cast_expression" => {
-                let Some(ty) = node.child_by_field_name("type") else {
-                    return out;
-                };
-                if let Some(name) = ty.child_by_field_name("type") {
-                    let pointer = ty
-                        .child_by_field_name("declarator")
-                        .is_some_and(|d| d.kind() == "abstract_pointer_declarator");
-                    let name = match name.kind() {
-                        "struct_specifier" | "union_specifier" => name
-                            .child_by_field_name("name")
-                            .map(|n| String::from_utf8_lossy(&src[n.byte_range()]).into_owned()),
-                        _ => Some(String::from_utf8_lossy(&src[name.byte_range()]).into_owned()),
-                    };
-                    if let Some(name) = name {
-                        out.push((name, pointer));
-                    }
-                }
-                match node.child_by_field_name("value") {
-                    Some(inner) => node = inner,
-                    None => return out,
-                }
-            }
-            _ => return out,
-        }
-    }
-}
-
 /// The shapes of expression the dataflow understands.
 #[derive(Clone, Copy, Debug)]
 pub enum ExprShape<'t> {

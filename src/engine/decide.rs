@@ -346,31 +346,55 @@ fn pin_case(cx: &FlowContext, s: &UnitState, decision: &Decision) -> Option<PinC
         }
         _ => {}
     }
-    let flow = &cx.engine.pack.flow;
-    let call = |e: &str| e.strip_suffix("()").map(str::to_string);
-    let find = |test: &dyn Fn(&str) -> bool| {
+    let find = |kind: EvidenceKind| {
         s.evidence
             .iter()
-            .find(|(e, _)| test(e))
+            .find(|(e, _)| evidence_kind(cx, e) == Some(kind))
             .map(|(e, at)| (e.clone(), at.clone()))
     };
-    let long_term = find(&|e| e.contains("FOLL_LONGTERM"))
-        .or_else(|| find(&|e| e.starts_with("stored in struct")));
-    if let Some((evidence, at)) = find(&|e| {
-        e == "stored in a container element"
-            || call(e).is_some_and(|c| flow.evidence_dma.contains(&c))
-    }) {
+    let long_term = find(EvidenceKind::LongTerm);
+    if let Some((evidence, at)) = find(EvidenceKind::Dma) {
         return Some(match long_term {
             Some(_) => PinCase::LongTermDma { evidence, at },
             None => PinCase::Dma { evidence, at },
         });
     }
-    if let Some((evidence, at)) =
-        find(&|e| call(e).is_some_and(|c| flow.evidence_write.contains(&c)))
-    {
+    if let Some((evidence, at)) = find(EvidenceKind::Write) {
         return Some(PinCase::WriteData { evidence, at });
     }
     long_term.map(|(evidence, at)| PinCase::LongTerm { evidence, at })
+}
+
+/// What a piece of a unit's evidence shows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum EvidenceKind {
+    /// The pages reach a device (`evidence_dma`, a container element).
+    Dma,
+    /// The CPU writes to their data (`evidence_write`).
+    Write,
+    /// They are kept long-term (`FOLL_LONGTERM`, stored in a struct).
+    LongTerm,
+}
+
+/// The kind of a piece of evidence, as `escapes` records it (a call as
+/// `name()`, a flag, `stored in struct S::f`, `stored in a container
+/// element`).
+fn evidence_kind(cx: &FlowContext, evidence: &str) -> Option<EvidenceKind> {
+    let flow = &cx.engine.pack.flow;
+    if evidence == "stored in a container element" {
+        return Some(EvidenceKind::Dma);
+    }
+    if evidence.contains("FOLL_LONGTERM") || evidence.starts_with("stored in struct") {
+        return Some(EvidenceKind::LongTerm);
+    }
+    let call = evidence.strip_suffix("()")?;
+    if flow.evidence_dma.contains(call) {
+        Some(EvidenceKind::Dma)
+    } else if flow.evidence_write.contains(call) {
+        Some(EvidenceKind::Write)
+    } else {
+        None
+    }
 }
 
 /// The acquire policy for a unit with no blocker and no evidence for a pin:
@@ -459,29 +483,26 @@ fn brief_remote_access(cx: &FlowContext, s: &UnitState) -> Option<Blocker> {
         .iter()
         .chain(&s.releases)
         .all(|(g, _)| cx.funcs[*g].file == file);
-    let flow = &cx.engine.pack.flow;
     let kept_or_dma = s.evidence.keys().any(|e| {
-        e.starts_with("stored in")
-            || e.contains("FOLL_LONGTERM")
-            || flow.evidence_dma.contains(e.trim_end_matches("()"))
+        matches!(
+            evidence_kind(cx, e),
+            Some(EvidenceKind::Dma | EvidenceKind::LongTerm)
+        )
     });
-    let longterm = s.flags.iter().any(|f| f.contains("FOLL_LONGTERM"));
-    (one_file && !s.releases.is_empty() && !kept_or_dma && !longterm).then(|| {
-        Blocker::RemoteAccess {
-            mm: mm.clone(),
-            function: cx.funcs[func].name.clone(),
-        }
+    (one_file && !s.releases.is_empty() && !kept_or_dma).then(|| Blocker::RemoteAccess {
+        mm: mm.clone(),
+        function: cx.funcs[func].name.clone(),
     })
 }
 
 /// Whether a unit's evidence shows DMA or a write to the data (not only
 /// long-term storage, which a driver with an MMU notifier does by design).
 fn dma_or_write(cx: &FlowContext, s: &UnitState) -> bool {
-    let flow = &cx.engine.pack.flow;
     s.evidence.keys().any(|e| {
-        e == "stored in a container element"
-            || e.strip_suffix("()")
-                .is_some_and(|c| flow.evidence_dma.contains(c) || flow.evidence_write.contains(c))
+        matches!(
+            evidence_kind(cx, e),
+            Some(EvidenceKind::Dma | EvidenceKind::Write)
+        )
     })
 }
 

@@ -137,7 +137,6 @@ fn store(cx: &mut FlowContext, func: FuncId, asg: &Assignment, mixed: &mut Vec<M
     // A page into an element field: checked like a container store.
     if let Some(home) = element_field_home(cx, func, asg.lhs) {
         if !v.pages.is_empty() {
-            let place = cx.place(func, asg.node);
             for u in v.units() {
                 cx.units[u].note_evidence("stored in a container element".into(), place.clone());
             }
@@ -279,7 +278,7 @@ fn block_mixed_storage(
             edges.push((from, cx.loc_of(*func, asg.lhs)));
         }
     }
-    for (func, call) in &k.calls {
+    for ((func, call), targets) in k.calls.iter().zip(&k.call_targets) {
         let src = cx.src(*func);
         let harmless = call.callee_name(src).is_some_and(|c| {
             let c = String::from_utf8_lossy(c);
@@ -288,7 +287,6 @@ fn block_mixed_storage(
         if harmless {
             continue;
         }
-        let targets = cx.targets(*func, call);
         for (i, arg) in call.args().into_iter().enumerate() {
             let from = sources(cx, *func, arg);
             if from.is_empty() {
@@ -297,7 +295,7 @@ fn block_mixed_storage(
             if targets.is_empty() {
                 edges.push((from.clone(), None));
             }
-            for &g in &targets {
+            for &g in targets {
                 let to = cx.funcs[g].params.get(i).map(|p| Loc::Var(g, p.clone()));
                 edges.push((from.clone(), to));
             }

@@ -198,15 +198,13 @@ impl<'a, 't> FlowContext<'a, 't> {
                 if let Some(u) = self.macro_use(c, k) {
                     return u;
                 }
-            }
-            if self.resolve(g, c) == Err(Unresolved::Undefined)
-                && !self.is_read_only_call(c)
-                && !self.searched_definitions.contains(c)
-            {
-                // Not read yet: followed until its definition is searched
-                // for (an identity handed to a function the tree does not
-                // define is read, as in `escapes::named_call`).
-                return IdentityUse::Kept;
+                if !self.is_read_only_call(c) && !self.searched_definitions.contains(c) {
+                    // Not read yet: followed until its definition is
+                    // searched for (an identity handed to a function the
+                    // tree does not define is read, as in
+                    // `escapes::named_call`).
+                    return IdentityUse::Kept;
+                }
             }
         }
         let mut u = IdentityUse::Read;

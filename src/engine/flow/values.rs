@@ -5,8 +5,8 @@
 use super::ids::FuncId;
 use super::summaries::IdentityUse;
 use super::{text, FlowContext, Limit, Loc, Val};
-use crate::c::syntax::{cast_types, shape, ExprShape};
-use crate::engine::types::type_of;
+use crate::c::syntax::{shape, ExprShape};
+use crate::engine::types::{type_name_from_text, type_of};
 use tree_sitter::Node;
 
 /// How deep `eval` and `base_loc` follow an expression's operands.
@@ -103,10 +103,7 @@ impl<'a, 't> FlowContext<'a, 't> {
         let eval = |n: Node| self.eval(func, n, depth + 1);
         // A pointer cast to an integer type (`(dma_addr_t *)(pages + n)`)
         // points at numbers, not at a pages array.
-        if cast_types(node, src)
-            .first()
-            .is_some_and(|(t, pointer)| *pointer && is_scalar_type(t))
-        {
+        if is_integer_pointer_cast(node, src) {
             let mut v = eval(crate::c::syntax::strip(node));
             v.arrays.clear();
             return v;
@@ -347,6 +344,32 @@ impl<'a, 't> FlowContext<'a, 't> {
             }
         }
     }
+}
+
+/// Whether an expression (in parentheses or not) is a cast to a pointer to
+/// an integer type (`(dma_addr_t *)x`, `(unsigned long *)x`).
+fn is_integer_pointer_cast(node: Node, src: &[u8]) -> bool {
+    let mut node = node;
+    while node.kind() == "parenthesized_expression" {
+        match node.named_child(0) {
+            Some(inner) => node = inner,
+            None => return false,
+        }
+    }
+    let Some(ty) = node
+        .child_by_field_name("type")
+        .filter(|_| node.kind() == "cast_expression")
+    else {
+        return false;
+    };
+    let pointer = ty
+        .child_by_field_name("declarator")
+        .is_some_and(|d| d.kind() == "abstract_pointer_declarator");
+    pointer
+        && ty
+            .child_by_field_name("type")
+            .and_then(|t| type_name_from_text(&text(t, src)))
+            .is_some_and(|t| is_scalar_type(&t))
 }
 
 /// A C integer type (`unsigned long`, `u64`, `char`) or one of the
