@@ -242,16 +242,17 @@ impl WordFilter {
     }
 }
 
-/// Whether a word starting at `start` is where a function definition may
-/// begin: its line starts with a letter or an underscore, not `return`.
 /// Whether the word at `start` (followed by `(`) may begin a definition:
 /// a function's (its line starts with a letter or an underscore, not with
-/// `return`) or a function-like macro's (`#define word(`).
+/// `return`, or the line is the name itself after the stars of a pointer
+/// return type written on the line above: `static struct x\n*name(`) or a
+/// function-like macro's (`#define word(`).
 pub(crate) fn begins_definition(bytes: &[u8], start: usize) -> bool {
     let line_start = memchr::memrchr(b'\n', &bytes[..start]).map_or(0, |p| p + 1);
     let head = &bytes[line_start..start];
     let first = bytes[line_start];
     ((first.is_ascii_alphabetic() || first == b'_') && !head.starts_with(b"return"))
+        || (!head.is_empty() && head.iter().all(|&b| b == b'*'))
         || is_define_head(head)
 }
 
@@ -310,6 +311,10 @@ mod tests {
         assert!(defines(&f, "fun"));
         assert!(!defines(&f, "gee"));
         assert!(!defines(&f, "hoo"));
+        // A pointer return type on the line above, and a comment's star.
+        let f = WordFilter::of(b"static struct d\n*prep_xfer(int a)\n{\n}\n * doc_only() - x\n");
+        assert!(defines(&f, "prep_xfer"));
+        assert!(!defines(&f, "doc_only"));
         // Not words: always "may".
         let f = WordFilter::of(b"");
         assert!(holds(&f, "9z"));

@@ -301,23 +301,52 @@ fn block_mixed_storage(
             }
         }
     }
+    // What a release reads through followed code only, and what it may
+    // read once code the analysis does not follow yet is counted too.
+    let released = reached_backwards(read.clone(), &edges, false);
+    let read = reached_backwards(read, &edges, true);
+    for m in mixed {
+        // Storage read only by code not followed yet is an escape: its
+        // needs stay wanted, and once that code is read the edge is known.
+        let blocks = match &m.storage {
+            Some(l) if released.contains(l) => true,
+            Some(l) if read.contains(l) => false,
+            Some(_) => continue,
+            None => true,
+        };
+        for u in m.units {
+            let unit = &mut cx.units[u];
+            let list = if blocks {
+                &mut unit.blockers
+            } else {
+                &mut unit.escapes
+            };
+            push_unique(list, m.why.clone());
+        }
+    }
+}
+
+/// The locations from which a value reaches `read` through `edges` (from
+/// the sources to the target, `None` for code the analysis does not
+/// follow, which reads whatever reaches it when `unfollowed_reads`).
+fn reached_backwards(
+    mut read: HashSet<Loc>,
+    edges: &[(Vec<Loc>, Option<Loc>)],
+    unfollowed_reads: bool,
+) -> HashSet<Loc> {
     loop {
         let before = read.len();
-        for (from, to) in &edges {
-            if to.as_ref().is_none_or(|t| read.contains(t)) {
+        for (from, to) in edges {
+            let reads = match to {
+                Some(t) => read.contains(t),
+                None => unfollowed_reads,
+            };
+            if reads {
                 read.extend(from.iter().cloned());
             }
         }
         if read.len() == before {
-            break;
-        }
-    }
-    for m in mixed {
-        if m.storage.as_ref().is_some_and(|l| !read.contains(l)) {
-            continue;
-        }
-        for u in m.units {
-            push_unique(&mut cx.units[u].blockers, m.why.clone());
+            return read;
         }
     }
 }

@@ -38,10 +38,42 @@ impl<'a, 't> FlowContext<'a, 't> {
             ExprShape::Field { base, field, .. } => {
                 let s = self.type_of(func, base)?;
                 let f = self.types.canonical_field(&s, &text(field, src));
+                if self.engine.pack.flow.is_container_field(&s, &f) {
+                    return self.table_loc(func, base);
+                }
                 Some(Loc::Field(s, f))
             }
             _ => None,
         }
+    }
+
+    /// Where a table lives whose container field (`t->sgl`, `req->sgt.sgl`)
+    /// an expression names: the field points at that table's elements, so
+    /// its pages are the table's own, not one location shared by every
+    /// table of the kernel. A table the analysis cannot name (a global, a
+    /// call's result) has no location: pages stored there leave the flow.
+    fn table_loc(&self, func: FuncId, table: Node) -> Option<Loc> {
+        let src = self.src(func);
+        match shape(table, src) {
+            ExprShape::Ident(_) | ExprShape::Field { .. } => self.loc_of(func, table),
+            ExprShape::Subscript { base, .. } | ExprShape::Deref(base) => {
+                alias_loc(self, func, base)
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether an expression names a field that points at a container's
+    /// elements (`sg_table::sgl`).
+    fn is_container_field(&self, func: FuncId, node: Node) -> bool {
+        let src = self.src(func);
+        let ExprShape::Field { base, field, .. } = shape(node, src) else {
+            return false;
+        };
+        self.type_of(func, base).is_some_and(|s| {
+            let f = self.types.canonical_field(&s, &text(field, src));
+            self.engine.pack.flow.is_container_field(&s, &f)
+        })
     }
 
     /// The location an element or alias expression reads its pages through.
@@ -127,15 +159,15 @@ impl<'a, 't> FlowContext<'a, 't> {
                 v.pages.extend(eval(base).units());
                 v
             }
-            ExprShape::Field { base, .. } => {
+            ExprShape::Field { .. } => {
                 let loc = self.loc_of(func, node);
                 let mut v = loc.as_ref().map(|l| self.val_of(l)).unwrap_or_default();
                 // A field pointing at a container's elements (`t->sgl`)
-                // holds what the container holds.
-                if let Some(Loc::Field(s, f)) = &loc {
-                    if self.engine.pack.flow.is_container_field(s, f) {
-                        v.arrays.extend(eval(base).arrays);
-                    }
+                // points at the pages its table holds, however they were
+                // put there (a whole array, or one page through `&table`).
+                if self.is_container_field(func, node) {
+                    let pages = std::mem::take(&mut v.pages);
+                    v.arrays.extend(pages);
                 }
                 v
             }
