@@ -31,6 +31,9 @@ pub struct TypeIndex {
     union_members: HashMap<(String, String), String>,
     /// (struct, first member of a union) -> every member of that union.
     unions: HashMap<(String, String), Vec<String>>,
+    /// struct -> the structs with a member of that type (or a pointer to
+    /// it), built when first asked after the last change.
+    held_by: std::sync::OnceLock<HashMap<String, Vec<String>>>,
 }
 
 /// The field declarations of a struct body, including those inside
@@ -68,6 +71,7 @@ pub const CONTAINER_MACROS: &[&str] = &[
 impl TypeIndex {
     /// Reads the struct definitions and typedefs of a file.
     pub fn add_file(&mut self, path: &str, parsed: &Parsed) {
+        self.held_by = std::sync::OnceLock::new();
         let src = &parsed.original;
         let header = !path.ends_with(".c");
         preorder(parsed.tree.root_node(), |n| match n.kind() {
@@ -176,6 +180,7 @@ impl TypeIndex {
 
     /// Adds what another index (of other files) knows.
     pub fn merge(&mut self, other: TypeIndex) {
+        self.held_by = std::sync::OnceLock::new();
         for (k, v) in other.fields {
             self.fields.entry(k).or_insert(v);
         }
@@ -213,6 +218,43 @@ impl TypeIndex {
     /// Whether a struct's definition was read.
     pub fn is_defined(&self, strukt: &str) -> bool {
         self.file_local.contains(strukt) || self.in_headers.contains(strukt)
+    }
+
+    /// The names under which code may reach a field of `strukt` without
+    /// naming `strukt`: the structs that hold one as a member or through a
+    /// pointer member, directly or through their own holders
+    /// (`o->pb.pages` names only `o`'s struct), and the typedef names of
+    /// `strukt` and of each of them. In name order; `strukt` itself is not
+    /// listed.
+    pub fn holders(&self, strukt: &str) -> Vec<String> {
+        let held_by = self.held_by.get_or_init(|| {
+            let mut map: HashMap<String, Vec<String>> = HashMap::new();
+            for ((outer, _), inner) in &self.fields {
+                map.entry(self.resolve(inner))
+                    .or_default()
+                    .push(self.resolve(outer));
+            }
+            map
+        });
+        let mut structs: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+        let mut todo = vec![self.resolve(strukt)];
+        while let Some(s) = todo.pop() {
+            for outer in held_by.get(&s).into_iter().flatten() {
+                if structs.insert(outer.clone()) {
+                    todo.push(outer.clone());
+                }
+            }
+        }
+        let root = self.resolve(strukt);
+        let mut names: std::collections::BTreeSet<String> = structs.clone();
+        for (alias, _) in self.typedefs.iter() {
+            let target = self.resolve(alias);
+            if target == root || structs.contains(&target) {
+                names.insert(alias.clone());
+            }
+        }
+        names.remove(strukt);
+        names.into_iter().collect()
     }
 
     pub fn field_type(&self, strukt: &str, field: &str) -> Option<String> {

@@ -372,10 +372,17 @@ fn tracked_fields(cx: &mut FlowContext) {
 /// The readers and writers of a field that holds pages are needed, under
 /// every name its storage has (the members of a union).
 fn need_field(cx: &mut FlowContext, s: &str, f: &str, units: &BTreeSet<UnitId>) {
-    let file_local = cx.types.is_file_local(s);
-    for spelling in cx.types.spellings(s, f) {
-        cx.need(Need::Field(s.to_string(), spelling.clone()), units);
-        cx.needs.add_field(s.to_string(), spelling, file_local);
+    // Code may reach the field through a struct that holds this one
+    // (`o->pb.pages`) without naming it: that struct's mentions are needed
+    // too.
+    let mut names = vec![s.to_string()];
+    names.extend(cx.types.holders(s));
+    for name in names {
+        let file_local = cx.types.is_file_local(&name);
+        for spelling in cx.types.spellings(s, f) {
+            cx.need(Need::Field(name.clone(), spelling.clone()), units);
+            cx.needs.add_field(name.clone(), spelling, file_local);
+        }
     }
 }
 

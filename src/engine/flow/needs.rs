@@ -263,13 +263,35 @@ fn open_fields(cx: &mut FlowContext, scanned: &Needs, final_round: bool, unmet: 
         })
         .cloned()
         .collect();
+    if open.is_empty() {
+        return;
+    }
+    // The field's own location, or the location of a field of the same
+    // name in a struct `s` holds (the need was asked under the holder's
+    // name, `need_field`).
+    let fields: Vec<(String, String)> = cx
+        .locs
+        .keys()
+        .filter_map(|l| match l {
+            Loc::Field(s, f) => Some((s.clone(), f.clone())),
+            _ => None,
+        })
+        .collect();
     for (s, f) in open {
-        if let Some(info) = cx.locs.get_mut(&Loc::Field(s.clone(), f.clone())) {
+        for (held, field) in &fields {
+            let spelled = *field == f || cx.types.spellings(held, field).contains(&f);
+            if !spelled || (*held != s && !cx.types.holders(held).contains(&s)) {
+                continue;
+            }
+            let info = cx
+                .locs
+                .get_mut(&Loc::Field(held.clone(), field.clone()))
+                .expect("listed");
             push_unique(
                 &mut info.others,
                 Origin::UnreadStores {
-                    strukt: s,
-                    field: f,
+                    strukt: s.clone(),
+                    field: f.clone(),
                 },
             );
         }
