@@ -31,6 +31,9 @@ pub struct TypeIndex {
     union_members: HashMap<(String, String), String>,
     /// (struct, first member of a union) -> every member of that union.
     unions: HashMap<(String, String), Vec<String>>,
+    /// (struct, field) of the fields declared as arrays of arrays
+    /// (`struct page *pages[N][M]`).
+    arrays_of_arrays: std::collections::HashSet<(String, String)>,
     /// struct -> the structs with a member of that type (or a pointer to
     /// it), built when first asked after the last change.
     held_by: std::sync::OnceLock<HashMap<String, Vec<String>>>,
@@ -125,11 +128,30 @@ impl TypeIndex {
                 && ty.child_by_field_name("name").is_none();
             let inner = ty.child_by_field_name("body").filter(|_| anonymous);
             let mut c2 = field.walk();
-            let ids: Vec<String> = field
+            let declarators: Vec<Node> = field
                 .children_by_field_name("declarator", &mut c2)
-                .filter_map(declarator_identifier)
+                .collect();
+            let ids: Vec<String> = declarators
+                .iter()
+                .filter_map(|&d| declarator_identifier(d))
                 .map(|id| text(id, src))
                 .collect();
+            for &d in &declarators {
+                // `*pages[N][M]` is a pointer declarator around the arrays.
+                let mut a = d;
+                while a.kind() == "pointer_declarator" {
+                    match a.child_by_field_name("declarator") {
+                        Some(inner) => a = inner,
+                        None => break,
+                    }
+                }
+                let rows = a.kind() == "array_declarator"
+                    && a.child_by_field_name("declarator")
+                        .is_some_and(|inner| inner.kind() == "array_declarator");
+                if let (true, Some(id)) = (rows, declarator_identifier(d)) {
+                    self.arrays_of_arrays.insert((sname.clone(), text(id, src)));
+                }
+            }
             members.extend(ids.iter().cloned());
             let inner_union = ty.kind() == "union_specifier";
             match (inner, type_name(ty, src)) {
@@ -195,6 +217,7 @@ impl TypeIndex {
         for (k, v) in other.unions {
             self.unions.entry(k).or_insert(v);
         }
+        self.arrays_of_arrays.extend(other.arrays_of_arrays);
     }
 
     /// The struct a type name stands for (typedefs resolved).
@@ -255,6 +278,13 @@ impl TypeIndex {
         }
         names.remove(strukt);
         names.into_iter().collect()
+    }
+
+    /// Whether a field is declared as an array of arrays: its rows are
+    /// parts of one array.
+    pub fn is_array_of_arrays(&self, strukt: &str, field: &str) -> bool {
+        self.arrays_of_arrays
+            .contains(&(strukt.to_string(), field.to_string()))
     }
 
     pub fn field_type(&self, strukt: &str, field: &str) -> Option<String> {

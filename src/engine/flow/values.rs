@@ -63,6 +63,18 @@ impl<'a, 't> FlowContext<'a, 't> {
         }
     }
 
+    /// Whether an expression names a field declared as an array of arrays
+    /// (`ctx->pages` of `struct page *pages[N][M]`): its rows and their
+    /// elements are one array's.
+    pub fn is_array_of_arrays(&self, func: FuncId, node: Node) -> bool {
+        let src = self.src(func);
+        let ExprShape::Field { base, field, .. } = shape(node, src) else {
+            return false;
+        };
+        self.type_of(func, base)
+            .is_some_and(|s| self.types.is_array_of_arrays(&s, &text(field, src)))
+    }
+
     /// Whether an expression names a field that points at a container's
     /// elements (`sg_table::sgl`).
     fn is_container_field(&self, func: FuncId, node: Node) -> bool {
@@ -175,6 +187,10 @@ impl<'a, 't> FlowContext<'a, 't> {
                 .loc_of(func, node)
                 .map(|l| self.val_of(&l))
                 .unwrap_or_default(),
+            // A row of an array of arrays is that array, flattened.
+            ExprShape::Subscript { base, .. } if self.is_array_of_arrays(func, base) => {
+                Val::arrays(eval(base).arrays)
+            }
             ExprShape::Subscript { base, .. } | ExprShape::Deref(base) => {
                 Val::pages(eval(base).arrays)
             }
@@ -523,6 +539,10 @@ pub(crate) fn alias_loc(cx: &FlowContext, func: FuncId, node: Node) -> Option<Lo
             ExprShape::Subscript { base, .. } => alias_loc(cx, func, base),
             _ => None,
         },
+        // A row of an array of arrays (`ctx->pages[i]`).
+        ExprShape::Subscript { base, .. } if cx.is_array_of_arrays(func, base) => {
+            alias_loc(cx, func, base)
+        }
         _ => None,
     }
 }
