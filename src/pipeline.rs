@@ -101,6 +101,10 @@ pub struct Stats {
     pub classes: BTreeMap<String, usize>,
     pub mismatches: usize,
     pub rounds: usize,
+    /// Limits of the analysis reached that cost conversions, not
+    /// correctness (printed on the summary line).
+    #[serde(skip)]
+    pub precision_limits: Vec<crate::engine::reason::Limit>,
 }
 
 /// The result of a run.
@@ -375,7 +379,9 @@ impl Rounds<'_> {
         for (u, why) in blocked_by_skipped_functions(parsed, &analysis.files, &analysis.units) {
             blocked.entry(u).or_insert(why);
         }
+        let precision_limits = analysis.precision_limits.clone();
         let mut outcome = render_outcome(self.engine, &self.list.base, parsed, analysis, blocked);
+        outcome.stats.precision_limits = precision_limits;
         outcome.skipped = skipped;
         outcome.stats.files_parsed = parsed.len();
         outcome.stats.rounds = rounds;

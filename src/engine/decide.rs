@@ -26,6 +26,7 @@ pub(crate) fn decide_all(
         .limits
         .borrow()
         .iter()
+        .filter(|l| l.blocks_units())
         .map(|&l| Blocker::LimitReached(l))
         .collect();
     let vars = VarsByFunction::of(cx);

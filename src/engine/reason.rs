@@ -132,6 +132,20 @@ pub enum Limit {
     SummaryDepth(usize),
 }
 
+impl Limit {
+    /// Whether reaching the limit may lose a store or a value, so that no
+    /// unit may convert; a limit that only follows pages further than
+    /// needed (`SummaryDepth`: the identity is taken as kept and followed
+    /// into the callee) costs conversions, not correctness, and is only
+    /// reported.
+    pub fn blocks_units(&self) -> bool {
+        match self {
+            Limit::FixpointRounds(_) | Limit::ExpressionDepth(_) => true,
+            Limit::SummaryDepth(_) => false,
+        }
+    }
+}
+
 /// The case of `Documentation/core-api/pin_user_pages.rst` a unit falls
 /// under, with the piece of evidence that shows it and where it was seen.
 #[derive(Clone, Debug, PartialEq, Eq)]

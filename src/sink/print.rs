@@ -31,7 +31,11 @@ pub fn summary_line(outcome: &Outcome) -> String {
         s.units,
         outcome.target.name(),
         if outcome.skipped.is_empty() { String::new() } else { format!(", {} files skipped", outcome.skipped.len()) }
-    )
+    ) + &s
+        .precision_limits
+        .iter()
+        .map(|l| format!("; {l}"))
+        .collect::<String>()
 }
 
 /// The width the text report wraps at; continuation lines are indented.

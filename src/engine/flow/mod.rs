@@ -73,6 +73,8 @@ pub struct ProgramAnalysis {
     /// Units, indexed by `Site::unit`.
     pub units: Vec<Unit>,
     pub needs: Needs,
+    /// The limits reached that block no unit (`Limit::blocks_units`).
+    pub precision_limits: Vec<Limit>,
 }
 
 /// Where pages may be held.
@@ -512,9 +514,17 @@ pub fn analyse_program<'t>(
         collected.rewrites,
         &mut out_files,
     );
+    let precision_limits = cx
+        .limits
+        .borrow()
+        .iter()
+        .filter(|l| !l.blocks_units())
+        .copied()
+        .collect();
     ProgramAnalysis {
         files: out_files,
         units,
         needs: unmet,
+        precision_limits,
     }
 }
