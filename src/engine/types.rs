@@ -36,7 +36,7 @@ pub struct TypeIndex {
     arrays_of_arrays: std::collections::HashSet<(String, String)>,
     /// struct -> the structs with a member of that type (or a pointer to
     /// it), built when first asked after the last change.
-    held_by: std::sync::OnceLock<HashMap<String, Vec<String>>>,
+    held_by: std::sync::OnceLock<Holders>,
 }
 
 /// The field declarations of a struct body, including those inside
@@ -250,31 +250,36 @@ impl TypeIndex {
     /// `strukt` and of each of them. In name order; `strukt` itself is not
     /// listed.
     pub fn holders(&self, strukt: &str) -> Vec<String> {
-        let held_by = self.held_by.get_or_init(|| {
-            let mut map: HashMap<String, Vec<String>> = HashMap::new();
+        let index = self.held_by.get_or_init(|| {
+            let mut held_by: HashMap<String, Vec<String>> = HashMap::new();
             for ((outer, _), inner) in &self.fields {
-                map.entry(self.resolve(inner))
+                held_by
+                    .entry(self.resolve(inner))
                     .or_default()
                     .push(self.resolve(outer));
             }
-            map
+            let mut aliases: HashMap<String, Vec<String>> = HashMap::new();
+            for alias in self.typedefs.keys() {
+                aliases
+                    .entry(self.resolve(alias))
+                    .or_default()
+                    .push(alias.clone());
+            }
+            Holders { held_by, aliases }
         });
+        let root = self.resolve(strukt);
         let mut structs: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
-        let mut todo = vec![self.resolve(strukt)];
+        let mut todo = vec![root.clone()];
         while let Some(s) = todo.pop() {
-            for outer in held_by.get(&s).into_iter().flatten() {
+            for outer in index.held_by.get(&s).into_iter().flatten() {
                 if structs.insert(outer.clone()) {
                     todo.push(outer.clone());
                 }
             }
         }
-        let root = self.resolve(strukt);
-        let mut names: std::collections::BTreeSet<String> = structs.clone();
-        for (alias, _) in self.typedefs.iter() {
-            let target = self.resolve(alias);
-            if target == root || structs.contains(&target) {
-                names.insert(alias.clone());
-            }
+        let mut names = structs.clone();
+        for s in structs.iter().chain(std::iter::once(&root)) {
+            names.extend(index.aliases.get(s).into_iter().flatten().cloned());
         }
         names.remove(strukt);
         names.into_iter().collect()
@@ -292,6 +297,14 @@ impl TypeIndex {
             .get(&(strukt.to_string(), field.to_string()))
             .map(|t| self.resolve(t))
     }
+}
+
+/// What `TypeIndex::holders` walks: struct -> the structs with a member of
+/// that type (or a pointer to it), and struct -> its typedef names.
+#[derive(Clone, Debug)]
+struct Holders {
+    held_by: HashMap<String, Vec<String>>,
+    aliases: HashMap<String, Vec<String>>,
 }
 
 fn text(node: Node, src: &[u8]) -> String {
