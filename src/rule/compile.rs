@@ -643,6 +643,8 @@ pub fn compile_rule_with(path: &str, text: &str, isos: &IsoSet) -> Result<Rule, 
         borrowing_fields: field_pairs(&f.borrowing_fields),
         transparent: f.transparent.iter().cloned().collect(),
         identities: f.identities.iter().cloned().collect(),
+        error_pointers: f.error_pointers.iter().cloned().collect(),
+        identity_types: f.identity_types.iter().cloned().collect(),
     });
 
     let mut examples = Vec::new();

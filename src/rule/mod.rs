@@ -163,6 +163,13 @@ pub struct FlowSpec {
     /// (`page_to_pfn()`, `page_to_phys()`, `page_address()`): the page's
     /// identity, followed wherever it is stored like the page itself.
     pub identities: BTreeSet<String>,
+    /// Calls that dress an error code as a pointer (`ERR_PTR()`): their
+    /// result is never a page.
+    pub error_pointers: BTreeSet<String>,
+    /// Integer typedefs that hold addresses and frame numbers
+    /// (`phys_addr_t`, `u64`): a variable declared with one holds a page's
+    /// identity, never a `struct page` pointer.
+    pub identity_types: BTreeSet<String>,
 }
 
 impl FlowSpec {
@@ -210,6 +217,10 @@ impl FlowSpec {
             .extend(other.borrowing_fields.iter().cloned());
         self.transparent.extend(other.transparent.iter().cloned());
         self.identities.extend(other.identities.iter().cloned());
+        self.error_pointers
+            .extend(other.error_pointers.iter().cloned());
+        self.identity_types
+            .extend(other.identity_types.iter().cloned());
     }
 
     /// Whether `STRUCT::FIELD` points at a container's elements.

@@ -135,6 +135,10 @@ pub struct RawFlow {
     pub transparent: Vec<String>,
     #[serde(default)]
     pub identities: Vec<String>,
+    #[serde(default)]
+    pub error_pointers: Vec<String>,
+    #[serde(default)]
+    pub identity_types: Vec<String>,
 }
 
 /// A call that stores a page into, reads a page from, or steps through an

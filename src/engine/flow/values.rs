@@ -147,7 +147,7 @@ impl<'a, 't> FlowContext<'a, 't> {
         let eval = |n: Node| self.eval(func, n, depth + 1);
         // A pointer cast to an integer type (`(dma_addr_t *)(pages + n)`)
         // points at numbers, not at a pages array.
-        if is_integer_pointer_cast(node, src) {
+        if is_integer_pointer_cast(node, src, &self.engine.pack.flow.identity_types) {
             let mut v = eval(crate::c::syntax::strip(node));
             v.arrays.clear();
             return v;
@@ -337,7 +337,9 @@ impl<'a, 't> FlowContext<'a, 't> {
                 let name = text(n, src);
                 let f = &self.funcs[func];
                 (f.locals.contains(&name) || f.params.contains(&name))
-                    && f.types.get(&name).is_none_or(|t| is_scalar_typedef(t))
+                    && f.types
+                        .get(&name)
+                        .is_none_or(|t| flow.identity_types.contains(t))
             }
             ExprShape::Field { base, field, .. } => self.type_of(func, base).is_some_and(|s| {
                 self.types.is_defined(&s)
@@ -367,8 +369,8 @@ impl<'a, 't> FlowContext<'a, 't> {
             // An allocation, or an error code dressed as a pointer.
             ExprShape::Call(call) => call.callee_name(src).is_some_and(|c| {
                 let c = String::from_utf8_lossy(c);
-                matches!(c.as_ref(), "ERR_PTR" | "ERR_CAST")
-                    || self.engine.pack.flow.allocators.contains(c.as_ref())
+                let flow = &self.engine.pack.flow;
+                flow.error_pointers.contains(c.as_ref()) || flow.allocators.contains(c.as_ref())
             }),
             ExprShape::Ident(n) => {
                 let name = text(n, src);
@@ -396,7 +398,11 @@ impl<'a, 't> FlowContext<'a, 't> {
 
 /// Whether an expression (in parentheses or not) is a cast to a pointer to
 /// an integer type (`(dma_addr_t *)x`, `(unsigned long *)x`).
-fn is_integer_pointer_cast(node: Node, src: &[u8]) -> bool {
+fn is_integer_pointer_cast(
+    node: Node,
+    src: &[u8],
+    identity_types: &std::collections::BTreeSet<String>,
+) -> bool {
     let mut node = node;
     while node.kind() == "parenthesized_expression" {
         match node.named_child(0) {
@@ -417,47 +423,16 @@ fn is_integer_pointer_cast(node: Node, src: &[u8]) -> bool {
         && ty
             .child_by_field_name("type")
             .and_then(|t| type_name_from_text(&text(t, src)))
-            .is_some_and(|t| is_scalar_type(&t))
+            .is_some_and(|t| is_scalar_type(&t, identity_types))
 }
 
-/// A C integer type (`unsigned long`, `u64`, `char`) or one of the
-/// kernel's integer typedefs.
-fn is_scalar_type(t: &str) -> bool {
+/// A C integer type (`unsigned long`, `char`) or one of the kernel's
+/// integer typedefs (`identity_types`: `u64`, `dma_addr_t`).
+fn is_scalar_type(t: &str, identity_types: &std::collections::BTreeSet<String>) -> bool {
     const C_WORDS: &[&str] = &[
         "char", "short", "int", "long", "unsigned", "signed", "_Bool", "bool",
     ];
-    is_scalar_typedef(t) || t.split_whitespace().all(|w| C_WORDS.contains(&w))
-}
-
-/// The kernel's integer typedefs that hold addresses and frame numbers
-/// (`phys_addr_t`, `dma_addr_t`, `u64`...): a variable declared with one
-/// holds a page's identity, never a `struct page` pointer.
-fn is_scalar_typedef(t: &str) -> bool {
-    const NAMED: &[&str] = &[
-        "phys_addr_t",
-        "dma_addr_t",
-        "resource_size_t",
-        "size_t",
-        "uintptr_t",
-        "pfn_t",
-        "kvm_pfn_t",
-        "gfn_t",
-        "gpa_t",
-        "hpa_t",
-        "hva_t",
-        "ulong",
-    ];
-    let sized = |prefix: &str| {
-        t.strip_prefix(prefix)
-            .is_some_and(|bits| matches!(bits, "8" | "16" | "32" | "64"))
-    };
-    NAMED.contains(&t)
-        || ["u", "s", "__u", "__s", "__le", "__be"]
-            .iter()
-            .any(|p| sized(p))
-        || t.strip_prefix("uint")
-            .and_then(|r| r.strip_suffix("_t"))
-            .is_some_and(|bits| matches!(bits, "8" | "16" | "32" | "64"))
+    identity_types.contains(t) || t.split_whitespace().all(|w| C_WORDS.contains(&w))
 }
 
 /// The operands of `a << b`, `a >> b` (the right one left out: it counts
