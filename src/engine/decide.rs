@@ -330,10 +330,11 @@ fn decide(
 }
 
 /// The case of `pin_user_pages.rst` a unit falls under: from a decision to
-/// keep it, else from its evidence, as the series' messages tell it: DMA
-/// (case 2 when the pages are also kept long-term, else case 1), then a
-/// write to the data (case 5), then long-term use alone; with where that
-/// evidence was first seen.
+/// keep it, else from its evidence: DMA (case 2 when the pages are also
+/// kept long-term, else case 1), then a write to the data (case 5), then
+/// long-term use alone; with where that evidence was first seen. Pages are
+/// kept long-term with `FOLL_LONGTERM`, or when stored in a struct field
+/// and released in another function than the one that takes them.
 fn pin_case(cx: &FlowContext, s: &UnitState, decision: &Decision) -> Option<PinCase> {
     match decision {
         Decision::Keep(Blocker::StructPageOnly { .. }) => return Some(PinCase::StructPageOnly),
@@ -353,17 +354,35 @@ fn pin_case(cx: &FlowContext, s: &UnitState, decision: &Decision) -> Option<PinC
             .find(|(e, _)| evidence_kind(cx, e) == Some(kind))
             .map(|(e, at)| (e.clone(), at.clone()))
     };
-    let long_term = find(EvidenceKind::LongTerm);
+    let held_beyond_call = s.releases.iter().any(|(f, _)| *f != s.func);
+    let stored = s
+        .evidence
+        .iter()
+        .find(|(e, _)| e.starts_with("stored in struct "))
+        .filter(|_| held_beyond_call)
+        .map(|(e, at)| (e["stored in ".len()..].to_string(), at.clone()));
+    let flagged = s
+        .evidence
+        .iter()
+        .find(|(e, _)| e.contains("FOLL_LONGTERM"))
+        .map(|(e, at)| (e.clone(), at.clone()));
     if let Some((evidence, at)) = find(EvidenceKind::Dma) {
-        return Some(match long_term {
-            Some(_) => PinCase::LongTermDma { evidence, at },
-            None => PinCase::Dma { evidence, at },
+        return Some(match (&stored, &flagged) {
+            (None, None) => PinCase::Dma { evidence, at },
+            _ => PinCase::LongTermDma {
+                evidence,
+                at,
+                kept: stored,
+            },
         });
     }
     if let Some((evidence, at)) = find(EvidenceKind::Write) {
         return Some(PinCase::WriteData { evidence, at });
     }
-    long_term.map(|(evidence, at)| PinCase::LongTerm { evidence, at })
+    stored
+        .map(|(field, at)| (format!("stored in {field}"), at))
+        .or(flagged)
+        .map(|(evidence, at)| PinCase::LongTerm { evidence, at })
 }
 
 /// What a piece of a unit's evidence shows.

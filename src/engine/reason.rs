@@ -153,12 +153,17 @@ pub enum PinCase {
     /// Case 1 (direct I/O): the pages are handed to a device or to
     /// direct I/O while the call runs.
     Dma { evidence: String, at: String },
-    /// Case 2 (RDMA): the pages are handed to a device and kept long-term
-    /// (`FOLL_LONGTERM`, or stored in a struct).
-    LongTermDma { evidence: String, at: String },
+    /// Case 2 (RDMA): the pages are handed to a device and kept long-term:
+    /// `kept` is the struct field (`struct s::f`) they stay in beyond the
+    /// acquiring call, with where, or `None` for `FOLL_LONGTERM`.
+    LongTermDma {
+        evidence: String,
+        at: String,
+        kept: Option<(String, String)>,
+    },
     /// The pages are kept long-term (`FOLL_LONGTERM`, or stored in a
-    /// struct) with no DMA or write seen: a reference held that long
-    /// needs a pin.
+    /// struct field and released in another function) with no DMA or
+    /// write seen: a reference held that long needs a pin.
     LongTerm { evidence: String, at: String },
     /// Case 3: the driver registers an MMU notifier and shows no other
     /// need for a pin.

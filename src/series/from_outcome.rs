@@ -222,6 +222,7 @@ fn facts(outcome: &Outcome, ui: usize, pack: &RulePack) -> Facts {
         function: unit.function.clone(),
         pages: unit.pages.clone(),
         evidence: evidence(unit, pack),
+        case: unit.case.clone(),
         ..Facts::default()
     };
     for (f, s) in unit_sites(outcome, ui) {

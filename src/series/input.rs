@@ -71,6 +71,8 @@ pub struct Facts {
     pub held_beyond_call: bool,
     /// Changes of behaviour beyond the renaming, as sentences.
     pub changes: Vec<String>,
+    /// The case of `pin_user_pages.rst` the engine found for the unit.
+    pub case: Option<crate::engine::reason::PinCase>,
 }
 
 /// One piece of evidence for a pin, as the engine names it.

@@ -49,6 +49,7 @@
 
 use super::input::{CallChange, Evidence, Facts, Fix, FixKind, Target};
 use super::Identity;
+use crate::engine::reason::PinCase;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
@@ -441,59 +442,78 @@ fn evidence_name(e: &Evidence) -> String {
     }
 }
 
-/// What the pages of a unit are used for, as the documentation's case.
+/// What the pages of a unit are used for, as the documentation's case: the
+/// engine's `PinCase`, told in a sentence. A piece of evidence is a call
+/// (`dma_map_sg()`), a struct field the pages are stored in, or
+/// `FOLL_LONGTERM`.
 fn case_sentence(facts: &Facts) -> Option<String> {
     let n = noun(&facts.pages);
-    let ev = &facts.evidence;
-    let dma = ev.iter().find(|e| matches!(e.0, Evidence::Dma(_)));
-    let write = ev.iter().find(|e| matches!(e.0, Evidence::Write(_)));
-    let stored = ev
-        .iter()
-        .find(|e| matches!(e.0, Evidence::Stored(_)))
-        .filter(|_| facts.held_beyond_call);
-    if let Some(d) = dma {
-        if facts.longterm || stored.is_some() {
-            let kept = match stored {
-                Some(s) => format!(
-                    ", and the {} {} kept in {}{} beyond the call",
+    let place = |at: &str| {
+        if at.is_empty() {
+            String::new()
+        } else {
+            format!(" at {at}")
+        }
+    };
+    // How the pages reach a device: through a call, or by being stored
+    // where one reads them.
+    let reached = |evidence: &str, at: &str| match evidence.strip_prefix("stored in ") {
+        Some(place_of) => format!(
+            "the {} {} stored in {place_of}{}, which a device reads,",
+            n.noun,
+            n.is,
+            place(at)
+        ),
+        None => format!(
+            "the {}' contents are accessed through {evidence}{}",
+            n.noun,
+            place(at)
+        ),
+    };
+    match facts.case.as_ref()? {
+        PinCase::Dma { evidence, at } => Some(format!(
+            "This is case 1 (Direct IO) of {DOC}: {} while the call runs.",
+            reached(evidence, at)
+        )),
+        PinCase::LongTermDma { evidence, at, kept } => {
+            let kept = match kept {
+                Some((field, kept_at)) => format!(
+                    ", and the {} {} kept in {field}{} beyond the call",
                     n.noun,
                     n.is,
-                    evidence_name(&s.0),
-                    at(s)
+                    place(kept_at)
                 ),
                 None => ", with FOLL_LONGTERM".into(),
             };
-            return Some(format!(
-                "This is case 2 (RDMA) of {DOC}: the {}' contents are accessed through {}{}{kept}.",
-                n.noun,
-                evidence_name(&d.0),
-                at(d)
-            ));
+            Some(format!(
+                "This is case 2 (RDMA) of {DOC}: {}{kept}.",
+                reached(evidence, at).trim_end_matches(',')
+            ))
         }
-        return Some(format!(
-            "This is case 1 (Direct IO) of {DOC}: the {}' contents are accessed through {}{} while the call runs.",
+        PinCase::WriteData { evidence, at } => Some(format!(
+            "This is case 5 of {DOC}: the data within the {} is written, as {evidence}{} shows.",
             n.noun,
-            evidence_name(&d.0),
-            at(d)
-        ));
+            place(at)
+        )),
+        PinCase::LongTerm { evidence, at } => Some(match evidence.strip_prefix("stored in ") {
+            Some(field) => format!(
+                "The {} {} kept in {field}{} beyond the call, which needs a pin rather than a reference ({DOC}).",
+                n.noun,
+                n.is,
+                place(at)
+            ),
+            None => format!(
+                "The {} {} taken with {evidence}{} for a long-term use, which needs a pin rather than a reference ({DOC}).",
+                n.noun,
+                n.is,
+                place(at)
+            ),
+        }),
+        PinCase::MmuNotifier { .. }
+        | PinCase::StructPageOnly
+        | PinCase::Lookup
+        | PinCase::BriefRemoteAccess => None,
     }
-    if let Some(w) = write {
-        return Some(format!(
-            "This is case 5 of {DOC}: the data within the {} is written, as {}{} shows.",
-            n.noun,
-            evidence_name(&w.0),
-            at(w)
-        ));
-    }
-    stored.map(|s| {
-        format!(
-            "The {} {} kept in {}{} beyond the call, which needs a pin rather than a reference ({DOC}).",
-            n.noun,
-            n.is,
-            evidence_name(&s.0),
-            at(s)
-        )
-    })
 }
 
 /// The release upstream would likely want for pages written while held:

@@ -213,8 +213,12 @@ impl fmt::Display for PinCase {
             PinCase::Dma { evidence, at } => {
                 write!(f, "case 1, DMA while the call runs: {evidence} at {at}")
             }
-            PinCase::LongTermDma { evidence, at } => {
-                write!(f, "case 2, long-term DMA: {evidence} at {at}")
+            PinCase::LongTermDma { evidence, at, kept } => {
+                write!(f, "case 2, long-term DMA: {evidence} at {at}")?;
+                match kept {
+                    Some((field, at)) => write!(f, ", kept in {field} at {at}"),
+                    None => write!(f, ", with FOLL_LONGTERM"),
+                }
             }
             PinCase::LongTerm { evidence, at } => {
                 write!(f, "long-term use: {evidence} at {at}")
