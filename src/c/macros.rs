@@ -419,6 +419,10 @@ mod tests {
                 "void f(void) { foo_for_each(a); }",
                 "void f(void) { foo_for_each(a); }",
             ),
+            (
+                "void f(void) { skb_walk_frags(skb, it) { g(it); } }",
+                "void f(void) { while         (skb, it) { g(it); } }",
+            ),
         ];
         for (input, want) in cases {
             let got = run(input);
