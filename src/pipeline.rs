@@ -259,9 +259,6 @@ pub fn run(
             Read::Yes(bytes) => candidates.push((rel, bytes)),
         }
     }
-    let parsed = parse_all(candidates, &mut skipped);
-    let parsed: Vec<&(String, Parsed)> = parsed.iter().collect();
-    let facts = facts_of(&parsed);
     let mut rounds = Rounds {
         config,
         engine: &engine,
@@ -270,7 +267,25 @@ pub fn run(
         progress,
         skipped,
     };
-    let mut outcome = rounds.round(parsed.into_iter().zip(facts).collect(), Needs::default(), 1);
+    // The parse trees of every round are dropped when the rounds return,
+    // before the rewritten text is parsed again to check it.
+    let analysed = {
+        let parsed = parse_all(candidates, &mut rounds.skipped);
+        let parsed: Vec<&(String, Parsed)> = parsed.iter().collect();
+        let facts = facts_of(&parsed);
+        rounds.round(parsed.into_iter().zip(facts).collect(), Needs::default(), 1)
+    };
+    let files_parsed = analysed.files.len();
+    let mut outcome = render_outcome(
+        &engine,
+        &list.base,
+        analysed.files,
+        analysed.analysis,
+        analysed.blocked,
+    );
+    outcome.skipped = std::mem::take(&mut rounds.skipped);
+    outcome.stats.files_parsed = files_parsed;
+    outcome.stats.rounds = analysed.rounds;
     outcome.stale_temporaries = list.stale_temporaries;
     outcome.stats.files_scanned = list.files.len();
     outcome.base = list.base;
@@ -304,17 +319,17 @@ struct Rounds<'r> {
 
 impl Rounds<'_> {
     /// Round `round`: analyses the files parsed so far, each with the facts
-    /// earlier rounds kept of it; then renders the outcome, or reads and
-    /// parses the files the analysis needs and makes the next round. Each
-    /// round owns the files it parsed and lends them, with every earlier
+    /// earlier rounds kept of it; then returns the last analysis, or reads
+    /// and parses the files the analysis needs and makes the next round.
+    /// Each round owns the files it parsed and lends them, with every earlier
     /// one, to the rounds after it, so the facts (which point into the parse
-    /// trees) stay valid until the outcome is rendered.
+    /// trees) stay valid until the last analysis is done.
     fn round<'t>(
         &mut self,
         mut files: Vec<(&'t (String, Parsed), FileFacts<'t>)>,
         mut scanned: Needs,
         round: usize,
-    ) -> Outcome {
+    ) -> Analysed {
         files.sort_by(|a, b| a.0 .0.cmp(&b.0 .0));
         let (parsed, mut facts): (Vec<&'t (String, Parsed)>, Vec<FileFacts<'t>>) =
             files.into_iter().unzip();
@@ -361,26 +376,57 @@ impl Rounds<'_> {
         self.round(next, scanned, round + 1)
     }
 
-    /// The outcome of the last round's analysis.
+    /// The last round's analysis, with the units the skipped files and
+    /// functions block and what rendering needs of each file.
     fn finish(
         &mut self,
         parsed: &[&(String, Parsed)],
         analysis: crate::engine::ProgramAnalysis,
         rounds: usize,
-    ) -> Outcome {
-        let mut skipped = std::mem::take(&mut self.skipped);
-        skipped.sort_by(|a, b| a.path.cmp(&b.path));
-        skipped.dedup_by(|a, b| a.path == b.path);
-        let mut blocked = blocked_by_skipped(&self.list.base, &skipped, &analysis.units);
+    ) -> Analysed {
+        self.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+        self.skipped.dedup_by(|a, b| a.path == b.path);
+        let mut blocked = blocked_by_skipped(&self.list.base, &self.skipped, &analysis.units);
         for (u, why) in blocked_by_skipped_functions(parsed, &analysis.files, &analysis.units) {
             blocked.entry(u).or_insert(why);
         }
-        let mut outcome = render_outcome(self.engine, &self.list.base, parsed, analysis, blocked);
-        outcome.skipped = skipped;
-        outcome.stats.files_parsed = parsed.len();
-        outcome.stats.rounds = rounds;
-        outcome
+        Analysed {
+            files: parsed.iter().map(|&file| AnalysedFile::of(file)).collect(),
+            analysis,
+            blocked,
+            rounds,
+        }
     }
+}
+
+/// A file as rendering reads it once the analysis is done: its path, its
+/// bytes and how many parse errors its tree held. The tree itself is not
+/// kept, so the file's own tree and the tree of its rewritten text (parsed
+/// to check it) are never alive at once.
+struct AnalysedFile {
+    rel: String,
+    original: Vec<u8>,
+    errors: usize,
+}
+
+impl AnalysedFile {
+    fn of((rel, parsed): &(String, Parsed)) -> AnalysedFile {
+        AnalysedFile {
+            rel: rel.clone(),
+            original: parsed.original.clone(),
+            errors: parsed.error_count(),
+        }
+    }
+}
+
+/// The result of the analysis rounds: the files (in the order the analysis
+/// numbers them), the last analysis, the units blocked by what could not be
+/// read or analysed, and how many rounds were made.
+struct Analysed {
+    files: Vec<AnalysedFile>,
+    analysis: crate::engine::ProgramAnalysis,
+    blocked: BTreeMap<usize, Blocker>,
+    rounds: usize,
 }
 
 /// Finds whole words of a list, leftmost-longest: with the packed (SIMD)
@@ -673,14 +719,15 @@ pub fn process_bytes(
             SkipKind::NotC,
         ));
     };
-    let parsed = [(rel.to_string(), p)];
-    let files: Vec<ProgramFile> = parsed
-        .iter()
-        .map(|(p, x)| ProgramFile { path: p, parsed: x })
-        .collect();
+    let parsed = (rel.to_string(), p);
+    let files = [ProgramFile {
+        path: &parsed.0,
+        parsed: &parsed.1,
+    }];
     let analysis = engine.analyse(&files, &Needs::default(), true);
-    let parsed: Vec<&(String, Parsed)> = parsed.iter().collect();
-    let outcome = render_outcome(engine, Path::new("."), &parsed, analysis, BTreeMap::new());
+    let analysed = vec![AnalysedFile::of(&parsed)];
+    drop(parsed);
+    let outcome = render_outcome(engine, Path::new("."), analysed, analysis, BTreeMap::new());
     Ok(outcome.files.into_iter().next())
 }
 
@@ -804,7 +851,7 @@ fn blocked_by_skipped_functions(
 fn render_outcome(
     engine: &Engine,
     base: &Path,
-    parsed: &[&(String, Parsed)],
+    mut analysed: Vec<AnalysedFile>,
     analysis: crate::engine::ProgramAnalysis,
     blocked: BTreeMap<usize, Blocker>,
 ) -> Outcome {
@@ -822,7 +869,7 @@ fn render_outcome(
                 plan,
                 &engine.pack.rules,
                 engine.target,
-                &parsed[*file].1.original,
+                &analysed[*file].original,
             ) {
                 r.push((*file, plan.clone(), x));
             }
@@ -864,20 +911,20 @@ fn render_outcome(
         // Each changed file must parse no worse.
         if newly.is_empty() {
             for (file, edits) in &per_file {
-                let src = &parsed[*file].1;
+                let src = &analysed[*file];
                 let mut all: Vec<Edit> = edits.iter().map(|(_, e)| e.clone()).collect();
                 all.sort();
-                let before_errors = src.error_count();
+                let before_errors = src.errors;
                 let after = apply_edits(&src.original, &all);
                 if parses_no_worse(before_errors, &after) {
                     // Self-check: the diff the sinks print, applied to the
                     // original, gives the rewritten bytes exactly.
-                    if let Err(why) = diff_reproduces(&parsed[*file].0, &src.original, &after) {
+                    if let Err(why) = diff_reproduces(&src.rel, &src.original, &after) {
                         for (ui, _) in edits {
                             newly.insert(
                                 *ui,
                                 Blocker::SelfCheckFailed {
-                                    path: parsed[*file].0.clone(),
+                                    path: src.rel.clone(),
                                     why: why.to_string(),
                                 },
                             );
@@ -899,7 +946,7 @@ fn render_outcome(
                         newly.insert(
                             ui,
                             Blocker::RewriteParseError {
-                                path: parsed[*file].0.clone(),
+                                path: src.rel.clone(),
                             },
                         );
                     }
@@ -909,7 +956,7 @@ fn render_outcome(
                         newly.insert(
                             *ui,
                             Blocker::RewritesParseError {
-                                path: parsed[*file].0.clone(),
+                                path: src.rel.clone(),
                             },
                         );
                     }
@@ -987,9 +1034,9 @@ fn render_outcome(
         {
             continue;
         }
-        let (rel, p) = &parsed[i];
+        let file = &mut analysed[i];
         let after = apply_edits(
-            &p.original,
+            &file.original,
             &edits.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>(),
         );
         stats.functions_skipped += findings.skipped.len();
@@ -1005,11 +1052,11 @@ fn render_outcome(
             .filter(|s| s.kind == SiteKind::Release)
             .count();
         stats.rewrites += edits.len();
-        let executable = !edits.is_empty() && source::is_executable(base, rel);
+        let executable = !edits.is_empty() && source::is_executable(base, &file.rel);
         let outcome = FileOutcome {
-            rel_path: rel.clone(),
+            rel_path: std::mem::take(&mut file.rel),
             findings,
-            before: p.original.clone(),
+            before: std::mem::take(&mut file.original),
             after,
             edits,
             executable,
