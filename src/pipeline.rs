@@ -23,6 +23,7 @@ use crate::rule::{RulePack, Target};
 use crate::source::words::{WordFilter, WordProbe};
 use crate::source::{self, SkipKind, SkippedFile, SourceError, SourceList};
 use aho_corasick::{packed, AhoCorasick};
+use memchr::memmem::Finder;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -429,48 +430,6 @@ struct Analysed {
     rounds: usize,
 }
 
-/// Finds whole words of a list, leftmost-longest: with the packed (SIMD)
-/// searcher when it takes the list, else with the Aho-Corasick automaton.
-enum WordFinder {
-    Packed(packed::Searcher),
-    Automaton(AhoCorasick),
-}
-
-impl WordFinder {
-    fn new(words: &[String]) -> WordFinder {
-        let simd = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));
-        let packed = packed::Config::new()
-            .match_kind(packed::MatchKind::LeftmostLongest)
-            .builder()
-            .extend(words.iter())
-            .build()
-            .filter(|_| simd && !words.is_empty());
-        match packed {
-            Some(s) => WordFinder::Packed(s),
-            None => WordFinder::Automaton(
-                AhoCorasick::builder()
-                    .match_kind(aho_corasick::MatchKind::LeftmostLongest)
-                    .build(words)
-                    .expect("identifiers are plain words"),
-            ),
-        }
-    }
-
-    /// (word index, start, end) of every match.
-    fn find_all(&self, bytes: &[u8]) -> Vec<(usize, usize, usize)> {
-        match self {
-            WordFinder::Packed(s) => s
-                .find_iter(bytes)
-                .map(|m| (m.pattern().as_usize(), m.start(), m.end()))
-                .collect(),
-            WordFinder::Automaton(ac) => ac
-                .find_iter(bytes)
-                .map(|m| (m.pattern().as_usize(), m.start(), m.end()))
-                .collect(),
-        }
-    }
-}
-
 /// Most files one needed name may pull into the analysis; a name used more
 /// widely is not followed (and what depends on it is left for a human).
 pub const MAX_FILES_PER_NEED: usize = 48;
@@ -498,30 +457,69 @@ impl Offer<'_> {
     }
 }
 
-/// The probes of an offer: what a word filter is asked.
-enum OfferProbe {
-    Definition(WordProbe),
-    Callers(WordProbe),
-    Field(WordProbe, WordProbe),
+/// How an offer is looked for: what a word filter is asked, then what the
+/// bytes of a file it lets through are searched for.
+enum OfferSearch<'n> {
+    Definition(WordProbe, Finder<'n>),
+    Callers(WordProbe, Finder<'n>),
+    Field(WordProbe, Finder<'n>, WordProbe, Finder<'n>),
 }
 
-impl OfferProbe {
-    fn of(offer: &Offer) -> OfferProbe {
+impl<'n> OfferSearch<'n> {
+    fn of(offer: &Offer<'n>) -> OfferSearch<'n> {
+        let word = |w: &'n str| (WordProbe::new(w), Finder::new(w));
         match *offer {
-            Offer::Definition(n) => OfferProbe::Definition(WordProbe::new(n)),
-            Offer::Callers(n) => OfferProbe::Callers(WordProbe::new(n)),
-            Offer::Field(s, f) => OfferProbe::Field(WordProbe::new(s), WordProbe::new(f)),
+            Offer::Definition(n) => {
+                let (probe, finder) = word(n);
+                OfferSearch::Definition(probe, finder)
+            }
+            Offer::Callers(n) => {
+                let (probe, finder) = word(n);
+                OfferSearch::Callers(probe, finder)
+            }
+            Offer::Field(s, f) => {
+                let ((sp, sf), (fp, ff)) = (word(s), word(f));
+                OfferSearch::Field(sp, sf, fp, ff)
+            }
         }
     }
 
     /// Whether a file with this filter may offer it (never false when it does).
     fn may_be_in(&self, filter: &WordFilter) -> bool {
         match self {
-            OfferProbe::Definition(w) => filter.may_define(w),
-            OfferProbe::Callers(w) => filter.may_hold(w),
-            OfferProbe::Field(s, f) => filter.may_hold(s) && filter.may_hold(f),
+            OfferSearch::Definition(w, _) => filter.may_define(w),
+            OfferSearch::Callers(w, _) => filter.may_hold(w),
+            OfferSearch::Field(s, _, f, _) => filter.may_hold(s) && filter.may_hold(f),
         }
     }
+
+    /// Whether a file's bytes offer it: a definition of the function (its
+    /// name as a whole word followed by `(` where a definition may begin,
+    /// `source::words::begins_definition`), a mention of it, or both the
+    /// struct's name and the field's.
+    fn is_in(&self, bytes: &[u8]) -> bool {
+        match self {
+            OfferSearch::Definition(_, name) => whole_words(bytes, name).any(|at| {
+                bytes.get(at + name.needle().len()) == Some(&b'(')
+                    && crate::source::words::begins_definition(bytes, at)
+            }),
+            OfferSearch::Callers(_, name) => whole_words(bytes, name).next().is_some(),
+            OfferSearch::Field(_, strukt, _, field) => {
+                whole_words(bytes, strukt).next().is_some()
+                    && whole_words(bytes, field).next().is_some()
+            }
+        }
+    }
+}
+
+/// Where `word` occurs in `bytes` as a whole word: no letter, digit or
+/// underscore on either side.
+fn whole_words<'b>(bytes: &'b [u8], word: &'b Finder) -> impl Iterator<Item = usize> + 'b {
+    let is_word = |c: &u8| c.is_ascii_alphanumeric() || *c == b'_';
+    let len = word.needle().len();
+    word.find_iter(bytes).filter(move |&at| {
+        !(at > 0 && is_word(&bytes[at - 1])) && !bytes.get(at + len).is_some_and(is_word)
+    })
 }
 
 /// Files read at a time per unresolved need, once the files that may offer
@@ -551,69 +549,18 @@ fn read_for_needs(
     offers.extend(needs.definitions.iter().map(|d| Offer::Definition(d)));
     offers.extend(needs.callers.iter().map(|c| Offer::Callers(c)));
     offers.extend(needs.fields.iter().map(|(s, f)| Offer::Field(s, f)));
-    // Function names and struct names drive the search; a field name is
-    // checked only in files that name its struct (field names such as
-    // `pages` are everywhere).
-    let mut words: Vec<String> = needs
-        .definitions
-        .iter()
-        .chain(&needs.callers)
-        .cloned()
-        .collect();
-    words.extend(needs.fields.iter().map(|(s, _)| s.clone()));
-    words.sort();
-    words.dedup();
-    if words.is_empty() {
+    if offers.is_empty() {
         return (Vec::new(), BTreeSet::new());
     }
-    let index: BTreeMap<&str, usize> = words
-        .iter()
-        .enumerate()
-        .map(|(i, w)| (w.as_str(), i))
-        .collect();
-    let finder = WordFinder::new(&words);
-    let is_word = |c: Option<u8>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_');
-    let has_word = |bytes: &[u8], w: &str| {
-        memchr::memmem::find_iter(bytes, w.as_bytes()).any(|at| {
-            !is_word(at.checked_sub(1).map(|i| bytes[i]))
-                && !is_word(bytes.get(at + w.len()).copied())
-        })
-    };
-    // What each file offers, as indices into `offers`.
-    let offered_by = |bytes: &[u8]| -> Vec<usize> {
-        let mut seen = vec![false; words.len()];
-        let mut defined = vec![false; words.len()];
-        for (i, start, end) in finder.find_all(bytes) {
-            let before = start.checked_sub(1).map(|i| bytes[i]);
-            let after = bytes.get(end).copied();
-            if is_word(before) || is_word(after) {
-                continue;
-            }
-            seen[i] = true;
-            if after == Some(b'(') && crate::source::words::begins_definition(bytes, start) {
-                defined[i] = true;
-            }
-        }
-        offers
-            .iter()
-            .enumerate()
-            .filter(|(_, o)| match **o {
-                Offer::Definition(d) => defined[index[d]],
-                Offer::Callers(c) => seen[index[c]],
-                Offer::Field(s, f) => seen[index[s]] && has_word(bytes, f),
-            })
-            .map(|(k, _)| k)
-            .collect()
-    };
+    let searches: Vec<OfferSearch> = offers.iter().map(OfferSearch::of).collect();
 
     // The files that may offer each need, in list order.
-    let probes: Vec<OfferProbe> = offers.iter().map(OfferProbe::of).collect();
     let may_offer: Vec<Vec<usize>> = files
         .par_iter()
         .map(|(_, filter)| match filter {
             None => (0..offers.len()).collect(),
             Some(f) => (0..offers.len())
-                .filter(|&k| probes[k].may_be_in(f))
+                .filter(|&k| searches[k].may_be_in(f))
                 .collect(),
         })
         .collect();
@@ -624,7 +571,6 @@ fn read_for_needs(
         }
     }
     let total = may_offer.iter().filter(|ks| !ks.is_empty()).count();
-    drop(may_offer);
 
     // Read the candidates in batches until every need is settled: all its
     // candidates read, or more than `MAX_FILES_PER_NEED` files offering it.
@@ -653,8 +599,16 @@ fn read_for_needs(
         let found: Vec<Vec<usize>> = batch
             .par_iter()
             .map(|&i| {
+                // A file offers only needs its filter lets through: the
+                // filter never misses a word.
                 source::read(base, files[i].0)
-                    .map(|bytes| offered_by(&bytes))
+                    .map(|bytes| {
+                        may_offer[i]
+                            .iter()
+                            .copied()
+                            .filter(|&k| searches[k].is_in(&bytes))
+                            .collect()
+                    })
                     .unwrap_or_default()
             })
             .collect();
@@ -786,13 +740,7 @@ fn blocked_by_skipped(
 /// matters only if this is its definition: a mere call of it is not part of
 /// the flow.
 fn mentioned_dependency(bytes: &[u8], unit: &Unit, function: Option<&str>) -> Option<String> {
-    let is_word = |c: Option<&u8>| c.is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_');
-    let mentions = |word: &str| {
-        memchr::memmem::find_iter(bytes, word.as_bytes()).any(|at| {
-            !is_word(at.checked_sub(1).and_then(|i| bytes.get(i)))
-                && !is_word(bytes.get(at + word.len()))
-        })
-    };
+    let mentions = |word: &str| whole_words(bytes, &Finder::new(word)).next().is_some();
     unit.depends.iter().find_map(|need| match need {
         Need::Definition(name) if function.is_some() => {
             (function == Some(name.as_str())).then(|| name.clone())
