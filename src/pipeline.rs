@@ -23,6 +23,7 @@ use crate::rule::{RulePack, Target};
 use crate::source::words::{WordFilter, WordProbe};
 use crate::source::{self, SkipKind, SkippedFile, SourceError, SourceList};
 use aho_corasick::{packed, AhoCorasick};
+use memchr::memmem::Finder;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -263,9 +264,6 @@ pub fn run(
             Read::Yes(bytes) => candidates.push((rel, bytes)),
         }
     }
-    let parsed = parse_all(candidates, &mut skipped);
-    let parsed: Vec<&(String, Parsed)> = parsed.iter().collect();
-    let facts = facts_of(&parsed);
     let mut rounds = Rounds {
         config,
         engine: &engine,
@@ -274,7 +272,25 @@ pub fn run(
         progress,
         skipped,
     };
-    let mut outcome = rounds.round(parsed.into_iter().zip(facts).collect(), Needs::default(), 1);
+    // The parse trees of every round are dropped when the rounds return,
+    // before the rewritten text is parsed again to check it.
+    let analysed = {
+        let parsed = parse_all(candidates, &mut rounds.skipped);
+        let parsed: Vec<&(String, Parsed)> = parsed.iter().collect();
+        let facts = facts_of(&parsed);
+        rounds.round(parsed.into_iter().zip(facts).collect(), Needs::default(), 1)
+    };
+    let files_parsed = analysed.files.len();
+    let mut outcome = render_outcome(
+        &engine,
+        &list.base,
+        analysed.files,
+        analysed.analysis,
+        analysed.blocked,
+    );
+    outcome.skipped = std::mem::take(&mut rounds.skipped);
+    outcome.stats.files_parsed = files_parsed;
+    outcome.stats.rounds = analysed.rounds;
     outcome.stale_temporaries = list.stale_temporaries;
     outcome.stats.files_scanned = list.files.len();
     outcome.base = list.base;
@@ -308,17 +324,17 @@ struct Rounds<'r> {
 
 impl Rounds<'_> {
     /// Round `round`: analyses the files parsed so far, each with the facts
-    /// earlier rounds kept of it; then renders the outcome, or reads and
-    /// parses the files the analysis needs and makes the next round. Each
-    /// round owns the files it parsed and lends them, with every earlier
+    /// earlier rounds kept of it; then returns the last analysis, or reads
+    /// and parses the files the analysis needs and makes the next round.
+    /// Each round owns the files it parsed and lends them, with every earlier
     /// one, to the rounds after it, so the facts (which point into the parse
-    /// trees) stay valid until the outcome is rendered.
+    /// trees) stay valid until the last analysis is done.
     fn round<'t>(
         &mut self,
         mut files: Vec<(&'t (String, Parsed), FileFacts<'t>)>,
         mut scanned: Needs,
         round: usize,
-    ) -> Outcome {
+    ) -> Analysed {
         files.sort_by(|a, b| a.0 .0.cmp(&b.0 .0));
         let (parsed, mut facts): (Vec<&'t (String, Parsed)>, Vec<FileFacts<'t>>) =
             files.into_iter().unzip();
@@ -365,70 +381,57 @@ impl Rounds<'_> {
         self.round(next, scanned, round + 1)
     }
 
-    /// The outcome of the last round's analysis.
+    /// The last round's analysis, with the units the skipped files and
+    /// functions block and what rendering needs of each file.
     fn finish(
         &mut self,
         parsed: &[&(String, Parsed)],
         analysis: crate::engine::ProgramAnalysis,
         rounds: usize,
-    ) -> Outcome {
-        let mut skipped = std::mem::take(&mut self.skipped);
-        skipped.sort_by(|a, b| a.path.cmp(&b.path));
-        skipped.dedup_by(|a, b| a.path == b.path);
-        let mut blocked = blocked_by_skipped(&self.list.base, &skipped, &analysis.units);
+    ) -> Analysed {
+        self.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+        self.skipped.dedup_by(|a, b| a.path == b.path);
+        let mut blocked = blocked_by_skipped(&self.list.base, &self.skipped, &analysis.units);
         for (u, why) in blocked_by_skipped_functions(parsed, &analysis.files, &analysis.units) {
             blocked.entry(u).or_insert(why);
         }
-        let precision_limits = analysis.precision_limits.clone();
-        let mut outcome = render_outcome(self.engine, &self.list.base, parsed, analysis, blocked);
-        outcome.stats.precision_limits = precision_limits;
-        outcome.skipped = skipped;
-        outcome.stats.files_parsed = parsed.len();
-        outcome.stats.rounds = rounds;
-        outcome
+        Analysed {
+            files: parsed.iter().map(|&file| AnalysedFile::of(file)).collect(),
+            analysis,
+            blocked,
+            rounds,
+        }
     }
 }
 
-/// Finds whole words of a list, leftmost-longest: with the packed (SIMD)
-/// searcher when it takes the list, else with the Aho-Corasick automaton.
-enum WordFinder {
-    Packed(packed::Searcher),
-    Automaton(AhoCorasick),
+/// A file as rendering reads it once the analysis is done: its path, its
+/// bytes and how many parse errors its tree held. The tree itself is not
+/// kept, so the file's own tree and the tree of its rewritten text (parsed
+/// to check it) are never alive at once.
+struct AnalysedFile {
+    rel: String,
+    original: Vec<u8>,
+    errors: usize,
 }
 
-impl WordFinder {
-    fn new(words: &[String]) -> WordFinder {
-        let simd = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));
-        let packed = packed::Config::new()
-            .match_kind(packed::MatchKind::LeftmostLongest)
-            .builder()
-            .extend(words.iter())
-            .build()
-            .filter(|_| simd && !words.is_empty());
-        match packed {
-            Some(s) => WordFinder::Packed(s),
-            None => WordFinder::Automaton(
-                AhoCorasick::builder()
-                    .match_kind(aho_corasick::MatchKind::LeftmostLongest)
-                    .build(words)
-                    .expect("identifiers are plain words"),
-            ),
+impl AnalysedFile {
+    fn of((rel, parsed): &(String, Parsed)) -> AnalysedFile {
+        AnalysedFile {
+            rel: rel.clone(),
+            original: parsed.original.clone(),
+            errors: parsed.error_count(),
         }
     }
+}
 
-    /// (word index, start, end) of every match.
-    fn find_all(&self, bytes: &[u8]) -> Vec<(usize, usize, usize)> {
-        match self {
-            WordFinder::Packed(s) => s
-                .find_iter(bytes)
-                .map(|m| (m.pattern().as_usize(), m.start(), m.end()))
-                .collect(),
-            WordFinder::Automaton(ac) => ac
-                .find_iter(bytes)
-                .map(|m| (m.pattern().as_usize(), m.start(), m.end()))
-                .collect(),
-        }
-    }
+/// The result of the analysis rounds: the files (in the order the analysis
+/// numbers them), the last analysis, the units blocked by what could not be
+/// read or analysed, and how many rounds were made.
+struct Analysed {
+    files: Vec<AnalysedFile>,
+    analysis: crate::engine::ProgramAnalysis,
+    blocked: BTreeMap<usize, Blocker>,
+    rounds: usize,
 }
 
 /// Most files one needed name may pull into the analysis; a name used more
@@ -458,30 +461,69 @@ impl Offer<'_> {
     }
 }
 
-/// The probes of an offer: what a word filter is asked.
-enum OfferProbe {
-    Definition(WordProbe),
-    Callers(WordProbe),
-    Field(WordProbe, WordProbe),
+/// How an offer is looked for: what a word filter is asked, then what the
+/// bytes of a file it lets through are searched for.
+enum OfferSearch<'n> {
+    Definition(WordProbe, Finder<'n>),
+    Callers(WordProbe, Finder<'n>),
+    Field(WordProbe, Finder<'n>, WordProbe, Finder<'n>),
 }
 
-impl OfferProbe {
-    fn of(offer: &Offer) -> OfferProbe {
+impl<'n> OfferSearch<'n> {
+    fn of(offer: &Offer<'n>) -> OfferSearch<'n> {
+        let word = |w: &'n str| (WordProbe::new(w), Finder::new(w));
         match *offer {
-            Offer::Definition(n) => OfferProbe::Definition(WordProbe::new(n)),
-            Offer::Callers(n) => OfferProbe::Callers(WordProbe::new(n)),
-            Offer::Field(s, f) => OfferProbe::Field(WordProbe::new(s), WordProbe::new(f)),
+            Offer::Definition(n) => {
+                let (probe, finder) = word(n);
+                OfferSearch::Definition(probe, finder)
+            }
+            Offer::Callers(n) => {
+                let (probe, finder) = word(n);
+                OfferSearch::Callers(probe, finder)
+            }
+            Offer::Field(s, f) => {
+                let ((sp, sf), (fp, ff)) = (word(s), word(f));
+                OfferSearch::Field(sp, sf, fp, ff)
+            }
         }
     }
 
     /// Whether a file with this filter may offer it (never false when it does).
     fn may_be_in(&self, filter: &WordFilter) -> bool {
         match self {
-            OfferProbe::Definition(w) => filter.may_define(w),
-            OfferProbe::Callers(w) => filter.may_hold(w),
-            OfferProbe::Field(s, f) => filter.may_hold(s) && filter.may_hold(f),
+            OfferSearch::Definition(w, _) => filter.may_define(w),
+            OfferSearch::Callers(w, _) => filter.may_hold(w),
+            OfferSearch::Field(s, _, f, _) => filter.may_hold(s) && filter.may_hold(f),
         }
     }
+
+    /// Whether a file's bytes offer it: a definition of the function (its
+    /// name as a whole word followed by `(` where a definition may begin,
+    /// `source::words::begins_definition`), a mention of it, or both the
+    /// struct's name and the field's.
+    fn is_in(&self, bytes: &[u8]) -> bool {
+        match self {
+            OfferSearch::Definition(_, name) => whole_words(bytes, name).any(|at| {
+                bytes.get(at + name.needle().len()) == Some(&b'(')
+                    && crate::source::words::begins_definition(bytes, at)
+            }),
+            OfferSearch::Callers(_, name) => whole_words(bytes, name).next().is_some(),
+            OfferSearch::Field(_, strukt, _, field) => {
+                whole_words(bytes, strukt).next().is_some()
+                    && whole_words(bytes, field).next().is_some()
+            }
+        }
+    }
+}
+
+/// Where `word` occurs in `bytes` as a whole word: no letter, digit or
+/// underscore on either side.
+fn whole_words<'b>(bytes: &'b [u8], word: &'b Finder) -> impl Iterator<Item = usize> + 'b {
+    let is_word = |c: &u8| c.is_ascii_alphanumeric() || *c == b'_';
+    let len = word.needle().len();
+    word.find_iter(bytes).filter(move |&at| {
+        !(at > 0 && is_word(&bytes[at - 1])) && !bytes.get(at + len).is_some_and(is_word)
+    })
 }
 
 /// Files read at a time per unresolved need, once the files that may offer
@@ -511,69 +553,18 @@ fn read_for_needs(
     offers.extend(needs.definitions.iter().map(|d| Offer::Definition(d)));
     offers.extend(needs.callers.iter().map(|c| Offer::Callers(c)));
     offers.extend(needs.fields.iter().map(|(s, f)| Offer::Field(s, f)));
-    // Function names and struct names drive the search; a field name is
-    // checked only in files that name its struct (field names such as
-    // `pages` are everywhere).
-    let mut words: Vec<String> = needs
-        .definitions
-        .iter()
-        .chain(&needs.callers)
-        .cloned()
-        .collect();
-    words.extend(needs.fields.iter().map(|(s, _)| s.clone()));
-    words.sort();
-    words.dedup();
-    if words.is_empty() {
+    if offers.is_empty() {
         return (Vec::new(), BTreeSet::new());
     }
-    let index: BTreeMap<&str, usize> = words
-        .iter()
-        .enumerate()
-        .map(|(i, w)| (w.as_str(), i))
-        .collect();
-    let finder = WordFinder::new(&words);
-    let is_word = |c: Option<u8>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_');
-    let has_word = |bytes: &[u8], w: &str| {
-        memchr::memmem::find_iter(bytes, w.as_bytes()).any(|at| {
-            !is_word(at.checked_sub(1).map(|i| bytes[i]))
-                && !is_word(bytes.get(at + w.len()).copied())
-        })
-    };
-    // What each file offers, as indices into `offers`.
-    let offered_by = |bytes: &[u8]| -> Vec<usize> {
-        let mut seen = vec![false; words.len()];
-        let mut defined = vec![false; words.len()];
-        for (i, start, end) in finder.find_all(bytes) {
-            let before = start.checked_sub(1).map(|i| bytes[i]);
-            let after = bytes.get(end).copied();
-            if is_word(before) || is_word(after) {
-                continue;
-            }
-            seen[i] = true;
-            if after == Some(b'(') && crate::source::words::begins_definition(bytes, start) {
-                defined[i] = true;
-            }
-        }
-        offers
-            .iter()
-            .enumerate()
-            .filter(|(_, o)| match **o {
-                Offer::Definition(d) => defined[index[d]],
-                Offer::Callers(c) => seen[index[c]],
-                Offer::Field(s, f) => seen[index[s]] && has_word(bytes, f),
-            })
-            .map(|(k, _)| k)
-            .collect()
-    };
+    let searches: Vec<OfferSearch> = offers.iter().map(OfferSearch::of).collect();
 
     // The files that may offer each need, in list order.
-    let probes: Vec<OfferProbe> = offers.iter().map(OfferProbe::of).collect();
     let may_offer: Vec<Vec<usize>> = files
         .par_iter()
         .map(|(_, filter)| match filter {
             None => (0..offers.len()).collect(),
             Some(f) => (0..offers.len())
-                .filter(|&k| probes[k].may_be_in(f))
+                .filter(|&k| searches[k].may_be_in(f))
                 .collect(),
         })
         .collect();
@@ -584,7 +575,6 @@ fn read_for_needs(
         }
     }
     let total = may_offer.iter().filter(|ks| !ks.is_empty()).count();
-    drop(may_offer);
 
     // Read the candidates in batches until every need is settled: all its
     // candidates read, or more than `MAX_FILES_PER_NEED` files offering it.
@@ -613,8 +603,16 @@ fn read_for_needs(
         let found: Vec<Vec<usize>> = batch
             .par_iter()
             .map(|&i| {
+                // A file offers only needs its filter lets through: the
+                // filter never misses a word.
                 source::read(base, files[i].0)
-                    .map(|bytes| offered_by(&bytes))
+                    .map(|bytes| {
+                        may_offer[i]
+                            .iter()
+                            .copied()
+                            .filter(|&k| searches[k].is_in(&bytes))
+                            .collect()
+                    })
                     .unwrap_or_default()
             })
             .collect();
@@ -679,14 +677,15 @@ pub fn process_bytes(
             SkipKind::NotC,
         ));
     };
-    let parsed = [(rel.to_string(), p)];
-    let files: Vec<ProgramFile> = parsed
-        .iter()
-        .map(|(p, x)| ProgramFile { path: p, parsed: x })
-        .collect();
+    let parsed = (rel.to_string(), p);
+    let files = [ProgramFile {
+        path: &parsed.0,
+        parsed: &parsed.1,
+    }];
     let analysis = engine.analyse(&files, &Needs::default(), true);
-    let parsed: Vec<&(String, Parsed)> = parsed.iter().collect();
-    let outcome = render_outcome(engine, Path::new("."), &parsed, analysis, BTreeMap::new());
+    let analysed = vec![AnalysedFile::of(&parsed)];
+    drop(parsed);
+    let outcome = render_outcome(engine, Path::new("."), analysed, analysis, BTreeMap::new());
     Ok(outcome.files.into_iter().next())
 }
 
@@ -745,13 +744,7 @@ fn blocked_by_skipped(
 /// matters only if this is its definition: a mere call of it is not part of
 /// the flow.
 fn mentioned_dependency(bytes: &[u8], unit: &Unit, function: Option<&str>) -> Option<String> {
-    let is_word = |c: Option<&u8>| c.is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_');
-    let mentions = |word: &str| {
-        memchr::memmem::find_iter(bytes, word.as_bytes()).any(|at| {
-            !is_word(at.checked_sub(1).and_then(|i| bytes.get(i)))
-                && !is_word(bytes.get(at + word.len()))
-        })
-    };
+    let mentions = |word: &str| whole_words(bytes, &Finder::new(word)).next().is_some();
     unit.depends.iter().find_map(|need| match need {
         Need::Definition(name) if function.is_some() => {
             (function == Some(name.as_str())).then(|| name.clone())
@@ -810,12 +803,13 @@ fn blocked_by_skipped_functions(
 fn render_outcome(
     engine: &Engine,
     base: &Path,
-    parsed: &[&(String, Parsed)],
+    mut analysed: Vec<AnalysedFile>,
     analysis: crate::engine::ProgramAnalysis,
     blocked: BTreeMap<usize, Blocker>,
 ) -> Outcome {
     let mut units = analysis.units;
     let mut files = analysis.files;
+    let precision_limits = analysis.precision_limits;
     // Rendered plans per unit, per file.
     let mut rendered: BTreeMap<usize, Vec<(usize, Plan, Rendered)>> = BTreeMap::new();
     for (ui, unit) in units.iter().enumerate() {
@@ -828,7 +822,7 @@ fn render_outcome(
                 plan,
                 &engine.pack.rules,
                 engine.target,
-                &parsed[*file].1.original,
+                &analysed[*file].original,
             ) {
                 r.push((*file, plan.clone(), x));
             }
@@ -870,20 +864,20 @@ fn render_outcome(
         // Each changed file must parse no worse.
         if newly.is_empty() {
             for (file, edits) in &per_file {
-                let src = &parsed[*file].1;
+                let src = &analysed[*file];
                 let mut all: Vec<Edit> = edits.iter().map(|(_, e)| e.clone()).collect();
                 all.sort();
-                let before_errors = src.error_count();
+                let before_errors = src.errors;
                 let after = apply_edits(&src.original, &all);
                 if parses_no_worse(before_errors, &after) {
                     // Self-check: the diff the sinks print, applied to the
                     // original, gives the rewritten bytes exactly.
-                    if let Err(why) = diff_reproduces(&parsed[*file].0, &src.original, &after) {
+                    if let Err(why) = diff_reproduces(&src.rel, &src.original, &after) {
                         for (ui, _) in edits {
                             newly.insert(
                                 *ui,
                                 Blocker::SelfCheckFailed {
-                                    path: parsed[*file].0.clone(),
+                                    path: src.rel.clone(),
                                     why: why.to_string(),
                                 },
                             );
@@ -905,7 +899,7 @@ fn render_outcome(
                         newly.insert(
                             ui,
                             Blocker::RewriteParseError {
-                                path: parsed[*file].0.clone(),
+                                path: src.rel.clone(),
                             },
                         );
                     }
@@ -915,7 +909,7 @@ fn render_outcome(
                         newly.insert(
                             *ui,
                             Blocker::RewritesParseError {
-                                path: parsed[*file].0.clone(),
+                                path: src.rel.clone(),
                             },
                         );
                     }
@@ -982,7 +976,10 @@ fn render_outcome(
     }
 
     let mut out_files = Vec::new();
-    let mut stats = Stats::default();
+    let mut stats = Stats {
+        precision_limits: precision_limits.clone(),
+        ..Stats::default()
+    };
     for (i, findings) in files.into_iter().enumerate() {
         let mut edits = edits_per_file.remove(&i).unwrap_or_default();
         edits.sort_by(|a, b| (a.1.start, a.1.end).cmp(&(b.1.start, b.1.end)));
@@ -993,9 +990,9 @@ fn render_outcome(
         {
             continue;
         }
-        let (rel, p) = &parsed[i];
+        let file = &mut analysed[i];
         let after = apply_edits(
-            &p.original,
+            &file.original,
             &edits.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>(),
         );
         stats.functions_skipped += findings.skipped.len();
@@ -1011,11 +1008,11 @@ fn render_outcome(
             .filter(|s| s.kind == SiteKind::Release)
             .count();
         stats.rewrites += edits.len();
-        let executable = !edits.is_empty() && source::is_executable(base, rel);
+        let executable = !edits.is_empty() && source::is_executable(base, &file.rel);
         let outcome = FileOutcome {
-            rel_path: rel.clone(),
+            rel_path: std::mem::take(&mut file.rel),
             findings,
-            before: p.original.clone(),
+            before: std::mem::take(&mut file.original),
             after,
             edits,
             executable,

@@ -45,24 +45,80 @@ impl MacroDef {
     }
 }
 
-/// The function-like macro definitions of `name` in a file.
-pub fn definitions_of(src: &[u8], name: &str) -> Vec<MacroDef> {
-    let mut out = Vec::new();
-    for at in memchr::memmem::find_iter(src, name.as_bytes()) {
-        let word_before = at
-            .checked_sub(1)
-            .is_some_and(|p| src[p].is_ascii_alphanumeric() || src[p] == b'_');
-        if word_before || src.get(at + name.len()) != Some(&b'(') {
-            continue;
-        }
-        let start = memchr::memrchr(b'\n', &src[..at]).map_or(0, |p| p + 1);
-        if let Some(def) = definition(src, start, logical_line_end(src, start)) {
-            if def.name == name {
-                out.push(def);
+/// Where a file's function-like macro definitions may begin: the lines
+/// whose first non-blank bytes are `#`, optional blanks, `define`, blanks
+/// and a name followed at once by `(`. Built once per file (one pass over
+/// its `#` bytes), so asking for a macro's definitions reads only these
+/// lines instead of searching the whole file for the name.
+#[derive(Clone, Debug, Default)]
+pub struct DefineIndex {
+    /// (start of the line, start and end of the name), in file order.
+    heads: Vec<(usize, usize, usize)>,
+}
+
+impl DefineIndex {
+    /// The definition heads of `src`.
+    pub fn of(src: &[u8]) -> DefineIndex {
+        let blank = |b: u8| b == b' ' || b == b'\t';
+        let mut heads = Vec::new();
+        for hash in memchr::memchr_iter(b'#', src) {
+            let line = hash - src[..hash].iter().rev().take_while(|&&b| blank(b)).count();
+            if line > 0 && src[line - 1] != b'\n' {
+                continue;
+            }
+            let mut at = hash + 1;
+            at += src[at..].iter().take_while(|&&b| blank(b)).count();
+            let Some(rest) = src[at..].strip_prefix(b"define") else {
+                continue;
+            };
+            let skip = rest.iter().take_while(|&&b| blank(b)).count();
+            if skip == 0 {
+                continue;
+            }
+            let name = at + b"define".len() + skip;
+            let len = src[name..]
+                .iter()
+                .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+                .count();
+            if len > 0 && src.get(name + len) == Some(&b'(') {
+                heads.push((line, name, name + len));
             }
         }
+        DefineIndex { heads }
     }
-    out
+
+    /// The function-like macro definitions of `name` in `src` (the bytes
+    /// this index was built from), in file order: what a search of every
+    /// occurrence of `name(` as a whole word finds, one definition per
+    /// occurrence on a definition's first line.
+    pub fn definitions_of(&self, src: &[u8], name: &str) -> Vec<MacroDef> {
+        let mut out = Vec::new();
+        for &(line, start, end) in &self.heads {
+            if &src[start..end] != name.as_bytes() {
+                continue;
+            }
+            let line_end = memchr::memchr(b'\n', &src[line..]).map_or(src.len(), |p| line + p);
+            for at in memchr::memmem::find_iter(&src[line..line_end], name.as_bytes()) {
+                if let Some(def) = definition_at(src, line, line + at, name) {
+                    out.push(def);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The definition of `name` on the line starting at `line`, when the
+/// occurrence of `name` at `at` (on that line) is a whole word followed by
+/// `(` and the line is its function-like `#define`.
+fn definition_at(src: &[u8], line: usize, at: usize, name: &str) -> Option<MacroDef> {
+    let word_before = at
+        .checked_sub(1)
+        .is_some_and(|p| src[p].is_ascii_alphanumeric() || src[p] == b'_');
+    if word_before || src.get(at + name.len()) != Some(&b'(') {
+        return None;
+    }
+    definition(src, line, logical_line_end(src, line)).filter(|def| def.name == name)
 }
 
 /// The end of the logical line starting at `at`: the first newline not
@@ -193,6 +249,23 @@ pub fn tokens(body: &[u8]) -> Vec<Token> {
 mod tests {
     use super::*;
 
+    /// Every occurrence of `name(` as a whole word whose line is its
+    /// `#define`: the search of the whole file the index replaces.
+    fn scanned(src: &[u8], name: &str) -> Vec<MacroDef> {
+        memchr::memmem::find_iter(src, name.as_bytes())
+            .filter_map(|at| {
+                let line = memchr::memrchr(b'\n', &src[..at]).map_or(0, |p| p + 1);
+                definition_at(src, line, at, name)
+            })
+            .collect()
+    }
+
+    fn definitions_of(src: &[u8], name: &str) -> Vec<MacroDef> {
+        let found = DefineIndex::of(src).definitions_of(src, name);
+        assert_eq!(found, scanned(src, name), "{name}");
+        found
+    }
+
     fn idents(body: &[Token]) -> Vec<&str> {
         body.iter()
             .filter_map(|t| match t {
@@ -230,5 +303,35 @@ mod tests {
         for name in ["PLAIN", "call", "f"] {
             assert!(definitions_of(src, name).is_empty(), "{name}");
         }
+    }
+
+    #[test]
+    fn the_index_finds_what_a_search_of_the_whole_file_finds() {
+        let src = b"#define ioread(a) ioread(a)\n\t #  define  late(x) \\\n#define late(y) y\n\
+x = 1; # define not_at_line_start(z) z\n#define\tbare(\n#define nocall 1\n#defineglued(a) a\n\
+#define twice(a) twice(a) + twice (a)\n#define sp (x) x\n#";
+        for name in [
+            "ioread",
+            "late",
+            "not_at_line_start",
+            "bare",
+            "nocall",
+            "glued",
+            "defineglued",
+            "twice",
+            "sp",
+            "",
+            "a b",
+        ] {
+            definitions_of(src, name);
+        }
+        // A body calling its own name repeats the definition, as the search
+        // of every occurrence does.
+        assert_eq!(definitions_of(src, "ioread").len(), 2);
+        assert_eq!(definitions_of(src, "twice").len(), 2);
+        // A continuation line is read as the start of its own line, here a
+        // definition of `late` in its own right.
+        assert_eq!(definitions_of(src, "late").len(), 2);
+        assert!(definitions_of(src, "not_at_line_start").is_empty());
     }
 }

@@ -6,6 +6,7 @@
 //! parse tree cannot be built at all (tree-sitter gives up) is reported by
 //! the caller as skipped.
 
+use crate::c::defines::{DefineIndex, MacroDef};
 use crate::c::macros::{neutralise, MacroTable};
 use std::cell::RefCell;
 use tree_sitter::{Node, Parser, Tree};
@@ -21,12 +22,14 @@ thread_local! {
 }
 
 /// A parsed C file: the original bytes, the neutralised bytes the tree was
-/// built from, and the tree.
+/// built from, the tree, and where its lines and function-like macro
+/// definitions begin.
 pub struct Parsed {
     pub original: Vec<u8>,
     pub neutral: Vec<u8>,
     pub tree: Tree,
     pub lines: LineIndex,
+    defines: DefineIndex,
 }
 
 /// Parses C source bytes. `None` only when tree-sitter returns no tree at all.
@@ -36,6 +39,7 @@ pub fn parse(original: &[u8]) -> Option<Parsed> {
     Some(Parsed {
         original: original.to_vec(),
         lines: LineIndex::new(original),
+        defines: DefineIndex::of(original),
         neutral,
         tree,
     })
@@ -60,6 +64,12 @@ impl Parsed {
     /// 1-based line of a byte offset.
     pub fn line_of(&self, offset: usize) -> usize {
         self.lines.line_of(offset)
+    }
+
+    /// The function-like macro definitions of `name` in this file, in file
+    /// order (see `DefineIndex::definitions_of`).
+    pub fn macro_definitions(&self, name: &str) -> Vec<MacroDef> {
+        self.defines.definitions_of(&self.original, name)
     }
 
     /// Number of ERROR and MISSING nodes in the whole tree.

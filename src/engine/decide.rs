@@ -4,12 +4,13 @@
 //! unused, and every site with its unit and reason.
 
 use super::dataflow::{declarator_of, declarator_removal_range, one_line};
-use super::flow::ids::{FuncId, UnitId};
+use super::flow::ids::{FileId, FuncId, UnitId};
 use super::flow::{AcquireSite, MatchSite, ReleaseSite, UnitState};
 use super::flow::{FlowContext, Info, Loc};
 use super::reason::{Blocker, Decision, PinCase};
 use super::{AcquirePolicy, Class, FileFindings, Plan, Site, SiteKind, Unit};
 use crate::rule::{AcquireFamily, Target};
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// Decides every unit (in representative order), plans the removal of dead
@@ -30,6 +31,7 @@ pub(crate) fn decide_all(
         .map(|&l| Blocker::LimitReached(l))
         .collect();
     let vars = VarsByFunction::of(cx);
+    let notifiers = NotifierRegistrations::default();
     let mut unit_index: HashMap<UnitId, usize> = HashMap::new();
     let mut units: Vec<Unit> = Vec::new();
     for u in cx.units.ids() {
@@ -37,7 +39,7 @@ pub(crate) fn decide_all(
             continue;
         }
         unit_index.insert(u, units.len());
-        units.push(decide(cx, &vars, u, representatives, &limits));
+        units.push(decide(cx, &vars, &notifiers, u, representatives, &limits));
     }
     remove_dead_indices(cx, &mut units);
     let index_of = |u: UnitId| unit_index[&representatives[u.index()]];
@@ -221,6 +223,7 @@ impl<'c> VarsByFunction<'c> {
 fn decide(
     cx: &FlowContext,
     vars: &VarsByFunction,
+    notifiers: &NotifierRegistrations,
     u: UnitId,
     representatives: &[UnitId],
     limits: &[Blocker],
@@ -260,7 +263,7 @@ fn decide(
             } else if let Some(why) = brief_remote_access(cx, s) {
                 Decision::Keep(why)
             } else if let Some(why) = (!dma_or_write(cx, s))
-                .then(|| notifier_registration(cx, s))
+                .then(|| notifiers.of_file(cx, s.file))
                 .flatten()
                 .filter(|_| engine.policy == AcquirePolicy::Evidence)
             {
@@ -526,10 +529,29 @@ fn dma_or_write(cx: &FlowContext, s: &UnitState) -> bool {
     })
 }
 
-/// The first call of the file of a unit's acquire that registers an MMU
-/// notifier (`notifier_registrations`), with its place.
-fn notifier_registration(cx: &FlowContext, s: &UnitState) -> Option<Blocker> {
-    let file = cx.file(s.file);
+/// The first call of each file that registers an MMU notifier, searched
+/// for once per file however many of its units ask (a generated file may
+/// hold thousands).
+#[derive(Default)]
+struct NotifierRegistrations {
+    of_file: RefCell<HashMap<FileId, Option<Blocker>>>,
+}
+
+impl NotifierRegistrations {
+    /// `notifier_registration` of the file, remembered.
+    fn of_file(&self, cx: &FlowContext, file: FileId) -> Option<Blocker> {
+        self.of_file
+            .borrow_mut()
+            .entry(file)
+            .or_insert_with(|| notifier_registration(cx, file))
+            .clone()
+    }
+}
+
+/// The first call of a file (that of a unit's acquire) that registers an
+/// MMU notifier (`notifier_registrations`), with its place.
+fn notifier_registration(cx: &FlowContext, file: FileId) -> Option<Blocker> {
+    let file = cx.file(file);
     let src: &[u8] = &file.parsed.original;
     let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     cx.engine

@@ -25,7 +25,7 @@
 use super::calls::Unresolved;
 use super::ids::FuncId;
 use super::{text, FlowContext, Limit};
-use crate::c::defines::{definitions_of, MacroDef, Token};
+use crate::c::defines::{MacroDef, Token};
 use crate::c::syntax::{shape, Assignment, Call, ExprShape};
 use std::collections::{HashMap, HashSet};
 use tree_sitter::Node;
@@ -325,7 +325,7 @@ impl<'a, 't> FlowContext<'a, 't> {
         let defs: Vec<MacroDef> = self
             .files
             .iter()
-            .flat_map(|f| definitions_of(&f.parsed.original, name))
+            .flat_map(|f| f.parsed.macro_definitions(name))
             .collect();
         self.summaries
             .borrow_mut()
