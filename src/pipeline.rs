@@ -11,7 +11,7 @@
 //! skipped and the run goes on.
 
 use crate::c::parse::{self, Parsed};
-use crate::engine::{AcquirePolicy, Engine, FileFindings, Plan, SiteKind, Unit};
+use crate::engine::{AcquirePolicy, Engine, FileFindings, Plan, SiteKind, TreeApi, Unit};
 use crate::engine::{Blocker, FileFacts, Need, Needs, ProgramFile};
 use crate::rewrite::diff::file_diff;
 use crate::rewrite::edit::overlaps;
@@ -236,6 +236,35 @@ fn parse_all(
     out
 }
 
+/// The functions the rules' rewrites for `target` require that the tree's
+/// `include/linux/mm.h` names as a whole word; `None` when the tree has no
+/// readable `include/linux/mm.h` (a driver alone, a fixture).
+fn tree_api(list: &SourceList, pack: &RulePack, target: Target) -> Option<TreeApi> {
+    const MM_H: &str = "include/linux/mm.h";
+    if !list.files.iter().any(|f| f == MM_H) {
+        return None;
+    }
+    let bytes = source::read(&list.base, MM_H).ok()?;
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let names_word = |name: &str| {
+        memchr::memmem::find_iter(&bytes, name.as_bytes()).any(|at| {
+            let before = at.checked_sub(1).is_some_and(|p| is_word(bytes[p]));
+            let after = bytes.get(at + name.len()).is_some_and(|&b| is_word(b));
+            !before && !after
+        })
+    };
+    let declared = pack
+        .rules
+        .iter()
+        .filter_map(|r| r.acquire.as_ref())
+        .filter_map(|a| a.requires.get(&target))
+        .flatten()
+        .filter(|name| names_word(name))
+        .cloned()
+        .collect();
+    Some(TreeApi { declared })
+}
+
 /// Runs the pipeline over `config.path`.
 pub fn run(
     config: &Config,
@@ -243,7 +272,10 @@ pub fn run(
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Outcome, SourceError> {
     let list = source::discover(&config.path)?;
-    let engine = Engine::new(pack, config.target, config.policy);
+    let mut engine = Engine::new(pack, config.target, config.policy);
+    if let Some(api) = tree_api(&list, pack, config.target) {
+        engine = engine.with_tree_api(api);
+    }
     let mut skipped = list.skipped.clone();
 
     // Candidates: files that name an acquire or a plain rewrite.

@@ -196,6 +196,17 @@ pub struct Engine<'p> {
     acquire_names: Vec<String>,
     /// Every call name the rules describe.
     vocabulary: std::collections::HashSet<String>,
+    /// What the tree's `include/linux/mm.h` declares, when the tree has
+    /// one (`with_tree_api`): a rewrite that requires a function it lacks
+    /// is left for a human.
+    tree_api: Option<TreeApi>,
+}
+
+/// The functions of the GUP API a tree's `include/linux/mm.h` names, of
+/// those the rules require.
+#[derive(Clone, Debug, Default)]
+pub struct TreeApi {
+    pub declared: std::collections::HashSet<String>,
 }
 
 impl<'p> Engine<'p> {
@@ -272,7 +283,23 @@ impl<'p> Engine<'p> {
                 }
                 v
             },
+            tree_api: None,
         }
+    }
+
+    /// The engine for a tree whose `include/linux/mm.h` declares `api`.
+    pub fn with_tree_api(mut self, api: TreeApi) -> Engine<'p> {
+        self.tree_api = Some(api);
+        self
+    }
+
+    /// Whether the tree declares a function a rewrite requires; a tree
+    /// without `include/linux/mm.h` (a driver alone, a fixture) is taken
+    /// to declare it.
+    pub fn tree_declares(&self, name: &str) -> bool {
+        self.tree_api
+            .as_ref()
+            .is_none_or(|api| api.declared.contains(name))
     }
 
     /// Rule indices whose patterns may match a node of this kind.

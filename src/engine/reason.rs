@@ -38,6 +38,9 @@ pub enum Blocker {
     FollGet { line: usize },
     /// The rule asks for a human for this target, with its own words.
     RuleManual { why: String },
+    /// The rewrite calls a function the tree's `include/linux/mm.h` does
+    /// not declare.
+    MissingApi { call: String },
     /// A release may also see values from elsewhere.
     MixedRelease { place: String, others: Vec<Origin> },
     /// A function in the flow does not parse.

@@ -389,6 +389,13 @@ pub fn compile_rule_with(path: &str, text: &str, isos: &IsoSet) -> Result<Rule, 
                 })?;
                 manual.insert(target, why.clone());
             }
+            let mut requires = BTreeMap::new();
+            for (t, names) in &a.requires {
+                let target = Target::from_name(t).ok_or_else(|| {
+                    ctx.at(0, format!("unknown target `{t}` in [acquire.requires]"))
+                })?;
+                requires.insert(target, names.clone());
+            }
             Some(AcquireRole {
                 family,
                 pages: metavar_ref(&ctx, &a.pages, &metavars)?,
@@ -408,6 +415,7 @@ pub fn compile_rule_with(path: &str, text: &str, isos: &IsoSet) -> Result<Rule, 
                     .map(|c| metavar_ref(&ctx, c, &metavars))
                     .transpose()?,
                 manual,
+                requires,
             })
         }
         None => None,

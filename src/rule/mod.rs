@@ -100,6 +100,10 @@ pub struct AcquireRole {
     /// The metavariable naming the address space the pages come from.
     pub mm: Option<String>,
     pub manual: BTreeMap<Target, String>,
+    /// Functions the rewrite for a target calls that the tree's
+    /// `include/linux/mm.h` must declare (`pin_user_pages_fast_only()`
+    /// exists from v5.8 to v6.2).
+    pub requires: BTreeMap<Target, Vec<String>>,
 }
 
 /// The role of a release rule's metavariables.

@@ -65,6 +65,10 @@ pub struct RawAcquire {
     /// Why this acquire is never rewritten for a target, by target name.
     #[serde(default)]
     pub manual: BTreeMap<String, String>,
+    /// Functions the rewrite for a target calls that not every kernel
+    /// declares, by target name.
+    #[serde(default)]
+    pub requires: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -69,6 +69,10 @@ impl fmt::Display for Blocker {
                 write!(f, "FOLL_GET is already in gup_flags (line {line})")
             }
             Blocker::RuleManual { why } => write!(f, "{why}"),
+            Blocker::MissingApi { call } => write!(
+                f,
+                "the rewrite needs {call}(), which this tree's include/linux/mm.h does not declare"
+            ),
             Blocker::MixedRelease { place, others } => {
                 write!(f, "the release at {place} may also see ")?;
                 for (i, o) in others.iter().enumerate() {

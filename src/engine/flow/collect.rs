@@ -473,6 +473,13 @@ pub(crate) fn seed_units<'t>(
                 .blockers
                 .push(Blocker::RuleManual { why: why.clone() });
         }
+        for call in role.requires.get(&engine.target).into_iter().flatten() {
+            if !engine.tree_declares(call) {
+                cx.units[unit]
+                    .blockers
+                    .push(Blocker::MissingApi { call: call.clone() });
+            }
+        }
         cx.units[unit].rules.insert(rule.id.clone());
         cx.units[unit].acquires.push((func, matched));
         site.unit = Some(unit);
