@@ -104,6 +104,21 @@ impl Ctx<'_> {
     }
 }
 
+/// A table keyed by target name (`[acquire.manual]`), keyed by `Target`.
+fn by_target<V: Clone>(
+    ctx: &Ctx,
+    table: &BTreeMap<String, V>,
+    name: &str,
+) -> Result<BTreeMap<Target, V>, RuleError> {
+    let mut out = BTreeMap::new();
+    for (t, value) in table {
+        let target = Target::from_name(t)
+            .ok_or_else(|| ctx.at(0, format!("unknown target `{t}` in [{name}]")))?;
+        out.insert(target, value.clone());
+    }
+    Ok(out)
+}
+
 fn metavar_ref<'s>(
     ctx: &Ctx,
     s: &'s Spanned<String>,
@@ -382,20 +397,8 @@ pub fn compile_rule_with(path: &str, text: &str, isos: &IsoSet) -> Result<Rule, 
                     ))
                 }
             };
-            let mut manual = BTreeMap::new();
-            for (t, why) in &a.manual {
-                let target = Target::from_name(t).ok_or_else(|| {
-                    ctx.at(0, format!("unknown target `{t}` in [acquire.manual]"))
-                })?;
-                manual.insert(target, why.clone());
-            }
-            let mut requires = BTreeMap::new();
-            for (t, names) in &a.requires {
-                let target = Target::from_name(t).ok_or_else(|| {
-                    ctx.at(0, format!("unknown target `{t}` in [acquire.requires]"))
-                })?;
-                requires.insert(target, names.clone());
-            }
+            let manual = by_target(&ctx, &a.manual, "acquire.manual")?;
+            let requires = by_target(&ctx, &a.requires, "acquire.requires")?;
             Some(AcquireRole {
                 family,
                 pages: metavar_ref(&ctx, &a.pages, &metavars)?,
