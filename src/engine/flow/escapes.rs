@@ -250,6 +250,41 @@ fn block_mixed_storage(
     if mixed.is_empty() {
         return;
     }
+    // Storage the analysis cannot name blocks whatever reads it; only named
+    // storage needs to know what the releases read.
+    let (released, read) = if mixed.iter().any(|m| m.storage.is_some()) {
+        released_reads(cx, k, releases)
+    } else {
+        Default::default()
+    };
+    for m in mixed {
+        // Storage read only by code not followed yet is an escape: its
+        // needs stay wanted, and once that code is read the edge is known.
+        let blocks = match &m.storage {
+            Some(l) if released.contains(l) => true,
+            Some(l) if read.contains(l) => false,
+            Some(_) => continue,
+            None => true,
+        };
+        for u in m.units {
+            let unit = &mut cx.units[u];
+            let list = if blocks {
+                &mut unit.blockers
+            } else {
+                &mut unit.escapes
+            };
+            push_unique(list, m.why.clone());
+        }
+    }
+}
+
+/// What a release reads through followed code only, and what it may read
+/// once code the analysis does not follow yet is counted too.
+fn released_reads(
+    cx: &FlowContext,
+    k: &Constraints,
+    releases: &[MatchSite],
+) -> (HashSet<Loc>, HashSet<Loc>) {
     let mut read: HashSet<Loc> = HashSet::new();
     for r in releases {
         let rule = &cx.engine.pack.rules[r.matched.rule];
@@ -301,54 +336,45 @@ fn block_mixed_storage(
             }
         }
     }
-    // What a release reads through followed code only, and what it may
-    // read once code the analysis does not follow yet is counted too.
     let released = reached_backwards(read.clone(), &edges, false);
     let read = reached_backwards(read, &edges, true);
-    for m in mixed {
-        // Storage read only by code not followed yet is an escape: its
-        // needs stay wanted, and once that code is read the edge is known.
-        let blocks = match &m.storage {
-            Some(l) if released.contains(l) => true,
-            Some(l) if read.contains(l) => false,
-            Some(_) => continue,
-            None => true,
-        };
-        for u in m.units {
-            let unit = &mut cx.units[u];
-            let list = if blocks {
-                &mut unit.blockers
-            } else {
-                &mut unit.escapes
-            };
-            push_unique(list, m.why.clone());
-        }
-    }
+    (released, read)
 }
 
 /// The locations from which a value reaches `read` through `edges` (from
 /// the sources to the target, `None` for code the analysis does not
-/// follow, which reads whatever reaches it when `unfollowed_reads`).
+/// follow, which reads whatever reaches it when `unfollowed_reads`). A
+/// search backwards from what is read: each edge is taken once, when its
+/// target is first reached.
 fn reached_backwards(
     mut read: HashSet<Loc>,
     edges: &[(Vec<Loc>, Option<Loc>)],
     unfollowed_reads: bool,
 ) -> HashSet<Loc> {
-    loop {
-        let before = read.len();
-        for (from, to) in edges {
-            let reads = match to {
-                Some(t) => read.contains(t),
-                None => unfollowed_reads,
-            };
-            if reads {
-                read.extend(from.iter().cloned());
-            }
-        }
-        if read.len() == before {
-            return read;
+    let mut into: HashMap<&Loc, Vec<usize>> = HashMap::new();
+    let mut frontier: Vec<usize> = Vec::new();
+    for (i, (_, to)) in edges.iter().enumerate() {
+        match to {
+            Some(t) => into.entry(t).or_default().push(i),
+            None if unfollowed_reads => frontier.push(i),
+            None => {}
         }
     }
+    for t in &read {
+        if let Some(list) = into.remove(t) {
+            frontier.extend(list);
+        }
+    }
+    while let Some(i) = frontier.pop() {
+        for l in &edges[i].0 {
+            if read.insert(l.clone()) {
+                if let Some(list) = into.remove(l) {
+                    frontier.extend(list);
+                }
+            }
+        }
+    }
+    read
 }
 
 /// Fields that hold pages: every struct field read or written elsewhere is
