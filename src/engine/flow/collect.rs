@@ -83,6 +83,10 @@ pub struct FileFacts<'t> {
 struct FunctionFacts<'t> {
     def: FunctionDef<'t>,
     body: Option<Body<'t>>,
+    /// The function mentioned the words of an earlier round's `Interest`.
+    /// The searched needs only grow from round to round, so it mentions
+    /// those of every later round too and its text is not searched again.
+    interesting: bool,
 }
 
 /// What a function declares, as written: the same in every round.
@@ -145,7 +149,11 @@ impl<'t> FileFacts<'t> {
         types.add_file(f.path, f.parsed);
         let functions = functions(f.parsed.tree.root_node())
             .into_iter()
-            .map(|def| FunctionFacts { def, body: None })
+            .map(|def| FunctionFacts {
+                def,
+                body: None,
+                interesting: false,
+            })
             .collect();
         let src: &'t [u8] = &f.parsed.original;
         let mut file_scope: HashMap<&'t [u8], Vec<Node<'t>>> = HashMap::new();
@@ -288,7 +296,7 @@ fn prepare_file<'t>(
         // A function that names nothing the rules or the flow care about can
         // neither receive nor pass on acquired pages.
         let text = &src[def.node.byte_range()];
-        if !interest.mentioned_in(text) {
+        if !function_facts.interesting && !interest.mentioned_in(text) {
             continue;
         }
         let name = def.name(src);
@@ -299,8 +307,11 @@ fn prepare_file<'t>(
         }
         // A function that names a field of interest but none of the structs
         // it belongs to cannot reach that field.
-        if !interest.fields_ok(text) {
-            continue;
+        if !function_facts.interesting {
+            if !interest.fields_ok(text) {
+                continue;
+            }
+            function_facts.interesting = true;
         }
         let body = function_facts.body.get_or_insert_with(|| {
             // One walk collects the body's nodes and measures its depth.
@@ -528,8 +539,9 @@ struct Interest {
     /// Per pattern of `present`: whether mentioning it is enough (it is not
     /// only a field name).
     direct: Vec<bool>,
-    /// (struct, field) as patterns of `present`.
-    fields: Vec<(usize, usize)>,
+    /// Per pattern of `present`: the patterns that, mentioned with it, make
+    /// a (struct, field) pair.
+    partners: Vec<Vec<usize>>,
 }
 
 impl Interest {
@@ -559,12 +571,17 @@ impl Interest {
         for w in &direct_words {
             direct[index(w)] = true;
         }
-        let fields = pairs.iter().map(|(s, f)| (index(s), index(f))).collect();
+        let mut partners = vec![Vec::new(); words.len()];
+        for (s, f) in &pairs {
+            let (s, f) = (index(s), index(f));
+            partners[s].push(f);
+            partners[f].push(s);
+        }
         Interest {
             any: aho_corasick::AhoCorasick::new(&any_words).expect("identifiers are plain words"),
             present: aho_corasick::AhoCorasick::new(&words).expect("identifiers are plain words"),
             direct,
-            fields,
+            partners,
         }
     }
 
@@ -575,13 +592,22 @@ impl Interest {
 
     /// Whether a function that mentions the words only through field names
     /// also names one of those fields' structs (anywhere in its text).
+    /// Stops at the first word that settles it.
     fn fields_ok(&self, body: &[u8]) -> bool {
         let mut seen = vec![false; self.direct.len()];
         for m in self.present.find_overlapping_iter(body) {
-            seen[m.pattern().as_usize()] = true;
+            let p = m.pattern().as_usize();
+            if self.direct[p] {
+                return true;
+            }
+            if !seen[p] {
+                seen[p] = true;
+                if self.partners[p].iter().any(|&q| seen[q]) {
+                    return true;
+                }
+            }
         }
-        seen.iter().zip(&self.direct).any(|(&s, &d)| s && d)
-            || self.fields.iter().any(|&(s, f)| seen[f] && seen[s])
+        false
     }
 }
 
