@@ -300,7 +300,6 @@ fn released_reads(
     }
     // Storage whose pointer (or an element) reaches a location a release
     // reads, or code the analysis does not follow, may be released too.
-    let flow = &cx.engine.pack.flow;
     let sources = |cx: &FlowContext, func: FuncId, e: tree_sitter::Node| -> Vec<Loc> {
         let mut out: Vec<Loc> = alias_loc(cx, func, e).into_iter().collect();
         out.extend(cx.base_loc(func, e));
@@ -313,15 +312,12 @@ fn released_reads(
             edges.push((from, cx.loc_of(*func, asg.lhs)));
         }
     }
-    for ((func, call), targets) in k.calls.iter().zip(&k.call_targets) {
-        let src = cx.src(*func);
-        let harmless = call.callee_name(src).is_some_and(|c| {
-            let c = String::from_utf8_lossy(c);
-            flow.is_use(&c) || flow.is_element_call(&c)
-        });
-        if harmless {
+    for (i, (func, call)) in k.calls.iter().enumerate() {
+        // What the vocabulary says a call only uses is not a way out.
+        if k.vocabulary_calls[i] {
             continue;
         }
+        let targets = &k.call_targets[i];
         for (i, arg) in call.args().into_iter().enumerate() {
             let from = sources(cx, *func, arg);
             if from.is_empty() {
@@ -691,17 +687,23 @@ fn address_taken(cx: &mut FlowContext, scanned: &Needs) {
         .ids()
         .filter(|&g| cx.has_tracked_param(g) || cx.tracked(&Loc::Ret(g)))
         .collect();
-    let followed_names: HashSet<String> =
-        followed.iter().map(|&g| cx.funcs[g].name.clone()).collect();
+    let followed_names: BTreeSet<&str> = followed
+        .iter()
+        .map(|&g| cx.funcs[g].name.as_str())
+        .collect();
+    // The first reference to each name, in function and node order.
     let mut taken_at: HashMap<String, String> = HashMap::new();
-    if !followed_names.is_empty() {
-        for g in cx.funcs.ids() {
-            let src = cx.src(g);
-            for &n in &cx.funcs[g].constraints.references {
-                let name = String::from_utf8_lossy(&src[n.byte_range()]);
-                if followed_names.contains(name.as_ref()) && !taken_at.contains_key(name.as_ref()) {
-                    taken_at.insert(name.into_owned(), cx.place(g, n));
-                }
+    for g in cx.funcs.ids() {
+        if taken_at.len() == followed_names.len() {
+            break;
+        }
+        let references = &cx.funcs[g].constraints.references;
+        for &name in &followed_names {
+            if taken_at.contains_key(name) {
+                continue;
+            }
+            if let Some(&n) = references.get(name) {
+                taken_at.insert(name.to_string(), cx.place(g, n));
             }
         }
     }
