@@ -47,7 +47,7 @@ pub(crate) fn collect(
         let file = cx.funcs[*func].file;
         let range = (call.node.start_byte(), call.node.end_byte());
         let in_release = release_ranges.encloses(file, range.0, range.1);
-        check_call(cx, *func, call, in_release, &mut mixed);
+        check_call(cx, *func, call, &k.call_args[i], in_release, &mut mixed);
     }
     block_mixed_storage(cx, k, releases, mixed);
     // Returns of pages: the function's callers must be read.
@@ -312,13 +312,13 @@ fn released_reads(
             edges.push((from, cx.loc_of(*func, asg.lhs)));
         }
     }
-    for (i, (func, call)) in k.calls.iter().enumerate() {
+    for (i, (func, _)) in k.calls.iter().enumerate() {
         // What the vocabulary says a call only uses is not a way out.
         if k.vocabulary_calls[i] {
             continue;
         }
         let targets = &k.call_targets[i];
-        for (i, arg) in call.args().into_iter().enumerate() {
+        for (position, &arg) in k.call_args[i].iter().enumerate() {
             let from = sources(cx, *func, arg);
             if from.is_empty() {
                 continue;
@@ -327,46 +327,56 @@ fn released_reads(
                 edges.push((from.clone(), None));
             }
             for &g in targets {
-                let to = cx.funcs[g].params.get(i).map(|p| Loc::Var(g, p.clone()));
+                let to = cx.funcs[g]
+                    .params
+                    .get(position)
+                    .map(|p| Loc::Var(g, p.clone()));
                 edges.push((from.clone(), to));
             }
         }
     }
-    let released = reached_backwards(read.clone(), &edges, false);
-    let read = reached_backwards(read, &edges, true);
+    let mut into: HashMap<&Loc, Vec<usize>> = HashMap::new();
+    for (i, (_, to)) in edges.iter().enumerate() {
+        if let Some(t) = to {
+            into.entry(t).or_default().push(i);
+        }
+    }
+    let released = reached_backwards(read.clone(), &edges, &into, false);
+    let read = reached_backwards(read, &edges, &into, true);
     (released, read)
 }
 
 /// The locations from which a value reaches `read` through `edges` (from
 /// the sources to the target, `None` for code the analysis does not
-/// follow, which reads whatever reaches it when `unfollowed_reads`). A
-/// search backwards from what is read: each edge is taken once, when its
-/// target is first reached.
+/// follow, which reads whatever reaches it when `unfollowed_reads`; `into`
+/// lists the edges into each target). A search backwards from what is
+/// read: each edge is taken once, when its target is first reached.
 fn reached_backwards(
     mut read: HashSet<Loc>,
     edges: &[(Vec<Loc>, Option<Loc>)],
+    into: &HashMap<&Loc, Vec<usize>>,
     unfollowed_reads: bool,
 ) -> HashSet<Loc> {
-    let mut into: HashMap<&Loc, Vec<usize>> = HashMap::new();
+    let mut taken = vec![false; edges.len()];
     let mut frontier: Vec<usize> = Vec::new();
-    for (i, (_, to)) in edges.iter().enumerate() {
-        match to {
-            Some(t) => into.entry(t).or_default().push(i),
-            None if unfollowed_reads => frontier.push(i),
-            None => {}
+    let mut take = |list: Option<&Vec<usize>>, frontier: &mut Vec<usize>| {
+        for &i in list.into_iter().flatten() {
+            if !taken[i] {
+                taken[i] = true;
+                frontier.push(i);
+            }
         }
+    };
+    if unfollowed_reads {
+        frontier.extend((0..edges.len()).filter(|&i| edges[i].1.is_none()));
     }
     for t in &read {
-        if let Some(list) = into.remove(t) {
-            frontier.extend(list);
-        }
+        take(into.get(t), &mut frontier);
     }
     while let Some(i) = frontier.pop() {
         for l in &edges[i].0 {
             if read.insert(l.clone()) {
-                if let Some(list) = into.remove(l) {
-                    frontier.extend(list);
-                }
+                take(into.get(l), &mut frontier);
             }
         }
     }
@@ -413,6 +423,7 @@ fn check_call(
     cx: &mut FlowContext,
     func: FuncId,
     call: &Call,
+    args: &[tree_sitter::Node],
     in_release: bool,
     mixed: &mut Vec<MixedStore>,
 ) {
@@ -447,7 +458,7 @@ fn check_call(
     } else {
         None
     };
-    for (k, arg) in call.args().into_iter().enumerate() {
+    for (k, &arg) in args.iter().enumerate() {
         let v = cx.eval(func, arg, 0);
         if !targets.is_empty() {
             followed_argument(cx, func, call, &targets, k, arg, &v);

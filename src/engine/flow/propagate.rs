@@ -28,6 +28,8 @@ pub(crate) struct Constraints<'t> {
     pub calls: Vec<(FuncId, Call<'t>)>,
     pub call_mentions: Vec<Arc<Mentions>>,
     pub call_targets: Vec<Vec<FuncId>>,
+    /// Per call: its argument expressions (`Call::args`).
+    pub call_args: Vec<Arc<[Node<'t>]>>,
     /// For a call of a container store (`sg_set_page`,
     /// `sg_alloc_table_from_pages`): which arguments it stores where.
     element_stores: Vec<Option<ElementStore>>,
@@ -58,6 +60,7 @@ pub(crate) struct FunctionConstraints<'t> {
 /// vocabulary says of its callee.
 struct FunctionCall<'t> {
     call: Call<'t>,
+    args: Arc<[Node<'t>]>,
     mentions: Arc<Mentions>,
     element_store: Option<ElementStore>,
     /// The callee is a use or a container call of the vocabulary.
@@ -89,9 +92,11 @@ impl<'t> FunctionConstraints<'t> {
             if let Some(call) = Call::new(n) {
                 let callee = call.callee_name(src).map(String::from_utf8_lossy);
                 let callee = callee.as_deref();
+                let args: Arc<[Node<'t>]> = call.args().into();
                 out.calls.push(FunctionCall {
                     call,
-                    mentions: Arc::new(Mentions::of(&call.args(), src)),
+                    mentions: Arc::new(Mentions::of(&args, src)),
+                    args,
                     element_store: callee.and_then(|c| flow.element_stores.get(c).copied()),
                     vocabulary: callee.is_some_and(|c| flow.is_use(c) || flow.is_element_call(c)),
                 });
@@ -132,6 +137,7 @@ impl<'t> Constraints<'t> {
             calls: Vec::new(),
             call_mentions: Vec::new(),
             call_targets: Vec::new(),
+            call_args: Vec::new(),
             element_stores: Vec::new(),
             vocabulary_calls: Vec::new(),
             returns: Vec::new(),
@@ -159,6 +165,7 @@ impl<'t> Constraints<'t> {
                 k.calls.push((g, c.call));
                 k.call_mentions.push(c.mentions.clone());
                 k.call_targets.push(cx.targets(g, &c.call));
+                k.call_args.push(c.args.clone());
                 k.element_stores.push(c.element_store);
                 k.vocabulary_calls.push(c.vocabulary);
             }
@@ -253,7 +260,13 @@ pub(crate) fn fixpoint(cx: &mut FlowContext, k: &Constraints) {
             changed |= match k.element_stores[i] {
                 Some(store) if hot.calls[i] => element_store(cx, *func, call, store),
                 Some(_) => false,
-                None => arguments(cx, *func, call, &k.call_targets[i], &k.call_mentions[i]),
+                None => arguments(
+                    cx,
+                    *func,
+                    &k.call_args[i],
+                    &k.call_targets[i],
+                    &k.call_mentions[i],
+                ),
             };
         }
         for (i, (func, e)) in k.returns.iter().enumerate() {
@@ -481,7 +494,7 @@ pub(crate) fn stored_units(
 fn arguments(
     cx: &mut FlowContext,
     func: FuncId,
-    call: &Call,
+    args: &[Node],
     targets: &[FuncId],
     mentions: &Mentions,
 ) -> bool {
@@ -496,7 +509,7 @@ fn arguments(
             continue;
         }
         let params = cx.funcs[g].params.clone();
-        for (k, arg) in call.args().into_iter().enumerate() {
+        for (k, &arg) in args.iter().enumerate() {
             let Some(param) = params.get(k) else { break };
             let v = cx.eval(func, arg, 0);
             // A page's identity the callee only reads (or hands back, see
