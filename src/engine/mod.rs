@@ -346,7 +346,8 @@ impl<'p> Engine<'p> {
     }
 
     /// `analyse` with the facts of each file (`facts[i]` of `files[i]`) kept
-    /// from earlier rounds, completed here for the next ones.
+    /// from earlier rounds, completed here for the next ones. From one call
+    /// to the next with the same facts, `scanned` only grows.
     pub fn analyse_with<'t>(
         &self,
         files: &[ProgramFile<'t>],

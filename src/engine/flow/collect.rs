@@ -74,6 +74,9 @@ struct FilePart<'t> {
 pub struct FileFacts<'t> {
     types: TypeIndex,
     functions: Vec<FunctionFacts<'t>>,
+    /// The words (`Interest::words`) the functions' `Mentioned::Words` were
+    /// searched for.
+    words_checked: Option<Arc<[String]>>,
     /// The identifiers outside function bodies, by name, in tree order;
     /// the names a function declarator declares are left out.
     file_scope: HashMap<&'t [u8], Vec<Node<'t>>>,
@@ -83,6 +86,22 @@ pub struct FileFacts<'t> {
 struct FunctionFacts<'t> {
     def: FunctionDef<'t>,
     body: Option<Body<'t>>,
+    /// What the function's text is known to mention of the words of
+    /// `Interest`. The searched needs only grow from round to round, so
+    /// neither answer is lost and the text is searched once, then only for
+    /// the words that are new.
+    words: Mentioned,
+}
+
+/// What a function's text mentions of the words of an `Interest`.
+enum Mentioned {
+    /// Not searched yet.
+    Unknown,
+    /// The words of `FileFacts::words_checked` it contains (as substrings).
+    Words(Vec<String>),
+    /// It mentioned the words of an earlier round and took part: it does
+    /// in every later round too.
+    Interesting,
 }
 
 /// What a function declares, as written: the same in every round.
@@ -145,7 +164,11 @@ impl<'t> FileFacts<'t> {
         types.add_file(f.path, f.parsed);
         let functions = functions(f.parsed.tree.root_node())
             .into_iter()
-            .map(|def| FunctionFacts { def, body: None })
+            .map(|def| FunctionFacts {
+                def,
+                body: None,
+                words: Mentioned::Unknown,
+            })
             .collect();
         let src: &'t [u8] = &f.parsed.original;
         let mut file_scope: HashMap<&'t [u8], Vec<Node<'t>>> = HashMap::new();
@@ -164,6 +187,7 @@ impl<'t> FileFacts<'t> {
         FileFacts {
             types,
             functions,
+            words_checked: None,
             file_scope,
         }
     }
@@ -193,12 +217,38 @@ pub(crate) fn collect<'a, 't>(
         types.merge(f.types.clone());
     }
     let interest = Interest::new(engine, scanned);
+    // The words new since each list the files were last searched for
+    // (usually one list: the previous round's).
+    let mut since: Vec<(Arc<[String]>, Option<NewWords>)> = Vec::new();
+    for f in facts.iter() {
+        if let Some(w) = &f.words_checked {
+            if !since.iter().any(|(old, _)| Arc::ptr_eq(old, w)) {
+                since.push((w.clone(), NewWords::since(w, &interest.words)));
+            }
+        }
+    }
     let parts: Vec<FilePart> = files
         .par_iter()
         .zip(facts.par_iter_mut())
         .enumerate()
         .map(|(i, (f, facts))| {
-            prepare_file(engine, &interest, &types, FileId::from_index(i), f, facts)
+            let new_words = facts.words_checked.as_ref().and_then(|w| {
+                since
+                    .iter()
+                    .find(|(old, _)| Arc::ptr_eq(old, w))
+                    .and_then(|(_, n)| n.as_ref())
+            });
+            let part = prepare_file(
+                engine,
+                &interest,
+                new_words,
+                &types,
+                FileId::from_index(i),
+                f,
+                facts,
+            );
+            facts.words_checked = Some(interest.words.clone());
+            part
         })
         .collect();
     let mut funcs: IdVec<FuncId, Func> = IdVec::default();
@@ -269,6 +319,7 @@ pub(crate) fn collect<'a, 't>(
 fn prepare_file<'t>(
     engine: &Engine,
     interest: &Interest,
+    new_words: Option<&NewWords>,
     types: &TypeIndex,
     file: FileId,
     f: &ProgramFile<'t>,
@@ -288,8 +339,16 @@ fn prepare_file<'t>(
         // A function that names nothing the rules or the flow care about can
         // neither receive nor pass on acquired pages.
         let text = &src[def.node.byte_range()];
-        if !interest.mentioned_in(text) {
-            continue;
+        let words = &mut function_facts.words;
+        match (&mut *words, new_words) {
+            (Mentioned::Interesting, _) => {}
+            (Mentioned::Words(seen), Some(new_words)) => new_words.add_to(seen, text),
+            _ => *words = Mentioned::Words(interest.words_in(text)),
+        }
+        if let Mentioned::Words(seen) = words {
+            if !interest.mentioned_in(seen) {
+                continue;
+            }
         }
         let name = def.name(src);
         // The vocabulary's own definitions (mm/gup.c) are described by the
@@ -299,8 +358,11 @@ fn prepare_file<'t>(
         }
         // A function that names a field of interest but none of the structs
         // it belongs to cannot reach that field.
-        if !interest.fields_ok(text) {
-            continue;
+        if let Mentioned::Words(seen) = words {
+            if !interest.fields_ok(seen) {
+                continue;
+            }
+            *words = Mentioned::Interesting;
         }
         let body = function_facts.body.get_or_insert_with(|| {
             // One walk collects the body's nodes and measures its depth.
@@ -526,17 +588,21 @@ fn new_unit(
 /// The words that decide whether a function takes part in the analysis,
 /// compiled once per analysis.
 struct Interest {
-    /// The vocabulary of the rules, and the functions and fields already
-    /// searched for: a function must mention one of them.
-    any: aho_corasick::AhoCorasick,
-    /// Those words and the structs of the fields, to learn in one pass
-    /// which of them a function mentions.
-    present: aho_corasick::AhoCorasick,
-    /// Per pattern of `present`: whether mentioning it is enough (it is not
-    /// only a field name).
+    /// The vocabulary of the rules, the functions and fields already
+    /// searched for, and the structs of the fields, sorted: what a
+    /// function's text is searched for.
+    words: Arc<[String]>,
+    /// All of `words`, to learn in one pass which of them a text mentions.
+    automaton: aho_corasick::AhoCorasick,
+    /// Per word: whether a function must mention it or another such word
+    /// (it is not only a struct name).
+    any: Vec<bool>,
+    /// Per word: whether mentioning it is enough (it is not only a field or
+    /// struct name).
     direct: Vec<bool>,
-    /// (struct, field) as patterns of `present`.
-    fields: Vec<(usize, usize)>,
+    /// Per word: the words that, mentioned with it, make a (struct, field)
+    /// pair.
+    partners: Vec<Vec<usize>>,
 }
 
 impl Interest {
@@ -551,8 +617,6 @@ impl Interest {
             scanned.fields.iter().chain(&scanned.local_fields).collect();
         let mut any_words = direct_words.clone();
         any_words.extend(pairs.iter().map(|(_, f)| f.clone()));
-        any_words.sort();
-        any_words.dedup();
         let mut words = any_words.clone();
         words.extend(pairs.iter().map(|(s, _)| s.clone()));
         words.sort();
@@ -562,33 +626,112 @@ impl Interest {
                 .binary_search_by(|x| x.as_str().cmp(w))
                 .expect("listed")
         };
+        let mut any = vec![false; words.len()];
+        for w in &any_words {
+            any[index(w)] = true;
+        }
         let mut direct = vec![false; words.len()];
         for w in &direct_words {
             direct[index(w)] = true;
         }
-        let fields = pairs.iter().map(|(s, f)| (index(s), index(f))).collect();
+        let mut partners = vec![Vec::new(); words.len()];
+        for (s, f) in &pairs {
+            let (s, f) = (index(s), index(f));
+            partners[s].push(f);
+            partners[f].push(s);
+        }
         Interest {
-            any: aho_corasick::AhoCorasick::new(&any_words).expect("identifiers are plain words"),
-            present: aho_corasick::AhoCorasick::new(&words).expect("identifiers are plain words"),
+            automaton: aho_corasick::AhoCorasick::new(&words).expect("identifiers are plain words"),
+            words: words.into(),
+            any,
             direct,
-            fields,
+            partners,
         }
     }
 
-    /// Whether a function's text mentions one of the words.
-    fn mentioned_in(&self, body: &[u8]) -> bool {
-        self.any.is_match(body)
+    /// The words a text contains, sorted.
+    fn words_in(&self, text: &[u8]) -> Vec<String> {
+        let mut seen: Vec<usize> = self
+            .automaton
+            .find_overlapping_iter(text)
+            .map(|m| m.pattern().as_usize())
+            .collect();
+        seen.sort_unstable();
+        seen.dedup();
+        seen.into_iter().map(|p| self.words[p].clone()).collect()
     }
 
-    /// Whether a function that mentions the words only through field names
-    /// also names one of those fields' structs (anywhere in its text).
-    fn fields_ok(&self, body: &[u8]) -> bool {
-        let mut seen = vec![false; self.direct.len()];
-        for m in self.present.find_overlapping_iter(body) {
-            seen[m.pattern().as_usize()] = true;
+    /// The indices in `words` of words a text contains.
+    fn indices<'s>(&'s self, seen: &'s [String]) -> impl Iterator<Item = usize> + 's {
+        seen.iter().filter_map(|w| {
+            self.words
+                .binary_search_by(|x| x.as_str().cmp(w.as_str()))
+                .ok()
+        })
+    }
+
+    /// Whether a function that contains `seen` mentions one of the words.
+    fn mentioned_in(&self, seen: &[String]) -> bool {
+        self.indices(seen).any(|p| self.any[p])
+    }
+
+    /// Whether a function that contains `seen`, and mentions the words only
+    /// through field names, also names one of those fields' structs
+    /// (anywhere in its text).
+    fn fields_ok(&self, seen: &[String]) -> bool {
+        let present: Vec<usize> = self.indices(seen).collect();
+        present.iter().any(|&p| {
+            self.direct[p]
+                || self.partners[p]
+                    .iter()
+                    .any(|q| present.binary_search(q).is_ok())
+        })
+    }
+}
+
+/// The words of an `Interest` that an earlier list of words lacks, to
+/// search a text already searched for that list for those only.
+struct NewWords {
+    words: Vec<String>,
+    automaton: Option<aho_corasick::AhoCorasick>,
+}
+
+impl NewWords {
+    /// The words of `now` not in `before`; `None` when `before` has words
+    /// `now` lacks (what was learnt against it may not hold then).
+    fn since(before: &[String], now: &[String]) -> Option<NewWords> {
+        let mut words = Vec::new();
+        let mut old = before.iter().peekable();
+        for w in now {
+            match old.peek() {
+                Some(o) if *o == w => {
+                    old.next();
+                }
+                Some(o) if o.as_str() < w.as_str() => return None,
+                _ => words.push(w.clone()),
+            }
         }
-        seen.iter().zip(&self.direct).any(|(&s, &d)| s && d)
-            || self.fields.iter().any(|&(s, f)| seen[f] && seen[s])
+        if old.next().is_some() {
+            return None;
+        }
+        let automaton = (!words.is_empty())
+            .then(|| aho_corasick::AhoCorasick::new(&words).expect("identifiers are plain words"));
+        Some(NewWords { words, automaton })
+    }
+
+    /// Adds the new words a text contains to what it was known to contain.
+    fn add_to(&self, seen: &mut Vec<String>, text: &[u8]) {
+        let Some(automaton) = &self.automaton else {
+            return;
+        };
+        let before = seen.len();
+        for m in automaton.find_overlapping_iter(text) {
+            let w = &self.words[m.pattern().as_usize()];
+            if !seen[before..].contains(w) {
+                seen.push(w.clone());
+            }
+        }
+        seen.sort();
     }
 }
 

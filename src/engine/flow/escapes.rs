@@ -47,7 +47,7 @@ pub(crate) fn collect(
         let file = cx.funcs[*func].file;
         let range = (call.node.start_byte(), call.node.end_byte());
         let in_release = release_ranges.encloses(file, range.0, range.1);
-        check_call(cx, *func, call, in_release, &mut mixed);
+        check_call(cx, *func, call, &k.call_args[i], in_release, &mut mixed);
     }
     block_mixed_storage(cx, k, releases, mixed);
     // Returns of pages: the function's callers must be read.
@@ -250,61 +250,13 @@ fn block_mixed_storage(
     if mixed.is_empty() {
         return;
     }
-    let mut read: HashSet<Loc> = HashSet::new();
-    for r in releases {
-        let rule = &cx.engine.pack.rules[r.matched.rule];
-        let Some(role) = rule.release.as_ref() else {
-            continue;
-        };
-        for subject in role.page.iter().chain(&role.array) {
-            if let Some(b) = r.matched.binding_node(r.node, subject) {
-                read.extend(cx.base_loc(r.func, b));
-                read.extend(alias_loc(cx, r.func, b));
-            }
-        }
-    }
-    // Storage whose pointer (or an element) reaches a location a release
-    // reads, or code the analysis does not follow, may be released too.
-    let flow = &cx.engine.pack.flow;
-    let sources = |cx: &FlowContext, func: FuncId, e: tree_sitter::Node| -> Vec<Loc> {
-        let mut out: Vec<Loc> = alias_loc(cx, func, e).into_iter().collect();
-        out.extend(cx.base_loc(func, e));
-        out
+    // Storage the analysis cannot name blocks whatever reads it; only named
+    // storage needs to know what the releases read.
+    let (released, read) = if mixed.iter().any(|m| m.storage.is_some()) {
+        released_reads(cx, k, releases)
+    } else {
+        Default::default()
     };
-    let mut edges: Vec<(Vec<Loc>, Option<Loc>)> = Vec::new();
-    for (func, asg) in &k.assignments {
-        let from = sources(cx, *func, asg.rhs);
-        if !from.is_empty() {
-            edges.push((from, cx.loc_of(*func, asg.lhs)));
-        }
-    }
-    for ((func, call), targets) in k.calls.iter().zip(&k.call_targets) {
-        let src = cx.src(*func);
-        let harmless = call.callee_name(src).is_some_and(|c| {
-            let c = String::from_utf8_lossy(c);
-            flow.is_use(&c) || flow.is_element_call(&c)
-        });
-        if harmless {
-            continue;
-        }
-        for (i, arg) in call.args().into_iter().enumerate() {
-            let from = sources(cx, *func, arg);
-            if from.is_empty() {
-                continue;
-            }
-            if targets.is_empty() {
-                edges.push((from.clone(), None));
-            }
-            for &g in targets {
-                let to = cx.funcs[g].params.get(i).map(|p| Loc::Var(g, p.clone()));
-                edges.push((from.clone(), to));
-            }
-        }
-    }
-    // What a release reads through followed code only, and what it may
-    // read once code the analysis does not follow yet is counted too.
-    let released = reached_backwards(read.clone(), &edges, false);
-    let read = reached_backwards(read, &edges, true);
     for m in mixed {
         // Storage read only by code not followed yet is an escape: its
         // needs stay wanted, and once that code is read the edge is known.
@@ -326,29 +278,109 @@ fn block_mixed_storage(
     }
 }
 
+/// What a release reads through followed code only, and what it may read
+/// once code the analysis does not follow yet is counted too.
+fn released_reads(
+    cx: &FlowContext,
+    k: &Constraints,
+    releases: &[MatchSite],
+) -> (HashSet<Loc>, HashSet<Loc>) {
+    let mut read: HashSet<Loc> = HashSet::new();
+    for r in releases {
+        let rule = &cx.engine.pack.rules[r.matched.rule];
+        let Some(role) = rule.release.as_ref() else {
+            continue;
+        };
+        for subject in role.page.iter().chain(&role.array) {
+            if let Some(b) = r.matched.binding_node(r.node, subject) {
+                read.extend(cx.base_loc(r.func, b));
+                read.extend(alias_loc(cx, r.func, b));
+            }
+        }
+    }
+    // Storage whose pointer (or an element) reaches a location a release
+    // reads, or code the analysis does not follow, may be released too.
+    let sources = |cx: &FlowContext, func: FuncId, e: tree_sitter::Node| -> Vec<Loc> {
+        let mut out: Vec<Loc> = alias_loc(cx, func, e).into_iter().collect();
+        out.extend(cx.base_loc(func, e));
+        out
+    };
+    let mut edges: Vec<(Vec<Loc>, Option<Loc>)> = Vec::new();
+    for (func, asg) in &k.assignments {
+        let from = sources(cx, *func, asg.rhs);
+        if !from.is_empty() {
+            edges.push((from, cx.loc_of(*func, asg.lhs)));
+        }
+    }
+    for (i, (func, _)) in k.calls.iter().enumerate() {
+        // What the vocabulary says a call only uses is not a way out.
+        if k.vocabulary_calls[i] {
+            continue;
+        }
+        let targets = &k.call_targets[i];
+        for (position, &arg) in k.call_args[i].iter().enumerate() {
+            let from = sources(cx, *func, arg);
+            if from.is_empty() {
+                continue;
+            }
+            if targets.is_empty() {
+                edges.push((from.clone(), None));
+            }
+            for &g in targets {
+                let to = cx.funcs[g]
+                    .params
+                    .get(position)
+                    .map(|p| Loc::Var(g, p.clone()));
+                edges.push((from.clone(), to));
+            }
+        }
+    }
+    let mut into: HashMap<&Loc, Vec<usize>> = HashMap::new();
+    for (i, (_, to)) in edges.iter().enumerate() {
+        if let Some(t) = to {
+            into.entry(t).or_default().push(i);
+        }
+    }
+    let released = reached_backwards(read.clone(), &edges, &into, false);
+    let read = reached_backwards(read, &edges, &into, true);
+    (released, read)
+}
+
 /// The locations from which a value reaches `read` through `edges` (from
 /// the sources to the target, `None` for code the analysis does not
-/// follow, which reads whatever reaches it when `unfollowed_reads`).
+/// follow, which reads whatever reaches it when `unfollowed_reads`; `into`
+/// lists the edges into each target). A search backwards from what is
+/// read: each edge is taken once, when its target is first reached.
 fn reached_backwards(
     mut read: HashSet<Loc>,
     edges: &[(Vec<Loc>, Option<Loc>)],
+    into: &HashMap<&Loc, Vec<usize>>,
     unfollowed_reads: bool,
 ) -> HashSet<Loc> {
-    loop {
-        let before = read.len();
-        for (from, to) in edges {
-            let reads = match to {
-                Some(t) => read.contains(t),
-                None => unfollowed_reads,
-            };
-            if reads {
-                read.extend(from.iter().cloned());
+    let mut taken = vec![false; edges.len()];
+    let mut frontier: Vec<usize> = Vec::new();
+    let mut take = |list: Option<&Vec<usize>>, frontier: &mut Vec<usize>| {
+        for &i in list.into_iter().flatten() {
+            if !taken[i] {
+                taken[i] = true;
+                frontier.push(i);
             }
         }
-        if read.len() == before {
-            return read;
+    };
+    if unfollowed_reads {
+        frontier.extend((0..edges.len()).filter(|&i| edges[i].1.is_none()));
+    }
+    for t in &read {
+        take(into.get(t), &mut frontier);
+    }
+    while let Some(i) = frontier.pop() {
+        for l in &edges[i].0 {
+            if read.insert(l.clone()) {
+                take(into.get(l), &mut frontier);
+            }
         }
     }
+    read
 }
 
 /// Fields that hold pages: every struct field read or written elsewhere is
@@ -391,6 +423,7 @@ fn check_call(
     cx: &mut FlowContext,
     func: FuncId,
     call: &Call,
+    args: &[tree_sitter::Node],
     in_release: bool,
     mixed: &mut Vec<MixedStore>,
 ) {
@@ -425,7 +458,7 @@ fn check_call(
     } else {
         None
     };
-    for (k, arg) in call.args().into_iter().enumerate() {
+    for (k, &arg) in args.iter().enumerate() {
         let v = cx.eval(func, arg, 0);
         if !targets.is_empty() {
             followed_argument(cx, func, call, &targets, k, arg, &v);
@@ -665,17 +698,23 @@ fn address_taken(cx: &mut FlowContext, scanned: &Needs) {
         .ids()
         .filter(|&g| cx.has_tracked_param(g) || cx.tracked(&Loc::Ret(g)))
         .collect();
-    let followed_names: HashSet<String> =
-        followed.iter().map(|&g| cx.funcs[g].name.clone()).collect();
+    let followed_names: BTreeSet<&str> = followed
+        .iter()
+        .map(|&g| cx.funcs[g].name.as_str())
+        .collect();
+    // The first reference to each name, in function and node order.
     let mut taken_at: HashMap<String, String> = HashMap::new();
-    if !followed_names.is_empty() {
-        for g in cx.funcs.ids() {
-            let src = cx.src(g);
-            for &n in &cx.funcs[g].constraints.references {
-                let name = String::from_utf8_lossy(&src[n.byte_range()]);
-                if followed_names.contains(name.as_ref()) && !taken_at.contains_key(name.as_ref()) {
-                    taken_at.insert(name.into_owned(), cx.place(g, n));
-                }
+    for g in cx.funcs.ids() {
+        if taken_at.len() == followed_names.len() {
+            break;
+        }
+        let references = &cx.funcs[g].constraints.references;
+        for &name in &followed_names {
+            if taken_at.contains_key(name) {
+                continue;
+            }
+            if let Some(&n) = references.get(name) {
+                taken_at.insert(name.to_string(), cx.place(g, n));
             }
         }
     }

@@ -471,8 +471,9 @@ impl<'a, 't> FlowContext<'a, 't> {
 
 /// Analyses a set of parsed files as one program. `facts[i]` are the facts
 /// of `files[i]` kept from earlier rounds (completed here). `scanned` lists
-/// what the pipeline has already searched the tree for; needs outside it
-/// are returned.
+/// what the pipeline has already searched the tree for (it only grows
+/// from one call to the next with the same facts); needs outside it are
+/// returned.
 pub fn analyse_program<'t>(
     engine: &Engine,
     files: &[ProgramFile<'t>],

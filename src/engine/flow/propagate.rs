@@ -28,9 +28,14 @@ pub(crate) struct Constraints<'t> {
     pub calls: Vec<(FuncId, Call<'t>)>,
     pub call_mentions: Vec<Arc<Mentions>>,
     pub call_targets: Vec<Vec<FuncId>>,
+    /// Per call: its argument expressions (`Call::args`).
+    pub call_args: Vec<Arc<[Node<'t>]>>,
     /// For a call of a container store (`sg_set_page`,
     /// `sg_alloc_table_from_pages`): which arguments it stores where.
     element_stores: Vec<Option<ElementStore>>,
+    /// Per call: whether the vocabulary lists its callee as a use or a
+    /// container call (`FlowSpec::is_use`, `FlowSpec::is_element_call`).
+    pub vocabulary_calls: Vec<bool>,
     pub returns: Vec<(FuncId, Node<'t>)>,
     return_mentions: Vec<Arc<Mentions>>,
 }
@@ -43,23 +48,35 @@ pub(crate) struct FunctionConstraints<'t> {
     assignments: Vec<(Assignment<'t>, Arc<Mentions>)>,
     /// Iterator macros read as assignments (`iterator_assignments`).
     iterations: Vec<(Assignment<'t>, Arc<Mentions>)>,
-    calls: Vec<(Call<'t>, Arc<Mentions>, Option<ElementStore>)>,
+    calls: Vec<FunctionCall<'t>>,
     returns: Vec<(Node<'t>, Arc<Mentions>)>,
-    /// The identifiers used other than as the callee of a call, in node
-    /// order: where a function's address may be taken.
-    pub references: Vec<Node<'t>>,
+    /// The identifiers used other than as the callee of a call, by name,
+    /// each with its first use in node order: where a function's address
+    /// may be taken.
+    pub references: HashMap<String, Node<'t>>,
+}
+
+/// A call of a function, with what its arguments mention and what the
+/// vocabulary says of its callee.
+struct FunctionCall<'t> {
+    call: Call<'t>,
+    args: Arc<[Node<'t>]>,
+    mentions: Arc<Mentions>,
+    element_store: Option<ElementStore>,
+    /// The callee is a use or a container call of the vocabulary.
+    vocabulary: bool,
 }
 
 impl<'t> FunctionConstraints<'t> {
     /// One pass over a function's nodes.
     pub fn of(engine: &Engine, nodes: &[Node<'t>], src: &[u8]) -> FunctionConstraints<'t> {
-        let stores = &engine.pack.flow.element_stores;
+        let flow = &engine.pack.flow;
         let mut out = FunctionConstraints {
             assignments: Vec::new(),
             iterations: Vec::new(),
             calls: Vec::new(),
             returns: Vec::new(),
-            references: Vec::new(),
+            references: HashMap::new(),
         };
         for &n in nodes {
             if let Some(a) = Assignment::new(n) {
@@ -72,12 +89,17 @@ impl<'t> FunctionConstraints<'t> {
                 .push((a, Arc::new(Mentions::of(&[a.lhs, a.rhs], src))));
         }
         for &n in nodes {
-            if let Some(c) = Call::new(n) {
-                let store = c
-                    .callee_name(src)
-                    .and_then(|n| stores.get(String::from_utf8_lossy(n).as_ref()).copied());
-                out.calls
-                    .push((c, Arc::new(Mentions::of(&c.args(), src)), store));
+            if let Some(call) = Call::new(n) {
+                let callee = call.callee_name(src).map(String::from_utf8_lossy);
+                let callee = callee.as_deref();
+                let args: Arc<[Node<'t>]> = call.args().into();
+                out.calls.push(FunctionCall {
+                    call,
+                    mentions: Arc::new(Mentions::of(&args, src)),
+                    args,
+                    element_store: callee.and_then(|c| flow.element_stores.get(c).copied()),
+                    vocabulary: callee.is_some_and(|c| flow.is_use(c) || flow.is_element_call(c)),
+                });
             }
         }
         for &n in nodes {
@@ -96,7 +118,8 @@ impl<'t> FunctionConstraints<'t> {
                 par.kind() == "call_expression" && par.child_by_field_name("function") == Some(n)
             });
             if !is_callee {
-                out.references.push(n);
+                let name = String::from_utf8_lossy(&src[n.byte_range()]).into_owned();
+                out.references.entry(name).or_insert(n);
             }
         }
         out
@@ -114,7 +137,9 @@ impl<'t> Constraints<'t> {
             calls: Vec::new(),
             call_mentions: Vec::new(),
             call_targets: Vec::new(),
+            call_args: Vec::new(),
             element_stores: Vec::new(),
+            vocabulary_calls: Vec::new(),
             returns: Vec::new(),
             return_mentions: Vec::new(),
         };
@@ -136,11 +161,13 @@ impl<'t> Constraints<'t> {
             }
         }
         for (g, fc) in each() {
-            for (c, m, store) in &fc.calls {
-                k.calls.push((g, *c));
-                k.call_mentions.push(m.clone());
-                k.call_targets.push(cx.targets(g, c));
-                k.element_stores.push(*store);
+            for c in &fc.calls {
+                k.calls.push((g, c.call));
+                k.call_mentions.push(c.mentions.clone());
+                k.call_targets.push(cx.targets(g, &c.call));
+                k.call_args.push(c.args.clone());
+                k.element_stores.push(c.element_store);
+                k.vocabulary_calls.push(c.vocabulary);
             }
         }
         for (g, fc) in each() {
@@ -233,7 +260,13 @@ pub(crate) fn fixpoint(cx: &mut FlowContext, k: &Constraints) {
             changed |= match k.element_stores[i] {
                 Some(store) if hot.calls[i] => element_store(cx, *func, call, store),
                 Some(_) => false,
-                None => arguments(cx, *func, call, &k.call_targets[i], &k.call_mentions[i]),
+                None => arguments(
+                    cx,
+                    *func,
+                    &k.call_args[i],
+                    &k.call_targets[i],
+                    &k.call_mentions[i],
+                ),
             };
         }
         for (i, (func, e)) in k.returns.iter().enumerate() {
@@ -461,7 +494,7 @@ pub(crate) fn stored_units(
 fn arguments(
     cx: &mut FlowContext,
     func: FuncId,
-    call: &Call,
+    args: &[Node],
     targets: &[FuncId],
     mentions: &Mentions,
 ) -> bool {
@@ -476,7 +509,7 @@ fn arguments(
             continue;
         }
         let params = cx.funcs[g].params.clone();
-        for (k, arg) in call.args().into_iter().enumerate() {
+        for (k, &arg) in args.iter().enumerate() {
             let Some(param) = params.get(k) else { break };
             let v = cx.eval(func, arg, 0);
             // A page's identity the callee only reads (or hands back, see
