@@ -564,7 +564,7 @@ fn whole_words<'b>(bytes: &'b [u8], word: &'b Finder) -> impl Iterator<Item = us
 const SEARCH_BATCH: usize = 64;
 
 /// Reads the files that hold what the analysis needs: the definition of a
-/// function (a line starting at column 0 that names it before `(`) or of a
+/// function (where `words::begins_definition` says a definition may begin) or of a
 /// function-like macro (`#define name(`), every
 /// mention of a function whose callers matter, or a struct name together
 /// with one of its fields. Names that more than `MAX_FILES_PER_NEED` files
@@ -1009,7 +1009,7 @@ fn render_outcome(
 
     let mut out_files = Vec::new();
     let mut stats = Stats {
-        precision_limits: precision_limits.clone(),
+        precision_limits,
         ..Stats::default()
     };
     for (i, findings) in files.into_iter().enumerate() {

@@ -357,25 +357,18 @@ fn pin_case(cx: &FlowContext, s: &UnitState, decision: &Decision) -> Option<PinC
             .find(|(e, _)| evidence_kind(cx, e) == Some(kind))
             .map(|(e, at)| (e.clone(), at.clone()))
     };
+    // A struct field holds the pages long-term only when they are released
+    // in another function than the one that takes them.
     let held_beyond_call = s.releases.iter().any(|(f, _)| *f != s.func);
-    let stored = s
-        .evidence
-        .iter()
-        .find(|(e, _)| e.starts_with("stored in struct "))
-        .filter(|_| held_beyond_call)
-        .map(|(e, at)| (e["stored in ".len()..].to_string(), at.clone()));
-    let flagged = s
-        .evidence
-        .iter()
-        .find(|(e, _)| e.contains("FOLL_LONGTERM"))
-        .map(|(e, at)| (e.clone(), at.clone()));
+    let stored = find(EvidenceKind::Stored).filter(|_| held_beyond_call);
+    let flagged = find(EvidenceKind::LongTermFlag);
     if let Some((evidence, at)) = find(EvidenceKind::Dma) {
         return Some(match (&stored, &flagged) {
             (None, None) => PinCase::Dma { evidence, at },
             _ => PinCase::LongTermDma {
                 evidence,
                 at,
-                kept: stored,
+                kept: stored.map(|(e, at)| (e["stored in ".len()..].to_string(), at)),
             },
         });
     }
@@ -383,7 +376,6 @@ fn pin_case(cx: &FlowContext, s: &UnitState, decision: &Decision) -> Option<PinC
         return Some(PinCase::WriteData { evidence, at });
     }
     stored
-        .map(|(field, at)| (format!("stored in {field}"), at))
         .or(flagged)
         .map(|(evidence, at)| PinCase::LongTerm { evidence, at })
 }
@@ -395,8 +387,10 @@ enum EvidenceKind {
     Dma,
     /// The CPU writes to their data (`evidence_write`).
     Write,
-    /// They are kept long-term (`FOLL_LONGTERM`, stored in a struct).
-    LongTerm,
+    /// They are taken for a long-term use (`FOLL_LONGTERM`).
+    LongTermFlag,
+    /// They are stored in a struct field (`stored in struct S::f`).
+    Stored,
 }
 
 /// The kind of a piece of evidence, as `escapes` records it (a call as
@@ -407,8 +401,11 @@ fn evidence_kind(cx: &FlowContext, evidence: &str) -> Option<EvidenceKind> {
     if evidence == "stored in a container element" {
         return Some(EvidenceKind::Dma);
     }
-    if evidence.contains("FOLL_LONGTERM") || evidence.starts_with("stored in struct") {
-        return Some(EvidenceKind::LongTerm);
+    if evidence.contains("FOLL_LONGTERM") {
+        return Some(EvidenceKind::LongTermFlag);
+    }
+    if evidence.starts_with("stored in struct") {
+        return Some(EvidenceKind::Stored);
     }
     let call = evidence.strip_suffix("()")?;
     if flow.evidence_dma.contains(call) {
@@ -509,7 +506,7 @@ fn brief_remote_access(cx: &FlowContext, s: &UnitState) -> Option<Blocker> {
     let kept_or_dma = s.evidence.keys().any(|e| {
         matches!(
             evidence_kind(cx, e),
-            Some(EvidenceKind::Dma | EvidenceKind::LongTerm)
+            Some(EvidenceKind::Dma | EvidenceKind::LongTermFlag | EvidenceKind::Stored)
         )
     });
     (one_file && !s.releases.is_empty() && !kept_or_dma).then(|| Blocker::RemoteAccess {

@@ -31,9 +31,9 @@ pub struct TypeIndex {
     union_members: HashMap<(String, String), String>,
     /// (struct, first member of a union) -> every member of that union.
     unions: HashMap<(String, String), Vec<String>>,
-    /// (struct, field) of the fields declared as arrays of arrays
-    /// (`struct page *pages[N][M]`).
-    arrays_of_arrays: std::collections::HashSet<(String, String)>,
+    /// field name -> the structs that declare a field of that name as an
+    /// array of arrays (`struct page *pages[N][M]`).
+    arrays_of_arrays: HashMap<String, std::collections::HashSet<String>>,
     /// struct -> the structs with a member of that type (or a pointer to
     /// it), built when first asked after the last change.
     held_by: std::sync::OnceLock<Holders>,
@@ -149,7 +149,10 @@ impl TypeIndex {
                     && a.child_by_field_name("declarator")
                         .is_some_and(|inner| inner.kind() == "array_declarator");
                 if let (true, Some(id)) = (rows, declarator_identifier(d)) {
-                    self.arrays_of_arrays.insert((sname.clone(), text(id, src)));
+                    self.arrays_of_arrays
+                        .entry(text(id, src))
+                        .or_default()
+                        .insert(sname.clone());
                 }
             }
             members.extend(ids.iter().cloned());
@@ -217,7 +220,12 @@ impl TypeIndex {
         for (k, v) in other.unions {
             self.unions.entry(k).or_insert(v);
         }
-        self.arrays_of_arrays.extend(other.arrays_of_arrays);
+        for (field, structs) in other.arrays_of_arrays {
+            self.arrays_of_arrays
+                .entry(field)
+                .or_default()
+                .extend(structs);
+        }
     }
 
     /// The struct a type name stands for (typedefs resolved).
@@ -285,11 +293,18 @@ impl TypeIndex {
         names.into_iter().collect()
     }
 
+    /// Whether some struct declares a field of this name as an array of
+    /// arrays.
+    pub fn has_array_of_arrays_named(&self, field: &str) -> bool {
+        self.arrays_of_arrays.contains_key(field)
+    }
+
     /// Whether a field is declared as an array of arrays: its rows are
     /// parts of one array.
     pub fn is_array_of_arrays(&self, strukt: &str, field: &str) -> bool {
         self.arrays_of_arrays
-            .contains(&(strukt.to_string(), field.to_string()))
+            .get(field)
+            .is_some_and(|structs| structs.contains(strukt))
     }
 
     pub fn field_type(&self, strukt: &str, field: &str) -> Option<String> {

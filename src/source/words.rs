@@ -265,9 +265,8 @@ impl WordFilter {
     }
 
     /// Whether the file may name the word where a function definition
-    /// begins: as a whole word followed by `(`, on a line whose first byte is
-    /// a letter or an underscore and that does not start with `return`, or
-    /// after `#define`.
+    /// begins: as a whole word followed by `(` where `begins_definition`
+    /// says one may.
     pub fn may_define(&self, word: &WordProbe) -> bool {
         match word.hash {
             Some(h) => self.definitions.may_contain(h),

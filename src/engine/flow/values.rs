@@ -35,15 +35,23 @@ impl<'a, 't> FlowContext<'a, 't> {
                 (f.locals.contains(&name) || f.params.contains(&name))
                     .then_some(Loc::Var(func, name))
             }
-            ExprShape::Field { base, field, .. } => {
-                let s = self.type_of(func, base)?;
-                let f = self.types.canonical_field(&s, &text(field, src));
-                if self.engine.pack.flow.is_container_field(&s, &f) {
-                    return self.table_loc(func, base);
-                }
-                Some(Loc::Field(s, f))
-            }
+            ExprShape::Field { base, field, .. } => self.field_loc(func, base, field).0,
             _ => None,
+        }
+    }
+
+    /// The location `base.field` (or `base->field`) names, and whether the
+    /// field points at a container's elements (`sg_table::sgl`): then the
+    /// location is the table's own (`table_loc`).
+    fn field_loc(&self, func: FuncId, base: Node, field: Node) -> (Option<Loc>, bool) {
+        let Some(s) = self.type_of(func, base) else {
+            return (None, false);
+        };
+        let f = self.types.canonical_field(&s, &text(field, self.src(func)));
+        if self.engine.pack.flow.is_container_field(&s, &f) {
+            (self.table_loc(func, base), true)
+        } else {
+            (Some(Loc::Field(s, f)), false)
         }
     }
 
@@ -71,21 +79,13 @@ impl<'a, 't> FlowContext<'a, 't> {
         let ExprShape::Field { base, field, .. } = shape(node, src) else {
             return false;
         };
-        self.type_of(func, base)
-            .is_some_and(|s| self.types.is_array_of_arrays(&s, &text(field, src)))
-    }
-
-    /// Whether an expression names a field that points at a container's
-    /// elements (`sg_table::sgl`).
-    fn is_container_field(&self, func: FuncId, node: Node) -> bool {
-        let src = self.src(func);
-        let ExprShape::Field { base, field, .. } = shape(node, src) else {
-            return false;
-        };
-        self.type_of(func, base).is_some_and(|s| {
-            let f = self.types.canonical_field(&s, &text(field, src));
-            self.engine.pack.flow.is_container_field(&s, &f)
-        })
+        // The field's name first: most fields are no struct's array of
+        // arrays, and their base's type need not be worked out.
+        let name = String::from_utf8_lossy(&src[field.byte_range()]);
+        self.types.has_array_of_arrays_named(&name)
+            && self
+                .type_of(func, base)
+                .is_some_and(|s| self.types.is_array_of_arrays(&s, &name))
     }
 
     /// The location an element or alias expression reads its pages through.
@@ -171,13 +171,13 @@ impl<'a, 't> FlowContext<'a, 't> {
                 v.pages.extend(eval(base).units());
                 v
             }
-            ExprShape::Field { .. } => {
-                let loc = self.loc_of(func, node);
+            ExprShape::Field { base, field, .. } => {
+                let (loc, container) = self.field_loc(func, base, field);
                 let mut v = loc.as_ref().map(|l| self.val_of(l)).unwrap_or_default();
                 // A field pointing at a container's elements (`t->sgl`)
                 // points at the pages its table holds, however they were
                 // put there (a whole array, or one page through `&table`).
-                if self.is_container_field(func, node) {
+                if container {
                     let pages = std::mem::take(&mut v.pages);
                     v.arrays.extend(pages);
                 }
