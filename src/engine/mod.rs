@@ -194,6 +194,8 @@ pub struct Engine<'p> {
     any_callee: Vec<usize>,
     /// Callee names of acquire rules.
     acquire_names: Vec<String>,
+    /// The callees of the pack's release rules.
+    release_names: std::collections::HashSet<String>,
     /// Every call name the rules describe.
     vocabulary: std::collections::HashSet<String>,
     /// What the tree's `include/linux/mm.h` declares, when the tree has
@@ -263,6 +265,7 @@ impl<'p> Engine<'p> {
             by_callee,
             any_callee,
             acquire_names: pack.acquire_identifiers(),
+            release_names: pack.release_identifiers().into_iter().collect(),
             vocabulary: {
                 let f = &pack.flow;
                 let mut v: std::collections::HashSet<String> =
@@ -332,6 +335,11 @@ impl<'p> Engine<'p> {
     /// Callee names of the acquire rules.
     pub fn acquire_names(&self) -> &[String] {
         &self.acquire_names
+    }
+
+    /// Whether a release rule of the pack matches calls of `name`.
+    pub fn is_release(&self, name: &str) -> bool {
+        self.release_names.contains(name)
     }
 
     /// Analyses a set of parsed files as one program (see `flow/`).

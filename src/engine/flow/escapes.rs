@@ -642,6 +642,7 @@ fn named_call(
         Err(Unresolved::Undefined) => cx.macro_use(c, position),
         _ => None,
     };
+    let handed = cx.funcs[func].constraints.handed.is_handed(call.node);
     let known_use = flow.is_use(c)
         || flow.is_element_call(c)
         || cx.engine.acquire_names().iter().any(|a| a == c)
@@ -663,6 +664,10 @@ fn named_call(
         }
         let (call, place) = (c.to_string(), place.clone());
         if flow.extra_references.contains(c) {
+            // A reference taken for the store next to it is that store's.
+            if handed {
+                continue;
+            }
             push_unique(&mut unit.blockers, Blocker::ExtraReference { call, place });
         } else if flow.releases.contains(c) && (passes_pages || !flow.array_uses.contains(c)) {
             push_unique(

@@ -37,6 +37,7 @@ mod escapes;
 pub mod ids;
 mod needs;
 mod propagate;
+mod references;
 mod releases;
 mod summaries;
 mod values;

@@ -6,6 +6,7 @@
 //! tracked values.
 
 use super::ids::{FuncId, UnitId};
+use super::references::HandedReferences;
 use super::summaries::IdentityUse;
 use super::values::{alias_loc, element_field_home, element_home};
 use super::{FlowContext, Hot, HotName, Limit, Loc, Mentions, Val};
@@ -54,6 +55,8 @@ pub(crate) struct FunctionConstraints<'t> {
     /// each with its first use in node order: where a function's address
     /// may be taken.
     pub references: HashMap<String, Node<'t>>,
+    /// References taken for the store next to them.
+    pub handed: HandedReferences,
 }
 
 /// A call of a function, with what its arguments mention and what the
@@ -77,6 +80,7 @@ impl<'t> FunctionConstraints<'t> {
             calls: Vec::new(),
             returns: Vec::new(),
             references: HashMap::new(),
+            handed: HandedReferences::of(engine, nodes, src),
         };
         for &n in nodes {
             if let Some(a) = Assignment::new(n) {

@@ -143,6 +143,11 @@ impl<'a, 't> FlowContext<'a, 't> {
             self.hit(Limit::ExpressionDepth(EXPRESSION_DEPTH));
             return Val::default();
         }
+        // A stored copy that holds a reference of its own carries none of
+        // the acquire's pages.
+        if self.funcs[func].constraints.handed.is_copy(node) {
+            return Val::default();
+        }
         let src = self.src(func);
         let eval = |n: Node| self.eval(func, n, depth + 1);
         // A pointer cast to an integer type (`(dma_addr_t *)(pages + n)`)
