@@ -643,10 +643,18 @@ fn named_call(
         _ => None,
     };
     let handed = cx.funcs[func].constraints.handed.is_handed(call.node);
+    // A page handed to a shared header's helper that only reads it.
+    let helper_use = match (resolved, macro_use) {
+        (Err(Unresolved::Undefined), None) if v.arrays.is_empty() => {
+            cx.shared_helper_use(c, position, &mut HashSet::new())
+        }
+        _ => None,
+    };
     let known_use = flow.is_use(c)
         || flow.is_element_call(c)
         || cx.engine.acquire_names().iter().any(|a| a == c)
-        || macro_use == Some(IdentityUse::Read);
+        || macro_use == Some(IdentityUse::Read)
+        || helper_use == Some(IdentityUse::Read);
     for &u in units {
         let unit = &mut cx.units[u];
         if flow.evidence_dma.contains(c) || flow.evidence_write.contains(c) {

@@ -14,6 +14,11 @@
 //! A callee that is part of a cycle being summarised, or deeper than
 //! `SUMMARY_DEPTH`, is taken to keep it.
 //!
+//! The `static inline` helpers of the kernel's shared headers are never
+//! followed (`calls::pick_definition`), but they are summarised the same
+//! way: a page or identity that every variant read only reads is used
+//! there, whatever flows call them.
+//!
 //! Function-like macros (`#define dbg(fmt, args...) pr_debug(fmt, ##args)`)
 //! are summarised from their body's tokens: an argument only stringified,
 //! tested (`if`, `while`, `sizeof`) or handed to a call that reads it (the
@@ -198,6 +203,9 @@ impl<'a, 't> FlowContext<'a, 't> {
                 if let Some(u) = self.macro_use(c, k) {
                     return u;
                 }
+                if let Some(u) = self.shared_helper_use(c, k, open) {
+                    return u;
+                }
                 if !self.is_read_only_call(c) && !self.searched_definitions.contains(c) {
                     // Not read yet: followed until its definition is
                     // searched for (an identity handed to a function the
@@ -216,6 +224,38 @@ impl<'a, 't> FlowContext<'a, 't> {
             }
         }
         u
+    }
+
+    /// What the `static inline` helpers of the kernel's shared headers
+    /// named `name` (every variant read: one per architecture, or per
+    /// `#ifdef`) do with a page or its identity passed as argument
+    /// `position`, or `None` when no such definition was read. They are
+    /// never followed (`calls::pick_definition`), so a page they only read
+    /// is used there, and one any variant may keep leaves the flow.
+    pub fn shared_helper_use(
+        &self,
+        name: &str,
+        position: usize,
+        open: &mut HashSet<(FuncId, usize)>,
+    ) -> Option<IdentityUse> {
+        let helpers: Vec<FuncId> = self
+            .by_name
+            .get(name)?
+            .iter()
+            .copied()
+            .filter(|&d| !self.funcs[d].file_local)
+            .collect();
+        if helpers.is_empty() {
+            return None;
+        }
+        let reads = helpers
+            .iter()
+            .all(|&d| self.summarise(d, position, open) == IdentityUse::Read);
+        Some(if reads {
+            IdentityUse::Read
+        } else {
+            IdentityUse::Kept
+        })
     }
 
     /// A call the analysis never asks the definition of when it is given
