@@ -112,8 +112,28 @@ fn mentions(node: Node, key: &str, src: &[u8]) -> bool {
 /// The copy of `key` a statement hands on: the right side of a store into
 /// memory (a field, an element, through a pointer), a member of a compound
 /// literal stored so, or the one argument equal to `key` of a call the
-/// vocabulary does not know.
+/// vocabulary does not know; for a loop or a block, that of the one
+/// statement in it that names `key`.
 fn handoff<'t>(engine: &Engine, statement: Node<'t>, key: &str, src: &[u8]) -> Option<Node<'t>> {
+    // A loop or block whose one statement naming `key` stores it (one
+    // reference for every element the loop fills with the same page).
+    if matches!(
+        statement.kind(),
+        "for_statement" | "while_statement" | "do_statement" | "compound_statement"
+    ) {
+        let mut naming = Vec::new();
+        crate::c::syntax::preorder(statement, |n| {
+            if n.kind() == "expression_statement" && mentions(n, key, src) {
+                naming.push(n);
+                return false;
+            }
+            true
+        });
+        return match naming.as_slice() {
+            [only] => handoff(engine, *only, key, src),
+            _ => None,
+        };
+    }
     if statement.kind() != "expression_statement" {
         return None;
     }
