@@ -110,6 +110,22 @@ impl<'a, 't> FlowContext<'a, 't> {
         }
     }
 
+    /// The definitions of `name` that `pick_definition` never picks from
+    /// another file: the `static inline` helpers of headers (every variant
+    /// read), which a call from outside their driver does not follow.
+    pub fn shared_helpers(&self, name: &str) -> Vec<FuncId> {
+        let Some(defs) = self.by_name.get(name) else {
+            return Vec::new();
+        };
+        defs.iter()
+            .copied()
+            .filter(|&d| {
+                let f = &self.funcs[d];
+                f.is_static && !f.file_local
+            })
+            .collect()
+    }
+
     /// The definition a call in function `func` to `name` reaches.
     pub fn resolve(&self, func: FuncId, name: &str) -> Result<FuncId, Unresolved> {
         // The vocabulary is described by the rules; its definitions (mm/gup.c

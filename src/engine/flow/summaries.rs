@@ -238,13 +238,7 @@ impl<'a, 't> FlowContext<'a, 't> {
         position: usize,
         open: &mut HashSet<(FuncId, usize)>,
     ) -> Option<IdentityUse> {
-        let helpers: Vec<FuncId> = self
-            .by_name
-            .get(name)?
-            .iter()
-            .copied()
-            .filter(|&d| !self.funcs[d].file_local)
-            .collect();
+        let helpers = self.shared_helpers(name);
         if helpers.is_empty() {
             return None;
         }

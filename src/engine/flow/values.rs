@@ -286,7 +286,19 @@ impl<'a, 't> FlowContext<'a, 't> {
         }
         let mut v = Val::default();
         let args = call.args();
-        for g in self.targets(func, call) {
+        let targets = self.targets(func, call);
+        // A shared header's helper is never followed, so nothing a caller
+        // passes reaches its parameters: what it returns is what it reads
+        // elsewhere (`return (struct page **)vec->ptrs;`), the same for
+        // every caller.
+        if targets.is_empty() {
+            if let Some(name) = call.callee_name(src) {
+                for h in self.shared_helpers(&String::from_utf8_lossy(name)) {
+                    v.extend(self.val_of(&Loc::Ret(h)));
+                }
+            }
+        }
+        for g in targets {
             v.extend(self.val_of(&Loc::Ret(g)));
             // An identity the callee hands back is what this call passed.
             for (k, &arg) in args.iter().enumerate() {
