@@ -410,6 +410,10 @@ mod tests {
                 "x = container_of(p, T_________, m);",
             ),
             ("void f(void) __acquires(l);", "void f(void)              ;"),
+            (
+                "void f(void) { BUILD_BUG_ON(__alignof__ *p > 8); }",
+                "void f(void) {                                 ; }",
+            ),
             ("/* __user */ \"__init\"", "/* __user */ \"__init\""),
             (
                 "#define X __user\nint __user y;",

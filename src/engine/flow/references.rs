@@ -111,10 +111,18 @@ fn mentions(node: Node, key: &str, src: &[u8]) -> bool {
 
 /// The copy of `key` a statement hands on: the right side of a store into
 /// memory (a field, an element, through a pointer), a member of a compound
-/// literal stored so, or the one argument equal to `key` of a call the
-/// vocabulary does not know; for a loop or a block, that of the one
-/// statement in it that names `key`.
+/// literal stored so, the one argument equal to `key` of a call the
+/// vocabulary does not know, or `key` returned to the caller; for a loop
+/// or a block, that of the one statement in it that names `key`.
 fn handoff<'t>(engine: &Engine, statement: Node<'t>, key: &str, src: &[u8]) -> Option<Node<'t>> {
+    // `out: return page;`: the statement the label names.
+    if statement.kind() == "labeled_statement" {
+        let labelled = statement
+            .named_children(&mut statement.walk())
+            .filter(|n| n.kind() != "statement_identifier" && n.kind() != "comment")
+            .last()?;
+        return handoff(engine, labelled, key, src);
+    }
     // A loop or block whose one statement naming `key` stores it (one
     // reference for every element the loop fills with the same page).
     if matches!(
@@ -133,6 +141,12 @@ fn handoff<'t>(engine: &Engine, statement: Node<'t>, key: &str, src: &[u8]) -> O
             [only] => handoff(engine, *only, key, src),
             _ => None,
         };
+    }
+    // The reference handed to the caller: `get_page(page); return page;`.
+    if statement.kind() == "return_statement" {
+        return statement
+            .named_child(0)
+            .filter(|e| normalized(*e, src) == key);
     }
     if statement.kind() != "expression_statement" {
         return None;

@@ -273,6 +273,9 @@ impl<'a, 't> FlowContext<'a, 't> {
     ) -> bool {
         let src = self.src(g);
         let flow = &self.engine.pack.flow;
+        if super::values::casts_to_user_space(node, src) {
+            return false;
+        }
         match shape(node, src) {
             ExprShape::Ident(n) => carriers.contains(&text(n, src)),
             ExprShape::Offset {

@@ -149,6 +149,9 @@ impl<'a, 't> FlowContext<'a, 't> {
             return Val::default();
         }
         let src = self.src(func);
+        if casts_to_user_space(node, src) {
+            return Val::default();
+        }
         let eval = |n: Node| self.eval(func, n, depth + 1);
         // A pointer cast to an integer type (`(dma_addr_t *)(pages + n)`)
         // points at numbers, not at a pages array.
@@ -409,6 +412,48 @@ impl<'a, 't> FlowContext<'a, 't> {
                     _ => false,
                 }
             }
+        }
+    }
+}
+
+/// Whether an expression, through its parentheses and casts, is declared a
+/// user-space address: cast to a `__user` pointer without `__force`
+/// (`(void __user *)(unsigned long)addr`). What the kernel turns back into
+/// a page (`virt_to_page()`, `pfn_to_page()`) is a kernel address or a
+/// frame number; a kernel pointer becomes a `__user` one only through a
+/// `__force` cast (sparse's address spaces), so a number cast to a user
+/// pointer without one is a user address, not a page's identity (vhost's
+/// iotlb holds a user address for one device and a physical address for
+/// another, in the same field).
+pub(crate) fn casts_to_user_space(node: Node, src: &[u8]) -> bool {
+    let mut node = node;
+    loop {
+        match node.kind() {
+            "parenthesized_expression" => match node.named_child(0) {
+                Some(inner) => node = inner,
+                None => return false,
+            },
+            "cast_expression" => {
+                let words = |t: Node| -> Vec<&[u8]> {
+                    src[t.byte_range()]
+                        .split(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
+                        .collect()
+                };
+                if let Some(t) = node.child_by_field_name("type") {
+                    let w = words(t);
+                    if w.contains(&&b"__force"[..]) {
+                        return false;
+                    }
+                    if w.contains(&&b"__user"[..]) {
+                        return true;
+                    }
+                }
+                match node.child_by_field_name("value") {
+                    Some(inner) => node = inner,
+                    None => return false,
+                }
+            }
+            _ => return false,
         }
     }
 }
