@@ -231,7 +231,8 @@ impl<'a, 't> FlowContext<'a, 't> {
     /// `#ifdef`) do with a page or its identity passed as argument
     /// `position`, or `None` when no such definition was read. They are
     /// never followed (`calls::pick_definition`), so a page they only read
-    /// is used there, and one any variant may keep leaves the flow.
+    /// is used there, one handed back is in the call's value, and one any
+    /// variant may keep leaves the flow.
     pub fn shared_helper_use(
         &self,
         name: &str,
@@ -242,14 +243,15 @@ impl<'a, 't> FlowContext<'a, 't> {
         if helpers.is_empty() {
             return None;
         }
-        let reads = helpers
-            .iter()
-            .all(|&d| self.summarise(d, position, open) == IdentityUse::Read);
-        Some(if reads {
-            IdentityUse::Read
-        } else {
-            IdentityUse::Kept
-        })
+        let mut u = IdentityUse::Read;
+        for d in helpers {
+            match self.summarise(d, position, open) {
+                IdentityUse::Kept => return Some(IdentityUse::Kept),
+                IdentityUse::Returned => u = IdentityUse::Returned,
+                IdentityUse::Read => {}
+            }
+        }
+        Some(u)
     }
 
     /// A call the analysis never asks the definition of when it is given
@@ -309,11 +311,19 @@ impl<'a, 't> FlowContext<'a, 't> {
                         .is_some_and(|a| self.carries(g, *a, carriers, open));
                 }
                 let targets = self.targets(g, &call);
+                let name = call
+                    .callee_name(src)
+                    .map(|c| String::from_utf8_lossy(c).into_owned());
                 args.iter().enumerate().any(|(k, a)| {
                     self.carries(g, *a, carriers, open)
-                        && targets
+                        && (targets
                             .iter()
                             .any(|&t| self.summarise(t, k, open) == IdentityUse::Returned)
+                            || (targets.is_empty()
+                                && name.as_deref().is_some_and(|c| {
+                                    self.shared_helper_use(c, k, open)
+                                        == Some(IdentityUse::Returned)
+                                })))
                 })
             }
             _ => false,

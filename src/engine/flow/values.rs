@@ -296,9 +296,8 @@ impl<'a, 't> FlowContext<'a, 't> {
         // every caller.
         if targets.is_empty() {
             if let Some(name) = call.callee_name(src) {
-                for h in self.shared_helpers(&String::from_utf8_lossy(name)) {
-                    v.extend(self.val_of(&Loc::Ret(h)));
-                }
+                let name = String::from_utf8_lossy(name);
+                v.extend(self.unfollowed_call_value(func, &name, &args, depth));
             }
         }
         for g in targets {
@@ -310,6 +309,52 @@ impl<'a, 't> FlowContext<'a, 't> {
                     if a.arrays.is_empty() {
                         v.extend(a);
                     }
+                }
+            }
+        }
+        v
+    }
+
+    /// The value of a call to a function the analysis does not follow. A
+    /// shared header's helper: what it returns from elsewhere (nothing a
+    /// caller passes reaches its parameters: `return (struct page
+    /// **)vec->ptrs;`), and the identities it hands back. A macro: every
+    /// identity passed to it, unless its definitions read only look at it
+    /// (one no file read defines is known by its upper-case name), so that
+    /// a page turned back from its result (`pfn_to_page(PFN_DOWN(addr))`)
+    /// is still the flow's. A function the tree does not define (a
+    /// hypercall, an assembly routine) computes with an identity and
+    /// returns a status. A call of the vocabulary says itself what it
+    /// returns.
+    fn unfollowed_call_value(&self, func: FuncId, name: &str, args: &[Node], depth: usize) -> Val {
+        let mut v = Val::default();
+        if self.engine.is_vocabulary(name) {
+            return v;
+        }
+        let helpers = self.shared_helpers(name);
+        for &h in &helpers {
+            v.extend(self.val_of(&Loc::Ret(h)));
+        }
+        let macro_like = name
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+        for (k, &arg) in args.iter().enumerate() {
+            if !self.is_identity(func, arg) {
+                continue;
+            }
+            let handed_back = if helpers.is_empty() {
+                match self.macro_use(name, k) {
+                    Some(u) => u != IdentityUse::Read,
+                    None => macro_like,
+                }
+            } else {
+                self.shared_helper_use(name, k, &mut Default::default())
+                    == Some(IdentityUse::Returned)
+            };
+            if handed_back {
+                let a = self.eval(func, arg, depth + 1);
+                if a.arrays.is_empty() {
+                    v.extend(a);
                 }
             }
         }
