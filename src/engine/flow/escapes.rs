@@ -165,6 +165,16 @@ fn store(cx: &mut FlowContext, func: FuncId, asg: &Assignment, mixed: &mut Vec<M
             // A field that borrows the pages: its readers take their own.
             Some(loc) if cx.borrowing(&loc) => {}
             Some(loc) => {
+                // An array aliased from a field of a struct whose definition
+                // is not read yet (`plist = &umem->chunk[i].plist[got]`):
+                // read it, the alias may be followed then.
+                if cx.tracked(&loc) && asg.plain && alias_loc(cx, func, asg.rhs).is_none() {
+                    if let Some((s, f)) = cx.missing_field_type(func, asg.rhs) {
+                        let units = cx.val_of(&loc).units();
+                        cx.need(Need::Field(s.clone(), f.clone()), &units);
+                        cx.needs.fields.insert((s, f));
+                    }
+                }
                 if cx.tracked(&loc) && v.is_empty() && asg.plain && !cx.holds_no_page(func, asg.rhs)
                 {
                     let value = text(asg.rhs, src);
