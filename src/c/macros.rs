@@ -91,6 +91,7 @@ impl MacroTable {
 /// and with newlines at the same offsets.
 pub fn neutralise(src: &[u8], table: &MacroTable) -> Vec<u8> {
     let mut out = src.to_vec();
+    blank_conditionals_inside_else_chains(src, &mut out);
     let mut scan = Scanner {
         src,
         pos: 0,
@@ -134,6 +135,102 @@ pub fn neutralise(src: &[u8], table: &MacroTable) -> Vec<u8> {
         }
     }
     out
+}
+
+/// Blanks the directives of a conditional group each of whose branches
+/// continues an `if`/`else` chain (its first line of code starts with
+/// `else`), which the grammar cannot read inside a group:
+///
+/// ```c
+/// if (iter)
+///         result = copy_page_from_iter(page, off, n, iter);
+/// #ifdef CONFIG_CIFS_SMB_DIRECT
+/// else if (rdata->mr)
+///         result = n;
+/// #endif
+/// else
+///         result = read_from_socket(page, off, n);
+/// ```
+///
+/// Every branch is then read as code, one after the other, which a flow
+/// analysis may do: each is a way the chain can go.
+fn blank_conditionals_inside_else_chains(src: &[u8], out: &mut [u8]) {
+    /// One `#if` group being read: its directive lines (byte ranges), and
+    /// per branch whether its first line of code starts with `else`.
+    struct Group {
+        directives: Vec<(usize, usize)>,
+        branches: Vec<Option<bool>>,
+    }
+    let mut stack: Vec<Group> = Vec::new();
+    let mut pos = 0;
+    while pos < src.len() {
+        let end = memchr::memchr(b'\n', &src[pos..]).map_or(src.len(), |i| pos + i);
+        let line = &src[pos..end];
+        let text = trim_start(line);
+        let mut next = end + 1;
+        if let Some(directive) = text.strip_prefix(b"#") {
+            // The directive with its backslash continuations.
+            let mut last_end = end;
+            while src[pos..last_end].ends_with(b"\\") && last_end < src.len() {
+                last_end = memchr::memchr(b'\n', &src[last_end + 1..])
+                    .map_or(src.len(), |i| last_end + 1 + i);
+            }
+            next = last_end + 1;
+            let word = trim_start(directive);
+            let keyword: Vec<u8> = word
+                .iter()
+                .take_while(|c| c.is_ascii_alphabetic())
+                .copied()
+                .collect();
+            match keyword.as_slice() {
+                b"if" | b"ifdef" | b"ifndef" => stack.push(Group {
+                    directives: vec![(pos, last_end)],
+                    branches: vec![None],
+                }),
+                b"elif" | b"else" => {
+                    if let Some(g) = stack.last_mut() {
+                        g.directives.push((pos, last_end));
+                        g.branches.push(None);
+                    }
+                }
+                b"endif" => {
+                    if let Some(mut g) = stack.pop() {
+                        g.directives.push((pos, last_end));
+                        let continues = g.branches.iter().all(|b| *b != Some(false))
+                            && g.branches.iter().any(|b| *b == Some(true));
+                        let one_line_comments = g.directives.iter().all(|&(a, b)| {
+                            memchr::memmem::find(&src[a..b], b"/*").is_none()
+                                || memchr::memmem::find(&src[a..b], b"*/").is_some()
+                        });
+                        if continues && one_line_comments {
+                            for (a, b) in g.directives {
+                                blank(out, a, b);
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        } else if !text.is_empty() && !text.starts_with(b"/*") && !text.starts_with(b"//") {
+            if let Some(branch) = stack.last_mut().and_then(|g| g.branches.last_mut()) {
+                if branch.is_none() {
+                    let starts_else = text.starts_with(b"else")
+                        && !text.get(4).is_some_and(|c| is_ident_byte(*c));
+                    *branch = Some(starts_else);
+                }
+            }
+        }
+        pos = next;
+    }
+}
+
+/// A line without its leading spaces and tabs.
+fn trim_start(line: &[u8]) -> &[u8] {
+    let n = line
+        .iter()
+        .take_while(|c| matches!(c, b' ' | b'\t' | b'\r'))
+        .count();
+    &line[n..]
 }
 
 /// Replaces bytes with spaces, keeping newlines.
@@ -410,6 +507,14 @@ mod tests {
                 "x = container_of(p, T_________, m);",
             ),
             ("void f(void) __acquires(l);", "void f(void)              ;"),
+            (
+                "if (a)\n\tx = 1;\n#ifdef C\nelse if (b)\n\tx = 2;\n#endif\nelse\n\tx = 3;\n",
+                "if (a)\n\tx = 1;\n        \nelse if (b)\n\tx = 2;\n      \nelse\n\tx = 3;\n",
+            ),
+            (
+                "#ifdef C\nint x;\n#else\nelse y;\n#endif\n",
+                "#ifdef C\nint x;\n#else\nelse y;\n#endif\n",
+            ),
             (
                 "void f(void) { BUILD_BUG_ON(__alignof__ *p > 8); }",
                 "void f(void) {                                 ; }",
