@@ -145,24 +145,24 @@ fn read_matching(
     let done = AtomicUsize::new(0);
     files
         .par_iter()
-        .map(|rel| {
+        .map_init(Vec::new, |buffer, rel| {
             let mut filter = None;
-            let r = match source::read(base, rel) {
+            let r = match source::read_into(base, rel, buffer) {
                 Err(s) => Read::Skipped(s),
                 Ok(bytes) => {
                     if filters {
-                        filter = Some(WordFilter::of(&bytes));
+                        filter = Some(WordFilter::of(bytes));
                     }
-                    if !matches(&bytes) {
+                    if !matches(bytes) {
                         Read::No
                     } else {
-                        match source::not_text_reason(&bytes) {
+                        match source::not_text_reason(bytes) {
                             Some(reason) => Read::Skipped(SkippedFile::new(
                                 rel.as_str(),
                                 reason,
                                 SkipKind::NotC,
                             )),
-                            None => Read::Yes(bytes),
+                            None => Read::Yes(bytes.to_vec()),
                         }
                     }
                 }
@@ -634,15 +634,15 @@ fn read_for_needs(
         let batch: Vec<usize> = batch.into_iter().collect();
         let found: Vec<Vec<usize>> = batch
             .par_iter()
-            .map(|&i| {
+            .map_init(Vec::new, |buffer, &i| {
                 // A file offers only needs its filter lets through: the
                 // filter never misses a word.
-                source::read(base, files[i].0)
+                source::read_into(base, files[i].0, buffer)
                     .map(|bytes| {
                         may_offer[i]
                             .iter()
                             .copied()
-                            .filter(|&k| searches[k].is_in(&bytes))
+                            .filter(|&k| searches[k].is_in(bytes))
                             .collect()
                     })
                     .unwrap_or_default()

@@ -410,6 +410,11 @@ pub fn not_text_reason(bytes: &[u8]) -> Option<&'static str> {
 /// when `follow` is false, without following a link in its last component;
 /// anything but a regular file is refused before a byte is read.
 fn open_regular(path: &Path, follow: bool) -> std::io::Result<std::fs::File> {
+    open_regular_sized(path, follow).map(|(file, _)| file)
+}
+
+/// `open_regular`, and the size the file had when it was opened.
+fn open_regular_sized(path: &Path, follow: bool) -> std::io::Result<(std::fs::File, u64)> {
     let mut opts = std::fs::OpenOptions::new();
     opts.read(true);
     #[cfg(unix)]
@@ -432,13 +437,63 @@ fn open_regular(path: &Path, follow: bool) -> std::io::Result<std::fs::File> {
             "not a regular file (a FIFO, socket or device is never read)",
         ));
     }
-    Ok(file)
+    Ok((file, meta.len()))
 }
 
 fn read_all(mut file: std::fs::File) -> std::io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes)?;
     Ok(bytes)
+}
+
+/// Reads a whole file into the start of `buffer`, sized by what
+/// `open_regular` found (one `read` for the bytes and one to see the end;
+/// `read_to_end` would ask the file's size and position again), and
+/// returns how many bytes it holds. The buffer only grows, so a buffer
+/// reused from file to file is allocated and zeroed once.
+fn read_all_into(
+    mut file: std::fs::File,
+    size: u64,
+    buffer: &mut Vec<u8>,
+) -> std::io::Result<usize> {
+    // One byte more than the size, so that the end is seen without growing.
+    let want = usize::try_from(size)
+        .unwrap_or(usize::MAX)
+        .saturating_add(1);
+    if buffer.len() < want {
+        buffer.resize(want, 0);
+    }
+    let mut filled = 0;
+    loop {
+        if filled == buffer.len() {
+            buffer.resize(2 * filled, 0);
+        }
+        match file.read(&mut buffer[filled..]) {
+            Ok(0) => return Ok(filled),
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// `read`, into a buffer the caller reuses from one file to the next: the
+/// file's bytes are the start of `buffer` it returns.
+pub fn read_into<'b>(
+    base: &Path,
+    rel: &str,
+    buffer: &'b mut Vec<u8>,
+) -> Result<&'b [u8], SkippedFile> {
+    match open_regular_sized(&base.join(rel), false)
+        .and_then(|(file, size)| read_all_into(file, size, buffer))
+    {
+        Ok(len) => Ok(&buffer[..len]),
+        Err(e) => Err(SkippedFile::new(
+            rel,
+            format!("cannot read: {e}"),
+            SkipKind::Unreadable,
+        )),
+    }
 }
 
 /// Reads one file of the list (never through a link, never a FIFO).
@@ -498,5 +553,36 @@ pub fn is_executable(base: &Path, rel: &str) -> bool {
     {
         let _ = (base, rel);
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_into;
+
+    #[test]
+    fn a_reused_buffer_holds_each_file_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let big: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(dir.path().join("big.c"), &big).unwrap();
+        std::fs::write(dir.path().join("small.c"), b"int x;\n").unwrap();
+        std::fs::write(dir.path().join("empty.c"), b"").unwrap();
+        let mut buffer = Vec::new();
+        assert_eq!(
+            read_into(dir.path(), "big.c", &mut buffer).unwrap(),
+            &big[..]
+        );
+        assert_eq!(
+            read_into(dir.path(), "small.c", &mut buffer).unwrap(),
+            b"int x;\n"
+        );
+        assert!(read_into(dir.path(), "empty.c", &mut buffer)
+            .unwrap()
+            .is_empty());
+        assert!(read_into(dir.path(), "missing.c", &mut buffer).is_err());
+        assert_eq!(
+            read_into(dir.path(), "big.c", &mut buffer).unwrap(),
+            &big[..]
+        );
     }
 }
