@@ -457,16 +457,24 @@ fn read_all_into(
     buffer: &mut Vec<u8>,
 ) -> std::io::Result<usize> {
     // One byte more than the size, so that the end is seen without growing.
+    // A size memory cannot hold (a sparse file) is an error, not an abort.
+    let grow = |buffer: &mut Vec<u8>, len: usize| -> std::io::Result<()> {
+        buffer
+            .try_reserve(len.saturating_sub(buffer.len()))
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::OutOfMemory))?;
+        buffer.resize(len, 0);
+        Ok(())
+    };
     let want = usize::try_from(size)
         .unwrap_or(usize::MAX)
         .saturating_add(1);
     if buffer.len() < want {
-        buffer.resize(want, 0);
+        grow(buffer, want)?;
     }
     let mut filled = 0;
     loop {
         if filled == buffer.len() {
-            buffer.resize(2 * filled, 0);
+            grow(buffer, filled.saturating_mul(2))?;
         }
         match file.read(&mut buffer[filled..]) {
             Ok(0) => return Ok(filled),
