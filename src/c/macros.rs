@@ -196,8 +196,8 @@ fn blank_conditionals_inside_else_chains(src: &[u8], out: &mut [u8]) {
                 b"endif" => {
                     if let Some(mut g) = stack.pop() {
                         g.directives.push((pos, last_end));
-                        let continues = !g.branches.contains(&Some(false))
-                            && g.branches.contains(&Some(true));
+                        let continues =
+                            !g.branches.contains(&Some(false)) && g.branches.contains(&Some(true));
                         let one_line_comments = g.directives.iter().all(|&(a, b)| {
                             memchr::memmem::find(&src[a..b], b"/*").is_none()
                                 || memchr::memmem::find(&src[a..b], b"*/").is_some()

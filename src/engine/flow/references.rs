@@ -2,8 +2,9 @@
 //! that hands a page to something with a lifetime of its own takes a plain
 //! reference for it right there: `get_page(page); skb_fill_page_desc(skb,
 //! i, page, off, len);`, `*buf = (struct pipe_buffer){ .page = page };
-//! get_page(page);`, `map->bounce_page = pages[i]; get_page(pages[i]);`.
-//! What is stored holds that new reference, released with `put_page()` by
+//! get_page(page);`, `map->bounce_page = pages[i]; get_page(pages[i]);`,
+//! a loop filling several slots with one page before one `get_page()`, or
+//! `get_page(page); return page;` for the caller. What is stored holds that new reference, released with `put_page()` by
 //! whoever owns the store, and not the acquire's: the stored copy carries
 //! none of the acquire's pages, and the reference-taking call does not
 //! block the flow. The pairing is syntactic and strict, so that a reference
@@ -26,10 +27,10 @@ pub(crate) struct HandedReferences {
 impl HandedReferences {
     /// The pairs of a function's nodes: a statement that is only a call
     /// taking a reference (`extra_references`), and the nearest statement
-    /// before or after it that mentions the same expression, storing the same expression into memory or
-    /// passing it to a call the vocabulary does not know. The pair is kept
-    /// only when that expression is stored or released nowhere else in the
-    /// function, so that the new reference has one place to go.
+    /// before or after it that mentions the same expression and hands it
+    /// on (`handoff`). The pair is kept only when that expression is stored
+    /// or released nowhere else in the function, so that the new reference
+    /// has one place to go.
     pub fn of(engine: &Engine, nodes: &[Node], src: &[u8]) -> HandedReferences {
         let mut out = HandedReferences::default();
         let flow = &engine.pack.flow;
