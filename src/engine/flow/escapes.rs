@@ -6,7 +6,7 @@ use super::calls::Unresolved;
 use super::collect::MatchSite;
 use super::ids::{FileId, FuncId, UnitId};
 use super::propagate::{stored_units, Constraints};
-use super::summaries::IdentityUse;
+use super::summaries::{is_macro_name, IdentityUse};
 use super::values::{alias_loc, element_field_home, element_home};
 use super::{push_unique, text, FlowContext, Loc, Need, Needs, Val};
 use crate::c::syntax::{shape, strip, Assignment, Call, ExprShape};
@@ -700,12 +700,9 @@ fn named_call(
             push_unique(&mut unit.escapes, why);
         }
     }
-    let macro_like = c
-        .bytes()
-        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
     if !known_use
         && !in_release
-        && !macro_like
+        && !is_macro_name(c)
         && macro_use.is_none()
         && resolved == Err(Unresolved::Undefined)
     {

@@ -254,14 +254,38 @@ impl<'a, 't> FlowContext<'a, 't> {
         Some(u)
     }
 
+    /// Whether a call of `name` that reaches no definition it follows hands
+    /// back, in its value, the identity passed as argument `position`. A
+    /// shared header's helper: when one of its variants returns it. A
+    /// macro: unless its definitions read only look at it (one no file
+    /// read defines is known by its upper-case name), so that a page
+    /// turned back from its result (`pfn_to_page(PFN_DOWN(addr))`) is
+    /// still the flow's. A function the tree does not define (a hypercall,
+    /// an assembly routine) computes with it and returns a status; a call
+    /// of the vocabulary says itself what it returns.
+    pub fn unfollowed_hands_back(
+        &self,
+        name: &str,
+        position: usize,
+        open: &mut HashSet<(FuncId, usize)>,
+    ) -> bool {
+        if self.engine.is_vocabulary(name) {
+            return false;
+        }
+        if let Some(u) = self.shared_helper_use(name, position, open) {
+            return u == IdentityUse::Returned;
+        }
+        match self.macro_use(name, position) {
+            Some(u) => u != IdentityUse::Read,
+            None => is_macro_name(name),
+        }
+    }
+
     /// A call the analysis never asks the definition of when it is given
     /// an identity: a known use, or a macro-like name.
     fn is_read_only_call(&self, c: &str) -> bool {
         let flow = &self.engine.pack.flow;
-        flow.is_use(c)
-            || flow.is_element_call(c)
-            || c.bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        flow.is_use(c) || flow.is_element_call(c) || is_macro_name(c)
     }
 
     /// Whether an expression's value may be one of `carriers`' values, by
@@ -320,10 +344,9 @@ impl<'a, 't> FlowContext<'a, 't> {
                             .iter()
                             .any(|&t| self.summarise(t, k, open) == IdentityUse::Returned)
                             || (targets.is_empty()
-                                && name.as_deref().is_some_and(|c| {
-                                    self.shared_helper_use(c, k, open)
-                                        == Some(IdentityUse::Returned)
-                                })))
+                                && name
+                                    .as_deref()
+                                    .is_some_and(|c| self.unfollowed_hands_back(c, k, open))))
                 })
             }
             _ => false,
@@ -440,4 +463,11 @@ impl<'a, 't> FlowContext<'a, 't> {
         }
         IdentityUse::Read
     }
+}
+
+/// Whether a callee's name is written as a macro's: upper case, digits and
+/// underscores (`PFN_DOWN`, `WARN_ON`).
+pub(crate) fn is_macro_name(name: &str) -> bool {
+    name.bytes()
+        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
 }

@@ -315,43 +315,23 @@ impl<'a, 't> FlowContext<'a, 't> {
         v
     }
 
-    /// The value of a call to a function the analysis does not follow. A
-    /// shared header's helper: what it returns from elsewhere (nothing a
-    /// caller passes reaches its parameters: `return (struct page
-    /// **)vec->ptrs;`), and the identities it hands back. A macro: every
-    /// identity passed to it, unless its definitions read only look at it
-    /// (one no file read defines is known by its upper-case name), so that
-    /// a page turned back from its result (`pfn_to_page(PFN_DOWN(addr))`)
-    /// is still the flow's. A function the tree does not define (a
-    /// hypercall, an assembly routine) computes with an identity and
-    /// returns a status. A call of the vocabulary says itself what it
-    /// returns.
+    /// The value of a call to a function the analysis does not follow
+    /// (`targets` is empty): what a shared header's helper returns from
+    /// elsewhere (nothing a caller passes reaches its parameters: `return
+    /// (struct page **)vec->ptrs;`), and the identities the call hands
+    /// back (`unfollowed_hands_back`).
     fn unfollowed_call_value(&self, func: FuncId, name: &str, args: &[Node], depth: usize) -> Val {
         let mut v = Val::default();
         if self.engine.is_vocabulary(name) {
             return v;
         }
-        let helpers = self.shared_helpers(name);
-        for &h in &helpers {
+        for h in self.shared_helpers(name) {
             v.extend(self.val_of(&Loc::Ret(h)));
         }
-        let macro_like = name
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
         for (k, &arg) in args.iter().enumerate() {
-            if !self.is_identity(func, arg) {
-                continue;
-            }
-            let handed_back = if helpers.is_empty() {
-                match self.macro_use(name, k) {
-                    Some(u) => u != IdentityUse::Read,
-                    None => macro_like,
-                }
-            } else {
-                self.shared_helper_use(name, k, &mut Default::default())
-                    == Some(IdentityUse::Returned)
-            };
-            if handed_back {
+            if self.is_identity(func, arg)
+                && self.unfollowed_hands_back(name, k, &mut Default::default())
+            {
                 let a = self.eval(func, arg, depth + 1);
                 if a.arrays.is_empty() {
                     v.extend(a);
@@ -443,9 +423,7 @@ impl<'a, 't> FlowContext<'a, 't> {
                 !f.locals.contains(&name)
                     && !f.params.contains(&name)
                     && name.bytes().any(|b| b.is_ascii_uppercase())
-                    && name
-                        .bytes()
-                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+                    && super::summaries::is_macro_name(&name)
             }
             _ => {
                 let node = crate::c::syntax::strip(node);
@@ -479,17 +457,16 @@ pub(crate) fn casts_to_user_space(node: Node, src: &[u8]) -> bool {
                 None => return false,
             },
             "cast_expression" => {
-                let words = |t: Node| -> Vec<&[u8]> {
-                    src[t.byte_range()]
-                        .split(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
-                        .collect()
-                };
                 if let Some(t) = node.child_by_field_name("type") {
-                    let w = words(t);
-                    if w.contains(&&b"__force"[..]) {
+                    let has = |word: &[u8]| {
+                        src[t.byte_range()]
+                            .split(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
+                            .any(|w| w == word)
+                    };
+                    if has(b"__force") {
                         return false;
                     }
-                    if w.contains(&&b"__user"[..]) {
+                    if has(b"__user") {
                         return true;
                     }
                 }
