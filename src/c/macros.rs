@@ -166,7 +166,7 @@ fn blank_conditionals_inside_else_chains(src: &[u8], out: &mut [u8]) {
     while pos < src.len() {
         let end = memchr::memchr(b'\n', &src[pos..]).map_or(src.len(), |i| pos + i);
         let line = &src[pos..end];
-        let text = trim_start(line);
+        let text = line.trim_ascii_start();
         let mut next = end + 1;
         if let Some(directive) = text.strip_prefix(b"#") {
             // The directive with its backslash continuations.
@@ -176,7 +176,7 @@ fn blank_conditionals_inside_else_chains(src: &[u8], out: &mut [u8]) {
                     .map_or(src.len(), |i| last_end + 1 + i);
             }
             next = last_end + 1;
-            let word = trim_start(directive);
+            let word = directive.trim_ascii_start();
             let keyword: Vec<u8> = word
                 .iter()
                 .take_while(|c| c.is_ascii_alphabetic())
@@ -222,15 +222,6 @@ fn blank_conditionals_inside_else_chains(src: &[u8], out: &mut [u8]) {
         }
         pos = next;
     }
-}
-
-/// A line without its leading spaces and tabs.
-fn trim_start(line: &[u8]) -> &[u8] {
-    let n = line
-        .iter()
-        .take_while(|c| matches!(c, b' ' | b'\t' | b'\r'))
-        .count();
-    &line[n..]
 }
 
 /// Replaces bytes with spaces, keeping newlines.
