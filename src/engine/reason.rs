@@ -133,6 +133,10 @@ pub enum Limit {
     /// A callee summary nested deeper than this many calls was not read
     /// (the identity it is given is taken as kept).
     SummaryDepth(usize),
+    /// A trace of the objects a pointer may point at visited more than this
+    /// many expressions (the objects are taken as unknown, so a store into
+    /// a shared field stays mixed).
+    ObjectTrace(usize),
 }
 
 impl Limit {
@@ -144,7 +148,7 @@ impl Limit {
     pub fn blocks_units(&self) -> bool {
         match self {
             Limit::FixpointRounds(_) | Limit::ExpressionDepth(_) => true,
-            Limit::SummaryDepth(_) => false,
+            Limit::SummaryDepth(_) | Limit::ObjectTrace(_) => false,
         }
     }
 }

@@ -124,6 +124,9 @@ pub struct ReleaseRole {
 #[derive(Clone, Debug, Default)]
 pub struct FlowSpec {
     pub allocators: BTreeSet<String>,
+    /// Calls that return a new page of the kernel's own: a fresh object,
+    /// never one of a unit's pages.
+    pub page_allocators: BTreeSet<String>,
     pub array_uses: BTreeSet<String>,
     pub page_uses: BTreeSet<String>,
     pub extra_references: BTreeSet<String>,
@@ -196,6 +199,8 @@ impl FlowSpec {
 
     fn merge(&mut self, other: &FlowSpec) {
         self.allocators.extend(other.allocators.iter().cloned());
+        self.page_allocators
+            .extend(other.page_allocators.iter().cloned());
         self.array_uses.extend(other.array_uses.iter().cloned());
         self.page_uses.extend(other.page_uses.iter().cloned());
         self.extra_references

@@ -104,6 +104,8 @@ pub struct RawFlow {
     #[serde(default)]
     pub allocators: Vec<String>,
     #[serde(default)]
+    pub page_allocators: Vec<String>,
+    #[serde(default)]
     pub array_uses: Vec<String>,
     #[serde(default)]
     pub page_uses: Vec<String>,

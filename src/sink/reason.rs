@@ -37,6 +37,10 @@ impl fmt::Display for Limit {
                 f,
                 "an expression nested deeper than {n} operands was not followed, so some values may be missed"
             ),
+            Limit::ObjectTrace(n) => write!(
+                f,
+                "a trace of the objects a pointer may point at was stopped after {n} expressions, so a field shared by several objects was taken as mixed"
+            ),
             Limit::SummaryDepth(n) => write!(
                 f,
                 "a chain of more than {n} calls was not summarised, so some page addresses are followed further than needed"

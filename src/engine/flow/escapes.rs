@@ -5,6 +5,7 @@
 use super::calls::Unresolved;
 use super::collect::MatchSite;
 use super::ids::{FileId, FuncId, UnitId};
+use super::objects::{self, ObjectTrace};
 use super::propagate::{stored_units, Constraints};
 use super::summaries::{is_macro_name, IdentityUse};
 use super::values::{alias_loc, element_field_home, element_home};
@@ -15,11 +16,11 @@ use crate::rule::ElementStore;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// Runs the checks of this phase over every constraint.
-pub(crate) fn collect(
-    cx: &mut FlowContext,
+pub(crate) fn collect<'t>(
+    cx: &mut FlowContext<'_, 't>,
     scanned: &Needs,
-    k: &Constraints,
-    releases: &[MatchSite],
+    k: &Constraints<'t>,
+    releases: &[MatchSite<'t>],
 ) {
     let mut mixed = Vec::new();
     for (i, (func, asg)) in k.assignments.iter().enumerate() {
@@ -49,7 +50,7 @@ pub(crate) fn collect(
         let in_release = release_ranges.encloses(file, range.0, range.1);
         check_call(cx, *func, call, &k.call_args[i], in_release, &mut mixed);
     }
-    block_mixed_storage(cx, k, releases, mixed);
+    block_mixed_storage(cx, scanned, k, releases, mixed);
     // Returns of pages: the function's callers must be read.
     for (func, e) in &k.returns {
         let v = cx.eval(*func, *e, 0);
@@ -118,7 +119,12 @@ impl Enclosing {
 /// An assignment: another value into a tracked location, pages into a
 /// field (a need) or somewhere the analysis cannot follow, another value
 /// into an element of a unit's array.
-fn store(cx: &mut FlowContext, func: FuncId, asg: &Assignment, mixed: &mut Vec<MixedStore>) {
+fn store<'t>(
+    cx: &mut FlowContext<'_, 't>,
+    func: FuncId,
+    asg: &Assignment<'t>,
+    mixed: &mut Vec<MixedStore<'t>>,
+) {
     let v = cx.eval(func, asg.rhs, 0);
     let src = cx.src(func);
     let place = cx.place(func, asg.node);
@@ -152,6 +158,7 @@ fn store(cx: &mut FlowContext, func: FuncId, asg: &Assignment, mixed: &mut Vec<M
                 let units = cx.val_of(&home).units();
                 mixed.push(MixedStore {
                     storage: Some(home),
+                    object: None,
                     why,
                     units,
                 });
@@ -224,8 +231,18 @@ fn store(cx: &mut FlowContext, func: FuncId, asg: &Assignment, mixed: &mut Vec<M
                     value: text(asg.rhs, src),
                     place,
                 };
+                // The object whose field is written (`d` of `d->pfns[i]`).
+                let object = match shape(base, src) {
+                    ExprShape::Field {
+                        base: object,
+                        arrow: true,
+                        ..
+                    } => Some((func, object)),
+                    _ => None,
+                };
                 mixed.push(MixedStore {
                     storage: element_home(cx, func, base).map(|(l, _)| l),
+                    object,
                     why,
                     units: b.arrays,
                 });
@@ -237,9 +254,12 @@ fn store(cx: &mut FlowContext, func: FuncId, asg: &Assignment, mixed: &mut Vec<M
 }
 
 /// Another value stored into an element of storage that holds units' pages.
-pub(crate) struct MixedStore {
+pub(crate) struct MixedStore<'t> {
     /// The storage's location, when the analysis can name it.
     storage: Option<Loc>,
+    /// The pointer to the object whose field the storage is, when the
+    /// store goes through one (`d` of `d->pfns[i] = ...`).
+    object: Option<(FuncId, tree_sitter::Node<'t>)>,
     why: Blocker,
     units: BTreeSet<UnitId>,
 }
@@ -250,31 +270,75 @@ pub(crate) struct MixedStore {
 /// calls), to a call the analysis does not follow (neither a known use nor
 /// a container call), or stored where no location names it. A side
 /// table of the pages (the scatterlist of an `ivtv` DMA, bounce pages and
-/// all, released through the pages array only) does not block.
-fn block_mixed_storage(
-    cx: &mut FlowContext,
-    k: &Constraints,
-    releases: &[MatchSite],
-    mixed: Vec<MixedStore>,
+/// all, released through the pages array only) does not block. Nor does a
+/// store into a field of objects no release reads the field of
+/// (`objects`): a release reading through a pointer that only ever points
+/// at objects of other allocations never sees the stored value.
+fn block_mixed_storage<'t>(
+    cx: &mut FlowContext<'_, 't>,
+    scanned: &Needs,
+    k: &Constraints<'t>,
+    releases: &[MatchSite<'t>],
+    mixed: Vec<MixedStore<'t>>,
 ) {
     if mixed.is_empty() {
         return;
     }
     // Storage the analysis cannot name blocks whatever reads it; only named
     // storage needs to know what the releases read.
-    let (released, read) = if mixed.iter().any(|m| m.storage.is_some()) {
-        released_reads(cx, k, releases)
+    let reads = if mixed.iter().any(|m| m.storage.is_some()) {
+        ReleaseReads::of(cx, k, releases)
     } else {
-        Default::default()
+        ReleaseReads::default()
     };
-    for m in mixed {
-        // Storage read only by code not followed yet is an escape: its
-        // needs stay wanted, and once that code is read the edge is known.
-        let blocks = match &m.storage {
-            Some(l) if released.contains(l) => true,
-            Some(l) if read.contains(l) => false,
-            Some(_) => continue,
-            None => true,
+    let released = reads.reached(&[], false);
+    let read = reads.reached(&[], true);
+    let mut verdicts = Vec::new();
+    let mut wanted = Vec::new();
+    {
+        let mut trace = ObjectTrace::new(cx, k, scanned);
+        for m in &mixed {
+            // Storage read only by code not followed yet is an escape: its
+            // needs stay wanted, and once that code is read the edge is
+            // known.
+            let verdict = match &m.storage {
+                Some(l) if released.contains(l) => {
+                    let asked = trace.wanted.len();
+                    match separate(&mut trace, &reads, m, l) {
+                        Some(v) => v,
+                        // The objects may tell the reads apart once what
+                        // the trace asked for is read.
+                        None if trace.wanted.len() > asked => {
+                            wanted.push((trace.wanted[asked..].to_vec(), m.units.clone()));
+                            Reach::Unfollowed
+                        }
+                        None => Reach::Released,
+                    }
+                }
+                Some(l) if read.contains(l) => Reach::Unfollowed,
+                Some(_) => Reach::Nothing,
+                None => Reach::Released,
+            };
+            verdicts.push(verdict);
+        }
+    }
+    for (asked, units) in wanted {
+        for (need, local) in asked {
+            cx.need(need.clone(), &units);
+            match need {
+                Need::Callers(f) => cx.needs.add_callers(f, local),
+                Need::Field(s, f) => cx.needs.add_field(s, f, local),
+                Need::Definition(f) => {
+                    cx.needs.definitions.insert(f);
+                }
+            }
+        }
+    }
+    for (m, verdict) in mixed.into_iter().zip(verdicts) {
+        let blocks = match verdict {
+            Reach::Released => true,
+            Reach::Unfollowed => false,
+            Reach::Nothing => continue,
         };
         for u in m.units {
             let unit = &mut cx.units[u];
@@ -288,109 +352,194 @@ fn block_mixed_storage(
     }
 }
 
-/// What a release reads through followed code only, and what it may read
-/// once code the analysis does not follow yet is counted too.
-fn released_reads(
-    cx: &FlowContext,
-    k: &Constraints,
-    releases: &[MatchSite],
-) -> (HashSet<Loc>, HashSet<Loc>) {
-    let mut read: HashSet<Loc> = HashSet::new();
-    for r in releases {
-        let rule = &cx.engine.pack.rules[r.matched.rule];
-        let Some(role) = rule.release.as_ref() else {
-            continue;
-        };
-        for subject in role.page.iter().chain(&role.array) {
-            if let Some(b) = r.matched.binding_node(r.node, subject) {
-                read.extend(cx.base_loc(r.func, b));
-                read.extend(alias_loc(cx, r.func, b));
-            }
-        }
-    }
-    // Storage whose pointer (or an element) reaches a location a release
-    // reads, or code the analysis does not follow, may be released too.
-    let sources = |cx: &FlowContext, func: FuncId, e: tree_sitter::Node| -> Vec<Loc> {
-        let mut out: Vec<Loc> = alias_loc(cx, func, e).into_iter().collect();
-        out.extend(cx.base_loc(func, e));
-        out
-    };
-    let mut edges: Vec<(Vec<Loc>, Option<Loc>)> = Vec::new();
-    for (func, asg) in &k.assignments {
-        let from = sources(cx, *func, asg.rhs);
-        if !from.is_empty() {
-            edges.push((from, cx.loc_of(*func, asg.lhs)));
-        }
-    }
-    for (i, (func, _)) in k.calls.iter().enumerate() {
-        // What the vocabulary says a call only uses is not a way out.
-        if k.vocabulary_calls[i] {
-            continue;
-        }
-        let targets = &k.call_targets[i];
-        for (position, &arg) in k.call_args[i].iter().enumerate() {
-            let from = sources(cx, *func, arg);
-            if from.is_empty() {
-                continue;
-            }
-            if targets.is_empty() {
-                edges.push((from.clone(), None));
-            }
-            for &g in targets {
-                let to = cx.funcs[g]
-                    .params
-                    .get(position)
-                    .map(|p| Loc::Var(g, p.clone()));
-                edges.push((from.clone(), to));
-            }
-        }
-    }
-    let mut into: HashMap<&Loc, Vec<usize>> = HashMap::new();
-    for (i, (_, to)) in edges.iter().enumerate() {
-        if let Some(t) = to {
-            into.entry(t).or_default().push(i);
-        }
-    }
-    let released = reached_backwards(read.clone(), &edges, &into, false);
-    let read = reached_backwards(read, &edges, &into, true);
-    (released, read)
+/// What a mixed store reaches.
+enum Reach {
+    /// A release may read it.
+    Released,
+    /// Only code the analysis does not follow yet may read it.
+    Unfollowed,
+    /// Nothing that releases or escapes reads it.
+    Nothing,
 }
 
-/// The locations from which a value reaches `read` through `edges` (from
-/// the sources to the target, `None` for code the analysis does not
-/// follow, which reads whatever reaches it when `unfollowed_reads`; `into`
-/// lists the edges into each target). A search backwards from what is
-/// read: each edge is taken once, when its target is first reached.
-fn reached_backwards(
-    mut read: HashSet<Loc>,
-    edges: &[(Vec<Loc>, Option<Loc>)],
-    into: &HashMap<&Loc, Vec<usize>>,
-    unfollowed_reads: bool,
-) -> HashSet<Loc> {
-    let mut taken = vec![false; edges.len()];
-    let mut frontier: Vec<usize> = Vec::new();
-    let mut take = |list: Option<&Vec<usize>>, frontier: &mut Vec<usize>| {
-        for &i in list.into_iter().flatten() {
-            if !taken[i] {
-                taken[i] = true;
-                frontier.push(i);
+/// What a store into a field reaches once the releases that read the field
+/// through pointers to other objects are left out; `None` when no release
+/// is told apart (the objects are unknown, or shared).
+fn separate<'t>(
+    trace: &mut ObjectTrace<'_, '_, 't>,
+    reads: &ReleaseReads<'t>,
+    m: &MixedStore<'t>,
+    storage: &Loc,
+) -> Option<Reach> {
+    let (func, object) = m.object?;
+    if !matches!(storage, Loc::Field(..)) {
+        return None;
+    }
+    let stored = trace.objects(func, object);
+    stored.as_ref()?;
+    let mut apart_reads = Vec::new();
+    for (i, (l, through)) in reads.direct.iter().enumerate() {
+        if l != storage {
+            continue;
+        }
+        let Some((g, pointer)) = through else {
+            return None;
+        };
+        let read = trace.objects(*g, *pointer);
+        if !objects::apart(&stored, &read) {
+            return None;
+        }
+        apart_reads.push(i);
+    }
+    if apart_reads.is_empty() {
+        return None;
+    }
+    Some(if reads.reached(&apart_reads, false).contains(storage) {
+        Reach::Released
+    } else if reads.reached(&apart_reads, true).contains(storage) {
+        Reach::Unfollowed
+    } else {
+        Reach::Nothing
+    })
+}
+
+/// What the releases read, and how values move between locations through
+/// followed code (from the sources to the target, `None` for code the
+/// analysis does not follow).
+#[derive(Default)]
+struct ReleaseReads<'t> {
+    /// Per release subject: the location it reads through, and the pointer
+    /// whose object holds that location when it is a field read through
+    /// `->` (`objects::read_through`).
+    direct: Vec<(Loc, Option<(FuncId, tree_sitter::Node<'t>)>)>,
+    edges: Vec<(Vec<Loc>, Option<Loc>)>,
+    /// The edges into each target.
+    into: HashMap<Loc, Vec<usize>>,
+}
+
+impl<'t> ReleaseReads<'t> {
+    fn of(cx: &FlowContext<'_, 't>, k: &Constraints<'t>, releases: &[MatchSite<'t>]) -> Self {
+        let mut direct = Vec::new();
+        for r in releases {
+            let rule = &cx.engine.pack.rules[r.matched.rule];
+            let Some(role) = rule.release.as_ref() else {
+                continue;
+            };
+            for subject in role.page.iter().chain(&role.array) {
+                if let Some(b) = r.matched.binding_node(r.node, subject) {
+                    if let Some(l) = cx.base_loc(r.func, b) {
+                        let through = objects::read_through(cx, r.func, b).map(|p| (r.func, p));
+                        direct.push((l, through));
+                    }
+                    if let Some(l) = alias_loc(cx, r.func, b) {
+                        direct.push((l, None));
+                    }
+                }
             }
         }
-    };
-    if unfollowed_reads {
-        frontier.extend((0..edges.len()).filter(|&i| edges[i].1.is_none()));
-    }
-    for t in &read {
-        take(into.get(t), &mut frontier);
-    }
-    while let Some(i) = frontier.pop() {
-        for l in &edges[i].0 {
-            if read.insert(l.clone()) {
-                take(into.get(l), &mut frontier);
+        // Storage whose pointer (or an element) reaches a location a
+        // release reads, or code the analysis does not follow, may be
+        // released too.
+        let sources = |cx: &FlowContext, func: FuncId, e: tree_sitter::Node| -> Vec<Loc> {
+            let mut out: Vec<Loc> = alias_loc(cx, func, e).into_iter().collect();
+            out.extend(cx.base_loc(func, e));
+            out
+        };
+        let release_ranges = Enclosing::of(
+            releases
+                .iter()
+                .map(|r| (cx.funcs[r.func].file, r.matched.start, r.matched.end)),
+        );
+        let mut edges: Vec<(Vec<Loc>, Option<Loc>)> = Vec::new();
+        for (func, asg) in &k.assignments {
+            let from = sources(cx, *func, asg.rhs);
+            if !from.is_empty() {
+                edges.push((from, cx.loc_of(*func, asg.lhs)));
             }
         }
+        for (i, (func, call)) in k.calls.iter().enumerate() {
+            // What the vocabulary says a call only uses is not a way out,
+            // nor is the release call of a matched release: what it reads
+            // is in `direct`.
+            let in_release = || {
+                let file = cx.funcs[*func].file;
+                call.callee_name(cx.src(*func))
+                    .is_some_and(|c| cx.engine.is_release(&String::from_utf8_lossy(c)))
+                    && release_ranges.encloses(file, call.node.start_byte(), call.node.end_byte())
+            };
+            if k.vocabulary_calls[i] || in_release() {
+                continue;
+            }
+            let targets = &k.call_targets[i];
+            for (position, &arg) in k.call_args[i].iter().enumerate() {
+                let from = sources(cx, *func, arg);
+                if from.is_empty() {
+                    continue;
+                }
+                if targets.is_empty() {
+                    edges.push((from.clone(), None));
+                }
+                for &g in targets {
+                    let to = cx.funcs[g]
+                        .params
+                        .get(position)
+                        .map(|p| Loc::Var(g, p.clone()));
+                    edges.push((from.clone(), to));
+                }
+            }
+        }
+        let mut into: HashMap<Loc, Vec<usize>> = HashMap::new();
+        for (i, (_, to)) in edges.iter().enumerate() {
+            if let Some(t) = to {
+                into.entry(t.clone()).or_default().push(i);
+            }
+        }
+        ReleaseReads {
+            direct,
+            edges,
+            into,
+        }
     }
-    read
+
+    /// The locations from which a value reaches what the releases read
+    /// (except the direct reads listed in `skip`, sorted), through followed
+    /// code only, or also through code the analysis does not follow (which
+    /// reads whatever reaches it) when `unfollowed_reads`. A search
+    /// backwards from what is read: each edge is taken once, when its
+    /// target is first reached.
+    fn reached(&self, skip: &[usize], unfollowed_reads: bool) -> HashSet<Loc> {
+        let mut read: HashSet<Loc> = HashSet::new();
+        for (i, (l, _)) in self.direct.iter().enumerate() {
+            if skip.binary_search(&i).is_err() {
+                read.insert(l.clone());
+            }
+        }
+        let edges = &self.edges;
+        let mut taken = vec![false; edges.len()];
+        let mut frontier: Vec<usize> = Vec::new();
+        let mut take = |list: Option<&Vec<usize>>, frontier: &mut Vec<usize>| {
+            for &i in list.into_iter().flatten() {
+                if !taken[i] {
+                    taken[i] = true;
+                    frontier.push(i);
+                }
+            }
+        };
+        if unfollowed_reads {
+            frontier.extend((0..edges.len()).filter(|&i| edges[i].1.is_none()));
+        }
+        for t in &read {
+            take(self.into.get(t), &mut frontier);
+        }
+        while let Some(i) = frontier.pop() {
+            for l in &edges[i].0 {
+                if read.insert(l.clone()) {
+                    take(self.into.get(l), &mut frontier);
+                }
+            }
+        }
+        read
+    }
 }
 
 /// Fields that hold pages: every struct field read or written elsewhere is
@@ -435,7 +584,7 @@ fn check_call(
     call: &Call,
     args: &[tree_sitter::Node],
     in_release: bool,
-    mixed: &mut Vec<MixedStore>,
+    mixed: &mut Vec<MixedStore<'_>>,
 ) {
     // A cast the parser read as a call: its operand is checked where the
     // cast is used.
@@ -514,7 +663,7 @@ fn element_store(
     call: &Call,
     callee: &str,
     store: ElementStore,
-    mixed: &mut Vec<MixedStore>,
+    mixed: &mut Vec<MixedStore<'_>>,
 ) {
     let src = cx.src(func);
     let args = call.args();
@@ -541,6 +690,7 @@ fn element_store(
         };
         mixed.push(MixedStore {
             storage: element_home(cx, func, container).map(|(l, _)| l),
+            object: None,
             why,
             units: b.arrays,
         });

@@ -36,6 +36,7 @@ mod collect;
 mod escapes;
 pub mod ids;
 mod needs;
+mod objects;
 mod propagate;
 mod references;
 mod releases;

@@ -71,6 +71,14 @@ struct FunctionCall<'t> {
 }
 
 impl<'t> FunctionConstraints<'t> {
+    /// Its assignments and the iterator macros read as assignments.
+    pub fn stores(&self) -> impl Iterator<Item = &Assignment<'t>> {
+        self.assignments
+            .iter()
+            .chain(&self.iterations)
+            .map(|(a, _)| a)
+    }
+
     /// One pass over a function's nodes.
     pub fn of(engine: &Engine, nodes: &[Node<'t>], src: &[u8]) -> FunctionConstraints<'t> {
         let flow = &engine.pack.flow;

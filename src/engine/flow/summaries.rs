@@ -387,6 +387,56 @@ impl<'a, 't> FlowContext<'a, 't> {
         Some(u)
     }
 
+    /// Whether a call of `name` may store into its argument number
+    /// `position` when that argument is a variable or a field: a macro
+    /// defined in the files read whose body assigns the parameter, takes
+    /// its address or hands it to a macro written in capitals; a name in
+    /// capitals defined nowhere read. A lower-case name defined nowhere read
+    /// is taken for a function, which cannot.
+    pub fn may_store_argument(&self, name: &str, position: usize) -> bool {
+        let defs = self.macro_definitions(name);
+        if defs.is_empty() {
+            return is_macro_name(name);
+        }
+        defs.iter().any(|d| {
+            let Some(param) = d.param_at(position) else {
+                return true;
+            };
+            let body = &d.body;
+            body.iter().enumerate().any(|(i, tok)| {
+                if !matches!(tok, Token::Ident(n) if n == param) {
+                    return false;
+                }
+                let punct = |at: Option<usize>| match at.and_then(|j| body.get(j)) {
+                    Some(Token::Punct(p)) => p.as_str(),
+                    _ => "",
+                };
+                // The parameter through the parentheses around it.
+                let mut next = i + 1;
+                while punct(Some(next)) == ")" {
+                    next += 1;
+                }
+                let mut prev = i.checked_sub(1);
+                let mut opened = false;
+                while punct(prev) == "(" {
+                    opened = true;
+                    prev = prev.and_then(|j| j.checked_sub(1));
+                }
+                let before = punct(prev);
+                let after = punct(Some(next));
+                // `p = v`, `p += v`, `p <<= v` (`<<` then `=`), `p++`.
+                let assigns = (after.ends_with('=') && !matches!(after, "==" | "!=" | "<=" | ">="))
+                    || (matches!(after, "<<" | ">>") && punct(Some(next + 1)) == "=")
+                    || matches!(after, "++" | "--");
+                let address_or_step = matches!(before, "&" | "++" | "--");
+                let in_capitals = opened
+                    && matches!(prev.and_then(|j| body.get(j)),
+                        Some(Token::Ident(c)) if is_macro_name(c));
+                assigns || address_or_step || in_capitals
+            })
+        })
+    }
+
     /// The definitions of a macro in the files read, in file order.
     fn macro_definitions(&self, name: &str) -> Vec<MacroDef> {
         if let Some(d) = self.summaries.borrow().macro_defs.get(name) {

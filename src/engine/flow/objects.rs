@@ -1,0 +1,545 @@
+//! Which objects a pointer may point to, named by the allocations that
+//! made them. The analysis keys struct fields by struct and field name, so
+//! a field that holds a unit's pages in one object and another page in
+//! another (`desc->pfns[i]` filled from the user's pages in the descriptors
+//! one ioctl allocates, from a kernel page in those another function
+//! allocates) is mixed for every release that reads it. When the pointer
+//! the other value is stored through and the pointer a release reads
+//! through can only ever point at objects of different allocations, that
+//! release never sees the other value.
+//!
+//! The trace goes backwards from a pointer expression: through the
+//! assignments of a local, through the callers of a `static` function
+//! (none may be hidden in a macro, none may take its address), through a
+//! struct field whose every mention the analysis has read and whose every
+//! store it can follow, through the calls that stand for the same object
+//! (`page_address()`, `virt_to_page()`), down to allocator calls. Anything
+//! else is unknown, and an unknown set tells no objects apart. What must
+//! be read before the trace can answer is returned as needs.
+
+use super::ids::FuncId;
+use super::propagate::Constraints;
+use super::{text, FlowContext, Limit, Need, Needs};
+use crate::c::syntax::{preorder, shape, ExprShape};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use tree_sitter::Node;
+
+/// How many expressions one question may visit before its answer is
+/// unknown.
+pub(crate) const OBJECT_TRACE_STEPS: usize = 512;
+
+/// An allocation: the function and the byte offset of the allocator call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct Allocation {
+    func: FuncId,
+    at: usize,
+}
+
+/// The allocations a pointer may come from; `None` when unknown.
+pub(crate) type Objects = Option<BTreeSet<Allocation>>;
+
+/// What a trace is in the middle of, to cut cycles.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Visit {
+    /// A variable by its declaration's offset (0 for a parameter).
+    Var(FuncId, usize),
+    Field(String, String, bool),
+}
+
+/// One trace, over the functions that take part in the analysis.
+pub(crate) struct ObjectTrace<'c, 'a, 't> {
+    cx: &'c FlowContext<'a, 't>,
+    k: &'c Constraints<'t>,
+    scanned: &'c Needs,
+    /// Needs (and whether each is local to a file) that would let an
+    /// unknown answer be known.
+    pub wanted: Vec<(Need, bool)>,
+    visiting: HashSet<Visit>,
+    steps: usize,
+    fields: HashMap<(String, String, bool), Objects>,
+}
+
+impl<'c, 'a, 't> ObjectTrace<'c, 'a, 't> {
+    pub fn new(cx: &'c FlowContext<'a, 't>, k: &'c Constraints<'t>, scanned: &'c Needs) -> Self {
+        ObjectTrace {
+            cx,
+            k,
+            scanned,
+            wanted: Vec::new(),
+            visiting: HashSet::new(),
+            steps: 0,
+            fields: HashMap::new(),
+        }
+    }
+
+    /// The allocations the objects `node` may point at come from.
+    pub fn objects(&mut self, func: FuncId, node: Node<'t>) -> Objects {
+        self.steps = 0;
+        self.trace(func, node)
+    }
+
+    fn trace(&mut self, func: FuncId, node: Node<'t>) -> Objects {
+        self.steps += 1;
+        if self.steps > OBJECT_TRACE_STEPS {
+            self.cx.hit(Limit::ObjectTrace(OBJECT_TRACE_STEPS));
+            return None;
+        }
+        let cx = self.cx;
+        let src = cx.src(func);
+        match shape(node, src) {
+            ExprShape::Null => Some(BTreeSet::new()),
+            ExprShape::Call(call) => {
+                let name = String::from_utf8_lossy(call.callee_name(src)?).into_owned();
+                let flow = &cx.engine.pack.flow;
+                if flow.allocators.contains(&name) || flow.page_allocators.contains(&name) {
+                    let at = call.node.start_byte();
+                    return Some(BTreeSet::from([Allocation { func, at }]));
+                }
+                if flow.transparent.contains(&name) || flow.identities.contains(&name) {
+                    let arg = *call.args().first()?;
+                    return self.trace(func, arg);
+                }
+                None
+            }
+            ExprShape::Conditional { then, otherwise } => {
+                let mut out = self.trace(func, otherwise)?;
+                out.extend(self.trace(func, then?)?);
+                Some(out)
+            }
+            ExprShape::Ident(n) => self.variable(func, n),
+            ExprShape::Field { base, field, .. } => self.field(func, base, field, false),
+            ExprShape::Subscript { base, .. } => match shape(base, src) {
+                ExprShape::Field { base, field, .. } => self.field(func, base, field, true),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// A local or parameter, as the declaration in scope at `use_site`
+    /// tells: what is assigned to it, and for a parameter what its callers
+    /// pass. Locals of one name in sibling blocks are different variables.
+    fn variable(&mut self, func: FuncId, use_site: Node<'t>) -> Objects {
+        let cx = self.cx;
+        let src = cx.src(func);
+        let name = text(use_site, src);
+        let f = &cx.funcs[func];
+        let declared = declaration_in_scope(use_site, &name, src);
+        let is_param = declared.is_none() && f.params.contains(&name);
+        if declared.is_none() && !is_param {
+            return None;
+        }
+        let visit = Visit::Var(func, declared.map_or(0, |d| d.start_byte()));
+        if !self.visiting.insert(visit.clone()) {
+            return Some(BTreeSet::new());
+        }
+        let out = self.variable_objects(func, &name, declared, is_param);
+        self.visiting.remove(&visit);
+        out
+    }
+
+    fn variable_objects(
+        &mut self,
+        func: FuncId,
+        name: &str,
+        declared: Option<Node<'t>>,
+        is_param: bool,
+    ) -> Objects {
+        let cx = self.cx;
+        let f = &cx.funcs[func];
+        let src = cx.src(func);
+        let same = |n: Node| {
+            matches!(shape(n, src), ExprShape::Ident(i)
+                if text(i, src) == name && declaration_in_scope(i, name, src) == declared)
+        };
+        // Its address handed anywhere lets anything be stored into it, and
+        // so does the variable itself handed to a macro (`swap(a, b)`, a
+        // loop macro that moves its cursor).
+        let hidden_store = f.nodes.iter().any(|&n| match shape(n, src) {
+            ExprShape::AddressOf(inner) => same(inner),
+            ExprShape::Ident(_) if n.kind() == "identifier" => {
+                same(n) && handed_to_unknown_call(cx, func, n)
+            }
+            _ => false,
+        });
+        if hidden_store {
+            return None;
+        }
+        let mut out = BTreeSet::new();
+        let mut assigned = false;
+        for asg in f.constraints.stores() {
+            // An initialiser's identifier is the declaration itself.
+            let initialises = declared == Some(asg.lhs);
+            if !initialises && !same(asg.lhs) {
+                continue;
+            }
+            if !asg.plain {
+                return None;
+            }
+            out.extend(self.trace(func, asg.rhs)?);
+            assigned = true;
+        }
+        if is_param {
+            out.extend(self.passed(func, name)?);
+        } else if !assigned {
+            return None;
+        }
+        Some(out)
+    }
+
+    /// What the callers of a `static` function pass for its parameter
+    /// `name`.
+    fn passed(&mut self, func: FuncId, name: &str) -> Objects {
+        let cx = self.cx;
+        let f = &cx.funcs[func];
+        if !f.file_local {
+            return None;
+        }
+        let fname = f.name.clone();
+        if !self.scanned.local_callers.contains(&fname) && !self.scanned.callers.contains(&fname) {
+            self.wanted.push((Need::Callers(fname), true));
+            return None;
+        }
+        if self.address_taken(func) {
+            return None;
+        }
+        let position = f.params.iter().position(|p| p == name)?;
+        let mut out = BTreeSet::new();
+        for (i, (g, _)) in self.k.calls.iter().enumerate() {
+            if !self.k.call_targets[i].contains(&func) {
+                continue;
+            }
+            let arg = *self.k.call_args[i].get(position)?;
+            out.extend(self.trace(*g, arg)?);
+        }
+        Some(out)
+    }
+
+    /// Whether a `static` function may be reached other than by the calls
+    /// the analysis sees: its name used as a value in a function or at
+    /// file scope, or written in a macro definition of its file.
+    fn address_taken(&self, func: FuncId) -> bool {
+        let cx = self.cx;
+        let f = &cx.funcs[func];
+        let in_functions = cx
+            .funcs
+            .iter()
+            .any(|g| g.file == f.file && g.constraints.references.contains_key(&f.name));
+        let facts = &cx.facts[f.file.index()];
+        in_functions
+            || !facts.file_scope_uses(&f.name).is_empty()
+            || macro_mentions(cx, f.file, &f.name)
+    }
+
+    /// What a struct field holds when read through `base` (an element of
+    /// it when `subscripted`): every value stored into it, once every
+    /// mention of it has been read and each is a store the trace follows
+    /// or a read.
+    fn field(
+        &mut self,
+        func: FuncId,
+        base: Node<'t>,
+        field: Node<'t>,
+        subscripted: bool,
+    ) -> Objects {
+        let cx = self.cx;
+        let s = cx.type_of(func, base)?;
+        let g = cx.types.canonical_field(&s, &text(field, cx.src(func)));
+        let key = (s.clone(), g.clone(), subscripted);
+        if let Some(known) = self.fields.get(&key) {
+            return known.clone();
+        }
+        let visit = Visit::Field(s.clone(), g.clone(), subscripted);
+        if !self.visiting.insert(visit.clone()) {
+            return Some(BTreeSet::new());
+        }
+        let asked = self.wanted.len();
+        let out = self.field_objects(&s, &g, subscripted);
+        self.visiting.remove(&visit);
+        // An answer that waits on reading more is asked again, so that
+        // every question that meets it asks for the reading too.
+        if out.is_some() || self.wanted.len() == asked {
+            self.fields.insert(key, out.clone());
+        }
+        out
+    }
+
+    fn field_objects(&mut self, s: &str, g: &str, subscripted: bool) -> Objects {
+        let cx = self.cx;
+        let mut structs = vec![s.to_string()];
+        structs.extend(cx.types.holders(s));
+        let spellings = cx.types.spellings(s, g);
+        let mut missing = false;
+        for held in &structs {
+            for spelling in &spellings {
+                let pair = (held.clone(), spelling.clone());
+                if !self.scanned.fields.contains(&pair)
+                    && !self.scanned.local_fields.contains(&pair)
+                {
+                    let local = cx.types.is_file_local(held);
+                    self.wanted
+                        .push((Need::Field(held.clone(), spelling.clone()), local));
+                    missing = true;
+                }
+            }
+        }
+        if missing
+            || spellings
+                .iter()
+                .any(|sp| self.scanned.overflow.contains(&format!("{s}::{sp}")))
+        {
+            return None;
+        }
+        let mut out = BTreeSet::new();
+        let ids: Vec<FuncId> = cx.funcs.iter_enumerated().map(|(id, _)| id).collect();
+        for id in ids {
+            let f = &cx.funcs[id];
+            let src = cx.src(id);
+            let body = &src[f.def.node.byte_range()];
+            if !spellings
+                .iter()
+                .any(|sp| memchr::memmem::find(body, sp.as_bytes()).is_some())
+            {
+                continue;
+            }
+            let nodes = f.nodes.clone();
+            for &n in nodes.iter() {
+                if n.kind() != "field_expression" {
+                    continue;
+                }
+                let ExprShape::Field { base, field, .. } = shape(n, src) else {
+                    continue;
+                };
+                if !spellings.contains(&text(field, src)) {
+                    continue;
+                }
+                // A field of that name in another struct is another field;
+                // one whose struct is unknown may be this one.
+                match cx.type_of(id, base) {
+                    Some(t) if t != s => continue,
+                    Some(_) => {}
+                    None => return None,
+                }
+                out.extend(self.mention(id, n, subscripted)?);
+            }
+        }
+        Some(out)
+    }
+
+    /// One mention of a traced field: a read adds nothing, a plain store
+    /// adds what it stores, anything else (its address taken, the array
+    /// handed whole, read other than the trace reads it) is unknown.
+    fn mention(&mut self, func: FuncId, n: Node<'t>, subscripted: bool) -> Objects {
+        let mut top = outer(n);
+        if handed_to_unknown_call(self.cx, func, n) {
+            return None;
+        }
+        let parent = top.parent()?;
+        let is_subscript = parent.kind() == "subscript_expression"
+            && parent.child_by_field_name("argument") == Some(top);
+        if is_subscript != subscripted {
+            return None;
+        }
+        if is_subscript {
+            top = outer(parent);
+        }
+        let parent = top.parent()?;
+        // A row of an array of arrays: its elements are stored elsewhere.
+        if parent.kind() == "subscript_expression"
+            && parent.child_by_field_name("argument") == Some(top)
+        {
+            return None;
+        }
+        match parent.kind() {
+            "assignment_expression" if parent.child_by_field_name("left") == Some(top) => {
+                let plain = parent.child_by_field_name("operator").map(|o| o.kind()) == Some("=");
+                if !plain {
+                    return None;
+                }
+                self.trace(func, parent.child_by_field_name("right")?)
+            }
+            "update_expression" => None,
+            "pointer_expression"
+                if parent.child_by_field_name("operator").map(|o| o.kind()) == Some("&") =>
+            {
+                None
+            }
+            _ => Some(BTreeSet::new()),
+        }
+    }
+}
+
+/// The identifier that declares the local `name` seen at `use_site`: the
+/// nearest enclosing block (or `for` initialiser) that declares it before
+/// the use; `None` when no block does (a parameter, or a global).
+fn declaration_in_scope<'t>(use_site: Node<'t>, name: &str, src: &[u8]) -> Option<Node<'t>> {
+    let mut at = use_site;
+    while let Some(scope) = at.parent() {
+        if scope.kind() == "function_definition" {
+            return None;
+        }
+        if matches!(scope.kind(), "compound_statement" | "for_statement") {
+            let mut c = scope.walk();
+            for child in scope.named_children(&mut c) {
+                if child.start_byte() > use_site.start_byte() {
+                    break;
+                }
+                if child.kind() != "declaration" {
+                    continue;
+                }
+                let mut d = child.walk();
+                for decl in child.children_by_field_name("declarator", &mut d) {
+                    if let Some(id) = crate::c::syntax::declarator_identifier(decl) {
+                        if text(id, src) == name {
+                            return Some(id);
+                        }
+                    }
+                }
+            }
+        }
+        at = scope;
+    }
+    None
+}
+
+/// Whether an expression (a variable, a field or an element of one) is
+/// handed as it is to a call that may store into it: a macro
+/// (`WRITE_ONCE(s->f[i], v)`, a loop macro's cursor) as
+/// `FlowContext::may_store_argument` tells, unless the call is defined in
+/// the files read or in the vocabulary.
+fn handed_to_unknown_call(cx: &FlowContext, func: FuncId, node: Node) -> bool {
+    let src = cx.src(func);
+    let mut at = outer(node);
+    if let Some(p) = at.parent() {
+        if p.kind() == "subscript_expression" && p.child_by_field_name("argument") == Some(at) {
+            at = outer(p);
+        }
+    }
+    let known = |name: &str, position: usize| {
+        let flow = &cx.engine.pack.flow;
+        cx.by_name.contains_key(name)
+            || cx.engine.is_vocabulary(name)
+            || flow.is_use(name)
+            || flow.transparent.contains(name)
+            || flow.identities.contains(name)
+            || flow.page_allocators.contains(name)
+            || !cx.may_store_argument(name, position)
+    };
+    let mut up = at;
+    while let Some(p) = up.parent() {
+        match p.kind() {
+            "argument_list" => {
+                let mut c = p.walk();
+                let position = p.named_children(&mut c).position(|a| a == up);
+                let callee = p
+                    .parent()
+                    .and_then(crate::c::syntax::Call::new)
+                    .and_then(|c| c.callee_name(src));
+                return match (callee, position) {
+                    (Some(c), Some(at)) => !known(&String::from_utf8_lossy(c), at),
+                    _ => true,
+                };
+            }
+            "comma_expression" | "parenthesized_expression" => up = p,
+            "while_statement" => {
+                // A loop macro the macro pass reads as `while (args)`.
+                let head = &src[p.start_byte()..p.end_byte().min(p.start_byte() + 5)];
+                return head != b"while";
+            }
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// A node through the parentheses around it.
+fn outer(mut n: Node) -> Node {
+    while let Some(p) = n.parent() {
+        if p.kind() != "parenthesized_expression" {
+            break;
+        }
+        n = p;
+    }
+    n
+}
+
+/// Whether a macro definition of a file mentions `name` as a word.
+fn macro_mentions(cx: &FlowContext, file: super::ids::FileId, name: &str) -> bool {
+    let parsed = cx.file(file).parsed;
+    let src: &[u8] = &parsed.original;
+    let mut found = false;
+    preorder(parsed.tree.root_node(), |n| {
+        if found || n.kind() == "function_definition" {
+            return false;
+        }
+        if matches!(n.kind(), "preproc_def" | "preproc_function_def") {
+            found = mentions_word(&src[n.byte_range()], name.as_bytes());
+            return false;
+        }
+        true
+    });
+    found
+}
+
+/// Whether `text` holds `word` with no identifier character on either side.
+fn mentions_word(text: &[u8], word: &[u8]) -> bool {
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    memchr::memmem::find_iter(text, word).any(|at| {
+        let before = at.checked_sub(1).map(|i| text[i]);
+        let after = text.get(at + word.len()).copied();
+        !before.is_some_and(ident) && !after.is_some_and(ident)
+    })
+}
+
+/// Whether two known sets of objects share none.
+pub(crate) fn apart(a: &Objects, b: &Objects) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a.is_disjoint(b),
+        _ => false,
+    }
+}
+
+/// The pointer whose object holds the field a release subject reads
+/// (`desc` of `pfn_to_page(desc->pfns[i])`), through the same steps as
+/// `base_loc`; `None` when the subject does not end in a field read
+/// through `->`.
+pub(crate) fn read_through<'n>(cx: &FlowContext, func: FuncId, node: Node<'n>) -> Option<Node<'n>> {
+    let src = cx.src(func);
+    let mut node = node;
+    for _ in 0..super::values::EXPRESSION_DEPTH {
+        match shape(node, src) {
+            ExprShape::Field { base, arrow, .. } => return arrow.then_some(base),
+            ExprShape::Subscript { base, .. } | ExprShape::Deref(base) => node = base,
+            ExprShape::Call(call) => {
+                let name = String::from_utf8_lossy(call.callee_name(src)?).into_owned();
+                let flow = &cx.engine.pack.flow;
+                let at = if flow.transparent.contains(&name) || flow.identities.contains(&name) {
+                    0
+                } else {
+                    *flow.element_loads.get(&name)?
+                };
+                node = *call.args().get(at)?;
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mentions_word;
+
+    #[test]
+    fn words_are_whole() {
+        assert!(mentions_word(b"#define F(p) free_desc(p)", b"free_desc"));
+        assert!(!mentions_word(
+            b"#define F(p) free_desc_all(p)",
+            b"free_desc"
+        ));
+        assert!(!mentions_word(
+            b"#define F(p) do_free_desc(p)",
+            b"free_desc"
+        ));
+    }
+}
