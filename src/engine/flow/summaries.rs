@@ -312,7 +312,7 @@ impl<'a, 't> FlowContext<'a, 't> {
                 self.carries(g, base, carriers, open)
                     || (!subtracted && self.carries(g, other, carriers, open))
             }
-            ExprShape::Other => super::values::bit_operands(node).is_some_and(|(l, r)| {
+            ExprShape::Other => super::values::bit_operands(node, src).is_some_and(|(l, r)| {
                 self.carries(g, l, carriers, open)
                     || r.is_some_and(|r| self.carries(g, r, carriers, open))
             }),

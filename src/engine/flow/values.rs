@@ -5,7 +5,7 @@
 use super::ids::FuncId;
 use super::summaries::IdentityUse;
 use super::{text, FlowContext, Limit, Loc, Val};
-use crate::c::syntax::{shape, ExprShape};
+use crate::c::syntax::{normalized, shape, ExprShape};
 use crate::engine::types::{type_name_from_text, type_of};
 use tree_sitter::Node;
 
@@ -100,7 +100,7 @@ impl<'a, 't> FlowContext<'a, 't> {
                 | ExprShape::Offset { base, .. } => node = base,
                 ExprShape::AddressOf(inner) => node = inner,
                 ExprShape::Call(call) => node = self.identity_operand(func, &call)?,
-                ExprShape::Other => node = bit_operands(node)?.0,
+                ExprShape::Other => node = bit_operands(node, src)?.0,
                 _ => return None,
             }
         }
@@ -233,7 +233,7 @@ impl<'a, 't> FlowContext<'a, 't> {
             }
             // A page's identity shifted, masked or tagged
             // (`page_to_pfn(page) << PAGE_SHIFT`, `hpa | DIRTY`).
-            ExprShape::Other => match bit_operands(node) {
+            ExprShape::Other => match bit_operands(node, src) {
                 Some((left, right)) => {
                     let mut v = eval(left);
                     if let Some(right) = right {
@@ -377,7 +377,7 @@ impl<'a, 't> FlowContext<'a, 't> {
                     .is_some_and(|n| flow.identities.contains(&*String::from_utf8_lossy(n)))
             }
             ExprShape::Offset { base, .. } => self.is_identity(func, base),
-            ExprShape::Other => bit_operands(node).is_some(),
+            ExprShape::Other => bit_operands(node, src).is_some(),
             ExprShape::Ident(n) => {
                 let name = text(n, src);
                 let f = &self.funcs[func];
@@ -521,7 +521,7 @@ fn is_scalar_type(t: &str, identity_types: &std::collections::BTreeSet<String>) 
 
 /// The operands of `a << b`, `a >> b` (the right one left out: it counts
 /// bits), `a | b`, `a & b` and `a ^ b`.
-pub(crate) fn bit_operands(node: Node) -> Option<(Node, Option<Node>)> {
+pub(crate) fn bit_operands<'n>(node: Node<'n>, src: &[u8]) -> Option<(Node<'n>, Option<Node<'n>>)> {
     let node = crate::c::syntax::strip(node);
     if node.kind() != "binary_expression" {
         return None;
@@ -532,9 +532,58 @@ pub(crate) fn bit_operands(node: Node) -> Option<(Node, Option<Node>)> {
     }
     let left = node.child_by_field_name("left")?;
     let right = node.child_by_field_name("right")?;
+    // The offset within a page (`pa & (PAGE_SIZE - 1)`, `addr & ~PAGE_MASK`)
+    // names no page: the low bits are the same in every page.
+    if op == "&" && (is_in_page_mask(left, src) || is_in_page_mask(right, src)) {
+        return None;
+    }
     // A shift's right operand is a count of bits, never the value.
     let shift = matches!(op, "<<" | ">>");
     Some((left, (!shift).then_some(right)))
+}
+
+/// Whether an expression is a mask of the bits below a page:
+/// `PAGE_SIZE - 1`, `~PAGE_MASK`, `(1 << PAGE_SHIFT) - 1` (any integer
+/// suffixes), or a number below 4096, the smallest page size.
+fn is_in_page_mask(node: Node, src: &[u8]) -> bool {
+    let word = |n: Node| -> String { normalized(crate::c::syntax::strip(n), src) };
+    let node = crate::c::syntax::strip(node);
+    match node.kind() {
+        "number_literal" => {
+            let text = word(node);
+            let digits = text.trim_end_matches(['u', 'U', 'l', 'L']);
+            let value = match digits
+                .strip_prefix("0x")
+                .or_else(|| digits.strip_prefix("0X"))
+            {
+                Some(hex) => u64::from_str_radix(hex, 16).ok(),
+                None => digits.parse::<u64>().ok(),
+            };
+            value.is_some_and(|v| v < 4096)
+        }
+        "unary_expression" => {
+            node.child_by_field_name("operator").map(|o| o.kind()) == Some("~")
+                && node
+                    .child_by_field_name("argument")
+                    .is_some_and(|a| word(a) == "PAGE_MASK")
+        }
+        "binary_expression" => {
+            let minus = node.child_by_field_name("operator").map(|o| o.kind()) == Some("-");
+            let one = node
+                .child_by_field_name("right")
+                .is_some_and(|r| word(r).trim_end_matches(['u', 'U', 'l', 'L']) == "1");
+            let size = node.child_by_field_name("left").is_some_and(|l| {
+                let l = crate::c::syntax::strip(l);
+                word(l) == "PAGE_SIZE"
+                    || (l.kind() == "binary_expression"
+                        && l.child_by_field_name("operator").map(|o| o.kind()) == Some("<<")
+                        && l.child_by_field_name("right")
+                            .is_some_and(|r| word(r) == "PAGE_SHIFT"))
+            });
+            minus && one && size
+        }
+        _ => false,
+    }
 }
 
 /// For a store into an element field (`bvec[i].bv_page = page`,
