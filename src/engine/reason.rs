@@ -4,7 +4,7 @@
 
 /// A value that may reach a location besides a unit's pages: what makes the
 /// location *mixed*.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Origin {
     /// A plain assignment of another value (`x = y` at `place`).
     Assigned { value: String, place: String },

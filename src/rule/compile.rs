@@ -607,6 +607,7 @@ pub fn compile_rule_with(path: &str, text: &str, isos: &IsoSet) -> Result<Rule, 
     let flow = raw.flow.as_ref().map(|f| FlowSpec {
         allocators: f.allocators.iter().cloned().collect(),
         page_allocators: f.page_allocators.iter().cloned().collect(),
+        clearing_calls: f.clearing_calls.iter().cloned().collect(),
         array_uses: f.array_uses.iter().cloned().collect(),
         page_uses: f.page_uses.iter().cloned().collect(),
         extra_references: f.extra_references.iter().cloned().collect(),

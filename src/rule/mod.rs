@@ -127,6 +127,8 @@ pub struct FlowSpec {
     /// Calls that return a new page of the kernel's own: a fresh object,
     /// never one of a unit's pages.
     pub page_allocators: BTreeSet<String>,
+    /// Calls that clear the entries their first argument points to.
+    pub clearing_calls: BTreeSet<String>,
     pub array_uses: BTreeSet<String>,
     pub page_uses: BTreeSet<String>,
     pub extra_references: BTreeSet<String>,
@@ -201,6 +203,8 @@ impl FlowSpec {
         self.allocators.extend(other.allocators.iter().cloned());
         self.page_allocators
             .extend(other.page_allocators.iter().cloned());
+        self.clearing_calls
+            .extend(other.clearing_calls.iter().cloned());
         self.array_uses.extend(other.array_uses.iter().cloned());
         self.page_uses.extend(other.page_uses.iter().cloned());
         self.extra_references

@@ -106,6 +106,8 @@ pub struct RawFlow {
     #[serde(default)]
     pub page_allocators: Vec<String>,
     #[serde(default)]
+    pub clearing_calls: Vec<String>,
+    #[serde(default)]
     pub array_uses: Vec<String>,
     #[serde(default)]
     pub page_uses: Vec<String>,

@@ -301,6 +301,7 @@ pub(crate) fn collect<'a, 't>(
         limits: Default::default(),
         summaries: Default::default(),
         searched_definitions: scanned.definitions.iter().cloned().collect(),
+        pending_origins: HashSet::new(),
     };
     let with_acquire: HashSet<FuncId> = acquires.iter().map(|a| a.func).collect();
     for func in with_acquire {

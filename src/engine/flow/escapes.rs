@@ -79,6 +79,160 @@ pub(crate) fn collect<'t>(
     }
     address_taken(cx, scanned);
     flag_evidence(cx);
+    spread_others(cx, k);
+}
+
+/// How many values from elsewhere a location lists: enough to name them
+/// in a reason; more would only lengthen it.
+const ORIGINS_LISTED: usize = 4;
+
+/// Values from elsewhere travel with the values: a location that receives
+/// a mixed location's value (an assignment, an argument, a return) may
+/// hold what it holds, so `m->addr = addr` makes `m->addr` mixed when a
+/// caller passes another page's address for `addr`. Forward along the
+/// same edges the fixpoint follows, in constraint order, to a fixpoint.
+fn spread_others(cx: &mut FlowContext, k: &Constraints) {
+    let mut edges: Vec<(Vec<Loc>, Loc)> = Vec::new();
+    for (func, asg) in &k.assignments {
+        if let Some(to) = cx
+            .loc_of(*func, asg.lhs)
+            .or_else(|| element_target(cx, *func, asg.lhs))
+        {
+            let from = value_sources(cx, *func, asg.rhs);
+            if !from.is_empty() {
+                edges.push((from, to));
+            }
+        }
+    }
+    for (i, (func, _)) in k.calls.iter().enumerate() {
+        for (position, &arg) in k.call_args[i].iter().enumerate() {
+            let from = value_sources(cx, *func, arg);
+            if from.is_empty() {
+                continue;
+            }
+            for &g in &k.call_targets[i] {
+                if let Some(p) = cx.funcs[g].params.get(position) {
+                    edges.push((from.clone(), Loc::Var(g, p.clone())));
+                }
+            }
+        }
+    }
+    for (func, e) in &k.returns {
+        let from = value_sources(cx, *func, *e);
+        if !from.is_empty() {
+            edges.push((from, Loc::Ret(*func)));
+        }
+    }
+    edges.retain(|(_, to)| cx.tracked(to));
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for (from, to) in &edges {
+            let mut incoming: Vec<Origin> = Vec::new();
+            for l in from {
+                if l == to {
+                    continue;
+                }
+                if let Some(info) = cx.locs.get(l) {
+                    incoming.extend(info.others.iter().cloned());
+                }
+            }
+            if incoming.is_empty() {
+                continue;
+            }
+            let info = cx.locs.get_mut(to).expect("tracked");
+            for o in incoming {
+                if info.others.len() >= ORIGINS_LISTED {
+                    break;
+                }
+                if !info.others.contains(&o) {
+                    info.others.push(o);
+                    changed = true;
+                }
+            }
+        }
+    }
+}
+
+/// The array an element store writes into (`a[i] = v`, `*p = v`).
+fn element_target(cx: &FlowContext, func: FuncId, lhs: tree_sitter::Node) -> Option<Loc> {
+    match shape(lhs, cx.src(func)) {
+        ExprShape::Subscript { base, .. } | ExprShape::Deref(base) => {
+            element_home(cx, func, base).map(|(l, _)| l)
+        }
+        _ => None,
+    }
+}
+
+/// The locations whose values an expression's value may carry, as `eval`
+/// reads them: variables and fields, the arrays elements are read from,
+/// both sides of a sum, the operands of bit operations, both branches of a
+/// conditional, the operand of a call that stands for its argument, the
+/// container of an element load, and what followed callees return.
+fn value_sources(cx: &FlowContext, func: FuncId, node: tree_sitter::Node) -> Vec<Loc> {
+    let mut out = Vec::new();
+    let mut stack = vec![(node, 0usize)];
+    let src = cx.src(func);
+    let flow = &cx.engine.pack.flow;
+    while let Some((n, depth)) = stack.pop() {
+        if depth > super::values::EXPRESSION_DEPTH {
+            continue;
+        }
+        let next = depth + 1;
+        match shape(n, src) {
+            ExprShape::Ident(_) | ExprShape::Field { .. } => out.extend(cx.loc_of(func, n)),
+            ExprShape::Subscript { base, .. } | ExprShape::Deref(base) => stack.push((base, next)),
+            ExprShape::AddressOf(inner) => stack.push((inner, next)),
+            ExprShape::Offset {
+                base,
+                other,
+                subtracted,
+            } => {
+                stack.push((base, next));
+                if !subtracted {
+                    stack.push((other, next));
+                }
+            }
+            ExprShape::Other => {
+                if let Some((left, right)) = super::values::bit_operands(n, src) {
+                    stack.push((left, next));
+                    if let Some(r) = right {
+                        stack.push((r, next));
+                    }
+                }
+            }
+            ExprShape::Conditional { then, otherwise } => {
+                stack.push((otherwise, next));
+                if let Some(t) = then {
+                    stack.push((t, next));
+                }
+            }
+            ExprShape::Call(call) => {
+                let name = call
+                    .callee_name(src)
+                    .map(|c| String::from_utf8_lossy(c).into_owned());
+                let args = call.args();
+                if let Some(name) = name.as_deref() {
+                    let at = if flow.transparent.contains(name) || flow.identities.contains(name) {
+                        Some(0)
+                    } else {
+                        flow.element_loads.get(name).copied()
+                    };
+                    if let Some(at) = at {
+                        if let Some(&a) = args.get(at) {
+                            stack.push((a, next));
+                        }
+                        continue;
+                    }
+                }
+                for g in cx.targets(func, &call) {
+                    out.push(Loc::Ret(g));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Byte ranges per file, to ask in logarithmic time whether one of them
@@ -184,15 +338,34 @@ fn store<'t>(
                 }
                 if cx.tracked(&loc) && v.is_empty() && asg.plain && !cx.holds_no_page(func, asg.rhs)
                 {
+                    // What a function not read yet returns may be no page
+                    // (entries it has just cleared): read its definition,
+                    // and let the value wait on it.
+                    let mut pending = false;
+                    if let ExprShape::Call(call) = shape(asg.rhs, src) {
+                        let name = call.callee_name(src).map(String::from_utf8_lossy);
+                        if let Some(name) = name.filter(|_| cx.targets(func, &call).is_empty()) {
+                            let name = name.into_owned();
+                            if !cx.engine.is_vocabulary(&name)
+                                && !cx.searched_definitions.contains(&name)
+                            {
+                                let units = cx.val_of(&loc).units();
+                                cx.need(Need::Definition(name.clone()), &units);
+                                cx.needs.definitions.insert(name);
+                                pending = true;
+                            }
+                        }
+                    }
                     let value = text(asg.rhs, src);
+                    let origin = Origin::Assigned {
+                        value,
+                        place: place.clone(),
+                    };
+                    if pending {
+                        cx.pending_origins.insert(origin.clone());
+                    }
                     let info = cx.locs.get_mut(&loc).expect("tracked");
-                    push_unique(
-                        &mut info.others,
-                        Origin::Assigned {
-                            value,
-                            place: place.clone(),
-                        },
-                    );
+                    push_unique(&mut info.others, origin);
                 }
                 if let (Loc::Field(s, f), false) = (&loc, v.is_empty()) {
                     need_field(cx, s, f, &v.units());

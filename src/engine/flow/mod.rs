@@ -250,6 +250,10 @@ pub(crate) struct FlowContext<'a, 't> {
     /// The functions whose definitions the pipeline has searched the tree
     /// for: one still undefined has none there.
     pub searched_definitions: HashSet<String>,
+    /// Values from elsewhere that may turn out to be no page once a
+    /// definition not read yet is read (`escapes::store`): a release that
+    /// sees only these waits on that reading instead of blocking.
+    pub pending_origins: HashSet<Origin>,
 }
 
 /// What holds tracked values, by name. Names are only ever added.

@@ -71,6 +71,11 @@ struct FunctionCall<'t> {
 }
 
 impl<'t> FunctionConstraints<'t> {
+    /// The expressions it returns.
+    pub fn returned(&self) -> Vec<Node<'t>> {
+        self.returns.iter().map(|(e, _)| *e).collect()
+    }
+
     /// Its assignments and the iterator macros read as assignments.
     pub fn stores(&self) -> impl Iterator<Item = &Assignment<'t>> {
         self.assignments

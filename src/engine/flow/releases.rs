@@ -4,7 +4,7 @@
 
 use super::collect::MatchSite;
 use super::ids::{FileId, FuncId, UnitId};
-use super::FlowContext;
+use super::{push_unique, FlowContext};
 use crate::engine::matcher::{Match, SoleBlock};
 use crate::engine::reason::Blocker;
 use crate::rule::{AcquireFamily, ReleaseFamily};
@@ -33,6 +33,9 @@ struct Candidate<'t> {
     site: MatchSite<'t>,
     units: BTreeSet<UnitId>,
     mixed: Option<Blocker>,
+    /// Every value from elsewhere the release may see waits on a
+    /// definition not read yet: the mixed blocker is an escape for now.
+    pending: bool,
 }
 
 /// Byte ranges of one file that do not overlap one another (`start < end'`
@@ -149,7 +152,16 @@ fn candidate<'t>(cx: &FlowContext<'_, 't>, site: MatchSite<'t>) -> Option<Candid
             place: cx.place(site.func, site.node),
             others: i.others.clone(),
         });
-    Some(Candidate { site, units, mixed })
+    let pending = cx
+        .base_loc(site.func, bnode)
+        .and_then(|l| cx.locs.get(&l))
+        .is_some_and(|i| i.others.iter().all(|o| cx.pending_origins.contains(o)));
+    Some(Candidate {
+        site,
+        units,
+        mixed,
+        pending,
+    })
 }
 
 /// Moves every unit's state into its representative; returns the
@@ -188,7 +200,12 @@ fn attach<'t>(
     c: Candidate<'t>,
     representatives: &[UnitId],
 ) -> ReleaseSite<'t> {
-    let Candidate { site, units, mixed } = c;
+    let Candidate {
+        site,
+        units,
+        mixed,
+        pending,
+    } = c;
     let mut matched = site.matched;
     matched.sole_block = sole_block(site.node, matched.end);
     let u = representatives[units.iter().next().expect("non-empty").index()];
@@ -207,7 +224,11 @@ fn attach<'t>(
         _ => {}
     }
     if let Some(why) = &mixed {
-        cx.units[u].blockers.push(why.clone());
+        if pending {
+            push_unique(&mut cx.units[u].escapes, why.clone());
+        } else {
+            cx.units[u].blockers.push(why.clone());
+        }
     }
     cx.units[u].rules.insert(rule.id.clone());
     cx.units[u].releases.push((site.func, matched.clone()));

@@ -405,18 +405,28 @@ impl<'a, 't> FlowContext<'a, 't> {
 
     /// Whether an expression cannot be another page: `NULL`, a constant (a
     /// number, a macro constant in capitals, either negated or
-    /// complemented), a call of an allocator (a fresh pages array), or an
-    /// error pointer (`ERR_PTR(ret)`).
+    /// complemented), a call of an allocator (a fresh pages array), an
+    /// error pointer (`ERR_PTR(ret)`), or a call of functions that return
+    /// only entries they have just cleared (`returns_cleared`).
     pub fn holds_no_page(&self, func: FuncId, node: Node) -> bool {
+        self.no_page(func, node, true)
+    }
+
+    fn no_page(&self, func: FuncId, node: Node, follow_calls: bool) -> bool {
         let src = self.src(func);
         match shape(node, src) {
             ExprShape::Null => true,
             // An allocation, or an error code dressed as a pointer.
-            ExprShape::Call(call) => call.callee_name(src).is_some_and(|c| {
-                let c = String::from_utf8_lossy(c);
-                let flow = &self.engine.pack.flow;
-                flow.error_pointers.contains(c.as_ref()) || flow.allocators.contains(c.as_ref())
-            }),
+            ExprShape::Call(call) => {
+                call.callee_name(src).is_some_and(|c| {
+                    let c = String::from_utf8_lossy(c);
+                    let flow = &self.engine.pack.flow;
+                    flow.error_pointers.contains(c.as_ref()) || flow.allocators.contains(c.as_ref())
+                }) || (follow_calls && {
+                    let targets = self.targets(func, &call);
+                    !targets.is_empty() && targets.iter().all(|&g| self.returns_cleared(g))
+                })
+            }
             ExprShape::Ident(n) => {
                 let name = text(n, src);
                 let f = &self.funcs[func];
@@ -431,11 +441,96 @@ impl<'a, 't> FlowContext<'a, 't> {
                     "number_literal" => true,
                     "unary_expression" => node
                         .child_by_field_name("argument")
-                        .is_some_and(|a| self.holds_no_page(func, a)),
+                        .is_some_and(|a| self.no_page(func, a, follow_calls)),
                     _ => false,
                 }
             }
         }
+    }
+
+    /// Whether a function returns only what holds no page (without
+    /// following further calls) or a local it has just cleared with a
+    /// clearing call (`sg_init_table(sg_ret, nents); return sg_ret;`): the
+    /// call is a statement of the function's body itself (it runs on every
+    /// path that reaches the return after it), every assignment of the
+    /// local comes before it and outside loops, nothing is stored into its
+    /// entries, and its address is never taken. A caller gets entries with
+    /// no page in them.
+    fn returns_cleared(&self, g: FuncId) -> bool {
+        let f = &self.funcs[g];
+        let returned = f.constraints.returned();
+        !returned.is_empty()
+            && returned
+                .iter()
+                .all(|&e| self.no_page(g, e, false) || self.cleared_local(g, e))
+    }
+
+    fn cleared_local(&self, g: FuncId, returned: Node) -> bool {
+        let f = &self.funcs[g];
+        let src = self.src(g);
+        let ExprShape::Ident(id) = shape(returned, src) else {
+            return false;
+        };
+        let name = text(id, src);
+        if !f.locals.contains(&name) {
+            return false;
+        }
+        let is_var = |n: Node| matches!(shape(n, src), ExprShape::Ident(i) if text(i, src) == name);
+        let flow = &self.engine.pack.flow;
+        let in_loop = |n: Node| {
+            let mut at = n;
+            while let Some(p) = at.parent() {
+                match p.kind() {
+                    "for_statement" | "while_statement" | "do_statement" => return true,
+                    "function_definition" => return false,
+                    _ => at = p,
+                }
+            }
+            false
+        };
+        let mut cleared_at = None;
+        for &n in f.nodes.iter() {
+            let Some(call) = crate::c::syntax::Call::new(n) else {
+                if matches!(shape(n, src), ExprShape::AddressOf(inner) if is_var(inner)) {
+                    return false;
+                }
+                continue;
+            };
+            let Some(callee) = call.callee_name(src).map(String::from_utf8_lossy) else {
+                continue;
+            };
+            let first = call.args().first().copied();
+            let container = flow
+                .element_stores
+                .get(callee.as_ref())
+                .and_then(|s| call.args().get(s.container).copied());
+            if container.is_some_and(|c| is_var(c)) {
+                return false;
+            }
+            if flow.clearing_calls.contains(callee.as_ref()) && first.is_some_and(|a| is_var(a)) {
+                // Cleared on every path: a statement of the body itself.
+                let statement = n.parent().filter(|p| p.kind() == "expression_statement");
+                let in_body = statement
+                    .and_then(|s| s.parent())
+                    .and_then(|b| b.parent())
+                    .is_some_and(|d| d.kind() == "function_definition");
+                if !in_body {
+                    return false;
+                }
+                cleared_at = Some(n.start_byte());
+            }
+        }
+        let Some(cleared_at) = cleared_at else {
+            return false;
+        };
+        returned.start_byte() > cleared_at
+            && f.constraints.stores().all(|asg| match shape(asg.lhs, src) {
+                ExprShape::Ident(_) if is_var(asg.lhs) => {
+                    asg.node.start_byte() < cleared_at && !in_loop(asg.node)
+                }
+                ExprShape::Subscript { base, .. } | ExprShape::Deref(base) => !is_var(base),
+                _ => true,
+            })
     }
 }
 
