@@ -502,7 +502,7 @@ pub fn analyse_program<'t>(
         propagate::fixpoint(&mut cx, &constraints);
         escapes::collect(&mut cx, scanned, &constraints, &collected.releases);
     }
-    let tied = releases::tie(&mut cx, collected.releases);
+    let tied = releases::tie(&mut cx, collected.releases, final_round);
     let ids = tied.representatives;
     let unmet = needs::settle(
         &mut cx,

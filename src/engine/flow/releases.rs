@@ -34,7 +34,8 @@ struct Candidate<'t> {
     units: BTreeSet<UnitId>,
     mixed: Option<Blocker>,
     /// Every value from elsewhere the release may see waits on a
-    /// definition not read yet: the mixed blocker is an escape for now.
+    /// definition not read yet, and a later round may read it: the mixed
+    /// blocker is an escape for now.
     pending: bool,
 }
 
@@ -72,10 +73,14 @@ impl Spans {
 }
 
 /// Ties releases to units and merges the units they join.
-pub(crate) fn tie<'t>(cx: &mut FlowContext<'_, 't>, releases: Vec<MatchSite<'t>>) -> Releases<'t> {
+pub(crate) fn tie<'t>(
+    cx: &mut FlowContext<'_, 't>,
+    releases: Vec<MatchSite<'t>>,
+    final_round: bool,
+) -> Releases<'t> {
     let mut candidates: Vec<Candidate> = releases
         .into_iter()
-        .filter_map(|r| candidate(cx, r))
+        .filter_map(|r| candidate(cx, r, final_round))
         .collect();
     candidates.sort_by_key(|c| {
         (
@@ -115,7 +120,11 @@ pub(crate) fn tie<'t>(cx: &mut FlowContext<'_, 't>, releases: Vec<MatchSite<'t>>
 }
 
 /// The units a release sees, unless it sees none.
-fn candidate<'t>(cx: &FlowContext<'_, 't>, site: MatchSite<'t>) -> Option<Candidate<'t>> {
+fn candidate<'t>(
+    cx: &FlowContext<'_, 't>,
+    site: MatchSite<'t>,
+    final_round: bool,
+) -> Option<Candidate<'t>> {
     let rule = &cx.engine.pack.rules[site.matched.rule];
     let role = rule
         .release
@@ -152,10 +161,12 @@ fn candidate<'t>(cx: &FlowContext<'_, 't>, site: MatchSite<'t>) -> Option<Candid
             place: cx.place(site.func, site.node),
             others: i.others.clone(),
         });
-    let pending = cx
-        .base_loc(site.func, bnode)
-        .and_then(|l| cx.locs.get(&l))
-        .is_some_and(|i| i.others.iter().all(|o| cx.pending_origins.contains(o)));
+    // In the last round nothing more is read: the wait is over.
+    let pending = !final_round
+        && cx
+            .base_loc(site.func, bnode)
+            .and_then(|l| cx.locs.get(&l))
+            .is_some_and(|i| i.others.iter().all(|o| cx.pending_origins.contains(o)));
     Some(Candidate {
         site,
         units,
