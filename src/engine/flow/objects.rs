@@ -17,7 +17,7 @@
 //! else is unknown, and an unknown set tells no objects apart. What must
 //! be read before the trace can answer is returned as needs.
 
-use super::ids::FuncId;
+use super::ids::{FileId, FuncId};
 use super::propagate::Constraints;
 use super::{text, FlowContext, Limit, Need, Needs};
 use crate::c::syntax::{preorder, shape, ExprShape};
@@ -291,6 +291,9 @@ impl<'c, 'a, 't> ObjectTrace<'c, 'a, 't> {
             return None;
         }
         let mut out = BTreeSet::new();
+        // Where each mention read here names the field, to check that no
+        // other mention exists in the files read.
+        let mut examined: HashSet<(FileId, usize)> = HashSet::new();
         let ids: Vec<FuncId> = cx.funcs.iter_enumerated().map(|(id, _)| id).collect();
         for id in ids {
             let f = &cx.funcs[id];
@@ -313,6 +316,7 @@ impl<'c, 'a, 't> ObjectTrace<'c, 'a, 't> {
                 if !spellings.contains(&text(field, src)) {
                     continue;
                 }
+                examined.insert((f.file, field.start_byte()));
                 // A field of that name in another struct is another field;
                 // one whose struct is unknown may be this one.
                 match cx.type_of(id, base) {
@@ -322,6 +326,12 @@ impl<'c, 'a, 't> ObjectTrace<'c, 'a, 't> {
                 }
                 out.extend(self.mention(id, n, subscripted)?);
             }
+        }
+        if !spellings
+            .iter()
+            .all(|sp| only_examined_mentions(cx, sp, &examined))
+        {
+            return None;
         }
         Some(out)
     }
@@ -461,6 +471,45 @@ fn outer(mut n: Node) -> Node {
         n = p;
     }
     n
+}
+
+/// Whether every mention of a field name in the files read is one the
+/// trace examined, a member of a struct definition, or inside a comment or
+/// a string: a function that names the field without taking part in the
+/// analysis (reaching the struct through a pointer whose type it never
+/// writes), or a macro, may store into it unseen.
+fn only_examined_mentions(
+    cx: &FlowContext,
+    name: &str,
+    examined: &HashSet<(FileId, usize)>,
+) -> bool {
+    cx.files.iter().enumerate().all(|(i, file)| {
+        let src: &[u8] = &file.parsed.original;
+        let root = file.parsed.tree.root_node();
+        let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+        memchr::memmem::find_iter(src, name.as_bytes()).all(|at| {
+            let end = at + name.len();
+            let whole = !at.checked_sub(1).is_some_and(|j| ident(src[j]))
+                && !src.get(end).is_some_and(|&b| ident(b));
+            if !whole || examined.contains(&(FileId::from_index(i), at)) {
+                return true;
+            }
+            let Some(node) = root.descendant_for_byte_range(at, end) else {
+                return false;
+            };
+            let mut up = Some(node);
+            while let Some(n) = up {
+                match n.kind() {
+                    "comment" | "string_literal" | "char_literal" | "field_declaration" => {
+                        return true
+                    }
+                    "function_definition" | "translation_unit" => return false,
+                    _ => up = n.parent(),
+                }
+            }
+            false
+        })
+    })
 }
 
 /// Whether a macro definition of a file mentions `name` as a word.
