@@ -179,6 +179,10 @@ pub struct FlowSpec {
     /// (`phys_addr_t`, `u64`): a variable declared with one holds a page's
     /// identity, never a `struct page` pointer.
     pub identity_types: BTreeSet<String>,
+    /// The prefixes of `array_uses` and `page_uses` (their entries ending
+    /// in `*`, without it), kept apart so that `is_use` asks a set and a
+    /// short list instead of walking both sets.
+    pub use_prefixes: Vec<String>,
 }
 
 impl FlowSpec {
@@ -186,17 +190,26 @@ impl FlowSpec {
     /// given: listed in `array_uses` or `page_uses` (an entry ending in `*`
     /// is a prefix), or `transparent` (it hands the same page back).
     pub fn is_use(&self, name: &str) -> bool {
-        let listed = |set: &BTreeSet<String>| {
-            set.contains(name)
-                || set.iter().any(|e| {
-                    e.strip_suffix('*')
-                        .is_some_and(|prefix| name.starts_with(prefix))
-                })
-        };
-        listed(&self.array_uses)
-            || listed(&self.page_uses)
+        self.array_uses.contains(name)
+            || self.page_uses.contains(name)
             || self.transparent.contains(name)
             || self.identities.contains(name)
+            || self
+                .use_prefixes
+                .iter()
+                .any(|p| name.starts_with(p.as_str()))
+    }
+
+    /// Lists the prefixes of `array_uses` and `page_uses` (`use_prefixes`).
+    fn index_prefixes(&mut self) {
+        self.use_prefixes = self
+            .array_uses
+            .iter()
+            .chain(&self.page_uses)
+            .filter_map(|e| e.strip_suffix('*').map(str::to_string))
+            .collect();
+        self.use_prefixes.sort();
+        self.use_prefixes.dedup();
     }
 
     fn merge(&mut self, other: &FlowSpec) {
@@ -234,6 +247,7 @@ impl FlowSpec {
             .extend(other.error_pointers.iter().cloned());
         self.identity_types
             .extend(other.identity_types.iter().cloned());
+        self.index_prefixes();
     }
 
     /// Whether `STRUCT::FIELD` points at a container's elements.
