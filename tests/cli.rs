@@ -216,6 +216,19 @@ fn explain_says_a_put_of_pinned_pages_must_be_converted() {
     assert!(!text.contains("not converted"), "{text}");
 }
 
+/// A store of another value into a field the release reads, told apart by
+/// the allocations of the objects written and read, is shown with both.
+#[test]
+fn explain_shows_stores_told_apart_by_their_objects() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/flows/frame-numbers-in-descriptors-of-two-allocations");
+    let o = pinpatch(&["explain", "stats.c:32"], &dir);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    insta::with_settings!({snapshot_path => "../snapshots/cli", prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("explain-told-apart", String::from_utf8(o.stdout).unwrap());
+    });
+}
+
 #[test]
 fn explain_shows_the_flow_across_functions() {
     let dir = mini_kernel();

@@ -151,6 +151,7 @@ fn plain_rewrites(
             plans: vec![(file.index(), Plan::Replace { matched })],
             depends: Vec::new(),
             case: None,
+            told_apart: Vec::new(),
         });
     }
 }
@@ -327,6 +328,7 @@ fn decide(
         evidence_at: s.evidence.clone(),
         releases: release_places,
         case,
+        told_apart: s.told_apart.clone(),
         plans,
         depends: Vec::new(),
     }

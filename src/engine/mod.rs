@@ -20,7 +20,7 @@ use serde::Serialize;
 
 pub use flow::{FileFacts, Need, Needs, ProgramAnalysis, ProgramFile};
 pub use matcher::{Binding, Match, MatchedToken};
-pub use reason::{Blocker, Decision, Limit, Origin, PinCase};
+pub use reason::{Blocker, Decision, Limit, Origin, PinCase, Separation};
 
 /// How hard a conversion unit is to review; decides which series it goes to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -133,6 +133,8 @@ pub struct Unit {
     /// The case of `pin_user_pages.rst` the unit falls under, when the
     /// evidence or the decision shows one.
     pub case: Option<PinCase>,
+    /// Stores of other values its releases do not see: the objects differ.
+    pub told_apart: Vec<Separation>,
 }
 
 impl Unit {

@@ -21,6 +21,22 @@ pub enum Origin {
     AddressTaken { function: String, place: String },
 }
 
+/// Another value stored into storage a unit's release reads, which does not
+/// block the unit because the objects differ (`engine/flow/objects.rs`):
+/// the store writes into objects of some allocations, the releases read
+/// objects of others.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Separation {
+    /// The store, as the blocker it would have been.
+    pub store: Blocker,
+    /// Where the objects written to were allocated (`file:line`).
+    pub store_objects: Vec<String>,
+    /// The releases told apart from it (`file:line`).
+    pub releases: Vec<String>,
+    /// Where the objects those releases read were allocated.
+    pub release_objects: Vec<String>,
+}
+
 /// A reason a unit (or a site outside any unit) is not converted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Blocker {

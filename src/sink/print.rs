@@ -529,6 +529,9 @@ pub fn explain(outcome: &Outcome, file: &str, line: usize) -> Option<String> {
         for m in &u.mismatches {
             out.push_str(&format!("  mismatch: {m}\n"));
         }
+        for s in &u.told_apart {
+            out.push_str(&format!("  told apart: {s}\n"));
+        }
         let put_of_pinned = u.is_pinned()
             && s.kind == SiteKind::Release
             && u.mismatches

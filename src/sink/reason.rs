@@ -1,8 +1,23 @@
 //! The text of the engine's reasons and decisions, as reports, `check`,
 //! `explain` and cover letters print them.
 
-use crate::engine::{Blocker, Decision, Limit, Origin, PinCase};
+use crate::engine::{Blocker, Decision, Limit, Origin, PinCase, Separation};
 use std::fmt;
+
+impl fmt::Display for Separation {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "{}, but into objects allocated at {}, while the release{} at {} read{} objects allocated at {}",
+            self.store,
+            self.store_objects.join(", "),
+            if self.releases.len() == 1 { "" } else { "s" },
+            self.releases.join(", "),
+            if self.releases.len() == 1 { "s" } else { "" },
+            self.release_objects.join(", ")
+        )
+    }
+}
 
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {

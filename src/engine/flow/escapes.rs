@@ -11,7 +11,7 @@ use super::summaries::{is_macro_name, IdentityUse};
 use super::values::{alias_loc, element_field_home, element_home};
 use super::{push_unique, text, FlowContext, Loc, Need, Needs, Val};
 use crate::c::syntax::{shape, strip, Assignment, Call, ExprShape};
-use crate::engine::reason::{Blocker, Origin};
+use crate::engine::reason::{Blocker, Origin, Separation};
 use crate::rule::ElementStore;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -468,6 +468,7 @@ fn block_mixed_storage<'t>(
     let read = reads.reached(&[], true);
     let mut verdicts = Vec::new();
     let mut wanted = Vec::new();
+    let mut separations = Vec::new();
     {
         let mut trace = ObjectTrace::new(cx, k, scanned);
         for m in &mixed {
@@ -478,7 +479,11 @@ fn block_mixed_storage<'t>(
                 Some(l) if released.contains(l) => {
                     let asked = trace.wanted.len();
                     match separate(&mut trace, &reads, m, l) {
-                        Some(v) => v,
+                        Some((Reach::Released, _)) => Reach::Released,
+                        Some((v, separation)) => {
+                            separations.push((separation, m.units.clone()));
+                            v
+                        }
                         // The objects may tell the reads apart once what
                         // the trace asked for is read.
                         None if trace.wanted.len() > asked => {
@@ -493,6 +498,11 @@ fn block_mixed_storage<'t>(
                 None => Reach::Released,
             };
             verdicts.push(verdict);
+        }
+    }
+    for (separation, units) in separations {
+        for u in units {
+            push_unique(&mut cx.units[u].told_apart, separation.clone());
         }
     }
     for (asked, units) in wanted {
@@ -536,14 +546,15 @@ enum Reach {
 }
 
 /// What a store into a field reaches once the releases that read the field
-/// through pointers to other objects are left out; `None` when no release
-/// is told apart (the objects are unknown, or shared).
+/// through pointers to other objects are left out, with the separation to
+/// show; `None` when no release is told apart (the objects are unknown, or
+/// shared).
 fn separate<'t>(
     trace: &mut ObjectTrace<'_, '_, 't>,
     reads: &ReleaseReads<'t>,
     m: &MixedStore<'t>,
     storage: &Loc,
-) -> Option<Reach> {
+) -> Option<(Reach, Separation)> {
     let (func, object) = m.object?;
     if !matches!(storage, Loc::Field(..)) {
         return None;
@@ -551,6 +562,8 @@ fn separate<'t>(
     let stored = trace.objects(func, object);
     stored.as_ref()?;
     let mut apart_reads = Vec::new();
+    let mut read_objects = Vec::new();
+    let mut releases = Vec::new();
     for (i, (l, through)) in reads.direct.iter().enumerate() {
         if l != storage {
             continue;
@@ -563,17 +576,30 @@ fn separate<'t>(
             return None;
         }
         apart_reads.push(i);
+        read_objects.extend(objects::places(trace.cx(), &read));
+        releases.push(reads.places[i].clone());
     }
     if apart_reads.is_empty() {
         return None;
     }
-    Some(if reads.reached(&apart_reads, false).contains(storage) {
+    let reach = if reads.reached(&apart_reads, false).contains(storage) {
         Reach::Released
     } else if reads.reached(&apart_reads, true).contains(storage) {
         Reach::Unfollowed
     } else {
         Reach::Nothing
-    })
+    };
+    read_objects.sort();
+    read_objects.dedup();
+    releases.sort();
+    releases.dedup();
+    let separation = Separation {
+        store: m.why.clone(),
+        store_objects: objects::places(trace.cx(), &stored),
+        releases,
+        release_objects: read_objects,
+    };
+    Some((reach, separation))
 }
 
 /// What the releases read, and how values move between locations through
@@ -585,6 +611,8 @@ struct ReleaseReads<'t> {
     /// whose object holds that location when it is a field read through
     /// `->` (`objects::read_through`).
     direct: Vec<(Loc, Option<(FuncId, tree_sitter::Node<'t>)>)>,
+    /// Per direct read, where its release is (`file:line`).
+    places: Vec<String>,
     edges: Vec<(Vec<Loc>, Option<Loc>)>,
     /// The edges into each target.
     into: HashMap<Loc, Vec<usize>>,
@@ -593,6 +621,7 @@ struct ReleaseReads<'t> {
 impl<'t> ReleaseReads<'t> {
     fn of(cx: &FlowContext<'_, 't>, k: &Constraints<'t>, releases: &[MatchSite<'t>]) -> Self {
         let mut direct = Vec::new();
+        let mut places = Vec::new();
         for r in releases {
             let rule = &cx.engine.pack.rules[r.matched.rule];
             let Some(role) = rule.release.as_ref() else {
@@ -603,9 +632,11 @@ impl<'t> ReleaseReads<'t> {
                     if let Some(l) = cx.base_loc(r.func, b) {
                         let through = objects::read_through(cx, r.func, b).map(|p| (r.func, p));
                         direct.push((l, through));
+                        places.push(cx.place(r.func, r.node));
                     }
                     if let Some(l) = alias_loc(cx, r.func, b) {
                         direct.push((l, None));
+                        places.push(cx.place(r.func, r.node));
                     }
                 }
             }
@@ -669,6 +700,7 @@ impl<'t> ReleaseReads<'t> {
         }
         ReleaseReads {
             direct,
+            places,
             edges,
             into,
         }

@@ -49,7 +49,7 @@ pub use needs::{Need, Needs};
 pub(crate) use releases::ReleaseSite;
 
 use super::matcher::Match;
-use super::reason::{Blocker, Limit, Origin};
+use super::reason::{Blocker, Limit, Origin, Separation};
 use super::types::TypeIndex;
 use super::{Engine, FileFindings, Unit};
 use crate::c::syntax::{normalized, preorder, FunctionDef};
@@ -172,6 +172,9 @@ pub(crate) struct UnitState {
     /// (`get_user_pages_remote(mm, ...)` with `mm` other than
     /// `current->mm`).
     pub remote: Option<String>,
+    /// Stores of other values into storage its releases read, told apart
+    /// by the objects (`objects.rs`).
+    pub told_apart: Vec<Separation>,
 }
 
 impl Default for UnitState {
@@ -193,6 +196,7 @@ impl Default for UnitState {
             data: BTreeSet::new(),
             flags: Vec::new(),
             remote: None,
+            told_apart: Vec::new(),
         }
     }
 }

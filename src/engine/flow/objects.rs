@@ -35,6 +35,22 @@ pub(crate) struct Allocation {
     at: usize,
 }
 
+impl Allocation {
+    /// Where the allocation is, as `file:line`.
+    pub fn place(&self, cx: &FlowContext) -> String {
+        let file = cx.file(cx.funcs[self.func].file);
+        format!("{}:{}", file.path, file.parsed.line_of(self.at))
+    }
+}
+
+/// The places of a known set of allocations, in order.
+pub(crate) fn places(cx: &FlowContext, objects: &Objects) -> Vec<String> {
+    let mut out: Vec<String> = objects.iter().flatten().map(|a| a.place(cx)).collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// The allocations a pointer may come from; `None` when unknown.
 pub(crate) type Objects = Option<BTreeSet<Allocation>>;
 
@@ -70,6 +86,11 @@ impl<'c, 'a, 't> ObjectTrace<'c, 'a, 't> {
             steps: 0,
             fields: HashMap::new(),
         }
+    }
+
+    /// The context the trace reads.
+    pub fn cx(&self) -> &'c FlowContext<'a, 't> {
+        self.cx
     }
 
     /// The allocations the objects `node` may point at come from.

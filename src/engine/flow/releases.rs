@@ -190,6 +190,9 @@ fn merge_units(cx: &mut FlowContext) -> Vec<UnitId> {
         let target = &mut cx.units[r];
         target.escapes.extend(moved.escapes);
         target.blockers.extend(moved.blockers);
+        for s in moved.told_apart {
+            push_unique(&mut target.told_apart, s);
+        }
         target.acquires.extend(moved.acquires);
         target.rules.extend(moved.rules);
         for (what, at) in moved.evidence {
