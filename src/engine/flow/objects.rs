@@ -57,8 +57,10 @@ pub(crate) type Objects = Option<BTreeSet<Allocation>>;
 /// What a trace is in the middle of, to cut cycles.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Visit {
-    /// A variable by its declaration's offset (0 for a parameter).
-    Var(FuncId, usize),
+    /// A local by its declaration's offset.
+    Local(FuncId, usize),
+    /// A parameter by its name.
+    Param(FuncId, String),
     Field(String, String, bool),
 }
 
@@ -71,6 +73,8 @@ pub(crate) struct ObjectTrace<'c, 'a, 't> {
     /// unknown answer be known.
     pub wanted: Vec<(Need, bool)>,
     visiting: HashSet<Visit>,
+    /// How many times a cycle was cut (a visit met again answers empty).
+    cuts: usize,
     steps: usize,
     fields: HashMap<(String, String, bool), Objects>,
 }
@@ -83,6 +87,7 @@ impl<'c, 'a, 't> ObjectTrace<'c, 'a, 't> {
             scanned,
             wanted: Vec::new(),
             visiting: HashSet::new(),
+            cuts: 0,
             steps: 0,
             fields: HashMap::new(),
         }
@@ -150,8 +155,12 @@ impl<'c, 'a, 't> ObjectTrace<'c, 'a, 't> {
         if declared.is_none() && !is_param {
             return None;
         }
-        let visit = Visit::Var(func, declared.map_or(0, |d| d.start_byte()));
+        let visit = match declared {
+            Some(d) => Visit::Local(func, d.start_byte()),
+            None => Visit::Param(func, name.clone()),
+        };
         if !self.visiting.insert(visit.clone()) {
+            self.cuts += 1;
             return Some(BTreeSet::new());
         }
         let out = self.variable_objects(func, &name, declared, is_param);
@@ -272,14 +281,17 @@ impl<'c, 'a, 't> ObjectTrace<'c, 'a, 't> {
         }
         let visit = Visit::Field(s.clone(), g.clone(), subscripted);
         if !self.visiting.insert(visit.clone()) {
+            self.cuts += 1;
             return Some(BTreeSet::new());
         }
-        let asked = self.wanted.len();
+        let (asked, cuts) = (self.wanted.len(), self.cuts);
         let out = self.field_objects(&s, &g, subscripted);
         self.visiting.remove(&visit);
         // An answer that waits on reading more is asked again, so that
-        // every question that meets it asks for the reading too.
-        if out.is_some() || self.wanted.len() == asked {
+        // every question that meets it asks for the reading too; one
+        // computed while a cycle was cut lacks what the cut left out, and
+        // is complete only for the question that opened the cycle.
+        if (out.is_some() || self.wanted.len() == asked) && self.cuts == cuts {
             self.fields.insert(key, out.clone());
         }
         out
