@@ -75,6 +75,8 @@ pub(crate) struct ObjectTrace<'c, 'a, 't> {
     visiting: HashSet<Visit>,
     /// How many times a cycle was cut (a visit met again answers empty).
     cuts: usize,
+    /// How many stores of traced fields were met.
+    stores_seen: usize,
     steps: usize,
     fields: HashMap<(String, String, bool), Objects>,
 }
@@ -88,6 +90,7 @@ impl<'c, 'a, 't> ObjectTrace<'c, 'a, 't> {
             wanted: Vec::new(),
             visiting: HashSet::new(),
             cuts: 0,
+            stores_seen: 0,
             steps: 0,
             fields: HashMap::new(),
         }
@@ -324,6 +327,7 @@ impl<'c, 'a, 't> ObjectTrace<'c, 'a, 't> {
             return None;
         }
         let mut out = BTreeSet::new();
+        let stores_before = self.stores_seen;
         // Where each mention read here names the field, to check that no
         // other mention exists in the files read.
         let mut examined: HashSet<(FileId, usize)> = HashSet::new();
@@ -366,6 +370,11 @@ impl<'c, 'a, 't> ObjectTrace<'c, 'a, 't> {
         {
             return None;
         }
+        // A field never assigned is an array inside the object (its value
+        // points into the object itself) or filled some other way: unknown.
+        if self.stores_seen == stores_before {
+            return None;
+        }
         Some(out)
     }
 
@@ -399,6 +408,7 @@ impl<'c, 'a, 't> ObjectTrace<'c, 'a, 't> {
                 if !plain {
                     return None;
                 }
+                self.stores_seen += 1;
                 self.trace(func, parent.child_by_field_name("right")?)
             }
             "update_expression" => None,
