@@ -92,12 +92,20 @@ const ORIGINS_LISTED: usize = 4;
 /// caller passes another page's address for `addr`. Forward along the
 /// same edges the fixpoint follows, in constraint order, to a fixpoint.
 fn spread_others(cx: &mut FlowContext, k: &Constraints) {
+    if cx.locs.values().all(|i| i.others.is_empty()) {
+        return;
+    }
+    // Only tracked locations matter (a release sees units' pages), and a
+    // constraint can only reach one if it names something tracked.
     let mut edges: Vec<(Vec<Loc>, Loc)> = Vec::new();
-    for (func, asg) in &k.assignments {
-        if let Some(to) = cx
+    for (i, (func, asg)) in k.assignments.iter().enumerate() {
+        if !k.assignment_mentions[i].hot(*func, &cx.hot) {
+            continue;
+        }
+        let to = cx
             .loc_of(*func, asg.lhs)
-            .or_else(|| element_target(cx, *func, asg.lhs))
-        {
+            .or_else(|| element_target(cx, *func, asg.lhs));
+        if let Some(to) = to.filter(|t| cx.tracked(t)) {
             let from = value_sources(cx, *func, asg.rhs);
             if !from.is_empty() {
                 edges.push((from, to));
@@ -105,25 +113,32 @@ fn spread_others(cx: &mut FlowContext, k: &Constraints) {
         }
     }
     for (i, (func, _)) in k.calls.iter().enumerate() {
+        if !k.call_targets[i].iter().any(|&g| cx.has_tracked_param(g)) {
+            continue;
+        }
         for (position, &arg) in k.call_args[i].iter().enumerate() {
-            let from = value_sources(cx, *func, arg);
-            if from.is_empty() {
+            let targets = k.call_targets[i].iter().filter_map(|&g| {
+                let p = cx.funcs[g].params.get(position)?;
+                Some(Loc::Var(g, p.clone())).filter(|l| cx.tracked(l))
+            });
+            let targets: Vec<Loc> = targets.collect();
+            if targets.is_empty() {
                 continue;
             }
-            for &g in &k.call_targets[i] {
-                if let Some(p) = cx.funcs[g].params.get(position) {
-                    edges.push((from.clone(), Loc::Var(g, p.clone())));
-                }
+            let from = value_sources(cx, *func, arg);
+            if !from.is_empty() {
+                edges.extend(targets.into_iter().map(|t| (from.clone(), t)));
             }
         }
     }
     for (func, e) in &k.returns {
-        let from = value_sources(cx, *func, *e);
-        if !from.is_empty() {
-            edges.push((from, Loc::Ret(*func)));
+        if cx.tracked(&Loc::Ret(*func)) {
+            let from = value_sources(cx, *func, *e);
+            if !from.is_empty() {
+                edges.push((from, Loc::Ret(*func)));
+            }
         }
     }
-    edges.retain(|(_, to)| cx.tracked(to));
     let mut changed = true;
     while changed {
         changed = false;
@@ -173,7 +188,6 @@ fn value_sources(cx: &FlowContext, func: FuncId, node: tree_sitter::Node) -> Vec
     let mut out = Vec::new();
     let mut stack = vec![(node, 0usize)];
     let src = cx.src(func);
-    let flow = &cx.engine.pack.flow;
     while let Some((n, depth)) = stack.pop() {
         if depth > super::values::EXPRESSION_DEPTH {
             continue;
@@ -207,28 +221,10 @@ fn value_sources(cx: &FlowContext, func: FuncId, node: tree_sitter::Node) -> Vec
                     stack.push((t, next));
                 }
             }
-            ExprShape::Call(call) => {
-                let name = call
-                    .callee_name(src)
-                    .map(|c| String::from_utf8_lossy(c).into_owned());
-                let args = call.args();
-                if let Some(name) = name.as_deref() {
-                    let at = if flow.transparent.contains(name) || flow.identities.contains(name) {
-                        Some(0)
-                    } else {
-                        flow.element_loads.get(name).copied()
-                    };
-                    if let Some(at) = at {
-                        if let Some(&a) = args.get(at) {
-                            stack.push((a, next));
-                        }
-                        continue;
-                    }
-                }
-                for g in cx.targets(func, &call) {
-                    out.push(Loc::Ret(g));
-                }
-            }
+            ExprShape::Call(call) => match cx.identity_operand(func, &call) {
+                Some(a) => stack.push((a, next)),
+                None => out.extend(cx.targets(func, &call).into_iter().map(Loc::Ret)),
+            },
             _ => {}
         }
     }

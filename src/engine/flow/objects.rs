@@ -331,9 +331,7 @@ impl<'c, 'a, 't> ObjectTrace<'c, 'a, 't> {
         // Where each mention read here names the field, to check that no
         // other mention exists in the files read.
         let mut examined: HashSet<(FileId, usize)> = HashSet::new();
-        let ids: Vec<FuncId> = cx.funcs.iter_enumerated().map(|(id, _)| id).collect();
-        for id in ids {
-            let f = &cx.funcs[id];
+        for (id, f) in cx.funcs.iter_enumerated() {
             let src = cx.src(id);
             let body = &src[f.def.node.byte_range()];
             if !spellings
@@ -342,8 +340,7 @@ impl<'c, 'a, 't> ObjectTrace<'c, 'a, 't> {
             {
                 continue;
             }
-            let nodes = f.nodes.clone();
-            for &n in nodes.iter() {
+            for &n in f.nodes.iter() {
                 if n.kind() != "field_expression" {
                     continue;
                 }
@@ -473,8 +470,6 @@ fn handed_to_unknown_call(cx: &FlowContext, func: FuncId, node: Node) -> bool {
         cx.by_name.contains_key(name)
             || cx.engine.is_vocabulary(name)
             || flow.is_use(name)
-            || flow.transparent.contains(name)
-            || flow.identities.contains(name)
             || flow.page_allocators.contains(name)
             || !cx.may_store_argument(name, position)
     };
@@ -529,12 +524,9 @@ fn only_examined_mentions(
     cx.files.iter().enumerate().all(|(i, file)| {
         let src: &[u8] = &file.parsed.original;
         let root = file.parsed.tree.root_node();
-        let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-        memchr::memmem::find_iter(src, name.as_bytes()).all(|at| {
+        word_positions(src, name.as_bytes()).all(|at| {
             let end = at + name.len();
-            let whole = !at.checked_sub(1).is_some_and(|j| ident(src[j]))
-                && !src.get(end).is_some_and(|&b| ident(b));
-            if !whole || examined.contains(&(FileId::from_index(i), at)) {
+            if examined.contains(&(FileId::from_index(i), at)) {
                 return true;
             }
             let Some(node) = root.descendant_for_byte_range(at, end) else {
@@ -575,8 +567,13 @@ fn macro_mentions(cx: &FlowContext, file: super::ids::FileId, name: &str) -> boo
 
 /// Whether `text` holds `word` with no identifier character on either side.
 fn mentions_word(text: &[u8], word: &[u8]) -> bool {
+    word_positions(text, word).next().is_some()
+}
+
+/// Where `text` holds `word` with no identifier character on either side.
+fn word_positions<'b>(text: &'b [u8], word: &'b [u8]) -> impl Iterator<Item = usize> + 'b {
     let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    memchr::memmem::find_iter(text, word).any(|at| {
+    memchr::memmem::find_iter(text, word).filter(move |&at| {
         let before = at.checked_sub(1).map(|i| text[i]);
         let after = text.get(at + word.len()).copied();
         !before.is_some_and(ident) && !after.is_some_and(ident)
@@ -602,16 +599,7 @@ pub(crate) fn read_through<'n>(cx: &FlowContext, func: FuncId, node: Node<'n>) -
         match shape(node, src) {
             ExprShape::Field { base, arrow, .. } => return arrow.then_some(base),
             ExprShape::Subscript { base, .. } | ExprShape::Deref(base) => node = base,
-            ExprShape::Call(call) => {
-                let name = String::from_utf8_lossy(call.callee_name(src)?).into_owned();
-                let flow = &cx.engine.pack.flow;
-                let at = if flow.transparent.contains(&name) || flow.identities.contains(&name) {
-                    0
-                } else {
-                    *flow.element_loads.get(&name)?
-                };
-                node = *call.args().get(at)?;
-            }
+            ExprShape::Call(call) => node = cx.identity_operand(func, &call)?,
             _ => return None,
         }
     }

@@ -4,10 +4,10 @@
 //! i, page, off, len);`, `*buf = (struct pipe_buffer){ .page = page };
 //! get_page(page);`, `map->bounce_page = pages[i]; get_page(pages[i]);`,
 //! a loop filling several slots with one page before one `get_page()`, or
-//! `get_page(page); return page;` for the caller. What is stored holds that new reference, released with `put_page()` by
-//! whoever owns the store, and not the acquire's: the stored copy carries
-//! none of the acquire's pages, and the reference-taking call does not
-//! block the flow. The pairing is syntactic and strict, so that a reference
+//! `get_page(page); return page;` for the caller. What is stored holds
+//! that new reference, released with `put_page()` by whoever owns the
+//! store, and not the acquire's: the stored copy carries none of the
+//! acquire's pages, and the reference-taking call does not block the flow. The pairing is syntactic and strict, so that a reference
 //! taken for anything else still blocks its flow.
 
 use crate::c::syntax::{normalized, shape, Assignment, Call, ExprShape};

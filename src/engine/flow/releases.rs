@@ -153,20 +153,18 @@ fn candidate<'t>(
             return None;
         }
     }
-    let mixed = cx
+    let others = cx
         .base_loc(site.func, bnode)
         .and_then(|l| cx.locs.get(&l))
-        .filter(|i| !i.others.is_empty())
-        .map(|i| Blocker::MixedRelease {
-            place: cx.place(site.func, site.node),
-            others: i.others.clone(),
-        });
+        .map(|i| &i.others)
+        .filter(|o| !o.is_empty());
+    let mixed = others.map(|others| Blocker::MixedRelease {
+        place: cx.place(site.func, site.node),
+        others: others.clone(),
+    });
     // In the last round nothing more is read: the wait is over.
-    let pending = !final_round
-        && cx
-            .base_loc(site.func, bnode)
-            .and_then(|l| cx.locs.get(&l))
-            .is_some_and(|i| i.others.iter().all(|o| cx.pending_origins.contains(o)));
+    let pending =
+        !final_round && others.is_some_and(|o| o.iter().all(|o| cx.pending_origins.contains(o)));
     Some(Candidate {
         site,
         units,

@@ -5,7 +5,7 @@
 use super::ids::FuncId;
 use super::summaries::IdentityUse;
 use super::{text, FlowContext, Limit, Loc, Val};
-use crate::c::syntax::{normalized, shape, ExprShape};
+use crate::c::syntax::{shape, ExprShape};
 use crate::engine::types::{type_name_from_text, type_of};
 use tree_sitter::Node;
 
@@ -111,7 +111,7 @@ impl<'a, 't> FlowContext<'a, 't> {
     /// The argument a call hands back the identity of: the first argument
     /// of a transparent call (`pfn_to_page(x)`), the container of an
     /// element load (`sg_page(sg)`).
-    fn identity_operand<'n>(
+    pub fn identity_operand<'n>(
         &self,
         func: FuncId,
         call: &crate::c::syntax::Call<'n>,
@@ -637,16 +637,24 @@ pub(crate) fn bit_operands<'n>(node: Node<'n>, src: &[u8]) -> Option<(Node<'n>, 
     Some((left, (!shift).then_some(right)))
 }
 
+/// A number's digits without its integer suffixes (`1UL` -> `1`).
+fn without_suffix(mut t: &[u8]) -> &[u8] {
+    while let [rest @ .., b'u' | b'U' | b'l' | b'L'] = t {
+        t = rest;
+    }
+    t
+}
+
 /// Whether an expression is a mask of the bits below a page:
 /// `PAGE_SIZE - 1`, `~PAGE_MASK`, `(1 << PAGE_SHIFT) - 1` (any integer
 /// suffixes), or a number below 4096, the smallest page size.
 fn is_in_page_mask(node: Node, src: &[u8]) -> bool {
-    let word = |n: Node| -> String { normalized(crate::c::syntax::strip(n), src) };
+    // A token's bytes: the nodes compared here are single tokens.
+    let word = |n: Node| -> &[u8] { &src[crate::c::syntax::strip(n).byte_range()] };
     let node = crate::c::syntax::strip(node);
     match node.kind() {
         "number_literal" => {
-            let text = word(node);
-            let digits = text.trim_end_matches(['u', 'U', 'l', 'L']);
+            let digits = std::str::from_utf8(without_suffix(word(node))).unwrap_or("");
             let value = match digits
                 .strip_prefix("0x")
                 .or_else(|| digits.strip_prefix("0X"))
@@ -660,20 +668,20 @@ fn is_in_page_mask(node: Node, src: &[u8]) -> bool {
             node.child_by_field_name("operator").map(|o| o.kind()) == Some("~")
                 && node
                     .child_by_field_name("argument")
-                    .is_some_and(|a| word(a) == "PAGE_MASK")
+                    .is_some_and(|a| word(a) == b"PAGE_MASK")
         }
         "binary_expression" => {
             let minus = node.child_by_field_name("operator").map(|o| o.kind()) == Some("-");
             let one = node
                 .child_by_field_name("right")
-                .is_some_and(|r| word(r).trim_end_matches(['u', 'U', 'l', 'L']) == "1");
+                .is_some_and(|r| without_suffix(word(r)) == b"1");
             let size = node.child_by_field_name("left").is_some_and(|l| {
                 let l = crate::c::syntax::strip(l);
-                word(l) == "PAGE_SIZE"
+                word(l) == b"PAGE_SIZE"
                     || (l.kind() == "binary_expression"
                         && l.child_by_field_name("operator").map(|o| o.kind()) == Some("<<")
                         && l.child_by_field_name("right")
-                            .is_some_and(|r| word(r) == "PAGE_SHIFT"))
+                            .is_some_and(|r| word(r) == b"PAGE_SHIFT"))
             });
             minus && one && size
         }
