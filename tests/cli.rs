@@ -229,6 +229,19 @@ fn explain_shows_stores_told_apart_by_their_objects() {
     });
 }
 
+/// A release under a flag that the caller handing over other pages
+/// fails is shown with the flag and the value left out.
+#[test]
+fn explain_shows_values_told_apart_by_a_flag() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/flows/fragments-flagged-user-or-own");
+    let o = pinpatch(&["explain", "sdma.c:79"], &dir);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    insta::with_settings!({snapshot_path => "../snapshots/cli", prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("explain-told-apart-by-flag", String::from_utf8(o.stdout).unwrap());
+    });
+}
+
 #[test]
 fn explain_shows_the_flow_across_functions() {
     let dir = mini_kernel();

@@ -21,20 +21,35 @@ pub enum Origin {
     AddressTaken { function: String, place: String },
 }
 
-/// Another value stored into storage a unit's release reads, which does not
-/// block the unit because the objects differ (`engine/flow/objects.rs`):
-/// the store writes into objects of some allocations, the releases read
-/// objects of others.
+/// Values from elsewhere that reach storage a unit's release reads, and
+/// why they do not block the unit.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Separation {
-    /// The store, as the blocker it would have been.
-    pub store: Blocker,
-    /// Where the objects written to were allocated (`file:line`).
-    pub store_objects: Vec<String>,
-    /// The releases told apart from it (`file:line`).
-    pub releases: Vec<String>,
-    /// Where the objects those releases read were allocated.
-    pub release_objects: Vec<String>,
+pub enum Separation {
+    /// The objects differ (`engine/flow/objects.rs`): the store writes
+    /// into objects of some allocations, the releases read objects of
+    /// others.
+    Objects {
+        /// The store, as the blocker it would have been.
+        store: Blocker,
+        /// Where the objects written to were allocated (`file:line`).
+        store_objects: Vec<String>,
+        /// The releases told apart from it (`file:line`).
+        releases: Vec<String>,
+        /// Where the objects those releases read were allocated.
+        release_objects: Vec<String>,
+    },
+    /// The release runs under a test of a flag that the places handing
+    /// over the other values fail (`engine/flow/guards.rs`).
+    Flag {
+        /// The release (`file:line`).
+        release: String,
+        /// The flag as the test reads it (`put`, `f->user`).
+        flag: String,
+        /// Whether the release runs when the flag is set.
+        set: bool,
+        /// The values left out, where they are handed over.
+        left_out: Vec<Origin>,
+    },
 }
 
 /// A reason a unit (or a site outside any unit) is not converted.

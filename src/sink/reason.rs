@@ -6,16 +6,37 @@ use std::fmt;
 
 impl fmt::Display for Separation {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(
-            f,
-            "{}, but into objects allocated at {}, while the release{} at {} read{} objects allocated at {}",
-            self.store,
-            self.store_objects.join(", "),
-            if self.releases.len() == 1 { "" } else { "s" },
-            self.releases.join(", "),
-            if self.releases.len() == 1 { "s" } else { "" },
-            self.release_objects.join(", ")
-        )
+        match self {
+            Separation::Objects {
+                store,
+                store_objects,
+                releases,
+                release_objects,
+            } => write!(
+                f,
+                "{}, but into objects allocated at {}, while the release{} at {} read{} objects allocated at {}",
+                store,
+                store_objects.join(", "),
+                if releases.len() == 1 { "" } else { "s" },
+                releases.join(", "),
+                if releases.len() == 1 { "s" } else { "" },
+                release_objects.join(", ")
+            ),
+            Separation::Flag {
+                release,
+                flag,
+                set,
+                left_out,
+            } => {
+                let left_out: Vec<String> = left_out.iter().map(|o| o.to_string()).collect();
+                let (other, runs) = if *set { ("not set", "set") } else { ("set", "not set") };
+                write!(
+                    f,
+                    "{}, but with `{flag}` {other}, while the release at {release} runs only when it is {runs}",
+                    left_out.join(", ")
+                )
+            }
+        }
     }
 }
 

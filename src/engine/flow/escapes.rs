@@ -4,6 +4,7 @@
 
 use super::calls::Unresolved;
 use super::collect::MatchSite;
+use super::guards::{self, Answer, Guards};
 use super::ids::{FileId, FuncId, UnitId};
 use super::objects::{self, ObjectTrace};
 use super::propagate::{stored_units, Constraints};
@@ -48,7 +49,15 @@ pub(crate) fn collect<'t>(
         let file = cx.funcs[*func].file;
         let range = (call.node.start_byte(), call.node.end_byte());
         let in_release = release_ranges.encloses(file, range.0, range.1);
-        check_call(cx, *func, call, &k.call_args[i], in_release, &mut mixed);
+        check_call(
+            cx,
+            (k, scanned),
+            *func,
+            call,
+            &k.call_args[i],
+            in_release,
+            &mut mixed,
+        );
     }
     block_mixed_storage(cx, scanned, k, releases, mixed);
     // Returns of pages: the function's callers must be read.
@@ -184,7 +193,7 @@ fn element_target(cx: &FlowContext, func: FuncId, lhs: tree_sitter::Node) -> Opt
 /// both sides of a sum, the operands of bit operations, both branches of a
 /// conditional, the operand of a call that stands for its argument, the
 /// container of an element load, and what followed callees return.
-fn value_sources(cx: &FlowContext, func: FuncId, node: tree_sitter::Node) -> Vec<Loc> {
+pub(crate) fn value_sources(cx: &FlowContext, func: FuncId, node: tree_sitter::Node) -> Vec<Loc> {
     let mut out = Vec::new();
     let mut stack = vec![(node, 0usize)];
     let src = cx.src(func);
@@ -589,7 +598,7 @@ fn separate<'t>(
     read_objects.dedup();
     releases.sort();
     releases.dedup();
-    let separation = Separation {
+    let separation = Separation::Objects {
         store: m.why.clone(),
         store_objects: objects::places(trace.cx(), &stored),
         releases,
@@ -779,11 +788,12 @@ fn need_field(cx: &mut FlowContext, s: &str, f: &str, units: &BTreeSet<UnitId>) 
 }
 
 /// A call that passes or may receive tracked values.
-fn check_call(
-    cx: &mut FlowContext,
+fn check_call<'t>(
+    cx: &mut FlowContext<'_, 't>,
+    (k, scanned): (&Constraints<'t>, &Needs),
     func: FuncId,
     call: &Call,
-    args: &[tree_sitter::Node],
+    args: &[tree_sitter::Node<'t>],
     in_release: bool,
     mixed: &mut Vec<MixedStore<'_>>,
 ) {
@@ -818,10 +828,37 @@ fn check_call(
     } else {
         None
     };
-    for (k, &arg) in args.iter().enumerate() {
-        let v = cx.eval(func, arg, 0);
+    // A release the rules do not convert (`__free_page(page)`) sees what
+    // the tests it runs under let through (`guards`).
+    let release = callee
+        .as_deref()
+        .is_some_and(|c| cx.engine.pack.flow.releases.contains(c));
+    for (position, &arg) in args.iter().enumerate() {
+        let answer = match release {
+            true => Guards::new(cx, k, scanned).answer(func, arg),
+            false => Answer::Unknown,
+        };
+        let (v, wanted) = match answer {
+            Answer::Known(g) => (g.val, Vec::new()),
+            Answer::Waiting(wanted) => (cx.eval(func, arg, 0), wanted),
+            Answer::Unknown => (cx.eval(func, arg, 0), Vec::new()),
+        };
         if !targets.is_empty() {
-            followed_argument(cx, func, call, &targets, k, arg, &v);
+            followed_argument(cx, func, call, &targets, position, arg, &v);
+            continue;
+        }
+        // The tests the release runs under may leave the pages out once
+        // what they wait on is read: an escape until then.
+        if !wanted.is_empty() && !v.is_empty() {
+            let units = v.units();
+            guards::ask(cx, wanted, &units);
+            let why = Blocker::UnconvertedRelease {
+                call: callee.clone().unwrap_or_default(),
+                place: cx.place(func, call.node),
+            };
+            for u in units {
+                push_unique(&mut cx.units[u].escapes, why.clone());
+            }
             continue;
         }
         if v.is_empty() {
@@ -836,7 +873,7 @@ fn check_call(
         // A page's identity handed to a function is read, not kept.
         let identity = v.arrays.is_empty() && cx.is_identity(func, arg);
         match &callee {
-            Some(c) => named_call(cx, func, call, c, k, &v, in_release, identity),
+            Some(c) => named_call(cx, func, call, c, position, &v, in_release, identity),
             // A page's identity handed to a function pointer is read, as
             // when it is handed to a named function pinpatch cannot read.
             None if identity => {}

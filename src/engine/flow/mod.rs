@@ -34,6 +34,7 @@
 mod calls;
 mod collect;
 mod escapes;
+mod guards;
 pub mod ids;
 mod needs;
 mod objects;
@@ -506,7 +507,12 @@ pub fn analyse_program<'t>(
         propagate::fixpoint(&mut cx, &constraints);
         escapes::collect(&mut cx, scanned, &constraints, &collected.releases);
     }
-    let tied = releases::tie(&mut cx, collected.releases, final_round);
+    let tied = releases::tie(
+        &mut cx,
+        (&constraints, scanned),
+        collected.releases,
+        final_round,
+    );
     let ids = tied.representatives;
     let unmet = needs::settle(
         &mut cx,

@@ -302,71 +302,15 @@ impl<'c, 'a, 't> ObjectTrace<'c, 'a, 't> {
 
     fn field_objects(&mut self, s: &str, g: &str, subscripted: bool) -> Objects {
         let cx = self.cx;
-        let mut structs = vec![s.to_string()];
-        structs.extend(cx.types.holders(s));
-        let spellings = cx.types.spellings(s, g);
-        let mut missing = false;
-        for held in &structs {
-            for spelling in &spellings {
-                let pair = (held.clone(), spelling.clone());
-                if !self.scanned.fields.contains(&pair)
-                    && !self.scanned.local_fields.contains(&pair)
-                {
-                    let local = cx.types.is_file_local(held);
-                    self.wanted
-                        .push((Need::Field(held.clone(), spelling.clone()), local));
-                    missing = true;
-                }
-            }
-        }
-        if missing
-            || spellings
-                .iter()
-                .any(|sp| self.scanned.overflow.contains(&format!("{s}::{sp}")))
-        {
-            return None;
-        }
         let mut out = BTreeSet::new();
         let stores_before = self.stores_seen;
-        // Where each mention read here names the field, to check that no
-        // other mention exists in the files read.
-        let mut examined: HashSet<(FileId, usize)> = HashSet::new();
-        for (id, f) in cx.funcs.iter_enumerated() {
-            let src = cx.src(id);
-            let body = &src[f.def.node.byte_range()];
-            if !spellings
-                .iter()
-                .any(|sp| memchr::memmem::find(body, sp.as_bytes()).is_some())
-            {
-                continue;
-            }
-            for &n in f.nodes.iter() {
-                if n.kind() != "field_expression" {
-                    continue;
-                }
-                let ExprShape::Field { base, field, .. } = shape(n, src) else {
-                    continue;
-                };
-                if !spellings.contains(&text(field, src)) {
-                    continue;
-                }
-                examined.insert((f.file, field.start_byte()));
-                // A field of that name in another struct is another field;
-                // one whose struct is unknown may be this one.
-                match cx.type_of(id, base) {
-                    Some(t) if t != s => continue,
-                    Some(_) => {}
-                    None => return None,
-                }
-                out.extend(self.mention(id, n, subscripted)?);
-            }
-        }
-        if !spellings
-            .iter()
-            .all(|sp| only_examined_mentions(cx, sp, &examined))
-        {
-            return None;
-        }
+        let mut wanted = Vec::new();
+        let read = every_field_mention(cx, self.scanned, (s, g), &mut wanted, |id, n| {
+            out.extend(self.mention(id, n, subscripted)?);
+            Some(())
+        });
+        self.wanted.extend(wanted);
+        read?;
         // A field never assigned is an array inside the object (its value
         // points into the object itself) or filled some other way: unknown.
         if self.stores_seen == stores_before {
@@ -511,27 +455,118 @@ fn outer(mut n: Node) -> Node {
     n
 }
 
-/// Whether every mention of a field name in the files read is one the
-/// trace examined, a member of a struct definition, or inside a comment or
-/// a string: a function that names the field without taking part in the
-/// analysis (reaching the struct through a pointer whose type it never
-/// writes), or a macro, may store into it unseen.
+/// Visits every mention of field `g` of struct `s` in the functions of the
+/// files read (`visit` gets the function and the `field_expression`), once
+/// every file that names it and its struct (or a struct holding it) has
+/// been read; the needs for those not read yet go to `wanted`. `None` when
+/// a mention's struct is unknown, when `visit` gives up, or when the field
+/// is named elsewhere in a way that may store into it unseen
+/// (`only_examined_mentions`).
+pub(crate) fn every_field_mention<'t>(
+    cx: &FlowContext<'_, 't>,
+    scanned: &Needs,
+    (s, g): (&str, &str),
+    wanted: &mut Vec<(Need, bool)>,
+    mut visit: impl FnMut(FuncId, Node<'t>) -> Option<()>,
+) -> Option<()> {
+    let mut structs = vec![s.to_string()];
+    structs.extend(cx.types.holders(s));
+    let spellings = cx.types.spellings(s, g);
+    let mut missing = false;
+    for held in &structs {
+        for spelling in &spellings {
+            let pair = (held.clone(), spelling.clone());
+            if !scanned.fields.contains(&pair) && !scanned.local_fields.contains(&pair) {
+                let local = cx.types.is_file_local(held);
+                wanted.push((Need::Field(held.clone(), spelling.clone()), local));
+                missing = true;
+            }
+        }
+    }
+    if missing
+        || spellings
+            .iter()
+            .any(|sp| scanned.overflow.contains(&format!("{s}::{sp}")))
+    {
+        return None;
+    }
+    // Where each mention visited names the field, to check that no other
+    // mention exists in the files read.
+    let mut examined: HashSet<(FileId, usize)> = HashSet::new();
+    for (id, f) in cx.funcs.iter_enumerated() {
+        let src = cx.src(id);
+        let body = &src[f.def.node.byte_range()];
+        if !spellings
+            .iter()
+            .any(|sp| memchr::memmem::find(body, sp.as_bytes()).is_some())
+        {
+            continue;
+        }
+        for &n in f.nodes.iter() {
+            if n.kind() != "field_expression" {
+                continue;
+            }
+            let ExprShape::Field { base, field, .. } = shape(n, src) else {
+                continue;
+            };
+            if !spellings.contains(&text(field, src)) {
+                continue;
+            }
+            examined.insert((f.file, field.start_byte()));
+            // A field of that name in another struct is another field;
+            // one whose struct is unknown may be this one.
+            match cx.type_of(id, base) {
+                Some(t) if t != s => continue,
+                Some(_) => {}
+                None => return None,
+            }
+            visit(id, n)?;
+        }
+    }
+    spellings
+        .iter()
+        .all(|sp| only_examined_mentions(cx, sp, &structs, &examined))
+        .then_some(())
+}
+
+/// Whether every mention of a field name in the files read is one
+/// examined, a member of a struct definition, a comment or a string, the
+/// designator of another struct's initialiser, or an identifier that is no
+/// field (a function, variable, label or type of the same name, in code or
+/// in a macro's body): a function that names the field without taking part
+/// in the analysis (reaching the struct through a pointer whose type it
+/// never writes), or a macro that names it as a member, may store into it
+/// unseen.
 fn only_examined_mentions(
     cx: &FlowContext,
     name: &str,
+    structs: &[String],
     examined: &HashSet<(FileId, usize)>,
 ) -> bool {
     cx.files.iter().enumerate().all(|(i, file)| {
         let src: &[u8] = &file.parsed.original;
         let root = file.parsed.tree.root_node();
         word_positions(src, name.as_bytes()).all(|at| {
-            let end = at + name.len();
             if examined.contains(&(FileId::from_index(i), at)) {
                 return true;
             }
-            let Some(node) = root.descendant_for_byte_range(at, end) else {
+            let Some(node) = root.descendant_for_byte_range(at, at + name.len()) else {
                 return false;
             };
+            if matches!(
+                node.kind(),
+                "identifier" | "statement_identifier" | "type_identifier"
+            ) {
+                return true;
+            }
+            // Macro bodies are text: a member access there names a field.
+            if node.kind() == "preproc_arg" {
+                let before = src[..at].trim_ascii_end();
+                return !(before.ends_with(b".") || before.ends_with(b"->"));
+            }
+            if initialises_other_struct(node, structs, src) {
+                return true;
+            }
             let mut up = Some(node);
             while let Some(n) = up {
                 match n.kind() {
@@ -547,8 +582,28 @@ fn only_examined_mentions(
     })
 }
 
+/// Whether a field name is a designator of the initialiser of a variable
+/// declared with a struct type other than `structs` (`.put_page = f` in
+/// `static struct ops x = { ... }`).
+fn initialises_other_struct(node: Node, structs: &[String], src: &[u8]) -> bool {
+    let declared = (|| {
+        let designator = node.parent().filter(|p| p.kind() == "field_designator")?;
+        let pair = designator
+            .parent()
+            .filter(|p| p.kind() == "initializer_pair")?;
+        let list = pair.parent().filter(|p| p.kind() == "initializer_list")?;
+        let init = list.parent().filter(|p| p.kind() == "init_declarator")?;
+        let declaration = init.parent().filter(|p| p.kind() == "declaration")?;
+        let ty = declaration
+            .child_by_field_name("type")
+            .filter(|t| t.kind() == "struct_specifier")?;
+        Some(text(ty.child_by_field_name("name")?, src))
+    })();
+    declared.is_some_and(|s| !structs.contains(&s))
+}
+
 /// Whether a macro definition of a file mentions `name` as a word.
-fn macro_mentions(cx: &FlowContext, file: super::ids::FileId, name: &str) -> bool {
+pub(crate) fn macro_mentions(cx: &FlowContext, file: super::ids::FileId, name: &str) -> bool {
     let parsed = cx.file(file).parsed;
     let src: &[u8] = &parsed.original;
     let mut found = false;

@@ -3,10 +3,12 @@
 //! become one flow, and units are merged into their representatives.
 
 use super::collect::MatchSite;
+use super::guards::{self, Answer, Guards};
 use super::ids::{FileId, FuncId, UnitId};
-use super::{push_unique, FlowContext};
+use super::propagate::Constraints;
+use super::{push_unique, FlowContext, Need, Needs};
 use crate::engine::matcher::{Match, SoleBlock};
-use crate::engine::reason::Blocker;
+use crate::engine::reason::{Blocker, Separation};
 use crate::rule::{AcquireFamily, ReleaseFamily};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use tree_sitter::Node;
@@ -37,6 +39,10 @@ struct Candidate<'t> {
     /// definition not read yet, and a later round may read it: the mixed
     /// blocker is an escape for now.
     pending: bool,
+    /// What the tests the release runs under wait on (`guards`).
+    wanted: Vec<(Need, bool)>,
+    /// Values from elsewhere a test the release runs under leaves out.
+    told_apart: Option<Separation>,
 }
 
 /// Byte ranges of one file that do not overlap one another (`start < end'`
@@ -75,13 +81,21 @@ impl Spans {
 /// Ties releases to units and merges the units they join.
 pub(crate) fn tie<'t>(
     cx: &mut FlowContext<'_, 't>,
+    (k, scanned): (&Constraints<'t>, &Needs),
     releases: Vec<MatchSite<'t>>,
     final_round: bool,
 ) -> Releases<'t> {
-    let mut candidates: Vec<Candidate> = releases
-        .into_iter()
-        .filter_map(|r| candidate(cx, r, final_round))
-        .collect();
+    let mut candidates: Vec<Candidate> = {
+        let guards = Guards::new(cx, k, scanned);
+        releases
+            .into_iter()
+            .filter_map(|r| candidate(cx, &guards, r, final_round))
+            .collect()
+    };
+    for c in &mut candidates {
+        let wanted = std::mem::take(&mut c.wanted);
+        guards::ask(cx, wanted, &c.units);
+    }
     candidates.sort_by_key(|c| {
         (
             cx.funcs[c.site.func].file,
@@ -119,9 +133,11 @@ pub(crate) fn tie<'t>(
     }
 }
 
-/// The units a release sees, unless it sees none.
+/// The units a release sees, unless it sees none: what its subject holds,
+/// or what the tests it runs under let through (`guards`).
 fn candidate<'t>(
     cx: &FlowContext<'_, 't>,
+    guards: &Guards<'_, '_, 't>,
     site: MatchSite<'t>,
     final_round: bool,
 ) -> Option<Candidate<'t>> {
@@ -136,7 +152,15 @@ fn candidate<'t>(
         (None, None) => return None,
     };
     let bnode = site.matched.binding_node(site.node, subject)?;
-    let v = cx.eval(site.func, bnode, 0);
+    let (guarded, wanted) = match guards.answer(site.func, bnode) {
+        Answer::Known(g) => (Some(g), Vec::new()),
+        Answer::Waiting(wanted) => (None, wanted),
+        Answer::Unknown => (None, Vec::new()),
+    };
+    let v = match &guarded {
+        Some(g) => g.val.clone(),
+        None => cx.eval(site.func, bnode, 0),
+    };
     let units = if want_array { v.arrays } else { v.pages };
     if units.is_empty() {
         return None;
@@ -153,23 +177,41 @@ fn candidate<'t>(
             return None;
         }
     }
-    let others = cx
-        .base_loc(site.func, bnode)
-        .and_then(|l| cx.locs.get(&l))
-        .map(|i| &i.others)
-        .filter(|o| !o.is_empty());
+    let others = match &guarded {
+        Some(g) => Some(&g.others),
+        None => cx
+            .base_loc(site.func, bnode)
+            .and_then(|l| cx.locs.get(&l))
+            .map(|i| &i.others),
+    }
+    .filter(|o| !o.is_empty());
     let mixed = others.map(|others| Blocker::MixedRelease {
         place: cx.place(site.func, site.node),
         others: others.clone(),
     });
     // In the last round nothing more is read: the wait is over.
-    let pending =
-        !final_round && others.is_some_and(|o| o.iter().all(|o| cx.pending_origins.contains(o)));
+    // Tests the release runs under may tell the values apart once what
+    // they wait on is read.
+    let pending = !final_round
+        && (!wanted.is_empty()
+            || others.is_some_and(|o| o.iter().all(|o| cx.pending_origins.contains(o))));
+    let told_apart = guarded
+        .and_then(|g| g.told)
+        .and_then(|(flag, set, left_out)| {
+            (!left_out.is_empty()).then(|| Separation::Flag {
+                release: cx.place(site.func, site.node),
+                flag,
+                set,
+                left_out,
+            })
+        });
     Some(Candidate {
         site,
         units,
         mixed,
         pending,
+        wanted,
+        told_apart,
     })
 }
 
@@ -217,6 +259,8 @@ fn attach<'t>(
         units,
         mixed,
         pending,
+        told_apart,
+        ..
     } = c;
     let mut matched = site.matched;
     matched.sole_block = sole_block(site.node, matched.end);
@@ -241,6 +285,9 @@ fn attach<'t>(
         } else {
             cx.units[u].blockers.push(why.clone());
         }
+    }
+    if let Some(s) = told_apart {
+        push_unique(&mut cx.units[u].told_apart, s);
     }
     cx.units[u].rules.insert(rule.id.clone());
     cx.units[u].releases.push((site.func, matched.clone()));

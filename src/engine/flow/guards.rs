@@ -1,0 +1,775 @@
+//! Releases under a flag that tells the pages apart. A driver that keeps
+//! user pages and pages of its own in one place often records which is
+//! which next to them, and its release path tests the record:
+//!
+//! ```c
+//! if (put) put_page(page); else __free_page(page);      /* a parameter */
+//! if (f->user) put_page(f->page); else __free_page(f->page); /* a field */
+//! ```
+//!
+//! The fixpoint is flow-insensitive: both branches see every value the
+//! location ever holds. Here a release subject read under such a test is
+//! evaluated again with the test in mind: a parameter's value is what the
+//! callers pass for it, leaving out the calls whose argument for the flag
+//! is a constant that fails the test; a field's value is what its stores
+//! put there, leaving out the stores whose sibling store of the flag (same
+//! object expression, same block) fails it, following a flag that is
+//! itself a parameter to the callers (`GUARD_DEPTH` levels).
+//!
+//! Only when it is sure: the function's callers are all read and its
+//! address is never taken; the flag and the value parameters are assigned
+//! only together (`page = NULL; put = 0;`, counted like a call), never
+//! incremented nor their address taken; every mention of a flag field in
+//! the files read is a read or a paired store (or another struct's
+//! member); two stores are a pair only with nothing but assignments
+//! between them; and the values and values from elsewhere the calls and
+//! stores account for cover everything the fixpoint put in the location.
+//! Otherwise the answer is `Answer::Unknown` (or `Answer::Waiting` for
+//! callers and fields not read yet), and the location's whole value
+//! stands. `explain` shows each value left out (`Separation::Flag`).
+
+use super::escapes::value_sources;
+use super::ids::FuncId;
+use super::objects::{every_field_mention, macro_mentions};
+use super::propagate::Constraints;
+use super::{text, FlowContext, Loc, Need, Needs, Val};
+use crate::c::syntax::{shape, strip, Assignment, ExprShape};
+use crate::engine::reason::Origin;
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use tree_sitter::Node;
+
+/// How many calls deep a flag passed on as a parameter is followed.
+pub(crate) const GUARD_DEPTH: usize = 3;
+
+/// What a release subject holds under the tests it runs under.
+#[derive(Default, Debug)]
+pub(crate) struct Guarded {
+    pub val: Val,
+    pub others: Vec<Origin>,
+    /// The flag tested (as the test reads it), whether the subject is read
+    /// where it is set, and the values from elsewhere the test leaves out.
+    pub told: Option<(String, bool, Vec<Origin>)>,
+}
+
+impl Guarded {
+    fn add(&mut self, other: Guarded) {
+        self.val.extend(other.val);
+        for o in other.others {
+            if !self.others.contains(&o) {
+                self.others.push(o);
+            }
+        }
+    }
+
+    /// Whether `self` and `dropped` together account for everything a
+    /// location holds.
+    fn covers(&self, dropped: &Guarded, full: &super::Info) -> bool {
+        let units = |v: &Val, u| v.arrays.contains(u) || v.pages.contains(u);
+        let arrays = full
+            .arrays
+            .iter()
+            .all(|u| self.val.arrays.contains(u) || dropped.val.arrays.contains(u));
+        let pages = full
+            .pages
+            .iter()
+            .all(|u| units(&self.val, u) || units(&dropped.val, u));
+        let others = full
+            .others
+            .iter()
+            .all(|o| self.others.contains(o) || dropped.others.contains(o));
+        arrays && pages && others
+    }
+}
+
+/// A test a node runs under: the flag tested (a parameter or a field read)
+/// and the truth it must have.
+struct Test<'t> {
+    flag: Node<'t>,
+    holds: bool,
+    /// The branch the node is in.
+    branch: Node<'t>,
+}
+
+/// The tests a node runs under, innermost first: the conditions of the
+/// `if` statements whose branch holds it, when each tests a variable or a
+/// field for being set (`x`, `!x`, `x != 0`, `x == 0`, `x != NULL`).
+fn tests<'t>(node: Node<'t>, src: &[u8]) -> Vec<Test<'t>> {
+    let mut out = Vec::new();
+    let mut child = node;
+    while let Some(parent) = child.parent() {
+        if parent.kind() == "function_definition" {
+            break;
+        }
+        if parent.kind() == "if_statement" {
+            let then = parent.child_by_field_name("consequence") == Some(child);
+            let otherwise = child.kind() == "else_clause";
+            if then || otherwise {
+                if let Some((flag, set)) = parent
+                    .child_by_field_name("condition")
+                    .and_then(|c| tested_flag(c, src))
+                {
+                    out.push(Test {
+                        flag,
+                        holds: set == then,
+                        branch: child,
+                    });
+                }
+            }
+        }
+        child = parent;
+    }
+    out
+}
+
+/// The variable or field a condition tests, and whether the condition
+/// holds when it is set.
+fn tested_flag<'t>(cond: Node<'t>, src: &[u8]) -> Option<(Node<'t>, bool)> {
+    let cond = strip(cond);
+    match cond.kind() {
+        "identifier" | "field_expression" => Some((cond, true)),
+        "unary_expression" => {
+            let not = cond.child_by_field_name("operator").map(|o| o.kind()) == Some("!");
+            let (flag, set) = tested_flag(cond.child_by_field_name("argument")?, src)?;
+            not.then_some((flag, !set))
+        }
+        "binary_expression" => {
+            let op = cond.child_by_field_name("operator")?.kind();
+            let right = cond.child_by_field_name("right")?;
+            if literal_truth(right, src) != Some(false) {
+                return None;
+            }
+            let (flag, set) = tested_flag(cond.child_by_field_name("left")?, src)?;
+            match op {
+                "!=" => Some((flag, set)),
+                "==" => Some((flag, !set)),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Records what an answer waits on, for the units that wait.
+pub(crate) fn ask(
+    cx: &mut FlowContext,
+    wanted: Vec<(Need, bool)>,
+    units: &BTreeSet<super::ids::UnitId>,
+) {
+    for (need, local) in wanted {
+        cx.need(need.clone(), units);
+        match need {
+            Need::Callers(f) => cx.needs.add_callers(f, local),
+            Need::Field(s, f) => cx.needs.add_field(s, f, local),
+            Need::Definition(f) => {
+                cx.needs.definitions.insert(f);
+            }
+        }
+    }
+}
+
+/// Whether a constant is set: `0`, `false` and `NULL` are not, any other
+/// number and `true` are; `None` for anything else.
+fn literal_truth(node: Node, src: &[u8]) -> Option<bool> {
+    let node = strip(node);
+    let word = &src[node.byte_range()];
+    match node.kind() {
+        "number_literal" => {
+            let digits = std::str::from_utf8(word).ok()?;
+            let digits = digits.trim_end_matches(['u', 'U', 'l', 'L']);
+            let value = match digits
+                .strip_prefix("0x")
+                .or_else(|| digits.strip_prefix("0X"))
+            {
+                Some(hex) => u64::from_str_radix(hex, 16).ok()?,
+                None => digits.parse::<u64>().ok()?,
+            };
+            Some(value != 0)
+        }
+        "true" => Some(true),
+        "false" | "null" => Some(false),
+        "identifier" if word == b"NULL" => Some(false),
+        _ => None,
+    }
+}
+
+/// Whether a constant argument fails a test that wants the flag `holds`.
+fn fails(arg: Node, holds: bool, src: &[u8]) -> bool {
+    literal_truth(arg, src).is_some_and(|t| t != holds)
+}
+
+/// The guarded evaluation: `cx` after the fixpoint, `k` its constraints.
+pub(crate) struct Guards<'c, 'a, 't> {
+    cx: &'c FlowContext<'a, 't>,
+    k: &'c Constraints<'t>,
+    scanned: &'c Needs,
+    /// What an answer waits on: callers or fields not read yet (each with
+    /// whether it is local to a `.c` file).
+    wanted: RefCell<Vec<(Need, bool)>>,
+}
+
+/// What a guarded evaluation found.
+pub(crate) enum Answer {
+    /// The tests tell the values apart: what they let through.
+    Known(Guarded),
+    /// They may, once these are read.
+    Waiting(Vec<(Need, bool)>),
+    /// No test applies, or the answer is not sure.
+    Unknown,
+}
+
+impl<'c, 'a, 't> Guards<'c, 'a, 't> {
+    pub fn new(cx: &'c FlowContext<'a, 't>, k: &'c Constraints<'t>, scanned: &'c Needs) -> Self {
+        Guards {
+            cx,
+            k,
+            scanned,
+            wanted: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// What `subject` (an expression of `func`) holds under the tests it
+    /// runs under.
+    pub fn answer(&self, func: FuncId, subject: Node<'t>) -> Answer {
+        let asked = self.wanted.borrow().len();
+        let found = self.value(func, subject);
+        let wanted = self.wanted.borrow_mut().split_off(asked);
+        // An answer given before everything it asks about is read may
+        // tell more once it is.
+        match found {
+            _ if !wanted.is_empty() => Answer::Waiting(wanted),
+            Some(g) => Answer::Known(g),
+            None => Answer::Unknown,
+        }
+    }
+
+    /// What `subject` holds under the tests it runs under, when a test
+    /// tells some of the location's values apart; `None` when no test
+    /// applies or the answer is not sure.
+    fn value(&self, func: FuncId, subject: Node<'t>) -> Option<Guarded> {
+        let cx = self.cx;
+        let src = cx.src(func);
+        let subject = strip(subject);
+        for test in tests(subject, src) {
+            let found = match (shape(subject, src), shape(test.flag, src)) {
+                (ExprShape::Ident(_), ExprShape::Ident(_)) => {
+                    let params = &cx.funcs[func].params;
+                    let value = params.iter().position(|p| *p == text(subject, src));
+                    let flag = params.iter().position(|p| *p == text(test.flag, src));
+                    match (value, flag) {
+                        (Some(value), Some(flag)) if flag != value => {
+                            self.parameter(func, value, (flag, test.holds), 0)
+                        }
+                        _ => None,
+                    }
+                }
+                (
+                    ExprShape::Field { base, .. },
+                    ExprShape::Field {
+                        base: flag_base, ..
+                    },
+                ) if text(base, src) == text(flag_base, src)
+                    && !assigns_any(test.branch, &identifiers(base, src), src) =>
+                {
+                    self.field(func, subject, test.flag, test.holds)
+                }
+                _ => None,
+            };
+            if let Some((mut kept, dropped)) = found {
+                kept.told = Some((text(test.flag, src), test.holds, dropped.others));
+                return Some(kept);
+            }
+        }
+        None
+    }
+
+    /// Whether a function's callers are all known: a `static` function of
+    /// a `.c` file whose callers were read and whose address is never
+    /// taken.
+    fn callers_known(&self, g: FuncId) -> bool {
+        let cx = self.cx;
+        let f = &cx.funcs[g];
+        if !f.file_local {
+            return false;
+        }
+        if !self.scanned.local_callers.contains(&f.name) && !self.scanned.callers.contains(&f.name)
+        {
+            self.wanted
+                .borrow_mut()
+                .push((Need::Callers(f.name.clone()), true));
+            return false;
+        }
+        let taken = cx
+            .funcs
+            .iter()
+            .any(|h| h.constraints.references.contains_key(&f.name))
+            || cx
+                .address_taken_at_file_scope(&f.name, self.scanned)
+                .is_some()
+            || macro_mentions(cx, f.file, &f.name);
+        !taken
+    }
+
+    /// The assignments of `g` to parameter `value`, each with the value it
+    /// gives parameter `flag` beside it (`partner`): `None` when one of the
+    /// two is assigned alone, or incremented, or its address taken.
+    fn local_pairs(
+        &self,
+        g: FuncId,
+        value: &str,
+        flag: &str,
+    ) -> Option<Vec<(Assignment<'t>, Node<'t>)>> {
+        let f = &self.cx.funcs[g];
+        let src = self.cx.src(g);
+        let names = [value, flag];
+        if f.nodes.iter().any(|&n| changes_word(n, &names, src)) {
+            return None;
+        }
+        let assigns = |a: &Assignment, name: &str| {
+            let lhs = strip(a.lhs);
+            lhs.kind() == "identifier" && text(lhs, src) == name
+        };
+        let mut pairs = Vec::new();
+        for a in f.constraints.stores() {
+            if assigns(a, flag) {
+                partner(a, |b| assigns(b, value))?;
+            } else if assigns(a, value) {
+                let flag_store = partner(a, |b| assigns(b, flag))?;
+                pairs.push((*a, flag_store.rhs));
+            }
+        }
+        Some(pairs)
+    }
+
+    /// What parameter `value` of `g` holds where parameter `flag` is
+    /// (`holds`) or is not set: what the callers pass for it and what `g`
+    /// assigns to it, less the calls and assignments whose flag fails the
+    /// test; and, apart, what those left out hold.
+    fn parameter(
+        &self,
+        g: FuncId,
+        value: usize,
+        (flag, holds): (usize, bool),
+        depth: usize,
+    ) -> Option<(Guarded, Guarded)> {
+        let cx = self.cx;
+        let f = &cx.funcs[g];
+        let (value_name, flag_name) = (f.params.get(value)?, f.params.get(flag)?);
+        if !self.callers_known(g) {
+            return None;
+        }
+        let pairs = self.local_pairs(g, value_name, flag_name)?;
+        let loc = Loc::Var(g, value_name.clone());
+        if cx.fills.get(&loc).is_some_and(|u| !u.is_empty()) {
+            return None;
+        }
+        let mut kept = Guarded::default();
+        let mut dropped = Guarded::default();
+        let src = cx.src(g);
+        for (asg, flag_value) in &pairs {
+            match fails(*flag_value, holds, src) {
+                true => dropped.add(self.stored(g, asg)),
+                false => kept.add(self.stored(g, asg)),
+            }
+        }
+        for (i, (h, call)) in self.k.calls.iter().enumerate() {
+            if !self.k.call_targets[i].contains(&g) {
+                continue;
+            }
+            let args = &self.k.call_args[i];
+            let (arg, flag_arg) = (*args.get(value)?, *args.get(flag)?);
+            let passed = || self.argument(*h, call.node, arg, &f.name);
+            if fails(flag_arg, holds, cx.src(*h)) {
+                dropped.add(passed());
+                continue;
+            }
+            let forwarded = (depth < GUARD_DEPTH)
+                .then(|| self.forwarded(*h, arg, flag_arg, holds, depth + 1))
+                .flatten();
+            match forwarded {
+                Some((k, d)) => {
+                    kept.add(k);
+                    dropped.add(d);
+                }
+                None => kept.add(passed()),
+            }
+        }
+        let full = cx.locs.get(&loc)?;
+        kept.covers(&dropped, full).then_some((kept, dropped))
+    }
+
+    /// A value and a flag a caller passes on from its own parameters.
+    fn forwarded(
+        &self,
+        h: FuncId,
+        value: Node<'t>,
+        flag: Node<'t>,
+        holds: bool,
+        depth: usize,
+    ) -> Option<(Guarded, Guarded)> {
+        let src = self.cx.src(h);
+        let params = &self.cx.funcs[h].params;
+        let position = |n: Node| {
+            let n = strip(n);
+            (n.kind() == "identifier")
+                .then(|| params.iter().position(|p| *p == text(n, src)))
+                .flatten()
+        };
+        let (v, p) = (position(value)?, position(flag)?);
+        (v != p)
+            .then(|| self.parameter(h, v, (p, holds), depth))
+            .flatten()
+    }
+
+    /// What one call passes for a parameter that holds pages: the value,
+    /// or the argument as a value from elsewhere, with the values from
+    /// elsewhere it carries.
+    fn argument(&self, h: FuncId, call: Node<'t>, arg: Node<'t>, callee: &str) -> Guarded {
+        let cx = self.cx;
+        let val = cx.eval(h, arg, 0);
+        let mut others = Vec::new();
+        if val.is_empty() && !cx.holds_no_page(h, arg) {
+            others.push(Origin::Argument {
+                value: text(arg, cx.src(h)),
+                callee: callee.to_string(),
+                caller: cx.funcs[h].name.clone(),
+                place: cx.place(h, call),
+            });
+        }
+        self.carried(h, arg, &mut others);
+        Guarded {
+            val,
+            others,
+            told: None,
+        }
+    }
+
+    /// What a store puts into a field, as `argument` for a call.
+    fn stored(&self, h: FuncId, asg: &Assignment<'t>) -> Guarded {
+        let cx = self.cx;
+        let val = cx.eval(h, asg.rhs, 0);
+        let mut others = Vec::new();
+        if val.is_empty() && !cx.holds_no_page(h, asg.rhs) {
+            others.push(Origin::Assigned {
+                value: text(asg.rhs, cx.src(h)),
+                place: cx.place(h, asg.node),
+            });
+        }
+        self.carried(h, asg.rhs, &mut others);
+        Guarded {
+            val,
+            others,
+            told: None,
+        }
+    }
+
+    /// The values from elsewhere the locations an expression reads hold.
+    fn carried(&self, h: FuncId, e: Node<'t>, others: &mut Vec<Origin>) {
+        for l in value_sources(self.cx, h, e) {
+            if let Some(info) = self.cx.locs.get(&l) {
+                for o in &info.others {
+                    if !others.contains(o) {
+                        others.push(o.clone());
+                    }
+                }
+            }
+        }
+    }
+
+    /// What field `subject` holds when the field `flag` of the same object
+    /// is (`holds`) or is not set.
+    fn field(
+        &self,
+        func: FuncId,
+        subject: Node<'t>,
+        flag: Node<'t>,
+        holds: bool,
+    ) -> Option<(Guarded, Guarded)> {
+        let cx = self.cx;
+        let value_loc = cx.loc_of(func, subject)?;
+        let flag_loc = cx.loc_of(func, flag)?;
+        let (Loc::Field(s, value_field), Loc::Field(flag_s, flag_field)) = (&value_loc, &flag_loc)
+        else {
+            return None;
+        };
+        if s != flag_s || value_field == flag_field {
+            return None;
+        }
+        let pairs = self.flag_stores(s, flag_field, &value_loc)?;
+        if cx.fills.get(&value_loc).is_some_and(|u| !u.is_empty()) {
+            return None;
+        }
+        let mut kept = Guarded::default();
+        let mut dropped = Guarded::default();
+        for (h, asg) in self.k.assignments.iter() {
+            if cx.loc_of(*h, asg.lhs).as_ref() != Some(&value_loc) {
+                continue;
+            }
+            let src = cx.src(*h);
+            let paired = pairs
+                .iter()
+                .find(|(g, value, _)| g == h && *value == asg.node)
+                .map(|(_, _, flag_value)| *flag_value);
+            match paired {
+                Some(w) if fails(w, holds, src) => dropped.add(self.stored(*h, asg)),
+                Some(w) => match self.forwarded(*h, asg.rhs, w, holds, 1) {
+                    Some((k, d)) => {
+                        kept.add(k);
+                        dropped.add(d);
+                    }
+                    None => kept.add(self.stored(*h, asg)),
+                },
+                None => kept.add(self.stored(*h, asg)),
+            }
+        }
+        let full = cx.locs.get(&value_loc)?;
+        kept.covers(&dropped, full).then_some((kept, dropped))
+    }
+
+    /// Every store of a flag field, each with the store of the value field
+    /// beside it (same object expression, same block): (function, the
+    /// value's store node, the flag's value). `None` when a mention of the
+    /// flag field is anything else than a read or such a store, or when
+    /// the files that name the flag field were not all read
+    /// (`objects::every_field_mention`).
+    fn flag_stores(
+        &self,
+        s: &str,
+        flag_field: &str,
+        value_loc: &Loc,
+    ) -> Option<Vec<(FuncId, Node<'t>, Node<'t>)>> {
+        let cx = self.cx;
+        let mut pairs = Vec::new();
+        let mut wanted = Vec::new();
+        let read = every_field_mention(cx, self.scanned, (s, flag_field), &mut wanted, |id, n| {
+            match written(n) {
+                Written::Read => {}
+                Written::Changed => return None,
+                Written::Stored(asg) => {
+                    let ExprShape::Field { base, .. } = shape(n, cx.src(id)) else {
+                        return None;
+                    };
+                    let value = sibling_store(cx, id, &asg, base, value_loc)?;
+                    pairs.push((id, value, asg.rhs));
+                }
+            }
+            Some(())
+        });
+        self.wanted.borrow_mut().extend(wanted);
+        read.map(|()| pairs)
+    }
+}
+
+/// How an expression is used.
+enum Written<'t> {
+    Read,
+    /// The left side of a plain assignment.
+    Stored(Assignment<'t>),
+    /// Assigned otherwise, incremented, or its address taken.
+    Changed,
+}
+
+fn written(n: Node) -> Written {
+    let mut up = n;
+    while let Some(p) = up.parent() {
+        if p.kind() != "parenthesized_expression" {
+            break;
+        }
+        up = p;
+    }
+    let Some(p) = up.parent() else {
+        return Written::Read;
+    };
+    match p.kind() {
+        "assignment_expression" if p.child_by_field_name("left") == Some(up) => {
+            match Assignment::new(p) {
+                Some(a) if a.plain => Written::Stored(a),
+                _ => Written::Changed,
+            }
+        }
+        "update_expression" => Written::Changed,
+        "pointer_expression"
+            if p.child_by_field_name("operator").map(|o| o.kind()) == Some("&") =>
+        {
+            Written::Changed
+        }
+        _ => Written::Read,
+    }
+}
+
+/// The plain assignment paired with `first`: one `matches` accepts, in
+/// the same run of assignment statements of a block (nothing but
+/// assignments between them, so no code runs that could see one done and
+/// the other not).
+fn partner<'t>(
+    first: &Assignment<'t>,
+    matches: impl Fn(&Assignment<'t>) -> bool,
+) -> Option<Assignment<'t>> {
+    let assignment = |st: Node<'t>| {
+        (st.kind() == "expression_statement")
+            .then(|| st.named_child(0))
+            .flatten()
+            .and_then(Assignment::new)
+    };
+    let statement = first.node.parent()?;
+    if statement.kind() != "expression_statement" {
+        return None;
+    }
+    for forward in [true, false] {
+        let mut at = statement;
+        loop {
+            let next = if forward {
+                at.next_named_sibling()
+            } else {
+                at.prev_named_sibling()
+            };
+            let Some(next) = next else {
+                break;
+            };
+            at = next;
+            if next.kind() == "comment" {
+                continue;
+            }
+            let Some(asg) = assignment(next) else {
+                break;
+            };
+            if asg.plain && matches(&asg) {
+                return Some(asg);
+            }
+        }
+    }
+    None
+}
+
+/// The store of the value field beside a store of the flag field, into
+/// the same object expression (`partner`).
+fn sibling_store<'t>(
+    cx: &FlowContext<'_, 't>,
+    func: FuncId,
+    flag_store: &Assignment<'t>,
+    flag_base: Node<'t>,
+    value_loc: &Loc,
+) -> Option<Node<'t>> {
+    let src = cx.src(func);
+    let base_text = text(flag_base, src);
+    let found = partner(flag_store, |asg| match shape(asg.lhs, src) {
+        ExprShape::Field { base, .. } => {
+            text(base, src) == base_text && cx.loc_of(func, asg.lhs).as_ref() == Some(value_loc)
+        }
+        _ => false,
+    });
+    found.map(|a| a.node)
+}
+
+/// The identifiers of an expression.
+fn identifiers(node: Node, src: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    crate::c::syntax::preorder(node, |n| {
+        if n.kind() == "identifier" {
+            out.push(text(n, src));
+        }
+        true
+    });
+    out
+}
+
+/// Whether a subtree assigns, increments or takes the address of one of
+/// `names`.
+fn assigns_any(branch: Node, names: &[String], src: &[u8]) -> bool {
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut found = false;
+    crate::c::syntax::preorder(branch, |n| {
+        if found {
+            return false;
+        }
+        if let Some(a) = Assignment::new(n) {
+            let lhs = strip(a.lhs);
+            if lhs.kind() == "identifier" && names.contains(&&*text(lhs, src)) {
+                found = true;
+            }
+        }
+        if changes_word(n, &names, src) {
+            found = true;
+        }
+        true
+    });
+    found
+}
+
+/// `x++`, `--x` or `&x` for one of `names`.
+fn changes_word(n: Node, names: &[&str], src: &[u8]) -> bool {
+    let operand = match n.kind() {
+        "update_expression" => n.child_by_field_name("argument"),
+        "pointer_expression"
+            if n.child_by_field_name("operator").map(|o| o.kind()) == Some("&") =>
+        {
+            n.child_by_field_name("argument")
+        }
+        _ => None,
+    };
+    operand
+        .map(strip)
+        .is_some_and(|o| o.kind() == "identifier" && names.contains(&&*text(o, src)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{literal_truth, tested_flag};
+    use crate::c::syntax::preorder;
+
+    fn parse(code: &str) -> tree_sitter::Tree {
+        let mut p = tree_sitter::Parser::new();
+        p.set_language(&tree_sitter_c::LANGUAGE.into()).unwrap();
+        p.parse(code, None).unwrap()
+    }
+
+    /// The flag and its truth for the condition of the only `if` of `code`.
+    fn flag(code: &str) -> Option<(String, bool)> {
+        let tree = parse(code);
+        let mut cond = None;
+        preorder(tree.root_node(), |n| {
+            if n.kind() == "if_statement" && cond.is_none() {
+                cond = n.child_by_field_name("condition");
+            }
+            true
+        });
+        let (f, set) = tested_flag(cond?, code.as_bytes())?;
+        Some((code[f.byte_range()].to_string(), set))
+    }
+
+    #[test]
+    fn conditions_name_their_flag() {
+        let f = |c: &str| flag(&format!("void f(void) {{ if ({c}) g(); }}"));
+        assert_eq!(f("put"), Some(("put".into(), true)));
+        assert_eq!(f("!put"), Some(("put".into(), false)));
+        assert_eq!(f("!!put"), Some(("put".into(), true)));
+        assert_eq!(f("p->a[i].user != 0"), Some(("p->a[i].user".into(), true)));
+        assert_eq!(f("x == NULL"), Some(("x".into(), false)));
+        assert_eq!(f("x == 1"), None);
+        assert_eq!(f("x & FLAG"), None);
+        assert_eq!(f("a && b"), None);
+    }
+
+    #[test]
+    fn constants_have_a_truth() {
+        let truth = |c: &str| {
+            let code = format!("int x = {c};");
+            let tree = parse(&code);
+            let mut value = None;
+            preorder(tree.root_node(), |n| {
+                if n.kind() == "init_declarator" {
+                    value = n.child_by_field_name("value");
+                }
+                true
+            });
+            literal_truth(value.unwrap(), code.as_bytes())
+        };
+        assert_eq!(truth("0"), Some(false));
+        assert_eq!(truth("1U"), Some(true));
+        assert_eq!(truth("0x0"), Some(false));
+        assert_eq!(truth("(u16)2"), Some(true));
+        assert_eq!(truth("NULL"), Some(false));
+        assert_eq!(truth("true"), Some(true));
+        assert_eq!(truth("n"), None);
+    }
+}
