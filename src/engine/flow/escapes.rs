@@ -680,12 +680,26 @@ impl<'t> ReleaseReads<'t> {
                 continue;
             }
             let targets = &k.call_targets[i];
+            let callee = call
+                .callee_name(cx.src(*func))
+                .map(|c| String::from_utf8_lossy(c).into_owned());
             for (position, &arg) in k.call_args[i].iter().enumerate() {
                 let from = sources(cx, *func, arg);
                 if from.is_empty() {
                     continue;
                 }
-                if targets.is_empty() {
+                // A macro or a shared header's helper that only reads what
+                // it is given is a use too, and a page's identity handed to
+                // a function is read, not kept (as `check_call` has it).
+                let reads_only = || {
+                    let page = alias_loc(cx, *func, arg).is_none();
+                    let read = |c: &str| {
+                        let uses = undefined_use(cx, cx.resolve(*func, c), c, position, page);
+                        uses.0 == Some(IdentityUse::Read) || uses.1 == Some(IdentityUse::Read)
+                    };
+                    (page && cx.is_identity(*func, arg)) || callee.as_deref().is_some_and(read)
+                };
+                if targets.is_empty() && !reads_only() {
                     edges.push((from.clone(), None));
                 }
                 for &g in targets {
@@ -1036,18 +1050,8 @@ fn named_call(
     let passes_pages = !v.pages.is_empty();
     let place = cx.place(func, call.node);
     let resolved = cx.resolve(func, c);
-    let macro_use = match resolved {
-        Err(Unresolved::Undefined) => cx.macro_use(c, position),
-        _ => None,
-    };
+    let (macro_use, helper_use) = undefined_use(cx, resolved, c, position, v.arrays.is_empty());
     let handed = cx.funcs[func].constraints.handed.is_handed(call.node);
-    // A page handed to a shared header's helper that only reads it.
-    let helper_use = match (resolved, macro_use) {
-        (Err(Unresolved::Undefined), None) if v.arrays.is_empty() => {
-            cx.shared_helper_use(c, position, &mut HashSet::new())
-        }
-        _ => None,
-    };
     let known_use = flow.is_use(c)
         || flow.is_element_call(c)
         || cx.engine.acquire_names().iter().any(|a| a == c)
@@ -1097,6 +1101,29 @@ fn named_call(
         cx.need(Need::Definition(c.to_string()), units);
         cx.needs.definitions.insert(c.to_string());
     }
+}
+
+/// What a function the tree does not define does with its argument
+/// number `position`, when its definition is a macro, or (for a page, not
+/// an array) a shared header's `static inline` helper that only reads it.
+fn undefined_use(
+    cx: &FlowContext,
+    resolved: Result<FuncId, Unresolved>,
+    c: &str,
+    position: usize,
+    page: bool,
+) -> (Option<IdentityUse>, Option<IdentityUse>) {
+    let macro_use = match resolved {
+        Err(Unresolved::Undefined) => cx.macro_use(c, position),
+        _ => None,
+    };
+    let helper_use = match (resolved, macro_use) {
+        (Err(Unresolved::Undefined), None) if page => {
+            cx.shared_helper_use(c, position, &mut HashSet::new())
+        }
+        _ => None,
+    };
+    (macro_use, helper_use)
 }
 
 /// A followed function whose address is taken has callers nobody can list.
