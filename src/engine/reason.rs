@@ -168,6 +168,11 @@ pub enum Limit {
     /// many expressions (the objects are taken as unknown, so a store into
     /// a shared field stays mixed).
     ObjectTrace(usize),
+    /// A flag passed on as a parameter was not followed to callers more
+    /// than this many calls away (what those callers pass is all kept, so
+    /// a release under the flag may still see values the flag would have
+    /// left out).
+    GuardDepth(usize),
 }
 
 impl Limit {
@@ -179,7 +184,7 @@ impl Limit {
     pub fn blocks_units(&self) -> bool {
         match self {
             Limit::FixpointRounds(_) | Limit::ExpressionDepth(_) => true,
-            Limit::SummaryDepth(_) | Limit::ObjectTrace(_) => false,
+            Limit::SummaryDepth(_) | Limit::ObjectTrace(_) | Limit::GuardDepth(_) => false,
         }
     }
 }

@@ -81,6 +81,10 @@ impl fmt::Display for Limit {
                 f,
                 "a chain of more than {n} calls was not summarised, so some page addresses are followed further than needed"
             ),
+            Limit::GuardDepth(n) => write!(
+                f,
+                "a flag tested by a release was not followed through more than {n} calls, so the release may be taken to see values the flag leaves out"
+            ),
         }
     }
 }

@@ -32,14 +32,15 @@ use super::escapes::value_sources;
 use super::ids::FuncId;
 use super::objects::{every_field_mention, macro_mentions};
 use super::propagate::Constraints;
-use super::{text, FlowContext, Loc, Need, Needs, Val};
+use super::{text, FlowContext, Limit, Loc, Need, Needs, Val};
 use crate::c::syntax::{shape, strip, Assignment, ExprShape};
 use crate::engine::reason::Origin;
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 use tree_sitter::Node;
 
-/// How many calls deep a flag passed on as a parameter is followed.
+/// How many calls deep a flag passed on as a parameter is followed
+/// (`Limit::GuardDepth` when a caller further away passes it on too).
 pub(crate) const GUARD_DEPTH: usize = 3;
 
 /// What a release subject holds under the tests it runs under.
@@ -383,10 +384,7 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
                 dropped.add(passed());
                 continue;
             }
-            let forwarded = (depth < GUARD_DEPTH)
-                .then(|| self.forwarded(*h, arg, flag_arg, holds, depth + 1))
-                .flatten();
-            match forwarded {
+            match self.forwarded(*h, arg, flag_arg, holds, depth + 1) {
                 Some((k, d)) => {
                     kept.add(k);
                     dropped.add(d);
@@ -416,9 +414,14 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
                 .flatten()
         };
         let (v, p) = (position(value)?, position(flag)?);
-        (v != p)
-            .then(|| self.parameter(h, v, (p, holds), depth))
-            .flatten()
+        if v == p {
+            return None;
+        }
+        if depth > GUARD_DEPTH {
+            self.cx.hit(Limit::GuardDepth(GUARD_DEPTH));
+            return None;
+        }
+        self.parameter(h, v, (p, holds), depth)
     }
 
     /// What one call passes for a parameter that holds pages: the value,
@@ -714,7 +717,7 @@ fn changes_word(n: Node, names: &[&str], src: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{literal_truth, tested_flag};
+    use super::{literal_truth, tested_flag, tests};
     use crate::c::syntax::preorder;
 
     fn parse(code: &str) -> tree_sitter::Tree {
@@ -748,6 +751,36 @@ mod tests {
         assert_eq!(f("x == 1"), None);
         assert_eq!(f("x & FLAG"), None);
         assert_eq!(f("a && b"), None);
+    }
+
+    /// The tests the call of `callee` runs under, innermost first.
+    fn tests_of(code: &str, callee: &str) -> Vec<(String, bool)> {
+        let tree = parse(code);
+        let mut call = None;
+        preorder(tree.root_node(), |n| {
+            if n.kind() == "call_expression" && code[n.byte_range()].starts_with(callee) {
+                call = Some(n);
+            }
+            true
+        });
+        tests(call.unwrap(), code.as_bytes())
+            .into_iter()
+            .map(|t| (code[t.flag.byte_range()].to_string(), t.holds))
+            .collect()
+    }
+
+    #[test]
+    fn branches_of_an_else_chain_run_under_its_tests() {
+        let code = "void f(void) { if (a) x(); else if (!b) { y(); } else z(); w(); }";
+        let t = |s: &str| (s.to_string(), true);
+        let f = |s: &str| (s.to_string(), false);
+        assert_eq!(tests_of(code, "x"), vec![t("a")]);
+        assert_eq!(tests_of(code, "y"), vec![f("b"), f("a")]);
+        assert_eq!(tests_of(code, "z"), vec![t("b"), f("a")]);
+        assert!(tests_of(code, "w").is_empty());
+        // A test whose condition is not a flag is left out.
+        let code = "void f(void) { if (n > 2) { if (p->user) x(); } }";
+        assert_eq!(tests_of(code, "x"), vec![t("p->user")]);
     }
 
     #[test]
