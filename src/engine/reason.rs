@@ -50,6 +50,19 @@ pub enum Separation {
         /// The values left out, where they are handed over.
         left_out: Vec<Origin>,
     },
+    /// The store is in one branch of an `if` whose test cannot change
+    /// while its function runs, and the releases run only after the other
+    /// branch (`engine/flow/guards.rs`).
+    Branch {
+        /// The store, as the blocker it would have been.
+        store: Blocker,
+        /// The test of the `if`, as written.
+        condition: String,
+        /// Whether the store runs when the test holds.
+        set: bool,
+        /// The releases told apart from it (`file:line`).
+        releases: Vec<String>,
+    },
 }
 
 /// A reason a unit (or a site outside any unit) is not converted.

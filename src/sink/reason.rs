@@ -36,6 +36,20 @@ impl fmt::Display for Separation {
                     left_out.join(", ")
                 )
             }
+            Separation::Branch {
+                store,
+                condition,
+                set,
+                releases,
+            } => write!(
+                f,
+                "{store}, but only when `{condition}` {}, while the release{} at {} see{} only what is stored when it {}",
+                if *set { "holds" } else { "does not hold" },
+                if releases.len() == 1 { "" } else { "s" },
+                releases.join(", "),
+                if releases.len() == 1 { "s" } else { "" },
+                if *set { "does not" } else { "does" },
+            ),
         }
     }
 }

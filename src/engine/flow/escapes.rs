@@ -316,6 +316,7 @@ fn store<'t>(
                 };
                 let units = cx.val_of(&home).units();
                 mixed.push(MixedStore {
+                    at: (func, asg.node),
                     storage: Some(home),
                     object: None,
                     why,
@@ -419,6 +420,7 @@ fn store<'t>(
                     _ => None,
                 };
                 mixed.push(MixedStore {
+                    at: (func, asg.node),
                     storage: element_home(cx, func, base).map(|(l, _)| l),
                     object,
                     why,
@@ -433,6 +435,8 @@ fn store<'t>(
 
 /// Another value stored into an element of storage that holds units' pages.
 pub(crate) struct MixedStore<'t> {
+    /// The store: its function and its assignment or call.
+    at: (FuncId, tree_sitter::Node<'t>),
     /// The storage's location, when the analysis can name it.
     storage: Option<Loc>,
     /// The pointer to the object whose field the storage is, when the
@@ -476,23 +480,40 @@ fn block_mixed_storage<'t>(
     let mut separations = Vec::new();
     {
         let mut trace = ObjectTrace::new(cx, k, scanned);
+        let guards = Guards::new(cx, k, scanned);
         for m in &mixed {
             // Storage read only by code not followed yet is an escape: its
             // needs stay wanted, and once that code is read the edge is
             // known.
             let verdict = match &m.storage {
                 Some(l) if released.contains(l) => {
-                    let asked = trace.wanted.len();
-                    match separate(&mut trace, &reads, m, l) {
+                    let (asked, guards_asked) = (trace.wanted.len(), guards.asked());
+                    let by_objects = separate(&mut trace, &reads, m, l);
+                    let by_branch = match &by_objects {
+                        Some((Reach::Released, _)) | None => {
+                            separate_by_branch(&guards, &mut trace, &reads, m, l)
+                        }
+                        Some(_) => None,
+                    };
+                    let branch_asked = guards.wanted_since(guards_asked);
+                    let mut asked_now = trace.wanted[asked..].to_vec();
+                    asked_now.extend(branch_asked.iter().cloned());
+                    match by_branch.or(by_objects) {
+                        // The branches may tell the reads apart once what
+                        // they asked for is read.
+                        Some((Reach::Released, _)) if !branch_asked.is_empty() => {
+                            wanted.push((branch_asked, m.units.clone()));
+                            Reach::Unfollowed
+                        }
                         Some((Reach::Released, _)) => Reach::Released,
                         Some((v, separation)) => {
                             separations.push((separation, m.units.clone()));
                             v
                         }
-                        // The objects may tell the reads apart once what
-                        // the trace asked for is read.
-                        None if trace.wanted.len() > asked => {
-                            wanted.push((trace.wanted[asked..].to_vec(), m.units.clone()));
+                        // The objects (or the branches) may tell the reads
+                        // apart once what the trace asked for is read.
+                        None if !asked_now.is_empty() => {
+                            wanted.push((asked_now, m.units.clone()));
                             Reach::Unfollowed
                         }
                         None => Reach::Released,
@@ -607,6 +628,48 @@ fn separate<'t>(
     Some((reach, separation))
 }
 
+/// What a store into a local array reaches once the releases that cannot
+/// run in the same call of its function are left out (`Guards::branch_apart`:
+/// the store is in one branch of an `if` whose test cannot change during
+/// the call, and each left-out release reads the array in the other branch,
+/// or reads it through an object whose flag only the other branch sets);
+/// `None` when no release is told apart.
+fn separate_by_branch<'t>(
+    guards: &Guards<'_, '_, 't>,
+    trace: &mut ObjectTrace<'_, '_, 't>,
+    reads: &ReleaseReads<'t>,
+    m: &MixedStore<'t>,
+    storage: &Loc,
+) -> Option<(Reach, Separation)> {
+    let mut apart = Vec::new();
+    let mut releases = Vec::new();
+    let mut test = None;
+    for (i, (l, _)) in reads.direct.iter().enumerate() {
+        if let Some(t) = guards.branch_apart(trace, m.at, storage, reads.subjects[i], l) {
+            apart.push(i);
+            releases.push(reads.places[i].clone());
+            test = Some(t);
+        }
+    }
+    let (condition, holds) = test?;
+    let reach = if reads.reached(&apart, false).contains(storage) {
+        Reach::Released
+    } else if reads.reached(&apart, true).contains(storage) {
+        Reach::Unfollowed
+    } else {
+        Reach::Nothing
+    };
+    releases.sort();
+    releases.dedup();
+    let separation = Separation::Branch {
+        store: m.why.clone(),
+        condition,
+        set: holds,
+        releases,
+    };
+    Some((reach, separation))
+}
+
 /// What the releases read, and how values move between locations through
 /// followed code (from the sources to the target, `None` for code the
 /// analysis does not follow).
@@ -618,6 +681,8 @@ struct ReleaseReads<'t> {
     direct: Vec<(Loc, Option<(FuncId, tree_sitter::Node<'t>)>)>,
     /// Per direct read, where its release is (`file:line`).
     places: Vec<String>,
+    /// Per direct read, the release's subject expression.
+    subjects: Vec<(FuncId, tree_sitter::Node<'t>)>,
     edges: Vec<(Vec<Loc>, Option<Loc>)>,
     /// The edges into each target.
     into: HashMap<Loc, Vec<usize>>,
@@ -627,6 +692,7 @@ impl<'t> ReleaseReads<'t> {
     fn of(cx: &FlowContext<'_, 't>, k: &Constraints<'t>, releases: &[MatchSite<'t>]) -> Self {
         let mut direct = Vec::new();
         let mut places = Vec::new();
+        let mut subjects = Vec::new();
         for r in releases {
             let rule = &cx.engine.pack.rules[r.matched.rule];
             let Some(role) = rule.release.as_ref() else {
@@ -638,10 +704,12 @@ impl<'t> ReleaseReads<'t> {
                         let through = objects::read_through(cx, r.func, b).map(|p| (r.func, p));
                         direct.push((l, through));
                         places.push(cx.place(r.func, r.node));
+                        subjects.push((r.func, b));
                     }
                     if let Some(l) = alias_loc(cx, r.func, b) {
                         direct.push((l, None));
                         places.push(cx.place(r.func, r.node));
+                        subjects.push((r.func, b));
                     }
                 }
             }
@@ -699,7 +767,14 @@ impl<'t> ReleaseReads<'t> {
                     };
                     (page && cx.is_identity(*func, arg)) || callee.as_deref().is_some_and(read)
                 };
-                if targets.is_empty() && !reads_only() {
+                // An acquire fills the array it is given; it neither reads
+                // nor releases what the array held.
+                let acquire = || {
+                    callee
+                        .as_deref()
+                        .is_some_and(|c| cx.engine.acquire_names().iter().any(|a| a == c))
+                };
+                if targets.is_empty() && !acquire() && !reads_only() {
                     edges.push((from.clone(), None));
                 }
                 for &g in targets {
@@ -720,6 +795,7 @@ impl<'t> ReleaseReads<'t> {
         ReleaseReads {
             direct,
             places,
+            subjects,
             edges,
             into,
         }
@@ -806,10 +882,10 @@ fn check_call<'t>(
     cx: &mut FlowContext<'_, 't>,
     (k, scanned): (&Constraints<'t>, &Needs),
     func: FuncId,
-    call: &Call,
+    call: &Call<'t>,
     args: &[tree_sitter::Node<'t>],
     in_release: bool,
-    mixed: &mut Vec<MixedStore<'_>>,
+    mixed: &mut Vec<MixedStore<'t>>,
 ) {
     // A cast the parser read as a call: its operand is checked where the
     // cast is used.
@@ -909,13 +985,13 @@ fn check_call<'t>(
 /// `sg_set_page(container, page, ...)` (or a container filled from a whole
 /// array): other pages into a unit's container block it; the store is
 /// evidence.
-fn element_store(
-    cx: &mut FlowContext,
+fn element_store<'t>(
+    cx: &mut FlowContext<'_, 't>,
     func: FuncId,
-    call: &Call,
+    call: &Call<'t>,
     callee: &str,
     store: ElementStore,
-    mixed: &mut Vec<MixedStore<'_>>,
+    mixed: &mut Vec<MixedStore<'t>>,
 ) {
     let src = cx.src(func);
     let args = call.args();
@@ -941,6 +1017,7 @@ fn element_store(
             place: cx.place(func, call.node),
         };
         mixed.push(MixedStore {
+            at: (func, call.node),
             storage: element_home(cx, func, container).map(|(l, _)| l),
             object: None,
             why,

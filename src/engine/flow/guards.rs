@@ -30,7 +30,7 @@
 
 use super::escapes::value_sources;
 use super::ids::FuncId;
-use super::objects::{every_field_mention, macro_mentions};
+use super::objects::{every_field_mention, macro_mentions, ObjectTrace};
 use super::propagate::Constraints;
 use super::{text, FlowContext, Limit, Loc, Need, Needs, Val};
 use crate::c::syntax::{shape, strip, Assignment, ExprShape};
@@ -229,6 +229,16 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
         }
     }
 
+    /// How many needs the answers so far asked for.
+    pub fn asked(&self) -> usize {
+        self.wanted.borrow().len()
+    }
+
+    /// The needs asked for since `asked` returned `since`.
+    pub fn wanted_since(&self, since: usize) -> Vec<(Need, bool)> {
+        self.wanted.borrow()[since..].to_vec()
+    }
+
     /// What `subject` (an expression of `func`) holds under the tests it
     /// runs under.
     pub fn answer(&self, func: FuncId, subject: Node<'t>) -> Answer {
@@ -394,6 +404,225 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
         }
         let full = cx.locs.get(&loc)?;
         kept.covers(&dropped, full).then_some((kept, dropped))
+    }
+
+    /// Whether the release reading `subject` (in `g`, through `read`) can
+    /// never see what the store `at` (into the local array `storage`)
+    /// stores: the store is in one branch of an `if` whose test only reads
+    /// parameters its function never changes, so one call runs one branch;
+    /// the array is allocated afresh by each call; and the release either
+    /// reads the array in the other branch, or reads it through a field of
+    /// an object, also allocated by each call, under a test of a flag of
+    /// that object which only the other branch sets (every store of the
+    /// flag and of the field is in that function, into that object, and
+    /// the field only ever holds the array). Returns the test of the `if`
+    /// and whether the store runs when it holds.
+    pub fn branch_apart(
+        &self,
+        trace: &mut ObjectTrace<'_, '_, 't>,
+        (f, store): (FuncId, Node<'t>),
+        storage: &Loc,
+        (g, subject): (FuncId, Node<'t>),
+        read: &Loc,
+    ) -> Option<(String, bool)> {
+        let cx = self.cx;
+        let Loc::Var(owner, _) = storage else {
+            return None;
+        };
+        if *owner != f {
+            return None;
+        }
+        let src = cx.src(f);
+        let array = match Assignment::new(store).map(|a| shape(a.lhs, src)) {
+            Some(ExprShape::Subscript { base, .. } | ExprShape::Deref(base)) => base,
+            _ => return None,
+        };
+        let (branch_if, in_then) = self.fixed_branch(f, store)?;
+        let other = match in_then {
+            true => branch_if.child_by_field_name("alternative")?,
+            false => branch_if.child_by_field_name("consequence")?,
+        };
+        let condition = text(branch_if.child_by_field_name("condition")?, src);
+        let condition = condition
+            .strip_prefix('(')
+            .and_then(|c| c.strip_suffix(')'))
+            .map(str::to_string)
+            .unwrap_or(condition);
+        let fresh = |trace: &mut ObjectTrace<'_, '_, 't>, node: Node<'t>| {
+            trace
+                .objects(f, node)
+                .is_some_and(|o| !o.is_empty() && o.iter().all(|a| a.func() == f))
+        };
+        let within =
+            |n: Node, b: Node| n.start_byte() >= b.start_byte() && n.end_byte() <= b.end_byte();
+        // The array read in the other branch of the same call.
+        if read == storage && g == f && within(subject, other) {
+            return fresh(trace, array).then_some((condition, in_then));
+        }
+        // The array read through a field, under a test of a flag.
+        let Loc::Field(s, field) = read else {
+            return None;
+        };
+        let read_src = cx.src(g);
+        let mut node = strip(subject);
+        let read_base = loop {
+            match shape(node, read_src) {
+                ExprShape::Field { base, .. } => break base,
+                ExprShape::Subscript { base, .. } | ExprShape::Deref(base) => node = strip(base),
+                _ => return None,
+            }
+        };
+        for test in tests(subject, read_src) {
+            let ExprShape::Field { base, .. } = shape(test.flag, read_src) else {
+                continue;
+            };
+            if text(base, read_src) != text(read_base, read_src)
+                || assigns_any(test.branch, &identifiers(read_base, read_src), read_src)
+            {
+                continue;
+            }
+            let Some(Loc::Field(flag_s, flag)) = cx.loc_of(g, test.flag) else {
+                continue;
+            };
+            if flag_s != *s || flag == *field {
+                continue;
+            }
+            let Some(object) = self.set_only_in(f, other, (s, &flag, field), test.holds, storage)
+            else {
+                continue;
+            };
+            if fresh(trace, object) && fresh(trace, array) {
+                return Some((condition, in_then));
+            }
+        }
+        None
+    }
+
+    /// The innermost `if` of `f` a node is in a branch of, and whether it
+    /// is the first branch, when the test only reads parameters `f` never
+    /// changes (and constants in capitals): every run of the `if` in one
+    /// call of `f` takes the same branch.
+    fn fixed_branch(&self, f: FuncId, node: Node<'t>) -> Option<(Node<'t>, bool)> {
+        let cx = self.cx;
+        let src = cx.src(f);
+        let mut child = node;
+        let (branch_if, in_then) = loop {
+            let parent = child.parent()?;
+            if parent.kind() == "function_definition" {
+                return None;
+            }
+            if parent.kind() == "if_statement" {
+                if parent.child_by_field_name("consequence") == Some(child) {
+                    break (parent, true);
+                }
+                if child.kind() == "else_clause" {
+                    break (parent, false);
+                }
+            }
+            child = parent;
+        };
+        let condition = branch_if.child_by_field_name("condition")?;
+        let params = &cx.funcs[f].params;
+        let mut names = Vec::new();
+        let mut plain = true;
+        crate::c::syntax::preorder(condition, |n| {
+            match n.kind() {
+                "call_expression"
+                | "field_expression"
+                | "subscript_expression"
+                | "assignment_expression"
+                | "update_expression"
+                | "pointer_expression" => plain = false,
+                "identifier" => {
+                    let name = text(n, src);
+                    if params.contains(&name) {
+                        names.push(name);
+                    } else if !super::summaries::is_macro_name(&name) && name != "NULL" {
+                        plain = false;
+                    }
+                }
+                _ => {}
+            }
+            plain
+        });
+        if !plain {
+            return None;
+        }
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let fc = &cx.funcs[f];
+        let assigned = fc.constraints.stores().any(|a| {
+            let lhs = strip(a.lhs);
+            lhs.kind() == "identifier" && names.contains(&&*text(lhs, src))
+        });
+        let changed = fc.nodes.iter().any(|&n| changes_word(n, &names, src));
+        (!assigned && !changed).then_some((branch_if, in_then))
+    }
+
+    /// The object expression every store of flag field `flag` of struct
+    /// `s` writes through, when every such store is in `f`, stores a
+    /// constant, and stores one that passes the test (`holds`) only inside
+    /// `branch`; and every store of the field `field` of `s` is in `f`,
+    /// writes through the same object expression and stores the array
+    /// `storage`.
+    fn set_only_in(
+        &self,
+        f: FuncId,
+        branch: Node<'t>,
+        (s, flag, field): (&str, &str, &str),
+        holds: bool,
+        storage: &Loc,
+    ) -> Option<Node<'t>> {
+        let cx = self.cx;
+        let src = cx.src(f);
+        let within =
+            |n: Node| n.start_byte() >= branch.start_byte() && n.end_byte() <= branch.end_byte();
+        let mut objects: Vec<Node<'t>> = Vec::new();
+        let mut wanted = Vec::new();
+        let flags =
+            every_field_mention(
+                cx,
+                self.scanned,
+                (s, flag),
+                &mut wanted,
+                |id, n| match written(n) {
+                    Written::Read => Some(()),
+                    Written::Changed => None,
+                    // Every store is in `f`, whose source `src` is.
+                    Written::Stored(_) if id != f => None,
+                    Written::Stored(asg) => {
+                        let ExprShape::Field { base, .. } = shape(n, src) else {
+                            return None;
+                        };
+                        let passes = literal_truth(asg.rhs, src)? == holds;
+                        (!passes || within(asg.node)).then(|| objects.push(base))
+                    }
+                },
+            );
+        let fields = flags.and_then(|()| {
+            every_field_mention(
+                cx,
+                self.scanned,
+                (s, field),
+                &mut wanted,
+                |id, n| match written(n) {
+                    Written::Read => Some(()),
+                    Written::Changed => None,
+                    Written::Stored(_) if id != f => None,
+                    Written::Stored(asg) => {
+                        let ExprShape::Field { base, .. } = shape(n, src) else {
+                            return None;
+                        };
+                        let array = super::values::alias_loc(cx, f, asg.rhs);
+                        (array.as_ref() == Some(storage)).then(|| objects.push(base))
+                    }
+                },
+            )
+        });
+        self.wanted.borrow_mut().extend(wanted);
+        fields?;
+        let first = *objects.first()?;
+        let same = objects.iter().all(|&o| text(o, src) == text(first, src));
+        same.then_some(first)
     }
 
     /// A value and a flag a caller passes on from its own parameters.

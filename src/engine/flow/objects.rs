@@ -36,6 +36,11 @@ pub(crate) struct Allocation {
 }
 
 impl Allocation {
+    /// The function that makes it.
+    pub fn func(&self) -> FuncId {
+        self.func
+    }
+
     /// Where the allocation is, as `file:line`.
     pub fn place(&self, cx: &FlowContext) -> String {
         let file = cx.file(cx.funcs[self.func].file);
