@@ -578,31 +578,13 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
             |n: Node| n.start_byte() >= branch.start_byte() && n.end_byte() <= branch.end_byte();
         let mut objects: Vec<Node<'t>> = Vec::new();
         let mut wanted = Vec::new();
-        let flags =
+        // Every store of `name` must be one in `f` (whose text `src` is)
+        // that `accepts`; the object each writes through is kept.
+        let mut stores_in_f = |name: &str, accepts: &dyn Fn(&Assignment<'t>) -> Option<bool>| {
             every_field_mention(
                 cx,
                 self.scanned,
-                (s, flag),
-                &mut wanted,
-                |id, n| match written(n) {
-                    Written::Read => Some(()),
-                    Written::Changed => None,
-                    // Every store is in `f`, whose source `src` is.
-                    Written::Stored(_) if id != f => None,
-                    Written::Stored(asg) => {
-                        let ExprShape::Field { base, .. } = shape(n, src) else {
-                            return None;
-                        };
-                        let passes = literal_truth(asg.rhs, src)? == holds;
-                        (!passes || within(asg.node)).then(|| objects.push(base))
-                    }
-                },
-            );
-        let fields = flags.and_then(|()| {
-            every_field_mention(
-                cx,
-                self.scanned,
-                (s, field),
+                (s, name),
                 &mut wanted,
                 |id, n| match written(n) {
                     Written::Read => Some(()),
@@ -612,12 +594,20 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
                         let ExprShape::Field { base, .. } = shape(n, src) else {
                             return None;
                         };
-                        let array = super::values::alias_loc(cx, f, asg.rhs);
-                        (array.as_ref() == Some(storage)).then(|| objects.push(base))
+                        accepts(&asg)?.then(|| objects.push(base))
                     }
                 },
             )
-        });
+        };
+        let flag_stores = |asg: &Assignment<'t>| {
+            let passes = literal_truth(asg.rhs, src)? == holds;
+            Some(!passes || within(asg.node))
+        };
+        let field_stores = |asg: &Assignment<'t>| {
+            Some(super::values::alias_loc(cx, f, asg.rhs).as_ref() == Some(storage))
+        };
+        let fields =
+            stores_in_f(flag, &flag_stores).and_then(|()| stores_in_f(field, &field_stores));
         self.wanted.borrow_mut().extend(wanted);
         fields?;
         let first = *objects.first()?;
