@@ -223,9 +223,11 @@ impl<'a, 't> FlowContext<'a, 't> {
                 let mut v = eval(base);
                 if subtracted {
                     // The distance between two addresses of the same pages
-                    // (`end - start`) is a size.
+                    // (`end - start`), or between two pointers into the
+                    // same array (`cur - pages`), is a size.
                     let o = eval(other);
                     v.pages.retain(|u| !o.pages.contains(u));
+                    v.arrays.retain(|u| !o.arrays.contains(u));
                 } else {
                     v.extend(eval(other));
                 }
