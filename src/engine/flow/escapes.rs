@@ -4,7 +4,7 @@
 
 use super::calls::Unresolved;
 use super::collect::MatchSite;
-use super::guards::{self, Answer, Guards};
+use super::guards::{Answer, Guards};
 use super::ids::{FileId, FuncId, UnitId};
 use super::objects::{self, ObjectTrace};
 use super::propagate::{stored_units, Constraints};
@@ -532,16 +532,7 @@ fn block_mixed_storage<'t>(
         }
     }
     for (asked, units) in wanted {
-        for (need, local) in asked {
-            cx.need(need.clone(), &units);
-            match need {
-                Need::Callers(f) => cx.needs.add_callers(f, local),
-                Need::Field(s, f) => cx.needs.add_field(s, f, local),
-                Need::Definition(f) => {
-                    cx.needs.definitions.insert(f);
-                }
-            }
-        }
+        cx.ask(asked, &units);
     }
     for (m, verdict) in mixed.into_iter().zip(verdicts) {
         let blocks = match verdict {
@@ -941,7 +932,7 @@ fn check_call<'t>(
         // what they wait on is read: an escape until then.
         if !wanted.is_empty() && !v.is_empty() {
             let units = v.units();
-            guards::ask(cx, wanted, &units);
+            cx.ask(wanted, &units);
             let why = Blocker::UnconvertedRelease {
                 call: callee.clone().unwrap_or_default(),
                 place: cx.place(func, call.node),

@@ -27,6 +27,14 @@
 //! Otherwise the answer is `Answer::Unknown` (or `Answer::Waiting` for
 //! callers and fields not read yet), and the location's whole value
 //! stands. `explain` shows each value left out (`Separation::Flag`).
+//!
+//! `Guards::branch_apart` tells apart the two branches of one `if` the
+//! same way, for another value stored into a local array: one call of the
+//! function runs one branch when the test only reads parameters it never
+//! changes, so a release that reads the array in the other branch, or
+//! through an object whose flag only the other branch sets, never sees
+//! the value when the array and the object are allocated afresh by each
+//! call (`Separation::Branch`).
 
 use super::escapes::value_sources;
 use super::ids::FuncId;
@@ -36,7 +44,6 @@ use super::{text, FlowContext, Limit, Loc, Need, Needs, Val};
 use crate::c::syntax::{shape, strip, Assignment, ExprShape};
 use crate::engine::reason::Origin;
 use std::cell::RefCell;
-use std::collections::BTreeSet;
 use tree_sitter::Node;
 
 /// How many calls deep a flag passed on as a parameter is followed
@@ -151,42 +158,13 @@ fn tested_flag<'t>(cond: Node<'t>, src: &[u8]) -> Option<(Node<'t>, bool)> {
     }
 }
 
-/// Records what an answer waits on, for the units that wait.
-pub(crate) fn ask(
-    cx: &mut FlowContext,
-    wanted: Vec<(Need, bool)>,
-    units: &BTreeSet<super::ids::UnitId>,
-) {
-    for (need, local) in wanted {
-        cx.need(need.clone(), units);
-        match need {
-            Need::Callers(f) => cx.needs.add_callers(f, local),
-            Need::Field(s, f) => cx.needs.add_field(s, f, local),
-            Need::Definition(f) => {
-                cx.needs.definitions.insert(f);
-            }
-        }
-    }
-}
-
 /// Whether a constant is set: `0`, `false` and `NULL` are not, any other
 /// number and `true` are; `None` for anything else.
 fn literal_truth(node: Node, src: &[u8]) -> Option<bool> {
     let node = strip(node);
     let word = &src[node.byte_range()];
     match node.kind() {
-        "number_literal" => {
-            let digits = std::str::from_utf8(word).ok()?;
-            let digits = digits.trim_end_matches(['u', 'U', 'l', 'L']);
-            let value = match digits
-                .strip_prefix("0x")
-                .or_else(|| digits.strip_prefix("0X"))
-            {
-                Some(hex) => u64::from_str_radix(hex, 16).ok()?,
-                None => digits.parse::<u64>().ok()?,
-            };
-            Some(value != 0)
-        }
+        "number_literal" => super::values::number_value(word).map(|v| v != 0),
         "true" => Some(true),
         "false" | "null" => Some(false),
         "identifier" if word == b"NULL" => Some(false),

@@ -437,6 +437,21 @@ impl<'a, 't> FlowContext<'a, 't> {
         f.len() != before
     }
 
+    /// Records needs (each with whether it is local to a `.c` file) and
+    /// that these units wait on them.
+    pub fn ask(&mut self, wanted: Vec<(Need, bool)>, units: &BTreeSet<UnitId>) {
+        for (need, local) in wanted {
+            self.need(need.clone(), units);
+            match need {
+                Need::Callers(f) => self.needs.add_callers(f, local),
+                Need::Field(s, f) => self.needs.add_field(s, f, local),
+                Need::Definition(f) => {
+                    self.needs.definitions.insert(f);
+                }
+            }
+        }
+    }
+
     /// Records that these units wait on a need.
     pub fn need(&mut self, need: Need, units: &BTreeSet<UnitId>) {
         self.need_units

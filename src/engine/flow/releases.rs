@@ -3,7 +3,7 @@
 //! become one flow, and units are merged into their representatives.
 
 use super::collect::MatchSite;
-use super::guards::{self, Answer, Guards};
+use super::guards::{Answer, Guards};
 use super::ids::{FileId, FuncId, UnitId};
 use super::propagate::Constraints;
 use super::{push_unique, FlowContext, Need, Needs};
@@ -94,7 +94,7 @@ pub(crate) fn tie<'t>(
     };
     for c in &mut candidates {
         let wanted = std::mem::take(&mut c.wanted);
-        guards::ask(cx, wanted, &c.units);
+        cx.ask(wanted, &c.units);
     }
     candidates.sort_by_key(|c| {
         (

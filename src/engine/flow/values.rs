@@ -639,6 +639,19 @@ pub(crate) fn bit_operands<'n>(node: Node<'n>, src: &[u8]) -> Option<(Node<'n>, 
     Some((left, (!shift).then_some(right)))
 }
 
+/// The value of an integer literal (decimal or hexadecimal, any integer
+/// suffixes: `0x1000UL`); `None` for anything else.
+pub(crate) fn number_value(literal: &[u8]) -> Option<u64> {
+    let digits = std::str::from_utf8(without_suffix(literal)).ok()?;
+    match digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => digits.parse::<u64>().ok(),
+    }
+}
+
 /// A number's digits without its integer suffixes (`1UL` -> `1`).
 fn without_suffix(mut t: &[u8]) -> &[u8] {
     while let [rest @ .., b'u' | b'U' | b'l' | b'L'] = t {
@@ -655,17 +668,7 @@ fn is_in_page_mask(node: Node, src: &[u8]) -> bool {
     let word = |n: Node| -> &[u8] { &src[crate::c::syntax::strip(n).byte_range()] };
     let node = crate::c::syntax::strip(node);
     match node.kind() {
-        "number_literal" => {
-            let digits = std::str::from_utf8(without_suffix(word(node))).unwrap_or("");
-            let value = match digits
-                .strip_prefix("0x")
-                .or_else(|| digits.strip_prefix("0X"))
-            {
-                Some(hex) => u64::from_str_radix(hex, 16).ok(),
-                None => digits.parse::<u64>().ok(),
-            };
-            value.is_some_and(|v| v < 4096)
-        }
+        "number_literal" => number_value(word(node)).is_some_and(|v| v < 4096),
         "unary_expression" => {
             node.child_by_field_name("operator").map(|o| o.kind()) == Some("~")
                 && node
