@@ -13,7 +13,10 @@
 #             aliases, one after the other, and releasing through the last;
 #    fields   one struct of N page fields, one function filling each field
 #             with an acquire and one releasing them all;
-#    units    N functions, each acquiring and releasing its own pages.
+#    units    N functions, each acquiring and releasing its own pages;
+#    flags    N functions, half handing the user's pages and half pages of
+#             their own to one helper that releases them under a flag the
+#             caller passes (`if (user) put_page(p); else __free_page(p);`).
 #    Linear means 4x N costs at most 5x the CPU time: the table gives the
 #    CPU ratio of each N to the N four times smaller.
 # 3. Peak memory on one big generated file (BIG_MB, default 50 MB, of small
@@ -29,7 +32,7 @@
 set -euo pipefail
 top="$(cd "$(dirname "$0")/.." && pwd)"
 NS=${NS:-1000 2000 4000 8000}
-CASES=${CASES:-callers aliases fields units}
+CASES=${CASES:-callers aliases fields units flags}
 BIG_MB=${BIG_MB:-50}
 GNU_TIME=${GNU_TIME:-/usr/bin/time}
 if [ -n "${PINPATCH:-}" ]; then
@@ -92,6 +95,19 @@ else:
         parts.append("}\n")
     elif kind == "units":
         parts.extend(good % k for k in range(n))
+    elif kind == "flags":
+        parts.append("static void put_flagged(struct page *p, int user)\n{\n"
+                     "\tif (user)\n\t\tput_page(p);\n\telse\n\t\t__free_page(p);\n}\n\n")
+        for k in range(n):
+            if k % 2:
+                parts.append(
+                    f"static void own{k}(void)\n{{\n\tstruct page *p = alloc_page(GFP_KERNEL);\n\n"
+                    "\tif (p)\n\t\tput_flagged(p, 0);\n}\n\n")
+            else:
+                parts.append(
+                    f"static int user{k}(unsigned long a)\n{{\n\tstruct page *p;\n"
+                    "\tint n = get_user_pages_fast(a, 1, FOLL_WRITE, &p);\n\n"
+                    "\tif (n == 1)\n\t\tput_flagged(p, 1);\n\treturn n;\n}\n\n")
     else:
         sys.exit(f"unknown kind {kind}")
 os.makedirs(out, exist_ok=True)

@@ -37,13 +37,37 @@ pub(crate) fn collect<'t>(
             .iter()
             .map(|r| (cx.funcs[r.func].file, r.matched.start, r.matched.end)),
     );
+    // A call matters when it passes something tracked, or when it calls a
+    // function whose parameters hold pages (its other arguments must then
+    // come from acquires too).
+    let matters = |cx: &FlowContext, i: usize| {
+        k.call_mentions[i].hot(k.calls[i].0, &cx.hot)
+            || k.call_targets[i].iter().any(|&g| cx.has_tracked_param(g))
+    };
+    // A release the rules do not convert (`__free_page(page)`) sees what
+    // the tests it runs under let through (`guards`), asked of one
+    // `Guards` for the whole program.
+    let mut answers: HashMap<(usize, usize), Answer> = HashMap::new();
+    {
+        let guards = Guards::new(cx, k, scanned);
+        for (i, (func, call)) in k.calls.iter().enumerate() {
+            let release = call.callee_name(cx.src(*func)).is_some_and(|c| {
+                cx.engine
+                    .pack
+                    .flow
+                    .releases
+                    .contains(&*String::from_utf8_lossy(c))
+            });
+            if !release || !matters(cx, i) {
+                continue;
+            }
+            for (position, &arg) in k.call_args[i].iter().enumerate() {
+                answers.insert((i, position), guards.answer(*func, arg));
+            }
+        }
+    }
     for (i, (func, call)) in k.calls.iter().enumerate() {
-        // A call matters when it passes something tracked, or when it calls
-        // a function whose parameters hold pages (its other arguments must
-        // then come from acquires too).
-        if !k.call_mentions[i].hot(*func, &cx.hot)
-            && !k.call_targets[i].iter().any(|&g| cx.has_tracked_param(g))
-        {
+        if !matters(cx, i) {
             continue;
         }
         let file = cx.funcs[*func].file;
@@ -51,7 +75,7 @@ pub(crate) fn collect<'t>(
         let in_release = release_ranges.encloses(file, range.0, range.1);
         check_call(
             cx,
-            (k, scanned),
+            (i, &mut answers),
             *func,
             call,
             &k.call_args[i],
@@ -871,7 +895,7 @@ fn need_field(cx: &mut FlowContext, s: &str, f: &str, units: &BTreeSet<UnitId>) 
 /// A call that passes or may receive tracked values.
 fn check_call<'t>(
     cx: &mut FlowContext<'_, 't>,
-    (k, scanned): (&Constraints<'t>, &Needs),
+    (index, answers): (usize, &mut HashMap<(usize, usize), Answer>),
     func: FuncId,
     call: &Call<'t>,
     args: &[tree_sitter::Node<'t>],
@@ -909,16 +933,10 @@ fn check_call<'t>(
     } else {
         None
     };
-    // A release the rules do not convert (`__free_page(page)`) sees what
-    // the tests it runs under let through (`guards`).
-    let release = callee
-        .as_deref()
-        .is_some_and(|c| cx.engine.pack.flow.releases.contains(c));
     for (position, &arg) in args.iter().enumerate() {
-        let answer = match release {
-            true => Guards::new(cx, k, scanned).answer(func, arg),
-            false => Answer::Unknown,
-        };
+        let answer = answers
+            .remove(&(index, position))
+            .unwrap_or(Answer::Unknown);
         let (v, wanted) = match answer {
             Answer::Known(g) => (g.val, Vec::new()),
             Answer::Waiting(wanted) => (cx.eval(func, arg, 0), wanted),

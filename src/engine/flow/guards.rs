@@ -44,6 +44,7 @@ use super::{text, FlowContext, Limit, Loc, Need, Needs, Val};
 use crate::c::syntax::{shape, strip, Assignment, ExprShape};
 use crate::engine::reason::Origin;
 use std::cell::RefCell;
+use std::collections::HashMap;
 use tree_sitter::Node;
 
 /// How many calls deep a flag passed on as a parameter is followed
@@ -185,6 +186,9 @@ pub(crate) struct Guards<'c, 'a, 't> {
     /// What an answer waits on: callers or fields not read yet (each with
     /// whether it is local to a `.c` file).
     wanted: RefCell<Vec<(Need, bool)>>,
+    /// The calls (indices into `k.calls`) of each function, built on the
+    /// first question that needs them.
+    calls_of: RefCell<Option<HashMap<FuncId, Vec<usize>>>>,
 }
 
 /// What a guarded evaluation found.
@@ -204,7 +208,23 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
             k,
             scanned,
             wanted: RefCell::new(Vec::new()),
+            calls_of: RefCell::new(None),
         }
+    }
+
+    /// The calls of `g`, in program order.
+    fn calls_of(&self, g: FuncId) -> Vec<usize> {
+        let mut index = self.calls_of.borrow_mut();
+        let index = index.get_or_insert_with(|| {
+            let mut by_callee: HashMap<FuncId, Vec<usize>> = HashMap::new();
+            for (i, targets) in self.k.call_targets.iter().enumerate() {
+                for &t in targets {
+                    by_callee.entry(t).or_default().push(i);
+                }
+            }
+            by_callee
+        });
+        index.get(&g).cloned().unwrap_or_default()
     }
 
     /// How many needs the answers so far asked for.
@@ -361,10 +381,8 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
                 false => kept.add(self.stored(g, asg)),
             }
         }
-        for (i, (h, call)) in self.k.calls.iter().enumerate() {
-            if !self.k.call_targets[i].contains(&g) {
-                continue;
-            }
+        for i in self.calls_of(g) {
+            let (h, call) = &self.k.calls[i];
             let args = &self.k.call_args[i];
             let (arg, flag_arg) = (*args.get(value)?, *args.get(flag)?);
             let passed = || self.argument(*h, call.node, arg, &f.name);
