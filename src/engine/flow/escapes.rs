@@ -28,7 +28,7 @@ pub(crate) fn collect<'t>(
         // Only a statement that names something tracked can store pages or
         // overwrite a tracked location.
         if k.assignment_mentions[i].hot(*func, &cx.hot) {
-            store(cx, *func, asg, &mut mixed);
+            store(cx, scanned, *func, asg, &mut mixed);
         }
     }
     tracked_fields(cx);
@@ -240,6 +240,9 @@ pub(crate) fn value_sources(cx: &FlowContext, func: FuncId, node: tree_sitter::N
                     stack.push((other, next));
                 }
             }
+            ExprShape::Other if strip(n).kind() == "update_expression" => {
+                stack.extend(strip(n).child_by_field_name("argument").map(|a| (a, next)));
+            }
             ExprShape::Other => {
                 if let Some((left, right)) = super::values::bit_operands(n, src) {
                     stack.push((left, next));
@@ -304,6 +307,7 @@ impl Enclosing {
 /// into an element of a unit's array.
 fn store<'t>(
     cx: &mut FlowContext<'_, 't>,
+    scanned: &Needs,
     func: FuncId,
     asg: &Assignment<'t>,
     mixed: &mut Vec<MixedStore<'t>>,
@@ -366,12 +370,32 @@ fn store<'t>(
                         cx.needs.fields.insert((s, f));
                     }
                 }
-                if cx.tracked(&loc) && v.is_empty() && asg.plain && !cx.holds_no_page(func, asg.rhs)
+                let slot = || {
+                    let mut wanted = Vec::new();
+                    let slot = slot_only_by_address(cx, scanned, func, asg.rhs, &mut wanted);
+                    (slot, wanted)
+                };
+                let (is_slot, slot_wanted) = match cx.tracked(&loc) && v.is_empty() && asg.plain {
+                    true => slot(),
+                    false => (false, Vec::new()),
+                };
+                if cx.tracked(&loc)
+                    && v.is_empty()
+                    && asg.plain
+                    && !is_slot
+                    && !cx.holds_no_page(func, asg.rhs)
                 {
                     // What a function not read yet returns may be no page
                     // (entries it has just cleared): read its definition,
                     // and let the value wait on it.
                     let mut pending = false;
+                    // The slot may turn out to be storage once the files
+                    // naming its field are read.
+                    if !slot_wanted.is_empty() {
+                        let units = cx.val_of(&loc).units();
+                        cx.ask(slot_wanted, &units);
+                        pending = true;
+                    }
                     if let ExprShape::Call(call) = shape(asg.rhs, src) {
                         let name = call.callee_name(src).map(String::from_utf8_lossy);
                         if let Some(name) = name.filter(|_| cx.targets(func, &call).is_empty()) {
@@ -890,6 +914,54 @@ fn need_field(cx: &mut FlowContext, s: &str, f: &str, units: &BTreeSet<UnitId>) 
             cx.needs.add_field(name.clone(), spelling, file_local);
         }
     }
+}
+
+/// Whether an expression is the address of a struct field that the
+/// program only ever uses by its address, each time stored into an array
+/// pointer (`batch->pages = &batch->fallback_page`, a one-page array
+/// inside the object for when no array could be allocated): the slot is
+/// storage, like an allocation, and whatever is put into it goes through
+/// the pointers that hold its address, which the analysis follows. Needs
+/// for the files naming the field not read yet go to `wanted`.
+fn slot_only_by_address<'t>(
+    cx: &FlowContext<'_, 't>,
+    scanned: &Needs,
+    func: FuncId,
+    e: tree_sitter::Node<'t>,
+    wanted: &mut Vec<(Need, bool)>,
+) -> bool {
+    let src = cx.src(func);
+    let ExprShape::AddressOf(inner) = shape(e, src) else {
+        return false;
+    };
+    let Some(Loc::Field(s, f)) = cx.loc_of(func, inner) else {
+        return false;
+    };
+    let by_address = |n: tree_sitter::Node<'t>| {
+        let up = |n: tree_sitter::Node<'t>| {
+            let mut n = n;
+            while let Some(p) = n
+                .parent()
+                .filter(|p| p.kind() == "parenthesized_expression")
+            {
+                n = p;
+            }
+            n.parent()
+        };
+        let Some(address) = up(n).filter(|p| {
+            p.kind() == "pointer_expression"
+                && p.child_by_field_name("operator").map(|o| o.kind()) == Some("&")
+        }) else {
+            return false;
+        };
+        up(address)
+            .and_then(Assignment::new)
+            .is_some_and(|a| a.plain && crate::c::syntax::strip(a.rhs) == address)
+    };
+    let every = objects::every_field_mention(cx, scanned, (&s, &f), wanted, |_, n| {
+        by_address(n).then_some(())
+    });
+    every.is_some()
 }
 
 /// A call that passes or may receive tracked values.

@@ -233,6 +233,14 @@ impl<'a, 't> FlowContext<'a, 't> {
                 }
                 v
             }
+            // `pfn++` and `--p` are what they step: the value before or
+            // after one step is the same page's identity or array.
+            ExprShape::Other if crate::c::syntax::strip(node).kind() == "update_expression" => {
+                match crate::c::syntax::strip(node).child_by_field_name("argument") {
+                    Some(argument) => eval(argument),
+                    None => Val::default(),
+                }
+            }
             // A page's identity shifted, masked or tagged
             // (`page_to_pfn(page) << PAGE_SHIFT`, `hpa | DIRTY`).
             ExprShape::Other => match bit_operands(node, src) {
