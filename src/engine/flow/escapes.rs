@@ -32,6 +32,7 @@ pub(crate) fn collect<'t>(
         }
     }
     tracked_fields(cx);
+    initialised_structs(cx);
     let release_ranges = Enclosing::of(
         releases
             .iter()
@@ -912,6 +913,42 @@ fn need_field(cx: &mut FlowContext, s: &str, f: &str, units: &BTreeSet<UnitId>) 
         for spelling in cx.types.spellings(s, f) {
             cx.need(Need::Field(name.clone(), spelling.clone()), units);
             cx.needs.add_field(name.clone(), spelling, file_local);
+        }
+    }
+}
+
+/// Pages put into an initialiser that does not make an array of them (a
+/// struct's `{ .page = page }`, a compound literal) are not followed: the
+/// fields they land in are not told by the initialiser.
+fn initialised_structs(cx: &mut FlowContext) {
+    let mut unfollowed = Vec::new();
+    for (g, f) in cx.funcs.iter_enumerated() {
+        for &n in &f.constraints.initializers {
+            // `struct page *list[2] = { ... }`: the name is declared an
+            // array (the declarator next to it is the array's).
+            let array = n.kind() == "initializer_list"
+                && n.parent()
+                    .filter(|d| d.kind() == "init_declarator")
+                    .and_then(|d| d.child_by_field_name("declarator"))
+                    .and_then(crate::c::syntax::declarator_identifier)
+                    .and_then(|name| name.parent())
+                    .is_some_and(|a| a.kind() == "array_declarator");
+            if array {
+                continue;
+            }
+            let v = cx.eval(g, n, 0);
+            if !v.is_empty() {
+                let why = Blocker::StoredUnfollowed {
+                    target: text(n, cx.src(g)),
+                    place: cx.place(g, n),
+                };
+                unfollowed.push((v.units(), why));
+            }
+        }
+    }
+    for (units, why) in unfollowed {
+        for u in units {
+            push_unique(&mut cx.units[u].escapes, why.clone());
         }
     }
 }

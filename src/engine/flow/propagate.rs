@@ -57,6 +57,8 @@ pub(crate) struct FunctionConstraints<'t> {
     pub references: HashMap<String, Node<'t>>,
     /// References taken for the store next to them.
     pub handed: HandedReferences,
+    /// Initialiser lists and compound literals, outermost only.
+    pub initializers: Vec<Node<'t>>,
 }
 
 /// A call of a function, with what its arguments mention and what the
@@ -94,6 +96,7 @@ impl<'t> FunctionConstraints<'t> {
             returns: Vec::new(),
             references: HashMap::new(),
             handed: HandedReferences::of(engine, nodes, src),
+            initializers: Vec::new(),
         };
         for &n in nodes {
             if let Some(a) = Assignment::new(n) {
@@ -128,6 +131,19 @@ impl<'t> FunctionConstraints<'t> {
             }
         }
         for &n in nodes {
+            let initializer =
+                matches!(n.kind(), "initializer_list" | "compound_literal_expression");
+            let nested = || {
+                n.parent().is_some_and(|p| {
+                    matches!(
+                        p.kind(),
+                        "initializer_list" | "initializer_pair" | "compound_literal_expression"
+                    )
+                })
+            };
+            if initializer && !nested() {
+                out.initializers.push(n);
+            }
             if n.kind() != "identifier" {
                 continue;
             }

@@ -233,6 +233,29 @@ impl<'a, 't> FlowContext<'a, 't> {
                 }
                 v
             }
+            // `(a, b)` is `b`.
+            ExprShape::Other if crate::c::syntax::strip(node).kind() == "comma_expression" => {
+                match crate::c::syntax::strip(node).child_by_field_name("right") {
+                    Some(right) => eval(right),
+                    None => Val::default(),
+                }
+            }
+            // `{ page, NULL }` (and `{ .page = page }`, `(struct x){ ... }`)
+            // holds what its members hold, as an array of them; a struct
+            // initialised with pages is not followed (`escapes`).
+            ExprShape::Other
+                if matches!(
+                    crate::c::syntax::strip(node).kind(),
+                    "initializer_list" | "compound_literal_expression"
+                ) =>
+            {
+                let mut v = Val::default();
+                for member in initializer_members(crate::c::syntax::strip(node)) {
+                    let m = eval(member);
+                    v.arrays.extend(m.pages.into_iter().chain(m.arrays));
+                }
+                v
+            }
             // `pfn++` and `--p` are what they step: the value before or
             // after one step is the same page's identity or array.
             ExprShape::Other if crate::c::syntax::strip(node).kind() == "update_expression" => {
@@ -645,6 +668,33 @@ pub(crate) fn bit_operands<'n>(node: Node<'n>, src: &[u8]) -> Option<(Node<'n>, 
     // A shift's right operand is a count of bits, never the value.
     let shift = matches!(op, "<<" | ">>");
     Some((left, (!shift).then_some(right)))
+}
+
+/// The member values of an initialiser list (`{ a, .f = b, [2] = c }`),
+/// or of a compound literal's list, nested lists included.
+pub(crate) fn initializer_members(node: Node) -> Vec<Node> {
+    let list = match node.kind() {
+        "compound_literal_expression" => node.child_by_field_name("value"),
+        _ => Some(node),
+    };
+    let mut out = Vec::new();
+    let Some(list) = list else {
+        return out;
+    };
+    let mut cursor = list.walk();
+    for child in list.named_children(&mut cursor) {
+        let value = match child.kind() {
+            "initializer_pair" => child.child_by_field_name("value"),
+            "comment" => None,
+            _ => Some(child),
+        };
+        match value {
+            Some(v) if v.kind() == "initializer_list" => out.extend(initializer_members(v)),
+            Some(v) => out.push(v),
+            None => {}
+        }
+    }
+    out
 }
 
 /// The value of an integer literal (decimal or hexadecimal, any integer
