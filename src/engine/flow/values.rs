@@ -233,6 +233,21 @@ impl<'a, 't> FlowContext<'a, 't> {
                 }
                 v
             }
+            // `x = v` is what is assigned; `x += n` what `x` becomes.
+            ExprShape::Other if crate::c::syntax::strip(node).kind() == "assignment_expression" => {
+                let n = crate::c::syntax::strip(node);
+                let plain = n.child_by_field_name("operator").map(|o| o.kind()) == Some("=");
+                let side = if plain { "right" } else { "left" };
+                match n.child_by_field_name(side) {
+                    Some(operand) => eval(operand),
+                    None => Val::default(),
+                }
+            }
+            // A frame number scaled to an address or back (`pfn * PAGE_SIZE`,
+            // `phys / PAGE_SIZE`) still names the page.
+            ExprShape::Other if scaled_operand(node, src).is_some() => {
+                scaled_operand(node, src).map(eval).unwrap_or_default()
+            }
             // `(a, b)` is `b`.
             ExprShape::Other if crate::c::syntax::strip(node).kind() == "comma_expression" => {
                 match crate::c::syntax::strip(node).child_by_field_name("right") {
@@ -668,6 +683,33 @@ pub(crate) fn bit_operands<'n>(node: Node<'n>, src: &[u8]) -> Option<(Node<'n>, 
     // A shift's right operand is a count of bits, never the value.
     let shift = matches!(op, "<<" | ">>");
     Some((left, (!shift).then_some(right)))
+}
+
+/// The operand of `x * n` or `x / n` (or `n * x`) that is not a number:
+/// the value that is scaled.
+pub(crate) fn scaled_operand<'n>(node: Node<'n>, src: &[u8]) -> Option<Node<'n>> {
+    let node = crate::c::syntax::strip(node);
+    if node.kind() != "binary_expression" {
+        return None;
+    }
+    let op = node.child_by_field_name("operator")?.kind();
+    let left = node.child_by_field_name("left")?;
+    let right = node.child_by_field_name("right")?;
+    let constant = |n: Node| {
+        let n = crate::c::syntax::strip(n);
+        let word = &src[n.byte_range()];
+        n.kind() == "number_literal"
+            || (n.kind() == "identifier"
+                && word
+                    .iter()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'_'))
+            || n.kind() == "sizeof_expression"
+    };
+    match op {
+        "*" if constant(left) => Some(right),
+        "*" | "/" if constant(right) => Some(left),
+        _ => None,
+    }
 }
 
 /// The member values of an initialiser list (`{ a, .f = b, [2] = c }`),
