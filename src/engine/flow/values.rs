@@ -206,6 +206,16 @@ impl<'a, 't> FlowContext<'a, 't> {
             // filled from an array: `&req->sgt`).
             ExprShape::AddressOf(inner) => match shape(inner, src) {
                 ExprShape::Subscript { base, .. } => Val::arrays(eval(base).arrays),
+                // `&page->lru`: a member of a `struct page` leads back to the
+                // page (`list_add(&page->lru, &list)` puts it on the list).
+                ExprShape::Field {
+                    base, arrow: true, ..
+                } if self.type_of(func, base).as_deref() == Some("page") => {
+                    let v = eval(inner);
+                    let mut out = Val::arrays(v.pages.union(&v.arrays).copied().collect());
+                    out.pages.extend(eval(base).pages);
+                    out
+                }
                 _ => {
                     let v = eval(inner);
                     Val::arrays(v.pages.union(&v.arrays).copied().collect())
