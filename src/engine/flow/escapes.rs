@@ -241,18 +241,9 @@ pub(crate) fn value_sources(cx: &FlowContext, func: FuncId, node: tree_sitter::N
                     stack.push((other, next));
                 }
             }
-            ExprShape::Other if super::values::scaled_operand(n, src).is_some() => {
-                stack.extend(super::values::scaled_operand(n, src).map(|a| (a, next)));
-            }
-            ExprShape::Other if strip(n).kind() == "update_expression" => {
-                stack.extend(strip(n).child_by_field_name("argument").map(|a| (a, next)));
-            }
             ExprShape::Other => {
-                if let Some((left, right)) = super::values::bit_operands(n, src) {
-                    stack.push((left, next));
-                    if let Some(r) = right {
-                        stack.push((r, next));
-                    }
+                if let Some((operands, _)) = super::values::value_operands(n, src) {
+                    stack.extend(operands.into_iter().map(|o| (o, next)));
                 }
             }
             ExprShape::Conditional { then, otherwise } => {

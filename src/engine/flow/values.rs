@@ -243,59 +243,19 @@ impl<'a, 't> FlowContext<'a, 't> {
                 }
                 v
             }
-            // `x = v` is what is assigned; `x += n` what `x` becomes.
-            ExprShape::Other if crate::c::syntax::strip(node).kind() == "assignment_expression" => {
-                let n = crate::c::syntax::strip(node);
-                let plain = n.child_by_field_name("operator").map(|o| o.kind()) == Some("=");
-                let side = if plain { "right" } else { "left" };
-                match n.child_by_field_name(side) {
-                    Some(operand) => eval(operand),
-                    None => Val::default(),
-                }
-            }
-            // A frame number scaled to an address or back (`pfn * PAGE_SIZE`,
-            // `phys / PAGE_SIZE`) still names the page.
-            ExprShape::Other if scaled_operand(node, src).is_some() => {
-                scaled_operand(node, src).map(eval).unwrap_or_default()
-            }
-            // `(a, b)` is `b`.
-            ExprShape::Other if crate::c::syntax::strip(node).kind() == "comma_expression" => {
-                match crate::c::syntax::strip(node).child_by_field_name("right") {
-                    Some(right) => eval(right),
-                    None => Val::default(),
-                }
-            }
-            // `{ page, NULL }` (and `{ .page = page }`, `(struct x){ ... }`)
-            // holds what its members hold, as an array of them; a struct
-            // initialised with pages is not followed (`escapes`).
-            ExprShape::Other
-                if matches!(
-                    crate::c::syntax::strip(node).kind(),
-                    "initializer_list" | "compound_literal_expression"
-                ) =>
-            {
-                let mut v = Val::default();
-                for member in initializer_members(crate::c::syntax::strip(node)) {
-                    let m = eval(member);
-                    v.arrays.extend(m.pages.into_iter().chain(m.arrays));
-                }
-                v
-            }
-            // `pfn++` and `--p` are what they step: the value before or
-            // after one step is the same page's identity or array.
-            ExprShape::Other if crate::c::syntax::strip(node).kind() == "update_expression" => {
-                match crate::c::syntax::strip(node).child_by_field_name("argument") {
-                    Some(argument) => eval(argument),
-                    None => Val::default(),
-                }
-            }
-            // A page's identity shifted, masked or tagged
-            // (`page_to_pfn(page) << PAGE_SHIFT`, `hpa | DIRTY`).
-            ExprShape::Other => match bit_operands(node, src) {
-                Some((left, right)) => {
-                    let mut v = eval(left);
-                    if let Some(right) = right {
-                        v.extend(eval(right));
+            // An initialiser holds an array of what its members hold; the
+            // other expressions that carry an operand's value hold it
+            // (`value_operands`).
+            ExprShape::Other => match value_operands(node, src) {
+                Some((operands, initializer)) => {
+                    let mut v = Val::default();
+                    for operand in operands {
+                        let m = eval(operand);
+                        if initializer {
+                            v.arrays.extend(m.pages.into_iter().chain(m.arrays));
+                        } else {
+                            v.extend(m);
+                        }
                     }
                     v
                 }
@@ -693,6 +653,35 @@ pub(crate) fn bit_operands<'n>(node: Node<'n>, src: &[u8]) -> Option<(Node<'n>, 
     // A shift's right operand is a count of bits, never the value.
     let shift = matches!(op, "<<" | ">>");
     Some((left, (!shift).then_some(right)))
+}
+
+/// The operands whose value an expression carries, and whether it is an
+/// initialiser (which holds an array of its members): `x = v` carries `v`,
+/// `x += n` what `x` becomes; `pfn++` and `--p` what they step; `(a, b)`
+/// carries `b`; `pfn * PAGE_SIZE` and `phys / PAGE_SIZE` what they scale;
+/// `{ page, NULL }`, `{ .page = page }` and `(struct x){ ... }` their
+/// members; a page's identity shifted, masked or tagged (`bit_operands`:
+/// `page_to_pfn(page) << PAGE_SHIFT`, `hpa | DIRTY`) its operands.
+/// `None` for anything else.
+pub(crate) fn value_operands<'n>(node: Node<'n>, src: &[u8]) -> Option<(Vec<Node<'n>>, bool)> {
+    let n = crate::c::syntax::strip(node);
+    let one = |field: &str| n.child_by_field_name(field).map(|o| (vec![o], false));
+    match n.kind() {
+        "assignment_expression" => {
+            let plain = n.child_by_field_name("operator").map(|o| o.kind()) == Some("=");
+            one(if plain { "right" } else { "left" })
+        }
+        "update_expression" => one("argument"),
+        "comma_expression" => one("right"),
+        "initializer_list" | "compound_literal_expression" => Some((initializer_members(n), true)),
+        _ => {
+            if let Some(scaled) = scaled_operand(n, src) {
+                return Some((vec![scaled], false));
+            }
+            let (left, right) = bit_operands(n, src)?;
+            Some((std::iter::once(left).chain(right).collect(), false))
+        }
+    }
 }
 
 /// The operand of `x * n` or `x / n` (or `n * x`) that is not a number:
