@@ -34,6 +34,11 @@ pub struct TypeIndex {
     /// field name -> the structs that declare a field of that name as an
     /// array of arrays (`struct page *pages[N][M]`).
     arrays_of_arrays: HashMap<String, std::collections::HashSet<String>>,
+    /// (struct, field) -> the type of a field declared as a plain value
+    /// (`scalar_type`), or "" when two definitions of the struct disagree.
+    /// Members of unions are left out: they share their storage with
+    /// members of other types.
+    scalars: HashMap<(String, String), String>,
     /// struct -> the structs with a member of that type (or a pointer to
     /// it), built when first asked after the last change.
     held_by: std::sync::OnceLock<Holders>,
@@ -155,6 +160,15 @@ impl TypeIndex {
                         .insert(sname.clone());
                 }
             }
+            if !is_union {
+                for &d in &declarators {
+                    if let (Some(scalar), Some(id)) =
+                        (scalar_type(ty, d, src), declarator_identifier(d))
+                    {
+                        self.add_scalar((sname.clone(), text(id, src)), scalar);
+                    }
+                }
+            }
             members.extend(ids.iter().cloned());
             let inner_union = ty.kind() == "union_specifier";
             match (inner, type_name(ty, src)) {
@@ -203,9 +217,33 @@ impl TypeIndex {
             .unwrap_or_else(|| vec![field.to_string()])
     }
 
+    /// Records a field's plain type; two definitions that disagree leave
+    /// it without one.
+    fn add_scalar(&mut self, key: (String, String), scalar: String) {
+        match self.scalars.get_mut(&key) {
+            Some(known) if *known != scalar => known.clear(),
+            Some(_) => {}
+            None => {
+                self.scalars.insert(key, scalar);
+            }
+        }
+    }
+
+    /// The type of a field declared as a plain value (`scalar_type`),
+    /// typedefs resolved, when every definition of the struct seen agrees.
+    pub fn scalar_field_type(&self, strukt: &str, field: &str) -> Option<String> {
+        self.scalars
+            .get(&(strukt.to_string(), field.to_string()))
+            .filter(|t| !t.is_empty())
+            .map(|t| self.resolve(t))
+    }
+
     /// Adds what another index (of other files) knows.
     pub fn merge(&mut self, other: TypeIndex) {
         self.held_by = std::sync::OnceLock::new();
+        for (k, v) in other.scalars {
+            self.add_scalar(k, v);
+        }
         for (k, v) in other.fields {
             self.fields.entry(k).or_insert(v);
         }
@@ -337,6 +375,29 @@ pub fn type_name(node: Node, src: &[u8]) -> Option<String> {
     }
 }
 
+/// The type of a declarator that declares a plain value, not a pointer,
+/// an array or a function, as written with single spaces (`unsigned int`,
+/// `u32`, `bool`): `None` for any other declarator and for struct types.
+pub fn scalar_type(ty: Node, declarator: Node, src: &[u8]) -> Option<String> {
+    let mut d = declarator;
+    loop {
+        match d.kind() {
+            "identifier" | "field_identifier" => break,
+            "init_declarator" => d = d.child_by_field_name("declarator")?,
+            _ => return None,
+        }
+    }
+    match ty.kind() {
+        "primitive_type" | "sized_type_specifier" | "type_identifier" => Some(
+            text(ty, src)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        _ => None,
+    }
+}
+
 /// The struct name written in a type as text (`struct foo *`, `const struct foo`).
 pub fn type_name_from_text(t: &str) -> Option<String> {
     let words: Vec<&str> = t
@@ -372,19 +433,59 @@ pub fn declared_type_names(func: Node, body_nodes: &[Node], src: &[u8]) -> Vec<(
             }
         }
     };
+    each_declaration(func, body_nodes, |decl| add(decl, &mut out));
+    out
+}
+
+/// Calls `f` with each parameter declaration of a function, then each
+/// declaration of its body in node order.
+fn each_declaration<'t>(func: Node<'t>, body_nodes: &[Node<'t>], mut f: impl FnMut(Node<'t>)) {
     preorder(func, |n| {
         if n.kind() == "parameter_declaration" {
-            add(n, &mut out);
+            f(n);
             return false;
         }
         n.kind() != "compound_statement"
     });
     for &n in body_nodes {
         if n.kind() == "declaration" {
-            add(n, &mut out);
+            f(n);
         }
     }
+}
+
+/// The plain types of a function's parameters and locals (`scalar_type`),
+/// one entry per declared name: `None` for a declaration that is not of a
+/// plain value. A name declared twice (in two blocks) has two entries.
+pub fn declared_scalars(
+    func: Node,
+    body_nodes: &[Node],
+    src: &[u8],
+) -> Vec<(String, Option<String>)> {
+    let mut out = Vec::new();
+    let add = |decl: Node, out: &mut Vec<(String, Option<String>)>| {
+        let ty = decl.child_by_field_name("type");
+        let mut c = decl.walk();
+        for d in decl.children_by_field_name("declarator", &mut c) {
+            if let Some(id) = declarator_identifier(d) {
+                out.push((text(id, src), ty.and_then(|t| scalar_type(t, d, src))));
+            }
+        }
+    };
+    each_declaration(func, body_nodes, |decl| add(decl, &mut out));
     out
+}
+
+/// The plain type a function returns (`scalar_type`): `None` when it
+/// returns a pointer or a struct.
+pub fn return_scalar(func: Node, src: &[u8]) -> Option<String> {
+    let ty = func.child_by_field_name("type")?;
+    let declarator = func.child_by_field_name("declarator")?;
+    if declarator.kind() != "function_declarator" {
+        return None;
+    }
+    let name = declarator.child_by_field_name("declarator")?;
+    scalar_type(ty, name, src)
 }
 
 /// Declared types of a function's parameters and locals (from

@@ -658,6 +658,7 @@ pub fn compile_rule_with(path: &str, text: &str, isos: &IsoSet) -> Result<Rule, 
         identities: f.identities.iter().cloned().collect(),
         error_pointers: f.error_pointers.iter().cloned().collect(),
         identity_types: f.identity_types.iter().cloned().collect(),
+        narrow_types: f.narrow_types.iter().cloned().collect(),
         use_prefixes: Vec::new(),
     });
     let flow = flow.map(|mut f| {

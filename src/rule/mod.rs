@@ -179,6 +179,11 @@ pub struct FlowSpec {
     /// (`phys_addr_t`, `u64`): a variable declared with one holds a page's
     /// identity, never a `struct page` pointer.
     pub identity_types: BTreeSet<String>,
+    /// Integer types of 32 bits or fewer (`u32`, `int`, `bool`): a plain
+    /// variable, field or return value of one holds no page and no page's
+    /// identity (a pointer, an address or a frame number of a 64-bit
+    /// kernel), so values the analysis tracks are never put there.
+    pub narrow_types: BTreeSet<String>,
     /// The prefixes of `array_uses` and `page_uses` (their entries ending
     /// in `*`, without it), kept apart so that `is_use` asks a set and a
     /// short list instead of walking both sets.
@@ -247,6 +252,7 @@ impl FlowSpec {
             .extend(other.error_pointers.iter().cloned());
         self.identity_types
             .extend(other.identity_types.iter().cloned());
+        self.narrow_types.extend(other.narrow_types.iter().cloned());
         self.index_prefixes();
     }
 

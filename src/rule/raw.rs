@@ -147,6 +147,8 @@ pub struct RawFlow {
     pub error_pointers: Vec<String>,
     #[serde(default)]
     pub identity_types: Vec<String>,
+    #[serde(default)]
+    pub narrow_types: Vec<String>,
 }
 
 /// A call that stores a page into, reads a page from, or steps through an

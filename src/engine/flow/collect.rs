@@ -12,7 +12,9 @@ use crate::c::syntax::{functions, preorder, shape, Call, ExprShape, FunctionDef}
 use crate::c::Parsed;
 use crate::engine::matcher::{match_rule, Match};
 use crate::engine::reason::Blocker;
-use crate::engine::types::{declared_type_names, declared_types, TypeIndex};
+use crate::engine::types::{
+    declared_scalars, declared_type_names, declared_types, return_scalar, TypeIndex,
+};
 use crate::engine::{Engine, FileFindings, SkippedFunction};
 use crate::rule::RuleKind;
 use std::collections::{HashMap, HashSet};
@@ -110,6 +112,10 @@ struct Declarations {
     locals: Arc<HashSet<String>>,
     /// (name, type name) of its parameters and locals.
     types: Vec<(String, String)>,
+    /// (name, plain type) of its parameters and locals
+    /// (`declared_scalars`), and the plain type it returns.
+    scalars: Vec<(String, Option<String>)>,
+    return_scalar: Option<String>,
     is_static: bool,
     return_type: Option<String>,
 }
@@ -132,6 +138,8 @@ impl Declarations {
             params: def.parameter_names(src),
             locals: Arc::new(locals),
             types: declared_type_names(def.node, nodes, src),
+            scalars: declared_scalars(def.node, nodes, src),
+            return_scalar: return_scalar(def.node, src),
             is_static: memchr::memmem::find(head, b"static").is_some(),
             return_type: def
                 .node
@@ -316,6 +324,35 @@ pub(crate) fn collect<'a, 't>(
     }
 }
 
+/// Whether a plain type (typedefs resolved) is one of the vocabulary's
+/// `narrow_types`.
+pub(crate) fn is_narrow(engine: &Engine, types: &TypeIndex, scalar: &str) -> bool {
+    let narrow = &engine.pack.flow.narrow_types;
+    narrow.contains(scalar) || narrow.contains(&types.resolve(scalar))
+}
+
+/// The names every declaration of which is of a narrow type.
+fn narrow_names(
+    engine: &Engine,
+    types: &TypeIndex,
+    scalars: &[(String, Option<String>)],
+) -> HashSet<String> {
+    let mut wide = HashSet::new();
+    let mut narrow = HashSet::new();
+    for (name, scalar) in scalars {
+        match scalar {
+            Some(t) if is_narrow(engine, types, t) => {
+                narrow.insert(name.clone());
+            }
+            _ => {
+                wide.insert(name.clone());
+            }
+        }
+    }
+    narrow.retain(|n| !wide.contains(n));
+    narrow
+}
+
 /// The functions of one file that take part, and their rule matches.
 fn prepare_file<'t>(
     engine: &Engine,
@@ -421,6 +458,11 @@ fn prepare_file<'t>(
                     locals: declarations.locals.clone(),
                     types: declared_types(&declarations.types, types),
                     return_type: declarations.return_type.clone(),
+                    narrow: narrow_names(engine, types, &declarations.scalars),
+                    returns_narrow: declarations
+                        .return_scalar
+                        .as_ref()
+                        .is_some_and(|t| is_narrow(engine, types, t)),
                 });
             }
         }

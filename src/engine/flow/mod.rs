@@ -147,6 +147,11 @@ pub(crate) struct Func<'t> {
     pub locals: Arc<HashSet<String>>,
     pub types: HashMap<String, String>,
     pub return_type: Option<String>,
+    /// Parameters and locals declared only with a narrow type
+    /// (`FlowSpec::narrow_types`): they hold no page and no identity.
+    pub narrow: HashSet<String>,
+    /// It returns a value of a narrow type.
+    pub returns_narrow: bool,
 }
 
 /// A unit while the analysis runs.
@@ -397,7 +402,7 @@ impl<'a, 't> FlowContext<'a, 't> {
 
     /// Adds what `v` holds to a location; whether anything was new.
     pub fn merge(&mut self, loc: Loc, v: &Val) -> bool {
-        if v.is_empty() {
+        if v.is_empty() || self.is_narrow(&loc) {
             return false;
         }
         let hot = &mut self.hot;
@@ -426,6 +431,21 @@ impl<'a, 't> FlowContext<'a, 't> {
         info.arrays.extend(v.arrays.iter().copied());
         info.pages.extend(v.pages.iter().copied());
         before != (info.arrays.len(), info.pages.len())
+    }
+
+    /// Whether a location is declared with a narrow integer type
+    /// (`FlowSpec::narrow_types`): a plain variable, field or return value
+    /// of 32 bits or fewer cannot hold a page, an address or a 64-bit
+    /// kernel's frame number, so nothing tracked is put there.
+    pub fn is_narrow(&self, loc: &Loc) -> bool {
+        match loc {
+            Loc::Var(func, name) => self.funcs[*func].narrow.contains(name),
+            Loc::Field(s, f) => self
+                .types
+                .scalar_field_type(s, f)
+                .is_some_and(|t| self.engine.pack.flow.narrow_types.contains(&t)),
+            Loc::Ret(g) => self.funcs[*g].returns_narrow,
+        }
     }
 
     /// Records that a location is filled by these units' acquires; whether
