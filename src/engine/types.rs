@@ -34,11 +34,14 @@ pub struct TypeIndex {
     /// field name -> the structs that declare a field of that name as an
     /// array of arrays (`struct page *pages[N][M]`).
     arrays_of_arrays: HashMap<String, std::collections::HashSet<String>>,
-    /// (struct, field) -> the type of a field declared as a plain value
-    /// (`scalar_type`), or "" when two definitions of the struct disagree.
-    /// Members of unions are left out: they share their storage with
-    /// members of other types.
-    scalars: HashMap<(String, String), String>,
+    /// (struct, field) -> the integer type of a field declared as a plain
+    /// value or a pointer to or an array of them (`scalar_type`), or `None`
+    /// when two definitions of the struct disagree. Members of unions are
+    /// left out: they share their storage with members of other types.
+    scalars: HashMap<(String, String), Option<Scalar>>,
+    /// (struct, field) of the fields declared as arrays (`u32 addrs[]`,
+    /// `struct page *pages[4]`): the field's value points into the object.
+    array_members: std::collections::HashSet<(String, String)>,
     /// struct -> the structs with a member of that type (or a pointer to
     /// it), built when first asked after the last change.
     held_by: std::sync::OnceLock<Holders>,
@@ -153,6 +156,10 @@ impl TypeIndex {
                 let rows = a.kind() == "array_declarator"
                     && a.child_by_field_name("declarator")
                         .is_some_and(|inner| inner.kind() == "array_declarator");
+                if let (true, Some(id)) = (a.kind() == "array_declarator", declarator_identifier(d))
+                {
+                    self.array_members.insert((sname.clone(), text(id, src)));
+                }
                 if let (true, Some(id)) = (rows, declarator_identifier(d)) {
                     self.arrays_of_arrays
                         .entry(text(id, src))
@@ -165,7 +172,7 @@ impl TypeIndex {
                     if let (Some(scalar), Some(id)) =
                         (scalar_type(ty, d, src), declarator_identifier(d))
                     {
-                        self.add_scalar((sname.clone(), text(id, src)), scalar);
+                        self.add_scalar((sname.clone(), text(id, src)), Some(scalar));
                     }
                 }
             }
@@ -217,11 +224,11 @@ impl TypeIndex {
             .unwrap_or_else(|| vec![field.to_string()])
     }
 
-    /// Records a field's plain type; two definitions that disagree leave
+    /// Records a field's integer type; two definitions that disagree leave
     /// it without one.
-    fn add_scalar(&mut self, key: (String, String), scalar: String) {
+    fn add_scalar(&mut self, key: (String, String), scalar: Option<Scalar>) {
         match self.scalars.get_mut(&key) {
-            Some(known) if *known != scalar => known.clear(),
+            Some(known) if *known != scalar => *known = None,
             Some(_) => {}
             None => {
                 self.scalars.insert(key, scalar);
@@ -229,13 +236,14 @@ impl TypeIndex {
         }
     }
 
-    /// The type of a field declared as a plain value (`scalar_type`),
-    /// typedefs resolved, when every definition of the struct seen agrees.
-    pub fn scalar_field_type(&self, strukt: &str, field: &str) -> Option<String> {
-        self.scalars
-            .get(&(strukt.to_string(), field.to_string()))
-            .filter(|t| !t.is_empty())
-            .map(|t| self.resolve(t))
+    /// The integer type of a field (`scalar_type`), typedefs resolved,
+    /// when every definition of the struct seen agrees.
+    pub fn scalar_field(&self, strukt: &str, field: &str) -> Option<Scalar> {
+        let known = self.scalars.get(&(strukt.to_string(), field.to_string()))?;
+        known.as_ref().map(|s| Scalar {
+            ty: self.resolve(&s.ty),
+            elements: s.elements,
+        })
     }
 
     /// Adds what another index (of other files) knows.
@@ -244,6 +252,7 @@ impl TypeIndex {
         for (k, v) in other.scalars {
             self.add_scalar(k, v);
         }
+        self.array_members.extend(other.array_members);
         for (k, v) in other.fields {
             self.fields.entry(k).or_insert(v);
         }
@@ -337,6 +346,13 @@ impl TypeIndex {
         self.arrays_of_arrays.contains_key(field)
     }
 
+    /// Whether a field is declared as an array: its value is the address
+    /// of its first element, inside the object.
+    pub fn is_array_member(&self, strukt: &str, field: &str) -> bool {
+        self.array_members
+            .contains(&(strukt.to_string(), field.to_string()))
+    }
+
     /// Whether a field is declared as an array of arrays: its rows are
     /// parts of one array.
     pub fn is_array_of_arrays(&self, strukt: &str, field: &str) -> bool {
@@ -375,25 +391,42 @@ pub fn type_name(node: Node, src: &[u8]) -> Option<String> {
     }
 }
 
-/// The type of a declarator that declares a plain value, not a pointer,
-/// an array or a function, as written with single spaces (`unsigned int`,
-/// `u32`, `bool`): `None` for any other declarator and for struct types.
-pub fn scalar_type(ty: Node, declarator: Node, src: &[u8]) -> Option<String> {
+/// The integer type of a plain declaration: of the value itself (`u32 n`),
+/// or of the elements it points to or holds (`u32 *addrs`, `u32 v[4]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scalar {
+    /// The type as written with single spaces (`unsigned int`, `u32`).
+    pub ty: String,
+    /// It is the type of the elements (one pointer or array level).
+    pub elements: bool,
+}
+
+/// The type of a declarator that declares a plain value (`u32 n`), or a
+/// pointer to or an array of plain values (`u32 *addrs`, `u32 v[4]`), as
+/// written: `None` for any other declarator (two levels, a function) and
+/// for struct types.
+pub fn scalar_type(ty: Node, declarator: Node, src: &[u8]) -> Option<Scalar> {
     let mut d = declarator;
+    let mut elements = false;
     loop {
         match d.kind() {
             "identifier" | "field_identifier" => break,
             "init_declarator" => d = d.child_by_field_name("declarator")?,
+            "pointer_declarator" | "array_declarator" if !elements => {
+                elements = true;
+                d = d.child_by_field_name("declarator")?;
+            }
             _ => return None,
         }
     }
     match ty.kind() {
-        "primitive_type" | "sized_type_specifier" | "type_identifier" => Some(
-            text(ty, src)
+        "primitive_type" | "sized_type_specifier" | "type_identifier" => Some(Scalar {
+            ty: text(ty, src)
                 .split_whitespace()
                 .collect::<Vec<_>>()
                 .join(" "),
-        ),
+            elements,
+        }),
         _ => None,
     }
 }
@@ -461,9 +494,9 @@ pub fn declared_scalars(
     func: Node,
     body_nodes: &[Node],
     src: &[u8],
-) -> Vec<(String, Option<String>)> {
+) -> Vec<(String, Option<Scalar>)> {
     let mut out = Vec::new();
-    let add = |decl: Node, out: &mut Vec<(String, Option<String>)>| {
+    let add = |decl: Node, out: &mut Vec<(String, Option<Scalar>)>| {
         let ty = decl.child_by_field_name("type");
         let mut c = decl.walk();
         for d in decl.children_by_field_name("declarator", &mut c) {
@@ -478,7 +511,7 @@ pub fn declared_scalars(
 
 /// The plain type a function returns (`scalar_type`): `None` when it
 /// returns a pointer or a struct.
-pub fn return_scalar(func: Node, src: &[u8]) -> Option<String> {
+pub fn return_scalar(func: Node, src: &[u8]) -> Option<Scalar> {
     let ty = func.child_by_field_name("type")?;
     let declarator = func.child_by_field_name("declarator")?;
     if declarator.kind() != "function_declarator" {

@@ -13,7 +13,7 @@ use crate::c::Parsed;
 use crate::engine::matcher::{match_rule, Match};
 use crate::engine::reason::Blocker;
 use crate::engine::types::{
-    declared_scalars, declared_type_names, declared_types, return_scalar, TypeIndex,
+    declared_scalars, declared_type_names, declared_types, return_scalar, Scalar, TypeIndex,
 };
 use crate::engine::{Engine, FileFindings, SkippedFunction};
 use crate::rule::RuleKind;
@@ -114,8 +114,8 @@ struct Declarations {
     types: Vec<(String, String)>,
     /// (name, plain type) of its parameters and locals
     /// (`declared_scalars`), and the plain type it returns.
-    scalars: Vec<(String, Option<String>)>,
-    return_scalar: Option<String>,
+    scalars: Vec<(String, Option<Scalar>)>,
+    return_scalar: Option<Scalar>,
     is_static: bool,
     return_type: Option<String>,
 }
@@ -198,6 +198,11 @@ impl<'t> FileFacts<'t> {
             words_checked: None,
             file_scope,
         }
+    }
+
+    /// Whether the file defines a struct (with its body).
+    pub(crate) fn defines_struct(&self, strukt: &str) -> bool {
+        self.types.is_defined(strukt)
     }
 
     /// The identifiers named `name` outside function bodies, in tree order,
@@ -331,26 +336,31 @@ pub(crate) fn is_narrow(engine: &Engine, types: &TypeIndex, scalar: &str) -> boo
     narrow.contains(scalar) || narrow.contains(&types.resolve(scalar))
 }
 
-/// The names every declaration of which is of a narrow type.
+/// The names every declaration of which is of a narrow type, and those
+/// every declaration of which points to or holds values of one.
 fn narrow_names(
     engine: &Engine,
     types: &TypeIndex,
-    scalars: &[(String, Option<String>)],
-) -> HashSet<String> {
-    let mut wide = HashSet::new();
-    let mut narrow = HashSet::new();
+    scalars: &[(String, Option<Scalar>)],
+) -> (HashSet<String>, HashSet<String>) {
+    let mut seen: HashMap<&str, [bool; 2]> = HashMap::new();
     for (name, scalar) in scalars {
-        match scalar {
-            Some(t) if is_narrow(engine, types, t) => {
-                narrow.insert(name.clone());
-            }
-            _ => {
-                wide.insert(name.clone());
-            }
+        let narrow = scalar.as_ref().filter(|s| is_narrow(engine, types, &s.ty));
+        let kinds = seen.entry(name.as_str()).or_insert([true, true]);
+        kinds[0] &= narrow.is_some_and(|s| !s.elements);
+        kinds[1] &= narrow.is_some_and(|s| s.elements);
+    }
+    let mut values = HashSet::new();
+    let mut elements = HashSet::new();
+    for (name, [value, element]) in seen {
+        if value {
+            values.insert(name.to_string());
+        }
+        if element {
+            elements.insert(name.to_string());
         }
     }
-    narrow.retain(|n| !wide.contains(n));
-    narrow
+    (values, elements)
 }
 
 /// The functions of one file that take part, and their rule matches.
@@ -446,6 +456,7 @@ fn prepare_file<'t>(
                     part.matches
                         .push((local_index, *node, matched.clone(), *kind));
                 }
+                let (narrow, narrow_elements) = narrow_names(engine, types, &declarations.scalars);
                 part.funcs.push(Func {
                     file,
                     file_local: declarations.is_static && f.path.ends_with(".c"),
@@ -458,11 +469,12 @@ fn prepare_file<'t>(
                     locals: declarations.locals.clone(),
                     types: declared_types(&declarations.types, types),
                     return_type: declarations.return_type.clone(),
-                    narrow: narrow_names(engine, types, &declarations.scalars),
+                    narrow,
+                    narrow_elements,
                     returns_narrow: declarations
                         .return_scalar
                         .as_ref()
-                        .is_some_and(|t| is_narrow(engine, types, t)),
+                        .is_some_and(|s| is_narrow(engine, types, &s.ty)),
                 });
             }
         }

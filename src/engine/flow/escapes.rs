@@ -437,6 +437,11 @@ fn store<'t>(
             }
             None => {}
         },
+        // An element of a `u32` array holds a number: storing one there
+        // neither hides a page nor puts another value among the pages of
+        // an array it aliases.
+        ExprShape::Subscript { base, .. } | ExprShape::Deref(base)
+            if cx.has_narrow_elements(func, base) => {}
         ExprShape::Subscript { base, .. } | ExprShape::Deref(base) => {
             let b = cx.eval(func, base, 0);
             // Pages stored into an element of an array the analysis cannot

@@ -150,6 +150,9 @@ pub(crate) struct Func<'t> {
     /// Parameters and locals declared only with a narrow type
     /// (`FlowSpec::narrow_types`): they hold no page and no identity.
     pub narrow: HashSet<String>,
+    /// Parameters and locals declared only as pointers to or arrays of a
+    /// narrow type (`u32 *addrs`): their elements hold no page.
+    pub narrow_elements: HashSet<String>,
     /// It returns a value of a narrow type.
     pub returns_narrow: bool,
 }
@@ -440,10 +443,9 @@ impl<'a, 't> FlowContext<'a, 't> {
     pub fn is_narrow(&self, loc: &Loc) -> bool {
         match loc {
             Loc::Var(func, name) => self.funcs[*func].narrow.contains(name),
-            Loc::Field(s, f) => self
-                .types
-                .scalar_field_type(s, f)
-                .is_some_and(|t| self.engine.pack.flow.narrow_types.contains(&t)),
+            Loc::Field(s, f) => self.types.scalar_field(s, f).is_some_and(|scalar| {
+                !scalar.elements && self.engine.pack.flow.narrow_types.contains(&scalar.ty)
+            }),
             Loc::Ret(g) => self.funcs[*g].returns_narrow,
         }
     }

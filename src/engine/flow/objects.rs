@@ -141,7 +141,21 @@ impl<'c, 'a, 't> ObjectTrace<'c, 'a, 't> {
                 Some(out)
             }
             ExprShape::Ident(n) => self.variable(func, n),
+            // An array member (`pl->addrs`) points into the object itself.
+            ExprShape::Field {
+                base,
+                field,
+                arrow: true,
+            } if cx
+                .type_of(func, base)
+                .is_some_and(|s| cx.types.is_array_member(&s, &text(field, src))) =>
+            {
+                self.trace(func, base)
+            }
             ExprShape::Field { base, field, .. } => self.field(func, base, field, false),
+            // A pointer moved along (`p + n`, a buffer carved into parts)
+            // still points into the object it pointed into.
+            ExprShape::Offset { base, .. } => self.trace(func, base),
             ExprShape::Subscript { base, .. } => match shape(base, src) {
                 ExprShape::Field { base, field, .. } => self.field(func, base, field, true),
                 _ => None,
@@ -423,6 +437,10 @@ fn handed_to_unknown_call(cx: &FlowContext, func: FuncId, node: Node) -> bool {
             || !cx.may_store_argument(name, position)
     };
     let mut up = at;
+    // The argument's position among a loop macro's (`for_each_sg(sgl, sg,
+    // n, i)`, read as `while (sgl, sg, n, i)`): one more for each comma
+    // it comes after.
+    let mut position = 0;
     while let Some(p) = up.parent() {
         match p.kind() {
             "argument_list" => {
@@ -437,11 +455,26 @@ fn handed_to_unknown_call(cx: &FlowContext, func: FuncId, node: Node) -> bool {
                     _ => true,
                 };
             }
-            "comma_expression" | "parenthesized_expression" => up = p,
+            "comma_expression" => {
+                if p.child_by_field_name("right") == Some(up) {
+                    position += 1;
+                }
+                up = p;
+            }
+            "parenthesized_expression" => up = p,
             "while_statement" => {
-                // A loop macro the macro pass reads as `while (args)`.
-                let head = &src[p.start_byte()..p.end_byte().min(p.start_byte() + 5)];
-                return head != b"while";
+                // A loop macro the macro pass reads as `while (args)`: the
+                // original text still names it.
+                let head = &src[p.start_byte()..p.end_byte()];
+                let name_len = head
+                    .iter()
+                    .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+                    .count();
+                return match &head[..name_len] {
+                    b"while" => false,
+                    b"" => true,
+                    name => !known(&String::from_utf8_lossy(name), position),
+                };
             }
             _ => return false,
         }
@@ -495,6 +528,7 @@ pub(crate) fn every_field_mention<'t>(
     {
         return None;
     }
+    let file_local = cx.types.is_file_local(s);
     // Where each mention visited names the field, to check that no other
     // mention exists in the files read.
     let mut examined: HashSet<(FileId, usize)> = HashSet::new();
@@ -519,18 +553,22 @@ pub(crate) fn every_field_mention<'t>(
             }
             examined.insert((f.file, field.start_byte()));
             // A field of that name in another struct is another field;
-            // one whose struct is unknown may be this one.
+            // one whose struct is unknown may be this one, unless the
+            // struct is defined in a `.c` file and this is another file.
             match cx.type_of(id, base) {
                 Some(t) if t != s => continue,
                 Some(_) => {}
+                None if file_local && !cx.facts[f.file.index()].defines_struct(s) => continue,
                 None => return None,
             }
             visit(id, n)?;
         }
     }
+    // Only a file that defines a struct of a `.c` file can name its fields.
+    let may_name = |i: usize| !file_local || cx.facts[i].defines_struct(s);
     spellings
         .iter()
-        .all(|sp| only_examined_mentions(cx, sp, &structs, &examined))
+        .all(|sp| only_examined_mentions(cx, sp, &structs, &examined, &may_name))
         .then_some(())
 }
 
@@ -547,8 +585,12 @@ fn only_examined_mentions(
     name: &str,
     structs: &[String],
     examined: &HashSet<(FileId, usize)>,
+    may_name: &dyn Fn(usize) -> bool,
 ) -> bool {
     cx.files.iter().enumerate().all(|(i, file)| {
+        if !may_name(i) {
+            return true;
+        }
         let src: &[u8] = &file.parsed.original;
         let root = file.parsed.tree.root_node();
         word_positions(src, name.as_bytes()).all(|at| {

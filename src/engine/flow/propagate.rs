@@ -446,6 +446,9 @@ fn assignment(cx: &mut FlowContext, func: FuncId, asg: &Assignment) -> bool {
                 }
             }
         }
+        // A number into an element of a `u32` array stores no page.
+        ExprShape::Subscript { base, .. } | ExprShape::Deref(base)
+            if cx.has_narrow_elements(func, base) => {}
         ExprShape::Subscript { base, .. } | ExprShape::Deref(base) => {
             let b = cx.eval(func, base, 0);
             for &x in &b.arrays {

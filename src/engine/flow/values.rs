@@ -137,6 +137,25 @@ impl<'a, 't> FlowContext<'a, 't> {
         }
     }
 
+    /// Whether the elements of an array expression (`addrs` of
+    /// `addrs[k]`, `pl->addrs`) are of a narrow type: a variable or a
+    /// field declared as a pointer to or an array of one (`u32 *addrs`).
+    /// An element of one holds no page, whatever the array aliases (a
+    /// buffer carved into a `u32` part and a `struct page *` part).
+    pub fn has_narrow_elements(&self, func: FuncId, base: Node) -> bool {
+        let src = self.src(func);
+        match shape(base, src) {
+            ExprShape::Ident(n) => self.funcs[func].narrow_elements.contains(&text(n, src)),
+            ExprShape::Field { base, field, .. } => self.type_of(func, base).is_some_and(|s| {
+                let f = self.types.canonical_field(&s, &text(field, src));
+                self.types.scalar_field(&s, &f).is_some_and(|scalar| {
+                    scalar.elements && self.engine.pack.flow.narrow_types.contains(&scalar.ty)
+                })
+            }),
+            _ => false,
+        }
+    }
+
     /// What an expression may hold.
     pub fn eval(&self, func: FuncId, node: Node, depth: usize) -> Val {
         if depth > EXPRESSION_DEPTH {
@@ -198,6 +217,13 @@ impl<'a, 't> FlowContext<'a, 't> {
             // A row of an array of arrays is that array, flattened.
             ExprShape::Subscript { base, .. } if self.is_array_of_arrays(func, base) => {
                 Val::arrays(eval(base).arrays)
+            }
+            // An element of a `u32` array is a number, whatever the array
+            // aliases.
+            ExprShape::Subscript { base, .. } | ExprShape::Deref(base)
+                if self.has_narrow_elements(func, base) =>
+            {
+                Val::default()
             }
             ExprShape::Subscript { base, .. } | ExprShape::Deref(base) => {
                 Val::pages(eval(base).arrays)
