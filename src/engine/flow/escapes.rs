@@ -680,17 +680,25 @@ fn separate_by_branch<'t>(
     m: &MixedStore<'t>,
     storage: &Loc,
 ) -> Option<(Reach, Separation)> {
+    let branch = guards.store_branch(m.at, storage)?;
     let mut apart = Vec::new();
     let mut releases = Vec::new();
-    let mut test = None;
-    for (i, (l, _)) in reads.direct.iter().enumerate() {
-        if let Some(t) = guards.branch_apart(trace, m.at, storage, reads.subjects[i], l) {
+    for i in reads.reading(storage) {
+        if guards.read_apart(
+            trace,
+            &branch,
+            storage,
+            reads.subjects[i],
+            &reads.direct[i].0,
+        ) {
             apart.push(i);
             releases.push(reads.places[i].clone());
-            test = Some(t);
         }
     }
-    let (condition, holds) = test?;
+    if apart.is_empty() {
+        return None;
+    }
+    let (condition, holds) = (branch.condition.clone(), branch.in_then);
     let reach = if reads.reached(&apart, false).contains(storage) {
         Reach::Released
     } else if reads.reached(&apart, true).contains(storage) {
@@ -725,6 +733,8 @@ struct ReleaseReads<'t> {
     edges: Vec<(Vec<Loc>, Option<Loc>)>,
     /// The edges into each target.
     into: HashMap<Loc, Vec<usize>>,
+    /// The edges out of each source.
+    out_of: HashMap<Loc, Vec<usize>>,
 }
 
 impl<'t> ReleaseReads<'t> {
@@ -826,9 +836,13 @@ impl<'t> ReleaseReads<'t> {
             }
         }
         let mut into: HashMap<Loc, Vec<usize>> = HashMap::new();
-        for (i, (_, to)) in edges.iter().enumerate() {
+        let mut out_of: HashMap<Loc, Vec<usize>> = HashMap::new();
+        for (i, (from, to)) in edges.iter().enumerate() {
             if let Some(t) = to {
                 into.entry(t.clone()).or_default().push(i);
+            }
+            for l in from {
+                out_of.entry(l.clone()).or_default().push(i);
             }
         }
         ReleaseReads {
@@ -837,7 +851,30 @@ impl<'t> ReleaseReads<'t> {
             subjects,
             edges,
             into,
+            out_of,
         }
+    }
+
+    /// The direct reads (by index, in order) of a location a value stored
+    /// into `storage` may reach through followed code, `storage` itself
+    /// included: the only reads that telling apart from the store can
+    /// change what the store reaches.
+    fn reading(&self, storage: &Loc) -> Vec<usize> {
+        let mut seen: HashSet<&Loc> = HashSet::from([storage]);
+        let mut frontier = vec![storage];
+        while let Some(l) = frontier.pop() {
+            for &e in self.out_of.get(l).into_iter().flatten() {
+                if let Some(t) = &self.edges[e].1 {
+                    if seen.insert(t) {
+                        frontier.push(t);
+                    }
+                }
+            }
+        }
+        (self.direct.iter().enumerate())
+            .filter(|(_, (l, _))| seen.contains(l))
+            .map(|(i, _)| i)
+            .collect()
     }
 
     /// The locations from which a value reaches what the releases read

@@ -178,6 +178,20 @@ fn fails(arg: Node, holds: bool, src: &[u8]) -> bool {
     literal_truth(arg, src).is_some_and(|t| t != holds)
 }
 
+/// A store into a local array in one branch of an `if` that runs the same
+/// way throughout one call (`Guards::store_branch`).
+pub(crate) struct StoreBranch<'t> {
+    func: FuncId,
+    /// The array stored into.
+    array: Node<'t>,
+    /// The other branch of the `if`.
+    other: Node<'t>,
+    /// The test of the `if`, as written.
+    pub condition: String,
+    /// The store runs when the test holds.
+    pub in_then: bool,
+}
+
 /// The guarded evaluation: `cx` after the fixpoint, `k` its constraints.
 pub(crate) struct Guards<'c, 'a, 't> {
     cx: &'c FlowContext<'a, 't>,
@@ -402,25 +416,15 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
         kept.covers(&dropped, full).then_some((kept, dropped))
     }
 
-    /// Whether the release reading `subject` (in `g`, through `read`) can
-    /// never see what the store `at` (into the local array `storage`)
-    /// stores: the store is in one branch of an `if` whose test only reads
-    /// parameters its function never changes, so one call runs one branch;
-    /// the array is allocated afresh by each call; and the release either
-    /// reads the array in the other branch, or reads it through a field of
-    /// an object, also allocated by each call, under a test of a flag of
-    /// that object which only the other branch sets (every store of the
-    /// flag and of the field is in that function, into that object, and
-    /// the field only ever holds the array). Returns the test of the `if`
-    /// and whether the store runs when it holds.
-    pub fn branch_apart(
+    /// The branch a store into a local array (`storage`) runs in, when the
+    /// store is in one branch of an `if` whose test only reads parameters
+    /// its function never changes, so one call runs one branch: what
+    /// `read_apart` asks of each release.
+    pub fn store_branch(
         &self,
-        trace: &mut ObjectTrace<'_, '_, 't>,
         (f, store): (FuncId, Node<'t>),
         storage: &Loc,
-        (g, subject): (FuncId, Node<'t>),
-        read: &Loc,
-    ) -> Option<(String, bool)> {
+    ) -> Option<StoreBranch<'t>> {
         let cx = self.cx;
         let Loc::Var(owner, _) = storage else {
             return None;
@@ -444,6 +448,38 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
             .and_then(|c| c.strip_suffix(')'))
             .map(str::to_string)
             .unwrap_or(condition);
+        Some(StoreBranch {
+            func: f,
+            array,
+            other,
+            condition,
+            in_then,
+        })
+    }
+
+    /// Whether the release reading `subject` (in `g`, through `read`) can
+    /// never see what the store of `branch` stores: the array is allocated
+    /// afresh by each call, and the release either reads the array in the
+    /// other branch, or reads it through a field of an object, also
+    /// allocated by each call, under a test of a flag of that object which
+    /// only the other branch sets (every store of the flag and of the
+    /// field is in that function, into that object, and the field only
+    /// ever holds the array).
+    pub fn read_apart(
+        &self,
+        trace: &mut ObjectTrace<'_, '_, 't>,
+        branch: &StoreBranch<'t>,
+        storage: &Loc,
+        (g, subject): (FuncId, Node<'t>),
+        read: &Loc,
+    ) -> bool {
+        let cx = self.cx;
+        let StoreBranch {
+            func: f,
+            array,
+            other,
+            ..
+        } = *branch;
         let fresh = |trace: &mut ObjectTrace<'_, '_, 't>, node: Node<'t>| {
             trace
                 .objects(f, node)
@@ -453,11 +489,11 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
             |n: Node, b: Node| n.start_byte() >= b.start_byte() && n.end_byte() <= b.end_byte();
         // The array read in the other branch of the same call.
         if read == storage && g == f && within(subject, other) {
-            return fresh(trace, array).then_some((condition, in_then));
+            return fresh(trace, array);
         }
         // The array read through a field, under a test of a flag.
         let Loc::Field(s, field) = read else {
-            return None;
+            return false;
         };
         let read_src = cx.src(g);
         let mut node = strip(subject);
@@ -465,7 +501,7 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
             match shape(node, read_src) {
                 ExprShape::Field { base, .. } => break base,
                 ExprShape::Subscript { base, .. } | ExprShape::Deref(base) => node = strip(base),
-                _ => return None,
+                _ => return false,
             }
         };
         for test in tests(subject, read_src) {
@@ -488,10 +524,10 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
                 continue;
             };
             if fresh(trace, object) && fresh(trace, array) {
-                return Some((condition, in_then));
+                return true;
             }
         }
-        None
+        false
     }
 
     /// The innermost `if` of `f` a node is in a branch of, and whether it
