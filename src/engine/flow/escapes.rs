@@ -668,7 +668,7 @@ fn separate<'t>(
 }
 
 /// What a store into a local array reaches once the releases that cannot
-/// run in the same call of its function are left out (`Guards::branch_apart`:
+/// run in the same call of its function are left out (`Guards::read_apart`:
 /// the store is in one branch of an `if` whose test cannot change during
 /// the call, and each left-out release reads the array in the other branch,
 /// or reads it through an object whose flag only the other branch sets);

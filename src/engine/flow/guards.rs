@@ -28,7 +28,7 @@
 //! callers and fields not read yet), and the location's whole value
 //! stands. `explain` shows each value left out (`Separation::Flag`).
 //!
-//! `Guards::branch_apart` tells apart the two branches of one `if` the
+//! `Guards::store_branch` and `Guards::read_apart` tell apart the two branches of one `if` the
 //! same way, for another value stored into a local array: one call of the
 //! function runs one branch when the test only reads parameters it never
 //! changes, so a release that reads the array in the other branch, or
