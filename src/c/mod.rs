@@ -7,7 +7,9 @@
 
 pub mod defines;
 pub mod macros;
+pub mod node;
 pub mod parse;
 pub mod syntax;
 
+pub use node::NodeExt;
 pub use parse::{parse, LineIndex, Parsed};

@@ -6,6 +6,7 @@
 //! node, hence its byte span in the original file. Traversals are iterative:
 //! deeply nested expressions never overflow the stack.
 
+use crate::c::NodeExt;
 use tree_sitter::Node;
 
 /// Visits `root` and its descendants in source order. The callback returns
@@ -68,7 +69,7 @@ pub fn deeper_than(root: Node, limit: usize) -> bool {
 pub fn children_no_comments(node: Node) -> Vec<Node> {
     let mut cursor = node.walk();
     node.children(&mut cursor)
-        .filter(|c| c.kind() != "comment")
+        .filter(|c| c.kind_str() != "comment")
         .collect()
 }
 
@@ -97,19 +98,19 @@ impl<'t> FunctionDef<'t> {
     /// The names of the declared parameters.
     pub fn parameter_names(&self, src: &[u8]) -> Vec<String> {
         let mut names = Vec::new();
-        let Some(decl) = self.node.child_by_field_name("declarator") else {
+        let Some(decl) = self.node.field("declarator") else {
             return names;
         };
         let Some(func) = find_function_declarator(decl) else {
             return names;
         };
-        let Some(params) = func.child_by_field_name("parameters") else {
+        let Some(params) = func.field("parameters") else {
             return names;
         };
         let mut cursor = params.walk();
         for p in params.named_children(&mut cursor) {
-            if p.kind() == "parameter_declaration" {
-                if let Some(d) = p.child_by_field_name("declarator") {
+            if p.kind_str() == "parameter_declaration" {
+                if let Some(d) = p.field("declarator") {
                     if let Some(id) = declarator_identifier(d) {
                         names.push(String::from_utf8_lossy(&src[id.byte_range()]).into_owned());
                     }
@@ -122,20 +123,20 @@ impl<'t> FunctionDef<'t> {
 
 fn find_function_declarator(mut node: Node) -> Option<Node> {
     loop {
-        if node.kind() == "function_declarator" {
+        if node.kind_str() == "function_declarator" {
             return Some(node);
         }
-        node = node.child_by_field_name("declarator")?;
+        node = node.field("declarator")?;
     }
 }
 
 /// The identifier a (possibly pointer, array or init) declarator declares.
 pub fn declarator_identifier(mut node: Node) -> Option<Node> {
     loop {
-        match node.kind() {
+        match node.kind_str() {
             "identifier" | "field_identifier" => return Some(node),
             "parenthesized_declarator" => node = node.named_child(0)?,
-            _ => node = node.child_by_field_name("declarator")?,
+            _ => node = node.field("declarator")?,
         }
     }
 }
@@ -144,12 +145,12 @@ pub fn declarator_identifier(mut node: Node) -> Option<Node> {
 pub fn functions(root: Node) -> Vec<FunctionDef> {
     let mut out = Vec::new();
     preorder(root, |n| {
-        if n.kind() == "function_definition" {
-            if let Some(body) = n.child_by_field_name("body") {
+        if n.kind_str() == "function_definition" {
+            if let Some(body) = n.field("body") {
                 let name_node = n
-                    .child_by_field_name("declarator")
+                    .field("declarator")
                     .and_then(find_function_declarator)
-                    .and_then(|f| f.child_by_field_name("declarator"))
+                    .and_then(|f| f.field("declarator"))
                     .and_then(declarator_identifier);
                 out.push(FunctionDef {
                     node: n,
@@ -172,26 +173,26 @@ pub struct Call<'t> {
 
 impl<'t> Call<'t> {
     pub fn new(node: Node<'t>) -> Option<Call<'t>> {
-        (node.kind() == "call_expression").then_some(Call { node })
+        (node.kind_str() == "call_expression").then_some(Call { node })
     }
 
     /// The callee when it is a plain identifier.
     pub fn callee_name<'s>(&self, src: &'s [u8]) -> Option<&'s [u8]> {
-        let f = self.node.child_by_field_name("function")?;
-        (f.kind() == "identifier").then(|| &src[f.byte_range()])
+        let f = self.node.field("function")?;
+        (f.kind_str() == "identifier").then(|| &src[f.byte_range()])
     }
 
     pub fn callee(&self) -> Option<Node<'t>> {
-        self.node.child_by_field_name("function")
+        self.node.field("function")
     }
 
     /// The argument expressions, comments left out.
     pub fn args(&self) -> Vec<Node<'t>> {
-        match self.node.child_by_field_name("arguments") {
+        match self.node.field("arguments") {
             Some(list) => {
                 let mut cursor = list.walk();
                 list.named_children(&mut cursor)
-                    .filter(|c| c.kind() != "comment")
+                    .filter(|c| c.kind_str() != "comment")
                     .collect()
             }
             None => Vec::new(),
@@ -202,12 +203,12 @@ impl<'t> Call<'t> {
 /// An expression seen through parentheses and casts.
 pub fn strip(mut node: Node) -> Node {
     loop {
-        match node.kind() {
+        match node.kind_str() {
             "parenthesized_expression" => match node.named_child(0) {
-                Some(inner) if inner.kind() != "comment" => node = inner,
+                Some(inner) if inner.kind_str() != "comment" => node = inner,
                 _ => return node,
             },
-            "cast_expression" => match node.child_by_field_name("value") {
+            "cast_expression" => match node.field("value") {
                 Some(inner) => node = inner,
                 None => return node,
             },
@@ -258,7 +259,7 @@ pub enum ExprShape<'t> {
 /// Classifies an expression (after stripping parentheses and casts).
 pub fn shape<'t>(node: Node<'t>, src: &[u8]) -> ExprShape<'t> {
     let node = strip(node);
-    match node.kind() {
+    match node.kind_str() {
         "identifier" => {
             if &src[node.byte_range()] == b"NULL" {
                 ExprShape::Null
@@ -268,28 +269,21 @@ pub fn shape<'t>(node: Node<'t>, src: &[u8]) -> ExprShape<'t> {
         }
         "null" => ExprShape::Null,
         "number_literal" if &src[node.byte_range()] == b"0" => ExprShape::Null,
-        "subscript_expression" => match (
-            node.child_by_field_name("argument"),
-            node.child_by_field_name("index"),
-        ) {
+        "subscript_expression" => match (node.field("argument"), node.field("index")) {
             (Some(base), Some(index)) => ExprShape::Subscript { base, index },
             _ => ExprShape::Other,
         },
         "pointer_expression" => {
-            let op = node.child_by_field_name("operator").map(|o| o.kind());
-            match (op, node.child_by_field_name("argument")) {
+            let op = node.field("operator").map(|o| o.kind_str());
+            match (op, node.field("argument")) {
                 (Some("*"), Some(arg)) => ExprShape::Deref(arg),
                 (Some("&"), Some(arg)) => ExprShape::AddressOf(arg),
                 _ => ExprShape::Other,
             }
         }
         "binary_expression" => {
-            let op = node.child_by_field_name("operator").map(|o| o.kind());
-            match (
-                op,
-                node.child_by_field_name("left"),
-                node.child_by_field_name("right"),
-            ) {
+            let op = node.field("operator").map(|o| o.kind_str());
+            match (op, node.field("left"), node.field("right")) {
                 (Some(op @ ("+" | "-")), Some(l), Some(r)) => ExprShape::Offset {
                     base: l,
                     other: r,
@@ -299,19 +293,16 @@ pub fn shape<'t>(node: Node<'t>, src: &[u8]) -> ExprShape<'t> {
             }
         }
         "field_expression" => {
-            let arrow = node.child_by_field_name("operator").map(|o| o.kind()) == Some("->");
-            match (
-                node.child_by_field_name("argument"),
-                node.child_by_field_name("field"),
-            ) {
+            let arrow = node.field("operator").map(|o| o.kind_str()) == Some("->");
+            match (node.field("argument"), node.field("field")) {
                 (Some(base), Some(field)) => ExprShape::Field { base, field, arrow },
                 _ => ExprShape::Other,
             }
         }
         "call_expression" => ExprShape::Call(Call { node }),
-        "conditional_expression" => match node.child_by_field_name("alternative") {
+        "conditional_expression" => match node.field("alternative") {
             Some(otherwise) => ExprShape::Conditional {
-                then: node.child_by_field_name("consequence"),
+                then: node.field("consequence"),
                 otherwise,
             },
             None => ExprShape::Other,
@@ -333,11 +324,11 @@ pub struct Assignment<'t> {
 
 impl<'t> Assignment<'t> {
     pub fn new(node: Node<'t>) -> Option<Assignment<'t>> {
-        match node.kind() {
+        match node.kind_str() {
             "assignment_expression" => {
-                let lhs = node.child_by_field_name("left")?;
-                let rhs = node.child_by_field_name("right")?;
-                let plain = node.child_by_field_name("operator").map(|o| o.kind()) == Some("=");
+                let lhs = node.field("left")?;
+                let rhs = node.field("right")?;
+                let plain = node.field("operator").map(|o| o.kind_str()) == Some("=");
                 Some(Assignment {
                     node,
                     lhs,
@@ -346,8 +337,8 @@ impl<'t> Assignment<'t> {
                 })
             }
             "init_declarator" => {
-                let lhs = declarator_identifier(node.child_by_field_name("declarator")?)?;
-                let rhs = node.child_by_field_name("value")?;
+                let lhs = declarator_identifier(node.field("declarator")?)?;
+                let rhs = node.field("value")?;
                 Some(Assignment {
                     node,
                     lhs,
@@ -366,7 +357,7 @@ impl<'t> Assignment<'t> {
 pub fn normalized(node: Node, src: &[u8]) -> String {
     let mut out = String::new();
     preorder(node, |n| {
-        if n.kind() == "comment" {
+        if n.kind_str() == "comment" {
             return false;
         }
         if n.child_count() == 0 {
@@ -390,7 +381,7 @@ pub fn mentions_identifier(node: Node, src: &[u8], name: &[u8]) -> bool {
         if found {
             return false;
         }
-        if n.kind() == "identifier" && &src[n.byte_range()] == name {
+        if n.kind_str() == "identifier" && &src[n.byte_range()] == name {
             found = true;
         }
         true

@@ -2,6 +2,7 @@
 //! after a loop, which declarator declares a name and how to remove it, and
 //! a call's text on one line for reports.
 
+use crate::c::NodeExt;
 use tree_sitter::Node;
 
 /// Whether the loop index `name` is dead after `end`: its first later use,
@@ -10,37 +11,37 @@ pub(crate) fn index_dead_after(nodes: &[Node], src: &[u8], name: &[u8], end: usi
     let first = nodes
         .iter()
         .filter(|n| {
-            n.start_byte() >= end && n.kind() == "identifier" && &src[n.byte_range()] == name
+            n.start_byte() >= end && n.kind_str() == "identifier" && &src[n.byte_range()] == name
         })
         .min_by_key(|n| n.start_byte());
     let Some(first) = first else { return true };
     let Some(parent) = first.parent() else {
         return false;
     };
-    parent.kind() == "assignment_expression"
-        && parent.child_by_field_name("left") == Some(*first)
-        && parent.child_by_field_name("operator").map(|o| o.kind()) == Some("=")
+    parent.kind_str() == "assignment_expression"
+        && parent.field("left") == Some(*first)
+        && parent.field("operator").map(|o| o.kind_str()) == Some("=")
 }
 
 /// The declarator (or init declarator) an identifier is declared by, when
 /// it is the identifier of a local declaration with at most a constant initialiser.
 pub(crate) fn declarator_of(id: Node) -> Option<Node> {
     let parent = id.parent()?;
-    let (decl_child, decl) = match parent.kind() {
+    let (decl_child, decl) = match parent.kind_str() {
         "declaration" => (id, parent),
         "init_declarator" => {
-            let value = parent.child_by_field_name("value")?;
-            if value.kind() != "number_literal" {
+            let value = parent.field("value")?;
+            if value.kind_str() != "number_literal" {
                 return None;
             }
             (
                 parent,
-                parent.parent().filter(|p| p.kind() == "declaration")?,
+                parent.parent().filter(|p| p.kind_str() == "declaration")?,
             )
         }
         _ => return None,
     };
-    (decl.kind() == "declaration").then_some(decl_child)
+    (decl.kind_str() == "declaration").then_some(decl_child)
 }
 
 /// The bytes to delete to remove one declarator: the whole line when it is
@@ -95,7 +96,7 @@ pub(crate) fn declarator_removal_range(
     let pos = all.iter().position(|d| *d == declarator)?;
     // The edited line is checked again by checkpatch, which wants
     // `unsigned int`, not a bare `unsigned`.
-    let ty = decl.child_by_field_name("type");
+    let ty = decl.field("type");
     let bare_unsigned = ty.is_some_and(|t| &src[t.byte_range()] == b"unsigned");
     match (pos + 1 < all.len(), ty) {
         (true, Some(t)) if bare_unsigned && pos == 0 => Some((

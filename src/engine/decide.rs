@@ -9,6 +9,7 @@ use super::flow::{AcquireSite, MatchSite, ReleaseSite, UnitState};
 use super::flow::{FlowContext, Info, Loc};
 use super::reason::{Blocker, Decision, PinCase};
 use super::{AcquirePolicy, Class, FileFindings, Plan, Site, SiteKind, Unit};
+use crate::c::NodeExt;
 use crate::rule::{AcquireFamily, Target};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -466,7 +467,7 @@ fn lookup_only(
     let file = cx.file(f.file);
     let release = format!("{}:{}", file.path, file.parsed.line_of(last.1.start));
     let used = f.nodes.iter().find(|n| {
-        n.kind() == "identifier"
+        n.kind_str() == "identifier"
             && n.start_byte() >= last.1.end
             && holders.contains(&*String::from_utf8_lossy(&src[n.byte_range()]))
     });
@@ -634,7 +635,7 @@ fn remove_dead_indices(cx: &FlowContext, units: &mut [Unit]) {
         let mut declarators = Vec::new();
         let mut other_uses = 0;
         for n in cx.funcs[func].nodes.iter() {
-            if n.kind() != "identifier" || src[n.byte_range()] != *name.as_bytes() {
+            if n.kind_str() != "identifier" || src[n.byte_range()] != *name.as_bytes() {
                 continue;
             }
             if ranges
@@ -690,7 +691,9 @@ fn scope_block_around(
     replaced: &[(usize, usize)],
 ) -> Option<((usize, usize), (usize, usize))> {
     let decl = declarator.parent()?;
-    let block = decl.parent().filter(|b| b.kind() == "compound_statement")?;
+    let block = decl
+        .parent()
+        .filter(|b| b.kind_str() == "compound_statement")?;
     let mut cursor = block.walk();
     let inner: Vec<tree_sitter::Node> = block.named_children(&mut cursor).collect();
     let [first, stmt] = inner.as_slice() else {

@@ -19,6 +19,7 @@
 //! `Match` spans from its start to the end of the last.
 
 use crate::c::syntax::{children_no_comments, normalized};
+use crate::c::NodeExt;
 use crate::rule::metavar::{is_statement, CType};
 use crate::rule::pattern::TokKey;
 use crate::rule::{MetaKind, Pattern, Rule};
@@ -130,7 +131,7 @@ pub fn match_rule(rule_index: usize, rule: &Rule, node: Node, src: &[u8]) -> Opt
         return None;
     }
     for (pi, pattern) in rule.patterns.iter().enumerate() {
-        if pattern.root().kind() != node.kind() {
+        if pattern.root().kind_str() != node.kind_str() {
             continue;
         }
         let Some(found) = match_pattern(pattern, &rule.metavars, node, src, BTreeMap::new()) else {
@@ -177,7 +178,7 @@ pub fn match_pattern(
     }
     if !node
         .parent()
-        .is_some_and(|p| SEQUENCE_PARENTS.contains(&p.kind()))
+        .is_some_and(|p| SEQUENCE_PARENTS.contains(&p.kind_str()))
     {
         return None;
     }
@@ -240,7 +241,7 @@ fn constraints_hold(rule: &Rule, found: &PatternMatch, node: Node, src: &[u8]) -
             if mentioned || n.end_byte() <= s.start || n.start_byte() >= s.end {
                 return false;
             }
-            if n.kind() == "identifier"
+            if n.kind_str() == "identifier"
                 && n.start_byte() >= s.start
                 && n.end_byte() <= s.end
                 && src[n.byte_range()] == *needle
@@ -299,7 +300,7 @@ impl Matcher<'_> {
         if let Some(name) = pattern.metavar(p) {
             return Some(name);
         }
-        if p.kind() == "expression_statement" {
+        if p.kind_str() == "expression_statement" {
             let inner = children_no_comments(p);
             if inner.len() == 2 {
                 let name = pattern.metavar(inner[0])?;
@@ -367,15 +368,15 @@ impl Matcher<'_> {
             }
             return self.bind(name, &kind, t, st);
         }
-        if p.kind() != t.kind() {
+        if p.kind_str() != t.kind_str() {
             // A block of one statement and that statement are the same
             // body; `(e)` and `e` are the same expression.
             for wrapper in ["compound_statement", "parenthesized_expression"] {
-                if p.kind() == wrapper {
+                if p.kind_str() == wrapper {
                     if let Some(inner) = sole_inner(p) {
                         return self.node(pattern, inner, t, st);
                     }
-                } else if t.kind() == wrapper {
+                } else if t.kind_str() == wrapper {
                     if let Some(inner) = sole_inner(t) {
                         return self.node(pattern, p, inner, st);
                     }
@@ -422,18 +423,18 @@ fn declared_type(ident: Node, src: &[u8]) -> Option<CType> {
     let name = &src[ident.byte_range()];
     let mut scope = ident.parent();
     while let Some(s) = scope {
-        let candidates: Vec<Node> = match s.kind() {
+        let candidates: Vec<Node> = match s.kind_str() {
             "compound_statement" | "translation_unit" => children_no_comments(s)
                 .into_iter()
-                .filter(|c| c.kind() == "declaration" && c.start_byte() < ident.start_byte())
+                .filter(|c| c.kind_str() == "declaration" && c.start_byte() < ident.start_byte())
                 .collect(),
             "function_definition" => {
                 let mut out = Vec::new();
                 crate::c::syntax::preorder(s, |n| {
-                    if n.kind() == "compound_statement" {
+                    if n.kind_str() == "compound_statement" {
                         return false;
                     }
-                    if n.kind() == "parameter_declaration" {
+                    if n.kind_str() == "parameter_declaration" {
                         out.push(n);
                         return false;
                     }
@@ -442,14 +443,14 @@ fn declared_type(ident: Node, src: &[u8]) -> Option<CType> {
                 out
             }
             "for_statement" => s
-                .child_by_field_name("initializer")
-                .filter(|i| i.kind() == "declaration")
+                .field("initializer")
+                .filter(|i| i.kind_str() == "declaration")
                 .into_iter()
                 .collect(),
             _ => Vec::new(),
         };
         for decl in candidates {
-            let Some(base) = decl.child_by_field_name("type") else {
+            let Some(base) = decl.field("type") else {
                 continue;
             };
             let mut cursor = decl.walk();
@@ -463,10 +464,10 @@ fn declared_type(ident: Node, src: &[u8]) -> Option<CType> {
                 let mut pointers = 0;
                 let mut n = d;
                 while n != id {
-                    if matches!(n.kind(), "pointer_declarator" | "array_declarator") {
+                    if matches!(n.kind_str(), "pointer_declarator" | "array_declarator") {
                         pointers += 1;
                     }
-                    match n.child_by_field_name("declarator") {
+                    match n.field("declarator") {
                         Some(inner) => n = inner,
                         None => break,
                     }

@@ -15,6 +15,7 @@ pub mod matcher;
 pub mod reason;
 pub mod types;
 
+use crate::c::NodeExt;
 use crate::rule::{RuleKind, RulePack, Target};
 use serde::Serialize;
 
@@ -242,10 +243,10 @@ impl<'p> Engine<'p> {
             let calls: Vec<Option<String>> = rule
                 .patterns
                 .iter()
-                .filter(|p| p.root().kind() == "call_expression")
+                .filter(|p| p.root().kind_str() == "call_expression")
                 .map(|p| {
-                    let f = p.root().child_by_field_name("function")?;
-                    (f.kind() == "identifier" && p.metavar(f).is_none())
+                    let f = p.root().field("function")?;
+                    (f.kind_str() == "identifier" && p.metavar(f).is_none())
                         .then(|| String::from_utf8_lossy(&p.text()[f.byte_range()]).into_owned())
                 })
                 .collect();

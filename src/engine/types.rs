@@ -10,6 +10,7 @@
 //! bytes, since the macro pass replaced it by a placeholder).
 
 use crate::c::syntax::{declarator_identifier, preorder, strip, Call};
+use crate::c::NodeExt;
 use crate::c::Parsed;
 use std::collections::HashMap;
 use tree_sitter::Node;
@@ -54,7 +55,7 @@ fn field_declarations(body: Node) -> Vec<Node> {
     let mut out = Vec::new();
     let mut c = body.walk();
     for n in body.named_children(&mut c) {
-        match n.kind() {
+        match n.kind_str() {
             "field_declaration" => out.push(n),
             "preproc_if" | "preproc_ifdef" | "preproc_else" | "preproc_elif"
             | "preproc_elifdef" => out.extend(field_declarations(n)),
@@ -85,22 +86,17 @@ impl TypeIndex {
         self.held_by = std::sync::OnceLock::new();
         let src = &parsed.original;
         let header = !path.ends_with(".c");
-        preorder(parsed.tree.root_node(), |n| match n.kind() {
+        preorder(parsed.tree.root_node(), |n| match n.kind_str() {
             "function_definition" => false,
             "struct_specifier" | "union_specifier" => {
-                if let (Some(name), Some(body)) =
-                    (n.child_by_field_name("name"), n.child_by_field_name("body"))
-                {
-                    let is_union = n.kind() == "union_specifier";
+                if let (Some(name), Some(body)) = (n.field("name"), n.field("body")) {
+                    let is_union = n.kind_str() == "union_specifier";
                     self.add_struct(text(name, src), body, src, header, is_union);
                 }
                 true
             }
             "type_definition" => {
-                if let Some(ty) = n
-                    .child_by_field_name("type")
-                    .and_then(|t| type_name(t, src))
-                {
+                if let Some(ty) = n.field("type").and_then(|t| type_name(t, src)) {
                     let mut c = n.walk();
                     for d in n.children_by_field_name("declarator", &mut c) {
                         if let Some(id) = declarator_identifier(d) {
@@ -129,12 +125,12 @@ impl TypeIndex {
             self.file_local.insert(sname.clone());
         }
         for field in field_declarations(body) {
-            let Some(ty) = field.child_by_field_name("type") else {
+            let Some(ty) = field.field("type") else {
                 continue;
             };
-            let anonymous = matches!(ty.kind(), "struct_specifier" | "union_specifier")
-                && ty.child_by_field_name("name").is_none();
-            let inner = ty.child_by_field_name("body").filter(|_| anonymous);
+            let anonymous = matches!(ty.kind_str(), "struct_specifier" | "union_specifier")
+                && ty.field("name").is_none();
+            let inner = ty.field("body").filter(|_| anonymous);
             let mut c2 = field.walk();
             let declarators: Vec<Node> = field
                 .children_by_field_name("declarator", &mut c2)
@@ -147,16 +143,17 @@ impl TypeIndex {
             for &d in &declarators {
                 // `*pages[N][M]` is a pointer declarator around the arrays.
                 let mut a = d;
-                while a.kind() == "pointer_declarator" {
-                    match a.child_by_field_name("declarator") {
+                while a.kind_str() == "pointer_declarator" {
+                    match a.field("declarator") {
                         Some(inner) => a = inner,
                         None => break,
                     }
                 }
-                let rows = a.kind() == "array_declarator"
-                    && a.child_by_field_name("declarator")
-                        .is_some_and(|inner| inner.kind() == "array_declarator");
-                if let (true, Some(id)) = (a.kind() == "array_declarator", declarator_identifier(d))
+                let rows = a.kind_str() == "array_declarator"
+                    && a.field("declarator")
+                        .is_some_and(|inner| inner.kind_str() == "array_declarator");
+                if let (true, Some(id)) =
+                    (a.kind_str() == "array_declarator", declarator_identifier(d))
                 {
                     self.array_members.insert((sname.clone(), text(id, src)));
                 }
@@ -177,7 +174,7 @@ impl TypeIndex {
                 }
             }
             members.extend(ids.iter().cloned());
-            let inner_union = ty.kind() == "union_specifier";
+            let inner_union = ty.kind_str() == "union_specifier";
             match (inner, type_name(ty, src)) {
                 (Some(inner), _) if ids.is_empty() => {
                     self.add_struct(sname.clone(), inner, src, header, inner_union)
@@ -382,10 +379,8 @@ fn text(node: Node, src: &[u8]) -> String {
 
 /// The struct or typedef name of a type node (`struct S`, `S_t`).
 pub fn type_name(node: Node, src: &[u8]) -> Option<String> {
-    match node.kind() {
-        "struct_specifier" | "union_specifier" => {
-            node.child_by_field_name("name").map(|n| text(n, src))
-        }
+    match node.kind_str() {
+        "struct_specifier" | "union_specifier" => node.field("name").map(|n| text(n, src)),
         "type_identifier" => Some(text(node, src)),
         _ => None,
     }
@@ -409,17 +404,17 @@ pub fn scalar_type(ty: Node, declarator: Node, src: &[u8]) -> Option<Scalar> {
     let mut d = declarator;
     let mut elements = false;
     loop {
-        match d.kind() {
+        match d.kind_str() {
             "identifier" | "field_identifier" => break,
-            "init_declarator" => d = d.child_by_field_name("declarator")?,
+            "init_declarator" => d = d.field("declarator")?,
             "pointer_declarator" | "array_declarator" if !elements => {
                 elements = true;
-                d = d.child_by_field_name("declarator")?;
+                d = d.field("declarator")?;
             }
             _ => return None,
         }
     }
-    match ty.kind() {
+    match ty.kind_str() {
         "primitive_type" | "sized_type_specifier" | "type_identifier" => Some(Scalar {
             ty: text(ty, src)
                 .split_whitespace()
@@ -453,10 +448,7 @@ pub fn type_name_from_text(t: &str) -> Option<String> {
 pub fn declared_type_names(func: Node, body_nodes: &[Node], src: &[u8]) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let add = |decl: Node, out: &mut Vec<(String, String)>| {
-        let Some(ty) = decl
-            .child_by_field_name("type")
-            .and_then(|t| type_name(t, src))
-        else {
+        let Some(ty) = decl.field("type").and_then(|t| type_name(t, src)) else {
             return;
         };
         let mut c = decl.walk();
@@ -474,14 +466,14 @@ pub fn declared_type_names(func: Node, body_nodes: &[Node], src: &[u8]) -> Vec<(
 /// declaration of its body in node order.
 fn each_declaration<'t>(func: Node<'t>, body_nodes: &[Node<'t>], mut f: impl FnMut(Node<'t>)) {
     preorder(func, |n| {
-        if n.kind() == "parameter_declaration" {
+        if n.kind_str() == "parameter_declaration" {
             f(n);
             return false;
         }
-        n.kind() != "compound_statement"
+        n.kind_str() != "compound_statement"
     });
     for &n in body_nodes {
-        if n.kind() == "declaration" {
+        if n.kind_str() == "declaration" {
             f(n);
         }
     }
@@ -497,7 +489,7 @@ pub fn declared_scalars(
 ) -> Vec<(String, Option<Scalar>)> {
     let mut out = Vec::new();
     let add = |decl: Node, out: &mut Vec<(String, Option<Scalar>)>| {
-        let ty = decl.child_by_field_name("type");
+        let ty = decl.field("type");
         let mut c = decl.walk();
         for d in decl.children_by_field_name("declarator", &mut c) {
             if let Some(id) = declarator_identifier(d) {
@@ -512,12 +504,12 @@ pub fn declared_scalars(
 /// The plain type a function returns (`scalar_type`): `None` when it
 /// returns a pointer or a struct.
 pub fn return_scalar(func: Node, src: &[u8]) -> Option<Scalar> {
-    let ty = func.child_by_field_name("type")?;
-    let declarator = func.child_by_field_name("declarator")?;
-    if declarator.kind() != "function_declarator" {
+    let ty = func.field("type")?;
+    let declarator = func.field("declarator")?;
+    if declarator.kind_str() != "function_declarator" {
         return None;
     }
-    let name = declarator.child_by_field_name("declarator")?;
+    let name = declarator.field("declarator")?;
     scalar_type(ty, name, src)
 }
 
@@ -547,21 +539,21 @@ pub fn type_of(
 ) -> Option<String> {
     let mut node = node;
     loop {
-        match node.kind() {
+        match node.kind_str() {
             "parenthesized_expression" => node = node.named_child(0)?,
             "cast_expression" => {
-                let ty = node.child_by_field_name("type")?;
+                let ty = node.field("type")?;
                 return type_name_from_text(&text(ty, src)).map(|t| index.resolve(&t));
             }
             "identifier" => return vars.get(&text(node, src)).cloned(),
             "field_expression" => {
-                let base = node.child_by_field_name("argument")?;
-                let field = node.child_by_field_name("field")?;
+                let base = node.field("argument")?;
+                let field = node.field("field")?;
                 let s = type_of(base, src, vars, index, returns)?;
                 return index.field_type(&s, &text(field, src));
             }
-            "subscript_expression" => node = node.child_by_field_name("argument")?,
-            "pointer_expression" => node = node.child_by_field_name("argument")?,
+            "subscript_expression" => node = node.field("argument")?,
+            "pointer_expression" => node = node.field("argument")?,
             "call_expression" => {
                 let call = Call::new(node)?;
                 let name = String::from_utf8_lossy(call.callee_name(src)?).into_owned();

@@ -14,6 +14,7 @@ use super::pattern::{
 };
 use super::raw::RawRule;
 use super::*;
+use crate::c::NodeExt;
 use std::ops::Range;
 use toml::Spanned;
 
@@ -247,7 +248,7 @@ fn required_words(patterns: &[Pattern]) -> Vec<String> {
         let mut words = BTreeSet::new();
         for statement in p.statements() {
             crate::c::syntax::preorder(statement, |n| {
-                if n.kind() == "identifier" && p.metavar(n).is_none() {
+                if n.kind_str() == "identifier" && p.metavar(n).is_none() {
                     words.insert(String::from_utf8_lossy(&p.text()[n.byte_range()]).into_owned());
                 }
                 true

@@ -21,6 +21,7 @@ use super::pattern::{
     metavar_name, metavariables, node_at, parse_snippet_root, unmangle, SnippetError,
 };
 use crate::c::syntax::{children_no_comments, normalized, preorder};
+use crate::c::NodeExt;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use toml::Spanned;
@@ -345,7 +346,7 @@ impl Iso {
         if let Some(name) = metavar_name(f, &form.text) {
             return self.metavars.get(name).map(|k| (name, k));
         }
-        if f.kind() == "expression_statement" {
+        if f.kind_str() == "expression_statement" {
             let inner = children_no_comments(f);
             if inner.len() == 2 {
                 if let Some(name) = metavar_name(inner[0], &form.text) {
@@ -388,7 +389,7 @@ impl Iso {
                 }
             };
         }
-        if f.kind() != p.kind() {
+        if f.kind_str() != p.kind_str() {
             return false;
         }
         if f.child_count() == 0 || p.child_count() == 0 {

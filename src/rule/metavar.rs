@@ -6,6 +6,7 @@
 //! enclosing function or file, has that type. The shape test on the node is
 //! here; reading declarations is the matcher's.
 
+use crate::c::NodeExt;
 use tree_sitter::Node;
 
 /// What a metavariable may match.
@@ -110,11 +111,11 @@ impl MetaKind {
     /// identifier; its declaration is checked by the matcher).
     pub fn accepts_shape(&self, node: Node) -> bool {
         match self {
-            MetaKind::Identifier | MetaKind::CType(_) => node.kind() == "identifier",
+            MetaKind::Identifier | MetaKind::CType(_) => node.kind_str() == "identifier",
             MetaKind::Expression => is_expression(node),
             MetaKind::Statement => is_statement(node),
             MetaKind::Constant => matches!(
-                node.kind(),
+                node.kind_str(),
                 "number_literal"
                     | "char_literal"
                     | "string_literal"
@@ -124,7 +125,7 @@ impl MetaKind {
                     | "null"
             ),
             MetaKind::Type => matches!(
-                node.kind(),
+                node.kind_str(),
                 "primitive_type"
                     | "sized_type_specifier"
                     | "type_identifier"
@@ -139,16 +140,16 @@ impl MetaKind {
 /// Whether a node is an expression (not a statement, declaration or token).
 pub fn is_expression(node: Node) -> bool {
     node.is_named()
-        && !node.kind().ends_with("statement")
+        && !node.kind_str().ends_with("statement")
         && !matches!(
-            node.kind(),
+            node.kind_str(),
             "comment" | "declaration" | "compound_statement"
         )
 }
 
 /// Whether a node is a statement (a declaration counts).
 pub fn is_statement(node: Node) -> bool {
-    node.kind().ends_with("_statement") || node.kind() == "declaration"
+    node.kind_str().ends_with("_statement") || node.kind_str() == "declaration"
 }
 
 #[cfg(test)]

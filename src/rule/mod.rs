@@ -13,6 +13,7 @@ pub mod metavar;
 pub mod pattern;
 pub mod raw;
 
+use crate::c::NodeExt;
 pub use compile::{compile_rule, compile_rule_with, RuleError};
 pub use iso::IsoSet;
 pub use metavar::{CType, MetaKind};
@@ -358,8 +359,8 @@ pub(crate) fn call_anchors(patterns: &[Pattern]) -> Vec<String> {
     let mut out = Vec::new();
     for p in patterns {
         let root = p.root();
-        if root.kind() == "call_expression" {
-            if let Some(f) = root.child_by_field_name("function") {
+        if root.kind_str() == "call_expression" {
+            if let Some(f) = root.field("function") {
                 match p.metavar(f).and_then(|name| p.choices.get(name)) {
                     Some(branches) => out.extend(branches.iter().map(|b| {
                         String::from_utf8_lossy(&b.text()[b.root().byte_range()]).into_owned()

@@ -19,6 +19,7 @@
 
 use crate::c::parse::{count_errors, parse_raw};
 use crate::c::syntax::preorder;
+use crate::c::NodeExt;
 use tree_sitter::{Node, Tree};
 
 /// The identifier prefix a metavariable is parsed as.
@@ -89,7 +90,7 @@ pub(crate) fn sequence_nodes(first: Node<'_>, count: usize) -> Vec<Node<'_>> {
     let mut next = first.next_named_sibling();
     while out.len() < count {
         let Some(n) = next else { break };
-        if n.kind() != "comment" {
+        if n.kind_str() != "comment" {
             out.push(n);
         }
         next = n.next_named_sibling();
@@ -100,7 +101,7 @@ pub(crate) fn sequence_nodes(first: Node<'_>, count: usize) -> Vec<Node<'_>> {
 /// The metavariable name of a `pp__mv_*` identifier node.
 pub fn metavar_name<'a>(node: Node, text: &'a [u8]) -> Option<&'a str> {
     if !matches!(
-        node.kind(),
+        node.kind_str(),
         "identifier" | "type_identifier" | "field_identifier"
     ) {
         return None;
@@ -230,8 +231,8 @@ fn snippet_root_path(tree: &Tree, is_statement: bool) -> Result<(Vec<usize>, usi
     // translation_unit > function_definition > compound_statement > statement
     let func = root
         .named_child(0)
-        .filter(|n| n.kind() == "function_definition");
-    let body_node = func.and_then(|f| f.child_by_field_name("body"));
+        .filter(|n| n.kind_str() == "function_definition");
+    let body_node = func.and_then(|f| f.field("body"));
     let Some(body_node) = body_node else {
         return Err(SnippetError {
             offset: 0,
@@ -242,7 +243,7 @@ fn snippet_root_path(tree: &Tree, is_statement: bool) -> Result<(Vec<usize>, usi
     let statements: Vec<(usize, Node)> = body_node
         .children(&mut cursor)
         .enumerate()
-        .filter(|(_, c)| c.is_named() && c.kind() != "comment")
+        .filter(|(_, c)| c.is_named() && c.kind_str() != "comment")
         .collect();
     if statements.is_empty() || !is_statement && statements.len() != 1 {
         return Err(SnippetError {
@@ -256,7 +257,7 @@ fn snippet_root_path(tree: &Tree, is_statement: bool) -> Result<(Vec<usize>, usi
     let (index, statement) = statements[0];
     let mut path = vec![0, body_field_index(func.unwrap()), index];
     if !is_statement {
-        if statement.kind() != "expression_statement" {
+        if statement.kind_str() != "expression_statement" {
             return Err(SnippetError {
                 offset: 0,
                 message: "the snippet is not an expression".into(),
@@ -269,9 +270,7 @@ fn snippet_root_path(tree: &Tree, is_statement: bool) -> Result<(Vec<usize>, usi
 
 fn body_field_index(func: Node) -> usize {
     let mut cursor = func.walk();
-    let body = func
-        .child_by_field_name("body")
-        .expect("checked by the caller");
+    let body = func.field("body").expect("checked by the caller");
     let index = func
         .children(&mut cursor)
         .position(|c| c == body)
@@ -534,16 +533,16 @@ mod tests {
     #[test]
     fn patterns_and_templates_parse() {
         let p = parse_pattern("put_page($page)").unwrap();
-        assert_eq!(p.root().kind(), "call_expression");
+        assert_eq!(p.root().kind_str(), "call_expression");
         let l = parse_pattern("for ($i = 0; $i < $n; $i++)\n\tput_page($pages[$i]);").unwrap();
-        assert_eq!(l.root().kind(), "for_statement");
+        assert_eq!(l.root().kind_str(), "for_statement");
         let t = parse_template("unpin_user_pages($pages, $n);").unwrap();
         let keys: Vec<_> = t.tokens.iter().map(|t| t.key.clone()).collect();
         assert_eq!(keys[0], TokKey::Lit("unpin_user_pages".into()));
         assert_eq!(keys[2], TokKey::Meta("pages".into()));
         assert_eq!(t.tokens[4].space_before, " ");
         let seq = parse_pattern("set_page_dirty($p);\n/* then */\nput_page($p);").unwrap();
-        let kinds: Vec<&str> = seq.statements().iter().map(|n| n.kind()).collect();
+        let kinds: Vec<&str> = seq.statements().iter().map(|n| n.kind_str()).collect();
         assert_eq!(kinds, ["expression_statement", "expression_statement"]);
         assert!(seq.is_sequence() && !p.is_sequence());
         let two = parse_template("a($x);\nb($x);").unwrap();

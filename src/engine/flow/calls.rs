@@ -6,6 +6,7 @@
 use super::ids::{FileId, FuncId};
 use super::{text, FlowContext, Needs, ProgramFile};
 use crate::c::syntax::{shape, strip, Call, ExprShape};
+use crate::c::NodeExt;
 use crate::engine::types::{type_name, TypeIndex};
 use std::collections::HashMap;
 use tree_sitter::Node;
@@ -81,14 +82,17 @@ impl<'a, 't> FlowContext<'a, 't> {
         let node = strip(node);
         // An element or the target of a pointer has the type its base
         // points to (`umem->chunk[i].plist`).
-        if matches!(node.kind(), "subscript_expression" | "pointer_expression") {
-            return self.missing_field_type(func, node.child_by_field_name("argument")?);
+        if matches!(
+            node.kind_str(),
+            "subscript_expression" | "pointer_expression"
+        ) {
+            return self.missing_field_type(func, node.field("argument")?);
         }
-        if node.kind() != "field_expression" {
+        if node.kind_str() != "field_expression" {
             return None;
         }
-        let base = node.child_by_field_name("argument")?;
-        let field = node.child_by_field_name("field")?;
+        let base = node.field("argument")?;
+        let field = node.field("field")?;
         match self.type_of(func, base) {
             Some(s) => {
                 let f = text(field, src);
@@ -172,7 +176,7 @@ pub(crate) fn ops_index(
         let mut cursor = root.walk();
         for decl in root
             .children(&mut cursor)
-            .filter(|n| n.kind() == "declaration")
+            .filter(|n| n.kind_str() == "declaration")
         {
             if let Some(slots) = initializer_slots(decl, src, types) {
                 for (s, field, name) in slots {
@@ -193,27 +197,25 @@ fn initializer_slots(
     src: &[u8],
     types: &TypeIndex,
 ) -> Option<Vec<(String, String, String)>> {
-    let s = types.resolve(&type_name(decl.child_by_field_name("type")?, src)?);
+    let s = types.resolve(&type_name(decl.field("type")?, src)?);
     let mut out = Vec::new();
     let mut c = decl.walk();
     for d in decl.children_by_field_name("declarator", &mut c) {
         let Some(list) = d
-            .child_by_field_name("value")
-            .filter(|v| v.kind() == "initializer_list")
+            .field("value")
+            .filter(|v| v.kind_str() == "initializer_list")
         else {
             continue;
         };
         let mut c2 = list.walk();
         for pair in list
             .named_children(&mut c2)
-            .filter(|n| n.kind() == "initializer_pair")
+            .filter(|n| n.kind_str() == "initializer_pair")
         {
-            let field = pair
-                .child_by_field_name("designator")
-                .and_then(|d| d.named_child(0));
-            let value = pair.child_by_field_name("value").map(strip);
+            let field = pair.field("designator").and_then(|d| d.named_child(0));
+            let value = pair.field("value").map(strip);
             if let (Some(field), Some(value)) = (field, value) {
-                if value.kind() == "identifier" {
+                if value.kind_str() == "identifier" {
                     out.push((s.clone(), text(field, src), text(value, src)));
                 }
             }
@@ -225,16 +227,14 @@ fn initializer_slots(
 /// The (struct, field) slot an identifier fills when it is the value of a
 /// `.field = name` pair in a file-scope initialiser.
 fn ops_slot_of(n: Node, src: &[u8], types: &TypeIndex) -> Option<(String, String)> {
-    let pair = n.parent().filter(|p| p.kind() == "initializer_pair")?;
-    let field = pair
-        .child_by_field_name("designator")
-        .and_then(|d| d.named_child(0))?;
+    let pair = n.parent().filter(|p| p.kind_str() == "initializer_pair")?;
+    let field = pair.field("designator").and_then(|d| d.named_child(0))?;
     let decl = pair
         .parent()?
         .parent()?
         .parent()
-        .filter(|d| d.kind() == "declaration")?;
-    let s = types.resolve(&type_name(decl.child_by_field_name("type")?, src)?);
+        .filter(|d| d.kind_str() == "declaration")?;
+    let s = types.resolve(&type_name(decl.field("type")?, src)?);
     Some((s, text(field, src)))
 }
 

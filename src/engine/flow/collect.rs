@@ -9,6 +9,7 @@ use super::propagate::FunctionConstraints;
 use super::values::root_of;
 use super::{text, FlowContext, Func, Hot, Loc, ProgramFile, UnitState, Val};
 use crate::c::syntax::{functions, preorder, shape, Call, ExprShape, FunctionDef};
+use crate::c::NodeExt;
 use crate::c::Parsed;
 use crate::engine::matcher::{match_rule, Match};
 use crate::engine::reason::Blocker;
@@ -124,7 +125,7 @@ impl Declarations {
     fn of(def: FunctionDef, nodes: &[Node], src: &[u8]) -> Declarations {
         let mut locals = HashSet::new();
         for &n in nodes {
-            if n.kind() == "declaration" {
+            if n.kind_str() == "declaration" {
                 let mut c = n.walk();
                 for d in n.children_by_field_name("declarator", &mut c) {
                     if let Some(id) = crate::c::syntax::declarator_identifier(d) {
@@ -143,7 +144,7 @@ impl Declarations {
             is_static: memchr::memmem::find(head, b"static").is_some(),
             return_type: def
                 .node
-                .child_by_field_name("type")
+                .field("type")
                 .and_then(|t| crate::engine::types::type_name(t, src)),
         }
     }
@@ -181,13 +182,13 @@ impl<'t> FileFacts<'t> {
         let src: &'t [u8] = &f.parsed.original;
         let mut file_scope: HashMap<&'t [u8], Vec<Node<'t>>> = HashMap::new();
         preorder(f.parsed.tree.root_node(), |n| {
-            if n.kind() == "function_definition" {
+            if n.kind_str() == "function_definition" {
                 return false;
             }
             let declared = n
                 .parent()
-                .is_some_and(|par| par.kind() == "function_declarator");
-            if n.kind() == "identifier" && !declared {
+                .is_some_and(|par| par.kind_str() == "function_declarator");
+            if n.kind_str() == "identifier" && !declared {
                 file_scope.entry(&src[n.byte_range()]).or_default().push(n);
             }
             true

@@ -12,6 +12,7 @@ use super::summaries::{is_macro_name, IdentityUse};
 use super::values::{alias_loc, element_field_home, element_home};
 use super::{push_unique, text, FlowContext, Loc, Need, Needs, Val};
 use crate::c::syntax::{shape, strip, Assignment, Call, ExprShape};
+use crate::c::NodeExt;
 use crate::engine::reason::{Blocker, Origin, Separation};
 use crate::rule::ElementStore;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -962,13 +963,13 @@ fn initialised_structs(cx: &mut FlowContext) {
         for &n in &f.constraints.initializers {
             // `struct page *list[2] = { ... }`: the name is declared an
             // array (the declarator next to it is the array's).
-            let array = n.kind() == "initializer_list"
+            let array = n.kind_str() == "initializer_list"
                 && n.parent()
-                    .filter(|d| d.kind() == "init_declarator")
-                    .and_then(|d| d.child_by_field_name("declarator"))
+                    .filter(|d| d.kind_str() == "init_declarator")
+                    .and_then(|d| d.field("declarator"))
                     .and_then(crate::c::syntax::declarator_identifier)
                     .and_then(|name| name.parent())
-                    .is_some_and(|a| a.kind() == "array_declarator");
+                    .is_some_and(|a| a.kind_str() == "array_declarator");
             if array {
                 continue;
             }
@@ -1015,15 +1016,15 @@ fn slot_only_by_address<'t>(
             let mut n = n;
             while let Some(p) = n
                 .parent()
-                .filter(|p| p.kind() == "parenthesized_expression")
+                .filter(|p| p.kind_str() == "parenthesized_expression")
             {
                 n = p;
             }
             n.parent()
         };
         let Some(address) = up(n).filter(|p| {
-            p.kind() == "pointer_expression"
-                && p.child_by_field_name("operator").map(|o| o.kind()) == Some("&")
+            p.kind_str() == "pointer_expression"
+                && p.field("operator").map(|o| o.kind_str()) == Some("&")
         }) else {
             return false;
         };
@@ -1233,9 +1234,7 @@ fn unknown_struct_of_pointer(
     call: &Call,
     units: &BTreeSet<UnitId>,
 ) {
-    let base = call
-        .callee()
-        .and_then(|c| strip(c).child_by_field_name("argument"));
+    let base = call.callee().and_then(|c| strip(c).field("argument"));
     if let Some((s, f)) = base.and_then(|b| cx.missing_field_type(func, b)) {
         cx.need(Need::Field(s.clone(), f.clone()), units);
         cx.needs.fields.insert((s, f));

@@ -42,6 +42,7 @@ use super::objects::{every_field_mention, macro_mentions, ObjectTrace};
 use super::propagate::Constraints;
 use super::{text, FlowContext, Limit, Loc, Need, Needs, Val};
 use crate::c::syntax::{shape, strip, Assignment, ExprShape};
+use crate::c::NodeExt;
 use crate::engine::reason::Origin;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -107,16 +108,15 @@ fn tests<'t>(node: Node<'t>, src: &[u8]) -> Vec<Test<'t>> {
     let mut out = Vec::new();
     let mut child = node;
     while let Some(parent) = child.parent() {
-        if parent.kind() == "function_definition" {
+        if parent.kind_str() == "function_definition" {
             break;
         }
-        if parent.kind() == "if_statement" {
-            let then = parent.child_by_field_name("consequence") == Some(child);
-            let otherwise = child.kind() == "else_clause";
+        if parent.kind_str() == "if_statement" {
+            let then = parent.field("consequence") == Some(child);
+            let otherwise = child.kind_str() == "else_clause";
             if then || otherwise {
-                if let Some((flag, set)) = parent
-                    .child_by_field_name("condition")
-                    .and_then(|c| tested_flag(c, src))
+                if let Some((flag, set)) =
+                    parent.field("condition").and_then(|c| tested_flag(c, src))
                 {
                     out.push(Test {
                         flag,
@@ -135,20 +135,20 @@ fn tests<'t>(node: Node<'t>, src: &[u8]) -> Vec<Test<'t>> {
 /// holds when it is set.
 fn tested_flag<'t>(cond: Node<'t>, src: &[u8]) -> Option<(Node<'t>, bool)> {
     let cond = strip(cond);
-    match cond.kind() {
+    match cond.kind_str() {
         "identifier" | "field_expression" => Some((cond, true)),
         "unary_expression" => {
-            let not = cond.child_by_field_name("operator").map(|o| o.kind()) == Some("!");
-            let (flag, set) = tested_flag(cond.child_by_field_name("argument")?, src)?;
+            let not = cond.field("operator").map(|o| o.kind_str()) == Some("!");
+            let (flag, set) = tested_flag(cond.field("argument")?, src)?;
             not.then_some((flag, !set))
         }
         "binary_expression" => {
-            let op = cond.child_by_field_name("operator")?.kind();
-            let right = cond.child_by_field_name("right")?;
+            let op = cond.field("operator")?.kind_str();
+            let right = cond.field("right")?;
             if literal_truth(right, src) != Some(false) {
                 return None;
             }
-            let (flag, set) = tested_flag(cond.child_by_field_name("left")?, src)?;
+            let (flag, set) = tested_flag(cond.field("left")?, src)?;
             match op {
                 "!=" => Some((flag, set)),
                 "==" => Some((flag, !set)),
@@ -164,7 +164,7 @@ fn tested_flag<'t>(cond: Node<'t>, src: &[u8]) -> Option<(Node<'t>, bool)> {
 fn literal_truth(node: Node, src: &[u8]) -> Option<bool> {
     let node = strip(node);
     let word = &src[node.byte_range()];
-    match node.kind() {
+    match node.kind_str() {
         "number_literal" => super::values::number_value(word).map(|v| v != 0),
         "true" => Some(true),
         "false" | "null" => Some(false),
@@ -350,7 +350,7 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
         }
         let assigns = |a: &Assignment, name: &str| {
             let lhs = strip(a.lhs);
-            lhs.kind() == "identifier" && text(lhs, src) == name
+            lhs.kind_str() == "identifier" && text(lhs, src) == name
         };
         let mut pairs = Vec::new();
         for a in f.constraints.stores() {
@@ -439,10 +439,10 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
         };
         let (branch_if, in_then) = self.fixed_branch(f, store)?;
         let other = match in_then {
-            true => branch_if.child_by_field_name("alternative")?,
-            false => branch_if.child_by_field_name("consequence")?,
+            true => branch_if.field("alternative")?,
+            false => branch_if.field("consequence")?,
         };
-        let condition = text(branch_if.child_by_field_name("condition")?, src);
+        let condition = text(branch_if.field("condition")?, src);
         let condition = condition
             .strip_prefix('(')
             .and_then(|c| c.strip_suffix(')'))
@@ -540,25 +540,25 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
         let mut child = node;
         let (branch_if, in_then) = loop {
             let parent = child.parent()?;
-            if parent.kind() == "function_definition" {
+            if parent.kind_str() == "function_definition" {
                 return None;
             }
-            if parent.kind() == "if_statement" {
-                if parent.child_by_field_name("consequence") == Some(child) {
+            if parent.kind_str() == "if_statement" {
+                if parent.field("consequence") == Some(child) {
                     break (parent, true);
                 }
-                if child.kind() == "else_clause" {
+                if child.kind_str() == "else_clause" {
                     break (parent, false);
                 }
             }
             child = parent;
         };
-        let condition = branch_if.child_by_field_name("condition")?;
+        let condition = branch_if.field("condition")?;
         let params = &cx.funcs[f].params;
         let mut names = Vec::new();
         let mut plain = true;
         crate::c::syntax::preorder(condition, |n| {
-            match n.kind() {
+            match n.kind_str() {
                 "call_expression"
                 | "field_expression"
                 | "subscript_expression"
@@ -584,7 +584,7 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
         let fc = &cx.funcs[f];
         let assigned = fc.constraints.stores().any(|a| {
             let lhs = strip(a.lhs);
-            lhs.kind() == "identifier" && names.contains(&&*text(lhs, src))
+            lhs.kind_str() == "identifier" && names.contains(&&*text(lhs, src))
         });
         let changed = fc.nodes.iter().any(|&n| changes_word(n, &names, src));
         (!assigned && !changed).then_some((branch_if, in_then))
@@ -660,7 +660,7 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
         let params = &self.cx.funcs[h].params;
         let position = |n: Node| {
             let n = strip(n);
-            (n.kind() == "identifier")
+            (n.kind_str() == "identifier")
                 .then(|| params.iter().position(|p| *p == text(n, src)))
                 .flatten()
         };
@@ -826,7 +826,7 @@ enum Written<'t> {
 fn written(n: Node) -> Written {
     let mut up = n;
     while let Some(p) = up.parent() {
-        if p.kind() != "parenthesized_expression" {
+        if p.kind_str() != "parenthesized_expression" {
             break;
         }
         up = p;
@@ -834,17 +834,13 @@ fn written(n: Node) -> Written {
     let Some(p) = up.parent() else {
         return Written::Read;
     };
-    match p.kind() {
-        "assignment_expression" if p.child_by_field_name("left") == Some(up) => {
-            match Assignment::new(p) {
-                Some(a) if a.plain => Written::Stored(a),
-                _ => Written::Changed,
-            }
-        }
+    match p.kind_str() {
+        "assignment_expression" if p.field("left") == Some(up) => match Assignment::new(p) {
+            Some(a) if a.plain => Written::Stored(a),
+            _ => Written::Changed,
+        },
         "update_expression" => Written::Changed,
-        "pointer_expression"
-            if p.child_by_field_name("operator").map(|o| o.kind()) == Some("&") =>
-        {
+        "pointer_expression" if p.field("operator").map(|o| o.kind_str()) == Some("&") => {
             Written::Changed
         }
         _ => Written::Read,
@@ -860,13 +856,13 @@ fn partner<'t>(
     matches: impl Fn(&Assignment<'t>) -> bool,
 ) -> Option<Assignment<'t>> {
     let assignment = |st: Node<'t>| {
-        (st.kind() == "expression_statement")
+        (st.kind_str() == "expression_statement")
             .then(|| st.named_child(0))
             .flatten()
             .and_then(Assignment::new)
     };
     let statement = first.node.parent()?;
-    if statement.kind() != "expression_statement" {
+    if statement.kind_str() != "expression_statement" {
         return None;
     }
     for forward in [true, false] {
@@ -881,7 +877,7 @@ fn partner<'t>(
                 break;
             };
             at = next;
-            if next.kind() == "comment" {
+            if next.kind_str() == "comment" {
                 continue;
             }
             let Some(asg) = assignment(next) else {
@@ -919,7 +915,7 @@ fn sibling_store<'t>(
 fn identifiers(node: Node, src: &[u8]) -> Vec<String> {
     let mut out = Vec::new();
     crate::c::syntax::preorder(node, |n| {
-        if n.kind() == "identifier" {
+        if n.kind_str() == "identifier" {
             out.push(text(n, src));
         }
         true
@@ -938,7 +934,7 @@ fn assigns_any(branch: Node, names: &[String], src: &[u8]) -> bool {
         }
         if let Some(a) = Assignment::new(n) {
             let lhs = strip(a.lhs);
-            if lhs.kind() == "identifier" && names.contains(&&*text(lhs, src)) {
+            if lhs.kind_str() == "identifier" && names.contains(&&*text(lhs, src)) {
                 found = true;
             }
         }
@@ -952,24 +948,23 @@ fn assigns_any(branch: Node, names: &[String], src: &[u8]) -> bool {
 
 /// `x++`, `--x` or `&x` for one of `names`.
 fn changes_word(n: Node, names: &[&str], src: &[u8]) -> bool {
-    let operand = match n.kind() {
-        "update_expression" => n.child_by_field_name("argument"),
-        "pointer_expression"
-            if n.child_by_field_name("operator").map(|o| o.kind()) == Some("&") =>
-        {
-            n.child_by_field_name("argument")
+    let operand = match n.kind_str() {
+        "update_expression" => n.field("argument"),
+        "pointer_expression" if n.field("operator").map(|o| o.kind_str()) == Some("&") => {
+            n.field("argument")
         }
         _ => None,
     };
     operand
         .map(strip)
-        .is_some_and(|o| o.kind() == "identifier" && names.contains(&&*text(o, src)))
+        .is_some_and(|o| o.kind_str() == "identifier" && names.contains(&&*text(o, src)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::{literal_truth, tested_flag, tests};
     use crate::c::syntax::preorder;
+    use crate::c::NodeExt;
 
     fn parse(code: &str) -> tree_sitter::Tree {
         let mut p = tree_sitter::Parser::new();
@@ -982,8 +977,8 @@ mod tests {
         let tree = parse(code);
         let mut cond = None;
         preorder(tree.root_node(), |n| {
-            if n.kind() == "if_statement" && cond.is_none() {
-                cond = n.child_by_field_name("condition");
+            if n.kind_str() == "if_statement" && cond.is_none() {
+                cond = n.field("condition");
             }
             true
         });
@@ -1009,7 +1004,7 @@ mod tests {
         let tree = parse(code);
         let mut call = None;
         preorder(tree.root_node(), |n| {
-            if n.kind() == "call_expression" && code[n.byte_range()].starts_with(callee) {
+            if n.kind_str() == "call_expression" && code[n.byte_range()].starts_with(callee) {
                 call = Some(n);
             }
             true
@@ -1041,8 +1036,8 @@ mod tests {
             let tree = parse(&code);
             let mut value = None;
             preorder(tree.root_node(), |n| {
-                if n.kind() == "init_declarator" {
-                    value = n.child_by_field_name("value");
+                if n.kind_str() == "init_declarator" {
+                    value = n.field("value");
                 }
                 true
             });

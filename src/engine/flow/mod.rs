@@ -44,6 +44,7 @@ mod releases;
 mod summaries;
 mod values;
 
+use crate::c::NodeExt;
 pub use collect::FileFacts;
 pub(crate) use collect::{AcquireSite, MatchSite};
 pub use needs::{Need, Needs};
@@ -313,7 +314,7 @@ impl Mentions {
         let mut m = Mentions::default();
         for &root in nodes {
             preorder(root, |n| {
-                match n.kind() {
+                match n.kind_str() {
                     "identifier" => m
                         .idents
                         .push(String::from_utf8_lossy(&src[n.byte_range()]).into_owned()),

@@ -21,6 +21,7 @@ use super::ids::{FileId, FuncId};
 use super::propagate::Constraints;
 use super::{text, FlowContext, Limit, Need, Needs};
 use crate::c::syntax::{preorder, shape, ExprShape};
+use crate::c::NodeExt;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use tree_sitter::Node;
 
@@ -209,7 +210,7 @@ impl<'c, 'a, 't> ObjectTrace<'c, 'a, 't> {
         // loop macro that moves its cursor).
         let hidden_store = f.nodes.iter().any(|&n| match shape(n, src) {
             ExprShape::AddressOf(inner) => same(inner),
-            ExprShape::Ident(_) if n.kind() == "identifier" => {
+            ExprShape::Ident(_) if n.kind_str() == "identifier" => {
                 same(n) && handed_to_unknown_call(cx, func, n)
             }
             _ => false,
@@ -347,8 +348,8 @@ impl<'c, 'a, 't> ObjectTrace<'c, 'a, 't> {
             return None;
         }
         let parent = top.parent()?;
-        let is_subscript = parent.kind() == "subscript_expression"
-            && parent.child_by_field_name("argument") == Some(top);
+        let is_subscript =
+            parent.kind_str() == "subscript_expression" && parent.field("argument") == Some(top);
         if is_subscript != subscripted {
             return None;
         }
@@ -357,24 +358,20 @@ impl<'c, 'a, 't> ObjectTrace<'c, 'a, 't> {
         }
         let parent = top.parent()?;
         // A row of an array of arrays: its elements are stored elsewhere.
-        if parent.kind() == "subscript_expression"
-            && parent.child_by_field_name("argument") == Some(top)
-        {
+        if parent.kind_str() == "subscript_expression" && parent.field("argument") == Some(top) {
             return None;
         }
-        match parent.kind() {
-            "assignment_expression" if parent.child_by_field_name("left") == Some(top) => {
-                let plain = parent.child_by_field_name("operator").map(|o| o.kind()) == Some("=");
+        match parent.kind_str() {
+            "assignment_expression" if parent.field("left") == Some(top) => {
+                let plain = parent.field("operator").map(|o| o.kind_str()) == Some("=");
                 if !plain {
                     return None;
                 }
                 self.stores_seen += 1;
-                self.trace(func, parent.child_by_field_name("right")?)
+                self.trace(func, parent.field("right")?)
             }
             "update_expression" => None,
-            "pointer_expression"
-                if parent.child_by_field_name("operator").map(|o| o.kind()) == Some("&") =>
-            {
+            "pointer_expression" if parent.field("operator").map(|o| o.kind_str()) == Some("&") => {
                 None
             }
             _ => Some(BTreeSet::new()),
@@ -388,16 +385,16 @@ impl<'c, 'a, 't> ObjectTrace<'c, 'a, 't> {
 fn declaration_in_scope<'t>(use_site: Node<'t>, name: &str, src: &[u8]) -> Option<Node<'t>> {
     let mut at = use_site;
     while let Some(scope) = at.parent() {
-        if scope.kind() == "function_definition" {
+        if scope.kind_str() == "function_definition" {
             return None;
         }
-        if matches!(scope.kind(), "compound_statement" | "for_statement") {
+        if matches!(scope.kind_str(), "compound_statement" | "for_statement") {
             let mut c = scope.walk();
             for child in scope.named_children(&mut c) {
                 if child.start_byte() > use_site.start_byte() {
                     break;
                 }
-                if child.kind() != "declaration" {
+                if child.kind_str() != "declaration" {
                     continue;
                 }
                 let mut d = child.walk();
@@ -424,7 +421,7 @@ fn handed_to_unknown_call(cx: &FlowContext, func: FuncId, node: Node) -> bool {
     let src = cx.src(func);
     let mut at = outer(node);
     if let Some(p) = at.parent() {
-        if p.kind() == "subscript_expression" && p.child_by_field_name("argument") == Some(at) {
+        if p.kind_str() == "subscript_expression" && p.field("argument") == Some(at) {
             at = outer(p);
         }
     }
@@ -442,7 +439,7 @@ fn handed_to_unknown_call(cx: &FlowContext, func: FuncId, node: Node) -> bool {
     // it comes after.
     let mut position = 0;
     while let Some(p) = up.parent() {
-        match p.kind() {
+        match p.kind_str() {
             "argument_list" => {
                 let mut c = p.walk();
                 let position = p.named_children(&mut c).position(|a| a == up);
@@ -456,7 +453,7 @@ fn handed_to_unknown_call(cx: &FlowContext, func: FuncId, node: Node) -> bool {
                 };
             }
             "comma_expression" => {
-                if p.child_by_field_name("right") == Some(up) {
+                if p.field("right") == Some(up) {
                     position += 1;
                 }
                 up = p;
@@ -485,7 +482,7 @@ fn handed_to_unknown_call(cx: &FlowContext, func: FuncId, node: Node) -> bool {
 /// A node through the parentheses around it.
 fn outer(mut n: Node) -> Node {
     while let Some(p) = n.parent() {
-        if p.kind() != "parenthesized_expression" {
+        if p.kind_str() != "parenthesized_expression" {
             break;
         }
         n = p;
@@ -542,7 +539,7 @@ pub(crate) fn every_field_mention<'t>(
             continue;
         }
         for &n in f.nodes.iter() {
-            if n.kind() != "field_expression" {
+            if n.kind_str() != "field_expression" {
                 continue;
             }
             let ExprShape::Field { base, field, .. } = shape(n, src) else {
@@ -601,13 +598,13 @@ fn only_examined_mentions(
                 return false;
             };
             if matches!(
-                node.kind(),
+                node.kind_str(),
                 "identifier" | "statement_identifier" | "type_identifier"
             ) {
                 return true;
             }
             // Macro bodies are text: a member access there names a field.
-            if node.kind() == "preproc_arg" {
+            if node.kind_str() == "preproc_arg" {
                 let before = src[..at].trim_ascii_end();
                 return !(before.ends_with(b".") || before.ends_with(b"->"));
             }
@@ -616,7 +613,7 @@ fn only_examined_mentions(
             }
             let mut up = Some(node);
             while let Some(n) = up {
-                match n.kind() {
+                match n.kind_str() {
                     "comment" | "string_literal" | "char_literal" | "field_declaration" => {
                         return true
                     }
@@ -634,17 +631,23 @@ fn only_examined_mentions(
 /// `static struct ops x = { ... }`).
 fn initialises_other_struct(node: Node, structs: &[String], src: &[u8]) -> bool {
     let declared = (|| {
-        let designator = node.parent().filter(|p| p.kind() == "field_designator")?;
+        let designator = node
+            .parent()
+            .filter(|p| p.kind_str() == "field_designator")?;
         let pair = designator
             .parent()
-            .filter(|p| p.kind() == "initializer_pair")?;
-        let list = pair.parent().filter(|p| p.kind() == "initializer_list")?;
-        let init = list.parent().filter(|p| p.kind() == "init_declarator")?;
-        let declaration = init.parent().filter(|p| p.kind() == "declaration")?;
+            .filter(|p| p.kind_str() == "initializer_pair")?;
+        let list = pair
+            .parent()
+            .filter(|p| p.kind_str() == "initializer_list")?;
+        let init = list
+            .parent()
+            .filter(|p| p.kind_str() == "init_declarator")?;
+        let declaration = init.parent().filter(|p| p.kind_str() == "declaration")?;
         let ty = declaration
-            .child_by_field_name("type")
-            .filter(|t| t.kind() == "struct_specifier")?;
-        Some(text(ty.child_by_field_name("name")?, src))
+            .field("type")
+            .filter(|t| t.kind_str() == "struct_specifier")?;
+        Some(text(ty.field("name")?, src))
     })();
     declared.is_some_and(|s| !structs.contains(&s))
 }
@@ -655,10 +658,10 @@ pub(crate) fn macro_mentions(cx: &FlowContext, file: super::ids::FileId, name: &
     let src: &[u8] = &parsed.original;
     let mut found = false;
     preorder(parsed.tree.root_node(), |n| {
-        if found || n.kind() == "function_definition" {
+        if found || n.kind_str() == "function_definition" {
             return false;
         }
-        if matches!(n.kind(), "preproc_def" | "preproc_function_def") {
+        if matches!(n.kind_str(), "preproc_def" | "preproc_function_def") {
             found = mentions_word(&src[n.byte_range()], name.as_bytes());
             return false;
         }

@@ -11,6 +11,7 @@ use super::summaries::IdentityUse;
 use super::values::{alias_loc, element_field_home, element_home};
 use super::{FlowContext, Hot, HotName, Limit, Loc, Mentions, Val};
 use crate::c::syntax::{shape, Assignment, Call, ExprShape};
+use crate::c::NodeExt;
 use crate::engine::Engine;
 use crate::rule::ElementStore;
 use foldhash::fast::FixedState;
@@ -123,7 +124,7 @@ impl<'t> FunctionConstraints<'t> {
             }
         }
         for &n in nodes {
-            let returned = (n.kind() == "return_statement")
+            let returned = (n.kind_str() == "return_statement")
                 .then(|| n.named_child(0))
                 .flatten();
             if let Some(e) = returned {
@@ -131,12 +132,14 @@ impl<'t> FunctionConstraints<'t> {
             }
         }
         for &n in nodes {
-            let initializer =
-                matches!(n.kind(), "initializer_list" | "compound_literal_expression");
+            let initializer = matches!(
+                n.kind_str(),
+                "initializer_list" | "compound_literal_expression"
+            );
             let nested = || {
                 n.parent().is_some_and(|p| {
                     matches!(
-                        p.kind(),
+                        p.kind_str(),
                         "initializer_list" | "initializer_pair" | "compound_literal_expression"
                     )
                 })
@@ -144,11 +147,11 @@ impl<'t> FunctionConstraints<'t> {
             if initializer && !nested() {
                 out.initializers.push(n);
             }
-            if n.kind() != "identifier" {
+            if n.kind_str() != "identifier" {
                 continue;
             }
             let is_callee = n.parent().is_some_and(|par| {
-                par.kind() == "call_expression" && par.child_by_field_name("function") == Some(n)
+                par.kind_str() == "call_expression" && par.field("function") == Some(n)
             });
             if !is_callee {
                 let name = String::from_utf8_lossy(&src[n.byte_range()]).into_owned();
@@ -222,7 +225,7 @@ fn iterator_assignments<'t>(
 ) -> Vec<Assignment<'t>> {
     let mut out = Vec::new();
     for &n in nodes {
-        if n.kind() != "while_statement" {
+        if n.kind_str() != "while_statement" {
             continue;
         }
         let head = &src[n.start_byte()..n.end_byte().min(n.start_byte() + 64)];
@@ -234,10 +237,7 @@ fn iterator_assignments<'t>(
         let Some(&(cursor, array)) = engine.pack.flow.iterators.get(name.as_ref()) else {
             continue;
         };
-        let args = n
-            .child_by_field_name("condition")
-            .map(comma_operands)
-            .unwrap_or_default();
+        let args = n.field("condition").map(comma_operands).unwrap_or_default();
         if let (Some(&lhs), Some(&rhs)) = (args.get(cursor), args.get(array)) {
             // A cursor passed by address (`&piter`) is the variable itself.
             let lhs = match shape(lhs, src) {
@@ -258,16 +258,16 @@ fn iterator_assignments<'t>(
 /// The operands of `(a, b, c)`, a parenthesised comma expression.
 fn comma_operands(node: Node) -> Vec<Node> {
     let mut out = Vec::new();
-    let mut cur = match node.kind() {
+    let mut cur = match node.kind_str() {
         "parenthesized_expression" => node.named_child(0),
         _ => Some(node),
     };
     while let Some(n) = cur {
-        if n.kind() == "comma_expression" {
-            if let Some(l) = n.child_by_field_name("left") {
+        if n.kind_str() == "comma_expression" {
+            if let Some(l) = n.field("left") {
                 out.push(l);
             }
-            cur = n.child_by_field_name("right");
+            cur = n.field("right");
         } else {
             out.push(n);
             cur = None;

@@ -11,6 +11,7 @@
 //! taken for anything else still blocks its flow.
 
 use crate::c::syntax::{normalized, shape, Assignment, Call, ExprShape};
+use crate::c::NodeExt;
 use crate::engine::Engine;
 use std::collections::HashSet;
 use tree_sitter::Node;
@@ -39,7 +40,9 @@ impl HandedReferences {
             let taken = call
                 .callee_name(src)
                 .is_some_and(|c| flow.extra_references.contains(&*String::from_utf8_lossy(c)));
-            let statement = n.parent().filter(|p| p.kind() == "expression_statement");
+            let statement = n
+                .parent()
+                .filter(|p| p.kind_str() == "expression_statement");
             let args = call.args();
             let (true, Some(statement), [arg]) = (taken, statement, args.as_slice()) else {
                 continue;
@@ -88,7 +91,7 @@ fn neighbour<'t>(statement: Node<'t>, before: bool, key: &str, src: &[u8]) -> Op
         } else {
             cur.next_named_sibling()?
         };
-        if cur.kind() != "comment" && mentions(cur, key, src) {
+        if cur.kind_str() != "comment" && mentions(cur, key, src) {
             return Some(cur);
         }
     }
@@ -98,7 +101,7 @@ fn neighbour<'t>(statement: Node<'t>, before: bool, key: &str, src: &[u8]) -> Op
 fn mentions(node: Node, key: &str, src: &[u8]) -> bool {
     let mut found = false;
     crate::c::syntax::preorder(node, |n| {
-        if found || n.kind() == "comment" {
+        if found || n.kind_str() == "comment" {
             return false;
         }
         if n.is_named() && n.byte_range().len() >= key.len() && normalized(n, src) == key {
@@ -117,22 +120,22 @@ fn mentions(node: Node, key: &str, src: &[u8]) -> bool {
 /// or a block, that of the one statement in it that names `key`.
 fn handoff<'t>(engine: &Engine, statement: Node<'t>, key: &str, src: &[u8]) -> Option<Node<'t>> {
     // `out: return page;`: the statement the label names.
-    if statement.kind() == "labeled_statement" {
+    if statement.kind_str() == "labeled_statement" {
         let labelled = statement
             .named_children(&mut statement.walk())
-            .filter(|n| n.kind() != "statement_identifier" && n.kind() != "comment")
+            .filter(|n| n.kind_str() != "statement_identifier" && n.kind_str() != "comment")
             .last()?;
         return handoff(engine, labelled, key, src);
     }
     // A loop or block whose one statement naming `key` stores it (one
     // reference for every element the loop fills with the same page).
     if matches!(
-        statement.kind(),
+        statement.kind_str(),
         "for_statement" | "while_statement" | "do_statement" | "compound_statement"
     ) {
         let mut naming = Vec::new();
         crate::c::syntax::preorder(statement, |n| {
-            if n.kind() == "expression_statement" && mentions(n, key, src) {
+            if n.kind_str() == "expression_statement" && mentions(n, key, src) {
                 naming.push(n);
                 return false;
             }
@@ -144,12 +147,12 @@ fn handoff<'t>(engine: &Engine, statement: Node<'t>, key: &str, src: &[u8]) -> O
         };
     }
     // The reference handed to the caller: `get_page(page); return page;`.
-    if statement.kind() == "return_statement" {
+    if statement.kind_str() == "return_statement" {
         return statement
             .named_child(0)
             .filter(|e| normalized(*e, src) == key);
     }
-    if statement.kind() != "expression_statement" {
+    if statement.kind_str() != "expression_statement" {
         return None;
     }
     let expr = statement.named_child(0)?;
@@ -161,15 +164,15 @@ fn handoff<'t>(engine: &Engine, statement: Node<'t>, key: &str, src: &[u8]) -> O
             return Some(a.rhs);
         }
         let literal = crate::c::syntax::strip(a.rhs);
-        if literal.kind() != "compound_literal_expression" {
+        if literal.kind_str() != "compound_literal_expression" {
             return None;
         }
-        let list = literal.child_by_field_name("value")?;
+        let list = literal.field("value")?;
         let mut found = None;
         let mut cursor = list.walk();
         for member in list.named_children(&mut cursor) {
-            let value = match member.kind() {
-                "initializer_pair" => member.child_by_field_name("value"),
+            let value = match member.kind_str() {
+                "initializer_pair" => member.field("value"),
                 _ => Some(member),
             };
             if let Some(v) = value.filter(|v| normalized(*v, src) == key) {

@@ -7,6 +7,7 @@ use super::guards::{Answer, Guards};
 use super::ids::{FileId, FuncId, UnitId};
 use super::propagate::Constraints;
 use super::{push_unique, FlowContext, Need, Needs};
+use crate::c::NodeExt;
 use crate::engine::matcher::{Match, SoleBlock};
 use crate::engine::reason::{Blocker, Separation};
 use crate::rule::{AcquireFamily, ReleaseFamily};
@@ -305,7 +306,9 @@ fn attach<'t>(
 /// the end of the head of the `if` (without `else`), `for` or `while` whose
 /// braced body holds the match alone, to the closing brace.
 fn sole_block(node: Node, end: usize) -> Option<SoleBlock> {
-    let block = node.parent().filter(|b| b.kind() == "compound_statement")?;
+    let block = node
+        .parent()
+        .filter(|b| b.kind_str() == "compound_statement")?;
     let mut cursor = block.walk();
     let children: Vec<Node> = block.children(&mut cursor).collect();
     // `{`, the matched statements, `}`: no comment or other statement.
@@ -313,32 +316,36 @@ fn sole_block(node: Node, end: usize) -> Option<SoleBlock> {
     if n < 3
         || children[1] != node
         || children[n - 2].end_byte() != end
-        || children[1..n - 1].iter().any(|c| c.kind() == "comment")
+        || children[1..n - 1].iter().any(|c| c.kind_str() == "comment")
     {
         return None;
     }
     let owner = block.parent()?;
     let mut needless_parens = Vec::new();
-    let head_end = match owner.kind() {
+    let head_end = match owner.kind_str() {
         "if_statement" => {
-            let else_free = owner.child_by_field_name("alternative").is_none();
-            let nested_else = owner.parent().is_some_and(|p| p.kind() == "else_clause");
-            if !else_free || nested_else || owner.child_by_field_name("consequence") != Some(block)
-            {
+            let else_free = owner.field("alternative").is_none();
+            let nested_else = owner
+                .parent()
+                .is_some_and(|p| p.kind_str() == "else_clause");
+            if !else_free || nested_else || owner.field("consequence") != Some(block) {
                 return None;
             }
-            let condition = owner.child_by_field_name("condition")?;
+            let condition = owner.field("condition")?;
             if let Some(inner) = condition.named_child(0) {
                 parenthesised_comparisons(inner, &mut needless_parens);
             }
             condition.end_byte()
         }
         "for_statement" | "while_statement" => {
-            if owner.child_by_field_name("body") != Some(block) {
+            if owner.field("body") != Some(block) {
                 return None;
             }
             let mut c = owner.walk();
-            let close = owner.children(&mut c).filter(|k| k.kind() == ")").last()?;
+            let close = owner
+                .children(&mut c)
+                .filter(|k| k.kind_str() == ")")
+                .last()?;
             close.end_byte()
         }
         _ => return None,
@@ -354,27 +361,28 @@ fn sole_block(node: Node, end: usize) -> Option<SoleBlock> {
 /// `||` chain `node` heads (`a && (n > 0)`): comparisons bind tighter, so
 /// the parentheses change nothing, and checkpatch asks for them to go.
 fn parenthesised_comparisons(node: Node, out: &mut Vec<usize>) {
-    if node.kind() != "binary_expression" {
+    if node.kind_str() != "binary_expression" {
         return;
     }
     let logical = node
-        .child_by_field_name("operator")
-        .is_some_and(|o| matches!(o.kind(), "&&" | "||"));
+        .field("operator")
+        .is_some_and(|o| matches!(o.kind_str(), "&&" | "||"));
     if !logical {
         return;
     }
     for side in ["left", "right"] {
-        let Some(operand) = node.child_by_field_name(side) else {
+        let Some(operand) = node.field(side) else {
             continue;
         };
-        if operand.kind() == "parenthesized_expression" {
+        if operand.kind_str() == "parenthesized_expression" {
             let inner = operand.named_child(0);
             let comparison = inner.is_some_and(|i| {
-                i.kind() == "binary_expression"
+                i.kind_str() == "binary_expression"
                     && operand.named_child_count() == 1
                     && operand.child_count() == 3
-                    && i.child_by_field_name("operator")
-                        .is_some_and(|o| matches!(o.kind(), "==" | "!=" | "<" | "<=" | ">" | ">="))
+                    && i.field("operator").is_some_and(|o| {
+                        matches!(o.kind_str(), "==" | "!=" | "<" | "<=" | ">" | ">=")
+                    })
             });
             if comparison {
                 out.push(operand.start_byte());

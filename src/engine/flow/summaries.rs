@@ -32,6 +32,7 @@ use super::ids::FuncId;
 use super::{text, FlowContext, Limit};
 use crate::c::defines::{MacroDef, Token};
 use crate::c::syntax::{shape, Assignment, Call, ExprShape};
+use crate::c::NodeExt;
 use std::collections::{HashMap, HashSet};
 use tree_sitter::Node;
 
@@ -150,7 +151,7 @@ impl<'a, 't> FlowContext<'a, 't> {
         }
         let mut returned = false;
         for &n in f.nodes.iter() {
-            if n.kind() == "return_statement"
+            if n.kind_str() == "return_statement"
                 && n.named_child(0)
                     .is_some_and(|e| self.carries(g, e, &carriers, open))
             {

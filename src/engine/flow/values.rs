@@ -6,6 +6,7 @@ use super::ids::FuncId;
 use super::summaries::IdentityUse;
 use super::{text, FlowContext, Limit, Loc, Val};
 use crate::c::syntax::{shape, ExprShape};
+use crate::c::NodeExt;
 use crate::engine::types::{type_name_from_text, type_of};
 use tree_sitter::Node;
 
@@ -394,10 +395,12 @@ impl<'a, 't> FlowContext<'a, 't> {
         call: &crate::c::syntax::Call<'n>,
     ) -> Option<Node<'n>> {
         let callee = call.callee()?;
-        if callee.kind() != "parenthesized_expression" {
+        if callee.kind_str() != "parenthesized_expression" {
             return None;
         }
-        let name = callee.named_child(0).filter(|n| n.kind() == "identifier")?;
+        let name = callee
+            .named_child(0)
+            .filter(|n| n.kind_str() == "identifier")?;
         let name = text(name, self.src(func));
         let f = &self.funcs[func];
         let args = call.args();
@@ -481,10 +484,10 @@ impl<'a, 't> FlowContext<'a, 't> {
             }
             _ => {
                 let node = crate::c::syntax::strip(node);
-                match node.kind() {
+                match node.kind_str() {
                     "number_literal" => true,
                     "unary_expression" => node
-                        .child_by_field_name("argument")
+                        .field("argument")
                         .is_some_and(|a| self.no_page(func, a, follow_calls)),
                     _ => false,
                 }
@@ -524,7 +527,7 @@ impl<'a, 't> FlowContext<'a, 't> {
         let in_loop = |n: Node| {
             let mut at = n;
             while let Some(p) = at.parent() {
-                match p.kind() {
+                match p.kind_str() {
                     "for_statement" | "while_statement" | "do_statement" => return true,
                     "function_definition" => return false,
                     _ => at = p,
@@ -553,11 +556,13 @@ impl<'a, 't> FlowContext<'a, 't> {
             }
             if flow.clearing_calls.contains(callee.as_ref()) && first.is_some_and(|a| is_var(a)) {
                 // Cleared on every path: a statement of the body itself.
-                let statement = n.parent().filter(|p| p.kind() == "expression_statement");
+                let statement = n
+                    .parent()
+                    .filter(|p| p.kind_str() == "expression_statement");
                 let in_body = statement
                     .and_then(|s| s.parent())
                     .and_then(|b| b.parent())
-                    .is_some_and(|d| d.kind() == "function_definition");
+                    .is_some_and(|d| d.kind_str() == "function_definition");
                 if !in_body {
                     return false;
                 }
@@ -590,13 +595,13 @@ impl<'a, 't> FlowContext<'a, 't> {
 pub(crate) fn casts_to_user_space(node: Node, src: &[u8]) -> bool {
     let mut node = node;
     loop {
-        match node.kind() {
+        match node.kind_str() {
             "parenthesized_expression" => match node.named_child(0) {
                 Some(inner) => node = inner,
                 None => return false,
             },
             "cast_expression" => {
-                if let Some(t) = node.child_by_field_name("type") {
+                if let Some(t) = node.field("type") {
                     let has = |word: &[u8]| {
                         src[t.byte_range()]
                             .split(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
@@ -609,7 +614,7 @@ pub(crate) fn casts_to_user_space(node: Node, src: &[u8]) -> bool {
                         return true;
                     }
                 }
-                match node.child_by_field_name("value") {
+                match node.field("value") {
                     Some(inner) => node = inner,
                     None => return false,
                 }
@@ -627,24 +632,24 @@ fn is_integer_pointer_cast(
     identity_types: &std::collections::BTreeSet<String>,
 ) -> bool {
     let mut node = node;
-    while node.kind() == "parenthesized_expression" {
+    while node.kind_str() == "parenthesized_expression" {
         match node.named_child(0) {
             Some(inner) => node = inner,
             None => return false,
         }
     }
     let Some(ty) = node
-        .child_by_field_name("type")
-        .filter(|_| node.kind() == "cast_expression")
+        .field("type")
+        .filter(|_| node.kind_str() == "cast_expression")
     else {
         return false;
     };
     let pointer = ty
-        .child_by_field_name("declarator")
-        .is_some_and(|d| d.kind() == "abstract_pointer_declarator");
+        .field("declarator")
+        .is_some_and(|d| d.kind_str() == "abstract_pointer_declarator");
     pointer
         && ty
-            .child_by_field_name("type")
+            .field("type")
             .and_then(|t| type_name_from_text(&text(t, src)))
             .is_some_and(|t| is_scalar_type(&t, identity_types))
 }
@@ -662,15 +667,15 @@ fn is_scalar_type(t: &str, identity_types: &std::collections::BTreeSet<String>) 
 /// bits), `a | b`, `a & b` and `a ^ b`.
 pub(crate) fn bit_operands<'n>(node: Node<'n>, src: &[u8]) -> Option<(Node<'n>, Option<Node<'n>>)> {
     let node = crate::c::syntax::strip(node);
-    if node.kind() != "binary_expression" {
+    if node.kind_str() != "binary_expression" {
         return None;
     }
-    let op = node.child_by_field_name("operator")?.kind();
+    let op = node.field("operator")?.kind_str();
     if !matches!(op, "<<" | ">>" | "|" | "&" | "^") {
         return None;
     }
-    let left = node.child_by_field_name("left")?;
-    let right = node.child_by_field_name("right")?;
+    let left = node.field("left")?;
+    let right = node.field("right")?;
     // The offset within a page (`pa & (PAGE_SIZE - 1)`, `addr & ~PAGE_MASK`)
     // names no page: the low bits are the same in every page.
     if op == "&" && (is_in_page_mask(left, src) || is_in_page_mask(right, src)) {
@@ -691,10 +696,10 @@ pub(crate) fn bit_operands<'n>(node: Node<'n>, src: &[u8]) -> Option<(Node<'n>, 
 /// `None` for anything else.
 pub(crate) fn value_operands<'n>(node: Node<'n>, src: &[u8]) -> Option<(Vec<Node<'n>>, bool)> {
     let n = crate::c::syntax::strip(node);
-    let one = |field: &str| n.child_by_field_name(field).map(|o| (vec![o], false));
-    match n.kind() {
+    let one = |field: &str| n.field(field).map(|o| (vec![o], false));
+    match n.kind_str() {
         "assignment_expression" => {
-            let plain = n.child_by_field_name("operator").map(|o| o.kind()) == Some("=");
+            let plain = n.field("operator").map(|o| o.kind_str()) == Some("=");
             one(if plain { "right" } else { "left" })
         }
         "update_expression" => one("argument"),
@@ -714,21 +719,21 @@ pub(crate) fn value_operands<'n>(node: Node<'n>, src: &[u8]) -> Option<(Vec<Node
 /// the value that is scaled.
 pub(crate) fn scaled_operand<'n>(node: Node<'n>, src: &[u8]) -> Option<Node<'n>> {
     let node = crate::c::syntax::strip(node);
-    if node.kind() != "binary_expression" {
+    if node.kind_str() != "binary_expression" {
         return None;
     }
-    let op = node.child_by_field_name("operator")?.kind();
-    let left = node.child_by_field_name("left")?;
-    let right = node.child_by_field_name("right")?;
+    let op = node.field("operator")?.kind_str();
+    let left = node.field("left")?;
+    let right = node.field("right")?;
     let constant = |n: Node| {
         let n = crate::c::syntax::strip(n);
         let word = &src[n.byte_range()];
-        n.kind() == "number_literal"
-            || (n.kind() == "identifier"
+        n.kind_str() == "number_literal"
+            || (n.kind_str() == "identifier"
                 && word
                     .iter()
                     .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'_'))
-            || n.kind() == "sizeof_expression"
+            || n.kind_str() == "sizeof_expression"
     };
     match op {
         "*" if constant(left) => Some(right),
@@ -740,8 +745,8 @@ pub(crate) fn scaled_operand<'n>(node: Node<'n>, src: &[u8]) -> Option<Node<'n>>
 /// The member values of an initialiser list (`{ a, .f = b, [2] = c }`),
 /// or of a compound literal's list, nested lists included.
 pub(crate) fn initializer_members(node: Node) -> Vec<Node> {
-    let list = match node.kind() {
-        "compound_literal_expression" => node.child_by_field_name("value"),
+    let list = match node.kind_str() {
+        "compound_literal_expression" => node.field("value"),
         _ => Some(node),
     };
     let mut out = Vec::new();
@@ -750,13 +755,13 @@ pub(crate) fn initializer_members(node: Node) -> Vec<Node> {
     };
     let mut cursor = list.walk();
     for child in list.named_children(&mut cursor) {
-        let value = match child.kind() {
-            "initializer_pair" => child.child_by_field_name("value"),
+        let value = match child.kind_str() {
+            "initializer_pair" => child.field("value"),
             "comment" => None,
             _ => Some(child),
         };
         match value {
-            Some(v) if v.kind() == "initializer_list" => out.extend(initializer_members(v)),
+            Some(v) if v.kind_str() == "initializer_list" => out.extend(initializer_members(v)),
             Some(v) => out.push(v),
             None => {}
         }
@@ -792,26 +797,25 @@ fn is_in_page_mask(node: Node, src: &[u8]) -> bool {
     // A token's bytes: the nodes compared here are single tokens.
     let word = |n: Node| -> &[u8] { &src[crate::c::syntax::strip(n).byte_range()] };
     let node = crate::c::syntax::strip(node);
-    match node.kind() {
+    match node.kind_str() {
         "number_literal" => number_value(word(node)).is_some_and(|v| v < 4096),
         "unary_expression" => {
-            node.child_by_field_name("operator").map(|o| o.kind()) == Some("~")
+            node.field("operator").map(|o| o.kind_str()) == Some("~")
                 && node
-                    .child_by_field_name("argument")
+                    .field("argument")
                     .is_some_and(|a| word(a) == b"PAGE_MASK")
         }
         "binary_expression" => {
-            let minus = node.child_by_field_name("operator").map(|o| o.kind()) == Some("-");
+            let minus = node.field("operator").map(|o| o.kind_str()) == Some("-");
             let one = node
-                .child_by_field_name("right")
+                .field("right")
                 .is_some_and(|r| without_suffix(word(r)) == b"1");
-            let size = node.child_by_field_name("left").is_some_and(|l| {
+            let size = node.field("left").is_some_and(|l| {
                 let l = crate::c::syntax::strip(l);
                 word(l) == b"PAGE_SIZE"
-                    || (l.kind() == "binary_expression"
-                        && l.child_by_field_name("operator").map(|o| o.kind()) == Some("<<")
-                        && l.child_by_field_name("right")
-                            .is_some_and(|r| word(r) == b"PAGE_SHIFT"))
+                    || (l.kind_str() == "binary_expression"
+                        && l.field("operator").map(|o| o.kind_str()) == Some("<<")
+                        && l.field("right").is_some_and(|r| word(r) == b"PAGE_SHIFT"))
             });
             minus && one && size
         }
