@@ -195,10 +195,7 @@ fn spread_others(cx: &mut FlowContext, k: &Constraints) {
                 if info.others.len() >= ORIGINS_LISTED {
                     break;
                 }
-                if !info.others.contains(&o) {
-                    info.others.push(o);
-                    changed = true;
-                }
+                changed |= info.add_other(o);
             }
         }
     }
@@ -415,7 +412,7 @@ fn store<'t>(
                         cx.pending_origins.insert(origin.clone());
                     }
                     let info = cx.locs.get_mut(&loc).expect("tracked");
-                    push_unique(&mut info.others, origin);
+                    info.add_other(origin);
                 }
                 if let (Loc::Field(s, f), false) = (&loc, v.is_empty()) {
                     need_field(cx, s, f, &v.units());
@@ -1221,7 +1218,7 @@ fn followed_argument(
                 place: cx.place(func, call.node),
             };
             let info = cx.locs.get_mut(&ploc).expect("tracked");
-            push_unique(&mut info.others, origin);
+            info.add_other(origin);
         }
     }
 }
@@ -1397,13 +1394,10 @@ fn address_taken(cx: &mut FlowContext, scanned: &Needs) {
                 .get_mut(&loc)
                 .filter(|i| !i.arrays.is_empty() || !i.pages.is_empty())
             {
-                push_unique(
-                    &mut info.others,
-                    Origin::AddressTaken {
-                        function: name.clone(),
-                        place: place.clone(),
-                    },
-                );
+                info.add_other(Origin::AddressTaken {
+                    function: name.clone(),
+                    place: place.clone(),
+                });
             }
         }
     }

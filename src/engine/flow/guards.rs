@@ -45,7 +45,7 @@ use crate::c::syntax::{shape, strip, Assignment, ExprShape};
 use crate::c::NodeExt;
 use crate::engine::reason::Origin;
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use tree_sitter::Node;
 
 /// How many calls deep a flag passed on as a parameter is followed
@@ -56,19 +56,40 @@ pub(crate) const GUARD_DEPTH: usize = 3;
 #[derive(Default, Debug)]
 pub(crate) struct Guarded {
     pub val: Val,
+    /// The values from elsewhere, in the order they were met.
     pub others: Vec<Origin>,
+    /// The same, to ask whether one is there without walking the list
+    /// (a helper's callers may hand it thousands).
+    seen: HashSet<Origin>,
     /// The flag tested (as the test reads it), whether the subject is read
     /// where it is set, and the values from elsewhere the test leaves out.
     pub told: Option<(String, bool, Vec<Origin>)>,
 }
 
 impl Guarded {
+    /// A value and the values from elsewhere that come with it.
+    fn new(val: Val, others: Vec<Origin>) -> Guarded {
+        let mut g = Guarded {
+            val,
+            ..Guarded::default()
+        };
+        for o in others {
+            g.add_other(o);
+        }
+        g
+    }
+
+    fn add_other(&mut self, o: Origin) {
+        if !self.seen.contains(&o) {
+            self.seen.insert(o.clone());
+            self.others.push(o);
+        }
+    }
+
     fn add(&mut self, other: Guarded) {
         self.val.extend(other.val);
         for o in other.others {
-            if !self.others.contains(&o) {
-                self.others.push(o);
-            }
+            self.add_other(o);
         }
     }
 
@@ -87,7 +108,7 @@ impl Guarded {
         let others = full
             .others
             .iter()
-            .all(|o| self.others.contains(o) || dropped.others.contains(o));
+            .all(|o| self.seen.contains(o) || dropped.seen.contains(o));
         arrays && pages && others
     }
 }
@@ -691,11 +712,7 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
             });
         }
         self.carried(h, arg, &mut others);
-        Guarded {
-            val,
-            others,
-            told: None,
-        }
+        Guarded::new(val, others)
     }
 
     /// What a store puts into a field, as `argument` for a call.
@@ -710,22 +727,14 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
             });
         }
         self.carried(h, asg.rhs, &mut others);
-        Guarded {
-            val,
-            others,
-            told: None,
-        }
+        Guarded::new(val, others)
     }
 
     /// The values from elsewhere the locations an expression reads hold.
     fn carried(&self, h: FuncId, e: Node<'t>, others: &mut Vec<Origin>) {
         for l in value_sources(self.cx, h, e) {
             if let Some(info) = self.cx.locs.get(&l) {
-                for o in &info.others {
-                    if !others.contains(o) {
-                        others.push(o.clone());
-                    }
-                }
+                others.extend(info.others.iter().cloned());
             }
         }
     }

@@ -98,7 +98,23 @@ pub(crate) enum Loc {
 pub(crate) struct Info {
     pub arrays: BTreeSet<UnitId>,
     pub pages: BTreeSet<UnitId>,
+    /// In the order they were met (`add_other`).
     pub others: Vec<Origin>,
+    /// The same, to ask whether one is there without walking the list
+    /// (a helper's callers may hand it thousands).
+    others_seen: HashSet<Origin>,
+}
+
+impl Info {
+    /// Adds a value from elsewhere; whether it was new.
+    pub fn add_other(&mut self, o: Origin) -> bool {
+        if self.others_seen.contains(&o) {
+            return false;
+        }
+        self.others_seen.insert(o.clone());
+        self.others.push(o);
+        true
+    }
 }
 
 /// What an expression holds.

@@ -287,13 +287,10 @@ fn open_fields(cx: &mut FlowContext, scanned: &Needs, final_round: bool, unmet: 
                 .locs
                 .get_mut(&Loc::Field(held.clone(), field.clone()))
                 .expect("listed");
-            push_unique(
-                &mut info.others,
-                Origin::UnreadStores {
-                    strukt: s.clone(),
-                    field: f.clone(),
-                },
-            );
+            info.add_other(Origin::UnreadStores {
+                strukt: s.clone(),
+                field: f.clone(),
+            });
         }
     }
 }
