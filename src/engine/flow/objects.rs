@@ -436,7 +436,7 @@ fn handed_to_unknown_call(cx: &FlowContext, func: FuncId, node: Node) -> bool {
     let mut up = at;
     // The argument's position among a loop macro's (`for_each_sg(sgl, sg,
     // n, i)`, read as `while (sgl, sg, n, i)`): one more for each comma
-    // it comes after.
+    // it comes after, the grammar nesting `a, b, c` as `a, (b, c)`.
     let mut position = 0;
     while let Some(p) = up.parent() {
         match p.kind_str() {
