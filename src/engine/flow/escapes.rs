@@ -519,8 +519,6 @@ fn block_mixed_storage<'t>(
     } else {
         ReleaseReads::default()
     };
-    let released = reads.reached(&[], false);
-    let read = reads.reached(&[], true);
     let mut verdicts = Vec::new();
     let mut wanted = Vec::new();
     let mut separations = Vec::new();
@@ -532,7 +530,7 @@ fn block_mixed_storage<'t>(
             // needs stay wanted, and once that code is read the edge is
             // known.
             let verdict = match &m.storage {
-                Some(l) if released.contains(l) => {
+                Some(l) if reads.reaches(cx, l, &[], false) => {
                     let (asked, guards_asked) = (trace.wanted.len(), guards.asked());
                     let by_objects = separate(&mut trace, &reads, m, l);
                     let by_branch = match &by_objects {
@@ -565,7 +563,7 @@ fn block_mixed_storage<'t>(
                         None => Reach::Released,
                     }
                 }
-                Some(l) if read.contains(l) => Reach::Unfollowed,
+                Some(l) if reads.reaches(cx, l, &[], true) => Reach::Unfollowed,
                 Some(_) => Reach::Nothing,
                 None => Reach::Released,
             };
@@ -645,9 +643,10 @@ fn separate<'t>(
     if apart_reads.is_empty() {
         return None;
     }
-    let reach = if reads.reached(&apart_reads, false).contains(storage) {
+    let cx = trace.cx();
+    let reach = if reads.reaches(cx, storage, &apart_reads, false) {
         Reach::Released
-    } else if reads.reached(&apart_reads, true).contains(storage) {
+    } else if reads.reaches(cx, storage, &apart_reads, true) {
         Reach::Unfollowed
     } else {
         Reach::Nothing
@@ -697,9 +696,10 @@ fn separate_by_branch<'t>(
         return None;
     }
     let (condition, holds) = (branch.condition.clone(), branch.in_then);
-    let reach = if reads.reached(&apart, false).contains(storage) {
+    let cx = trace.cx();
+    let reach = if reads.reaches(cx, storage, &apart, false) {
         Reach::Released
-    } else if reads.reached(&apart, true).contains(storage) {
+    } else if reads.reaches(cx, storage, &apart, true) {
         Reach::Unfollowed
     } else {
         Reach::Nothing
@@ -728,11 +728,40 @@ struct ReleaseReads<'t> {
     places: Vec<String>,
     /// Per direct read, the release's subject expression.
     subjects: Vec<(FuncId, tree_sitter::Node<'t>)>,
+    /// (sources, target): `None` for code the analysis does not follow.
     edges: Vec<(Vec<Loc>, Option<Loc>)>,
-    /// The edges into each target.
-    into: HashMap<Loc, Vec<usize>>,
+    /// Per edge into a call the analysis does not follow: the argument,
+    /// which makes no edge when the callee only reads it
+    /// (`UnfollowedArgument::only_read`), asked the first time a search
+    /// reaches the edge.
+    unfollowed: Vec<Option<UnfollowedArgument<'t>>>,
+    only_read: std::cell::RefCell<HashMap<usize, bool>>,
     /// The edges out of each source.
     out_of: HashMap<Loc, Vec<usize>>,
+}
+
+/// An argument handed to a call the analysis does not follow.
+struct UnfollowedArgument<'t> {
+    func: FuncId,
+    arg: tree_sitter::Node<'t>,
+    position: usize,
+    callee: Option<String>,
+}
+
+impl UnfollowedArgument<'_> {
+    /// Whether the callee only reads the argument: a macro or a shared
+    /// header's helper that only reads what it is given is a use too, and
+    /// a page's identity handed to a function is read, not kept (as
+    /// `check_call` has it).
+    fn only_read(&self, cx: &FlowContext) -> bool {
+        let (func, arg, position) = (self.func, self.arg, self.position);
+        let page = alias_loc(cx, func, arg).is_none();
+        let read = |c: &str| {
+            let uses = undefined_use(cx, cx.resolve(func, c), c, position, page);
+            uses.0 == Some(IdentityUse::Read) || uses.1 == Some(IdentityUse::Read)
+        };
+        (page && cx.is_identity(func, arg)) || self.callee.as_deref().is_some_and(read)
+    }
 }
 
 impl<'t> ReleaseReads<'t> {
@@ -775,6 +804,7 @@ impl<'t> ReleaseReads<'t> {
                 .map(|r| (cx.funcs[r.func].file, r.matched.start, r.matched.end)),
         );
         let mut edges: Vec<(Vec<Loc>, Option<Loc>)> = Vec::new();
+        let mut unfollowed: Vec<Option<UnfollowedArgument<'t>>> = Vec::new();
         for (func, asg) in &k.assignments {
             let from = sources(cx, *func, asg.rhs);
             if !from.is_empty() {
@@ -803,17 +833,6 @@ impl<'t> ReleaseReads<'t> {
                 if from.is_empty() {
                     continue;
                 }
-                // A macro or a shared header's helper that only reads what
-                // it is given is a use too, and a page's identity handed to
-                // a function is read, not kept (as `check_call` has it).
-                let reads_only = || {
-                    let page = alias_loc(cx, *func, arg).is_none();
-                    let read = |c: &str| {
-                        let uses = undefined_use(cx, cx.resolve(*func, c), c, position, page);
-                        uses.0 == Some(IdentityUse::Read) || uses.1 == Some(IdentityUse::Read)
-                    };
-                    (page && cx.is_identity(*func, arg)) || callee.as_deref().is_some_and(read)
-                };
                 // An acquire fills the array it is given; it neither reads
                 // nor releases what the array held.
                 let acquire = || {
@@ -821,8 +840,15 @@ impl<'t> ReleaseReads<'t> {
                         .as_deref()
                         .is_some_and(|c| cx.engine.acquire_names().iter().any(|a| a == c))
                 };
-                if targets.is_empty() && !acquire() && !reads_only() {
+                if targets.is_empty() && !acquire() {
                     edges.push((from.clone(), None));
+                    unfollowed.resize_with(edges.len() - 1, || None);
+                    unfollowed.push(Some(UnfollowedArgument {
+                        func: *func,
+                        arg,
+                        position,
+                        callee: callee.clone(),
+                    }));
                 }
                 for &g in targets {
                     let to = cx.funcs[g]
@@ -833,12 +859,9 @@ impl<'t> ReleaseReads<'t> {
                 }
             }
         }
-        let mut into: HashMap<Loc, Vec<usize>> = HashMap::new();
+        unfollowed.resize_with(edges.len(), || None);
         let mut out_of: HashMap<Loc, Vec<usize>> = HashMap::new();
-        for (i, (from, to)) in edges.iter().enumerate() {
-            if let Some(t) = to {
-                into.entry(t.clone()).or_default().push(i);
-            }
+        for (i, (from, _)) in edges.iter().enumerate() {
             for l in from {
                 out_of.entry(l.clone()).or_default().push(i);
             }
@@ -848,9 +871,20 @@ impl<'t> ReleaseReads<'t> {
             places,
             subjects,
             edges,
-            into,
+            unfollowed,
+            only_read: Default::default(),
             out_of,
         }
+    }
+
+    /// Whether an edge leads anywhere: one into an argument of a call not
+    /// followed does not when the callee only reads it.
+    fn leads(&self, cx: &FlowContext, e: usize) -> bool {
+        let Some(argument) = &self.unfollowed[e] else {
+            return true;
+        };
+        let mut known = self.only_read.borrow_mut();
+        !*known.entry(e).or_insert_with(|| argument.only_read(cx))
     }
 
     /// The direct reads (by index, in order) of a location a value stored
@@ -875,44 +909,41 @@ impl<'t> ReleaseReads<'t> {
             .collect()
     }
 
-    /// The locations from which a value reaches what the releases read
-    /// (except the direct reads listed in `skip`, sorted), through followed
-    /// code only, or also through code the analysis does not follow (which
-    /// reads whatever reaches it) when `unfollowed_reads`. A search
-    /// backwards from what is read: each edge is taken once, when its
-    /// target is first reached.
-    fn reached(&self, skip: &[usize], unfollowed_reads: bool) -> HashSet<Loc> {
-        let mut read: HashSet<Loc> = HashSet::new();
-        for (i, (l, _)) in self.direct.iter().enumerate() {
-            if skip.binary_search(&i).is_err() {
-                read.insert(l.clone());
+    /// Whether a value stored into `storage` reaches what the releases
+    /// read (except the direct reads listed in `skip`, sorted), through
+    /// followed code only, or also through code the analysis does not
+    /// follow (which reads whatever reaches it) when `unfollowed_reads`. A
+    /// search forwards from the storage, each location visited once.
+    fn reaches(
+        &self,
+        cx: &FlowContext,
+        storage: &Loc,
+        skip: &[usize],
+        unfollowed_reads: bool,
+    ) -> bool {
+        let read: HashSet<&Loc> = (self.direct.iter().enumerate())
+            .filter(|(i, _)| skip.binary_search(i).is_err())
+            .map(|(_, (l, _))| l)
+            .collect();
+        let mut seen: HashSet<&Loc> = HashSet::from([storage]);
+        let mut frontier = vec![storage];
+        while let Some(l) = frontier.pop() {
+            if read.contains(l) {
+                return true;
             }
-        }
-        let edges = &self.edges;
-        let mut taken = vec![false; edges.len()];
-        let mut frontier: Vec<usize> = Vec::new();
-        let mut take = |list: Option<&Vec<usize>>, frontier: &mut Vec<usize>| {
-            for &i in list.into_iter().flatten() {
-                if !taken[i] {
-                    taken[i] = true;
-                    frontier.push(i);
-                }
-            }
-        };
-        if unfollowed_reads {
-            frontier.extend((0..edges.len()).filter(|&i| edges[i].1.is_none()));
-        }
-        for t in &read {
-            take(self.into.get(t), &mut frontier);
-        }
-        while let Some(i) = frontier.pop() {
-            for l in &edges[i].0 {
-                if read.insert(l.clone()) {
-                    take(self.into.get(l), &mut frontier);
+            for &e in self.out_of.get(l).into_iter().flatten() {
+                match &self.edges[e].1 {
+                    Some(t) => {
+                        if seen.insert(t) {
+                            frontier.push(t);
+                        }
+                    }
+                    None if unfollowed_reads && self.leads(cx, e) => return true,
+                    None => {}
                 }
             }
         }
-        read
+        false
     }
 }
 
