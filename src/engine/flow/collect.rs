@@ -316,6 +316,7 @@ pub(crate) fn collect<'a, 't>(
         summaries: Default::default(),
         searched_definitions: scanned.definitions.iter().cloned().collect(),
         pending_origins: HashSet::new(),
+        field_index: Default::default(),
     };
     let with_acquire: HashSet<FuncId> = acquires.iter().map(|a| a.func).collect();
     for func in with_acquire {

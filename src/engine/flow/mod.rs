@@ -284,6 +284,35 @@ pub(crate) struct FlowContext<'a, 't> {
     /// definition not read yet is read (`escapes::store`): a release that
     /// sees only these waits on that reading instead of blocking.
     pub pending_origins: HashSet<Origin>,
+    /// Every field expression of the functions, by field name, in function
+    /// and node order: built when first asked (`field_mentions`).
+    field_index: std::cell::OnceCell<HashMap<&'t [u8], Vec<(FuncId, Node<'t>)>>>,
+}
+
+impl<'t> FlowContext<'_, 't> {
+    /// The field expressions (`x->f`, `x.f`) of every function that name
+    /// field `name`, in function and node order.
+    pub fn field_mentions(&self, name: &str) -> &[(FuncId, Node<'t>)] {
+        let index = self.field_index.get_or_init(|| {
+            let mut index: HashMap<&'t [u8], Vec<(FuncId, Node<'t>)>> = HashMap::new();
+            for (id, f) in self.funcs.iter_enumerated() {
+                let src: &'t [u8] = self.src(id);
+                for &n in f.nodes.iter() {
+                    if n.kind_str() != "field_expression" {
+                        continue;
+                    }
+                    if let Some(field) = n.field("field") {
+                        index
+                            .entry(&src[field.byte_range()])
+                            .or_default()
+                            .push((id, n));
+                    }
+                }
+            }
+            index
+        });
+        index.get(name.as_bytes()).map(Vec::as_slice).unwrap_or(&[])
+    }
 }
 
 /// What holds tracked values, by name. Names are only ever added.

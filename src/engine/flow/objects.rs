@@ -529,37 +529,29 @@ pub(crate) fn every_field_mention<'t>(
     // Where each mention visited names the field, to check that no other
     // mention exists in the files read.
     let mut examined: HashSet<(FileId, usize)> = HashSet::new();
-    for (id, f) in cx.funcs.iter_enumerated() {
+    let mut mentions: Vec<(FuncId, Node<'t>)> = spellings
+        .iter()
+        .flat_map(|sp| cx.field_mentions(sp).iter().copied())
+        .collect();
+    // In function and node order, whatever the spelling.
+    mentions.sort_by_key(|&(id, n)| (id, n.start_byte()));
+    for (id, n) in mentions {
+        let f = &cx.funcs[id];
         let src = cx.src(id);
-        let body = &src[f.def.node.byte_range()];
-        if !spellings
-            .iter()
-            .any(|sp| memchr::memmem::find(body, sp.as_bytes()).is_some())
-        {
+        let ExprShape::Field { base, field, .. } = shape(n, src) else {
             continue;
+        };
+        examined.insert((f.file, field.start_byte()));
+        // A field of that name in another struct is another field;
+        // one whose struct is unknown may be this one, unless the
+        // struct is defined in a `.c` file and this is another file.
+        match cx.type_of(id, base) {
+            Some(t) if t != s => continue,
+            Some(_) => {}
+            None if file_local && !cx.facts[f.file.index()].defines_struct(s) => continue,
+            None => return None,
         }
-        for &n in f.nodes.iter() {
-            if n.kind_str() != "field_expression" {
-                continue;
-            }
-            let ExprShape::Field { base, field, .. } = shape(n, src) else {
-                continue;
-            };
-            if !spellings.contains(&text(field, src)) {
-                continue;
-            }
-            examined.insert((f.file, field.start_byte()));
-            // A field of that name in another struct is another field;
-            // one whose struct is unknown may be this one, unless the
-            // struct is defined in a `.c` file and this is another file.
-            match cx.type_of(id, base) {
-                Some(t) if t != s => continue,
-                Some(_) => {}
-                None if file_local && !cx.facts[f.file.index()].defines_struct(s) => continue,
-                None => return None,
-            }
-            visit(id, n)?;
-        }
+        visit(id, n)?;
     }
     // Only a file that defines a struct of a `.c` file can name its fields.
     let may_name = |i: usize| !file_local || cx.facts[i].defines_struct(s);
