@@ -4,7 +4,7 @@
 //! through; and where a function's address is taken outside any body.
 
 use super::ids::{FileId, FuncId};
-use super::{text, FlowContext, Needs, ProgramFile};
+use super::{text, FlowContext, Needs};
 use crate::c::syntax::{shape, strip, Call, ExprShape};
 use crate::c::NodeExt;
 use crate::engine::types::{type_name, TypeIndex};
@@ -163,41 +163,53 @@ impl<'a, 't> FlowContext<'a, 't> {
     }
 }
 
-/// Functions stored in struct fields by file-scope initialisers:
-/// `static struct ops x = { .f = func };`.
-pub(crate) fn ops_index(
-    files: &[ProgramFile],
+/// (struct, function-pointer field) -> (file, function) stored in it by a
+/// file-scope initialiser, from each file's slots (`initializer_slots`,
+/// kept in its facts) with their struct names resolved through `types`.
+pub(crate) fn ops_index<'s>(
+    slots_of: impl Iterator<Item = (FileId, &'s [OpsSlot])>,
     types: &TypeIndex,
 ) -> HashMap<(String, String), Vec<(FileId, String)>> {
     let mut out: HashMap<(String, String), Vec<(FileId, String)>> = HashMap::new();
-    for (i, f) in files.iter().enumerate() {
-        let src: &[u8] = &f.parsed.original;
-        let root = f.parsed.tree.root_node();
-        let mut cursor = root.walk();
-        for decl in root
-            .children(&mut cursor)
-            .filter(|n| n.kind_str() == "declaration")
-        {
-            if let Some(slots) = initializer_slots(decl, src, types) {
-                for (s, field, name) in slots {
-                    out.entry((s, field))
-                        .or_default()
-                        .push((FileId::from_index(i), name));
-                }
-            }
+    for (file, slots) in slots_of {
+        for slot in slots {
+            out.entry((types.resolve(&slot.type_name), slot.field.clone()))
+                .or_default()
+                .push((file, slot.function.clone()));
         }
     }
     out
 }
 
-/// (struct, field, function) for each `.field = function` of a declaration
-/// with an initialiser list.
-fn initializer_slots(
-    decl: Node,
-    src: &[u8],
-    types: &TypeIndex,
-) -> Option<Vec<(String, String, String)>> {
-    let s = types.resolve(&type_name(decl.field("type")?, src)?);
+/// `.field = function` in the initialiser of a file-scope declaration of
+/// type `type_name` (a struct or typedef name, as written).
+#[derive(Clone, Debug)]
+pub(crate) struct OpsSlot {
+    type_name: String,
+    field: String,
+    function: String,
+}
+
+/// The `.field = function` pairs of a file's file-scope declarations with
+/// an initialiser list, in tree order.
+pub(crate) fn ops_slots(root: Node, src: &[u8]) -> Vec<OpsSlot> {
+    let mut out = Vec::new();
+    let mut cursor = root.walk();
+    for decl in root
+        .children(&mut cursor)
+        .filter(|n| n.kind_str() == "declaration")
+    {
+        if let Some(slots) = initializer_slots(decl, src) {
+            out.extend(slots);
+        }
+    }
+    out
+}
+
+/// The `.field = function` pairs of a declaration with an initialiser
+/// list.
+fn initializer_slots(decl: Node, src: &[u8]) -> Option<Vec<OpsSlot>> {
+    let type_name = type_name(decl.field("type")?, src)?;
     let mut out = Vec::new();
     let mut c = decl.walk();
     for d in decl.children_by_field_name("declarator", &mut c) {
@@ -216,7 +228,11 @@ fn initializer_slots(
             let value = pair.field("value").map(strip);
             if let (Some(field), Some(value)) = (field, value) {
                 if value.kind_str() == "identifier" {
-                    out.push((s.clone(), text(field, src), text(value, src)));
+                    out.push(OpsSlot {
+                        type_name: type_name.clone(),
+                        field: text(field, src),
+                        function: text(value, src),
+                    });
                 }
             }
         }

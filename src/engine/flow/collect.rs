@@ -3,7 +3,7 @@
 //! of all files, the ops tables, and the units seeded by the acquires.
 //! Per-file work runs in parallel; results are joined in file order.
 
-use super::calls::ops_index;
+use super::calls::{ops_index, ops_slots, OpsSlot};
 use super::ids::{FileId, FuncId, IdVec, UnitId};
 use super::propagate::FunctionConstraints;
 use super::values::root_of;
@@ -83,6 +83,9 @@ pub struct FileFacts<'t> {
     /// The identifiers outside function bodies, by name, in tree order;
     /// the names a function declarator declares are left out.
     file_scope: HashMap<&'t [u8], Vec<Node<'t>>>,
+    /// The `.field = function` pairs of its file-scope initialisers
+    /// (`calls::ops_index`).
+    ops_slots: Vec<OpsSlot>,
 }
 
 /// One function of a file, and its body once it has been looked at.
@@ -198,6 +201,7 @@ impl<'t> FileFacts<'t> {
             functions,
             words_checked: None,
             file_scope,
+            ops_slots: ops_slots(f.parsed.tree.root_node(), src),
         }
     }
 
@@ -295,7 +299,10 @@ pub(crate) fn collect<'a, 't>(
     for (id, f) in funcs.iter_enumerated() {
         by_name.entry(f.name.clone()).or_default().push(id);
     }
-    let ops = ops_index(files, &types);
+    let ops = ops_index(
+        (facts.iter().enumerate()).map(|(i, f)| (FileId::from_index(i), f.ops_slots.as_slice())),
+        &types,
+    );
     let context = FlowContext {
         engine,
         files,
