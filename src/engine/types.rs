@@ -233,14 +233,12 @@ impl TypeIndex {
         }
     }
 
-    /// The integer type of a field (`scalar_type`), typedefs resolved,
-    /// when every definition of the struct seen agrees.
-    pub fn scalar_field(&self, strukt: &str, field: &str) -> Option<Scalar> {
-        let known = self.scalars.get(&(strukt.to_string(), field.to_string()))?;
-        known.as_ref().map(|s| Scalar {
-            ty: self.resolve(&s.ty),
-            elements: s.elements,
-        })
+    /// The integer type of a field (`scalar_type`, as written), when every
+    /// definition of the struct seen agrees.
+    pub fn scalar_field(&self, strukt: &str, field: &str) -> Option<&Scalar> {
+        self.scalars
+            .get(&(strukt.to_string(), field.to_string()))?
+            .as_ref()
     }
 
     /// Adds what another index (of other files) knows.

@@ -195,7 +195,7 @@ fn spread_others(cx: &mut FlowContext, k: &Constraints) {
                 if info.others.len() >= ORIGINS_LISTED {
                     break;
                 }
-                changed |= info.add_other(o);
+                changed |= info.others.add(o);
             }
         }
     }
@@ -412,7 +412,7 @@ fn store<'t>(
                         cx.pending_origins.insert(origin.clone());
                     }
                     let info = cx.locs.get_mut(&loc).expect("tracked");
-                    info.add_other(origin);
+                    info.others.add(origin);
                 }
                 if let (Loc::Field(s, f), false) = (&loc, v.is_empty()) {
                     need_field(cx, s, f, &v.units());
@@ -529,8 +529,8 @@ fn block_mixed_storage<'t>(
             // Storage read only by code not followed yet is an escape: its
             // needs stay wanted, and once that code is read the edge is
             // known.
-            let verdict = match &m.storage {
-                Some(l) if reads.reaches(cx, l, &[], false) => {
+            let verdict = match m.storage.as_ref().map(|l| (l, reads.reach(cx, l, &[]))) {
+                Some((l, Reach::Released)) => {
                     let (asked, guards_asked) = (trace.wanted.len(), guards.asked());
                     let by_objects = separate(&mut trace, &reads, m, l);
                     let by_branch = match &by_objects {
@@ -563,8 +563,7 @@ fn block_mixed_storage<'t>(
                         None => Reach::Released,
                     }
                 }
-                Some(l) if reads.reaches(cx, l, &[], true) => Reach::Unfollowed,
-                Some(_) => Reach::Nothing,
+                Some((_, reach)) => reach,
                 None => Reach::Released,
             };
             verdicts.push(verdict);
@@ -643,14 +642,7 @@ fn separate<'t>(
     if apart_reads.is_empty() {
         return None;
     }
-    let cx = trace.cx();
-    let reach = if reads.reaches(cx, storage, &apart_reads, false) {
-        Reach::Released
-    } else if reads.reaches(cx, storage, &apart_reads, true) {
-        Reach::Unfollowed
-    } else {
-        Reach::Nothing
-    };
+    let reach = reads.reach(trace.cx(), storage, &apart_reads);
     read_objects.sort();
     read_objects.dedup();
     releases.sort();
@@ -696,14 +688,7 @@ fn separate_by_branch<'t>(
         return None;
     }
     let (condition, holds) = (branch.condition.clone(), branch.in_then);
-    let cx = trace.cx();
-    let reach = if reads.reaches(cx, storage, &apart, false) {
-        Reach::Released
-    } else if reads.reaches(cx, storage, &apart, true) {
-        Reach::Unfollowed
-    } else {
-        Reach::Nothing
-    };
+    let reach = reads.reach(trace.cx(), storage, &apart);
     releases.sort();
     releases.dedup();
     let separation = Separation::Branch {
@@ -887,63 +872,53 @@ impl<'t> ReleaseReads<'t> {
         !*known.entry(e).or_insert_with(|| argument.only_read(cx))
     }
 
+    /// The locations a value stored into `storage` reaches through
+    /// followed code (`storage` included), and the edges into code not
+    /// followed it reaches on the way: a search forwards from the storage,
+    /// each location visited once.
+    fn forward<'r>(&'r self, storage: &'r Loc) -> (HashSet<&'r Loc>, Vec<usize>) {
+        let mut seen: HashSet<&Loc> = HashSet::from([storage]);
+        let mut unfollowed = Vec::new();
+        let mut frontier = vec![storage];
+        while let Some(l) = frontier.pop() {
+            for &e in self.out_of.get(l).into_iter().flatten() {
+                match &self.edges[e].1 {
+                    Some(t) if seen.insert(t) => frontier.push(t),
+                    Some(_) => {}
+                    None => unfollowed.push(e),
+                }
+            }
+        }
+        (seen, unfollowed)
+    }
+
     /// The direct reads (by index, in order) of a location a value stored
     /// into `storage` may reach through followed code, `storage` itself
     /// included: the only reads that telling apart from the store can
     /// change what the store reaches.
     fn reading(&self, storage: &Loc) -> Vec<usize> {
-        let mut seen: HashSet<&Loc> = HashSet::from([storage]);
-        let mut frontier = vec![storage];
-        while let Some(l) = frontier.pop() {
-            for &e in self.out_of.get(l).into_iter().flatten() {
-                if let Some(t) = &self.edges[e].1 {
-                    if seen.insert(t) {
-                        frontier.push(t);
-                    }
-                }
-            }
-        }
+        let (seen, _) = self.forward(storage);
         (self.direct.iter().enumerate())
             .filter(|(_, (l, _))| seen.contains(l))
             .map(|(i, _)| i)
             .collect()
     }
 
-    /// Whether a value stored into `storage` reaches what the releases
-    /// read (except the direct reads listed in `skip`, sorted), through
-    /// followed code only, or also through code the analysis does not
-    /// follow (which reads whatever reaches it) when `unfollowed_reads`. A
-    /// search forwards from the storage, each location visited once.
-    fn reaches(
-        &self,
-        cx: &FlowContext,
-        storage: &Loc,
-        skip: &[usize],
-        unfollowed_reads: bool,
-    ) -> bool {
-        let read: HashSet<&Loc> = (self.direct.iter().enumerate())
-            .filter(|(i, _)| skip.binary_search(i).is_err())
-            .map(|(_, (l, _))| l)
-            .collect();
-        let mut seen: HashSet<&Loc> = HashSet::from([storage]);
-        let mut frontier = vec![storage];
-        while let Some(l) = frontier.pop() {
-            if read.contains(l) {
-                return true;
-            }
-            for &e in self.out_of.get(l).into_iter().flatten() {
-                match &self.edges[e].1 {
-                    Some(t) => {
-                        if seen.insert(t) {
-                            frontier.push(t);
-                        }
-                    }
-                    None if unfollowed_reads && self.leads(cx, e) => return true,
-                    None => {}
-                }
-            }
+    /// What a value stored into `storage` reaches once the direct reads
+    /// listed in `skip` (sorted) are left out: a release's read through
+    /// followed code, else code the analysis does not follow (which reads
+    /// whatever reaches it), else nothing.
+    fn reach(&self, cx: &FlowContext, storage: &Loc, skip: &[usize]) -> Reach {
+        let (seen, unfollowed) = self.forward(storage);
+        let read = (self.direct.iter().enumerate())
+            .any(|(i, (l, _))| skip.binary_search(&i).is_err() && seen.contains(l));
+        if read {
+            Reach::Released
+        } else if unfollowed.into_iter().any(|e| self.leads(cx, e)) {
+            Reach::Unfollowed
+        } else {
+            Reach::Nothing
         }
-        false
     }
 }
 
@@ -1249,7 +1224,7 @@ fn followed_argument(
                 place: cx.place(func, call.node),
             };
             let info = cx.locs.get_mut(&ploc).expect("tracked");
-            info.add_other(origin);
+            info.others.add(origin);
         }
     }
 }
@@ -1425,7 +1400,7 @@ fn address_taken(cx: &mut FlowContext, scanned: &Needs) {
                 .get_mut(&loc)
                 .filter(|i| !i.arrays.is_empty() || !i.pages.is_empty())
             {
-                info.add_other(Origin::AddressTaken {
+                info.others.add(Origin::AddressTaken {
                     function: name.clone(),
                     place: place.clone(),
                 });

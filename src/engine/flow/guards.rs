@@ -40,12 +40,12 @@ use super::escapes::value_sources;
 use super::ids::FuncId;
 use super::objects::{every_field_mention, macro_mentions, ObjectTrace};
 use super::propagate::Constraints;
-use super::{text, FlowContext, Limit, Loc, Need, Needs, Val};
+use super::{text, FlowContext, Limit, Loc, Need, Needs, Origins, Val};
 use crate::c::syntax::{shape, strip, Assignment, ExprShape};
 use crate::c::NodeExt;
 use crate::engine::reason::Origin;
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use tree_sitter::Node;
 
 /// How many calls deep a flag passed on as a parameter is followed
@@ -56,11 +56,7 @@ pub(crate) const GUARD_DEPTH: usize = 3;
 #[derive(Default, Debug)]
 pub(crate) struct Guarded {
     pub val: Val,
-    /// The values from elsewhere, in the order they were met.
-    pub others: Vec<Origin>,
-    /// The same, to ask whether one is there without walking the list
-    /// (a helper's callers may hand it thousands).
-    seen: HashSet<Origin>,
+    pub others: Origins,
     /// The flag tested (as the test reads it), whether the subject is read
     /// where it is set, and the values from elsewhere the test leaves out.
     pub told: Option<(String, bool, Vec<Origin>)>,
@@ -69,27 +65,17 @@ pub(crate) struct Guarded {
 impl Guarded {
     /// A value and the values from elsewhere that come with it.
     fn new(val: Val, others: Vec<Origin>) -> Guarded {
-        let mut g = Guarded {
+        Guarded {
             val,
-            ..Guarded::default()
-        };
-        for o in others {
-            g.add_other(o);
-        }
-        g
-    }
-
-    fn add_other(&mut self, o: Origin) {
-        if !self.seen.contains(&o) {
-            self.seen.insert(o.clone());
-            self.others.push(o);
+            others: others.into_iter().collect(),
+            told: None,
         }
     }
 
     fn add(&mut self, other: Guarded) {
         self.val.extend(other.val);
-        for o in other.others {
-            self.add_other(o);
+        for o in other.others.into_vec() {
+            self.others.add(o);
         }
     }
 
@@ -108,7 +94,7 @@ impl Guarded {
         let others = full
             .others
             .iter()
-            .all(|o| self.seen.contains(o) || dropped.seen.contains(o));
+            .all(|o| self.others.contains(o) || dropped.others.contains(o));
         arrays && pages && others
     }
 }
@@ -320,7 +306,7 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
                 _ => None,
             };
             if let Some((mut kept, dropped)) = found {
-                kept.told = Some((text(test.flag, src), test.holds, dropped.others));
+                kept.told = Some((text(test.flag, src), test.holds, dropped.others.into_vec()));
                 return Some(kept);
             }
         }

@@ -98,22 +98,53 @@ pub(crate) enum Loc {
 pub(crate) struct Info {
     pub arrays: BTreeSet<UnitId>,
     pub pages: BTreeSet<UnitId>,
-    /// In the order they were met (`add_other`).
-    pub others: Vec<Origin>,
-    /// The same, to ask whether one is there without walking the list
-    /// (a helper's callers may hand it thousands).
-    others_seen: HashSet<Origin>,
+    pub others: Origins,
 }
 
-impl Info {
+/// Values from elsewhere, each once, in the order they were met, with a
+/// set to ask whether one is there without walking the list (a helper's
+/// callers may hand it thousands).
+#[derive(Default, Debug, Clone)]
+pub(crate) struct Origins {
+    list: Vec<Origin>,
+    seen: HashSet<Origin>,
+}
+
+impl Origins {
     /// Adds a value from elsewhere; whether it was new.
-    pub fn add_other(&mut self, o: Origin) -> bool {
-        if self.others_seen.contains(&o) {
+    pub fn add(&mut self, o: Origin) -> bool {
+        if self.seen.contains(&o) {
             return false;
         }
-        self.others_seen.insert(o.clone());
-        self.others.push(o);
+        self.seen.insert(o.clone());
+        self.list.push(o);
         true
+    }
+
+    pub fn contains(&self, o: &Origin) -> bool {
+        self.seen.contains(o)
+    }
+
+    pub fn into_vec(self) -> Vec<Origin> {
+        self.list
+    }
+}
+
+impl std::ops::Deref for Origins {
+    type Target = [Origin];
+
+    fn deref(&self) -> &[Origin] {
+        &self.list
+    }
+}
+
+impl FromIterator<Origin> for Origins {
+    fn from_iter<I: IntoIterator<Item = Origin>>(iter: I) -> Origins {
+        let mut out = Origins::default();
+        for o in iter {
+            out.add(o);
+        }
+        out
     }
 }
 
@@ -489,11 +520,20 @@ impl<'a, 't> FlowContext<'a, 't> {
     pub fn is_narrow(&self, loc: &Loc) -> bool {
         match loc {
             Loc::Var(func, name) => self.funcs[*func].narrow.contains(name),
-            Loc::Field(s, f) => self.types.scalar_field(s, f).is_some_and(|scalar| {
-                !scalar.elements && self.engine.pack.flow.narrow_types.contains(&scalar.ty)
-            }),
+            Loc::Field(s, f) => self.narrow_field(s, f, false),
             Loc::Ret(g) => self.funcs[*g].returns_narrow,
         }
+    }
+
+    /// Whether a field is declared with a narrow integer type, as a plain
+    /// value or (`elements`) as a pointer to or an array of them.
+    pub fn narrow_field(&self, strukt: &str, field: &str, elements: bool) -> bool {
+        self.types
+            .scalar_field(strukt, field)
+            .is_some_and(|scalar| {
+                scalar.elements == elements
+                    && collect::is_narrow(self.engine, &self.types, &scalar.ty)
+            })
     }
 
     /// Records that a location is filled by these units' acquires; whether

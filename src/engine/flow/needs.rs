@@ -287,7 +287,7 @@ fn open_fields(cx: &mut FlowContext, scanned: &Needs, final_round: bool, unmet: 
                 .locs
                 .get_mut(&Loc::Field(held.clone(), field.clone()))
                 .expect("listed");
-            info.add_other(Origin::UnreadStores {
+            info.others.add(Origin::UnreadStores {
                 strukt: s.clone(),
                 field: f.clone(),
             });

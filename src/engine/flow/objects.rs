@@ -623,20 +623,18 @@ fn only_examined_mentions(
 /// `static struct ops x = { ... }`).
 fn initialises_other_struct(node: Node, structs: &[String], src: &[u8]) -> bool {
     let declared = (|| {
-        let designator = node
-            .parent()
-            .filter(|p| p.kind_str() == "field_designator")?;
-        let pair = designator
-            .parent()
-            .filter(|p| p.kind_str() == "initializer_pair")?;
-        let list = pair
-            .parent()
-            .filter(|p| p.kind_str() == "initializer_list")?;
-        let init = list
-            .parent()
-            .filter(|p| p.kind_str() == "init_declarator")?;
-        let declaration = init.parent().filter(|p| p.kind_str() == "declaration")?;
-        let ty = declaration
+        // The field's designator, up to the declaration it initialises.
+        let mut at = node;
+        for kind in [
+            "field_designator",
+            "initializer_pair",
+            "initializer_list",
+            "init_declarator",
+            "declaration",
+        ] {
+            at = at.parent().filter(|p| p.kind_str() == kind)?;
+        }
+        let ty = at
             .field("type")
             .filter(|t| t.kind_str() == "struct_specifier")?;
         Some(text(ty.field("name")?, src))

@@ -188,7 +188,7 @@ fn candidate<'t>(
     .filter(|o| !o.is_empty());
     let mixed = others.map(|others| Blocker::MixedRelease {
         place: cx.place(site.func, site.node),
-        others: others.clone(),
+        others: others.to_vec(),
     });
     // In the last round nothing more is read: the wait is over.
     // Tests the release runs under may tell the values apart once what

@@ -149,9 +149,7 @@ impl<'a, 't> FlowContext<'a, 't> {
             ExprShape::Ident(n) => self.funcs[func].narrow_elements.contains(&text(n, src)),
             ExprShape::Field { base, field, .. } => self.type_of(func, base).is_some_and(|s| {
                 let f = self.types.canonical_field(&s, &text(field, src));
-                self.types.scalar_field(&s, &f).is_some_and(|scalar| {
-                    scalar.elements && self.engine.pack.flow.narrow_types.contains(&scalar.ty)
-                })
+                self.narrow_field(&s, &f, true)
             }),
             _ => false,
         }
