@@ -11,7 +11,11 @@
 //!
 //! The macro knowledge is data (`macros.toml`, embedded at build time), in the
 //! spirit of Coccinelle's `standard.h`. Comments, string and character
-//! literals and preprocessor lines are never touched.
+//! literals and preprocessor lines are never touched, with two exceptions
+//! for conditional groups the grammar cannot read where they stand: the
+//! directives of a group whose branches continue an `if`/`else` chain, and
+//! a group inside parentheses or an initialiser list
+//! (`read_conditionals_inside_brackets`).
 
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
@@ -92,6 +96,7 @@ impl MacroTable {
 pub fn neutralise(src: &[u8], table: &MacroTable) -> Vec<u8> {
     let mut out = src.to_vec();
     blank_conditionals_inside_else_chains(src, &mut out);
+    read_conditionals_inside_brackets(src, &mut out);
     let mut scan = Scanner {
         src,
         pos: 0,
@@ -125,9 +130,13 @@ pub fn neutralise(src: &[u8], table: &MacroTable) -> Vec<u8> {
                     }
                 }
             }
-        } else if scan.depth > 0 && ident.len() >= 5 && table.is_iterator(ident) {
+        } else if scan.depth > 0
+            && ident.len() >= 5
+            && !KEYWORDS_BEFORE_PARENTHESES.contains(&ident)
+        {
             if let Some((_, close)) = scan.paren_group_after(end) {
-                if loop_body_follows(src, close + 1) {
+                let listed = table.is_iterator(ident) && loop_body_follows(src, close + 1);
+                if listed || block_follows(src, close + 1) {
                     out[start..start + 5].copy_from_slice(b"while");
                     blank(&mut out, start + 5, end);
                 }
@@ -224,6 +233,265 @@ fn blank_conditionals_inside_else_chains(src: &[u8], out: &mut [u8]) {
     }
 }
 
+/// Reads the conditional groups that sit inside brackets, where the grammar
+/// cannot read a directive:
+///
+/// * inside parentheses, an argument chosen by configuration:
+///
+///   ```c
+///   trace_map(page_to_phys(sg_page(sg)),
+///   #ifdef CONFIG_NEED_SG_DMA_LENGTH
+///             sg->dma_length,
+///   #else
+///             sg->length,
+///   #endif
+///             dir);
+///   ```
+///
+///   The directives and the other branches become blanks, but only when
+///   the other branches merely name values (no call, assignment,
+///   increment, block or statement) and the first one closes every bracket
+///   it opens: nothing the flow analysis follows is dropped, and the
+///   arguments keep their positions.
+/// * inside an initialiser list, members present by configuration
+///   (`#ifdef CONFIG_IOMMU_API` around `.xchg_no_kill = pnv_xchg,` in an
+///   ops table): only the directives become blanks when every branch is
+///   whole members (it closes what it opens and ends with a comma), so the
+///   list holds the members of every configuration, as an analysis of all
+///   of them wants.
+///
+/// Any other group is left as written.
+fn read_conditionals_inside_brackets(src: &[u8], out: &mut [u8]) {
+    /// One `#if` group being read.
+    struct Group {
+        /// The innermost bracket open where the group begins.
+        inside: Option<Bracket>,
+        /// Directive lines (byte ranges).
+        directives: Vec<(usize, usize)>,
+        branches: Vec<BranchCode>,
+        /// A group nested inside this one: left as written.
+        nested: bool,
+    }
+    let mut stack: Vec<Group> = Vec::new();
+    let mut code = CodeState::default();
+    let mut pos = 0;
+    while pos < src.len() {
+        let end = memchr::memchr(b'\n', &src[pos..]).map_or(src.len(), |i| pos + i);
+        let text = src[pos..end].trim_ascii_start();
+        let mut next = end + 1;
+        if !code.in_comment && text.starts_with(b"#") {
+            let mut last_end = end;
+            while src[pos..last_end].ends_with(b"\\") && last_end < src.len() {
+                last_end = memchr::memchr(b'\n', &src[last_end + 1..])
+                    .map_or(src.len(), |i| last_end + 1 + i);
+            }
+            next = last_end + 1;
+            let keyword: Vec<u8> = text[1..]
+                .trim_ascii_start()
+                .iter()
+                .take_while(|c| c.is_ascii_alphabetic())
+                .copied()
+                .collect();
+            match keyword.as_slice() {
+                b"if" | b"ifdef" | b"ifndef" => {
+                    if let Some(outer) = stack.last_mut() {
+                        outer.nested = true;
+                    }
+                    stack.push(Group {
+                        inside: code.open.last().copied(),
+                        directives: vec![(pos, last_end)],
+                        branches: vec![BranchCode::default()],
+                        nested: false,
+                    });
+                }
+                b"elif" | b"else" => {
+                    if let Some(g) = stack.last_mut() {
+                        g.directives.push((pos, last_end));
+                        g.branches.push(BranchCode::default());
+                    }
+                }
+                b"endif" => {
+                    if let Some(mut g) = stack.pop() {
+                        g.directives.push((pos, last_end));
+                        let comments_close = g.directives.iter().all(|&(a, b)| {
+                            memchr::memmem::find(&src[a..b], b"/*").is_none()
+                                || memchr::memmem::find(&src[a..b], b"*/").is_some()
+                        });
+                        let first = &g.branches[0];
+                        let others = &g.branches[1..];
+                        let whole_members = g
+                            .branches
+                            .iter()
+                            .all(|b| b.opened == 0 && matches!(b.last, None | Some(b',')));
+                        match g.inside {
+                            _ if g.nested || !comments_close => {}
+                            Some(Bracket::Paren)
+                                if first.opened == 0 && others.iter().all(|b| b.names_values) =>
+                            {
+                                let second_directive = g.directives[1].0;
+                                let last_directive_end = g.directives[g.directives.len() - 1].1;
+                                blank(out, g.directives[0].0, g.directives[0].1);
+                                blank(out, second_directive, last_directive_end);
+                            }
+                            Some(Bracket::Initialiser) if whole_members => {
+                                for (a, b) in g.directives {
+                                    blank(out, a, b);
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+        } else {
+            // The brackets count only in the first branch of every open
+            // group, as if the others were dropped.
+            let first_branch = stack.iter().all(|g| g.branches.len() == 1);
+            let line = code.read_line(&src[pos..end], first_branch);
+            if let Some(b) = stack.last_mut().and_then(|g| g.branches.last_mut()) {
+                b.opened += line.opened;
+                b.names_values &= line.names_values;
+                if line.last.is_some() {
+                    b.last = line.last;
+                }
+            }
+        }
+        pos = next;
+    }
+}
+
+/// A bracket open in the code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Bracket {
+    Paren,
+    /// `[`, or a `{` that opens a block or a struct body.
+    Other,
+    /// A `{` after `=`, or inside another initialiser list.
+    Initialiser,
+}
+
+/// What the code of a branch (or a line) does.
+struct BranchCode {
+    /// Brackets opened minus brackets closed.
+    opened: i64,
+    /// Whether it only names values (no parenthesis, brace, semicolon,
+    /// assignment or increment).
+    names_values: bool,
+    /// Its last byte that is neither blank nor in a comment.
+    last: Option<u8>,
+}
+
+/// The state of the code read so far: the open brackets, the last byte
+/// read outside blanks and comments, and a block comment open at the end
+/// of a line.
+#[derive(Default)]
+struct CodeState {
+    open: Vec<Bracket>,
+    last: u8,
+    in_comment: bool,
+}
+
+impl Default for BranchCode {
+    /// Code not read yet: nothing opened, only values named.
+    fn default() -> BranchCode {
+        BranchCode {
+            opened: 0,
+            names_values: true,
+            last: None,
+        }
+    }
+}
+
+impl CodeState {
+    /// Reads a line of code outside literals and comments; its brackets
+    /// open and close `open` only when `counts`.
+    fn read_line(&mut self, line: &[u8], counts: bool) -> BranchCode {
+        let mut out = BranchCode::default();
+        let mut i = 0;
+        while i < line.len() {
+            if self.in_comment {
+                match memchr::memmem::find(&line[i..], b"*/") {
+                    Some(n) => {
+                        self.in_comment = false;
+                        i += n + 2;
+                        continue;
+                    }
+                    None => break,
+                }
+            }
+            let c = line[i];
+            let next = line.get(i + 1).copied();
+            match c {
+                b'/' if next == Some(b'/') => break,
+                b'/' if next == Some(b'*') => {
+                    self.in_comment = true;
+                    i += 2;
+                    continue;
+                }
+                b' ' | b'\t' | b'\r' => {
+                    i += 1;
+                    continue;
+                }
+                b'"' | b'\'' => {
+                    i = skip_literal(line, i);
+                    self.last = c;
+                    out.last = Some(c);
+                    continue;
+                }
+                b'(' | b'[' | b'{' => {
+                    out.opened += 1;
+                    out.names_values &= c == b'[';
+                    if counts {
+                        let initialiser = c == b'{'
+                            && (self.last == b'='
+                                || self.open.last() == Some(&Bracket::Initialiser));
+                        self.open.push(match c {
+                            b'(' => Bracket::Paren,
+                            _ if initialiser => Bracket::Initialiser,
+                            _ => Bracket::Other,
+                        });
+                    }
+                }
+                b')' | b']' | b'}' => {
+                    out.opened -= 1;
+                    out.names_values &= c == b']';
+                    if counts {
+                        self.open.pop();
+                    }
+                }
+                b';' => out.names_values = false,
+                b'+' | b'-' if next == Some(c) => out.names_values = false,
+                b'=' if next == Some(b'=') => {
+                    // `==`.
+                    self.last = c;
+                    out.last = Some(c);
+                    i += 2;
+                    continue;
+                }
+                b'=' => {
+                    // `!=`, `<=` and `>=` compare; `<<=`, `>>=` and every
+                    // other `=` assign.
+                    let before = |back: usize| i.checked_sub(back).map(|p| line[p]);
+                    let compares = match before(1) {
+                        Some(b'!') => true,
+                        Some(b @ (b'<' | b'>')) => before(2) != Some(b),
+                        _ => false,
+                    };
+                    if !compares {
+                        out.names_values = false;
+                    }
+                }
+                _ => {}
+            }
+            self.last = c;
+            out.last = Some(c);
+            i += 1;
+        }
+        out
+    }
+}
+
 /// Replaces bytes with spaces, keeping newlines.
 fn blank(out: &mut [u8], start: usize, end: usize) {
     for b in &mut out[start..end] {
@@ -278,9 +546,32 @@ fn split_args(src: &[u8], start: usize, end: usize) -> Vec<(usize, usize)> {
     args
 }
 
-/// True when the bytes after an iterator's closing parenthesis start a loop
-/// body (a statement), not the end of an expression.
-fn loop_body_follows(src: &[u8], mut i: usize) -> bool {
+/// Words of the language, five bytes or longer, that a parenthesised group
+/// may follow inside a body; a name not among them followed by a group and
+/// a block (`for_i915_gem_ww(&ww, err, true) {`) is a macro that runs the
+/// block, read as `while`.
+const KEYWORDS_BEFORE_PARENTHESES: &[&[u8]] = &[
+    b"while",
+    b"switch",
+    b"return",
+    b"sizeof",
+    b"typeof",
+    b"__typeof",
+    b"__typeof__",
+    b"_Generic",
+    b"_Alignof",
+    b"__alignof__",
+    b"_Alignas",
+    b"__attribute",
+    b"__attribute__",
+    b"__asm__",
+    b"__extension__",
+    b"_Static_assert",
+    b"static_assert",
+];
+
+/// The first byte at or after `i` that is neither blank nor in a comment.
+fn next_code_byte(src: &[u8], mut i: usize) -> Option<u8> {
     loop {
         while i < src.len() && src[i].is_ascii_whitespace() {
             i += 1;
@@ -289,9 +580,20 @@ fn loop_body_follows(src: &[u8], mut i: usize) -> bool {
             i = skip_comment(src, i);
             continue;
         }
-        break;
+        return src.get(i).copied();
     }
-    match src.get(i) {
+}
+
+/// True when the first byte after `i` that is neither blank nor in a
+/// comment opens a block.
+fn block_follows(src: &[u8], i: usize) -> bool {
+    next_code_byte(src, i) == Some(b'{')
+}
+
+/// True when the bytes after an iterator's closing parenthesis start a loop
+/// body (a statement), not the end of an expression.
+fn loop_body_follows(src: &[u8], i: usize) -> bool {
+    match next_code_byte(src, i).as_ref() {
         None => false,
         Some(
             b';' | b')' | b',' | b']' | b'}' | b'.' | b'?' | b':' | b'=' | b'+' | b'-' | b'|'
@@ -522,6 +824,42 @@ mod tests {
             (
                 "void f(void) { skb_walk_frags(skb, it) { g(it); } }",
                 "void f(void) { while         (skb, it) { g(it); } }",
+            ),
+            (
+                "void f(void) { for_gem_ww(&ww, err, true) { g(); } }",
+                "void f(void) { while     (&ww, err, true) { g(); } }",
+            ),
+            (
+                "void f(void) { switch (x) { } scoped(x) g(); }",
+                "void f(void) { switch (x) { } scoped(x) g(); }",
+            ),
+            (
+                "f(a,\n#ifdef C\n  s->dma_len,\n#else\n  s->len,\n#endif\n  b);\n",
+                "f(a,\n        \n  s->dma_len,\n     \n         \n      \n  b);\n",
+            ),
+            (
+                "f(a,\n#ifdef C\n  s->dma_len,\n#else\n  g(s),\n#endif\n  b);\n",
+                "f(a,\n#ifdef C\n  s->dma_len,\n#else\n  g(s),\n#endif\n  b);\n",
+            ),
+            (
+                "#ifdef C\nint x;\n#else\nint y;\n#endif\n",
+                "#ifdef C\nint x;\n#else\nint y;\n#endif\n",
+            ),
+            (
+                "struct o o = {\n.a = f,\n#ifdef C\n.b = g,\n#endif\n.c = h,\n};\n",
+                "struct o o = {\n.a = f,\n        \n.b = g,\n      \n.c = h,\n};\n",
+            ),
+            (
+                "struct o o = {\n.a = f,\n#ifdef C\n.b = g\n#endif\n};\n",
+                "struct o o = {\n.a = f,\n#ifdef C\n.b = g\n#endif\n};\n",
+            ),
+            (
+                "void f(void) {\n#ifdef C\ng();\n#endif\n}\n",
+                "void f(void) {\n#ifdef C\ng();\n#endif\n}\n",
+            ),
+            (
+                "f(a,\n#if A\n  x,\n#elif B\n  y <= 1,\n#else\n  z >>= 1,\n#endif\n  b);\n",
+                "f(a,\n#if A\n  x,\n#elif B\n  y <= 1,\n#else\n  z >>= 1,\n#endif\n  b);\n",
             ),
         ];
         for (input, want) in cases {
