@@ -36,6 +36,64 @@ pub struct MacroDef {
 }
 
 impl MacroDef {
+    /// The function this macro hands its arguments to unchanged, when the
+    /// body is one call (`hl_dma_map_sgtable_caller(hdev, sgt, dir,
+    /// __func__)`) whose first arguments are the parameters in order and
+    /// whose other arguments name none of them: a use of the macro is then
+    /// a call of that function with the same arguments in the same
+    /// positions. Variadic macros forward nothing.
+    pub fn forwarded_to(&self) -> Option<&str> {
+        if self.variadic.is_some() {
+            return None;
+        }
+        let punct = |t: &Token, p: &str| matches!(t, Token::Punct(q) if q == p);
+        let [Token::Ident(callee), open, args @ .., close] = self.body.as_slice() else {
+            return None;
+        };
+        if !punct(open, "(") || !punct(close, ")") || self.params.contains(callee) {
+            return None;
+        }
+        if *callee == self.name {
+            return None;
+        }
+        // The arguments at the call's own level.
+        let mut split: Vec<&[Token]> = Vec::new();
+        let (mut depth, mut start) = (0usize, 0usize);
+        for (i, t) in args.iter().enumerate() {
+            match t {
+                Token::Punct(p) if p == "(" || p == "[" || p == "{" => depth += 1,
+                Token::Punct(p) if p == ")" || p == "]" || p == "}" => {
+                    depth = depth.checked_sub(1)?;
+                }
+                Token::Punct(p) if p == "," && depth == 0 => {
+                    split.push(&args[start..i]);
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        if depth != 0 {
+            return None;
+        }
+        if !args.is_empty() {
+            split.push(&args[start..]);
+        }
+        if split.len() < self.params.len() {
+            return None;
+        }
+        let names_param = |arg: &[Token]| {
+            arg.iter()
+                .any(|t| matches!(t, Token::Ident(n) if self.params.contains(n)))
+        };
+        let in_place = self
+            .params
+            .iter()
+            .zip(&split)
+            .all(|(p, arg)| matches!(arg, [Token::Ident(n)] if n == p));
+        (in_place && !split[self.params.len()..].iter().any(|a| names_param(a)))
+            .then_some(callee.as_str())
+    }
+
     /// The body's name for argument number `position` of a use.
     pub fn param_at(&self, position: usize) -> Option<&str> {
         self.params
@@ -54,6 +112,10 @@ impl MacroDef {
 pub struct DefineIndex {
     /// (start of the line, start and end of the name), in file order.
     heads: Vec<(usize, usize, usize)>,
+    /// The heads (indices into `heads`) whose body begins with a name and
+    /// `(`: the definitions that may forward to a function
+    /// (`MacroDef::forwarded_to`).
+    calls: Vec<usize>,
 }
 
 impl DefineIndex {
@@ -61,6 +123,7 @@ impl DefineIndex {
     pub fn of(src: &[u8]) -> DefineIndex {
         let blank = |b: u8| b == b' ' || b == b'\t';
         let mut heads = Vec::new();
+        let mut calls = Vec::new();
         for hash in memchr::memchr_iter(b'#', src) {
             let line = hash - src[..hash].iter().rev().take_while(|&&b| blank(b)).count();
             if line > 0 && src[line - 1] != b'\n' {
@@ -81,10 +144,26 @@ impl DefineIndex {
                 .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
                 .count();
             if len > 0 && src.get(name + len) == Some(&b'(') {
+                if body_begins_with_call(src, name + len) {
+                    calls.push(heads.len());
+                }
                 heads.push((line, name, name + len));
             }
         }
-        DefineIndex { heads }
+        DefineIndex { heads, calls }
+    }
+
+    /// The names of the definitions whose body begins with a call, each
+    /// once, in file order: those that may forward to a function.
+    pub fn forwarding_names<'s>(&self, src: &'s [u8]) -> Vec<&'s [u8]> {
+        let mut out: Vec<&[u8]> = Vec::new();
+        for &h in &self.calls {
+            let (_, start, end) = self.heads[h];
+            if !out.contains(&&src[start..end]) {
+                out.push(&src[start..end]);
+            }
+        }
+        out
     }
 
     /// The function-like macro definitions of `name` in `src` (the bytes
@@ -119,6 +198,31 @@ fn definition_at(src: &[u8], line: usize, at: usize, name: &str) -> Option<Macro
         return None;
     }
     definition(src, line, logical_line_end(src, line)).filter(|def| def.name == name)
+}
+
+/// Whether the body of the definition whose parameter list opens at
+/// `open` begins with a name followed by `(`, on its first lines.
+fn body_begins_with_call(src: &[u8], open: usize) -> bool {
+    let line_end = logical_line_end(src, open);
+    let Some(close) = memchr::memchr(b')', &src[open..line_end]) else {
+        return false;
+    };
+    let skip = |mut i: usize| {
+        while i < line_end && (src[i].is_ascii_whitespace() || src[i] == b'\\') {
+            i += 1;
+        }
+        i
+    };
+    let at = skip(open + close + 1);
+    let ident = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
+    if !src
+        .get(at)
+        .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+    {
+        return false;
+    }
+    let len = src[at..line_end].iter().take_while(|b| ident(b)).count();
+    src.get(skip(at + len)) == Some(&b'(')
 }
 
 /// The end of the logical line starting at `at`: the first newline not

@@ -72,6 +72,13 @@ impl Parsed {
         self.defines.definitions_of(&self.original, name)
     }
 
+    /// The names of this file's function-like macros whose body begins with
+    /// a call: those that may forward to a function
+    /// (`MacroDef::forwarded_to`).
+    pub fn forwarding_macro_names(&self) -> Vec<&[u8]> {
+        self.defines.forwarding_names(&self.original)
+    }
+
     /// Number of ERROR and MISSING nodes in the whole tree.
     pub fn error_count(&self) -> usize {
         count_errors(self.tree.root_node())

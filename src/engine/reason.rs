@@ -186,6 +186,10 @@ pub enum Limit {
     /// a release under the flag may still see values the flag would have
     /// left out).
     GuardDepth(usize),
+    /// A call's name was not followed through more than this many macros
+    /// that forward their arguments (the last one is taken as a macro, so
+    /// what it is given escapes).
+    ForwardDepth(usize),
 }
 
 impl Limit {
@@ -197,7 +201,10 @@ impl Limit {
     pub fn blocks_units(&self) -> bool {
         match self {
             Limit::FixpointRounds(_) | Limit::ExpressionDepth(_) => true,
-            Limit::SummaryDepth(_) | Limit::ObjectTrace(_) | Limit::GuardDepth(_) => false,
+            Limit::SummaryDepth(_)
+            | Limit::ObjectTrace(_)
+            | Limit::GuardDepth(_)
+            | Limit::ForwardDepth(_) => false,
         }
     }
 }

@@ -1,7 +1,9 @@
 //! What a call reaches: the definition its name resolves to (a `static`
-//! definition in the calling file first, else the one global definition),
-//! or every function an ops table stores in the struct field it calls
-//! through; and where a function's address is taken outside any body.
+//! definition in the calling file first, else the one global definition;
+//! through a macro that only forwards its arguments, the function it
+//! forwards to), or every function an ops table stores in the struct field
+//! it calls through; and where a function's address is taken outside any
+//! body.
 
 use super::ids::{FileId, FuncId};
 use super::{text, FlowContext, Needs};
@@ -137,10 +139,21 @@ impl<'a, 't> FlowContext<'a, 't> {
         if self.engine.is_vocabulary(name) {
             return Err(Unresolved::Vocabulary);
         }
-        let Some(defs) = self.by_name.get(name) else {
+        if let Some(defs) = self.by_name.get(name) {
+            return self.pick_definition(defs, self.funcs[func].file);
+        }
+        // A macro that hands its arguments to a function unchanged: a call
+        // of that function, when it is read and not the vocabulary.
+        let end = self.forward_end(name);
+        if end == name || self.engine.is_vocabulary(&end) {
             return Err(Unresolved::Undefined);
-        };
-        self.pick_definition(defs, self.funcs[func].file)
+        }
+        match self.by_name.get(&end) {
+            Some(defs) => self
+                .pick_definition(defs, self.funcs[func].file)
+                .map_err(|_| Unresolved::Undefined),
+            None => Err(Unresolved::Undefined),
+        }
     }
 
     /// Where a function's name is used outside any function body (an ops

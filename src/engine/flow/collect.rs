@@ -324,6 +324,10 @@ pub(crate) fn collect<'a, 't>(
         searched_definitions: scanned.definitions.iter().cloned().collect(),
         pending_origins: HashSet::new(),
         field_index: Default::default(),
+        forwarding_macros: files
+            .iter()
+            .flat_map(|f| f.parsed.forwarding_macro_names())
+            .collect(),
     };
     let with_acquire: HashSet<FuncId> = acquires.iter().map(|a| a.func).collect();
     for func in with_acquire {

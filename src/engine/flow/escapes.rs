@@ -92,8 +92,7 @@ pub(crate) fn collect<'t>(
         if !v.is_empty() {
             let f = &cx.funcs[*func];
             let (name, file_local) = (f.name.clone(), f.file_local);
-            cx.need(Need::Callers(name.clone()), &v.units());
-            cx.needs.add_callers(name, file_local);
+            cx.ask_callers(name, file_local, &v.units());
         }
     }
     // Pages put into the caller's array or page through a parameter: the
@@ -109,8 +108,7 @@ pub(crate) fn collect<'t>(
     for (g, units) in filling {
         let f = &cx.funcs[g];
         let (name, file_local) = (f.name.clone(), f.file_local);
-        cx.need(Need::Callers(name.clone()), &units);
-        cx.needs.add_callers(name, file_local);
+        cx.ask_callers(name, file_local, &units);
     }
     address_taken(cx, scanned);
     flag_evidence(cx);
@@ -392,7 +390,7 @@ fn store<'t>(
                     if let ExprShape::Call(call) = shape(asg.rhs, src) {
                         let name = call.callee_name(src).map(String::from_utf8_lossy);
                         if let Some(name) = name.filter(|_| cx.targets(func, &call).is_empty()) {
-                            let name = name.into_owned();
+                            let name = cx.forward_end(&name);
                             if !cx.engine.is_vocabulary(&name)
                                 && !cx.searched_definitions.contains(&name)
                             {
@@ -1213,8 +1211,7 @@ fn followed_argument(
         // however many calls reach it.
         if cx.callers_asked.insert(ploc.clone()) {
             let units = cx.val_of(&ploc).units();
-            cx.need(Need::Callers(gname.clone()), &units);
-            cx.needs.add_callers(gname.clone(), file_local);
+            cx.ask_callers(gname.clone(), file_local, &units);
         }
         if v.is_empty() && !cx.holds_no_page(func, arg) {
             let origin = Origin::Argument {
@@ -1325,14 +1322,19 @@ fn named_call(
             push_unique(&mut unit.escapes, why);
         }
     }
-    if !known_use
-        && !in_release
-        && !is_macro_name(c)
-        && macro_use.is_none()
-        && resolved == Err(Unresolved::Undefined)
-    {
-        cx.need(Need::Definition(c.to_string()), units);
-        cx.needs.definitions.insert(c.to_string());
+    if !known_use && !in_release && resolved == Err(Unresolved::Undefined) {
+        // A macro that forwards to a function not read yet: that function's
+        // definition.
+        let end = cx.forward_end(c);
+        let wanted = if end != c {
+            !cx.engine.is_vocabulary(&end) && !cx.by_name.contains_key(&end)
+        } else {
+            !is_macro_name(c) && macro_use.is_none()
+        };
+        if wanted {
+            cx.need(Need::Definition(end.clone()), units);
+            cx.needs.definitions.insert(end);
+        }
     }
 }
 

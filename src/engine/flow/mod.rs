@@ -318,6 +318,9 @@ pub(crate) struct FlowContext<'a, 't> {
     /// Every field expression of the functions, by field name, in function
     /// and node order: built when first asked (`field_mentions`).
     field_index: std::cell::OnceCell<HashMap<&'t [u8], Vec<(FuncId, Node<'t>)>>>,
+    /// The function-like macros of the files read whose body begins with a
+    /// call: those that may forward to a function (`forwarded_to`).
+    pub forwarding_macros: HashSet<&'t [u8]>,
 }
 
 impl<'t> FlowContext<'_, 't> {
@@ -549,15 +552,31 @@ impl<'a, 't> FlowContext<'a, 't> {
     /// that these units wait on them.
     pub fn ask(&mut self, wanted: Vec<(Need, bool)>, units: &BTreeSet<UnitId>) {
         for (need, local) in wanted {
-            self.need(need.clone(), units);
             match need {
-                Need::Callers(f) => self.needs.add_callers(f, local),
-                Need::Field(s, f) => self.needs.add_field(s, f, local),
+                Need::Callers(f) => self.ask_callers(f, local, units),
+                Need::Field(s, f) => {
+                    self.need(Need::Field(s.clone(), f.clone()), units);
+                    self.needs.add_field(s, f, local);
+                }
                 Need::Definition(f) => {
+                    self.need(Need::Definition(f.clone()), units);
                     self.needs.definitions.insert(f);
                 }
             }
         }
+    }
+
+    /// Records that these units wait on the callers of `function` (local
+    /// when it is a `static` function of a `.c` file), and on the callers
+    /// of every macro of the files read that forwards to it: a use of one
+    /// is a call of the function.
+    pub fn ask_callers(&mut self, function: String, file_local: bool, units: &BTreeSet<UnitId>) {
+        for m in self.forwarders_of(&function) {
+            self.need(Need::Callers(m.clone()), units);
+            self.needs.add_callers(m, false);
+        }
+        self.need(Need::Callers(function.clone()), units);
+        self.needs.add_callers(function, file_local);
     }
 
     /// Records that these units wait on a need.

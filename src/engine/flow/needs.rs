@@ -232,7 +232,12 @@ fn open_callers(
         let why = Blocker::UnreadCallers {
             function: name.clone(),
         };
-        let defs: Vec<FuncId> = cx.by_name.get(&name).cloned().unwrap_or_default();
+        // A forwarding macro's unread callers are its function's.
+        let function = match cx.by_name.contains_key(&name) {
+            true => name.clone(),
+            false => cx.forward_end(&name),
+        };
+        let defs: Vec<FuncId> = cx.by_name.get(&function).cloned().unwrap_or_default();
         for g in defs {
             let mut units = BTreeSet::new();
             for prm in &cx.funcs[g].params {

@@ -40,6 +40,11 @@ use tree_sitter::Node;
 /// takes the identity as kept).
 pub(crate) const SUMMARY_DEPTH: usize = 16;
 
+/// How many forwarding macros in a row a call's name is followed through
+/// (`#define a(x) b(x)`, `#define b(x) c(x, 0)`); a longer chain is not
+/// followed (`Limit::ForwardDepth`), and its first macro stays a macro.
+pub(crate) const FORWARD_DEPTH: usize = 4;
+
 /// What a function does with an identity received in one parameter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum IdentityUse {
@@ -62,6 +67,11 @@ pub(crate) struct Cache {
     macro_defs: HashMap<String, Vec<MacroDef>>,
     /// Per macro name and argument position: what it does with the value.
     macro_uses: HashMap<(String, usize), IdentityUse>,
+    /// Per macro name: the function every definition read forwards to.
+    forwards: HashMap<String, Option<String>>,
+    /// Per function: the macros of the files read that forward to it,
+    /// directly or through other such macros; built when first asked.
+    forwarders: Option<HashMap<String, Vec<String>>>,
 }
 
 /// Calls whose parenthesised operand is only tested or measured.
@@ -356,6 +366,76 @@ impl<'a, 't> FlowContext<'a, 't> {
 }
 
 impl<'a, 't> FlowContext<'a, 't> {
+    /// The function the macro `name` hands its arguments to unchanged
+    /// (`MacroDef::forwarded_to`), when every definition of it in the files
+    /// read is such a call of the same function and no function of that
+    /// name is read.
+    pub fn forwarded_to(&self, name: &str) -> Option<String> {
+        if !self.forwarding_macros.contains(name.as_bytes()) || self.by_name.contains_key(name) {
+            return None;
+        }
+        if let Some(f) = self.summaries.borrow().forwards.get(name) {
+            return f.clone();
+        }
+        let defs = self.macro_definitions(name);
+        let mut target: Option<&str> = None;
+        let mut agree = !defs.is_empty();
+        for d in &defs {
+            match (d.forwarded_to(), target) {
+                (None, _) => agree = false,
+                (Some(g), Some(t)) if g != t => agree = false,
+                (Some(g), _) => target = Some(g),
+            }
+        }
+        let out = target.filter(|_| agree).map(str::to_string);
+        self.summaries
+            .borrow_mut()
+            .forwards
+            .insert(name.to_string(), out.clone());
+        out
+    }
+
+    /// The name a call of `name` ends up calling through forwarding
+    /// macros (`name` itself when it is not one), at most `FORWARD_DEPTH`
+    /// macros on.
+    pub fn forward_end(&self, name: &str) -> String {
+        let mut at = name.to_string();
+        for _ in 0..FORWARD_DEPTH {
+            match self.forwarded_to(&at) {
+                Some(next) if next != name => at = next,
+                _ => return at,
+            }
+        }
+        if self.forwarded_to(&at).is_some() {
+            self.hit(Limit::ForwardDepth(FORWARD_DEPTH));
+        }
+        at
+    }
+
+    /// The macros of the files read whose uses call `function` through
+    /// forwarding (`forward_end`), in name order.
+    pub fn forwarders_of(&self, function: &str) -> Vec<String> {
+        if self.summaries.borrow().forwarders.is_none() {
+            let mut names: Vec<&[u8]> = self.forwarding_macros.iter().copied().collect();
+            names.sort_unstable();
+            let mut index: HashMap<String, Vec<String>> = HashMap::new();
+            for name in names {
+                let name = String::from_utf8_lossy(name).into_owned();
+                let end = self.forward_end(&name);
+                if end != name {
+                    index.entry(end).or_default().push(name);
+                }
+            }
+            self.summaries.borrow_mut().forwarders = Some(index);
+        }
+        self.summaries
+            .borrow()
+            .forwarders
+            .as_ref()
+            .and_then(|index| index.get(function).cloned())
+            .unwrap_or_default()
+    }
+
     /// What the function-like macro `name` does with its argument number
     /// `position` (pages or their identity), or `None` when no file read
     /// defines it.
