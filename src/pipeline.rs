@@ -481,6 +481,8 @@ enum Offer<'n> {
     Callers(&'n str),
     /// A struct name together with one of its fields.
     Field(&'n str, &'n str),
+    /// A struct embedded as a member of another.
+    Holders(&'n str),
 }
 
 impl Offer<'_> {
@@ -489,6 +491,7 @@ impl Offer<'_> {
         match self {
             Offer::Definition(n) | Offer::Callers(n) => n.to_string(),
             Offer::Field(s, f) => format!("{s}::{f}"),
+            Offer::Holders(s) => format!("struct {s}"),
         }
     }
 }
@@ -499,6 +502,7 @@ enum OfferSearch<'n> {
     Definition(WordProbe, Finder<'n>),
     Callers(WordProbe, Finder<'n>),
     Field(WordProbe, Finder<'n>, WordProbe, Finder<'n>),
+    Holders(WordProbe, Finder<'n>),
 }
 
 impl<'n> OfferSearch<'n> {
@@ -517,7 +521,19 @@ impl<'n> OfferSearch<'n> {
                 let ((sp, sf), (fp, ff)) = (word(s), word(f));
                 OfferSearch::Field(sp, sf, fp, ff)
             }
+            Offer::Holders(s) => {
+                let (probe, finder) = word(s);
+                OfferSearch::Holders(probe, finder)
+            }
         }
+    }
+
+    /// Whether a file of this name may offer it: the structs embedding
+    /// another are looked for in headers only. A `.c` file's own struct is
+    /// used in that file alone, and a file that reaches the field through
+    /// it names the struct and the field, which its `Field` search finds.
+    fn may_be_in_file(&self, path: &str) -> bool {
+        !matches!(self, OfferSearch::Holders(..)) || path.ends_with(".h")
     }
 
     /// Whether a file with this filter may offer it (never false when it does).
@@ -526,13 +542,15 @@ impl<'n> OfferSearch<'n> {
             OfferSearch::Definition(w, _) => filter.may_define(w),
             OfferSearch::Callers(w, _) => filter.may_hold(w),
             OfferSearch::Field(s, _, f, _) => filter.may_hold(s) && filter.may_hold(f),
+            OfferSearch::Holders(s, _) => filter.may_hold(s),
         }
     }
 
     /// Whether a file's bytes offer it: a definition of the function (its
     /// name as a whole word followed by `(` where a definition may begin,
     /// `source::words::begins_definition`), a mention of it, or both the
-    /// struct's name and the field's.
+    /// struct's name and the field's, or a member of the struct's type
+    /// (`embedded_at`).
     fn is_in(&self, bytes: &[u8]) -> bool {
         match self {
             OfferSearch::Definition(_, name) => whole_words(bytes, name).any(|at| {
@@ -544,8 +562,37 @@ impl<'n> OfferSearch<'n> {
                 whole_words(bytes, strukt).next().is_some()
                     && whole_words(bytes, field).next().is_some()
             }
+            OfferSearch::Holders(_, strukt) => {
+                let len = strukt.needle().len();
+                whole_words(bytes, strukt).any(|at| embedded_at(bytes, at, len))
+            }
         }
     }
+}
+
+/// Whether the whole word at `at` (of `len` bytes) is the struct name of a
+/// declaration of one object of that struct: `struct NAME member;` (or
+/// `member[`, `member:`). A member of a struct definition has that shape;
+/// so has a local variable, which only costs the file a read.
+fn embedded_at(bytes: &[u8], at: usize, len: usize) -> bool {
+    let blank = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let is_word = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
+    let before = bytes[..at].iter().rev().take_while(|b| blank(b)).count();
+    let Some(head) = at.checked_sub(before).and_then(|end| bytes.get(..end)) else {
+        return false;
+    };
+    if !head.ends_with(b"struct") || head.len() > 6 && is_word(&head[head.len() - 7]) {
+        return false;
+    }
+    let rest = &bytes[at + len..];
+    let rest = &rest[rest.iter().take_while(|b| blank(b)).count()..];
+    let name = rest.iter().take_while(|b| is_word(b)).count();
+    if name == 0 || rest[0].is_ascii_digit() {
+        return false;
+    }
+    let after = &rest[name..];
+    let after = &after[after.iter().take_while(|b| blank(b)).count()..];
+    matches!(after.first(), Some(b';' | b'[' | b':'))
 }
 
 /// Where `word` occurs in `bytes` as a whole word: no letter, digit or
@@ -585,6 +632,7 @@ fn read_for_needs(
     offers.extend(needs.definitions.iter().map(|d| Offer::Definition(d)));
     offers.extend(needs.callers.iter().map(|c| Offer::Callers(c)));
     offers.extend(needs.fields.iter().map(|(s, f)| Offer::Field(s, f)));
+    offers.extend(needs.holders.iter().map(|s| Offer::Holders(s)));
     if offers.is_empty() {
         return (Vec::new(), BTreeSet::new());
     }
@@ -593,11 +641,11 @@ fn read_for_needs(
     // The files that may offer each need, in list order.
     let may_offer: Vec<Vec<usize>> = files
         .par_iter()
-        .map(|(_, filter)| match filter {
-            None => (0..offers.len()).collect(),
-            Some(f) => (0..offers.len())
-                .filter(|&k| searches[k].may_be_in(f))
-                .collect(),
+        .map(|(path, filter)| {
+            (0..offers.len())
+                .filter(|&k| searches[k].may_be_in_file(path))
+                .filter(|&k| filter.is_none_or(|f| searches[k].may_be_in(f)))
+                .collect()
         })
         .collect();
     let mut candidates: Vec<Vec<usize>> = vec![Vec::new(); offers.len()];
@@ -785,6 +833,7 @@ fn mentioned_dependency(bytes: &[u8], unit: &Unit, function: Option<&str>) -> Op
         Need::Field(strukt, field) => {
             (mentions(strukt) && mentions(field)).then(|| format!("{strukt}::{field}"))
         }
+        Need::Holders(_) => None,
     })
 }
 

@@ -948,6 +948,12 @@ fn need_field(cx: &mut FlowContext, s: &str, f: &str, units: &BTreeSet<UnitId>) 
     names.extend(cx.types.holders(s));
     for name in names {
         let file_local = cx.types.is_file_local(&name);
+        // The structs that embed it, which only their definitions name,
+        // are holders too: a header's struct may be embedded anywhere.
+        if !file_local {
+            cx.need(Need::Holders(name.clone()), units);
+            cx.needs.holders.insert(name.clone());
+        }
         for spelling in cx.types.spellings(s, f) {
             cx.need(Need::Field(name.clone(), spelling.clone()), units);
             cx.needs.add_field(name.clone(), spelling, file_local);

@@ -562,6 +562,10 @@ impl<'a, 't> FlowContext<'a, 't> {
                     self.need(Need::Definition(f.clone()), units);
                     self.needs.definitions.insert(f);
                 }
+                Need::Holders(s) => {
+                    self.need(Need::Holders(s.clone()), units);
+                    self.needs.holders.insert(s);
+                }
             }
         }
     }

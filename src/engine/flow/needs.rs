@@ -19,6 +19,11 @@ pub enum Need {
     Callers(String),
     /// The readers and writers of a struct field that holds pages.
     Field(String, String),
+    /// The definitions of the structs that embed a struct whose field holds
+    /// pages (`struct kvm_vcpu_arch arch;` in `struct kvm_vcpu`): code may
+    /// reach the field through them without naming the struct
+    /// (`vcpu->arch.dtl.pinned_addr`), and only their definitions tell.
+    Holders(String),
 }
 
 /// What the analysis would like to read next: files that mention these.
@@ -38,6 +43,9 @@ pub struct Needs {
     pub local_callers: BTreeSet<String>,
     /// Fields of structs defined in a `.c` file, likewise.
     pub local_fields: BTreeSet<(String, String)>,
+    /// Structs (defined in headers) whose embedders matter: their fields
+    /// hold pages.
+    pub holders: BTreeSet<String>,
 }
 
 impl Needs {
@@ -47,6 +55,7 @@ impl Needs {
             && self.fields.is_empty()
             && self.local_callers.is_empty()
             && self.local_fields.is_empty()
+            && self.holders.is_empty()
     }
     pub fn extend(&mut self, other: &Needs) {
         self.definitions.extend(other.definitions.iter().cloned());
@@ -55,6 +64,7 @@ impl Needs {
         self.local_callers
             .extend(other.local_callers.iter().cloned());
         self.local_fields.extend(other.local_fields.iter().cloned());
+        self.holders.extend(other.holders.iter().cloned());
     }
     /// Whether a function is needed at all.
     pub fn mentions_function(&self, name: &str) -> bool {
@@ -90,6 +100,7 @@ impl Needs {
         unmet
             .local_fields
             .retain(|f| !scanned.local_fields.contains(f));
+        unmet.holders.retain(|s| !scanned.holders.contains(s));
         unmet
     }
 }
@@ -128,6 +139,7 @@ fn keep_hopeful_needs(cx: &mut FlowContext, representatives: &[UnitId]) {
     let definition = |f: &String| wanted(Need::Definition(f.clone()), cx);
     let callers = |f: &String| wanted(Need::Callers(f.clone()), cx);
     let field = |(s, f): &(String, String)| wanted(Need::Field(s.clone(), f.clone()), cx);
+    let holders = |s: &String| wanted(Need::Holders(s.clone()), cx);
     let needs = Needs {
         definitions: cx
             .needs
@@ -165,6 +177,13 @@ fn keep_hopeful_needs(cx: &mut FlowContext, representatives: &[UnitId]) {
             .filter(|f| field(f))
             .cloned()
             .collect(),
+        holders: cx
+            .needs
+            .holders
+            .iter()
+            .filter(|s| holders(s))
+            .cloned()
+            .collect(),
     };
     cx.needs = needs;
 }
@@ -189,6 +208,7 @@ fn report_broken(
                 Need::Definition(f) => b.name == *f,
                 Need::Callers(f) => b.name == *f || has(&format!("{f}(")),
                 Need::Field(s, f) => has(s) && has(f),
+                Need::Holders(_) => false,
             };
             if touches {
                 hit.extend(units.iter().copied());
