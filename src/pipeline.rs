@@ -42,6 +42,11 @@ pub struct Config {
     pub policy: AcquirePolicy,
     /// Analysis rounds at most (1 analyses the candidate files alone).
     pub max_rounds: usize,
+    /// The file to start from (a path in the tree, or ending with one), as
+    /// `explain` asks about one site: the first round analyses it alone,
+    /// and the rounds after it read what its flows need, as they do for
+    /// every flow. `None`: every file that names an acquire or a rewrite.
+    pub start: Option<String>,
 }
 
 /// One file the run found something in.
@@ -102,6 +107,11 @@ pub struct Stats {
     pub classes: BTreeMap<String, usize>,
     pub mismatches: usize,
     pub rounds: usize,
+    /// Whether the last round still wanted files: the rounds ran out
+    /// (`--max-rounds`, or too many files), and what they did not read is
+    /// missing from the flows that wanted it.
+    #[serde(skip)]
+    pub rounds_ran_out: bool,
     /// Limits of the analysis reached that cost conversions, not
     /// correctness (printed on the summary line).
     #[serde(skip)]
@@ -287,13 +297,32 @@ pub fn run(
     // The word filter of every file read (in list order), for the later
     // rounds' searches.
     let mut filters: Vec<Option<WordFilter>> = Vec::with_capacity(list.files.len());
-    let first = read_matching(&list.base, &all, &|b| prefilter.is_match(b), true, progress);
+    // Started from one file, the first read only keeps the word filters,
+    // and the file is the one candidate.
+    let start = config.start.as_deref().map(|start| {
+        list.files
+            .iter()
+            .find(|f| *f == start || start.ends_with(&format!("/{f}")))
+    });
+    let matches = |b: &[u8]| start.is_none() && prefilter.is_match(b);
+    let first = read_matching(&list.base, &all, &matches, true, progress);
     for (rel, r, filter) in first {
         filters.push(filter);
         match r {
             Read::Skipped(s) => skipped.push(s),
             Read::No => {}
             Read::Yes(bytes) => candidates.push((rel, bytes)),
+        }
+    }
+    if let Some(Some(rel)) = start {
+        match source::read(&list.base, rel) {
+            Err(s) => skipped.push(s),
+            Ok(bytes) => match source::not_text_reason(&bytes) {
+                Some(reason) => {
+                    skipped.push(SkippedFile::new(rel.as_str(), reason, SkipKind::NotC))
+                }
+                None => candidates.push((rel.clone(), bytes)),
+            },
         }
     }
     let mut rounds = Rounds {
@@ -323,6 +352,7 @@ pub fn run(
     outcome.skipped = std::mem::take(&mut rounds.skipped);
     outcome.stats.files_parsed = files_parsed;
     outcome.stats.rounds = analysed.rounds;
+    outcome.stats.rounds_ran_out = analysed.rounds_ran_out;
     outcome.stale_temporaries = list.stale_temporaries;
     outcome.stats.files_scanned = list.files.len();
     outcome.base = list.base;
@@ -429,6 +459,7 @@ impl Rounds<'_> {
         }
         Analysed {
             files: parsed.iter().map(|&file| AnalysedFile::of(file)).collect(),
+            rounds_ran_out: !analysis.needs.is_empty(),
             analysis,
             blocked,
             rounds,
@@ -464,6 +495,8 @@ struct Analysed {
     analysis: crate::engine::ProgramAnalysis,
     blocked: BTreeMap<usize, Blocker>,
     rounds: usize,
+    /// The last analysis still wanted files.
+    rounds_ran_out: bool,
 }
 
 /// Most files one needed name may pull into the analysis; a name used more

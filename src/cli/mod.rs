@@ -59,6 +59,12 @@ fn load_rules(dir: Option<&std::path::Path>) -> Result<RulePack, Failure> {
 }
 
 fn run_pipeline(run: &RunArgs) -> Result<Outcome, Failure> {
+    run_pipeline_from(run, None)
+}
+
+/// Runs the pipeline, started from one file when `start` names it
+/// (`Config::start`).
+fn run_pipeline_from(run: &RunArgs, start: Option<&str>) -> Result<Outcome, Failure> {
     let pack = load_rules(run.rules.as_deref())?;
     let target = match run.target {
         TargetArg::Unpin => Target::Unpin,
@@ -73,6 +79,7 @@ fn run_pipeline(run: &RunArgs) -> Result<Outcome, Failure> {
         target,
         policy,
         max_rounds: run.max_rounds,
+        start: start.map(str::to_string),
     };
     let bar = (!run.quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(0);
@@ -482,8 +489,16 @@ fn dispatch(args: Args) -> Result<u8, Failure> {
                 max_rounds: crate::pipeline::MAX_ROUNDS,
                 quiet: true,
             };
-            let outcome = run_pipeline(&run)?;
-            let text = sink::print::explain(&outcome, &file, line);
+            // Started from the site's file, the rounds read what its flow
+            // needs, as in a run over the whole tree; the answer stands when
+            // every site on the line is in a flow (or is an acquire, which
+            // starts one) and the rounds did not run out. Otherwise the whole
+            // tree is analysed.
+            let started = run_pipeline_from(&run, Some(&file))?;
+            let text = match sink::print::settled_from_start(&started, &file, line) {
+                true => sink::print::explain(&started, &file, line),
+                false => sink::print::explain(&run_pipeline(&run)?, &file, line),
+            };
             match text {
                 Some(t) => {
                     write_stdout(|out| out.write_all(t.as_bytes()))?;

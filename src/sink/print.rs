@@ -453,6 +453,30 @@ pub fn check_findings(outcome: &Outcome) -> Vec<Finding> {
 
 /// The explanation of the site(s) at `file:line`: the call, its unit (every
 /// acquire and release of the flow), its class, the evidence and the reasons.
+/// Whether a run started from `file` (`Config::start`) settles what
+/// `explain` says of `file:line`: the rounds did not run out, and every site
+/// on the line is an acquire (whose flow the rounds followed from there) or
+/// is in a flow. A release in no flow there may belong to one that starts in
+/// another file.
+pub fn settled_from_start(outcome: &Outcome, file: &str, line: usize) -> bool {
+    let Some(f) = outcome
+        .files
+        .iter()
+        .find(|f| f.rel_path == file || file.ends_with(&format!("/{}", f.rel_path)))
+    else {
+        return false;
+    };
+    let mut sites = f
+        .findings
+        .sites
+        .iter()
+        .filter(|s| s.line == line)
+        .peekable();
+    !outcome.stats.rounds_ran_out
+        && sites.peek().is_some()
+        && sites.all(|s| s.kind == SiteKind::Acquire || s.unit.is_some())
+}
+
 pub fn explain(outcome: &Outcome, file: &str, line: usize) -> Option<String> {
     let f = outcome
         .files

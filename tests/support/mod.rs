@@ -5,10 +5,11 @@
 #![allow(dead_code)] // Each test module uses its own subset of the helpers.
 
 use pinpatch::engine::AcquirePolicy;
+use pinpatch::engine::SiteKind;
 use pinpatch::pipeline::{self, Config, Outcome};
 use pinpatch::rewrite::verify::error_count;
 use pinpatch::rule::{RulePack, Target};
-use pinpatch::sink::print::{write_diff, write_report_text};
+use pinpatch::sink::print::{self, write_diff, write_report_text};
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -25,6 +26,7 @@ pub fn run_with(path: &Path, pack: &RulePack, target: Target, policy: AcquirePol
         target,
         policy,
         max_rounds: pinpatch::pipeline::MAX_ROUNDS,
+        start: None,
     };
     pipeline::run(&config, pack, &|_, _| {}).expect("the fixture path exists")
 }
@@ -131,6 +133,7 @@ pub fn check_fixture(path: &Path) -> String {
         copy_tree(path, dir.path());
         let outcome = run(dir.path(), &pack, target);
         assert_invariants(dir.path(), &outcome, &pack, target);
+        assert_explain_from_start(dir.path(), &outcome, &pack, target);
         snapshot.push_str(&format!("=== target {}: diff\n", target.name()));
         snapshot.push_str(&diff_text(&outcome).replace('\r', "\\r"));
         snapshot.push_str(&format!("=== target {}: report\n", target.name()));
@@ -145,6 +148,42 @@ pub fn check_fixture(path: &Path) -> String {
         }
     }
     snapshot
+}
+
+/// `explain` of every acquire site, started from its file
+/// (`Config::start`), says what the run over the whole tree says whenever it
+/// takes that answer as settled.
+pub fn assert_explain_from_start(dir: &Path, outcome: &Outcome, pack: &RulePack, target: Target) {
+    for f in &outcome.files {
+        for site in f
+            .findings
+            .sites
+            .iter()
+            .filter(|s| s.kind == SiteKind::Acquire)
+        {
+            let config = Config {
+                path: dir.to_path_buf(),
+                target,
+                policy: AcquirePolicy::Evidence,
+                max_rounds: pinpatch::pipeline::MAX_ROUNDS,
+                start: Some(f.rel_path.clone()),
+            };
+            let started = pipeline::run(&config, pack, &|_, _| {}).unwrap();
+            assert!(
+                print::settled_from_start(&started, &f.rel_path, site.line),
+                "{}:{}: an acquire is settled from its own file",
+                f.rel_path,
+                site.line
+            );
+            assert_eq!(
+                print::explain(&started, &f.rel_path, site.line),
+                print::explain(outcome, &f.rel_path, site.line),
+                "{}:{}: explain from the file differs from the whole tree",
+                f.rel_path,
+                site.line
+            );
+        }
+    }
 }
 
 /// Runs one C text through a pack for a target and returns the rewritten text.
