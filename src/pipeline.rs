@@ -12,7 +12,7 @@
 
 use crate::c::parse::{self, Parsed};
 use crate::engine::{AcquirePolicy, Engine, FileFindings, Plan, SiteKind, TreeApi, Unit};
-use crate::engine::{Blocker, FileFacts, Need, Needs, ProgramFile};
+use crate::engine::{Blocker, FileFacts, Need, Needs, ProgramFile, MAX_HOLDER_CANDIDATES};
 use crate::rewrite::diff::file_diff;
 use crate::rewrite::edit::overlaps;
 use crate::rewrite::patch::apply_unified;
@@ -519,13 +519,16 @@ enum Offer<'n> {
 }
 
 impl Offer<'_> {
-    /// The name reported when too many files offer it.
+    /// The name reported when too many files offer it
+    /// (`Need::overflow_name`).
     fn name(&self) -> String {
-        match self {
-            Offer::Definition(n) | Offer::Callers(n) => n.to_string(),
-            Offer::Field(s, f) => format!("{s}::{f}"),
-            Offer::Holders(s) => format!("struct {s}"),
+        match *self {
+            Offer::Definition(n) => Need::Definition(n.to_string()),
+            Offer::Callers(n) => Need::Callers(n.to_string()),
+            Offer::Field(s, f) => Need::Field(s.to_string(), f.to_string()),
+            Offer::Holders(s) => Need::Holders(s.to_string()),
         }
+        .overflow_name()
     }
 }
 
@@ -691,8 +694,16 @@ fn read_for_needs(
 
     // Read the candidates in batches until every need is settled: all its
     // candidates read, or more than `MAX_FILES_PER_NEED` files offering it.
+    // The embedders of a struct that more than `MAX_HOLDER_CANDIDATES`
+    // headers name are not looked for: it overflows unread.
     let mut offered: Vec<Option<Vec<usize>>> = vec![None; files.len()];
     let mut count = vec![0usize; offers.len()];
+    for (k, offer) in offers.iter().enumerate() {
+        if matches!(offer, Offer::Holders(_)) && candidates[k].len() > MAX_HOLDER_CANDIDATES {
+            candidates[k].clear();
+            count[k] = MAX_FILES_PER_NEED + 1;
+        }
+    }
     let mut next = vec![0usize; offers.len()];
     loop {
         let mut batch = BTreeSet::new();

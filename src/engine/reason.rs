@@ -190,6 +190,10 @@ pub enum Limit {
     /// that forward their arguments (the last one is taken as a macro, so
     /// what it is given escapes).
     ForwardDepth(usize),
+    /// The structs embedding a struct that more than this many headers name
+    /// were not searched for (`Need::Holders`), so code reaching its fields
+    /// through one of them, naming neither, is not seen.
+    HolderSearch(usize),
 }
 
 impl Limit {
@@ -204,7 +208,8 @@ impl Limit {
             Limit::SummaryDepth(_)
             | Limit::ObjectTrace(_)
             | Limit::GuardDepth(_)
-            | Limit::ForwardDepth(_) => false,
+            | Limit::ForwardDepth(_)
+            | Limit::HolderSearch(_) => false,
         }
     }
 }

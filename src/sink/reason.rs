@@ -99,6 +99,10 @@ impl fmt::Display for Limit {
                 f,
                 "a flag tested by a release was not followed through more than {n} calls, so the release may be taken to see values the flag leaves out"
             ),
+            Limit::HolderSearch(n) => write!(
+                f,
+                "the structs embedding a struct named in more than {n} headers were not searched for, so code reaching its fields through them unnamed is not seen"
+            ),
             Limit::ForwardDepth(n) => write!(
                 f,
                 "a call was not followed through more than {n} macros that forward their arguments, so what the last one is given is taken to escape"

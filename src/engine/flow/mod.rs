@@ -47,7 +47,7 @@ mod values;
 use crate::c::NodeExt;
 pub use collect::FileFacts;
 pub(crate) use collect::{AcquireSite, MatchSite};
-pub use needs::{Need, Needs};
+pub use needs::{Need, Needs, MAX_HOLDER_CANDIDATES};
 pub(crate) use releases::ReleaseSite;
 
 use super::matcher::Match;

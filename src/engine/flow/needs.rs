@@ -6,7 +6,7 @@
 use super::collect::BrokenFunction;
 use super::ids::{FuncId, UnitId};
 use super::{push_unique, FlowContext, Loc};
-use crate::engine::reason::{Blocker, Origin};
+use crate::engine::reason::{Blocker, Limit, Origin};
 use crate::engine::{FileFindings, SkippedFunction};
 use std::collections::BTreeSet;
 
@@ -24,6 +24,25 @@ pub enum Need {
     /// reach the field through them without naming the struct
     /// (`vcpu->arch.dtl.pinned_addr`), and only their definitions tell.
     Holders(String),
+}
+
+/// Most headers naming a struct that the pipeline searches for the structs
+/// embedding it (`Need::Holders`): a struct named more widely (`page`,
+/// `device`, `kvm`) is not followed into the headers that embed it, whose
+/// search would read thousands of files in every round
+/// (`Limit::HolderSearch`).
+pub const MAX_HOLDER_CANDIDATES: usize = 128;
+
+impl Need {
+    /// The name the pipeline reports a need under when too many files
+    /// offer it (`Needs::overflow`).
+    pub fn overflow_name(&self) -> String {
+        match self {
+            Need::Definition(n) | Need::Callers(n) => n.clone(),
+            Need::Field(s, f) => format!("{s}::{f}"),
+            Need::Holders(s) => format!("struct {s}"),
+        }
+    }
 }
 
 /// What the analysis would like to read next: files that mention these.
@@ -118,6 +137,13 @@ pub(crate) fn settle(
 ) -> Needs {
     keep_hopeful_needs(cx, representatives);
     let unmet = cx.needs.minus(scanned);
+    if cx.needs.holders.iter().any(|s| {
+        scanned
+            .overflow
+            .contains(&Need::Holders(s.clone()).overflow_name())
+    }) {
+        cx.hit(Limit::HolderSearch(MAX_HOLDER_CANDIDATES));
+    }
     report_broken(cx, representatives, broken, out_files);
     open_callers(cx, representatives, scanned, final_round, &unmet);
     open_fields(cx, scanned, final_round, &unmet);
