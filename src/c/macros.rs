@@ -162,13 +162,19 @@ pub fn neutralise(src: &[u8], table: &MacroTable) -> Vec<u8> {
 /// ```
 ///
 /// Every branch is then read as code, one after the other, which a flow
-/// analysis may do: each is a way the chain can go.
+/// analysis may do: each is a way the chain can go. The same holds for a
+/// group one of whose branches ends with a label, whose statement follows
+/// the group (`regular_folio:` then `#endif` in `mm/madvise.c`): read as
+/// written, the label has no statement and the rest of the file is lost.
 fn blank_conditionals_inside_else_chains(src: &[u8], out: &mut [u8]) {
-    /// One `#if` group being read: its directive lines (byte ranges), and
-    /// per branch whether its first line of code starts with `else`.
+    /// One `#if` group being read: its directive lines (byte ranges), per
+    /// branch whether its first line of code starts with `else`, and
+    /// whether the last line of code of a branch read so far is a label.
     struct Group {
         directives: Vec<(usize, usize)>,
         branches: Vec<Option<bool>>,
+        ends_with_label: bool,
+        last_is_label: bool,
     }
     let mut stack: Vec<Group> = Vec::new();
     let mut pos = 0;
@@ -195,18 +201,24 @@ fn blank_conditionals_inside_else_chains(src: &[u8], out: &mut [u8]) {
                 b"if" | b"ifdef" | b"ifndef" => stack.push(Group {
                     directives: vec![(pos, last_end)],
                     branches: vec![None],
+                    ends_with_label: false,
+                    last_is_label: false,
                 }),
                 b"elif" | b"else" => {
                     if let Some(g) = stack.last_mut() {
                         g.directives.push((pos, last_end));
                         g.branches.push(None);
+                        g.ends_with_label |= g.last_is_label;
+                        g.last_is_label = false;
                     }
                 }
                 b"endif" => {
                     if let Some(mut g) = stack.pop() {
                         g.directives.push((pos, last_end));
-                        let continues =
-                            !g.branches.contains(&Some(false)) && g.branches.contains(&Some(true));
+                        let continues = (!g.branches.contains(&Some(false))
+                            && g.branches.contains(&Some(true)))
+                            || g.ends_with_label
+                            || g.last_is_label;
                         let one_line_comments = g.directives.iter().all(|&(a, b)| {
                             memchr::memmem::find(&src[a..b], b"/*").is_none()
                                 || memchr::memmem::find(&src[a..b], b"*/").is_some()
@@ -221,11 +233,14 @@ fn blank_conditionals_inside_else_chains(src: &[u8], out: &mut [u8]) {
                 _ => {}
             }
         } else if !text.is_empty() && !text.starts_with(b"/*") && !text.starts_with(b"//") {
-            if let Some(branch) = stack.last_mut().and_then(|g| g.branches.last_mut()) {
-                if branch.is_none() {
-                    let starts_else = text.starts_with(b"else")
-                        && !text.get(4).is_some_and(|c| is_ident_byte(*c));
-                    *branch = Some(starts_else);
+            if let Some(g) = stack.last_mut() {
+                g.last_is_label = is_label_line(text);
+                if let Some(branch) = g.branches.last_mut() {
+                    if branch.is_none() {
+                        let starts_else = text.starts_with(b"else")
+                            && !text.get(4).is_some_and(|c| is_ident_byte(*c));
+                        *branch = Some(starts_else);
+                    }
                 }
             }
         }
@@ -490,6 +505,15 @@ impl CodeState {
         }
         out
     }
+}
+
+/// Whether a line of code (blanks before it trimmed) is a label alone:
+/// a name and a colon (`out:`, `regular_folio:`), not `default:` nor a
+/// `case`.
+fn is_label_line(text: &[u8]) -> bool {
+    let name = text.iter().take_while(|c| is_ident_byte(**c)).count();
+    let rest = text[name..].trim_ascii();
+    name > 0 && !text[0].is_ascii_digit() && &text[..name] != b"default" && rest == b":"
 }
 
 /// Replaces bytes with spaces, keeping newlines.
@@ -803,6 +827,10 @@ mod tests {
             (
                 "if (a)\n\tx = 1;\n#ifdef C\nelse if (b)\n\tx = 2;\n#endif\nelse\n\tx = 3;\n",
                 "if (a)\n\tx = 1;\n        \nelse if (b)\n\tx = 2;\n      \nelse\n\tx = 3;\n",
+            ),
+            (
+                "void f(void) {\n#ifdef C\n\tif (a)\n\t\tgoto out;\nout:\n#endif\n\tg();\n}\n",
+                "void f(void) {\n        \n\tif (a)\n\t\tgoto out;\nout:\n      \n\tg();\n}\n",
             ),
             (
                 "#ifdef C\nint x;\n#else\nelse y;\n#endif\n",
