@@ -1220,9 +1220,14 @@ fn followed_argument(
             cx.ask_callers(gname.clone(), file_local, &units);
         }
         if v.is_empty() && !cx.holds_no_page(func, arg) {
+            // The callee as the call writes it: a macro that forwards to
+            // `g` is named, not `g`.
+            let written = call
+                .callee_name(src)
+                .map(|c| String::from_utf8_lossy(c).into_owned());
             let origin = Origin::Argument {
                 value: text(arg, src),
-                callee: gname,
+                callee: written.unwrap_or(gname),
                 caller: cx.funcs[func].name.clone(),
                 place: cx.place(func, call.node),
             };

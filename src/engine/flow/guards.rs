@@ -406,7 +406,13 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
             let (h, call) = &self.k.calls[i];
             let args = &self.k.call_args[i];
             let (arg, flag_arg) = (*args.get(value)?, *args.get(flag)?);
-            let passed = || self.argument(*h, call.node, arg, &f.name);
+            // The callee as the call writes it (a forwarding macro's name),
+            // as `escapes` records the values the call passes.
+            let written = call
+                .callee_name(cx.src(*h))
+                .map(|c| String::from_utf8_lossy(c).into_owned())
+                .unwrap_or_else(|| f.name.clone());
+            let passed = || self.argument(*h, call.node, arg, &written);
             if fails(flag_arg, holds, cx.src(*h)) {
                 dropped.add(passed());
                 continue;
