@@ -299,11 +299,10 @@ pub fn run(
     let mut filters: Vec<Option<WordFilter>> = Vec::with_capacity(list.files.len());
     // Started from one file, the first read only keeps the word filters,
     // and the file is the one candidate.
-    let start = config.start.as_deref().map(|start| {
-        list.files
-            .iter()
-            .find(|f| *f == start || start.ends_with(&format!("/{f}")))
-    });
+    let start = config
+        .start
+        .as_deref()
+        .map(|start| list.files.iter().find(|f| source::names_file(start, f)));
     let matches = |b: &[u8]| start.is_none() && prefilter.is_match(b);
     let first = read_matching(&list.base, &all, &matches, true, progress);
     for (rel, r, filter) in first {

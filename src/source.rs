@@ -102,6 +102,15 @@ pub fn temporary_name(serial: usize) -> String {
     format!("{TEMPORARY_PREFIX}{}-{serial}.tmp", std::process::id())
 }
 
+/// Whether a path as a user gives it (`drivers/x/y.c`, `./drivers/x/y.c`,
+/// `/src/linux/drivers/x/y.c`) names the tree's file `rel`: it is `rel`,
+/// or ends with `/` and `rel`.
+pub fn names_file(given: &str, rel: &str) -> bool {
+    given
+        .strip_suffix(rel)
+        .is_some_and(|head| head.is_empty() || head.ends_with('/'))
+}
+
 /// Whether `name` is a temporary file of a pinpatch process that is gone.
 pub fn is_stale_temporary(name: &str) -> bool {
     let Some(pid) = name
@@ -566,7 +575,22 @@ pub fn is_executable(base: &Path, rel: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::read_into;
+    use super::{names_file, read_into};
+
+    #[test]
+    fn a_path_names_a_file_by_its_whole_components() {
+        let rel = "drivers/toy/toy.c";
+        for (given, names) in [
+            ("drivers/toy/toy.c", true),
+            ("./drivers/toy/toy.c", true),
+            ("/src/linux/drivers/toy/toy.c", true),
+            ("toy.c", false),
+            ("xdrivers/toy/toy.c", false),
+            ("drivers/toy/toy.c.orig", false),
+        ] {
+            assert_eq!(names_file(given, rel), names, "{given}");
+        }
+    }
 
     #[test]
     fn a_reused_buffer_holds_each_file_exactly() {

@@ -177,36 +177,19 @@ fn blank_conditionals_inside_else_chains(src: &[u8], out: &mut [u8]) {
         last_is_label: bool,
     }
     let mut stack: Vec<Group> = Vec::new();
-    let mut pos = 0;
-    while pos < src.len() {
-        let end = memchr::memchr(b'\n', &src[pos..]).map_or(src.len(), |i| pos + i);
-        let line = &src[pos..end];
-        let text = line.trim_ascii_start();
-        let mut next = end + 1;
-        if let Some(directive) = text.strip_prefix(b"#") {
-            // The directive with its backslash continuations.
-            let mut last_end = end;
-            while src[pos..last_end].ends_with(b"\\") && last_end < src.len() {
-                last_end = memchr::memchr(b'\n', &src[last_end + 1..])
-                    .map_or(src.len(), |i| last_end + 1 + i);
-            }
-            next = last_end + 1;
-            let word = directive.trim_ascii_start();
-            let keyword: Vec<u8> = word
-                .iter()
-                .take_while(|c| c.is_ascii_alphabetic())
-                .copied()
-                .collect();
-            match keyword.as_slice() {
+    let mut lines = SourceLines { src, pos: 0 };
+    while let Some(line) = lines.next_line(true) {
+        match line {
+            SourceLine::Directive { keyword, range } => match keyword {
                 b"if" | b"ifdef" | b"ifndef" => stack.push(Group {
-                    directives: vec![(pos, last_end)],
+                    directives: vec![range],
                     branches: vec![None],
                     ends_with_label: false,
                     last_is_label: false,
                 }),
                 b"elif" | b"else" => {
                     if let Some(g) = stack.last_mut() {
-                        g.directives.push((pos, last_end));
+                        g.directives.push(range);
                         g.branches.push(None);
                         g.ends_with_label |= g.last_is_label;
                         g.last_is_label = false;
@@ -214,16 +197,12 @@ fn blank_conditionals_inside_else_chains(src: &[u8], out: &mut [u8]) {
                 }
                 b"endif" => {
                     if let Some(mut g) = stack.pop() {
-                        g.directives.push((pos, last_end));
+                        g.directives.push(range);
                         let continues = (!g.branches.contains(&Some(false))
                             && g.branches.contains(&Some(true)))
                             || g.ends_with_label
                             || g.last_is_label;
-                        let one_line_comments = g.directives.iter().all(|&(a, b)| {
-                            memchr::memmem::find(&src[a..b], b"/*").is_none()
-                                || memchr::memmem::find(&src[a..b], b"*/").is_some()
-                        });
-                        if continues && one_line_comments {
+                        if continues && comments_close(src, &g.directives) {
                             for (a, b) in g.directives {
                                 blank(out, a, b);
                             }
@@ -231,9 +210,15 @@ fn blank_conditionals_inside_else_chains(src: &[u8], out: &mut [u8]) {
                     }
                 }
                 _ => {}
-            }
-        } else if !text.is_empty() && !text.starts_with(b"/*") && !text.starts_with(b"//") {
-            if let Some(g) = stack.last_mut() {
+            },
+            SourceLine::Code { line } => {
+                let text = line.trim_ascii_start();
+                if text.is_empty() || text.starts_with(b"/*") || text.starts_with(b"//") {
+                    continue;
+                }
+                let Some(g) = stack.last_mut() else {
+                    continue;
+                };
                 g.last_is_label = is_label_line(text);
                 if let Some(branch) = g.branches.last_mut() {
                     if branch.is_none() {
@@ -244,8 +229,66 @@ fn blank_conditionals_inside_else_chains(src: &[u8], out: &mut [u8]) {
                 }
             }
         }
-        pos = next;
     }
+}
+
+/// One logical line as the passes over conditional groups read it.
+enum SourceLine<'s> {
+    /// A preprocessor directive with its backslash continuations: its
+    /// keyword (`if`, `ifdef`, `else`, `endif`...) and its bytes' range.
+    Directive {
+        keyword: &'s [u8],
+        range: (usize, usize),
+    },
+    /// Any other line, without its newline.
+    Code { line: &'s [u8] },
+}
+
+/// The logical lines of a file, in order.
+struct SourceLines<'s> {
+    src: &'s [u8],
+    pos: usize,
+}
+
+impl<'s> SourceLines<'s> {
+    /// The next line; one whose first non-blank byte is `#` is a directive
+    /// only when `directives` (a caller inside a block comment says no).
+    fn next_line(&mut self, directives: bool) -> Option<SourceLine<'s>> {
+        let src = self.src;
+        let pos = self.pos;
+        if pos >= src.len() {
+            return None;
+        }
+        let end = memchr::memchr(b'\n', &src[pos..]).map_or(src.len(), |i| pos + i);
+        let text = src[pos..end].trim_ascii_start();
+        let Some(directive) = text.strip_prefix(b"#").filter(|_| directives) else {
+            self.pos = end + 1;
+            return Some(SourceLine::Code {
+                line: &src[pos..end],
+            });
+        };
+        let mut last_end = end;
+        while src[pos..last_end].ends_with(b"\\") && last_end < src.len() {
+            last_end =
+                memchr::memchr(b'\n', &src[last_end + 1..]).map_or(src.len(), |i| last_end + 1 + i);
+        }
+        self.pos = last_end + 1;
+        let word = directive.trim_ascii_start();
+        let keyword = &word[..word.iter().take_while(|c| c.is_ascii_alphabetic()).count()];
+        Some(SourceLine::Directive {
+            keyword,
+            range: (pos, last_end),
+        })
+    }
+}
+
+/// Whether every block comment a group's directive lines open also closes
+/// there: only then may the directives become blanks.
+fn comments_close(src: &[u8], directives: &[(usize, usize)]) -> bool {
+    directives.iter().all(|&(a, b)| {
+        memchr::memmem::find(&src[a..b], b"/*").is_none()
+            || memchr::memmem::find(&src[a..b], b"*/").is_some()
+    })
 }
 
 /// Reads the conditional groups that sit inside brackets, where the grammar
@@ -289,49 +332,30 @@ fn read_conditionals_inside_brackets(src: &[u8], out: &mut [u8]) {
     }
     let mut stack: Vec<Group> = Vec::new();
     let mut code = CodeState::default();
-    let mut pos = 0;
-    while pos < src.len() {
-        let end = memchr::memchr(b'\n', &src[pos..]).map_or(src.len(), |i| pos + i);
-        let text = src[pos..end].trim_ascii_start();
-        let mut next = end + 1;
-        if !code.in_comment && text.starts_with(b"#") {
-            let mut last_end = end;
-            while src[pos..last_end].ends_with(b"\\") && last_end < src.len() {
-                last_end = memchr::memchr(b'\n', &src[last_end + 1..])
-                    .map_or(src.len(), |i| last_end + 1 + i);
-            }
-            next = last_end + 1;
-            let keyword: Vec<u8> = text[1..]
-                .trim_ascii_start()
-                .iter()
-                .take_while(|c| c.is_ascii_alphabetic())
-                .copied()
-                .collect();
-            match keyword.as_slice() {
+    let mut lines = SourceLines { src, pos: 0 };
+    while let Some(line) = lines.next_line(!code.in_comment) {
+        match line {
+            SourceLine::Directive { keyword, range } => match keyword {
                 b"if" | b"ifdef" | b"ifndef" => {
                     if let Some(outer) = stack.last_mut() {
                         outer.nested = true;
                     }
                     stack.push(Group {
                         inside: code.open.last().copied(),
-                        directives: vec![(pos, last_end)],
+                        directives: vec![range],
                         branches: vec![BranchCode::default()],
                         nested: false,
                     });
                 }
                 b"elif" | b"else" => {
                     if let Some(g) = stack.last_mut() {
-                        g.directives.push((pos, last_end));
+                        g.directives.push(range);
                         g.branches.push(BranchCode::default());
                     }
                 }
                 b"endif" => {
                     if let Some(mut g) = stack.pop() {
-                        g.directives.push((pos, last_end));
-                        let comments_close = g.directives.iter().all(|&(a, b)| {
-                            memchr::memmem::find(&src[a..b], b"/*").is_none()
-                                || memchr::memmem::find(&src[a..b], b"*/").is_some()
-                        });
+                        g.directives.push(range);
                         let first = &g.branches[0];
                         let others = &g.branches[1..];
                         let whole_members = g
@@ -339,7 +363,7 @@ fn read_conditionals_inside_brackets(src: &[u8], out: &mut [u8]) {
                             .iter()
                             .all(|b| b.opened == 0 && matches!(b.last, None | Some(b',')));
                         match g.inside {
-                            _ if g.nested || !comments_close => {}
+                            _ if g.nested || !comments_close(src, &g.directives) => {}
                             Some(Bracket::Paren)
                                 if first.opened == 0 && others.iter().all(|b| b.names_values) =>
                             {
@@ -358,21 +382,21 @@ fn read_conditionals_inside_brackets(src: &[u8], out: &mut [u8]) {
                     }
                 }
                 _ => {}
-            }
-        } else {
-            // The brackets count only in the first branch of every open
-            // group, as if the others were dropped.
-            let first_branch = stack.iter().all(|g| g.branches.len() == 1);
-            let line = code.read_line(&src[pos..end], first_branch);
-            if let Some(b) = stack.last_mut().and_then(|g| g.branches.last_mut()) {
-                b.opened += line.opened;
-                b.names_values &= line.names_values;
-                if line.last.is_some() {
-                    b.last = line.last;
+            },
+            SourceLine::Code { line } => {
+                // The brackets count only in the first branch of every open
+                // group, as if the others were dropped.
+                let first_branch = stack.iter().all(|g| g.branches.len() == 1);
+                let read = code.read_line(line, first_branch);
+                if let Some(b) = stack.last_mut().and_then(|g| g.branches.last_mut()) {
+                    b.opened += read.opened;
+                    b.names_values &= read.names_values;
+                    if read.last.is_some() {
+                        b.last = read.last;
+                    }
                 }
             }
         }
-        pos = next;
     }
 }
 

@@ -451,19 +451,22 @@ pub fn check_findings(outcome: &Outcome) -> Vec<Finding> {
     out
 }
 
-/// The explanation of the site(s) at `file:line`: the call, its unit (every
-/// acquire and release of the flow), its class, the evidence and the reasons.
+/// The file of the outcome that `file`, as `explain` was given it, names
+/// (`source::names_file`).
+fn file_named<'o>(outcome: &'o Outcome, file: &str) -> Option<&'o crate::pipeline::FileOutcome> {
+    outcome
+        .files
+        .iter()
+        .find(|f| crate::source::names_file(file, &f.rel_path))
+}
+
 /// Whether a run started from `file` (`Config::start`) settles what
 /// `explain` says of `file:line`: the rounds did not run out, and every site
 /// on the line is an acquire (whose flow the rounds followed from there) or
 /// is in a flow. A release in no flow there may belong to one that starts in
 /// another file.
 pub fn settled_from_start(outcome: &Outcome, file: &str, line: usize) -> bool {
-    let Some(f) = outcome
-        .files
-        .iter()
-        .find(|f| f.rel_path == file || file.ends_with(&format!("/{}", f.rel_path)))
-    else {
+    let Some(f) = file_named(outcome, file) else {
         return false;
     };
     let mut sites = f
@@ -477,11 +480,10 @@ pub fn settled_from_start(outcome: &Outcome, file: &str, line: usize) -> bool {
         && sites.all(|s| s.kind == SiteKind::Acquire || s.unit.is_some())
 }
 
+/// The explanation of the site(s) at `file:line`: the call, its unit (every
+/// acquire and release of the flow), its class, the evidence and the reasons.
 pub fn explain(outcome: &Outcome, file: &str, line: usize) -> Option<String> {
-    let f = outcome
-        .files
-        .iter()
-        .find(|f| f.rel_path == file || file.ends_with(&format!("/{}", f.rel_path)))?;
+    let f = file_named(outcome, file)?;
     let sites: Vec<_> = f.findings.sites.iter().filter(|s| s.line == line).collect();
     let skipped: Vec<_> = f
         .findings

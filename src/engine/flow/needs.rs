@@ -85,6 +85,11 @@ impl Needs {
         self.local_fields.extend(other.local_fields.iter().cloned());
         self.holders.extend(other.holders.iter().cloned());
     }
+    /// Whether the pipeline stopped searching for `need` because too many
+    /// files offer it (`Need::overflow_name`).
+    pub fn overflowed(&self, need: &Need) -> bool {
+        self.overflow.contains(&need.overflow_name())
+    }
     /// Whether a function is needed at all.
     pub fn mentions_function(&self, name: &str) -> bool {
         self.definitions.contains(name) || self.callers.contains(name)
@@ -137,11 +142,12 @@ pub(crate) fn settle(
 ) -> Needs {
     keep_hopeful_needs(cx, representatives);
     let unmet = cx.needs.minus(scanned);
-    if cx.needs.holders.iter().any(|s| {
-        scanned
-            .overflow
-            .contains(&Need::Holders(s.clone()).overflow_name())
-    }) {
+    if cx
+        .needs
+        .holders
+        .iter()
+        .any(|s| scanned.overflowed(&Need::Holders(s.clone())))
+    {
         cx.hit(Limit::HolderSearch(MAX_HOLDER_CANDIDATES));
     }
     report_broken(cx, representatives, broken, out_files);
@@ -271,7 +277,10 @@ fn open_callers(
         .needs
         .callers
         .iter()
-        .filter(|c| scanned.overflow.contains(*c) || (final_round && unmet.callers.contains(*c)))
+        .filter(|c| {
+            scanned.overflowed(&Need::Callers(c.to_string()))
+                || (final_round && unmet.callers.contains(*c))
+        })
         .cloned()
         .collect();
     for name in open {
@@ -309,7 +318,7 @@ fn open_fields(cx: &mut FlowContext, scanned: &Needs, final_round: bool, unmet: 
         .fields
         .iter()
         .filter(|(s, f)| {
-            scanned.overflow.contains(&format!("{s}::{f}"))
+            scanned.overflowed(&Need::Field(s.clone(), f.clone()))
                 || (final_round && unmet.fields.contains(&(s.clone(), f.clone())))
         })
         .cloned()

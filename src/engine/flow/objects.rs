@@ -521,7 +521,7 @@ pub(crate) fn every_field_mention<'t>(
     if missing
         || spellings
             .iter()
-            .any(|sp| scanned.overflow.contains(&format!("{s}::{sp}")))
+            .any(|sp| scanned.overflowed(&Need::Field(s.to_string(), sp.clone())))
     {
         return None;
     }
