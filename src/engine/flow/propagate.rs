@@ -451,6 +451,13 @@ fn assignment(cx: &mut FlowContext, func: FuncId, asg: &Assignment) -> bool {
             if cx.has_narrow_elements(func, base) => {}
         ExprShape::Subscript { base, .. } | ExprShape::Deref(base) => {
             let b = cx.eval(func, base, 0);
+            // A store through a page, or its address, that is no array of
+            // pages (`*(u64 *)sge->vaddr = sum`) writes into the page's
+            // data: a number there is the user's data, never a reference
+            // the kernel reads back and releases.
+            if !b.pages.is_empty() && b.arrays.is_empty() {
+                return changed;
+            }
             for &x in &b.arrays {
                 for &y in &v.pages {
                     cx.union(x, y);
