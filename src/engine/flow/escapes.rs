@@ -520,6 +520,7 @@ fn block_mixed_storage<'t>(
     let mut verdicts = Vec::new();
     let mut wanted = Vec::new();
     let mut separations = Vec::new();
+    let mut definitions = Vec::new();
     {
         let mut trace = ObjectTrace::new(cx, k, scanned);
         let guards = Guards::new(cx, k, scanned);
@@ -564,6 +565,9 @@ fn block_mixed_storage<'t>(
                 Some((_, reach)) => reach,
                 None => Reach::Released,
             };
+            if let (Reach::Unfollowed, Some(l)) = (&verdict, &m.storage) {
+                definitions.push((reads.unread_callees(cx, l), m.units.clone()));
+            }
             verdicts.push(verdict);
         }
     }
@@ -574,6 +578,12 @@ fn block_mixed_storage<'t>(
     }
     for (asked, units) in wanted {
         cx.ask(asked, &units);
+    }
+    for (names, units) in definitions {
+        for name in names {
+            cx.need(Need::Definition(name.clone()), &units);
+            cx.needs.definitions.insert(name);
+        }
     }
     for (m, verdict) in mixed.into_iter().zip(verdicts) {
         let blocks = match verdict {
@@ -738,7 +748,11 @@ impl UnfollowedArgument<'_> {
     /// `check_call` has it).
     fn only_read(&self, cx: &FlowContext) -> bool {
         let (func, arg, position) = (self.func, self.arg, self.position);
-        let page = alias_loc(cx, func, arg).is_none();
+        // A variable is a page, not an array, when it holds pages only.
+        let page = alias_loc(cx, func, arg).is_none() || {
+            let v = cx.eval(func, arg, 0);
+            !v.pages.is_empty() && v.arrays.is_empty()
+        };
         let read = |c: &str| {
             let uses = undefined_use(cx, cx.resolve(func, c), c, position, page);
             uses.0 == Some(IdentityUse::Read) || uses.1 == Some(IdentityUse::Read)
@@ -804,7 +818,11 @@ impl<'t> ReleaseReads<'t> {
                     .is_some_and(|c| cx.engine.is_release(&String::from_utf8_lossy(c)))
                     && release_ranges.encloses(file, call.node.start_byte(), call.node.end_byte())
             };
-            if k.vocabulary_calls[i] || in_release() {
+            // A reference taken for the store next to it, and the stored
+            // copy, which holds that reference: whoever owns the store
+            // releases its own reference, never the one read here.
+            let handed = &cx.funcs[*func].constraints.handed;
+            if k.vocabulary_calls[i] || in_release() || handed.is_handed(call.node) {
                 continue;
             }
             let targets = &k.call_targets[i];
@@ -813,7 +831,7 @@ impl<'t> ReleaseReads<'t> {
                 .map(|c| String::from_utf8_lossy(c).into_owned());
             for (position, &arg) in k.call_args[i].iter().enumerate() {
                 let from = sources(cx, *func, arg);
-                if from.is_empty() {
+                if from.is_empty() || handed.is_copy(arg) {
                     continue;
                 }
                 // An acquire fills the array it is given; it neither reads
@@ -906,6 +924,31 @@ impl<'t> ReleaseReads<'t> {
     /// listed in `skip` (sorted) are left out: a release's read through
     /// followed code, else code the analysis does not follow (which reads
     /// whatever reaches it), else nothing.
+    /// The functions, not read yet, whose calls a value stored into
+    /// `storage` reaches through followed code: once read, the calls that
+    /// only read what they are given are no way out.
+    fn unread_callees(&self, cx: &FlowContext, storage: &Loc) -> BTreeSet<String> {
+        let (_, unfollowed) = self.forward(storage);
+        let mut out = BTreeSet::new();
+        for e in unfollowed {
+            let Some(argument) = &self.unfollowed[e] else {
+                continue;
+            };
+            let Some(c) = argument.callee.as_deref() else {
+                continue;
+            };
+            let unread = cx.resolve(argument.func, c) == Err(Unresolved::Undefined)
+                && !cx.engine.is_vocabulary(c)
+                && !is_macro_name(c)
+                && cx.macro_use(c, argument.position).is_none()
+                && cx.shared_helpers(c).is_empty();
+            if unread && self.leads(cx, e) {
+                out.insert(c.to_string());
+            }
+        }
+        out
+    }
+
     fn reach(&self, cx: &FlowContext, storage: &Loc, skip: &[usize]) -> Reach {
         let (seen, unfollowed) = self.forward(storage);
         let read = (self.direct.iter().enumerate())
