@@ -565,6 +565,15 @@ fn block_mixed_storage<'t>(
                 Some((_, reach)) => reach,
                 None => Reach::Released,
             };
+            // A store into the elements of a parameter lands in the
+            // arrays the callers pass for it.
+            let verdict = match &m.storage {
+                Some(l) if !matches!(verdict, Reach::Released) => reads
+                    .callers_arrays(l)
+                    .into_iter()
+                    .fold(verdict, |v, a| v.or(reads.reach(cx, a, &[]))),
+                _ => verdict,
+            };
             if let (Reach::Unfollowed, Some(l)) = (&verdict, &m.storage) {
                 definitions.push((reads.unread_callees(cx, l), m.units.clone()));
             }
@@ -611,6 +620,17 @@ enum Reach {
     Unfollowed,
     /// Nothing that releases or escapes reads it.
     Nothing,
+}
+
+impl Reach {
+    /// What a store reaches that reaches both.
+    fn or(self, other: Reach) -> Reach {
+        match (self, other) {
+            (Reach::Released, _) | (_, Reach::Released) => Reach::Released,
+            (Reach::Unfollowed, _) | (_, Reach::Unfollowed) => Reach::Unfollowed,
+            _ => Reach::Nothing,
+        }
+    }
 }
 
 /// What a store into a field reaches once the releases that read the field
@@ -731,6 +751,9 @@ struct ReleaseReads<'t> {
     only_read: std::cell::RefCell<HashMap<usize, bool>>,
     /// The edges out of each source.
     out_of: HashMap<Loc, Vec<usize>>,
+    /// Per parameter of a followed function, the arrays its callers pass
+    /// for it (`values::alias_loc`).
+    param_args: HashMap<Loc, Vec<Loc>>,
 }
 
 /// An argument handed to a call the analysis does not follow.
@@ -802,6 +825,7 @@ impl<'t> ReleaseReads<'t> {
         );
         let mut edges: Vec<(Vec<Loc>, Option<Loc>)> = Vec::new();
         let mut unfollowed: Vec<Option<UnfollowedArgument<'t>>> = Vec::new();
+        let mut param_args: HashMap<Loc, Vec<Loc>> = HashMap::new();
         for (func, asg) in &k.assignments {
             let from = sources(cx, *func, asg.rhs);
             if !from.is_empty() {
@@ -851,11 +875,15 @@ impl<'t> ReleaseReads<'t> {
                         callee: callee.clone(),
                     }));
                 }
+                let back = alias_loc(cx, *func, arg);
                 for &g in targets {
                     let to = cx.funcs[g]
                         .params
                         .get(position)
                         .map(|p| Loc::Var(g, p.clone()));
+                    if let (Some(param), Some(back)) = (&to, &back) {
+                        push_unique(param_args.entry(param.clone()).or_default(), back.clone());
+                    }
                     edges.push((from.clone(), to));
                 }
             }
@@ -875,6 +903,7 @@ impl<'t> ReleaseReads<'t> {
             unfollowed,
             only_read: Default::default(),
             out_of,
+            param_args,
         }
     }
 
@@ -924,6 +953,24 @@ impl<'t> ReleaseReads<'t> {
     /// listed in `skip` (sorted) are left out: a release's read through
     /// followed code, else code the analysis does not follow (which reads
     /// whatever reaches it), else nothing.
+    /// The arrays a store into the elements of `storage` also lands in,
+    /// when `storage` is a parameter: those its callers pass for it, and
+    /// theirs in turn. Only the store's own storage is widened so: a
+    /// helper called with several arrays does not join them.
+    fn callers_arrays(&self, storage: &Loc) -> Vec<&Loc> {
+        let mut seen: Vec<&Loc> = Vec::new();
+        let mut frontier: Vec<&Loc> = vec![storage];
+        while let Some(l) = frontier.pop() {
+            for a in self.param_args.get(l).into_iter().flatten() {
+                if a != storage && !seen.contains(&a) {
+                    seen.push(a);
+                    frontier.push(a);
+                }
+            }
+        }
+        seen
+    }
+
     /// The functions, not read yet, whose calls a value stored into
     /// `storage` reaches through followed code: once read, the calls that
     /// only read what they are given are no way out.

@@ -14,7 +14,10 @@
 //! is a constant that fails the test; a field's value is what its stores
 //! put there, leaving out the stores whose sibling store of the flag (same
 //! object expression, same block) fails it, following a flag that is
-//! itself a parameter to the callers (`GUARD_DEPTH` levels).
+//! itself a parameter to the callers (`GUARD_DEPTH` levels); a local
+//! variable's value is what its assignments put there, leaving out those
+//! under a test of the same flag (a parameter its function never changes)
+//! that fails, since one call runs with one value of the flag.
 //!
 //! Only when it is sure: the function's callers are all read and its
 //! address is never taken; the flag and the value parameters are assigned
@@ -290,6 +293,9 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
                         (Some(value), Some(flag)) if flag != value => {
                             self.parameter(func, value, (flag, test.holds), 0)
                         }
+                        (None, Some(_)) => {
+                            self.local(func, &text(subject, src), &text(test.flag, src), test.holds)
+                        }
                         _ => None,
                     }
                 }
@@ -423,6 +429,51 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
                     dropped.add(d);
                 }
                 None => kept.add(passed()),
+            }
+        }
+        let full = cx.locs.get(&loc)?;
+        kept.covers(&dropped, full).then_some((kept, dropped))
+    }
+
+    /// What local variable `value` of `g` holds where parameter `flag` is
+    /// (`holds`) or is not set, when `g` never changes the flag: what the
+    /// assignments to the variable put there, less those that run under a
+    /// test of the flag that fails (`if (map_data) page = map_data->pages[i];
+    /// else page = alloc_page(gfp);` then `if (!map_data)
+    /// __free_page(page);`): one call of `g` runs with one value of the
+    /// flag, and the variable holds nothing from another call. And, apart,
+    /// what those left out hold.
+    fn local(&self, g: FuncId, value: &str, flag: &str, holds: bool) -> Option<(Guarded, Guarded)> {
+        let cx = self.cx;
+        let f = &cx.funcs[g];
+        let src = cx.src(g);
+        if !f.locals.contains(value) || declared_static(&f.nodes, value, src) {
+            return None;
+        }
+        let names = [value, flag];
+        if f.nodes.iter().any(|&n| changes_word(n, &names, src)) {
+            return None;
+        }
+        let assigns = |a: &Assignment, name: &str| {
+            let lhs = strip(a.lhs);
+            lhs.kind_str() == "identifier" && text(lhs, src) == name
+        };
+        if f.constraints.stores().any(|a| assigns(a, flag)) {
+            return None;
+        }
+        let loc = Loc::Var(g, value.to_string());
+        if cx.fills.get(&loc).is_some_and(|u| !u.is_empty()) {
+            return None;
+        }
+        let mut kept = Guarded::default();
+        let mut dropped = Guarded::default();
+        for a in f.constraints.stores().filter(|a| assigns(a, value)) {
+            let under = tests(a.node, src)
+                .into_iter()
+                .find(|t| t.flag.kind_str() == "identifier" && text(t.flag, src) == flag);
+            match under {
+                Some(t) if t.holds != holds => dropped.add(self.stored(g, a)),
+                _ => kept.add(self.stored(g, a)),
             }
         }
         let full = cx.locs.get(&loc)?;
@@ -945,6 +996,18 @@ fn assigns_any(branch: Node, names: &[String], src: &[u8]) -> bool {
         true
     });
     found
+}
+
+/// Whether a `static` declaration of a function's nodes declares `name`:
+/// such a variable keeps its value from one call to the next.
+fn declared_static(nodes: &[Node], name: &str, src: &[u8]) -> bool {
+    nodes.iter().any(|&n| {
+        n.kind_str() == "declaration"
+            && n.named_children(&mut n.walk()).any(|c| {
+                c.kind_str() == "storage_class_specifier" && &src[c.byte_range()] == b"static"
+            })
+            && identifiers(n, src).iter().any(|i| i == name)
+    })
 }
 
 /// `x++`, `--x` or `&x` for one of `names`.

@@ -3,8 +3,10 @@
 //! reference for it right there: `get_page(page); skb_fill_page_desc(skb,
 //! i, page, off, len);`, `*buf = (struct pipe_buffer){ .page = page };
 //! get_page(page);`, `map->bounce_page = pages[i]; get_page(pages[i]);`,
-//! a loop filling several slots with one page before one `get_page()`, or
-//! `get_page(page); return page;` for the caller. What is stored holds
+//! `pages[i] = kmap_to_page(addr); get_page(pages[i]);` (the reference of
+//! the page just stored), a loop filling several slots with one page
+//! before one `get_page()`, or `get_page(page); return page;` for the
+//! caller. What is stored holds
 //! that new reference, released with `put_page()` by whoever owns the
 //! store, and not the acquire's: the stored copy carries none of the
 //! acquire's pages, and the reference-taking call does not block the flow. The pairing is syntactic and strict, so that a reference
@@ -49,12 +51,12 @@ impl HandedReferences {
             };
             let key = normalized(*arg, src);
             let handed: Vec<(Node, Node)> = [
-                neighbour(statement, true, &key, src),
-                neighbour(statement, false, &key, src),
+                neighbour(statement, true, &key, src).map(|t| (t, true)),
+                neighbour(statement, false, &key, src).map(|t| (t, false)),
             ]
             .into_iter()
             .flatten()
-            .filter_map(|t| handoff(engine, t, &key, src).map(|copy| (t, copy)))
+            .filter_map(|(t, before)| handoff(engine, t, &key, before, src).map(|copy| (t, copy)))
             .collect();
             // Both neighbours storing it: which one holds the reference is
             // not written down.
@@ -117,15 +119,24 @@ fn mentions(node: Node, key: &str, src: &[u8]) -> bool {
 /// memory (a field, an element, through a pointer), a member of a compound
 /// literal stored so, the one argument equal to `key` of a call the
 /// vocabulary does not know, or `key` returned to the caller; for a loop
-/// or a block, that of the one statement in it that names `key`.
-fn handoff<'t>(engine: &Engine, statement: Node<'t>, key: &str, src: &[u8]) -> Option<Node<'t>> {
+/// or a block, that of the one statement in it that names `key`. Just
+/// before the reference is taken (`before`), a store into `key` itself
+/// hands on what it stores: `pages[i] = kmap_to_page(addr);
+/// get_page(pages[i]);` takes the reference for the page just stored.
+fn handoff<'t>(
+    engine: &Engine,
+    statement: Node<'t>,
+    key: &str,
+    before: bool,
+    src: &[u8],
+) -> Option<Node<'t>> {
     // `out: return page;`: the statement the label names.
     if statement.kind_str() == "labeled_statement" {
         let labelled = statement
             .named_children(&mut statement.walk())
             .filter(|n| n.kind_str() != "statement_identifier" && n.kind_str() != "comment")
             .last()?;
-        return handoff(engine, labelled, key, src);
+        return handoff(engine, labelled, key, before, src);
     }
     // A loop or block whose one statement naming `key` stores it (one
     // reference for every element the loop fills with the same page).
@@ -142,7 +153,7 @@ fn handoff<'t>(engine: &Engine, statement: Node<'t>, key: &str, src: &[u8]) -> O
             true
         });
         return match naming.as_slice() {
-            [only] => handoff(engine, *only, key, src),
+            [only] => handoff(engine, *only, key, before, src),
             _ => None,
         };
     }
@@ -161,6 +172,9 @@ fn handoff<'t>(engine: &Engine, statement: Node<'t>, key: &str, src: &[u8]) -> O
             return None;
         }
         if normalized(a.rhs, src) == key {
+            return Some(a.rhs);
+        }
+        if before && normalized(a.lhs, src) == key {
             return Some(a.rhs);
         }
         let literal = crate::c::syntax::strip(a.rhs);
