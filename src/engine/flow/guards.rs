@@ -361,10 +361,7 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
         if f.nodes.iter().any(|&n| changes_word(n, &names, src)) {
             return None;
         }
-        let assigns = |a: &Assignment, name: &str| {
-            let lhs = strip(a.lhs);
-            lhs.kind_str() == "identifier" && text(lhs, src) == name
-        };
+        let assigns = |a: &Assignment, name: &str| assigns_variable(a, name, src);
         let mut pairs = Vec::new();
         for a in f.constraints.stores() {
             if assigns(a, flag) {
@@ -454,10 +451,7 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
         if f.nodes.iter().any(|&n| changes_word(n, &names, src)) {
             return None;
         }
-        let assigns = |a: &Assignment, name: &str| {
-            let lhs = strip(a.lhs);
-            lhs.kind_str() == "identifier" && text(lhs, src) == name
-        };
+        let assigns = |a: &Assignment, name: &str| assigns_variable(a, name, src);
         if f.constraints.stores().any(|a| assigns(a, flag)) {
             return None;
         }
@@ -996,6 +990,12 @@ fn assigns_any(branch: Node, names: &[String], src: &[u8]) -> bool {
         true
     });
     found
+}
+
+/// Whether an assignment stores into the variable `name` itself.
+fn assigns_variable(a: &Assignment, name: &str, src: &[u8]) -> bool {
+    let lhs = strip(a.lhs);
+    lhs.kind_str() == "identifier" && text(lhs, src) == name
 }
 
 /// Whether a `static` declaration of a function's nodes declares `name`:
