@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 /// Runs the checks of this phase over every constraint.
 pub(crate) fn collect<'t>(
     cx: &mut FlowContext<'_, 't>,
-    scanned: &Needs,
+    (scanned, final_round): (&Needs, bool),
     k: &Constraints<'t>,
     releases: &[MatchSite<'t>],
 ) {
@@ -111,6 +111,7 @@ pub(crate) fn collect<'t>(
         cx.ask_callers(name, file_local, &units);
     }
     address_taken(cx, scanned);
+    super::needs::open_fields(cx, scanned, final_round);
     flag_evidence(cx);
     spread_others(cx, k);
 }

@@ -651,7 +651,12 @@ pub fn analyse_program<'t>(
     let constraints = propagate::Constraints::of(&cx);
     if !cx.units.is_empty() {
         propagate::fixpoint(&mut cx, &constraints);
-        escapes::collect(&mut cx, scanned, &constraints, &collected.releases);
+        escapes::collect(
+            &mut cx,
+            (scanned, final_round),
+            &constraints,
+            &collected.releases,
+        );
     }
     let tied = releases::tie(
         &mut cx,

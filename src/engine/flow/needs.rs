@@ -111,7 +111,7 @@ impl Needs {
         }
     }
     /// What of `self` is not in `scanned`.
-    fn minus(&self, scanned: &Needs) -> Needs {
+    pub(crate) fn minus(&self, scanned: &Needs) -> Needs {
         let mut unmet = self.clone();
         unmet
             .definitions
@@ -152,7 +152,6 @@ pub(crate) fn settle(
     }
     report_broken(cx, representatives, broken, out_files);
     open_callers(cx, representatives, scanned, final_round, &unmet);
-    open_fields(cx, scanned, final_round, &unmet);
     unmet
 }
 
@@ -311,8 +310,13 @@ fn open_callers(
     }
 }
 
-/// Fields whose readers and writers were not all read are open too.
-fn open_fields(cx: &mut FlowContext, scanned: &Needs, final_round: bool, unmet: &Needs) {
+/// Fields whose readers and writers were not all read (too widely named,
+/// or still unread when the rounds end) are open: whatever the files not
+/// read store there is a value from elsewhere, which travels with the
+/// values (`escapes::spread_others`) and blocks a release that reads it.
+/// Run before the releases are tied, so that they see it.
+pub(crate) fn open_fields(cx: &mut FlowContext, scanned: &Needs, final_round: bool) {
+    let unmet = cx.needs.minus(scanned);
     let open: Vec<(String, String)> = cx
         .needs
         .fields
