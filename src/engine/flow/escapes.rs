@@ -876,7 +876,13 @@ impl<'t> ReleaseReads<'t> {
                         callee: callee.clone(),
                     }));
                 }
-                let back = alias_loc(cx, *func, arg);
+                // What the callee stores through its parameter lands in
+                // the caller's array, or in the variable or field whose
+                // address the caller passes (`&page`).
+                let back = alias_loc(cx, *func, arg).or_else(|| match shape(arg, cx.src(*func)) {
+                    ExprShape::AddressOf(inner) => cx.loc_of(*func, inner),
+                    _ => None,
+                });
                 for &g in targets {
                     let to = cx.funcs[g]
                         .params
