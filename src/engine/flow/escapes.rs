@@ -86,13 +86,30 @@ pub(crate) fn collect<'t>(
         );
     }
     block_mixed_storage(cx, scanned, k, releases, mixed);
-    // Returns of pages: the function's callers must be read.
+    // Returns of pages: the function's callers must be read. Another
+    // value a function that returns pages may return (`return copy;`) is a
+    // value from elsewhere in what its calls evaluate to.
     for (func, e) in &k.returns {
         let v = cx.eval(*func, *e, 0);
         if !v.is_empty() {
             let f = &cx.funcs[*func];
             let (name, file_local) = (f.name.clone(), f.file_local);
             cx.ask_callers(name, file_local, &v.units());
+        } else if cx.tracked(&Loc::Ret(*func)) && !cx.holds_no_page(*func, *e) {
+            let origin = Origin::Assigned {
+                value: text(*e, cx.src(*func)),
+                place: cx.place(*func, *e),
+            };
+            // What a function not read yet returns may be no page: read
+            // its definition, and let the value wait on it.
+            if let Some(name) = unread_callee(cx, *func, *e) {
+                let units = cx.val_of(&Loc::Ret(*func)).units();
+                cx.need(Need::Definition(name.clone()), &units);
+                cx.needs.definitions.insert(name);
+                cx.pending_origins.insert(origin.clone());
+            }
+            let info = cx.locs.get_mut(&Loc::Ret(*func)).expect("tracked");
+            info.others.add(origin);
         }
     }
     // Pages put into the caller's array or page through a parameter: the
@@ -114,6 +131,22 @@ pub(crate) fn collect<'t>(
     super::needs::open_fields(cx, scanned, final_round);
     flag_evidence(cx);
     spread_others(cx, k);
+}
+
+/// The function an expression calls, when it is a call of a function not
+/// read yet (through the macros that forward to it) whose definition was
+/// not searched for: what it returns is not known yet.
+fn unread_callee(cx: &FlowContext, func: FuncId, e: tree_sitter::Node) -> Option<String> {
+    let src = cx.src(func);
+    let ExprShape::Call(call) = shape(e, src) else {
+        return None;
+    };
+    let name = call.callee_name(src).map(String::from_utf8_lossy)?;
+    if !cx.targets(func, &call).is_empty() {
+        return None;
+    }
+    let name = cx.forward_end(&name);
+    (!cx.engine.is_vocabulary(&name) && !cx.searched_definitions.contains(&name)).then_some(name)
 }
 
 /// How many values from elsewhere a location lists: enough to name them
@@ -388,19 +421,11 @@ fn store<'t>(
                         cx.ask(slot_wanted, &units);
                         pending = true;
                     }
-                    if let ExprShape::Call(call) = shape(asg.rhs, src) {
-                        let name = call.callee_name(src).map(String::from_utf8_lossy);
-                        if let Some(name) = name.filter(|_| cx.targets(func, &call).is_empty()) {
-                            let name = cx.forward_end(&name);
-                            if !cx.engine.is_vocabulary(&name)
-                                && !cx.searched_definitions.contains(&name)
-                            {
-                                let units = cx.val_of(&loc).units();
-                                cx.need(Need::Definition(name.clone()), &units);
-                                cx.needs.definitions.insert(name);
-                                pending = true;
-                            }
-                        }
+                    if let Some(name) = unread_callee(cx, func, asg.rhs) {
+                        let units = cx.val_of(&loc).units();
+                        cx.need(Need::Definition(name.clone()), &units);
+                        cx.needs.definitions.insert(name);
+                        pending = true;
                     }
                     let value = text(asg.rhs, src);
                     let origin = Origin::Assigned {
