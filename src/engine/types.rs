@@ -12,7 +12,7 @@
 use crate::c::syntax::{declarator_identifier, preorder, strip, Call};
 use crate::c::NodeExt;
 use crate::c::Parsed;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use tree_sitter::Node;
 
 /// Struct definitions and typedefs of every parsed file.
@@ -497,6 +497,55 @@ pub fn declared_scalars(
     };
     each_declaration(func, body_nodes, |decl| add(decl, &mut out));
     out
+}
+
+/// The parameters and locals of a function that point at (or are arrays
+/// of) pointers to pages arrays: every declaration of the name is of a
+/// `struct page` with three levels of pointers or arrays or more
+/// (`struct page ***pagesp`, `struct page **rows[4]`), so that what one
+/// element or dereference gives is a pages array, not a page.
+pub fn declared_page_array_rows(func: Node, body_nodes: &[Node], src: &[u8]) -> HashSet<String> {
+    let mut kinds: HashMap<String, bool> = HashMap::new();
+    let mut add = |decl: Node| {
+        let page = decl
+            .field("type")
+            .and_then(|t| type_name(t, src))
+            .is_some_and(|t| t == "page");
+        let mut c = decl.walk();
+        for d in decl.children_by_field_name("declarator", &mut c) {
+            let mut levels = 0;
+            let mut at = d;
+            let id = loop {
+                match at.kind_str() {
+                    "identifier" => break Some(at),
+                    "init_declarator" => {
+                        at = match at.field("declarator") {
+                            Some(n) => n,
+                            None => break None,
+                        }
+                    }
+                    "pointer_declarator" | "array_declarator" => {
+                        levels += 1;
+                        at = match at.field("declarator") {
+                            Some(n) => n,
+                            None => break None,
+                        };
+                    }
+                    _ => break None,
+                }
+            };
+            if let Some(id) = id {
+                let row = page && levels >= 3;
+                *kinds.entry(text(id, src)).or_insert(true) &= row;
+            }
+        }
+    };
+    each_declaration(func, body_nodes, |decl| add(decl));
+    kinds
+        .into_iter()
+        .filter(|(_, row)| *row)
+        .map(|(name, _)| name)
+        .collect()
 }
 
 /// The plain type a function returns (`scalar_type`): `None` when it

@@ -120,6 +120,9 @@ struct Declarations {
     /// (`declared_scalars`), and the plain type it returns.
     scalars: Vec<(String, Option<Scalar>)>,
     return_scalar: Option<Scalar>,
+    /// Its parameters and locals that point at pages arrays
+    /// (`declared_page_array_rows`).
+    page_array_rows: HashSet<String>,
     is_static: bool,
     return_type: Option<String>,
 }
@@ -144,6 +147,7 @@ impl Declarations {
             types: declared_type_names(def.node, nodes, src),
             scalars: declared_scalars(def.node, nodes, src),
             return_scalar: return_scalar(def.node, src),
+            page_array_rows: crate::engine::types::declared_page_array_rows(def.node, nodes, src),
             is_static: memchr::memmem::find(head, b"static").is_some(),
             return_type: def
                 .node
@@ -484,6 +488,7 @@ fn prepare_file<'t>(
                     return_type: declarations.return_type.clone(),
                     narrow,
                     narrow_elements,
+                    page_array_rows: declarations.page_array_rows.clone(),
                     returns_narrow: declarations
                         .return_scalar
                         .as_ref()

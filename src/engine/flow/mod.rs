@@ -201,6 +201,9 @@ pub(crate) struct Func<'t> {
     /// Parameters and locals declared only as pointers to or arrays of a
     /// narrow type (`u32 *addrs`): their elements hold no page.
     pub narrow_elements: HashSet<String>,
+    /// Parameters and locals that point at pages arrays (`struct page
+    /// ***pagesp`): an element or a dereference of one is a pages array.
+    pub page_array_rows: HashSet<String>,
     /// It returns a value of a narrow type.
     pub returns_narrow: bool,
 }

@@ -89,6 +89,15 @@ impl<'a, 't> FlowContext<'a, 't> {
                 .is_some_and(|s| self.types.is_array_of_arrays(&s, &name))
     }
 
+    /// Whether an expression is a variable declared as a pointer to (or an
+    /// array of) pages arrays (`Func::page_array_rows`).
+    pub fn points_at_page_arrays(&self, func: FuncId, node: Node) -> bool {
+        let f = &self.funcs[func];
+        !f.page_array_rows.is_empty()
+            && matches!(shape(node, self.src(func)), ExprShape::Ident(n)
+                if f.page_array_rows.contains(&text(n, self.src(func))))
+    }
+
     /// The location an element or alias expression reads its pages through.
     pub fn base_loc(&self, func: FuncId, node: Node) -> Option<Loc> {
         let src = self.src(func);
@@ -213,8 +222,14 @@ impl<'a, 't> FlowContext<'a, 't> {
                 .loc_of(func, node)
                 .map(|l| self.val_of(&l))
                 .unwrap_or_default(),
-            // A row of an array of arrays is that array, flattened.
+            // A row of an array of arrays is that array, flattened; so is
+            // what a pointer to a pages array points at (`*pagesp`).
             ExprShape::Subscript { base, .. } if self.is_array_of_arrays(func, base) => {
+                Val::arrays(eval(base).arrays)
+            }
+            ExprShape::Subscript { base, .. } | ExprShape::Deref(base)
+                if self.points_at_page_arrays(func, base) =>
+            {
                 Val::arrays(eval(base).arrays)
             }
             // An element of a `u32` array is a number, whatever the array
