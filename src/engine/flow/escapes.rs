@@ -104,8 +104,7 @@ pub(crate) fn collect<'t>(
             // its definition, and let the value wait on it.
             if let Some(name) = unread_callee(cx, *func, *e) {
                 let units = cx.val_of(&Loc::Ret(*func)).units();
-                cx.need(Need::Definition(name.clone()), &units);
-                cx.needs.definitions.insert(name);
+                cx.ask_definition(name, &units);
                 cx.pending_origins.insert(origin.clone());
             }
             let info = cx.locs.get_mut(&Loc::Ret(*func)).expect("tracked");
@@ -423,8 +422,7 @@ fn store<'t>(
                     }
                     if let Some(name) = unread_callee(cx, func, asg.rhs) {
                         let units = cx.val_of(&loc).units();
-                        cx.need(Need::Definition(name.clone()), &units);
-                        cx.needs.definitions.insert(name);
+                        cx.ask_definition(name, &units);
                         pending = true;
                     }
                     let value = text(asg.rhs, src);
@@ -616,8 +614,7 @@ fn block_mixed_storage<'t>(
     }
     for (names, units) in definitions {
         for name in names {
-            cx.need(Need::Definition(name.clone()), &units);
-            cx.needs.definitions.insert(name);
+            cx.ask_definition(name, &units);
         }
     }
     for (m, verdict) in mixed.into_iter().zip(verdicts) {
@@ -1383,8 +1380,7 @@ fn ops_slot(cx: &mut FlowContext, s: &str, f: &str, units: &BTreeSet<UnitId>) {
         .map(|v| v.iter().map(|(_, n)| n.clone()).collect())
         .unwrap_or_default();
     for name in named {
-        cx.need(Need::Definition(name.clone()), units);
-        cx.needs.definitions.insert(name);
+        cx.ask_definition(name, units);
     }
     cx.need(Need::Field(s.to_string(), f.to_string()), units);
     let file_local = cx.types.is_file_local(s);
@@ -1465,8 +1461,7 @@ fn named_call(
             !is_macro_name(c) && macro_use.is_none()
         };
         if wanted {
-            cx.need(Need::Definition(end.clone()), units);
-            cx.needs.definitions.insert(end);
+            cx.ask_definition(end, units);
         }
     }
 }

@@ -561,16 +561,19 @@ impl<'a, 't> FlowContext<'a, 't> {
                     self.need(Need::Field(s.clone(), f.clone()), units);
                     self.needs.add_field(s, f, local);
                 }
-                Need::Definition(f) => {
-                    self.need(Need::Definition(f.clone()), units);
-                    self.needs.definitions.insert(f);
-                }
+                Need::Definition(f) => self.ask_definition(f, units),
                 Need::Holders(s) => {
                     self.need(Need::Holders(s.clone()), units);
                     self.needs.holders.insert(s);
                 }
             }
         }
+    }
+
+    /// Records that these units wait on the definition of `function`.
+    pub fn ask_definition(&mut self, function: String, units: &BTreeSet<UnitId>) {
+        self.need(Need::Definition(function.clone()), units);
+        self.needs.definitions.insert(function);
     }
 
     /// Records that these units wait on the callers of `function` (local
