@@ -506,41 +506,28 @@ pub fn declared_scalars(
 /// element or dereference gives is a pages array, not a page.
 pub fn declared_page_array_rows(func: Node, body_nodes: &[Node], src: &[u8]) -> HashSet<String> {
     let mut kinds: HashMap<String, bool> = HashMap::new();
-    let mut add = |decl: Node| {
+    each_declaration(func, body_nodes, |decl| {
         let page = decl
             .field("type")
             .and_then(|t| type_name(t, src))
             .is_some_and(|t| t == "page");
         let mut c = decl.walk();
         for d in decl.children_by_field_name("declarator", &mut c) {
-            let mut levels = 0;
-            let mut at = d;
-            let id = loop {
-                match at.kind_str() {
-                    "identifier" => break Some(at),
-                    "init_declarator" => {
-                        at = match at.field("declarator") {
-                            Some(n) => n,
-                            None => break None,
-                        }
-                    }
-                    "pointer_declarator" | "array_declarator" => {
-                        levels += 1;
-                        at = match at.field("declarator") {
-                            Some(n) => n,
-                            None => break None,
-                        };
-                    }
-                    _ => break None,
+            // The pointer and array levels around the name.
+            let (mut at, mut levels) = (Some(d), 0);
+            while let Some(n) = at.filter(|n| n.kind_str() != "identifier") {
+                match n.kind_str() {
+                    "pointer_declarator" | "array_declarator" => levels += 1,
+                    "init_declarator" => {}
+                    _ => break,
                 }
-            };
-            if let Some(id) = id {
-                let row = page && levels >= 3;
-                *kinds.entry(text(id, src)).or_insert(true) &= row;
+                at = n.field("declarator");
+            }
+            if let Some(id) = at.filter(|n| n.kind_str() == "identifier") {
+                *kinds.entry(text(id, src)).or_insert(true) &= page && levels >= 3;
             }
         }
-    };
-    each_declaration(func, body_nodes, |decl| add(decl));
+    });
     kinds
         .into_iter()
         .filter(|(_, row)| *row)

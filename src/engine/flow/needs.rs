@@ -111,7 +111,7 @@ impl Needs {
         }
     }
     /// What of `self` is not in `scanned`.
-    pub(crate) fn minus(&self, scanned: &Needs) -> Needs {
+    fn minus(&self, scanned: &Needs) -> Needs {
         let mut unmet = self.clone();
         unmet
             .definitions
@@ -316,14 +316,13 @@ fn open_callers(
 /// values (`escapes::spread_others`) and blocks a release that reads it.
 /// Run before the releases are tied, so that they see it.
 pub(crate) fn open_fields(cx: &mut FlowContext, scanned: &Needs, final_round: bool) {
-    let unmet = cx.needs.minus(scanned);
     let open: Vec<(String, String)> = cx
         .needs
         .fields
         .iter()
-        .filter(|(s, f)| {
-            scanned.overflowed(&Need::Field(s.clone(), f.clone()))
-                || (final_round && unmet.fields.contains(&(s.clone(), f.clone())))
+        .filter(|&pair| {
+            scanned.overflowed(&Need::Field(pair.0.clone(), pair.1.clone()))
+                || (final_round && !scanned.fields.contains(pair))
         })
         .cloned()
         .collect();
