@@ -194,6 +194,10 @@ pub enum Limit {
     /// were not searched for (`Need::Holders`), so code reaching its fields
     /// through one of them, naming neither, is not seen.
     HolderSearch(usize),
+    /// A local variable's address was not followed into the parameters of
+    /// calls more than this many calls deep (the local is then no object
+    /// of its own, so what is stored in it may be seen anywhere).
+    LocalAddressDepth(usize),
 }
 
 impl Limit {
@@ -209,7 +213,8 @@ impl Limit {
             | Limit::ObjectTrace(_)
             | Limit::GuardDepth(_)
             | Limit::ForwardDepth(_)
-            | Limit::HolderSearch(_) => false,
+            | Limit::HolderSearch(_)
+            | Limit::LocalAddressDepth(_) => false,
         }
     }
 }

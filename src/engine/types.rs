@@ -460,6 +460,34 @@ pub fn declared_type_names(func: Node, body_nodes: &[Node], src: &[u8]) -> Vec<(
     out
 }
 
+/// The variables a file's scope declares, with their type names as
+/// written: (name, type name), in file order, those in preprocessor
+/// conditionals included; functions' prototypes are left out.
+pub fn global_type_names(root: Node, src: &[u8]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    preorder(root, |n| match n.kind_str() {
+        "translation_unit" | "preproc_if" | "preproc_ifdef" | "preproc_else" | "preproc_elif" => {
+            true
+        }
+        "declaration" => {
+            if let Some(ty) = n.field("type").and_then(|t| type_name(t, src)) {
+                let mut c = n.walk();
+                for d in n.children_by_field_name("declarator", &mut c) {
+                    let function = d.kind_str() == "function_declarator"
+                        || d.field("declarator")
+                            .is_some_and(|inner| inner.kind_str() == "function_declarator");
+                    if let (false, Some(id)) = (function, declarator_identifier(d)) {
+                        out.push((text(id, src), ty.clone()));
+                    }
+                }
+            }
+            false
+        }
+        _ => false,
+    });
+    out
+}
+
 /// Calls `f` with each parameter declaration of a function, then each
 /// declaration of its body in node order.
 fn each_declaration<'t>(func: Node<'t>, body_nodes: &[Node<'t>], mut f: impl FnMut(Node<'t>)) {

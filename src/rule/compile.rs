@@ -618,6 +618,7 @@ pub fn compile_rule_with(path: &str, text: &str, isos: &IsoSet) -> Result<Rule, 
         data_access: f.data_access.iter().cloned().collect(),
         metadata_only: f.metadata_only.iter().cloned().collect(),
         notifier_registrations: f.notifier_registrations.iter().cloned().collect(),
+        symbol_exports: f.symbol_exports.iter().cloned().collect(),
         element_stores: f
             .element_stores
             .iter()

@@ -145,6 +145,9 @@ pub struct FlowSpec {
     /// Calls that register an MMU notifier: a driver that makes them can
     /// drop its references when the memory goes away (case 3).
     pub notifier_registrations: BTreeSet<String>,
+    /// File-scope macros that export a function to modules
+    /// (`EXPORT_SYMBOL_GPL(f)`): naming it there takes no address.
+    pub symbol_exports: BTreeSet<String>,
     /// name -> what it stores: a page into the element of a container
     /// array (`sg_set_page`), or every page of an array into a container's
     /// elements (`sg_alloc_table_from_pages`).
@@ -237,6 +240,8 @@ impl FlowSpec {
             .extend(other.metadata_only.iter().cloned());
         self.notifier_registrations
             .extend(other.notifier_registrations.iter().cloned());
+        self.symbol_exports
+            .extend(other.symbol_exports.iter().cloned());
         self.element_stores.extend(other.element_stores.clone());
         self.element_loads.extend(other.element_loads.clone());
         self.element_steps.extend(other.element_steps.clone());

@@ -126,6 +126,8 @@ pub struct RawFlow {
     #[serde(default)]
     pub notifier_registrations: Vec<String>,
     #[serde(default)]
+    pub symbol_exports: Vec<String>,
+    #[serde(default)]
     pub element_stores: Vec<RawElementCall>,
     #[serde(default)]
     pub element_loads: Vec<RawElementCall>,

@@ -103,6 +103,10 @@ impl fmt::Display for Limit {
                 f,
                 "the structs embedding a struct named in more than {n} headers were not searched for, so code reaching its fields through them unnamed is not seen"
             ),
+            Limit::LocalAddressDepth(n) => write!(
+                f,
+                "a local variable's address was not followed through more than {n} calls, so what is stored in it was taken to reach any object"
+            ),
             Limit::ForwardDepth(n) => write!(
                 f,
                 "a call was not followed through more than {n} macros that forward their arguments, so what the last one is given is taken to escape"

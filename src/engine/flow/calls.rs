@@ -156,12 +156,32 @@ impl<'a, 't> FlowContext<'a, 't> {
         }
     }
 
+    /// Whether a name at file scope is the one a symbol export names
+    /// (`EXPORT_SYMBOL_GPL(f);`, `FlowSpec::symbol_exports`), which
+    /// takes no address.
+    pub fn exported_at(&self, n: Node, src: &[u8]) -> bool {
+        let line_start = memchr::memrchr(b'\n', &src[..n.start_byte()]).map_or(0, |p| p + 1);
+        let head = src[line_start..n.start_byte()].trim_ascii();
+        let Some(macro_name) = head.strip_suffix(b"(") else {
+            return false;
+        };
+        let macro_name = String::from_utf8_lossy(macro_name.trim_ascii_end());
+        self.engine
+            .pack
+            .flow
+            .symbol_exports
+            .contains(macro_name.as_ref())
+    }
+
     /// Where a function's name is used outside any function body (an ops
     /// table initialiser such as `.release = foo_release`), if anywhere.
     pub fn address_taken_at_file_scope(&self, name: &str, scanned: &Needs) -> Option<String> {
         for (f, facts) in self.files.iter().zip(self.facts) {
             let src: &[u8] = &f.parsed.original;
             for &n in facts.file_scope_uses(name) {
+                if self.exported_at(n, src) {
+                    continue;
+                }
                 // An ops-table slot whose every call site was read is a
                 // known caller, not an unknown one.
                 let known_slot = ops_slot_of(n, src, &self.types).is_some_and(|slot| {

@@ -86,6 +86,10 @@ pub struct FileFacts<'t> {
     /// The `.field = function` pairs of its file-scope initialisers
     /// (`calls::ops_index`).
     ops_slots: Vec<OpsSlot>,
+    /// The variables its file scope declares, with their type names as
+    /// written (`struct zpci_aift *aift;`): what its functions read
+    /// through a global has that type, unless they declare the name too.
+    globals: Vec<(String, String)>,
 }
 
 /// One function of a file, and its body once it has been looked at.
@@ -206,6 +210,7 @@ impl<'t> FileFacts<'t> {
             words_checked: None,
             file_scope,
             ops_slots: ops_slots(f.parsed.tree.root_node(), src),
+            globals: crate::engine::types::global_type_names(f.parsed.tree.root_node(), src),
         }
     }
 
@@ -249,6 +254,7 @@ pub(crate) fn collect<'a, 't>(
             }
         }
     }
+    let shared_globals = shared_globals(files, facts);
     let parts: Vec<FilePart> = files
         .par_iter()
         .zip(facts.par_iter_mut())
@@ -265,6 +271,7 @@ pub(crate) fn collect<'a, 't>(
                 &interest,
                 new_words,
                 &types,
+                &shared_globals,
                 FileId::from_index(i),
                 f,
                 facts,
@@ -381,11 +388,39 @@ fn narrow_names(
 }
 
 /// The functions of one file that take part, and their rule matches.
+/// The variables the headers read declare (`extern struct zpci_aipb
+/// *zpci_aipb;`), with their type names, by name: those every header that
+/// declares the name agrees on.
+fn shared_globals(files: &[ProgramFile], facts: &[FileFacts]) -> Vec<(String, String)> {
+    let mut by_name: std::collections::BTreeMap<&str, Option<&str>> = Default::default();
+    for (f, facts) in files.iter().zip(facts) {
+        if !f.path.ends_with(".h") {
+            continue;
+        }
+        for (name, ty) in &facts.globals {
+            by_name
+                .entry(name)
+                .and_modify(|t| {
+                    if *t != Some(ty.as_str()) {
+                        *t = None;
+                    }
+                })
+                .or_insert(Some(ty));
+        }
+    }
+    by_name
+        .into_iter()
+        .filter_map(|(name, ty)| Some((name.to_string(), ty?.to_string())))
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
 fn prepare_file<'t>(
     engine: &Engine,
     interest: &Interest,
     new_words: Option<&NewWords>,
     types: &TypeIndex,
+    shared_globals: &[(String, String)],
     file: FileId,
     f: &ProgramFile<'t>,
     facts: &mut FileFacts<'t>,
@@ -399,6 +434,7 @@ fn prepare_file<'t>(
         matches: Vec::new(),
     };
     let src: &[u8] = &f.parsed.original;
+    let globals = &facts.globals;
     for function_facts in facts.functions.iter_mut() {
         let def = function_facts.def;
         // A function that names nothing the rules or the flow care about can
@@ -484,7 +520,15 @@ fn prepare_file<'t>(
                     constraints: constraints.clone(),
                     params: declarations.params.clone(),
                     locals: declarations.locals.clone(),
-                    types: declared_types(&declarations.types, types),
+                    types: declared_types(
+                        &[
+                            shared_globals,
+                            globals.as_slice(),
+                            declarations.types.as_slice(),
+                        ]
+                        .concat(),
+                        types,
+                    ),
                     return_type: declarations.return_type.clone(),
                     narrow,
                     narrow_elements,

@@ -36,6 +36,7 @@ mod collect;
 mod escapes;
 mod guards;
 pub mod ids;
+mod locals;
 mod needs;
 mod objects;
 mod propagate;

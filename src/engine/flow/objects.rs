@@ -34,6 +34,8 @@ pub(crate) const OBJECT_TRACE_STEPS: usize = 512;
 pub(crate) struct Allocation {
     func: FuncId,
     at: usize,
+    /// A local variable of the function (`locals.rs`), declared at `at`.
+    on_stack: bool,
 }
 
 impl Allocation {
@@ -42,10 +44,20 @@ impl Allocation {
         self.func
     }
 
-    /// Where the allocation is, as `file:line`.
+    /// Whether it is a local variable whose address stays in calls.
+    pub fn on_stack(&self) -> bool {
+        self.on_stack
+    }
+
+    /// Where the allocation is, as `file:line` (and `(a local variable)`
+    /// for one on the stack).
     pub fn place(&self, cx: &FlowContext) -> String {
         let file = cx.file(cx.funcs[self.func].file);
-        format!("{}:{}", file.path, file.parsed.line_of(self.at))
+        let line = file.parsed.line_of(self.at);
+        match self.on_stack {
+            true => format!("{}:{} (a local variable)", file.path, line),
+            false => format!("{}:{}", file.path, line),
+        }
     }
 }
 
@@ -128,7 +140,11 @@ impl<'c, 'a, 't> ObjectTrace<'c, 'a, 't> {
                 let flow = &cx.engine.pack.flow;
                 if flow.allocators.contains(&name) || flow.page_allocators.contains(&name) {
                     let at = call.node.start_byte();
-                    return Some(BTreeSet::from([Allocation { func, at }]));
+                    return Some(BTreeSet::from([Allocation {
+                        func,
+                        at,
+                        on_stack: false,
+                    }]));
                 }
                 if flow.transparent.contains(&name) || flow.identities.contains(&name) {
                     let arg = *call.args().first()?;
@@ -142,6 +158,10 @@ impl<'c, 'a, 't> ObjectTrace<'c, 'a, 't> {
                 Some(out)
             }
             ExprShape::Ident(n) => self.variable(func, n),
+            ExprShape::AddressOf(inner) => match shape(inner, src) {
+                ExprShape::Ident(n) => self.local_object(func, n),
+                _ => None,
+            },
             // An array member (`pl->addrs`) points into the object itself.
             ExprShape::Field {
                 base,
@@ -163,6 +183,27 @@ impl<'c, 'a, 't> ObjectTrace<'c, 'a, 't> {
             },
             _ => None,
         }
+    }
+
+    /// The local variable `use_site` names, as an object of its own, when
+    /// it is declared as a value (no pointer, no array) and its address
+    /// stays in calls (`locals::address_stays_in_calls`).
+    pub fn local_object(&mut self, func: FuncId, use_site: Node<'t>) -> Objects {
+        let cx = self.cx;
+        let src = cx.src(func);
+        let name = text(use_site, src);
+        let declared = declaration_in_scope(use_site, &name, src)?;
+        let plain = declared
+            .parent()
+            .is_some_and(|p| matches!(p.kind_str(), "declaration" | "init_declarator"));
+        if !plain || !super::locals::address_stays_in_calls(cx, func, declared) {
+            return None;
+        }
+        Some(BTreeSet::from([Allocation {
+            func,
+            at: declared.start_byte(),
+            on_stack: true,
+        }]))
     }
 
     /// A local or parameter, as the declaration in scope at `use_site`
@@ -205,17 +246,7 @@ impl<'c, 'a, 't> ObjectTrace<'c, 'a, 't> {
             matches!(shape(n, src), ExprShape::Ident(i)
                 if text(i, src) == name && declaration_in_scope(i, name, src) == declared)
         };
-        // Its address handed anywhere lets anything be stored into it, and
-        // so does the variable itself handed to a macro (`swap(a, b)`, a
-        // loop macro that moves its cursor).
-        let hidden_store = f.nodes.iter().any(|&n| match shape(n, src) {
-            ExprShape::AddressOf(inner) => same(inner),
-            ExprShape::Ident(_) if n.kind_str() == "identifier" => {
-                same(n) && handed_to_unknown_call(cx, func, n)
-            }
-            _ => false,
-        });
-        if hidden_store {
+        if stored_unseen(cx, func, &same) {
             return None;
         }
         let mut out = BTreeSet::new();
@@ -279,8 +310,12 @@ impl<'c, 'a, 't> ObjectTrace<'c, 'a, 't> {
             .iter()
             .any(|g| g.file == f.file && g.constraints.references.contains_key(&f.name));
         let facts = &cx.facts[f.file.index()];
+        let src: &[u8] = &cx.file(f.file).parsed.original;
         in_functions
-            || !facts.file_scope_uses(&f.name).is_empty()
+            || facts
+                .file_scope_uses(&f.name)
+                .iter()
+                .any(|&n| !cx.exported_at(n, src))
             || macro_mentions(cx, f.file, &f.name)
     }
 
@@ -382,7 +417,11 @@ impl<'c, 'a, 't> ObjectTrace<'c, 'a, 't> {
 /// The identifier that declares the local `name` seen at `use_site`: the
 /// nearest enclosing block (or `for` initialiser) that declares it before
 /// the use; `None` when no block does (a parameter, or a global).
-fn declaration_in_scope<'t>(use_site: Node<'t>, name: &str, src: &[u8]) -> Option<Node<'t>> {
+pub(crate) fn declaration_in_scope<'t>(
+    use_site: Node<'t>,
+    name: &str,
+    src: &[u8],
+) -> Option<Node<'t>> {
     let mut at = use_site;
     while let Some(scope) = at.parent() {
         if scope.kind_str() == "function_definition" {
@@ -412,12 +451,27 @@ fn declaration_in_scope<'t>(use_site: Node<'t>, name: &str, src: &[u8]) -> Optio
     None
 }
 
+/// Whether a variable (each of its mentions is one `same` says yes to) may
+/// be stored into unseen: its address handed anywhere lets anything be
+/// stored into it, and so does the variable itself handed to a macro
+/// (`swap(a, b)`, a loop macro that moves its cursor).
+pub(crate) fn stored_unseen(cx: &FlowContext, func: FuncId, same: &dyn Fn(Node) -> bool) -> bool {
+    let src = cx.src(func);
+    cx.funcs[func].nodes.iter().any(|&n| match shape(n, src) {
+        ExprShape::AddressOf(inner) => same(inner),
+        ExprShape::Ident(_) if n.kind_str() == "identifier" => {
+            same(n) && handed_to_unknown_call(cx, func, n)
+        }
+        _ => false,
+    })
+}
+
 /// Whether an expression (a variable, a field or an element of one) is
 /// handed as it is to a call that may store into it: a macro
 /// (`WRITE_ONCE(s->f[i], v)`, a loop macro's cursor) as
 /// `FlowContext::may_store_argument` tells, unless the call is defined in
 /// the files read or in the vocabulary.
-fn handed_to_unknown_call(cx: &FlowContext, func: FuncId, node: Node) -> bool {
+pub(crate) fn handed_to_unknown_call(cx: &FlowContext, func: FuncId, node: Node) -> bool {
     let src = cx.src(func);
     let mut at = outer(node);
     if let Some(p) = at.parent() {
@@ -480,7 +534,7 @@ fn handed_to_unknown_call(cx: &FlowContext, func: FuncId, node: Node) -> bool {
 }
 
 /// A node through the parentheses around it.
-fn outer(mut n: Node) -> Node {
+pub(crate) fn outer(mut n: Node) -> Node {
     while let Some(p) = n.parent() {
         if p.kind_str() != "parenthesized_expression" {
             break;

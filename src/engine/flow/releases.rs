@@ -5,11 +5,13 @@
 use super::collect::MatchSite;
 use super::guards::{Answer, Guards};
 use super::ids::{FileId, FuncId, UnitId};
+use super::locals;
+use super::objects::ObjectTrace;
 use super::propagate::Constraints;
 use super::{push_unique, FlowContext, Need, Needs};
 use crate::c::NodeExt;
 use crate::engine::matcher::{Match, SoleBlock};
-use crate::engine::reason::{Blocker, Separation};
+use crate::engine::reason::{Blocker, Origin, Separation};
 use crate::rule::{AcquireFamily, ReleaseFamily};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use tree_sitter::Node;
@@ -42,8 +44,9 @@ struct Candidate<'t> {
     pending: bool,
     /// What the tests the release runs under wait on (`guards`).
     wanted: Vec<(Need, bool)>,
-    /// Values from elsewhere a test the release runs under leaves out.
-    told_apart: Option<Separation>,
+    /// Values from elsewhere a test the release runs under leaves out, or
+    /// that stay in locals (`locals::apart_on_stack`).
+    told_apart: Vec<Separation>,
 }
 
 /// Byte ranges of one file that do not overlap one another (`start < end'`
@@ -88,9 +91,10 @@ pub(crate) fn tie<'t>(
 ) -> Releases<'t> {
     let mut candidates: Vec<Candidate> = {
         let guards = Guards::new(cx, k, scanned);
+        let mut trace = ObjectTrace::new(cx, k, scanned);
         releases
             .into_iter()
-            .filter_map(|r| candidate(cx, &guards, r, final_round))
+            .filter_map(|r| candidate(cx, &guards, &mut trace, r, final_round))
             .collect()
     };
     for c in &mut candidates {
@@ -139,6 +143,7 @@ pub(crate) fn tie<'t>(
 fn candidate<'t>(
     cx: &FlowContext<'_, 't>,
     guards: &Guards<'_, '_, 't>,
+    trace: &mut ObjectTrace<'_, '_, 't>,
     site: MatchSite<'t>,
     final_round: bool,
 ) -> Option<Candidate<'t>> {
@@ -153,7 +158,7 @@ fn candidate<'t>(
         (None, None) => return None,
     };
     let bnode = site.matched.binding_node(site.node, subject)?;
-    let (guarded, wanted) = match guards.answer(site.func, bnode) {
+    let (guarded, mut wanted) = match guards.answer(site.func, bnode) {
         Answer::Known(g) => (Some(g), Vec::new()),
         Answer::Waiting(wanted) => (None, wanted),
         Answer::Unknown => (None, Vec::new()),
@@ -186,17 +191,40 @@ fn candidate<'t>(
             .map(|i| &i.others),
     }
     .filter(|o| !o.is_empty());
-    let mixed = others.map(|others| Blocker::MixedRelease {
+    // Values stored into locals that never reach the objects the release
+    // reads are left out.
+    let mut on_stack = None;
+    let others: Option<Vec<Origin>> = others.map(|others| {
+        let asked = trace.wanted.len();
+        let place = cx.place(site.func, site.node);
+        let apart = locals::apart_on_stack(trace, site.func, bnode, others, place);
+        wanted.extend(trace.wanted[asked..].iter().cloned());
+        match apart {
+            Some((left_out, separation)) => {
+                on_stack = Some(separation);
+                others
+                    .iter()
+                    .filter(|o| !left_out.contains(o))
+                    .cloned()
+                    .collect()
+            }
+            None => others.to_vec(),
+        }
+    });
+    let others = others.filter(|o| !o.is_empty());
+    let mixed = others.as_ref().map(|others| Blocker::MixedRelease {
         place: cx.place(site.func, site.node),
-        others: others.to_vec(),
+        others: others.clone(),
     });
     // In the last round nothing more is read: the wait is over.
     // Tests the release runs under may tell the values apart once what
     // they wait on is read.
     let pending = !final_round
         && (!wanted.is_empty()
-            || others.is_some_and(|o| o.iter().all(|o| cx.pending_origins.contains(o))));
-    let told_apart = guarded
+            || others
+                .as_ref()
+                .is_some_and(|o| o.iter().all(|o| cx.pending_origins.contains(o))));
+    let by_flag = guarded
         .and_then(|g| g.told)
         .and_then(|(flag, set, left_out)| {
             (!left_out.is_empty()).then(|| Separation::Flag {
@@ -206,6 +234,7 @@ fn candidate<'t>(
                 left_out,
             })
         });
+    let told_apart = by_flag.into_iter().chain(on_stack).collect();
     Some(Candidate {
         site,
         units,
@@ -287,7 +316,7 @@ fn attach<'t>(
             cx.units[u].blockers.push(why.clone());
         }
     }
-    if let Some(s) = told_apart {
+    for s in told_apart {
         push_unique(&mut cx.units[u].told_apart, s);
     }
     cx.units[u].rules.insert(rule.id.clone());
