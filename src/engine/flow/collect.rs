@@ -362,6 +362,19 @@ pub(crate) fn is_narrow(engine: &Engine, types: &TypeIndex, scalar: &str) -> boo
 
 /// The names every declaration of which is of a narrow type, and those
 /// every declaration of which points to or holds values of one.
+/// The names every declaration of which declares a plain integer value
+/// (no pointer, no array).
+fn plain_value_names(scalars: &[(String, Option<Scalar>)]) -> HashSet<String> {
+    let mut seen: HashMap<&str, bool> = HashMap::new();
+    for (name, scalar) in scalars {
+        *seen.entry(name.as_str()).or_insert(true) &= scalar.as_ref().is_some_and(|s| !s.elements);
+    }
+    seen.into_iter()
+        .filter(|(_, plain)| *plain)
+        .map(|(name, _)| name.to_string())
+        .collect()
+}
+
 fn narrow_names(
     engine: &Engine,
     types: &TypeIndex,
@@ -510,6 +523,7 @@ fn prepare_file<'t>(
                         .push((local_index, *node, matched.clone(), *kind));
                 }
                 let (narrow, narrow_elements) = narrow_names(engine, types, &declarations.scalars);
+                let plain_values = plain_value_names(&declarations.scalars);
                 part.funcs.push(Func {
                     file,
                     file_local: declarations.is_static && f.path.ends_with(".c"),
@@ -532,6 +546,7 @@ fn prepare_file<'t>(
                     return_type: declarations.return_type.clone(),
                     narrow,
                     narrow_elements,
+                    plain_values,
                     page_array_rows: declarations.page_array_rows.clone(),
                     returns_narrow: declarations
                         .return_scalar

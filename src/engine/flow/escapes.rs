@@ -383,67 +383,7 @@ fn store<'t>(
         ExprShape::Ident(_) | ExprShape::Field { .. } => match cx.loc_of(func, asg.lhs) {
             // A field that borrows the pages: its readers take their own.
             Some(loc) if cx.borrowing(&loc) => {}
-            Some(loc) => {
-                // An array aliased from a field of a struct whose definition
-                // is not read yet (`plist = &umem->chunk[i].plist[got]`):
-                // read it, the alias may be followed then.
-                if cx.tracked(&loc) && asg.plain && alias_loc(cx, func, asg.rhs).is_none() {
-                    if let Some((s, f)) = cx.missing_field_type(func, asg.rhs) {
-                        let units = cx.val_of(&loc).units();
-                        cx.need(Need::Field(s.clone(), f.clone()), &units);
-                        cx.needs.fields.insert((s, f));
-                    }
-                }
-                let slot = || {
-                    let mut wanted = Vec::new();
-                    let slot = slot_only_by_address(cx, scanned, func, asg.rhs, &mut wanted);
-                    (slot, wanted)
-                };
-                let (is_slot, slot_wanted) = match cx.tracked(&loc) && v.is_empty() && asg.plain {
-                    true => slot(),
-                    false => (false, Vec::new()),
-                };
-                if cx.tracked(&loc)
-                    && v.is_empty()
-                    && asg.plain
-                    && !is_slot
-                    && !cx.holds_no_page(func, asg.rhs)
-                {
-                    // What a function not read yet returns may be no page
-                    // (entries it has just cleared): read its definition,
-                    // and let the value wait on it.
-                    let mut pending = false;
-                    // The slot may turn out to be storage once the files
-                    // naming its field are read.
-                    if !slot_wanted.is_empty() {
-                        let units = cx.val_of(&loc).units();
-                        cx.ask(slot_wanted, &units);
-                        pending = true;
-                    }
-                    if let Some(name) = unread_callee(cx, func, asg.rhs) {
-                        let units = cx.val_of(&loc).units();
-                        cx.ask_definition(name, &units);
-                        pending = true;
-                    }
-                    let value = text(asg.rhs, src);
-                    let origin = Origin::Assigned {
-                        value,
-                        place: place.clone(),
-                    };
-                    if pending {
-                        cx.pending_origins.insert(origin.clone());
-                    }
-                    let info = cx.locs.get_mut(&loc).expect("tracked");
-                    info.others.add(origin);
-                }
-                if let (Loc::Field(s, f), false) = (&loc, v.is_empty()) {
-                    need_field(cx, s, f, &v.units());
-                    for u in v.units() {
-                        cx.units[u]
-                            .note_evidence(format!("stored in struct {s}::{f}"), place.clone());
-                    }
-                }
-            }
+            Some(loc) => store_into(cx, scanned, func, asg, &loc, &v, &place),
             None if !v.is_empty() => {
                 unfollowed(cx, &v);
                 // A field of a struct whose definition is not read yet
@@ -498,6 +438,76 @@ fn store<'t>(
         }
         _ if !v.is_empty() => unfollowed(cx, &v),
         _ => {}
+    }
+}
+
+/// An assignment into a tracked variable or field: another value there is
+/// a value from elsewhere (waiting on what it reads when that may turn out
+/// to be no page), and pages stored into a field make its readers and
+/// writers a need.
+fn store_into<'t>(
+    cx: &mut FlowContext<'_, 't>,
+    scanned: &Needs,
+    func: FuncId,
+    asg: &Assignment<'t>,
+    loc: &Loc,
+    v: &Val,
+    place: &str,
+) {
+    let src = cx.src(func);
+    // An array aliased from a field of a struct whose definition
+    // is not read yet (`plist = &umem->chunk[i].plist[got]`):
+    // read it, the alias may be followed then.
+    if cx.tracked(loc) && asg.plain && alias_loc(cx, func, asg.rhs).is_none() {
+        if let Some((s, f)) = cx.missing_field_type(func, asg.rhs) {
+            let units = cx.val_of(loc).units();
+            cx.need(Need::Field(s.clone(), f.clone()), &units);
+            cx.needs.fields.insert((s, f));
+        }
+    }
+    let slot = || {
+        let mut wanted = Vec::new();
+        let slot = slot_only_by_address(cx, scanned, func, asg.rhs, &mut wanted);
+        (slot, wanted)
+    };
+    let (is_slot, slot_wanted) = match cx.tracked(loc) && v.is_empty() && asg.plain {
+        true => slot(),
+        false => (false, Vec::new()),
+    };
+    if cx.tracked(loc) && v.is_empty() && asg.plain && !is_slot && !cx.holds_no_page(func, asg.rhs)
+    {
+        // What a function not read yet returns may be no page
+        // (entries it has just cleared): read its definition,
+        // and let the value wait on it.
+        let mut pending = false;
+        // The slot may turn out to be storage once the files
+        // naming its field are read.
+        if !slot_wanted.is_empty() {
+            let units = cx.val_of(loc).units();
+            cx.ask(slot_wanted, &units);
+            pending = true;
+        }
+        if let Some(name) = unread_callee(cx, func, asg.rhs) {
+            let units = cx.val_of(loc).units();
+            cx.ask_definition(name, &units);
+            pending = true;
+        }
+        let value = text(asg.rhs, src);
+        let origin = Origin::Assigned {
+            value,
+            place: place.to_string(),
+        };
+        if pending {
+            cx.pending_origins.insert(origin.clone());
+        }
+        let info = cx.locs.get_mut(loc).expect("tracked");
+        info.others.add(origin);
+    }
+    if let (Loc::Field(s, f), false) = (loc, v.is_empty()) {
+        need_field(cx, s, f, &v.units());
+        for u in v.units() {
+            cx.units[u].note_evidence(format!("stored in struct {s}::{f}"), place.to_string());
+        }
     }
 }
 

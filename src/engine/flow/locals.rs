@@ -106,7 +106,6 @@ fn mention_stays(cx: &FlowContext, func: FuncId, n: Node, pointer: bool, depth: 
 /// value that is no struct of its own, or stores into a member: its
 /// address is not taken, and no macro that may store into it is handed it.
 fn member_stays(cx: &FlowContext, func: FuncId, member: Node) -> bool {
-    let src = cx.src(func);
     let mut top = member;
     loop {
         let up = outer(top);
@@ -132,8 +131,31 @@ fn member_stays(cx: &FlowContext, func: FuncId, member: Node) -> bool {
     if stored {
         return true;
     }
-    // A member read whole must be a plain value, not a struct copied out.
-    let ExprShape::Field { base, field, .. } = shape(top, src) else {
+    // A member read whole must be a plain value, not a struct copied out,
+    // nor put into an initialiser, whose fields the analysis does not
+    // follow.
+    scalar_member(cx, func, top) && !in_initializer(top)
+}
+
+/// Whether an expression is inside an initialiser list (`{ .f = x }`) or
+/// a compound literal.
+fn in_initializer(n: Node) -> bool {
+    let mut at = n;
+    while let Some(p) = at.parent() {
+        match p.kind_str() {
+            "initializer_list" | "initializer_pair" | "compound_literal_expression" => return true,
+            "expression_statement" | "declaration" | "compound_statement" => return false,
+            _ => at = p,
+        }
+    }
+    false
+}
+
+/// Whether a field expression reads a field declared as a plain integer
+/// value.
+fn scalar_member(cx: &FlowContext, func: FuncId, member: Node) -> bool {
+    let src = cx.src(func);
+    let ExprShape::Field { base, field, .. } = shape(member, src) else {
         return false;
     };
     cx.type_of(func, base).is_some_and(|s| {
@@ -165,13 +187,56 @@ fn handed(cx: &FlowContext, func: FuncId, arg: Node, depth: usize) -> bool {
     let callee = String::from_utf8_lossy(callee).into_owned();
     match cx.resolve(func, &callee) {
         Ok(g) => parameter_stays(cx, g, position, depth + 1),
-        Err(super::calls::Unresolved::Vocabulary) => true,
         Err(super::calls::Unresolved::Ambiguous) => false,
-        Err(super::calls::Unresolved::Undefined) => match cx.macro_use(&callee, position) {
-            Some(used) => used == super::summaries::IdentityUse::Read,
-            None => !super::summaries::is_macro_name(&callee),
-        },
+        Err(unread) => {
+            let read = match (unread, cx.macro_use(&callee, position)) {
+                (super::calls::Unresolved::Vocabulary, _) => true,
+                (_, Some(used)) => used == super::summaries::IdentityUse::Read,
+                (_, None) => !super::summaries::is_macro_name(&callee),
+            };
+            // A function not read (the vocabulary's too) that is also
+            // handed another address may copy the local there
+            // (`memcpy(&kept->fib, &fib, ...)`).
+            let mut c = list.walk();
+            let others_plain = list
+                .named_children(&mut c)
+                .filter(|&a| a != arg)
+                .all(|a| plain_argument(cx, func, a));
+            read && others_plain
+        }
     }
+}
+
+/// Whether a call argument holds no address: a number, a plain integer
+/// variable, the address of one (`&status`), a `sizeof`, or arithmetic,
+/// casts and calls of such.
+fn plain_argument(cx: &FlowContext, func: FuncId, arg: Node) -> bool {
+    let src = cx.src(func);
+    let f = &cx.funcs[func];
+    let plain_name = |n: Node| {
+        let name = text(n, src);
+        f.plain_values.contains(&name)
+            || (declaration_in_scope(n, &name, src).is_none()
+                && !f.params.contains(&name)
+                && super::summaries::is_macro_name(&name))
+    };
+    let mut plain = true;
+    crate::c::syntax::preorder(arg, |n| {
+        match n.kind_str() {
+            "number_literal" | "char_literal" | "sizeof_expression" | "type_descriptor" => {
+                return false
+            }
+            "identifier" => plain &= plain_name(n),
+            "field_expression" => {
+                plain &= scalar_member(cx, func, n);
+                return false;
+            }
+            "string_literal" | "subscript_expression" => plain = false,
+            _ => {}
+        }
+        plain
+    });
+    plain
 }
 
 /// Whether a node is inside an operand of an `asm` statement.
@@ -271,8 +336,8 @@ fn field_reads<'t>(
     }
 }
 
-/// The plain stores into a field location in the functions analysed:
-/// (function, assignment node, left side, right side).
+/// The stores into a field location in the functions analysed (`+=` and
+/// the like too): (function, assignment node, left side, right side).
 fn stores_into<'t>(
     cx: &FlowContext<'_, 't>,
     loc: &Loc,
@@ -286,7 +351,7 @@ fn stores_into<'t>(
         let Some(asg) = up.parent().and_then(crate::c::syntax::Assignment::new) else {
             continue;
         };
-        if asg.lhs == up && asg.plain && cx.loc_of(g, n).as_ref() == Some(loc) {
+        if asg.lhs == up && cx.loc_of(g, n).as_ref() == Some(loc) {
             out.push((g, asg.node, n, asg.rhs));
         }
     }

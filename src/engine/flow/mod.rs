@@ -202,6 +202,9 @@ pub(crate) struct Func<'t> {
     /// Parameters and locals declared only as pointers to or arrays of a
     /// narrow type (`u32 *addrs`): their elements hold no page.
     pub narrow_elements: HashSet<String>,
+    /// Parameters and locals declared only as plain integer values, of any
+    /// width (`u64 req`): no address is held in one.
+    pub plain_values: HashSet<String>,
     /// Parameters and locals that point at pages arrays (`struct page
     /// ***pagesp`): an element or a dereference of one is a pages array.
     pub page_array_rows: HashSet<String>,
