@@ -591,11 +591,13 @@ pub fn declared_types(declared: &[(String, String)], index: &TypeIndex) -> HashM
     out
 }
 
-/// The struct type of an expression, when it can be told.
+/// The struct type of an expression, when it can be told: a variable's
+/// from `vars` (the function's declarations), else from `globals`.
 pub fn type_of(
     node: Node,
     src: &[u8],
     vars: &HashMap<String, String>,
+    globals: &dyn Fn(&str) -> Option<String>,
     index: &TypeIndex,
     returns: &dyn Fn(&str) -> Option<String>,
 ) -> Option<String> {
@@ -607,11 +609,14 @@ pub fn type_of(
                 let ty = node.field("type")?;
                 return type_name_from_text(&text(ty, src)).map(|t| index.resolve(&t));
             }
-            "identifier" => return vars.get(&text(node, src)).cloned(),
+            "identifier" => {
+                let name = text(node, src);
+                return vars.get(&name).cloned().or_else(|| globals(&name));
+            }
             "field_expression" => {
                 let base = node.field("argument")?;
                 let field = node.field("field")?;
-                let s = type_of(base, src, vars, index, returns)?;
+                let s = type_of(base, src, vars, globals, index, returns)?;
                 return index.field_type(&s, &text(field, src));
             }
             "subscript_expression" => node = node.field("argument")?,

@@ -7,7 +7,7 @@ use super::calls::{ops_index, ops_slots, OpsSlot};
 use super::ids::{FileId, FuncId, IdVec, UnitId};
 use super::propagate::FunctionConstraints;
 use super::values::root_of;
-use super::{text, FlowContext, Func, Hot, Loc, ProgramFile, UnitState, Val};
+use super::{text, FlowContext, Func, Globals, Hot, Loc, ProgramFile, UnitState, Val};
 use crate::c::syntax::{functions, preorder, shape, Call, ExprShape, FunctionDef};
 use crate::c::NodeExt;
 use crate::c::Parsed;
@@ -254,7 +254,6 @@ pub(crate) fn collect<'a, 't>(
             }
         }
     }
-    let shared_globals = shared_globals(files, facts);
     let parts: Vec<FilePart> = files
         .par_iter()
         .zip(facts.par_iter_mut())
@@ -271,7 +270,6 @@ pub(crate) fn collect<'a, 't>(
                 &interest,
                 new_words,
                 &types,
-                &shared_globals,
                 FileId::from_index(i),
                 f,
                 facts,
@@ -314,10 +312,12 @@ pub(crate) fn collect<'a, 't>(
         (facts.iter().enumerate()).map(|(i, f)| (FileId::from_index(i), f.ops_slots.as_slice())),
         &types,
     );
+    let globals = globals(files, facts, &types);
     let context = FlowContext {
         engine,
         files,
         facts,
+        globals,
         funcs,
         by_name,
         types,
@@ -401,9 +401,24 @@ fn narrow_names(
 }
 
 /// The functions of one file that take part, and their rule matches.
-/// The variables the headers read declare (`extern struct zpci_aipb
-/// *zpci_aipb;`), with their type names, by name: those every header that
-/// declares the name agrees on.
+/// The struct types of the variables declared at file scope: per file,
+/// its own (`struct zpci_aift *aift;`), and those the headers read declare
+/// (`extern struct zpci_aipb *zpci_aipb;`) where every header that
+/// declares the name agrees.
+fn globals(files: &[ProgramFile], facts: &[FileFacts], types: &TypeIndex) -> Globals {
+    let per_file = facts
+        .iter()
+        .map(|f| {
+            let declared: Vec<(String, String)> = f.globals.clone();
+            declared_types(&declared, types)
+        })
+        .collect();
+    let shared = declared_types(&shared_globals(files, facts), types);
+    Globals { per_file, shared }
+}
+
+/// The variables the headers read declare, with their type names, by
+/// name: those every header that declares the name agrees on.
 fn shared_globals(files: &[ProgramFile], facts: &[FileFacts]) -> Vec<(String, String)> {
     let mut by_name: std::collections::BTreeMap<&str, Option<&str>> = Default::default();
     for (f, facts) in files.iter().zip(facts) {
@@ -433,7 +448,6 @@ fn prepare_file<'t>(
     interest: &Interest,
     new_words: Option<&NewWords>,
     types: &TypeIndex,
-    shared_globals: &[(String, String)],
     file: FileId,
     f: &ProgramFile<'t>,
     facts: &mut FileFacts<'t>,
@@ -447,7 +461,6 @@ fn prepare_file<'t>(
         matches: Vec::new(),
     };
     let src: &[u8] = &f.parsed.original;
-    let globals = &facts.globals;
     for function_facts in facts.functions.iter_mut() {
         let def = function_facts.def;
         // A function that names nothing the rules or the flow care about can
@@ -534,15 +547,7 @@ fn prepare_file<'t>(
                     constraints: constraints.clone(),
                     params: declarations.params.clone(),
                     locals: declarations.locals.clone(),
-                    types: declared_types(
-                        &[
-                            shared_globals,
-                            globals.as_slice(),
-                            declarations.types.as_slice(),
-                        ]
-                        .concat(),
-                        types,
-                    ),
+                    types: declared_types(&declarations.types, types),
                     return_type: declarations.return_type.clone(),
                     narrow,
                     narrow_elements,

@@ -282,12 +282,23 @@ impl UnitState {
     }
 }
 
+/// The struct types of the variables declared at file scope, by name:
+/// what a function names without declaring it has the type its file's
+/// scope gives it, else the one the headers read agree on.
+pub(crate) struct Globals {
+    /// Per file (`FileId`), its own.
+    pub per_file: Vec<HashMap<String, String>>,
+    /// The headers' (`extern` declarations).
+    pub shared: HashMap<String, String>,
+}
+
 /// The state every phase reads and extends.
 pub(crate) struct FlowContext<'a, 't> {
     pub engine: &'a Engine<'a>,
     pub files: &'a [ProgramFile<'t>],
     /// What is kept of each file across rounds, in the order of `files`.
     pub facts: &'a [FileFacts<'t>],
+    pub globals: Globals,
     pub funcs: IdVec<FuncId, Func<'t>>,
     pub by_name: HashMap<String, Vec<FuncId>>,
     pub types: TypeIndex,

@@ -23,7 +23,15 @@ impl<'a, 't> FlowContext<'a, 't> {
                 .and_then(|d| d.first())
                 .and_then(|&d| self.funcs[d].return_type.clone())
         };
-        type_of(node, src, &self.funcs[func].types, &self.types, &returns)
+        let f = &self.funcs[func];
+        let global = |name: &str| {
+            if f.locals.contains(name) || f.params.iter().any(|p| p == name) {
+                return None;
+            }
+            let own = self.globals.per_file[f.file.index()].get(name);
+            own.or_else(|| self.globals.shared.get(name)).cloned()
+        };
+        type_of(node, src, &f.types, &global, &self.types, &returns)
     }
 
     /// The location an lvalue-ish expression names.
