@@ -359,20 +359,35 @@ fn stores_into<'t>(
 }
 
 /// Whether a value may carry a value from elsewhere: it names a location
-/// (variable, field, what a function returns) that holds it.
+/// (variable, field, what a function read returns) that holds it, or calls
+/// a function not read, which may return what it reads (a local's field
+/// through the address it is handed); the vocabulary's calls and the
+/// identity calls carry what they are given.
 fn carries(cx: &FlowContext, func: FuncId, value: Node, origin: &Origin) -> bool {
     let src = cx.src(func);
+    let flow = &cx.engine.pack.flow;
     let mut found = false;
     crate::c::syntax::preorder(value, |n| {
         let loc = match n.kind_str() {
             "identifier" | "field_expression" => cx.loc_of(func, n),
-            "call_expression" => crate::c::syntax::Call::new(n)
-                .and_then(|c| {
-                    c.callee_name(src)
-                        .map(|c| String::from_utf8_lossy(c).into_owned())
-                })
-                .and_then(|c| cx.resolve(func, &c).ok())
-                .map(Loc::Ret),
+            "call_expression" => {
+                let callee = crate::c::syntax::Call::new(n)
+                    .and_then(|c| c.callee_name(src))
+                    .map(|c| String::from_utf8_lossy(c).into_owned());
+                match callee.as_deref().map(|c| (c, cx.resolve(func, c))) {
+                    Some((_, Ok(g))) => Some(Loc::Ret(g)),
+                    Some((_, Err(super::calls::Unresolved::Vocabulary))) => None,
+                    Some((c, Err(_)))
+                        if flow.transparent.contains(c) || flow.identities.contains(c) =>
+                    {
+                        None
+                    }
+                    _ => {
+                        found = true;
+                        None
+                    }
+                }
+            }
             _ => None,
         };
         found |= loc
