@@ -13,10 +13,11 @@
 //! (`overwritten_before`): `fib->aibv = gaddr; kept->aibv = fib->aibv;`
 //! copies `gaddr`, not what the caller had put there.
 //!
-//! A local's address handed to a function pinpatch cannot read is taken
-//! as read there (firmware, an instruction), as a page's identity handed
-//! there is; a copy of a whole struct made in code pinpatch does not read
-//! is not seen (ARCHITECTURE.md, assumptions).
+//! A local's address handed to a function pinpatch cannot read, with no
+//! other address beside it (`memcpy()` would copy the local there), is
+//! taken as read there (firmware, an instruction), as a page's identity
+//! handed there is; a copy of a whole struct made in code pinpatch does
+//! not read is not seen (ARCHITECTURE.md, assumptions).
 
 use super::ids::FuncId;
 use super::objects::{
@@ -40,10 +41,10 @@ pub(crate) const LOCAL_ADDRESS_DEPTH: usize = 4;
 const READ_DEPTH: usize = 4;
 
 /// Whether a local of `func`, declared by the identifier `decl`, keeps its
-/// address to calls: each mention reads or stores a field of it (`s.f`,
-/// never `&s.f` nor a struct-valued member read whole), hands `&s` as an
-/// argument to a call, or is an operand of an `asm` statement or of
-/// `sizeof`.
+/// address to calls: each mention stores a field of it or reads a plain
+/// one (`s.f`, never `&s.f`, a struct-valued member read whole, or a read
+/// into an initialiser), hands `&s` as an argument to a call (`handed`),
+/// or is an operand of an `asm` statement or of `sizeof`.
 pub(crate) fn address_stays_in_calls(cx: &FlowContext, func: FuncId, decl: Node) -> bool {
     let src = cx.src(func);
     let name = text(decl, src);
