@@ -60,7 +60,7 @@ pub(crate) fn address_stays_in_calls(cx: &FlowContext, func: FuncId, decl: Node)
 /// Whether every mention of parameter number `position` of `func` (a
 /// pointer to a local handed down) keeps the local's address to calls.
 fn parameter_stays(cx: &FlowContext, func: FuncId, position: usize, depth: usize) -> bool {
-    if depth >= LOCAL_ADDRESS_DEPTH {
+    if depth > LOCAL_ADDRESS_DEPTH {
         cx.hit(Limit::LocalAddressDepth(LOCAL_ADDRESS_DEPTH));
         return false;
     }
