@@ -360,47 +360,46 @@ pub(crate) fn is_narrow(engine: &Engine, types: &TypeIndex, scalar: &str) -> boo
     narrow.contains(scalar) || narrow.contains(&types.resolve(scalar))
 }
 
-/// The names every declaration of which is of a narrow type, and those
-/// every declaration of which points to or holds values of one.
-/// The names every declaration of which declares a plain integer value
-/// (no pointer, no array).
-fn plain_value_names(scalars: &[(String, Option<Scalar>)]) -> HashSet<String> {
-    let mut seen: HashMap<&str, bool> = HashMap::new();
-    for (name, scalar) in scalars {
-        *seen.entry(name.as_str()).or_insert(true) &= scalar.as_ref().is_some_and(|s| !s.elements);
-    }
-    seen.into_iter()
-        .filter(|(_, plain)| *plain)
-        .map(|(name, _)| name.to_string())
-        .collect()
-}
-
-fn narrow_names(
+/// The names every declaration of which is of a narrow type; those every
+/// declaration of which points to or holds values of one; and those every
+/// declaration of which is of a plain integer value, of any width.
+fn scalar_names(
     engine: &Engine,
     types: &TypeIndex,
     scalars: &[(String, Option<Scalar>)],
-) -> (HashSet<String>, HashSet<String>) {
-    let mut seen: HashMap<&str, [bool; 2]> = HashMap::new();
+) -> ScalarNames {
+    let mut seen: HashMap<&str, [bool; 3]> = HashMap::new();
     for (name, scalar) in scalars {
         let narrow = scalar.as_ref().filter(|s| is_narrow(engine, types, &s.ty));
-        let kinds = seen.entry(name.as_str()).or_insert([true, true]);
+        let kinds = seen.entry(name.as_str()).or_insert([true; 3]);
         kinds[0] &= narrow.is_some_and(|s| !s.elements);
         kinds[1] &= narrow.is_some_and(|s| s.elements);
+        kinds[2] &= scalar.as_ref().is_some_and(|s| !s.elements);
     }
-    let mut values = HashSet::new();
-    let mut elements = HashSet::new();
-    for (name, [value, element]) in seen {
-        if value {
-            values.insert(name.to_string());
-        }
-        if element {
-            elements.insert(name.to_string());
+    let mut out = ScalarNames::default();
+    for (name, [narrow, elements, plain]) in seen {
+        for (kind, set) in [
+            (narrow, &mut out.narrow),
+            (elements, &mut out.narrow_elements),
+            (plain, &mut out.plain_values),
+        ] {
+            if kind {
+                set.insert(name.to_string());
+            }
         }
     }
-    (values, elements)
+    out
 }
 
-/// The functions of one file that take part, and their rule matches.
+/// What `scalar_names` finds (`Func::narrow`, `Func::narrow_elements`,
+/// `Func::plain_values`).
+#[derive(Default)]
+struct ScalarNames {
+    narrow: HashSet<String>,
+    narrow_elements: HashSet<String>,
+    plain_values: HashSet<String>,
+}
+
 /// The struct types of the variables declared at file scope: per file,
 /// its own (`struct zpci_aift *aift;`), and those the headers read declare
 /// (`extern struct zpci_aipb *zpci_aipb;`) where every header that
@@ -408,10 +407,7 @@ fn narrow_names(
 fn globals(files: &[ProgramFile], facts: &[FileFacts], types: &TypeIndex) -> Globals {
     let per_file = facts
         .iter()
-        .map(|f| {
-            let declared: Vec<(String, String)> = f.globals.clone();
-            declared_types(&declared, types)
-        })
+        .map(|f| declared_types(&f.globals, types))
         .collect();
     let shared = declared_types(&shared_globals(files, facts), types);
     Globals { per_file, shared }
@@ -442,7 +438,7 @@ fn shared_globals(files: &[ProgramFile], facts: &[FileFacts]) -> Vec<(String, St
         .collect()
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The functions of one file that take part, and their rule matches.
 fn prepare_file<'t>(
     engine: &Engine,
     interest: &Interest,
@@ -535,8 +531,7 @@ fn prepare_file<'t>(
                     part.matches
                         .push((local_index, *node, matched.clone(), *kind));
                 }
-                let (narrow, narrow_elements) = narrow_names(engine, types, &declarations.scalars);
-                let plain_values = plain_value_names(&declarations.scalars);
+                let scalar = scalar_names(engine, types, &declarations.scalars);
                 part.funcs.push(Func {
                     file,
                     file_local: declarations.is_static && f.path.ends_with(".c"),
@@ -549,9 +544,9 @@ fn prepare_file<'t>(
                     locals: declarations.locals.clone(),
                     types: declared_types(&declarations.types, types),
                     return_type: declarations.return_type.clone(),
-                    narrow,
-                    narrow_elements,
-                    plain_values,
+                    narrow: scalar.narrow,
+                    narrow_elements: scalar.narrow_elements,
+                    plain_values: scalar.plain_values,
                     page_array_rows: declarations.page_array_rows.clone(),
                     returns_narrow: declarations
                         .return_scalar

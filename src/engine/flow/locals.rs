@@ -36,8 +36,8 @@ use tree_sitter::Node;
 /// is handed it too: the local is then an object nobody can tell apart).
 pub(crate) const LOCAL_ADDRESS_DEPTH: usize = 4;
 
-/// How many assignments deep a release subject is followed back to the
-/// field reads its value comes from.
+/// How many assignments of locals a release subject is followed back
+/// through to the field reads its value comes from.
 const READ_DEPTH: usize = 4;
 
 /// Whether a local of `func`, declared by the identifier `decl`, keeps its
@@ -107,16 +107,7 @@ fn mention_stays(cx: &FlowContext, func: FuncId, n: Node, pointer: bool, depth: 
 /// value that is no struct of its own, or stores into a member: its
 /// address is not taken, and no macro that may store into it is handed it.
 fn member_stays(cx: &FlowContext, func: FuncId, member: Node) -> bool {
-    let mut top = member;
-    loop {
-        let up = outer(top);
-        match up.parent() {
-            Some(p) if p.kind_str() == "field_expression" && p.field("argument") == Some(up) => {
-                top = p
-            }
-            _ => break,
-        }
-    }
+    let top = chain_top(member);
     let up = outer(top);
     let parent = up.parent();
     let stored = parent
@@ -292,25 +283,23 @@ fn holder_objects<'t>(
 /// The field expressions a release subject's value is read from: the
 /// subject itself through identity calls and bit operations (as
 /// `FlowContext::base_loc` steps), or what a local it names is assigned
-/// (`vpage = phys_to_page(kz->fib.aibv)`), `NULL` adding none; `None` when
-/// some value comes from anything else.
+/// (`vpage = phys_to_page(kz->fib.aibv)`), `NULL` adding none, through at
+/// most `locals` assignments; `None` when some value comes from anything
+/// else.
 fn field_reads<'t>(
     cx: &FlowContext<'_, 't>,
     func: FuncId,
     node: Node<'t>,
-    depth: usize,
+    locals: usize,
 ) -> Option<Vec<Node<'t>>> {
-    if depth > READ_DEPTH {
-        return None;
-    }
     let src = cx.src(func);
     match shape(node, src) {
         ExprShape::Null => Some(Vec::new()),
         ExprShape::Field { .. } => Some(vec![crate::c::syntax::strip(node)]),
-        ExprShape::Call(call) => field_reads(cx, func, cx.identity_operand(func, &call)?, depth),
-        ExprShape::Offset { base, .. } => field_reads(cx, func, base, depth),
-        ExprShape::Other => field_reads(cx, func, bit_operands(node, src)?.0, depth),
-        ExprShape::Ident(i) => {
+        ExprShape::Call(call) => field_reads(cx, func, cx.identity_operand(func, &call)?, locals),
+        ExprShape::Offset { base, .. } => field_reads(cx, func, base, locals),
+        ExprShape::Other => field_reads(cx, func, bit_operands(node, src)?.0, locals),
+        ExprShape::Ident(i) if locals > 0 => {
             let name = text(i, src);
             let decl = declaration_in_scope(i, &name, src)?;
             let f = &cx.funcs[func];
@@ -329,7 +318,7 @@ fn field_reads<'t>(
                 if !asg.plain {
                     return None;
                 }
-                out.extend(field_reads(cx, func, asg.rhs, depth + 1)?);
+                out.extend(field_reads(cx, func, asg.rhs, locals - 1)?);
             }
             Some(out)
         }
@@ -337,12 +326,60 @@ fn field_reads<'t>(
     }
 }
 
+/// A store into a field a release reads, with what it writes and, for a
+/// copy of the field, what it copies.
+struct FieldStore<'t> {
+    func: FuncId,
+    node: Node<'t>,
+    lhs: Node<'t>,
+    rhs: Node<'t>,
+    loc: Loc,
+    /// The objects it writes and what it copies, traced when first asked:
+    /// a trace may ask for files to be read, which only the stores a value
+    /// reaches should.
+    target: std::cell::OnceCell<Objects>,
+    copy: std::cell::OnceCell<FieldCopy>,
+}
+
+impl<'t> FieldStore<'t> {
+    fn target(&self, trace: &mut ObjectTrace<'_, '_, 't>) -> Objects {
+        self.target
+            .get_or_init(|| holder_objects(trace, self.func, self.lhs))
+            .clone()
+    }
+
+    /// What it takes from the field: a copy reads the field itself,
+    /// through identity calls at most.
+    fn copy(&self, trace: &mut ObjectTrace<'_, '_, 't>) -> &FieldCopy {
+        self.copy.get_or_init(|| {
+            let (cx, g) = (trace.cx(), self.func);
+            let read = field_reads(cx, g, self.rhs, 0)
+                .filter(|r| r.len() == 1)
+                .map(|r| r[0])
+                .filter(|&r| cx.loc_of(g, r).as_ref() == Some(&self.loc));
+            match read {
+                None => FieldCopy::No,
+                Some(r) if overwritten_before(trace, g, r) => FieldCopy::Overwritten,
+                Some(r) => FieldCopy::From(holder_objects(trace, g, r)),
+            }
+        })
+    }
+}
+
+/// What a store into a field takes from the same field.
+enum FieldCopy {
+    /// It stores no read of the field.
+    No,
+    /// It reads the field just after its function overwrote it: nothing
+    /// that was there before.
+    Overwritten,
+    /// It reads the field of these objects.
+    From(Objects),
+}
+
 /// The stores into a field location in the functions analysed (`+=` and
-/// the like too): (function, assignment node, left side, right side).
-fn stores_into<'t>(
-    cx: &FlowContext<'_, 't>,
-    loc: &Loc,
-) -> Vec<(FuncId, Node<'t>, Node<'t>, Node<'t>)> {
+/// the like too).
+fn stores_into<'t>(cx: &FlowContext<'_, 't>, loc: &Loc) -> Vec<FieldStore<'t>> {
     let Loc::Field(_, field) = loc else {
         return Vec::new();
     };
@@ -352,9 +389,18 @@ fn stores_into<'t>(
         let Some(asg) = up.parent().and_then(crate::c::syntax::Assignment::new) else {
             continue;
         };
-        if asg.lhs == up && cx.loc_of(g, n).as_ref() == Some(loc) {
-            out.push((g, asg.node, n, asg.rhs));
+        if asg.lhs != up || cx.loc_of(g, n).as_ref() != Some(loc) {
+            continue;
         }
+        out.push(FieldStore {
+            func: g,
+            node: asg.node,
+            lhs: n,
+            rhs: asg.rhs,
+            loc: loc.clone(),
+            target: std::cell::OnceCell::new(),
+            copy: std::cell::OnceCell::new(),
+        });
     }
     out
 }
@@ -497,16 +543,22 @@ fn overwritten_before<'t>(
         })
 }
 
-/// Whether the field chain a field expression starts writes to `loc`.
-fn stores_field(cx: &FlowContext, func: FuncId, member: Node, loc: &Loc) -> bool {
+/// The outermost field expression of the chain a field expression starts
+/// (`s.a` of `s.a.b`: `s.a.b`).
+fn chain_top(member: Node) -> Node {
     let mut top = member;
     while let Some(p) = outer(top).parent() {
-        if p.kind_str() == "field_expression" && p.field("argument") == Some(outer(top)) {
-            top = p;
-        } else {
+        if p.kind_str() != "field_expression" || p.field("argument") != Some(outer(top)) {
             break;
         }
+        top = p;
     }
+    top
+}
+
+/// Whether the field chain a field expression starts writes to `loc`.
+fn stores_field(cx: &FlowContext, func: FuncId, member: Node, loc: &Loc) -> bool {
+    let top = chain_top(member);
     let up = outer(top);
     let written = up.parent().is_some_and(|p| match p.kind_str() {
         "assignment_expression" => p.field("left") == Some(up),
@@ -532,7 +584,7 @@ pub(crate) fn apart_on_stack<'t>(
     if !others.iter().any(|o| matches!(o, Origin::Assigned { .. })) {
         return None;
     }
-    let reads = field_reads(cx, func, subject, 0)?;
+    let reads = field_reads(cx, func, subject, READ_DEPTH)?;
     let mut read_locs: Vec<Loc> = Vec::new();
     let mut read_objects = BTreeSet::new();
     for &r in &reads {
@@ -551,8 +603,8 @@ pub(crate) fn apart_on_stack<'t>(
         };
         let own: Vec<usize> = (0..stores.len())
             .filter(|&i| {
-                let (g, node, _, rhs) = stores[i];
-                cx.place(g, node) == *place && text(rhs, cx.src(g)) == *value
+                let st = &stores[i];
+                cx.place(st.func, st.node) == *place && text(st.rhs, cx.src(st.func)) == *value
             })
             .collect();
         if own.is_empty() {
@@ -593,15 +645,14 @@ pub(crate) fn apart_on_stack<'t>(
 /// address stays in calls, or objects unknown.
 fn objects_reached<'t>(
     trace: &mut ObjectTrace<'_, '_, 't>,
-    stores: &[(FuncId, Node<'t>, Node<'t>, Node<'t>)],
+    stores: &[FieldStore<'t>],
     own: &[usize],
     origin: &Origin,
 ) -> Option<BTreeSet<super::objects::Allocation>> {
     let only_stack = |o: &BTreeSet<super::objects::Allocation>| o.iter().all(|a| a.on_stack());
     let mut reached = BTreeSet::new();
     for &i in own {
-        let (g, _, lhs, _) = stores[i];
-        reached.extend(holder_objects(trace, g, lhs)?);
+        reached.extend(stores[i].target(trace)?);
     }
     if !only_stack(&reached) {
         return None;
@@ -610,28 +661,18 @@ fn objects_reached<'t>(
     let mut copied = vec![false; stores.len()];
     loop {
         let mut grew = false;
-        for (i, &(g, _, lhs, rhs)) in stores.iter().enumerate() {
+        for (i, st) in stores.iter().enumerate() {
             if copied[i] || own.contains(&i) {
                 continue;
             }
-            let cx = trace.cx();
-            let from_field = field_reads(cx, g, rhs, READ_DEPTH)
-                .filter(|r| r.len() == 1)
-                .map(|r| r[0])
-                .filter(|&r| cx.loc_of(g, r) == cx.loc_of(g, lhs));
-            let moves = match from_field {
-                // A copy of the field: what the objects it reads hold,
-                // unless its function has just overwritten it.
-                Some(r) => {
-                    !overwritten_before(trace, g, r)
-                        && holder_objects(trace, g, r)
-                            .map_or(true, |src| !src.is_disjoint(&reached))
-                }
-                None => carries(trace.cx(), g, rhs, origin),
+            let moves = match st.copy(trace) {
+                FieldCopy::Overwritten => false,
+                FieldCopy::From(from) => from.as_ref().map_or(true, |f| !f.is_disjoint(&reached)),
+                FieldCopy::No => carries(trace.cx(), st.func, st.rhs, origin),
             };
             if moves {
                 copied[i] = true;
-                reached.extend(holder_objects(trace, g, lhs)?);
+                reached.extend(st.target(trace)?);
                 grew = true;
             }
         }

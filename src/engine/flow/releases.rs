@@ -193,11 +193,11 @@ fn candidate<'t>(
     .filter(|o| !o.is_empty());
     // Values stored into locals that never reach the objects the release
     // reads are left out.
+    let place = cx.place(site.func, site.node);
     let mut on_stack = None;
     let others: Option<Vec<Origin>> = others.map(|others| {
         let asked = trace.wanted.len();
-        let place = cx.place(site.func, site.node);
-        let apart = locals::apart_on_stack(trace, site.func, bnode, others, place);
+        let apart = locals::apart_on_stack(trace, site.func, bnode, others, place.clone());
         wanted.extend(trace.wanted[asked..].iter().cloned());
         match apart {
             Some((left_out, separation)) => {
@@ -213,7 +213,7 @@ fn candidate<'t>(
     });
     let others = others.filter(|o| !o.is_empty());
     let mixed = others.as_ref().map(|others| Blocker::MixedRelease {
-        place: cx.place(site.func, site.node),
+        place: place.clone(),
         others: others.clone(),
     });
     // In the last round nothing more is read: the wait is over.
@@ -228,7 +228,7 @@ fn candidate<'t>(
         .and_then(|g| g.told)
         .and_then(|(flag, set, left_out)| {
             (!left_out.is_empty()).then(|| Separation::Flag {
-                release: cx.place(site.func, site.node),
+                release: place.clone(),
                 flag,
                 set,
                 left_out,
