@@ -323,6 +323,7 @@ pub(crate) fn collect<'a, 't>(
         types,
         locs: HashMap::new(),
         fills: HashMap::new(),
+        filling: HashSet::new(),
         units: IdVec::default(),
         parent: IdVec::default(),
         needs: Needs::default(),
@@ -709,6 +710,7 @@ fn new_unit(
         Val::pages([u].into())
     };
     cx.merge(loc.clone(), &v);
+    cx.note_filling(loc);
     cx.fills.entry(loc.clone()).or_default().insert(u);
     if let Loc::Field(s, f) = loc {
         let at = cx.place(func, node);

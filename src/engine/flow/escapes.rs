@@ -5,9 +5,10 @@
 use super::calls::Unresolved;
 use super::collect::MatchSite;
 use super::guards::{Answer, Guards};
-use super::ids::{FileId, FuncId, UnitId};
+use super::ids::{FuncId, UnitId};
 use super::objects::{self, ObjectTrace};
 use super::propagate::{stored_units, Constraints};
+use super::reads::{Enclosing, Reach, ReleaseReads};
 use super::summaries::{is_macro_name, IdentityUse};
 use super::values::{alias_loc, element_field_home, element_home};
 use super::{push_unique, text, FlowContext, Loc, Need, Needs, Val};
@@ -291,41 +292,6 @@ pub(crate) fn value_sources(cx: &FlowContext, func: FuncId, node: tree_sitter::N
     out
 }
 
-/// Byte ranges per file, to ask in logarithmic time whether one of them
-/// holds a given range.
-struct Enclosing {
-    /// Per file, (start, end) sorted, with the largest end up to each.
-    ranges: HashMap<FileId, Vec<(usize, usize, usize)>>,
-}
-
-impl Enclosing {
-    fn of(ranges: impl IntoIterator<Item = (FileId, usize, usize)>) -> Enclosing {
-        let mut by_file: HashMap<FileId, Vec<(usize, usize, usize)>> = HashMap::new();
-        for (file, start, end) in ranges {
-            by_file.entry(file).or_default().push((start, end, end));
-        }
-        for list in by_file.values_mut() {
-            list.sort_unstable();
-            let mut furthest = 0;
-            for r in list.iter_mut() {
-                furthest = furthest.max(r.1);
-                r.2 = furthest;
-            }
-        }
-        Enclosing { ranges: by_file }
-    }
-
-    /// Whether a range of `file` starts at or before `start` and ends at or
-    /// after `end`.
-    fn encloses(&self, file: FileId, start: usize, end: usize) -> bool {
-        let Some(list) = self.ranges.get(&file) else {
-            return false;
-        };
-        let before = list.partition_point(|r| r.0 <= start);
-        before > 0 && list[before - 1].2 >= end
-    }
-}
-
 /// An assignment: another value into a tracked location, pages into a
 /// field (a need) or somewhere the analysis cannot follow, another value
 /// into an element of a unit's array.
@@ -546,11 +512,7 @@ fn block_mixed_storage<'t>(
     }
     // Storage the analysis cannot name blocks whatever reads it; only named
     // storage needs to know what the releases read.
-    let reads = if mixed.iter().any(|m| m.storage.is_some()) {
-        ReleaseReads::of(cx, k, releases)
-    } else {
-        ReleaseReads::default()
-    };
+    let reads = ReleaseReads::of(cx, k, releases);
     let mut verdicts = Vec::new();
     let mut wanted = Vec::new();
     let mut separations = Vec::new();
@@ -559,6 +521,10 @@ fn block_mixed_storage<'t>(
         let mut trace = ObjectTrace::new(cx, k, scanned);
         let guards = Guards::new(cx, k, scanned);
         for m in &mixed {
+            #[cfg(debug_assertions)]
+            if let Some(l) = &m.storage {
+                reads.check_against_whole(cx, l);
+            }
             // Storage read only by code not followed yet is an escape: its
             // needs stay wanted, and once that code is read the edge is
             // known.
@@ -603,8 +569,8 @@ fn block_mixed_storage<'t>(
             // arrays the callers pass for it.
             let verdict = match &m.storage {
                 Some(l) if !matches!(verdict, Reach::Released) => reads
-                    .callers_arrays(l)
-                    .into_iter()
+                    .callers_arrays(cx, l)
+                    .iter()
                     .fold(verdict, |v, a| v.or(reads.reach(cx, a, &[]))),
                 _ => verdict,
             };
@@ -645,34 +611,13 @@ fn block_mixed_storage<'t>(
     }
 }
 
-/// What a mixed store reaches.
-enum Reach {
-    /// A release may read it.
-    Released,
-    /// Only code the analysis does not follow yet may read it.
-    Unfollowed,
-    /// Nothing that releases or escapes reads it.
-    Nothing,
-}
-
-impl Reach {
-    /// What a store reaches that reaches both.
-    fn or(self, other: Reach) -> Reach {
-        match (self, other) {
-            (Reach::Released, _) | (_, Reach::Released) => Reach::Released,
-            (Reach::Unfollowed, _) | (_, Reach::Unfollowed) => Reach::Unfollowed,
-            _ => Reach::Nothing,
-        }
-    }
-}
-
 /// What a store into a field reaches once the releases that read the field
 /// through pointers to other objects are left out, with the separation to
 /// show; `None` when no release is told apart (the objects are unknown, or
 /// shared).
 fn separate<'t>(
     trace: &mut ObjectTrace<'_, '_, 't>,
-    reads: &ReleaseReads<'t>,
+    reads: &ReleaseReads<'_, 't>,
     m: &MixedStore<'t>,
     storage: &Loc,
 ) -> Option<(Reach, Separation)> {
@@ -726,14 +671,14 @@ fn separate<'t>(
 fn separate_by_branch<'t>(
     guards: &Guards<'_, '_, 't>,
     trace: &mut ObjectTrace<'_, '_, 't>,
-    reads: &ReleaseReads<'t>,
+    reads: &ReleaseReads<'_, 't>,
     m: &MixedStore<'t>,
     storage: &Loc,
 ) -> Option<(Reach, Separation)> {
     let branch = guards.store_branch(m.at, storage)?;
     let mut apart = Vec::new();
     let mut releases = Vec::new();
-    for i in reads.reading(storage) {
+    for i in reads.reading(trace.cx(), storage) {
         if guards.read_apart(
             trace,
             &branch,
@@ -759,294 +704,6 @@ fn separate_by_branch<'t>(
         releases,
     };
     Some((reach, separation))
-}
-
-/// What the releases read, and how values move between locations through
-/// followed code (from the sources to the target, `None` for code the
-/// analysis does not follow).
-#[derive(Default)]
-struct ReleaseReads<'t> {
-    /// Per release subject: the location it reads through, and the pointer
-    /// whose object holds that location when it is a field read through
-    /// `->` (`objects::read_through`).
-    direct: Vec<(Loc, Option<(FuncId, tree_sitter::Node<'t>)>)>,
-    /// Per direct read, where its release is (`file:line`).
-    places: Vec<String>,
-    /// Per direct read, the release's subject expression.
-    subjects: Vec<(FuncId, tree_sitter::Node<'t>)>,
-    /// (sources, target): `None` for code the analysis does not follow.
-    edges: Vec<(Vec<Loc>, Option<Loc>)>,
-    /// Per edge into a call the analysis does not follow: the argument,
-    /// which makes no edge when the callee only reads it
-    /// (`UnfollowedArgument::only_read`), asked the first time a search
-    /// reaches the edge.
-    unfollowed: Vec<Option<UnfollowedArgument<'t>>>,
-    only_read: std::cell::RefCell<HashMap<usize, bool>>,
-    /// The edges out of each source.
-    out_of: HashMap<Loc, Vec<usize>>,
-    /// Per parameter of a followed function, the arrays its callers pass
-    /// for it (`values::alias_loc`).
-    param_args: HashMap<Loc, Vec<Loc>>,
-}
-
-/// An argument handed to a call the analysis does not follow.
-struct UnfollowedArgument<'t> {
-    func: FuncId,
-    arg: tree_sitter::Node<'t>,
-    position: usize,
-    callee: Option<String>,
-}
-
-impl UnfollowedArgument<'_> {
-    /// Whether the callee only reads the argument: a macro or a shared
-    /// header's helper that only reads what it is given is a use too, and
-    /// a page's identity handed to a function is read, not kept (as
-    /// `check_call` has it).
-    fn only_read(&self, cx: &FlowContext) -> bool {
-        let (func, arg, position) = (self.func, self.arg, self.position);
-        // A variable is a page, not an array, when it holds pages only.
-        let page = alias_loc(cx, func, arg).is_none() || {
-            let v = cx.eval(func, arg, 0);
-            !v.pages.is_empty() && v.arrays.is_empty()
-        };
-        let read = |c: &str| {
-            let uses = undefined_use(cx, cx.resolve(func, c), c, position, page);
-            uses.0 == Some(IdentityUse::Read) || uses.1 == Some(IdentityUse::Read)
-        };
-        (page && cx.is_identity(func, arg)) || self.callee.as_deref().is_some_and(read)
-    }
-}
-
-impl<'t> ReleaseReads<'t> {
-    fn of(cx: &FlowContext<'_, 't>, k: &Constraints<'t>, releases: &[MatchSite<'t>]) -> Self {
-        let mut direct = Vec::new();
-        let mut places = Vec::new();
-        let mut subjects = Vec::new();
-        for r in releases {
-            let rule = &cx.engine.pack.rules[r.matched.rule];
-            let Some(role) = rule.release.as_ref() else {
-                continue;
-            };
-            for subject in role.page.iter().chain(&role.array) {
-                if let Some(b) = r.matched.binding_node(r.node, subject) {
-                    if let Some(l) = cx.base_loc(r.func, b) {
-                        let through = objects::read_through(cx, r.func, b).map(|p| (r.func, p));
-                        direct.push((l, through));
-                        places.push(cx.place(r.func, r.node));
-                        subjects.push((r.func, b));
-                    }
-                    if let Some(l) = alias_loc(cx, r.func, b) {
-                        direct.push((l, None));
-                        places.push(cx.place(r.func, r.node));
-                        subjects.push((r.func, b));
-                    }
-                }
-            }
-        }
-        // Storage whose pointer (or an element) reaches a location a
-        // release reads, or code the analysis does not follow, may be
-        // released too.
-        let sources = |cx: &FlowContext, func: FuncId, e: tree_sitter::Node| -> Vec<Loc> {
-            let mut out: Vec<Loc> = alias_loc(cx, func, e).into_iter().collect();
-            out.extend(cx.base_loc(func, e));
-            out
-        };
-        let release_ranges = Enclosing::of(
-            releases
-                .iter()
-                .map(|r| (cx.funcs[r.func].file, r.matched.start, r.matched.end)),
-        );
-        let mut edges: Vec<(Vec<Loc>, Option<Loc>)> = Vec::new();
-        let mut unfollowed: Vec<Option<UnfollowedArgument<'t>>> = Vec::new();
-        let mut param_args: HashMap<Loc, Vec<Loc>> = HashMap::new();
-        for (func, asg) in &k.assignments {
-            let from = sources(cx, *func, asg.rhs);
-            if !from.is_empty() {
-                edges.push((from, cx.loc_of(*func, asg.lhs)));
-            }
-        }
-        for (i, (func, call)) in k.calls.iter().enumerate() {
-            // What the vocabulary says a call only uses is not a way out,
-            // nor is the release call of a matched release: what it reads
-            // is in `direct`.
-            let in_release = || {
-                let file = cx.funcs[*func].file;
-                call.callee_name(cx.src(*func))
-                    .is_some_and(|c| cx.engine.is_release(&String::from_utf8_lossy(c)))
-                    && release_ranges.encloses(file, call.node.start_byte(), call.node.end_byte())
-            };
-            // A reference taken for the store next to it, and the stored
-            // copy, which holds that reference: whoever owns the store
-            // releases its own reference, never the one read here.
-            let handed = &cx.funcs[*func].constraints.handed;
-            if k.vocabulary_calls[i] || in_release() || handed.is_handed(call.node) {
-                continue;
-            }
-            let targets = &k.call_targets[i];
-            let callee = call
-                .callee_name(cx.src(*func))
-                .map(|c| String::from_utf8_lossy(c).into_owned());
-            for (position, &arg) in k.call_args[i].iter().enumerate() {
-                let from = sources(cx, *func, arg);
-                if from.is_empty() || handed.is_copy(arg) {
-                    continue;
-                }
-                // An acquire fills the array it is given; it neither reads
-                // nor releases what the array held.
-                let acquire = || {
-                    callee
-                        .as_deref()
-                        .is_some_and(|c| cx.engine.acquire_names().iter().any(|a| a == c))
-                };
-                if targets.is_empty() && !acquire() {
-                    edges.push((from.clone(), None));
-                    unfollowed.resize_with(edges.len() - 1, || None);
-                    unfollowed.push(Some(UnfollowedArgument {
-                        func: *func,
-                        arg,
-                        position,
-                        callee: callee.clone(),
-                    }));
-                }
-                // What the callee stores through its parameter lands in
-                // the caller's array, or in the variable or field whose
-                // address the caller passes (`&page`).
-                let back = alias_loc(cx, *func, arg).or_else(|| match shape(arg, cx.src(*func)) {
-                    ExprShape::AddressOf(inner) => cx.loc_of(*func, inner),
-                    _ => None,
-                });
-                for &g in targets {
-                    let to = cx.funcs[g]
-                        .params
-                        .get(position)
-                        .map(|p| Loc::Var(g, p.clone()));
-                    if let (Some(param), Some(back)) = (&to, &back) {
-                        push_unique(param_args.entry(param.clone()).or_default(), back.clone());
-                    }
-                    edges.push((from.clone(), to));
-                }
-            }
-        }
-        unfollowed.resize_with(edges.len(), || None);
-        let mut out_of: HashMap<Loc, Vec<usize>> = HashMap::new();
-        for (i, (from, _)) in edges.iter().enumerate() {
-            for l in from {
-                out_of.entry(l.clone()).or_default().push(i);
-            }
-        }
-        ReleaseReads {
-            direct,
-            places,
-            subjects,
-            edges,
-            unfollowed,
-            only_read: Default::default(),
-            out_of,
-            param_args,
-        }
-    }
-
-    /// Whether an edge leads anywhere: one into an argument of a call not
-    /// followed does not when the callee only reads it.
-    fn leads(&self, cx: &FlowContext, e: usize) -> bool {
-        let Some(argument) = &self.unfollowed[e] else {
-            return true;
-        };
-        let mut known = self.only_read.borrow_mut();
-        !*known.entry(e).or_insert_with(|| argument.only_read(cx))
-    }
-
-    /// The locations a value stored into `storage` reaches through
-    /// followed code (`storage` included), and the edges into code not
-    /// followed it reaches on the way: a search forwards from the storage,
-    /// each location visited once.
-    fn forward<'r>(&'r self, storage: &'r Loc) -> (HashSet<&'r Loc>, Vec<usize>) {
-        let mut seen: HashSet<&Loc> = HashSet::from([storage]);
-        let mut unfollowed = Vec::new();
-        let mut frontier = vec![storage];
-        while let Some(l) = frontier.pop() {
-            for &e in self.out_of.get(l).into_iter().flatten() {
-                match &self.edges[e].1 {
-                    Some(t) if seen.insert(t) => frontier.push(t),
-                    Some(_) => {}
-                    None => unfollowed.push(e),
-                }
-            }
-        }
-        (seen, unfollowed)
-    }
-
-    /// The direct reads (by index, in order) of a location a value stored
-    /// into `storage` may reach through followed code, `storage` itself
-    /// included: the only reads that telling apart from the store can
-    /// change what the store reaches.
-    fn reading(&self, storage: &Loc) -> Vec<usize> {
-        let (seen, _) = self.forward(storage);
-        (self.direct.iter().enumerate())
-            .filter(|(_, (l, _))| seen.contains(l))
-            .map(|(i, _)| i)
-            .collect()
-    }
-
-    /// What a value stored into `storage` reaches once the direct reads
-    /// listed in `skip` (sorted) are left out: a release's read through
-    /// followed code, else code the analysis does not follow (which reads
-    /// whatever reaches it), else nothing.
-    /// The arrays a store into the elements of `storage` also lands in,
-    /// when `storage` is a parameter: those its callers pass for it, and
-    /// theirs in turn. Only the store's own storage is widened so: a
-    /// helper called with several arrays does not join them.
-    fn callers_arrays(&self, storage: &Loc) -> Vec<&Loc> {
-        let mut seen: Vec<&Loc> = Vec::new();
-        let mut frontier: Vec<&Loc> = vec![storage];
-        while let Some(l) = frontier.pop() {
-            for a in self.param_args.get(l).into_iter().flatten() {
-                if a != storage && !seen.contains(&a) {
-                    seen.push(a);
-                    frontier.push(a);
-                }
-            }
-        }
-        seen
-    }
-
-    /// The functions, not read yet, whose calls a value stored into
-    /// `storage` reaches through followed code: once read, the calls that
-    /// only read what they are given are no way out.
-    fn unread_callees(&self, cx: &FlowContext, storage: &Loc) -> BTreeSet<String> {
-        let (_, unfollowed) = self.forward(storage);
-        let mut out = BTreeSet::new();
-        for e in unfollowed {
-            let Some(argument) = &self.unfollowed[e] else {
-                continue;
-            };
-            let Some(c) = argument.callee.as_deref() else {
-                continue;
-            };
-            let unread = cx.resolve(argument.func, c) == Err(Unresolved::Undefined)
-                && !cx.engine.is_vocabulary(c)
-                && !is_macro_name(c)
-                && cx.macro_use(c, argument.position).is_none()
-                && cx.shared_helpers(c).is_empty();
-            if unread && self.leads(cx, e) {
-                out.insert(c.to_string());
-            }
-        }
-        out
-    }
-
-    fn reach(&self, cx: &FlowContext, storage: &Loc, skip: &[usize]) -> Reach {
-        let (seen, unfollowed) = self.forward(storage);
-        let read = (self.direct.iter().enumerate())
-            .any(|(i, (l, _))| skip.binary_search(&i).is_err() && seen.contains(l));
-        if read {
-            Reach::Released
-        } else if unfollowed.into_iter().any(|e| self.leads(cx, e)) {
-            Reach::Unfollowed
-        } else {
-            Reach::Nothing
-        }
-    }
 }
 
 /// Fields that hold pages: every struct field read or written elsewhere is
@@ -1479,7 +1136,7 @@ fn named_call(
 /// What a function the tree does not define does with its argument
 /// number `position`, when its definition is a macro, or (for a page, not
 /// an array) a shared header's `static inline` helper that only reads it.
-fn undefined_use(
+pub(super) fn undefined_use(
     cx: &FlowContext,
     resolved: Result<FuncId, Unresolved>,
     c: &str,

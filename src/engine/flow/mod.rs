@@ -40,6 +40,7 @@ mod locals;
 mod needs;
 mod objects;
 mod propagate;
+mod reads;
 mod references;
 mod releases;
 mod summaries;
@@ -307,6 +308,9 @@ pub(crate) struct FlowContext<'a, 't> {
     /// directly or through helpers: the only values that flow back from a
     /// callee to its caller's argument, or from an alias to what it aliases.
     pub fills: HashMap<Loc, BTreeSet<UnitId>>,
+    /// The functions with a parameter in `fills`: their callers' arrays
+    /// are filled back, whatever else the calls pass.
+    pub filling: HashSet<FuncId>,
     pub units: IdVec<UnitId, UnitState>,
     /// Union-find over units: pages of one unit stored into another's array
     /// make them one flow.
@@ -400,10 +404,21 @@ impl Hot {
 type NameSet = HashSet<String, foldhash::fast::FixedState>;
 
 /// The names an expression mentions: identifiers, field names and callees.
+/// Each name's key (`name_key`) is kept beside it, computed once with the
+/// function's constraints, for the index each round builds of them.
 #[derive(Default)]
 pub(crate) struct Mentions {
     idents: Vec<String>,
     fields: Vec<String>,
+    ident_keys: Vec<u64>,
+    field_keys: Vec<u64>,
+}
+
+/// A name's key in the indexes of what constraints mention: two names
+/// with one key only make a lookup list a constraint it did not need.
+pub(crate) fn name_key(name: &str) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::with_seed(0).hash_one(name)
 }
 
 impl Mentions {
@@ -427,6 +442,8 @@ impl Mentions {
         m.idents.dedup();
         m.fields.sort();
         m.fields.dedup();
+        m.ident_keys = m.idents.iter().map(|n| name_key(n)).collect();
+        m.field_keys = m.fields.iter().map(|n| name_key(n)).collect();
         m
     }
 
@@ -439,14 +456,14 @@ impl Mentions {
             || self.fields.iter().any(|f| hot.fields.contains(f))
     }
 
-    /// The identifiers mentioned, sorted, each once.
-    pub fn idents(&self) -> &[String] {
-        &self.idents
+    /// The keys of the identifiers mentioned (`name_key`).
+    pub fn ident_keys(&self) -> &[u64] {
+        &self.ident_keys
     }
 
-    /// The field names mentioned, sorted, each once.
-    pub fn fields(&self) -> &[String] {
-        &self.fields
+    /// The keys of the field names mentioned (`name_key`).
+    pub fn field_keys(&self) -> &[u64] {
+        &self.field_keys
     }
 }
 
@@ -560,10 +577,20 @@ impl<'a, 't> FlowContext<'a, 't> {
     /// Records that a location is filled by these units' acquires; whether
     /// anything was new.
     pub fn add_fills(&mut self, loc: Loc, units: impl IntoIterator<Item = UnitId>) -> bool {
+        self.note_filling(&loc);
         let f = self.fills.entry(loc).or_default();
         let before = f.len();
         f.extend(units);
         f.len() != before
+    }
+
+    /// Keeps `filling` up to date with a location about to be in `fills`.
+    pub fn note_filling(&mut self, loc: &Loc) {
+        if let Loc::Var(g, name) = loc {
+            if self.funcs[*g].params.contains(name) {
+                self.filling.insert(*g);
+            }
+        }
     }
 
     /// Records needs (each with whether it is local to a `.c` file) and

@@ -9,7 +9,7 @@ use super::ids::{FuncId, UnitId};
 use super::references::HandedReferences;
 use super::summaries::IdentityUse;
 use super::values::{alias_loc, element_field_home, element_home};
-use super::{FlowContext, Hot, HotName, Limit, Loc, Mentions, Val};
+use super::{name_key, FlowContext, Hot, HotName, Limit, Loc, Mentions, Val};
 use crate::c::syntax::{shape, Assignment, Call, ExprShape};
 use crate::c::NodeExt;
 use crate::engine::Engine;
@@ -40,6 +40,85 @@ pub(crate) struct Constraints<'t> {
     pub vocabulary_calls: Vec<bool>,
     pub returns: Vec<(FuncId, Node<'t>)>,
     return_mentions: Vec<Arc<Mentions>>,
+    /// Which constraints mention each name.
+    pub mentioned: MentionIndex,
+}
+
+/// A constraint of `Constraints`, by kind and index.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Slot {
+    Assignment(usize),
+    Call(usize),
+    Return(usize),
+}
+
+/// The constraints that mention each identifier (`by_ident`), each
+/// identifier of each function (`by_var`) and each field name
+/// (`by_field`), keyed by `name_key`, each list in constraint order; and
+/// the calls that may reach each function. Built once per round, for the
+/// fixpoint's hot constraints and the searches of what releases read.
+#[derive(Default)]
+pub(crate) struct MentionIndex {
+    by_ident: HashMap<u64, Vec<Slot>, FixedState>,
+    by_var: HashMap<(FuncId, u64), Vec<Slot>, FixedState>,
+    by_field: HashMap<u64, Vec<Slot>, FixedState>,
+    calls_of: HashMap<FuncId, Vec<usize>, FixedState>,
+}
+
+impl MentionIndex {
+    fn of(k: &Constraints) -> MentionIndex {
+        let mut index = MentionIndex::default();
+        let mentions = (k.assignment_mentions.iter().enumerate())
+            .map(|(i, m)| (Slot::Assignment(i), k.assignments[i].0, m))
+            .chain(
+                (k.call_mentions.iter().enumerate()).map(|(i, m)| (Slot::Call(i), k.calls[i].0, m)),
+            )
+            .chain(
+                (k.return_mentions.iter().enumerate())
+                    .map(|(i, m)| (Slot::Return(i), k.returns[i].0, m)),
+            );
+        for (slot, func, m) in mentions {
+            for &key in m.ident_keys() {
+                index.by_ident.entry(key).or_default().push(slot);
+                index.by_var.entry((func, key)).or_default().push(slot);
+            }
+            for &key in m.field_keys() {
+                index.by_field.entry(key).or_default().push(slot);
+            }
+        }
+        for (i, targets) in k.call_targets.iter().enumerate() {
+            for &g in targets {
+                index.calls_of.entry(g).or_default().push(i);
+            }
+        }
+        index
+    }
+
+    /// The constraints that mention identifier `name` anywhere.
+    pub fn ident(&self, name: &str) -> &[Slot] {
+        self.by_ident
+            .get(&name_key(name))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The constraints of `func` that mention identifier `name`.
+    pub fn var(&self, func: FuncId, name: &str) -> &[Slot] {
+        self.by_var
+            .get(&(func, name_key(name)))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The constraints that mention field name `name`.
+    pub fn field(&self, name: &str) -> &[Slot] {
+        self.by_field
+            .get(&name_key(name))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The calls that may reach `func`.
+    pub fn calls_of(&self, func: FuncId) -> &[usize] {
+        self.calls_of.get(&func).map_or(&[], Vec::as_slice)
+    }
 }
 
 /// The constraints of one function, in node order, with what each
@@ -178,6 +257,7 @@ impl<'t> Constraints<'t> {
             vocabulary_calls: Vec::new(),
             returns: Vec::new(),
             return_mentions: Vec::new(),
+            mentioned: MentionIndex::default(),
         };
         let each = || {
             cx.funcs
@@ -212,6 +292,7 @@ impl<'t> Constraints<'t> {
                 k.return_mentions.push(m.clone());
             }
         }
+        k.mentioned = MentionIndex::of(&k);
         k
     }
 }
@@ -293,13 +374,7 @@ pub(crate) fn fixpoint(cx: &mut FlowContext, k: &Constraints) {
             changed |= match k.element_stores[i] {
                 Some(store) if hot.calls[i] => element_store(cx, *func, call, store),
                 Some(_) => false,
-                None => arguments(
-                    cx,
-                    *func,
-                    &k.call_args[i],
-                    &k.call_targets[i],
-                    &k.call_mentions[i],
-                ),
+                None => arguments(cx, *func, &k.call_args[i], &k.call_targets[i], hot.calls[i]),
             };
         }
         for (i, (func, e)) in k.returns.iter().enumerate() {
@@ -324,67 +399,21 @@ struct HotConstraints<'k> {
     assignments: Vec<bool>,
     calls: Vec<bool>,
     returns: Vec<bool>,
-    /// The constraints that mention each identifier, and each field name;
-    /// of each function, those that mention each identifier.
-    by_ident: HashMap<&'k str, Vec<Slot>, FixedState>,
-    by_field: HashMap<&'k str, Vec<Slot>, FixedState>,
-    by_var: HashMap<(FuncId, &'k str), Vec<Slot>, FixedState>,
+    mentioned: &'k MentionIndex,
     /// How many of `Hot`'s names have been applied.
     seen: usize,
 }
 
-/// A constraint of `Constraints`, by kind and index.
-#[derive(Clone, Copy)]
-enum Slot {
-    Assignment(usize),
-    Call(usize),
-    Return(usize),
-}
-
 impl<'k> HotConstraints<'k> {
-    /// The index of what the constraints mention; none of them hot yet.
+    /// None of the constraints hot yet.
     fn new(k: &'k Constraints) -> HotConstraints<'k> {
-        let mut hot = HotConstraints {
+        HotConstraints {
             assignments: vec![false; k.assignments.len()],
             calls: vec![false; k.calls.len()],
             returns: vec![false; k.returns.len()],
-            by_ident: HashMap::default(),
-            by_field: HashMap::default(),
-            by_var: HashMap::default(),
+            mentioned: &k.mentioned,
             seen: 0,
-        };
-        let mentions = (k.assignment_mentions.iter().enumerate())
-            .map(|(i, m)| (Slot::Assignment(i), m))
-            .chain(
-                k.call_mentions
-                    .iter()
-                    .enumerate()
-                    .map(|(i, m)| (Slot::Call(i), m)),
-            )
-            .chain(
-                k.return_mentions
-                    .iter()
-                    .enumerate()
-                    .map(|(i, m)| (Slot::Return(i), m)),
-            );
-        for (slot, m) in mentions {
-            let func = match slot {
-                Slot::Assignment(i) => k.assignments[i].0,
-                Slot::Call(i) => k.calls[i].0,
-                Slot::Return(i) => k.returns[i].0,
-            };
-            for name in m.idents() {
-                hot.by_ident.entry(name.as_str()).or_default().push(slot);
-                hot.by_var
-                    .entry((func, name.as_str()))
-                    .or_default()
-                    .push(slot);
-            }
-            for name in m.fields() {
-                hot.by_field.entry(name.as_str()).or_default().push(slot);
-            }
         }
-        hot
     }
 
     /// Marks the constraints that mention the names `hot` gained since the
@@ -397,11 +426,11 @@ impl<'k> HotConstraints<'k> {
         self.seen += added.len();
         for name in added {
             let slots = match name {
-                HotName::Var(func, n) => self.by_var.get(&(*func, n.as_str())),
-                HotName::Ret(n) => self.by_ident.get(n.as_str()),
-                HotName::Field(n) => self.by_field.get(n.as_str()),
+                HotName::Var(func, n) => self.mentioned.var(*func, n),
+                HotName::Ret(n) => self.mentioned.ident(n),
+                HotName::Field(n) => self.mentioned.field(n),
             };
-            for &slot in slots.into_iter().flatten() {
+            for &slot in slots {
                 match slot {
                     Slot::Assignment(i) => self.assignments[i] = true,
                     Slot::Call(i) => self.calls[i] = true,
@@ -533,22 +562,19 @@ pub(crate) fn stored_units(
 }
 
 /// Arguments into the parameters of the functions a call reaches, and what
-/// a callee fills back into the caller's array (or page).
+/// a callee fills back into the caller's array (or page). `hot`: whether
+/// the call mentions a name that holds tracked values.
 fn arguments(
     cx: &mut FlowContext,
     func: FuncId,
     args: &[Node],
     targets: &[FuncId],
-    mentions: &Mentions,
+    hot: bool,
 ) -> bool {
     let mut changed = false;
     let src = cx.src(func);
     for &g in targets {
-        let callee_fills = cx.funcs[g]
-            .params
-            .iter()
-            .any(|prm| cx.fills.contains_key(&Loc::Var(g, prm.clone())));
-        if !callee_fills && !mentions.hot(func, &cx.hot) {
+        if !hot && !cx.filling.contains(&g) {
             continue;
         }
         let params = cx.funcs[g].params.clone();
