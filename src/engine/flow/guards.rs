@@ -42,13 +42,12 @@
 use super::escapes::value_sources;
 use super::ids::FuncId;
 use super::objects::{every_field_mention, macro_mentions, ObjectTrace};
-use super::propagate::Constraints;
-use super::{text, FlowContext, Limit, Loc, Need, Needs, Origins, Val};
+use super::propagate::{Constraints, Slot};
+use super::{push_unique, text, FlowContext, Limit, Loc, Need, Needs, Origins, Val};
 use crate::c::syntax::{shape, strip, Assignment, ExprShape};
 use crate::c::NodeExt;
 use crate::engine::reason::Origin;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use tree_sitter::Node;
 
 /// How many calls deep a flag passed on as a parameter is followed
@@ -210,9 +209,6 @@ pub(crate) struct Guards<'c, 'a, 't> {
     /// What an answer waits on: callers or fields not read yet (each with
     /// whether it is local to a `.c` file).
     wanted: RefCell<Vec<(Need, bool)>>,
-    /// The calls (indices into `k.calls`) of each function, built on the
-    /// first question that needs them.
-    calls_of: RefCell<Option<HashMap<FuncId, Vec<usize>>>>,
 }
 
 /// What a guarded evaluation found.
@@ -232,23 +228,7 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
             k,
             scanned,
             wanted: RefCell::new(Vec::new()),
-            calls_of: RefCell::new(None),
         }
-    }
-
-    /// The calls of `g`, in program order.
-    fn calls_of(&self, g: FuncId) -> Vec<usize> {
-        let mut index = self.calls_of.borrow_mut();
-        let index = index.get_or_insert_with(|| {
-            let mut by_callee: HashMap<FuncId, Vec<usize>> = HashMap::new();
-            for (i, targets) in self.k.call_targets.iter().enumerate() {
-                for &t in targets {
-                    by_callee.entry(t).or_default().push(i);
-                }
-            }
-            by_callee
-        });
-        index.get(&g).cloned().unwrap_or_default()
     }
 
     /// How many needs the answers so far asked for.
@@ -405,7 +385,7 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
                 false => kept.add(self.stored(g, asg)),
             }
         }
-        for i in self.calls_of(g) {
+        for &i in self.k.mentioned.calls_of(g) {
             let (h, call) = &self.k.calls[i];
             let args = &self.k.call_args[i];
             let (arg, flag_arg) = (*args.get(value)?, *args.get(flag)?);
@@ -801,7 +781,26 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
         }
         let mut kept = Guarded::default();
         let mut dropped = Guarded::default();
-        for (h, asg) in self.k.assignments.iter() {
+        // Only an assignment that names the field (under one of its
+        // spellings) can store into it; in program order.
+        let mut stores: Vec<usize> = Vec::new();
+        let mut spellings = cx.types.spellings(s, value_field);
+        push_unique(&mut spellings, value_field.clone());
+        for spelling in &spellings {
+            stores.extend(
+                self.k
+                    .mentioned
+                    .field(spelling)
+                    .iter()
+                    .filter_map(|slot| match slot {
+                        Slot::Assignment(i) => Some(*i),
+                        _ => None,
+                    }),
+            );
+        }
+        stores.sort_unstable();
+        stores.dedup();
+        for (h, asg) in stores.into_iter().map(|i| &self.k.assignments[i]) {
             if cx.loc_of(*h, asg.lhs).as_ref() != Some(&value_loc) {
                 continue;
             }

@@ -59,6 +59,7 @@ use super::{Engine, FileFindings, Unit};
 use crate::c::syntax::{normalized, preorder, FunctionDef};
 use crate::c::Parsed;
 use crate::rule::AcquireFamily;
+use foldhash::fast::FixedState;
 use ids::{FileId, FuncId, IdVec, UnitId};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -339,7 +340,7 @@ pub(crate) struct FlowContext<'a, 't> {
     pub pending_origins: HashSet<Origin>,
     /// Every field expression of the functions, by field name, in function
     /// and node order: built when first asked (`field_mentions`).
-    field_index: std::cell::OnceCell<HashMap<&'t [u8], Vec<(FuncId, Node<'t>)>>>,
+    field_index: std::cell::OnceCell<HashMap<&'t [u8], Vec<(FuncId, Node<'t>)>, FixedState>>,
     /// The function-like macros of the files read whose body begins with a
     /// call: those that may forward to a function (`forwarded_to`).
     pub forwarding_macros: HashSet<&'t [u8]>,
@@ -350,19 +351,15 @@ impl<'t> FlowContext<'_, 't> {
     /// field `name`, in function and node order.
     pub fn field_mentions(&self, name: &str) -> &[(FuncId, Node<'t>)] {
         let index = self.field_index.get_or_init(|| {
-            let mut index: HashMap<&'t [u8], Vec<(FuncId, Node<'t>)>> = HashMap::new();
+            let mut index: HashMap<&'t [u8], Vec<(FuncId, Node<'t>)>, FixedState> =
+                HashMap::default();
             for (id, f) in self.funcs.iter_enumerated() {
                 let src: &'t [u8] = self.src(id);
-                for &n in f.nodes.iter() {
-                    if n.kind_str() != "field_expression" {
-                        continue;
-                    }
-                    if let Some(field) = n.field("field") {
-                        index
-                            .entry(&src[field.byte_range()])
-                            .or_default()
-                            .push((id, n));
-                    }
+                for &(n, field) in &f.constraints.field_expressions {
+                    index
+                        .entry(&src[field.byte_range()])
+                        .or_default()
+                        .push((id, n));
                 }
             }
             index
@@ -401,7 +398,7 @@ impl Hot {
 
 /// A set of names asked about for many constraints, so hashed with a fast
 /// (not DoS-resistant) hash; its order is never read.
-type NameSet = HashSet<String, foldhash::fast::FixedState>;
+type NameSet = HashSet<String, FixedState>;
 
 /// The names an expression mentions: identifiers, field names and callees.
 /// Each name's key (`name_key`) is kept beside it, computed once with the

@@ -289,10 +289,8 @@ impl<'c, 'a, 't> ObjectTrace<'c, 'a, 't> {
         }
         let position = f.params.iter().position(|p| p == name)?;
         let mut out = BTreeSet::new();
-        for (i, (g, _)) in self.k.calls.iter().enumerate() {
-            if !self.k.call_targets[i].contains(&func) {
-                continue;
-            }
+        for &i in self.k.mentioned.calls_of(func) {
+            let g = &self.k.calls[i].0;
             let arg = *self.k.call_args[i].get(position)?;
             out.extend(self.trace(*g, arg)?);
         }

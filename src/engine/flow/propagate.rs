@@ -52,60 +52,80 @@ pub(crate) enum Slot {
     Return(usize),
 }
 
-/// The constraints that mention each identifier (`by_ident`), each
-/// identifier of each function (`by_var`) and each field name
-/// (`by_field`), keyed by `name_key`, each list in constraint order; and
-/// the calls that may reach each function. Built once per round, for the
-/// fixpoint's hot constraints and the searches of what releases read.
+/// Which constraints mention what, for the fixpoint's hot constraints and
+/// the searches of what releases read: per field name (by `name_key`) the
+/// constraints that mention it, per function where its constraints of
+/// each kind lie (an identifier of a function is looked up among those),
+/// and the calls that may reach each function. Built once per round.
 #[derive(Default)]
 pub(crate) struct MentionIndex {
-    by_ident: HashMap<u64, Vec<Slot>, FixedState>,
-    by_var: HashMap<(FuncId, u64), Vec<Slot>, FixedState>,
     by_field: HashMap<u64, Vec<Slot>, FixedState>,
+    /// Per function (by index): its assignments (plain, then iterator
+    /// macros), calls and returns, as ranges of `Constraints`' lists.
+    of_func: Vec<[std::ops::Range<usize>; 4]>,
     calls_of: HashMap<FuncId, Vec<usize>, FixedState>,
 }
 
 impl MentionIndex {
-    fn of(k: &Constraints) -> MentionIndex {
-        let mut index = MentionIndex::default();
+    fn of(k: &Constraints, of_func: Vec<[std::ops::Range<usize>; 4]>) -> MentionIndex {
+        let mut index = MentionIndex {
+            of_func,
+            ..MentionIndex::default()
+        };
         let mentions = (k.assignment_mentions.iter().enumerate())
-            .map(|(i, m)| (Slot::Assignment(i), k.assignments[i].0, m))
-            .chain(
-                (k.call_mentions.iter().enumerate()).map(|(i, m)| (Slot::Call(i), k.calls[i].0, m)),
-            )
-            .chain(
-                (k.return_mentions.iter().enumerate())
-                    .map(|(i, m)| (Slot::Return(i), k.returns[i].0, m)),
-            );
-        for (slot, func, m) in mentions {
-            for &key in m.ident_keys() {
-                index.by_ident.entry(key).or_default().push(slot);
-                index.by_var.entry((func, key)).or_default().push(slot);
-            }
+            .map(|(i, m)| (Slot::Assignment(i), m))
+            .chain((k.call_mentions.iter().enumerate()).map(|(i, m)| (Slot::Call(i), m)))
+            .chain((k.return_mentions.iter().enumerate()).map(|(i, m)| (Slot::Return(i), m)));
+        for (slot, m) in mentions {
             for &key in m.field_keys() {
                 index.by_field.entry(key).or_default().push(slot);
             }
         }
         for (i, targets) in k.call_targets.iter().enumerate() {
             for &g in targets {
-                index.calls_of.entry(g).or_default().push(i);
+                let calls = index.calls_of.entry(g).or_default();
+                if calls.last() != Some(&i) {
+                    calls.push(i);
+                }
             }
         }
         index
     }
 
-    /// The constraints that mention identifier `name` anywhere.
-    pub fn ident(&self, name: &str) -> &[Slot] {
-        self.by_ident
-            .get(&name_key(name))
-            .map_or(&[], Vec::as_slice)
+    /// The constraints that mention identifier `name` anywhere, in
+    /// constraint order (rarely asked: for a function whose return value
+    /// is tracked).
+    pub fn ident(&self, k: &Constraints, name: &str) -> Vec<Slot> {
+        let key = name_key(name);
+        let mentions = (k.assignment_mentions.iter().enumerate())
+            .map(|(i, m)| (Slot::Assignment(i), m))
+            .chain((k.call_mentions.iter().enumerate()).map(|(i, m)| (Slot::Call(i), m)))
+            .chain((k.return_mentions.iter().enumerate()).map(|(i, m)| (Slot::Return(i), m)));
+        mentions
+            .filter(|(_, m)| m.ident_keys().contains(&key))
+            .map(|(slot, _)| slot)
+            .collect()
     }
 
     /// The constraints of `func` that mention identifier `name`.
-    pub fn var(&self, func: FuncId, name: &str) -> &[Slot] {
-        self.by_var
-            .get(&(func, name_key(name)))
-            .map_or(&[], Vec::as_slice)
+    pub fn var(&self, k: &Constraints, func: FuncId, name: &str) -> Vec<Slot> {
+        let key = name_key(name);
+        let Some([plain, iterations, calls, returns]) = self.of_func.get(func.index()) else {
+            return Vec::new();
+        };
+        let assignments = plain.clone().chain(iterations.clone());
+        let assignments = assignments
+            .filter(|&i| k.assignment_mentions[i].ident_keys().contains(&key))
+            .map(Slot::Assignment);
+        let calls = calls
+            .clone()
+            .filter(|&i| k.call_mentions[i].ident_keys().contains(&key))
+            .map(Slot::Call);
+        let returns = returns
+            .clone()
+            .filter(|&i| k.return_mentions[i].ident_keys().contains(&key))
+            .map(Slot::Return);
+        assignments.chain(calls).chain(returns).collect()
     }
 
     /// The constraints that mention field name `name`.
@@ -115,7 +135,7 @@ impl MentionIndex {
             .map_or(&[], Vec::as_slice)
     }
 
-    /// The calls that may reach `func`.
+    /// The calls that may reach `func`, each once, in program order.
     pub fn calls_of(&self, func: FuncId) -> &[usize] {
         self.calls_of.get(&func).map_or(&[], Vec::as_slice)
     }
@@ -139,6 +159,9 @@ pub(crate) struct FunctionConstraints<'t> {
     pub handed: HandedReferences,
     /// Initialiser lists and compound literals, outermost only.
     pub initializers: Vec<Node<'t>>,
+    /// The field expressions (`a->b`, `a.b`), each with its field name's
+    /// node, in node order: what `FlowContext::field_mentions` indexes.
+    pub field_expressions: Vec<(Node<'t>, Node<'t>)>,
 }
 
 /// A call of a function, with what its arguments mention and what the
@@ -177,6 +200,7 @@ impl<'t> FunctionConstraints<'t> {
             references: HashMap::new(),
             handed: HandedReferences::of(engine, nodes, src),
             initializers: Vec::new(),
+            field_expressions: Vec::new(),
         };
         for &n in nodes {
             if let Some(a) = Assignment::new(n) {
@@ -200,6 +224,13 @@ impl<'t> FunctionConstraints<'t> {
                     element_store: callee.and_then(|c| flow.element_stores.get(c).copied()),
                     vocabulary: callee.is_some_and(|c| flow.is_use(c) || flow.is_element_call(c)),
                 });
+            }
+        }
+        for &n in nodes {
+            if n.kind_str() == "field_expression" {
+                if let Some(field) = n.field("field") {
+                    out.field_expressions.push((n, field));
+                }
             }
         }
         for &n in nodes {
@@ -264,19 +295,25 @@ impl<'t> Constraints<'t> {
                 .iter_enumerated()
                 .map(|(g, f)| (g, &*f.constraints))
         };
+        let mut of_func = vec![[0..0, 0..0, 0..0, 0..0]; cx.funcs.len()];
         for (g, fc) in each() {
+            let start = k.assignments.len();
             for (a, m) in &fc.assignments {
                 k.assignments.push((g, *a));
                 k.assignment_mentions.push(m.clone());
             }
+            of_func[g.index()][0] = start..k.assignments.len();
         }
         for (g, fc) in each() {
+            let start = k.assignments.len();
             for (a, m) in &fc.iterations {
                 k.assignments.push((g, *a));
                 k.assignment_mentions.push(m.clone());
             }
+            of_func[g.index()][1] = start..k.assignments.len();
         }
         for (g, fc) in each() {
+            of_func[g.index()][2] = k.calls.len()..k.calls.len() + fc.calls.len();
             for c in &fc.calls {
                 k.calls.push((g, c.call));
                 k.call_mentions.push(c.mentions.clone());
@@ -287,12 +324,14 @@ impl<'t> Constraints<'t> {
             }
         }
         for (g, fc) in each() {
+            let start = k.returns.len();
             for (e, m) in &fc.returns {
                 k.returns.push((g, *e));
                 k.return_mentions.push(m.clone());
             }
+            of_func[g.index()][3] = start..k.returns.len();
         }
-        k.mentioned = MentionIndex::of(&k);
+        k.mentioned = MentionIndex::of(&k, of_func);
         k
     }
 }
@@ -395,23 +434,23 @@ pub(crate) fn fixpoint(cx: &mut FlowContext, k: &Constraints) {
 /// `Mentions::hot` answers for each, kept up to date as `Hot` gains names
 /// (it never loses one), so that a round of the fixpoint asks nothing of
 /// the constraints that mention no such name.
-struct HotConstraints<'k> {
+struct HotConstraints<'k, 't> {
     assignments: Vec<bool>,
     calls: Vec<bool>,
     returns: Vec<bool>,
-    mentioned: &'k MentionIndex,
+    k: &'k Constraints<'t>,
     /// How many of `Hot`'s names have been applied.
     seen: usize,
 }
 
-impl<'k> HotConstraints<'k> {
+impl<'k, 't> HotConstraints<'k, 't> {
     /// None of the constraints hot yet.
-    fn new(k: &'k Constraints) -> HotConstraints<'k> {
+    fn new(k: &'k Constraints<'t>) -> HotConstraints<'k, 't> {
         HotConstraints {
             assignments: vec![false; k.assignments.len()],
             calls: vec![false; k.calls.len()],
             returns: vec![false; k.returns.len()],
-            mentioned: &k.mentioned,
+            k,
             seen: 0,
         }
     }
@@ -425,12 +464,13 @@ impl<'k> HotConstraints<'k> {
         }
         self.seen += added.len();
         for name in added {
+            let index = &self.k.mentioned;
             let slots = match name {
-                HotName::Var(func, n) => self.mentioned.var(*func, n),
-                HotName::Ret(n) => self.mentioned.ident(n),
-                HotName::Field(n) => self.mentioned.field(n),
+                HotName::Var(func, n) => index.var(self.k, *func, n),
+                HotName::Ret(n) => index.ident(self.k, n),
+                HotName::Field(n) => index.field(n).to_vec(),
             };
-            for &slot in slots {
+            for slot in slots {
                 match slot {
                     Slot::Assignment(i) => self.assignments[i] = true,
                     Slot::Call(i) => self.calls[i] = true,

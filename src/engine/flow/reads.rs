@@ -211,7 +211,7 @@ impl<'k, 't> ReleaseReads<'k, 't> {
         let index = &self.k.mentioned;
         let mut slots: Vec<Slot> = Vec::new();
         match l {
-            Loc::Var(func, name) => slots.extend(index.var(*func, name)),
+            Loc::Var(func, name) => slots.extend(index.var(self.k, *func, name)),
             Loc::Field(s, f) => {
                 let mut names = cx.types.spellings(s, f);
                 push_unique(&mut names, f.clone());
