@@ -335,6 +335,9 @@ pub(crate) fn collect<'a, 't>(
         summaries: Default::default(),
         searched_definitions: scanned.definitions.iter().cloned().collect(),
         pending_origins: HashSet::new(),
+        reads: Default::default(),
+        changes: 0,
+        changed_at: HashMap::new(),
         field_index: Default::default(),
         forwarding_macros: files
             .iter()
@@ -710,8 +713,7 @@ fn new_unit(
         Val::pages([u].into())
     };
     cx.merge(loc.clone(), &v);
-    cx.note_filling(loc);
-    cx.fills.entry(loc.clone()).or_default().insert(u);
+    cx.add_fills(loc.clone(), [u]);
     if let Loc::Field(s, f) = loc {
         let at = cx.place(func, node);
         cx.units[u].note_evidence(format!("stored in struct {s}::{f}"), at);

@@ -95,6 +95,18 @@ pub(crate) enum Loc {
     Ret(FuncId),
 }
 
+/// What one step of the fixpoint may read: a location's values, the units
+/// filling a location, or whether a function fills its callers' arrays.
+/// The fixpoint keeps what each constraint read when last evaluated, and
+/// evaluates it again only once one of those has changed
+/// (`FlowContext::changed_at`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum Read {
+    Value(Loc),
+    Fills(Loc),
+    Filling(FuncId),
+}
+
 /// What a location holds: arrays of the units' pages, the units' pages
 /// themselves, and the values from elsewhere that make it mixed.
 #[derive(Default, Debug, Clone)]
@@ -338,6 +350,12 @@ pub(crate) struct FlowContext<'a, 't> {
     /// definition not read yet is read (`escapes::store`): a release that
     /// sees only these waits on that reading instead of blocking.
     pub pending_origins: HashSet<Origin>,
+    /// While the fixpoint evaluates a constraint: what it reads.
+    pub reads: RefCell<Option<Vec<Read>>>,
+    /// How many changes the values, fills and filling functions have seen,
+    /// and the last change of each.
+    pub changes: u64,
+    pub changed_at: HashMap<Read, u64>,
     /// Every field expression of the functions, by field name, in function
     /// and node order: built when first asked (`field_mentions`).
     field_index: std::cell::OnceCell<HashMap<&'t [u8], Vec<(FuncId, Node<'t>)>, FixedState>>,
@@ -541,11 +559,40 @@ impl<'a, 't> FlowContext<'a, 't> {
                 }
             }
         }
-        let info = self.locs.entry(loc).or_default();
+        let info = self.locs.entry(loc.clone()).or_default();
         let before = (info.arrays.len(), info.pages.len());
         info.arrays.extend(v.arrays.iter().copied());
         info.pages.extend(v.pages.iter().copied());
-        before != (info.arrays.len(), info.pages.len())
+        let changed = before != (info.arrays.len(), info.pages.len());
+        if changed {
+            self.note_change(Read::Value(loc));
+        }
+        changed
+    }
+
+    /// Records, while the fixpoint evaluates a constraint, what it reads.
+    pub fn note_read(&self, read: impl FnOnce() -> Read) {
+        if let Some(log) = self.reads.borrow_mut().as_mut() {
+            log.push(read());
+        }
+    }
+
+    /// Records that what `read` reads has changed.
+    fn note_change(&mut self, read: Read) {
+        self.changes += 1;
+        self.changed_at.insert(read, self.changes);
+    }
+
+    /// The units filling a location (`fills`), as a read.
+    pub fn fills_of(&self, loc: &Loc) -> Option<&BTreeSet<UnitId>> {
+        self.note_read(|| Read::Fills(loc.clone()));
+        self.fills.get(loc)
+    }
+
+    /// Whether a parameter of `g` is in `fills`, as a read.
+    pub fn is_filling(&self, g: FuncId) -> bool {
+        self.note_read(|| Read::Filling(g));
+        self.filling.contains(&g)
     }
 
     /// Whether a location is declared with a narrow integer type
@@ -575,17 +622,22 @@ impl<'a, 't> FlowContext<'a, 't> {
     /// anything was new.
     pub fn add_fills(&mut self, loc: Loc, units: impl IntoIterator<Item = UnitId>) -> bool {
         self.note_filling(&loc);
-        let f = self.fills.entry(loc).or_default();
+        let created = !self.fills.contains_key(&loc);
+        let f = self.fills.entry(loc.clone()).or_default();
         let before = f.len();
         f.extend(units);
-        f.len() != before
+        let changed = f.len() != before;
+        if changed || created {
+            self.note_change(Read::Fills(loc));
+        }
+        changed
     }
 
     /// Keeps `filling` up to date with a location about to be in `fills`.
     pub fn note_filling(&mut self, loc: &Loc) {
         if let Loc::Var(g, name) = loc {
-            if self.funcs[*g].params.contains(name) {
-                self.filling.insert(*g);
+            if self.funcs[*g].params.contains(name) && self.filling.insert(*g) {
+                self.note_change(Read::Filling(*g));
             }
         }
     }

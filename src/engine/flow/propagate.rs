@@ -9,7 +9,7 @@ use super::ids::{FuncId, UnitId};
 use super::references::HandedReferences;
 use super::summaries::IdentityUse;
 use super::values::{alias_loc, element_field_home, element_home};
-use super::{name_key, FlowContext, Hot, HotName, Limit, Loc, Mentions, Val};
+use super::{name_key, FlowContext, Hot, HotName, Limit, Loc, Mentions, Read, Val};
 use crate::c::syntax::{shape, Assignment, Call, ExprShape};
 use crate::c::NodeExt;
 use crate::engine::Engine;
@@ -397,37 +397,116 @@ fn comma_operands(node: Node) -> Vec<Node> {
 }
 
 /// Propagates to a fixpoint; reports `Limit::FixpointRounds` when the
-/// bound is reached first.
+/// bound is reached first. Each pass evaluates the constraints that
+/// mention a name holding tracked values, except those whose last
+/// evaluation read nothing that has changed since (`Memo`): evaluating
+/// them again would store what they stored then.
 pub(crate) fn fixpoint(cx: &mut FlowContext, k: &Constraints) {
     let mut hot = HotConstraints::new(k);
+    let mut memos = Memos {
+        assignments: vec![None; k.assignments.len()],
+        calls: vec![None; k.calls.len()],
+        returns: vec![None; k.returns.len()],
+    };
     for _ in 0..FIXPOINT_ROUNDS {
-        let mut changed = false;
-        for (i, (func, asg)) in k.assignments.iter().enumerate() {
-            hot.update(&cx.hot);
-            if hot.assignments[i] {
-                changed |= assignment(cx, *func, asg);
-            }
-        }
-        for (i, (func, call)) in k.calls.iter().enumerate() {
-            hot.update(&cx.hot);
-            changed |= match k.element_stores[i] {
-                Some(store) if hot.calls[i] => element_store(cx, *func, call, store),
-                Some(_) => false,
-                None => arguments(cx, *func, &k.call_args[i], &k.call_targets[i], hot.calls[i]),
-            };
-        }
-        for (i, (func, e)) in k.returns.iter().enumerate() {
-            hot.update(&cx.hot);
-            if hot.returns[i] {
-                let v = cx.eval(*func, *e, 0);
-                changed |= cx.merge(Loc::Ret(*func), &v);
-            }
-        }
-        if !changed {
+        if !pass(cx, k, &mut hot, Some(&mut memos)) {
+            // In debug builds (the test suite's), a pass that evaluates
+            // every hot constraint again must find nothing to change.
+            #[cfg(debug_assertions)]
+            assert!(
+                !pass(cx, k, &mut hot, None),
+                "a constraint read something its memo did not record"
+            );
             return;
         }
     }
     cx.hit(Limit::FixpointRounds(FIXPOINT_ROUNDS));
+}
+
+/// What a constraint read when last evaluated: the change count then,
+/// whether it was hot, and the reads.
+#[derive(Clone)]
+struct Memo {
+    at: u64,
+    hot: bool,
+    reads: Vec<Read>,
+}
+
+/// The memo of each constraint, by kind and index.
+struct Memos {
+    assignments: Vec<Option<Memo>>,
+    calls: Vec<Option<Memo>>,
+    returns: Vec<Option<Memo>>,
+}
+
+/// Evaluates `step` unless `memo` says its reads are unchanged since it
+/// last ran with the same hotness; keeps what it read. Without a memo,
+/// always evaluates. Whether anything changed.
+fn memoised(
+    cx: &mut FlowContext,
+    memo: Option<&mut Option<Memo>>,
+    hot: bool,
+    step: impl FnOnce(&mut FlowContext) -> bool,
+) -> bool {
+    let Some(memo) = memo else {
+        return step(cx);
+    };
+    if let Some(m) = memo.as_ref() {
+        let unchanged = |r: &Read| cx.changed_at.get(r).map_or(true, |&t| t <= m.at);
+        if m.hot == hot && m.reads.iter().all(unchanged) {
+            return false;
+        }
+    }
+    let at = cx.changes;
+    *cx.reads.borrow_mut() = Some(Vec::new());
+    let changed = step(cx);
+    let mut reads = cx.reads.borrow_mut().take().unwrap_or_default();
+    reads.sort_unstable();
+    reads.dedup();
+    *memo = Some(Memo { at, hot, reads });
+    changed
+}
+
+/// One pass over the constraints; whether anything changed.
+fn pass(
+    cx: &mut FlowContext,
+    k: &Constraints,
+    hot: &mut HotConstraints,
+    mut memos: Option<&mut Memos>,
+) -> bool {
+    let mut changed = false;
+    for (i, (func, asg)) in k.assignments.iter().enumerate() {
+        hot.update(&cx.hot);
+        if hot.assignments[i] {
+            let memo = memos.as_deref_mut().map(|m| &mut m.assignments[i]);
+            changed |= memoised(cx, memo, true, |cx| assignment(cx, *func, asg));
+        }
+    }
+    for (i, (func, call)) in k.calls.iter().enumerate() {
+        hot.update(&cx.hot);
+        let is_hot = hot.calls[i];
+        let memo = memos.as_deref_mut().map(|m| &mut m.calls[i]);
+        changed |= match k.element_stores[i] {
+            Some(store) if is_hot => {
+                memoised(cx, memo, true, |cx| element_store(cx, *func, call, store))
+            }
+            Some(_) => false,
+            None => memoised(cx, memo, is_hot, |cx| {
+                arguments(cx, *func, &k.call_args[i], &k.call_targets[i], is_hot)
+            }),
+        };
+    }
+    for (i, (func, e)) in k.returns.iter().enumerate() {
+        hot.update(&cx.hot);
+        if hot.returns[i] {
+            let memo = memos.as_deref_mut().map(|m| &mut m.returns[i]);
+            changed |= memoised(cx, memo, true, |cx| {
+                let v = cx.eval(*func, *e, 0);
+                cx.merge(Loc::Ret(*func), &v)
+            });
+        }
+    }
+    changed
 }
 
 /// Which constraints mention a name that holds tracked values: what
@@ -508,7 +587,7 @@ fn assignment(cx: &mut FlowContext, func: FuncId, asg: &Assignment) -> bool {
                     None
                 };
                 if let Some(rloc) = alias {
-                    if let Some(filled) = cx.fills.get(&loc).cloned() {
+                    if let Some(filled) = cx.fills_of(&loc).cloned() {
                         changed |= cx.merge(rloc.clone(), &Val::arrays(filled.clone()));
                         changed |= cx.add_fills(rloc, filled);
                     }
@@ -614,7 +693,7 @@ fn arguments(
     let mut changed = false;
     let src = cx.src(func);
     for &g in targets {
-        if !hot && !cx.filling.contains(&g) {
+        if !hot && !cx.is_filling(g) {
             continue;
         }
         let params = cx.funcs[g].params.clone();
@@ -631,8 +710,7 @@ fn arguments(
             }
             // The callee may fill the caller's array (or page).
             let filled: BTreeSet<_> = cx
-                .fills
-                .get(&Loc::Var(g, param.clone()))
+                .fills_of(&Loc::Var(g, param.clone()))
                 .cloned()
                 .unwrap_or_default();
             if filled.is_empty() {
