@@ -15,6 +15,7 @@ use crate::c::NodeExt;
 use crate::engine::Engine;
 use crate::rule::ElementStore;
 use foldhash::fast::FixedState;
+use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use tree_sitter::Node;
@@ -55,8 +56,11 @@ pub(crate) enum Slot {
 /// Which constraints mention what, for the fixpoint's hot constraints and
 /// the searches of what releases read: per field name (by `name_key`) the
 /// constraints that mention it, per function where its constraints of
-/// each kind lie (an identifier of a function is looked up among those),
-/// and the calls that may reach each function. Built once per round.
+/// each kind lie, and the calls that may reach each function. Built once
+/// per round; the identifiers of a function are indexed the first time one
+/// of them is asked about, and the identifiers of the whole program the
+/// first time one is asked about anywhere (for a function whose return
+/// value is tracked).
 #[derive(Default)]
 pub(crate) struct MentionIndex {
     by_field: HashMap<u64, Vec<Slot>, FixedState>,
@@ -64,6 +68,17 @@ pub(crate) struct MentionIndex {
     /// macros), calls and returns, as ranges of `Constraints`' lists.
     of_func: Vec<[std::ops::Range<usize>; 4]>,
     calls_of: HashMap<FuncId, Vec<usize>, FixedState>,
+    by_var: RefCell<HashMap<FuncId, HashMap<u64, Vec<Slot>, FixedState>, FixedState>>,
+    by_ident: std::cell::OnceCell<HashMap<u64, Vec<Slot>, FixedState>>,
+}
+
+/// The keys of the identifiers a constraint mentions.
+fn ident_keys<'k>(k: &'k Constraints, slot: Slot) -> &'k [u64] {
+    match slot {
+        Slot::Assignment(i) => k.assignment_mentions[i].ident_keys(),
+        Slot::Call(i) => k.call_mentions[i].ident_keys(),
+        Slot::Return(i) => k.return_mentions[i].ident_keys(),
+    }
 }
 
 impl MentionIndex {
@@ -72,12 +87,13 @@ impl MentionIndex {
             of_func,
             ..MentionIndex::default()
         };
-        let mentions = (k.assignment_mentions.iter().enumerate())
-            .map(|(i, m)| (Slot::Assignment(i), m))
-            .chain((k.call_mentions.iter().enumerate()).map(|(i, m)| (Slot::Call(i), m)))
-            .chain((k.return_mentions.iter().enumerate()).map(|(i, m)| (Slot::Return(i), m)));
-        for (slot, m) in mentions {
-            for &key in m.field_keys() {
+        for slot in all_slots(k) {
+            let keys = match slot {
+                Slot::Assignment(i) => k.assignment_mentions[i].field_keys(),
+                Slot::Call(i) => k.call_mentions[i].field_keys(),
+                Slot::Return(i) => k.return_mentions[i].field_keys(),
+            };
+            for &key in keys {
                 index.by_field.entry(key).or_default().push(slot);
             }
         }
@@ -93,39 +109,40 @@ impl MentionIndex {
     }
 
     /// The constraints that mention identifier `name` anywhere, in
-    /// constraint order (rarely asked: for a function whose return value
-    /// is tracked).
+    /// constraint order.
     pub fn ident(&self, k: &Constraints, name: &str) -> Vec<Slot> {
-        let key = name_key(name);
-        let mentions = (k.assignment_mentions.iter().enumerate())
-            .map(|(i, m)| (Slot::Assignment(i), m))
-            .chain((k.call_mentions.iter().enumerate()).map(|(i, m)| (Slot::Call(i), m)))
-            .chain((k.return_mentions.iter().enumerate()).map(|(i, m)| (Slot::Return(i), m)));
-        mentions
-            .filter(|(_, m)| m.ident_keys().contains(&key))
-            .map(|(slot, _)| slot)
-            .collect()
+        let index = self.by_ident.get_or_init(|| {
+            let mut index: HashMap<u64, Vec<Slot>, FixedState> = HashMap::default();
+            for slot in all_slots(k) {
+                for &key in ident_keys(k, slot) {
+                    index.entry(key).or_default().push(slot);
+                }
+            }
+            index
+        });
+        index.get(&name_key(name)).cloned().unwrap_or_default()
     }
 
-    /// The constraints of `func` that mention identifier `name`.
+    /// The constraints of `func` that mention identifier `name`, in
+    /// constraint order.
     pub fn var(&self, k: &Constraints, func: FuncId, name: &str) -> Vec<Slot> {
-        let key = name_key(name);
-        let Some([plain, iterations, calls, returns]) = self.of_func.get(func.index()) else {
-            return Vec::new();
-        };
-        let assignments = plain.clone().chain(iterations.clone());
-        let assignments = assignments
-            .filter(|&i| k.assignment_mentions[i].ident_keys().contains(&key))
-            .map(Slot::Assignment);
-        let calls = calls
-            .clone()
-            .filter(|&i| k.call_mentions[i].ident_keys().contains(&key))
-            .map(Slot::Call);
-        let returns = returns
-            .clone()
-            .filter(|&i| k.return_mentions[i].ident_keys().contains(&key))
-            .map(Slot::Return);
-        assignments.chain(calls).chain(returns).collect()
+        let mut by_var = self.by_var.borrow_mut();
+        let of_func = by_var.entry(func).or_insert_with(|| {
+            let mut index: HashMap<u64, Vec<Slot>, FixedState> = HashMap::default();
+            if let Some([plain, iterations, calls, returns]) = self.of_func.get(func.index()) {
+                let slots = (plain.clone().chain(iterations.clone()))
+                    .map(Slot::Assignment)
+                    .chain(calls.clone().map(Slot::Call))
+                    .chain(returns.clone().map(Slot::Return));
+                for slot in slots {
+                    for &key in ident_keys(k, slot) {
+                        index.entry(key).or_default().push(slot);
+                    }
+                }
+            }
+            index
+        });
+        of_func.get(&name_key(name)).cloned().unwrap_or_default()
     }
 
     /// The constraints that mention field name `name`.
@@ -139,6 +156,14 @@ impl MentionIndex {
     pub fn calls_of(&self, func: FuncId) -> &[usize] {
         self.calls_of.get(&func).map_or(&[], Vec::as_slice)
     }
+}
+
+/// Every constraint, by kind, in order.
+fn all_slots(k: &Constraints) -> impl Iterator<Item = Slot> {
+    (0..k.assignments.len())
+        .map(Slot::Assignment)
+        .chain((0..k.calls.len()).map(Slot::Call))
+        .chain((0..k.returns.len()).map(Slot::Return))
 }
 
 /// The constraints of one function, in node order, with what each
