@@ -63,14 +63,17 @@ pub(crate) enum Slot {
 /// value is tracked).
 #[derive(Default)]
 pub(crate) struct MentionIndex {
-    by_field: HashMap<u64, Vec<Slot>, FixedState>,
+    by_field: KeySlots,
     /// Per function (by index): its assignments (plain, then iterator
     /// macros), calls and returns, as ranges of `Constraints`' lists.
     of_func: Vec<[std::ops::Range<usize>; 4]>,
     calls_of: HashMap<FuncId, Vec<usize>, FixedState>,
-    by_var: RefCell<HashMap<FuncId, HashMap<u64, Vec<Slot>, FixedState>, FixedState>>,
-    by_ident: std::cell::OnceCell<HashMap<u64, Vec<Slot>, FixedState>>,
+    by_var: RefCell<HashMap<FuncId, KeySlots, FixedState>>,
+    by_ident: std::cell::OnceCell<KeySlots>,
 }
+
+/// The constraints that mention each name, by `name_key`.
+type KeySlots = HashMap<u64, Vec<Slot>, FixedState>;
 
 /// The keys of the identifiers a constraint mentions.
 fn ident_keys<'k>(k: &'k Constraints, slot: Slot) -> &'k [u64] {
@@ -112,7 +115,7 @@ impl MentionIndex {
     /// constraint order.
     pub fn ident(&self, k: &Constraints, name: &str) -> Vec<Slot> {
         let index = self.by_ident.get_or_init(|| {
-            let mut index: HashMap<u64, Vec<Slot>, FixedState> = HashMap::default();
+            let mut index = KeySlots::default();
             for slot in all_slots(k) {
                 for &key in ident_keys(k, slot) {
                     index.entry(key).or_default().push(slot);
@@ -128,7 +131,7 @@ impl MentionIndex {
     pub fn var(&self, k: &Constraints, func: FuncId, name: &str) -> Vec<Slot> {
         let mut by_var = self.by_var.borrow_mut();
         let of_func = by_var.entry(func).or_insert_with(|| {
-            let mut index: HashMap<u64, Vec<Slot>, FixedState> = HashMap::default();
+            let mut index = KeySlots::default();
             if let Some([plain, iterations, calls, returns]) = self.of_func.get(func.index()) {
                 let slots = (plain.clone().chain(iterations.clone()))
                     .map(Slot::Assignment)
