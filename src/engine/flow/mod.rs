@@ -323,7 +323,7 @@ pub(crate) struct FlowContext<'a, 't> {
     pub fills: HashMap<Loc, BTreeSet<UnitId>>,
     /// The functions with a parameter in `fills`: their callers' arrays
     /// are filled back, whatever else the calls pass.
-    pub filling: HashSet<FuncId>,
+    filling: HashSet<FuncId>,
     pub units: IdVec<UnitId, UnitState>,
     /// Union-find over units: pages of one unit stored into another's array
     /// make them one flow.
@@ -634,7 +634,7 @@ impl<'a, 't> FlowContext<'a, 't> {
     }
 
     /// Keeps `filling` up to date with a location about to be in `fills`.
-    pub fn note_filling(&mut self, loc: &Loc) {
+    fn note_filling(&mut self, loc: &Loc) {
         if let Loc::Var(g, name) = loc {
             if self.funcs[*g].params.contains(name) && self.filling.insert(*g) {
                 self.note_change(Read::Filling(*g));
