@@ -53,15 +53,8 @@ pub(crate) fn collect<'t>(
     let mut answers: HashMap<(usize, usize), Answer> = HashMap::new();
     {
         let guards = Guards::new(cx, k, scanned);
-        for (i, (func, call)) in k.calls.iter().enumerate() {
-            let release = call.callee_name(cx.src(*func)).is_some_and(|c| {
-                cx.engine
-                    .pack
-                    .flow
-                    .releases
-                    .contains(&*String::from_utf8_lossy(c))
-            });
-            if !release || !matters(cx, i) {
+        for (i, (func, _)) in k.calls.iter().enumerate() {
+            if !k.release_calls[i] || !matters(cx, i) {
                 continue;
             }
             for (position, &arg) in k.call_args[i].iter().enumerate() {

@@ -39,6 +39,9 @@ pub(crate) struct Constraints<'t> {
     /// Per call: whether the vocabulary lists its callee as a use or a
     /// container call (`FlowSpec::is_use`, `FlowSpec::is_element_call`).
     pub vocabulary_calls: Vec<bool>,
+    /// Per call: whether the vocabulary lists its callee as a release
+    /// (`FlowSpec::releases`, `__free_page()` as well as `put_page()`).
+    pub release_calls: Vec<bool>,
     pub returns: Vec<(FuncId, Node<'t>)>,
     return_mentions: Vec<Arc<Mentions>>,
     /// Which constraints mention each name.
@@ -201,6 +204,8 @@ struct FunctionCall<'t> {
     element_store: Option<ElementStore>,
     /// The callee is a use or a container call of the vocabulary.
     vocabulary: bool,
+    /// The callee is a release of the vocabulary.
+    release: bool,
 }
 
 impl<'t> FunctionConstraints<'t> {
@@ -251,6 +256,7 @@ impl<'t> FunctionConstraints<'t> {
                     args,
                     element_store: callee.and_then(|c| flow.element_stores.get(c).copied()),
                     vocabulary: callee.is_some_and(|c| flow.is_use(c) || flow.is_element_call(c)),
+                    release: callee.is_some_and(|c| flow.releases.contains(c)),
                 });
             }
         }
@@ -314,6 +320,7 @@ impl<'t> Constraints<'t> {
             call_args: Vec::new(),
             element_stores: Vec::new(),
             vocabulary_calls: Vec::new(),
+            release_calls: Vec::new(),
             returns: Vec::new(),
             return_mentions: Vec::new(),
             mentioned: MentionIndex::default(),
@@ -349,6 +356,7 @@ impl<'t> Constraints<'t> {
                 k.call_args.push(c.args.clone());
                 k.element_stores.push(c.element_store);
                 k.vocabulary_calls.push(c.vocabulary);
+                k.release_calls.push(c.release);
             }
         }
         for (g, fc) in each() {
