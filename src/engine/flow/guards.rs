@@ -43,7 +43,7 @@ use super::escapes::value_sources;
 use super::ids::FuncId;
 use super::objects::{every_field_mention, macro_mentions, ObjectTrace};
 use super::propagate::{Constraints, Slot};
-use super::{push_unique, text, FlowContext, Limit, Loc, Need, Needs, Origins, Val};
+use super::{text, FlowContext, Limit, Loc, Need, Needs, Origins, Val};
 use crate::c::syntax::{shape, strip, Assignment, ExprShape};
 use crate::c::NodeExt;
 use crate::engine::reason::Origin;
@@ -783,24 +783,14 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
         let mut dropped = Guarded::default();
         // Only an assignment that names the field (under one of its
         // spellings) can store into it; in program order.
-        let mut stores: Vec<usize> = Vec::new();
-        let mut spellings = cx.types.spellings(s, value_field);
-        push_unique(&mut spellings, value_field.clone());
-        for spelling in &spellings {
-            stores.extend(
-                self.k
-                    .mentioned
-                    .field(spelling)
-                    .iter()
-                    .filter_map(|slot| match slot {
-                        Slot::Assignment(i) => Some(*i),
-                        _ => None,
-                    }),
-            );
-        }
-        stores.sort_unstable();
-        stores.dedup();
-        for (h, asg) in stores.into_iter().map(|i| &self.k.assignments[i]) {
+        let stores = (self.k.mentioned)
+            .naming_field(&cx.types, s, value_field)
+            .into_iter()
+            .filter_map(|slot| match slot {
+                Slot::Assignment(i) => Some(i),
+                _ => None,
+            });
+        for (h, asg) in stores.map(|i| &self.k.assignments[i]) {
             if cx.loc_of(*h, asg.lhs).as_ref() != Some(&value_loc) {
                 continue;
             }

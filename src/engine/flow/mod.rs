@@ -358,7 +358,7 @@ pub(crate) struct FlowContext<'a, 't> {
     pub changed_at: HashMap<Read, u64>,
     /// Every field expression of the functions, by field name, in function
     /// and node order: built when first asked (`field_mentions`).
-    field_index: std::cell::OnceCell<HashMap<&'t [u8], Vec<(FuncId, Node<'t>)>, FixedState>>,
+    field_index: std::cell::OnceCell<FieldIndex<'t>>,
     /// The function-like macros of the files read whose body begins with a
     /// call: those that may forward to a function (`forwarded_to`).
     pub forwarding_macros: HashSet<&'t [u8]>,
@@ -369,8 +369,7 @@ impl<'t> FlowContext<'_, 't> {
     /// field `name`, in function and node order.
     pub fn field_mentions(&self, name: &str) -> &[(FuncId, Node<'t>)] {
         let index = self.field_index.get_or_init(|| {
-            let mut index: HashMap<&'t [u8], Vec<(FuncId, Node<'t>)>, FixedState> =
-                HashMap::default();
+            let mut index = FieldIndex::default();
             for (id, f) in self.funcs.iter_enumerated() {
                 let src: &'t [u8] = self.src(id);
                 for &(n, field) in &f.constraints.field_expressions {
@@ -385,6 +384,9 @@ impl<'t> FlowContext<'_, 't> {
         index.get(name.as_bytes()).map(Vec::as_slice).unwrap_or(&[])
     }
 }
+
+/// Every field expression of a program's functions, by field name.
+type FieldIndex<'t> = HashMap<&'t [u8], Vec<(FuncId, Node<'t>)>, FixedState>;
 
 /// What holds tracked values, by name. Names are only ever added.
 #[derive(Default)]
@@ -433,7 +435,7 @@ pub(crate) struct Mentions {
 /// with one key only make a lookup list a constraint it did not need.
 pub(crate) fn name_key(name: &str) -> u64 {
     use std::hash::BuildHasher;
-    foldhash::fast::FixedState::with_seed(0).hash_one(name)
+    FixedState::with_seed(0).hash_one(name)
 }
 
 impl Mentions {
@@ -559,11 +561,23 @@ impl<'a, 't> FlowContext<'a, 't> {
                 }
             }
         }
-        let info = self.locs.entry(loc.clone()).or_default();
-        let before = (info.arrays.len(), info.pages.len());
-        info.arrays.extend(v.arrays.iter().copied());
-        info.pages.extend(v.pages.iter().copied());
-        let changed = before != (info.arrays.len(), info.pages.len());
+        let changed = match self.locs.get_mut(&loc) {
+            Some(info) => {
+                let before = (info.arrays.len(), info.pages.len());
+                info.arrays.extend(v.arrays.iter().copied());
+                info.pages.extend(v.pages.iter().copied());
+                before != (info.arrays.len(), info.pages.len())
+            }
+            None => {
+                let info = Info {
+                    arrays: v.arrays.clone(),
+                    pages: v.pages.clone(),
+                    ..Info::default()
+                };
+                self.locs.insert(loc.clone(), info);
+                true
+            }
+        };
         if changed {
             self.note_change(Read::Value(loc));
         }
@@ -622,11 +636,21 @@ impl<'a, 't> FlowContext<'a, 't> {
     /// anything was new.
     pub fn add_fills(&mut self, loc: Loc, units: impl IntoIterator<Item = UnitId>) -> bool {
         self.note_filling(&loc);
-        let created = !self.fills.contains_key(&loc);
-        let f = self.fills.entry(loc.clone()).or_default();
-        let before = f.len();
-        f.extend(units);
-        let changed = f.len() != before;
+        // A new entry is a change even when empty: it makes the location
+        // one that `fills_of` finds.
+        let (changed, created) = match self.fills.get_mut(&loc) {
+            Some(f) => {
+                let before = f.len();
+                f.extend(units);
+                (f.len() != before, false)
+            }
+            None => {
+                let f: BTreeSet<UnitId> = units.into_iter().collect();
+                let changed = !f.is_empty();
+                self.fills.insert(loc.clone(), f);
+                (changed, true)
+            }
+        };
         if changed || created {
             self.note_change(Read::Fills(loc));
         }

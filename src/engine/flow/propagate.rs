@@ -12,6 +12,7 @@ use super::values::{alias_loc, element_field_home, element_home};
 use super::{name_key, FlowContext, Hot, HotName, Limit, Loc, Mentions, Read, Val};
 use crate::c::syntax::{shape, Assignment, Call, ExprShape};
 use crate::c::NodeExt;
+use crate::engine::types::TypeIndex;
 use crate::engine::Engine;
 use crate::rule::ElementStore;
 use foldhash::fast::FixedState;
@@ -48,8 +49,9 @@ pub(crate) struct Constraints<'t> {
     pub mentioned: MentionIndex,
 }
 
-/// A constraint of `Constraints`, by kind and index.
-#[derive(Clone, Copy, Debug)]
+/// A constraint of `Constraints`, by kind and index (ordered as the
+/// program's constraints are).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Slot {
     Assignment(usize),
     Call(usize),
@@ -78,12 +80,12 @@ pub(crate) struct MentionIndex {
 /// The constraints that mention each name, by `name_key`.
 type KeySlots = HashMap<u64, Vec<Slot>, FixedState>;
 
-/// The keys of the identifiers a constraint mentions.
-fn ident_keys<'k>(k: &'k Constraints, slot: Slot) -> &'k [u64] {
+/// What a constraint mentions.
+fn mentions<'k>(k: &'k Constraints, slot: Slot) -> &'k Mentions {
     match slot {
-        Slot::Assignment(i) => k.assignment_mentions[i].ident_keys(),
-        Slot::Call(i) => k.call_mentions[i].ident_keys(),
-        Slot::Return(i) => k.return_mentions[i].ident_keys(),
+        Slot::Assignment(i) => &k.assignment_mentions[i],
+        Slot::Call(i) => &k.call_mentions[i],
+        Slot::Return(i) => &k.return_mentions[i],
     }
 }
 
@@ -94,12 +96,7 @@ impl MentionIndex {
             ..MentionIndex::default()
         };
         for slot in all_slots(k) {
-            let keys = match slot {
-                Slot::Assignment(i) => k.assignment_mentions[i].field_keys(),
-                Slot::Call(i) => k.call_mentions[i].field_keys(),
-                Slot::Return(i) => k.return_mentions[i].field_keys(),
-            };
-            for &key in keys {
+            for &key in mentions(k, slot).field_keys() {
                 index.by_field.entry(key).or_default().push(slot);
             }
         }
@@ -120,7 +117,7 @@ impl MentionIndex {
         let index = self.by_ident.get_or_init(|| {
             let mut index = KeySlots::default();
             for slot in all_slots(k) {
-                for &key in ident_keys(k, slot) {
+                for &key in mentions(k, slot).ident_keys() {
                     index.entry(key).or_default().push(slot);
                 }
             }
@@ -141,7 +138,7 @@ impl MentionIndex {
                     .chain(calls.clone().map(Slot::Call))
                     .chain(returns.clone().map(Slot::Return));
                 for slot in slots {
-                    for &key in ident_keys(k, slot) {
+                    for &key in mentions(k, slot).ident_keys() {
                         index.entry(key).or_default().push(slot);
                     }
                 }
@@ -156,6 +153,20 @@ impl MentionIndex {
         self.by_field
             .get(&name_key(name))
             .map_or(&[], Vec::as_slice)
+    }
+
+    /// The constraints that name field `field` of struct `s` under any of
+    /// its spellings (`TypeIndex::spellings`): the only ones that can read
+    /// or write it; each once, in constraint order.
+    pub fn naming_field(&self, types: &TypeIndex, s: &str, field: &str) -> Vec<Slot> {
+        let mut names = types.spellings(s, field);
+        if !names.iter().any(|n| n == field) {
+            names.push(field.to_string());
+        }
+        let mut slots: Vec<Slot> = names.iter().flat_map(|n| self.field(n)).copied().collect();
+        slots.sort_unstable();
+        slots.dedup();
+        slots
     }
 
     /// The calls that may reach `func`, each once, in program order.

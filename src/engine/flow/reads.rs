@@ -47,6 +47,7 @@ impl Reach {
 
 /// Byte ranges per file, to ask in logarithmic time whether one of them
 /// holds a given range.
+#[derive(Clone)]
 pub(super) struct Enclosing {
     /// Per file, (start, end) sorted, with the largest end up to each.
     ranges: HashMap<FileId, Vec<(usize, usize, usize)>>,
@@ -212,13 +213,7 @@ impl<'k, 't> ReleaseReads<'k, 't> {
         let mut slots: Vec<Slot> = Vec::new();
         match l {
             Loc::Var(func, name) => slots.extend(index.var(self.k, *func, name)),
-            Loc::Field(s, f) => {
-                let mut names = cx.types.spellings(s, f);
-                push_unique(&mut names, f.clone());
-                for name in names {
-                    slots.extend(index.field(&name));
-                }
-            }
+            Loc::Field(s, f) => slots.extend(index.naming_field(&cx.types, s, f)),
             // No expression reads a location through what a function returns.
             Loc::Ret(_) => {}
         }
@@ -461,9 +456,7 @@ impl<'k, 't> ReleaseReads<'k, 't> {
             places: Vec::new(),
             subjects: Vec::new(),
             k: self.k,
-            release_ranges: Enclosing {
-                ranges: self.release_ranges.ranges.clone(),
-            },
+            release_ranges: self.release_ranges.clone(),
             graph: RefCell::default(),
             only_read: RefCell::default(),
         };
