@@ -11,8 +11,9 @@
 //! skipped and the run goes on.
 
 use crate::c::parse::{self, Parsed};
+use crate::engine::MAX_HOLDER_CANDIDATES;
 use crate::engine::{AcquirePolicy, Engine, FileFindings, Plan, SiteKind, TreeApi, Unit};
-use crate::engine::{Blocker, FileFacts, Need, Needs, ProgramFile, MAX_HOLDER_CANDIDATES};
+use crate::engine::{Blocker, FileFacts, GainedWords, Interest, Need, Needs, ProgramFile};
 use crate::rewrite::diff::file_diff;
 use crate::rewrite::edit::overlaps;
 use crate::rewrite::patch::apply_unified;
@@ -220,8 +221,11 @@ impl Prefilter {
     }
 }
 
+/// Parses files in parallel, each leaving out the function bodies that
+/// cannot take part in an analysis with `interest` (`parse::parse_skeleton`).
 fn parse_all(
     mut files: Vec<(String, Vec<u8>)>,
+    interest: &Interest,
     skipped: &mut Vec<SkippedFile>,
 ) -> Vec<(String, Parsed)> {
     // Largest first, one file per task, so that a few big files do not queue
@@ -230,8 +234,51 @@ fn parse_all(
     let results: Vec<(String, Option<Parsed>)> = files
         .into_par_iter()
         .with_max_len(1)
-        .map(|(rel, bytes)| (rel, parse::parse(&bytes)))
+        .map(|(rel, bytes)| {
+            let keep = |region: &[u8]| interest.may_take_part(region);
+            let parsed = parse::parse_skeleton(&bytes, &keep);
+            (rel, parsed)
+        })
         .collect();
+    parsed_or_skipped(results, skipped)
+}
+
+/// The files whose parse left out a function body that may take part in
+/// an analysis with `interest`, parsed again for it (`Parsed::again`). Each
+/// file's parse left out only bodies that could not take part in the
+/// analysis before, so only the bodies holding one of the words `gained`
+/// since then are asked again.
+///
+/// Returns the files parsed again and the paths of every file tried: one
+/// tree-sitter gives up on this time is skipped, as `parse_all` skips it,
+/// and the caller drops every file tried from the earlier parses.
+fn parse_again(
+    parsed: &[&(String, Parsed)],
+    interest: &Interest,
+    gained: &GainedWords,
+    skipped: &mut Vec<SkippedFile>,
+) -> (Vec<(String, Parsed)>, HashSet<String>) {
+    let keep = |region: &[u8]| interest.may_take_part(region);
+    let results: Vec<(String, Option<Parsed>)> = parsed
+        .par_iter()
+        .with_max_len(1)
+        .filter(|file| {
+            file.1.left_out.iter().any(|c| {
+                let region = &file.1.original[c.region.clone()];
+                gained.in_text(region) && keep(region)
+            })
+        })
+        .map(|file| (file.0.clone(), file.1.again(&keep)))
+        .collect();
+    let paths = results.iter().map(|(rel, _)| rel.clone()).collect();
+    (parsed_or_skipped(results, skipped), paths)
+}
+
+/// The files parsed, in order; each file tree-sitter gave up on is skipped.
+fn parsed_or_skipped(
+    results: Vec<(String, Option<Parsed>)>,
+    skipped: &mut Vec<SkippedFile>,
+) -> Vec<(String, Parsed)> {
     let mut out = Vec::new();
     for (rel, p) in results {
         match p {
@@ -331,11 +378,12 @@ pub fn run(
         filters: &filters,
         progress,
         skipped,
+        interest: Interest::new(&engine, &Needs::default()),
     };
     // The parse trees of every round are dropped when the rounds return,
     // before the rewritten text is parsed again to check it.
     let analysed = {
-        let parsed = parse_all(candidates, &mut rounds.skipped);
+        let parsed = parse_all(candidates, &rounds.interest, &mut rounds.skipped);
         let parsed: Vec<&(String, Parsed)> = parsed.iter().collect();
         let facts = facts_of(&parsed);
         rounds.round(parsed.into_iter().zip(facts).collect(), Needs::default(), 1)
@@ -381,6 +429,9 @@ struct Rounds<'r> {
     filters: &'r [Option<WordFilter>],
     progress: &'r (dyn Fn(usize, usize) + Sync),
     skipped: Vec<SkippedFile>,
+    /// The words of the round being made: every file parsed so far left
+    /// out only bodies that cannot take part in it.
+    interest: Interest,
 }
 
 impl Rounds<'_> {
@@ -434,11 +485,23 @@ impl Rounds<'_> {
                 Read::Yes(bytes) => new_files.push((rel, bytes)),
             }
         }
-        let fresh = parse_all(new_files, &mut self.skipped);
-        let fresh: Vec<&(String, Parsed)> = fresh.iter().collect();
-        let fresh_facts = facts_of(&fresh);
-        let mut next: Vec<(&(String, Parsed), FileFacts)> = parsed.into_iter().zip(facts).collect();
-        next.extend(fresh.into_iter().zip(fresh_facts));
+        // The next round's words: new files leave out the bodies that
+        // cannot take part, and a file that left out a body that now can is
+        // parsed again.
+        let interest = Interest::new(self.engine, &scanned);
+        let gained = interest.gained_since(&self.interest);
+        self.interest = interest;
+        let interest = &self.interest;
+        let (again, again_paths) = parse_again(&parsed, interest, &gained, &mut self.skipped);
+        let fresh = parse_all(new_files, interest, &mut self.skipped);
+        let renewed: Vec<&(String, Parsed)> = again.iter().chain(&fresh).collect();
+        let renewed_facts = facts_of(&renewed);
+        let mut next: Vec<(&(String, Parsed), FileFacts)> = parsed
+            .into_iter()
+            .zip(facts)
+            .filter(|(file, _)| !again_paths.contains(file.0.as_str()))
+            .collect();
+        next.extend(renewed.into_iter().zip(renewed_facts));
         self.round(next, scanned, round + 1)
     }
 
@@ -473,15 +536,23 @@ impl Rounds<'_> {
 struct AnalysedFile {
     rel: String,
     original: Vec<u8>,
-    errors: usize,
+    /// The parse errors of the whole file, or `None` when its tree left
+    /// out function bodies (counted by parsing it whole, only if it changes).
+    errors: Option<usize>,
 }
 
 impl AnalysedFile {
+    /// The parse errors of the whole original file.
+    fn errors(&self) -> usize {
+        self.errors
+            .unwrap_or_else(|| error_count(&self.original).unwrap_or(0))
+    }
+
     fn of((rel, parsed): &(String, Parsed)) -> AnalysedFile {
         AnalysedFile {
             rel: rel.clone(),
             original: parsed.original.clone(),
-            errors: parsed.error_count(),
+            errors: parsed.left_out.is_empty().then(|| parsed.error_count()),
         }
     }
 }
@@ -991,7 +1062,7 @@ fn render_outcome(
                 let src = &analysed[*file];
                 let mut all: Vec<Edit> = edits.iter().map(|(_, e)| e.clone()).collect();
                 all.sort();
-                let before_errors = src.errors;
+                let before_errors = src.errors();
                 let after = apply_edits(&src.original, &all);
                 if parses_no_worse(before_errors, &after) {
                     // Self-check: the diff the sinks print, applied to the

@@ -9,6 +9,7 @@ pub mod defines;
 pub mod macros;
 pub mod node;
 pub mod parse;
+pub mod skeleton;
 pub mod syntax;
 
 pub use node::NodeExt;

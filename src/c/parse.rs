@@ -8,8 +8,9 @@
 
 use crate::c::defines::{DefineIndex, MacroDef};
 use crate::c::macros::{neutralise, MacroTable};
+use crate::c::skeleton::{body_candidates, BodyCandidate};
 use std::cell::RefCell;
-use tree_sitter::{Node, Parser, Tree};
+use tree_sitter::{Node, Parser, Point, Range, Tree};
 
 thread_local! {
     static PARSER: RefCell<Parser> = RefCell::new({
@@ -30,18 +31,114 @@ pub struct Parsed {
     pub tree: Tree,
     pub lines: LineIndex,
     defines: DefineIndex,
+    /// The function bodies whose inside the tree leaves out
+    /// (`parse_skeleton`), in file order; empty for a whole parse.
+    pub left_out: Vec<BodyCandidate>,
 }
 
 /// Parses C source bytes. `None` only when tree-sitter returns no tree at all.
 pub fn parse(original: &[u8]) -> Option<Parsed> {
     let neutral = neutralise(original, MacroTable::builtin());
     let tree = parse_raw(&neutral)?;
-    Some(Parsed {
-        original: original.to_vec(),
-        lines: LineIndex::new(original),
-        defines: DefineIndex::of(original),
-        neutral,
-        tree,
+    Some(Parsed::new(original, neutral, tree, Vec::new()))
+}
+
+/// Parses C source bytes, leaving out the inside of each function body
+/// (`skeleton::body_candidates`) whose region `keep` refuses: the tree
+/// holds those functions with an empty body. The whole file is parsed when
+/// no body is left out, or when the tree shows that a body left out is not
+/// the body of a function definition lying inside its region (the
+/// layout misled the candidates). `None` only when tree-sitter returns no
+/// tree at all.
+pub fn parse_skeleton(original: &[u8], keep: &dyn Fn(&[u8]) -> bool) -> Option<Parsed> {
+    let neutral = neutralise(original, MacroTable::builtin());
+    skeleton(original, neutral, None, keep)
+}
+
+impl Parsed {
+    /// The file parsed again as `parse_skeleton` parses it, reusing this
+    /// parse's tree wherever its text is read again (tree-sitter's
+    /// incremental parse: only the bodies read now and not before are
+    /// parsed).
+    pub fn again(&self, keep: &dyn Fn(&[u8]) -> bool) -> Option<Parsed> {
+        skeleton(&self.original, self.neutral.clone(), Some(&self.tree), keep)
+    }
+}
+
+fn skeleton(
+    original: &[u8],
+    neutral: Vec<u8>,
+    old: Option<&Tree>,
+    keep: &dyn Fn(&[u8]) -> bool,
+) -> Option<Parsed> {
+    let left_out: Vec<BodyCandidate> = body_candidates(&neutral)
+        .into_iter()
+        .filter(|c| !keep(&original[c.region.clone()]))
+        .collect();
+    if !left_out.is_empty() {
+        let lines = LineIndex::new(original);
+        let ranges = included_ranges(&left_out, original.len(), &lines);
+        let tree = PARSER.with(|p| {
+            let mut p = p.borrow_mut();
+            p.set_included_ranges(&ranges).ok()?;
+            let tree = p.parse(&neutral, old);
+            p.set_included_ranges(&[])
+                .expect("the whole document is a valid range");
+            tree
+        });
+        if let Some(tree) = tree.filter(|t| left_out_are_function_bodies(t, &left_out)) {
+            return Some(Parsed::new(original, neutral, tree, left_out));
+        }
+    }
+    let tree = PARSER.with(|p| p.borrow_mut().parse(&neutral, old))?;
+    Some(Parsed::new(original, neutral, tree, Vec::new()))
+}
+
+/// The ranges a skeleton parse reads: everything but the inside of the
+/// bodies left out (each body keeps its `{` and its `}`).
+fn included_ranges(left_out: &[BodyCandidate], len: usize, lines: &LineIndex) -> Vec<Range> {
+    let point = |offset: usize| Point {
+        row: lines.line_of(offset).saturating_sub(1),
+        column: offset - lines.line_start(offset),
+    };
+    let mut ranges = Vec::with_capacity(left_out.len() + 1);
+    let mut start = 0;
+    for c in left_out {
+        let end = c.open + 1;
+        ranges.push(Range {
+            start_byte: start,
+            end_byte: end,
+            start_point: point(start),
+            end_point: point(end),
+        });
+        start = c.close;
+    }
+    ranges.push(Range {
+        start_byte: start,
+        end_byte: len,
+        start_point: point(start),
+        end_point: point(len),
+    });
+    ranges
+}
+
+/// Whether each body left out is, in `tree`, the whole body of a function
+/// definition that starts inside the body's region.
+fn left_out_are_function_bodies(tree: &Tree, left_out: &[BodyCandidate]) -> bool {
+    let root = tree.root_node();
+    left_out.iter().all(|c| {
+        root.descendant_for_byte_range(c.open, c.close + 1)
+            .filter(|body| {
+                body.kind() == "compound_statement"
+                    && body.start_byte() == c.open
+                    && body.end_byte() == c.close + 1
+            })
+            .and_then(|body| body.parent())
+            .is_some_and(|def| {
+                def.kind() == "function_definition"
+                    && def.start_byte() >= c.region.start
+                    && def.child_by_field_name("body").map(|b| b.start_byte()) == Some(c.open)
+            })
     })
 }
 
@@ -51,6 +148,26 @@ pub fn parse_raw(text: &[u8]) -> Option<Tree> {
 }
 
 impl Parsed {
+    fn new(original: &[u8], neutral: Vec<u8>, tree: Tree, left_out: Vec<BodyCandidate>) -> Parsed {
+        Parsed {
+            original: original.to_vec(),
+            lines: LineIndex::new(original),
+            defines: DefineIndex::of(original),
+            neutral,
+            tree,
+            left_out,
+        }
+    }
+
+    /// The number of parse errors of the whole file: the tree's, or for a
+    /// skeleton parse those of a whole parse of it.
+    pub fn whole_error_count(&self) -> usize {
+        if self.left_out.is_empty() {
+            return self.error_count();
+        }
+        parse_raw(&self.neutral).map_or(0, |t| count_errors(t.root_node()))
+    }
+
     /// The original bytes a node spans.
     pub fn text(&self, node: Node) -> &[u8] {
         &self.original[node.start_byte()..node.end_byte()]
@@ -135,5 +252,88 @@ mod tests {
         assert_eq!(p.line_of(13), 2);
         let clean = parse(b"static int __init f(void __user *p)\n{\n\treturn 0;\n}\n").unwrap();
         assert_eq!(clean.error_count(), 0);
+    }
+
+    /// Every node of a tree outside the ranges `left_out`, as (kind, start,
+    /// end), in tree order.
+    fn nodes_outside(tree: &Tree, left_out: &[BodyCandidate]) -> Vec<(String, usize, usize)> {
+        let mut out = Vec::new();
+        crate::c::syntax::preorder(tree.root_node(), |n| {
+            let inside = left_out
+                .iter()
+                .any(|c| n.start_byte() > c.open && n.end_byte() <= c.close);
+            if !inside {
+                out.push((n.kind().to_string(), n.start_byte(), n.end_byte()));
+            }
+            true
+        });
+        out
+    }
+
+    const TWO_FUNCTIONS: &str = "struct s { int a; };\n\nstatic int used(struct s *p)\n{\n\treturn p->a + wanted();\n}\n\nvoid other(int x)\n{\n\tif (x) {\n\t\tx = 1 +;\n\t}\n}\n\nint last;\n";
+
+    #[test]
+    fn a_skeleton_leaves_out_the_bodies_refused_and_keeps_every_other_node() {
+        let src = TWO_FUNCTIONS.as_bytes();
+        let keep = |region: &[u8]| memchr::memmem::find(region, b"wanted").is_some();
+        let skeleton = parse_skeleton(src, &keep).unwrap();
+        assert_eq!(skeleton.left_out.len(), 1);
+        let body = &skeleton.left_out[0];
+        assert_eq!(
+            &TWO_FUNCTIONS[body.open..body.close + 1],
+            "{\n\tif (x) {\n\t\tx = 1 +;\n\t}\n}"
+        );
+        // The function left out is still defined over its whole text, with
+        // an empty body.
+        let defs = crate::c::syntax::functions(skeleton.tree.root_node());
+        let names: Vec<String> = defs.iter().map(|d| d.name(src)).collect();
+        assert_eq!(names, ["used", "other"]);
+        assert_eq!(defs[1].node.end_byte(), body.close + 1);
+        assert_eq!(defs[1].body.named_child_count(), 0);
+        // Every node outside the body is the whole parse's.
+        let whole = parse(src).unwrap();
+        assert_eq!(
+            nodes_outside(&skeleton.tree, &skeleton.left_out),
+            nodes_outside(&whole.tree, &skeleton.left_out)
+        );
+        // The body's parse error is not in the tree, but is counted.
+        assert_eq!(skeleton.error_count(), 0);
+        assert_eq!(skeleton.whole_error_count(), whole.error_count());
+        assert!(whole.error_count() >= 1);
+    }
+
+    #[test]
+    fn parsed_again_a_skeleton_reads_the_bodies_now_kept() {
+        let src = TWO_FUNCTIONS.as_bytes();
+        let skeleton = parse_skeleton(src, &|_: &[u8]| false).unwrap();
+        assert_eq!(skeleton.left_out.len(), 2);
+        let again = skeleton
+            .again(&|region: &[u8]| memchr::memmem::find(region, b"x = 1").is_some())
+            .unwrap();
+        assert_eq!(again.left_out.len(), 1);
+        assert_eq!(
+            &TWO_FUNCTIONS[again.left_out[0].open..again.left_out[0].close + 1],
+            "{\n\treturn p->a + wanted();\n}"
+        );
+        let whole = skeleton.again(&|_: &[u8]| true).unwrap();
+        assert!(whole.left_out.is_empty());
+        assert_eq!(
+            whole.tree.root_node().to_sexp(),
+            parse(src).unwrap().tree.root_node().to_sexp()
+        );
+    }
+
+    #[test]
+    fn a_layout_that_misleads_gives_a_whole_parse() {
+        // A block at file scope after a macro ending in `)`: laid out like a
+        // body, parsed as no function's.
+        let src = b"#define twice(a) ((a) + (a))\n{\n\tx = 1;\n}\n";
+        assert_eq!(body_candidates(src).len(), 1);
+        let p = parse_skeleton(src, &|_: &[u8]| false).unwrap();
+        assert!(p.left_out.is_empty());
+        assert_eq!(
+            p.tree.root_node().to_sexp(),
+            parse(src).unwrap().tree.root_node().to_sexp()
+        );
     }
 }

@@ -19,7 +19,10 @@ use crate::c::NodeExt;
 use crate::rule::{RuleKind, RulePack, Target};
 use serde::Serialize;
 
-pub use flow::{FileFacts, Need, Needs, ProgramAnalysis, ProgramFile, MAX_HOLDER_CANDIDATES};
+pub use flow::{
+    FileFacts, GainedWords, Interest, Need, Needs, ProgramAnalysis, ProgramFile,
+    MAX_HOLDER_CANDIDATES,
+};
 pub use matcher::{Binding, Match, MatchedToken};
 pub use reason::{Blocker, Decision, Limit, Origin, PinCase, Separation};
 

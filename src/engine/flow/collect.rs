@@ -491,6 +491,16 @@ fn prepare_file<'t>(
             }
             *words = Mentioned::Interesting;
         }
+        // The pipeline parses again every file whose parse left out the
+        // body of a function that may take part (`Interest::may_take_part`).
+        debug_assert!(
+            !f.parsed
+                .left_out
+                .iter()
+                .any(|c| c.open == def.body.start_byte()),
+            "{}: {name}() takes part but its body was left out of the parse",
+            f.path
+        );
         let body = function_facts.body.get_or_insert_with(|| {
             // One walk collects the body's nodes and measures its depth.
             match body_nodes(def.node, def.body, comment_id) {
@@ -722,8 +732,9 @@ fn new_unit(
 }
 
 /// The words that decide whether a function takes part in the analysis,
-/// compiled once per analysis.
-struct Interest {
+/// compiled once per analysis. The pipeline asks the same question of the
+/// function bodies a skeleton parse may leave out (`may_take_part`).
+pub struct Interest {
     /// The vocabulary of the rules, the functions and fields already
     /// searched for, and the structs of the fields, sorted: what a
     /// function's text is searched for.
@@ -742,7 +753,8 @@ struct Interest {
 }
 
 impl Interest {
-    fn new(engine: &Engine, scanned: &Needs) -> Interest {
+    /// The words of an analysis that has searched the tree for `scanned`.
+    pub fn new(engine: &Engine, scanned: &Needs) -> Interest {
         let mut direct_words: Vec<String> = engine.acquire_names().to_vec();
         direct_words.extend(engine.pack.release_identifiers());
         direct_words.extend(engine.pack.rewrite_identifiers());
@@ -785,16 +797,68 @@ impl Interest {
         }
     }
 
-    /// The words a text contains, sorted.
-    fn words_in(&self, text: &[u8]) -> Vec<String> {
-        let mut seen: Vec<usize> = self
+    /// The indices of the words a text contains, sorted.
+    fn present_in(&self, text: &[u8]) -> Vec<usize> {
+        let mut present: Vec<usize> = self
             .automaton
             .find_overlapping_iter(text)
             .map(|m| m.pattern().as_usize())
             .collect();
-        seen.sort_unstable();
-        seen.dedup();
-        seen.into_iter().map(|p| self.words[p].clone()).collect()
+        present.sort_unstable();
+        present.dedup();
+        present
+    }
+
+    /// The words a text contains, sorted.
+    fn words_in(&self, text: &[u8]) -> Vec<String> {
+        self.present_in(text)
+            .into_iter()
+            .map(|p| self.words[p].clone())
+            .collect()
+    }
+
+    /// Whether a function whose text is `text`, or lies inside `text`, may
+    /// take part: a function takes part only if its text mentions a word
+    /// (`mentioned_in`) and the struct of any field it mentions only by
+    /// name (`fields_ok`), and both only gain answers as a text grows.
+    pub fn may_take_part(&self, text: &[u8]) -> bool {
+        let present = self.present_in(text);
+        present.iter().any(|&p| self.any[p])
+            && present.iter().any(|&p| {
+                self.direct[p]
+                    || self.partners[p]
+                        .iter()
+                        .any(|q| present.binary_search(q).is_ok())
+            })
+    }
+
+    /// The words whose part in `may_take_part` is not the part they had in
+    /// `earlier` (new words, and words that gained a role or a partner):
+    /// a text that holds none of them may take part under both or neither.
+    pub fn gained_since(&self, earlier: &Interest) -> GainedWords {
+        fn role(interest: &Interest, p: usize) -> (bool, bool, Vec<&str>) {
+            let mut partners: Vec<&str> = interest.partners[p]
+                .iter()
+                .map(|&q| interest.words[q].as_str())
+                .collect();
+            partners.sort_unstable();
+            (interest.any[p], interest.direct[p], partners)
+        }
+        let gained: Vec<&str> = (0..self.words.len())
+            .filter(|&p| {
+                let before = earlier
+                    .words
+                    .binary_search_by(|x| x.as_str().cmp(&self.words[p]))
+                    .ok();
+                before.map_or(true, |q| role(earlier, q) != role(self, p))
+            })
+            .map(|p| self.words[p].as_str())
+            .collect();
+        GainedWords {
+            automaton: (!gained.is_empty()).then(|| {
+                aho_corasick::AhoCorasick::new(&gained).expect("identifiers are plain words")
+            }),
+        }
     }
 
     /// The indices in `words` of words a text contains.
@@ -822,6 +886,19 @@ impl Interest {
                     .iter()
                     .any(|q| present.binary_search(q).is_ok())
         })
+    }
+}
+
+/// The words of an `Interest` whose part differs from an earlier one's
+/// (`Interest::gained_since`).
+pub struct GainedWords {
+    automaton: Option<aho_corasick::AhoCorasick>,
+}
+
+impl GainedWords {
+    /// Whether `text` holds one of the words.
+    pub fn in_text(&self, text: &[u8]) -> bool {
+        self.automaton.as_ref().is_some_and(|a| a.is_match(text))
     }
 }
 

@@ -47,8 +47,8 @@ mod summaries;
 mod values;
 
 use crate::c::NodeExt;
-pub use collect::FileFacts;
 pub(crate) use collect::{AcquireSite, MatchSite};
+pub use collect::{FileFacts, GainedWords, Interest};
 pub use needs::{Need, Needs, MAX_HOLDER_CANDIDATES};
 pub(crate) use releases::ReleaseSite;
 

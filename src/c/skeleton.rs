@@ -1,0 +1,234 @@
+//! Function bodies a parse may leave out.
+//!
+//! Most of a kernel file the analysis reads is the bodies of functions that
+//! name nothing it follows: they never take part, yet parsing them is most
+//! of the parse's time and their syntax trees most of a run's memory. A
+//! *skeleton* parse gives tree-sitter every byte of the file except the
+//! inside of such bodies (`Parser::set_included_ranges`): the function is
+//! still a `function_definition` spanning its whole text, with an empty
+//! `compound_statement` for a body, and every other node keeps its offset.
+//!
+//! Only bodies laid out the way the kernel's coding style lays out a
+//! function are candidates: a line holding only `{` at column 0, right
+//! after a line whose code ends with `)`, up to the next line holding only
+//! `}` at column 0, with the braces between balanced (outside comments,
+//! string and character literals and preprocessor lines) and never closed
+//! before that line. Whether a candidate is left out is the caller's
+//! decision, from the text of its *region*: everything from the end of the
+//! previous candidate (or the start of the file) to the end of the body,
+//! which holds the whole function whatever its header looks like.
+//! `parse::parse_skeleton` then checks in the tree that each body left out
+//! is the body of a function definition lying inside its region, and
+//! parses the whole file otherwise.
+
+use std::ops::Range;
+
+/// A function body a skeleton parse may leave out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BodyCandidate {
+    /// The text that holds the whole function: from the end of the previous
+    /// candidate (or the start of the file) to the end of the body.
+    pub region: Range<usize>,
+    /// The byte offset of the body's `{`.
+    pub open: usize,
+    /// The byte offset of the body's `}`.
+    pub close: usize,
+}
+
+/// The candidate bodies of a file, in file order, found in the neutralised
+/// text (`macros::neutralise`).
+pub fn body_candidates(text: &[u8]) -> Vec<BodyCandidate> {
+    let lines = lines_of(text);
+    let mut out = Vec::new();
+    let mut region_start = 0;
+    let mut i = 0;
+    while i < lines.len() {
+        let line = &text[lines[i].clone()];
+        if line.trim_ascii_end() != b"{" || !header_ends_with_paren(text, &lines, i) {
+            i += 1;
+            continue;
+        }
+        let Some(end) =
+            (i + 1..lines.len()).find(|&k| text[lines[k].clone()].first() == Some(&b'}'))
+        else {
+            break;
+        };
+        let end_line = &text[lines[end].clone()];
+        let open = lines[i].start;
+        let close = lines[end].start;
+        if end_line.trim_ascii_end() == b"}" && balanced(&text[open + 1..close]) {
+            out.push(BodyCandidate {
+                region: region_start..close + 1,
+                open,
+                close,
+            });
+            region_start = close + 1;
+        }
+        i = end + 1;
+    }
+    out
+}
+
+/// The byte ranges of the lines of `text`, without their newlines.
+fn lines_of(text: &[u8]) -> Vec<Range<usize>> {
+    let mut lines = Vec::new();
+    let mut start = 0;
+    for nl in memchr::memchr_iter(b'\n', text) {
+        lines.push(start..nl);
+        start = nl + 1;
+    }
+    if start < text.len() {
+        lines.push(start..text.len());
+    }
+    lines
+}
+
+/// Whether the last line of code before line `at` (blank lines and lines
+/// holding only a comment left out) ends with `)`, as a function's
+/// declarator does.
+fn header_ends_with_paren(text: &[u8], lines: &[Range<usize>], at: usize) -> bool {
+    for k in (0..at).rev() {
+        let mut line = text[lines[k].clone()].trim_ascii();
+        // A comment closing the line (`void f(void) /* why */`).
+        while line.ends_with(b"*/") {
+            match memchr::memmem::rfind(line, b"/*") {
+                Some(start) => line = line[..start].trim_ascii(),
+                None => return false,
+            }
+        }
+        if line.is_empty() {
+            continue;
+        }
+        return line.ends_with(b")");
+    }
+    false
+}
+
+/// Whether the braces of a body's inside balance, and never close more than
+/// they opened, outside comments, string and character literals and
+/// preprocessor lines (which may hold one branch's brace of an `#if`).
+fn balanced(inside: &[u8]) -> bool {
+    let mut depth: usize = 0;
+    let mut i = 0;
+    let mut line_start = true;
+    while i < inside.len() {
+        let c = inside[i];
+        match c {
+            b'\n' => {
+                line_start = true;
+                i += 1;
+                continue;
+            }
+            b' ' | b'\t' => {
+                i += 1;
+                continue;
+            }
+            b'#' if line_start => {
+                // A directive runs to the end of its line and its
+                // continuation lines.
+                while i < inside.len() && inside[i] != b'\n' {
+                    if inside[i] == b'\\' && inside.get(i + 1) == Some(&b'\n') {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                continue;
+            }
+            _ => {}
+        }
+        line_start = false;
+        match c {
+            b'/' if inside.get(i + 1) == Some(&b'/') => {
+                while i < inside.len() && inside[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'/' if inside.get(i + 1) == Some(&b'*') => {
+                match memchr::memmem::find(&inside[i + 2..], b"*/") {
+                    Some(end) => i += end + 4,
+                    None => return false,
+                }
+                continue;
+            }
+            b'"' | b'\'' => {
+                i += 1;
+                while i < inside.len() && inside[i] != c {
+                    if inside[i] == b'\n' {
+                        return false;
+                    }
+                    if inside[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                if i >= inside.len() {
+                    return false;
+                }
+            }
+            b'{' => depth += 1,
+            b'}' => match depth.checked_sub(1) {
+                Some(d) => depth = d,
+                None => return false,
+            },
+            _ => {}
+        }
+        i += 1;
+    }
+    depth == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The candidates of `code` as (region text, body text).
+    fn candidates(code: &str) -> Vec<(String, String)> {
+        body_candidates(code.as_bytes())
+            .into_iter()
+            .map(|c| {
+                (
+                    code[c.region.clone()].to_string(),
+                    code[c.open..c.close + 1].to_string(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn kernel_style_function_bodies_are_candidates() {
+        let code = "int a;\nstatic int f(int x)\n{\n\tif (x) {\n\t\treturn 1;\n\t}\n\treturn 0;\n}\n\nvoid g(void) /* c */\n{\n}\n";
+        let found = candidates(code);
+        assert_eq!(found.len(), 2);
+        assert_eq!(
+            found[0].0,
+            "int a;\nstatic int f(int x)\n{\n\tif (x) {\n\t\treturn 1;\n\t}\n\treturn 0;\n}"
+        );
+        assert_eq!(
+            found[0].1,
+            "{\n\tif (x) {\n\t\treturn 1;\n\t}\n\treturn 0;\n}"
+        );
+        assert_eq!(found[1].0, "\n\nvoid g(void) /* c */\n{\n}");
+    }
+
+    #[test]
+    fn other_braces_at_column_zero_are_not_bodies() {
+        // A struct, an initialiser, a one-line function.
+        let code =
+            "struct s\n{\n\tint a;\n};\nstatic int t[] =\n{\n\t1,\n};\nint f(void) { return 0; }\n";
+        assert!(candidates(code).is_empty());
+    }
+
+    #[test]
+    fn unbalanced_bodies_are_not_candidates() {
+        // A brace in a string, a comment and a directive do not count; one
+        // branch of an #if opening a block that the other closes does.
+        let code = "void f(void)\n{\n\tputs(\"{\"); /* { */\n#if A\n\tif (a) {\n#else\n\tif (b) {\n#endif\n\t}\n}\n";
+        assert!(candidates(code).is_empty());
+        let code = "void f(void)\n{\n\tputs(\"{\"); /* { */ c = '}';\n#define X {\n}\n";
+        assert_eq!(candidates(code).len(), 1);
+        // A brace closed before the body's last line.
+        let code = "void f(void)\n{\n\t}\n\tx();\n}\n";
+        assert!(candidates(code).is_empty());
+    }
+}
