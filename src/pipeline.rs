@@ -535,7 +535,7 @@ impl Rounds<'_> {
 /// to check it) are never alive at once.
 struct AnalysedFile {
     rel: String,
-    original: Vec<u8>,
+    original: std::sync::Arc<[u8]>,
     /// The parse errors of the whole file, or `None` when its tree left
     /// out function bodies (counted by parsing it whole, only if it changes).
     errors: Option<usize>,
@@ -1207,7 +1207,7 @@ fn render_outcome(
         let outcome = FileOutcome {
             rel_path: std::mem::take(&mut file.rel),
             findings,
-            before: std::mem::take(&mut file.original),
+            before: file.original.to_vec(),
             after,
             edits,
             executable,

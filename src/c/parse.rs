@@ -10,6 +10,7 @@ use crate::c::defines::{DefineIndex, MacroDef};
 use crate::c::macros::{neutralise, MacroTable};
 use crate::c::skeleton::{body_candidates, BodyCandidate};
 use std::cell::RefCell;
+use std::sync::Arc;
 use tree_sitter::{Node, Parser, Point, Range, Tree};
 
 thread_local! {
@@ -22,12 +23,14 @@ thread_local! {
     });
 }
 
-/// A parsed C file: the original bytes, the neutralised bytes the tree was
-/// built from, the tree, and where its lines and function-like macro
-/// definitions begin.
+/// A parsed C file: the original bytes, the tree built from their
+/// neutralised copy (dropped once parsed: every node's span indexes the
+/// original), and where its lines and function-like macro definitions
+/// begin.
 pub struct Parsed {
-    pub original: Vec<u8>,
-    pub neutral: Vec<u8>,
+    /// Shared with the parses of the same file made again (`Parsed::again`)
+    /// and with what the pipeline keeps of it once its tree is dropped.
+    pub original: Arc<[u8]>,
     pub tree: Tree,
     pub lines: LineIndex,
     defines: DefineIndex,
@@ -40,7 +43,7 @@ pub struct Parsed {
 pub fn parse(original: &[u8]) -> Option<Parsed> {
     let neutral = neutralise(original, MacroTable::builtin());
     let tree = parse_raw(&neutral)?;
-    Some(Parsed::new(original, neutral, tree, Vec::new()))
+    Some(Parsed::new(original.into(), tree, Vec::new()))
 }
 
 /// Parses C source bytes, leaving out the inside of each function body
@@ -51,8 +54,7 @@ pub fn parse(original: &[u8]) -> Option<Parsed> {
 /// layout misled the candidates). `None` only when tree-sitter returns no
 /// tree at all.
 pub fn parse_skeleton(original: &[u8], keep: &dyn Fn(&[u8]) -> bool) -> Option<Parsed> {
-    let neutral = neutralise(original, MacroTable::builtin());
-    skeleton(original, neutral, None, keep)
+    skeleton(original.into(), None, keep)
 }
 
 impl Parsed {
@@ -61,22 +63,22 @@ impl Parsed {
     /// incremental parse: only the bodies read now and not before are
     /// parsed).
     pub fn again(&self, keep: &dyn Fn(&[u8]) -> bool) -> Option<Parsed> {
-        skeleton(&self.original, self.neutral.clone(), Some(&self.tree), keep)
+        skeleton(self.original.clone(), Some(&self.tree), keep)
     }
 }
 
 fn skeleton(
-    original: &[u8],
-    neutral: Vec<u8>,
+    original: Arc<[u8]>,
     old: Option<&Tree>,
     keep: &dyn Fn(&[u8]) -> bool,
 ) -> Option<Parsed> {
+    let neutral = neutralise(&original, MacroTable::builtin());
     let left_out: Vec<BodyCandidate> = body_candidates(&neutral)
         .into_iter()
         .filter(|c| !keep(&original[c.region.clone()]))
         .collect();
     if !left_out.is_empty() {
-        let lines = LineIndex::new(original);
+        let lines = LineIndex::new(&original);
         let ranges = included_ranges(&left_out, original.len(), &lines);
         let tree = PARSER.with(|p| {
             let mut p = p.borrow_mut();
@@ -87,11 +89,11 @@ fn skeleton(
             tree
         });
         if let Some(tree) = tree.filter(|t| left_out_are_function_bodies(t, &left_out)) {
-            return Some(Parsed::new(original, neutral, tree, left_out));
+            return Some(Parsed::new(original, tree, left_out));
         }
     }
     let tree = PARSER.with(|p| p.borrow_mut().parse(&neutral, old))?;
-    Some(Parsed::new(original, neutral, tree, Vec::new()))
+    Some(Parsed::new(original, tree, Vec::new()))
 }
 
 /// The ranges a skeleton parse reads: everything but the inside of the
@@ -148,12 +150,11 @@ pub fn parse_raw(text: &[u8]) -> Option<Tree> {
 }
 
 impl Parsed {
-    fn new(original: &[u8], neutral: Vec<u8>, tree: Tree, left_out: Vec<BodyCandidate>) -> Parsed {
+    fn new(original: Arc<[u8]>, tree: Tree, left_out: Vec<BodyCandidate>) -> Parsed {
         Parsed {
-            original: original.to_vec(),
-            lines: LineIndex::new(original),
-            defines: DefineIndex::of(original),
-            neutral,
+            lines: LineIndex::new(&original),
+            defines: DefineIndex::of(&original),
+            original,
             tree,
             left_out,
         }
@@ -165,17 +166,12 @@ impl Parsed {
         if self.left_out.is_empty() {
             return self.error_count();
         }
-        parse_raw(&self.neutral).map_or(0, |t| count_errors(t.root_node()))
+        parse(&self.original).map_or(0, |p| p.error_count())
     }
 
     /// The original bytes a node spans.
     pub fn text(&self, node: Node) -> &[u8] {
         &self.original[node.start_byte()..node.end_byte()]
-    }
-
-    /// The neutralised bytes a node spans (what the grammar saw).
-    pub fn neutral_text(&self, node: Node) -> &[u8] {
-        &self.neutral[node.start_byte()..node.end_byte()]
     }
 
     /// 1-based line of a byte offset.
