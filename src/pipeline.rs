@@ -27,7 +27,7 @@ use aho_corasick::{packed, AhoCorasick};
 use memchr::memmem::Finder;
 use rayon::prelude::*;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -494,14 +494,23 @@ impl Rounds<'_> {
         let interest = &self.interest;
         let (again, again_paths) = parse_again(&parsed, interest, &gained, &mut self.skipped);
         let fresh = parse_all(new_files, interest, &mut self.skipped);
-        let renewed: Vec<&(String, Parsed)> = again.iter().chain(&fresh).collect();
-        let renewed_facts = facts_of(&renewed);
-        let mut next: Vec<(&(String, Parsed), FileFacts)> = parsed
-            .into_iter()
-            .zip(facts)
-            .filter(|(file, _)| !again_paths.contains(file.0.as_str()))
-            .collect();
-        next.extend(renewed.into_iter().zip(renewed_facts));
+        let fresh: Vec<&(String, Parsed)> = fresh.iter().collect();
+        let fresh_facts = facts_of(&fresh);
+        let again: HashMap<&str, &(String, Parsed)> =
+            again.iter().map(|file| (file.0.as_str(), file)).collect();
+        let mut next: Vec<(&(String, Parsed), FileFacts)> = Vec::new();
+        for (file, file_facts) in parsed.into_iter().zip(facts) {
+            if !again_paths.contains(file.0.as_str()) {
+                next.push((file, file_facts));
+            } else if let Some(&renewed) = again.get(file.0.as_str()) {
+                let program_file = ProgramFile {
+                    path: &renewed.0,
+                    parsed: &renewed.1,
+                };
+                next.push((renewed, file_facts.renew(&file.1.left_out, &program_file)));
+            }
+        }
+        next.extend(fresh.into_iter().zip(fresh_facts));
         self.round(next, scanned, round + 1)
     }
 

@@ -8,6 +8,7 @@ use super::ids::{FileId, FuncId, IdVec, UnitId};
 use super::propagate::FunctionConstraints;
 use super::values::root_of;
 use super::{text, FlowContext, Func, Globals, Hot, Loc, ProgramFile, UnitState, Val};
+use crate::c::skeleton::BodyCandidate;
 use crate::c::syntax::{functions, preorder, shape, Call, ExprShape, FunctionDef};
 use crate::c::NodeExt;
 use crate::c::Parsed;
@@ -212,6 +213,40 @@ impl<'t> FileFacts<'t> {
             ops_slots: ops_slots(f.parsed.tree.root_node(), src),
             globals: crate::engine::types::global_type_names(f.parsed.tree.root_node(), src),
         }
+    }
+
+    /// The facts of the same file parsed again (`Parsed::again`) with more
+    /// of its bodies, `left_out_before` being what the earlier parse left
+    /// out. Parsing again changes only the bodies it reads now and did not
+    /// read before: everything else is kept, with the earlier tree's nodes
+    /// (that tree outlives these facts), and a function whose body is read
+    /// now gets its definition from the new tree and keeps what its text
+    /// is known to mention. When the two trees do not list the same
+    /// functions, the facts are made anew.
+    pub fn renew<'n>(self, left_out_before: &[BodyCandidate], f: &ProgramFile<'n>) -> FileFacts<'n>
+    where
+        't: 'n,
+    {
+        let now = functions(f.parsed.tree.root_node());
+        let same_functions = now.len() == self.functions.len()
+            && now
+                .iter()
+                .zip(&self.functions)
+                .all(|(a, b)| a.node.byte_range() == b.def.node.byte_range());
+        if !same_functions {
+            return FileFacts::of(f);
+        }
+        let mut facts: FileFacts<'n> = self;
+        for (function, def) in facts.functions.iter_mut().zip(now) {
+            let opens = def.body.start_byte();
+            let was_left_out = left_out_before.iter().any(|c| c.open == opens);
+            let is_left_out = f.parsed.left_out.iter().any(|c| c.open == opens);
+            if was_left_out && !is_left_out {
+                function.def = def;
+                function.body = None;
+            }
+        }
+        facts
     }
 
     /// Whether the file defines a struct (with its body).
