@@ -11,7 +11,7 @@ use crate::c::macros::{neutralise, MacroTable};
 use crate::c::skeleton::{body_candidates, BodyCandidate};
 use std::cell::RefCell;
 use std::sync::Arc;
-use tree_sitter::{Node, Parser, Point, Range, Tree};
+use tree_sitter::{InputEdit, Node, Parser, Point, Tree};
 
 thread_local! {
     static PARSER: RefCell<Parser> = RefCell::new({
@@ -47,8 +47,9 @@ pub fn parse(original: &[u8]) -> Option<Parsed> {
 }
 
 /// Parses C source bytes, leaving out the inside of each function body
-/// (`skeleton::body_candidates`) whose region `keep` refuses: the tree
-/// holds those functions with an empty body. The whole file is parsed when
+/// (`skeleton::body_candidates`) whose region `keep` refuses: the grammar
+/// reads it as blanks, so the tree holds those functions with an empty
+/// body. The whole file is parsed when
 /// no body is left out, or when the tree shows that a body left out is not
 /// the body of a function definition lying inside its region (the
 /// layout misled the candidates). `None` only when tree-sitter returns no
@@ -59,17 +60,23 @@ pub fn parse_skeleton(original: &[u8], keep: &dyn Fn(&[u8]) -> bool) -> Option<P
 
 impl Parsed {
     /// The file parsed again as `parse_skeleton` parses it, reusing this
-    /// parse's tree wherever its text is read again (tree-sitter's
-    /// incremental parse: only the bodies read now and not before are
-    /// parsed).
+    /// parse's tree wherever its text is the same (tree-sitter's
+    /// incremental parse: only the bodies whose inside is read now and was
+    /// not before, or the reverse, are parsed).
     pub fn again(&self, keep: &dyn Fn(&[u8]) -> bool) -> Option<Parsed> {
-        skeleton(self.original.clone(), Some(&self.tree), keep)
+        skeleton(
+            self.original.clone(),
+            Some((&self.tree, &self.left_out)),
+            keep,
+        )
     }
 }
 
+/// A skeleton parse, incremental from an earlier one's tree and the bodies
+/// it left out.
 fn skeleton(
     original: Arc<[u8]>,
-    old: Option<&Tree>,
+    earlier: Option<(&Tree, &[BodyCandidate])>,
     keep: &dyn Fn(&[u8]) -> bool,
 ) -> Option<Parsed> {
     let neutral = neutralise(&original, MacroTable::builtin());
@@ -78,50 +85,58 @@ fn skeleton(
         .filter(|c| !keep(&original[c.region.clone()]))
         .collect();
     if !left_out.is_empty() {
+        // The grammar reads the inside of each body left out as blanks:
+        // an empty block, with every offset, line and column kept.
+        let mut text = neutral.clone();
+        for c in &left_out {
+            blank(&mut text[c.open + 1..c.close]);
+        }
         let lines = LineIndex::new(&original);
-        let ranges = included_ranges(&left_out, original.len(), &lines);
-        let tree = PARSER.with(|p| {
-            let mut p = p.borrow_mut();
-            p.set_included_ranges(&ranges).ok()?;
-            let tree = p.parse(&neutral, old);
-            p.set_included_ranges(&[])
-                .expect("the whole document is a valid range");
-            tree
-        });
+        let earlier_tree = earlier.map(|(tree, before)| edited(tree, before, &left_out, &lines));
+        let tree = PARSER.with(|p| p.borrow_mut().parse(&text, earlier_tree.as_ref()));
         if let Some(tree) = tree.filter(|t| left_out_are_function_bodies(t, &left_out)) {
             return Some(Parsed::new(original, tree, left_out));
         }
     }
-    let tree = PARSER.with(|p| p.borrow_mut().parse(&neutral, old))?;
+    let tree = parse_raw(&neutral)?;
     Some(Parsed::new(original, tree, Vec::new()))
 }
 
-/// The ranges a skeleton parse reads: everything but the inside of the
-/// bodies left out (each body keeps its `{` and its `}`).
-fn included_ranges(left_out: &[BodyCandidate], len: usize, lines: &LineIndex) -> Vec<Range> {
+/// Every byte but the newlines made a space.
+fn blank(inside: &mut [u8]) {
+    for b in inside.iter_mut().filter(|b| **b != b'\n') {
+        *b = b' ';
+    }
+}
+
+/// An earlier skeleton's tree, told of the bodies whose inside it read as
+/// blanks and is now read as written, or the reverse (`Tree::edit`), so
+/// that an incremental parse reads those again and reuses the rest.
+fn edited(tree: &Tree, before: &[BodyCandidate], now: &[BodyCandidate], lines: &LineIndex) -> Tree {
     let point = |offset: usize| Point {
         row: lines.line_of(offset).saturating_sub(1),
         column: offset - lines.line_start(offset),
     };
-    let mut ranges = Vec::with_capacity(left_out.len() + 1);
-    let mut start = 0;
-    for c in left_out {
-        let end = c.open + 1;
-        ranges.push(Range {
+    let opens = |list: &[BodyCandidate], c: &BodyCandidate| {
+        list.binary_search_by_key(&c.open, |x| x.open).is_ok()
+    };
+    let mut tree = tree.clone();
+    let changed = before
+        .iter()
+        .filter(|c| !opens(now, c))
+        .chain(now.iter().filter(|c| !opens(before, c)));
+    for c in changed {
+        let (start, end) = (c.open + 1, c.close);
+        tree.edit(&InputEdit {
             start_byte: start,
-            end_byte: end,
-            start_point: point(start),
-            end_point: point(end),
+            old_end_byte: end,
+            new_end_byte: end,
+            start_position: point(start),
+            old_end_position: point(end),
+            new_end_position: point(end),
         });
-        start = c.close;
     }
-    ranges.push(Range {
-        start_byte: start,
-        end_byte: len,
-        start_point: point(start),
-        end_point: point(len),
-    });
-    ranges
+    tree
 }
 
 /// Whether each body left out is, in `tree`, the whole body of a function

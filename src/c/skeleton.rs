@@ -3,10 +3,13 @@
 //! Most of a kernel file the analysis reads is the bodies of functions that
 //! name nothing it follows: they never take part, yet parsing them is most
 //! of the parse's time and their syntax trees most of a run's memory. A
-//! *skeleton* parse gives tree-sitter every byte of the file except the
-//! inside of such bodies (`Parser::set_included_ranges`): the function is
-//! still a `function_definition` spanning its whole text, with an empty
-//! `compound_statement` for a body, and every other node keeps its offset.
+//! *skeleton* parse gives tree-sitter the file with the inside of such
+//! bodies blanked (spaces, newlines kept): the function is still a
+//! `function_definition` spanning its whole text, with an empty
+//! `compound_statement` for a body, and every node keeps its offset, line
+//! and column. (Tree-sitter's included ranges would say the same, but its
+//! lexer looks a position up among the ranges one by one: quadratic in a
+//! file of many small functions.)
 //!
 //! Only bodies laid out the way the kernel's coding style lays out a
 //! function are candidates: a line holding only `{` at column 0, right
