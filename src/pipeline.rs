@@ -18,7 +18,7 @@ use crate::rewrite::diff::file_diff;
 use crate::rewrite::edit::overlaps;
 use crate::rewrite::patch::apply_unified;
 use crate::rewrite::template::{render, Rendered};
-use crate::rewrite::verify::{error_count, parses_no_worse};
+use crate::rewrite::verify::rewrite_parses_no_worse;
 use crate::rewrite::{apply_edits, Edit};
 use crate::rule::{RulePack, Target};
 use crate::source::words::{WordFilter, WordProbe};
@@ -538,30 +538,19 @@ impl Rounds<'_> {
     }
 }
 
-/// A file as rendering reads it once the analysis is done: its path, its
-/// bytes and how many parse errors its tree held. The tree itself is not
-/// kept, so the file's own tree and the tree of its rewritten text (parsed
-/// to check it) are never alive at once.
+/// A file as rendering reads it once the analysis is done: its path and its
+/// bytes. The tree itself is not kept, so the file's own tree and the trees
+/// parsed to check its rewritten text are never alive at once.
 struct AnalysedFile {
     rel: String,
     original: std::sync::Arc<[u8]>,
-    /// The parse errors of the whole file, or `None` when its tree left
-    /// out function bodies (counted by parsing it whole, only if it changes).
-    errors: Option<usize>,
 }
 
 impl AnalysedFile {
-    /// The parse errors of the whole original file.
-    fn errors(&self) -> usize {
-        self.errors
-            .unwrap_or_else(|| error_count(&self.original).unwrap_or(0))
-    }
-
     fn of((rel, parsed): &(String, Parsed)) -> AnalysedFile {
         AnalysedFile {
             rel: rel.clone(),
             original: parsed.original.clone(),
-            errors: parsed.left_out.is_empty().then(|| parsed.error_count()),
         }
     }
 }
@@ -1071,9 +1060,8 @@ fn render_outcome(
                 let src = &analysed[*file];
                 let mut all: Vec<Edit> = edits.iter().map(|(_, e)| e.clone()).collect();
                 all.sort();
-                let before_errors = src.errors();
                 let after = apply_edits(&src.original, &all);
-                if parses_no_worse(before_errors, &after) {
+                if rewrite_parses_no_worse(&src.original, &after, &all) {
                     // Self-check: the diff the sinks print, applied to the
                     // original, gives the rewritten bytes exactly.
                     if let Err(why) = diff_reproduces(&src.rel, &src.original, &after) {
@@ -1097,9 +1085,8 @@ fn render_outcome(
                         .map(|(_, e)| e.clone())
                         .collect();
                     own.sort();
-                    if !error_count(&apply_edits(&src.original, &own))
-                        .is_some_and(|n| n <= before_errors)
-                    {
+                    let own_after = apply_edits(&src.original, &own);
+                    if !rewrite_parses_no_worse(&src.original, &own_after, &own) {
                         newly.insert(
                             ui,
                             Blocker::RewriteParseError {

@@ -1,12 +1,17 @@
 //! Self-checks on rewritten text: it must parse with no more errors than the
 //! original had.
 //!
-//! The check counts ERROR and MISSING nodes over the whole file after the
-//! same macro pass the original went through. A rewrite that adds one is a
+//! The check counts ERROR and MISSING nodes after the same macro pass the
+//! original went through, over the whole file or, for a rewrite, over both
+//! texts with the function bodies it does not touch left out alike
+//! (`rewrite_parses_no_worse`). A rewrite that adds one is a
 //! bug in a rule or in the rewriter; the caller drops the units responsible
 //! and reports them instead of writing a file it cannot read back.
 
-use crate::c::parse::parse;
+use crate::c::macros::{neutralise, MacroTable};
+use crate::c::parse::{parse, skeleton_error_count};
+use crate::c::skeleton::{body_candidates, BodyCandidate};
+use crate::rewrite::Edit;
 
 /// Errors in `text`, or `None` when no tree could be built.
 pub fn error_count(text: &[u8]) -> Option<usize> {
@@ -16,4 +21,98 @@ pub fn error_count(text: &[u8]) -> Option<usize> {
 /// Whether `after` parses with no more errors than `before_errors`.
 pub fn parses_no_worse(before_errors: usize, after: &[u8]) -> bool {
     error_count(after).is_some_and(|n| n <= before_errors)
+}
+
+/// Whether `after`, the text `edits` (sorted, disjoint) make of `before`,
+/// parses with no more errors than `before`. The function bodies no edit
+/// touches are the same text on both sides: both are counted with those
+/// left out (`parse::skeleton_error_count`), so a rewrite of a few
+/// functions of a large file parses only those. When either side's tree
+/// does not hold a body left out as a function's, both are parsed whole.
+pub fn rewrite_parses_no_worse(before: &[u8], after: &[u8], edits: &[Edit]) -> bool {
+    let (left_before, left_after) = untouched_bodies(before, after, edits);
+    if !left_before.is_empty() {
+        let counts = (
+            skeleton_error_count(before, &left_before),
+            skeleton_error_count(after, &left_after),
+        );
+        if let (Some(b), Some(a)) = counts {
+            return a <= b;
+        }
+    }
+    match (error_count(before), error_count(after)) {
+        (Some(b), Some(a)) => a <= b,
+        _ => false,
+    }
+}
+
+/// The candidate bodies (`skeleton::body_candidates`) of `before` that no
+/// edit touches and that are, moved by the edits before them, candidate
+/// bodies of `after` with the same text: in `before`, and in `after`.
+fn untouched_bodies(
+    before: &[u8],
+    after: &[u8],
+    edits: &[Edit],
+) -> (Vec<BodyCandidate>, Vec<BodyCandidate>) {
+    let in_after = body_candidates(&neutralise(after, MacroTable::builtin()));
+    let mut left_before = Vec::new();
+    let mut left_after = Vec::new();
+    for c in body_candidates(&neutralise(before, MacroTable::builtin())) {
+        let (start, end) = (c.region.start, c.close + 1);
+        if edits.iter().any(|e| e.start <= end && start <= e.end) {
+            continue;
+        }
+        let shift: isize = edits
+            .iter()
+            .filter(|e| e.end <= start)
+            .map(|e| e.text.len() as isize - (e.end - e.start) as isize)
+            .sum();
+        let moved = |x: usize| x.checked_add_signed(shift);
+        let (Some(open), Some(close)) = (moved(c.open), moved(c.close)) else {
+            continue;
+        };
+        let Ok(i) = in_after.binary_search_by_key(&open, |a| a.open) else {
+            continue;
+        };
+        let twin = &in_after[i];
+        if twin.close == close && after.get(open..=close) == before.get(c.open..=c.close) {
+            left_after.push(twin.clone());
+            left_before.push(c);
+        }
+    }
+    (left_before, left_after)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = "int a;\n\nstatic int one(int x)\n{\n\treturn put_page(x);\n}\n\nstatic int broken(int x)\n{\n\treturn x +;\n}\n\nstatic int three(int x)\n{\n\treturn x;\n}\n";
+
+    /// `FILE` with `from` replaced by `to` (once), and the edit.
+    fn edited(from: &str, to: &str) -> (Vec<u8>, Vec<Edit>) {
+        let start = FILE.find(from).unwrap();
+        let edit = Edit {
+            start,
+            end: start + from.len(),
+            text: to.as_bytes().to_vec(),
+        };
+        let edits = vec![edit];
+        (crate::rewrite::apply_edits(FILE.as_bytes(), &edits), edits)
+    }
+
+    #[test]
+    fn a_rewrite_is_checked_beside_the_errors_it_did_not_make() {
+        // A function the edit leaves alone keeps its parse error on both
+        // sides, and the edit (which moves it) adds none.
+        let (after, edits) = edited("put_page(x)", "unpin_user_page(x)\n\t\t/* moved */");
+        assert!(rewrite_parses_no_worse(FILE.as_bytes(), &after, &edits));
+        let (left_before, left_after) = untouched_bodies(FILE.as_bytes(), &after, &edits);
+        assert_eq!(left_before.len(), 2);
+        assert_eq!(left_after.len(), 2);
+        assert!(left_after[0].open > left_before[0].open);
+        // An edit that breaks the function it rewrites is caught.
+        let (after, edits) = edited("put_page(x)", "unpin_user_page(x,");
+        assert!(!rewrite_parses_no_worse(FILE.as_bytes(), &after, &edits));
+    }
 }
