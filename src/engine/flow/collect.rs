@@ -96,7 +96,9 @@ pub struct FileFacts<'t> {
 /// One function of a file, and its body once it has been looked at.
 struct FunctionFacts<'t> {
     def: FunctionDef<'t>,
-    body: Option<Body<'t>>,
+    /// Boxed: most functions of a file never take part, and a body taken
+    /// apart is several times the size of the rest.
+    body: Option<Box<Body<'t>>>,
     /// What the function's text is known to mention of the words of
     /// `Interest`. The searched needs only grow from round to round, so
     /// neither answer is lost and the text is searched once, then only for
@@ -538,7 +540,7 @@ fn prepare_file<'t>(
         );
         let body = function_facts.body.get_or_insert_with(|| {
             // One walk collects the body's nodes and measures its depth.
-            match body_nodes(def.node, def.body, comment_id) {
+            Box::new(match body_nodes(def.node, def.body, comment_id) {
                 None => Body::Deep,
                 Some(_) if def.has_error() => Body::Broken {
                     error_line: first_error_line(def.node, f.parsed),
@@ -554,9 +556,9 @@ fn prepare_file<'t>(
                         declarations,
                     }
                 }
-            }
+            })
         });
-        match body {
+        match &mut **body {
             Body::Deep => part.deep.push(SkippedFunction {
                 function: name,
                 line: f.parsed.line_of(def.node.start_byte()),
