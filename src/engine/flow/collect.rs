@@ -1076,3 +1076,56 @@ pub(crate) fn report_unparsed_regions(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::AcquirePolicy;
+    use crate::rule::{RulePack, Target};
+
+    /// The needs of an analysis that followed `helpers` and the field
+    /// `holder::slots`.
+    fn needs(helpers: &[&str], fields: &[(&str, &str)]) -> Needs {
+        let mut needs = Needs::default();
+        needs.callers.extend(helpers.iter().map(|h| h.to_string()));
+        needs
+            .fields
+            .extend(fields.iter().map(|(s, f)| (s.to_string(), f.to_string())));
+        needs
+    }
+
+    #[test]
+    fn a_body_may_take_part_by_a_word_or_a_field_with_its_struct() {
+        let pack = RulePack::builtin().unwrap();
+        let engine = Engine::new(&pack, Target::Unpin, AcquirePolicy::Evidence);
+        let first = Interest::new(&engine, &Needs::default());
+        let later = Interest::new(&engine, &needs(&["give_back"], &[("holder", "slots")]));
+        let may = |i: &Interest, t: &str| i.may_take_part(t.as_bytes());
+        // The vocabulary makes a body take part from the first round.
+        assert!(may(&first, "void f(void)\n{\n\tput_page(p);\n}"));
+        assert!(!may(
+            &first,
+            "void f(struct holder *h)\n{\n\th->slots[0] = 0;\n}"
+        ));
+        // A followed helper, and a followed field named with its struct.
+        assert!(may(&later, "void f(void)\n{\n\tgive_back(x);\n}"));
+        assert!(may(
+            &later,
+            "void f(struct holder *h)\n{\n\th->slots[0] = 0;\n}"
+        ));
+        assert!(!may(
+            &later,
+            "void f(struct other *o)\n{\n\to->slots[0] = 0;\n}"
+        ));
+        // What the later round gained: its new words, and the words that
+        // gained a partner; a text with none of them answers as before.
+        let gained = later.gained_since(&first);
+        assert!(gained.in_text(b"give_back"));
+        assert!(gained.in_text(b"slots"));
+        assert!(gained.in_text(b"holder"));
+        assert!(!gained.in_text(b"put_page(p)"));
+        assert!(!later
+            .gained_since(&later)
+            .in_text(b"give_back slots holder"));
+    }
+}
