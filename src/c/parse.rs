@@ -49,11 +49,10 @@ pub fn parse(original: &[u8]) -> Option<Parsed> {
 /// Parses C source bytes, leaving out the inside of each function body
 /// (`skeleton::body_candidates`) whose region `keep` refuses: the grammar
 /// reads it as blanks, so the tree holds those functions with an empty
-/// body. The whole file is parsed when
-/// no body is left out, or when the tree shows that a body left out is not
-/// the body of a function definition lying inside its region (the
-/// layout misled the candidates). `None` only when tree-sitter returns no
-/// tree at all.
+/// body. The whole file is parsed when no body is left out, or when the
+/// tree shows that a body left out is not the body of a function
+/// definition lying inside its region (the layout misled the candidates).
+/// `None` only when tree-sitter returns no tree at all.
 pub fn parse_skeleton(original: &[u8], keep: &dyn Fn(&[u8]) -> bool) -> Option<Parsed> {
     skeleton(original.into(), None, keep)
 }
@@ -85,12 +84,7 @@ fn skeleton(
         .filter(|c| !keep(&original[c.region.clone()]))
         .collect();
     if !left_out.is_empty() {
-        // The grammar reads the inside of each body left out as blanks:
-        // an empty block, with every offset, line and column kept.
-        let mut text = neutral.clone();
-        for c in &left_out {
-            blank(&mut text[c.open + 1..c.close]);
-        }
+        let text = blanked(&neutral, &left_out);
         let lines = LineIndex::new(&original);
         let earlier_tree = earlier.map(|(tree, before)| edited(tree, before, &left_out, &lines));
         let tree = PARSER.with(|p| p.borrow_mut().parse(&text, earlier_tree.as_ref()));
@@ -106,19 +100,25 @@ fn skeleton(
 /// blanked, as `parse_skeleton` would parse it; `None` when the tree does
 /// not hold each of them as a function's body (or tree-sitter gives up).
 pub fn skeleton_error_count(original: &[u8], left_out: &[BodyCandidate]) -> Option<usize> {
-    let mut text = neutralise(original, MacroTable::builtin());
-    for c in left_out {
-        blank(&mut text[c.open + 1..c.close]);
-    }
+    let text = blanked(&neutralise(original, MacroTable::builtin()), left_out);
     let tree = parse_raw(&text)?;
     left_out_are_function_bodies(&tree, left_out).then(|| count_errors(tree.root_node()))
 }
 
-/// Every byte but the newlines made a space.
-fn blank(inside: &mut [u8]) {
-    for b in inside.iter_mut().filter(|b| **b != b'\n') {
-        *b = b' ';
+/// The text the grammar reads for a skeleton: the inside of each body left
+/// out blanked, every byte but the newlines made a space, so that the body
+/// is an empty block and every offset, line and column stays.
+fn blanked(neutral: &[u8], left_out: &[BodyCandidate]) -> Vec<u8> {
+    let mut text = neutral.to_vec();
+    for c in left_out {
+        for b in text[c.open + 1..c.close]
+            .iter_mut()
+            .filter(|b| **b != b'\n')
+        {
+            *b = b' ';
+        }
     }
+    text
 }
 
 /// An earlier skeleton's tree, told of the bodies whose inside it read as
