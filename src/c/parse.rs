@@ -8,7 +8,7 @@
 
 use crate::c::defines::{DefineIndex, MacroDef};
 use crate::c::macros::{neutralise, MacroTable};
-use crate::c::skeleton::{body_candidates, BodyCandidate};
+use crate::c::skeleton::{body_candidates, left_out_at, BodyCandidate};
 use std::cell::RefCell;
 use std::sync::Arc;
 use tree_sitter::{InputEdit, Node, Parser, Point, Tree};
@@ -89,7 +89,7 @@ fn skeleton(
         let earlier_tree = earlier.map(|(tree, before)| edited(tree, before, &left_out, &lines));
         let tree = PARSER.with(|p| p.borrow_mut().parse(&text, earlier_tree.as_ref()));
         if let Some(tree) = tree.filter(|t| left_out_are_function_bodies(t, &left_out)) {
-            return Some(Parsed::new(original, tree, left_out));
+            return Some(Parsed::with_lines(original, tree, left_out, lines));
         }
     }
     let tree = parse_raw(&neutral)?;
@@ -129,14 +129,11 @@ fn edited(tree: &Tree, before: &[BodyCandidate], now: &[BodyCandidate], lines: &
         row: lines.line_of(offset).saturating_sub(1),
         column: offset - lines.line_start(offset),
     };
-    let opens = |list: &[BodyCandidate], c: &BodyCandidate| {
-        list.binary_search_by_key(&c.open, |x| x.open).is_ok()
-    };
     let mut tree = tree.clone();
     let changed = before
         .iter()
-        .filter(|c| !opens(now, c))
-        .chain(now.iter().filter(|c| !opens(before, c)));
+        .filter(|c| !left_out_at(now, c.open))
+        .chain(now.iter().filter(|c| !left_out_at(before, c.open)));
     for c in changed {
         let (start, end) = (c.open + 1, c.close);
         tree.edit(&InputEdit {
@@ -178,8 +175,18 @@ pub fn parse_raw(text: &[u8]) -> Option<Tree> {
 
 impl Parsed {
     fn new(original: Arc<[u8]>, tree: Tree, left_out: Vec<BodyCandidate>) -> Parsed {
+        let lines = LineIndex::new(&original);
+        Parsed::with_lines(original, tree, left_out, lines)
+    }
+
+    fn with_lines(
+        original: Arc<[u8]>,
+        tree: Tree,
+        left_out: Vec<BodyCandidate>,
+        lines: LineIndex,
+    ) -> Parsed {
         Parsed {
-            lines: LineIndex::new(&original),
+            lines,
             defines: DefineIndex::of(&original),
             original,
             tree,

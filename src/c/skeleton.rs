@@ -38,6 +38,12 @@ pub struct BodyCandidate {
     pub close: usize,
 }
 
+/// Whether `bodies` (in file order, as `body_candidates` gives them) holds
+/// the body that opens at byte `open`.
+pub fn left_out_at(bodies: &[BodyCandidate], open: usize) -> bool {
+    bodies.binary_search_by_key(&open, |c| c.open).is_ok()
+}
+
 /// The candidate bodies of a file, in file order, found in the neutralised
 /// text (`macros::neutralise`).
 pub fn body_candidates(text: &[u8]) -> Vec<BodyCandidate> {

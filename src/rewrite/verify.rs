@@ -57,16 +57,21 @@ fn untouched_bodies(
     let in_after = body_candidates(&neutralise(after, MacroTable::builtin()));
     let mut left_before = Vec::new();
     let mut left_after = Vec::new();
+    // The candidates and the edits are both in file order: one sweep keeps
+    // the shift of the edits wholly before the candidate's region.
+    let mut shift: isize = 0;
+    let mut next = 0;
     for c in body_candidates(&neutralise(before, MacroTable::builtin())) {
         let (start, end) = (c.region.start, c.close + 1);
-        if edits.iter().any(|e| e.start <= end && start <= e.end) {
+        while let Some(e) = edits.get(next).filter(|e| e.end < start) {
+            shift += e.text.len() as isize - (e.end - e.start) as isize;
+            next += 1;
+        }
+        // The first edit not wholly before the region touches it (an edit
+        // ending where the region starts counts) unless it starts past it.
+        if edits.get(next).is_some_and(|e| e.start <= end) {
             continue;
         }
-        let shift: isize = edits
-            .iter()
-            .filter(|e| e.end <= start)
-            .map(|e| e.text.len() as isize - (e.end - e.start) as isize)
-            .sum();
         let moved = |x: usize| x.checked_add_signed(shift);
         let (Some(open), Some(close)) = (moved(c.open), moved(c.close)) else {
             continue;
@@ -111,6 +116,19 @@ mod tests {
         assert_eq!(left_before.len(), 2);
         assert_eq!(left_after.len(), 2);
         assert!(left_after[0].open > left_before[0].open);
+        // An edit ending where a body's region begins touches that body:
+        // only the last one is left out then.
+        let at = FILE.find("}\n\nstatic int broken").unwrap() + 1;
+        let edits = vec![Edit {
+            start: at,
+            end: at,
+            text: b"\n".to_vec(),
+        }];
+        let after = crate::rewrite::apply_edits(FILE.as_bytes(), &edits);
+        let (left_before, left_after) = untouched_bodies(FILE.as_bytes(), &after, &edits);
+        assert_eq!(left_before.len(), 1);
+        assert_eq!(left_after[0].open, left_before[0].open + 1);
+        assert!(rewrite_parses_no_worse(FILE.as_bytes(), &after, &edits));
         // An edit that breaks the function it rewrites is caught.
         let (after, edits) = edited("put_page(x)", "unpin_user_page(x,");
         assert!(!rewrite_parses_no_worse(FILE.as_bytes(), &after, &edits));

@@ -8,7 +8,7 @@ use super::ids::{FileId, FuncId, IdVec, UnitId};
 use super::propagate::FunctionConstraints;
 use super::values::root_of;
 use super::{text, FlowContext, Func, Globals, Hot, Loc, ProgramFile, UnitState, Val};
-use crate::c::skeleton::BodyCandidate;
+use crate::c::skeleton::{left_out_at, BodyCandidate};
 use crate::c::syntax::{functions, preorder, shape, Call, ExprShape, FunctionDef};
 use crate::c::NodeExt;
 use crate::c::Parsed;
@@ -241,8 +241,8 @@ impl<'t> FileFacts<'t> {
         let mut facts: FileFacts<'n> = self;
         for (function, def) in facts.functions.iter_mut().zip(now) {
             let opens = def.body.start_byte();
-            let was_left_out = left_out_before.iter().any(|c| c.open == opens);
-            let is_left_out = f.parsed.left_out.iter().any(|c| c.open == opens);
+            let was_left_out = left_out_at(left_out_before, opens);
+            let is_left_out = left_out_at(&f.parsed.left_out, opens);
             if was_left_out && !is_left_out {
                 function.def = def;
                 function.body = None;
@@ -531,10 +531,7 @@ fn prepare_file<'t>(
         // The pipeline parses again every file whose parse left out the
         // body of a function that may take part (`Interest::may_take_part`).
         debug_assert!(
-            !f.parsed
-                .left_out
-                .iter()
-                .any(|c| c.open == def.body.start_byte()),
+            !left_out_at(&f.parsed.left_out, def.body.start_byte()),
             "{}: {name}() takes part but its body was left out of the parse",
             f.path
         );
@@ -860,13 +857,7 @@ impl Interest {
     /// name (`fields_ok`), and both only gain answers as a text grows.
     pub fn may_take_part(&self, text: &[u8]) -> bool {
         let present = self.present_in(text);
-        present.iter().any(|&p| self.any[p])
-            && present.iter().any(|&p| {
-                self.direct[p]
-                    || self.partners[p]
-                        .iter()
-                        .any(|q| present.binary_search(q).is_ok())
-            })
+        self.any_mentioned(&present) && self.fields_with_structs(&present)
     }
 
     /// The words whose part in `may_take_part` is not the part they had in
@@ -909,14 +900,23 @@ impl Interest {
 
     /// Whether a function that contains `seen` mentions one of the words.
     fn mentioned_in(&self, seen: &[String]) -> bool {
-        self.indices(seen).any(|p| self.any[p])
+        self.any_mentioned(&self.indices(seen).collect::<Vec<_>>())
     }
 
     /// Whether a function that contains `seen`, and mentions the words only
     /// through field names, also names one of those fields' structs
     /// (anywhere in its text).
     fn fields_ok(&self, seen: &[String]) -> bool {
-        let present: Vec<usize> = self.indices(seen).collect();
+        self.fields_with_structs(&self.indices(seen).collect::<Vec<_>>())
+    }
+
+    /// `mentioned_in`, for the sorted indices of the words present.
+    fn any_mentioned(&self, present: &[usize]) -> bool {
+        present.iter().any(|&p| self.any[p])
+    }
+
+    /// `fields_ok`, for the sorted indices of the words present.
+    fn fields_with_structs(&self, present: &[usize]) -> bool {
         present.iter().any(|&p| {
             self.direct[p]
                 || self.partners[p]
