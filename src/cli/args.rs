@@ -119,7 +119,7 @@ pub struct RunArgs {
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum PolicyArg {
-    /// Only pages seen used for DMA, written or kept long-term are pinned.
+    /// Only pages seen used for DMA, written, kept long-term or whose data the CPU reaches are pinned.
     Evidence,
     /// Every acquire whose releases all convert is pinned.
     All,

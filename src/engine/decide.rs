@@ -5,8 +5,8 @@
 
 use super::dataflow::{declarator_of, declarator_removal_range, one_line};
 use super::flow::ids::{FileId, FuncId, UnitId};
+use super::flow::{place_key, FlowContext, Info, Loc};
 use super::flow::{AcquireSite, MatchSite, ReleaseSite, UnitState};
-use super::flow::{FlowContext, Info, Loc};
 use super::reason::{Blocker, Decision, PinCase};
 use super::{AcquirePolicy, Class, FileFindings, Plan, Site, SiteKind, Unit};
 use crate::c::NodeExt;
@@ -271,10 +271,7 @@ fn decide(
             {
                 Decision::Keep(why)
             } else if evidence.is_empty() && engine.policy == AcquirePolicy::Evidence {
-                policy(
-                    s.data.iter().cloned().collect(),
-                    s.metadata.iter().cloned().collect(),
-                )
+                policy(s)
             } else {
                 Decision::Convert
             }
@@ -378,9 +375,17 @@ fn pin_case(cx: &FlowContext, s: &UnitState, decision: &Decision) -> Option<PinC
     if let Some((evidence, at)) = find(EvidenceKind::Write) {
         return Some(PinCase::WriteData { evidence, at });
     }
-    stored
-        .or(flagged)
-        .map(|(evidence, at)| PinCase::LongTerm { evidence, at })
+    if let Some((evidence, at)) = stored.or(flagged) {
+        return Some(PinCase::LongTerm { evidence, at });
+    }
+    // The first call reading the data, in file and line order.
+    s.data
+        .iter()
+        .min_by_key(|(_, at)| place_key(at))
+        .map(|(evidence, at)| PinCase::DataAccess {
+            evidence: evidence.clone(),
+            at: at.clone(),
+        })
 }
 
 /// What a piece of a unit's evidence shows.
@@ -421,14 +426,18 @@ fn evidence_kind(cx: &FlowContext, evidence: &str) -> Option<EvidenceKind> {
 }
 
 /// The acquire policy for a unit with no blocker and no evidence for a pin:
-/// kept when only struct page is looked at, else left for a decision.
-fn policy(data: Vec<String>, metadata: Vec<String>) -> Decision {
-    if data.is_empty() && !metadata.is_empty() {
-        Decision::Keep(Blocker::StructPageOnly { uses: metadata })
+/// converted when the CPU reaches the pages' data (FOLL_PIN is for pages
+/// "whose data *will* get accessed"), kept when only struct page is looked
+/// at (case 4), else left for a decision.
+fn policy(s: &UnitState) -> Decision {
+    if !s.data.is_empty() {
+        Decision::Convert
+    } else if !s.metadata.is_empty() {
+        Decision::Keep(Blocker::StructPageOnly {
+            uses: s.metadata.iter().cloned().collect(),
+        })
     } else {
-        let mut uses = data;
-        uses.extend(metadata);
-        Decision::Manual(vec![Blocker::NeedsDecision { uses }])
+        Decision::Manual(vec![Blocker::NeedsDecision])
     }
 }
 

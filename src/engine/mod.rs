@@ -177,9 +177,10 @@ pub struct FileFindings {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AcquirePolicy {
-    /// Only those whose pages are seen used for DMA, written, or kept
-    /// long-term; struct-page-only users keep their reference; the rest are
-    /// reported as needing a decision (Documentation/core-api/pin_user_pages.rst).
+    /// Only those whose pages are seen used for DMA, written, kept
+    /// long-term or whose data the CPU reaches; struct-page-only users keep their
+    /// reference; flows with no use seen are reported as needing a decision
+    /// (Documentation/core-api/pin_user_pages.rst).
     Evidence,
     /// Every acquire whose releases can all be converted.
     All,

@@ -136,8 +136,9 @@ pub enum Blocker {
     /// (`call` at `place`): it drops its references when the memory goes
     /// away, so a reference is enough (case 3).
     MmuNotifier { call: String, place: String },
-    /// Nothing shows whether the pages need a pin.
-    NeedsDecision { uses: Vec<String> },
+    /// Nothing shows whether the pages need a pin: no use of the pages at
+    /// all is seen, neither of their data nor of their struct page.
+    NeedsDecision,
     /// A bound of the analysis was reached.
     LimitReached(Limit),
     /// A file the pipeline skipped mentions a name the flow goes through.
@@ -245,6 +246,11 @@ pub enum PinCase {
     StructPageOnly,
     /// Case 5: the CPU writes to the pages' data.
     WriteData { evidence: String, at: String },
+    /// The CPU reaches the pages' data (`kmap()` and the like) and nothing
+    /// else shows a need: FOLL_PIN "is for short term pins on pages whose
+    /// data *will* get accessed" (the document's last section), as against
+    /// case 4's struct page only.
+    DataAccess { evidence: String, at: String },
     /// Not a pin: the page is released before its address is used.
     Lookup,
     /// Not a pin: a brief access to another process's pages.

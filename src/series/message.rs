@@ -391,8 +391,8 @@ fn and_list(items: &[String]) -> String {
 pub fn rationale(target: Target) -> String {
     match target {
         Target::Unpin => format!(
-            "Pages whose contents are accessed by a device or written by the \
-            kernel while they are held must be pinned with pin_user_pages*() \
+            "Pages whose contents are accessed by a device or by the kernel \
+            while they are held must be pinned with pin_user_pages*() \
             and released with unpin_user_page*(), so that page_maybe_dma_pinned() \
             sees them ({DOC})."
         ),
@@ -492,6 +492,11 @@ fn case_sentence(facts: &Facts) -> Option<String> {
         }
         PinCase::WriteData { evidence, at } => Some(format!(
             "This is case 5 of {DOC}: the data within the {} is written, as {evidence}{} shows.",
+            n.noun,
+            place(at)
+        )),
+        PinCase::DataAccess { evidence, at } => Some(format!(
+            "The data within the {} is accessed through {evidence}{}, and {DOC} gives FOLL_PIN to pages whose data will be accessed.",
             n.noun,
             place(at)
         )),

@@ -225,14 +225,9 @@ impl fmt::Display for Blocker {
                 f,
                 "kept: the page is released ({release}) before its address is used ({use_place}), so the call only looks the page up"
             ),
-            Blocker::NeedsDecision { uses } if uses.is_empty() => write!(
+            Blocker::NeedsDecision => write!(
                 f,
-                "needs a decision: no DMA, dirtying, write or long-term use seen"
-            ),
-            Blocker::NeedsDecision { uses } => write!(
-                f,
-                "needs a decision: no DMA, dirtying, write or long-term use seen (uses: {})",
-                uses.join(", ")
+                "needs a decision: no use of the pages is seen"
             ),
             Blocker::LimitReached(limit) => write!(f, "{limit}"),
             Blocker::SkippedFileMentions { path, name, reason } => write!(
@@ -303,6 +298,9 @@ impl fmt::Display for PinCase {
             PinCase::StructPageOnly => write!(f, "case 4, struct page only: no pin"),
             PinCase::WriteData { evidence, at } => {
                 write!(f, "case 5, the page's data is written: {evidence} at {at}")
+            }
+            PinCase::DataAccess { evidence, at } => {
+                write!(f, "the page's data is accessed: {evidence} at {at}")
             }
             PinCase::Lookup => write!(f, "a lookup, not a pin"),
             PinCase::BriefRemoteAccess => {

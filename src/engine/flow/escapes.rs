@@ -1082,7 +1082,7 @@ fn named_call(
             unit.note_evidence(format!("{c}()"), place.clone());
         }
         if flow.data_access.contains(c) {
-            unit.data.insert(format!("{c}()"));
+            unit.note_data_access(format!("{c}()"), place.clone());
         }
         if flow.metadata_only.contains(c) {
             unit.metadata.insert(format!("{c}()"));

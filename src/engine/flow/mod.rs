@@ -244,7 +244,9 @@ pub(crate) struct UnitState {
     /// and line order) each piece of evidence was seen.
     pub evidence: BTreeMap<String, String>,
     pub metadata: BTreeSet<String>,
-    pub data: BTreeSet<String>,
+    /// The calls that reach the pages' contents with the CPU, with the
+    /// first place each was seen (as `evidence`).
+    pub data: BTreeMap<String, String>,
     pub flags: Vec<String>,
     /// The address space an acquire names when it is not the caller's
     /// (`get_user_pages_remote(mm, ...)` with `mm` other than
@@ -271,7 +273,7 @@ impl Default for UnitState {
             rules: BTreeSet::new(),
             evidence: BTreeMap::new(),
             metadata: BTreeSet::new(),
-            data: BTreeSet::new(),
+            data: BTreeMap::new(),
             flags: Vec::new(),
             remote: None,
             told_apart: Vec::new(),
@@ -283,15 +285,28 @@ impl UnitState {
     /// Records a piece of evidence and where it was seen; of several
     /// places, the first in file and line order is kept.
     pub fn note_evidence(&mut self, what: String, at: String) {
-        fn key(place: &str) -> (&str, usize) {
-            let (file, line) = place.rsplit_once(':').unwrap_or((place, ""));
-            (file, line.parse().unwrap_or(0))
-        }
-        match self.evidence.get(&what) {
-            Some(old) if key(old) <= key(&at) => {}
-            _ => {
-                self.evidence.insert(what, at);
-            }
+        note_first(&mut self.evidence, what, at);
+    }
+
+    /// Records a call reaching the pages' contents, keeping its first place.
+    pub fn note_data_access(&mut self, what: String, at: String) {
+        note_first(&mut self.data, what, at);
+    }
+}
+
+/// A place (`file:line`) as a key that sorts in file, then line order.
+pub fn place_key(place: &str) -> (&str, usize) {
+    let (file, line) = place.rsplit_once(':').unwrap_or((place, ""));
+    (file, line.parse().unwrap_or(0))
+}
+
+/// Records `what` at `at` unless it was seen at an earlier place (file,
+/// then line order).
+fn note_first(places: &mut BTreeMap<String, String>, what: String, at: String) {
+    match places.get(&what) {
+        Some(old) if place_key(old) <= place_key(&at) => {}
+        _ => {
+            places.insert(what, at);
         }
     }
 }

@@ -269,7 +269,9 @@ fn merge_units(cx: &mut FlowContext) -> Vec<UnitId> {
             target.note_evidence(what, at);
         }
         target.metadata.extend(moved.metadata);
-        target.data.extend(moved.data);
+        for (what, at) in moved.data {
+            target.note_data_access(what, at);
+        }
         target.flags.extend(moved.flags);
         if family != target.family {
             target.blockers.push(Blocker::MixedFamilyFlow);
