@@ -236,7 +236,7 @@ fn parse_all(
         .with_max_len(1)
         .map(|(rel, bytes)| {
             let keep = |region: &[u8]| interest.may_take_part(region);
-            let parsed = parse::parse_skeleton(&bytes, &keep);
+            let parsed = parse::parse_skeleton(bytes.into(), &keep);
             (rel, parsed)
         })
         .collect();

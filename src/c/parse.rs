@@ -53,8 +53,8 @@ pub fn parse(original: &[u8]) -> Option<Parsed> {
 /// tree shows that a body left out is not the body of a function
 /// definition lying inside its region (the layout misled the candidates).
 /// `None` only when tree-sitter returns no tree at all.
-pub fn parse_skeleton(original: &[u8], keep: &dyn Fn(&[u8]) -> bool) -> Option<Parsed> {
-    skeleton(original.into(), None, keep)
+pub fn parse_skeleton(original: Arc<[u8]>, keep: &dyn Fn(&[u8]) -> bool) -> Option<Parsed> {
+    skeleton(original, None, keep)
 }
 
 impl Parsed {
@@ -83,15 +83,20 @@ fn skeleton(
         .into_iter()
         .filter(|c| !keep(&original[c.region.clone()]))
         .collect();
-    if !left_out.is_empty() {
-        let text = blanked(&neutral, &left_out);
+    let neutral = if left_out.is_empty() {
+        neutral
+    } else {
+        // Blanked in place: a large file's text is not held three times
+        // while its tree is built.
+        let text = blank(neutral, &left_out);
         let lines = LineIndex::new(&original);
         let earlier_tree = earlier.map(|(tree, before)| edited(tree, before, &left_out, &lines));
         let tree = PARSER.with(|p| p.borrow_mut().parse(&text, earlier_tree.as_ref()));
         if let Some(tree) = tree.filter(|t| left_out_are_function_bodies(t, &left_out)) {
             return Some(Parsed::with_lines(original, tree, left_out, lines));
         }
-    }
+        neutralise(&original, MacroTable::builtin())
+    };
     let tree = parse_raw(&neutral)?;
     Some(Parsed::new(original, tree, Vec::new()))
 }
@@ -100,7 +105,7 @@ fn skeleton(
 /// blanked, as `parse_skeleton` would parse it; `None` when the tree does
 /// not hold each of them as a function's body (or tree-sitter gives up).
 pub fn skeleton_error_count(original: &[u8], left_out: &[BodyCandidate]) -> Option<usize> {
-    let text = blanked(&neutralise(original, MacroTable::builtin()), left_out);
+    let text = blank(neutralise(original, MacroTable::builtin()), left_out);
     let tree = parse_raw(&text)?;
     left_out_are_function_bodies(&tree, left_out).then(|| count_errors(tree.root_node()))
 }
@@ -108,8 +113,7 @@ pub fn skeleton_error_count(original: &[u8], left_out: &[BodyCandidate]) -> Opti
 /// The text the grammar reads for a skeleton: the inside of each body left
 /// out blanked, every byte but the newlines made a space, so that the body
 /// is an empty block and every offset, line and column stays.
-fn blanked(neutral: &[u8], left_out: &[BodyCandidate]) -> Vec<u8> {
-    let mut text = neutral.to_vec();
+fn blank(mut text: Vec<u8>, left_out: &[BodyCandidate]) -> Vec<u8> {
     for c in left_out {
         for b in text[c.open + 1..c.close]
             .iter_mut()
@@ -149,23 +153,37 @@ fn edited(tree: &Tree, before: &[BodyCandidate], now: &[BodyCandidate], lines: &
 }
 
 /// Whether each body left out is, in `tree`, the whole body of a function
-/// definition that starts inside the body's region.
+/// definition that starts inside the body's region. One walk in file order
+/// enters only the nodes that hold the next body, so a file of many small
+/// functions costs its number of nodes, not that times the tree's depth.
 fn left_out_are_function_bodies(tree: &Tree, left_out: &[BodyCandidate]) -> bool {
-    let root = tree.root_node();
-    left_out.iter().all(|c| {
-        root.descendant_for_byte_range(c.open, c.close + 1)
-            .filter(|body| {
-                body.kind() == "compound_statement"
-                    && body.start_byte() == c.open
-                    && body.end_byte() == c.close + 1
+    let mut cursor = tree.walk();
+    let mut next = left_out.iter().peekable();
+    while let Some(c) = next.peek() {
+        let node = cursor.node();
+        let body = (c.open, c.close + 1);
+        if node.start_byte() > c.open {
+            // Walked past the body without finding its function.
+            return false;
+        }
+        if node.kind() == "function_definition"
+            && node.start_byte() >= c.region.start
+            && node.child_by_field_name("body").is_some_and(|b| {
+                b.kind() == "compound_statement" && (b.start_byte(), b.end_byte()) == body
             })
-            .and_then(|body| body.parent())
-            .is_some_and(|def| {
-                def.kind() == "function_definition"
-                    && def.start_byte() >= c.region.start
-                    && def.child_by_field_name("body").map(|b| b.start_byte()) == Some(c.open)
-            })
-    })
+        {
+            next.next();
+        } else if node.end_byte() >= body.1 && cursor.goto_first_child() {
+            continue;
+        }
+        // On to the next node that does not lie inside this one.
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() {
+                return next.peek().is_none();
+            }
+        }
+    }
+    true
 }
 
 /// Parses bytes as they are, without the macro pass (rule patterns).
@@ -297,7 +315,7 @@ mod tests {
     fn a_skeleton_leaves_out_the_bodies_refused_and_keeps_every_other_node() {
         let src = TWO_FUNCTIONS.as_bytes();
         let keep = |region: &[u8]| memchr::memmem::find(region, b"wanted").is_some();
-        let skeleton = parse_skeleton(src, &keep).unwrap();
+        let skeleton = parse_skeleton(src.into(), &keep).unwrap();
         assert_eq!(skeleton.left_out.len(), 1);
         let body = &skeleton.left_out[0];
         assert_eq!(
@@ -326,7 +344,7 @@ mod tests {
     #[test]
     fn parsed_again_a_skeleton_reads_the_bodies_now_kept() {
         let src = TWO_FUNCTIONS.as_bytes();
-        let skeleton = parse_skeleton(src, &|_: &[u8]| false).unwrap();
+        let skeleton = parse_skeleton(src.into(), &|_: &[u8]| false).unwrap();
         assert_eq!(skeleton.left_out.len(), 2);
         let again = skeleton
             .again(&|region: &[u8]| memchr::memmem::find(region, b"x = 1").is_some())
@@ -345,12 +363,35 @@ mod tests {
     }
 
     #[test]
+    fn every_body_left_out_is_found_in_one_walk_or_the_check_fails() {
+        // Functions at file scope and inside a conditional block are found
+        // in order; a block no function owns, after them, fails the check.
+        let good = "static int a(int x)\n{\n\treturn x;\n}\n\n#ifdef B\nint b(void)\n{\n\treturn 0;\n}\n#endif\n\nint c(int y)\n{\n\treturn y;\n}\n";
+        let bad = format!("{good}#define twice(a) ((a) + (a))\n{{\n\tx = 1;\n}}\n");
+        let check = |src: &str| {
+            let candidates = body_candidates(src.as_bytes());
+            let tree = parse_raw(src.as_bytes()).unwrap();
+            (
+                candidates.len(),
+                left_out_are_function_bodies(&tree, &candidates),
+            )
+        };
+        assert_eq!(check(good), (3, true));
+        assert_eq!(check(&bad), (4, false));
+        // Any one body alone is found too.
+        let tree = parse_raw(good.as_bytes()).unwrap();
+        for c in body_candidates(good.as_bytes()) {
+            assert!(left_out_are_function_bodies(&tree, &[c]));
+        }
+    }
+
+    #[test]
     fn a_layout_that_misleads_gives_a_whole_parse() {
         // A block at file scope after a macro ending in `)`: laid out like a
         // body, parsed as no function's.
         let src = b"#define twice(a) ((a) + (a))\n{\n\tx = 1;\n}\n";
         assert_eq!(body_candidates(src).len(), 1);
-        let p = parse_skeleton(src, &|_: &[u8]| false).unwrap();
+        let p = parse_skeleton(src[..].into(), &|_: &[u8]| false).unwrap();
         assert!(p.left_out.is_empty());
         assert_eq!(
             p.tree.root_node().to_sexp(),
