@@ -118,9 +118,11 @@ const SEQUENCE_PARENTS: [&str; 2] = ["compound_statement", "case_statement"];
 /// Tries every pattern of `rule` against `node`.
 pub fn match_rule(rule_index: usize, rule: &Rule, node: Node, src: &[u8]) -> Option<Match> {
     // A sequence pattern reads the statements after `node` too.
-    let reach = match node.parent() {
-        Some(p) if rule.patterns.iter().any(Pattern::is_sequence) => p.end_byte(),
-        _ => node.end_byte(),
+    // The parent is asked last: it is a walk from the root in tree-sitter.
+    let sequence = rule.patterns.iter().any(Pattern::is_sequence);
+    let reach = match sequence.then(|| node.parent()).flatten() {
+        Some(p) => p.end_byte(),
+        None => node.end_byte(),
     };
     let text = &src[node.start_byte()..reach];
     if rule
@@ -226,9 +228,10 @@ pub fn find_first<'t>(
 fn constraints_hold(rule: &Rule, found: &PatternMatch, node: Node, src: &[u8]) -> bool {
     let bindings = &found.bindings;
     // The bindings of a sequence lie in the statements after `node` too.
-    let scope = match node.parent() {
-        Some(p) if !found.statements.is_empty() => p,
-        _ => node,
+    let sequence = !found.statements.is_empty();
+    let scope = match sequence.then(|| node.parent()).flatten() {
+        Some(p) => p,
+        None => node,
     };
     for (subject, other) in &rule.not_mentions {
         let (Some(s), Some(o)) = (bindings.get(subject), bindings.get(other)) else {

@@ -195,15 +195,20 @@ impl<'t> FileFacts<'t> {
             .collect();
         let src: &'t [u8] = &f.parsed.original;
         let mut file_scope: HashMap<&'t [u8], Vec<Node<'t>>> = HashMap::new();
+        // The names a function declarator declares, met before them in the
+        // walk (a node's parent is a walk from the root in tree-sitter).
+        let mut declared: HashSet<usize> = HashSet::new();
         preorder(f.parsed.tree.root_node(), |n| {
-            if n.kind_str() == "function_definition" {
-                return false;
-            }
-            let declared = n
-                .parent()
-                .is_some_and(|par| par.kind_str() == "function_declarator");
-            if n.kind_str() == "identifier" && !declared {
-                file_scope.entry(&src[n.byte_range()]).or_default().push(n);
+            match n.kind_str() {
+                "function_definition" => return false,
+                "function_declarator" => {
+                    let mut cursor = n.walk();
+                    declared.extend(n.children(&mut cursor).map(|c| c.id()));
+                }
+                "identifier" if !declared.contains(&n.id()) => {
+                    file_scope.entry(&src[n.byte_range()]).or_default().push(n);
+                }
+                _ => {}
             }
             true
         });

@@ -17,7 +17,7 @@ use crate::engine::Engine;
 use crate::rule::ElementStore;
 use foldhash::fast::FixedState;
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use tree_sitter::Node;
 
@@ -286,29 +286,37 @@ impl<'t> FunctionConstraints<'t> {
                 out.returns.push((e, Arc::new(Mentions::of(&[e], src))));
             }
         }
+        // What the walk below asks of a node's parent, gathered from the
+        // parents (a node's parent is a walk from the root in tree-sitter):
+        // the callees of calls, and the children of initialisers.
+        let callees: HashSet<usize> = out
+            .calls
+            .iter()
+            .filter_map(|c| c.call.node.field("function"))
+            .map(|f| f.id())
+            .collect();
+        let mut in_initializer: HashSet<usize> = HashSet::new();
+        for &n in nodes {
+            if matches!(
+                n.kind_str(),
+                "initializer_list" | "initializer_pair" | "compound_literal_expression"
+            ) {
+                let mut cursor = n.walk();
+                in_initializer.extend(n.children(&mut cursor).map(|c| c.id()));
+            }
+        }
         for &n in nodes {
             let initializer = matches!(
                 n.kind_str(),
                 "initializer_list" | "compound_literal_expression"
             );
-            let nested = || {
-                n.parent().is_some_and(|p| {
-                    matches!(
-                        p.kind_str(),
-                        "initializer_list" | "initializer_pair" | "compound_literal_expression"
-                    )
-                })
-            };
-            if initializer && !nested() {
+            if initializer && !in_initializer.contains(&n.id()) {
                 out.initializers.push(n);
             }
             if n.kind_str() != "identifier" {
                 continue;
             }
-            let is_callee = n.parent().is_some_and(|par| {
-                par.kind_str() == "call_expression" && par.field("function") == Some(n)
-            });
-            if !is_callee {
+            if !callees.contains(&n.id()) {
                 let name = String::from_utf8_lossy(&src[n.byte_range()]).into_owned();
                 out.references.entry(name).or_insert(n);
             }

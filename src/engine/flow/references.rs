@@ -42,11 +42,15 @@ impl HandedReferences {
             let taken = call
                 .callee_name(src)
                 .is_some_and(|c| flow.extra_references.contains(&*String::from_utf8_lossy(c)));
+            // Asked only then: a node's parent is a walk from the root.
+            if !taken {
+                continue;
+            }
             let statement = n
                 .parent()
                 .filter(|p| p.kind_str() == "expression_statement");
             let args = call.args();
-            let (true, Some(statement), [arg]) = (taken, statement, args.as_slice()) else {
+            let (Some(statement), [arg]) = (statement, args.as_slice()) else {
                 continue;
             };
             let key = normalized(*arg, src);
