@@ -828,7 +828,7 @@ impl Interest {
             partners[f].push(s);
         }
         Interest {
-            automaton: aho_corasick::AhoCorasick::new(&words).expect("identifiers are plain words"),
+            automaton: word_automaton(&words),
             words: words.into(),
             any,
             direct,
@@ -888,9 +888,7 @@ impl Interest {
             .map(|p| self.words[p].as_str())
             .collect();
         GainedWords {
-            automaton: (!gained.is_empty()).then(|| {
-                aho_corasick::AhoCorasick::new(&gained).expect("identifiers are plain words")
-            }),
+            automaton: (!gained.is_empty()).then(|| word_automaton(&gained)),
         }
     }
 
@@ -944,6 +942,15 @@ impl GainedWords {
     }
 }
 
+/// An automaton finding every occurrence of the words (overlapping), as a
+/// DFA: it is built once a round and searches every function text read.
+fn word_automaton<W: AsRef<[u8]>>(words: &[W]) -> aho_corasick::AhoCorasick {
+    aho_corasick::AhoCorasick::builder()
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .build(words)
+        .expect("identifiers are plain words")
+}
+
 /// The words of an `Interest` that an earlier list of words lacks, to
 /// search a text already searched for that list for those only.
 struct NewWords {
@@ -969,8 +976,7 @@ impl NewWords {
         if old.next().is_some() {
             return None;
         }
-        let automaton = (!words.is_empty())
-            .then(|| aho_corasick::AhoCorasick::new(&words).expect("identifiers are plain words"));
+        let automaton = (!words.is_empty()).then(|| word_automaton(&words));
         Some(NewWords { words, automaton })
     }
 
