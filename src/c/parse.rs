@@ -73,30 +73,54 @@ impl Parsed {
 
 /// A skeleton parse, incremental from an earlier one's tree and the bodies
 /// it left out.
+///
+/// When the tree does not hold some bodies left out as function bodies
+/// (a layout that misled the candidates, such as `SYSCALL_DEFINE2(...)`
+/// heads the grammar reads as no declarator), those are read as written and
+/// the file parsed once more, from scratch; the whole file is parsed only
+/// when that tree fails the check too.
 fn skeleton(
     original: Arc<[u8]>,
     earlier: Option<(&Tree, &[BodyCandidate])>,
     keep: &dyn Fn(&[u8]) -> bool,
 ) -> Option<Parsed> {
     let neutral = neutralise(&original, MacroTable::builtin());
-    let left_out: Vec<BodyCandidate> = body_candidates(&neutral)
+    let mut left_out: Vec<BodyCandidate> = body_candidates(&neutral)
         .into_iter()
         .filter(|c| !keep(&original[c.region.clone()]))
         .collect();
-    let neutral = if left_out.is_empty() {
-        neutral
-    } else {
+    let mut neutral = Some(neutral);
+    let mut earlier = earlier;
+    for _attempt in 0..2 {
+        if left_out.is_empty() {
+            break;
+        }
         // Blanked in place: a large file's text is not held three times
         // while its tree is built.
-        let text = blank(neutral, &left_out);
+        let text = blank(
+            neutral
+                .take()
+                .unwrap_or_else(|| neutralise(&original, MacroTable::builtin())),
+            &left_out,
+        );
         let lines = LineIndex::new(&original);
-        let earlier_tree = earlier.map(|(tree, before)| edited(tree, before, &left_out, &lines));
-        let tree = PARSER.with(|p| p.borrow_mut().parse(&text, earlier_tree.as_ref()));
-        if let Some(tree) = tree.filter(|t| left_out_are_function_bodies(t, &left_out)) {
+        let earlier_tree = earlier
+            .take()
+            .map(|(tree, before)| edited(tree, before, &left_out, &lines));
+        let Some(tree) = PARSER.with(|p| p.borrow_mut().parse(&text, earlier_tree.as_ref())) else {
+            break;
+        };
+        let misled = left_out_not_bodies(&tree, &left_out);
+        if misled.is_empty() {
             return Some(Parsed::with_lines(original, tree, left_out, lines));
         }
-        neutralise(&original, MacroTable::builtin())
-    };
+        let mut index = 0;
+        left_out.retain(|_| {
+            index += 1;
+            misled.binary_search(&(index - 1)).is_err()
+        });
+    }
+    let neutral = neutral.unwrap_or_else(|| neutralise(&original, MacroTable::builtin()));
     let tree = parse_raw(&neutral)?;
     Some(Parsed::new(original, tree, Vec::new()))
 }
@@ -153,18 +177,30 @@ fn edited(tree: &Tree, before: &[BodyCandidate], now: &[BodyCandidate], lines: &
 }
 
 /// Whether each body left out is, in `tree`, the whole body of a function
-/// definition that starts inside the body's region. One walk in file order
-/// enters only the nodes that hold the next body, so a file of many small
-/// functions costs its number of nodes, not that times the tree's depth.
+/// definition that starts inside the body's region.
 fn left_out_are_function_bodies(tree: &Tree, left_out: &[BodyCandidate]) -> bool {
+    left_out_not_bodies(tree, left_out).is_empty()
+}
+
+/// The indices (in order) of the bodies left out that are not, in `tree`,
+/// the whole body of a function definition starting inside the body's
+/// region. One walk in file order enters only the nodes that hold the next
+/// body, so a file of many small functions costs its number of nodes, not
+/// that times the tree's depth.
+fn left_out_not_bodies(tree: &Tree, left_out: &[BodyCandidate]) -> Vec<usize> {
+    let mut misled = Vec::new();
     let mut cursor = tree.walk();
-    let mut next = left_out.iter().peekable();
-    while let Some(c) = next.peek() {
+    let mut walked_all = false;
+    let mut next = 0;
+    while let Some(c) = left_out.get(next) {
         let node = cursor.node();
         let body = (c.open, c.close + 1);
-        if node.start_byte() > c.open {
-            // Walked past the body without finding its function.
-            return false;
+        if walked_all || node.start_byte() > c.open {
+            // Walked past the body without finding its function: the next
+            // body is looked for from the same node.
+            misled.push(next);
+            next += 1;
+            continue;
         }
         if node.kind() == "function_definition"
             && node.start_byte() >= c.region.start
@@ -172,18 +208,19 @@ fn left_out_are_function_bodies(tree: &Tree, left_out: &[BodyCandidate]) -> bool
                 b.kind() == "compound_statement" && (b.start_byte(), b.end_byte()) == body
             })
         {
-            next.next();
+            next += 1;
         } else if node.end_byte() >= body.1 && cursor.goto_first_child() {
             continue;
         }
         // On to the next node that does not lie inside this one.
         while !cursor.goto_next_sibling() {
             if !cursor.goto_parent() {
-                return next.peek().is_none();
+                walked_all = true;
+                break;
             }
         }
     }
-    true
+    misled
 }
 
 /// Parses bytes as they are, without the macro pass (rule patterns).
@@ -378,11 +415,38 @@ mod tests {
         };
         assert_eq!(check(good), (3, true));
         assert_eq!(check(&bad), (4, false));
+        let tree = parse_raw(bad.as_bytes()).unwrap();
+        assert_eq!(
+            left_out_not_bodies(&tree, &body_candidates(bad.as_bytes())),
+            vec![3]
+        );
         // Any one body alone is found too.
         let tree = parse_raw(good.as_bytes()).unwrap();
         for c in body_candidates(good.as_bytes()) {
             assert!(left_out_are_function_bodies(&tree, &[c]));
         }
+    }
+
+    #[test]
+    fn a_body_the_layout_misled_is_read_as_written_and_the_others_left_out() {
+        // The block after the macro is laid out like a body but is no
+        // function's: it is read as written, the function's body still
+        // left out, and every node outside it is the whole parse's.
+        let src = b"#define twice(a) ((a) + (a))\n{\n\tx = 1;\n}\n\nstatic int used(int x)\n{\n\treturn x;\n}\n";
+        assert_eq!(body_candidates(src).len(), 2);
+        let p = parse_skeleton(src[..].into(), &|_: &[u8]| false).unwrap();
+        assert_eq!(p.left_out.len(), 1);
+        let body = &p.left_out[0];
+        assert_eq!(&src[body.open..=body.close], b"{\n\treturn x;\n}");
+        let whole = parse(src).unwrap();
+        assert_eq!(
+            nodes_outside(&p.tree, &p.left_out),
+            nodes_outside(&whole.tree, &p.left_out)
+        );
+        assert_eq!(
+            left_out_not_bodies(&whole.tree, &body_candidates(src)),
+            vec![0]
+        );
     }
 
     #[test]
