@@ -138,7 +138,8 @@ pub struct FlowSpec {
     pub evidence_dma: BTreeSet<String>,
     /// Calls that show the page contents are written.
     pub evidence_write: BTreeSet<String>,
-    /// Calls that read or write page contents with the CPU.
+    /// Calls that read or write page contents with the CPU: evidence for a
+    /// pin when nothing stronger is seen.
     pub data_access: BTreeSet<String>,
     /// Calls that only look at struct page.
     pub metadata_only: BTreeSet<String>,
