@@ -942,13 +942,25 @@ impl GainedWords {
     }
 }
 
-/// An automaton finding every occurrence of the words (overlapping), as a
-/// DFA: it is built once a round and searches every function text read.
+/// How many words an automaton of `word_automaton` is built as a DFA for;
+/// above it (a DFA grows with the words' bytes times the byte classes, and
+/// generated files may name tens of thousands), the crate picks.
+const DFA_WORDS: usize = 20_000;
+
+/// An automaton finding every occurrence of the words (overlapping). It is
+/// built once a round and searches every function text read, which a DFA
+/// does faster than the default; when the words are too many for one, or
+/// building it fails, the crate's own choice is built.
 fn word_automaton<W: AsRef<[u8]>>(words: &[W]) -> aho_corasick::AhoCorasick {
-    aho_corasick::AhoCorasick::builder()
-        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-        .build(words)
-        .expect("identifiers are plain words")
+    let dfa = (words.len() <= DFA_WORDS).then(|| {
+        aho_corasick::AhoCorasick::builder()
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .build(words)
+    });
+    match dfa {
+        Some(Ok(automaton)) => automaton,
+        _ => aho_corasick::AhoCorasick::new(words).expect("identifiers are plain words"),
+    }
 }
 
 /// The words of an `Interest` that an earlier list of words lacks, to
@@ -1138,5 +1150,30 @@ mod tests {
         assert!(!later
             .gained_since(&later)
             .in_text(b"give_back slots holder"));
+    }
+
+    #[test]
+    fn a_word_automaton_finds_every_occurrence_however_it_is_built() {
+        // Overlapping words, as a DFA and, past `DFA_WORDS`, as the crate
+        // builds it: the same occurrences either way.
+        let found = |automaton: &aho_corasick::AhoCorasick, text: &str| {
+            let mut found: Vec<usize> = automaton
+                .find_overlapping_iter(text)
+                .map(|m| m.pattern().as_usize())
+                .collect();
+            found.sort_unstable();
+            found.dedup();
+            found
+        };
+        let text = "put_page(pages[i]); unpin_user_page(page);";
+        let few = ["page", "put_page", "pages", "user"];
+        assert_eq!(found(&word_automaton(&few), text), vec![0, 1, 2, 3]);
+        let mut many: Vec<String> = (0..=DFA_WORDS).map(|i| format!("w{i}x")).collect();
+        many.extend(few.iter().map(|w| w.to_string()));
+        let n = many.len();
+        assert_eq!(
+            found(&word_automaton(&many), text),
+            vec![n - 4, n - 3, n - 2, n - 1]
+        );
     }
 }
