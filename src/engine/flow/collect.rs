@@ -943,9 +943,10 @@ impl GainedWords {
 }
 
 /// How many words an automaton of `word_automaton` is built as a DFA for;
-/// above it (a DFA grows with the words' bytes times the byte classes, and
-/// generated files may name tens of thousands), the crate picks.
-const DFA_WORDS: usize = 20_000;
+/// above it the crate picks. A DFA grows with the words' bytes times the
+/// byte classes: a whole Linux tree's rounds search for at most about 500
+/// words (8 KB), while a generated file may name tens of thousands.
+const DFA_WORDS: usize = 2_000;
 
 /// An automaton finding every occurrence of the words (overlapping). It is
 /// built once a round and searches every function text read, which a DFA
