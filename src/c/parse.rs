@@ -8,7 +8,7 @@
 
 use crate::c::defines::{DefineIndex, MacroDef};
 use crate::c::macros::{neutralise, MacroTable};
-use crate::c::skeleton::{body_candidates, left_out_at, BodyCandidate};
+use crate::c::skeleton::{body_candidates, left_out_at, remove_misled, BodyCandidate};
 use std::cell::RefCell;
 use std::sync::Arc;
 use tree_sitter::{InputEdit, Node, Parser, Point, Tree};
@@ -49,9 +49,10 @@ pub fn parse(original: &[u8]) -> Option<Parsed> {
 /// Parses C source bytes, leaving out the inside of each function body
 /// (`skeleton::body_candidates`) whose region `keep` refuses: the grammar
 /// reads it as blanks, so the tree holds those functions with an empty
-/// body. The whole file is parsed when no body is left out, or when the
-/// tree shows that a body left out is not the body of a function
-/// definition lying inside its region (the layout misled the candidates).
+/// body. A body the tree does not show as the body of a function
+/// definition lying inside its region (the layout misled the candidates)
+/// is read as written and the file parsed again; the whole file is parsed
+/// when no body is left out, or when that tree fails the check too.
 /// `None` only when tree-sitter returns no tree at all.
 pub fn parse_skeleton(original: Arc<[u8]>, keep: &dyn Fn(&[u8]) -> bool) -> Option<Parsed> {
     skeleton(original, None, keep)
@@ -114,11 +115,7 @@ fn skeleton(
         if misled.is_empty() {
             return Some(Parsed::with_lines(original, tree, left_out, lines));
         }
-        let mut index = 0;
-        left_out.retain(|_| {
-            index += 1;
-            misled.binary_search(&(index - 1)).is_err()
-        });
+        remove_misled(&mut left_out, &misled);
     }
     let neutral = neutral.unwrap_or_else(|| neutralise(&original, MacroTable::builtin()));
     let tree = parse_raw(&neutral)?;
@@ -126,12 +123,20 @@ fn skeleton(
 }
 
 /// The parse errors of `original` with the inside of the bodies `left_out`
-/// blanked, as `parse_skeleton` would parse it; `None` when the tree does
-/// not hold each of them as a function's body (or tree-sitter gives up).
-pub fn skeleton_error_count(original: &[u8], left_out: &[BodyCandidate]) -> Option<usize> {
+/// blanked, as `parse_skeleton` would parse it; else the indices (in order)
+/// of the bodies the tree does not hold as a function's, as
+/// `parse_skeleton` finds them (none when tree-sitter gives up).
+pub fn skeleton_error_count(
+    original: &[u8],
+    left_out: &[BodyCandidate],
+) -> Result<usize, Vec<usize>> {
     let text = blank(neutralise(original, MacroTable::builtin()), left_out);
-    let tree = parse_raw(&text)?;
-    left_out_are_function_bodies(&tree, left_out).then(|| count_errors(tree.root_node()))
+    let tree = parse_raw(&text).ok_or_else(Vec::new)?;
+    let misled = left_out_not_bodies(&tree, left_out);
+    match misled.is_empty() {
+        true => Ok(count_errors(tree.root_node())),
+        false => Err(misled),
+    }
 }
 
 /// The text the grammar reads for a skeleton: the inside of each body left
@@ -174,12 +179,6 @@ fn edited(tree: &Tree, before: &[BodyCandidate], now: &[BodyCandidate], lines: &
         });
     }
     tree
-}
-
-/// Whether each body left out is, in `tree`, the whole body of a function
-/// definition that starts inside the body's region.
-fn left_out_are_function_bodies(tree: &Tree, left_out: &[BodyCandidate]) -> bool {
-    left_out_not_bodies(tree, left_out).is_empty()
 }
 
 /// The indices (in order) of the bodies left out that are not, in `tree`,
@@ -375,7 +374,7 @@ mod tests {
         // The body's parse error is not in the tree.
         assert_eq!(skeleton.error_count(), 0);
         assert!(whole.error_count() >= 1);
-        assert_eq!(skeleton_error_count(src, &skeleton.left_out), Some(0));
+        assert_eq!(skeleton_error_count(src, &skeleton.left_out), Ok(0));
     }
 
     #[test]
@@ -410,7 +409,7 @@ mod tests {
             let tree = parse_raw(src.as_bytes()).unwrap();
             (
                 candidates.len(),
-                left_out_are_function_bodies(&tree, &candidates),
+                left_out_not_bodies(&tree, &candidates).is_empty(),
             )
         };
         assert_eq!(check(good), (3, true));
@@ -423,7 +422,7 @@ mod tests {
         // Any one body alone is found too.
         let tree = parse_raw(good.as_bytes()).unwrap();
         for c in body_candidates(good.as_bytes()) {
-            assert!(left_out_are_function_bodies(&tree, &[c]));
+            assert!(left_out_not_bodies(&tree, &[c]).is_empty());
         }
     }
 

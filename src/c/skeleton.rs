@@ -22,7 +22,7 @@
 //! which holds the whole function whatever its header looks like.
 //! `parse::parse_skeleton` then checks in the tree that each body left out
 //! is the body of a function definition lying inside its region, and
-//! parses the whole file otherwise.
+//! reads the others as written.
 
 use std::ops::Range;
 
@@ -42,6 +42,16 @@ pub struct BodyCandidate {
 /// the body that opens at byte `open`.
 pub fn left_out_at(bodies: &[BodyCandidate], open: usize) -> bool {
     bodies.binary_search_by_key(&open, |c| c.open).is_ok()
+}
+
+/// Removes from `bodies` those at the positions `misled` (sorted) names:
+/// the bodies a tree did not hold as functions' (`parse::parse_skeleton`).
+pub fn remove_misled(bodies: &mut Vec<BodyCandidate>, misled: &[usize]) {
+    let mut index = 0;
+    bodies.retain(|_| {
+        index += 1;
+        misled.binary_search(&(index - 1)).is_err()
+    });
 }
 
 /// The candidate bodies of a file, in file order, found in the neutralised
