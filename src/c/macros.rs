@@ -86,8 +86,13 @@ impl MacroTable {
         })
     }
 
+    /// Listed, or named like one: `..for_each..`, `..foreach..` or
+    /// `for_..` (`xt_entry_foreach`, `for_i915_gem_ww`).
     fn is_iterator(&self, ident: &[u8]) -> bool {
-        self.iterators.contains(ident) || memchr::memmem::find(ident, b"for_each").is_some()
+        self.iterators.contains(ident)
+            || memchr::memmem::find(ident, b"for_each").is_some()
+            || memchr::memmem::find(ident, b"foreach").is_some()
+            || ident.starts_with(b"for_")
     }
 }
 
@@ -103,11 +108,34 @@ pub fn neutralise(src: &[u8], table: &MacroTable) -> Vec<u8> {
         depth: 0,
         line_start: true,
     };
+    // The end of the last string literal, or of an identifier read as a
+    // string macro, for the identifiers that follow one.
+    let mut string_end: Option<usize> = None;
     while let Some(tok) = scan.next_token() {
-        let Token::Ident(start, end) = tok else {
-            continue;
+        let (start, end) = match tok {
+            Token::Ident(start, end) => (start, end),
+            Token::Str(end) => {
+                string_end = Some(end);
+                continue;
+            }
+            Token::Ellipsis(at) => {
+                if range_ellipsis(src, at) {
+                    out[at] = b'|';
+                    blank(&mut out, at + 1, at + 3);
+                }
+                continue;
+            }
+            Token::Other => continue,
         };
         let ident = &src[start..end];
+        let after_string = string_end.is_some_and(|e| only_blanks(&src[e..start]));
+        if is_string_macro(src, start, end, after_string) {
+            out[start] = b'"';
+            out[start + 1..end - 1].fill(b'_');
+            out[end - 1] = b'"';
+            string_end = Some(end);
+            continue;
+        }
         if table.annotations.contains(ident) {
             blank(&mut out, start, end);
         } else if table.annotation_calls.contains(ident) {
@@ -130,15 +158,49 @@ pub fn neutralise(src: &[u8], table: &MacroTable) -> Vec<u8> {
                     }
                 }
             }
-        } else if scan.depth > 0
-            && ident.len() >= 5
-            && !KEYWORDS_BEFORE_PARENTHESES.contains(&ident)
-        {
-            if let Some((_, close)) = scan.paren_group_after(end) {
+        } else if OFFSETOF.contains(&ident) {
+            // `offsetof(struct kvm_vcpu, arch.gprs[K0])`: the grammar takes
+            // only a field name for the member.
+            if let Some((open, close)) = scan.paren_group_after(end) {
+                if let Some(&(a, b)) = split_args(src, open + 1, close).get(1) {
+                    placeholder(&mut out, src, a, b);
+                }
+            }
+        } else if ALIGNOF.contains(&ident) {
+            // `__alignof__(*p)`: the grammar takes only a type there;
+            // `sizeof` takes both and is as constant.
+            out[start..start + 6].copy_from_slice(b"sizeof");
+            blank(&mut out, start + 6, end);
+        } else if scan.depth == 0 && annotates_declaration(src, &out, start, end) {
+            blank(&mut out, start, end);
+        } else if scan.depth == 0 && annotates_declarator(src, &out, start, end) {
+            blank(&mut out, start, end);
+        } else if scan.depth == 0 {
+            if let Some(close) = unterminated_file_scope_call(src, start, end) {
+                // `NOKPROBE_SYMBOL(f)` with no `;`, then a declaration.
+                blank(&mut out, start, close + 1);
+                scan.pos = close + 1;
+            }
+        } else if scan.depth > 0 && !is_keyword(ident) {
+            if let Some((open, close)) = scan.paren_group_after(end) {
                 let listed = table.is_iterator(ident) && loop_body_follows(src, close + 1);
-                if listed || block_follows(src, close + 1) {
+                if ident.len() >= 5
+                    && !KEYWORDS_BEFORE_PARENTHESES.contains(&ident)
+                    && (listed || block_follows(src, close + 1))
+                {
                     out[start..start + 5].copy_from_slice(b"while");
                     blank(&mut out, start + 5, end);
+                } else {
+                    type_arguments(src, &mut out, open, close);
+                    code_arguments(src, &mut out, open, close);
+                }
+            } else if let Some((open, close)) = statements_group_after(src, end) {
+                if starts_statement(src, start) {
+                    // `DEB( if (debugging) printk(...); )`: the statements
+                    // the macro runs (or drops), read as a block.
+                    blank(&mut out, start, open);
+                    out[open] = b'{';
+                    out[close] = b'}';
                 }
             }
         }
@@ -166,6 +228,9 @@ pub fn neutralise(src: &[u8], table: &MacroTable) -> Vec<u8> {
 /// group one of whose branches ends with a label, whose statement follows
 /// the group (`regular_folio:` then `#endif` in `mm/madvise.c`): read as
 /// written, the label has no statement and the rest of the file is lost.
+/// A branch may also open with `} else` (the group closes the block an
+/// `if` opened before it and opens the next), or the group may end with a
+/// dangling `else` whose statement follows it.
 fn blank_conditionals_inside_else_chains(src: &[u8], out: &mut [u8]) {
     /// One `#if` group being read: its directive lines (byte ranges), per
     /// branch whether its first line of code starts with `else`, and
@@ -175,6 +240,9 @@ fn blank_conditionals_inside_else_chains(src: &[u8], out: &mut [u8]) {
         branches: Vec<Option<bool>>,
         ends_with_label: bool,
         last_is_label: bool,
+        /// Whether the last line of code read in the group ends with a
+        /// dangling `else`, whose statement follows the group.
+        last_is_else: bool,
     }
     let mut stack: Vec<Group> = Vec::new();
     let mut lines = SourceLines { src, pos: 0 };
@@ -186,6 +254,7 @@ fn blank_conditionals_inside_else_chains(src: &[u8], out: &mut [u8]) {
                     branches: vec![None],
                     ends_with_label: false,
                     last_is_label: false,
+                    last_is_else: false,
                 }),
                 b"elif" | b"else" => {
                     if let Some(g) = stack.last_mut() {
@@ -201,7 +270,8 @@ fn blank_conditionals_inside_else_chains(src: &[u8], out: &mut [u8]) {
                         let continues = (!g.branches.contains(&Some(false))
                             && g.branches.contains(&Some(true)))
                             || g.ends_with_label
-                            || g.last_is_label;
+                            || g.last_is_label
+                            || g.last_is_else;
                         if continues && comments_close(src, &g.directives) {
                             for (a, b) in g.directives {
                                 blank(out, a, b);
@@ -220,10 +290,14 @@ fn blank_conditionals_inside_else_chains(src: &[u8], out: &mut [u8]) {
                     continue;
                 };
                 g.last_is_label = is_label_line(text);
+                g.last_is_else = ends_with_else(text);
                 if let Some(branch) = g.branches.last_mut() {
                     if branch.is_none() {
-                        let starts_else = text.starts_with(b"else")
-                            && !text.get(4).is_some_and(|c| is_ident_byte(*c));
+                        let after_brace = text
+                            .strip_prefix(b"}")
+                            .map_or(text, |rest| rest.trim_ascii_start());
+                        let starts_else = after_brace.starts_with(b"else")
+                            && !after_brace.get(4).is_some_and(|c| is_ident_byte(*c));
                         *branch = Some(starts_else);
                     }
                 }
@@ -531,6 +605,21 @@ impl CodeState {
     }
 }
 
+/// Whether a line of code ends with the word `else` (a trailing comment
+/// aside): the `if` it ends takes the statement after the line.
+fn ends_with_else(text: &[u8]) -> bool {
+    let code = match memchr::memmem::find(text, b"/*").or_else(|| memchr::memmem::find(text, b"//"))
+    {
+        Some(comment) => &text[..comment],
+        None => text,
+    };
+    let code = code.trim_ascii_end();
+    code.ends_with(b"else")
+        && !code[..code.len() - 4]
+            .last()
+            .is_some_and(|c| is_ident_byte(*c))
+}
+
 /// Whether a line of code (blanks before it trimmed) is a label alone:
 /// a name and a colon (`out:`, `regular_folio:`), not `default:` nor a
 /// `case`.
@@ -594,6 +683,412 @@ fn split_args(src: &[u8], start: usize, end: usize) -> Vec<(usize, usize)> {
     args
 }
 
+/// The spellings of `_Alignof`, read as `sizeof`.
+const ALIGNOF: &[&[u8]] = &[b"__alignof__", b"__alignof", b"_Alignof", b"alignof"];
+
+/// The words of C (and of GNU C) that are not names: an identifier among
+/// them is never a macro this pass rewrites by its position alone.
+const C_KEYWORDS: &[&[u8]] = &[
+    b"auto",
+    b"break",
+    b"case",
+    b"char",
+    b"const",
+    b"continue",
+    b"default",
+    b"do",
+    b"double",
+    b"else",
+    b"enum",
+    b"extern",
+    b"float",
+    b"for",
+    b"goto",
+    b"if",
+    b"inline",
+    b"int",
+    b"long",
+    b"register",
+    b"restrict",
+    b"return",
+    b"short",
+    b"signed",
+    b"sizeof",
+    b"static",
+    b"struct",
+    b"switch",
+    b"typedef",
+    b"union",
+    b"unsigned",
+    b"void",
+    b"volatile",
+    b"while",
+    b"_Bool",
+    b"bool",
+    b"_Complex",
+    b"_Atomic",
+    b"_Noreturn",
+    b"_Thread_local",
+    b"_Static_assert",
+    b"static_assert",
+    b"_Generic",
+    b"_Alignas",
+    b"_Alignof",
+    b"typeof",
+    b"__typeof",
+    b"__typeof__",
+    b"__inline",
+    b"__inline__",
+    b"__volatile__",
+    b"__volatile",
+    b"__const",
+    b"__restrict",
+    b"__signed__",
+    b"asm",
+    b"__asm",
+    b"__asm__",
+    b"__attribute",
+    b"__attribute__",
+    b"__extension__",
+    b"__builtin_offsetof",
+    b"__builtin_va_arg",
+    b"offsetof",
+    b"defined",
+];
+
+fn is_keyword(ident: &[u8]) -> bool {
+    C_KEYWORDS.contains(&ident)
+}
+
+/// The words that may begin a declaration's type (or its storage class):
+/// a name right before one of them at file scope is an annotation macro.
+const DECLARATION_WORDS: &[&[u8]] = &[
+    b"static",
+    b"inline",
+    b"__inline",
+    b"__inline__",
+    b"extern",
+    b"void",
+    b"char",
+    b"short",
+    b"int",
+    b"long",
+    b"unsigned",
+    b"signed",
+    b"float",
+    b"double",
+    b"struct",
+    b"union",
+    b"enum",
+    b"bool",
+    b"_Bool",
+];
+
+/// Whether only blanks and comments lie in `bytes`.
+fn only_blanks(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b' ' | b'\t' | b'\n' | b'\r' => i += 1,
+            b'/' if matches!(bytes.get(i + 1), Some(b'*') | Some(b'/')) => {
+                i = skip_comment(bytes, i)
+            }
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// The word starting at `i` (after blanks and comments), if one does.
+fn next_word(src: &[u8], i: usize) -> Option<(usize, usize)> {
+    let at = next_code_offset(src, i);
+    let first = *src.get(at)?;
+    if !(first.is_ascii_alphabetic() || first == b'_') {
+        return None;
+    }
+    let end = at + src[at..].iter().take_while(|c| is_ident_byte(**c)).count();
+    Some((at, end))
+}
+
+/// Whether the identifier at `start..end` is a macro that stands for a
+/// string: no C expression puts a name right before or after a string
+/// literal (`KERN_ERR PFX "can't grab port"`, `"%s: " DRV_NAME`), so a name
+/// that is neither a word of the language nor a literal's prefix (`L"..."`)
+/// and that a string literal follows (through other such names) or
+/// precedes is one. Replaced by a string literal of its length (two bytes
+/// at least).
+fn is_string_macro(src: &[u8], start: usize, end: usize, after_string: bool) -> bool {
+    let ident = &src[start..end];
+    if end - start < 2 || is_keyword(ident) {
+        return false;
+    }
+    if src.get(end) == Some(&b'"') && matches!(ident, b"L" | b"u" | b"U" | b"u8") {
+        return false;
+    }
+    if after_string {
+        return true;
+    }
+    // A string literal after this name, through other names.
+    let mut at = end;
+    for _ in 0..8 {
+        let next = at
+            + src[at..]
+                .iter()
+                .take_while(|c| c.is_ascii_whitespace())
+                .count();
+        if src.get(next) == Some(&b'"') {
+            return true;
+        }
+        match next_word(src, at) {
+            Some((a, b)) if a == next && b - a >= 2 && !is_keyword(&src[a..b]) => at = b,
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// Whether the `...` at `at` stands between two values (a case range
+/// `case 'a' ... 'z':`, a designator range `[0 ... 7] =`), not for the
+/// variadic parameters (after `(` or `,`): read as `|`.
+fn range_ellipsis(src: &[u8], at: usize) -> bool {
+    let before = src[..at].iter().rev().find(|c| !c.is_ascii_whitespace());
+    matches!(before, Some(c) if is_ident_byte(*c) || *c == b')' || *c == b'\'')
+}
+
+/// Whether the name at `start..end`, at file scope, annotates a
+/// declaration: it is the first word of its line or follows only storage
+/// words there, and the next word begins a type or a storage class
+/// (`STATIC int`, `static nokprobe_inline void`). No name of C stands
+/// there: a type name is never followed by another type's first word.
+///
+/// The line before the name is read in `read` (the text neutralised so
+/// far: annotations before it are blanks there).
+fn annotates_declaration(src: &[u8], read: &[u8], start: usize, end: usize) -> bool {
+    let ident = &src[start..end];
+    if is_keyword(ident) {
+        return false;
+    }
+    let Some((a, b)) = next_word(src, end) else {
+        return false;
+    };
+    if !DECLARATION_WORDS.contains(&&src[a..b]) || src[end..a].contains(&b'#') {
+        return false;
+    }
+    let line_start = memchr::memrchr(b'\n', &src[..start]).map_or(0, |p| p + 1);
+    read[line_start..start]
+        .split(|c| c.is_ascii_whitespace())
+        .all(|w| w.is_empty() || matches!(w, b"static" | b"inline" | b"extern"))
+}
+
+/// Whether the name at `start..end`, at file scope, annotates a function's
+/// declarator: a type (one name, or words of C) precedes it on its line
+/// after storage words only, or a `*` does, and another name and `(`
+/// follow (`static u32 __xipram foo(`, `struct page *__init_memblock
+/// foo(`, `int INIT unlz4(`). No declaration of C puts two names there.
+/// The line before the name is read in `read`, as `annotates_declaration`
+/// reads it.
+fn annotates_declarator(src: &[u8], read: &[u8], start: usize, end: usize) -> bool {
+    if is_keyword(&src[start..end]) {
+        return false;
+    }
+    let Some((a, b)) = next_word(src, end) else {
+        return false;
+    };
+    if is_keyword(&src[a..b]) || next_code_byte(src, b) != Some(b'(') || src[end..a].contains(&b'#')
+    {
+        return false;
+    }
+    let line_start = memchr::memrchr(b'\n', &src[..start]).map_or(0, |p| p + 1);
+    let head = &read[line_start..start];
+    if head.trim_ascii_end().ends_with(b"*") {
+        return !head.contains(&b'(') && !head.contains(&b'=');
+    }
+    let words: Vec<&[u8]> = head
+        .split(|c| c.is_ascii_whitespace())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let Some((last, before)) = words.split_last() else {
+        return false;
+    };
+    let storage = |w: &&[u8]| matches!(*w, b"static" | b"inline" | b"extern" | b"const");
+    last.iter().all(|c| is_ident_byte(*c))
+        && !last[0].is_ascii_digit()
+        && !storage(last)
+        && !matches!(
+            *last,
+            b"struct" | b"union" | b"enum" | b"return" | b"typedef" | b"__inline" | b"__inline__"
+        )
+        && before
+            .iter()
+            .all(|w| storage(w) || DECLARATION_WORDS.contains(w))
+}
+
+/// The closing parenthesis of a macro call at the start of a line at file
+/// scope that no `;` ends, when a declaration starts on a later line
+/// (`NOKPROBE_SYMBOL(f)` then `static int g(...)`): a call cannot stand
+/// there, so the macro expands to a whole declaration or to nothing. The
+/// declaration after it starts with a storage word, or it declares a
+/// function (a `(` before any `;`, `{` or `=`) with a type of C or a name
+/// followed by another name or a `*`: the parameter declarations of an
+/// old-style definition (`f(a)` then `int a;`) are neither.
+fn unterminated_file_scope_call(src: &[u8], start: usize, end: usize) -> Option<usize> {
+    let line_start = memchr::memrchr(b'\n', &src[..start]).map_or(0, |p| p + 1);
+    if !src[line_start..start]
+        .iter()
+        .all(|c| c.is_ascii_whitespace())
+        || is_keyword(&src[start..end])
+    {
+        return None;
+    }
+    let (_, close) = paren_group(src, end)?;
+    let (a, b) = next_word(src, close + 1)?;
+    if !src[close + 1..a].contains(&b'\n') || src[close + 1..a].contains(&b'#') {
+        return None;
+    }
+    let word = &src[a..b];
+    if matches!(
+        word,
+        b"static" | b"extern" | b"inline" | b"__inline" | b"__inline__"
+    ) {
+        return Some(close);
+    }
+    let typed = DECLARATION_WORDS.contains(&word)
+        || (!is_keyword(word)
+            && next_code_byte(src, b)
+                .is_some_and(|c| c == b'*' || c == b'_' || c.is_ascii_alphabetic()));
+    let rest = &src[b..];
+    let stop = rest
+        .iter()
+        .position(|c| matches!(c, b';' | b'{' | b'=' | b'('));
+    let function = stop.is_some_and(|at| rest[at] == b'(');
+    (typed && function).then_some(close)
+}
+
+/// The spellings of `offsetof`.
+const OFFSETOF: &[&[u8]] = &[b"offsetof", b"__builtin_offsetof", b"offsetofend"];
+
+/// Blanks the `return` or `goto` that begins an argument of the call whose
+/// parentheses are at `open` and `close`: only a macro takes code
+/// (`PP_ASSERT_WITH_CODE(!result, "failed", return result);`), and the
+/// value it returns stays an argument.
+fn code_arguments(src: &[u8], out: &mut [u8], open: usize, close: usize) {
+    let group = &src[open + 1..close];
+    if memchr::memmem::find(group, b"return").is_none()
+        && memchr::memmem::find(group, b"goto").is_none()
+    {
+        return;
+    }
+    for (a, b) in split_args(src, open + 1, close) {
+        if let Some((w, we)) = next_word(src, a) {
+            let value_follows = next_word(src, we).is_some_and(|(v, _)| v < b);
+            if matches!(&src[w..we], b"return" | b"goto") && value_follows {
+                blank(out, w, we);
+            }
+        }
+    }
+}
+
+/// The parentheses right after `from` (blanks between), matched; `None`
+/// when none open there or a brace or `;` comes first.
+fn paren_group(src: &[u8], from: usize) -> Option<(usize, usize)> {
+    Scanner {
+        src,
+        pos: from,
+        depth: 0,
+        line_start: false,
+    }
+    .paren_group_after(from)
+}
+
+/// Replaces the arguments of the call whose parentheses are at `open` and
+/// `close` that are a type (`struct foo`, `union bar *`), which only a
+/// macro takes (`btrfs_item_ptr(leaf, slot, struct btrfs_dir_log_item)`),
+/// by a same-length identifier.
+fn type_arguments(src: &[u8], out: &mut [u8], open: usize, close: usize) {
+    let group = &src[open + 1..close];
+    let tagged = [&b"struct"[..], b"union", b"enum"];
+    if !tagged
+        .iter()
+        .any(|t| memchr::memmem::find(group, t).is_some())
+    {
+        return;
+    }
+    for (a, b) in split_args(src, open + 1, close) {
+        let Some((w, we)) = next_word(src, a) else {
+            continue;
+        };
+        if !tagged.contains(&&src[w..we]) || !only_blanks(&src[a..w]) {
+            continue;
+        }
+        let Some((t, te)) = next_word(src, we) else {
+            continue;
+        };
+        if t >= b
+            || src[te..b]
+                .iter()
+                .any(|c| !(c.is_ascii_whitespace() || *c == b'*'))
+        {
+            continue;
+        }
+        placeholder(out, src, w, b);
+    }
+}
+
+/// The offset of the `(` at `from`, after blanks on the same line.
+fn opening_parenthesis(src: &[u8], from: usize) -> Option<usize> {
+    let at = from
+        + src[from..]
+            .iter()
+            .take_while(|c| **c == b' ' || **c == b'\t')
+            .count();
+    (src.get(at) == Some(&b'(')).then_some(at)
+}
+
+/// The parentheses after `from` when they hold statements: a `;` outside
+/// any inner bracket (`DEB( if (debugging) printk(...); )`), which no
+/// expression holds.
+fn statements_group_after(src: &[u8], from: usize) -> Option<(usize, usize)> {
+    let open = opening_parenthesis(src, from)?;
+    let mut i = open;
+    let mut depth = 0usize;
+    let mut statement = false;
+    while i < src.len() {
+        if let Some(past) = past_literal_or_comment(src, i) {
+            i = past;
+            continue;
+        }
+        match src[i] {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return (src[i] == b')' && statement).then_some((open, i));
+                }
+            }
+            b';' if depth == 1 => statement = true,
+            b'#' if src[..i]
+                .iter()
+                .rev()
+                .take_while(|c| **c != b'\n')
+                .all(|c| c.is_ascii_whitespace()) =>
+            {
+                return None;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Whether the name at `start` begins a statement: what precedes it is
+/// the end of one (`;`), a brace, a label's colon or the condition of an
+/// `if` or loop.
+fn starts_statement(src: &[u8], start: usize) -> bool {
+    let before = src[..start].iter().rev().find(|c| !c.is_ascii_whitespace());
+    matches!(before, None | Some(b';' | b'{' | b'}' | b':' | b')'))
+}
+
 /// Words of the language, five bytes or longer, that a parenthesised group
 /// may follow inside a body; a name not among them followed by a group and
 /// a block (`for_i915_gem_ww(&ww, err, true) {`) is a macro that runs the
@@ -619,7 +1114,12 @@ const KEYWORDS_BEFORE_PARENTHESES: &[&[u8]] = &[
 ];
 
 /// The first byte at or after `i` that is neither blank nor in a comment.
-fn next_code_byte(src: &[u8], mut i: usize) -> Option<u8> {
+fn next_code_byte(src: &[u8], i: usize) -> Option<u8> {
+    src.get(next_code_offset(src, i)).copied()
+}
+
+/// The offset of that byte (the length of `src` when none is).
+fn next_code_offset(src: &[u8], mut i: usize) -> usize {
     loop {
         while i < src.len() && src[i].is_ascii_whitespace() {
             i += 1;
@@ -628,7 +1128,7 @@ fn next_code_byte(src: &[u8], mut i: usize) -> Option<u8> {
             i = skip_comment(src, i);
             continue;
         }
-        return src.get(i).copied();
+        return i;
     }
 }
 
@@ -658,6 +1158,15 @@ fn loop_body_follows(src: &[u8], i: usize) -> bool {
 
 fn is_ident_byte(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_'
+}
+
+/// The offset after the literal or comment that starts at `i`, if one does.
+fn past_literal_or_comment(src: &[u8], i: usize) -> Option<usize> {
+    match src[i] {
+        b'"' | b'\'' => Some(skip_literal(src, i)),
+        b'/' if matches!(src.get(i + 1), Some(b'*') | Some(b'/')) => Some(skip_comment(src, i)),
+        _ => None,
+    }
 }
 
 fn skip_literal(src: &[u8], start: usize) -> usize {
@@ -690,6 +1199,10 @@ fn skip_comment(src: &[u8], start: usize) -> usize {
 
 enum Token {
     Ident(usize, usize),
+    /// A string literal, by the offset after its closing quote.
+    Str(usize),
+    /// `...` at this offset.
+    Ellipsis(usize),
     Other,
 }
 
@@ -720,7 +1233,17 @@ impl Scanner<'_> {
                 b'"' | b'\'' => {
                     self.line_start = false;
                     self.pos = skip_literal(src, self.pos);
-                    return Some(Token::Other);
+                    return Some(match c {
+                        b'"' => Token::Str(self.pos),
+                        _ => Token::Other,
+                    });
+                }
+                b'.' if src.get(self.pos + 1) == Some(&b'.')
+                    && src.get(self.pos + 2) == Some(&b'.') =>
+                {
+                    self.line_start = false;
+                    self.pos += 3;
+                    return Some(Token::Ellipsis(self.pos - 3));
                 }
                 b'{' => {
                     self.line_start = false;
@@ -787,16 +1310,14 @@ impl Scanner<'_> {
     /// after `from` is `(`.
     fn paren_group_after(&self, from: usize) -> Option<(usize, usize)> {
         let src = self.src;
-        let mut i = from;
-        while i < src.len() && (src[i] == b' ' || src[i] == b'\t') {
-            i += 1;
-        }
-        if src.get(i) != Some(&b'(') {
-            return None;
-        }
-        let open = i;
+        let open = opening_parenthesis(src, from)?;
+        let mut i = open;
         let mut depth = 0usize;
         while i < src.len() {
+            if let Some(past) = past_literal_or_comment(src, i) {
+                i = past;
+                continue;
+            }
             match src[i] {
                 b'(' => depth += 1,
                 b')' => {
@@ -804,14 +1325,6 @@ impl Scanner<'_> {
                     if depth == 0 {
                         return Some((open, i));
                     }
-                }
-                b'"' | b'\'' => {
-                    i = skip_literal(src, i);
-                    continue;
-                }
-                b'/' if matches!(src.get(i + 1), Some(b'*') | Some(b'/')) => {
-                    i = skip_comment(src, i);
-                    continue;
                 }
                 b'{' | b'}' | b';' => return None,
                 _ => {}
@@ -828,6 +1341,15 @@ mod tests {
 
     fn run(src: &str) -> String {
         String::from_utf8(neutralise(src.as_bytes(), MacroTable::builtin())).unwrap()
+    }
+
+    /// Each input neutralised gives its expected text, of the same length.
+    fn check_neutralised(cases: &[(&str, &str)]) {
+        for (input, want) in cases {
+            let got = run(input);
+            assert_eq!(got.len(), input.len());
+            assert_eq!(&got, want, "input: {input}");
+        }
     }
 
     #[test]
@@ -914,10 +1436,115 @@ mod tests {
                 "f(a,\n#if A\n  x,\n#elif B\n  y <= 1,\n#else\n  z >>= 1,\n#endif\n  b);\n",
             ),
         ];
-        for (input, want) in cases {
-            let got = run(input);
-            assert_eq!(got.len(), input.len());
-            assert_eq!(got, want, "input: {input}");
-        }
+        check_neutralised(&cases);
+    }
+
+    /// Each rule that reads a macro by where it stands, with a case it
+    /// rewrites and one it must leave as written.
+    #[test]
+    fn reads_macros_by_their_position() {
+        let cases = [
+            // A type as a call's argument.
+            (
+                "void f(void) { p = btrfs_item_ptr(l, s, struct log_item); }",
+                "void f(void) { p = btrfs_item_ptr(l, s, T______________); }",
+            ),
+            (
+                "void f(void) { p = g(a, (struct log_item *)b); }",
+                "void f(void) { p = g(a, (struct log_item *)b); }",
+            ),
+            ("int f(struct page *, int);", "int f(struct page *, int);"),
+            // A member path in offsetof.
+            (
+                "void f(void) { n = offsetof(struct v, a.b[1]); }",
+                "void f(void) { n = offsetof(struct v, T_____); }",
+            ),
+            // Macros that stand for strings.
+            (
+                "void f(void) { printk(KERN_ERR PFX \"port %d\", p); }",
+                "void f(void) { printk(\"______\" \"_\" \"port %d\", p); }",
+            ),
+            (
+                "char *s = \"v\" DRV_VERSION;",
+                "char *s = \"v\" \"_________\";",
+            ),
+            (
+                "void f(void) { return \"x\"; }",
+                "void f(void) { return \"x\"; }",
+            ),
+            ("w = L\"x\";", "w = L\"x\";"),
+            // Case and designator ranges; variadic parameters stay.
+            (
+                "void f(int x, ...) { switch (x) { case 'a' ... 'z': g(); } }",
+                "void f(int x, ...) { switch (x) { case 'a' |   'z': g(); } }",
+            ),
+            (
+                "int t[8] = { [0 ... 7] = 1 };",
+                "int t[8] = { [0 |   7] = 1 };",
+            ),
+            // Annotations of a declaration at file scope.
+            ("STATIC int\nf(void) {}", "       int\nf(void) {}"),
+            (
+                "static nokprobe_inline void f(void) {}",
+                "static                 void f(void) {}",
+            ),
+            (
+                "static u32 __xipram f(void) {}",
+                "static u32          f(void) {}",
+            ),
+            (
+                "struct page *__head f(void) {}",
+                "struct page *       f(void) {}",
+            ),
+            ("static u64 f(int idx) {}", "static u64 f(int idx) {}"),
+            ("size_t const n = 1;", "size_t const n = 1;"),
+            // A file-scope macro with no `;` before a declaration.
+            (
+                "NOKPROBE_SYMBOL(g)\nstatic int f(void) {}",
+                "                  \nstatic int f(void) {}",
+            ),
+            ("f(a, b)\nint a;\n{}", "f(a, b)\nint a;\n{}"),
+            // Statements as a macro's argument.
+            (
+                "void f(void) { DEB( if (d) g(); ) h(); }",
+                "void f(void) {    { if (d) g(); } h(); }",
+            ),
+            (
+                "void f(void) { x = M(({ g(); 1; })); }",
+                "void f(void) { x = M(({ g(); 1; })); }",
+            ),
+            (
+                "void f(void) { CHECK(!r, \"bad\", return r); }",
+                "void f(void) { CHECK(!r, \"bad\",        r); }",
+            ),
+            // Iterators named like one, with a statement for body.
+            (
+                "void f(void) { xt_entry_foreach(it, b, n) g(it); }",
+                "void f(void) { while           (it, b, n) g(it); }",
+            ),
+            (
+                "void f(void) { for_i915_gem_ww(&ww, err, true) err = g(); }",
+                "void f(void) { while          (&ww, err, true) err = g(); }",
+            ),
+            // Alignment queries of an expression, attributes.
+            (
+                "void f(void) { n = __alignof__(*p); }",
+                "void f(void) { n = sizeof     (*p); }",
+            ),
+            (
+                "void f(void) { static int r __attribute__((aligned(8))); }",
+                "void f(void) { static int r                            ; }",
+            ),
+            // A dangling `else` or `} else` continued past a group.
+            (
+                "if (a)\n\tx = 1;\n#ifdef C\nelse if (b)\n\tx = 2;\nelse\n#endif\n\tx = 3;\n",
+                "if (a)\n\tx = 1;\n        \nelse if (b)\n\tx = 2;\nelse\n      \n\tx = 3;\n",
+            ),
+            (
+                "if (a) {\n\tx = 1;\n#if C\n} else if (b) {\n\tx = 2;\n#endif\n}\n",
+                "if (a) {\n\tx = 1;\n     \n} else if (b) {\n\tx = 2;\n      \n}\n",
+            ),
+        ];
+        check_neutralised(&cases);
     }
 }
