@@ -464,7 +464,14 @@ impl Rounds<'_> {
         if analysis.needs.is_empty() || final_round {
             return self.finish(&parsed, analysis, round);
         }
-        let needs = analysis.needs;
+        // Only the needs of this analysis outlive it: the rest is dropped
+        // before the next round, which would otherwise hold every earlier
+        // round's analysis until the last returns.
+        let needs = {
+            let analysis = analysis;
+            analysis.needs
+        };
+        drop(program);
         scanned.extend(&needs);
         let have: HashSet<&str> = parsed.iter().map(|file| file.0.as_str()).collect();
         let rest: Vec<(&String, Option<&WordFilter>)> = self
@@ -476,6 +483,7 @@ impl Rounds<'_> {
             .map(|(f, filter)| (f, filter.as_ref()))
             .collect();
         let (more, overflow) = read_for_needs(&self.list.base, &rest, &needs, self.progress);
+        drop((rest, have));
         scanned.overflow.extend(overflow);
         let mut new_files = Vec::new();
         for (rel, r, _) in more {
