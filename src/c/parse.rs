@@ -66,7 +66,7 @@ impl Parsed {
     pub fn again(&self, keep: &dyn Fn(&[u8]) -> bool) -> Option<Parsed> {
         skeleton(
             self.original.clone(),
-            Some((&self.tree, &self.left_out)),
+            Some((&self.tree, &self.left_out, &self.lines)),
             keep,
         )
     }
@@ -82,16 +82,20 @@ impl Parsed {
 /// when that tree fails the check too.
 fn skeleton(
     original: Arc<[u8]>,
-    earlier: Option<(&Tree, &[BodyCandidate])>,
+    earlier: Option<(&Tree, &[BodyCandidate], &LineIndex)>,
     keep: &dyn Fn(&[u8]) -> bool,
 ) -> Option<Parsed> {
+    let lines = match earlier {
+        Some((_, _, lines)) => lines.clone(),
+        None => LineIndex::new(&original),
+    };
+    let mut earlier = earlier.map(|(tree, before, _)| (tree, before));
     let neutral = neutralise(&original, MacroTable::builtin());
     let mut left_out: Vec<BodyCandidate> = body_candidates(&neutral)
         .into_iter()
         .filter(|c| !keep(&original[c.region.clone()]))
         .collect();
     let mut neutral = Some(neutral);
-    let mut earlier = earlier;
     for _attempt in 0..2 {
         if left_out.is_empty() {
             break;
@@ -104,7 +108,6 @@ fn skeleton(
                 .unwrap_or_else(|| neutralise(&original, MacroTable::builtin())),
             &left_out,
         );
-        let lines = LineIndex::new(&original);
         let earlier_tree = earlier
             .take()
             .map(|(tree, before)| edited(tree, before, &left_out, &lines));
@@ -119,7 +122,7 @@ fn skeleton(
     }
     let neutral = neutral.unwrap_or_else(|| neutralise(&original, MacroTable::builtin()));
     let tree = parse_raw(&neutral)?;
-    Some(Parsed::new(original, tree, Vec::new()))
+    Some(Parsed::with_lines(original, tree, Vec::new(), lines))
 }
 
 /// The parse errors of `original` with the inside of the bodies `left_out`
@@ -289,21 +292,51 @@ pub fn count_errors(node: Node) -> usize {
     count
 }
 
-/// Maps byte offsets to 1-based line numbers.
+/// Maps byte offsets to 1-based line numbers. Cheap to clone: the parses
+/// of one file made again share it.
 #[derive(Debug, Clone)]
 pub struct LineIndex {
-    starts: Vec<usize>,
+    starts: LineStarts,
+}
+
+/// The byte offset of each line's first byte, in order: four bytes each
+/// for any text under 4 GiB (a kernel file's lines take a quarter of a
+/// byte each per byte of text), eight past that.
+#[derive(Debug, Clone)]
+enum LineStarts {
+    Narrow(Arc<[u32]>),
+    Wide(Arc<[usize]>),
 }
 
 impl LineIndex {
     pub fn new(text: &[u8]) -> LineIndex {
-        let mut starts = vec![0];
-        starts.extend(memchr::memchr_iter(b'\n', text).map(|i| i + 1));
+        let lines = memchr::memchr_iter(b'\n', text).count() + 1;
+        let starts = std::iter::once(0).chain(memchr::memchr_iter(b'\n', text).map(|i| i + 1));
+        let starts = match u32::try_from(text.len()) {
+            Ok(_) => {
+                let mut narrow = Vec::with_capacity(lines);
+                // Every offset is at most the text's length, which fits.
+                narrow.extend(starts.map(|at| at as u32));
+                LineStarts::Narrow(narrow.into())
+            }
+            Err(_) => {
+                let mut wide = Vec::with_capacity(lines);
+                wide.extend(starts);
+                LineStarts::Wide(wide.into())
+            }
+        };
         LineIndex { starts }
     }
 
     pub fn line_of(&self, offset: usize) -> usize {
-        match self.starts.binary_search(&offset) {
+        let found = match &self.starts {
+            LineStarts::Narrow(starts) => match u32::try_from(offset) {
+                Ok(offset) => starts.binary_search(&offset),
+                Err(_) => Err(starts.len()),
+            },
+            LineStarts::Wide(starts) => starts.binary_search(&offset),
+        };
+        match found {
             Ok(i) => i + 1,
             Err(i) => i,
         }
@@ -311,13 +344,35 @@ impl LineIndex {
 
     /// Byte offset where the line holding `offset` starts.
     pub fn line_start(&self, offset: usize) -> usize {
-        self.starts[self.line_of(offset) - 1]
+        let line = self.line_of(offset) - 1;
+        match &self.starts {
+            LineStarts::Narrow(starts) => starts[line] as usize,
+            LineStarts::Wide(starts) => starts[line],
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_index_finds_each_offsets_line_and_its_start() {
+        let lines = LineIndex::new(b"ab\n\ncd\n");
+        let want = [
+            (0, 1, 0),
+            (2, 1, 0),
+            (3, 2, 3),
+            (4, 3, 4),
+            (6, 3, 4),
+            (7, 4, 7),
+        ];
+        for (offset, line, start) in want {
+            assert_eq!(lines.line_of(offset), line, "offset {offset}");
+            assert_eq!(lines.line_start(offset), start, "offset {offset}");
+        }
+        assert_eq!(lines.line_of(usize::MAX), 4);
+    }
 
     #[test]
     fn counts_errors_and_lines() {
