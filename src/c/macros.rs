@@ -688,76 +688,77 @@ const ALIGNOF: &[&[u8]] = &[b"__alignof__", b"__alignof", b"_Alignof", b"alignof
 
 /// The words of C (and of GNU C) that are not names: an identifier among
 /// them is never a macro this pass rewrites by its position alone.
-const C_KEYWORDS: &[&[u8]] = &[
-    b"auto",
-    b"break",
-    b"case",
-    b"char",
-    b"const",
-    b"continue",
-    b"default",
-    b"do",
-    b"double",
-    b"else",
-    b"enum",
-    b"extern",
-    b"float",
-    b"for",
-    b"goto",
-    b"if",
-    b"inline",
-    b"int",
-    b"long",
-    b"register",
-    b"restrict",
-    b"return",
-    b"short",
-    b"signed",
-    b"sizeof",
-    b"static",
-    b"struct",
-    b"switch",
-    b"typedef",
-    b"union",
-    b"unsigned",
-    b"void",
-    b"volatile",
-    b"while",
-    b"_Bool",
-    b"bool",
-    b"_Complex",
-    b"_Atomic",
-    b"_Noreturn",
-    b"_Thread_local",
-    b"_Static_assert",
-    b"static_assert",
-    b"_Generic",
-    b"_Alignas",
-    b"_Alignof",
-    b"typeof",
-    b"__typeof",
-    b"__typeof__",
-    b"__inline",
-    b"__inline__",
-    b"__volatile__",
-    b"__volatile",
-    b"__const",
-    b"__restrict",
-    b"__signed__",
-    b"asm",
-    b"__asm",
-    b"__asm__",
-    b"__attribute",
-    b"__attribute__",
-    b"__extension__",
-    b"__builtin_offsetof",
-    b"__builtin_va_arg",
-    b"offsetof",
-    b"defined",
-];
-
 fn is_keyword(ident: &[u8]) -> bool {
-    C_KEYWORDS.contains(&ident)
+    // A `match` on byte strings compares the length first: cheaper than a
+    // scan of the list for every name of a file.
+    matches!(
+        ident,
+        b"auto"
+            | b"break"
+            | b"case"
+            | b"char"
+            | b"const"
+            | b"continue"
+            | b"default"
+            | b"do"
+            | b"double"
+            | b"else"
+            | b"enum"
+            | b"extern"
+            | b"float"
+            | b"for"
+            | b"goto"
+            | b"if"
+            | b"inline"
+            | b"int"
+            | b"long"
+            | b"register"
+            | b"restrict"
+            | b"return"
+            | b"short"
+            | b"signed"
+            | b"sizeof"
+            | b"static"
+            | b"struct"
+            | b"switch"
+            | b"typedef"
+            | b"union"
+            | b"unsigned"
+            | b"void"
+            | b"volatile"
+            | b"while"
+            | b"_Bool"
+            | b"bool"
+            | b"_Complex"
+            | b"_Atomic"
+            | b"_Noreturn"
+            | b"_Thread_local"
+            | b"_Static_assert"
+            | b"static_assert"
+            | b"_Generic"
+            | b"_Alignas"
+            | b"_Alignof"
+            | b"typeof"
+            | b"__typeof"
+            | b"__typeof__"
+            | b"__inline"
+            | b"__inline__"
+            | b"__volatile__"
+            | b"__volatile"
+            | b"__const"
+            | b"__restrict"
+            | b"__signed__"
+            | b"asm"
+            | b"__asm"
+            | b"__asm__"
+            | b"__attribute"
+            | b"__attribute__"
+            | b"__extension__"
+            | b"__builtin_offsetof"
+            | b"__builtin_va_arg"
+            | b"offsetof"
+            | b"defined"
+    )
 }
 
 /// The words that may begin a declaration's type (or its storage class):
@@ -819,7 +820,18 @@ fn next_word(src: &[u8], i: usize) -> Option<(usize, usize)> {
 /// at least).
 fn is_string_macro(src: &[u8], start: usize, end: usize, after_string: bool) -> bool {
     let ident = &src[start..end];
-    if end - start < 2 || is_keyword(ident) {
+    if end - start < 2 {
+        return false;
+    }
+    // Most names are followed by punctuation: answered from one byte.
+    let after = end
+        + src[end..]
+            .iter()
+            .take_while(|c| c.is_ascii_whitespace())
+            .count();
+    let may_lead_to_string =
+        matches!(src.get(after), Some(&c) if c == b'"' || c == b'_' || c.is_ascii_alphabetic());
+    if !(after_string || may_lead_to_string) || is_keyword(ident) {
         return false;
     }
     if src.get(end) == Some(&b'"') && matches!(ident, b"L" | b"u" | b"U" | b"u8") {

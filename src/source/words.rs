@@ -105,6 +105,31 @@ fn hash(word: &[u8]) -> u64 {
     finish(h)
 }
 
+/// How many short words `WordFilter::of` remembers (a power of two).
+const RECENT_SLOTS: usize = 256;
+
+/// The bytes of a word of one to eight bytes as a little-endian integer,
+/// zero past its end.
+#[inline]
+fn short_word(bytes: &[u8], start: usize, end: usize) -> u64 {
+    let len = end - start;
+    match bytes.get(start..start + 8) {
+        Some(eight) => {
+            let v = u64::from_le_bytes(eight.try_into().expect("eight bytes"));
+            if len == 8 {
+                v
+            } else {
+                v & ((1u64 << (8 * len)) - 1)
+            }
+        }
+        None => {
+            let mut v = [0u8; 8];
+            v[..len].copy_from_slice(&bytes[start..end]);
+            u64::from_le_bytes(v)
+        }
+    }
+}
+
 /// `hash(&bytes[start..end])`, reading whole eight-byte loads where the
 /// buffer allows.
 #[inline]
@@ -113,22 +138,7 @@ fn hash_in(bytes: &[u8], start: usize, end: usize) -> u64 {
     let mut at = start;
     while at < end {
         let take = (end - at).min(8);
-        let v = match bytes.get(at..at + 8) {
-            Some(eight) => {
-                let v = u64::from_le_bytes(eight.try_into().expect("eight bytes"));
-                if take == 8 {
-                    v
-                } else {
-                    v & ((1u64 << (8 * take)) - 1)
-                }
-            }
-            None => {
-                let mut v = [0u8; 8];
-                v[..take].copy_from_slice(&bytes[at..at + take]);
-                u64::from_le_bytes(v)
-            }
-        };
-        h = mix(h, v);
+        h = mix(h, short_word(bytes, at, at + take));
         at += take;
     }
     finish(h)
@@ -300,14 +310,29 @@ impl WordFilter {
         // A file defines few words; they are gathered first so that the
         // filter is sized by their number.
         let mut defined = Vec::new();
+        // The short words met last, by a slot their bytes choose: a word
+        // the file repeats (most of its words) is found there and not
+        // hashed or inserted again. A word of eight bytes or fewer is its
+        // bytes read as one integer (no word holds a zero byte, so the
+        // zeros past its end tell its length); 0 is no word.
+        let mut recent = [0u64; RECENT_SLOTS];
         let masks = word_masks(bytes);
         for (start, end) in word_spans(&masks) {
             if end - start < MIN_WORD || bytes[start].is_ascii_digit() {
                 continue;
             }
+            let definition = bytes.get(end) == Some(&b'(') && begins_definition(bytes, start);
+            if end - start <= 8 && !definition {
+                let v = short_word(bytes, start, end);
+                let slot = (v.wrapping_mul(K) >> (64 - RECENT_SLOTS.trailing_zeros())) as usize;
+                if recent[slot] == v {
+                    continue;
+                }
+                recent[slot] = v;
+            }
             let h = hash_in(bytes, start, end);
             words.insert(h);
-            if bytes.get(end) == Some(&b'(') && begins_definition(bytes, start) {
+            if definition {
                 defined.push(h);
             }
         }
