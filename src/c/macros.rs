@@ -1153,7 +1153,12 @@ fn block_follows(src: &[u8], i: usize) -> bool {
 /// True when the bytes after an iterator's closing parenthesis start a loop
 /// body (a statement), not the end of an expression.
 fn loop_body_follows(src: &[u8], i: usize) -> bool {
-    match next_code_byte(src, i).as_ref() {
+    let at = next_code_offset(src, i);
+    if matches!(src.get(at..at + 2), Some(b"++") | Some(b"--")) {
+        // `++count;`: an increment starts the body.
+        return true;
+    }
+    match src.get(at) {
         None => false,
         Some(
             b';' | b')' | b',' | b']' | b'}' | b'.' | b'?' | b':' | b'=' | b'+' | b'-' | b'|'

@@ -90,9 +90,14 @@ impl<'t> FunctionDef<'t> {
         }
     }
 
-    /// Whether the definition holds an ERROR or MISSING node.
+    /// Whether the definition holds an ERROR node, or a MISSING node other
+    /// than a statement's `;`. Tree-sitter reads a statement whose `;` is
+    /// not written (a statement macro used without one, `CLEAR_STATUS(x)`
+    /// then the next statement; a label that ends a block) by supplying
+    /// the `;`, and nothing else: that reading is the one the macro's
+    /// expansion or the compiler gives, so such a function is analysed.
     pub fn has_error(&self) -> bool {
-        self.node.has_error()
+        self.node.has_error() && !only_statement_ends_missing(self.node)
     }
 
     /// The names of the declared parameters.
@@ -402,4 +407,43 @@ mod tests {
         assert!(!deeper_than(tree.root_node(), MAX_DEPTH));
         assert!(deeper_than(tree.root_node(), 2));
     }
+
+    #[test]
+    fn a_statement_with_no_semicolon_is_not_a_parse_error() {
+        let cases = [
+            (
+                "void f(struct t *s)\n{\n\tCLEAR_STATUS(s->x)\n\tg();\n}\n",
+                false,
+            ),
+            (
+                "void f(void)\n{\n\tif (g())\n\t\tgoto out;\n\th();\nout:\n}\n",
+                false,
+            ),
+            ("void f(void)\n{\n\tg(;\n}\n", true),
+            ("void f(void)\n{\n\tx = 1 +;\n}\n", true),
+        ];
+        for (text, broken) in cases {
+            let parsed = crate::c::parse(text.as_bytes()).unwrap();
+            let defs = functions(parsed.tree.root_node());
+            assert_eq!(defs.len(), 1, "{text}");
+            assert_eq!(defs[0].has_error(), broken, "{text}");
+        }
+    }
+}
+
+/// Whether every error under `node` is a MISSING `;` (no ERROR node, no
+/// other MISSING token).
+fn only_statement_ends_missing(node: Node) -> bool {
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        if n.is_error() || (n.is_missing() && n.kind_str() != ";") {
+            return false;
+        }
+        let mut cursor = n.walk();
+        stack.extend(
+            n.children(&mut cursor)
+                .filter(|c| c.has_error() || c.is_missing()),
+        );
+    }
+    true
 }
