@@ -468,8 +468,8 @@ impl Rounds<'_> {
         // before the next round, which would otherwise hold every earlier
         // round's analysis until the last returns.
         let needs = {
-            let analysis = analysis;
-            analysis.needs
+            let finished = analysis;
+            finished.needs
         };
         drop(program);
         scanned.extend(&needs);
@@ -1010,9 +1010,48 @@ fn render_outcome(
 ) -> Outcome {
     let mut units = analysis.units;
     let mut files = analysis.files;
-    let precision_limits = analysis.precision_limits;
-    // Rendered plans per unit, per file.
-    let mut rendered: BTreeMap<usize, Vec<(usize, Plan, Rendered)>> = BTreeMap::new();
+    let rendered = render_units(engine, &units, &analysed);
+    let dropped = units_to_drop(&rendered, &analysed, blocked);
+    for (ui, why) in &dropped {
+        units[*ui].withdraw(why.clone());
+    }
+    let mut edits_per_file = record_rewrites(&mut files, &units, &rendered, &dropped);
+    let mut stats = Stats {
+        precision_limits: analysis.precision_limits,
+        ..Stats::default()
+    };
+    let mut out_files = Vec::new();
+    for (i, findings) in files.into_iter().enumerate() {
+        let edits = edits_per_file.remove(&i).unwrap_or_default();
+        if findings.sites.is_empty()
+            && findings.skipped.is_empty()
+            && findings.functions_analysed == 0
+            && edits.is_empty()
+        {
+            continue;
+        }
+        let outcome = file_outcome(base, &mut analysed[i], findings, edits, &mut stats);
+        stats.files_changed += usize::from(outcome.changed());
+        out_files.push(outcome);
+    }
+    count_units(&units, &mut stats);
+    Outcome {
+        base: base.to_path_buf(),
+        target: engine.target,
+        files: out_files,
+        units,
+        skipped: Vec::new(),
+        stale_temporaries: Vec::new(),
+        stats,
+    }
+}
+
+/// The rendered plans of each converted unit: (file, plan, rendering).
+type RenderedUnits = BTreeMap<usize, Vec<(usize, Plan, Rendered)>>;
+
+/// Renders the plans of every converted unit against its files' bytes.
+fn render_units(engine: &Engine, units: &[Unit], analysed: &[AnalysedFile]) -> RenderedUnits {
+    let mut rendered = RenderedUnits::new();
     for (ui, unit) in units.iter().enumerate() {
         if !unit.is_converted() {
             continue;
@@ -1030,13 +1069,22 @@ fn render_outcome(
         }
         rendered.insert(ui, r);
     }
-    let mut dropped: BTreeMap<usize, Blocker> = blocked;
+    rendered
+}
+
+/// The units to withdraw, with why: those `blocked` already, then, until
+/// none is added, those whose edits overlap another unit's, and those
+/// whose edits leave a file parsing worse or whose diff does not give the
+/// rewritten bytes back.
+fn units_to_drop(
+    rendered: &RenderedUnits,
+    analysed: &[AnalysedFile],
+    blocked: BTreeMap<usize, Blocker>,
+) -> BTreeMap<usize, Blocker> {
+    let mut dropped = blocked;
     loop {
-        let mut newly: BTreeMap<usize, Blocker> = BTreeMap::new();
-        // Overlaps between units, per file: one sweep over the edits sorted
-        // by position (a generated file may hold tens of thousands).
         let mut per_file: BTreeMap<usize, Vec<(usize, Edit)>> = BTreeMap::new();
-        for (ui, r) in &rendered {
+        for (ui, r) in rendered {
             if dropped.contains_key(ui) {
                 continue;
             }
@@ -1047,84 +1095,109 @@ fn render_outcome(
                     .push((*ui, x.edit.clone()));
             }
         }
-        for edits in per_file.values_mut() {
-            edits.sort_by(|a, b| (a.1.start, a.1.end, a.0).cmp(&(b.1.start, b.1.end, b.0)));
-            // The earlier edit reaching furthest, and its unit.
-            let mut reach: Option<(usize, Edit)> = None;
-            for (ui, e) in edits.iter() {
-                if let Some((other, far)) = &reach {
-                    if other != ui && overlaps(far, e) {
-                        newly.insert(*ui, Blocker::RewriteOverlap);
-                    }
-                }
-                if reach.as_ref().is_none_or(|(_, far)| e.end > far.end) {
-                    reach = Some((*ui, e.clone()));
-                }
-            }
-        }
-        // Each changed file must parse no worse.
+        let mut newly = overlapping_units(&mut per_file);
         if newly.is_empty() {
             for (file, edits) in &per_file {
-                let src = &analysed[*file];
-                let mut all: Vec<Edit> = edits.iter().map(|(_, e)| e.clone()).collect();
-                all.sort();
-                let after = apply_edits(&src.original, &all);
-                if rewrite_parses_no_worse(&src.original, &after, &all) {
-                    // Self-check: the diff the sinks print, applied to the
-                    // original, gives the rewritten bytes exactly.
-                    if let Err(why) = diff_reproduces(&src.rel, &src.original, &after) {
-                        for (ui, _) in edits {
-                            newly.insert(
-                                *ui,
-                                Blocker::SelfCheckFailed {
-                                    path: src.rel.clone(),
-                                    why: why.to_string(),
-                                },
-                            );
-                        }
-                    }
-                    continue;
-                }
-                let involved: BTreeSet<usize> = edits.iter().map(|(u, _)| *u).collect();
-                for ui in involved {
-                    let mut own: Vec<Edit> = edits
-                        .iter()
-                        .filter(|(u, _)| *u == ui)
-                        .map(|(_, e)| e.clone())
-                        .collect();
-                    own.sort();
-                    let own_after = apply_edits(&src.original, &own);
-                    if !rewrite_parses_no_worse(&src.original, &own_after, &own) {
-                        newly.insert(
-                            ui,
-                            Blocker::RewriteParseError {
-                                path: src.rel.clone(),
-                            },
-                        );
-                    }
-                }
-                if newly.is_empty() {
-                    for (ui, _) in edits {
-                        newly.insert(
-                            *ui,
-                            Blocker::RewritesParseError {
-                                path: src.rel.clone(),
-                            },
-                        );
-                    }
-                }
+                newly.extend(units_parsing_worse(&analysed[*file], edits));
             }
         }
         if newly.is_empty() {
-            break;
+            return dropped;
         }
         dropped.extend(newly);
     }
-    for (ui, why) in &dropped {
-        units[*ui].withdraw(why.clone());
-    }
+}
 
-    // Per file: edits, new text, and what each site became.
+/// The units whose edits overlap another unit's, per file: one sweep over
+/// the edits sorted by position (a generated file may hold tens of
+/// thousands).
+fn overlapping_units(
+    per_file: &mut BTreeMap<usize, Vec<(usize, Edit)>>,
+) -> BTreeMap<usize, Blocker> {
+    let mut newly = BTreeMap::new();
+    for edits in per_file.values_mut() {
+        edits.sort_by_key(|(ui, e)| (e.start, e.end, *ui));
+        // The earlier edit reaching furthest, and its unit.
+        let mut reach: Option<(usize, Edit)> = None;
+        for (ui, e) in edits.iter() {
+            if let Some((other, far)) = &reach {
+                if other != ui && overlaps(far, e) {
+                    newly.insert(*ui, Blocker::RewriteOverlap);
+                }
+            }
+            if reach.as_ref().is_none_or(|(_, far)| e.end > far.end) {
+                reach = Some((*ui, e.clone()));
+            }
+        }
+    }
+    newly
+}
+
+/// The units whose edits of `src` must be dropped: the file must parse no
+/// worse with all its edits, and the diff the sinks print must give the
+/// rewritten bytes back. When the edits together parse worse, the units
+/// whose own edits do are dropped; when none does alone, all are.
+fn units_parsing_worse(src: &AnalysedFile, edits: &[(usize, Edit)]) -> BTreeMap<usize, Blocker> {
+    let mut newly = BTreeMap::new();
+    let mut all: Vec<Edit> = edits.iter().map(|(_, e)| e.clone()).collect();
+    all.sort();
+    let after = apply_edits(&src.original, &all);
+    if rewrite_parses_no_worse(&src.original, &after, &all) {
+        // Self-check: the diff the sinks print, applied to the original,
+        // gives the rewritten bytes exactly.
+        if let Err(why) = diff_reproduces(&src.rel, &src.original, &after) {
+            for (ui, _) in edits {
+                newly.insert(
+                    *ui,
+                    Blocker::SelfCheckFailed {
+                        path: src.rel.clone(),
+                        why: why.to_string(),
+                    },
+                );
+            }
+        }
+        return newly;
+    }
+    let involved: BTreeSet<usize> = edits.iter().map(|(u, _)| *u).collect();
+    for ui in involved {
+        let mut own: Vec<Edit> = edits
+            .iter()
+            .filter(|(u, _)| *u == ui)
+            .map(|(_, e)| e.clone())
+            .collect();
+        own.sort();
+        let own_after = apply_edits(&src.original, &own);
+        if !rewrite_parses_no_worse(&src.original, &own_after, &own) {
+            newly.insert(
+                ui,
+                Blocker::RewriteParseError {
+                    path: src.rel.clone(),
+                },
+            );
+        }
+    }
+    if newly.is_empty() {
+        for (ui, _) in edits {
+            newly.insert(
+                *ui,
+                Blocker::RewritesParseError {
+                    path: src.rel.clone(),
+                },
+            );
+        }
+    }
+    newly
+}
+
+/// Records on each site what it became (the rewrite of a unit kept, or the
+/// reasons of a unit not converted) and returns the kept units' edits per
+/// file, sorted by position.
+fn record_rewrites(
+    files: &mut [FileFindings],
+    units: &[Unit],
+    rendered: &RenderedUnits,
+    dropped: &BTreeMap<usize, Blocker>,
+) -> BTreeMap<usize, Vec<(usize, Edit)>> {
     let mut sites_of: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();
     for (fi, f) in files.iter().enumerate() {
         for (si, s) in f.sites.iter().enumerate() {
@@ -1134,7 +1207,7 @@ fn render_outcome(
         }
     }
     let mut edits_per_file: BTreeMap<usize, Vec<(usize, Edit)>> = BTreeMap::new();
-    for (ui, r) in &rendered {
+    for (ui, r) in rendered {
         if dropped.contains_key(ui) {
             continue;
         }
@@ -1173,69 +1246,60 @@ fn render_outcome(
             }
         }
     }
-
-    let mut out_files = Vec::new();
-    let mut stats = Stats {
-        precision_limits,
-        ..Stats::default()
-    };
-    for (i, findings) in files.into_iter().enumerate() {
-        let mut edits = edits_per_file.remove(&i).unwrap_or_default();
-        edits.sort_by(|a, b| (a.1.start, a.1.end).cmp(&(b.1.start, b.1.end)));
-        if findings.sites.is_empty()
-            && findings.skipped.is_empty()
-            && findings.functions_analysed == 0
-            && edits.is_empty()
-        {
-            continue;
-        }
-        let file = &mut analysed[i];
-        let after = apply_edits(
-            &file.original,
-            &edits.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>(),
-        );
-        stats.functions_skipped += findings.skipped.len();
-        stats.functions_analysed += findings.functions_analysed;
-        stats.acquire_sites += findings
-            .sites
-            .iter()
-            .filter(|s| s.kind == SiteKind::Acquire)
-            .count();
-        stats.release_sites += findings
-            .sites
-            .iter()
-            .filter(|s| s.kind == SiteKind::Release)
-            .count();
-        stats.rewrites += edits.len();
-        let executable = !edits.is_empty() && source::is_executable(base, &file.rel);
-        let outcome = FileOutcome {
-            rel_path: std::mem::take(&mut file.rel),
-            findings,
-            before: file.original.to_vec(),
-            after,
-            edits,
-            executable,
-        };
-        stats.files_changed += usize::from(outcome.changed());
-        out_files.push(outcome);
+    for edits in edits_per_file.values_mut() {
+        edits.sort_by_key(|(_, e)| (e.start, e.end));
     }
+    edits_per_file
+}
+
+/// One file's outcome: its bytes before and after its edits, its findings,
+/// counted into `stats`.
+fn file_outcome(
+    base: &Path,
+    file: &mut AnalysedFile,
+    findings: FileFindings,
+    edits: Vec<(usize, Edit)>,
+    stats: &mut Stats,
+) -> FileOutcome {
+    let after = apply_edits(
+        &file.original,
+        &edits.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>(),
+    );
+    stats.functions_skipped += findings.skipped.len();
+    stats.functions_analysed += findings.functions_analysed;
+    stats.acquire_sites += findings
+        .sites
+        .iter()
+        .filter(|s| s.kind == SiteKind::Acquire)
+        .count();
+    stats.release_sites += findings
+        .sites
+        .iter()
+        .filter(|s| s.kind == SiteKind::Release)
+        .count();
+    stats.rewrites += edits.len();
+    let executable = !edits.is_empty() && source::is_executable(base, &file.rel);
+    FileOutcome {
+        rel_path: std::mem::take(&mut file.rel),
+        findings,
+        before: file.original.to_vec(),
+        after,
+        edits,
+        executable,
+    }
+}
+
+/// The units' counts in `stats`: all, converted, kept, mismatches, and
+/// the classes of those not already pinned.
+fn count_units(units: &[Unit], stats: &mut Stats) {
     stats.units = units.len();
     stats.units_converted = units.iter().filter(|u| u.is_converted()).count();
     stats.units_kept = units.iter().filter(|u| u.is_kept()).count();
     stats.mismatches = units.iter().map(|u| u.mismatches.len()).sum();
-    for u in &units {
+    for u in units {
         if !u.is_pinned() {
             *stats.classes.entry(u.class.name().to_string()).or_default() += 1;
         }
-    }
-    Outcome {
-        base: base.to_path_buf(),
-        target: engine.target,
-        files: out_files,
-        units,
-        skipped: Vec::new(),
-        stale_temporaries: Vec::new(),
-        stats,
     }
 }
 

@@ -171,9 +171,10 @@ pub fn neutralise(src: &[u8], table: &MacroTable) -> Vec<u8> {
             // `sizeof` takes both and is as constant.
             out[start..start + 6].copy_from_slice(b"sizeof");
             blank(&mut out, start + 6, end);
-        } else if scan.depth == 0 && annotates_declaration(src, &out, start, end) {
-            blank(&mut out, start, end);
-        } else if scan.depth == 0 && annotates_declarator(src, &out, start, end) {
+        } else if scan.depth == 0
+            && (annotates_declaration(src, &out, start, end)
+                || annotates_declarator(src, &out, start, end))
+        {
             blank(&mut out, start, end);
         } else if scan.depth == 0 {
             if let Some(close) = unterminated_file_scope_call(src, start, end) {
