@@ -15,6 +15,7 @@ use args::{Args, Command, Format, PolicyArg, RunArgs, SeriesArgs, TargetArg};
 use clap::Parser;
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 
 /// Runs pinpatch with the given arguments; returns the exit code.
 pub fn run(argv: impl IntoIterator<Item = OsString>) -> u8 {
@@ -298,42 +299,7 @@ fn dispatch(args: Args) -> Result<u8, Failure> {
             eprintln!("{}", sink::print::summary_line(&outcome));
             Ok(report_skipped(&outcome))
         }
-        Command::Apply(run) => {
-            let outcome = run_pipeline(&run)?;
-            let guard = interrupt::Guard::install();
-            let (removed, not_removed) = sink::files::remove_stale(&outcome);
-            for r in &removed {
-                eprintln!("pinpatch: removed {r}, a temporary file an interrupted run left");
-            }
-            for (r, why) in &not_removed {
-                eprintln!(
-                    "pinpatch: cannot remove {r}, a temporary file an interrupted run left: {why}"
-                );
-            }
-            let applied = sink::files::apply_until(&outcome, &|| guard.interrupted())
-                .map_err(|e| fail(exit::OUTPUT, e))?;
-            eprintln!("{}", sink::print::summary_line(&outcome));
-            for h in &applied.held_back {
-                eprintln!("pinpatch: {}: {}", h.path, h.reason);
-            }
-            if applied.left > 0 {
-                report_skipped(&outcome);
-                return Err(fail(
-                    exit::INTERRUPTED,
-                    format!(
-                        "interrupted: {} files written, {} left as they were",
-                        applied.written, applied.left
-                    ),
-                ));
-            }
-            eprintln!("pinpatch: {} files written", applied.written);
-            let code = report_skipped(&outcome);
-            Ok(if applied.held_back.is_empty() {
-                code
-            } else {
-                exit::INPUT
-            })
-        }
+        Command::Apply(run) => apply(&run),
         Command::Report { run, format } => {
             let outcome = run_pipeline(&run)?;
             write_stdout(|out| match format {
@@ -346,191 +312,253 @@ fn dispatch(args: Args) -> Result<u8, Failure> {
             series,
             out,
             dry_run,
-        } => {
-            let (plan, code) = plan_series(&series)?;
-            if dry_run {
-                write_stdout(|w| w.write_all(crate::series::render_plan(&plan).as_bytes()))?;
-                return Ok(code);
-            }
-            let out = out.expect("clap requires --out without --dry-run");
-            sink::mbox::refuse_overlap(&out, &series.path).map_err(|e| fail(exit::OUTPUT, e))?;
-            for stale in sink::mbox::remove_stale_staging(&out) {
-                eprintln!(
-                    "pinpatch: removed {}, a staging directory an interrupted run left",
-                    stale.display()
-                );
-            }
-            let author = author_identity(&series)?;
-            let tree = crate::series::SourceTree::open(&series.path, series.base.as_deref())
-                .map_err(|e| fail(exit::INPUT, e))?;
-            let date = sink::git::fixed_time(
-                std::env::var("SOURCE_DATE_EPOCH").ok().as_deref(),
-                tree.base_time(),
-            );
-            let opts = sink::mbox::MboxOptions {
-                author,
-                date,
-                force: series.force,
-            };
-            let guard = interrupt::Guard::install();
-            let written =
-                sink::mbox::write_series_until(&plan, &out, &opts, &|| guard.interrupted())
-                    .map_err(|e| match e {
-                        sink::mbox::MboxError::Interrupted(_) => fail(exit::INTERRUPTED, e),
-                        _ => fail(exit::OUTPUT, e),
-                    })?;
-            for p in &written {
-                println!("{}", p.display());
-            }
-            eprintln!(
-                "pinpatch: {} series, {} files written to {}",
-                plan.len(),
-                written.len(),
-                out.display()
-            );
-            Ok(code)
-        }
-        Command::Commit { series } => {
-            check_commit_repository(&series)?;
-            let (plan, code) = plan_series(&series)?;
-            let tree = crate::series::SourceTree::open(&series.path, series.base.as_deref())
-                .map_err(|e| fail(exit::INPUT, e))?;
-            let author = match &series.author {
-                Some(_) => Some(author_identity(&series)?),
-                None => None,
-            };
-            let opts = sink::git::GitOptions {
-                base: series.base.clone(),
-                author,
-                time: sink::git::fixed_time(
-                    std::env::var("SOURCE_DATE_EPOCH").ok().as_deref(),
-                    tree.base_time(),
-                ),
-                force: series.force,
-                prefix: "pinpatch/".into(),
-            };
-            // Branches are created all or none; a signal waits for the end.
-            let _guard = interrupt::Guard::install();
-            let created = sink::git::create_branches(&series.path, &plan, &opts)
-                .map_err(|e| fail(exit::OUTPUT, e))?;
-            for b in &created {
-                println!("{} {}", b.tip, b.refname.trim_start_matches("refs/heads/"));
-            }
-            Ok(code)
-        }
+        } => write_series(&series, out, dry_run),
+        Command::Commit { series } => commit(&series),
         Command::Check {
             run,
             baseline,
             write_baseline,
-        } => {
-            let outcome = run_pipeline(&run)?;
-            let skipped = report_skipped(&outcome);
-            let findings = sink::print::check_findings(&outcome);
-            if let Some(path) = write_baseline {
-                let text: String = findings.iter().map(|f| format!("{}\n", f.key)).collect();
-                sink::files::write_new(&path, text.as_bytes())
-                    .map_err(|e| fail(exit::OUTPUT, format!("{}: {e}", path.display())))?;
-                eprintln!(
-                    "pinpatch: {} findings recorded in {}",
-                    findings.len(),
-                    path.display()
-                );
-                return Ok(skipped);
-            }
-            let known: std::collections::BTreeSet<String> = match &baseline {
-                Some(path) => crate::source::read_regular_text(path)
-                    .map_err(|e| {
-                        fail(exit::INPUT, format!("{}: cannot read: {e}", path.display()))
-                    })?
-                    .lines()
-                    .map(str::to_string)
-                    .collect(),
-                None => Default::default(),
-            };
-            let new: Vec<_> = findings
-                .iter()
-                .filter(|f| !known.contains(&f.key))
-                .collect();
-            write_stdout(|out| {
-                for f in &new {
-                    writeln!(out, "{}", f.line)?;
-                }
-                Ok(())
-            })?;
-            eprintln!(
-                "pinpatch: {} findings, {} not in the baseline",
-                findings.len(),
-                new.len()
-            );
-            Ok(if !new.is_empty() {
-                exit::FINDINGS
-            } else {
-                skipped
-            })
-        }
+        } => check(&run, baseline, write_baseline),
         Command::Explain {
             location,
             root,
             target,
             policy,
             rules,
-        } => {
-            let Some((file, line)) = location
-                .rsplit_once(':')
-                .and_then(|(f, l)| l.parse::<usize>().ok().map(|l| (f.to_string(), l)))
-            else {
-                return Err(fail(exit::USAGE, format!("{location}: expected FILE:LINE")));
-            };
-            let run = RunArgs {
-                path: root,
-                target,
-                rules,
-                policy,
-                max_rounds: crate::pipeline::MAX_ROUNDS,
-                quiet: true,
-            };
-            // Started from the site's file, the rounds read what its flow
-            // needs, as in a run over the whole tree; the answer stands when
-            // every site on the line is in a flow (or is an acquire, which
-            // starts one) and the rounds did not run out. Otherwise the whole
-            // tree is analysed.
-            let started = run_pipeline_from(&run, Some(&file))?;
-            let text = match sink::print::settled_from_start(&started, &file, line) {
-                true => sink::print::explain(&started, &file, line),
-                false => sink::print::explain(&run_pipeline(&run)?, &file, line),
-            };
-            match text {
-                Some(t) => {
-                    write_stdout(|out| out.write_all(t.as_bytes()))?;
-                    Ok(exit::SUCCESS)
-                }
-                None => Err(fail(exit::INPUT, format!("{file}:{line}: no acquire or release site pinpatch recognises on this line"))),
-            }
+        } => explain_site(&location, root, target, policy, rules),
+        Command::TestRules { dir } => test_rules(dir),
+        Command::Rules { rules } => list_rules(rules.as_deref()),
+    }
+}
+
+/// `apply`: writes the changes, the files of a flow together, until a signal.
+fn apply(run: &RunArgs) -> Result<u8, Failure> {
+    let outcome = run_pipeline(run)?;
+    let guard = interrupt::Guard::install();
+    let (removed, not_removed) = sink::files::remove_stale(&outcome);
+    for r in &removed {
+        eprintln!("pinpatch: removed {r}, a temporary file an interrupted run left");
+    }
+    for (r, why) in &not_removed {
+        eprintln!("pinpatch: cannot remove {r}, a temporary file an interrupted run left: {why}");
+    }
+    let applied = sink::files::apply_until(&outcome, &|| guard.interrupted())
+        .map_err(|e| fail(exit::OUTPUT, e))?;
+    eprintln!("{}", sink::print::summary_line(&outcome));
+    for h in &applied.held_back {
+        eprintln!("pinpatch: {}: {}", h.path, h.reason);
+    }
+    if applied.left > 0 {
+        report_skipped(&outcome);
+        return Err(fail(
+            exit::INTERRUPTED,
+            format!(
+                "interrupted: {} files written, {} left as they were",
+                applied.written, applied.left
+            ),
+        ));
+    }
+    eprintln!("pinpatch: {} files written", applied.written);
+    let code = report_skipped(&outcome);
+    Ok(if applied.held_back.is_empty() {
+        code
+    } else {
+        exit::INPUT
+    })
+}
+
+/// `series`: the plan, or the series written as mbox files.
+fn write_series(series: &SeriesArgs, out: Option<PathBuf>, dry_run: bool) -> Result<u8, Failure> {
+    let (plan, code) = plan_series(series)?;
+    if dry_run {
+        write_stdout(|w| w.write_all(crate::series::render_plan(&plan).as_bytes()))?;
+        return Ok(code);
+    }
+    let out = out.expect("clap requires --out without --dry-run");
+    sink::mbox::refuse_overlap(&out, &series.path).map_err(|e| fail(exit::OUTPUT, e))?;
+    for stale in sink::mbox::remove_stale_staging(&out) {
+        eprintln!(
+            "pinpatch: removed {}, a staging directory an interrupted run left",
+            stale.display()
+        );
+    }
+    let author = author_identity(series)?;
+    let tree = crate::series::SourceTree::open(&series.path, series.base.as_deref())
+        .map_err(|e| fail(exit::INPUT, e))?;
+    let date = sink::git::fixed_time(
+        std::env::var("SOURCE_DATE_EPOCH").ok().as_deref(),
+        tree.base_time(),
+    );
+    let opts = sink::mbox::MboxOptions {
+        author,
+        date,
+        force: series.force,
+    };
+    let guard = interrupt::Guard::install();
+    let written = sink::mbox::write_series_until(&plan, &out, &opts, &|| guard.interrupted())
+        .map_err(|e| match e {
+            sink::mbox::MboxError::Interrupted(_) => fail(exit::INTERRUPTED, e),
+            _ => fail(exit::OUTPUT, e),
+        })?;
+    for p in &written {
+        println!("{}", p.display());
+    }
+    eprintln!(
+        "pinpatch: {} series, {} files written to {}",
+        plan.len(),
+        written.len(),
+        out.display()
+    );
+    Ok(code)
+}
+
+/// `commit`: the series as branches, HEAD, the index and the work tree untouched.
+fn commit(series: &SeriesArgs) -> Result<u8, Failure> {
+    check_commit_repository(series)?;
+    let (plan, code) = plan_series(series)?;
+    let tree = crate::series::SourceTree::open(&series.path, series.base.as_deref())
+        .map_err(|e| fail(exit::INPUT, e))?;
+    let author = match &series.author {
+        Some(_) => Some(author_identity(series)?),
+        None => None,
+    };
+    let opts = sink::git::GitOptions {
+        base: series.base.clone(),
+        author,
+        time: sink::git::fixed_time(
+            std::env::var("SOURCE_DATE_EPOCH").ok().as_deref(),
+            tree.base_time(),
+        ),
+        force: series.force,
+        prefix: "pinpatch/".into(),
+    };
+    // Branches are created all or none; a signal waits for the end.
+    let _guard = interrupt::Guard::install();
+    let created = sink::git::create_branches(&series.path, &plan, &opts)
+        .map_err(|e| fail(exit::OUTPUT, e))?;
+    for b in &created {
+        println!("{} {}", b.tip, b.refname.trim_start_matches("refs/heads/"));
+    }
+    Ok(code)
+}
+
+/// `check`: the findings not in the baseline, or a new baseline.
+fn check(
+    run: &RunArgs,
+    baseline: Option<PathBuf>,
+    write_baseline: Option<PathBuf>,
+) -> Result<u8, Failure> {
+    let outcome = run_pipeline(run)?;
+    let skipped = report_skipped(&outcome);
+    let findings = sink::print::check_findings(&outcome);
+    if let Some(path) = write_baseline {
+        let text: String = findings.iter().map(|f| format!("{}\n", f.key)).collect();
+        sink::files::write_new(&path, text.as_bytes())
+            .map_err(|e| fail(exit::OUTPUT, format!("{}: {e}", path.display())))?;
+        eprintln!(
+            "pinpatch: {} findings recorded in {}",
+            findings.len(),
+            path.display()
+        );
+        return Ok(skipped);
+    }
+    let known: std::collections::BTreeSet<String> = match &baseline {
+        Some(path) => crate::source::read_regular_text(path)
+            .map_err(|e| fail(exit::INPUT, format!("{}: cannot read: {e}", path.display())))?
+            .lines()
+            .map(str::to_string)
+            .collect(),
+        None => Default::default(),
+    };
+    let new: Vec<_> = findings
+        .iter()
+        .filter(|f| !known.contains(&f.key))
+        .collect();
+    write_stdout(|out| {
+        for f in &new {
+            writeln!(out, "{}", f.line)?;
         }
-        Command::TestRules { dir } => {
-            let packs = match dir {
-                None => vec![load_rules(None)?],
-                Some(d) => {
-                    crate::rule::RulePack::load_packs(&d).map_err(|e| fail(exit::RULES, e))?
-                }
-            };
-            let results: Vec<_> = packs.iter().flat_map(crate::ruletest::run_pack).collect();
-            write_stdout(|out| crate::ruletest::write_table(out, &results))?;
-            Ok(if results.iter().all(|r| r.passed()) {
-                exit::SUCCESS
-            } else {
-                exit::FINDINGS
-            })
-        }
-        Command::Rules { rules } => {
-            let pack = load_rules(rules.as_deref())?;
-            write_stdout(|out| {
-                for r in &pack.rules {
-                    writeln!(out, "{} ({:?}): {}", r.id, r.kind, r.title)?;
-                }
-                Ok(())
-            })?;
+        Ok(())
+    })?;
+    eprintln!(
+        "pinpatch: {} findings, {} not in the baseline",
+        findings.len(),
+        new.len()
+    );
+    Ok(if !new.is_empty() {
+        exit::FINDINGS
+    } else {
+        skipped
+    })
+}
+
+/// `explain`: the flow of the site at `location`, from its file first.
+fn explain_site(
+    location: &str,
+    root: PathBuf,
+    target: TargetArg,
+    policy: PolicyArg,
+    rules: Option<PathBuf>,
+) -> Result<u8, Failure> {
+    let Some((file, line)) = location
+        .rsplit_once(':')
+        .and_then(|(f, l)| l.parse::<usize>().ok().map(|l| (f.to_string(), l)))
+    else {
+        return Err(fail(exit::USAGE, format!("{location}: expected FILE:LINE")));
+    };
+    let run = RunArgs {
+        path: root,
+        target,
+        rules,
+        policy,
+        max_rounds: crate::pipeline::MAX_ROUNDS,
+        quiet: true,
+    };
+    // Started from the site's file, the rounds read what its flow
+    // needs, as in a run over the whole tree; the answer stands when
+    // every site on the line is in a flow (or is an acquire, which
+    // starts one) and the rounds did not run out. Otherwise the whole
+    // tree is analysed.
+    let started = run_pipeline_from(&run, Some(&file))?;
+    let text = match sink::print::settled_from_start(&started, &file, line) {
+        true => sink::print::explain(&started, &file, line),
+        false => sink::print::explain(&run_pipeline(&run)?, &file, line),
+    };
+    match text {
+        Some(t) => {
+            write_stdout(|out| out.write_all(t.as_bytes()))?;
             Ok(exit::SUCCESS)
         }
+        None => Err(fail(
+            exit::INPUT,
+            format!("{file}:{line}: no acquire or release site pinpatch recognises on this line"),
+        )),
     }
+}
+
+/// `test-rules`: the examples of each rule pack, as a table.
+fn test_rules(dir: Option<PathBuf>) -> Result<u8, Failure> {
+    let packs = match dir {
+        None => vec![load_rules(None)?],
+        Some(d) => crate::rule::RulePack::load_packs(&d).map_err(|e| fail(exit::RULES, e))?,
+    };
+    let results: Vec<_> = packs.iter().flat_map(crate::ruletest::run_pack).collect();
+    write_stdout(|out| crate::ruletest::write_table(out, &results))?;
+    Ok(if results.iter().all(|r| r.passed()) {
+        exit::SUCCESS
+    } else {
+        exit::FINDINGS
+    })
+}
+
+/// `rules`: the rules of the pack, one a line.
+fn list_rules(rules: Option<&Path>) -> Result<u8, Failure> {
+    let pack = load_rules(rules)?;
+    write_stdout(|out| {
+        for r in &pack.rules {
+            writeln!(out, "{} ({:?}): {}", r.id, r.kind, r.title)?;
+        }
+        Ok(())
+    })?;
+    Ok(exit::SUCCESS)
 }
