@@ -12,7 +12,7 @@ use super::pattern::{
     expand_alternatives, metavariables, parse_pattern, parse_pattern_with_choices, parse_template,
     SnippetError,
 };
-use super::raw::RawRule;
+use super::raw::{RawAcquire, RawRelease, RawRule};
 use super::*;
 use crate::c::NodeExt;
 use std::ops::Range;
@@ -141,6 +141,17 @@ fn metavar_ref<'s>(
         ));
     }
     Ok(name.to_string())
+}
+
+/// `metavar_ref` of an optional entry.
+fn optional_metavar(
+    ctx: &Ctx,
+    s: &Option<Spanned<String>>,
+    declared: &BTreeMap<String, MetaKind>,
+) -> Result<Option<String>, RuleError> {
+    s.as_ref()
+        .map(|v| metavar_ref(ctx, v, declared))
+        .transpose()
 }
 
 fn check_declared(
@@ -313,6 +324,55 @@ pub fn compile_rule_with(path: &str, text: &str, isos: &IsoSet) -> Result<Rule, 
             "a rule id is a non-empty word such as `gup/put_page`",
         ));
     }
+    let kind = rule_kind(&ctx, &raw)?;
+    let metavars = rule_metavars(&ctx, &raw, isos)?;
+    let defaults = rule_defaults(&ctx, &raw, &metavars)?;
+    let (patterns, bound) = rule_patterns(&ctx, &raw, &metavars, isos)?;
+    let acquire = raw
+        .acquire
+        .as_ref()
+        .map(|a| acquire_role(&ctx, a, &metavars))
+        .transpose()?;
+    let release = raw
+        .release
+        .as_ref()
+        .map(|r| release_role(&ctx, r, &metavars))
+        .transpose()?;
+    check_tables(&ctx, &raw, kind, &patterns)?;
+    let (not_mentions, constraints) = rule_constraints(&ctx, &raw, &metavars, isos)?;
+    let rewrite = rule_rewrite(&ctx, &raw, kind, &metavars, &bound, &defaults)?;
+    let flow = rule_flow(&ctx, &raw)?;
+    let (examples, counterexamples) = rule_examples(&ctx, &raw)?;
+
+    let required_words = required_words(&patterns);
+    Ok(Rule {
+        id,
+        required_words,
+        anchors: super::call_anchors(&patterns),
+        path: path.to_string(),
+        kind,
+        title: raw.title.clone(),
+        doc: Doc {
+            what: raw.doc.what.clone(),
+            why: raw.doc.why.clone(),
+            safety: raw.doc.safety.clone(),
+        },
+        metavars,
+        defaults,
+        patterns,
+        acquire,
+        release,
+        not_mentions,
+        constraints,
+        rewrite,
+        flow,
+        examples,
+        counterexamples,
+    })
+}
+
+/// The rule's kind, from `kind`.
+fn rule_kind(ctx: &Ctx, raw: &RawRule) -> Result<RuleKind, RuleError> {
     let kind = match raw.kind.get_ref().as_str() {
         "acquire" => RuleKind::Acquire,
         "release" => RuleKind::Release,
@@ -326,7 +386,15 @@ pub fn compile_rule_with(path: &str, text: &str, isos: &IsoSet) -> Result<Rule, 
             ))
         }
     };
+    Ok(kind)
+}
 
+/// The declared metavariables, with those the isomorphisms bring.
+fn rule_metavars(
+    ctx: &Ctx,
+    raw: &RawRule,
+    isos: &IsoSet,
+) -> Result<BTreeMap<String, MetaKind>, RuleError> {
     let mut metavars = BTreeMap::new();
     for (name, k) in &raw.metavars {
         let Some(mk) = MetaKind::from_name(k.get_ref()) else {
@@ -344,6 +412,15 @@ pub fn compile_rule_with(path: &str, text: &str, isos: &IsoSet) -> Result<Rule, 
     for (name, kind) in isos.fresh_metavars() {
         metavars.entry(name).or_insert(kind);
     }
+    Ok(metavars)
+}
+
+/// The `[defaults]`: plain C for declared metavariables.
+fn rule_defaults(
+    ctx: &Ctx,
+    raw: &RawRule,
+    metavars: &BTreeMap<String, MetaKind>,
+) -> Result<BTreeMap<String, String>, RuleError> {
     let mut defaults = BTreeMap::new();
     for (name, value) in &raw.defaults {
         if !metavars.contains_key(name) {
@@ -367,11 +444,21 @@ pub fn compile_rule_with(path: &str, text: &str, isos: &IsoSet) -> Result<Rule, 
         parse_template(value.get_ref()).map_err(|e| ctx.snippet(value, e, "default"))?;
         defaults.insert(name.clone(), value.get_ref().clone());
     }
+    Ok(defaults)
+}
 
+/// The `[[match]]` patterns, expanded by the isomorphisms, and the
+/// metavariables every pattern binds.
+fn rule_patterns(
+    ctx: &Ctx,
+    raw: &RawRule,
+    metavars: &BTreeMap<String, MetaKind>,
+    isos: &IsoSet,
+) -> Result<(Vec<Pattern>, BTreeSet<String>), RuleError> {
     let mut patterns = Vec::new();
     let mut bound_by_all: Option<BTreeSet<String>> = None;
     for m in &raw.matches {
-        check_declared(&ctx, &m.pattern, &metavars)?;
+        check_declared(ctx, &m.pattern, metavars)?;
         let names = bound_names(m.pattern.get_ref());
         patterns.extend(
             build_patterns(m.pattern.get_ref(), isos)
@@ -383,100 +470,86 @@ pub fn compile_rule_with(path: &str, text: &str, isos: &IsoSet) -> Result<Rule, 
         });
     }
     let bound = bound_by_all.unwrap_or_default();
+    Ok((patterns, bound))
+}
 
-    let acquire = match &raw.acquire {
-        Some(a) => {
-            let family = match a.family.get_ref().as_str() {
-                "get" => AcquireFamily::Get,
-                "pin" => AcquireFamily::Pin,
-                "iov_iter" => AcquireFamily::IovIter,
-                other => {
-                    return Err(ctx.in_string(
-                        a.family.span(),
-                        0,
-                        format!("unknown acquire family `{other}`: expected get, pin or iov_iter"),
-                    ))
-                }
-            };
-            let manual = by_target(&ctx, &a.manual, "acquire.manual")?;
-            let requires = by_target(&ctx, &a.requires, "acquire.requires")?;
-            Some(AcquireRole {
-                family,
-                pages: metavar_ref(&ctx, &a.pages, &metavars)?,
-                count: a
-                    .count
-                    .as_ref()
-                    .map(|c| metavar_ref(&ctx, c, &metavars))
-                    .transpose()?,
-                flags: a
-                    .flags
-                    .as_ref()
-                    .map(|c| metavar_ref(&ctx, c, &metavars))
-                    .transpose()?,
-                mm: a
-                    .mm
-                    .as_ref()
-                    .map(|c| metavar_ref(&ctx, c, &metavars))
-                    .transpose()?,
-                manual,
-                requires,
-            })
+/// The `[acquire]` table.
+fn acquire_role(
+    ctx: &Ctx,
+    a: &RawAcquire,
+    metavars: &BTreeMap<String, MetaKind>,
+) -> Result<AcquireRole, RuleError> {
+    let family = match a.family.get_ref().as_str() {
+        "get" => AcquireFamily::Get,
+        "pin" => AcquireFamily::Pin,
+        "iov_iter" => AcquireFamily::IovIter,
+        other => {
+            return Err(ctx.in_string(
+                a.family.span(),
+                0,
+                format!("unknown acquire family `{other}`: expected get, pin or iov_iter"),
+            ))
         }
-        None => None,
     };
-    let release = match &raw.release {
-        Some(r) => {
-            let family = match r.family.get_ref().as_str() {
-                "put" => ReleaseFamily::Put,
-                "unpin" => ReleaseFamily::Unpin,
-                other => {
-                    return Err(ctx.in_string(
-                        r.family.span(),
-                        0,
-                        format!("unknown release family `{other}`: expected put or unpin"),
-                    ))
-                }
-            };
-            let role = ReleaseRole {
-                family,
-                page: r
-                    .page
-                    .as_ref()
-                    .map(|c| metavar_ref(&ctx, c, &metavars))
-                    .transpose()?,
-                array: r
-                    .array
-                    .as_ref()
-                    .map(|c| metavar_ref(&ctx, c, &metavars))
-                    .transpose()?,
-                count: r
-                    .count
-                    .as_ref()
-                    .map(|c| metavar_ref(&ctx, c, &metavars))
-                    .transpose()?,
-                index: r
-                    .index
-                    .as_ref()
-                    .map(|c| metavar_ref(&ctx, c, &metavars))
-                    .transpose()?,
-            };
-            if role.page.is_none() == role.array.is_none() {
-                return Err(ctx.in_string(
-                    r.family.span(),
-                    0,
-                    "a [release] names exactly one of `page` or `array`",
-                ));
-            }
-            Some(role)
-        }
-        None => None,
-    };
+    let manual = by_target(ctx, &a.manual, "acquire.manual")?;
+    let requires = by_target(ctx, &a.requires, "acquire.requires")?;
+    Ok(AcquireRole {
+        family,
+        pages: metavar_ref(ctx, &a.pages, metavars)?,
+        count: optional_metavar(ctx, &a.count, metavars)?,
+        flags: optional_metavar(ctx, &a.flags, metavars)?,
+        mm: optional_metavar(ctx, &a.mm, metavars)?,
+        manual,
+        requires,
+    })
+}
 
+/// The `[release]` table: exactly one of `page` or `array`.
+fn release_role(
+    ctx: &Ctx,
+    r: &RawRelease,
+    metavars: &BTreeMap<String, MetaKind>,
+) -> Result<ReleaseRole, RuleError> {
+    let family = match r.family.get_ref().as_str() {
+        "put" => ReleaseFamily::Put,
+        "unpin" => ReleaseFamily::Unpin,
+        other => {
+            return Err(ctx.in_string(
+                r.family.span(),
+                0,
+                format!("unknown release family `{other}`: expected put or unpin"),
+            ))
+        }
+    };
+    let role = ReleaseRole {
+        family,
+        page: optional_metavar(ctx, &r.page, metavars)?,
+        array: optional_metavar(ctx, &r.array, metavars)?,
+        count: optional_metavar(ctx, &r.count, metavars)?,
+        index: optional_metavar(ctx, &r.index, metavars)?,
+    };
+    if role.page.is_none() == role.array.is_none() {
+        return Err(ctx.in_string(
+            r.family.span(),
+            0,
+            "a [release] names exactly one of `page` or `array`",
+        ));
+    }
+    Ok(role)
+}
+
+/// The tables a rule of `kind` needs, and those it must not have.
+fn check_tables(
+    ctx: &Ctx,
+    raw: &RawRule,
+    kind: RuleKind,
+    patterns: &[Pattern],
+) -> Result<(), RuleError> {
     match kind {
-        RuleKind::Acquire if acquire.is_none() => {
+        RuleKind::Acquire if raw.acquire.is_none() => {
             return Err(ctx.at(0, "an acquire rule needs an [acquire] table"))
         }
-        RuleKind::Release if release.is_none() => {
+        RuleKind::Release if raw.release.is_none() => {
             return Err(ctx.at(0, "a release rule needs a [release] table"))
         }
         RuleKind::Flow if raw.flow.is_none() => {
@@ -499,14 +572,24 @@ pub fn compile_rule_with(path: &str, text: &str, isos: &IsoSet) -> Result<Rule, 
         }
         _ => {}
     }
+    Ok(())
+}
 
+/// The `[constraints]`: metavariables a match must not mention, regular
+/// expressions, patterns a match must not be or must be inside.
+fn rule_constraints(
+    ctx: &Ctx,
+    raw: &RawRule,
+    metavars: &BTreeMap<String, MetaKind>,
+    isos: &IsoSet,
+) -> Result<(Vec<(String, String)>, Constraints), RuleError> {
     let mut not_mentions = Vec::new();
     for (name, others) in &raw.constraints.not_mentions {
         if !metavars.contains_key(name) {
             return Err(ctx.at(0, format!("constraint on unknown metavariable `${name}`")));
         }
         for o in others {
-            not_mentions.push((name.clone(), metavar_ref(&ctx, o, &metavars)?));
+            not_mentions.push((name.clone(), metavar_ref(ctx, o, metavars)?));
         }
     }
 
@@ -528,14 +611,26 @@ pub fn compile_rule_with(path: &str, text: &str, isos: &IsoSet) -> Result<Rule, 
         (&raw.constraints.inside, &mut constraints.inside),
     ] {
         for s in list {
-            check_declared(&ctx, s, &metavars)?;
+            check_declared(ctx, s, metavars)?;
             out.extend(
                 build_patterns(s.get_ref(), isos)
                     .map_err(|e| ctx.snippet(s, e, "constraint pattern"))?,
             );
         }
     }
+    Ok((not_mentions, constraints))
+}
 
+/// The `[rewrite]` templates per target; every metavariable they name is
+/// declared, and bound by every pattern or given a default.
+fn rule_rewrite(
+    ctx: &Ctx,
+    raw: &RawRule,
+    kind: RuleKind,
+    metavars: &BTreeMap<String, MetaKind>,
+    bound: &BTreeSet<String>,
+    defaults: &BTreeMap<String, String>,
+) -> Result<BTreeMap<Target, Template>, RuleError> {
     let mut rewrite = BTreeMap::new();
     for (t, template) in &raw.rewrite {
         // A plain rewrite does the same for every target: `any`.
@@ -576,7 +671,11 @@ pub fn compile_rule_with(path: &str, text: &str, isos: &IsoSet) -> Result<Rule, 
             rewrite.insert(target, parsed.clone());
         }
     }
+    Ok(rewrite)
+}
 
+/// The `[flow]` table.
+fn rule_flow(ctx: &Ctx, raw: &RawRule) -> Result<Option<FlowSpec>, RuleError> {
     if let Some(e) = raw.flow.as_ref().and_then(|f| {
         f.element_stores
             .iter()
@@ -667,7 +766,14 @@ pub fn compile_rule_with(path: &str, text: &str, isos: &IsoSet) -> Result<Rule, 
         f.index_prefixes();
         f
     });
+    Ok(flow)
+}
 
+/// The `[[examples]]` and `[[counterexamples]]`.
+fn rule_examples(
+    ctx: &Ctx,
+    raw: &RawRule,
+) -> Result<(Vec<Example>, Vec<Counterexample>), RuleError> {
     let mut examples = Vec::new();
     for e in &raw.examples {
         let Some(target) = Target::from_name(e.target.get_ref()) else {
@@ -699,32 +805,7 @@ pub fn compile_rule_with(path: &str, text: &str, isos: &IsoSet) -> Result<Rule, 
             why: c.why.trim().to_string(),
         });
     }
-
-    let required_words = required_words(&patterns);
-    Ok(Rule {
-        id,
-        required_words,
-        anchors: super::call_anchors(&patterns),
-        path: path.to_string(),
-        kind,
-        title: raw.title.clone(),
-        doc: Doc {
-            what: raw.doc.what.clone(),
-            why: raw.doc.why.clone(),
-            safety: raw.doc.safety.clone(),
-        },
-        metavars,
-        defaults,
-        patterns,
-        acquire,
-        release,
-        not_mentions,
-        constraints,
-        rewrite,
-        flow,
-        examples,
-        counterexamples,
-    })
+    Ok((examples, counterexamples))
 }
 
 /// `STRUCT::FIELD` entries (checked for the form beforehand) as pairs.
@@ -762,6 +843,29 @@ mod tests {
                 "{HEAD}[[match]]\npattern = \"put_page($page)\"\n[rewrite]\nunpn = \"x($page)\"\n"
             )),
             "r.toml:12:9: unknown target `unpn`: expected unpin or put_user_page"
+        );
+    }
+
+    #[test]
+    fn role_and_table_errors_point_at_the_rule_file() {
+        let acquire = "id = \"a\"\nkind = \"acquire\"\ntitle = \"t\"\n";
+        assert_eq!(
+            err(&format!("{acquire}[[match]]\npattern = \"f()\"\n")),
+            "r.toml:1:1: an acquire rule needs an [acquire] table"
+        );
+        assert_eq!(
+            err(&format!(
+                "{acquire}[acquire]\nfamily = \"got\"\npages = \"$p\"\n"
+            )),
+            "r.toml:5:11: unknown acquire family `got`: expected get, pin or iov_iter"
+        );
+        assert_eq!(
+            err(&HEAD.replace("page = \"$page\"", "page = \"$page\"\narray = \"$page\"")),
+            "r.toml:5:11: a [release] names exactly one of `page` or `array`"
+        );
+        assert_eq!(
+            err(HEAD),
+            "r.toml:1:1: an acquire, release or rewrite rule needs at least one [[match]] pattern"
         );
     }
 
