@@ -128,7 +128,7 @@ pub fn neutralise(src: &[u8], table: &MacroTable) -> Vec<u8> {
             Token::Other => continue,
         };
         let ident = &src[start..end];
-        let after_string = string_end.is_some_and(|e| only_blanks(&src[e..start]));
+        let after_string = string_end.is_some_and(|e| next_code_offset(src, e) == start);
         if is_string_macro(src, start, end, after_string) {
             out[start] = b'"';
             out[start + 1..end - 1].fill(b'_');
@@ -139,7 +139,7 @@ pub fn neutralise(src: &[u8], table: &MacroTable) -> Vec<u8> {
         if table.annotations.contains(ident) {
             blank(&mut out, start, end);
         } else if table.annotation_calls.contains(ident) {
-            if let Some((open, close)) = scan.paren_group_after(end) {
+            if let Some((open, close)) = paren_group(src, end) {
                 let _ = open;
                 blank(&mut out, start, close + 1);
                 scan.pos = close + 1;
@@ -147,7 +147,7 @@ pub fn neutralise(src: &[u8], table: &MacroTable) -> Vec<u8> {
                 blank(&mut out, start, end);
             }
         } else if let Some(args) = table.type_args.get(ident) {
-            if let Some((open, close)) = scan.paren_group_after(end) {
+            if let Some((open, close)) = paren_group(src, end) {
                 for (index, (a, b)) in split_args(src, open + 1, close).into_iter().enumerate() {
                     let wanted = match args {
                         TypeArgs::At(list) => list.contains(&index),
@@ -161,7 +161,7 @@ pub fn neutralise(src: &[u8], table: &MacroTable) -> Vec<u8> {
         } else if OFFSETOF.contains(&ident) {
             // `offsetof(struct kvm_vcpu, arch.gprs[K0])`: the grammar takes
             // only a field name for the member.
-            if let Some((open, close)) = scan.paren_group_after(end) {
+            if let Some((open, close)) = paren_group(src, end) {
                 if let Some(&(a, b)) = split_args(src, open + 1, close).get(1) {
                     placeholder(&mut out, src, a, b);
                 }
@@ -183,12 +183,12 @@ pub fn neutralise(src: &[u8], table: &MacroTable) -> Vec<u8> {
                 scan.pos = close + 1;
             }
         } else if scan.depth > 0 && !is_keyword(ident) {
-            if let Some((open, close)) = scan.paren_group_after(end) {
+            if let Some((open, close)) = paren_group(src, end) {
                 let listed = table.is_iterator(ident) && loop_body_follows(src, close + 1);
-                if ident.len() >= 5
-                    && !KEYWORDS_BEFORE_PARENTHESES.contains(&ident)
-                    && (listed || block_follows(src, close + 1))
-                {
+                // A name followed by its arguments and a block
+                // (`for_i915_gem_ww(&ww, err, true) {`) is a macro that
+                // runs the block: no C expression is followed by one.
+                if ident.len() >= 5 && (listed || block_follows(src, close + 1)) {
                     out[start..start + 5].copy_from_slice(b"while");
                     blank(&mut out, start + 5, end);
                 } else {
@@ -609,11 +609,11 @@ impl CodeState {
 /// Whether a line of code ends with the word `else` (a trailing comment
 /// aside): the `if` it ends takes the statement after the line.
 fn ends_with_else(text: &[u8]) -> bool {
-    let code = match memchr::memmem::find(text, b"/*").or_else(|| memchr::memmem::find(text, b"//"))
-    {
-        Some(comment) => &text[..comment],
-        None => text,
-    };
+    let comment = [&b"/*"[..], b"//"]
+        .iter()
+        .filter_map(|opener| memchr::memmem::find(text, opener))
+        .min();
+    let code = comment.map_or(text, |at| &text[..at]);
     let code = code.trim_ascii_end();
     code.ends_with(b"else")
         && !code[..code.len() - 4]
@@ -786,19 +786,9 @@ const DECLARATION_WORDS: &[&[u8]] = &[
     b"_Bool",
 ];
 
-/// Whether only blanks and comments lie in `bytes`.
-fn only_blanks(bytes: &[u8]) -> bool {
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b' ' | b'\t' | b'\n' | b'\r' => i += 1,
-            b'/' if matches!(bytes.get(i + 1), Some(b'*') | Some(b'/')) => {
-                i = skip_comment(bytes, i)
-            }
-            _ => return false,
-        }
-    }
-    true
+/// The offset of the first byte of the line holding `at`.
+fn line_start(src: &[u8], at: usize) -> usize {
+    memchr::memrchr(b'\n', &src[..at]).map_or(0, |p| p + 1)
 }
 
 /// The word starting at `i` (after blanks and comments), if one does.
@@ -825,11 +815,7 @@ fn is_string_macro(src: &[u8], start: usize, end: usize, after_string: bool) -> 
         return false;
     }
     // Most names are followed by punctuation: answered from one byte.
-    let after = end
-        + src[end..]
-            .iter()
-            .take_while(|c| c.is_ascii_whitespace())
-            .count();
+    let after = next_code_offset(src, end);
     let may_lead_to_string =
         matches!(src.get(after), Some(&c) if c == b'"' || c == b'_' || c.is_ascii_alphabetic());
     if !(after_string || may_lead_to_string) || is_keyword(ident) {
@@ -844,16 +830,11 @@ fn is_string_macro(src: &[u8], start: usize, end: usize, after_string: bool) -> 
     // A string literal after this name, through other names.
     let mut at = end;
     for _ in 0..8 {
-        let next = at
-            + src[at..]
-                .iter()
-                .take_while(|c| c.is_ascii_whitespace())
-                .count();
-        if src.get(next) == Some(&b'"') {
+        if next_code_byte(src, at) == Some(b'"') {
             return true;
         }
         match next_word(src, at) {
-            Some((a, b)) if a == next && b - a >= 2 && !is_keyword(&src[a..b]) => at = b,
+            Some((a, b)) if b - a >= 2 && !is_keyword(&src[a..b]) => at = b,
             _ => return false,
         }
     }
@@ -866,6 +847,14 @@ fn is_string_macro(src: &[u8], start: usize, end: usize, after_string: bool) -> 
 fn range_ellipsis(src: &[u8], at: usize) -> bool {
     let before = src[..at].iter().rev().find(|c| !c.is_ascii_whitespace());
     matches!(before, Some(c) if is_ident_byte(*c) || *c == b')' || *c == b'\'')
+}
+
+/// The storage words that may come before a declaration's type.
+fn is_storage_word(word: &[u8]) -> bool {
+    matches!(
+        word,
+        b"static" | b"extern" | b"inline" | b"__inline" | b"__inline__"
+    )
 }
 
 /// Whether the name at `start..end`, at file scope, annotates a
@@ -887,10 +876,10 @@ fn annotates_declaration(src: &[u8], read: &[u8], start: usize, end: usize) -> b
     if !DECLARATION_WORDS.contains(&&src[a..b]) || src[end..a].contains(&b'#') {
         return false;
     }
-    let line_start = memchr::memrchr(b'\n', &src[..start]).map_or(0, |p| p + 1);
+    let line_start = line_start(src, start);
     read[line_start..start]
         .split(|c| c.is_ascii_whitespace())
-        .all(|w| w.is_empty() || matches!(w, b"static" | b"inline" | b"extern"))
+        .all(|w| w.is_empty() || is_storage_word(w))
 }
 
 /// Whether the name at `start..end`, at file scope, annotates a function's
@@ -911,7 +900,7 @@ fn annotates_declarator(src: &[u8], read: &[u8], start: usize, end: usize) -> bo
     {
         return false;
     }
-    let line_start = memchr::memrchr(b'\n', &src[..start]).map_or(0, |p| p + 1);
+    let line_start = line_start(src, start);
     let head = &read[line_start..start];
     if head.trim_ascii_end().ends_with(b"*") {
         return !head.contains(&b'(') && !head.contains(&b'=');
@@ -923,13 +912,13 @@ fn annotates_declarator(src: &[u8], read: &[u8], start: usize, end: usize) -> bo
     let Some((last, before)) = words.split_last() else {
         return false;
     };
-    let storage = |w: &&[u8]| matches!(*w, b"static" | b"inline" | b"extern" | b"const");
+    let storage = |w: &&[u8]| is_storage_word(w) || *w == b"const";
     last.iter().all(|c| is_ident_byte(*c))
         && !last[0].is_ascii_digit()
         && !storage(last)
         && !matches!(
             *last,
-            b"struct" | b"union" | b"enum" | b"return" | b"typedef" | b"__inline" | b"__inline__"
+            b"struct" | b"union" | b"enum" | b"return" | b"typedef"
         )
         && before
             .iter()
@@ -945,7 +934,7 @@ fn annotates_declarator(src: &[u8], read: &[u8], start: usize, end: usize) -> bo
 /// followed by another name or a `*`: the parameter declarations of an
 /// old-style definition (`f(a)` then `int a;`) are neither.
 fn unterminated_file_scope_call(src: &[u8], start: usize, end: usize) -> Option<usize> {
-    let line_start = memchr::memrchr(b'\n', &src[..start]).map_or(0, |p| p + 1);
+    let line_start = line_start(src, start);
     if !src[line_start..start]
         .iter()
         .all(|c| c.is_ascii_whitespace())
@@ -959,10 +948,7 @@ fn unterminated_file_scope_call(src: &[u8], start: usize, end: usize) -> Option<
         return None;
     }
     let word = &src[a..b];
-    if matches!(
-        word,
-        b"static" | b"extern" | b"inline" | b"__inline" | b"__inline__"
-    ) {
+    if is_storage_word(word) {
         return Some(close);
     }
     let typed = DECLARATION_WORDS.contains(&word)
@@ -1001,18 +987,6 @@ fn code_arguments(src: &[u8], out: &mut [u8], open: usize, close: usize) {
     }
 }
 
-/// The parentheses right after `from` (blanks between), matched; `None`
-/// when none open there or a brace or `;` comes first.
-fn paren_group(src: &[u8], from: usize) -> Option<(usize, usize)> {
-    Scanner {
-        src,
-        pos: from,
-        depth: 0,
-        line_start: false,
-    }
-    .paren_group_after(from)
-}
-
 /// Replaces the arguments of the call whose parentheses are at `open` and
 /// `close` that are a type (`struct foo`, `union bar *`), which only a
 /// macro takes (`btrfs_item_ptr(leaf, slot, struct btrfs_dir_log_item)`),
@@ -1030,7 +1004,7 @@ fn type_arguments(src: &[u8], out: &mut [u8], open: usize, close: usize) {
         let Some((w, we)) = next_word(src, a) else {
             continue;
         };
-        if !tagged.contains(&&src[w..we]) || !only_blanks(&src[a..w]) {
+        if !tagged.contains(&&src[w..we]) {
             continue;
         }
         let Some((t, te)) = next_word(src, we) else {
@@ -1101,30 +1075,6 @@ fn starts_statement(src: &[u8], start: usize) -> bool {
     let before = src[..start].iter().rev().find(|c| !c.is_ascii_whitespace());
     matches!(before, None | Some(b';' | b'{' | b'}' | b':' | b')'))
 }
-
-/// Words of the language, five bytes or longer, that a parenthesised group
-/// may follow inside a body; a name not among them followed by a group and
-/// a block (`for_i915_gem_ww(&ww, err, true) {`) is a macro that runs the
-/// block, read as `while`.
-const KEYWORDS_BEFORE_PARENTHESES: &[&[u8]] = &[
-    b"while",
-    b"switch",
-    b"return",
-    b"sizeof",
-    b"typeof",
-    b"__typeof",
-    b"__typeof__",
-    b"_Generic",
-    b"_Alignof",
-    b"__alignof__",
-    b"_Alignas",
-    b"__attribute",
-    b"__attribute__",
-    b"__asm__",
-    b"__extension__",
-    b"_Static_assert",
-    b"static_assert",
-];
 
 /// The first byte at or after `i` that is neither blank nor in a comment.
 fn next_code_byte(src: &[u8], i: usize) -> Option<u8> {
@@ -1323,34 +1273,33 @@ impl Scanner<'_> {
             }
         }
     }
+}
 
-    /// The offsets of `(` and its matching `)` when the next non-blank byte
-    /// after `from` is `(`.
-    fn paren_group_after(&self, from: usize) -> Option<(usize, usize)> {
-        let src = self.src;
-        let open = opening_parenthesis(src, from)?;
-        let mut i = open;
-        let mut depth = 0usize;
-        while i < src.len() {
-            if let Some(past) = past_literal_or_comment(src, i) {
-                i = past;
-                continue;
-            }
-            match src[i] {
-                b'(' => depth += 1,
-                b')' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        return Some((open, i));
-                    }
-                }
-                b'{' | b'}' | b';' => return None,
-                _ => {}
-            }
-            i += 1;
+/// The offsets of `(` and its matching `)` when the next non-blank byte on
+/// the line after `from` is `(`; `None` when a brace or `;` comes first.
+fn paren_group(src: &[u8], from: usize) -> Option<(usize, usize)> {
+    let open = opening_parenthesis(src, from)?;
+    let mut i = open;
+    let mut depth = 0usize;
+    while i < src.len() {
+        if let Some(past) = past_literal_or_comment(src, i) {
+            i = past;
+            continue;
         }
-        None
+        match src[i] {
+            b'(' => depth += 1,
+            b')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some((open, i));
+                }
+            }
+            b'{' | b'}' | b';' => return None,
+            _ => {}
+        }
+        i += 1;
     }
+    None
 }
 
 #[cfg(test)]
@@ -1557,6 +1506,14 @@ mod tests {
             (
                 "if (a)\n\tx = 1;\n#ifdef C\nelse if (b)\n\tx = 2;\nelse\n#endif\n\tx = 3;\n",
                 "if (a)\n\tx = 1;\n        \nelse if (b)\n\tx = 2;\nelse\n      \n\tx = 3;\n",
+            ),
+            (
+                "if (a)\n\tx = 1;\n#ifdef C\nelse // b /* c */\n#endif\n\tx = 3;\n",
+                "if (a)\n\tx = 1;\n        \nelse // b /* c */\n      \n\tx = 3;\n",
+            ),
+            (
+                "void f(void) { printk(KERN_ERR /* x */ \"port\"); }",
+                "void f(void) { printk(\"______\" /* x */ \"port\"); }",
             ),
             (
                 "if (a) {\n\tx = 1;\n#if C\n} else if (b) {\n\tx = 2;\n#endif\n}\n",
