@@ -3,7 +3,9 @@
 //! class and plans, the loop-index declarations converted loops leave
 //! unused, and every site with its unit and reason.
 
-use super::dataflow::{declarator_of, declarator_removal_range, one_line};
+use super::dataflow::{
+    binding_at, declaration_of, declarator_of, declarator_removal_range, one_line,
+};
 use super::flow::ids::{FileId, FuncId, UnitId};
 use super::flow::{place_key, FlowContext, Info, Loc};
 use super::flow::{AcquireSite, MatchSite, ReleaseSite, UnitState};
@@ -641,50 +643,67 @@ fn remove_dead_indices(cx: &FlowContext, units: &mut [Unit]) {
         }
         let src = cx.src(func);
         let ranges = &replaced[&func];
-        let mut declarators = Vec::new();
-        let mut other_uses = 0;
-        for n in cx.funcs[func].nodes.iter() {
-            if n.kind_str() != "identifier" || src[n.byte_range()] != *name.as_bytes() {
-                continue;
-            }
-            if ranges
+        let outside = |n: &tree_sitter::Node| {
+            !ranges
                 .iter()
                 .any(|&(s, e)| s <= n.start_byte() && n.end_byte() <= e)
-            {
-                continue;
+        };
+        // Each declaration of the name is a variable of its own, seen from
+        // its declarator to the end of the block that holds it: a function
+        // may declare a loop index again in each block that needs one.
+        let named: Vec<tree_sitter::Node> = cx.funcs[func]
+            .nodes
+            .iter()
+            .copied()
+            .filter(|n| n.kind_str() == "identifier" && src[n.byte_range()] == *name.as_bytes())
+            .collect();
+        let mut declarators = Vec::new();
+        let mut used = Vec::new();
+        for &n in named.iter().filter(|n| outside(n)) {
+            if declaration_of(n).is_none() {
+                // A use: its variable is used.
+                used.push(binding_at(&named, n.start_byte()).map(|d| d.start_byte()));
+            } else if let Some(d) = declarator_of(n) {
+                declarators.push((n, d));
             }
-            match declarator_of(*n) {
-                Some(d) => declarators.push(d),
-                None => other_uses += 1,
-            }
-        }
-        if other_uses > 0 || declarators.len() != 1 {
-            continue;
         }
         let file = cx.funcs[func].file.index();
-        if let Some((start, end, text)) = declarator_removal_range(declarators[0], src) {
-            units[ui].plans.push((
-                file,
-                Plan::RemoveDeclarator {
-                    start,
-                    end,
-                    text,
-                    name,
-                },
-            ));
-        } else if let Some((before, after)) = scope_block_around(declarators[0], ranges) {
-            // `{ unsigned long i; <the converted loop> }`: the declaration
-            // and the braces go, the statement stays.
-            for (start, end) in [before, after] {
+        for &(id, declarator) in &declarators {
+            // Only the index of a converted loop goes: its scope holds a
+            // converted match, and nothing outside the matches reads it.
+            let Some(scope) = declaration_of(id).and_then(|d| d.parent()) else {
+                continue;
+            };
+            let converted_inside = ranges
+                .iter()
+                .any(|&(s, e)| id.end_byte() <= s && e <= scope.end_byte());
+            if used.contains(&Some(id.start_byte())) || !converted_inside {
+                continue;
+            }
+            if let Some((start, end, text)) = declarator_removal_range(declarator, src) {
                 units[ui].plans.push((
                     file,
                     Plan::RemoveDeclarator {
                         start,
                         end,
-                        text: String::new(),
+                        text,
                         name: name.clone(),
                     },
                 ));
+            } else if let Some((before, after)) = scope_block_around(declarator, ranges) {
+                // `{ unsigned long i; <the converted loop> }`: the declaration
+                // and the braces go, the statement stays.
+                for (start, end) in [before, after] {
+                    units[ui].plans.push((
+                        file,
+                        Plan::RemoveDeclarator {
+                            start,
+                            end,
+                            text: String::new(),
+                            name: name.clone(),
+                        },
+                    ));
+                }
             }
         }
     }

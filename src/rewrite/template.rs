@@ -81,7 +81,7 @@ pub fn render(plan: &Plan, rules: &[Rule], target: Target, src: &[u8]) -> Option
                         .map(|k| src[k])
                         .collect();
                     body.extend_from_slice(newline_of(src, matched.start).as_bytes());
-                    body.extend_from_slice(&indentation_of(src, matched.start));
+                    body.extend_from_slice(&body_indentation(src, block.head_end, matched.start));
                     body.extend_from_slice(&text);
                     Edit {
                         start,
@@ -158,6 +158,19 @@ fn indentation_of(src: &[u8], offset: usize) -> Vec<u8> {
         .take_while(|b| **b == b' ' || **b == b'\t')
         .copied()
         .collect()
+}
+
+/// The indentation of the statement that takes the place of a braced body:
+/// the body's own when it starts a line of its own, else (the head and
+/// the body on one line) the head's and one tab deeper, as kernel style
+/// indents a body.
+fn body_indentation(src: &[u8], head_end: usize, body_start: usize) -> Vec<u8> {
+    if memchr::memchr(b'\n', &src[head_end..body_start]).is_some() {
+        return indentation_of(src, body_start);
+    }
+    let mut indentation = indentation_of(src, head_end);
+    indentation.push(b'\t');
+    indentation
 }
 
 /// The template filled in from the match.

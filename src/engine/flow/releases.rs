@@ -177,6 +177,7 @@ fn candidate<'t>(
             &func.nodes,
             cx.src(site.func),
             ib.text.as_bytes(),
+            site.matched.start,
             site.matched.end,
         );
         if !dead {
