@@ -1009,8 +1009,9 @@ impl NewWords {
     }
 }
 
-/// The nodes of a function body (comments left out), or `None` when the
-/// function is nested deeper than `MAX_DEPTH` levels. Iterative.
+/// The named nodes of a function body (comments left out: punctuation,
+/// operators and keywords are read through their parents), or `None` when
+/// the function is nested deeper than `MAX_DEPTH` levels. Iterative.
 fn body_nodes<'t>(func: Node<'t>, body: Node<'t>, comment_id: u16) -> Option<Vec<Node<'t>>> {
     let limit = crate::c::syntax::MAX_DEPTH;
     // Levels between the definition and its body count too.
@@ -1028,7 +1029,7 @@ fn body_nodes<'t>(func: Node<'t>, body: Node<'t>, comment_id: u16) -> Option<Vec
         if depth > limit {
             return None;
         }
-        if n.kind_id() != comment_id {
+        if n.is_named() && n.kind_id() != comment_id {
             nodes.push(n);
         }
         if cursor.goto_first_child() {
