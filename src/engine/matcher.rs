@@ -64,8 +64,12 @@ pub struct Match {
 /// replaces with its statement.
 #[derive(Clone, Debug)]
 pub struct SoleBlock {
-    /// The end of the head (after its `)`).
+    /// The end of the head (after its `)`); for a bare block, where the
+    /// block starts.
     pub head_end: usize,
+    /// A bare block among statements (`{ stmt; }`), which has no head: the
+    /// statement takes the block's place on its line.
+    pub bare: bool,
     /// The end of the closing brace.
     pub block_end: usize,
     /// The offsets of the parentheses of the head's condition that kernel

@@ -67,6 +67,11 @@ pub fn render(plan: &Plan, rules: &[Rule], target: Target, src: &[u8]) -> Option
             // single statement: the braces go too, as kernel style wants.
             let single = !text.contains(&b'\n') && text.ends_with(b";");
             let edit = match &matched.sole_block {
+                Some(block) if single && block.bare => Edit {
+                    start: block.head_end,
+                    end: block.block_end,
+                    text,
+                },
                 Some(block) if single => {
                     // The head's line changes: its needless parentheses go.
                     let start = block

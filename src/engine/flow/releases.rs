@@ -336,7 +336,9 @@ fn attach<'t>(
 /// The span a one-statement rewrite of the match at `node` (ending at
 /// `end`: a sequence of statements may start at `node`) may take over: from
 /// the end of the head of the `if` (without `else`), `for` or `while` whose
-/// braced body holds the match alone, to the closing brace.
+/// braced body holds the match alone, to the closing brace; or the whole
+/// of a bare block among statements that holds it alone (it scopes
+/// nothing then).
 fn sole_block(node: Node, end: usize) -> Option<SoleBlock> {
     let block = node
         .parent()
@@ -380,10 +382,19 @@ fn sole_block(node: Node, end: usize) -> Option<SoleBlock> {
                 .last()?;
             close.end_byte()
         }
+        "compound_statement" | "labeled_statement" | "case_statement" => {
+            return Some(SoleBlock {
+                head_end: block.start_byte(),
+                bare: true,
+                block_end: block.end_byte(),
+                needless_parens,
+            });
+        }
         _ => return None,
     };
     Some(SoleBlock {
         head_end,
+        bare: false,
         block_end: block.end_byte(),
         needless_parens,
     })
