@@ -8,6 +8,13 @@
 # that file stays put_page(), or the reverse). Exits 1 when any tree has
 # one, or when a tree's line is missing from the summary.
 #
+# Then, per tree, how close the converted text is to upstream's own: the
+# diff applied to copies of the files it touches in the reverted tree,
+# each compared with the original tree's file (files byte-identical, lines
+# that differ). Differences come from sites pinpatch misses, from layout
+# the revert left (one-line loops, padding lines) and from pinpatch's own
+# choices (continuation lines aligned for checkpatch --strict).
+#
 # usage: bench/roundtrip.sh [VERSION...]
 # environment: SHARED (default: ../shared next to the repo), OUT (the full
 #   output is kept there, default a temporary file), and run.sh's own
@@ -25,7 +32,9 @@ OUT=${OUT:-$(mktemp -t pinpatch-roundtrip.XXXXXX)}
 BIN=${CARGO_TARGET_DIR:-$REPO/target}/release/pinpatch
 case $BIN in /*) ;; *) BIN=$REPO/$BIN ;; esac
 
-PINPATCH=$BIN "$RUN" "$@" 2>&1 | tee "$OUT"
+KEPT_BY_USER=${KEEP:-}
+KEEP=1 PINPATCH=$BIN "$RUN" "$@" 2>&1 | tee "$OUT"
+KEPT=$(sed -n 's/^run.sh: kept //p' "$OUT" | tail -1)
 
 # The summary table: "version sites acquire recall release recall partial ...".
 status=0
@@ -44,5 +53,42 @@ for v in "$@"; do
   fi
 done
 grep -E "^PARTIAL" "$OUT" | sed "s/^/  /" || true
+
+# The text against upstream's, per tree.
+echo
+echo "converted text against upstream's (files the diff touches):"
+if [ -n "$KEPT" ] && [ -d "$KEPT" ]; then
+  TREES=${KERNEL_TREES:-$HOME/.cache/kernel-trees}
+  for v in "$@"; do
+    diff_file=$KEPT/$v.diff reverted=$KEPT/linux-$v original=$TREES/linux-$v
+    if [ ! -s "$diff_file" ] || [ ! -d "$reverted" ] || [ ! -d "$original" ]; then
+      echo "  $v: no diff or tree to compare"
+      continue
+    fi
+    work=$(mktemp -d -t pinpatch-upstream-text.XXXXXX)
+    mapfile -t files < <(sed -n 's|^+++ b/||p' "$diff_file")
+    for f in "${files[@]}"; do
+      mkdir -p "$work/$(dirname "$f")"
+      cp "$reverted/$f" "$work/$f"
+    done
+    if ! (cd "$work" && git apply -p1 "$diff_file"); then
+      echo "  $v: the diff does not apply to the reverted files"
+      status=1
+      rm -rf "$work"
+      continue
+    fi
+    same=0 lines=0
+    for f in "${files[@]}"; do
+      n=$(diff "$original/$f" "$work/$f" | grep -c '^[<>]' || true)
+      lines=$((lines + n))
+      [ "$n" -eq 0 ] && same=$((same + 1))
+    done
+    echo "  $v: $same of ${#files[@]} files identical to upstream's, $lines lines differ"
+    rm -rf "$work"
+  done
+  [ "$KEPT_BY_USER" = 1 ] || rm -rf "$KEPT"
+else
+  echo "  run.sh kept no copy to compare"
+fi
 echo "full output: $OUT"
 exit "$status"
