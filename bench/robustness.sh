@@ -16,7 +16,16 @@
 #    units    N functions, each acquiring and releasing its own pages;
 #    flags    N functions, half handing the user's pages and half pages of
 #             their own to one helper that releases them under a flag the
-#             caller passes (`if (user) put_page(p); else __free_page(p);`).
+#             caller passes (`if (user) put_page(p); else __free_page(p);`);
+#    loops    one function acquiring pages and releasing them on N paths,
+#             each with a loop over the same index (`for (i = 0; ...)`);
+#    locals   one function acquiring N pages into N locals, each released
+#             on its own;
+#    guarded  one function releasing its page on N paths, each under a
+#             flag it is given (`if (user) put_page(p);`);
+#    dirtying N functions releasing the pages of one struct field, each
+#             dirtying them under a flag field of the struct
+#             (`if (b->w) set_page_dirty_lock(b->pages[i]);`).
 #    Linear means 4x N costs at most 5x the CPU time: the table gives the
 #    CPU ratio of each N to the N four times smaller.
 # 3. Peak memory on one big generated file (BIG_MB, default 50 MB, of small
@@ -32,7 +41,7 @@
 set -euo pipefail
 top="$(cd "$(dirname "$0")/.." && pwd)"
 NS=${NS:-1000 2000 4000 8000}
-CASES=${CASES:-callers aliases fields units flags}
+CASES=${CASES:-callers aliases fields units flags loops locals guarded dirtying}
 BIG_MB=${BIG_MB:-50}
 GNU_TIME=${GNU_TIME:-/usr/bin/time}
 if [ -n "${PINPATCH:-}" ]; then
@@ -108,6 +117,35 @@ else:
                     f"static int user{k}(unsigned long a)\n{{\n\tstruct page *p;\n"
                     "\tint n = get_user_pages_fast(a, 1, FOLL_WRITE, &p);\n\n"
                     "\tif (n == 1)\n\t\tput_flagged(p, 1);\n\treturn n;\n}\n\n")
+    elif kind in ("loops", "guarded"):
+        # One function acquiring once and releasing on N paths, each path
+        # `if (k == j) { <release>; return j; }`.
+        head, release = {
+            "loops": ("static int many_paths(unsigned long a)\n{\n\tstruct page *pages[4];\n"
+                      "\tint i, k = get_user_pages_fast(a, 4, 0, pages);\n\n",
+                      "\t\tfor (i = 0; i < k; i++)\n\t\t\tput_page(pages[i]);\n"),
+            "guarded": ("static int many_guarded(unsigned long a, int user)\n{\n"
+                        "\tstruct page *p;\n\tint k = get_user_pages_fast(a, 1, 0, &p);\n\n",
+                        "\t\tif (user)\n\t\t\tput_page(p);\n"),
+        }[kind]
+        parts.append(head)
+        parts.extend(f"\tif (k == {j}) {{\n{release}\t\treturn {j};\n\t}}\n" for j in range(n))
+        parts.append("\treturn k;\n}\n")
+    elif kind == "dirtying":
+        parts.append("struct buf { struct page **pages; int n; int w; };\n\n"
+                     "static int get_buf(struct buf *b, unsigned long a)\n{\n"
+                     "\tb->n = get_user_pages_fast(a, 4, FOLL_WRITE, b->pages);\n\treturn b->n;\n}\n\n")
+        parts.extend(f"static void put_buf{j}(struct buf *b)\n{{\n\tint i;\n\n"
+                     "\tfor (i = 0; i < b->n; i++) {\n\t\tif (b->w)\n"
+                     "\t\t\tset_page_dirty_lock(b->pages[i]);\n\t\tput_page(b->pages[i]);\n\t}\n}\n\n"
+                     for j in range(n))
+    elif kind == "locals":
+        parts.append("static int many_locals(unsigned long a)\n{\n")
+        parts.extend(f"\tstruct page *p{j};\n" for j in range(n))
+        for j in range(n):
+            parts.append(f"\tif (get_user_pages_fast(a + {j}, 1, 0, &p{j}) == 1)\n"
+                         f"\t\tput_page(p{j});\n")
+        parts.append("\treturn 0;\n}\n")
     else:
         sys.exit(f"unknown kind {kind}")
 os.makedirs(out, exist_ok=True)

@@ -5,36 +5,102 @@
 use crate::c::NodeExt;
 use tree_sitter::Node;
 
-/// Whether the loop index `name` is dead after the loop at `start..end`:
-/// the first later use of the same variable, if any, is the left side of
-/// a plain assignment. A later block that declares `name` again holds
-/// another variable, whose uses say nothing of this one.
-pub(crate) fn index_dead_after(
-    nodes: &[Node],
-    src: &[u8],
-    name: &[u8],
+/// The identifiers of one name in one function body, read once so that
+/// every loop of the function that uses the name as its index asks them
+/// without walking the body again: for each, whether it declares the name,
+/// which declaration it means, and whether it is the left side of a plain
+/// assignment.
+pub(crate) struct NameUses {
+    /// In source order.
+    uses: Vec<NameUse>,
+    /// The declaring identifiers' offsets and their scopes, in any order.
+    declared: Vec<(usize, usize, usize)>,
+}
+
+struct NameUse {
     start: usize,
-    end: usize,
-) -> bool {
-    let named: Vec<Node> = nodes
+    declares: bool,
+    /// The offset of the declaring identifier it means (`binding_at`).
+    variable: Option<usize>,
+    assigned: bool,
+}
+
+impl NameUses {
+    pub fn of(nodes: &[Node], src: &[u8], name: &[u8]) -> NameUses {
+        let named: Vec<Node> = nodes
+            .iter()
+            .copied()
+            .filter(|n| n.kind_str() == "identifier" && &src[n.byte_range()] == name)
+            .collect();
+        let declared: Vec<(usize, usize, usize)> = named
+            .iter()
+            .filter_map(|n| {
+                let scope = declaration_of(*n)?.parent()?;
+                Some((n.start_byte(), scope.start_byte(), scope.end_byte()))
+            })
+            .collect();
+        let mut uses: Vec<NameUse> = named
+            .iter()
+            .map(|n| {
+                let declares = declared.iter().any(|d| d.0 == n.start_byte());
+                let assigned = !declares
+                    && n.parent().is_some_and(|p| {
+                        p.kind_str() == "assignment_expression"
+                            && p.field("left") == Some(*n)
+                            && p.field("operator").map(|o| o.kind_str()) == Some("=")
+                    });
+                NameUse {
+                    start: n.start_byte(),
+                    declares,
+                    variable: variable_at(&declared, n.start_byte()),
+                    assigned,
+                }
+            })
+            .collect();
+        uses.sort_by_key(|u| u.start);
+        NameUses { uses, declared }
+    }
+
+    /// Whether a use of the variable declared by the identifier at
+    /// `declaration` is at an offset `counts` accepts.
+    pub fn read_where(&self, declaration: usize, counts: impl Fn(usize) -> bool) -> bool {
+        self.uses
+            .iter()
+            .any(|u| !u.declares && u.variable == Some(declaration) && counts(u.start))
+    }
+
+    /// The scope (start, end) of the declaration whose identifier is at
+    /// `declaration`.
+    pub fn scope_of(&self, declaration: usize) -> Option<(usize, usize)> {
+        self.declared
+            .iter()
+            .find(|d| d.0 == declaration)
+            .map(|d| (d.1, d.2))
+    }
+
+    /// Whether the loop index is dead after the loop at `start..end`: the
+    /// first later use of the same variable, if any, is the left side of
+    /// a plain assignment. A later block that declares the name again
+    /// holds another variable, whose uses say nothing of this one.
+    pub fn index_dead_after(&self, start: usize, end: usize) -> bool {
+        let variable = variable_at(&self.declared, start);
+        let from = self.uses.partition_point(|u| u.start < end);
+        self.uses[from..]
+            .iter()
+            .find(|u| !u.declares && u.variable == variable)
+            .is_none_or(|u| u.assigned)
+    }
+}
+
+/// Of the declarations `(identifier, scope start, scope end)` of a name,
+/// the identifier offset of the one the name means at `at`: the innermost
+/// declared before `at` whose scope holds `at`.
+fn variable_at(declared: &[(usize, usize, usize)], at: usize) -> Option<usize> {
+    declared
         .iter()
-        .copied()
-        .filter(|n| n.kind_str() == "identifier" && &src[n.byte_range()] == name)
-        .collect();
-    let declared = |n: &Node| declaration_of(*n).is_some();
-    let variable = binding_at(&named, start);
-    let first = named
-        .iter()
-        .filter(|n| n.start_byte() >= end && !declared(n))
-        .filter(|n| binding_at(&named, n.start_byte()) == variable)
-        .min_by_key(|n| n.start_byte());
-    let Some(first) = first else { return true };
-    let Some(parent) = first.parent() else {
-        return false;
-    };
-    parent.kind_str() == "assignment_expression"
-        && parent.field("left") == Some(*first)
-        && parent.field("operator").map(|o| o.kind_str()) == Some("=")
+        .filter(|&&(id, scope_start, scope_end)| id < at && scope_start <= at && at < scope_end)
+        .map(|d| d.0)
+        .max()
 }
 
 /// The declaration an identifier names in, when it is the name a local
@@ -55,24 +121,6 @@ pub(crate) fn declaration_of(id: Node) -> Option<Node> {
         child = parent;
         parent = parent.parent()?;
     }
-}
-
-/// Of `named` (the identifiers of one name in a function body, in any
-/// order), the declaring identifier of the variable that name means at
-/// `at`: the innermost declaration before `at` whose block (or `for`
-/// statement) holds `at`; `None` when no declaration in the body does (a
-/// parameter or a global).
-pub(crate) fn binding_at<'t>(named: &[Node<'t>], at: usize) -> Option<Node<'t>> {
-    named
-        .iter()
-        .filter(|n| n.start_byte() < at)
-        .filter(|n| {
-            declaration_of(**n)
-                .and_then(|d| d.parent())
-                .is_some_and(|scope| scope.start_byte() <= at && at < scope.end_byte())
-        })
-        .max_by_key(|n| n.start_byte())
-        .copied()
 }
 
 /// The declarator (or init declarator) an identifier is declared by, when
@@ -203,35 +251,24 @@ mod tests {
         out
     }
 
-    /// The identifiers named `name` in `code`.
-    fn named<'t>(tree: &'t tree_sitter::Tree, code: &[u8], name: &[u8]) -> Vec<Node<'t>> {
-        all_nodes(tree)
-            .into_iter()
-            .filter(|n| n.kind_str() == "identifier" && &code[n.byte_range()] == name)
-            .collect()
-    }
-
     #[test]
     fn a_name_declared_again_in_a_block_is_another_variable() {
         let code = b"void f(int i)\n{\n\tint j;\n\tj = i;\n\t{ unsigned long i; for (i = 0; i < j; i++) g(i); }\n\ti++;\n\t{ int i = 2; h(i); }\n}\n";
         let tree = crate::c::parse::parse_raw(code).unwrap();
-        let ids = named(&tree, code, b"i");
-        let at = |needle: &str| {
-            let text = std::str::from_utf8(code).unwrap();
-            text.find(needle).unwrap()
-        };
-        let declared = |n: Option<Node>| n.map(|d| d.start_byte());
-        // The parameter is no declaration of the body.
-        assert_eq!(binding_at(&ids, at("j = i")), None);
-        assert_eq!(binding_at(&ids, at("i++;\n\t{ int")), None);
-        // Inside each block, the block's own declaration.
+        let text = std::str::from_utf8(code).unwrap();
+        let at = |needle: &str| text.find(needle).unwrap();
+        let uses = NameUses::of(&all_nodes(&tree), code, b"i");
         let first = at("unsigned long i") + "unsigned long ".len();
-        assert_eq!(declared(binding_at(&ids, at("g(i)") + 2)), Some(first));
         let second = at("int i = 2") + "int ".len();
-        assert_eq!(declared(binding_at(&ids, at("h(i)") + 2)), Some(second));
-        // A declaration is known as one; a use is not.
-        let declarations = ids.iter().filter(|n| declaration_of(**n).is_some()).count();
-        assert_eq!(declarations, 2);
+        // Each block's declaration is read in its block only.
+        assert_eq!(uses.scope_of(first).map(|s| s.0), Some(at("{ unsigned")));
+        assert_eq!(uses.scope_of(second).map(|s| s.0), Some(at("{ int i")));
+        let in_first = |p: usize| p > first && p < at("\ti++;");
+        assert!(uses.read_where(first, in_first));
+        assert!(!uses.read_where(first, |p| p > at("\ti++;")));
+        assert!(uses.read_where(second, |p| p == at("h(i)") + 2));
+        // The parameter is no declaration of the body.
+        assert_eq!(uses.scope_of(at("int i)") + 4), None);
     }
 
     #[test]
@@ -247,9 +284,10 @@ mod tests {
             let end = end + text[end..].find(';').unwrap() + 1;
             (start, end)
         };
+        let uses = NameUses::of(&nodes, code, b"i");
         let dead = |nth: usize| {
             let (start, end) = loop_at(nth);
-            index_dead_after(&nodes, code, b"i", start, end)
+            uses.index_dead_after(start, end)
         };
         // f(): the second block's `i` is another variable.
         assert!(dead(0));

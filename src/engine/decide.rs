@@ -3,9 +3,7 @@
 //! class and plans, the loop-index declarations converted loops leave
 //! unused, and every site with its unit and reason.
 
-use super::dataflow::{
-    binding_at, declaration_of, declarator_of, declarator_removal_range, one_line,
-};
+use super::dataflow::{declarator_of, declarator_removal_range, one_line, NameUses};
 use super::flow::ids::{FileId, FuncId, UnitId};
 use super::flow::{place_key, FlowContext, Info, Loc};
 use super::flow::{AcquireSite, MatchSite, ReleaseSite, UnitState};
@@ -15,6 +13,7 @@ use crate::c::NodeExt;
 use crate::rule::{AcquireFamily, Target};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::rc::Rc;
 
 /// Decides every unit (in representative order), plans the removal of dead
 /// loop indices, and records the sites in `out_files`.
@@ -202,10 +201,19 @@ fn dedup(v: &[Blocker]) -> Vec<Blocker> {
 }
 
 /// The locals and parameters that hold something, per function, so that a
-/// unit's decision looks at its own function's only.
+/// unit's decision looks at its own function's only; and, built when a
+/// decision first asks, where each identifier of a function's body occurs,
+/// so that the units of one long function do not each walk its body.
 struct VarsByFunction<'c> {
     vars: HashMap<FuncId, Vec<(&'c str, &'c Info)>>,
+    places: RefCell<HashMap<FuncId, Rc<IdentifierPlaces>>>,
+    /// Per function, read on first use: the locals (not of a declared
+    /// type) holding each unit's pages, by the unit's representative.
+    holders: RefCell<HashMap<FuncId, Rc<HashMap<UnitId, Vec<&'c str>>>>>,
 }
+
+/// The offsets of the identifiers of one function body, by name, in order.
+type IdentifierPlaces = HashMap<String, Vec<usize>>;
 
 impl<'c> VarsByFunction<'c> {
     fn of(cx: &'c FlowContext) -> VarsByFunction<'c> {
@@ -215,11 +223,65 @@ impl<'c> VarsByFunction<'c> {
                 vars.entry(*g).or_default().push((name.as_str(), info));
             }
         }
-        VarsByFunction { vars }
+        VarsByFunction {
+            vars,
+            places: RefCell::new(HashMap::new()),
+            holders: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// The names of `func` with no declared type that hold the pages of
+    /// the unit `u` represents.
+    fn holders_of(
+        &self,
+        cx: &FlowContext,
+        func: FuncId,
+        u: UnitId,
+        representatives: &[UnitId],
+    ) -> Vec<&'c str> {
+        let mut all = self.holders.borrow_mut();
+        let by_unit = all.entry(func).or_insert_with(|| {
+            let f = &cx.funcs[func];
+            let mut by_unit: HashMap<UnitId, Vec<&'c str>> = HashMap::new();
+            for &(name, info) in self.of_function(func) {
+                if f.types.contains_key(name) {
+                    continue;
+                }
+                let mut seen: Vec<UnitId> = info
+                    .pages
+                    .iter()
+                    .map(|&p| representatives[p.index()])
+                    .collect();
+                seen.sort_unstable();
+                seen.dedup();
+                for r in seen {
+                    by_unit.entry(r).or_default().push(name);
+                }
+            }
+            Rc::new(by_unit)
+        });
+        by_unit.get(&u).cloned().unwrap_or_default()
     }
 
     fn of_function(&self, func: FuncId) -> &[(&'c str, &'c Info)] {
         self.vars.get(&func).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Where each identifier of `func`'s body occurs.
+    fn identifier_places(&self, cx: &FlowContext, func: FuncId) -> Rc<IdentifierPlaces> {
+        let mut places = self.places.borrow_mut();
+        let entry = places.entry(func).or_insert_with(|| {
+            let src = cx.src(func);
+            let mut by_name = IdentifierPlaces::new();
+            for n in cx.funcs[func].nodes.iter() {
+                if n.kind_str() == "identifier" {
+                    let name = String::from_utf8_lossy(&src[n.byte_range()]).into_owned();
+                    by_name.entry(name).or_default().push(n.start_byte());
+                }
+            }
+            Rc::new(by_name)
+        });
+        Rc::clone(entry)
     }
 }
 
@@ -464,28 +526,24 @@ fn lookup_only(
         return None;
     }
     let last = s.releases.iter().max_by_key(|(_, m)| m.end)?;
-    let src = cx.src(func);
     let f = &cx.funcs[func];
-    let holders: BTreeSet<&str> = vars
-        .of_function(func)
-        .iter()
-        .filter(|(name, info)| {
-            !f.types.contains_key(*name)
-                && info.pages.iter().any(|&p| representatives[p.index()] == u)
-        })
-        .map(|(name, _)| *name)
-        .collect();
+    let holders = vars.holders_of(cx, func, u, representatives);
     let file = cx.file(f.file);
     let release = format!("{}:{}", file.path, file.parsed.line_of(last.1.start));
-    let used = f.nodes.iter().find(|n| {
-        n.kind_str() == "identifier"
-            && n.start_byte() >= last.1.end
-            && holders.contains(&*String::from_utf8_lossy(&src[n.byte_range()]))
-    });
+    // The first mention of a holder after the release.
+    let places = vars.identifier_places(cx, func);
+    let used = holders
+        .iter()
+        .filter_map(|h| {
+            let at = places.get(*h)?;
+            at.get(at.partition_point(|&p| p < last.1.end)).copied()
+        })
+        .min();
     if let Some(used) = used {
+        let node = f.def.node.descendant_for_byte_range(used, used)?;
         return Some(Blocker::LookupOnly {
             release,
-            use_place: cx.place(func, *used),
+            use_place: cx.place(func, node),
         });
     }
     // The identity handed back through a pointer parameter (`*paddr =
@@ -643,41 +701,31 @@ fn remove_dead_indices(cx: &FlowContext, units: &mut [Unit]) {
         }
         let src = cx.src(func);
         let ranges = &replaced[&func];
-        let outside = |n: &tree_sitter::Node| {
-            !ranges
-                .iter()
-                .any(|&(s, e)| s <= n.start_byte() && n.end_byte() <= e)
-        };
+        let outside = |at: usize| !ranges.iter().any(|&(s, e)| s <= at && at < e);
         // Each declaration of the name is a variable of its own, seen from
         // its declarator to the end of the block that holds it: a function
         // may declare a loop index again in each block that needs one.
-        let named: Vec<tree_sitter::Node> = cx.funcs[func]
-            .nodes
-            .iter()
-            .copied()
-            .filter(|n| n.kind_str() == "identifier" && src[n.byte_range()] == *name.as_bytes())
-            .collect();
-        let mut declarators = Vec::new();
-        let mut used = Vec::new();
-        for &n in named.iter().filter(|n| outside(n)) {
-            if declaration_of(n).is_none() {
-                // A use: its variable is used.
-                used.push(binding_at(&named, n.start_byte()).map(|d| d.start_byte()));
-            } else if let Some(d) = declarator_of(n) {
-                declarators.push((n, d));
-            }
-        }
+        let nodes = &cx.funcs[func].nodes;
+        let uses = NameUses::of(nodes, src, name.as_bytes());
         let file = cx.funcs[func].file.index();
-        for &(id, declarator) in &declarators {
+        let declarators = nodes.iter().filter(|n| {
+            n.kind_str() == "identifier"
+                && src[n.byte_range()] == *name.as_bytes()
+                && outside(n.start_byte())
+        });
+        for &id in declarators {
+            let Some(declarator) = declarator_of(id) else {
+                continue;
+            };
             // Only the index of a converted loop goes: its scope holds a
             // converted match, and nothing outside the matches reads it.
-            let Some(scope) = declaration_of(id).and_then(|d| d.parent()) else {
+            let Some((_, scope_end)) = uses.scope_of(id.start_byte()) else {
                 continue;
             };
             let converted_inside = ranges
                 .iter()
-                .any(|&(s, e)| id.end_byte() <= s && e <= scope.end_byte());
-            if used.contains(&Some(id.start_byte())) || !converted_inside {
+                .any(|&(s, e)| id.end_byte() <= s && e <= scope_end);
+            if !converted_inside || uses.read_where(id.start_byte(), outside) {
                 continue;
             }
             if let Some((start, end, text)) = declarator_removal_range(declarator, src) {

@@ -48,6 +48,8 @@ use crate::c::syntax::{shape, strip, Assignment, ExprShape};
 use crate::c::NodeExt;
 use crate::engine::reason::Origin;
 use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 use tree_sitter::Node;
 
 /// How many calls deep a flag passed on as a parameter is followed
@@ -209,6 +211,46 @@ pub(crate) struct Guards<'c, 'a, 't> {
     /// What an answer waits on: callers or fields not read yet (each with
     /// whether it is local to a `.c` file).
     wanted: RefCell<Vec<(Need, bool)>>,
+    /// Per function, read on first use: the words its body changes and
+    /// declares `static` (`BodyWords`), so that the releases of one long
+    /// function do not each walk its body.
+    body_words: RefCell<HashMap<FuncId, Rc<BodyWords>>>,
+    /// The answers of `flag_stores` so far, with the needs each asked for:
+    /// every release under a test of one flag field asks the same.
+    flag_stores: RefCell<HashMap<(String, String, Loc), FlagStores<'t>>>,
+}
+
+/// What `Guards::flag_stores` found, and the needs it asked for.
+type FlagStores<'t> = (Option<Vec<(FuncId, Node<'t>, Node<'t>)>>, Vec<(Need, bool)>);
+
+/// What a guarded evaluation asks of a whole function body.
+struct BodyWords {
+    /// The names incremented, decremented or whose address is taken
+    /// (`changes_word`).
+    changed: HashSet<String>,
+    /// The identifiers of its `static` declarations (`declared_static`).
+    statics: HashSet<String>,
+}
+
+impl BodyWords {
+    fn of(nodes: &[Node], src: &[u8]) -> BodyWords {
+        let mut changed = HashSet::new();
+        let mut statics = HashSet::new();
+        for &n in nodes {
+            if let Some(name) = changed_word(n, src) {
+                changed.insert(name);
+            }
+            if declares_static(n, src) {
+                statics.extend(identifiers(n, src));
+            }
+        }
+        BodyWords { changed, statics }
+    }
+
+    /// Whether the body changes one of `names` (`x++`, `--x`, `&x`).
+    fn changes_any(&self, names: &[&str]) -> bool {
+        names.iter().any(|n| self.changed.contains(*n))
+    }
 }
 
 /// What a guarded evaluation found.
@@ -228,6 +270,8 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
             k,
             scanned,
             wanted: RefCell::new(Vec::new()),
+            body_words: RefCell::new(HashMap::new()),
+            flag_stores: RefCell::new(HashMap::new()),
         }
     }
 
@@ -239,6 +283,15 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
     /// The needs asked for since `asked` returned `since`.
     pub fn wanted_since(&self, since: usize) -> Vec<(Need, bool)> {
         self.wanted.borrow()[since..].to_vec()
+    }
+
+    /// What the body of `g` changes and declares `static`.
+    fn body_words(&self, g: FuncId) -> Rc<BodyWords> {
+        let mut all = self.body_words.borrow_mut();
+        let words = all
+            .entry(g)
+            .or_insert_with(|| Rc::new(BodyWords::of(&self.cx.funcs[g].nodes, self.cx.src(g))));
+        Rc::clone(words)
     }
 
     /// What `subject` (an expression of `func`) holds under the tests it
@@ -337,8 +390,7 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
     ) -> Option<Vec<(Assignment<'t>, Node<'t>)>> {
         let f = &self.cx.funcs[g];
         let src = self.cx.src(g);
-        let names = [value, flag];
-        if f.nodes.iter().any(|&n| changes_word(n, &names, src)) {
+        if self.body_words(g).changes_any(&[value, flag]) {
             return None;
         }
         let assigns = |a: &Assignment, name: &str| assigns_variable(a, name, src);
@@ -424,11 +476,11 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
         let cx = self.cx;
         let f = &cx.funcs[g];
         let src = cx.src(g);
-        if !f.locals.contains(value) || declared_static(&f.nodes, value, src) {
+        let words = self.body_words(g);
+        if !f.locals.contains(value) || words.statics.contains(value) {
             return None;
         }
-        let names = [value, flag];
-        if f.nodes.iter().any(|&n| changes_word(n, &names, src)) {
+        if words.changes_any(&[value, flag]) {
             return None;
         }
         let assigns = |a: &Assignment, name: &str| assigns_variable(a, name, src);
@@ -624,7 +676,7 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
             let lhs = strip(a.lhs);
             lhs.kind_str() == "identifier" && names.contains(&&*text(lhs, src))
         });
-        let changed = fc.nodes.iter().any(|&n| changes_word(n, &names, src));
+        let changed = self.body_words(f).changes_any(&names);
         (!assigned && !changed).then_some((branch_if, in_then))
     }
 
@@ -827,6 +879,11 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
         flag_field: &str,
         value_loc: &Loc,
     ) -> Option<Vec<(FuncId, Node<'t>, Node<'t>)>> {
+        let key = (s.to_string(), flag_field.to_string(), value_loc.clone());
+        if let Some((pairs, wanted)) = self.flag_stores.borrow().get(&key) {
+            self.wanted.borrow_mut().extend(wanted.iter().cloned());
+            return pairs.clone();
+        }
         let cx = self.cx;
         let mut pairs = Vec::new();
         let mut wanted = Vec::new();
@@ -844,8 +901,12 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
             }
             Some(())
         });
-        self.wanted.borrow_mut().extend(wanted);
-        read.map(|()| pairs)
+        self.wanted.borrow_mut().extend(wanted.iter().cloned());
+        let found = read.map(|()| pairs);
+        self.flag_stores
+            .borrow_mut()
+            .insert(key, (found.clone(), wanted));
+        found
     }
 }
 
@@ -987,20 +1048,17 @@ fn assigns_variable(a: &Assignment, name: &str, src: &[u8]) -> bool {
     lhs.kind_str() == "identifier" && text(lhs, src) == name
 }
 
-/// Whether a `static` declaration of a function's nodes declares `name`:
-/// such a variable keeps its value from one call to the next.
-fn declared_static(nodes: &[Node], name: &str, src: &[u8]) -> bool {
-    nodes.iter().any(|&n| {
-        n.kind_str() == "declaration"
-            && n.named_children(&mut n.walk()).any(|c| {
-                c.kind_str() == "storage_class_specifier" && &src[c.byte_range()] == b"static"
-            })
-            && identifiers(n, src).iter().any(|i| i == name)
-    })
+/// Whether a node is a `static` declaration: the variables it declares
+/// keep their values from one call to the next.
+fn declares_static(n: Node, src: &[u8]) -> bool {
+    n.kind_str() == "declaration"
+        && n.named_children(&mut n.walk())
+            .any(|c| c.kind_str() == "storage_class_specifier" && &src[c.byte_range()] == b"static")
 }
 
-/// `x++`, `--x` or `&x` for one of `names`.
-fn changes_word(n: Node, names: &[&str], src: &[u8]) -> bool {
+/// The name `x++`, `--x` or `&x` changes, when `n` is one of those on a
+/// plain name.
+fn changed_word(n: Node, src: &[u8]) -> Option<String> {
     let operand = match n.kind_str() {
         "update_expression" => n.field("argument"),
         "pointer_expression" if n.field("operator").map(|o| o.kind_str()) == Some("&") => {
@@ -1010,7 +1068,13 @@ fn changes_word(n: Node, names: &[&str], src: &[u8]) -> bool {
     };
     operand
         .map(strip)
-        .is_some_and(|o| o.kind_str() == "identifier" && names.contains(&&*text(o, src)))
+        .filter(|o| o.kind_str() == "identifier")
+        .map(|o| text(o, src))
+}
+
+/// `x++`, `--x` or `&x` for one of `names`.
+fn changes_word(n: Node, names: &[&str], src: &[u8]) -> bool {
+    changed_word(n, src).is_some_and(|w| names.contains(&w.as_str()))
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use super::objects::ObjectTrace;
 use super::propagate::Constraints;
 use super::{push_unique, FlowContext, Need, Needs};
 use crate::c::NodeExt;
+use crate::engine::dataflow::NameUses;
 use crate::engine::matcher::{Match, SoleBlock};
 use crate::engine::reason::{Blocker, Origin, Separation};
 use crate::rule::{AcquireFamily, ReleaseFamily};
@@ -92,9 +93,10 @@ pub(crate) fn tie<'t>(
     let mut candidates: Vec<Candidate> = {
         let guards = Guards::new(cx, k, scanned);
         let mut trace = ObjectTrace::new(cx, k, scanned);
+        let mut indices = HashMap::new();
         releases
             .into_iter()
-            .filter_map(|r| candidate(cx, &guards, &mut trace, r, final_round))
+            .filter_map(|r| candidate(cx, &guards, &mut trace, &mut indices, r, final_round))
             .collect()
     };
     for c in &mut candidates {
@@ -144,6 +146,7 @@ fn candidate<'t>(
     cx: &FlowContext<'_, 't>,
     guards: &Guards<'_, '_, 't>,
     trace: &mut ObjectTrace<'_, '_, 't>,
+    indices: &mut HashMap<(FuncId, String), NameUses>,
     site: MatchSite<'t>,
     final_round: bool,
 ) -> Option<Candidate<'t>> {
@@ -172,15 +175,16 @@ fn candidate<'t>(
         return None;
     }
     if let Some(ib) = role.index.as_ref().and_then(|i| site.matched.binding(i)) {
-        let func = &cx.funcs[site.func];
-        let dead = crate::engine::dataflow::index_dead_after(
-            &func.nodes,
-            cx.src(site.func),
-            ib.text.as_bytes(),
-            site.matched.start,
-            site.matched.end,
-        );
-        if !dead {
+        let uses = indices
+            .entry((site.func, ib.text.clone()))
+            .or_insert_with(|| {
+                NameUses::of(
+                    &cx.funcs[site.func].nodes,
+                    cx.src(site.func),
+                    ib.text.as_bytes(),
+                )
+            });
+        if !uses.index_dead_after(site.matched.start, site.matched.end) {
             return None;
         }
     }
