@@ -1,6 +1,7 @@
 //! Small syntactic facts the dataflow needs: whether a loop index is dead
-//! after a loop, which declarator declares a name and how to remove it, and
-//! a call's text on one line for reports.
+//! after a loop and whether its count may be negative there, which
+//! declarator declares a name and how to remove it, and a call's text on
+//! one line for reports.
 
 use crate::c::NodeExt;
 use tree_sitter::Node;
@@ -20,7 +21,7 @@ pub(crate) struct NameUses {
 struct NameUse {
     start: usize,
     declares: bool,
-    /// The offset of the declaring identifier it means (`binding_at`).
+    /// The offset of the declaring identifier it means (`variable_at`).
     variable: Option<usize>,
     assigned: bool,
 }
@@ -101,6 +102,263 @@ fn variable_at(declared: &[(usize, usize, usize)], at: usize) -> Option<usize> {
         .filter(|&&(id, scope_start, scope_end)| id < at && scope_start <= at && at < scope_end)
         .map(|d| d.0)
         .max()
+}
+
+/// Whether the count of a release loop at `the_loop`, the local variable
+/// `name`, may be negative there: it is declared in the function with a
+/// signed type, set from a call (a GUP call returns `-errno`), and the loop
+/// is neither under a test that it is positive (`if (n > 0)`) nor after a
+/// test that leaves when it is negative (`if (n < 0) goto out;`) with no
+/// store to it in between. Such a loop runs no time for a negative count,
+/// while one `unpin_user_pages*()` call takes it as a huge unsigned count.
+/// A parameter, a global or a field is not looked at.
+pub(crate) fn count_may_be_negative(
+    nodes: &[Node],
+    src: &[u8],
+    name: &[u8],
+    the_loop: Node,
+) -> bool {
+    let named: Vec<Node> = nodes
+        .iter()
+        .copied()
+        .filter(|n| n.kind_str() == "identifier" && &src[n.byte_range()] == name)
+        .collect();
+    let at = the_loop.start_byte();
+    let Some(declaration) = named
+        .iter()
+        .filter_map(|n| {
+            let d = declaration_of(*n)?;
+            let scope = d.parent()?;
+            (n.start_byte() < at && scope.start_byte() <= at && at < scope.end_byte())
+                .then_some((n.start_byte(), d))
+        })
+        .max_by_key(|(start, _)| *start)
+        .map(|(_, d)| d)
+    else {
+        return false;
+    };
+    let signed = declaration
+        .field("type")
+        .is_some_and(|t| is_signed_type(&src[t.byte_range()]));
+    // Stores into it: plain assignments and the declaration's initialiser,
+    // with the offset where each is done.
+    let stores: Vec<(usize, Node)> = named
+        .iter()
+        .filter_map(|n| {
+            let p = n.parent()?;
+            match p.kind_str() {
+                "assignment_expression" if p.field("left") == Some(*n) => {
+                    Some((p.start_byte(), p.field("right")?))
+                }
+                "init_declarator" if p.field("declarator") == Some(*n) => {
+                    Some((p.start_byte(), p.field("value")?))
+                }
+                _ => None,
+            }
+        })
+        .collect();
+    let from_call = stores
+        .iter()
+        .any(|(_, value)| crate::c::syntax::strip(*value).kind_str() == "call_expression");
+    if !signed || !from_call {
+        return false;
+    }
+    !tested_positive(the_loop, src, name) && !left_when_negative(the_loop, src, name, &stores)
+}
+
+/// Whether a C type, as written, is a signed integer type or one not known
+/// to be unsigned.
+fn is_signed_type(ty: &[u8]) -> bool {
+    let ty = String::from_utf8_lossy(ty);
+    let unsigned = ty.starts_with("unsigned")
+        || ty.starts_with("size_t")
+        || ty.starts_with("bool")
+        || ty.starts_with("_Bool")
+        || ty.starts_with("uint")
+        || ty.starts_with("u8")
+        || ty.starts_with("u16")
+        || ty.starts_with("u32")
+        || ty.starts_with("u64")
+        || ty.starts_with("__u");
+    !unsigned
+}
+
+/// Whether `node` runs only where a test says `name` is positive: the
+/// consequence of an `if` whose condition, or one `&&` operand of it,
+/// is `name > k` or `name >= k` with `k` a non-negative number (or
+/// `k < name`, `k <= name`).
+fn tested_positive(node: Node, src: &[u8], name: &[u8]) -> bool {
+    let mut child = node;
+    while let Some(parent) = child.parent() {
+        if parent.kind_str() == "function_definition" {
+            return false;
+        }
+        if parent.kind_str() == "if_statement"
+            && parent.field("consequence") == Some(child)
+            && parent
+                .field("condition")
+                .is_some_and(|c| implies_sign(c, src, name, true))
+        {
+            return true;
+        }
+        child = parent;
+    }
+    false
+}
+
+/// Whether the condition `cond` (through parentheses and, for
+/// `positive`, `&&`; else `||`) holds only when `name` is positive
+/// (`positive`), or whenever `name` is negative (not `positive`).
+fn implies_sign(cond: Node, src: &[u8], name: &[u8], positive: bool) -> bool {
+    let cond = crate::c::syntax::strip(cond);
+    if cond.kind_str() == "call_expression" && !positive {
+        // `IS_ERR_VALUE(n)` holds for every -errno.
+        let callee = cond.field("function").map(|f| &src[f.byte_range()]);
+        let args = cond.field("arguments");
+        return callee == Some(b"IS_ERR_VALUE".as_slice())
+            && args.is_some_and(|a| {
+                a.named_child_count() == 1
+                    && a.named_child(0)
+                        .is_some_and(|x| &src[crate::c::syntax::strip(x).byte_range()] == name)
+            });
+    }
+    if cond.kind_str() != "binary_expression" {
+        return false;
+    }
+    let (Some(op), Some(left), Some(right)) = (
+        cond.field("operator"),
+        cond.field("left"),
+        cond.field("right"),
+    ) else {
+        return false;
+    };
+    let op = op.kind_str();
+    let chain = if positive { "&&" } else { "||" };
+    if op == chain {
+        return implies_sign(left, src, name, positive) || implies_sign(right, src, name, positive);
+    }
+    let is_name = |n: Node| &src[crate::c::syntax::strip(n).byte_range()] == name;
+    let number = |n: Node| {
+        let n = crate::c::syntax::strip(n);
+        (n.kind_str() == "number_literal")
+            .then(|| {
+                String::from_utf8_lossy(&src[n.byte_range()])
+                    .parse::<i64>()
+                    .ok()
+            })
+            .flatten()
+    };
+    // Written as `name OP k`, or `k OP name` turned around.
+    let (op, k) = if is_name(left) {
+        (op, number(right))
+    } else if is_name(right) {
+        let turned = match op {
+            "<" => ">",
+            "<=" => ">=",
+            ">" => "<",
+            ">=" => "<=",
+            other => other,
+        };
+        (turned, number(left))
+    } else {
+        return false;
+    };
+    let Some(k) = k else { return false };
+    match (positive, op) {
+        (true, ">") => k >= -1,
+        (true, ">=") => k >= 0,
+        (false, "<") => k >= 0,
+        (false, "<=") => k >= -1,
+        _ => false,
+    }
+}
+
+/// Whether, before `node` in the blocks that hold it, an `if` leaves the
+/// function or the loop (`return`, `goto`, `break`, `continue`) whenever
+/// `name` is negative, with no store to `name` from there to `node`.
+fn left_when_negative(node: Node, src: &[u8], name: &[u8], stores: &[(usize, Node)]) -> bool {
+    let leaves = |st: Node| {
+        let last = if st.kind_str() == "compound_statement" {
+            let count = st.named_child_count();
+            count
+                .checked_sub(1)
+                .and_then(|last| st.named_child(last as u32))
+        } else {
+            Some(st)
+        };
+        last.is_some_and(|l| {
+            matches!(
+                l.kind_str(),
+                "return_statement" | "goto_statement" | "break_statement" | "continue_statement"
+            )
+        })
+    };
+    let mut child = node;
+    while let Some(block) = child.parent() {
+        if block.kind_str() == "function_definition" {
+            return false;
+        }
+        if block.kind_str() == "compound_statement" {
+            let mut cursor = block.walk();
+            for st in block.named_children(&mut cursor) {
+                if st.start_byte() >= child.start_byte() {
+                    break;
+                }
+                let guard = st.kind_str() == "if_statement"
+                    && st
+                        .field("condition")
+                        .is_some_and(|c| implies_sign(c, src, name, false))
+                    && st.field("consequence").is_some_and(leaves);
+                let stored_after = stores
+                    .iter()
+                    .any(|&(at, _)| at > st.end_byte() && at < node.start_byte());
+                if guard && !stored_after && !jumped_past(st, node, src) {
+                    return true;
+                }
+            }
+        }
+        child = block;
+    }
+    false
+}
+
+/// Whether a `goto` written before `guard` jumps to a label between
+/// `guard` and `node`: code after the guard is then also reached without
+/// passing it.
+fn jumped_past(guard: Node, node: Node, src: &[u8]) -> bool {
+    let mut function = guard;
+    while function.kind_str() != "function_definition" {
+        let Some(up) = function.parent() else {
+            return true;
+        };
+        function = up;
+    }
+    let mut labels = Vec::new();
+    let mut gotos = Vec::new();
+    crate::c::syntax::preorder(function, |n| {
+        match n.kind_str() {
+            "labeled_statement" => {
+                if let Some(l) = n.field("label") {
+                    labels.push((n.start_byte(), &src[l.byte_range()]));
+                }
+            }
+            "goto_statement" => {
+                if let Some(l) = n.field("label") {
+                    gotos.push((n.start_byte(), &src[l.byte_range()]));
+                }
+            }
+            _ => {}
+        }
+        true
+    });
+    labels
+        .iter()
+        .filter(|(at, _)| *at > guard.end_byte() && *at < node.start_byte())
+        .any(|(_, label)| {
+            gotos
+                .iter()
+                .any(|(at, target)| target == label && *at < guard.start_byte())
+        })
 }
 
 /// The declaration an identifier names in, when it is the name a local

@@ -9,8 +9,9 @@ use super::locals;
 use super::objects::ObjectTrace;
 use super::propagate::Constraints;
 use super::{push_unique, FlowContext, Need, Needs};
+use crate::c::syntax::strip as strip_node;
 use crate::c::NodeExt;
-use crate::engine::dataflow::NameUses;
+use crate::engine::dataflow::{count_may_be_negative, NameUses};
 use crate::engine::matcher::{Match, SoleBlock};
 use crate::engine::reason::{Blocker, Origin, Separation};
 use crate::rule::{AcquireFamily, ReleaseFamily};
@@ -186,6 +187,22 @@ fn candidate<'t>(
             });
         if !uses.index_dead_after(site.matched.start, site.matched.end) {
             return None;
+        }
+        // A loop over a count that may be negative runs no time then; the
+        // one call that would replace it would not (the release in its
+        // body stays a candidate on its own).
+        let count = role
+            .count
+            .as_ref()
+            .and_then(|c| site.matched.binding_node(site.node, c))
+            .map(strip_node)
+            .filter(|c| c.kind_str() == "identifier");
+        if let Some(count) = count {
+            let src = cx.src(site.func);
+            let name = &src[count.byte_range()];
+            if count_may_be_negative(&cx.funcs[site.func].nodes, src, name, site.node) {
+                return None;
+            }
         }
     }
     let others = match &guarded {
