@@ -104,66 +104,160 @@ fn variable_at(declared: &[(usize, usize, usize)], at: usize) -> Option<usize> {
         .max()
 }
 
-/// Whether the count of a release loop at `the_loop`, the local variable
-/// `name`, may be negative there: it is declared in the function with a
-/// signed type, set from a call (a GUP call returns `-errno`), and the loop
-/// is neither under a test that it is positive (`if (n > 0)`) nor after a
-/// test that leaves when it is negative (`if (n < 0) goto out;`) with no
-/// store to it in between. Such a loop runs no time for a negative count,
+/// What decides whether a release loop's count, a local variable, may be
+/// negative, read once per function and name so that the loops of one
+/// long function do not each walk its body: the name's declarations (with
+/// their scopes and whether their type is signed), the stores into it,
+/// the tests that leave when it is negative, and the function's labels
+/// and `goto`s.
+///
+/// A count may be negative at a loop when it is declared in the function
+/// with a signed type, set from a call (a GUP call returns `-errno`), and
+/// the loop is neither under a test that it is positive (`if (n > 0)`) nor
+/// after a test that leaves when it is negative (`if (n < 0) goto out;`)
+/// with no store to it in between and no `goto` written before the test
+/// that reaches the loop. Such a loop runs no time for a negative count,
 /// while one `unpin_user_pages*()` call takes it as a huge unsigned count.
 /// A parameter, a global or a field is not looked at.
-pub(crate) fn count_may_be_negative(
-    nodes: &[Node],
-    src: &[u8],
-    name: &[u8],
-    the_loop: Node,
-) -> bool {
-    let named: Vec<Node> = nodes
-        .iter()
-        .copied()
-        .filter(|n| n.kind_str() == "identifier" && &src[n.byte_range()] == name)
-        .collect();
-    let at = the_loop.start_byte();
-    let Some(declaration) = named
-        .iter()
-        .filter_map(|n| {
-            let d = declaration_of(*n)?;
-            let scope = d.parent()?;
-            (n.start_byte() < at && scope.start_byte() <= at && at < scope.end_byte())
-                .then_some((n.start_byte(), d))
-        })
-        .max_by_key(|(start, _)| *start)
-        .map(|(_, d)| d)
-    else {
-        return false;
-    };
-    let signed = declaration
-        .field("type")
-        .is_some_and(|t| is_signed_type(&src[t.byte_range()]));
-    // Stores into it: plain assignments and the declaration's initialiser,
-    // with the offset where each is done.
-    let stores: Vec<(usize, Node)> = named
-        .iter()
-        .filter_map(|n| {
-            let p = n.parent()?;
-            match p.kind_str() {
-                "assignment_expression" if p.field("left") == Some(*n) => {
-                    Some((p.start_byte(), p.field("right")?))
+pub(crate) struct CountFacts {
+    name: Vec<u8>,
+    /// (identifier offset, scope start, scope end, signed type).
+    declared: Vec<(usize, usize, usize, bool)>,
+    /// Where each store is done, and whether it stores a call's result.
+    stores: Vec<(usize, bool)>,
+    /// The `if` statements that leave when the name is negative: their
+    /// span and the span of the block that holds them.
+    guards: Vec<((usize, usize), (usize, usize))>,
+    labels: Vec<(usize, Vec<u8>)>,
+    gotos: Vec<(usize, Vec<u8>)>,
+}
+
+impl CountFacts {
+    pub fn of(nodes: &[Node], src: &[u8], name: &[u8]) -> CountFacts {
+        let mut facts = CountFacts {
+            name: name.to_vec(),
+            declared: Vec::new(),
+            stores: Vec::new(),
+            guards: Vec::new(),
+            labels: Vec::new(),
+            gotos: Vec::new(),
+        };
+        for &n in nodes {
+            match n.kind_str() {
+                "identifier" if &src[n.byte_range()] == name => facts.read_identifier(n, src),
+                "if_statement" => {
+                    let leaves_when_negative = n
+                        .field("condition")
+                        .is_some_and(|c| implies_sign(c, src, name, false))
+                        && n.field("consequence").is_some_and(leaves);
+                    let block = n.parent().filter(|b| b.kind_str() == "compound_statement");
+                    if let (true, Some(block)) = (leaves_when_negative, block) {
+                        facts.guards.push((
+                            (n.start_byte(), n.end_byte()),
+                            (block.start_byte(), block.end_byte()),
+                        ));
+                    }
                 }
-                "init_declarator" if p.field("declarator") == Some(*n) => {
-                    Some((p.start_byte(), p.field("value")?))
+                "labeled_statement" => {
+                    if let Some(l) = n.field("label") {
+                        facts
+                            .labels
+                            .push((n.start_byte(), src[l.byte_range()].to_vec()));
+                    }
                 }
-                _ => None,
+                "goto_statement" => {
+                    if let Some(l) = n.field("label") {
+                        facts
+                            .gotos
+                            .push((n.start_byte(), src[l.byte_range()].to_vec()));
+                    }
+                }
+                _ => {}
             }
-        })
-        .collect();
-    let from_call = stores
-        .iter()
-        .any(|(_, value)| crate::c::syntax::strip(*value).kind_str() == "call_expression");
-    if !signed || !from_call {
-        return false;
+        }
+        facts
     }
-    !tested_positive(the_loop, src, name) && !left_when_negative(the_loop, src, name, &stores)
+
+    /// Records what one mention of the name is: a declaration, a store.
+    fn read_identifier(&mut self, n: Node, src: &[u8]) {
+        if let Some(d) = declaration_of(n) {
+            if let Some(scope) = d.parent() {
+                let signed = d
+                    .field("type")
+                    .is_some_and(|t| is_signed_type(&src[t.byte_range()]));
+                self.declared
+                    .push((n.start_byte(), scope.start_byte(), scope.end_byte(), signed));
+            }
+        }
+        let Some(p) = n.parent() else { return };
+        let value = match p.kind_str() {
+            "assignment_expression" if p.field("left") == Some(n) => p.field("right"),
+            "init_declarator" if p.field("declarator") == Some(n) => p.field("value"),
+            _ => None,
+        };
+        if let Some(value) = value {
+            let call = crate::c::syntax::strip(value).kind_str() == "call_expression";
+            self.stores.push((p.start_byte(), call));
+        }
+    }
+
+    /// Whether the count may be negative at the loop `the_loop`.
+    pub fn may_be_negative(&self, the_loop: Node, src: &[u8]) -> bool {
+        let at = the_loop.start_byte();
+        let declaration = self
+            .declared
+            .iter()
+            .filter(|d| d.0 < at && d.1 <= at && at < d.2)
+            .max_by_key(|d| d.0);
+        let signed = declaration.is_some_and(|d| d.3);
+        let from_call = self.stores.iter().any(|&(_, call)| call);
+        if !signed || !from_call {
+            return false;
+        }
+        !tested_positive(the_loop, src, &self.name) && !self.left_when_negative(at)
+    }
+
+    /// Whether, before the loop at `at` in a block that holds it, a test
+    /// leaves when the count is negative, with no store to the count from
+    /// there to the loop and no `goto` written before the test that
+    /// reaches a label between the two.
+    fn left_when_negative(&self, at: usize) -> bool {
+        self.guards
+            .iter()
+            .any(|&((start, end), (block_start, block_end))| {
+                let before = block_start < at && at < block_end && end <= at;
+                let stored_after = self.stores.iter().any(|&(s, _)| s > end && s < at);
+                let jumped_past =
+                    self.labels
+                        .iter()
+                        .filter(|(l, _)| *l > end && *l < at)
+                        .any(|(_, label)| {
+                            self.gotos
+                                .iter()
+                                .any(|(g, target)| target == label && *g < start)
+                        });
+                before && !stored_after && !jumped_past
+            })
+    }
+}
+
+/// Whether a statement leaves the function or the loop: a `return`,
+/// `goto`, `break` or `continue`, alone or last in its block.
+fn leaves(st: Node) -> bool {
+    let last = if st.kind_str() == "compound_statement" {
+        let count = st.named_child_count();
+        count
+            .checked_sub(1)
+            .and_then(|last| st.named_child(last as u32))
+    } else {
+        Some(st)
+    };
+    last.is_some_and(|l| {
+        matches!(
+            l.kind_str(),
+            "return_statement" | "goto_statement" | "break_statement" | "continue_statement"
+        )
+    })
 }
 
 /// Whether a C type, as written, is a signed integer type or one not known
@@ -271,94 +365,6 @@ fn implies_sign(cond: Node, src: &[u8], name: &[u8], positive: bool) -> bool {
         (false, "<=") => k >= -1,
         _ => false,
     }
-}
-
-/// Whether, before `node` in the blocks that hold it, an `if` leaves the
-/// function or the loop (`return`, `goto`, `break`, `continue`) whenever
-/// `name` is negative, with no store to `name` from there to `node`.
-fn left_when_negative(node: Node, src: &[u8], name: &[u8], stores: &[(usize, Node)]) -> bool {
-    let leaves = |st: Node| {
-        let last = if st.kind_str() == "compound_statement" {
-            let count = st.named_child_count();
-            count
-                .checked_sub(1)
-                .and_then(|last| st.named_child(last as u32))
-        } else {
-            Some(st)
-        };
-        last.is_some_and(|l| {
-            matches!(
-                l.kind_str(),
-                "return_statement" | "goto_statement" | "break_statement" | "continue_statement"
-            )
-        })
-    };
-    let mut child = node;
-    while let Some(block) = child.parent() {
-        if block.kind_str() == "function_definition" {
-            return false;
-        }
-        if block.kind_str() == "compound_statement" {
-            let mut cursor = block.walk();
-            for st in block.named_children(&mut cursor) {
-                if st.start_byte() >= child.start_byte() {
-                    break;
-                }
-                let guard = st.kind_str() == "if_statement"
-                    && st
-                        .field("condition")
-                        .is_some_and(|c| implies_sign(c, src, name, false))
-                    && st.field("consequence").is_some_and(leaves);
-                let stored_after = stores
-                    .iter()
-                    .any(|&(at, _)| at > st.end_byte() && at < node.start_byte());
-                if guard && !stored_after && !jumped_past(st, node, src) {
-                    return true;
-                }
-            }
-        }
-        child = block;
-    }
-    false
-}
-
-/// Whether a `goto` written before `guard` jumps to a label between
-/// `guard` and `node`: code after the guard is then also reached without
-/// passing it.
-fn jumped_past(guard: Node, node: Node, src: &[u8]) -> bool {
-    let mut function = guard;
-    while function.kind_str() != "function_definition" {
-        let Some(up) = function.parent() else {
-            return true;
-        };
-        function = up;
-    }
-    let mut labels = Vec::new();
-    let mut gotos = Vec::new();
-    crate::c::syntax::preorder(function, |n| {
-        match n.kind_str() {
-            "labeled_statement" => {
-                if let Some(l) = n.field("label") {
-                    labels.push((n.start_byte(), &src[l.byte_range()]));
-                }
-            }
-            "goto_statement" => {
-                if let Some(l) = n.field("label") {
-                    gotos.push((n.start_byte(), &src[l.byte_range()]));
-                }
-            }
-            _ => {}
-        }
-        true
-    });
-    labels
-        .iter()
-        .filter(|(at, _)| *at > guard.end_byte() && *at < node.start_byte())
-        .any(|(_, label)| {
-            gotos
-                .iter()
-                .any(|(at, target)| target == label && *at < guard.start_byte())
-        })
 }
 
 /// The declaration an identifier names in, when it is the name a local

@@ -11,7 +11,7 @@ use super::propagate::Constraints;
 use super::{push_unique, FlowContext, Need, Needs};
 use crate::c::syntax::strip as strip_node;
 use crate::c::NodeExt;
-use crate::engine::dataflow::{count_may_be_negative, NameUses};
+use crate::engine::dataflow::{CountFacts, NameUses};
 use crate::engine::matcher::{Match, SoleBlock};
 use crate::engine::reason::{Blocker, Origin, Separation};
 use crate::rule::{AcquireFamily, ReleaseFamily};
@@ -95,9 +95,20 @@ pub(crate) fn tie<'t>(
         let guards = Guards::new(cx, k, scanned);
         let mut trace = ObjectTrace::new(cx, k, scanned);
         let mut indices = HashMap::new();
+        let mut counts = HashMap::new();
         releases
             .into_iter()
-            .filter_map(|r| candidate(cx, &guards, &mut trace, &mut indices, r, final_round))
+            .filter_map(|r| {
+                candidate(
+                    cx,
+                    &guards,
+                    &mut trace,
+                    &mut indices,
+                    &mut counts,
+                    r,
+                    final_round,
+                )
+            })
             .collect()
     };
     for c in &mut candidates {
@@ -148,6 +159,7 @@ fn candidate<'t>(
     guards: &Guards<'_, '_, 't>,
     trace: &mut ObjectTrace<'_, '_, 't>,
     indices: &mut HashMap<(FuncId, String), NameUses>,
+    counts: &mut HashMap<(FuncId, String), CountFacts>,
     site: MatchSite<'t>,
     final_round: bool,
 ) -> Option<Candidate<'t>> {
@@ -199,8 +211,13 @@ fn candidate<'t>(
             .filter(|c| c.kind_str() == "identifier");
         if let Some(count) = count {
             let src = cx.src(site.func);
-            let name = &src[count.byte_range()];
-            if count_may_be_negative(&cx.funcs[site.func].nodes, src, name, site.node) {
+            let name = String::from_utf8_lossy(&src[count.byte_range()]).into_owned();
+            let facts = counts
+                .entry((site.func, name))
+                .or_insert_with_key(|(_, name)| {
+                    CountFacts::of(&cx.funcs[site.func].nodes, src, name.as_bytes())
+                });
+            if facts.may_be_negative(site.node, src) {
                 return None;
             }
         }
