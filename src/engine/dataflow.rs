@@ -560,4 +560,53 @@ mod tests {
         assert!(!dead(2));
         assert!(dead(3));
     }
+    #[test]
+    fn tests_that_say_the_sign_of_a_count() {
+        let holds = |cond: &str, positive: bool| {
+            let code = format!("void f(void)\n{{\n\tif ({cond})\n\t\treturn;\n}}\n");
+            let tree = crate::c::parse::parse_raw(code.as_bytes()).unwrap();
+            let test = all_nodes(&tree)
+                .into_iter()
+                .find(|n| n.kind_str() == "if_statement")
+                .and_then(|n| n.field("condition"))
+                .unwrap();
+            implies_sign(test, code.as_bytes(), b"n", positive)
+        };
+        // Holds whenever n is negative.
+        for cond in [
+            "n < 0",
+            "n <= 0",
+            "n < 1",
+            "0 > n",
+            "(n < 0)",
+            "x || n < 0",
+            "IS_ERR_VALUE(n)",
+        ] {
+            assert!(holds(cond, false), "{cond}");
+        }
+        for cond in [
+            "n < -1",
+            "n != 0",
+            "n == -1",
+            "x && n < 0",
+            "m < 0",
+            "IS_ERR_VALUE(m)",
+        ] {
+            assert!(!holds(cond, false), "{cond}");
+        }
+        // Holds only when n is positive or zero.
+        for cond in [
+            "n > 0",
+            "n >= 0",
+            "n > -1",
+            "0 < n",
+            "x && n > 0",
+            "(n > 2)",
+        ] {
+            assert!(holds(cond, true), "{cond}");
+        }
+        for cond in ["n != 0", "n > -2", "x || n > 0", "n", "m > 0"] {
+            assert!(!holds(cond, true), "{cond}");
+        }
+    }
 }
