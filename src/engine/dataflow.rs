@@ -33,13 +33,8 @@ impl NameUses {
             .copied()
             .filter(|n| n.kind_str() == "identifier" && &src[n.byte_range()] == name)
             .collect();
-        let declared: Vec<(usize, usize, usize)> = named
-            .iter()
-            .filter_map(|n| {
-                let scope = declaration_of(*n)?.parent()?;
-                Some((n.start_byte(), scope.start_byte(), scope.end_byte()))
-            })
-            .collect();
+        let declared: Vec<(usize, usize, usize)> =
+            named.iter().filter_map(|n| declared_scope(*n)).collect();
         let mut uses: Vec<NameUse> = named
             .iter()
             .map(|n| {
@@ -93,6 +88,13 @@ impl NameUses {
     }
 }
 
+/// For an identifier a local declaration declares: its offset and the
+/// span of the block (or `for` statement) the declaration is seen in.
+fn declared_scope(id: Node) -> Option<(usize, usize, usize)> {
+    let scope = declaration_of(id)?.parent()?;
+    Some((id.start_byte(), scope.start_byte(), scope.end_byte()))
+}
+
 /// Of the declarations `(identifier, scope start, scope end)` of a name,
 /// the identifier offset of the one the name means at `at`: the innermost
 /// declared before `at` whose scope holds `at`.
@@ -121,8 +123,11 @@ fn variable_at(declared: &[(usize, usize, usize)], at: usize) -> Option<usize> {
 /// A parameter, a global or a field is not looked at.
 pub(crate) struct CountFacts {
     name: Vec<u8>,
-    /// (identifier offset, scope start, scope end, signed type).
-    declared: Vec<(usize, usize, usize, bool)>,
+    /// (identifier offset, scope start, scope end), as `variable_at` reads
+    /// them.
+    declared: Vec<(usize, usize, usize)>,
+    /// The identifier offsets of the declarations of a signed type.
+    signed: Vec<usize>,
     /// Where each store is done, and whether it stores a call's result.
     stores: Vec<(usize, bool)>,
     /// The `if` statements that leave when the name is negative: their
@@ -137,6 +142,7 @@ impl CountFacts {
         let mut facts = CountFacts {
             name: name.to_vec(),
             declared: Vec::new(),
+            signed: Vec::new(),
             stores: Vec::new(),
             guards: Vec::new(),
             labels: Vec::new(),
@@ -180,13 +186,11 @@ impl CountFacts {
 
     /// Records what one mention of the name is: a declaration, a store.
     fn read_identifier(&mut self, n: Node, src: &[u8]) {
-        if let Some(d) = declaration_of(n) {
-            if let Some(scope) = d.parent() {
-                let signed = d
-                    .field("type")
-                    .is_some_and(|t| is_signed_type(&src[t.byte_range()]));
-                self.declared
-                    .push((n.start_byte(), scope.start_byte(), scope.end_byte(), signed));
+        if let Some(declared) = declared_scope(n) {
+            self.declared.push(declared);
+            let ty = declaration_of(n).and_then(|d| d.field("type"));
+            if ty.is_some_and(|t| is_signed_type(&src[t.byte_range()])) {
+                self.signed.push(n.start_byte());
             }
         }
         let Some(p) = n.parent() else { return };
@@ -204,12 +208,7 @@ impl CountFacts {
     /// Whether the count may be negative at the loop `the_loop`.
     pub fn may_be_negative(&self, the_loop: Node, src: &[u8]) -> bool {
         let at = the_loop.start_byte();
-        let declaration = self
-            .declared
-            .iter()
-            .filter(|d| d.0 < at && d.1 <= at && at < d.2)
-            .max_by_key(|d| d.0);
-        let signed = declaration.is_some_and(|d| d.3);
+        let signed = variable_at(&self.declared, at).is_some_and(|d| self.signed.contains(&d));
         let from_call = self.stores.iter().any(|&(_, call)| call);
         if !signed || !from_call {
             return false;

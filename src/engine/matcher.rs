@@ -64,18 +64,31 @@ pub struct Match {
 /// replaces with its statement.
 #[derive(Clone, Debug)]
 pub struct SoleBlock {
-    /// The end of the head (after its `)`); for a bare block, where the
-    /// block starts.
-    pub head_end: usize,
-    /// A bare block among statements (`{ stmt; }`), which has no head: the
-    /// statement takes the block's place on its line.
-    pub bare: bool,
+    /// What owns the block.
+    pub owner: BlockOwner,
     /// The end of the closing brace.
     pub block_end: usize,
-    /// The offsets of the parentheses of the head's condition that kernel
-    /// style calls needless (around a comparison that is an operand of `&&`
-    /// or `||`), dropped as the head's line changes anyway.
-    pub needless_parens: Vec<usize>,
+}
+
+/// What a braced body holding a match alone belongs to.
+#[derive(Clone, Debug)]
+pub enum BlockOwner {
+    /// The head of an `if` (without `else`), `for` or `while`.
+    Head {
+        /// The end of the head (after its `)`).
+        end: usize,
+        /// The offsets of the parentheses of the head's condition that
+        /// kernel style calls needless (around a comparison that is an
+        /// operand of `&&` or `||`), dropped as the head's line changes
+        /// anyway.
+        needless_parens: Vec<usize>,
+    },
+    /// Nothing: a bare block among statements (`{ stmt; }`), which the
+    /// statement replaces on its line.
+    Bare {
+        /// Where the block starts.
+        start: usize,
+    },
 }
 
 impl Match {

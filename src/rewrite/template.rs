@@ -16,6 +16,7 @@
 //! parenthesis with tabs and then spaces.
 
 use super::edit::{minimize, Edit};
+use crate::engine::matcher::{BlockOwner, SoleBlock};
 use crate::engine::{Match, Plan};
 use crate::rule::{Rule, Target, Template, TokKey};
 use std::collections::BTreeMap;
@@ -66,31 +67,41 @@ pub fn render(plan: &Plan, rules: &[Rule], target: Target, src: &[u8]) -> Option
             // A loop that was the only statement of a braced body becomes a
             // single statement: the braces go too, as kernel style wants.
             let single = !text.contains(&b'\n') && text.ends_with(b";");
-            let edit = match &matched.sole_block {
-                Some(block) if single && block.bare => Edit {
-                    start: block.head_end,
-                    end: block.block_end,
+            let edit = match matched.sole_block.as_ref().filter(|_| single) {
+                Some(SoleBlock {
+                    owner: BlockOwner::Bare { start },
+                    block_end,
+                }) => Edit {
+                    start: *start,
+                    end: *block_end,
                     text,
                 },
-                Some(block) if single => {
+                Some(SoleBlock {
+                    owner:
+                        BlockOwner::Head {
+                            end: head_end,
+                            needless_parens,
+                        },
+                    block_end,
+                }) => {
                     // The head's line changes: its needless parentheses go.
-                    let start = block
-                        .needless_parens
+                    let head_end = *head_end;
+                    let start = needless_parens
                         .iter()
                         .copied()
                         .min()
-                        .unwrap_or(block.head_end)
-                        .min(block.head_end);
-                    let mut body: Vec<u8> = (start..block.head_end)
-                        .filter(|k| !block.needless_parens.contains(k))
+                        .unwrap_or(head_end)
+                        .min(head_end);
+                    let mut body: Vec<u8> = (start..head_end)
+                        .filter(|k| !needless_parens.contains(k))
                         .map(|k| src[k])
                         .collect();
                     body.extend_from_slice(newline_of(src, matched.start).as_bytes());
-                    body.extend_from_slice(&body_indentation(src, block.head_end, matched.start));
+                    body.extend_from_slice(&body_indentation(src, head_end, matched.start));
                     body.extend_from_slice(&text);
                     Edit {
                         start,
-                        end: block.block_end,
+                        end: *block_end,
                         text: body,
                     }
                 }

@@ -12,7 +12,7 @@ use super::{push_unique, FlowContext, Need, Needs};
 use crate::c::syntax::strip as strip_node;
 use crate::c::NodeExt;
 use crate::engine::dataflow::{CountFacts, NameUses};
-use crate::engine::matcher::{Match, SoleBlock};
+use crate::engine::matcher::{BlockOwner, Match, SoleBlock};
 use crate::engine::reason::{Blocker, Origin, Separation};
 use crate::rule::{AcquireFamily, ReleaseFamily};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -94,21 +94,10 @@ pub(crate) fn tie<'t>(
     let mut candidates: Vec<Candidate> = {
         let guards = Guards::new(cx, k, scanned);
         let mut trace = ObjectTrace::new(cx, k, scanned);
-        let mut indices = HashMap::new();
-        let mut counts = HashMap::new();
+        let mut loops = LoopFacts::default();
         releases
             .into_iter()
-            .filter_map(|r| {
-                candidate(
-                    cx,
-                    &guards,
-                    &mut trace,
-                    &mut indices,
-                    &mut counts,
-                    r,
-                    final_round,
-                )
-            })
+            .filter_map(|r| candidate(cx, &guards, &mut trace, &mut loops, r, final_round))
             .collect()
     };
     for c in &mut candidates {
@@ -152,14 +141,48 @@ pub(crate) fn tie<'t>(
     }
 }
 
+/// What the release loops of a function ask of it, read once per
+/// function and name: whether a loop index is dead after its loop
+/// (`NameUses`) and whether a loop's count may be negative (`CountFacts`).
+#[derive(Default)]
+struct LoopFacts {
+    indices: HashMap<(FuncId, String), NameUses>,
+    counts: HashMap<(FuncId, String), CountFacts>,
+}
+
+impl LoopFacts {
+    fn index_dead_after(&mut self, cx: &FlowContext, func: FuncId, index: &str, m: &Match) -> bool {
+        self.indices
+            .entry((func, index.to_string()))
+            .or_insert_with(|| NameUses::of(&cx.funcs[func].nodes, cx.src(func), index.as_bytes()))
+            .index_dead_after(m.start, m.end)
+    }
+
+    fn count_may_be_negative(
+        &mut self,
+        cx: &FlowContext,
+        func: FuncId,
+        count: Node,
+        the_loop: Node,
+    ) -> bool {
+        let src = cx.src(func);
+        let name = String::from_utf8_lossy(&src[count.byte_range()]).into_owned();
+        self.counts
+            .entry((func, name))
+            .or_insert_with_key(|(_, name)| {
+                CountFacts::of(&cx.funcs[func].nodes, src, name.as_bytes())
+            })
+            .may_be_negative(the_loop, src)
+    }
+}
+
 /// The units a release sees, unless it sees none: what its subject holds,
 /// or what the tests it runs under let through (`guards`).
 fn candidate<'t>(
     cx: &FlowContext<'_, 't>,
     guards: &Guards<'_, '_, 't>,
     trace: &mut ObjectTrace<'_, '_, 't>,
-    indices: &mut HashMap<(FuncId, String), NameUses>,
-    counts: &mut HashMap<(FuncId, String), CountFacts>,
+    loops: &mut LoopFacts,
     site: MatchSite<'t>,
     final_round: bool,
 ) -> Option<Candidate<'t>> {
@@ -188,16 +211,7 @@ fn candidate<'t>(
         return None;
     }
     if let Some(ib) = role.index.as_ref().and_then(|i| site.matched.binding(i)) {
-        let uses = indices
-            .entry((site.func, ib.text.clone()))
-            .or_insert_with(|| {
-                NameUses::of(
-                    &cx.funcs[site.func].nodes,
-                    cx.src(site.func),
-                    ib.text.as_bytes(),
-                )
-            });
-        if !uses.index_dead_after(site.matched.start, site.matched.end) {
+        if !loops.index_dead_after(cx, site.func, &ib.text, &site.matched) {
             return None;
         }
         // A loop over a count that may be negative runs no time then; the
@@ -209,17 +223,8 @@ fn candidate<'t>(
             .and_then(|c| site.matched.binding_node(site.node, c))
             .map(strip_node)
             .filter(|c| c.kind_str() == "identifier");
-        if let Some(count) = count {
-            let src = cx.src(site.func);
-            let name = String::from_utf8_lossy(&src[count.byte_range()]).into_owned();
-            let facts = counts
-                .entry((site.func, name))
-                .or_insert_with_key(|(_, name)| {
-                    CountFacts::of(&cx.funcs[site.func].nodes, src, name.as_bytes())
-                });
-            if facts.may_be_negative(site.node, src) {
-                return None;
-            }
+        if count.is_some_and(|c| loops.count_may_be_negative(cx, site.func, c, site.node)) {
+            return None;
         }
     }
     let others = match &guarded {
@@ -422,19 +427,20 @@ fn sole_block(node: Node, end: usize) -> Option<SoleBlock> {
         }
         "compound_statement" | "labeled_statement" | "case_statement" => {
             return Some(SoleBlock {
-                head_end: block.start_byte(),
-                bare: true,
+                owner: BlockOwner::Bare {
+                    start: block.start_byte(),
+                },
                 block_end: block.end_byte(),
-                needless_parens,
             });
         }
         _ => return None,
     };
     Some(SoleBlock {
-        head_end,
-        bare: false,
+        owner: BlockOwner::Head {
+            end: head_end,
+            needless_parens,
+        },
         block_end: block.end_byte(),
-        needless_parens,
     })
 }
 
