@@ -12,8 +12,8 @@
 # diff applied to copies of the files it touches in the reverted tree,
 # each compared with the original tree's file (files byte-identical, lines
 # that differ). Differences come from sites pinpatch misses, from layout
-# the revert left (one-line loops, padding lines) and from pinpatch's own
-# choices (continuation lines aligned for checkpatch --strict).
+# the revert left (one-line loops, padding lines) and from upstream's own
+# choices (a loop kept, an argument one column off its parenthesis).
 #
 # usage: bench/roundtrip.sh [VERSION...]
 # environment: SHARED (default: ../shared next to the repo), OUT (the full

@@ -17,7 +17,7 @@ use crate::engine::{Blocker, FileFacts, GainedWords, Interest, Need, Needs, Prog
 use crate::rewrite::diff::file_diff;
 use crate::rewrite::edit::overlaps;
 use crate::rewrite::patch::apply_unified;
-use crate::rewrite::template::{render, Rendered};
+use crate::rewrite::template::{lay_out, render, FileLayout, Rendered};
 use crate::rewrite::verify::rewrite_parses_no_worse;
 use crate::rewrite::{apply_edits, Edit};
 use crate::rule::{RulePack, Target};
@@ -1052,19 +1052,36 @@ type RenderedUnits = BTreeMap<usize, Vec<(usize, Plan, Rendered)>>;
 /// Renders the plans of every converted unit against its files' bytes.
 fn render_units(engine: &Engine, units: &[Unit], analysed: &[AnalysedFile]) -> RenderedUnits {
     let mut rendered = RenderedUnits::new();
+    let mut layouts: BTreeMap<usize, FileLayout> = BTreeMap::new();
     for (ui, unit) in units.iter().enumerate() {
         if !unit.is_converted() {
             continue;
         }
-        let mut r = Vec::new();
-        for (file, plan) in &unit.plans {
-            if let Some(x) = render(
-                plan,
-                &engine.pack.rules,
-                engine.target,
-                &analysed[*file].original,
-            ) {
-                r.push((*file, plan.clone(), x));
+        let mut r: Vec<(usize, Plan, Rendered)> = unit
+            .plans
+            .iter()
+            .filter_map(|(file, plan)| {
+                let src = &analysed[*file].original;
+                let x = render(plan, &engine.pack.rules, engine.target, src)?;
+                Some((*file, plan.clone(), x))
+            })
+            .collect();
+        // Each file's edits of the unit laid out together.
+        let files: BTreeSet<usize> = r.iter().map(|(file, _, _)| *file).collect();
+        for file in files {
+            let src = &analysed[file].original;
+            let layout = *layouts.entry(file).or_insert_with(|| FileLayout::of(src));
+            let mut edits: Vec<Edit> = r
+                .iter()
+                .filter(|(f, _, _)| *f == file)
+                .map(|(_, _, x)| x.edit.clone())
+                .collect();
+            lay_out(src, layout, &mut edits);
+            let mut laid = edits.into_iter();
+            for (_, _, x) in r.iter_mut().filter(|(f, _, _)| *f == file) {
+                let edit = laid.next().expect("one laid-out edit per rendered plan");
+                x.folded = !x.edit.is_empty() && edit.is_empty();
+                x.edit = edit;
             }
         }
         rendered.insert(ui, r);
@@ -1088,7 +1105,7 @@ fn units_to_drop(
             if dropped.contains_key(ui) {
                 continue;
             }
-            for (file, _, x) in r {
+            for (file, _, x) in r.iter().filter(|(_, _, x)| !x.edit.is_empty()) {
                 per_file
                     .entry(*file)
                     .or_default()
@@ -1212,7 +1229,8 @@ fn record_rewrites(
             continue;
         }
         for (file, plan, x) in r {
-            if !(x.edit.start == x.edit.end && x.edit.text.is_empty()) {
+            // A folded edit is kept (empty) so that each change counts once.
+            if !x.edit.is_empty() || x.folded {
                 edits_per_file
                     .entry(*file)
                     .or_default()

@@ -8,6 +8,13 @@ pub struct Edit {
     pub text: Vec<u8>,
 }
 
+impl Edit {
+    /// True when the edit changes nothing: no bytes replaced, none written.
+    pub fn is_empty(&self) -> bool {
+        self.start == self.end && self.text.is_empty()
+    }
+}
+
 /// Applies edits, which must be sorted and non-overlapping.
 pub fn apply_edits(original: &[u8], edits: &[Edit]) -> Vec<u8> {
     let mut out = Vec::with_capacity(original.len() + 64);

@@ -11,9 +11,13 @@
 //! `pin_user_pages_fast(start,\n\t\t\tn, flags, pages)`, and a whole loop
 //! becomes `unpin_user_pages(pages, n);`.
 //!
-//! A line the rewrite makes longer than 100 columns is wrapped the way kernel
-//! code wraps arguments: after a comma, continued under the opening
-//! parenthesis with tabs and then spaces.
+//! A line the rewrite makes longer than the file's limit is wrapped the way
+//! kernel code wraps arguments: after a comma, continued under the opening
+//! parenthesis with tabs and then spaces. The limit is the file's own
+//! (`FileLayout`): 80 columns, the coding style's preferred length, in a file
+//! written to it, else checkpatch's 100. Continuation lines the rewrite does
+//! not write keep their place against the parenthesis: aligned lines stay
+//! aligned when a rename moves it, lines that were not are left as written.
 
 use super::edit::{minimize, Edit};
 use crate::engine::matcher::{BlockOwner, SoleBlock};
@@ -24,12 +28,49 @@ use std::collections::BTreeMap;
 /// The longest line a rewrite may leave (checkpatch's limit).
 pub const MAX_COLUMNS: usize = 100;
 
+/// The line length `Documentation/process/coding-style.rst` prefers.
+pub const PREFERRED_COLUMNS: usize = 80;
+
+/// A file with fewer lines over `PREFERRED_COLUMNS` than one in this many is
+/// written to `PREFERRED_COLUMNS`.
+const LONG_LINE_RARITY: usize = 100;
+
+/// How a file is laid out, read once per file before its plans are
+/// rendered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileLayout {
+    /// The longest line the rewrite may write in the file.
+    pub max_columns: usize,
+}
+
+impl FileLayout {
+    /// A file whose lines over 80 columns are fewer than one in a hundred
+    /// keeps to 80 columns; any other keeps to checkpatch's 100.
+    pub fn of(src: &[u8]) -> FileLayout {
+        let (mut lines, mut long) = (0usize, 0usize);
+        let text = src.strip_suffix(b"\n").unwrap_or(src);
+        for line in text.split(|&b| b == b'\n') {
+            lines += 1;
+            long += usize::from(columns(line) > PREFERRED_COLUMNS);
+        }
+        let max_columns = if long * LONG_LINE_RARITY < lines {
+            PREFERRED_COLUMNS
+        } else {
+            MAX_COLUMNS
+        };
+        FileLayout { max_columns }
+    }
+}
+
 /// A planned change rendered: the byte edit, and the replacement as one line
 /// for reports.
 #[derive(Clone, Debug)]
 pub struct Rendered {
     pub edit: Edit,
     pub display: String,
+    /// The edit's change is carried by another edit of the unit on the
+    /// same lines (`lay_out`), and the edit itself is empty.
+    pub folded: bool,
 }
 
 /// Renders one planned change into an edit on `src`.
@@ -47,6 +88,7 @@ pub fn render(plan: &Plan, rules: &[Rule], target: Target, src: &[u8]) -> Option
                 text: text.clone().into_bytes(),
             },
             display: format!("(declaration of `{name}` removed)"),
+            folded: false,
         }),
         Plan::Replace { matched } => {
             let rule = &rules[matched.rule];
@@ -112,10 +154,72 @@ pub fn render(plan: &Plan, rules: &[Rule], target: Target, src: &[u8]) -> Option
                 },
             };
             Some(Rendered {
-                edit: minimize(src, align_continuations(src, wrap_long_lines(src, edit))),
+                edit,
                 display,
+                folded: false,
             })
         }
+    }
+}
+
+/// Lays out the edits one unit makes in one file: the lines they touch
+/// are wrapped at the file's limit and their continuation lines aligned
+/// (`wrap_long_lines`, `align_continuations`), then each edit is cut down to
+/// the bytes it changes. Edits that touch the same lines (a loop replaced,
+/// and the block and declaration around it removed) are laid out together,
+/// as the line they leave: when that changes the line, the first of them
+/// carries the whole change and the others become empty.
+pub fn lay_out(src: &[u8], layout: FileLayout, edits: &mut [Edit]) {
+    let mut order: Vec<usize> = (0..edits.len()).collect();
+    order.sort_by_key(|&i| (edits[i].start, edits[i].end));
+    let mut k = 0;
+    while k < order.len() {
+        let first = order[k];
+        let (line_start, mut line_end, _) = whole_lines(src, &edits[first]);
+        let mut group = vec![first];
+        k += 1;
+        while k < order.len() && edits[order[k]].start <= line_end {
+            line_end = line_end.max(whole_lines(src, &edits[order[k]]).1);
+            group.push(order[k]);
+            k += 1;
+        }
+        if let [only] = group[..] {
+            let edit = edits[only].clone();
+            edits[only] = minimize(
+                src,
+                align_continuations(src, wrap_long_lines(src, edit, layout)),
+            );
+            continue;
+        }
+        let mut text = Vec::new();
+        let mut at = line_start;
+        for &g in &group {
+            text.extend_from_slice(&src[at..edits[g].start]);
+            text.extend_from_slice(&edits[g].text);
+            at = edits[g].end;
+        }
+        text.extend_from_slice(&src[at..line_end]);
+        let merged = Edit {
+            start: line_start,
+            end: line_end,
+            text,
+        };
+        let laid = align_continuations(src, wrap_long_lines(src, merged.clone(), layout));
+        if laid == merged {
+            for &g in &group {
+                edits[g] = minimize(src, edits[g].clone());
+            }
+            continue;
+        }
+        let laid = minimize(src, laid);
+        for &g in &group[1..] {
+            edits[g] = Edit {
+                start: laid.start,
+                end: laid.start,
+                text: Vec::new(),
+            };
+        }
+        edits[group[0]] = laid;
     }
 }
 
@@ -278,24 +382,28 @@ pub fn columns(line: &[u8]) -> usize {
     col
 }
 
-/// Wraps the lines an edit touches when they pass `MAX_COLUMNS` and the
-/// original lines did not.
-fn wrap_long_lines(src: &[u8], edit: Edit) -> Edit {
+/// Wraps the lines an edit touches when they pass the file's limit. A line
+/// that only changes a line the author already wrote longer (the same first
+/// word, at the same place) is wrapped only when the rewrite lengthens it.
+fn wrap_long_lines(src: &[u8], edit: Edit, layout: FileLayout) -> Edit {
     let (line_start, line_end, new_lines) = whole_lines(src, &edit);
-    let old_max = src[line_start..line_end]
-        .split(|&b| b == b'\n')
-        .map(columns)
-        .max()
-        .unwrap_or(0);
+    let old: Vec<&[u8]> = src[line_start..line_end].split(|&b| b == b'\n').collect();
     let crlf = new_lines.ends_with(b"\r");
     let mut changed = false;
     let mut out = Vec::new();
+    let count = new_lines.split(|&b| b == b'\n').count();
     for (i, line) in new_lines.split(|&b| b == b'\n').enumerate() {
         if i > 0 {
             out.push(b'\n');
         }
-        if columns(line) > MAX_COLUMNS && columns(line) > old_max {
-            if let Some(wrapped) = wrap_call(line, if crlf { "\r\n" } else { "\n" }) {
+        let written = old
+            .get(i)
+            .filter(|o| count == old.len() && first_word(o) == first_word(line))
+            .map_or(0, |o| columns(o));
+        if columns(line) > layout.max_columns && columns(line) > written {
+            if let Some(wrapped) =
+                wrap_call(line, layout.max_columns, if crlf { "\r\n" } else { "\n" })
+            {
                 out.extend_from_slice(&wrapped);
                 changed = true;
                 continue;
@@ -313,6 +421,19 @@ fn wrap_long_lines(src: &[u8], edit: Edit) -> Edit {
     }
 }
 
+/// A line's indentation and first word (or first character that is not
+/// part of one).
+fn first_word(line: &[u8]) -> &[u8] {
+    let lead = line.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    let word = line[lead..]
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+        .count()
+        .max(1)
+        .min(line.len() - lead);
+    &line[..lead + word]
+}
+
 /// The most lines of a call's arguments that `align_continuations` reads
 /// after the lines an edit touches.
 const MAX_CONTINUATION_LINES: usize = 16;
@@ -320,8 +441,11 @@ const MAX_CONTINUATION_LINES: usize = 16;
 /// Aligns the continuation lines of a call whose opening line the edit
 /// changes with the innermost open parenthesis (tabs, then spaces), as
 /// checkpatch asks of every line that follows a changed line: a rename that
-/// changes the callee's length (or code that was never aligned) would
-/// otherwise leave them out of line. A line is moved only when it stays
+/// changes the callee's length would otherwise leave them out of line, and
+/// lines the rewrite wrote are aligned as they are written. A line the edit
+/// leaves as it was, that was not aligned with its parenthesis before, stays
+/// as written: its place is the author's, and moving it would only add a
+/// line of whitespace to the patch. A line is moved only when it stays
 /// within `MAX_COLUMNS`; the edit is left as it is when the parentheses
 /// cannot be followed (a brace, a preprocessor line, a parenthesis closed
 /// that the touched lines did not open, more than
@@ -350,6 +474,7 @@ fn align_continuations(src: &[u8], edit: Edit) -> Edit {
         end = next_end;
         added += 1;
     }
+    let left_as_written = unaligned_lines(&src[line_start..end], &text);
     // Re-indent each line that starts inside a parenthesis.
     let mut scan = ParenScan::default();
     let mut out = Vec::with_capacity(text.len());
@@ -362,7 +487,11 @@ fn align_continuations(src: &[u8], edit: Edit) -> Edit {
                 let body = line.trim_ascii_start().to_vec();
                 let mut aligned = indentation_to(open + 1);
                 aligned.extend_from_slice(&body);
-                if !body.is_empty() && aligned != line && columns(&aligned) <= MAX_COLUMNS {
+                if !body.is_empty()
+                    && aligned != line
+                    && !left_as_written.contains(&i)
+                    && columns(&aligned) <= MAX_COLUMNS
+                {
                     line = aligned;
                     changed = true;
                 }
@@ -381,6 +510,33 @@ fn align_continuations(src: &[u8], edit: Edit) -> Edit {
         end,
         text: out,
     }
+}
+
+/// The lines of `new` (by index) that the edit left as they were in `old`
+/// (the same number of lines, the same text) and that were, in `old`,
+/// continuation lines not aligned with their open parenthesis.
+fn unaligned_lines(old: &[u8], new: &[u8]) -> Vec<usize> {
+    let old_lines: Vec<&[u8]> = old.split(|&b| b == b'\n').collect();
+    let new_lines: Vec<&[u8]> = new.split(|&b| b == b'\n').collect();
+    if old_lines.len() != new_lines.len() {
+        return Vec::new();
+    }
+    let mut scan = ParenScan::default();
+    let mut out = Vec::new();
+    for (i, (o, n)) in old_lines.iter().zip(&new_lines).enumerate() {
+        if i > 0 && o == n && !scan.in_comment {
+            if let Some(&open) = scan.open.last() {
+                let body = o.trim_ascii_start();
+                if !body.is_empty() && columns(&o[..o.len() - body.len()]) != open + 1 {
+                    out.push(i);
+                }
+            }
+        }
+        if !scan.line(o) {
+            return Vec::new();
+        }
+    }
+    out
 }
 
 /// Tabs, then spaces, up to a display column.
@@ -455,7 +611,7 @@ impl ParenScan {
 
 /// Breaks a line at the commas of its first call's argument list, continuing
 /// under the opening parenthesis.
-fn wrap_call(line: &[u8], newline: &str) -> Option<Vec<u8>> {
+fn wrap_call(line: &[u8], max_columns: usize, newline: &str) -> Option<Vec<u8>> {
     let open = line.iter().position(|&b| b == b'(')?;
     // Top-level commas of that argument list.
     let mut depth = 0i32;
@@ -494,7 +650,7 @@ fn wrap_call(line: &[u8], newline: &str) -> Option<Vec<u8>> {
             let lead = seg.iter().take_while(|b| **b == b' ').count();
             &seg[lead..]
         };
-        if width + seg.len() <= MAX_COLUMNS {
+        if width + seg.len() <= max_columns {
             out.extend_from_slice(seg);
             width += seg.len();
         } else {
@@ -515,13 +671,71 @@ mod tests {
     #[test]
     fn wraps_under_the_parenthesis() {
         let line = b"\t\t\tunpin_user_pages_dirty_lock(some_long_struct->pages_array, some_long_struct->nr_pages, make_dirty);";
-        let out = String::from_utf8(wrap_call(line, "\n").unwrap()).unwrap();
+        let out = String::from_utf8(wrap_call(line, MAX_COLUMNS, "\n").unwrap()).unwrap();
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines.len(), 2);
         assert!(columns(lines[0].as_bytes()) <= MAX_COLUMNS);
         assert_eq!(
             columns(lines[1].as_bytes()) - lines[1].trim_start().len(),
             columns(b"\t\t\tunpin_user_pages_dirty_lock(")
+        );
+    }
+
+    #[test]
+    fn a_file_keeps_to_80_columns_when_longer_lines_are_rare() {
+        let short = "\tint x;\n";
+        let long = format!("\t{};\n", "y".repeat(90));
+        let file = |shorts: usize| format!("{}{long}", short.repeat(shorts));
+        assert_eq!(FileLayout::of(file(99).as_bytes()).max_columns, MAX_COLUMNS);
+        assert_eq!(
+            FileLayout::of(file(200).as_bytes()).max_columns,
+            PREFERRED_COLUMNS
+        );
+    }
+
+    #[test]
+    fn a_renamed_line_the_author_wrote_long_is_not_wrapped() {
+        let layout = FileLayout {
+            max_columns: PREFERRED_COLUMNS,
+        };
+        let src =
+            b"\tgot = get_user_pages_fast(start_address, number_of_pages, FOLL_WRITE, pages);\n";
+        let renamed = Edit {
+            start: 7,
+            end: 10,
+            text: b"pin".to_vec(),
+        };
+        assert_eq!(
+            wrap_long_lines(src, renamed.clone(), layout).text,
+            renamed.text
+        );
+        let lengthened = Edit {
+            start: 7,
+            end: 10,
+            text: b"pin_longer".to_vec(),
+        };
+        let wrapped = wrap_long_lines(src, lengthened, layout).text;
+        let lines: Vec<&[u8]> = wrapped.split(|&b| b == b'\n').collect();
+        assert_eq!(lines.len(), 2);
+        assert!(lines.iter().all(|l| columns(l) <= PREFERRED_COLUMNS));
+    }
+
+    #[test]
+    fn continuation_lines_keep_their_place() {
+        let src = b"\tx = put_user_pages(a,\n\t\tb);\n\ty = put_user_pages(a,\n\t\t\t   b);\n";
+        let rename = |start: usize| Edit {
+            start,
+            end: start + 3,
+            text: b"unpin".to_vec(),
+        };
+        // Not aligned before: left as written.
+        let first = align_continuations(src, rename(5));
+        assert_eq!(first.text, b"unpin".to_vec());
+        // Aligned before: follows the parenthesis.
+        let second = align_continuations(src, rename(34));
+        assert_eq!(
+            second.text,
+            b"\ty = unpin_user_pages(a,\n\t\t\t     b);".to_vec()
         );
     }
 }

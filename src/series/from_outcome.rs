@@ -440,12 +440,17 @@ fn render_unpin(
             return None;
         }
     };
-    let rendered = crate::rewrite::template::render(
+    let mut rendered = crate::rewrite::template::render(
         &Plan::Replace { matched },
         &pack.rules,
         Target::Unpin,
         &parsed.original,
     )?;
+    crate::rewrite::template::lay_out(
+        &parsed.original,
+        crate::rewrite::template::FileLayout::of(&parsed.original),
+        std::slice::from_mut(&mut rendered.edit),
+    );
     let after = crate::rewrite::apply_edits(&f.before, std::slice::from_ref(&rendered.edit));
     crate::rewrite::verify::parses_no_worse(parsed.error_count(), &after).then_some(rendered)
 }
