@@ -305,7 +305,30 @@ pub fn prefix_from_subjects<'a>(subjects: impl IntoIterator<Item = &'a str>) -> 
 /// Picks one prefix for a patch from its files' prefixes (given in sorted
 /// file order): the most frequent, ties going to the first.
 pub fn choose_prefix(per_file: &[String]) -> String {
+    let common = common_components(per_file);
+    if !common.is_empty() {
+        return common;
+    }
     most_frequent(per_file.iter().cloned()).unwrap_or_else(|| "treewide".into())
+}
+
+/// The leading `: `-separated components every prefix shares: `KVM: PPC`
+/// for `KVM: PPC: Book3S HV` and `KVM: PPC: e500`, as a patch touching both
+/// is titled; empty when the first components differ.
+fn common_components(prefixes: &[String]) -> String {
+    let mut split = prefixes.iter().map(|p| p.split(": ").collect::<Vec<_>>());
+    let Some(mut common) = split.next() else {
+        return String::new();
+    };
+    for parts in split {
+        let n = common
+            .iter()
+            .zip(&parts)
+            .take_while(|(a, b)| a == b)
+            .count();
+        common.truncate(n);
+    }
+    common.join(": ")
 }
 
 /// The most frequent item, ties going to the one seen first.
@@ -612,18 +635,25 @@ fn decisions(facts: &Facts, release: Option<&CallChange>) -> Vec<String> {
         ));
     }
     if !facts.longterm && facts.held_beyond_call {
-        for e in &facts.evidence {
-            if let Evidence::Stored(field) = &e.0 {
-                out.push(format!(
-                    "The {} {} kept pinned in {field}{} beyond {}() without FOLL_LONGTERM; if {} {} held for the life of the device, FOLL_LONGTERM may be wanted.",
-                    n.noun,
-                    n.is,
-                    at(e),
-                    facts.function,
-                    if n.noun == "page" { "it" } else { "they" },
-                    n.is
-                ));
-            }
+        // Every place the pages are kept, in one sentence.
+        let kept: Vec<String> = facts
+            .evidence
+            .iter()
+            .filter_map(|e| match &e.0 {
+                Evidence::Stored(field) => Some(format!("{field}{}", at(e))),
+                _ => None,
+            })
+            .collect();
+        if !kept.is_empty() {
+            out.push(format!(
+                "The {} {} kept pinned in {} beyond {}() without FOLL_LONGTERM; if {} {} held for the life of the device, FOLL_LONGTERM may be wanted.",
+                n.noun,
+                n.is,
+                and_list(&kept),
+                facts.function,
+                if n.noun == "page" { "it" } else { "they" },
+                n.is
+            ));
         }
     }
     out
@@ -1001,6 +1031,46 @@ mod tests {
             assert!(!value.is_empty() && !value.ends_with(':'), "{key}");
             assert!(!key.starts_with('/') && !key.contains("//"), "{key}");
         }
+    }
+
+    #[test]
+    fn every_place_pages_are_kept_without_longterm_is_one_sentence() {
+        let stored = |field: &str, at: &str| (Evidence::Stored(field.into()), at.into());
+        let facts = Facts {
+            function: "pin_guest_page".into(),
+            pages: "pages".into(),
+            held_beyond_call: true,
+            evidence: vec![
+                stored("struct vcpu::dtl_ptr", "a.c:7"),
+                (Evidence::Dma("sg_set_page".into()), "a.c:9".into()),
+                stored("struct vpa::pinned_addr", "a.c:11"),
+            ],
+            ..Facts::default()
+        };
+        assert_eq!(
+            decisions(&facts, None),
+            [
+                "The pages are kept pinned in struct vcpu::dtl_ptr at a.c:7 and struct \
+             vpa::pinned_addr at a.c:11 beyond pin_guest_page() without FOLL_LONGTERM; if \
+             they are held for the life of the device, FOLL_LONGTERM may be wanted."
+            ]
+        );
+        let longterm = Facts {
+            longterm: true,
+            ..facts
+        };
+        assert!(decisions(&longterm, None).is_empty());
+    }
+
+    #[test]
+    fn a_patch_over_several_prefixes_takes_their_common_lead() {
+        let of = |ps: &[&str]| choose_prefix(&ps.iter().map(|p| p.to_string()).collect::<Vec<_>>());
+        assert_eq!(of(&["KVM: PPC: Book3S HV", "KVM: PPC: e500"]), "KVM: PPC");
+        assert_eq!(of(&["media: ivtv", "media: ivtv"]), "media: ivtv");
+        // Nothing in common: the most frequent, ties to the first.
+        assert_eq!(of(&["drm/i915", "mm", "mm"]), "mm");
+        assert_eq!(of(&["drm/i915", "drm/etnaviv"]), "drm/i915");
+        assert_eq!(of(&[]), "treewide");
     }
 
     #[test]
