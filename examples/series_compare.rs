@@ -65,7 +65,7 @@ fn main() {
         };
         let series = plan(&[unit], &[], &tree, &maintainers, &opts).expect("plan");
         let patch = &series[0].patches[0];
-        let mail = patch_mail(patch, 1, 1, &ctx);
+        let mail = patch_mail(patch, series[0].tag.as_deref(), 1, 1, &ctx);
         std::fs::write(out.join(format!("{n}.patch")), &mail).expect("write patch");
         let ours = maintainers.recipients_for_patch(&mail).all();
         std::fs::write(out.join(format!("{n}.ours")), lines(&ours)).expect("write");

@@ -876,3 +876,58 @@ fn a_dirtying_put_of_a_pinned_page_becomes_a_fix_series() {
         "{text}"
     );
 }
+
+/// One unit per file of the voices fixture, each its own series (class
+/// `local`, one routing key per section).
+fn voice_units(root: &Path) -> Vec<Unit> {
+    [
+        "arch/x86/foo/foo.c",
+        "drivers/net/bar/bar.c",
+        "drivers/media/baz/baz.c",
+    ]
+    .iter()
+    .map(|path| {
+        let function = format!(
+            "{}_pin",
+            Path::new(path).file_stem().unwrap().to_str().unwrap()
+        );
+        let summary = format!(
+            "{path}:6 {function}(): get_user_pages_fast() -> pin_user_pages_fast(), 1 release"
+        );
+        Unit {
+            class: Class::Local,
+            rule_ids: vec!["gup-fast-put-page".into()],
+            edits: vec![
+                edit(
+                    root,
+                    path,
+                    "get_user_pages_fast(",
+                    0,
+                    "pin_user_pages_fast(",
+                ),
+                edit(root, path, "put_page(", 0, "unpin_user_page("),
+            ],
+            acquire_sites: 1,
+            release_sites: 1,
+            facts: facts_from(&summary),
+            summary,
+            fix: None,
+        }
+    })
+    .collect()
+}
+
+#[test]
+fn subjects_speak_as_each_subsystem_asks() {
+    let root = Path::new("tests/fixtures/series/voices");
+    let tree = SourceTree::open(root, None).unwrap();
+    let maintainers = Maintainers::load(root).unwrap();
+    let opts = PlanOptions {
+        target: Target::Unpin,
+        ..PlanOptions::default()
+    };
+    let series = plan(&voice_units(root), &[], &tree, &maintainers, &opts).unwrap();
+    snapshot!("voices-plan", render_plan(&series));
+    let tags: Vec<Option<&str>> = series.iter().map(|s| s.tag.as_deref()).collect();
+    assert!(tags.contains(&Some("net-next")), "{tags:?}");
+}

@@ -31,6 +31,7 @@
 use super::input::{Class, Edit, Facts, ManualSite, Unit};
 use super::maintainers::{Maintainers, Subsystem};
 use super::message::{self, BodyFacts, WRAP};
+use super::voice::{self, Voice};
 use super::{text, Cover, FileChange, Patch, PlanOptions, Series, SeriesError, SourceTree};
 use std::collections::BTreeMap;
 
@@ -45,6 +46,17 @@ pub fn fix_series_name(path: &str) -> String {
 
 type RoutingKey = (Option<String>, Vec<String>);
 
+/// A file's subject prefix and what its history says of the capital
+/// letter after it (`voice::capitalised_in_history`).
+#[derive(Clone)]
+struct FilePrefix {
+    prefix: String,
+    capitalised: Option<bool>,
+}
+
+/// The prefixes of the files met so far, by path.
+type PrefixCache = BTreeMap<String, FilePrefix>;
+
 /// A unit with the facts grouping needs.
 struct Placed<'a> {
     unit: &'a Unit,
@@ -54,6 +66,7 @@ struct Placed<'a> {
 /// A patch before recipients and numbering.
 struct Draft {
     prefix: String,
+    voice: Voice,
     subsystem: String,
     section: Option<usize>,
     units: Vec<usize>,
@@ -96,7 +109,7 @@ pub(crate) fn build(
         buckets.entry((p.unit.class, key)).or_default().push(i);
     }
 
-    let mut prefix_cache: BTreeMap<String, String> = BTreeMap::new();
+    let mut prefix_cache = PrefixCache::new();
     let mut series = Vec::new();
     let mut used_names: Vec<String> = Vec::new();
     let mut fixes = Vec::new();
@@ -138,16 +151,26 @@ pub(crate) fn build(
 
         let mut patches = Vec::new();
         let mut sections = Vec::new();
+        let mut voices = Vec::new();
         for d in &drafts {
             patches.push(make_patch(d, &placed, tree, maintainers, opts)?);
             sections.push(d.section);
+            voices.push(d.voice);
         }
         let max = opts.max_patches.max(1);
         let parts = patches.len().div_ceil(max);
         let tree_name = key.as_ref().and_then(|k| k.0.clone());
         let mut chunks_p = patches.chunks(max).map(|c| c.to_vec()).collect::<Vec<_>>();
         let chunks_s = sections.chunks(max).map(|c| c.to_vec()).collect::<Vec<_>>();
-        for (k, (chunk, secs)) in chunks_p.drain(..).zip(chunks_s).enumerate() {
+        let chunks_v = voices.chunks(max).map(|c| c.to_vec()).collect::<Vec<_>>();
+        for (k, ((chunk, secs), chunk_voices)) in
+            chunks_p.drain(..).zip(chunks_s).zip(chunks_v).enumerate()
+        {
+            // The series speaks as its patches do when they all agree.
+            let series_voice = Voice {
+                capitalised: chunk_voices.iter().all(|v| v.capitalised),
+                networking: chunk_voices.iter().all(|v| v.networking),
+            };
             let part_name = if parts > 1 {
                 format!("{name}-{}", k + 1)
             } else {
@@ -169,6 +192,9 @@ pub(crate) fn build(
                     fix: false,
                     class,
                     tree: s_tree,
+                    tag: series_voice
+                        .networking
+                        .then(|| voice::networking_tree(false).to_string()),
                     cover: Cover {
                         subject: String::new(),
                         body: String::new(),
@@ -183,6 +209,7 @@ pub(crate) fn build(
                 secs,
                 area.clone(),
                 part,
+                series_voice,
             ));
         }
     }
@@ -196,11 +223,11 @@ pub(crate) fn build(
         let sec = sub.as_ref().map(|s| s.index);
         let by_key = series
             .iter()
-            .position(|(s, k, _, _, _)| s.class != Class::Easy && k.is_some() && *k == rk);
+            .position(|(s, k, ..)| s.class != Class::Easy && k.is_some() && *k == rk);
         let by_section = || {
             series
                 .iter()
-                .position(|(_, _, secs, _, _)| sec.is_some() && secs.contains(&sec))
+                .position(|(_, _, secs, ..)| sec.is_some() && secs.contains(&sec))
         };
         // A site no series covers stays in the report only.
         if let Some(i) = by_key.or_else(by_section) {
@@ -209,8 +236,8 @@ pub(crate) fn build(
     }
 
     let mut out = Vec::new();
-    for (mut s, _, _, area, part) in series {
-        s.cover = make_cover(&s, &area, part, tree, maintainers, opts);
+    for (mut s, _, _, area, part, series_voice) in series {
+        s.cover = make_cover(&s, &area, part, series_voice, tree, maintainers, opts);
         if s.patches.len() == 1 {
             s.patches[0].notes = single_patch_notes(&s, tree, opts);
         }
@@ -229,16 +256,12 @@ fn fix_series(
     tree: &SourceTree,
     maintainers: &Maintainers,
     opts: &PlanOptions,
-    cache: &mut BTreeMap<String, String>,
+    cache: &mut PrefixCache,
 ) -> Result<Series, SeriesError> {
     let unit = placed[i].unit;
     let fix = unit.fix.as_ref().expect("a fix unit");
     let files = sorted_files(std::iter::once(unit));
-    let per_file: Vec<String> = files
-        .iter()
-        .map(|f| file_prefix(f, tree, opts, cache))
-        .collect();
-    let prefix = message::choose_prefix(&per_file);
+    let (prefix, voice) = patch_voice(&files, placed[i].subsystem.as_ref(), tree, opts, cache);
     let (acq_path, acq_line) = fix
         .acquire
         .at
@@ -253,7 +276,13 @@ fn fix_series(
         .map(|s| s.title.clone())
         .unwrap_or_else(|| "THE REST".into());
     let mut patch = Patch {
-        subject: message::subject_from(&prefix, &message::fix_summaries(fix, &unit.facts.pages)),
+        subject: message::subject_from(
+            &prefix,
+            &message::fix_summaries(fix, &unit.facts.pages)
+                .iter()
+                .map(|s| voice::summary_in(voice, s))
+                .collect::<Vec<_>>(),
+        ),
         body,
         notes: String::new(),
         to: Vec::new(),
@@ -292,6 +321,9 @@ fn fix_series(
         fix: true,
         class: unit.class,
         tree: placed[i].subsystem.as_ref().and_then(|s| s.tree.clone()),
+        tag: voice
+            .networking
+            .then(|| voice::networking_tree(true).to_string()),
         cover: Cover {
             subject: patch.subject.clone(),
             body: String::new(),
@@ -349,7 +381,7 @@ fn drafts_for(
     placed: &[Placed],
     tree: &SourceTree,
     opts: &PlanOptions,
-    cache: &mut BTreeMap<String, String>,
+    cache: &mut PrefixCache,
 ) -> Vec<Draft> {
     let mut by_section: BTreeMap<Option<usize>, Vec<usize>> = BTreeMap::new();
     for &i in members {
@@ -361,11 +393,8 @@ fn drafts_for(
     let mut drafts: Vec<Draft> = Vec::new();
     for (section, units) in by_section {
         let files = sorted_files(units.iter().map(|&i| placed[i].unit));
-        let per_file: Vec<String> = files
-            .iter()
-            .map(|f| file_prefix(f, tree, opts, cache))
-            .collect();
-        let prefix = message::choose_prefix(&per_file);
+        let subsystem_of = placed[units[0]].subsystem.as_ref();
+        let (prefix, voice) = patch_voice(&files, subsystem_of, tree, opts, cache);
         let subsystem = placed[units[0]]
             .subsystem
             .as_ref()
@@ -375,6 +404,7 @@ fn drafts_for(
             Some(d) => d.units.extend(units),
             None => drafts.push(Draft {
                 prefix,
+                voice,
                 subsystem,
                 section,
                 units,
@@ -396,20 +426,51 @@ fn file_prefix(
     path: &str,
     tree: &SourceTree,
     opts: &PlanOptions,
-    cache: &mut BTreeMap<String, String>,
-) -> String {
+    cache: &mut PrefixCache,
+) -> FilePrefix {
     if let Some(p) = cache.get(path) {
         return p.clone();
     }
-    let from_history = if opts.history_depth > 0 {
-        let subjects = tree.history_subjects(path, opts.history_depth);
-        message::prefix_from_subjects(subjects.iter().map(String::as_str))
+    let subjects = if opts.history_depth > 0 {
+        tree.history_subjects(path, opts.history_depth)
     } else {
-        None
+        Vec::new()
     };
-    let p = from_history.unwrap_or_else(|| message::table_prefix(path));
+    let p = FilePrefix {
+        prefix: message::prefix_from_subjects(subjects.iter().map(String::as_str))
+            .unwrap_or_else(|| message::table_prefix(path)),
+        capitalised: voice::capitalised_in_history(subjects.iter().map(String::as_str)),
+    };
     cache.insert(path.to_string(), p.clone());
     p
+}
+
+/// The prefix of a patch over `files` (in sorted order) and its voice: the
+/// files' history decides the capital letter when most of the files that
+/// have one agree, else the subsystem's documents do.
+fn patch_voice(
+    files: &[String],
+    subsystem: Option<&Subsystem>,
+    tree: &SourceTree,
+    opts: &PlanOptions,
+    cache: &mut PrefixCache,
+) -> (String, Voice) {
+    let per_file: Vec<FilePrefix> = files
+        .iter()
+        .map(|f| file_prefix(f, tree, opts, cache))
+        .collect();
+    let prefixes: Vec<String> = per_file.iter().map(|p| p.prefix.clone()).collect();
+    let prefix = message::choose_prefix(&prefixes);
+    let (upper, lower) = per_file
+        .iter()
+        .fold((0, 0), |(u, l), p| match p.capitalised {
+            Some(true) => (u + 1, l),
+            Some(false) => (u, l + 1),
+            None => (u, l),
+        });
+    let history = (upper + lower > 0 && upper != lower).then_some(upper > lower);
+    let voice = voice::voice_of(subsystem, &prefix, history);
+    (prefix, voice)
 }
 
 fn sorted_files<'a>(units: impl Iterator<Item = &'a Unit>) -> Vec<String> {
@@ -491,7 +552,13 @@ fn make_patch(
     let acquires: Vec<_> = facts.iter().flat_map(|f| &f.acquires).collect();
     let releases: Vec<_> = facts.iter().flat_map(|f| &f.releases).collect();
     let mut patch = Patch {
-        subject: message::subject_from(&d.prefix, &message::summary_texts(&acquires, &releases)),
+        subject: message::subject_from(
+            &d.prefix,
+            &message::summary_texts(&acquires, &releases)
+                .iter()
+                .map(|s| voice::summary_in(d.voice, s))
+                .collect::<Vec<_>>(),
+        ),
         body,
         notes: String::new(),
         to: Vec::new(),
@@ -564,6 +631,7 @@ fn make_cover(
     s: &Series,
     area: &str,
     part: Option<(usize, usize)>,
+    series_voice: Voice,
     tree: &SourceTree,
     maintainers: &Maintainers,
     opts: &PlanOptions,
@@ -573,7 +641,7 @@ fn make_cover(
     } else {
         area
     };
-    let summary = cover_summary(s, opts.target);
+    let summary = voice::summary_in(series_voice, &cover_summary(s, opts.target));
     let mut subject = message::subject(prefix, &summary);
     if let Some((k, n)) = part {
         let with_part = format!("{subject} (part {k}/{n})");

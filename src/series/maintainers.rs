@@ -110,6 +110,10 @@ pub struct Subsystem {
     pub tree: Option<String>,
     /// The `M:` entries, formatted as get_maintainer.pl prints them and sorted.
     pub maintainers: Vec<String>,
+    /// Every `T:` value with a leading `git ` removed, in order.
+    pub trees: Vec<String>,
+    /// The addresses of the `L:` entries, in order.
+    pub lists: Vec<String>,
     /// Index of the section's title line in the parsed data; orders sections as in the file.
     pub index: usize,
 }
@@ -473,13 +477,15 @@ impl Maintainers {
 
     fn subsystem_at(&self, start: usize) -> Subsystem {
         let end = self.find_ending_index(start + 1);
-        let mut tree = None;
+        let mut trees = Vec::new();
+        let mut lists = Vec::new();
         let mut maintainers = Vec::new();
         for i in start + 1..end {
             match self.tv[i].field() {
-                Some(('T', v)) if tree.is_none() => {
-                    tree = Some(v.strip_prefix("git ").unwrap_or(v).trim().to_string());
+                Some(('T', v)) => {
+                    trees.push(v.strip_prefix("git ").unwrap_or(v).trim().to_string());
                 }
+                Some(('L', v)) => lists.push(parse_email(v).1),
                 Some(('M', v)) => {
                     let (name, addr) = parse_email(v);
                     maintainers.push(format_email(&name, &addr));
@@ -491,8 +497,10 @@ impl Maintainers {
         maintainers.dedup();
         Subsystem {
             title: self.section_title(start),
-            tree,
+            tree: trees.first().cloned(),
             maintainers,
+            trees,
+            lists,
             index: start,
         }
     }

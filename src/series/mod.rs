@@ -19,6 +19,7 @@ pub mod input;
 pub mod maintainers;
 pub mod message;
 pub mod text;
+pub mod voice;
 
 use input::{Class, ManualSite, Target, Unit};
 use maintainers::Maintainers;
@@ -138,6 +139,9 @@ pub struct Series {
     pub class: Class,
     /// The `T:` tree the series goes through, when all its patches share one.
     pub tree: Option<String>,
+    /// The word the subject tag carries after `PATCH` (`net`, `net-next`),
+    /// when the series' subsystems ask for one (`voice`).
+    pub tag: Option<String>,
     pub patches: Vec<Patch>,
     /// The cover letter; the sinks write it only for two patches or more.
     pub cover: Cover,
@@ -389,7 +393,7 @@ pub fn render_plan(series: &[Series]) -> String {
             let _ = writeln!(
                 s,
                 "  cover: {} {}",
-                text::patch_tag(0, sr.patches.len()),
+                text::patch_tag(sr.tag.as_deref(), 0, sr.patches.len()),
                 sr.cover.subject
             );
             let _ = writeln!(s, "    to: {}", list_or_none(&sr.cover.to));
@@ -399,7 +403,7 @@ pub fn render_plan(series: &[Series]) -> String {
             let _ = writeln!(
                 s,
                 "  {} {}",
-                text::patch_tag(i + 1, sr.patches.len()),
+                text::patch_tag(sr.tag.as_deref(), i + 1, sr.patches.len()),
                 p.subject
             );
             let _ = writeln!(s, "    subsystem: {}", p.subsystem);

@@ -216,14 +216,20 @@ pub struct MailContext<'a> {
 }
 
 /// `[PATCH 03/12]`: the number is padded to the width of the total;
-/// `[PATCH]` alone for a series of one.
-pub fn patch_tag(n: usize, total: usize) -> String {
+/// `[PATCH]` alone for a series of one. A series' tag word follows `PATCH`,
+/// as `git format-patch --subject-prefix='PATCH net'` writes it:
+/// `[PATCH net 1/2]`, `[PATCH net]`.
+pub fn patch_tag(tag: Option<&str>, n: usize, total: usize) -> String {
+    let lead = match tag {
+        Some(t) => format!("PATCH {t}"),
+        None => "PATCH".to_string(),
+    };
     if n == 1 && total == 1 {
         // git format-patch numbers nothing in a series of one.
-        return "[PATCH]".into();
+        return format!("[{lead}]");
     }
     let w = total.to_string().len();
-    format!("[PATCH {n:0w$}/{total}]")
+    format!("[{lead} {n:0w$}/{total}]")
 }
 
 /// Folds a header longer than 78 columns at spaces, as git does for subjects.
@@ -301,8 +307,14 @@ fn patch_tail(patch: &Patch) -> Vec<u8> {
 }
 
 /// The complete format-patch file of patch `n` of `total`.
-pub fn patch_mail(patch: &Patch, n: usize, total: usize, ctx: &MailContext) -> Vec<u8> {
-    let subject = format!("{} {}", patch_tag(n, total), patch.subject);
+pub fn patch_mail(
+    patch: &Patch,
+    tag: Option<&str>,
+    n: usize,
+    total: usize,
+    ctx: &MailContext,
+) -> Vec<u8> {
+    let subject = format!("{} {}", patch_tag(tag, n, total), patch.subject);
     let tail = patch_tail(patch);
     let non_ascii = !patch.body.is_ascii() || !patch.subject.is_ascii();
     let mut id_input = subject.as_bytes().to_vec();
@@ -326,7 +338,11 @@ pub fn patch_text_for_recipients(patch: &Patch) -> Vec<u8> {
 /// The `0000-cover-letter.patch` file of a series.
 pub fn cover_mail(series: &Series, ctx: &MailContext) -> Vec<u8> {
     let total = series.patches.len();
-    let subject = format!("{} {}", patch_tag(0, total), series.cover.subject);
+    let subject = format!(
+        "{} {}",
+        patch_tag(series.tag.as_deref(), 0, total),
+        series.cover.subject
+    );
     let non_ascii = !series.cover.body.is_ascii() || !ctx.author.formatted().is_ascii();
     let mut out = headers(
         &"0".repeat(40),
@@ -390,7 +406,9 @@ mod tests {
 
     #[test]
     fn numbers_are_padded_to_the_total() {
-        assert_eq!(patch_tag(3, 12), "[PATCH 03/12]");
-        assert_eq!(patch_tag(0, 9), "[PATCH 0/9]");
+        assert_eq!(patch_tag(None, 3, 12), "[PATCH 03/12]");
+        assert_eq!(patch_tag(None, 0, 9), "[PATCH 0/9]");
+        assert_eq!(patch_tag(Some("net"), 1, 1), "[PATCH net]");
+        assert_eq!(patch_tag(Some("net-next"), 2, 3), "[PATCH net-next 2/3]");
     }
 }

@@ -284,8 +284,8 @@ pub fn write_series_until(
             let name = patch_file_name(i + 1, &p.subject);
             check()?;
             let file = dir.join(&name);
-            std::fs::write(&file, patch_mail(p, i + 1, s.patches.len(), &ctx))
-                .map_err(io(&file))?;
+            let mail = patch_mail(p, s.tag.as_deref(), i + 1, s.patches.len(), &ctx);
+            std::fs::write(&file, mail).map_err(io(&file))?;
             written.push(out.join(&s.name).join(name));
         }
     }
