@@ -191,6 +191,16 @@ pub fn lay_out(src: &[u8], layout: FileLayout, edits: &mut [Edit]) {
             );
             continue;
         }
+        // Edits that overlap are left for the overlap check to report.
+        let disjoint = group
+            .windows(2)
+            .all(|w| edits[w[0]].end <= edits[w[1]].start);
+        if !disjoint {
+            for &g in &group {
+                edits[g] = minimize(src, edits[g].clone());
+            }
+            continue;
+        }
         let mut text = Vec::new();
         let mut at = line_start;
         for &g in &group {
@@ -737,5 +747,57 @@ mod tests {
             second.text,
             b"\ty = unpin_user_pages(a,\n\t\t\t     b);".to_vec()
         );
+    }
+
+    #[test]
+    fn edits_on_one_line_are_laid_out_together() {
+        let layout = FileLayout {
+            max_columns: PREFERRED_COLUMNS,
+        };
+        let src = b"\t{ unsigned long i; for (i = 0; i < context->count; i++) put_page(context->pages[i]); }\n";
+        let text = String::from_utf8_lossy(src);
+        let at = |s: &str| text.find(s).unwrap();
+        let mut edits = vec![
+            Edit {
+                start: at("{"),
+                end: at("for"),
+                text: Vec::new(),
+            },
+            Edit {
+                start: at("for"),
+                end: at(" }"),
+                text:
+                    b"unpin_user_pages_dirty_lock(context->pages, context->count, context->dirty);"
+                        .to_vec(),
+            },
+            Edit {
+                start: at(" }"),
+                end: at(" }") + 2,
+                text: Vec::new(),
+            },
+        ];
+        lay_out(src, layout, &mut edits);
+        assert!(edits[1].is_empty() && edits[2].is_empty());
+        edits.sort();
+        let after = crate::rewrite::apply_edits(src, &edits);
+        assert_eq!(
+            String::from_utf8(after).unwrap(),
+            "\tunpin_user_pages_dirty_lock(context->pages, context->count,\n\t\t\t\t    context->dirty);\n"
+        );
+        // Overlapping edits are left for the overlap check.
+        let mut overlapping = vec![
+            Edit {
+                start: 1,
+                end: 10,
+                text: b"x".to_vec(),
+            },
+            Edit {
+                start: 5,
+                end: 12,
+                text: b"y".to_vec(),
+            },
+        ];
+        lay_out(src, layout, &mut overlapping);
+        assert_eq!(overlapping.len(), 2);
     }
 }
