@@ -149,69 +149,17 @@ pub(crate) fn build(
         }
         used_names.push(name.clone());
 
-        let mut patches = Vec::new();
-        let mut sections = Vec::new();
-        let mut voices = Vec::new();
-        for d in &drafts {
-            patches.push(make_patch(d, &placed, tree, maintainers, opts)?);
-            sections.push(d.section);
-            voices.push(d.voice);
-        }
-        let max = opts.max_patches.max(1);
-        let parts = patches.len().div_ceil(max);
-        let tree_name = key.as_ref().and_then(|k| k.0.clone());
-        let mut chunks_p = patches.chunks(max).map(|c| c.to_vec()).collect::<Vec<_>>();
-        let chunks_s = sections.chunks(max).map(|c| c.to_vec()).collect::<Vec<_>>();
-        let chunks_v = voices.chunks(max).map(|c| c.to_vec()).collect::<Vec<_>>();
-        for (k, ((chunk, secs), chunk_voices)) in
-            chunks_p.drain(..).zip(chunks_s).zip(chunks_v).enumerate()
-        {
-            // The series speaks as its patches do when they all agree.
-            let series_voice = Voice {
-                capitalised: chunk_voices.iter().all(|v| v.capitalised),
-                networking: chunk_voices.iter().all(|v| v.networking),
-            };
-            let part_name = if parts > 1 {
-                format!("{name}-{}", k + 1)
-            } else {
-                name.clone()
-            };
-            let part = if parts > 1 {
-                Some((k + 1, parts))
-            } else {
-                None
-            };
-            let s_tree = if class == Class::Easy {
-                common_tree(&chunk, &secs, &placed)
-            } else {
-                tree_name.clone()
-            };
-            series.push((
-                Series {
-                    name: part_name,
-                    fix: false,
-                    class,
-                    tree: s_tree,
-                    tag: series_voice
-                        .networking
-                        .then(|| voice::networking_tree(false).to_string()),
-                    cover: Cover {
-                        subject: String::new(),
-                        body: String::new(),
-                        to: vec![],
-                        cc: vec![],
-                        base_commit: None,
-                    },
-                    patches: chunk,
-                    manual: Vec::new(),
-                },
-                key.clone(),
-                secs,
-                area.clone(),
-                part,
-                series_voice,
-            ));
-        }
+        series.extend(split_into_series(
+            &name,
+            class,
+            &key,
+            &area,
+            &drafts,
+            &placed,
+            tree,
+            maintainers,
+            opts,
+        )?);
     }
 
     // Manual sites go to the cover letter of the series covering their area.
@@ -223,20 +171,27 @@ pub(crate) fn build(
         let sec = sub.as_ref().map(|s| s.index);
         let by_key = series
             .iter()
-            .position(|(s, k, ..)| s.class != Class::Easy && k.is_some() && *k == rk);
+            .position(|p| p.series.class != Class::Easy && p.key.is_some() && p.key == rk);
         let by_section = || {
             series
                 .iter()
-                .position(|(_, _, secs, ..)| sec.is_some() && secs.contains(&sec))
+                .position(|p| sec.is_some() && p.sections.contains(&sec))
         };
         // A site no series covers stays in the report only.
         if let Some(i) = by_key.or_else(by_section) {
-            series[i].0.manual.push(site);
+            series[i].series.manual.push(site);
         }
     }
 
     let mut out = Vec::new();
-    for (mut s, _, _, area, part, series_voice) in series {
+    for Pending {
+        series: mut s,
+        area,
+        part,
+        voice: series_voice,
+        ..
+    } in series
+    {
         s.cover = make_cover(&s, &area, part, series_voice, tree, maintainers, opts);
         if s.patches.len() == 1 {
             s.patches[0].notes = single_patch_notes(&s, tree, opts);
@@ -247,6 +202,98 @@ pub(crate) fn build(
     fixes.sort_by(|a, b| a.name.cmp(&b.name));
     fixes.extend(out);
     Ok(fixes)
+}
+
+/// A series before its cover letter, with what placing manual sites and
+/// writing the cover need.
+struct Pending {
+    series: Series,
+    key: Option<RoutingKey>,
+    sections: Vec<Option<usize>>,
+    area: String,
+    part: Option<(usize, usize)>,
+    voice: Voice,
+}
+
+/// The series of one bucket's drafts: one patch per draft, at most
+/// `max_patches` per series (parts named `-1`, `-2`...).
+#[allow(clippy::too_many_arguments)]
+fn split_into_series(
+    name: &str,
+    class: Class,
+    key: &Option<RoutingKey>,
+    area: &str,
+    drafts: &[Draft],
+    placed: &[Placed],
+    tree: &SourceTree,
+    maintainers: &Maintainers,
+    opts: &PlanOptions,
+) -> Result<Vec<Pending>, SeriesError> {
+    let mut out = Vec::new();
+    let mut patches = Vec::new();
+    let mut sections = Vec::new();
+    let mut voices = Vec::new();
+    for d in drafts {
+        patches.push(make_patch(d, placed, tree, maintainers, opts)?);
+        sections.push(d.section);
+        voices.push(d.voice);
+    }
+    let max = opts.max_patches.max(1);
+    let parts = patches.len().div_ceil(max);
+    let tree_name = key.as_ref().and_then(|k| k.0.clone());
+    let mut chunks_p = patches.chunks(max).map(|c| c.to_vec()).collect::<Vec<_>>();
+    let chunks_s = sections.chunks(max).map(|c| c.to_vec()).collect::<Vec<_>>();
+    let chunks_v = voices.chunks(max).map(|c| c.to_vec()).collect::<Vec<_>>();
+    for (k, ((chunk, secs), chunk_voices)) in
+        chunks_p.drain(..).zip(chunks_s).zip(chunks_v).enumerate()
+    {
+        // The series speaks as its patches do when they all agree.
+        let series_voice = Voice {
+            capitalised: chunk_voices.iter().all(|v| v.capitalised),
+            networking: chunk_voices.iter().all(|v| v.networking),
+        };
+        let part_name = if parts > 1 {
+            format!("{name}-{}", k + 1)
+        } else {
+            name.to_string()
+        };
+        let part = if parts > 1 {
+            Some((k + 1, parts))
+        } else {
+            None
+        };
+        let s_tree = if class == Class::Easy {
+            common_tree(&chunk, &secs, placed)
+        } else {
+            tree_name.clone()
+        };
+        out.push(Pending {
+            series: Series {
+                name: part_name,
+                fix: false,
+                class,
+                tree: s_tree,
+                tag: series_voice
+                    .networking
+                    .then(|| voice::networking_tree(false).to_string()),
+                cover: Cover {
+                    subject: String::new(),
+                    body: String::new(),
+                    to: vec![],
+                    cc: vec![],
+                    base_commit: None,
+                },
+                patches: chunk,
+                manual: Vec::new(),
+            },
+            key: key.clone(),
+            sections: secs,
+            area: area.to_string(),
+            part,
+            voice: series_voice,
+        });
+    }
+    Ok(out)
 }
 
 /// The one-patch series repairing the mismatch of unit `i`.
