@@ -18,6 +18,7 @@ pub use compile::{compile_rule, compile_rule_with, RuleError};
 pub use iso::IsoSet;
 pub use metavar::{CType, MetaKind};
 pub use pattern::{Pattern, Template, TokKey};
+use rayon::prelude::*;
 
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -528,8 +529,14 @@ impl RulePack {
         let mut rules = Vec::new();
         let mut flow = FlowSpec::default();
         let mut ids = BTreeMap::new();
-        for (path, text) in files {
-            let rule = compile_rule_with(&path, &text, &isos)?;
+        // Each rule compiles on its own (its isomorphism variants parsed);
+        // the first error in file order is the one reported, as before.
+        let compiled: Vec<Result<Rule, RuleError>> = files
+            .par_iter()
+            .map(|(path, text)| compile_rule_with(path, text, &isos))
+            .collect();
+        for ((path, _), rule) in files.into_iter().zip(compiled) {
+            let rule = rule?;
             if let Some(previous) = ids.insert(rule.id.clone(), path.clone()) {
                 return Err(RuleError {
                     path,
