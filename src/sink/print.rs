@@ -1,6 +1,7 @@
 //! The dry-run sinks: the unified diff and the site report, on a writer.
 
 use super::reason::{joined, lines};
+use crate::engine::reason::Blocker;
 use crate::engine::{Class, Site, SiteKind, Unit};
 use crate::pipeline::Outcome;
 use serde::Serialize;
@@ -221,16 +222,22 @@ pub fn write_report_text(out: &mut dyn Write, outcome: &Outcome) -> io::Result<(
                     what.push_str(&format!(" ({case})"));
                 }
             }
+            // The bracket says what is left to do: a flow left on
+            // get_user_pages*() on purpose or pinned already is not a
+            // human's work, whatever its class.
+            let unit = s.unit.map(|ui| &outcome.units[ui]);
+            let label = match unit {
+                Some(u) if u.is_pinned() => "pinned",
+                Some(u) if u.is_kept() => "kept",
+                None if matches!(s.reason.as_deref(), Some([Blocker::NullPages])) => "kept",
+                _ => s.class.name(),
+            };
             lines.push((
                 s.line,
                 1,
                 format!(
-                    "{}:{}: {kind} {} in {}() [{}] {what}",
-                    f.rel_path,
-                    s.line,
-                    s.call,
-                    s.function,
-                    s.class.name()
+                    "{}:{}: {kind} {} in {}() [{label}] {what}",
+                    f.rel_path, s.line, s.call, s.function,
                 ),
             ));
         }
