@@ -214,6 +214,8 @@ fn explain_says_a_put_of_pinned_pages_must_be_converted() {
         "{text}"
     );
     assert!(!text.contains("not converted"), "{text}");
+    // Pinned already: nothing is left to convert, whatever the class.
+    assert!(text.contains("  class: pinned\n"), "{text}");
 }
 
 /// A store of another value into a field the release reads, told apart by

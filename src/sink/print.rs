@@ -222,16 +222,7 @@ pub fn write_report_text(out: &mut dyn Write, outcome: &Outcome) -> io::Result<(
                     what.push_str(&format!(" ({case})"));
                 }
             }
-            // The bracket says what is left to do: a flow left on
-            // get_user_pages*() on purpose or pinned already is not a
-            // human's work, whatever its class.
-            let unit = s.unit.map(|ui| &outcome.units[ui]);
-            let label = match unit {
-                Some(u) if u.is_pinned() => "pinned",
-                Some(u) if u.is_kept() => "kept",
-                None if matches!(s.reason.as_deref(), Some([Blocker::NullPages])) => "kept",
-                _ => s.class.name(),
-            };
+            let label = site_label(s, s.unit.map(|ui| &outcome.units[ui]));
             lines.push((
                 s.line,
                 1,
@@ -549,7 +540,7 @@ pub fn explain(outcome: &Outcome, file: &str, line: usize) -> Option<String> {
             out.push_str(&m);
             out.push('\n');
         }
-        out.push_str(&format!("  class: {}\n", u.class.name()));
+        out.push_str(&format!("  class: {}\n", unit_label(u)));
         if let Some(case) = &u.case {
             out.push_str(&format!("  case: {case}\n"));
         }
@@ -589,6 +580,29 @@ pub fn explain(outcome: &Outcome, file: &str, line: usize) -> Option<String> {
         }
     }
     Some(out)
+}
+
+/// What a unit's class line says: `kept` or `pinned` for a flow nothing is
+/// left to do on (left on get_user_pages*() on purpose, or pinned already),
+/// whatever its class, else the class.
+fn unit_label(u: &Unit) -> &'static str {
+    if u.is_pinned() {
+        "pinned"
+    } else if u.is_kept() {
+        "kept"
+    } else {
+        u.class.name()
+    }
+}
+
+/// `unit_label` for a site, and `kept` for a call with no flow that only
+/// faults pages in.
+fn site_label(s: &Site, unit: Option<&Unit>) -> &'static str {
+    match unit {
+        Some(u) => unit_label(u),
+        None if matches!(s.reason.as_deref(), Some([Blocker::NullPages])) => "kept",
+        None => s.class.name(),
+    }
 }
 
 #[cfg(test)]
