@@ -4,6 +4,7 @@
 //! one line for reports.
 
 use crate::c::NodeExt;
+use crate::rule::FlowSpec;
 use tree_sitter::Node;
 
 /// The identifiers of one name in one function body, read once so that
@@ -138,7 +139,7 @@ pub(crate) struct CountFacts {
 }
 
 impl CountFacts {
-    pub fn of(nodes: &[Node], src: &[u8], name: &[u8]) -> CountFacts {
+    pub fn of(nodes: &[Node], src: &[u8], name: &[u8], flow: &FlowSpec) -> CountFacts {
         let mut facts = CountFacts {
             name: name.to_vec(),
             declared: Vec::new(),
@@ -150,11 +151,11 @@ impl CountFacts {
         };
         for &n in nodes {
             match n.kind_str() {
-                "identifier" if &src[n.byte_range()] == name => facts.read_identifier(n, src),
+                "identifier" if &src[n.byte_range()] == name => facts.read_identifier(n, src, flow),
                 "if_statement" => {
                     let leaves_when_negative = n
                         .field("condition")
-                        .is_some_and(|c| implies_sign(c, src, name, false))
+                        .is_some_and(|c| implies_sign(c, src, name, false, flow))
                         && n.field("consequence").is_some_and(leaves);
                     let block = n.parent().filter(|b| b.kind_str() == "compound_statement");
                     if let (true, Some(block)) = (leaves_when_negative, block) {
@@ -185,11 +186,11 @@ impl CountFacts {
     }
 
     /// Records what one mention of the name is: a declaration, a store.
-    fn read_identifier(&mut self, n: Node, src: &[u8]) {
+    fn read_identifier(&mut self, n: Node, src: &[u8], flow: &FlowSpec) {
         if let Some(declared) = declared_scope(n) {
             self.declared.push(declared);
             let ty = declaration_of(n).and_then(|d| d.field("type"));
-            if ty.is_some_and(|t| is_signed_type(&src[t.byte_range()])) {
+            if ty.is_some_and(|t| is_signed_type(&src[t.byte_range()], flow)) {
                 self.signed.push(n.start_byte());
             }
         }
@@ -206,14 +207,14 @@ impl CountFacts {
     }
 
     /// Whether the count may be negative at the loop `the_loop`.
-    pub fn may_be_negative(&self, the_loop: Node, src: &[u8]) -> bool {
+    pub fn may_be_negative(&self, the_loop: Node, src: &[u8], flow: &FlowSpec) -> bool {
         let at = the_loop.start_byte();
         let signed = variable_at(&self.declared, at).is_some_and(|d| self.signed.contains(&d));
         let from_call = self.stores.iter().any(|&(_, call)| call);
         if !signed || !from_call {
             return false;
         }
-        !tested_positive(the_loop, src, &self.name) && !self.left_when_negative(at)
+        !tested_positive(the_loop, src, &self.name, flow) && !self.left_when_negative(at)
     }
 
     /// Whether, before the loop at `at` in a block that holds it, a test
@@ -260,19 +261,14 @@ fn leaves(st: Node) -> bool {
 }
 
 /// Whether a C type, as written, is a signed integer type or one not known
-/// to be unsigned.
-fn is_signed_type(ty: &[u8]) -> bool {
+/// to be unsigned: not written with `unsigned` or as `_Bool`, and not one of
+/// the kernel's unsigned typedefs (`FlowSpec::unsigned_types`).
+fn is_signed_type(ty: &[u8], flow: &FlowSpec) -> bool {
     let ty = String::from_utf8_lossy(ty);
-    let unsigned = ty.starts_with("unsigned")
-        || ty.starts_with("size_t")
-        || ty.starts_with("bool")
-        || ty.starts_with("_Bool")
-        || ty.starts_with("uint")
-        || ty.starts_with("u8")
-        || ty.starts_with("u16")
-        || ty.starts_with("u32")
-        || ty.starts_with("u64")
-        || ty.starts_with("__u");
+    let ty = ty.trim();
+    let unsigned = ty.split_whitespace().any(|w| w == "unsigned")
+        || ty == "_Bool"
+        || flow.unsigned_types.contains(ty);
     !unsigned
 }
 
@@ -280,7 +276,7 @@ fn is_signed_type(ty: &[u8]) -> bool {
 /// consequence of an `if` whose condition, or one `&&` operand of it,
 /// is `name > k` or `name >= k` with `k` a non-negative number (or
 /// `k < name`, `k <= name`).
-fn tested_positive(node: Node, src: &[u8], name: &[u8]) -> bool {
+fn tested_positive(node: Node, src: &[u8], name: &[u8], flow: &FlowSpec) -> bool {
     let mut child = node;
     while let Some(parent) = child.parent() {
         if parent.kind_str() == "function_definition" {
@@ -290,7 +286,7 @@ fn tested_positive(node: Node, src: &[u8], name: &[u8]) -> bool {
             && parent.field("consequence") == Some(child)
             && parent
                 .field("condition")
-                .is_some_and(|c| implies_sign(c, src, name, true))
+                .is_some_and(|c| implies_sign(c, src, name, true, flow))
         {
             return true;
         }
@@ -301,14 +297,17 @@ fn tested_positive(node: Node, src: &[u8], name: &[u8]) -> bool {
 
 /// Whether the condition `cond` (through parentheses and, for
 /// `positive`, `&&`; else `||`) holds only when `name` is positive
-/// (`positive`), or whenever `name` is negative (not `positive`).
-fn implies_sign(cond: Node, src: &[u8], name: &[u8], positive: bool) -> bool {
+/// (`positive`), or whenever `name` is negative (not `positive`; a call of
+/// `FlowSpec::error_value_tests` on the name, `IS_ERR_VALUE(n)`, holds for
+/// every -errno).
+fn implies_sign(cond: Node, src: &[u8], name: &[u8], positive: bool, flow: &FlowSpec) -> bool {
     let cond = crate::c::syntax::strip(cond);
     if cond.kind_str() == "call_expression" && !positive {
-        // `IS_ERR_VALUE(n)` holds for every -errno.
-        let callee = cond.field("function").map(|f| &src[f.byte_range()]);
+        let callee = cond
+            .field("function")
+            .map(|f| String::from_utf8_lossy(&src[f.byte_range()]));
         let args = cond.field("arguments");
-        return callee == Some(b"IS_ERR_VALUE".as_slice())
+        return callee.is_some_and(|c| flow.error_value_tests.contains(c.as_ref()))
             && args.is_some_and(|a| {
                 a.named_child_count() == 1
                     && a.named_child(0)
@@ -328,7 +327,8 @@ fn implies_sign(cond: Node, src: &[u8], name: &[u8], positive: bool) -> bool {
     let op = op.kind_str();
     let chain = if positive { "&&" } else { "||" };
     if op == chain {
-        return implies_sign(left, src, name, positive) || implies_sign(right, src, name, positive);
+        return implies_sign(left, src, name, positive, flow)
+            || implies_sign(right, src, name, positive, flow);
     }
     let is_name = |n: Node| &src[crate::c::syntax::strip(n).byte_range()] == name;
     let number = |n: Node| {
@@ -560,6 +560,24 @@ mod tests {
         assert!(dead(3));
     }
     #[test]
+    fn types_are_unsigned_by_keyword_or_by_the_vocabulary() {
+        let mut flow = FlowSpec::default();
+        flow.unsigned_types.insert("u32".to_string());
+        for ty in [
+            "u32",
+            "unsigned long",
+            "long unsigned int",
+            "unsigned",
+            "_Bool",
+        ] {
+            assert!(!is_signed_type(ty.as_bytes(), &flow), "{ty}");
+        }
+        for ty in ["int", "long", "ssize_t", "u32x", "s64"] {
+            assert!(is_signed_type(ty.as_bytes(), &flow), "{ty}");
+        }
+    }
+
+    #[test]
     fn tests_that_say_the_sign_of_a_count() {
         let holds = |cond: &str, positive: bool| {
             let code = format!("void f(void)\n{{\n\tif ({cond})\n\t\treturn;\n}}\n");
@@ -569,7 +587,9 @@ mod tests {
                 .find(|n| n.kind_str() == "if_statement")
                 .and_then(|n| n.field("condition"))
                 .unwrap();
-            implies_sign(test, code.as_bytes(), b"n", positive)
+            let mut flow = FlowSpec::default();
+            flow.error_value_tests.insert("IS_ERR_VALUE".to_string());
+            implies_sign(test, code.as_bytes(), b"n", positive, &flow)
         };
         // Holds whenever n is negative.
         for cond in [

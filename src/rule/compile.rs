@@ -760,6 +760,8 @@ fn rule_flow(ctx: &Ctx, raw: &RawRule) -> Result<Option<FlowSpec>, RuleError> {
         error_pointers: f.error_pointers.iter().cloned().collect(),
         identity_types: f.identity_types.iter().cloned().collect(),
         narrow_types: f.narrow_types.iter().cloned().collect(),
+        unsigned_types: f.unsigned_types.iter().cloned().collect(),
+        error_value_tests: f.error_value_tests.iter().cloned().collect(),
         use_prefixes: Vec::new(),
     });
     let flow = flow.map(|mut f| {

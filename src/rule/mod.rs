@@ -190,6 +190,12 @@ pub struct FlowSpec {
     /// identity (a pointer, an address or a frame number of a 64-bit
     /// kernel), so values the analysis tracks are never put there.
     pub narrow_types: BTreeSet<String>,
+    /// The kernel's unsigned integer typedefs (`size_t`, `u32`): a count
+    /// declared with one is never negative.
+    pub unsigned_types: BTreeSet<String>,
+    /// Calls that hold for every `-errno` given to them (`IS_ERR_VALUE`):
+    /// a test of one leaves when a count is negative.
+    pub error_value_tests: BTreeSet<String>,
     /// The prefixes of `array_uses` and `page_uses` (their entries ending
     /// in `*`, without it), kept apart so that `is_use` asks a set and a
     /// short list instead of walking both sets.
@@ -261,6 +267,10 @@ impl FlowSpec {
         self.identity_types
             .extend(other.identity_types.iter().cloned());
         self.narrow_types.extend(other.narrow_types.iter().cloned());
+        self.unsigned_types
+            .extend(other.unsigned_types.iter().cloned());
+        self.error_value_tests
+            .extend(other.error_value_tests.iter().cloned());
         self.index_prefixes();
     }
 

@@ -151,6 +151,10 @@ pub struct RawFlow {
     pub identity_types: Vec<String>,
     #[serde(default)]
     pub narrow_types: Vec<String>,
+    #[serde(default)]
+    pub unsigned_types: Vec<String>,
+    #[serde(default)]
+    pub error_value_tests: Vec<String>,
 }
 
 /// A call that stores a page into, reads a page from, or steps through an

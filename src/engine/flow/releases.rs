@@ -166,13 +166,14 @@ impl LoopFacts {
         the_loop: Node,
     ) -> bool {
         let src = cx.src(func);
+        let flow = &cx.engine.pack.flow;
         let name = String::from_utf8_lossy(&src[count.byte_range()]).into_owned();
         self.counts
             .entry((func, name))
             .or_insert_with_key(|(_, name)| {
-                CountFacts::of(&cx.funcs[func].nodes, src, name.as_bytes())
+                CountFacts::of(&cx.funcs[func].nodes, src, name.as_bytes(), flow)
             })
-            .may_be_negative(the_loop, src)
+            .may_be_negative(the_loop, src, flow)
     }
 }
 
