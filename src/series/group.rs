@@ -231,26 +231,19 @@ fn split_into_series(
 ) -> Result<Vec<Pending>, SeriesError> {
     let mut out = Vec::new();
     let mut patches = Vec::new();
-    let mut sections = Vec::new();
-    let mut voices = Vec::new();
     for d in drafts {
         patches.push(make_patch(d, placed, tree, maintainers, opts)?);
-        sections.push(d.section);
-        voices.push(d.voice);
     }
     let max = opts.max_patches.max(1);
     let parts = patches.len().div_ceil(max);
     let tree_name = key.as_ref().and_then(|k| k.0.clone());
-    let mut chunks_p = patches.chunks(max).map(|c| c.to_vec()).collect::<Vec<_>>();
-    let chunks_s = sections.chunks(max).map(|c| c.to_vec()).collect::<Vec<_>>();
-    let chunks_v = voices.chunks(max).map(|c| c.to_vec()).collect::<Vec<_>>();
-    for (k, ((chunk, secs), chunk_voices)) in
-        chunks_p.drain(..).zip(chunks_s).zip(chunks_v).enumerate()
-    {
+    for (k, (chunk, chunk_drafts)) in patches.chunks(max).zip(drafts.chunks(max)).enumerate() {
+        let chunk = chunk.to_vec();
+        let secs: Vec<Option<usize>> = chunk_drafts.iter().map(|d| d.section).collect();
         // The series speaks as its patches do when they all agree.
         let series_voice = Voice {
-            capitalised: chunk_voices.iter().all(|v| v.capitalised),
-            networking: chunk_voices.iter().all(|v| v.networking),
+            capitalised: chunk_drafts.iter().all(|d| d.voice.capitalised),
+            networking: chunk_drafts.iter().all(|d| d.voice.networking),
         };
         let part_name = if parts > 1 {
             format!("{name}-{}", k + 1)

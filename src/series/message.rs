@@ -303,7 +303,8 @@ pub fn prefix_from_subjects<'a>(subjects: impl IntoIterator<Item = &'a str>) -> 
 }
 
 /// Picks one prefix for a patch from its files' prefixes (given in sorted
-/// file order): the most frequent, ties going to the first.
+/// file order): the leading components they all share (`common_components`),
+/// else the most frequent, ties going to the first.
 pub fn choose_prefix(per_file: &[String]) -> String {
     let common = common_components(per_file);
     if !common.is_empty() {

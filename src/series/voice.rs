@@ -90,7 +90,13 @@ pub fn capitalised_in_history<'a>(subjects: impl IntoIterator<Item = &'a str>) -
         let Some(lead) = super::message::subject_lead(s) else {
             continue;
         };
-        let summary = s[lead.len()..].trim_start_matches(':').trim_start();
+        // The text after as many `: ` as the lead has segments (the lead
+        // trims its segments, so its length is no offset into `s`).
+        let segments = lead.split(": ").count();
+        let Some(summary) = s.splitn(segments + 1, ": ").nth(segments) else {
+            continue;
+        };
+        let summary = summary.trim_start();
         match summary.chars().next() {
             Some(c) if c.is_ascii_uppercase() => upper += 1,
             Some(c) if c.is_ascii_lowercase() => lower += 1,
@@ -180,6 +186,13 @@ mod tests {
             Some(true)
         );
         assert_eq!(capitalised_in_history(["rds: fix a", "rds: Add b"]), None);
+        // Spacing the lead trims away, before letters of more than one
+        // byte: the summary is read after the lead's segments, not at the
+        // lead's length.
+        assert_eq!(
+            capitalised_in_history(["KVM:  PPC: fix a", "KVM:  PPC: fix b", "a:  \u{e9}: fix c"]),
+            Some(false)
+        );
         assert_eq!(
             capitalised_in_history(["rds: fix a", "rds: add b", "rds: Use c"]),
             Some(false)
