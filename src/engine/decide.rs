@@ -243,8 +243,15 @@ impl<'c> VarsByFunction<'c> {
         let by_unit = all.entry(func).or_insert_with(|| {
             let f = &cx.funcs[func];
             let mut by_unit: HashMap<UnitId, Vec<&'c str>> = HashMap::new();
+            let identity_types = &cx.engine.pack.flow.identity_types;
             for &(name, info) in self.of_function(func) {
-                if f.types.contains_key(name) {
+                // A variable of a struct type points at the pages or at
+                // what holds them; one of an integer typedef (`u64`,
+                // `phys_addr_t`) holds an identity, as a plain integer does.
+                if f.types
+                    .get(name)
+                    .is_some_and(|t| !identity_types.contains(t))
+                {
                     continue;
                 }
                 let mut seen: Vec<UnitId> = info
@@ -285,6 +292,16 @@ impl<'c> VarsByFunction<'c> {
     }
 }
 
+/// Whether a reason is about how the pages would be pinned, not about
+/// where they go: it stands in the way of a conversion, not of keeping
+/// the reference.
+fn is_about_pin_form(reason: &Blocker) -> bool {
+    matches!(
+        reason,
+        Blocker::RuleManual { .. } | Blocker::MissingApi { .. } | Blocker::NoUnpinRewrite { .. }
+    )
+}
+
 /// The decision for one unit.
 fn decide(
     cx: &FlowContext,
@@ -322,7 +339,13 @@ fn decide(
                     });
                 }
             }
-            if !reasons.is_empty() {
+            // A reason about the pin form alone (no template, no pin
+            // helper, an API the tree lacks) gives way to a flow followed
+            // to its end that shows why its reference is enough: a lookup,
+            // a brief access to another process, an MMU notifier.
+            let (form, analysis): (Vec<Blocker>, Vec<Blocker>) =
+                reasons.iter().cloned().partition(is_about_pin_form);
+            if !analysis.is_empty() {
                 Decision::Manual(reasons)
             } else if let Some(why) = lookup_only(cx, vars, s, u, representatives) {
                 Decision::Keep(why)
@@ -334,6 +357,10 @@ fn decide(
                 .filter(|_| engine.policy == AcquirePolicy::Evidence)
             {
                 Decision::Keep(why)
+            } else if !form.is_empty() {
+                // No evidence is not enough to keep them here: the rule
+                // asks a human to choose the pin form.
+                Decision::Manual(form)
             } else if evidence.is_empty() && engine.policy == AcquirePolicy::Evidence {
                 policy(s)
             } else {
