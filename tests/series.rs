@@ -4,7 +4,7 @@
 //! branch trees with the `git am` result; and that creating branches leaves
 //! HEAD, the index and the working tree alone.
 
-use pinpatch::engine::reason::PinCase;
+use pinpatch::engine::reason::{PinCase, Place};
 use pinpatch::series::input::{CallChange, Class, Edit, Evidence, Facts, ManualSite, Target, Unit};
 use pinpatch::series::maintainers::Maintainers;
 use pinpatch::series::{plan, render_plan, Identity, PlanOptions, Series, SourceTree};
@@ -121,10 +121,13 @@ fn facts_from(summary: &str) -> Facts {
         pages: "pages".into(),
         acquires,
         releases: vec![change("put_page", "unpin_user_page")],
-        evidence: vec![(Evidence::Dma("sg_set_page".into()), at.into())],
+        evidence: vec![(
+            Evidence::Dma("sg_set_page".into()),
+            Place::parse(at, &function),
+        )],
         case: Some(PinCase::Dma {
             evidence: "sg_set_page()".into(),
-            at: at.into(),
+            at: Place::parse(at, &function),
         }),
         ..Facts::default()
     }

@@ -5,8 +5,8 @@
 
 use super::dataflow::{declarator_of, declarator_removal_range, one_line, NameUses};
 use super::flow::ids::{FileId, FuncId, UnitId};
-use super::flow::{place_key, FlowContext, Info, Loc};
 use super::flow::{AcquireSite, MatchSite, ReleaseSite, UnitState};
+use super::flow::{FlowContext, Info, Loc};
 use super::reason::{Blocker, Decision, PinCase};
 use super::{AcquirePolicy, Class, FileFindings, Plan, Site, SiteKind, Unit};
 use crate::c::NodeExt;
@@ -472,7 +472,7 @@ fn pin_case(cx: &FlowContext, s: &UnitState, decision: &Decision) -> Option<PinC
     // The first call reading the data, in file and line order.
     s.data
         .iter()
-        .min_by_key(|(_, at)| place_key(at))
+        .min_by_key(|(_, at)| (&at.path, at.line))
         .map(|(evidence, at)| PinCase::DataAccess {
             evidence: evidence.clone(),
             at: at.clone(),

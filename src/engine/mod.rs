@@ -124,8 +124,8 @@ pub struct Unit {
     pub mismatches: Vec<String>,
     /// Why the pages need a pin (DMA, dirtying, long-term storage...).
     pub evidence: Vec<String>,
-    /// Where each piece of evidence was first seen, as `file:line`.
-    pub evidence_at: std::collections::BTreeMap<String, String>,
+    /// Where each piece of evidence was first seen.
+    pub evidence_at: std::collections::BTreeMap<String, reason::Place>,
     /// Every release site, as `file:line`.
     pub releases: Vec<String>,
     /// (index of the file in the analysis, planned change).

@@ -220,37 +220,65 @@ impl Limit {
     }
 }
 
+/// Where something was seen: a line of a file and the function holding
+/// it. Ordered by file, then line. Shown as `path:line` in reports; a
+/// commit message names the function instead, as line numbers rot.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Place {
+    pub path: String,
+    pub line: usize,
+    pub function: String,
+}
+
+impl Place {
+    /// The place a `path:line` text names, in `function`.
+    pub fn parse(at: &str, function: &str) -> Place {
+        let (path, line) = at.rsplit_once(':').unwrap_or((at, ""));
+        Place {
+            path: path.to_string(),
+            line: line.parse().unwrap_or(0),
+            function: function.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.path, self.line)
+    }
+}
+
 /// The case of `Documentation/core-api/pin_user_pages.rst` a unit falls
 /// under, with the piece of evidence that shows it and where it was seen.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PinCase {
     /// Case 1 (direct I/O): the pages are handed to a device or to
     /// direct I/O while the call runs.
-    Dma { evidence: String, at: String },
+    Dma { evidence: String, at: Place },
     /// Case 2 (RDMA): the pages are handed to a device and kept long-term:
     /// `kept` is the struct field (`struct s::f`) they stay in beyond the
     /// acquiring call, with where, or `None` for `FOLL_LONGTERM`.
     LongTermDma {
         evidence: String,
-        at: String,
-        kept: Option<(String, String)>,
+        at: Place,
+        kept: Option<(String, Place)>,
     },
     /// The pages are kept long-term (`FOLL_LONGTERM`, or stored in a
     /// struct field and released in another function) with no DMA or
     /// write seen: a reference held that long needs a pin.
-    LongTerm { evidence: String, at: String },
+    LongTerm { evidence: String, at: Place },
     /// Case 3: the driver registers an MMU notifier and shows no other
     /// need for a pin.
     MmuNotifier { call: String, at: String },
     /// Case 4: only `struct page` is looked at.
     StructPageOnly,
     /// Case 5: the CPU writes to the pages' data.
-    WriteData { evidence: String, at: String },
+    WriteData { evidence: String, at: Place },
     /// The CPU reaches the pages' data (`kmap()` and the like) and nothing
     /// else shows a need: FOLL_PIN "is for short term pins on pages whose
     /// data *will* get accessed" (the document's last section), as against
     /// case 4's struct page only.
-    DataAccess { evidence: String, at: String },
+    DataAccess { evidence: String, at: Place },
     /// Not a pin: the page is released before its address is used.
     Lookup,
     /// Not a pin: a brief access to another process's pages.

@@ -8,7 +8,7 @@
 //! the rule's `unpin` template, whatever the run's target, since pinned
 //! pages must be unpinned in either plan.
 
-use super::input::{CallChange, Evidence, Facts, Fix, FixKind, ManualSite, Unit};
+use super::input::{CallChange, Evidence, Facts, Fix, FixKind, ManualSite, Place, Unit};
 use crate::engine::{Plan, Site, SiteKind, Unit as EngineUnit};
 use crate::pipeline::{FileOutcome, Outcome};
 use crate::rule::{ReleaseFamily, RulePack, Target};
@@ -194,7 +194,7 @@ fn call_argument(text: &str, name: &str) -> String {
 }
 
 /// The evidence of a unit, each with the line that shows it.
-fn evidence(unit: &EngineUnit, pack: &RulePack) -> Vec<(Evidence, String)> {
+fn evidence(unit: &EngineUnit, pack: &RulePack) -> Vec<(Evidence, Place)> {
     let mut out = Vec::new();
     for what in &unit.evidence {
         let at = unit.evidence_at.get(what).cloned().unwrap_or_default();
@@ -240,9 +240,14 @@ fn facts(outcome: &Outcome, ui: usize, pack: &RulePack) -> Facts {
                 facts.held_beyond_call |= s.function != unit.function;
                 if let Some(r) = &s.rewrite {
                     if s.call.contains("set_page_dirty(") && r.contains("dirty_lock") {
+                        let place = if c.function == unit.function {
+                            String::new()
+                        } else {
+                            format!(" in {}()", c.function)
+                        };
                         facts.changes.push(format!(
-                            "set_page_dirty() at {} becomes set_page_dirty_lock() inside {}(), which takes the page lock while dirtying.",
-                            c.at, c.to
+                            "set_page_dirty(){place} becomes set_page_dirty_lock() inside {}(), which takes the page lock while dirtying.",
+                            c.to
                         ));
                     }
                 }

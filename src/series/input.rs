@@ -5,6 +5,7 @@
 //! Everything here works on bytes, not strings, because kernel sources may
 //! contain Latin-1 comments and CRLF line endings that must survive untouched.
 
+pub use crate::engine::reason::Place;
 pub use crate::engine::Class;
 pub use crate::rewrite::Edit;
 pub use crate::rule::Target;
@@ -59,7 +60,7 @@ pub struct Facts {
     /// Releases, with what they become (`to` empty when unchanged).
     pub releases: Vec<CallChange>,
     /// Why the pages need a pin, each with the `file:line` that shows it.
-    pub evidence: Vec<(Evidence, String)>,
+    pub evidence: Vec<(Evidence, Place)>,
     /// The acquire asks for write access (`FOLL_WRITE`).
     pub write: bool,
     /// The condition under which it does, for `cond ? FOLL_WRITE : 0`.

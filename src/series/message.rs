@@ -47,7 +47,7 @@
 //! 75 columns. `Signed-off-by:` is added only when the caller passes an
 //! identity; this module never invents one.
 
-use super::input::{CallChange, Evidence, Facts, Fix, FixKind, Target};
+use super::input::{CallChange, Evidence, Facts, Fix, FixKind, Place, Target};
 use super::Identity;
 use crate::engine::reason::PinCase;
 use std::collections::BTreeMap;
@@ -450,12 +450,58 @@ fn noun(pages: &str) -> Noun {
     }
 }
 
-fn at(e: &(Evidence, String)) -> String {
-    if e.1.is_empty() {
-        String::new()
-    } else {
-        format!(" at {}", e.1)
+/// Where a commit message says something is: in the function holding it,
+/// as kernel commit messages do (line numbers change as soon as the tree
+/// does). Nothing for the function a sentence is about, and the file too
+/// when it is not the one the pages are taken in.
+struct Home<'a> {
+    function: &'a str,
+    path: &'a str,
+}
+
+impl<'a> Home<'a> {
+    /// The function a unit's sentences are about (the acquire's, else the
+    /// first release's) and its file.
+    fn of(facts: &'a Facts) -> Home<'a> {
+        let first = facts.acquires.first().or(facts.releases.first());
+        Home {
+            function: first.map_or(facts.function.as_str(), |c| c.function.as_str()),
+            path: first.map_or("", |c| path_of(&c.at)),
+        }
     }
+
+    /// ` in f()`, ` in f() (path)`, or nothing in the home function.
+    fn place(&self, path: &str, function: &str) -> String {
+        if function.is_empty() || (function == self.function && path == self.path) {
+            String::new()
+        } else {
+            format!(" in {}", self.named(path, function))
+        }
+    }
+
+    /// `f()`, with its file when it is not the home file.
+    fn named(&self, path: &str, function: &str) -> String {
+        if path == self.path || path.is_empty() {
+            format!("{function}()")
+        } else {
+            format!("{function}() ({path})")
+        }
+    }
+
+    /// Where a call is.
+    fn call(&self, c: &CallChange) -> String {
+        self.place(path_of(&c.at), &c.function)
+    }
+
+    /// Where a piece of evidence was seen.
+    fn at(&self, p: &Place) -> String {
+        self.place(&p.path, &p.function)
+    }
+}
+
+/// The file of a `path:line` place.
+fn path_of(at: &str) -> &str {
+    at.rsplit_once(':').map_or(at, |(path, _)| path)
 }
 
 fn evidence_name(e: &Evidence) -> String {
@@ -472,16 +518,11 @@ fn evidence_name(e: &Evidence) -> String {
 /// `FOLL_LONGTERM`.
 fn case_sentence(facts: &Facts) -> Option<String> {
     let n = noun(&facts.pages);
-    let place = |at: &str| {
-        if at.is_empty() {
-            String::new()
-        } else {
-            format!(" at {at}")
-        }
-    };
+    let home = Home::of(facts);
+    let place = |at: &Place| home.at(at);
     // How the pages reach a device: through a call, or by being stored
     // where one reads them.
-    let reached = |evidence: &str, at: &str| match evidence.strip_prefix("stored in ") {
+    let reached = |evidence: &str, at: &Place| match evidence.strip_prefix("stored in ") {
         Some(place_of) => format!(
             "the {} {} stored in {place_of}{}, which a device reads,",
             n.noun,
@@ -579,6 +620,7 @@ const FOLD_DISTANCE: usize = 3;
 /// with it into `unpin_user_pages_dirty_lock(&page, 1, true)` and the
 /// rewrite could not (another statement comes between them), as sentences.
 fn fold_notes(facts: &Facts, releases: &[CallChange]) -> Vec<String> {
+    let home = Home::of(facts);
     let place = |at: &str| -> Option<(String, usize)> {
         let (file, line) = at.rsplit_once(':')?;
         Some((file.to_string(), line.parse().ok()?))
@@ -593,16 +635,17 @@ fn fold_notes(facts: &Facts, releases: &[CallChange]) -> Vec<String> {
         };
         let dirty = facts.evidence.iter().find(|(e, at)| {
             matches!(e, Evidence::Write(n) if n.starts_with("set_page_dirty"))
-                && place(at)
-                    .is_some_and(|(f, l)| f == rfile && l < rline && rline - l <= FOLD_DISTANCE)
+                && at.path == rfile
+                && at.line < rline
+                && rline - at.line <= FOLD_DISTANCE
         });
         if let Some(d) = dirty {
             out.push(format!(
-                "{}{} marks the page dirty just before {}() at {}; {} would do both, taking the page lock while dirtying.",
+                "{}{} marks the page dirty just before {}(){}; {} would do both, taking the page lock while dirtying.",
                 evidence_name(&d.0),
-                at(d),
+                home.at(&d.1),
                 if r.to.is_empty() { &r.from } else { &r.to },
-                r.at,
+                home.call(r),
                 dirty_release(Some(r), None)
             ));
         }
@@ -613,6 +656,7 @@ fn fold_notes(facts: &Facts, releases: &[CallChange]) -> Vec<String> {
 /// What a maintainer should decide about a unit, as sentences.
 fn decisions(facts: &Facts, release: Option<&CallChange>) -> Vec<String> {
     let n = noun(&facts.pages);
+    let home = Home::of(facts);
     let mut out = Vec::new();
     let dirtied = facts
         .evidence
@@ -629,7 +673,7 @@ fn decisions(facts: &Facts, release: Option<&CallChange>) -> Vec<String> {
             n.noun,
             n.is,
             evidence_name(&d.0),
-            at(d),
+            home.at(&d.1),
             n.pronoun,
             n.pronoun,
             dirty_release(release, facts.write_condition.as_deref())
@@ -641,7 +685,7 @@ fn decisions(facts: &Facts, release: Option<&CallChange>) -> Vec<String> {
             .evidence
             .iter()
             .filter_map(|e| match &e.0 {
-                Evidence::Stored(field) => Some(format!("{field}{}", at(e))),
+                Evidence::Stored(field) => Some(format!("{field}{}", home.at(&e.1))),
                 _ => None,
             })
             .collect();
@@ -667,42 +711,59 @@ pub struct BodyFacts<'a> {
     pub signoff: Option<&'a Identity>,
 }
 
-/// `put_page() at a.c:1 to unpin_user_page()`, or for a loop `the
-/// put_page() loop at a.c:1 to one unpin_user_pages() call`.
-fn release_change(c: &CallChange) -> String {
+/// `put_page() in f() to unpin_user_page()`, or for a loop `the
+/// put_page() loop in f() to one unpin_user_pages() call` (no function
+/// when it is the home function).
+fn release_change(home: &Home, c: &CallChange) -> String {
+    let place = home.call(c);
     if c.looped {
-        format!("the {}() loop at {} to one {}() call", c.from, c.at, c.to)
+        format!("the {}() loop{place} to one {}() call", c.from, c.to)
     } else if !c.folded.is_empty() {
         format!(
-            "{}() and {}() at {} to one {}() call",
-            c.folded, c.from, c.at, c.to
+            "{}() and {}(){place} to one {}() call",
+            c.folded, c.from, c.to
         )
     } else {
-        format!("{}() at {} to {}()", c.from, c.at, c.to)
+        format!("{}(){place} to {}()", c.from, c.to)
     }
 }
 
 /// The release changes of a unit, one-page releases with the same change
-/// merged: `put_page() at a.c:1 and a.c:9 to unpin_user_page()`.
-fn release_changes(releases: &[CallChange]) -> Vec<String> {
+/// merged: `put_page() in f() and g() to unpin_user_page()`, no function
+/// named when every one is in the home function.
+fn release_changes(home: &Home, releases: &[CallChange]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    let mut merged: Vec<(String, String, Vec<String>)> = Vec::new();
+    let mut merged: Vec<(String, String, Vec<&CallChange>)> = Vec::new();
     for c in releases.iter().filter(|c| !c.to.is_empty()) {
         if c.looped || !c.folded.is_empty() {
-            out.push(release_change(c));
+            out.push(release_change(home, c));
             continue;
         }
         match merged
             .iter_mut()
             .find(|(f, t, _)| *f == c.from && *t == c.to)
         {
-            Some((_, _, places)) => places.push(c.at.clone()),
-            None => merged.push((c.from.clone(), c.to.clone(), vec![c.at.clone()])),
+            Some((_, _, calls)) => calls.push(c),
+            None => merged.push((c.from.clone(), c.to.clone(), vec![c])),
         }
     }
     let mut single: Vec<String> = merged
         .into_iter()
-        .map(|(from, to, places)| format!("{from}() at {} to {to}()", and_list(&places)))
+        .map(|(from, to, calls)| {
+            let at_home = calls.iter().all(|c| home.call(c).is_empty());
+            let mut functions: Vec<String> = Vec::new();
+            for c in calls.iter().filter(|_| !at_home) {
+                let named = home.named(path_of(&c.at), &c.function);
+                if !functions.contains(&named) {
+                    functions.push(named);
+                }
+            }
+            if functions.is_empty() {
+                format!("{from}() to {to}()")
+            } else {
+                format!("{from}() in {} to {to}()", and_list(&functions))
+            }
+        })
         .collect();
     single.append(&mut out);
     single
@@ -718,17 +779,22 @@ pub fn patch_body(f: &BodyFacts) -> String {
     }
     for facts in f.units {
         let n = noun(&facts.pages);
-        let acq: Vec<String> = facts
-            .acquires
-            .iter()
-            .map(|c| format!("{}() at {}", c.from, c.at))
-            .collect();
+        let home = Home::of(facts);
+        let mut acq: Vec<String> = Vec::new();
+        for c in &facts.acquires {
+            let named = format!("{}(){}", c.from, home.call(c));
+            if !acq.contains(&named) {
+                acq.push(named);
+            }
+        }
         if acq.is_empty() {
-            let rel: Vec<String> = facts
-                .releases
-                .iter()
-                .map(|c| format!("{}() at {}", c.from, c.at))
-                .collect();
+            let mut rel: Vec<String> = Vec::new();
+            for c in &facts.releases {
+                let named = format!("{}(){}", c.from, home.call(c));
+                if !rel.contains(&named) {
+                    rel.push(named);
+                }
+            }
             para(
                 &mut out,
                 &format!(
@@ -766,7 +832,7 @@ pub fn patch_body(f: &BodyFacts) -> String {
             .map(|c| format!("{}() to {}()", c.from, c.to))
             .collect();
         acqs.dedup();
-        let rels = release_changes(&facts.releases);
+        let rels = release_changes(&home, &facts.releases);
         let mut text = if acqs.is_empty() {
             format!("Convert {}.", and_list(&rels))
         } else {
@@ -812,19 +878,18 @@ pub fn fix_body(
 ) -> String {
     let mut out = String::new();
     let n = noun(&facts.pages);
+    let home = Home {
+        function: &fix.acquire.function,
+        path: path_of(&fix.acquire.at),
+    };
     if fix.kind == FixKind::GotUnpinned {
         let released: Vec<&str> = fix.correct.iter().map(|c| c.from.as_str()).collect();
-        let but = but_released(
-            &fix.acquire.function,
-            &fix.correct,
-            n.pronoun,
-            &names(&released),
-        );
+        let but = but_released(&home, &fix.correct, n.pronoun, &names(&released));
         para(
             &mut out,
             &format!(
-                "{}() takes a reference on the {} with {}() at {}, {but}.",
-                fix.acquire.function, n.noun, fix.acquire.from, fix.acquire.at
+                "{}() takes a reference on the {} with {}(), {but}.",
+                fix.acquire.function, n.noun, fix.acquire.from
             ),
         );
         para(
@@ -847,7 +912,7 @@ pub fn fix_body(
         return out;
     }
     let stored = facts.evidence.iter().find_map(|(e, at)| match e {
-        Evidence::Stored(f) => Some(format!(" and keeps {} in {f} ({at})", n.pronoun)),
+        Evidence::Stored(f) => Some(format!(" and keeps {} in {f}{}", n.pronoun, home.at(at))),
         _ => None,
     });
     let flags = if facts.longterm {
@@ -856,19 +921,13 @@ pub fn fix_body(
         ""
     };
     let from: Vec<&str> = fix.releases.iter().map(|c| c.from.as_str()).collect();
-    let but = but_released(
-        &fix.acquire.function,
-        &fix.releases,
-        n.pronoun,
-        &names(&from),
-    );
+    let but = but_released(&home, &fix.releases, n.pronoun, &names(&from));
     para(
         &mut out,
         &format!(
-            "{}() pins the {} at {}{flags}{}, {but}.",
+            "{}() pins the {}{flags}{}, {but}.",
             fix.acquire.function,
             n.noun,
-            fix.acquire.at,
             stored.unwrap_or_default()
         ),
     );
@@ -891,7 +950,7 @@ pub fn fix_body(
         .correct
         .iter()
         .take(CORRECT_NAMED)
-        .map(|c| format!("{}() at {}", c.function, c.at))
+        .map(|c| home.named(path_of(&c.at), &c.function))
         .collect();
     if fix.correct.len() > CORRECT_NAMED {
         let more = fix.correct.len() - CORRECT_NAMED;
@@ -927,20 +986,19 @@ pub fn fix_body(
     out
 }
 
-/// `but f() at a.c:1 releases them with x()`, or `but releases them with
-/// x() at a.c:1` when every release is in the acquiring function.
-fn but_released(acquirer: &str, releases: &[CallChange], pronoun: &str, with: &str) -> String {
-    let places: Vec<String> = releases.iter().map(|c| c.at.clone()).collect();
-    if releases.iter().all(|c| c.function == acquirer) {
-        return format!(
-            "but releases {pronoun} with {with} at {}",
-            and_list(&places)
-        );
+/// `but f() releases them with x()`, or `but releases them with x()` when
+/// every release is in the acquiring function.
+fn but_released(home: &Home, releases: &[CallChange], pronoun: &str, with: &str) -> String {
+    if releases.iter().all(|c| home.call(c).is_empty()) {
+        return format!("but releases {pronoun} with {with}");
     }
-    let rel: Vec<String> = releases
-        .iter()
-        .map(|c| format!("{}() at {}", c.function, c.at))
-        .collect();
+    let mut rel: Vec<String> = Vec::new();
+    for c in releases {
+        let named = home.named(path_of(&c.at), &c.function);
+        if !rel.contains(&named) {
+            rel.push(named);
+        }
+    }
     format!(
         "but {} {} {pronoun} with {with}",
         and_list(&rel),
@@ -1036,24 +1094,39 @@ mod tests {
 
     #[test]
     fn every_place_pages_are_kept_without_longterm_is_one_sentence() {
-        let stored = |field: &str, at: &str| (Evidence::Stored(field.into()), at.into());
+        let stored = |field: &str, at: &str, function: &str| {
+            (Evidence::Stored(field.into()), Place::parse(at, function))
+        };
         let facts = Facts {
             function: "pin_guest_page".into(),
             pages: "pages".into(),
             held_beyond_call: true,
+            acquires: vec![CallChange {
+                from: "get_user_pages_fast".into(),
+                at: "a.c:3".into(),
+                function: "pin_guest_page".into(),
+                ..CallChange::default()
+            }],
             evidence: vec![
-                stored("struct vcpu::dtl_ptr", "a.c:7"),
-                (Evidence::Dma("sg_set_page".into()), "a.c:9".into()),
-                stored("struct vpa::pinned_addr", "a.c:11"),
+                stored("struct vcpu::dtl_ptr", "a.c:7", "set_vpa"),
+                (
+                    Evidence::Dma("sg_set_page".into()),
+                    Place::parse("a.c:9", "pin_guest_page"),
+                ),
+                stored("struct vpa::pinned_addr", "a.c:11", "pin_guest_page"),
+                stored("struct vpa::pinned_end", "b.c:5", "unpin_vpa"),
             ],
             ..Facts::default()
         };
+        // Places are named by function, the file only when it is not the
+        // acquire's, nothing in the acquiring function itself.
         assert_eq!(
             decisions(&facts, None),
             [
-                "The pages are kept pinned in struct vcpu::dtl_ptr at a.c:7 and struct \
-             vpa::pinned_addr at a.c:11 beyond pin_guest_page() without FOLL_LONGTERM; if \
-             they are held for the life of the device, FOLL_LONGTERM may be wanted."
+                "The pages are kept pinned in struct vcpu::dtl_ptr in set_vpa(), struct \
+             vpa::pinned_addr and struct vpa::pinned_end in unpin_vpa() (b.c) beyond \
+             pin_guest_page() without FOLL_LONGTERM; if they are held for the life of the \
+             device, FOLL_LONGTERM may be wanted."
             ]
         );
         let longterm = Facts {

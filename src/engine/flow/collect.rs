@@ -764,7 +764,7 @@ fn new_unit(
     cx.merge(loc.clone(), &v);
     cx.add_fills(loc.clone(), [u]);
     if let Loc::Field(s, f) = loc {
-        let at = cx.place(func, node);
+        let at = cx.place_at(func, node);
         cx.units[u].note_evidence(format!("stored in struct {s}::{f}"), at);
     }
     u

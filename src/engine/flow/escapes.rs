@@ -14,7 +14,7 @@ use super::values::{alias_loc, element_field_home, element_home};
 use super::{push_unique, text, FlowContext, Loc, Need, Needs, Val};
 use crate::c::syntax::{shape, strip, Assignment, Call, ExprShape};
 use crate::c::NodeExt;
-use crate::engine::reason::{Blocker, Origin, Separation};
+use crate::engine::reason::{Blocker, Origin, Place, Separation};
 use crate::rule::ElementStore;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -314,7 +314,8 @@ fn store<'t>(
     if let Some(home) = element_field_home(cx, func, asg.lhs) {
         if !v.pages.is_empty() {
             for u in v.units() {
-                cx.units[u].note_evidence("stored in a container element".into(), place.clone());
+                let at = cx.place_at(func, asg.node);
+                cx.units[u].note_evidence("stored in a container element".into(), at);
             }
         }
         match home {
@@ -465,7 +466,8 @@ fn store_into<'t>(
     if let (Loc::Field(s, f), false) = (loc, v.is_empty()) {
         need_field(cx, s, f, &v.units());
         for u in v.units() {
-            cx.units[u].note_evidence(format!("stored in struct {s}::{f}"), place.to_string());
+            let at = cx.place_at(func, asg.node);
+            cx.units[u].note_evidence(format!("stored in struct {s}::{f}"), at);
         }
     }
 }
@@ -965,7 +967,7 @@ fn element_store<'t>(
             units: b.arrays,
         });
     }
-    let place = cx.place(func, call.node);
+    let place = cx.place_at(func, call.node);
     for u in stored {
         cx.units[u].note_evidence(format!("{callee}()"), place.clone());
     }
@@ -1067,7 +1069,8 @@ fn named_call(
     let flow = &cx.engine.pack.flow;
     let units = &v.units();
     let passes_pages = !v.pages.is_empty();
-    let place = cx.place(func, call.node);
+    let at = cx.place_at(func, call.node);
+    let place = at.to_string();
     let resolved = cx.resolve(func, c);
     let (macro_use, helper_use) = undefined_use(cx, resolved, c, position, v.arrays.is_empty());
     let handed = cx.funcs[func].constraints.handed.is_handed(call.node);
@@ -1079,10 +1082,10 @@ fn named_call(
     for &u in units {
         let unit = &mut cx.units[u];
         if flow.evidence_dma.contains(c) || flow.evidence_write.contains(c) {
-            unit.note_evidence(format!("{c}()"), place.clone());
+            unit.note_evidence(format!("{c}()"), at.clone());
         }
         if flow.data_access.contains(c) {
-            unit.note_data_access(format!("{c}()"), place.clone());
+            unit.note_data_access(format!("{c}()"), at.clone());
         }
         if flow.metadata_only.contains(c) {
             unit.metadata.insert(format!("{c}()"));
@@ -1204,9 +1207,14 @@ fn address_taken(cx: &mut FlowContext, scanned: &Needs) {
 /// for a decision.)
 fn flag_evidence(cx: &mut FlowContext) {
     let files = cx.files;
+    let funcs = &cx.funcs;
     for unit in cx.units.iter_mut() {
         if unit.flags.iter().any(|f| f.contains("FOLL_LONGTERM")) {
-            let at = format!("{}:{}", files[unit.file.index()].path, unit.line);
+            let at = Place {
+                path: files[unit.file.index()].path.to_string(),
+                line: unit.line,
+                function: funcs[unit.func].name.clone(),
+            };
             unit.note_evidence("FOLL_LONGTERM".into(), at);
         }
     }

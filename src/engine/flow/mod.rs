@@ -53,7 +53,7 @@ pub use needs::{Need, Needs, MAX_HOLDER_CANDIDATES};
 pub(crate) use releases::ReleaseSite;
 
 use super::matcher::Match;
-use super::reason::{Blocker, Limit, Origin, Separation};
+use super::reason::{Blocker, Limit, Origin, Place, Separation};
 use super::types::TypeIndex;
 use super::{Engine, FileFindings, Unit};
 use crate::c::syntax::{normalized, preorder, FunctionDef};
@@ -242,11 +242,11 @@ pub(crate) struct UnitState {
     pub rules: BTreeSet<String>,
     /// Why the pages need a pin, with the first place (`file:line`, in file
     /// and line order) each piece of evidence was seen.
-    pub evidence: BTreeMap<String, String>,
+    pub evidence: BTreeMap<String, Place>,
     pub metadata: BTreeSet<String>,
     /// The calls that reach the pages' contents with the CPU, with the
     /// first place each was seen (as `evidence`).
-    pub data: BTreeMap<String, String>,
+    pub data: BTreeMap<String, Place>,
     pub flags: Vec<String>,
     /// The address space an acquire names when it is not the caller's
     /// (`get_user_pages_remote(mm, ...)` with `mm` other than
@@ -284,12 +284,12 @@ impl Default for UnitState {
 impl UnitState {
     /// Records a piece of evidence and where it was seen; of several
     /// places, the first in file and line order is kept.
-    pub fn note_evidence(&mut self, what: String, at: String) {
+    pub fn note_evidence(&mut self, what: String, at: Place) {
         note_first(&mut self.evidence, what, at);
     }
 
     /// Records a call reaching the pages' contents, keeping its first place.
-    pub fn note_data_access(&mut self, what: String, at: String) {
+    pub fn note_data_access(&mut self, what: String, at: Place) {
         note_first(&mut self.data, what, at);
     }
 }
@@ -302,9 +302,9 @@ pub fn place_key(place: &str) -> (&str, usize) {
 
 /// Records `what` at `at` unless it was seen at an earlier place (file,
 /// then line order).
-fn note_first(places: &mut BTreeMap<String, String>, what: String, at: String) {
+fn note_first(places: &mut BTreeMap<String, Place>, what: String, at: Place) {
     match places.get(&what) {
-        Some(old) if place_key(old) <= place_key(&at) => {}
+        Some(old) if (&old.path, old.line) <= (&at.path, at.line) => {}
         _ => {
             places.insert(what, at);
         }
@@ -528,8 +528,17 @@ impl<'a, 't> FlowContext<'a, 't> {
 
     /// `path:line` of a node of a function.
     pub fn place(&self, func: FuncId, node: Node) -> String {
+        self.place_at(func, node).to_string()
+    }
+
+    /// Where a node of a function is: its file, line and the function.
+    pub fn place_at(&self, func: FuncId, node: Node) -> Place {
         let f = &self.funcs[func];
-        format!("{}:{}", self.file(f.file).path, self.line(func, node))
+        Place {
+            path: self.file(f.file).path.to_string(),
+            line: self.line(func, node),
+            function: f.name.clone(),
+        }
     }
 
     /// The representative of a unit's flow.
