@@ -680,13 +680,23 @@ fn decisions(facts: &Facts, release: Option<&CallChange>) -> Vec<String> {
         ));
     }
     if !facts.longterm && facts.held_beyond_call {
-        // Every place the pages are kept, in one sentence.
-        let kept: Vec<String> = facts
-            .evidence
-            .iter()
-            .filter_map(|e| match &e.0 {
-                Evidence::Stored(field) => Some(format!("{field}{}", home.at(&e.1))),
-                _ => None,
+        // Every place the pages are kept, in one sentence, the fields
+        // stored in one function together.
+        let mut by_place: Vec<(String, Vec<&str>)> = Vec::new();
+        for e in &facts.evidence {
+            if let Evidence::Stored(field) = &e.0 {
+                let place = home.at(&e.1);
+                match by_place.iter_mut().find(|(p, _)| *p == place) {
+                    Some((_, fields)) => fields.push(field),
+                    None => by_place.push((place, vec![field])),
+                }
+            }
+        }
+        let kept: Vec<String> = by_place
+            .into_iter()
+            .map(|(place, fields)| {
+                let fields: Vec<String> = fields.into_iter().map(String::from).collect();
+                format!("{}{place}", and_list(&fields))
             })
             .collect();
         if !kept.is_empty() {
@@ -946,16 +956,19 @@ pub fn fix_body(
         n.pronoun,
         names(&to)
     );
-    let mut correct: Vec<String> = fix
-        .correct
-        .iter()
-        .take(CORRECT_NAMED)
-        .map(|c| home.named(path_of(&c.at), &c.function))
-        .collect();
-    if fix.correct.len() > CORRECT_NAMED {
-        let more = fix.correct.len() - CORRECT_NAMED;
+    // The functions that release correctly, each named once.
+    let mut releasing: Vec<String> = Vec::new();
+    for c in &fix.correct {
+        let named = home.named(path_of(&c.at), &c.function);
+        if !releasing.contains(&named) {
+            releasing.push(named);
+        }
+    }
+    let mut correct: Vec<String> = releasing.iter().take(CORRECT_NAMED).cloned().collect();
+    if releasing.len() > CORRECT_NAMED {
+        let more = releasing.len() - CORRECT_NAMED;
         correct.push(format!(
-            "{more} other release{}",
+            "{more} other function{}",
             if more == 1 { "" } else { "s" }
         ));
     }
@@ -963,7 +976,7 @@ pub fn fix_body(
         last.push_str(&format!(
             " and as {} already {}",
             and_list(&correct),
-            if fix.correct.len() == 1 { "does" } else { "do" }
+            if releasing.len() == 1 { "does" } else { "do" }
         ));
     }
     last.push('.');
@@ -1109,6 +1122,7 @@ mod tests {
             }],
             evidence: vec![
                 stored("struct vcpu::dtl_ptr", "a.c:7", "set_vpa"),
+                stored("struct vcpu::slb_ptr", "a.c:8", "set_vpa"),
                 (
                     Evidence::Dma("sg_set_page".into()),
                     Place::parse("a.c:9", "pin_guest_page"),
@@ -1123,10 +1137,10 @@ mod tests {
         assert_eq!(
             decisions(&facts, None),
             [
-                "The pages are kept pinned in struct vcpu::dtl_ptr in set_vpa(), struct \
-             vpa::pinned_addr and struct vpa::pinned_end in unpin_vpa() (b.c) beyond \
-             pin_guest_page() without FOLL_LONGTERM; if they are held for the life of the \
-             device, FOLL_LONGTERM may be wanted."
+                "The pages are kept pinned in struct vcpu::dtl_ptr and struct vcpu::slb_ptr in \
+             set_vpa(), struct vpa::pinned_addr and struct vpa::pinned_end in unpin_vpa() (b.c) \
+             beyond pin_guest_page() without FOLL_LONGTERM; if they are held for the life of \
+             the device, FOLL_LONGTERM may be wanted."
             ]
         );
         let longterm = Facts {
@@ -1134,6 +1148,37 @@ mod tests {
             ..facts
         };
         assert!(decisions(&longterm, None).is_empty());
+    }
+
+    #[test]
+    fn a_fix_names_each_function_that_releases_correctly_once() {
+        let call = |from: &str, at: &str, function: &str| CallChange {
+            from: from.into(),
+            to: "unpin_user_page".into(),
+            at: at.into(),
+            function: function.into(),
+            ..CallChange::default()
+        };
+        let fix = Fix {
+            kind: FixKind::PinnedPut,
+            acquire: call("pin_user_pages_fast", "a.c:10", "map_page"),
+            releases: vec![call("put_page", "b.c:4", "destroy")],
+            correct: vec![
+                call("unpin_user_page", "a.c:20", "map_page"),
+                call("unpin_user_page", "a.c:30", "map_page"),
+            ],
+        };
+        let facts = Facts {
+            function: "map_page".into(),
+            pages: "&page".into(),
+            ..Facts::default()
+        };
+        let body = fix_body(&fix, &facts, None, None).replace('\n', " ");
+        assert!(body.contains("and as map_page() already does."), "{body}");
+        assert!(
+            body.contains("but destroy() (b.c) releases it with put_page()"),
+            "{body}"
+        );
     }
 
     #[test]
