@@ -738,28 +738,32 @@ fn release_change(home: &Home, c: &CallChange) -> String {
     }
 }
 
-/// The release changes of a unit, one-page releases with the same change
-/// merged: `put_page() in f() and g() to unpin_user_page()`, no function
-/// named when every one is in the home function.
+/// The release changes of a unit, the releases with the same change
+/// merged: `put_page() in f() and g() to unpin_user_page()`, `the
+/// put_page() loops in f() and g() to one unpin_user_pages() call each`;
+/// no function named when every one is in the home function.
 fn release_changes(home: &Home, releases: &[CallChange]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    let mut merged: Vec<(String, String, Vec<&CallChange>)> = Vec::new();
+    let mut merged: Vec<(bool, String, String, Vec<&CallChange>)> = Vec::new();
     for c in releases.iter().filter(|c| !c.to.is_empty()) {
-        if c.looped || !c.folded.is_empty() {
+        if !c.folded.is_empty() {
             out.push(release_change(home, c));
             continue;
         }
         match merged
             .iter_mut()
-            .find(|(f, t, _)| *f == c.from && *t == c.to)
+            .find(|(looped, f, t, _)| *looped == c.looped && *f == c.from && *t == c.to)
         {
-            Some((_, _, calls)) => calls.push(c),
-            None => merged.push((c.from.clone(), c.to.clone(), vec![c])),
+            Some((_, _, _, calls)) => calls.push(c),
+            None => merged.push((c.looped, c.from.clone(), c.to.clone(), vec![c])),
         }
     }
-    let mut single: Vec<String> = merged
+    let mut changes: Vec<String> = merged
         .into_iter()
-        .map(|(from, to, calls)| {
+        .map(|(looped, from, to, calls)| {
+            if calls.len() == 1 {
+                return release_change(home, calls[0]);
+            }
             let at_home = calls.iter().all(|c| home.call(c).is_empty());
             let mut functions: Vec<String> = Vec::new();
             for c in calls.iter().filter(|_| !at_home) {
@@ -768,15 +772,20 @@ fn release_changes(home: &Home, releases: &[CallChange]) -> Vec<String> {
                     functions.push(named);
                 }
             }
-            if functions.is_empty() {
-                format!("{from}() to {to}()")
+            let place = if functions.is_empty() {
+                String::new()
             } else {
-                format!("{from}() in {} to {to}()", and_list(&functions))
+                format!(" in {}", and_list(&functions))
+            };
+            if looped {
+                format!("the {from}() loops{place} to one {to}() call each")
+            } else {
+                format!("{from}(){place} to {to}()")
             }
         })
         .collect();
-    single.append(&mut out);
-    single
+    changes.append(&mut out);
+    changes
 }
 
 /// The commit message body of a conversion patch (everything after the
@@ -1148,6 +1157,42 @@ mod tests {
             ..facts
         };
         assert!(decisions(&longterm, None).is_empty());
+    }
+
+    #[test]
+    fn releases_with_the_same_change_are_one_clause() {
+        let release = |at: &str, function: &str, looped: bool| CallChange {
+            from: "put_page".into(),
+            to: if looped {
+                "unpin_user_pages"
+            } else {
+                "unpin_user_page"
+            }
+            .into(),
+            at: at.into(),
+            function: function.into(),
+            looped,
+            ..CallChange::default()
+        };
+        let home = Home {
+            function: "map",
+            path: "a.c",
+        };
+        let releases = [
+            release("a.c:10", "map", true),
+            release("a.c:40", "cleanup", true),
+            release("b.c:5", "destroy", true),
+            release("a.c:12", "map", false),
+            release("a.c:14", "map", false),
+        ];
+        assert_eq!(
+            release_changes(&home, &releases),
+            [
+                "the put_page() loops in map(), cleanup() and destroy() (b.c) to one \
+                 unpin_user_pages() call each",
+                "put_page() to unpin_user_page()",
+            ]
+        );
     }
 
     #[test]
