@@ -141,6 +141,11 @@ fn report_json_is_valid_and_counts_sites() {
         v["units"][0]["case"],
         "case 5, the page's data is written: set_page_dirty_lock() at a.c:7"
     );
+    // Where each piece of evidence was first seen, with its function.
+    assert_eq!(
+        v["units"][0]["evidence_at"]["set_page_dirty_lock()"],
+        serde_json::json!({"path": "a.c", "line": 7, "function": "f"})
+    );
 }
 
 fn mini_kernel() -> tempfile::TempDir {

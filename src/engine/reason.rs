@@ -223,7 +223,7 @@ impl Limit {
 /// Where something was seen: a line of a file and the function holding
 /// it. Ordered by file, then line. Shown as `path:line` in reports; a
 /// commit message names the function instead, as line numbers rot.
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub struct Place {
     pub path: String,
     pub line: usize,

@@ -325,6 +325,8 @@ struct JsonUnit<'a> {
     rules: &'a [String],
     mismatches: &'a [String],
     evidence: &'a [String],
+    /// Where each piece of evidence was first seen: path, line, function.
+    evidence_at: &'a std::collections::BTreeMap<String, crate::engine::reason::Place>,
     releases: &'a [String],
     /// The case of `pin_user_pages.rst`, with the evidence that shows it.
     case: Option<String>,
@@ -345,6 +347,7 @@ impl<'a> JsonUnit<'a> {
             rules: &u.rules,
             mismatches: &u.mismatches,
             evidence: &u.evidence,
+            evidence_at: &u.evidence_at,
             releases: &u.releases,
             case: u.case.as_ref().map(ToString::to_string),
         }
