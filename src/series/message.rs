@@ -1032,20 +1032,26 @@ fn but_released(home: &Home, releases: &[CallChange], pronoun: &str, with: &str)
     )
 }
 
-/// Appends `Fixes:` and `Signed-off-by:` after the last paragraph, or drops
-/// the paragraph's blank line when there are none.
+/// Appends the trailers after the last paragraph: `Fixes:` when the
+/// history names the commit, `Cc: stable@vger.kernel.org`, and
+/// `Signed-off-by:` when asked for.
 fn trailers(out: &mut String, fixes: Option<&FixesTag>, signoff: Option<&Identity>) {
     if let Some(t) = fixes {
         // A Fixes: trailer stays on one line, whatever its length.
         out.push_str(&format!("Fixes: {} (\"{}\")\n", t.id, t.subject));
     }
+    // A pin count that leaks or a reference dropped twice is a real bug in
+    // a released kernel: the stable tag goes in the sign-off area
+    // (Documentation/process/stable-kernel-rules.rst, option 1), where
+    // the stable team finds it once the fix is merged.
+    out.push_str(&format!("Cc: {STABLE}\n"));
     if let Some(id) = signoff {
         out.push_str(&format!("Signed-off-by: {}\n", id.formatted()));
     }
-    if fixes.is_none() && signoff.is_none() {
-        out.pop();
-    }
 }
+
+/// The stable kernels' list, named in a fix's trailers.
+const STABLE: &str = "stable@vger.kernel.org";
 
 #[cfg(test)]
 mod tests {
