@@ -456,8 +456,9 @@ fn read_all(mut file: std::fs::File) -> std::io::Result<Vec<u8>> {
 }
 
 /// Reads a whole file into the start of `buffer`, sized by what
-/// `open_regular` found (one `read` for the bytes and one to see the end;
-/// `read_to_end` would ask the file's size and position again), and
+/// `open_regular` found (one `read` when the file still has that size, a
+/// read that returns nothing to see the end otherwise; `read_to_end` would
+/// ask the file's size and position again), and
 /// returns how many bytes it holds. The buffer only grows, so a buffer
 /// reused from file to file is allocated and zeroed once.
 fn read_all_into(
@@ -485,8 +486,12 @@ fn read_all_into(
         if filled == buffer.len() {
             grow(buffer, filled.saturating_mul(2))?;
         }
+        let asked = buffer.len() - filled;
         match file.read(&mut buffer[filled..]) {
             Ok(0) => return Ok(filled),
+            // A regular file's read stops short only at its end: with the
+            // size it had when opened, no read is needed to see the end.
+            Ok(n) if n < asked && filled + n == want - 1 => return Ok(filled + n),
             Ok(n) => filled += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
