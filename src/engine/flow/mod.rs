@@ -294,12 +294,6 @@ impl UnitState {
     }
 }
 
-/// A place (`file:line`) as a key that sorts in file, then line order.
-pub fn place_key(place: &str) -> (&str, usize) {
-    let (file, line) = place.rsplit_once(':').unwrap_or((place, ""));
-    (file, line.parse().unwrap_or(0))
-}
-
 /// Records `what` at `at` unless it was seen at an earlier place (file,
 /// then line order).
 fn note_first(places: &mut BTreeMap<String, Place>, what: String, at: Place) {
