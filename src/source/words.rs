@@ -39,18 +39,32 @@ const BITS_PER_DEFINITION: usize = 48;
 /// this floor and 22,000 with it, for the same 316 files found.
 const MIN_BLOOM_WORDS: usize = 32;
 
-/// A word to ask filters about, hashed once.
-#[derive(Clone, Copy, Debug)]
+/// A word to ask filters about, hashed once. A string of several words
+/// (`drm_i915_gem_object.mm`, a member reached through another) is asked
+/// by its words: where the string stands as a whole word, each of its
+/// maximal runs of word bytes stands as a whole word too.
+#[derive(Clone, Debug)]
 pub struct WordProbe {
-    /// `None` for a string that is not a word: filters know only words, so
-    /// they answer "may" for it.
+    /// `None` for a string that is not a word: the filter of definitions
+    /// knows only words, so it answers "may" for it.
     hash: Option<u64>,
+    /// The string's runs of word bytes the filter of all words keeps (three
+    /// bytes or more, not starting with a digit), hashed; none, and the
+    /// filter answers "may", when it keeps none of them.
+    runs: Vec<u64>,
 }
 
 impl WordProbe {
     pub fn new(word: &str) -> WordProbe {
+        let runs = word
+            .as_bytes()
+            .split(|&b| !IS_WORD[usize::from(b)])
+            .filter(|run| run.len() >= MIN_WORD && !run[0].is_ascii_digit())
+            .map(hash)
+            .collect();
         WordProbe {
             hash: is_word(word).then(|| hash(word.as_bytes())),
+            runs,
         }
     }
 }
@@ -344,12 +358,10 @@ impl WordFilter {
     }
 
     /// Whether the file may hold the word as a whole word (no letter, digit
-    /// or underscore on either side).
+    /// or underscore on either side), or, for a string of several words,
+    /// each of them.
     pub fn may_hold(&self, word: &WordProbe) -> bool {
-        match word.hash {
-            Some(h) => self.words.may_contain(h),
-            None => true,
-        }
+        word.runs.iter().all(|&h| self.words.may_contain(h))
     }
 
     /// Whether the file may name the word where a function definition
@@ -425,6 +437,21 @@ mod tests {
             let bit = masks[i / 64] >> (i % 64) & 1 == 1;
             assert_eq!(bit, super::IS_WORD[usize::from(b)], "byte {b:#x} at {i}");
         }
+    }
+
+    #[test]
+    fn a_string_of_several_words_is_asked_by_its_words() {
+        let f = WordFilter::of(b"\tn = obj->toy_mm.pages;\n\tgnttab_op.u.ref = 1;\n");
+        // Each word of the string is held: it may be there.
+        assert!(holds(&f, "obj.toy_mm"));
+        assert!(holds(&f, "gnttab_op.u"));
+        // One of its words is not: it is not there.
+        assert!(!holds(&f, "toy_obj.toy_mm"));
+        assert!(!holds(&f, "other_op.u"));
+        // Nothing the filter keeps (words of one or two bytes): it may be.
+        assert!(holds(&f, "a.b"));
+        // The filter of definitions knows whole words only.
+        assert!(defines(&f, "obj.toy_mm"));
     }
 
     #[test]
