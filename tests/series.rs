@@ -107,8 +107,7 @@ fn facts_from(summary: &str) -> Facts {
     let change = |from: &str, to: &str| CallChange {
         from: from.into(),
         to: to.into(),
-        at: at.into(),
-        function: function.clone(),
+        at: Place::parse(at, &function),
         ..CallChange::default()
     };
     let acquires = if rest.contains("get_user_pages_fast()") {

@@ -134,8 +134,11 @@ fn change(f: &FileOutcome, s: &Site) -> CallChange {
     CallChange {
         to,
         rewritten: s.rewrite.clone().unwrap_or_default(),
-        at: format!("{}:{}", f.rel_path, s.line),
-        function: s.function.clone(),
+        at: Place {
+            path: f.rel_path.clone(),
+            line: s.line,
+            function: s.function.clone(),
+        },
         looped,
         argument: call_argument(&s.call, &from),
         folded,
@@ -240,10 +243,10 @@ fn facts(outcome: &Outcome, ui: usize, pack: &RulePack) -> Facts {
                 facts.held_beyond_call |= s.function != unit.function;
                 if let Some(r) = &s.rewrite {
                     if s.call.contains("set_page_dirty(") && r.contains("dirty_lock") {
-                        let place = if c.function == unit.function {
+                        let place = if c.at.function == unit.function {
                             String::new()
                         } else {
-                            format!(" in {}()", c.function)
+                            format!(" in {}()", c.at.function)
                         };
                         facts.changes.push(format!(
                             "set_page_dirty(){place} becomes set_page_dirty_lock() inside {}(), which takes the page lock while dirtying.",
@@ -464,15 +467,14 @@ fn render_unpin(
 /// purpose), mismatches no fix unit repairs, and functions not analysed, as
 /// sites for the cover letters.
 pub fn manual_sites(outcome: &Outcome, units: &[Unit]) -> Vec<ManualSite> {
-    let fixed: Vec<&str> = units
+    let fixed: Vec<(&str, usize)> = units
         .iter()
         .filter_map(|u| u.fix.as_ref())
-        .map(|f| f.acquire.at.as_str())
+        .map(|f| (f.acquire.at.path.as_str(), f.acquire.at.line))
         .collect();
     let mut out = Vec::new();
     for unit in &outcome.units {
-        let at = format!("{}:{}", unit.file, unit.line);
-        if !fixed.contains(&at.as_str()) {
+        if !fixed.contains(&(unit.file.as_str(), unit.line)) {
             for m in &unit.mismatches {
                 out.push(ManualSite {
                     path: unit.file.clone(),

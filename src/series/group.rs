@@ -302,13 +302,7 @@ fn fix_series(
     let fix = unit.fix.as_ref().expect("a fix unit");
     let files = sorted_files(std::iter::once(unit));
     let (prefix, voice) = patch_voice(&files, placed[i].subsystem.as_ref(), tree, opts, cache);
-    let (acq_path, acq_line) = fix
-        .acquire
-        .at
-        .rsplit_once(':')
-        .map(|(p, l)| (p.to_string(), l.parse().unwrap_or(0)))
-        .unwrap_or_default();
-    let fixes = tree.blame_line(&acq_path, acq_line);
+    let fixes = tree.blame_line(&fix.acquire.at.path, fix.acquire.at.line);
     let body = message::fix_body(fix, &unit.facts, fixes.as_ref(), opts.signoff.as_ref());
     let subsystem = placed[i]
         .subsystem
@@ -338,8 +332,13 @@ fn fix_series(
     if fixes.is_none() {
         notes.push_str(&message::wrap(
             &format!(
-                "No Fixes: tag: {} has no history for {acq_path}:{acq_line}, the acquire the fix is about.",
-                if tree.base_commit().is_some() { "the repository" } else { "the tree is not a git repository and" }
+                "No Fixes: tag: {} has no history for {}, the acquire the fix is about.",
+                if tree.base_commit().is_some() {
+                    "the repository"
+                } else {
+                    "the tree is not a git repository and"
+                },
+                fix.acquire.at
             ),
             WRAP,
             "",
@@ -360,7 +359,10 @@ fn fix_series(
         name: fix_series_name(first),
         fix: true,
         class: unit.class,
-        tree: placed[i].subsystem.as_ref().and_then(|s| s.tree.clone()),
+        tree: placed[i]
+            .subsystem
+            .as_ref()
+            .and_then(|s| s.tree().map(String::from)),
         tag: voice
             .networking
             .then(|| voice::networking_tree(true).to_string()),
@@ -620,7 +622,7 @@ fn common_tree(_patches: &[Patch], secs: &[Option<usize>], placed: &[Placed]) ->
         placed
             .iter()
             .find(|p| p.subsystem.as_ref().map(|x| x.index) == *s)
-            .and_then(|p| p.subsystem.as_ref()?.tree.clone())
+            .and_then(|p| p.subsystem.as_ref()?.tree().map(String::from))
     });
     let first = trees.next()??;
     trees
@@ -786,7 +788,7 @@ fn cover_summary(s: &Series, target: super::input::Target) -> String {
 fn patch_tree(p: &Patch, maintainers: &Maintainers) -> String {
     let sub = p.files.first().and_then(|f| maintainers.subsystem(&f.path));
     match sub {
-        Some(s) => match &s.tree {
+        Some(s) => match s.tree() {
             Some(t) => format!("{} ({t})", s.title),
             None => s.title,
         },

@@ -32,10 +32,8 @@ pub struct Unit {
 pub struct CallChange {
     pub from: String,
     pub to: String,
-    /// `file:line`.
-    pub at: String,
-    /// The function holding the call.
-    pub function: String,
+    /// Where the call is: its file, line and function.
+    pub at: Place,
     /// The call is a loop releasing the pages one at a time.
     pub looped: bool,
     /// The argument of a one-page release (`vm->monitor_page`).

@@ -106,8 +106,6 @@ impl Recipients {
 pub struct Subsystem {
     /// The section title, e.g. `INFINIBAND SUBSYSTEM`.
     pub title: String,
-    /// The first `T:` value with a leading `git ` removed, if any.
-    pub tree: Option<String>,
     /// The `M:` entries, formatted as get_maintainer.pl prints them and sorted.
     pub maintainers: Vec<String>,
     /// Every `T:` value with a leading `git ` removed, in order.
@@ -119,10 +117,15 @@ pub struct Subsystem {
 }
 
 impl Subsystem {
+    /// The tree patches go through: the first `T:` value.
+    pub fn tree(&self) -> Option<&str> {
+        self.trees.first().map(String::as_str)
+    }
+
     /// The routing key: sections sent through the same tree to the same
     /// maintainers group together.
     pub fn routing_key(&self) -> (Option<String>, Vec<String>) {
-        (self.tree.clone(), self.maintainers.clone())
+        (self.tree().map(String::from), self.maintainers.clone())
     }
 }
 
@@ -497,7 +500,6 @@ impl Maintainers {
         maintainers.dedup();
         Subsystem {
             title: self.section_title(start),
-            tree: trees.first().cloned(),
             maintainers,
             trees,
             lists,

@@ -124,13 +124,17 @@ pub fn fix_summaries(fix: &Fix, pages: &str) -> Vec<String> {
             format!(
                 "pin the {what} released with {} in {}()",
                 names(&released),
-                fix.acquire.function
+                fix.acquire.at.function
             ),
             format!("pin the {what} released with {}", names(&released)),
         ];
     }
     let from: Vec<&str> = fix.releases.iter().map(|c| c.from.as_str()).collect();
-    let mut functions: Vec<&str> = fix.releases.iter().map(|c| c.function.as_str()).collect();
+    let mut functions: Vec<&str> = fix
+        .releases
+        .iter()
+        .map(|c| c.at.function.as_str())
+        .collect();
     functions.dedup();
     let short = format!("fix pinned {what} released with {}", names(&from));
     match functions.as_slice() {
@@ -463,45 +467,65 @@ impl<'a> Home<'a> {
     /// The function a unit's sentences are about (the acquire's, else the
     /// first release's) and its file.
     fn of(facts: &'a Facts) -> Home<'a> {
-        let first = facts.acquires.first().or(facts.releases.first());
+        match facts.acquires.first().or(facts.releases.first()) {
+            Some(c) => Home::at(&c.at),
+            None => Home {
+                function: &facts.function,
+                path: "",
+            },
+        }
+    }
+
+    /// The home of a sentence about what happens at `place`.
+    fn at(place: &'a Place) -> Home<'a> {
         Home {
-            function: first.map_or(facts.function.as_str(), |c| c.function.as_str()),
-            path: first.map_or("", |c| path_of(&c.at)),
+            function: &place.function,
+            path: &place.path,
         }
     }
 
     /// ` in f()`, ` in f() (path)`, or nothing in the home function.
-    fn place(&self, path: &str, function: &str) -> String {
-        if function.is_empty() || (function == self.function && path == self.path) {
+    fn place(&self, p: &Place) -> String {
+        if p.function.is_empty() || (p.function == self.function && p.path == self.path) {
             String::new()
         } else {
-            format!(" in {}", self.named(path, function))
+            format!(" in {}", self.named(p))
         }
     }
 
     /// `f()`, with its file when it is not the home file.
-    fn named(&self, path: &str, function: &str) -> String {
-        if path == self.path || path.is_empty() {
-            format!("{function}()")
+    fn named(&self, p: &Place) -> String {
+        if p.path == self.path || p.path.is_empty() {
+            format!("{}()", p.function)
         } else {
-            format!("{function}() ({path})")
+            format!("{}() ({})", p.function, p.path)
         }
     }
 
-    /// Where a call is.
-    fn call(&self, c: &CallChange) -> String {
-        self.place(path_of(&c.at), &c.function)
+    /// Each function holding one of the calls, named once, in order.
+    fn functions<'c>(&self, calls: impl IntoIterator<Item = &'c CallChange>) -> Vec<String> {
+        distinct(calls.into_iter().map(|c| self.named(&c.at)))
     }
 
-    /// Where a piece of evidence was seen.
-    fn at(&self, p: &Place) -> String {
-        self.place(&p.path, &p.function)
+    /// Each call as `name()` with where it is, named once, in order.
+    fn calls<'c>(&self, calls: impl IntoIterator<Item = &'c CallChange>) -> Vec<String> {
+        distinct(
+            calls
+                .into_iter()
+                .map(|c| format!("{}(){}", c.from, self.place(&c.at))),
+        )
     }
 }
 
-/// The file of a `path:line` place.
-fn path_of(at: &str) -> &str {
-    at.rsplit_once(':').map_or(at, |(path, _)| path)
+/// The items, each kept once, in the order first seen.
+fn distinct(items: impl Iterator<Item = String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for item in items {
+        if !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    out
 }
 
 fn evidence_name(e: &Evidence) -> String {
@@ -519,7 +543,7 @@ fn evidence_name(e: &Evidence) -> String {
 fn case_sentence(facts: &Facts) -> Option<String> {
     let n = noun(&facts.pages);
     let home = Home::of(facts);
-    let place = |at: &Place| home.at(at);
+    let place = |at: &Place| home.place(at);
     // How the pages reach a device: through a call, or by being stored
     // where one reads them.
     let reached = |evidence: &str, at: &Place| match evidence.strip_prefix("stored in ") {
@@ -621,31 +645,24 @@ const FOLD_DISTANCE: usize = 3;
 /// rewrite could not (another statement comes between them), as sentences.
 fn fold_notes(facts: &Facts, releases: &[CallChange]) -> Vec<String> {
     let home = Home::of(facts);
-    let place = |at: &str| -> Option<(String, usize)> {
-        let (file, line) = at.rsplit_once(':')?;
-        Some((file.to_string(), line.parse().ok()?))
-    };
     let mut out = Vec::new();
     for r in releases
         .iter()
         .filter(|r| !r.looped && r.folded.is_empty() && !r.argument.is_empty())
     {
-        let Some((rfile, rline)) = place(&r.at) else {
-            continue;
-        };
         let dirty = facts.evidence.iter().find(|(e, at)| {
             matches!(e, Evidence::Write(n) if n.starts_with("set_page_dirty"))
-                && at.path == rfile
-                && at.line < rline
-                && rline - at.line <= FOLD_DISTANCE
+                && at.path == r.at.path
+                && at.line < r.at.line
+                && r.at.line - at.line <= FOLD_DISTANCE
         });
         if let Some(d) = dirty {
             out.push(format!(
                 "{}{} marks the page dirty just before {}(){}; {} would do both, taking the page lock while dirtying.",
                 evidence_name(&d.0),
-                home.at(&d.1),
+                home.place(&d.1),
                 if r.to.is_empty() { &r.from } else { &r.to },
-                home.call(r),
+                home.place(&r.at),
                 dirty_release(Some(r), None)
             ));
         }
@@ -673,7 +690,7 @@ fn decisions(facts: &Facts, release: Option<&CallChange>) -> Vec<String> {
             n.noun,
             n.is,
             evidence_name(&d.0),
-            home.at(&d.1),
+            home.place(&d.1),
             n.pronoun,
             n.pronoun,
             dirty_release(release, facts.write_condition.as_deref())
@@ -685,7 +702,7 @@ fn decisions(facts: &Facts, release: Option<&CallChange>) -> Vec<String> {
         let mut by_place: Vec<(String, Vec<&str>)> = Vec::new();
         for e in &facts.evidence {
             if let Evidence::Stored(field) = &e.0 {
-                let place = home.at(&e.1);
+                let place = home.place(&e.1);
                 match by_place.iter_mut().find(|(p, _)| *p == place) {
                     Some((_, fields)) => fields.push(field),
                     None => by_place.push((place, vec![field])),
@@ -725,7 +742,7 @@ pub struct BodyFacts<'a> {
 /// put_page() loop in f() to one unpin_user_pages() call` (no function
 /// when it is the home function).
 fn release_change(home: &Home, c: &CallChange) -> String {
-    let place = home.call(c);
+    let place = home.place(&c.at);
     if c.looped {
         format!("the {}() loop{place} to one {}() call", c.from, c.to)
     } else if !c.folded.is_empty() {
@@ -764,18 +781,10 @@ fn release_changes(home: &Home, releases: &[CallChange]) -> Vec<String> {
             if calls.len() == 1 {
                 return release_change(home, calls[0]);
             }
-            let at_home = calls.iter().all(|c| home.call(c).is_empty());
-            let mut functions: Vec<String> = Vec::new();
-            for c in calls.iter().filter(|_| !at_home) {
-                let named = home.named(path_of(&c.at), &c.function);
-                if !functions.contains(&named) {
-                    functions.push(named);
-                }
-            }
-            let place = if functions.is_empty() {
+            let place = if calls.iter().all(|c| home.place(&c.at).is_empty()) {
                 String::new()
             } else {
-                format!(" in {}", and_list(&functions))
+                format!(" in {}", and_list(&home.functions(calls.iter().copied())))
             };
             if looped {
                 format!("the {from}() loops{place} to one {to}() call each")
@@ -799,21 +808,9 @@ pub fn patch_body(f: &BodyFacts) -> String {
     for facts in f.units {
         let n = noun(&facts.pages);
         let home = Home::of(facts);
-        let mut acq: Vec<String> = Vec::new();
-        for c in &facts.acquires {
-            let named = format!("{}(){}", c.from, home.call(c));
-            if !acq.contains(&named) {
-                acq.push(named);
-            }
-        }
+        let acq = home.calls(&facts.acquires);
         if acq.is_empty() {
-            let mut rel: Vec<String> = Vec::new();
-            for c in &facts.releases {
-                let named = format!("{}(){}", c.from, home.call(c));
-                if !rel.contains(&named) {
-                    rel.push(named);
-                }
-            }
+            let rel = home.calls(&facts.releases);
             para(
                 &mut out,
                 &format!(
@@ -821,7 +818,7 @@ pub fn patch_body(f: &BodyFacts) -> String {
                     facts
                         .releases
                         .first()
-                        .map(|c| c.function.as_str())
+                        .map(|c| c.at.function.as_str())
                         .unwrap_or(""),
                     n.noun,
                     and_list(&rel)
@@ -897,10 +894,7 @@ pub fn fix_body(
 ) -> String {
     let mut out = String::new();
     let n = noun(&facts.pages);
-    let home = Home {
-        function: &fix.acquire.function,
-        path: path_of(&fix.acquire.at),
-    };
+    let home = Home::at(&fix.acquire.at);
     if fix.kind == FixKind::GotUnpinned {
         let released: Vec<&str> = fix.correct.iter().map(|c| c.from.as_str()).collect();
         let but = but_released(&home, &fix.correct, n.pronoun, &names(&released));
@@ -908,7 +902,7 @@ pub fn fix_body(
             &mut out,
             &format!(
                 "{}() takes a reference on the {} with {}(), {but}.",
-                fix.acquire.function, n.noun, fix.acquire.from
+                fix.acquire.at.function, n.noun, fix.acquire.from
             ),
         );
         para(
@@ -931,7 +925,7 @@ pub fn fix_body(
         return out;
     }
     let stored = facts.evidence.iter().find_map(|(e, at)| match e {
-        Evidence::Stored(f) => Some(format!(" and keeps {} in {f}{}", n.pronoun, home.at(at))),
+        Evidence::Stored(f) => Some(format!(" and keeps {} in {f}{}", n.pronoun, home.place(at))),
         _ => None,
     });
     let flags = if facts.longterm {
@@ -945,7 +939,7 @@ pub fn fix_body(
         &mut out,
         &format!(
             "{}() pins the {}{flags}{}, {but}.",
-            fix.acquire.function,
+            fix.acquire.at.function,
             n.noun,
             stored.unwrap_or_default()
         ),
@@ -966,13 +960,7 @@ pub fn fix_body(
         names(&to)
     );
     // The functions that release correctly, each named once.
-    let mut releasing: Vec<String> = Vec::new();
-    for c in &fix.correct {
-        let named = home.named(path_of(&c.at), &c.function);
-        if !releasing.contains(&named) {
-            releasing.push(named);
-        }
-    }
+    let releasing = home.functions(&fix.correct);
     let mut correct: Vec<String> = releasing.iter().take(CORRECT_NAMED).cloned().collect();
     if releasing.len() > CORRECT_NAMED {
         let more = releasing.len() - CORRECT_NAMED;
@@ -1011,16 +999,10 @@ pub fn fix_body(
 /// `but f() releases them with x()`, or `but releases them with x()` when
 /// every release is in the acquiring function.
 fn but_released(home: &Home, releases: &[CallChange], pronoun: &str, with: &str) -> String {
-    if releases.iter().all(|c| home.call(c).is_empty()) {
+    if releases.iter().all(|c| home.place(&c.at).is_empty()) {
         return format!("but releases {pronoun} with {with}");
     }
-    let mut rel: Vec<String> = Vec::new();
-    for c in releases {
-        let named = home.named(path_of(&c.at), &c.function);
-        if !rel.contains(&named) {
-            rel.push(named);
-        }
-    }
+    let rel = home.functions(releases);
     format!(
         "but {} {} {pronoun} with {with}",
         and_list(&rel),
@@ -1131,8 +1113,7 @@ mod tests {
             held_beyond_call: true,
             acquires: vec![CallChange {
                 from: "get_user_pages_fast".into(),
-                at: "a.c:3".into(),
-                function: "pin_guest_page".into(),
+                at: Place::parse("a.c:3", "pin_guest_page"),
                 ..CallChange::default()
             }],
             evidence: vec![
@@ -1175,15 +1156,12 @@ mod tests {
                 "unpin_user_page"
             }
             .into(),
-            at: at.into(),
-            function: function.into(),
+            at: Place::parse(at, function),
             looped,
             ..CallChange::default()
         };
-        let home = Home {
-            function: "map",
-            path: "a.c",
-        };
+        let map = Place::parse("a.c:1", "map");
+        let home = Home::at(&map);
         let releases = [
             release("a.c:10", "map", true),
             release("a.c:40", "cleanup", true),
@@ -1206,8 +1184,7 @@ mod tests {
         let call = |from: &str, at: &str, function: &str| CallChange {
             from: from.into(),
             to: "unpin_user_page".into(),
-            at: at.into(),
-            function: function.into(),
+            at: Place::parse(at, function),
             ..CallChange::default()
         };
         let fix = Fix {

@@ -136,7 +136,6 @@ mod tests {
     fn section(trees: &[&str], lists: &[&str]) -> Subsystem {
         Subsystem {
             title: "X".into(),
-            tree: trees.first().map(|t| t.to_string()),
             maintainers: Vec::new(),
             trees: trees.iter().map(|t| t.to_string()).collect(),
             lists: lists.iter().map(|l| l.to_string()).collect(),
