@@ -11,7 +11,7 @@ use crate::c::macros::{neutralise, MacroTable};
 use crate::c::skeleton::{body_candidates, left_out_at, remove_misled, BodyCandidate};
 use std::cell::RefCell;
 use std::sync::Arc;
-use tree_sitter::{InputEdit, Node, Parser, Point, Tree};
+use tree_sitter::{InputEdit, Node, Parser, Point, Range, Tree};
 
 thread_local! {
     static PARSER: RefCell<Parser> = RefCell::new({
@@ -95,23 +95,14 @@ fn skeleton(
         .into_iter()
         .filter(|c| !keep(&original[c.region.clone()]))
         .collect();
-    let mut neutral = Some(neutral);
     for _attempt in 0..2 {
         if left_out.is_empty() {
             break;
         }
-        // Blanked in place: a large file's text is not held three times
-        // while its tree is built.
-        let text = blank(
-            neutral
-                .take()
-                .unwrap_or_else(|| neutralise(&original, MacroTable::builtin())),
-            &left_out,
-        );
         let earlier_tree = earlier
             .take()
             .map(|(tree, before)| edited(tree, before, &left_out, &lines));
-        let Some(tree) = PARSER.with(|p| p.borrow_mut().parse(&text, earlier_tree.as_ref())) else {
+        let Some(tree) = parse_outside(&neutral, &left_out, &lines, earlier_tree.as_ref()) else {
             break;
         };
         let misled = left_out_not_bodies(&tree, &left_out);
@@ -120,21 +111,21 @@ fn skeleton(
         }
         remove_misled(&mut left_out, &misled);
     }
-    let neutral = neutral.unwrap_or_else(|| neutralise(&original, MacroTable::builtin()));
     let tree = parse_raw(&neutral)?;
     Some(Parsed::with_lines(original, tree, Vec::new(), lines))
 }
 
-/// The parse errors of `original` with the inside of the bodies `left_out`
-/// blanked, as `parse_skeleton` would parse it; else the indices (in order)
+/// The parse errors of `original` without the inside of the bodies
+/// `left_out`, as `parse_skeleton` would parse it; else the indices (in order)
 /// of the bodies the tree does not hold as a function's, as
 /// `parse_skeleton` finds them (none when tree-sitter gives up).
 pub fn skeleton_error_count(
     original: &[u8],
     left_out: &[BodyCandidate],
 ) -> Result<usize, Vec<usize>> {
-    let text = blank(neutralise(original, MacroTable::builtin()), left_out);
-    let tree = parse_raw(&text).ok_or_else(Vec::new)?;
+    let text = neutralise(original, MacroTable::builtin());
+    let lines = LineIndex::new(original);
+    let tree = parse_outside(&text, left_out, &lines, None).ok_or_else(Vec::new)?;
     let misled = left_out_not_bodies(&tree, left_out);
     match misled.is_empty() {
         true => Ok(count_errors(tree.root_node())),
@@ -142,29 +133,99 @@ pub fn skeleton_error_count(
     }
 }
 
-/// The text the grammar reads for a skeleton: the inside of each body left
-/// out blanked, every byte but the newlines made a space, so that the body
-/// is an empty block and every offset, line and column stays.
-fn blank(mut text: Vec<u8>, left_out: &[BodyCandidate]) -> Vec<u8> {
-    for c in left_out {
-        for b in text[c.open + 1..c.close]
-            .iter_mut()
-            .filter(|b| **b != b'\n')
-        {
-            *b = b' ';
-        }
+/// How many bodies left out a parse skips at most (tree-sitter's included
+/// ranges); the others are read as blanks. The lexer looks each token's
+/// position up among the ranges one by one, so a file of many small
+/// functions skipped whole would cost its tokens times its functions.
+pub const MAX_SKIPPED_BODIES: usize = 64;
+
+/// Parses `text` reading nothing inside the bodies `left_out` (in file
+/// order), so that each is an empty block and every node keeps its offset,
+/// line and column. The widest `MAX_SKIPPED_BODIES` bodies are skipped: the
+/// grammar is given the text outside them as its included ranges, each
+/// body's braces with them, and its lexer passes over them at once. The
+/// inside of the others is blanked (spaces, newlines kept) in a copy of
+/// the text, which the lexer reads byte by byte. With no body left out, the
+/// whole text is read.
+fn parse_outside(
+    text: &[u8],
+    left_out: &[BodyCandidate],
+    lines: &LineIndex,
+    earlier: Option<&Tree>,
+) -> Option<Tree> {
+    let mut skipped: Vec<&BodyCandidate> = left_out.iter().collect();
+    if skipped.len() > MAX_SKIPPED_BODIES {
+        skipped.sort_by_key(|c| std::cmp::Reverse(c.close - c.open));
+        skipped.truncate(MAX_SKIPPED_BODIES);
+        skipped.sort_by_key(|c| c.open);
     }
-    text
+    let blanked;
+    let text = if skipped.len() < left_out.len() {
+        let mut copy = text.to_vec();
+        for c in left_out
+            .iter()
+            .filter(|c| !left_out_at_ref(&skipped, c.open))
+        {
+            for b in copy[c.open + 1..c.close]
+                .iter_mut()
+                .filter(|b| **b != b'\n')
+            {
+                *b = b' ';
+            }
+        }
+        blanked = copy;
+        &blanked[..]
+    } else {
+        text
+    };
+    let point = |offset: usize| point_at(lines, offset);
+    let range = |start: usize, end: usize| Range {
+        start_byte: start,
+        end_byte: end,
+        start_point: point(start),
+        end_point: point(end),
+    };
+    let mut ranges = Vec::with_capacity(skipped.len() + 1);
+    let mut start = 0;
+    for c in &skipped {
+        ranges.push(range(start, c.open + 1));
+        start = c.close;
+    }
+    ranges.push(range(start, text.len()));
+    PARSER.with(|p| {
+        let mut parser = p.borrow_mut();
+        // Ranges out of order (bodies not in file order) would be refused:
+        // the whole text is read then.
+        let limited = !skipped.is_empty() && parser.set_included_ranges(&ranges).is_ok();
+        let tree = parser.parse(text, earlier);
+        if limited {
+            parser
+                .set_included_ranges(&[])
+                .expect("no ranges is the whole text");
+        }
+        tree
+    })
+}
+
+/// Whether `bodies` (in file order) holds the body that opens at `open`.
+fn left_out_at_ref(bodies: &[&BodyCandidate], open: usize) -> bool {
+    bodies.binary_search_by_key(&open, |c| c.open).is_ok()
+}
+
+/// The row and column (both from 0) of a byte offset, as tree-sitter counts
+/// them.
+fn point_at(lines: &LineIndex, offset: usize) -> Point {
+    Point {
+        row: lines.line_of(offset).saturating_sub(1),
+        column: offset - lines.line_start(offset),
+    }
 }
 
 /// An earlier skeleton's tree, told of the bodies whose inside it read as
 /// blanks and is now read as written, or the reverse (`Tree::edit`), so
 /// that an incremental parse reads those again and reuses the rest.
 fn edited(tree: &Tree, before: &[BodyCandidate], now: &[BodyCandidate], lines: &LineIndex) -> Tree {
-    let point = |offset: usize| Point {
-        row: lines.line_of(offset).saturating_sub(1),
-        column: offset - lines.line_start(offset),
-    };
+    let point = |offset: usize| point_at(lines, offset);
     let mut tree = tree.clone();
     let changed = before
         .iter()
@@ -445,6 +506,17 @@ mod tests {
             &TWO_FUNCTIONS[again.left_out[0].open..again.left_out[0].close + 1],
             "{\n\treturn p->a + wanted();\n}"
         );
+        // The tree reused from the earlier parse is the tree a parse from
+        // scratch with the same bodies left out builds.
+        let fresh = parse_skeleton(src.into(), &|region: &[u8]| {
+            memchr::memmem::find(region, b"x = 1").is_some()
+        })
+        .unwrap();
+        assert_eq!(fresh.left_out, again.left_out);
+        assert_eq!(
+            again.tree.root_node().to_sexp(),
+            fresh.tree.root_node().to_sexp()
+        );
         let whole = skeleton.again(&|_: &[u8]| true).unwrap();
         assert!(whole.left_out.is_empty());
         assert_eq!(
@@ -501,6 +573,33 @@ mod tests {
             left_out_not_bodies(&whole.tree, &body_candidates(src)),
             vec![0]
         );
+    }
+
+    #[test]
+    fn bodies_past_the_skipped_ones_are_read_as_blanks_with_the_same_tree() {
+        // More bodies than a parse skips: the widest are skipped, the rest
+        // blanked, and the tree is that of the same functions with empty
+        // bodies, also when parsed again keeping some.
+        let n = MAX_SKIPPED_BODIES + 9;
+        let function = |i: usize, body: &str| format!("static int f{i}(int x)\n{{{body}}}\n\n");
+        let full: String = (0..n)
+            .map(|i| function(i, &format!("{}\n", "\n\tx += 1;".repeat(1 + i % 5))))
+            .collect();
+        let empty: String = (0..n).map(|i| function(i, "\n")).collect();
+        let skeleton = parse_skeleton(full.as_bytes().into(), &|_: &[u8]| false).unwrap();
+        assert_eq!(skeleton.left_out.len(), n);
+        assert_eq!(skeleton.error_count(), 0);
+        let want = parse(empty.as_bytes()).unwrap().tree.root_node().to_sexp();
+        assert_eq!(skeleton.tree.root_node().to_sexp(), want);
+        let keep = |region: &[u8]| region.windows(3).any(|w| w == b"f7(");
+        let again = skeleton.again(&keep).unwrap();
+        let fresh = parse_skeleton(full.as_bytes().into(), &keep).unwrap();
+        assert_eq!(again.left_out.len(), n - 1);
+        assert_eq!(
+            again.tree.root_node().to_sexp(),
+            fresh.tree.root_node().to_sexp()
+        );
+        assert_ne!(again.tree.root_node().to_sexp(), want);
     }
 
     #[test]

@@ -3,13 +3,15 @@
 //! Most of a kernel file the analysis reads is the bodies of functions that
 //! name nothing it follows: they never take part, yet parsing them is most
 //! of the parse's time and their syntax trees most of a run's memory. A
-//! *skeleton* parse gives tree-sitter the file with the inside of such
-//! bodies blanked (spaces, newlines kept): the function is still a
-//! `function_definition` spanning its whole text, with an empty
-//! `compound_statement` for a body, and every node keeps its offset, line
-//! and column. (Tree-sitter's included ranges would say the same, but its
-//! lexer looks a position up among the ranges one by one: quadratic in a
-//! file of many small functions.)
+//! *skeleton* parse gives tree-sitter the file without the inside of such
+//! bodies: the function is still a `function_definition` spanning its whole
+//! text, with an empty `compound_statement` for a body, and every node keeps
+//! its offset, line and column. The widest bodies are skipped as gaps
+//! between tree-sitter's included ranges, the rest read as blanks (spaces,
+//! newlines kept): the lexer passes a gap at once but reads a blank byte by
+//! byte, and it looks each token's position up among the ranges one by one,
+//! so the gaps are capped (`parse::MAX_SKIPPED_BODIES`) to keep a file of
+//! many small functions linear.
 //!
 //! Only bodies laid out the way the kernel's coding style lays out a
 //! function are candidates: a line holding only `{` at column 0, right
