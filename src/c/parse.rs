@@ -90,19 +90,27 @@ fn skeleton(
         None => LineIndex::new(&original),
     };
     let mut earlier = earlier.map(|(tree, before, _)| (tree, before));
-    let neutral = neutralise(&original, MacroTable::builtin());
+    let mut neutral = neutralise(&original, MacroTable::builtin());
     let mut left_out: Vec<BodyCandidate> = body_candidates(&neutral)
         .into_iter()
         .filter(|c| !keep(&original[c.region.clone()]))
         .collect();
+    // Whether a parse blanked bodies in `neutral`, which must then be made
+    // again before the bodies found misled are read as written.
+    let mut blanked = false;
     for _attempt in 0..2 {
         if left_out.is_empty() {
             break;
         }
+        if std::mem::take(&mut blanked) {
+            neutral = neutralise(&original, MacroTable::builtin());
+        }
         let earlier_tree = earlier
             .take()
             .map(|(tree, before)| edited(tree, before, &left_out, &lines));
-        let Some(tree) = parse_outside(&neutral, &left_out, &lines, earlier_tree.as_ref()) else {
+        blanked = left_out.len() > MAX_SKIPPED_BODIES;
+        let Some(tree) = parse_outside(&mut neutral, &left_out, &lines, earlier_tree.as_ref())
+        else {
             break;
         };
         let misled = left_out_not_bodies(&tree, &left_out);
@@ -110,6 +118,9 @@ fn skeleton(
             return Some(Parsed::with_lines(original, tree, left_out, lines));
         }
         remove_misled(&mut left_out, &misled);
+    }
+    if blanked {
+        neutral = neutralise(&original, MacroTable::builtin());
     }
     let tree = parse_raw(&neutral)?;
     Some(Parsed::with_lines(original, tree, Vec::new(), lines))
@@ -123,9 +134,9 @@ pub fn skeleton_error_count(
     original: &[u8],
     left_out: &[BodyCandidate],
 ) -> Result<usize, Vec<usize>> {
-    let text = neutralise(original, MacroTable::builtin());
+    let mut text = neutralise(original, MacroTable::builtin());
     let lines = LineIndex::new(original);
-    let tree = parse_outside(&text, left_out, &lines, None).ok_or_else(Vec::new)?;
+    let tree = parse_outside(&mut text, left_out, &lines, None).ok_or_else(Vec::new)?;
     let misled = left_out_not_bodies(&tree, left_out);
     match misled.is_empty() {
         true => Ok(count_errors(tree.root_node())),
@@ -144,40 +155,30 @@ pub const MAX_SKIPPED_BODIES: usize = 64;
 /// line and column. The widest `MAX_SKIPPED_BODIES` bodies are skipped: the
 /// grammar is given the text outside them as its included ranges, each
 /// body's braces with them, and its lexer passes over them at once. The
-/// inside of the others is blanked (spaces, newlines kept) in a copy of
-/// the text, which the lexer reads byte by byte. With no body left out, the
-/// whole text is read.
+/// inside of the others, when there are more, is blanked in `text` itself
+/// (spaces, newlines kept; a large file's text is not copied), which the
+/// lexer reads byte by byte. With no body left out, the whole text is read.
 fn parse_outside(
-    text: &[u8],
+    text: &mut [u8],
     left_out: &[BodyCandidate],
     lines: &LineIndex,
     earlier: Option<&Tree>,
 ) -> Option<Tree> {
-    let mut skipped: Vec<&BodyCandidate> = left_out.iter().collect();
-    if skipped.len() > MAX_SKIPPED_BODIES {
-        skipped.sort_by_key(|c| std::cmp::Reverse(c.close - c.open));
-        skipped.truncate(MAX_SKIPPED_BODIES);
-        skipped.sort_by_key(|c| c.open);
-    }
-    let blanked;
-    let text = if skipped.len() < left_out.len() {
-        let mut copy = text.to_vec();
-        for c in left_out
-            .iter()
-            .filter(|c| !left_out_at_ref(&skipped, c.open))
-        {
-            for b in copy[c.open + 1..c.close]
+    let mut skipped = vec![true; left_out.len()];
+    if left_out.len() > MAX_SKIPPED_BODIES {
+        let mut widest: Vec<usize> = (0..left_out.len()).collect();
+        widest.sort_by_key(|&i| (std::cmp::Reverse(left_out[i].close - left_out[i].open), i));
+        for &i in &widest[MAX_SKIPPED_BODIES..] {
+            skipped[i] = false;
+            let c = &left_out[i];
+            for b in text[c.open + 1..c.close]
                 .iter_mut()
                 .filter(|b| **b != b'\n')
             {
                 *b = b' ';
             }
         }
-        blanked = copy;
-        &blanked[..]
-    } else {
-        text
-    };
+    }
     let point = |offset: usize| point_at(lines, offset);
     let range = |start: usize, end: usize| Range {
         start_byte: start,
@@ -185,9 +186,9 @@ fn parse_outside(
         start_point: point(start),
         end_point: point(end),
     };
-    let mut ranges = Vec::with_capacity(skipped.len() + 1);
+    let mut ranges = Vec::with_capacity(left_out.len().min(MAX_SKIPPED_BODIES) + 1);
     let mut start = 0;
-    for c in &skipped {
+    for (c, _) in left_out.iter().zip(&skipped).filter(|(_, &skip)| skip) {
         ranges.push(range(start, c.open + 1));
         start = c.close;
     }
@@ -196,8 +197,8 @@ fn parse_outside(
         let mut parser = p.borrow_mut();
         // Ranges out of order (bodies not in file order) would be refused:
         // the whole text is read then.
-        let limited = !skipped.is_empty() && parser.set_included_ranges(&ranges).is_ok();
-        let tree = parser.parse(text, earlier);
+        let limited = !left_out.is_empty() && parser.set_included_ranges(&ranges).is_ok();
+        let tree = parser.parse(&*text, earlier);
         if limited {
             parser
                 .set_included_ranges(&[])
@@ -205,11 +206,6 @@ fn parse_outside(
         }
         tree
     })
-}
-
-/// Whether `bodies` (in file order) holds the body that opens at `open`.
-fn left_out_at_ref(bodies: &[&BodyCandidate], open: usize) -> bool {
-    bodies.binary_search_by_key(&open, |c| c.open).is_ok()
 }
 
 /// The row and column (both from 0) of a byte offset, as tree-sitter counts
