@@ -17,6 +17,7 @@
 //! a group inside parentheses or an initialiser list
 //! (`read_conditionals_inside_brackets`).
 
+use foldhash::fast::FixedState;
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
@@ -41,13 +42,15 @@ enum TypeArgs {
     Odd,
 }
 
-/// Checked macro knowledge, looked up by identifier bytes.
+/// Checked macro knowledge, looked up by identifier bytes: once per
+/// identifier of every file read, so with a fast fixed hash rather than the
+/// standard library's keyed one.
 #[derive(Debug)]
 pub struct MacroTable {
-    annotations: HashSet<Vec<u8>>,
-    annotation_calls: HashSet<Vec<u8>>,
-    iterators: HashSet<Vec<u8>>,
-    type_args: HashMap<Vec<u8>, TypeArgs>,
+    annotations: HashSet<Vec<u8>, FixedState>,
+    annotation_calls: HashSet<Vec<u8>, FixedState>,
+    iterators: HashSet<Vec<u8>, FixedState>,
+    type_args: HashMap<Vec<u8>, TypeArgs, FixedState>,
 }
 
 const EMBEDDED: &str = include_str!("macros.toml");
@@ -68,9 +71,9 @@ impl MacroTable {
         let bytes = |v: Vec<String>| {
             v.into_iter()
                 .map(String::into_bytes)
-                .collect::<HashSet<_>>()
+                .collect::<HashSet<_, FixedState>>()
         };
-        let mut type_args: HashMap<Vec<u8>, TypeArgs> = raw
+        let mut type_args: HashMap<Vec<u8>, TypeArgs, FixedState> = raw
             .type_args
             .into_iter()
             .map(|(name, at)| (name.into_bytes(), TypeArgs::At(at)))

@@ -9,8 +9,7 @@
 
 use super::iso::IsoSet;
 use super::pattern::{
-    expand_alternatives, metavariables, parse_pattern, parse_pattern_with_choices, parse_template,
-    SnippetError,
+    expand_alternatives, metavariables, parse_pattern, parse_template, SnippetError,
 };
 use super::raw::{RawAcquire, RawRelease, RawRule};
 use super::*;
@@ -225,29 +224,10 @@ pub(crate) fn build_patterns(source: &str, isos: &IsoSet) -> Result<Vec<Pattern>
         let shapes = isos
             .expand(&e.source)
             .map_err(|message| SnippetError { offset: 0, message })?;
-        for shape in shapes {
-            out.push(
-                parse_pattern_with_choices(&shape, clone_choices(&choices)?).map_err(located)?,
-            );
+        for mut shape in shapes {
+            shape.choices = choices.clone();
+            out.push(shape);
         }
-    }
-    Ok(out)
-}
-
-/// Patterns hold parsed trees, which are not `Clone`: named alternatives are
-/// parsed again for every shape.
-fn clone_choices(
-    choices: &BTreeMap<String, Vec<Pattern>>,
-) -> Result<BTreeMap<String, Vec<Pattern>>, SnippetError> {
-    let mut out = BTreeMap::new();
-    for (name, patterns) in choices {
-        let mut again = Vec::new();
-        for p in patterns {
-            let mut q = parse_pattern(&p.source)?;
-            q.choices = clone_choices(&p.choices)?;
-            again.push(q);
-        }
-        out.insert(name.clone(), again);
     }
     Ok(out)
 }

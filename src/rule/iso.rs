@@ -18,12 +18,13 @@
 
 use super::metavar::{is_statement, MetaKind};
 use super::pattern::{
-    metavar_name, metavariables, node_at, parse_snippet_root, unmangle, SnippetError,
+    metavar_name, metavariables, node_at, parse_snippet_root, unmangle, Pattern, Snippet,
+    SnippetError,
 };
 use crate::c::syntax::{children_no_comments, normalized, preorder};
 use crate::c::NodeExt;
 use serde::Deserialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use toml::Spanned;
 use tree_sitter::{Node, Tree};
 
@@ -254,20 +255,30 @@ impl IsoSet {
     }
 
     /// Every shape of a pattern the isomorphisms make equivalent, the
-    /// pattern itself first.
-    pub fn expand(&self, source: &str) -> Result<Vec<String>, String> {
-        let mut out = vec![source.trim().to_string()];
+    /// pattern itself first, parsed. Each shape is parsed once: its tree
+    /// gives its key, the shapes one step away for every isomorphism, and
+    /// the pattern.
+    pub fn expand(&self, source: &str) -> Result<Vec<Pattern>, String> {
+        let first = parse_snippet_root(source).map_err(|e| e.message)?;
         let mut seen = BTreeSet::new();
-        seen.insert(shape_key(source).map_err(|e| e.message)?);
+        seen.insert(shape_key(&first));
+        let mut out = vec![source.trim().to_string()];
+        let mut written: HashSet<String> = out.iter().cloned().collect();
+        let mut snippets = vec![first];
         for iso in self.isos.iter().filter(|i| i.builtin.is_none()) {
             let mut i = 0;
             while i < out.len() {
-                for variant in iso.variants(&out[i])? {
-                    let key = shape_key(&variant).map_err(|e| {
+                for variant in iso.variants(&snippets[i]) {
+                    // A shape written again is known without its parse.
+                    if !written.insert(variant.clone()) {
+                        continue;
+                    }
+                    let snippet = parse_snippet_root(&variant).map_err(|e| {
                         format!("isomorphism `{}` wrote `{variant}`: {}", iso.id, e.message)
                     })?;
-                    if seen.insert(key) {
+                    if seen.insert(shape_key(&snippet)) {
                         out.push(variant);
+                        snippets.push(snippet);
                         if out.len() > MAX_ISO_EXPANSIONS {
                             return Err(format!(
                                 "the isomorphisms expand this pattern into more than {MAX_ISO_EXPANSIONS} shapes"
@@ -278,7 +289,11 @@ impl IsoSet {
                 i += 1;
             }
         }
-        Ok(out)
+        Ok(out
+            .into_iter()
+            .zip(snippets)
+            .map(|(source, snippet)| Pattern::from_snippet(source, snippet))
+            .collect())
     }
 
     /// Whether a matcher-built isomorphism is on.
@@ -296,20 +311,19 @@ fn fresh_name(iso: &str, name: &str) -> String {
 }
 
 /// A pattern's tokens, to tell shapes apart whatever their spacing.
-fn shape_key(source: &str) -> Result<String, SnippetError> {
-    let snippet = parse_snippet_root(source)?;
+fn shape_key(snippet: &Snippet) -> String {
     let keys: Vec<String> = snippet
         .nodes()
         .into_iter()
         .map(|n| normalized(n, &snippet.text))
         .collect();
-    Ok(keys.join(" "))
+    keys.join(" ")
 }
 
 impl Iso {
-    /// The patterns one rewriting step of this isomorphism makes from `source`.
-    fn variants(&self, source: &str) -> Result<Vec<String>, String> {
-        let snippet = parse_snippet_root(source).map_err(|e| e.message)?;
+    /// The patterns one rewriting step of this isomorphism makes from a
+    /// parsed pattern.
+    fn variants(&self, snippet: &Snippet) -> Vec<String> {
         let text = &snippet.text;
         let statements = snippet.nodes();
         let (first, last) = (statements[0], statements[statements.len() - 1]);
@@ -337,7 +351,7 @@ impl Iso {
                 true
             });
         }
-        Ok(out)
+        out
     }
 
     /// The kind of a form's metavariable node, when it is one; a statement
@@ -463,9 +477,12 @@ code = "i > n"
     #[test]
     fn forms_expand_both_ways() {
         let set = IsoSet::parse("iso.toml", &FILE.replace("[[iso.iso]]", "")).unwrap();
-        let shapes = set.expand("if ($i < $n) f($i);").unwrap();
+        let sources = |shapes: Vec<Pattern>| -> Vec<String> {
+            shapes.into_iter().map(|p| p.source).collect()
+        };
+        let shapes = sources(set.expand("if ($i < $n) f($i);").unwrap());
         assert_eq!(shapes, ["if ($i < $n) f($i);", "if ($n > $i) f($i);"]);
-        let back = set.expand("$n > $i").unwrap();
+        let back = sources(set.expand("$n > $i").unwrap());
         assert_eq!(back, ["$n > $i", "$i < $n"]);
         assert!(IsoSet::parse("iso.toml", FILE).is_err());
     }

@@ -28,7 +28,9 @@ pub const MV_PREFIX: &str = "pp__mv_";
 const WRAP_HEAD: &str = "void pp__pattern(void)\n{\n";
 const WRAP_TAIL: &str = "\n}\n";
 
-/// A parsed match pattern.
+/// A parsed match pattern. A clone shares the parse tree (tree-sitter
+/// counts references to it).
+#[derive(Clone)]
 pub struct Pattern {
     pub source: String,
     text: Vec<u8>,
@@ -287,20 +289,30 @@ fn unmangled_offset(mangled: &str, offset: usize) -> usize {
 
 /// Parses a match pattern (a snippet without alternatives).
 pub fn parse_pattern(source: &str) -> Result<Pattern, SnippetError> {
-    let Snippet {
-        text,
-        tree,
-        path,
-        statements,
-    } = parse_snippet(source)?;
-    Ok(Pattern {
-        source: source.to_string(),
-        text,
-        tree,
-        root_path: path,
-        statement_count: statements,
-        choices: Default::default(),
-    })
+    Ok(Pattern::from_snippet(
+        source.to_string(),
+        parse_snippet(source)?,
+    ))
+}
+
+impl Pattern {
+    /// The pattern of a parsed snippet, with no named alternatives.
+    pub(crate) fn from_snippet(source: String, snippet: Snippet) -> Pattern {
+        let Snippet {
+            text,
+            tree,
+            path,
+            statements,
+        } = snippet;
+        Pattern {
+            source,
+            text,
+            tree,
+            root_path: path,
+            statement_count: statements,
+            choices: Default::default(),
+        }
+    }
 }
 
 /// The most patterns the alternatives of one snippet may expand to.
@@ -451,16 +463,6 @@ fn expand_into(
             Ok(())
         }
     }
-}
-
-/// A parsed pattern with its named alternatives attached.
-pub fn parse_pattern_with_choices(
-    source: &str,
-    choices: std::collections::BTreeMap<String, Vec<Pattern>>,
-) -> Result<Pattern, SnippetError> {
-    let mut p = parse_pattern(source)?;
-    p.choices = choices;
-    Ok(p)
 }
 
 /// A snippet's tree and text, for the isomorphism expander.
