@@ -115,6 +115,10 @@ pub enum Blocker {
     PassedToAmbiguous { call: String, place: String },
     /// The pages are passed to a function the analysis cannot read.
     PassedTo { call: String, place: String },
+    /// The pages, or what holds them, head a loop through an iterator
+    /// macro the analysis does not know: what the loop hands its other
+    /// arguments is unknown.
+    WalkedBy { iterator: String, place: String },
     /// No release of the pages was found.
     NoRelease,
     /// The pages come from `pin_user_pages*()`.

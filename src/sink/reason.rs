@@ -198,6 +198,10 @@ impl fmt::Display for Blocker {
             Blocker::PassedTo { call, place } => {
                 write!(f, "the pages are passed to {call}() ({place})")
             }
+            Blocker::WalkedBy { iterator, place } => write!(
+                f,
+                "the pages are walked by the iterator macro {iterator}() ({place}), which pinpatch does not follow"
+            ),
             Blocker::NoRelease => write!(f, "no release of these pages was found"),
             Blocker::AlreadyPinned => {
                 write!(f, "the pages are already pinned with pin_user_pages*()")

@@ -7,7 +7,7 @@ use super::collect::MatchSite;
 use super::guards::{Answer, Guards};
 use super::ids::{FuncId, UnitId};
 use super::objects::{self, ObjectTrace};
-use super::propagate::{stored_units, Constraints};
+use super::propagate::{stored_units, Constraints, Walk};
 use super::reads::{Enclosing, Reach, ReleaseReads};
 use super::summaries::{is_macro_name, IdentityUse};
 use super::values::{alias_loc, element_field_home, element_home};
@@ -79,6 +79,7 @@ pub(crate) fn collect<'t>(
             &mut mixed,
         );
     }
+    unknown_walks(cx);
     block_mixed_storage(cx, scanned, k, releases, mixed);
     // Returns of pages: the function's callers must be read. Another
     // value a function that returns pages may return (`return copy;`) is a
@@ -920,6 +921,35 @@ fn check_call<'t>(
                         },
                     );
                 }
+            }
+        }
+    }
+}
+
+/// Loops headed by an iterator macro the vocabulary does not list
+/// (`propagate::Walk`): the loop may hand the pages, or the pages a
+/// container or array holds, to its other arguments, and the releases in
+/// its body would then be the unit's without being tied to it. A tracked
+/// value passed to one leaves the flow, unless every definition of the
+/// macro in the files read only reads that argument.
+fn unknown_walks(cx: &mut FlowContext) {
+    let walks: Vec<(FuncId, Walk)> = cx
+        .funcs
+        .iter_enumerated()
+        .flat_map(|(g, f)| f.constraints.walks.iter().map(move |w| (g, w.clone())))
+        .collect();
+    for (g, walk) in walks {
+        for (position, &arg) in walk.args.iter().enumerate() {
+            let v = cx.eval(g, arg, 0);
+            if v.is_empty() || cx.macro_use(&walk.name, position) == Some(IdentityUse::Read) {
+                continue;
+            }
+            let why = Blocker::WalkedBy {
+                iterator: walk.name.clone(),
+                place: cx.place(g, walk.node),
+            };
+            for u in v.units() {
+                push_unique(&mut cx.units[u].escapes, why.clone());
             }
         }
     }

@@ -191,6 +191,9 @@ pub(crate) struct FunctionConstraints<'t> {
     assignments: Vec<(Assignment<'t>, Arc<Mentions>)>,
     /// Iterator macros read as assignments (`iterator_assignments`).
     iterations: Vec<(Assignment<'t>, Arc<Mentions>)>,
+    /// Loops headed by an iterator macro the vocabulary does not know
+    /// (`unknown_walks`).
+    pub walks: Vec<Walk<'t>>,
     calls: Vec<FunctionCall<'t>>,
     returns: Vec<(Node<'t>, Arc<Mentions>)>,
     /// The identifiers used other than as the callee of a call, by name,
@@ -239,6 +242,7 @@ impl<'t> FunctionConstraints<'t> {
         let mut out = FunctionConstraints {
             assignments: Vec::new(),
             iterations: Vec::new(),
+            walks: unknown_walks(engine, nodes, src),
             calls: Vec::new(),
             returns: Vec::new(),
             references: HashMap::new(),
@@ -391,6 +395,51 @@ impl<'t> Constraints<'t> {
     }
 }
 
+/// The name of the iterator macro heading a loop: the macro pass reads
+/// `for_each_x(args) body` as `while (args) body`, so a `while` statement
+/// whose text does not begin with the keyword begins with the macro's name.
+fn iterator_macro<'s>(n: Node, src: &'s [u8]) -> Option<&'s str> {
+    if n.kind_str() != "while_statement" {
+        return None;
+    }
+    let head = &src[n.start_byte()..n.end_byte().min(n.start_byte() + 64)];
+    let name_len = head
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+        .count();
+    let name = std::str::from_utf8(&head[..name_len]).ok()?;
+    (!name.is_empty() && name != "while").then_some(name)
+}
+
+/// A loop headed by an iterator macro the flow vocabulary does not list
+/// (`for_each_sgt_page(page, iter, sgt)`, a driver's own): what it walks
+/// and which of its arguments receive what it walks are unknown.
+#[derive(Clone, Debug)]
+pub(crate) struct Walk<'t> {
+    pub node: Node<'t>,
+    pub name: String,
+    pub args: Vec<Node<'t>>,
+}
+
+/// The loops of a function headed by an iterator macro the vocabulary
+/// does not list.
+fn unknown_walks<'t>(engine: &Engine, nodes: &[Node<'t>], src: &[u8]) -> Vec<Walk<'t>> {
+    nodes
+        .iter()
+        .filter_map(|&n| {
+            let name = iterator_macro(n, src)?;
+            if engine.pack.flow.iterators.contains_key(name) {
+                return None;
+            }
+            Some(Walk {
+                node: n,
+                name: name.to_string(),
+                args: n.field("condition").map(comma_operands).unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
 /// Iterator macros (read as `while (args)` by the macro pass): the cursor
 /// walks the array, as if assigned from it.
 fn iterator_assignments<'t>(
@@ -400,16 +449,10 @@ fn iterator_assignments<'t>(
 ) -> Vec<Assignment<'t>> {
     let mut out = Vec::new();
     for &n in nodes {
-        if n.kind_str() != "while_statement" {
+        let Some(name) = iterator_macro(n, src) else {
             continue;
-        }
-        let head = &src[n.start_byte()..n.end_byte().min(n.start_byte() + 64)];
-        let name_len = head
-            .iter()
-            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
-            .count();
-        let name = String::from_utf8_lossy(&head[..name_len]);
-        let Some(&(cursor, array)) = engine.pack.flow.iterators.get(name.as_ref()) else {
+        };
+        let Some(&(cursor, array)) = engine.pack.flow.iterators.get(name) else {
             continue;
         };
         let args = n.field("condition").map(comma_operands).unwrap_or_default();
