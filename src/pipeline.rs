@@ -179,7 +179,7 @@ fn read_matching(
                 }
             };
             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-            if n % 512 == 0 || n == total {
+            if n.is_multiple_of(512) || n == total {
                 progress(n, total);
             }
             ((*rel).clone(), r, filter)
@@ -609,7 +609,9 @@ impl Offer<'_> {
 }
 
 /// How an offer is looked for: what a word filter is asked, then what the
-/// bytes of a file it lets through are searched for.
+/// bytes of a file it lets through are searched for. There is one per need
+/// of a round, so its size does not matter.
+#[allow(clippy::large_enum_variant)]
 enum OfferSearch<'n> {
     Definition(WordProbe, Finder<'n>),
     Callers(WordProbe, Finder<'n>),
@@ -713,7 +715,9 @@ fn whole_words<'b>(bytes: &'b [u8], word: &'b Finder) -> impl Iterator<Item = us
     let is_word = |c: &u8| c.is_ascii_alphanumeric() || *c == b'_';
     let len = word.needle().len();
     word.find_iter(bytes).filter(move |&at| {
-        !(at > 0 && is_word(&bytes[at - 1])) && !bytes.get(at + len).is_some_and(is_word)
+        let joined_before = at > 0 && is_word(&bytes[at - 1]);
+        let joined_after = bytes.get(at + len).is_some_and(is_word);
+        !joined_before && !joined_after
     })
 }
 

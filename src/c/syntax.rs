@@ -394,6 +394,23 @@ pub fn mentions_identifier(node: Node, src: &[u8], name: &[u8]) -> bool {
     found
 }
 
+/// Whether every error under `node` is a MISSING `;` (no ERROR node, no
+/// other MISSING token).
+fn only_statement_ends_missing(node: Node) -> bool {
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        if n.is_error() || (n.is_missing() && n.kind_str() != ";") {
+            return false;
+        }
+        let mut cursor = n.walk();
+        stack.extend(
+            n.children(&mut cursor)
+                .filter(|c| c.has_error() || c.is_missing()),
+        );
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -429,21 +446,4 @@ mod tests {
             assert_eq!(defs[0].has_error(), broken, "{text}");
         }
     }
-}
-
-/// Whether every error under `node` is a MISSING `;` (no ERROR node, no
-/// other MISSING token).
-fn only_statement_ends_missing(node: Node) -> bool {
-    let mut stack = vec![node];
-    while let Some(n) = stack.pop() {
-        if n.is_error() || (n.is_missing() && n.kind_str() != ";") {
-            return false;
-        }
-        let mut cursor = n.walk();
-        stack.extend(
-            n.children(&mut cursor)
-                .filter(|c| c.has_error() || c.is_missing()),
-        );
-    }
-    true
 }

@@ -209,8 +209,12 @@ struct VarsByFunction<'c> {
     places: RefCell<HashMap<FuncId, Rc<IdentifierPlaces>>>,
     /// Per function, read on first use: the locals (not of a declared
     /// type) holding each unit's pages, by the unit's representative.
-    holders: RefCell<HashMap<FuncId, Rc<HashMap<UnitId, Vec<&'c str>>>>>,
+    holders: RefCell<HashMap<FuncId, Rc<HoldersByUnit<'c>>>>,
 }
+
+/// The locals of one function holding each unit's pages, by the unit's
+/// representative.
+type HoldersByUnit<'c> = HashMap<UnitId, Vec<&'c str>>;
 
 /// The offsets of the identifiers of one function body, by name, in order.
 type IdentifierPlaces = HashMap<String, Vec<usize>>;

@@ -599,10 +599,8 @@ impl ParenScan {
                     }
                     b'/' if next == Some(b'/') => break,
                     b'(' => self.open.push(col),
-                    b')' => {
-                        if self.open.pop().is_none() {
-                            return false;
-                        }
+                    b')' if self.open.pop().is_none() => {
+                        return false;
                     }
                     b'{' | b'}' if !self.open.is_empty() => return false,
                     _ => {}

@@ -119,9 +119,9 @@ fn by_target<V: Clone>(
     Ok(out)
 }
 
-fn metavar_ref<'s>(
+fn metavar_ref(
     ctx: &Ctx,
-    s: &'s Spanned<String>,
+    s: &Spanned<String>,
     declared: &BTreeMap<String, MetaKind>,
 ) -> Result<String, RuleError> {
     let value = s.get_ref().trim();

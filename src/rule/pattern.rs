@@ -392,7 +392,7 @@ fn first_group(s: &str) -> Result<Option<Group>, SnippetError> {
             b')' | b']' | b'}' => depth -= 1,
             b'|' if depth == 0
                 && nest == 0
-                && b.get(k + 1).map_or(true, |c| *c != b'|' && *c != b'=')
+                && b.get(k + 1).is_none_or(|c| *c != b'|' && *c != b'=')
                 && (k == 0 || b[k - 1] != b'|') =>
             {
                 branches.push(s[branch_start..k].trim().to_string());

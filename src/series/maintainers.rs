@@ -467,7 +467,7 @@ impl Maintainers {
                     let good = self.range_is_maintained(start, end)
                         && self.range_has_maintainer(start, end);
                     let key = (good, score);
-                    if best.as_ref().map_or(true, |(k, _)| key > *k) {
+                    if best.as_ref().is_none_or(|(k, _)| key > *k) {
                         best = Some((key, start));
                     }
                 }

@@ -164,7 +164,10 @@ impl Declarations {
     }
 }
 
-/// A function body as the analysis takes it.
+/// A function body as the analysis takes it. `FunctionFacts` keeps it
+/// boxed, so the size of its largest variant costs nothing per function
+/// that never takes part.
+#[allow(clippy::large_enum_variant)]
 enum Body<'t> {
     /// Nested deeper than `MAX_DEPTH` levels.
     Deep,
@@ -883,7 +886,7 @@ impl Interest {
                     .words
                     .binary_search_by(|x| x.as_str().cmp(&self.words[p]))
                     .ok();
-                before.map_or(true, |q| role(earlier, q) != role(self, p))
+                before.is_none_or(|q| role(earlier, q) != role(self, p))
             })
             .map(|p| self.words[p].as_str())
             .collect();

@@ -535,10 +535,10 @@ fn overwritten_before<'t>(
             }
             "assignment_expression" => n
                 .field("left")
-                .map_or(true, |l| cx.loc_of(func, l).as_ref() != Some(&loc)),
+                .is_none_or(|l| cx.loc_of(func, l).as_ref() != Some(&loc)),
             "update_expression" => n
                 .field("argument")
-                .map_or(true, |a| cx.loc_of(func, a).as_ref() != Some(&loc)),
+                .is_none_or(|a| cx.loc_of(func, a).as_ref() != Some(&loc)),
             _ => true,
         })
 }
@@ -667,7 +667,7 @@ fn objects_reached<'t>(
             }
             let moves = match st.copy(trace) {
                 FieldCopy::Overwritten => false,
-                FieldCopy::From(from) => from.as_ref().map_or(true, |f| !f.is_disjoint(&reached)),
+                FieldCopy::From(from) => from.as_ref().is_none_or(|f| !f.is_disjoint(&reached)),
                 FieldCopy::No => carries(trace.cx(), st.func, st.rhs, origin),
             };
             if moves {

@@ -550,7 +550,7 @@ fn memoised(
         return step(cx);
     };
     if let Some(m) = memo.as_ref() {
-        let unchanged = |r: &Read| cx.changed_at.get(r).map_or(true, |&t| t <= m.at);
+        let unchanged = |r: &Read| cx.changed_at.get(r).is_none_or(|&t| t <= m.at);
         if m.hot == hot && m.reads.iter().all(unchanged) {
             return false;
         }

@@ -573,10 +573,10 @@ impl<'a, 't> FlowContext<'a, 't> {
                 .element_stores
                 .get(callee.as_ref())
                 .and_then(|s| call.args().get(s.container).copied());
-            if container.is_some_and(|c| is_var(c)) {
+            if container.is_some_and(&is_var) {
                 return false;
             }
-            if flow.clearing_calls.contains(callee.as_ref()) && first.is_some_and(|a| is_var(a)) {
+            if flow.clearing_calls.contains(callee.as_ref()) && first.is_some_and(&is_var) {
                 // Cleared on every path: a statement of the body itself.
                 let statement = n
                     .parent()
