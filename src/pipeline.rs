@@ -339,26 +339,30 @@ pub fn run(
     let mut anchors = pack.acquire_identifiers();
     anchors.extend(pack.rewrite_identifiers());
     let prefilter = Prefilter::new(&anchors);
-    let all: Vec<&String> = list.files.iter().collect();
     let mut candidates = Vec::new();
-    // The word filter of every file read (in list order), for the later
-    // rounds' searches.
-    let mut filters: Vec<Option<WordFilter>> = Vec::with_capacity(list.files.len());
-    // Started from one file, the first read only keeps the word filters,
-    // and the file is the one candidate.
+    // Started from one file, that file is the one candidate, and the tree
+    // is read only when a round first searches it (`Rounds::read_tree`):
+    // a flow its file settles is answered without reading the tree.
     let start = config
         .start
         .as_deref()
         .map(|start| list.files.iter().find(|f| source::names_file(start, f)));
-    let matches = |b: &[u8]| start.is_none() && prefilter.is_match(b);
-    let first = read_matching(&list.base, &all, &matches, true, progress);
-    for (rel, r, filter) in first {
-        filters.push(filter);
-        match r {
-            Read::Skipped(s) => skipped.push(s),
-            Read::No => {}
-            Read::Yes(bytes) => candidates.push((rel, bytes)),
+    // The word filter of every file read (in list order), for the later
+    // rounds' searches.
+    let mut tree = TreeRead::NotYet;
+    if start.is_none() {
+        let all: Vec<&String> = list.files.iter().collect();
+        let first = read_matching(&list.base, &all, &|b| prefilter.is_match(b), true, progress);
+        let mut kept = Vec::with_capacity(list.files.len());
+        for (rel, r, filter) in first {
+            kept.push(filter);
+            match r {
+                Read::Skipped(s) => skipped.push(s),
+                Read::No => {}
+                Read::Yes(bytes) => candidates.push((rel, bytes)),
+            }
         }
+        tree = TreeRead::Filters(kept);
     }
     if let Some(Some(rel)) = start {
         match source::read(&list.base, rel) {
@@ -375,7 +379,7 @@ pub fn run(
         config,
         engine: &engine,
         list: &list,
-        filters: &filters,
+        tree,
         progress,
         skipped,
         interest: Interest::new(&engine, &Needs::default()),
@@ -419,14 +423,24 @@ fn facts_of<'t>(parsed: &[&'t (String, Parsed)]) -> Vec<FileFacts<'t>> {
         .collect()
 }
 
+/// How far a run has read the whole tree.
+enum TreeRead {
+    /// Not yet: a run started from one file reads it when it must.
+    NotYet,
+    /// Read for the files it skips only.
+    Skips,
+    /// Read, with the word filter of every file of the list, in list order.
+    Filters(Vec<Option<WordFilter>>),
+}
+
 /// The analysis rounds of a run: what stays fixed across them, and the files
 /// skipped so far.
 struct Rounds<'r> {
     config: &'r Config,
     engine: &'r Engine<'r>,
     list: &'r SourceList,
-    /// The word filter of every file of `list`, in list order.
-    filters: &'r [Option<WordFilter>],
+    /// What the read of every file of `list` has kept (`read_tree`).
+    tree: TreeRead,
     progress: &'r (dyn Fn(usize, usize) + Sync),
     skipped: Vec<SkippedFile>,
     /// The words of the round being made: every file parsed so far left
@@ -473,12 +487,16 @@ impl Rounds<'_> {
         };
         drop(program);
         scanned.extend(&needs);
+        self.read_tree(true);
         let have: HashSet<&str> = parsed.iter().map(|file| file.0.as_str()).collect();
+        let TreeRead::Filters(filters) = &self.tree else {
+            unreachable!("read_tree(true) keeps the filters")
+        };
         let rest: Vec<(&String, Option<&WordFilter>)> = self
             .list
             .files
             .iter()
-            .zip(self.filters)
+            .zip(filters)
             .filter(|(f, _)| !have.contains(f.as_str()))
             .map(|(f, filter)| (f, filter.as_ref()))
             .collect();
@@ -522,6 +540,34 @@ impl Rounds<'_> {
         self.round(next, scanned, round + 1)
     }
 
+    /// Reads every file of the tree once, if no read has yet, keeping what
+    /// it skips and, with `filters`, the word filter of each file: the
+    /// first read of a run over the whole tree, put off in a run started
+    /// from one file until a round searches the tree or the skipped files
+    /// may block a unit.
+    fn read_tree(&mut self, filters: bool) {
+        match self.tree {
+            TreeRead::Filters(_) => return,
+            TreeRead::Skips if !filters => return,
+            TreeRead::Skips | TreeRead::NotYet => {}
+        }
+        let all: Vec<&String> = self.list.files.iter().collect();
+        let read = read_matching(&self.list.base, &all, &|_| false, filters, self.progress);
+        let mut kept = Vec::with_capacity(if filters { read.len() } else { 0 });
+        for (_, r, filter) in read {
+            if filters {
+                kept.push(filter);
+            }
+            if let Read::Skipped(s) = r {
+                self.skipped.push(s);
+            }
+        }
+        self.tree = match filters {
+            true => TreeRead::Filters(kept),
+            false => TreeRead::Skips,
+        };
+    }
+
     /// The last round's analysis, with the units the skipped files and
     /// functions block and what rendering needs of each file.
     fn finish(
@@ -530,6 +576,16 @@ impl Rounds<'_> {
         analysis: crate::engine::ProgramAnalysis,
         rounds: usize,
     ) -> Analysed {
+        // A converted unit that names anything other files may hold is
+        // blocked by a file the tree's read skips: the tree must have been
+        // read for that answer.
+        if analysis
+            .units
+            .iter()
+            .any(|u| u.is_converted() && !u.depends.is_empty())
+        {
+            self.read_tree(false);
+        }
         self.skipped.sort_by(|a, b| a.path.cmp(&b.path));
         self.skipped.dedup_by(|a, b| a.path == b.path);
         let mut blocked = blocked_by_skipped(&self.list.base, &self.skipped, &analysis.units);
