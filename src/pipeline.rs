@@ -341,8 +341,9 @@ pub fn run(
     let prefilter = Prefilter::new(&anchors);
     let mut candidates = Vec::new();
     // Started from one file, that file is the one candidate, and the tree
-    // is read only when a round first searches it (`Rounds::read_tree`):
-    // a flow its file settles is answered without reading the tree.
+    // is read only when the rounds must (`Rounds::read_tree`): a flow its
+    // file settles is answered without reading the tree, and one search
+    // reads the bytes of the files it may need without word filters.
     let start = config
         .start
         .as_deref()
@@ -427,6 +428,9 @@ fn facts_of<'t>(parsed: &[&'t (String, Parsed)]) -> Vec<FileFacts<'t>> {
 enum TreeRead {
     /// Not yet: a run started from one file reads it when it must.
     NotYet,
+    /// Searched once without word filters: the files a search reads are
+    /// not all the files, so what the tree's read skips is not known yet.
+    Searched,
     /// Read for the files it skips only.
     Skips,
     /// Read, with the word filter of every file of the list, in list order.
@@ -487,18 +491,25 @@ impl Rounds<'_> {
         };
         drop(program);
         scanned.extend(&needs);
-        self.read_tree(true);
+        // The first search of a run started from one file reads the bytes
+        // of every file it may need, with no filter (half what building
+        // the filters costs); a second search builds them.
+        match self.tree {
+            TreeRead::NotYet => self.tree = TreeRead::Searched,
+            _ => self.read_tree(true),
+        }
         let have: HashSet<&str> = parsed.iter().map(|file| file.0.as_str()).collect();
-        let TreeRead::Filters(filters) = &self.tree else {
-            unreachable!("read_tree(true) keeps the filters")
+        let filters = match &self.tree {
+            TreeRead::Filters(filters) => Some(filters),
+            _ => None,
         };
         let rest: Vec<(&String, Option<&WordFilter>)> = self
             .list
             .files
             .iter()
-            .zip(filters)
-            .filter(|(f, _)| !have.contains(f.as_str()))
-            .map(|(f, filter)| (f, filter.as_ref()))
+            .enumerate()
+            .filter(|(_, f)| !have.contains(f.as_str()))
+            .map(|(i, f)| (f, filters.and_then(|filters| filters[i].as_ref())))
             .collect();
         let (more, overflow) = read_for_needs(&self.list.base, &rest, &needs, self.progress);
         drop((rest, have));
@@ -543,13 +554,13 @@ impl Rounds<'_> {
     /// Reads every file of the tree once, if no read has yet, keeping what
     /// it skips and, with `filters`, the word filter of each file: the
     /// first read of a run over the whole tree, put off in a run started
-    /// from one file until a round searches the tree or the skipped files
-    /// may block a unit.
+    /// from one file until a round searches the tree a second time or the
+    /// skipped files may block a unit.
     fn read_tree(&mut self, filters: bool) {
         match self.tree {
             TreeRead::Filters(_) => return,
             TreeRead::Skips if !filters => return,
-            TreeRead::Skips | TreeRead::NotYet => {}
+            TreeRead::Skips | TreeRead::Searched | TreeRead::NotYet => {}
         }
         let all: Vec<&String> = self.list.files.iter().collect();
         let read = read_matching(&self.list.base, &all, &|_| false, filters, self.progress);
