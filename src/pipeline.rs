@@ -187,6 +187,36 @@ fn read_matching(
         .collect()
 }
 
+/// A file's path and bytes.
+type FileBytes = (String, Vec<u8>);
+
+/// Every file of the list read once (`read_matching`): with `filters`,
+/// their word filters in list order (else none); the files `matches`
+/// keeps, with their bytes; what cannot be read, into `skipped`.
+fn read_every_file(
+    list: &SourceList,
+    matches: &(dyn Fn(&[u8]) -> bool + Sync),
+    filters: bool,
+    progress: &(dyn Fn(usize, usize) + Sync),
+    skipped: &mut Vec<SkippedFile>,
+) -> (Vec<Option<WordFilter>>, Vec<FileBytes>) {
+    let all: Vec<&String> = list.files.iter().collect();
+    let read = read_matching(&list.base, &all, matches, filters, progress);
+    let mut kept = Vec::with_capacity(if filters { read.len() } else { 0 });
+    let mut matching = Vec::new();
+    for (rel, r, filter) in read {
+        if filters {
+            kept.push(filter);
+        }
+        match r {
+            Read::Skipped(s) => skipped.push(s),
+            Read::No => {}
+            Read::Yes(bytes) => matching.push((rel, bytes)),
+        }
+    }
+    (kept, matching)
+}
+
 /// Which files are worth parsing: those that hold one of the acquire
 /// identifiers anywhere in their bytes. Almost every file of a kernel tree is
 /// rejected here, so this scan is on the hot path.
@@ -352,18 +382,10 @@ pub fn run(
     // rounds' searches.
     let mut tree = TreeRead::NotYet;
     if start.is_none() {
-        let all: Vec<&String> = list.files.iter().collect();
-        let first = read_matching(&list.base, &all, &|b| prefilter.is_match(b), true, progress);
-        let mut kept = Vec::with_capacity(list.files.len());
-        for (rel, r, filter) in first {
-            kept.push(filter);
-            match r {
-                Read::Skipped(s) => skipped.push(s),
-                Read::No => {}
-                Read::Yes(bytes) => candidates.push((rel, bytes)),
-            }
-        }
-        tree = TreeRead::Filters(kept);
+        let matches = |b: &[u8]| prefilter.is_match(b);
+        let (filters, matching) = read_every_file(&list, &matches, true, progress, &mut skipped);
+        candidates = matching;
+        tree = TreeRead::Filters(filters);
     }
     if let Some(Some(rel)) = start {
         match source::read(&list.base, rel) {
@@ -562,17 +584,13 @@ impl Rounds<'_> {
             TreeRead::Skips if !filters => return,
             TreeRead::Skips | TreeRead::Searched | TreeRead::NotYet => {}
         }
-        let all: Vec<&String> = self.list.files.iter().collect();
-        let read = read_matching(&self.list.base, &all, &|_| false, filters, self.progress);
-        let mut kept = Vec::with_capacity(if filters { read.len() } else { 0 });
-        for (_, r, filter) in read {
-            if filters {
-                kept.push(filter);
-            }
-            if let Read::Skipped(s) = r {
-                self.skipped.push(s);
-            }
-        }
+        let (kept, _) = read_every_file(
+            self.list,
+            &|_| false,
+            filters,
+            self.progress,
+            &mut self.skipped,
+        );
         self.tree = match filters {
             true => TreeRead::Filters(kept),
             false => TreeRead::Skips,

@@ -108,7 +108,7 @@ fn skeleton(
         let earlier_tree = earlier
             .take()
             .map(|(tree, before)| edited(tree, before, &left_out, &lines));
-        blanked = left_out.len() > MAX_SKIPPED_BODIES;
+        blanked = blanks_some(&left_out);
         let Some(tree) = parse_outside(&mut neutral, &left_out, &lines, earlier_tree.as_ref())
         else {
             break;
@@ -126,16 +126,19 @@ fn skeleton(
     Some(Parsed::with_lines(original, tree, Vec::new(), lines))
 }
 
-/// The parse errors of `original` without the inside of the bodies
-/// `left_out`, as `parse_skeleton` would parse it; else the indices (in order)
-/// of the bodies the tree does not hold as a function's, as
+/// The parse errors of a text after the macro pass (`neutral`, which a
+/// caller counting twice makes once) without the inside of the bodies
+/// `left_out`, as `parse_skeleton` would parse it; else the indices (in
+/// order) of the bodies the tree does not hold as a function's, as
 /// `parse_skeleton` finds them (none when tree-sitter gives up).
 pub fn skeleton_error_count(
-    original: &[u8],
+    neutral: &[u8],
     left_out: &[BodyCandidate],
 ) -> Result<usize, Vec<usize>> {
-    let mut text = neutralise(original, MacroTable::builtin());
-    let lines = LineIndex::new(original);
+    // The macro pass keeps every newline where it was: the lines are the
+    // original's. The parse may blank bodies in its text: a copy.
+    let lines = LineIndex::new(neutral);
+    let mut text = neutral.to_vec();
     let tree = parse_outside(&mut text, left_out, &lines, None).ok_or_else(Vec::new)?;
     let misled = left_out_not_bodies(&tree, left_out);
     match misled.is_empty() {
@@ -165,7 +168,7 @@ fn parse_outside(
     earlier: Option<&Tree>,
 ) -> Option<Tree> {
     let mut skipped = vec![true; left_out.len()];
-    if left_out.len() > MAX_SKIPPED_BODIES {
+    if blanks_some(left_out) {
         let mut widest: Vec<usize> = (0..left_out.len()).collect();
         widest.sort_by_key(|&i| (std::cmp::Reverse(left_out[i].close - left_out[i].open), i));
         for &i in &widest[MAX_SKIPPED_BODIES..] {
@@ -206,6 +209,12 @@ fn parse_outside(
         }
         tree
     })
+}
+
+/// Whether `parse_outside` blanks some of the bodies `left_out` in its text
+/// (more than it skips).
+fn blanks_some(left_out: &[BodyCandidate]) -> bool {
+    left_out.len() > MAX_SKIPPED_BODIES
 }
 
 /// The row and column (both from 0) of a byte offset, as tree-sitter counts

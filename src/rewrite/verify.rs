@@ -31,14 +31,18 @@ pub fn parses_no_worse(before_errors: usize, after: &[u8]) -> bool {
 /// does not hold as a function's is read as written on both sides, as
 /// `parse_skeleton` does; when that fails too, both are parsed whole.
 pub fn rewrite_parses_no_worse(before: &[u8], after: &[u8], edits: &[Edit]) -> bool {
-    let (mut left_before, mut left_after) = untouched_bodies(before, after, edits);
+    // The macro pass of each side, made once for the bodies and the counts.
+    let neutral_before = neutralise(before, MacroTable::builtin());
+    let neutral_after = neutralise(after, MacroTable::builtin());
+    let (mut left_before, mut left_after) =
+        untouched_bodies((before, &neutral_before), (after, &neutral_after), edits);
     for _attempt in 0..2 {
         if left_before.is_empty() {
             break;
         }
         let misled = match (
-            skeleton_error_count(before, &left_before),
-            skeleton_error_count(after, &left_after),
+            skeleton_error_count(&neutral_before, &left_before),
+            skeleton_error_count(&neutral_after, &left_after),
         ) {
             (Ok(b), Ok(a)) => return a <= b,
             (b, a) => {
@@ -63,20 +67,21 @@ pub fn rewrite_parses_no_worse(before: &[u8], after: &[u8], edits: &[Edit]) -> b
 
 /// The candidate bodies (`skeleton::body_candidates`) of `before` that no
 /// edit touches and that are, moved by the edits before them, candidate
-/// bodies of `after` with the same text: in `before`, and in `after`.
+/// bodies of `after` with the same text: in `before`, and in `after`. Each
+/// side is given as written and after the macro pass.
 fn untouched_bodies(
-    before: &[u8],
-    after: &[u8],
+    (before, neutral_before): (&[u8], &[u8]),
+    (after, neutral_after): (&[u8], &[u8]),
     edits: &[Edit],
 ) -> (Vec<BodyCandidate>, Vec<BodyCandidate>) {
-    let in_after = body_candidates(&neutralise(after, MacroTable::builtin()));
+    let in_after = body_candidates(neutral_after);
     let mut left_before = Vec::new();
     let mut left_after = Vec::new();
     // The candidates and the edits are both in file order: one sweep keeps
     // the shift of the edits wholly before the candidate's region.
     let mut shift: isize = 0;
     let mut next = 0;
-    for c in body_candidates(&neutralise(before, MacroTable::builtin())) {
+    for c in body_candidates(neutral_before) {
         let (start, end) = (c.region.start, c.close + 1);
         while let Some(e) = edits.get(next).filter(|e| e.end < start) {
             shift += e.text.len() as isize - (e.end - e.start) as isize;
@@ -109,6 +114,17 @@ mod tests {
 
     const FILE: &str = "int a;\n\nstatic int one(int x)\n{\n\treturn put_page(x);\n}\n\nstatic int broken(int x)\n{\n\treturn x +;\n}\n\nstatic int three(int x)\n{\n\treturn x;\n}\n";
 
+    /// `untouched_bodies` of two texts, each with its macro pass.
+    fn untouched(
+        before: &[u8],
+        after: &[u8],
+        edits: &[Edit],
+    ) -> (Vec<BodyCandidate>, Vec<BodyCandidate>) {
+        let table = MacroTable::builtin();
+        let (neutral_before, neutral_after) = (neutralise(before, table), neutralise(after, table));
+        untouched_bodies((before, &neutral_before), (after, &neutral_after), edits)
+    }
+
     /// `FILE` with `from` replaced by `to` (once), and the edit.
     fn edited(from: &str, to: &str) -> (Vec<u8>, Vec<Edit>) {
         let start = FILE.find(from).unwrap();
@@ -127,7 +143,7 @@ mod tests {
         // sides, and the edit (which moves it) adds none.
         let (after, edits) = edited("put_page(x)", "unpin_user_page(x)\n\t\t/* moved */");
         assert!(rewrite_parses_no_worse(FILE.as_bytes(), &after, &edits));
-        let (left_before, left_after) = untouched_bodies(FILE.as_bytes(), &after, &edits);
+        let (left_before, left_after) = untouched(FILE.as_bytes(), &after, &edits);
         assert_eq!(left_before.len(), 2);
         assert_eq!(left_after.len(), 2);
         assert!(left_after[0].open > left_before[0].open);
@@ -140,7 +156,7 @@ mod tests {
             text: b"\n".to_vec(),
         }];
         let after = crate::rewrite::apply_edits(FILE.as_bytes(), &edits);
-        let (left_before, left_after) = untouched_bodies(FILE.as_bytes(), &after, &edits);
+        let (left_before, left_after) = untouched(FILE.as_bytes(), &after, &edits);
         assert_eq!(left_before.len(), 1);
         assert_eq!(left_after[0].open, left_before[0].open + 1);
         assert!(rewrite_parses_no_worse(FILE.as_bytes(), &after, &edits));
@@ -163,13 +179,17 @@ mod tests {
                 text: to.as_bytes().to_vec(),
             }];
             let after = crate::rewrite::apply_edits(file.as_bytes(), &edits);
-            let (left_before, left_after) = untouched_bodies(file.as_bytes(), &after, &edits);
+            let (left_before, left_after) = untouched(file.as_bytes(), &after, &edits);
             assert_eq!(left_before.len(), 3);
+            let neutral = |text: &[u8]| neutralise(text, MacroTable::builtin());
             assert_eq!(
-                skeleton_error_count(file.as_bytes(), &left_before),
+                skeleton_error_count(&neutral(file.as_bytes()), &left_before),
                 Err(vec![0])
             );
-            assert_eq!(skeleton_error_count(&after, &left_after), Err(vec![0]));
+            assert_eq!(
+                skeleton_error_count(&neutral(&after), &left_after),
+                Err(vec![0])
+            );
             rewrite_parses_no_worse(file.as_bytes(), &after, &edits)
         };
         assert!(check("unpin_user_page(x)"));

@@ -9,7 +9,7 @@
 
 use super::iso::IsoSet;
 use super::pattern::{
-    expand_alternatives, metavariables, parse_pattern, parse_template, SnippetError,
+    expand_alternatives, metavariables, parse_snippet_root, parse_template, SnippetError,
 };
 use super::raw::{RawAcquire, RawRelease, RawRule};
 use super::*;
@@ -212,7 +212,7 @@ pub(crate) fn build_patterns(source: &str, isos: &IsoSet) -> Result<Vec<Pattern>
             }
         };
         // The snippet as written must parse before its shapes are made.
-        parse_pattern(&e.source).map_err(located)?;
+        let first = parse_snippet_root(&e.source).map_err(located)?;
         let mut choices = BTreeMap::new();
         for (name, branches) in &e.choices {
             let mut alternatives = Vec::new();
@@ -222,7 +222,7 @@ pub(crate) fn build_patterns(source: &str, isos: &IsoSet) -> Result<Vec<Pattern>
             choices.insert(name.clone(), alternatives);
         }
         let shapes = isos
-            .expand(&e.source)
+            .expand(&e.source, first)
             .map_err(|message| SnippetError { offset: 0, message })?;
         for mut shape in shapes {
             shape.choices = choices.clone();

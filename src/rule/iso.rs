@@ -255,11 +255,10 @@ impl IsoSet {
     }
 
     /// Every shape of a pattern the isomorphisms make equivalent, the
-    /// pattern itself first, parsed. Each shape is parsed once: its tree
-    /// gives its key, the shapes one step away for every isomorphism, and
-    /// the pattern.
-    pub fn expand(&self, source: &str) -> Result<Vec<Pattern>, String> {
-        let first = parse_snippet_root(source).map_err(|e| e.message)?;
+    /// pattern itself first, parsed (`first`, the caller's parse of
+    /// `source`). Each shape is parsed once: its tree gives its key, the
+    /// shapes one step away for every isomorphism, and the pattern.
+    pub(crate) fn expand(&self, source: &str, first: Snippet) -> Result<Vec<Pattern>, String> {
         let mut seen = BTreeSet::new();
         seen.insert(shape_key(&first));
         let mut out = vec![source.trim().to_string()];
@@ -480,9 +479,10 @@ code = "i > n"
         let sources = |shapes: Vec<Pattern>| -> Vec<String> {
             shapes.into_iter().map(|p| p.source).collect()
         };
-        let shapes = sources(set.expand("if ($i < $n) f($i);").unwrap());
+        let expand = |source: &str| set.expand(source, parse_snippet_root(source).unwrap());
+        let shapes = sources(expand("if ($i < $n) f($i);").unwrap());
         assert_eq!(shapes, ["if ($i < $n) f($i);", "if ($n > $i) f($i);"]);
-        let back = sources(set.expand("$n > $i").unwrap());
+        let back = sources(expand("$n > $i").unwrap());
         assert_eq!(back, ["$n > $i", "$i < $n"]);
         assert!(IsoSet::parse("iso.toml", FILE).is_err());
     }

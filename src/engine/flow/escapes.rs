@@ -7,7 +7,7 @@ use super::collect::MatchSite;
 use super::guards::{Answer, Guards};
 use super::ids::{FuncId, UnitId};
 use super::objects::{self, ObjectTrace};
-use super::propagate::{stored_units, Constraints, Walk};
+use super::propagate::{stored_units, Constraints};
 use super::reads::{Enclosing, Reach, ReleaseReads};
 use super::summaries::{is_macro_name, IdentityUse};
 use super::values::{alias_loc, element_field_home, element_home};
@@ -933,24 +933,30 @@ fn check_call<'t>(
 /// value passed to one leaves the flow, unless every definition of the
 /// macro in the files read only reads that argument.
 fn unknown_walks(cx: &mut FlowContext) {
-    let walks: Vec<(FuncId, Walk)> = cx
-        .funcs
-        .iter_enumerated()
-        .flat_map(|(g, f)| f.constraints.walks.iter().map(move |w| (g, w.clone())))
-        .collect();
-    for (g, walk) in walks {
-        for (position, &arg) in walk.args.iter().enumerate() {
-            let v = cx.eval(g, arg, 0);
-            if v.is_empty() || cx.macro_use(&walk.name, position) == Some(IdentityUse::Read) {
-                continue;
+    let mut found = Vec::new();
+    for (g, f) in cx.funcs.iter_enumerated() {
+        for walk in f
+            .constraints
+            .walks
+            .iter()
+            .filter(|w| w.mentions.hot(g, &cx.hot))
+        {
+            for (position, &arg) in walk.args.iter().enumerate() {
+                let v = cx.eval(g, arg, 0);
+                if v.is_empty() || cx.macro_use(&walk.name, position) == Some(IdentityUse::Read) {
+                    continue;
+                }
+                let why = Blocker::WalkedBy {
+                    iterator: walk.name.clone(),
+                    place: cx.place(g, walk.node),
+                };
+                found.push((v.units(), why));
             }
-            let why = Blocker::WalkedBy {
-                iterator: walk.name.clone(),
-                place: cx.place(g, walk.node),
-            };
-            for u in v.units() {
-                push_unique(&mut cx.units[u].escapes, why.clone());
-            }
+        }
+    }
+    for (units, why) in found {
+        for u in units {
+            push_unique(&mut cx.units[u].escapes, why.clone());
         }
     }
 }

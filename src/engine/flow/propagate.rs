@@ -414,11 +414,13 @@ fn iterator_macro<'s>(n: Node, src: &'s [u8]) -> Option<&'s str> {
 /// A loop headed by an iterator macro the flow vocabulary does not list
 /// (`for_each_sgt_page(page, iter, sgt)`, a driver's own): what it walks
 /// and which of its arguments receive what it walks are unknown.
-#[derive(Clone, Debug)]
 pub(crate) struct Walk<'t> {
     pub node: Node<'t>,
     pub name: String,
     pub args: Vec<Node<'t>>,
+    /// What the arguments mention: a loop that names nothing tracked
+    /// hands nothing tracked on.
+    pub mentions: Mentions,
 }
 
 /// The loops of a function headed by an iterator macro the vocabulary
@@ -431,10 +433,12 @@ fn unknown_walks<'t>(engine: &Engine, nodes: &[Node<'t>], src: &[u8]) -> Vec<Wal
             if engine.pack.flow.iterators.contains_key(name) {
                 return None;
             }
+            let args = n.field("condition").map(comma_operands).unwrap_or_default();
             Some(Walk {
                 node: n,
                 name: name.to_string(),
-                args: n.field("condition").map(comma_operands).unwrap_or_default(),
+                mentions: Mentions::of(&args, src),
+                args,
             })
         })
         .collect()
