@@ -1,9 +1,16 @@
-//! What a call reaches: the definition its name resolves to (a `static`
-//! definition in the calling file first, else the one global definition;
-//! through a macro that only forwards its arguments, the function it
-//! forwards to), or every function an ops table stores in the struct field
-//! it calls through; and where a function's address is taken outside any
-//! body.
+//! What a call reaches: the definitions its name resolves to (the
+//! `static` definitions in the calling file first, else the global ones of
+//! one file; through a macro that only forwards its arguments, the function
+//! it forwards to), or every function an ops table stores in the struct
+//! field it calls through; and where a function's address is taken outside
+//! any body.
+//!
+//! One file may define a name more than once, each under its own
+//! preprocessor condition (`#ifdef CONFIG_X` ... `#else` ... `#endif`).
+//! The parse reads every variant and a build compiles one, so a call
+//! reaches all of them: a conversion that rewrote the release of one
+//! variant and left the other's would be half done in the other
+//! configuration.
 
 use super::ids::{FileId, FuncId};
 use super::{text, FlowContext, Needs};
@@ -20,9 +27,13 @@ pub(crate) enum Unresolved {
     Vocabulary,
     /// No definition was read.
     Undefined,
-    /// Several global definitions were read.
+    /// Global definitions were read in more than one file.
     Ambiguous,
 }
+
+/// The definitions one call by name reaches: one, or the variants of one
+/// file (see the module's documentation), in the order the file holds them.
+pub(crate) type Definitions = Vec<FuncId>;
 
 impl<'a, 't> FlowContext<'a, 't> {
     /// The definitions a call may reach: the one it names, or every function
@@ -32,9 +43,7 @@ impl<'a, 't> FlowContext<'a, 't> {
         if let Some(name) = call.callee_name(src) {
             return self
                 .resolve(func, &String::from_utf8_lossy(name))
-                .ok()
-                .into_iter()
-                .collect();
+                .unwrap_or_default();
         }
         let Some((s, f)) = self.callee_slot(func, call) else {
             return Vec::new();
@@ -42,7 +51,7 @@ impl<'a, 't> FlowContext<'a, 't> {
         let mut out = Vec::new();
         for (file, name) in self.ops.get(&(s, f)).map(Vec::as_slice).unwrap_or(&[]) {
             if let Some(defs) = self.by_name.get(name) {
-                out.extend(self.pick_definition(defs, *file).ok());
+                out.extend(self.pick_definition(defs, *file).unwrap_or_default());
             }
         }
         out.sort();
@@ -50,18 +59,23 @@ impl<'a, 't> FlowContext<'a, 't> {
         out
     }
 
-    /// Of several definitions of one name, the one in `file`, else the one
-    /// definition visible from it: a global one, or a `static inline` one
-    /// of a driver's own header (in the file's directory or one above it).
-    /// The helpers of the kernel's shared headers (`include/`) are not
-    /// followed: included everywhere and followed context-insensitively,
+    /// Of several definitions of one name, those in `file`, else those
+    /// visible from it: global ones, or `static inline` ones of a driver's
+    /// own header (in the file's directory or one above it), all in one
+    /// file. The helpers of the kernel's shared headers (`include/`) are
+    /// not followed: included everywhere and followed context-insensitively,
     /// they would join every flow that calls them.
-    fn pick_definition(&self, defs: &[FuncId], file: FileId) -> Result<FuncId, Unresolved> {
-        if let Some(&d) = defs.iter().find(|&&d| self.funcs[d].file == file) {
-            return Ok(d);
+    fn pick_definition(&self, defs: &[FuncId], file: FileId) -> Result<Definitions, Unresolved> {
+        let own: Definitions = defs
+            .iter()
+            .copied()
+            .filter(|&d| self.funcs[d].file == file)
+            .collect();
+        if !own.is_empty() {
+            return Ok(own);
         }
         let from = self.files[file.index()].path;
-        let globals: Vec<FuncId> = defs
+        let globals: Definitions = defs
             .iter()
             .copied()
             .filter(|&d| {
@@ -70,10 +84,11 @@ impl<'a, 't> FlowContext<'a, 't> {
                     || (!f.file_local && local_header(self.files[f.file.index()].path, from))
             })
             .collect();
-        match globals.len() {
-            1 => Ok(globals[0]),
-            0 => Err(Unresolved::Undefined),
-            _ => Err(Unresolved::Ambiguous),
+        let home = self.funcs[*globals.first().ok_or(Unresolved::Undefined)?].file;
+        if globals.iter().all(|&d| self.funcs[d].file == home) {
+            Ok(globals)
+        } else {
+            Err(Unresolved::Ambiguous)
         }
     }
 
@@ -132,8 +147,8 @@ impl<'a, 't> FlowContext<'a, 't> {
             .collect()
     }
 
-    /// The definition a call in function `func` to `name` reaches.
-    pub fn resolve(&self, func: FuncId, name: &str) -> Result<FuncId, Unresolved> {
+    /// The definitions a call in function `func` to `name` reaches.
+    pub fn resolve(&self, func: FuncId, name: &str) -> Result<Definitions, Unresolved> {
         // The vocabulary is described by the rules; its definitions (mm/gup.c
         // and friends) are never followed.
         if self.engine.is_vocabulary(name) {

@@ -2,7 +2,7 @@
 //! (`Info::others`), stores and calls the analysis cannot follow (escapes),
 //! evidence for a pin from the vocabulary, and what to read next (`Needs`).
 
-use super::calls::Unresolved;
+use super::calls::{Definitions, Unresolved};
 use super::collect::MatchSite;
 use super::guards::{Answer, Guards};
 use super::ids::{FuncId, UnitId};
@@ -1108,7 +1108,7 @@ fn named_call(
     let at = cx.place_at(func, call.node);
     let place = at.to_string();
     let resolved = cx.resolve(func, c);
-    let (macro_use, helper_use) = undefined_use(cx, resolved, c, position, v.arrays.is_empty());
+    let (macro_use, helper_use) = undefined_use(cx, &resolved, c, position, v.arrays.is_empty());
     let handed = cx.funcs[func].constraints.handed.is_handed(call.node);
     let known_use = flow.is_use(c)
         || flow.is_element_call(c)
@@ -1170,7 +1170,7 @@ fn named_call(
 /// an array) a shared header's `static inline` helper that only reads it.
 pub(super) fn undefined_use(
     cx: &FlowContext,
-    resolved: Result<FuncId, Unresolved>,
+    resolved: &Result<Definitions, Unresolved>,
     c: &str,
     position: usize,
     page: bool,

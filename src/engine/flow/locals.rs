@@ -178,7 +178,9 @@ fn handed(cx: &FlowContext, func: FuncId, arg: Node, depth: usize) -> bool {
     };
     let callee = String::from_utf8_lossy(callee).into_owned();
     match cx.resolve(func, &callee) {
-        Ok(g) => parameter_stays(cx, g, position, depth + 1),
+        Ok(defs) => defs
+            .into_iter()
+            .all(|g| parameter_stays(cx, g, position, depth + 1)),
         Err(super::calls::Unresolved::Ambiguous) => false,
         Err(unread) => {
             let read = match (unread, cx.macro_use(&callee, position)) {
@@ -415,31 +417,32 @@ fn carries(cx: &FlowContext, func: FuncId, value: Node, origin: &Origin) -> bool
     let flow = &cx.engine.pack.flow;
     let mut found = false;
     crate::c::syntax::preorder(value, |n| {
-        let loc = match n.kind_str() {
-            "identifier" | "field_expression" => cx.loc_of(func, n),
+        let locs: Vec<Loc> = match n.kind_str() {
+            "identifier" | "field_expression" => cx.loc_of(func, n).into_iter().collect(),
             "call_expression" => {
                 let callee = crate::c::syntax::Call::new(n)
                     .and_then(|c| c.callee_name(src))
                     .map(|c| String::from_utf8_lossy(c).into_owned());
                 match callee.as_deref().map(|c| (c, cx.resolve(func, c))) {
-                    Some((_, Ok(g))) => Some(Loc::Ret(g)),
-                    Some((_, Err(super::calls::Unresolved::Vocabulary))) => None,
+                    Some((_, Ok(defs))) => defs.into_iter().map(Loc::Ret).collect(),
+                    Some((_, Err(super::calls::Unresolved::Vocabulary))) => Vec::new(),
                     Some((c, Err(_)))
                         if flow.transparent.contains(c) || flow.identities.contains(c) =>
                     {
-                        None
+                        Vec::new()
                     }
                     _ => {
                         found = true;
-                        None
+                        Vec::new()
                     }
                 }
             }
-            _ => None,
+            _ => Vec::new(),
         };
-        found |= loc
-            .and_then(|l| cx.locs.get(&l))
-            .is_some_and(|i| i.others.contains(origin));
+        found |= locs
+            .iter()
+            .filter_map(|l| cx.locs.get(l))
+            .any(|i| i.others.contains(origin));
         !found
     });
     found

@@ -9,8 +9,9 @@
 //!   fills it is the caller's array too), elements (`pages[i]`,
 //!   `*(pages + i)`), pointer arithmetic, `&page`;
 //! * function parameters and return values (`Loc::Ret`) of functions the
-//!   parsed files define (a `static` definition in the calling file first,
-//!   else the one global definition);
+//!   parsed files define (the `static` definitions in the calling file
+//!   first, else the global ones of one file; every variant a file defines
+//!   under its own `#ifdef` branch);
 //! * struct fields (`Loc::Field`), identified by struct type and field name
 //!   (`types.rs`), in whatever function and file they are read or written.
 //!

@@ -102,7 +102,7 @@ impl UnfollowedArgument<'_> {
             !v.pages.is_empty() && v.arrays.is_empty()
         };
         let read = |c: &str| {
-            let uses = super::escapes::undefined_use(cx, cx.resolve(func, c), c, position, page);
+            let uses = super::escapes::undefined_use(cx, &cx.resolve(func, c), c, position, page);
             uses.0 == Some(IdentityUse::Read) || uses.1 == Some(IdentityUse::Read)
         };
         (page && cx.is_identity(func, arg)) || self.callee.as_deref().is_some_and(read)
