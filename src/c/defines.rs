@@ -94,6 +94,43 @@ impl MacroDef {
             .then_some(callee.as_str())
     }
 
+    /// The struct members the body names after `->` or `.`, each once, in
+    /// body order, with the position of the parameter the member is
+    /// reached from when it follows one directly (`(b)->pages`, `b.pages`);
+    /// `None` when it follows anything else (`(b)->ring.pages`, a global).
+    pub fn members(&self) -> Vec<MemberReach> {
+        let body = &self.body;
+        let mut out: Vec<MemberReach> = Vec::new();
+        for (i, tok) in body.iter().enumerate() {
+            let Token::Ident(member) = tok else {
+                continue;
+            };
+            let Some(Token::Punct(arrow)) = i.checked_sub(1).and_then(|j| body.get(j)) else {
+                continue;
+            };
+            if arrow != "->" && arrow != "." {
+                continue;
+            }
+            // What the member follows, through the parentheses around it.
+            let mut at = i - 1;
+            while at > 0 && matches!(&body[at - 1], Token::Punct(p) if p == ")") {
+                at -= 1;
+            }
+            let from = match at.checked_sub(1).map(|j| &body[j]) {
+                Some(Token::Ident(name)) => self.params.iter().position(|p| p == name),
+                _ => None,
+            };
+            let reach = MemberReach {
+                member: member.clone(),
+                from,
+            };
+            if !out.contains(&reach) {
+                out.push(reach);
+            }
+        }
+        out
+    }
+
     /// The body's name for argument number `position` of a use.
     pub fn param_at(&self, position: usize) -> Option<&str> {
         self.params
@@ -101,6 +138,14 @@ impl MacroDef {
             .map(String::as_str)
             .or(self.variadic.as_deref())
     }
+}
+
+/// A struct member a macro's body names (`MacroDef::members`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberReach {
+    pub member: String,
+    /// The position of the parameter the member directly follows.
+    pub from: Option<usize>,
 }
 
 /// Where a file's function-like macro definitions may begin: the lines
@@ -164,6 +209,15 @@ impl DefineIndex {
             }
         }
         out
+    }
+
+    /// Every function-like macro definition of `src` (the bytes this index
+    /// was built from), in file order.
+    pub fn definitions(&self, src: &[u8]) -> Vec<MacroDef> {
+        self.heads
+            .iter()
+            .filter_map(|&(line, _, _)| definition(src, line, logical_line_end(src, line)))
+            .collect()
     }
 
     /// The function-like macro definitions of `name` in `src` (the bytes
@@ -437,5 +491,31 @@ x = 1; # define not_at_line_start(z) z\n#define\tbare(\n#define nocall 1\n#defin
         // definition of `late` in its own right.
         assert_eq!(definitions_of(src, "late").len(), 2);
         assert!(definitions_of(src, "not_at_line_start").is_empty());
+    }
+
+    #[test]
+    fn members_say_which_parameter_they_are_reached_from() {
+        let src = b"#define ring_page(r, i) ((r)->pages[i])
+#define deep(q) ((q)->ring.pages + g.count)
+#define plain(x) x
+";
+        let all = DefineIndex::of(src).definitions(src);
+        let names: Vec<&str> = all.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, ["ring_page", "deep", "plain"]);
+        let reach = |member: &str, from: Option<usize>| MemberReach {
+            member: member.to_string(),
+            from,
+        };
+        assert_eq!(all[0].members(), [reach("pages", Some(0))]);
+        // `pages` follows `ring`, not a parameter; `g` is no parameter.
+        assert_eq!(
+            all[1].members(),
+            [
+                reach("ring", Some(0)),
+                reach("pages", None),
+                reach("count", None)
+            ]
+        );
+        assert!(all[2].members().is_empty());
     }
 }

@@ -333,6 +333,11 @@ impl Parsed {
         self.defines.definitions_of(&self.original, name)
     }
 
+    /// Every function-like macro definition of this file, in file order.
+    pub fn all_macro_definitions(&self) -> Vec<MacroDef> {
+        self.defines.definitions(&self.original)
+    }
+
     /// The names of this file's function-like macros whose body begins with
     /// a call: those that may forward to a function
     /// (`MacroDef::forwarded_to`).

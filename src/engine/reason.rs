@@ -119,6 +119,15 @@ pub enum Blocker {
     /// macro the analysis does not know: what the loop hands its other
     /// arguments is unknown.
     WalkedBy { iterator: String, place: String },
+    /// A struct field holding the pages is named inside the body of a
+    /// function-like macro used with the field's struct (`PUT_ALL(buf)`
+    /// whose body releases `(b)->pages[i]`): what the body does with them
+    /// is not followed.
+    ReachedInMacro {
+        field: String,
+        macro_name: String,
+        place: String,
+    },
     /// No release of the pages was found.
     NoRelease,
     /// The pages come from `pin_user_pages*()`.

@@ -202,6 +202,14 @@ impl fmt::Display for Blocker {
                 f,
                 "the pages are walked by the iterator macro {iterator}() ({place}), which pinpatch does not follow"
             ),
+            Blocker::ReachedInMacro {
+                field,
+                macro_name,
+                place,
+            } => write!(
+                f,
+                "the pages in {field} are reached inside the macro {macro_name}() ({place}), which pinpatch does not follow"
+            ),
             Blocker::NoRelease => write!(f, "no release of these pages was found"),
             Blocker::AlreadyPinned => {
                 write!(f, "the pages are already pinned with pin_user_pages*()")

@@ -8,6 +8,7 @@ use super::ids::{FileId, FuncId, IdVec, UnitId};
 use super::propagate::FunctionConstraints;
 use super::values::root_of;
 use super::{text, FlowContext, Func, Globals, Hot, Loc, ProgramFile, UnitState, Val};
+use crate::c::defines::MemberReach;
 use crate::c::skeleton::{left_out_at, BodyCandidate};
 use crate::c::syntax::{functions, preorder, shape, Call, ExprShape, FunctionDef};
 use crate::c::NodeExt;
@@ -91,6 +92,9 @@ pub struct FileFacts<'t> {
     /// written (`struct zpci_aift *aift;`): what its functions read
     /// through a global has that type, unless they declare the name too.
     globals: Vec<(String, String)>,
+    /// Its function-like macros whose bodies name struct members, with
+    /// those members (`escapes::fields_in_macros`).
+    pub(crate) macro_members: Vec<(String, Vec<MemberReach>)>,
 }
 
 /// One function of a file, and its body once it has been looked at.
@@ -222,6 +226,14 @@ impl<'t> FileFacts<'t> {
             file_scope,
             ops_slots: ops_slots(f.parsed.tree.root_node(), src),
             globals: crate::engine::types::global_type_names(f.parsed.tree.root_node(), src),
+            macro_members: f
+                .parsed
+                .all_macro_definitions()
+                .into_iter()
+                .map(|def| (def.members(), def.name))
+                .filter(|(members, _)| !members.is_empty())
+                .map(|(members, name)| (name, members))
+                .collect(),
         }
     }
 

@@ -12,6 +12,7 @@ use super::reads::{Enclosing, Reach, ReleaseReads};
 use super::summaries::{is_macro_name, IdentityUse};
 use super::values::{alias_loc, element_field_home, element_home};
 use super::{push_unique, text, FlowContext, Loc, Need, Needs, Val};
+use crate::c::defines::MemberReach;
 use crate::c::syntax::{shape, strip, Assignment, Call, ExprShape};
 use crate::c::NodeExt;
 use crate::engine::reason::{Blocker, Origin, Place, Separation};
@@ -80,6 +81,7 @@ pub(crate) fn collect<'t>(
         );
     }
     unknown_walks(cx);
+    fields_in_macros(cx, k);
     block_mixed_storage(cx, scanned, k, releases, mixed);
     // Returns of pages: the function's callers must be read. Another
     // value a function that returns pages may return (`return copy;`) is a
@@ -702,19 +704,22 @@ fn separate_by_branch<'t>(
     Some((reach, separation))
 }
 
-/// Fields that hold pages: every struct field read or written elsewhere is
-/// a need.
-fn tracked_fields(cx: &mut FlowContext) {
-    let fields: Vec<(String, String)> = cx
-        .locs
+/// The (struct, field) pairs that hold a unit's pages or arrays.
+fn tracked_field_pairs(cx: &FlowContext) -> Vec<(String, String)> {
+    cx.locs
         .iter()
         .filter(|(_, i)| !i.arrays.is_empty() || !i.pages.is_empty())
         .filter_map(|(l, _)| match l {
             Loc::Field(s, f) => Some((s.clone(), f.clone())),
             _ => None,
         })
-        .collect();
-    for (s, f) in fields {
+        .collect()
+}
+
+/// Fields that hold pages: every struct field read or written elsewhere is
+/// a need.
+fn tracked_fields(cx: &mut FlowContext) {
+    for (s, f) in tracked_field_pairs(cx) {
         let v = cx.val_of(&Loc::Field(s.clone(), f.clone()));
         need_field(cx, &s, &f, &v.units());
     }
@@ -951,6 +956,128 @@ fn unknown_walks(cx: &mut FlowContext) {
                     place: cx.place(g, walk.node),
                 };
                 found.push((v.units(), why));
+            }
+        }
+    }
+    for (units, why) in found {
+        for u in units {
+            push_unique(&mut cx.units[u].escapes, why.clone());
+        }
+    }
+}
+
+/// Function-like macros whose bodies name a struct field that holds pages
+/// (`#define buf_page(b, i) ((b)->pages[i])`, or `PUT_ALL(b)` whose body
+/// releases `(b)->pages[i]`): the macro pass does not expand them, so what
+/// such a body does with the pages is not followed, and a release in it
+/// would stay while the rest of the flow converts. A use of one in a
+/// function the analysis reads makes the field's units escape. The field
+/// is the one of the argument's struct when the body reaches it from that
+/// parameter and the argument's type is known, else every tracked field of
+/// that name.
+fn fields_in_macros(cx: &mut FlowContext, k: &Constraints) {
+    let tracked = tracked_field_pairs(cx);
+    if tracked.is_empty() {
+        return;
+    }
+    // The tracked fields a member name may be (under any union spelling).
+    let fields_named = |cx: &FlowContext, member: &str| -> Vec<(String, String)> {
+        tracked
+            .iter()
+            .filter(|(s, f)| f == member || cx.types.canonical_field(s, member) == *f)
+            .cloned()
+            .collect()
+    };
+    // A function of that name read, or one the vocabulary describes, is
+    // what a call of the name reaches.
+    let flow = &cx.engine.pack.flow;
+    let followed = |name: &str| {
+        cx.by_name.contains_key(name)
+            || cx.engine.is_vocabulary(name)
+            || flow.is_use(name)
+            || flow.is_element_call(name)
+    };
+    // The macros, the members of tracked fields they name, and whether
+    // every definition is in a `.c` file (its uses are in that file).
+    let mut reaching: BTreeMap<String, (Vec<MemberReach>, bool)> = BTreeMap::new();
+    for (file, facts) in cx.files.iter().zip(cx.facts.iter()) {
+        for (name, members) in &facts.macro_members {
+            if followed(name) {
+                continue;
+            }
+            let wanted: Vec<&MemberReach> = members
+                .iter()
+                .filter(|m| !fields_named(cx, &m.member).is_empty())
+                .collect();
+            if wanted.is_empty() {
+                continue;
+            }
+            let entry = reaching
+                .entry(name.clone())
+                .or_insert_with(|| (Vec::new(), true));
+            entry.1 &= file.path.ends_with(".c");
+            for m in wanted {
+                if !entry.0.contains(m) {
+                    entry.0.push(m.clone());
+                }
+            }
+        }
+    }
+    if reaching.is_empty() {
+        return;
+    }
+    // Its uses are read like a followed function's callers: a function that
+    // uses it without naming the field then takes part too.
+    for (name, (members, file_local)) in &reaching {
+        let units: BTreeSet<UnitId> = members
+            .iter()
+            .flat_map(|m| fields_named(cx, &m.member))
+            .filter_map(|(s, f)| cx.locs.get(&Loc::Field(s, f)))
+            .flat_map(|info| info.arrays.iter().chain(&info.pages).copied())
+            .collect();
+        if !units.is_empty() {
+            cx.ask_callers(name.clone(), *file_local, &units);
+        }
+    }
+    let mut found: Vec<(BTreeSet<UnitId>, Blocker)> = Vec::new();
+    for (i, (func, call)) in k.calls.iter().enumerate() {
+        let src = cx.src(*func);
+        let Some(name) = call.callee_name(src).map(String::from_utf8_lossy) else {
+            continue;
+        };
+        let Some((members, _)) = reaching.get(name.as_ref()) else {
+            continue;
+        };
+        if !k.call_targets[i].is_empty() {
+            continue;
+        }
+        for m in members {
+            let owner = m
+                .from
+                .and_then(|p| k.call_args[i].get(p))
+                .and_then(|&arg| cx.type_of(*func, arg));
+            let locs: Vec<(String, String)> = match owner {
+                Some(s) => {
+                    let f = cx.types.canonical_field(&s, &m.member);
+                    vec![(s, f)]
+                }
+                None => fields_named(cx, &m.member),
+            };
+            for (s, f) in locs {
+                let Some(info) = cx.locs.get(&Loc::Field(s.clone(), f.clone())) else {
+                    continue;
+                };
+                let units: BTreeSet<UnitId> =
+                    info.arrays.iter().chain(&info.pages).copied().collect();
+                if units.is_empty() {
+                    continue;
+                }
+                let why = Blocker::ReachedInMacro {
+                    field: format!("{s}::{f}"),
+                    macro_name: name.to_string(),
+                    place: cx.place(*func, call.node),
+                };
+                found.push((units, why));
             }
         }
     }
