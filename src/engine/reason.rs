@@ -128,6 +128,9 @@ pub enum Blocker {
         macro_name: String,
         place: String,
     },
+    /// A field holding the pages is named through an expression whose
+    /// struct the analysis cannot tell (a macro's result).
+    UntypedFieldRead { expression: String, place: String },
     /// No release of the pages was found.
     NoRelease,
     /// The pages come from `pin_user_pages*()`.

@@ -210,6 +210,10 @@ impl fmt::Display for Blocker {
                 f,
                 "the pages in {field} are reached inside the macro {macro_name}() ({place}), which pinpatch does not follow"
             ),
+            Blocker::UntypedFieldRead { expression, place } => write!(
+                f,
+                "the pages may be reached through `{expression}` ({place}), whose struct pinpatch cannot tell"
+            ),
             Blocker::NoRelease => write!(f, "no release of these pages was found"),
             Blocker::AlreadyPinned => {
                 write!(f, "the pages are already pinned with pin_user_pages*()")

@@ -82,6 +82,7 @@ pub(crate) fn collect<'t>(
     }
     unknown_walks(cx);
     fields_in_macros(cx, k);
+    untyped_field_reads(cx, k);
     block_mixed_storage(cx, scanned, k, releases, mixed);
     // Returns of pages: the function's callers must be read. Another
     // value a function that returns pages may return (`return copy;`) is a
@@ -973,21 +974,15 @@ fn unknown_walks(cx: &mut FlowContext) {
 /// would stay while the rest of the flow converts. A use of one in a
 /// function the analysis reads makes the field's units escape. The field
 /// is the one of the argument's struct when the body reaches it from that
-/// parameter and the argument's type is known, else every tracked field of
-/// that name.
+/// parameter and the argument's type is known; else, as for any code that
+/// reaches a field (`read_for_needs`, `collect::Interest`), a field whose
+/// struct both the macro's file and the using function name. The
+/// vocabulary's element fields (`bv_page`) are its containers' business.
 fn fields_in_macros(cx: &mut FlowContext, k: &Constraints) {
-    let tracked = tracked_field_pairs(cx);
+    let tracked = TrackedFields::of(cx);
     if tracked.is_empty() {
         return;
     }
-    // The tracked fields a member name may be (under any union spelling).
-    let fields_named = |cx: &FlowContext, member: &str| -> Vec<(String, String)> {
-        tracked
-            .iter()
-            .filter(|(s, f)| f == member || cx.types.canonical_field(s, member) == *f)
-            .cloned()
-            .collect()
-    };
     // A function of that name read, or one the vocabulary describes, is
     // what a call of the name reaches.
     let flow = &cx.engine.pack.flow;
@@ -997,28 +992,34 @@ fn fields_in_macros(cx: &mut FlowContext, k: &Constraints) {
             || flow.is_use(name)
             || flow.is_element_call(name)
     };
-    // The macros, the members of tracked fields they name, and whether
-    // every definition is in a `.c` file (its uses are in that file).
-    let mut reaching: BTreeMap<String, (Vec<MemberReach>, bool)> = BTreeMap::new();
+    // The macros, the tracked fields their bodies may name (the member as
+    // written, and the fields whose struct a defining file names), and
+    // whether every definition is in a `.c` file (its uses are then there).
+    let mut reaching: BTreeMap<String, MacroReach> = BTreeMap::new();
     for (file, facts) in cx.files.iter().zip(cx.facts.iter()) {
         for (name, members) in &facts.macro_members {
             if followed(name) {
                 continue;
             }
-            let wanted: Vec<&MemberReach> = members
-                .iter()
-                .filter(|m| !fields_named(cx, &m.member).is_empty())
-                .collect();
-            if wanted.is_empty() {
-                continue;
-            }
-            let entry = reaching
-                .entry(name.clone())
-                .or_insert_with(|| (Vec::new(), true));
-            entry.1 &= file.path.ends_with(".c");
-            for m in wanted {
-                if !entry.0.contains(m) {
-                    entry.0.push(m.clone());
+            for m in members {
+                let fields: Vec<(String, String)> = tracked
+                    .named(&m.member)
+                    .iter()
+                    .filter(|(s, _)| names_struct(&file.parsed.original, s))
+                    .cloned()
+                    .collect();
+                if fields.is_empty() {
+                    continue;
+                }
+                let entry = reaching.entry(name.clone()).or_insert_with(|| MacroReach {
+                    members: Vec::new(),
+                    fields: BTreeSet::new(),
+                    file_local: true,
+                });
+                entry.file_local &= file.path.ends_with(".c");
+                entry.fields.extend(fields);
+                if !entry.members.contains(m) {
+                    entry.members.push(m.clone());
                 }
             }
         }
@@ -1028,15 +1029,14 @@ fn fields_in_macros(cx: &mut FlowContext, k: &Constraints) {
     }
     // Its uses are read like a followed function's callers: a function that
     // uses it without naming the field then takes part too.
-    for (name, (members, file_local)) in &reaching {
-        let units: BTreeSet<UnitId> = members
+    for (name, reach) in &reaching {
+        let units: BTreeSet<UnitId> = reach
+            .fields
             .iter()
-            .flat_map(|m| fields_named(cx, &m.member))
-            .filter_map(|(s, f)| cx.locs.get(&Loc::Field(s, f)))
-            .flat_map(|info| info.arrays.iter().chain(&info.pages).copied())
+            .flat_map(|(s, f)| cx.val_of(&Loc::Field(s.clone(), f.clone())).units())
             .collect();
         if !units.is_empty() {
-            cx.ask_callers(name.clone(), *file_local, &units);
+            cx.ask_callers(name.clone(), reach.file_local, &units);
         }
     }
     let mut found: Vec<(BTreeSet<UnitId>, Blocker)> = Vec::new();
@@ -1045,30 +1045,32 @@ fn fields_in_macros(cx: &mut FlowContext, k: &Constraints) {
         let Some(name) = call.callee_name(src).map(String::from_utf8_lossy) else {
             continue;
         };
-        let Some((members, _)) = reaching.get(name.as_ref()) else {
+        let Some(reach) = reaching.get(name.as_ref()) else {
             continue;
         };
         if !k.call_targets[i].is_empty() {
             continue;
         }
-        for m in members {
+        let body = &src[cx.funcs[*func].def.node.byte_range()];
+        for m in &reach.members {
             let owner = m
                 .from
                 .and_then(|p| k.call_args[i].get(p))
                 .and_then(|&arg| cx.type_of(*func, arg));
-            let locs: Vec<(String, String)> = match owner {
+            let fields: Vec<(String, String)> = match owner {
                 Some(s) => {
                     let f = cx.types.canonical_field(&s, &m.member);
                     vec![(s, f)]
                 }
-                None => fields_named(cx, &m.member),
+                None => tracked
+                    .named(&m.member)
+                    .iter()
+                    .filter(|field| reach.fields.contains(*field) && names_struct(body, &field.0))
+                    .cloned()
+                    .collect(),
             };
-            for (s, f) in locs {
-                let Some(info) = cx.locs.get(&Loc::Field(s.clone(), f.clone())) else {
-                    continue;
-                };
-                let units: BTreeSet<UnitId> =
-                    info.arrays.iter().chain(&info.pages).copied().collect();
+            for (s, f) in fields {
+                let units = cx.val_of(&Loc::Field(s.clone(), f.clone())).units();
                 if units.is_empty() {
                     continue;
                 }
@@ -1083,6 +1085,117 @@ fn fields_in_macros(cx: &mut FlowContext, k: &Constraints) {
     }
     for (units, why) in found {
         for u in units {
+            push_unique(&mut cx.units[u].escapes, why.clone());
+        }
+    }
+}
+
+/// What the bodies of one macro's definitions may reach (`fields_in_macros`).
+struct MacroReach {
+    members: Vec<MemberReach>,
+    fields: BTreeSet<(String, String)>,
+    file_local: bool,
+}
+
+/// The tracked fields by the member names they are spelled with (every
+/// member of a union), leaving out the vocabulary's element fields.
+struct TrackedFields {
+    by_member: HashMap<String, Vec<(String, String)>>,
+}
+
+impl TrackedFields {
+    fn of(cx: &FlowContext) -> TrackedFields {
+        let mut by_member: HashMap<String, Vec<(String, String)>> = HashMap::new();
+        for (s, f) in tracked_field_pairs(cx) {
+            for spelling in cx.types.spellings(&s, &f) {
+                if cx.engine.pack.flow.element_fields.contains(&spelling) {
+                    continue;
+                }
+                by_member
+                    .entry(spelling)
+                    .or_default()
+                    .push((s.clone(), f.clone()));
+            }
+        }
+        TrackedFields { by_member }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.by_member.is_empty()
+    }
+
+    /// The tracked fields a member name may be.
+    fn named(&self, member: &str) -> &[(String, String)] {
+        self.by_member.get(member).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Whether a text names a struct: its tag (the outer struct's, for an
+/// anonymous struct nested in it: `outer.inner`) as a whole word.
+fn names_struct(text: &[u8], strukt: &str) -> bool {
+    let tag = strukt.split('.').next().unwrap_or(strukt);
+    objects::mentions_word(text, tag.as_bytes())
+}
+
+/// A tracked field named through an expression whose struct the analysis
+/// cannot tell (`TOY_RING(dev)->pages[i]`, the base a macro's result): it
+/// may be the field of any struct with a field so named that the function
+/// names (as any code reaching a field does), and a release of what it
+/// holds would be tied to nothing. Those fields' units escape. Only the
+/// calls, assignments and returns that mention a tracked field are looked
+/// at.
+fn untyped_field_reads(cx: &mut FlowContext, k: &Constraints) {
+    let tracked = TrackedFields::of(cx);
+    if tracked.is_empty() {
+        return;
+    }
+    let mut roots: Vec<(FuncId, tree_sitter::Node)> = Vec::new();
+    for (i, (func, _)) in k.calls.iter().enumerate() {
+        if k.call_mentions[i].hot(*func, &cx.hot) {
+            roots.extend(k.call_args[i].iter().map(|&arg| (*func, arg)));
+        }
+    }
+    for (i, (func, asg)) in k.assignments.iter().enumerate() {
+        if k.assignment_mentions[i].hot(*func, &cx.hot) {
+            roots.push((*func, asg.lhs));
+            roots.push((*func, asg.rhs));
+        }
+    }
+    for (i, &(func, e)) in k.returns.iter().enumerate() {
+        if k.return_mentions[i].hot(func, &cx.hot) {
+            roots.push((func, e));
+        }
+    }
+    let mut found: Vec<((String, String), Blocker)> = Vec::new();
+    for (func, root) in roots {
+        let src = cx.src(func);
+        let body = &src[cx.funcs[func].def.node.byte_range()];
+        crate::c::syntax::preorder(root, |n| {
+            if n.kind_str() != "field_expression" {
+                return true;
+            }
+            let (Some(base), Some(field)) = (n.field("argument"), n.field("field")) else {
+                return true;
+            };
+            let name = String::from_utf8_lossy(&src[field.byte_range()]);
+            let fields: Vec<(String, String)> = tracked
+                .named(&name)
+                .iter()
+                .filter(|(s, _)| names_struct(body, s))
+                .cloned()
+                .collect();
+            if !fields.is_empty() && cx.type_of(func, base).is_none() {
+                let why = Blocker::UntypedFieldRead {
+                    expression: text(n, src),
+                    place: cx.place(func, n),
+                };
+                found.extend(fields.into_iter().map(|field| (field, why.clone())));
+            }
+            true
+        });
+    }
+    for ((s, f), why) in found {
+        for u in cx.val_of(&Loc::Field(s, f)).units() {
             push_unique(&mut cx.units[u].escapes, why.clone());
         }
     }

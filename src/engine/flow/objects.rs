@@ -713,7 +713,7 @@ pub(crate) fn macro_mentions(cx: &FlowContext, file: super::ids::FileId, name: &
 }
 
 /// Whether `text` holds `word` with no identifier character on either side.
-fn mentions_word(text: &[u8], word: &[u8]) -> bool {
+pub(super) fn mentions_word(text: &[u8], word: &[u8]) -> bool {
     word_positions(text, word).next().is_some()
 }
 

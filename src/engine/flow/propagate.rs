@@ -44,7 +44,7 @@ pub(crate) struct Constraints<'t> {
     /// (`FlowSpec::releases`, `__free_page()` as well as `put_page()`).
     pub release_calls: Vec<bool>,
     pub returns: Vec<(FuncId, Node<'t>)>,
-    return_mentions: Vec<Arc<Mentions>>,
+    pub return_mentions: Vec<Arc<Mentions>>,
     /// Which constraints mention each name.
     pub mentioned: MentionIndex,
 }
