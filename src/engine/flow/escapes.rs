@@ -63,13 +63,16 @@ pub(crate) fn collect<'t>(
             }
         }
     }
+    let release_callees: HashSet<String> =
+        cx.engine.pack.release_identifiers().into_iter().collect();
     for (i, (func, call)) in k.calls.iter().enumerate() {
         if !matters(cx, i) {
             continue;
         }
         let file = cx.funcs[*func].file;
         let range = (call.node.start_byte(), call.node.end_byte());
-        let in_release = release_ranges.encloses(file, range.0, range.1);
+        let in_release = release_ranges.encloses(file, range.0, range.1)
+            && !in_released_value(call.node, cx.src(*func), &release_callees);
         check_call(
             cx,
             (i, &mut answers),
@@ -128,6 +131,31 @@ pub(crate) fn collect<'t>(
     super::needs::open_fields(cx, scanned, final_round);
     flag_evidence(cx);
     spread_others(cx, k);
+}
+
+/// Whether a call sits inside the value a release is given
+/// (`put_page(READ_ONCE(pages[i]))`): what it returns is the page
+/// released, so it is checked as any call is, not taken for a part of the
+/// release (as `set_page_dirty_lock(page)` next to it is).
+fn in_released_value(node: tree_sitter::Node, src: &[u8], releases: &HashSet<String>) -> bool {
+    let mut at = node;
+    while let Some(parent) = at.parent() {
+        let kind = parent.kind_str();
+        if kind.ends_with("_statement") || kind == "declaration" {
+            return false;
+        }
+        if kind == "argument_list" {
+            let callee = parent
+                .parent()
+                .and_then(Call::new)
+                .and_then(|c| c.callee_name(src));
+            if callee.is_some_and(|c| releases.contains(String::from_utf8_lossy(c).as_ref())) {
+                return true;
+            }
+        }
+        at = parent;
+    }
+    false
 }
 
 /// The function an expression calls, when it is a call of a function not

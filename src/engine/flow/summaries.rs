@@ -518,6 +518,14 @@ impl<'a, 't> FlowContext<'a, 't> {
         })
     }
 
+    /// Whether the files read define a function-like macro of this name.
+    pub fn is_defined_macro(&self, name: &str) -> bool {
+        if let Some(d) = self.summaries.borrow().macro_defs.get(name) {
+            return !d.is_empty();
+        }
+        !self.macro_definitions(name).is_empty()
+    }
+
     /// The definitions of a macro in the files read, in file order.
     fn macro_definitions(&self, name: &str) -> Vec<MacroDef> {
         if let Some(d) = self.summaries.borrow().macro_defs.get(name) {

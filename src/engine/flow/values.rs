@@ -385,11 +385,20 @@ impl<'a, 't> FlowContext<'a, 't> {
     /// The value of a call to a function the analysis does not follow
     /// (`targets` is empty): what a shared header's helper returns from
     /// elsewhere (nothing a caller passes reaches its parameters: `return
-    /// (struct page **)vec->ptrs;`), and the identities the call hands
-    /// back (`unfollowed_hands_back`).
+    /// (struct page **)vec->ptrs;`), the identities the call hands back
+    /// (`unfollowed_hands_back`), and, for a macro the files read define,
+    /// whatever its arguments hold: its expansion may be one of them
+    /// (`READ_ONCE(pages[i])`, `rcu_dereference_protected(p, c)`), and a
+    /// release of it must be tied to their units.
     fn unfollowed_call_value(&self, func: FuncId, name: &str, args: &[Node], depth: usize) -> Val {
         let mut v = Val::default();
         if self.engine.is_vocabulary(name) {
+            return v;
+        }
+        if self.is_defined_macro(name) {
+            for &arg in args {
+                v.extend(self.eval(func, arg, depth + 1));
+            }
             return v;
         }
         for h in self.shared_helpers(name) {
