@@ -196,6 +196,23 @@ impl<'a, 't> FlowContext<'a, 't> {
             v.arrays.clear();
             return v;
         }
+        // A statement expression (GNU C: `({ struct page *p = pages[i]; p; })`)
+        // is worth the expression of its last statement; its declarations
+        // are the function's locals.
+        let inner = crate::c::syntax::strip(node);
+        if inner.kind_str() == "compound_statement" {
+            let mut cursor = inner.walk();
+            let last = inner
+                .named_children(&mut cursor)
+                .filter(|c| c.kind_str() != "comment")
+                .last();
+            return match last {
+                Some(s) if s.kind_str() == "expression_statement" => {
+                    s.named_child(0).map(eval).unwrap_or_default()
+                }
+                _ => Val::default(),
+            };
+        }
         match shape(node, src) {
             ExprShape::Field { base, field, .. }
                 if self
