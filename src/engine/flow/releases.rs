@@ -256,6 +256,18 @@ fn candidate<'t>(
             None => others.to_vec(),
         }
     });
+    // A branch of a conditional subject that holds none of the units'
+    // pages (`all ? pages[i] : spare`) is a value from elsewhere: it names
+    // no location whose values from elsewhere the fixpoint kept.
+    let mut others = others;
+    for branch in conditional_branches(bnode) {
+        if cx.eval(site.func, branch, 0).is_empty() && !cx.holds_no_page(site.func, branch) {
+            others.get_or_insert_with(Vec::new).push(Origin::Assigned {
+                value: super::text(branch, cx.src(site.func)),
+                place: cx.place(site.func, branch),
+            });
+        }
+    }
     let others = others.filter(|o| !o.is_empty());
     let mixed = others.as_ref().map(|others| Blocker::MixedRelease {
         place: place.clone(),
@@ -480,4 +492,31 @@ fn parenthesised_comparisons(node: Node, out: &mut Vec<usize>) {
             parenthesised_comparisons(operand, out);
         }
     }
+}
+
+/// The operands a conditional expression may evaluate to, through nested
+/// conditionals, parentheses and casts; none for any other expression.
+fn conditional_branches(node: Node) -> Vec<Node> {
+    let node = strip_node(node);
+    if node.kind_str() != "conditional_expression" {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    // GNU `a ?: b` is worth `a` when it holds.
+    let first = if node.field("consequence").is_some() {
+        "consequence"
+    } else {
+        "condition"
+    };
+    for field in [first, "alternative"] {
+        if let Some(branch) = node.field(field) {
+            let nested = conditional_branches(branch);
+            if nested.is_empty() {
+                out.push(strip_node(branch));
+            } else {
+                out.extend(nested);
+            }
+        }
+    }
+    out
 }
