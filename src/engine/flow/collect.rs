@@ -230,9 +230,10 @@ impl<'t> FileFacts<'t> {
                 .parsed
                 .all_macro_definitions()
                 .into_iter()
-                .map(|def| (def.members(), def.name))
-                .filter(|(members, _)| !members.is_empty())
-                .map(|(members, name)| (name, members))
+                .filter_map(|def| {
+                    let members = def.members();
+                    (!members.is_empty()).then_some((def.name, members))
+                })
                 .collect(),
         }
     }

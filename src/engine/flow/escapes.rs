@@ -84,8 +84,11 @@ pub(crate) fn collect<'t>(
         );
     }
     unknown_walks(cx);
-    fields_in_macros(cx, k);
-    untyped_field_reads(cx, k);
+    let tracked = TrackedFields::of(cx);
+    if !tracked.is_empty() {
+        fields_in_macros(cx, k, &tracked);
+        untyped_field_reads(cx, k, &tracked);
+    }
     block_mixed_storage(cx, scanned, k, releases, mixed);
     // Returns of pages: the function's callers must be read. Another
     // value a function that returns pages may return (`return copy;`) is a
@@ -1006,11 +1009,7 @@ fn unknown_walks(cx: &mut FlowContext) {
 /// reaches a field (`read_for_needs`, `collect::Interest`), a field whose
 /// struct both the macro's file and the using function name. The
 /// vocabulary's element fields (`bv_page`) are its containers' business.
-fn fields_in_macros(cx: &mut FlowContext, k: &Constraints) {
-    let tracked = TrackedFields::of(cx);
-    if tracked.is_empty() {
-        return;
-    }
+fn fields_in_macros(cx: &mut FlowContext, k: &Constraints, tracked: &TrackedFields) {
     // A function of that name read, or one the vocabulary describes, is
     // what a call of the name reaches.
     let flow = &cx.engine.pack.flow;
@@ -1172,11 +1171,7 @@ fn names_struct(text: &[u8], strukt: &str) -> bool {
 /// holds would be tied to nothing. Those fields' units escape. Only the
 /// calls, assignments and returns that mention a tracked field are looked
 /// at.
-fn untyped_field_reads(cx: &mut FlowContext, k: &Constraints) {
-    let tracked = TrackedFields::of(cx);
-    if tracked.is_empty() {
-        return;
-    }
+fn untyped_field_reads(cx: &mut FlowContext, k: &Constraints, tracked: &TrackedFields) {
     let mut roots: Vec<(FuncId, tree_sitter::Node)> = Vec::new();
     for (i, (func, _)) in k.calls.iter().enumerate() {
         if k.call_mentions[i].hot(*func, &cx.hot) {
