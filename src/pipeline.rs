@@ -451,12 +451,21 @@ enum TreeRead {
     /// Not yet: a run started from one file reads it when it must.
     NotYet,
     /// Searched once without word filters: the files a search reads are
-    /// not all the files, so what the tree's read skips is not known yet.
-    Searched,
+    /// not all the files, so what the tree's read skips is known only for
+    /// those it read.
+    Searched(SearchedFiles),
     /// Read for the files it skips only.
     Skips,
     /// Read, with the word filter of every file of the list, in list order.
     Filters(Vec<Option<WordFilter>>),
+}
+
+/// The files a search without word filters read (in list order), and
+/// those it could not read: what a read of the tree for its skips would
+/// find of them.
+struct SearchedFiles {
+    read: Vec<bool>,
+    unreadable: Vec<SkippedFile>,
 }
 
 /// The analysis rounds of a run: what stays fixed across them, and the files
@@ -517,7 +526,7 @@ impl Rounds<'_> {
         // of every file it may need, with no filter (half what building
         // the filters costs); a second search builds them.
         match self.tree {
-            TreeRead::NotYet => self.tree = TreeRead::Searched,
+            TreeRead::NotYet => {}
             _ => self.read_tree(true),
         }
         let have: HashSet<&str> = parsed.iter().map(|file| file.0.as_str()).collect();
@@ -525,16 +534,27 @@ impl Rounds<'_> {
             TreeRead::Filters(filters) => Some(filters),
             _ => None,
         };
-        let rest: Vec<(&String, Option<&WordFilter>)> = self
-            .list
-            .files
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| !have.contains(f.as_str()))
-            .map(|(i, f)| (f, filters.and_then(|filters| filters[i].as_ref())))
+        let rest_at: Vec<usize> = (0..self.list.files.len())
+            .filter(|&i| !have.contains(self.list.files[i].as_str()))
             .collect();
-        let (more, overflow) = read_for_needs(&self.list.base, &rest, &needs, self.progress);
+        let rest: Vec<(&String, Option<&WordFilter>)> = (rest_at.iter())
+            .map(|&i| {
+                let filter = filters.and_then(|filters| filters[i].as_ref());
+                (&self.list.files[i], filter)
+            })
+            .collect();
+        let (more, overflow, searched) =
+            read_for_needs(&self.list.base, &rest, &needs, self.progress);
+        let first_search = matches!(self.tree, TreeRead::NotYet);
         drop((rest, have));
+        if first_search {
+            let mut read = vec![false; self.list.files.len()];
+            for (i, _) in &searched {
+                read[rest_at[*i]] = true;
+            }
+            let unreadable = searched.into_iter().filter_map(|(_, s)| s).collect();
+            self.tree = TreeRead::Searched(SearchedFiles { read, unreadable });
+        }
         scanned.overflow.extend(overflow);
         let mut new_files = Vec::new();
         for (rel, r, _) in more {
@@ -579,10 +599,26 @@ impl Rounds<'_> {
     /// from one file until a round searches the tree a second time or the
     /// skipped files may block a unit.
     fn read_tree(&mut self, filters: bool) {
-        match self.tree {
+        match &mut self.tree {
             TreeRead::Filters(_) => return,
             TreeRead::Skips if !filters => return,
-            TreeRead::Skips | TreeRead::Searched | TreeRead::NotYet => {}
+            // What the search read, it has seen: only the rest is read.
+            TreeRead::Searched(searched) if !filters => {
+                let rest: Vec<&String> = (self.list.files.iter().zip(&searched.read))
+                    .filter(|(_, &read)| !read)
+                    .map(|(f, _)| f)
+                    .collect();
+                self.skipped.append(&mut searched.unreadable);
+                let read = read_matching(&self.list.base, &rest, &|_| false, false, self.progress);
+                self.skipped
+                    .extend(read.into_iter().filter_map(|(_, r, _)| match r {
+                        Read::Skipped(s) => Some(s),
+                        Read::No | Read::Yes(_) => None,
+                    }));
+                self.tree = TreeRead::Skips;
+                return;
+            }
+            TreeRead::Skips | TreeRead::Searched(_) | TreeRead::NotYet => {}
         }
         let (kept, _) = read_every_file(
             self.list,
@@ -828,14 +864,14 @@ fn read_for_needs(
     files: &[(&String, Option<&WordFilter>)],
     needs: &Needs,
     progress: &(dyn Fn(usize, usize) + Sync),
-) -> (Vec<FileRead>, BTreeSet<String>) {
+) -> (Vec<FileRead>, BTreeSet<String>, Vec<SearchRead>) {
     let mut offers: Vec<Offer> = Vec::new();
     offers.extend(needs.definitions.iter().map(|d| Offer::Definition(d)));
     offers.extend(needs.callers.iter().map(|c| Offer::Callers(c)));
     offers.extend(needs.fields.iter().map(|(s, f)| Offer::Field(s, f)));
     offers.extend(needs.holders.iter().map(|s| Offer::Holders(s)));
     if offers.is_empty() {
-        return (Vec::new(), BTreeSet::new());
+        return (Vec::new(), BTreeSet::new(), Vec::new());
     }
     let searches: Vec<OfferSearch> = offers.iter().map(OfferSearch::of).collect();
 
@@ -870,6 +906,7 @@ fn read_for_needs(
         }
     }
     let mut next = vec![0usize; offers.len()];
+    let mut searched = Vec::new();
     loop {
         let mut batch = BTreeSet::new();
         for k in 0..offers.len() {
@@ -889,27 +926,30 @@ fn read_for_needs(
             break;
         }
         let batch: Vec<usize> = batch.into_iter().collect();
-        let found: Vec<Vec<usize>> = batch
+        let found: Vec<Result<Vec<usize>, SkippedFile>> = batch
             .par_iter()
             .map_init(Vec::new, |buffer, &i| {
                 // A file offers only needs its filter lets through: the
                 // filter never misses a word.
-                source::read_into(base, files[i].0, buffer)
-                    .map(|bytes| {
-                        may_offer[i]
-                            .iter()
-                            .copied()
-                            .filter(|&k| searches[k].is_in(bytes))
-                            .collect()
-                    })
-                    .unwrap_or_default()
+                source::read_into(base, files[i].0, buffer).map(|bytes| {
+                    may_offer[i]
+                        .iter()
+                        .copied()
+                        .filter(|&k| searches[k].is_in(bytes))
+                        .collect()
+                })
             })
             .collect();
-        for (i, ks) in batch.into_iter().zip(found) {
+        for (i, r) in batch.into_iter().zip(found) {
+            let (ks, unreadable) = match r {
+                Ok(ks) => (ks, None),
+                Err(s) => (Vec::new(), Some(s)),
+            };
             for &k in &ks {
                 count[k] += 1;
             }
             offered[i] = Some(ks);
+            searched.push((i, unreadable));
         }
         progress(
             offered.iter().filter(|o| o.is_some()).count().min(total),
@@ -933,8 +973,13 @@ fn read_for_needs(
     (
         read_matching(base, &chosen, &|_| true, false, &|_, _| {}),
         overflow,
+        searched,
     )
 }
+
+/// A file a search read (its index in the files searched), with why it
+/// could not be read when it could not.
+type SearchRead = (usize, Option<SkippedFile>);
 
 /// Whether the unified diff of a file, applied to its original, gives the
 /// rewritten bytes exactly.
@@ -1433,13 +1478,43 @@ mod tests {
             .zip(&filters)
             .map(|(n, f)| (n, f.as_ref()))
             .collect();
-        let (read, overflow) = read_for_needs(dir, &files, needs, &|_, _| {});
+        let (read, overflow, _) = read_for_needs(dir, &files, needs, &|_, _| {});
         let chosen = read
             .into_iter()
             .filter(|(_, r, _)| matches!(r, Read::Yes(_)))
             .map(|(n, _, _)| n)
             .collect();
         (chosen, overflow)
+    }
+
+    /// A search without word filters says which files it read and which
+    /// it could not: a later read of the tree for its skips reads only the
+    /// others.
+    #[test]
+    fn a_search_reports_the_files_it_read_and_those_it_could_not() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.c"), "void f(void)\n{\n\thelper();\n}\n").unwrap();
+        std::fs::write(dir.path().join("b.c"), "int x;\n").unwrap();
+        std::fs::create_dir(dir.path().join("d.c")).unwrap();
+        let names = ["a.c".to_string(), "b.c".to_string(), "d.c".to_string()];
+        let files: Vec<(&String, Option<&WordFilter>)> = names.iter().map(|n| (n, None)).collect();
+        let mut needs = Needs::default();
+        needs.callers.insert("helper".into());
+        let (chosen, _, searched) = read_for_needs(dir.path(), &files, &needs, &|_, _| {});
+        let chosen: Vec<&str> = chosen.iter().map(|(n, _, _)| n.as_str()).collect();
+        assert_eq!(chosen, ["a.c"]);
+        let searched: Vec<(&str, Option<&str>)> = searched
+            .iter()
+            .map(|(i, s)| (names[*i].as_str(), s.as_ref().map(|s| s.reason.as_str())))
+            .collect();
+        assert_eq!(
+            searched,
+            [
+                ("a.c", None),
+                ("b.c", None),
+                ("d.c", Some("cannot read: Is a directory (os error 21)"))
+            ]
+        );
     }
 
     #[test]

@@ -119,9 +119,6 @@ fn hash(word: &[u8]) -> u64 {
     finish(h)
 }
 
-/// How many short words `WordFilter::of` remembers (a power of two).
-const RECENT_SLOTS: usize = 256;
-
 /// The bytes of a word of one to eight bytes as a little-endian integer,
 /// zero past its end.
 #[inline]
@@ -324,26 +321,16 @@ impl WordFilter {
         // A file defines few words; they are gathered first so that the
         // filter is sized by their number.
         let mut defined = Vec::new();
-        // The short words met last, by a slot their bytes choose: a word
-        // the file repeats (most of its words) is found there and not
-        // hashed or inserted again. A word of eight bytes or fewer is its
-        // bytes read as one integer (no word holds a zero byte, so the
-        // zeros past its end tell its length); 0 is no word.
-        let mut recent = [0u64; RECENT_SLOTS];
+        // Every word is hashed and inserted, repeats too: an insert of a
+        // word already held changes no bit, and a cache of the words met
+        // last, to skip repeats, saved no time (its hits are branches the
+        // processor cannot predict).
         let masks = word_masks(bytes);
         for (start, end) in word_spans(&masks) {
             if end - start < MIN_WORD || bytes[start].is_ascii_digit() {
                 continue;
             }
             let definition = bytes.get(end) == Some(&b'(') && begins_definition(bytes, start);
-            if end - start <= 8 && !definition {
-                let v = short_word(bytes, start, end);
-                let slot = (v.wrapping_mul(K) >> (64 - RECENT_SLOTS.trailing_zeros())) as usize;
-                if recent[slot] == v {
-                    continue;
-                }
-                recent[slot] = v;
-            }
             let h = hash_in(bytes, start, end);
             words.insert(h);
             if definition {

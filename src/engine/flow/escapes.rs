@@ -1023,7 +1023,8 @@ fn fields_in_macros(cx: &mut FlowContext, k: &Constraints, tracked: &TrackedFiel
     // written, and the fields whose struct a defining file names), and
     // whether every definition is in a `.c` file (its uses are then there).
     let mut reaching: BTreeMap<String, MacroReach> = BTreeMap::new();
-    for (file, facts) in cx.files.iter().zip(cx.facts.iter()) {
+    let mut files_naming = NamedStructs::new();
+    for (i, (file, facts)) in cx.files.iter().zip(cx.facts.iter()).enumerate() {
         for (name, members) in &facts.macro_members {
             if followed(name) {
                 continue;
@@ -1032,7 +1033,7 @@ fn fields_in_macros(cx: &mut FlowContext, k: &Constraints, tracked: &TrackedFiel
                 let fields: Vec<(String, String)> = tracked
                     .named(&m.member)
                     .iter()
-                    .filter(|(s, _)| names_struct(&file.parsed.original, s))
+                    .filter(|(s, _)| files_naming.names(i, &file.parsed.original, s))
                     .cloned()
                     .collect();
                 if fields.is_empty() {
@@ -1067,6 +1068,7 @@ fn fields_in_macros(cx: &mut FlowContext, k: &Constraints, tracked: &TrackedFiel
         }
     }
     let mut found: Vec<(BTreeSet<UnitId>, Blocker)> = Vec::new();
+    let mut functions_naming = NamedStructs::new();
     for (i, (func, call)) in k.calls.iter().enumerate() {
         let src = cx.src(*func);
         let Some(name) = call.callee_name(src).map(String::from_utf8_lossy) else {
@@ -1092,7 +1094,10 @@ fn fields_in_macros(cx: &mut FlowContext, k: &Constraints, tracked: &TrackedFiel
                 None => tracked
                     .named(&m.member)
                     .iter()
-                    .filter(|field| reach.fields.contains(*field) && names_struct(body, &field.0))
+                    .filter(|field| {
+                        reach.fields.contains(*field)
+                            && functions_naming.names(*func, body, &field.0)
+                    })
                     .cloned()
                     .collect(),
             };
@@ -1157,11 +1162,33 @@ impl TrackedFields {
     }
 }
 
-/// Whether a text names a struct: its tag (the outer struct's, for an
-/// anonymous struct nested in it: `outer.inner`) as a whole word.
-fn names_struct(text: &[u8], strukt: &str) -> bool {
-    let tag = strukt.split('.').next().unwrap_or(strukt);
-    objects::mentions_word(text, tag.as_bytes())
+/// Whether a text names a struct, remembered for one pass by text (a file
+/// or a function, `K`) and struct: a header's macros and a function's field
+/// reads ask about the same struct many times.
+struct NamedStructs<K> {
+    seen: HashMap<K, HashMap<String, bool>>,
+}
+
+impl<K: std::hash::Hash + Eq> NamedStructs<K> {
+    fn new() -> NamedStructs<K> {
+        NamedStructs {
+            seen: HashMap::new(),
+        }
+    }
+
+    /// Whether `text`, the text `key` stands for, names the struct: its
+    /// tag (the outer struct's, for an anonymous struct nested in it:
+    /// `outer.inner`) as a whole word.
+    fn names(&mut self, key: K, text: &[u8], strukt: &str) -> bool {
+        let tag = strukt.split('.').next().unwrap_or(strukt);
+        let known = self.seen.entry(key).or_default();
+        if let Some(&named) = known.get(tag) {
+            return named;
+        }
+        let named = objects::mentions_word(text, tag.as_bytes());
+        known.insert(tag.to_string(), named);
+        named
+    }
 }
 
 /// A tracked field named through an expression whose struct the analysis
@@ -1190,6 +1217,7 @@ fn untyped_field_reads(cx: &mut FlowContext, k: &Constraints, tracked: &TrackedF
         }
     }
     let mut found: Vec<((String, String), Blocker)> = Vec::new();
+    let mut functions_naming = NamedStructs::new();
     for (func, root) in roots {
         let src = cx.src(func);
         let body = &src[cx.funcs[func].def.node.byte_range()];
@@ -1201,18 +1229,18 @@ fn untyped_field_reads(cx: &mut FlowContext, k: &Constraints, tracked: &TrackedF
                 return true;
             };
             let name = String::from_utf8_lossy(&src[field.byte_range()]);
-            let fields: Vec<(String, String)> = tracked
-                .named(&name)
+            let named = tracked.named(&name);
+            let naming: Vec<bool> = named
                 .iter()
-                .filter(|(s, _)| names_struct(body, s))
-                .cloned()
+                .map(|(s, _)| functions_naming.names(func, body, s))
                 .collect();
-            if !fields.is_empty() && cx.type_of(func, base).is_none() {
+            if naming.contains(&true) && cx.type_of(func, base).is_none() {
                 let why = Blocker::UntypedFieldRead {
                     expression: text(n, src),
                     place: cx.place(func, n),
                 };
-                found.extend(fields.into_iter().map(|field| (field, why.clone())));
+                let fields = named.iter().zip(&naming).filter(|(_, &named)| named);
+                found.extend(fields.map(|(field, _)| (field.clone(), why.clone())));
             }
             true
         });
