@@ -96,15 +96,31 @@ impl TypeIndex {
                 true
             }
             "type_definition" => {
-                if let Some(ty) = n.field("type").and_then(|t| type_name(t, src)) {
-                    let mut c = n.walk();
-                    for d in n.children_by_field_name("declarator", &mut c) {
-                        if let Some(id) = declarator_identifier(d) {
-                            let alias = text(id, src);
-                            if alias != ty {
-                                self.typedefs.insert(alias, ty.clone());
-                            }
-                        }
+                let mut c = n.walk();
+                let names: Vec<String> = (n.children_by_field_name("declarator", &mut c))
+                    .filter_map(typedef_name)
+                    .map(|id| text(id, src))
+                    .collect();
+                let Some(t) = n.field("type") else {
+                    return true;
+                };
+                // An anonymous struct is known by its first typedef name
+                // (`typedef struct { ... } foo_t, *foo_p;`), the others
+                // standing for it.
+                let ty = match (type_name(t, src), t.field("body"), names.first()) {
+                    (Some(ty), _, _) => ty,
+                    (None, Some(body), Some(first))
+                        if matches!(t.kind_str(), "struct_specifier" | "union_specifier") =>
+                    {
+                        let is_union = t.kind_str() == "union_specifier";
+                        self.add_struct(first.clone(), body, src, header, is_union);
+                        first.clone()
+                    }
+                    _ => return true,
+                };
+                for alias in names {
+                    if alias != ty {
+                        self.typedefs.insert(alias, ty.clone());
                     }
                 }
                 true
@@ -300,23 +316,7 @@ impl TypeIndex {
     /// `strukt` and of each of them. In name order; `strukt` itself is not
     /// listed.
     pub fn holders(&self, strukt: &str) -> Vec<String> {
-        let index = self.held_by.get_or_init(|| {
-            let mut held_by: HashMap<String, Vec<String>> = HashMap::new();
-            for ((outer, _), inner) in &self.fields {
-                held_by
-                    .entry(self.resolve(inner))
-                    .or_default()
-                    .push(self.resolve(outer));
-            }
-            let mut aliases: HashMap<String, Vec<String>> = HashMap::new();
-            for alias in self.typedefs.keys() {
-                aliases
-                    .entry(self.resolve(alias))
-                    .or_default()
-                    .push(alias.clone());
-            }
-            Holders { held_by, aliases }
-        });
+        let index = self.holders_index();
         let root = self.resolve(strukt);
         let mut structs: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
         let mut todo = vec![root.clone()];
@@ -333,6 +333,39 @@ impl TypeIndex {
         }
         names.remove(strukt);
         names.into_iter().collect()
+    }
+
+    /// What `holders` and `typedef_names` walk, made once per index.
+    fn holders_index(&self) -> &Holders {
+        self.held_by.get_or_init(|| {
+            let mut held_by: HashMap<String, Vec<String>> = HashMap::new();
+            for ((outer, _), inner) in &self.fields {
+                held_by
+                    .entry(self.resolve(inner))
+                    .or_default()
+                    .push(self.resolve(outer));
+            }
+            let mut aliases: HashMap<String, Vec<String>> = HashMap::new();
+            for alias in self.typedefs.keys() {
+                aliases
+                    .entry(self.resolve(alias))
+                    .or_default()
+                    .push(alias.clone());
+            }
+            Holders { held_by, aliases }
+        })
+    }
+
+    /// The typedef names of `strukt` (`toy_t` of `typedef struct toy
+    /// toy_t`, pointer typedefs too), in name order: code may name the
+    /// struct by any of them.
+    pub fn typedef_names(&self, strukt: &str) -> Vec<String> {
+        let index = self.holders_index();
+        let mut names = (index.aliases.get(&self.resolve(strukt)))
+            .cloned()
+            .unwrap_or_default();
+        names.sort();
+        names
     }
 
     /// Whether some struct declares a field of this name as an array of
@@ -373,6 +406,21 @@ struct Holders {
 
 fn text(node: Node, src: &[u8]) -> String {
     String::from_utf8_lossy(&src[node.byte_range()]).into_owned()
+}
+
+/// The name a typedef's declarator gives the type: `T` of `typedef struct
+/// S T;`, of `*T` (a pointer typedef, whose pointer reaches the same
+/// fields) and of `T[4]`; none for a function type (`(*T)(...)`), whose
+/// name reaches no field.
+fn typedef_name(mut d: Node) -> Option<Node> {
+    loop {
+        match d.kind_str() {
+            "type_identifier" => return Some(d),
+            "pointer_declarator" | "array_declarator" => d = d.field("declarator")?,
+            "parenthesized_declarator" => d = d.named_child(0)?,
+            _ => return None,
+        }
+    }
 }
 
 /// The struct or typedef name of a type node (`struct S`, `S_t`).
@@ -633,5 +681,38 @@ pub fn type_of(
             _ => return None,
         }
         node = strip(node);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_struct_is_known_by_every_typedef_name_its_declarators_give() {
+        let src = b"struct s { struct page *p; };\n\
+typedef struct s s_t, *s_p, s_arr[2];\n\
+typedef struct s (*s_fn)(void);\n\
+typedef s_t s2_t;\n";
+        let parsed = crate::c::parse::parse(src).expect("a tree");
+        let mut types = TypeIndex::default();
+        types.add_file("s.h", &parsed);
+        assert_eq!(types.typedef_names("s"), ["s2_t", "s_arr", "s_p", "s_t"]);
+        assert_eq!(types.typedef_names("s_p"), types.typedef_names("s"));
+        assert_eq!(types.resolve("s2_t"), "s");
+        assert_eq!(types.resolve("s_fn"), "s_fn");
+        assert_eq!(types.holders("s"), ["s2_t", "s_arr", "s_p", "s_t"]);
+    }
+
+    #[test]
+    fn an_anonymous_struct_is_known_by_its_first_typedef_name() {
+        let src = b"typedef struct {\n\tstruct page *page;\n} a_t, *a_p;\n";
+        let parsed = crate::c::parse::parse(src).expect("a tree");
+        let mut types = TypeIndex::default();
+        types.add_file("a.h", &parsed);
+        assert_eq!(types.resolve("a_p"), "a_t");
+        assert_eq!(types.typedef_names("a_t"), ["a_p"]);
+        assert_eq!(types.field_type("a_t", "page").as_deref(), Some("page"));
+        assert!(types.is_defined("a_t"));
     }
 }

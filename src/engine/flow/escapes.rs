@@ -16,6 +16,7 @@ use crate::c::defines::MemberReach;
 use crate::c::syntax::{shape, strip, Assignment, Call, ExprShape};
 use crate::c::NodeExt;
 use crate::engine::reason::{Blocker, Origin, Place, Separation};
+use crate::engine::types::TypeIndex;
 use crate::rule::ElementStore;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -1023,7 +1024,7 @@ fn fields_in_macros(cx: &mut FlowContext, k: &Constraints, tracked: &TrackedFiel
     // written, and the fields whose struct a defining file names), and
     // whether every definition is in a `.c` file (its uses are then there).
     let mut reaching: BTreeMap<String, MacroReach> = BTreeMap::new();
-    let mut files_naming = NamedStructs::new();
+    let mut files_naming = NamedStructs::new(&cx.types);
     for (i, (file, facts)) in cx.files.iter().zip(cx.facts.iter()).enumerate() {
         for (name, members) in &facts.macro_members {
             if followed(name) {
@@ -1068,7 +1069,7 @@ fn fields_in_macros(cx: &mut FlowContext, k: &Constraints, tracked: &TrackedFiel
         }
     }
     let mut found: Vec<(BTreeSet<UnitId>, Blocker)> = Vec::new();
-    let mut functions_naming = NamedStructs::new();
+    let mut functions_naming = NamedStructs::new(&cx.types);
     for (i, (func, call)) in k.calls.iter().enumerate() {
         let src = cx.src(*func);
         let Some(name) = call.callee_name(src).map(String::from_utf8_lossy) else {
@@ -1165,27 +1166,31 @@ impl TrackedFields {
 /// Whether a text names a struct, remembered for one pass by text (a file
 /// or a function, `K`) and struct: a header's macros and a function's field
 /// reads ask about the same struct many times.
-struct NamedStructs<K> {
+struct NamedStructs<'i, K> {
+    types: &'i TypeIndex,
     seen: HashMap<K, HashMap<String, bool>>,
 }
 
-impl<K: std::hash::Hash + Eq> NamedStructs<K> {
-    fn new() -> NamedStructs<K> {
+impl<'i, K: std::hash::Hash + Eq> NamedStructs<'i, K> {
+    fn new(types: &'i TypeIndex) -> NamedStructs<'i, K> {
         NamedStructs {
+            types,
             seen: HashMap::new(),
         }
     }
 
     /// Whether `text`, the text `key` stands for, names the struct: its
     /// tag (the outer struct's, for an anonymous struct nested in it:
-    /// `outer.inner`) as a whole word.
+    /// `outer.inner`) or one of its typedef names, as a whole word.
     fn names(&mut self, key: K, text: &[u8], strukt: &str) -> bool {
         let tag = strukt.split('.').next().unwrap_or(strukt);
         let known = self.seen.entry(key).or_default();
         if let Some(&named) = known.get(tag) {
             return named;
         }
-        let named = objects::mentions_word(text, tag.as_bytes());
+        let named = std::iter::once(tag.to_string())
+            .chain(self.types.typedef_names(tag))
+            .any(|name| objects::mentions_word(text, name.as_bytes()));
         known.insert(tag.to_string(), named);
         named
     }
@@ -1217,7 +1222,7 @@ fn untyped_field_reads(cx: &mut FlowContext, k: &Constraints, tracked: &TrackedF
         }
     }
     let mut found: Vec<((String, String), Blocker)> = Vec::new();
-    let mut functions_naming = NamedStructs::new();
+    let mut functions_naming = NamedStructs::new(&cx.types);
     for (func, root) in roots {
         let src = cx.src(func);
         let body = &src[cx.funcs[func].def.node.byte_range()];
