@@ -131,6 +131,18 @@ pub enum Blocker {
     /// A field holding the pages is named through an expression whose
     /// struct the analysis cannot tell (a macro's result).
     UntypedFieldRead { expression: String, place: String },
+    /// The offset of a struct field holding the pages is taken
+    /// (`offsetof(struct s, pages)`): code may reach the field through a
+    /// pointer to the struct and that offset, which is not followed.
+    FieldOffsetTaken { field: String, place: String },
+    /// A pointer to a struct holding the pages is cast to a pointer to
+    /// another struct (`(struct view *)dev`): its fields may be reached
+    /// under the other struct's names, which are not followed.
+    StructPunned {
+        from: String,
+        to: String,
+        place: String,
+    },
     /// No release of the pages was found.
     NoRelease,
     /// The pages come from `pin_user_pages*()`.

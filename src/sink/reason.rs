@@ -214,6 +214,14 @@ impl fmt::Display for Blocker {
                 f,
                 "the pages may be reached through `{expression}` ({place}), whose struct pinpatch cannot tell"
             ),
+            Blocker::FieldOffsetTaken { field, place } => write!(
+                f,
+                "the offset of {field} is taken with offsetof() ({place}): code may reach the pages through it, which pinpatch does not follow"
+            ),
+            Blocker::StructPunned { from, to, place } => write!(
+                f,
+                "a pointer to struct {from}, which holds the pages, is cast to struct {to} * ({place}): its fields may be reached under that struct's names, which pinpatch does not follow"
+            ),
             Blocker::NoRelease => write!(f, "no release of these pages was found"),
             Blocker::AlreadyPinned => {
                 write!(f, "the pages are already pinned with pin_user_pages*()")

@@ -85,6 +85,8 @@ pub(crate) fn collect<'t>(
         );
     }
     unknown_walks(cx);
+    offsets_taken(cx);
+    punned_structs(cx);
     let tracked = TrackedFields::of(cx);
     if !tracked.is_empty() {
         fields_in_macros(cx, k, &tracked);
@@ -1160,6 +1162,124 @@ impl TrackedFields {
     /// The tracked fields a member name may be.
     fn named(&self, member: &str) -> &[(String, String)] {
         self.by_member.get(member).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// `offsetof(struct s, pages)` in a function read, with `s::pages` a field
+/// holding pages: the field may be reached through a pointer and the
+/// offset (`*(struct page **)((char *)obj + off)`), which is not followed,
+/// so the field's units escape.
+fn offsets_taken(cx: &mut FlowContext) {
+    let mut found: Vec<(Loc, Blocker)> = Vec::new();
+    for (func, f) in cx.funcs.iter_enumerated() {
+        let src = cx.src(func);
+        for &n in f.nodes.iter() {
+            if n.kind_str() != "offsetof_expression" {
+                continue;
+            }
+            let Some(strukt) = (n.field("type"))
+                .and_then(|d| d.field("type"))
+                .and_then(|t| crate::engine::types::type_name(t, src))
+            else {
+                continue;
+            };
+            let Some(member) = n.field("member") else {
+                continue;
+            };
+            // The member as written (the macro pass hid a member path
+            // from the grammar): its first name is the struct's field.
+            let written = String::from_utf8_lossy(&src[member.byte_range()]);
+            let first = written
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .next()
+                .unwrap_or_default();
+            let strukt = cx.types.resolve(&strukt);
+            let field = cx.types.canonical_field(&strukt, first);
+            let loc = Loc::Field(strukt.clone(), field);
+            if cx.tracked(&loc) {
+                let why = Blocker::FieldOffsetTaken {
+                    field: format!("{strukt}::{first}"),
+                    place: cx.place(func, n),
+                };
+                found.push((loc, why));
+            }
+        }
+    }
+    for (loc, why) in found {
+        for u in cx.val_of(&loc).units() {
+            push_unique(&mut cx.units[u].escapes, why.clone());
+        }
+    }
+}
+
+/// `(struct view *)dev` in a function read, `dev` pointing to a struct
+/// with fields holding pages and `view` another struct (neither holding
+/// the other, as a struct and its first member do): the fields may be
+/// reached as `view`'s (`put_page(v->first)`), which are other locations,
+/// so the units of the struct's tracked fields escape.
+fn punned_structs(cx: &mut FlowContext) {
+    let mut tracked_by_struct: HashMap<String, Vec<Loc>> = HashMap::new();
+    for (s, f) in tracked_field_pairs(cx) {
+        tracked_by_struct
+            .entry(s.clone())
+            .or_default()
+            .push(Loc::Field(s, f));
+    }
+    if tracked_by_struct.is_empty() {
+        return;
+    }
+    let mut found: Vec<(Vec<Loc>, Blocker)> = Vec::new();
+    for (func, f) in cx.funcs.iter_enumerated() {
+        let src = cx.src(func);
+        for &n in f.nodes.iter() {
+            if n.kind_str() != "cast_expression" {
+                continue;
+            }
+            let (Some(ty), Some(value)) = (n.field("type"), n.field("value")) else {
+                continue;
+            };
+            let to_pointer = ty
+                .field("declarator")
+                .is_some_and(|d| d.kind_str() == "abstract_pointer_declarator");
+            let Some(to) = (ty.field("type"))
+                .filter(|t| {
+                    t.kind_str() == "struct_specifier"
+                        || cx.types.is_defined(&cx.types.resolve(&text(*t, src)))
+                })
+                .and_then(|t| crate::engine::types::type_name(t, src))
+            else {
+                continue;
+            };
+            if !to_pointer {
+                continue;
+            }
+            let Some(from) = cx.type_of(func, value) else {
+                continue;
+            };
+            let (from, to) = (cx.types.resolve(&from), cx.types.resolve(&to));
+            let Some(locs) = tracked_by_struct.get(&from) else {
+                continue;
+            };
+            if from == to
+                || cx.types.holders(&from).contains(&to)
+                || cx.types.holders(&to).contains(&from)
+            {
+                continue;
+            }
+            let why = Blocker::StructPunned {
+                from: from.clone(),
+                to,
+                place: cx.place(func, n),
+            };
+            found.push((locs.clone(), why));
+        }
+    }
+    for (locs, why) in found {
+        for loc in locs {
+            for u in cx.val_of(&loc).units() {
+                push_unique(&mut cx.units[u].escapes, why.clone());
+            }
+        }
     }
 }
 
