@@ -135,9 +135,10 @@ pub enum Blocker {
     /// (`offsetof(struct s, pages)`): code may reach the field through a
     /// pointer to the struct and that offset, which is not followed.
     FieldOffsetTaken { field: String, place: String },
-    /// A pointer to a struct holding the pages is cast to a pointer to
-    /// another struct (`(struct view *)dev`): its fields may be reached
-    /// under the other struct's names, which are not followed.
+    /// A struct holding the pages is read as another struct, through a
+    /// cast of its pointer (`(struct view *)dev`) or a copy of its bytes
+    /// (`memcpy(&view, dev, ...)`): its fields may be reached under the
+    /// other struct's names, which are not followed.
     StructPunned {
         from: String,
         to: String,

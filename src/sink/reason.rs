@@ -220,7 +220,7 @@ impl fmt::Display for Blocker {
             ),
             Blocker::StructPunned { from, to, place } => write!(
                 f,
-                "a pointer to struct {from}, which holds the pages, is cast to struct {to} * ({place}): its fields may be reached under that struct's names, which pinpatch does not follow"
+                "struct {from}, which holds the pages, is read as struct {to} ({place}): its fields may be reached under that struct's names, which pinpatch does not follow"
             ),
             Blocker::NoRelease => write!(f, "no release of these pages was found"),
             Blocker::AlreadyPinned => {

@@ -1212,11 +1212,12 @@ fn offsets_taken(cx: &mut FlowContext) {
     }
 }
 
-/// `(struct view *)dev` in a function read, `dev` pointing to a struct
-/// with fields holding pages and `view` another struct (neither holding
-/// the other, as a struct and its first member do): the fields may be
-/// reached as `view`'s (`put_page(v->first)`), which are other locations,
-/// so the units of the struct's tracked fields escape.
+/// `(struct view *)dev` or `memcpy(&view, dev, n)` in a function read,
+/// `dev` pointing to a struct with fields holding pages and `view` another
+/// struct (neither holding the other, as a struct and its first member
+/// do): the fields may be reached as `view`'s (`put_page(v->first)`),
+/// which are other locations, so the units of the struct's tracked fields
+/// escape.
 fn punned_structs(cx: &mut FlowContext) {
     let mut tracked_by_struct: HashMap<String, Vec<Loc>> = HashMap::new();
     for (s, f) in tracked_field_pairs(cx) {
@@ -1229,9 +1230,39 @@ fn punned_structs(cx: &mut FlowContext) {
         return;
     }
     let mut found: Vec<(Vec<Loc>, Blocker)> = Vec::new();
+    let mut punned =
+        |cx: &FlowContext, func: FuncId, n: tree_sitter::Node, from: &str, to: &str| {
+            let (from, to) = (cx.types.resolve(from), cx.types.resolve(to));
+            let Some(locs) = tracked_by_struct.get(&from) else {
+                return;
+            };
+            if from == to
+                || cx.types.holders(&from).contains(&to)
+                || cx.types.holders(&to).contains(&from)
+            {
+                return;
+            }
+            let why = Blocker::StructPunned {
+                from: from.clone(),
+                to,
+                place: cx.place(func, n),
+            };
+            found.push((locs.clone(), why));
+        };
     for (func, f) in cx.funcs.iter_enumerated() {
         let src = cx.src(func);
         for &n in f.nodes.iter() {
+            if let Some(call) = Call::new(n) {
+                let copies =
+                    (call.callee_name(src)).is_some_and(|c| c == b"memcpy" || c == b"memmove");
+                if let (true, [dst, from, ..]) = (copies, call.args().as_slice()) {
+                    let types = (cx.type_of(func, *dst), cx.type_of(func, *from));
+                    if let (Some(to), Some(from)) = types {
+                        punned(cx, func, n, &from, &to);
+                    }
+                }
+                continue;
+            }
             if n.kind_str() != "cast_expression" {
                 continue;
             }
@@ -1253,25 +1284,9 @@ fn punned_structs(cx: &mut FlowContext) {
             if !to_pointer {
                 continue;
             }
-            let Some(from) = cx.type_of(func, value) else {
-                continue;
-            };
-            let (from, to) = (cx.types.resolve(&from), cx.types.resolve(&to));
-            let Some(locs) = tracked_by_struct.get(&from) else {
-                continue;
-            };
-            if from == to
-                || cx.types.holders(&from).contains(&to)
-                || cx.types.holders(&to).contains(&from)
-            {
-                continue;
+            if let Some(from) = cx.type_of(func, value) {
+                punned(cx, func, n, &from, &to);
             }
-            let why = Blocker::StructPunned {
-                from: from.clone(),
-                to,
-                place: cx.place(func, n),
-            };
-            found.push((locs.clone(), why));
         }
     }
     for (locs, why) in found {
