@@ -85,8 +85,7 @@ pub(crate) fn collect<'t>(
         );
     }
     unknown_walks(cx);
-    offsets_taken(cx);
-    punned_structs(cx);
+    fields_reached_aside(cx);
     let tracked = TrackedFields::of(cx);
     if !tracked.is_empty() {
         fields_in_macros(cx, k, &tracked);
@@ -1167,49 +1166,31 @@ impl TrackedFields {
 
 /// `offsetof(struct s, pages)` in a function read, with `s::pages` a field
 /// holding pages: the field may be reached through a pointer and the
-/// offset (`*(struct page **)((char *)obj + off)`), which is not followed,
-/// so the field's units escape.
-fn offsets_taken(cx: &mut FlowContext) {
-    let mut found: Vec<(Loc, Blocker)> = Vec::new();
-    for (func, f) in cx.funcs.iter_enumerated() {
-        let src = cx.src(func);
-        for &n in f.nodes.iter() {
-            if n.kind_str() != "offsetof_expression" {
-                continue;
-            }
-            let Some(strukt) = (n.field("type"))
-                .and_then(|d| d.field("type"))
-                .and_then(|t| crate::engine::types::type_name(t, src))
-            else {
-                continue;
-            };
-            let Some(member) = n.field("member") else {
-                continue;
-            };
-            // The member as written (the macro pass hid a member path
-            // from the grammar): its first name is the struct's field.
-            let written = String::from_utf8_lossy(&src[member.byte_range()]);
-            let first = written
-                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .next()
-                .unwrap_or_default();
-            let strukt = cx.types.resolve(&strukt);
-            let field = cx.types.canonical_field(&strukt, first);
-            let loc = Loc::Field(strukt.clone(), field);
-            if cx.tracked(&loc) {
-                let why = Blocker::FieldOffsetTaken {
-                    field: format!("{strukt}::{first}"),
-                    place: cx.place(func, n),
-                };
-                found.push((loc, why));
-            }
-        }
-    }
-    for (loc, why) in found {
-        for u in cx.val_of(&loc).units() {
-            push_unique(&mut cx.units[u].escapes, why.clone());
-        }
-    }
+/// offset (`*(struct page **)((char *)obj + off)`), which is not followed:
+/// the field, and why its units escape.
+fn offset_taken(cx: &FlowContext, func: FuncId, n: tree_sitter::Node) -> Option<(Loc, Blocker)> {
+    let src = cx.src(func);
+    let strukt = (n.field("type"))
+        .and_then(|d| d.field("type"))
+        .and_then(|t| crate::engine::types::type_name(t, src))?;
+    let member = n.field("member")?;
+    // The member as written (the macro pass hid a member path from the
+    // grammar): its first name is the struct's field.
+    let written = String::from_utf8_lossy(&src[member.byte_range()]);
+    let first = written
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .next()
+        .unwrap_or_default();
+    let strukt = cx.types.resolve(&strukt);
+    let field = cx.types.canonical_field(&strukt, first);
+    let loc = Loc::Field(strukt.clone(), field);
+    cx.tracked(&loc).then(|| {
+        let why = Blocker::FieldOffsetTaken {
+            field: format!("{strukt}::{first}"),
+            place: cx.place(func, n),
+        };
+        (loc, why)
+    })
 }
 
 /// `(struct view *)dev` or `memcpy(&view, dev, n)` in a function read,
@@ -1218,7 +1199,10 @@ fn offsets_taken(cx: &mut FlowContext) {
 /// do): the fields may be reached as `view`'s (`put_page(v->first)`),
 /// which are other locations, so the units of the struct's tracked fields
 /// escape.
-fn punned_structs(cx: &mut FlowContext) {
+///
+/// One walk of every function's nodes serves both this check and
+/// `offset_taken`.
+fn fields_reached_aside(cx: &mut FlowContext) {
     let mut tracked_by_struct: HashMap<String, Vec<Loc>> = HashMap::new();
     for (s, f) in tracked_field_pairs(cx) {
         tracked_by_struct
@@ -1249,9 +1233,14 @@ fn punned_structs(cx: &mut FlowContext) {
             };
             found.push((locs.clone(), why));
         };
+    let mut offsets: Vec<(Loc, Blocker)> = Vec::new();
     for (func, f) in cx.funcs.iter_enumerated() {
         let src = cx.src(func);
         for &n in f.nodes.iter() {
+            if n.kind_str() == "offsetof_expression" {
+                offsets.extend(offset_taken(cx, func, n));
+                continue;
+            }
             if let Some(call) = Call::new(n) {
                 let copies =
                     (call.callee_name(src)).is_some_and(|c| c == b"memcpy" || c == b"memmove");
@@ -1289,6 +1278,9 @@ fn punned_structs(cx: &mut FlowContext) {
             }
         }
     }
+    let found = (offsets.into_iter())
+        .map(|(loc, why)| (vec![loc], why))
+        .chain(found);
     for (locs, why) in found {
         for loc in locs {
             for u in cx.val_of(&loc).units() {
