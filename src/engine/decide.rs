@@ -596,9 +596,20 @@ fn lookup_only(
 /// on an `mm` other than the caller's) without `FOLL_LONGTERM`, and
 /// releases them in the file that took them, with no DMA use and never
 /// stored in a struct: a brief access such as ptrace's or exec's argument
-/// copy, which `pin_user_pages.rst` leaves on a reference.
+/// copy, which `pin_user_pages.rst` leaves on a reference. An accessor
+/// that always takes the pages to write them (`FOLL_WRITE` among constant
+/// flags) and writes them is case 5's "pin, write to the data, unpin",
+/// not such an access: ptrace's accessors write only when their caller
+/// asks (`gup_flags` handed in, `write ? FOLL_WRITE : 0`).
 fn brief_remote_access(cx: &FlowContext, s: &UnitState) -> Option<Blocker> {
     let mm = s.remote.as_ref()?;
+    let always_written = s.flags.iter().any(|f| constant_flags_with(f, "FOLL_WRITE"))
+        && s.evidence
+            .keys()
+            .any(|e| evidence_kind(cx, e) == Some(EvidenceKind::Write));
+    if always_written {
+        return None;
+    }
     let func = s.acquires.first()?.0;
     let file = cx.funcs[func].file;
     let one_file = s
@@ -616,6 +627,22 @@ fn brief_remote_access(cx: &FlowContext, s: &UnitState) -> Option<Blocker> {
         mm: mm.clone(),
         function: cx.funcs[func].name.clone(),
     })
+}
+
+/// Whether a flags argument is a constant naming `flag`: names joined by
+/// `|`, in parentheses or not (`FOLL_WRITE | FOLL_NOFAULT`), with no
+/// condition or variable deciding which flags are passed.
+fn constant_flags_with(flags: &str, flag: &str) -> bool {
+    let names: Vec<&str> = flags
+        .split(|c: char| c == '|' || c == '(' || c == ')' || c.is_whitespace())
+        .filter(|n| !n.is_empty())
+        .collect();
+    let constant = names.iter().all(|n| {
+        n.starts_with(|c: char| c.is_ascii_uppercase())
+            && n.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+    });
+    constant && names.contains(&flag)
 }
 
 /// Whether a unit's evidence shows DMA or a write to the data (not only
