@@ -8,6 +8,7 @@
 pub mod defines;
 pub mod macros;
 pub mod node;
+pub mod offsets;
 pub mod parse;
 pub mod skeleton;
 pub mod syntax;

@@ -9,6 +9,7 @@ use super::propagate::FunctionConstraints;
 use super::values::root_of;
 use super::{text, FlowContext, Func, Globals, Hot, Loc, ProgramFile, UnitState, Val};
 use crate::c::defines::MemberReach;
+use crate::c::offsets::{field_offsets, FieldOffset, OffsetUse};
 use crate::c::skeleton::{left_out_at, BodyCandidate};
 use crate::c::syntax::{functions, preorder, shape, Call, ExprShape, FunctionDef};
 use crate::c::NodeExt;
@@ -95,6 +96,9 @@ pub struct FileFacts<'t> {
     /// Its function-like macros whose bodies name struct members, with
     /// those members (`escapes::fields_in_macros`).
     pub(crate) macro_members: Vec<(String, Vec<MemberReach>)>,
+    /// The `offsetof()` uses of its text that may reach a field
+    /// (`escapes::fields_reached_aside`), wherever they stand.
+    pub(crate) field_offsets: Vec<FieldOffset>,
 }
 
 /// One function of a file, and its body once it has been looked at.
@@ -234,6 +238,10 @@ impl<'t> FileFacts<'t> {
                     let members = def.members();
                     (!members.is_empty()).then_some((def.name, members))
                 })
+                .collect(),
+            field_offsets: field_offsets(src)
+                .into_iter()
+                .filter(|o| o.used == OffsetUse::Reaching)
                 .collect(),
         }
     }
@@ -423,27 +431,32 @@ pub(crate) fn is_narrow(engine: &Engine, types: &TypeIndex, scalar: &str) -> boo
 }
 
 /// The names every declaration of which is of a narrow type; those every
-/// declaration of which points to or holds values of one; and those every
-/// declaration of which is of a plain integer value, of any width.
+/// declaration of which points to or holds values of one; those every
+/// declaration of which is of a plain integer value, of any width; and
+/// those every declaration of which is a `void *`.
 fn scalar_names(
     engine: &Engine,
     types: &TypeIndex,
     scalars: &[(String, Option<Scalar>)],
 ) -> ScalarNames {
-    let mut seen: HashMap<&str, [bool; 3]> = HashMap::new();
+    let mut seen: HashMap<&str, [bool; 4]> = HashMap::new();
     for (name, scalar) in scalars {
         let narrow = scalar.as_ref().filter(|s| is_narrow(engine, types, &s.ty));
-        let kinds = seen.entry(name.as_str()).or_insert([true; 3]);
+        let kinds = seen.entry(name.as_str()).or_insert([true; 4]);
         kinds[0] &= narrow.is_some_and(|s| !s.elements);
         kinds[1] &= narrow.is_some_and(|s| s.elements);
         kinds[2] &= scalar.as_ref().is_some_and(|s| !s.elements);
+        kinds[3] &= scalar
+            .as_ref()
+            .is_some_and(|s| s.elements && s.ty == "void");
     }
     let mut out = ScalarNames::default();
-    for (name, [narrow, elements, plain]) in seen {
+    for (name, [narrow, elements, plain, void_pointer]) in seen {
         for (kind, set) in [
             (narrow, &mut out.narrow),
             (elements, &mut out.narrow_elements),
             (plain, &mut out.plain_values),
+            (void_pointer, &mut out.void_pointers),
         ] {
             if kind {
                 set.insert(name.to_string());
@@ -454,12 +467,13 @@ fn scalar_names(
 }
 
 /// What `scalar_names` finds (`Func::narrow`, `Func::narrow_elements`,
-/// `Func::plain_values`).
+/// `Func::plain_values`, `Func::void_pointers`).
 #[derive(Default)]
 struct ScalarNames {
     narrow: HashSet<String>,
     narrow_elements: HashSet<String>,
     plain_values: HashSet<String>,
+    void_pointers: HashSet<String>,
 }
 
 /// The struct types of the variables declared at file scope: per file,
@@ -616,6 +630,7 @@ fn prepare_file<'t>(
                     narrow: scalar.narrow,
                     narrow_elements: scalar.narrow_elements,
                     plain_values: scalar.plain_values,
+                    void_pointers: scalar.void_pointers,
                     page_array_rows: declarations.page_array_rows.clone(),
                     returns_narrow: declarations
                         .return_scalar

@@ -13,7 +13,7 @@ use super::summaries::{is_macro_name, IdentityUse};
 use super::values::{alias_loc, element_field_home, element_home};
 use super::{push_unique, text, FlowContext, Loc, Need, Needs, Val};
 use crate::c::defines::MemberReach;
-use crate::c::syntax::{shape, strip, Assignment, Call, ExprShape};
+use crate::c::syntax::{declarator_identifier, shape, strip, Assignment, Call, ExprShape};
 use crate::c::NodeExt;
 use crate::engine::reason::{Blocker, Origin, Place, Separation};
 use crate::engine::types::TypeIndex;
@@ -1164,44 +1164,21 @@ impl TrackedFields {
     }
 }
 
-/// `offsetof(struct s, pages)` in a function read, with `s::pages` a field
-/// holding pages: the field may be reached through a pointer and the
-/// offset (`*(struct page **)((char *)obj + off)`), which is not followed:
-/// the field, and why its units escape.
-fn offset_taken(cx: &FlowContext, func: FuncId, n: tree_sitter::Node) -> Option<(Loc, Blocker)> {
-    let src = cx.src(func);
-    let strukt = (n.field("type"))
-        .and_then(|d| d.field("type"))
-        .and_then(|t| crate::engine::types::type_name(t, src))?;
-    let member = n.field("member")?;
-    // The member as written (the macro pass hid a member path from the
-    // grammar): its first name is the struct's field.
-    let written = String::from_utf8_lossy(&src[member.byte_range()]);
-    let first = written
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .next()
-        .unwrap_or_default();
-    let strukt = cx.types.resolve(&strukt);
-    let field = cx.types.canonical_field(&strukt, first);
-    let loc = Loc::Field(strukt.clone(), field);
-    cx.tracked(&loc).then(|| {
-        let why = Blocker::FieldOffsetTaken {
-            field: format!("{strukt}::{first}"),
-            place: cx.place(func, n),
-        };
-        (loc, why)
-    })
-}
-
-/// `(struct view *)dev` or `memcpy(&view, dev, n)` in a function read,
+/// `(struct view *)dev`, `memcpy(&view, dev, n)` or `void *raw = dev;
+/// struct view *v = raw;` (a `void *` of the function given the struct's
+/// pointer and read back as another's) in a function read,
 /// `dev` pointing to a struct with fields holding pages and `view` another
 /// struct (neither holding the other, as a struct and its first member
 /// do): the fields may be reached as `view`'s (`put_page(v->first)`),
 /// which are other locations, so the units of the struct's tracked fields
 /// escape.
 ///
-/// One walk of every function's nodes serves both this check and
-/// `offset_taken`.
+/// An `offsetof()` of a tracked field that may reach it (added to a
+/// pointer, passed on, stored: `c::offsets`), in a function body, a
+/// file-scope initialiser or a macro body of a file read, lets code reach
+/// the pages without naming the field (`put_page(*(struct page **)((char
+/// *)obj + off))`): the field's units escape too. An offset only compared
+/// or subtracted from a size (`PAGE_SIZE - offsetof(...)`) does not.
 fn fields_reached_aside(cx: &mut FlowContext) {
     let mut tracked_by_struct: HashMap<String, Vec<Loc>> = HashMap::new();
     for (s, f) in tracked_field_pairs(cx) {
@@ -1234,11 +1211,40 @@ fn fields_reached_aside(cx: &mut FlowContext) {
             found.push((locs.clone(), why));
         };
     let mut offsets: Vec<(Loc, Blocker)> = Vec::new();
+    for (file, facts) in cx.files.iter().zip(cx.facts.iter()) {
+        for offset in &facts.field_offsets {
+            let strukt = cx.types.resolve(&offset.strukt);
+            let field = cx.types.canonical_field(&strukt, &offset.member);
+            let loc = Loc::Field(strukt.clone(), field);
+            if cx.tracked(&loc) {
+                let why = Blocker::FieldOffsetTaken {
+                    field: format!("{strukt}::{}", offset.member),
+                    place: format!("{}:{}", file.path, file.parsed.line_of(offset.at)),
+                };
+                offsets.push((loc, why));
+            }
+        }
+    }
     for (func, f) in cx.funcs.iter_enumerated() {
         let src = cx.src(func);
+        // The struct pointers a `void *` of the function is given, and what
+        // is given a `void *`'s value: `void *raw = dev; struct view *v =
+        // raw;` reads `dev`'s struct as `view`.
+        let mut given: Vec<(String, String)> = Vec::new();
+        let mut read_back: Vec<(String, String, tree_sitter::Node)> = Vec::new();
         for &n in f.nodes.iter() {
-            if n.kind_str() == "offsetof_expression" {
-                offsets.extend(offset_taken(cx, func, n));
+            if let Some((name, value)) = assigned_name(n, src) {
+                let value = strip(value);
+                if f.void_pointers.contains(&name) {
+                    if let Some(from) = cx.type_of(func, value) {
+                        given.push((name, from));
+                    }
+                } else if let (Some(to), "identifier") = (f.types.get(&name), value.kind_str()) {
+                    let raw = text(value, src);
+                    if f.void_pointers.contains(&raw) {
+                        read_back.push((raw, to.clone(), n));
+                    }
+                }
                 continue;
             }
             if let Some(call) = Call::new(n) {
@@ -1277,6 +1283,11 @@ fn fields_reached_aside(cx: &mut FlowContext) {
                 punned(cx, func, n, &from, &to);
             }
         }
+        for (raw, to, n) in &read_back {
+            for (_, from) in given.iter().filter(|(name, _)| name == raw) {
+                punned(cx, func, *n, from, to);
+            }
+        }
     }
     let found = (offsets.into_iter())
         .map(|(loc, why)| (vec![loc], why))
@@ -1288,6 +1299,27 @@ fn fields_reached_aside(cx: &mut FlowContext) {
             }
         }
     }
+}
+
+/// The variable a node gives a value to, and the value: `name = value`
+/// (an assignment) or `type name = value` (a declaration), the name plain.
+fn assigned_name<'t>(
+    n: tree_sitter::Node<'t>,
+    src: &[u8],
+) -> Option<(String, tree_sitter::Node<'t>)> {
+    let (target, value) = match n.kind_str() {
+        "init_declarator" => (
+            declarator_identifier(n.field("declarator")?)?,
+            n.field("value")?,
+        ),
+        "assignment_expression" if n.field("operator").is_some_and(|o| o.kind_str() == "=") => {
+            let left = n.field("left")?;
+            (left.kind_str() == "identifier").then_some(left)?;
+            (left, n.field("right")?)
+        }
+        _ => return None,
+    };
+    Some((text(target, src), value))
 }
 
 /// Whether a text names a struct, remembered for one pass by text (a file

@@ -220,6 +220,10 @@ pub(crate) struct Func<'t> {
     /// Parameters and locals declared only as plain integer values, of any
     /// width (`u64 req`): no address is held in one.
     pub plain_values: HashSet<String>,
+    /// Parameters and locals declared only as `void *`: what one holds has
+    /// no struct type, so a struct pointer stored in one may be read back
+    /// as another struct's (`escapes::fields_reached_aside`).
+    pub void_pointers: HashSet<String>,
     /// Parameters and locals that point at pages arrays (`struct page
     /// ***pagesp`): an element or a dereference of one is a pages array.
     pub page_array_rows: HashSet<String>,
