@@ -451,7 +451,6 @@ fn store_into<'t>(
     v: &Val,
     place: &str,
 ) {
-    let src = cx.src(func);
     // An array aliased from a field of a struct whose definition
     // is not read yet (`plist = &umem->chunk[i].plist[got]`):
     // read it, the alias may be followed then.
@@ -473,32 +472,14 @@ fn store_into<'t>(
     };
     if cx.tracked(loc) && v.is_empty() && asg.plain && !is_slot && !cx.holds_no_page(func, asg.rhs)
     {
-        // What a function not read yet returns may be no page
-        // (entries it has just cleared): read its definition,
-        // and let the value wait on it.
-        let mut pending = false;
         // The slot may turn out to be storage once the files
         // naming its field are read.
-        if !slot_wanted.is_empty() {
+        let pending = !slot_wanted.is_empty();
+        if pending {
             let units = cx.val_of(loc).units();
             cx.ask(slot_wanted, &units);
-            pending = true;
         }
-        if let Some(name) = unread_callee(cx, func, asg.rhs) {
-            let units = cx.val_of(loc).units();
-            cx.ask_definition(name, &units);
-            pending = true;
-        }
-        let value = text(asg.rhs, src);
-        let origin = Origin::Assigned {
-            value,
-            place: place.to_string(),
-        };
-        if pending {
-            cx.pending_origins.insert(origin.clone());
-        }
-        let info = cx.locs.get_mut(loc).expect("tracked");
-        info.others.add(origin);
+        add_other_value(cx, func, loc, asg.rhs, place, pending);
     }
     if let (Loc::Field(s, f), false) = (loc, v.is_empty()) {
         need_field(cx, s, f, &v.units());
@@ -507,6 +488,35 @@ fn store_into<'t>(
             cx.units[u].note_evidence(format!("stored in struct {s}::{f}"), at);
         }
     }
+}
+
+/// Another value (`value`, which holds none of the units' pages) stored
+/// into a tracked location: its releases may see it. What a function not
+/// read yet returns may be no page (entries it has just cleared): its
+/// definition is read and the value waits on it, as it does when
+/// `pending` says something else is being read for it.
+fn add_other_value(
+    cx: &mut FlowContext,
+    func: FuncId,
+    loc: &Loc,
+    value: tree_sitter::Node,
+    place: &str,
+    mut pending: bool,
+) {
+    if let Some(name) = unread_callee(cx, func, value) {
+        let units = cx.val_of(loc).units();
+        cx.ask_definition(name, &units);
+        pending = true;
+    }
+    let origin = Origin::Assigned {
+        value: text(value, cx.src(func)),
+        place: place.to_string(),
+    };
+    if pending {
+        cx.pending_origins.insert(origin.clone());
+    }
+    let info = cx.locs.get_mut(loc).expect("tracked");
+    info.others.add(origin);
 }
 
 /// Another value stored into an element of storage that holds units' pages.
@@ -784,10 +794,21 @@ fn need_field(cx: &mut FlowContext, s: &str, f: &str, units: &BTreeSet<UnitId>) 
 
 /// Pages put into an initialiser that does not make an array of them (a
 /// struct's `{ .page = page }`, a compound literal) are not followed: the
-/// fields they land in are not told by the initialiser.
+/// fields they land in are not told by the initialiser. Another value an
+/// initialiser of a struct puts into a tracked field (`struct toy_dev d =
+/// { .page = alloc_page(GFP_KERNEL) };`, `*dev = (struct toy_dev){ ... }`)
+/// is a store into that field, as an assignment is
+/// (`initialiser_stores`).
 fn initialised_structs(cx: &mut FlowContext) {
     let mut unfollowed = Vec::new();
+    let tracked = tracked_field_pairs(cx);
+    let mut stores: Vec<(FuncId, Loc, tree_sitter::Node, String)> = Vec::new();
     for (g, f) in cx.funcs.iter_enumerated() {
+        if !tracked.is_empty() {
+            for &n in &f.constraints.initializers {
+                initialiser_stores(cx, g, n, None, &tracked, &mut stores);
+            }
+        }
         for &n in &f.constraints.initializers {
             // `struct page *list[2] = { ... }`: the name is declared an
             // array (the declarator next to it is the array's).
@@ -814,6 +835,96 @@ fn initialised_structs(cx: &mut FlowContext) {
     for (units, why) in unfollowed {
         for u in units {
             push_unique(&mut cx.units[u].escapes, why.clone());
+        }
+    }
+    for (g, loc, value, place) in stores {
+        add_other_value(cx, g, &loc, value, &place, false);
+    }
+}
+
+/// The values an initialiser of a struct puts into the tracked fields
+/// (`tracked`, as struct and field) that hold none of the units' pages
+/// and may be pages, as (function, field, value, place). The struct is the
+/// declared one (`struct toy_dev d = { ... }`), a compound literal's
+/// (`(struct toy_dev){ ... }`), or, for an initialiser nested in one, the
+/// type of the field it initialises (`.ring = { .page = p }`, `strukt`).
+/// A designated entry (`.page = p`) goes into its field; a positional one
+/// into any tracked field of the struct, whose order is not known here.
+fn initialiser_stores<'t>(
+    cx: &FlowContext<'_, 't>,
+    g: FuncId,
+    n: tree_sitter::Node<'t>,
+    strukt: Option<String>,
+    tracked: &[(String, String)],
+    out: &mut Vec<(FuncId, Loc, tree_sitter::Node<'t>, String)>,
+) {
+    let src = cx.src(g);
+    let f = &cx.funcs[g];
+    let (list, strukt) = match n.kind_str() {
+        "compound_literal_expression" => {
+            let ty = n.field("type").map(|t| text(t, src));
+            let strukt = ty
+                .and_then(|t| crate::engine::types::type_name_from_text(&t))
+                .map(|t| cx.types.resolve(&t));
+            let Some(list) = n.field("value") else {
+                return;
+            };
+            (list, strukt)
+        }
+        "initializer_list" => {
+            let declared = n
+                .parent()
+                .filter(|d| d.kind_str() == "init_declarator")
+                .and_then(|d| d.field("declarator"))
+                .filter(|d| d.kind_str() == "identifier")
+                .and_then(|d| f.types.get(&text(d, src)).cloned());
+            (n, strukt.or(declared))
+        }
+        _ => return,
+    };
+    let Some(strukt) = strukt else {
+        return;
+    };
+    let tracked_here: Vec<&String> = (tracked.iter())
+        .filter(|(s, _)| *s == strukt)
+        .map(|(_, f)| f)
+        .collect();
+    let mut cursor = list.walk();
+    for entry in list.named_children(&mut cursor) {
+        if entry.kind_str() == "comment" {
+            continue;
+        }
+        let (fields, value) = match entry.kind_str() {
+            "initializer_pair" => {
+                let designator = entry.field("designator");
+                let field = designator
+                    .filter(|d| d.kind_str() == "field_designator")
+                    .and_then(|d| d.named_child(0))
+                    .map(|name| text(name, src));
+                let Some(value) = entry.field("value") else {
+                    continue;
+                };
+                match field {
+                    Some(field) => (vec![cx.types.canonical_field(&strukt, &field)], value),
+                    None => continue,
+                }
+            }
+            _ => (tracked_here.iter().map(|f| (*f).clone()).collect(), entry),
+        };
+        if value.kind_str() == "initializer_list" {
+            // A nested struct: its type is the field's, when one field.
+            let inner = match fields.as_slice() {
+                [field] => cx.types.field_type(&strukt, field),
+                _ => None,
+            };
+            initialiser_stores(cx, g, value, inner, tracked, out);
+            continue;
+        }
+        for field in fields {
+            let loc = Loc::Field(strukt.clone(), field);
+            if cx.tracked(&loc) && cx.eval(g, value, 0).is_empty() && !cx.holds_no_page(g, value) {
+                out.push((g, loc, value, cx.place(g, value)));
+            }
         }
     }
 }
