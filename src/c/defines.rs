@@ -98,6 +98,8 @@ impl MacroDef {
     /// body order, with the position of the parameter the member is
     /// reached from when it follows one directly (`(b)->pages`, `b.pages`);
     /// `None` when it follows anything else (`(b)->ring.pages`, a global).
+    /// A member that is itself a parameter (`d->member`) is the one each
+    /// use names in that argument (`MemberReach::named_by`).
     pub fn members(&self) -> Vec<MemberReach> {
         let body = &self.body;
         let mut out: Vec<MemberReach> = Vec::new();
@@ -123,6 +125,7 @@ impl MacroDef {
             let reach = MemberReach {
                 member: member.clone(),
                 from,
+                named_by: self.params.iter().position(|p| p == member),
             };
             if !out.contains(&reach) {
                 out.push(reach);
@@ -146,6 +149,80 @@ pub struct MemberReach {
     pub member: String,
     /// The position of the parameter the member directly follows.
     pub from: Option<usize>,
+    /// The position of the parameter that is the member's name: each use
+    /// names the member in that argument (`DEFINE_DROP(name, page)` for a
+    /// body reaching `d->member`).
+    pub named_by: Option<usize>,
+}
+
+/// The uses of the function-like macro `name` in `src` that stand outside
+/// the byte ranges `skip` (sorted, not overlapping) and outside
+/// definitions (`#define name(`), each as its offset and its arguments'
+/// texts, trimmed. A use whose argument list does not close before the
+/// end of its statement (a `;` at its own level) is left out.
+pub fn uses_outside(src: &[u8], name: &str, skip: &[(usize, usize)]) -> Vec<(usize, Vec<String>)> {
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut out = Vec::new();
+    for at in memchr::memmem::find_iter(src, name.as_bytes()) {
+        let end = at + name.len();
+        if at.checked_sub(1).is_some_and(|p| is_word(src[p]))
+            || src.get(end).is_some_and(|&b| is_word(b))
+        {
+            continue;
+        }
+        let inside = skip.partition_point(|&(_, e)| e <= at);
+        if skip.get(inside).is_some_and(|&(s, _)| s <= at) {
+            continue;
+        }
+        let line = memchr::memrchr(b'\n', &src[..at]).map_or(0, |p| p + 1);
+        let head: Vec<u8> = src[line..at]
+            .iter()
+            .copied()
+            .filter(|b| !b.is_ascii_whitespace())
+            .collect();
+        if head == b"#define" {
+            continue;
+        }
+        let open = end
+            + src[end..]
+                .iter()
+                .take_while(|b| b.is_ascii_whitespace())
+                .count();
+        if src.get(open) != Some(&b'(') {
+            continue;
+        }
+        if let Some(args) = arguments(src, open) {
+            out.push((at, args));
+        }
+    }
+    out
+}
+
+/// The texts of the arguments of the list opening at `open`, trimmed;
+/// `None` when a `;` comes before it closes.
+fn arguments(src: &[u8], open: usize) -> Option<Vec<String>> {
+    let (mut depth, mut start) = (0usize, open + 1);
+    let mut out = Vec::new();
+    let piece = |a: usize, b: usize| String::from_utf8_lossy(&src[a..b]).trim().to_string();
+    for (i, &b) in src.iter().enumerate().skip(open) {
+        match b {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    out.push(piece(start, i));
+                    return Some(out);
+                }
+            }
+            b',' if depth == 1 => {
+                out.push(piece(start, i));
+                start = i + 1;
+            }
+            b';' if depth == 1 => return None,
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Where a file's function-like macro definitions may begin: the lines
@@ -505,6 +582,7 @@ x = 1; # define not_at_line_start(z) z\n#define\tbare(\n#define nocall 1\n#defin
         let reach = |member: &str, from: Option<usize>| MemberReach {
             member: member.to_string(),
             from,
+            named_by: None,
         };
         assert_eq!(all[0].members(), [reach("pages", Some(0))]);
         // `pages` follows `ring`, not a parameter; `g` is no parameter.
@@ -517,5 +595,40 @@ x = 1; # define not_at_line_start(z) z\n#define\tbare(\n#define nocall 1\n#defin
             ]
         );
         assert!(all[2].members().is_empty());
+    }
+
+    #[test]
+    fn a_member_named_by_a_parameter_is_the_one_each_use_names() {
+        let src =
+            b"#define DEFINE_DROP(name, member) void name(struct s *d) { put_page(d->member); }\n";
+        let all = DefineIndex::of(src).definitions(src);
+        let members = all[0].members();
+        assert_eq!(members.len(), 1);
+        assert_eq!(members[0].member, "member");
+        assert_eq!(members[0].named_by, Some(1));
+    }
+
+    #[test]
+    fn uses_are_found_outside_the_ranges_skipped_and_outside_definitions() {
+        let src = b"#define DROP(n, m) void n(void) { }\n\
+DROP(toy_a, page)\n\
+void f(void) { DROP(x, y); }\n\
+DROP(toy_b, f(a, b), { c; })\n\
+MY_DROP(z, w)\nDROP(broken, ;\n";
+        let f_start = src.windows(6).position(|w| w == b"void f").unwrap();
+        let f_end = f_start + src[f_start..].iter().position(|&b| b == b'\n').unwrap();
+        let uses = uses_outside(src, "DROP", &[(f_start, f_end)]);
+        let args: Vec<Vec<String>> = uses.into_iter().map(|(_, a)| a).collect();
+        assert_eq!(
+            args,
+            vec![
+                vec!["toy_a".to_string(), "page".to_string()],
+                vec![
+                    "toy_b".to_string(),
+                    "f(a, b)".to_string(),
+                    "{ c; }".to_string()
+                ],
+            ]
+        );
     }
 }

@@ -106,8 +106,13 @@ pub fn group_reasons(reasons: &[String]) -> Vec<String> {
             } else {
                 format!(" {tail}")
             };
+            // A reason naming a macro (`inside the macro A()`) counts macros.
+            let (head, noun) = match head.strip_suffix(" the macro") {
+                Some(head) => (head.to_string(), "macros"),
+                None => (head, "functions"),
+            };
             format!(
-                "{head} {} functions{tail}: {}{}",
+                "{head} {} {noun}{tail}: {}{}",
                 names.len(),
                 shown.join(", "),
                 if more > 0 {
@@ -636,6 +641,14 @@ mod tests {
         assert_eq!(
             group_reasons(&[r("the pages are passed to a() (x.c:1)")]),
             ["the pages are passed to a() (x.c:1)"]
+        );
+        let in_macros = [
+            r("the pages in s::p are reached inside the macro A() (x.c:1), which pinpatch does not follow"),
+            r("the pages in s::p are reached inside the macro B() (y.c:2), which pinpatch does not follow"),
+        ];
+        assert_eq!(
+            group_reasons(&in_macros),
+            ["the pages in s::p are reached inside 2 macros, which pinpatch does not follow: A(), B()"]
         );
     }
 }

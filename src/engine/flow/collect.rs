@@ -280,6 +280,15 @@ impl<'t> FileFacts<'t> {
         facts
     }
 
+    /// The byte ranges of the file's function definitions, in file order.
+    pub(crate) fn function_ranges(&self) -> Vec<(usize, usize)> {
+        let mut out: Vec<(usize, usize)> = (self.functions.iter())
+            .map(|f| (f.def.node.start_byte(), f.def.node.end_byte()))
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
     /// Whether the file defines a struct (with its body).
     pub(crate) fn defines_struct(&self, strukt: &str) -> bool {
         self.types.is_defined(strukt)

@@ -1143,12 +1143,32 @@ fn fields_in_macros(cx: &mut FlowContext, k: &Constraints, tracked: &TrackedFiel
                 continue;
             }
             for m in members {
-                let fields: Vec<(String, String)> = tracked
-                    .named(&m.member)
-                    .iter()
-                    .filter(|(s, _)| files_naming.names(i, &file.parsed.original, s))
-                    .cloned()
-                    .collect();
+                // A member each use names (`d->member`) may be any tracked
+                // field of a struct the body names (`struct toy_dev *d`);
+                // reached from a parameter (`(d)->member`), of a struct the
+                // file names, the argument's type telling at each use.
+                // Else (`(s)->stats.member++`) it is no field holding pages.
+                let fields: Vec<(String, String)> = match m.named_by {
+                    Some(_) => {
+                        let all = tracked.all();
+                        let words = body_words(file.parsed, name);
+                        let in_body: Vec<(String, String)> = (all.iter())
+                            .filter(|(s, _)| files_naming.names_in(&words, s))
+                            .cloned()
+                            .collect();
+                        match (in_body.is_empty(), m.from) {
+                            (false, _) => in_body,
+                            (true, Some(_)) => (all.into_iter())
+                                .filter(|(s, _)| files_naming.names(i, &file.parsed.original, s))
+                                .collect(),
+                            (true, None) => Vec::new(),
+                        }
+                    }
+                    None => (tracked.named(&m.member).iter())
+                        .filter(|(s, _)| files_naming.names(i, &file.parsed.original, s))
+                        .cloned()
+                        .collect(),
+                };
                 if fields.is_empty() {
                     continue;
                 }
@@ -1199,13 +1219,21 @@ fn fields_in_macros(cx: &mut FlowContext, k: &Constraints, tracked: &TrackedFiel
                 .from
                 .and_then(|p| k.call_args[i].get(p))
                 .and_then(|&arg| cx.type_of(*func, arg));
+            // The member this use names, when a parameter names it.
+            let member = match m.named_by {
+                Some(p) => match k.call_args[i].get(p) {
+                    Some(&arg) => text(arg, src),
+                    None => continue,
+                },
+                None => m.member.clone(),
+            };
             let fields: Vec<(String, String)> = match owner {
                 Some(s) => {
-                    let f = cx.types.canonical_field(&s, &m.member);
+                    let f = cx.types.canonical_field(&s, &member);
                     vec![(s, f)]
                 }
                 None => tracked
-                    .named(&m.member)
+                    .named(&member)
                     .iter()
                     .filter(|field| {
                         reach.fields.contains(*field)
@@ -1228,11 +1256,61 @@ fn fields_in_macros(cx: &mut FlowContext, k: &Constraints, tracked: &TrackedFiel
             }
         }
     }
+    // Uses outside the functions read (`DEFINE_TOY_DROP(toy_drop_page,
+    // page)` at file scope, a function the macro defines): what the body
+    // does is code no function shows.
+    for (file, facts) in cx.files.iter().zip(cx.facts.iter()) {
+        let src: &[u8] = &file.parsed.original;
+        let functions = facts.function_ranges();
+        for (name, reach) in &reaching {
+            for (at, args) in crate::c::defines::uses_outside(src, name, &functions) {
+                for m in &reach.members {
+                    let member = match m.named_by {
+                        Some(p) => match args.get(p) {
+                            Some(arg) => arg.clone(),
+                            None => continue,
+                        },
+                        None => m.member.clone(),
+                    };
+                    for (s, f) in tracked.named(&member) {
+                        if !reach.fields.contains(&(s.clone(), f.clone())) {
+                            continue;
+                        }
+                        let units = cx.val_of(&Loc::Field(s.clone(), f.clone())).units();
+                        if units.is_empty() {
+                            continue;
+                        }
+                        let why = Blocker::ReachedInMacro {
+                            field: format!("{s}::{f}"),
+                            macro_name: name.to_string(),
+                            place: format!("{}:{}", file.path, file.parsed.line_of(at)),
+                        };
+                        found.push((units, why));
+                    }
+                }
+            }
+        }
+    }
     for (units, why) in found {
         for u in units {
             push_unique(&mut cx.units[u].escapes, why.clone());
         }
     }
+}
+
+/// The identifiers of a file's definitions of the macro `name`, joined by
+/// spaces: what `NamedStructs::names_in` reads.
+fn body_words(parsed: &crate::c::Parsed, name: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    for def in parsed.macro_definitions(name) {
+        for token in &def.body {
+            if let crate::c::defines::Token::Ident(word) = token {
+                out.extend_from_slice(word.as_bytes());
+                out.push(b' ');
+            }
+        }
+    }
+    out
 }
 
 /// What the bodies of one macro's definitions may reach (`fields_in_macros`).
@@ -1267,6 +1345,12 @@ impl TrackedFields {
 
     fn is_empty(&self) -> bool {
         self.by_member.is_empty()
+    }
+
+    /// Every tracked field, each once, in order.
+    fn all(&self) -> Vec<(String, String)> {
+        let every: BTreeSet<&(String, String)> = self.by_member.values().flatten().collect();
+        every.into_iter().cloned().collect()
     }
 
     /// The tracked fields a member name may be.
@@ -1447,6 +1531,14 @@ impl<'i, K: std::hash::Hash + Eq> NamedStructs<'i, K> {
             types,
             seen: HashMap::new(),
         }
+    }
+
+    /// Whether a text not remembered names the struct (as `names`).
+    fn names_in(&self, text: &[u8], strukt: &str) -> bool {
+        let tag = strukt.split('.').next().unwrap_or(strukt);
+        std::iter::once(tag.to_string())
+            .chain(self.types.typedef_names(tag))
+            .any(|name| objects::mentions_word(text, name.as_bytes()))
     }
 
     /// Whether `text`, the text `key` stands for, names the struct: its
