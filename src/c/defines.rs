@@ -198,6 +198,105 @@ pub fn uses_outside(src: &[u8], name: &str, skip: &[(usize, usize)]) -> Vec<(usi
     out
 }
 
+/// The byte ranges of a file's preprocessor lines (`#` first on the line,
+/// blanks aside), each with the lines a backslash continues it onto: a
+/// macro's body is there, which the macro checks read, not code.
+pub fn directive_ranges(src: &[u8]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut line = 0;
+    while line < src.len() {
+        let end_of =
+            |from: usize| memchr::memchr(b'\n', &src[from..]).map_or(src.len(), |p| from + p);
+        let first = line
+            + src[line..]
+                .iter()
+                .take_while(|&&b| b == b' ' || b == b'\t')
+                .count();
+        let mut end = end_of(line);
+        if src.get(first) == Some(&b'#') {
+            // Continued while the line ends with a backslash (blanks aside).
+            loop {
+                let text = src[line..end].trim_ascii_end();
+                let continued = text.ends_with(b"\\") && end < src.len();
+                if !continued {
+                    break;
+                }
+                end = end_of(end + 1);
+            }
+            out.push((line, end));
+        }
+        line = end + 1;
+    }
+    out
+}
+
+/// The byte ranges of a file's comments (`/* ... */`, `// ...` to the end
+/// of the line), string and character literals stepped over.
+pub fn comment_ranges(src: &[u8]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < src.len() {
+        match (src[i], src.get(i + 1)) {
+            (b'/', Some(b'*')) => {
+                let end =
+                    memchr::memmem::find(&src[i + 2..], b"*/").map_or(src.len(), |p| i + 2 + p + 2);
+                out.push((i, end));
+                i = end;
+            }
+            (b'/', Some(b'/')) => {
+                let end = memchr::memchr(b'\n', &src[i..]).map_or(src.len(), |p| i + p);
+                out.push((i, end));
+                i = end;
+            }
+            (quote @ (b'"' | b'\''), _) => {
+                i += 1;
+                while i < src.len() && src[i] != quote && src[i] != b'\n' {
+                    i += if src[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+/// The name of the outermost call whose argument list holds the byte at
+/// `at`, within the statement or declaration around it (back to a `;`, a
+/// brace or a preprocessor line at its own level), with the offset of its
+/// `(`: `DEFINE_FREE` for a byte of `DEFINE_FREE(toy, struct toy *,
+/// put_page(_T->page))`. Looks back `ENCLOSING_CALL_BYTES` at most.
+pub fn enclosing_call_name(src: &[u8], at: usize) -> Option<(String, usize)> {
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let floor = at.saturating_sub(ENCLOSING_CALL_BYTES);
+    let (mut depth, mut open) = (0usize, None);
+    let mut i = at;
+    while i > floor {
+        i -= 1;
+        match src[i] {
+            b')' | b']' | b'}' => depth += 1,
+            b'(' if depth == 0 => open = Some(i),
+            b'(' | b'[' | b'{' if depth > 0 => depth -= 1,
+            b'{' | b'[' => break,
+            b';' if depth == 0 => break,
+            b'\n' if depth == 0 && src.get(i + 1) == Some(&b'#') => break,
+            _ => {}
+        }
+    }
+    let open = open?;
+    let end = open
+        - src[..open]
+            .iter()
+            .rev()
+            .take_while(|b| b.is_ascii_whitespace())
+            .count();
+    let start = end - src[..end].iter().rev().take_while(|&&b| is_word(b)).count();
+    (start < end).then(|| (String::from_utf8_lossy(&src[start..end]).into_owned(), open))
+}
+
+/// How far back `enclosing_call_name` looks for the call.
+pub const ENCLOSING_CALL_BYTES: usize = 16 * 1024;
+
 /// The texts of the arguments of the list opening at `open`, trimmed;
 /// `None` when a `;` comes before it closes.
 fn arguments(src: &[u8], open: usize) -> Option<Vec<String>> {
@@ -630,5 +729,37 @@ MY_DROP(z, w)\nDROP(broken, ;\n";
                 ],
             ]
         );
+    }
+
+    #[test]
+    fn preprocessor_lines_are_ranges_with_their_continuations() {
+        let src = b"int a;\n#define X(d) \\\n\tput(d->p)\n  # if 1\nint b;\n";
+        let ranges = directive_ranges(src);
+        let texts: Vec<&[u8]> = ranges.iter().map(|&(a, b)| &src[a..b]).collect();
+        assert_eq!(
+            texts,
+            [&b"#define X(d) \\\n\tput(d->p)"[..], &b"  # if 1"[..]]
+        );
+    }
+
+    #[test]
+    fn the_outermost_call_around_a_byte_names_the_macro_used() {
+        let src = b"int x;\nDEFINE_FREE(toy, struct toy *, if (_T) put_page(_T->page))\n";
+        let at = src.windows(4).position(|w| w == b"page").unwrap() + 6;
+        let (name, open) = enclosing_call_name(src, at).unwrap();
+        assert_eq!((name.as_str(), open), ("DEFINE_FREE", 18));
+        let plain = b"static int y = 1;\nstatic struct s z = { .a = b->c };\n";
+        let at = plain.windows(4).position(|w| w == b"b->c").unwrap();
+        assert_eq!(enclosing_call_name(plain, at), None);
+    }
+
+    #[test]
+    fn comments_are_ranges_and_literals_are_stepped_over() {
+        let src = b"a = \"/* no */\"; /* one\n two */ b; // three\nc = '/';\n";
+        let texts: Vec<&[u8]> = comment_ranges(src)
+            .iter()
+            .map(|&(a, b)| &src[a..b])
+            .collect();
+        assert_eq!(texts, [&b"/* one\n two */"[..], &b"// three"[..]]);
     }
 }

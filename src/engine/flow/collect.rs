@@ -99,6 +99,9 @@ pub struct FileFacts<'t> {
     /// The `offsetof()` uses of its text that may reach a field
     /// (`escapes::fields_reached_aside`), wherever they stand.
     pub(crate) field_offsets: Vec<FieldOffset>,
+    /// The function bodies its kernel layout shows (`body_candidates`:
+    /// a column-0 `{` to the next column-0 `}`), as byte ranges.
+    body_ranges: Vec<(usize, usize)>,
 }
 
 /// One function of a file, and its body once it has been looked at.
@@ -243,6 +246,10 @@ impl<'t> FileFacts<'t> {
                 .into_iter()
                 .filter(|o| o.used == OffsetUse::Reaching)
                 .collect(),
+            body_ranges: crate::c::skeleton::body_candidates(src)
+                .into_iter()
+                .map(|c| (c.open, c.close + 1))
+                .collect(),
         }
     }
 
@@ -278,6 +285,11 @@ impl<'t> FileFacts<'t> {
             }
         }
         facts
+    }
+
+    /// The function bodies its kernel layout shows, as byte ranges.
+    pub(crate) fn body_ranges(&self) -> &[(usize, usize)] {
+        &self.body_ranges
     }
 
     /// The byte ranges of the file's function definitions, in file order.

@@ -89,6 +89,11 @@ pub(crate) fn collect<'t>(
     let tracked = TrackedFields::of(cx);
     if !tracked.is_empty() {
         fields_in_macros(cx, k, &tracked);
+        for (units, why) in fields_in_file_scope_macro_arguments(cx, &tracked) {
+            for u in units {
+                push_unique(&mut cx.units[u].escapes, why.clone());
+            }
+        }
         untyped_field_reads(cx, k, &tracked);
     }
     block_mixed_storage(cx, scanned, k, releases, mixed);
@@ -1276,16 +1281,8 @@ fn fields_in_macros(cx: &mut FlowContext, k: &Constraints, tracked: &TrackedFiel
                         if !reach.fields.contains(&(s.clone(), f.clone())) {
                             continue;
                         }
-                        let units = cx.val_of(&Loc::Field(s.clone(), f.clone())).units();
-                        if units.is_empty() {
-                            continue;
-                        }
-                        let why = Blocker::ReachedInMacro {
-                            field: format!("{s}::{f}"),
-                            macro_name: name.to_string(),
-                            place: format!("{}:{}", file.path, file.parsed.line_of(at)),
-                        };
-                        found.push((units, why));
+                        let place = format!("{}:{}", file.path, file.parsed.line_of(at));
+                        found.extend(reached_in_macro(cx, s, f, name, place));
                     }
                 }
             }
@@ -1296,6 +1293,107 @@ fn fields_in_macros(cx: &mut FlowContext, k: &Constraints, tracked: &TrackedFiel
             push_unique(&mut cx.units[u].escapes, why.clone());
         }
     }
+}
+
+/// A tracked field reached in the arguments of a macro used outside any
+/// function (`DEFINE_FREE(toy, struct toy_dev *, put_page(_T->page))`,
+/// which defines a function releasing the field): code no function read
+/// shows. Each `->f` or `.f` of a tracked member outside the functions,
+/// comments, the preprocessor lines (macro bodies, read by
+/// `fields_in_macros`) and designators (`.f = ...`) makes the units of the fields so named escape:
+/// those of the structs the use names (`struct toy_dev *`), or when it
+/// names none, of those the file names.
+fn fields_in_file_scope_macro_arguments(
+    cx: &FlowContext,
+    tracked: &TrackedFields,
+) -> Vec<(BTreeSet<UnitId>, Blocker)> {
+    let mut found = Vec::new();
+    let mut files_naming = NamedStructs::new(&cx.types);
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    for (i, (file, facts)) in cx.files.iter().zip(cx.facts.iter()).enumerate() {
+        let src: &[u8] = &file.parsed.original;
+        // Function bodies as the tree has them and as kernel layout shows
+        // them (a function the tree could not make out still has its
+        // column-0 braces), preprocessor lines and comments, as disjoint
+        // ranges.
+        let mut ranges = facts.function_ranges();
+        ranges.extend(facts.body_ranges().iter().copied());
+        ranges.extend(crate::c::defines::directive_ranges(src));
+        ranges.extend(crate::c::defines::comment_ranges(src));
+        ranges.sort_unstable();
+        let mut skip: Vec<(usize, usize)> = Vec::with_capacity(ranges.len());
+        for (start, end) in ranges {
+            match skip.last_mut() {
+                Some(last) if start <= last.1 => last.1 = last.1.max(end),
+                _ => skip.push((start, end)),
+            }
+        }
+        let skipped = |at: usize| {
+            let k = skip.partition_point(|&(s, _)| s <= at);
+            k > 0 && at < skip[k - 1].1
+        };
+        for (member, fields) in &tracked.by_member {
+            for at in memchr::memmem::find_iter(src, member.as_bytes()) {
+                let end = at + member.len();
+                if src.get(end).is_some_and(|&b| is_word(b)) {
+                    continue;
+                }
+                let before = &src[..at].trim_ascii_end();
+                let reached =
+                    before.ends_with(b"->") || (before.ends_with(b".") && !before.ends_with(b".."));
+                if !reached || skipped(at) {
+                    continue;
+                }
+                // A designator (`.page = NULL`) names the field it fills.
+                let after = src[end..].trim_ascii_start();
+                if before.ends_with(b".") && after.starts_with(b"=") && !after.starts_with(b"==") {
+                    continue;
+                }
+                let Some((macro_name, open)) = crate::c::defines::enclosing_call_name(src, at)
+                else {
+                    continue;
+                };
+                // The structs the use names (`struct toy_dev *`), else
+                // those the file names.
+                let used = &src[open..at];
+                let in_use: Vec<&(String, String)> = (fields.iter())
+                    .filter(|(s, _)| files_naming.names_in(used, s))
+                    .collect();
+                for (s, f) in fields {
+                    let named = match in_use.is_empty() {
+                        false => in_use.contains(&&(s.clone(), f.clone())),
+                        true => files_naming.names(i, src, s),
+                    };
+                    if !named {
+                        continue;
+                    }
+                    let place = format!("{}:{}", file.path, file.parsed.line_of(at));
+                    found.extend(reached_in_macro(cx, s, f, &macro_name, place));
+                }
+            }
+        }
+    }
+    found
+}
+
+/// The units of the field `s::f`, and why they escape, when a macro
+/// reaches it at `place`; nothing when the field holds no unit's pages.
+fn reached_in_macro(
+    cx: &FlowContext,
+    s: &str,
+    f: &str,
+    macro_name: &str,
+    place: String,
+) -> Option<(BTreeSet<UnitId>, Blocker)> {
+    let units = cx.val_of(&Loc::Field(s.to_string(), f.to_string())).units();
+    (!units.is_empty()).then(|| {
+        let why = Blocker::ReachedInMacro {
+            field: format!("{s}::{f}"),
+            macro_name: macro_name.to_string(),
+            place,
+        };
+        (units, why)
+    })
 }
 
 /// The identifiers of a file's definitions of the macro `name`, joined by
