@@ -99,9 +99,11 @@ pub struct FileFacts<'t> {
     /// The `offsetof()` uses of its text that may reach a field
     /// (`escapes::fields_reached_aside`), wherever they stand.
     pub(crate) field_offsets: Vec<FieldOffset>,
-    /// The function bodies its kernel layout shows (`body_candidates`:
-    /// a column-0 `{` to the next column-0 `}`), as byte ranges.
-    body_ranges: Vec<(usize, usize)>,
+    /// The byte ranges of its text that are no code at file scope: the
+    /// function bodies its kernel layout shows (`body_candidates`: a
+    /// column-0 `{` to the next column-0 `}`), preprocessor lines and
+    /// comments. Read once: the checks that ask run every round.
+    not_file_scope_code: Vec<(usize, usize)>,
 }
 
 /// One function of a file, and its body once it has been looked at.
@@ -246,9 +248,11 @@ impl<'t> FileFacts<'t> {
                 .into_iter()
                 .filter(|o| o.used == OffsetUse::Reaching)
                 .collect(),
-            body_ranges: crate::c::skeleton::body_candidates(src)
+            not_file_scope_code: crate::c::skeleton::body_candidates(src)
                 .into_iter()
                 .map(|c| (c.open, c.close + 1))
+                .chain(crate::c::defines::directive_ranges(src))
+                .chain(crate::c::defines::comment_ranges(src))
                 .collect(),
         }
     }
@@ -287,9 +291,21 @@ impl<'t> FileFacts<'t> {
         facts
     }
 
-    /// The function bodies its kernel layout shows, as byte ranges.
-    pub(crate) fn body_ranges(&self) -> &[(usize, usize)] {
-        &self.body_ranges
+    /// The byte ranges of its text that are no code at file scope
+    /// (`not_file_scope_code`), the function definitions the tree makes out
+    /// added, as disjoint ranges in file order.
+    pub(crate) fn not_file_scope_code(&self) -> Vec<(usize, usize)> {
+        let mut ranges = self.function_ranges();
+        ranges.extend(self.not_file_scope_code.iter().copied());
+        ranges.sort_unstable();
+        let mut out: Vec<(usize, usize)> = Vec::with_capacity(ranges.len());
+        for (start, end) in ranges {
+            match out.last_mut() {
+                Some(last) if start <= last.1 => last.1 = last.1.max(end),
+                _ => out.push((start, end)),
+            }
+        }
+        out
     }
 
     /// The byte ranges of the file's function definitions, in file order.

@@ -1310,66 +1310,77 @@ fn fields_in_file_scope_macro_arguments(
     let mut found = Vec::new();
     let mut files_naming = NamedStructs::new(&cx.types);
     let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    // One searcher per member, for every file.
+    let finders: Vec<(&String, &Vec<(String, String)>, memchr::memmem::Finder)> =
+        (tracked.by_member.iter())
+            .map(|(member, fields)| {
+                (
+                    member,
+                    fields,
+                    memchr::memmem::Finder::new(member.as_bytes()),
+                )
+            })
+            .collect();
     for (i, (file, facts)) in cx.files.iter().zip(cx.facts.iter()).enumerate() {
         let src: &[u8] = &file.parsed.original;
-        // Function bodies as the tree has them and as kernel layout shows
-        // them (a function the tree could not make out still has its
-        // column-0 braces), preprocessor lines and comments, as disjoint
-        // ranges.
-        let mut ranges = facts.function_ranges();
-        ranges.extend(facts.body_ranges().iter().copied());
-        ranges.extend(crate::c::defines::directive_ranges(src));
-        ranges.extend(crate::c::defines::comment_ranges(src));
-        ranges.sort_unstable();
-        let mut skip: Vec<(usize, usize)> = Vec::with_capacity(ranges.len());
-        for (start, end) in ranges {
-            match skip.last_mut() {
-                Some(last) if start <= last.1 => last.1 = last.1.max(end),
-                _ => skip.push((start, end)),
+        // Function bodies (as the tree has them and as kernel layout shows
+        // them: a function the tree could not make out still has its
+        // column-0 braces), preprocessor lines and comments.
+        // The text between them is searched, a small part of the file.
+        let skip = facts.not_file_scope_code();
+        let mut gaps: Vec<(usize, usize)> = Vec::with_capacity(skip.len() + 1);
+        let mut from = 0;
+        for &(start, end) in &skip {
+            if start > from {
+                gaps.push((from, start));
             }
+            from = from.max(end);
         }
-        let skipped = |at: usize| {
-            let k = skip.partition_point(|&(s, _)| s <= at);
-            k > 0 && at < skip[k - 1].1
-        };
-        for (member, fields) in &tracked.by_member {
-            for at in memchr::memmem::find_iter(src, member.as_bytes()) {
-                let end = at + member.len();
-                if src.get(end).is_some_and(|&b| is_word(b)) {
-                    continue;
-                }
-                let before = &src[..at].trim_ascii_end();
-                let reached =
-                    before.ends_with(b"->") || (before.ends_with(b".") && !before.ends_with(b".."));
-                if !reached || skipped(at) {
-                    continue;
-                }
-                // A designator (`.page = NULL`) names the field it fills.
-                let after = src[end..].trim_ascii_start();
-                if before.ends_with(b".") && after.starts_with(b"=") && !after.starts_with(b"==") {
-                    continue;
-                }
-                let Some((macro_name, open)) = crate::c::defines::enclosing_call_name(src, at)
-                else {
-                    continue;
+        if from < src.len() {
+            gaps.push((from, src.len()));
+        }
+        let uses = finders.iter().flat_map(|(member, fields, finder)| {
+            gaps.iter().flat_map(move |&(g0, g1)| {
+                finder
+                    .find_iter(&src[g0..g1])
+                    .map(move |p| (member, fields, g0 + p))
+            })
+        });
+        for (member, fields, at) in uses {
+            let end = at + member.len();
+            if src.get(end).is_some_and(|&b| is_word(b)) {
+                continue;
+            }
+            let before = &src[..at].trim_ascii_end();
+            let reached =
+                before.ends_with(b"->") || (before.ends_with(b".") && !before.ends_with(b".."));
+            if !reached {
+                continue;
+            }
+            // A designator (`.page = NULL`) names the field it fills.
+            let after = src[end..].trim_ascii_start();
+            if before.ends_with(b".") && after.starts_with(b"=") && !after.starts_with(b"==") {
+                continue;
+            }
+            let Some((macro_name, open)) = crate::c::defines::enclosing_call_name(src, at) else {
+                continue;
+            };
+            // The structs the use names (`struct toy_dev *`), else
+            // those the file names.
+            let used = &src[open..at];
+            let in_use: Vec<&(String, String)> = (fields.iter())
+                .filter(|(s, _)| files_naming.names_in(used, s))
+                .collect();
+            for (s, f) in fields.iter() {
+                let named = match in_use.is_empty() {
+                    false => in_use.contains(&&(s.clone(), f.clone())),
+                    true => files_naming.names(i, src, s),
                 };
-                // The structs the use names (`struct toy_dev *`), else
-                // those the file names.
-                let used = &src[open..at];
-                let in_use: Vec<&(String, String)> = (fields.iter())
-                    .filter(|(s, _)| files_naming.names_in(used, s))
-                    .collect();
-                for (s, f) in fields {
-                    let named = match in_use.is_empty() {
-                        false => in_use.contains(&&(s.clone(), f.clone())),
-                        true => files_naming.names(i, src, s),
-                    };
-                    if !named {
-                        continue;
-                    }
-                    let place = format!("{}:{}", file.path, file.parsed.line_of(at));
-                    found.extend(reached_in_macro(cx, s, f, &macro_name, place));
+                if !named {
+                    continue;
                 }
+                let place = format!("{}:{}", file.path, file.parsed.line_of(at));
+                found.extend(reached_in_macro(cx, s, f, &macro_name, place));
             }
         }
     }
