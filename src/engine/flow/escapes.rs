@@ -1311,16 +1311,15 @@ fn fields_in_file_scope_macro_arguments(
     let mut files_naming = NamedStructs::new(&cx.types);
     let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     // One searcher per member, for every file.
-    let finders: Vec<(&String, &Vec<(String, String)>, memchr::memmem::Finder)> =
-        (tracked.by_member.iter())
-            .map(|(member, fields)| {
-                (
-                    member,
-                    fields,
-                    memchr::memmem::Finder::new(member.as_bytes()),
-                )
-            })
-            .collect();
+    let finders: Vec<MemberFinder> = (tracked.by_member.iter())
+        .map(|(member, fields)| {
+            (
+                member,
+                fields,
+                memchr::memmem::Finder::new(member.as_bytes()),
+            )
+        })
+        .collect();
     for (i, (file, facts)) in cx.files.iter().zip(cx.facts.iter()).enumerate() {
         let src: &[u8] = &file.parsed.original;
         // Function bodies (as the tree has them and as kernel layout shows
@@ -1386,6 +1385,13 @@ fn fields_in_file_scope_macro_arguments(
     }
     found
 }
+
+/// A tracked member, the fields it may be, and a searcher for it.
+type MemberFinder<'a> = (
+    &'a String,
+    &'a Vec<(String, String)>,
+    memchr::memmem::Finder<'a>,
+);
 
 /// The units of the field `s::f`, and why they escape, when a macro
 /// reaches it at `place`; nothing when the field holds no unit's pages.
