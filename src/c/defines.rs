@@ -300,21 +300,30 @@ pub const ENCLOSING_CALL_BYTES: usize = 16 * 1024;
 /// The texts of the arguments of the list opening at `open`, trimmed;
 /// `None` when a `;` comes before it closes.
 fn arguments(src: &[u8], open: usize) -> Option<Vec<String>> {
+    let (ranges, _) = argument_ranges(src, open)?;
+    let piece = |(a, b): (usize, usize)| String::from_utf8_lossy(&src[a..b]).trim().to_string();
+    Some(ranges.into_iter().map(piece).collect())
+}
+
+/// The byte ranges of the arguments of the list whose `(` is at `open`,
+/// split at the commas of its own level, and the offset of its `)`; `None`
+/// when a `;` at its own level comes first (a list that does not close
+/// where its statement ends) or the text ends.
+pub fn argument_ranges(src: &[u8], open: usize) -> Option<(Vec<(usize, usize)>, usize)> {
     let (mut depth, mut start) = (0usize, open + 1);
     let mut out = Vec::new();
-    let piece = |a: usize, b: usize| String::from_utf8_lossy(&src[a..b]).trim().to_string();
     for (i, &b) in src.iter().enumerate().skip(open) {
         match b {
             b'(' | b'[' | b'{' => depth += 1,
             b')' | b']' | b'}' => {
                 depth -= 1;
                 if depth == 0 {
-                    out.push(piece(start, i));
-                    return Some(out);
+                    out.push((start, i));
+                    return Some((out, i));
                 }
             }
             b',' if depth == 1 => {
-                out.push(piece(start, i));
+                out.push((start, i));
                 start = i + 1;
             }
             b';' if depth == 1 => return None,

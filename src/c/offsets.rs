@@ -73,27 +73,12 @@ fn read_use(src: &[u8], at: usize, len: usize) -> Option<FieldOffset> {
     if src.get(open) != Some(&b'(') {
         return None;
     }
-    // The argument list up to its closing parenthesis, and the first comma
-    // at its own level.
-    let (mut depth, mut comma, mut close) = (0usize, None, None);
-    for (i, &b) in src.iter().enumerate().skip(open) {
-        match b {
-            b'(' | b'[' | b'{' => depth += 1,
-            b')' | b']' | b'}' => {
-                depth -= 1;
-                if depth == 0 {
-                    close = Some(i);
-                    break;
-                }
-            }
-            b',' if depth == 1 && comma.is_none() => comma = Some(i),
-            b';' => return None,
-            _ => {}
-        }
-    }
-    let (comma, close) = (comma?, close?);
-    let strukt = type_name(&src[open + 1..comma])?;
-    let member = first_name(&src[comma + 1..close])?;
+    let (args, close) = crate::c::defines::argument_ranges(src, open)?;
+    let [(type_start, type_end), (member_start, _), ..] = args[..] else {
+        return None;
+    };
+    let strukt = type_name(&src[type_start..type_end])?;
+    let member = first_name(&src[member_start..close])?;
     let before = previous_operator(src, at);
     let after = next_operator(src, close + 1);
     let measured = MEASURING_BEFORE.contains(&before) || MEASURING_AFTER.contains(&after);

@@ -1611,6 +1611,14 @@ fn fields_reached_aside(cx: &mut FlowContext) {
     }
 }
 
+/// Whether `text` names the struct `tag` or one of its typedef names, as a
+/// whole word.
+fn name_in(types: &TypeIndex, text: &[u8], tag: &str) -> bool {
+    std::iter::once(tag.to_string())
+        .chain(types.typedef_names(tag))
+        .any(|name| objects::mentions_word(text, name.as_bytes()))
+}
+
 /// The variable a node gives a value to, and the value: `name = value`
 /// (an assignment) or `type name = value` (a declaration), the name plain.
 fn assigned_name<'t>(
@@ -1650,10 +1658,7 @@ impl<'i, K: std::hash::Hash + Eq> NamedStructs<'i, K> {
 
     /// Whether a text not remembered names the struct (as `names`).
     fn names_in(&self, text: &[u8], strukt: &str) -> bool {
-        let tag = strukt.split('.').next().unwrap_or(strukt);
-        std::iter::once(tag.to_string())
-            .chain(self.types.typedef_names(tag))
-            .any(|name| objects::mentions_word(text, name.as_bytes()))
+        name_in(self.types, text, strukt.split('.').next().unwrap_or(strukt))
     }
 
     /// Whether `text`, the text `key` stands for, names the struct: its
@@ -1665,9 +1670,7 @@ impl<'i, K: std::hash::Hash + Eq> NamedStructs<'i, K> {
         if let Some(&named) = known.get(tag) {
             return named;
         }
-        let named = std::iter::once(tag.to_string())
-            .chain(self.types.typedef_names(tag))
-            .any(|name| objects::mentions_word(text, name.as_bytes()));
+        let named = name_in(self.types, text, tag);
         known.insert(tag.to_string(), named);
         named
     }
