@@ -261,6 +261,61 @@ pub fn comment_ranges(src: &[u8]) -> Vec<(usize, usize)> {
     out
 }
 
+/// A struct member reached (`->member`, `.member`) inside the argument list
+/// of a call or macro use at file scope: `DEFINE_FREE(toy, struct toy *,
+/// put_page(_T->page))` reaches `page` in the arguments of `DEFINE_FREE`.
+#[derive(Clone, Debug)]
+pub struct MemberInArguments {
+    /// The offset of the member's name.
+    pub at: usize,
+    /// The outermost call around it (`enclosing_call_name`).
+    pub macro_name: String,
+    /// The offset of that call's `(`.
+    pub open: usize,
+}
+
+/// The uses of the member `member` (searched for with `finder`) that stand
+/// in the byte ranges `gaps` of `src` (sorted, not overlapping), are
+/// reached through `->` or `.` (not a designator, `.member = value`) and
+/// stand in a call's argument list, in text order.
+pub fn members_in_arguments(
+    src: &[u8],
+    gaps: &[(usize, usize)],
+    member: &str,
+    finder: &memchr::memmem::Finder,
+) -> Vec<MemberInArguments> {
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut out = Vec::new();
+    for &(g0, g1) in gaps {
+        for p in finder.find_iter(&src[g0..g1]) {
+            let at = g0 + p;
+            let end = at + member.len();
+            if src.get(end).is_some_and(|&b| is_word(b)) {
+                continue;
+            }
+            let before = &src[..at].trim_ascii_end();
+            let reached =
+                before.ends_with(b"->") || (before.ends_with(b".") && !before.ends_with(b".."));
+            if !reached {
+                continue;
+            }
+            // A designator (`.page = NULL`) names the field it fills.
+            let after = src[end..].trim_ascii_start();
+            if before.ends_with(b".") && after.starts_with(b"=") && !after.starts_with(b"==") {
+                continue;
+            }
+            if let Some((macro_name, open)) = enclosing_call_name(src, at) {
+                out.push(MemberInArguments {
+                    at,
+                    macro_name,
+                    open,
+                });
+            }
+        }
+    }
+    out
+}
+
 /// The name of the outermost call whose argument list holds the byte at
 /// `at`, within the statement or declaration around it (back to a `;`, a
 /// brace or a preprocessor line at its own level), with the offset of its
@@ -736,6 +791,36 @@ MY_DROP(z, w)\nDROP(broken, ;\n";
                     "f(a, b)".to_string(),
                     "{ c; }".to_string()
                 ],
+            ]
+        );
+    }
+
+    #[test]
+    fn members_in_arguments_are_reached_members_inside_a_call_in_the_gaps() {
+        let src = b"DEFINE_FREE(toy, struct toy *, put_page(_T->page))\n\
+static struct toy t = { .page = NULL };\n\
+int x = sizeof(a.pagesize);\n\
+void f(void) { KEEP(d->page); }\n\
+CHECK(s.page == 0, q . page)\n";
+        let f_start = src.windows(6).position(|w| w == b"void f").unwrap();
+        let f_end = f_start + src[f_start..].iter().position(|&b| b == b'\n').unwrap();
+        let gaps = [(0, f_start), (f_end, src.len())];
+        let finder = memchr::memmem::Finder::new(b"page");
+        let found: Vec<(String, &[u8])> = members_in_arguments(src, &gaps, "page", &finder)
+            .into_iter()
+            .map(|m| (m.macro_name, &src[m.open..m.at]))
+            .collect();
+        // The designator fills the field, `pagesize` is another member and
+        // the use inside the function is skipped.
+        assert_eq!(
+            found,
+            vec![
+                (
+                    "DEFINE_FREE".to_string(),
+                    &b"(toy, struct toy *, put_page(_T->"[..]
+                ),
+                ("CHECK".to_string(), &b"(s."[..]),
+                ("CHECK".to_string(), &b"(s.page == 0, q . "[..]),
             ]
         );
     }

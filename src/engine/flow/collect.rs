@@ -8,7 +8,7 @@ use super::ids::{FileId, FuncId, IdVec, UnitId};
 use super::propagate::FunctionConstraints;
 use super::values::root_of;
 use super::{text, FlowContext, Func, Globals, Hot, Loc, ProgramFile, UnitState, Val};
-use crate::c::defines::MemberReach;
+use crate::c::defines::{MemberInArguments, MemberReach};
 use crate::c::offsets::{field_offsets, FieldOffset, OffsetUse};
 use crate::c::skeleton::{left_out_at, BodyCandidate};
 use crate::c::syntax::{functions, preorder, shape, Call, ExprShape, FunctionDef};
@@ -21,6 +21,7 @@ use crate::engine::types::{
 };
 use crate::engine::{Engine, FileFindings, SkippedFunction};
 use crate::rule::RuleKind;
+use std::cell::{OnceCell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use tree_sitter::Node;
@@ -104,7 +105,20 @@ pub struct FileFacts<'t> {
     /// column-0 `{` to the next column-0 `}`), preprocessor lines and
     /// comments. Read once: the checks that ask run every round.
     not_file_scope_code: Vec<(usize, usize)>,
+    /// What the text between those ranges and the functions holds of each
+    /// member searched for so far (`members_in_arguments`): the text and
+    /// the ranges stay the same from round to round, the members only grow.
+    /// The byte ranges between those and the functions, in file order:
+    /// the text at file scope, made when first asked.
+    file_scope_code: OnceCell<Vec<(usize, usize)>>,
+    members_in_arguments: RefCell<HashMap<String, Arc<[MemberInArguments]>>>,
+    /// The uses outside the functions of each function-like macro searched
+    /// for so far (`macro_uses_outside`), kept the same way.
+    macro_uses_outside: RefCell<HashMap<String, Arc<[MacroUse]>>>,
 }
+
+/// A use of a function-like macro: its offset and its arguments' texts.
+pub(crate) type MacroUse = (usize, Vec<String>);
 
 /// One function of a file, and its body once it has been looked at.
 struct FunctionFacts<'t> {
@@ -254,6 +268,9 @@ impl<'t> FileFacts<'t> {
                 .chain(crate::c::defines::directive_ranges(src))
                 .chain(crate::c::defines::comment_ranges(src))
                 .collect(),
+            file_scope_code: OnceCell::new(),
+            members_in_arguments: RefCell::default(),
+            macro_uses_outside: RefCell::default(),
         }
     }
 
@@ -306,6 +323,53 @@ impl<'t> FileFacts<'t> {
             }
         }
         out
+    }
+
+    /// The uses of `member` reached in a call's arguments at file scope,
+    /// outside the function bodies, comments and preprocessor lines
+    /// (`not_file_scope_code`): `crate::c::defines::members_in_arguments`,
+    /// searched once per member.
+    pub(crate) fn members_in_arguments(
+        &self,
+        src: &[u8],
+        member: &str,
+    ) -> Arc<[MemberInArguments]> {
+        if let Some(found) = self.members_in_arguments.borrow().get(member) {
+            return found.clone();
+        }
+        let gaps = self.file_scope_code.get_or_init(|| {
+            let skip = self.not_file_scope_code();
+            let mut gaps: Vec<(usize, usize)> = Vec::with_capacity(skip.len() + 1);
+            let mut from = 0;
+            for &(start, end) in &skip {
+                if start > from {
+                    gaps.push((from, start));
+                }
+                from = from.max(end);
+            }
+            if from < src.len() {
+                gaps.push((from, src.len()));
+            }
+            gaps
+        });
+        let finder = memchr::memmem::Finder::new(member.as_bytes());
+        let found: Arc<[MemberInArguments]> =
+            crate::c::defines::members_in_arguments(src, gaps, member, &finder).into();
+        (self.members_in_arguments.borrow_mut()).insert(member.to_string(), found.clone());
+        found
+    }
+
+    /// The uses of the function-like macro `name` outside the functions
+    /// the tree makes out (`crate::c::defines::uses_outside`), searched once
+    /// per name.
+    pub(crate) fn macro_uses_outside(&self, src: &[u8], name: &str) -> Arc<[MacroUse]> {
+        if let Some(found) = self.macro_uses_outside.borrow().get(name) {
+            return found.clone();
+        }
+        let found: Arc<[MacroUse]> =
+            crate::c::defines::uses_outside(src, name, &self.function_ranges()).into();
+        (self.macro_uses_outside.borrow_mut()).insert(name.to_string(), found.clone());
+        found
     }
 
     /// The byte ranges of the file's function definitions, in file order.

@@ -810,11 +810,16 @@ fn initialised_structs(cx: &mut FlowContext) {
     let mut stores: Vec<(FuncId, Loc, tree_sitter::Node, String)> = Vec::new();
     for (g, f) in cx.funcs.iter_enumerated() {
         if !tracked.is_empty() {
-            for &n in &f.constraints.initializers {
+            for &(n, _) in &f.constraints.initializers {
                 initialiser_stores(cx, g, n, None, &tracked, &mut stores);
             }
         }
-        for &n in &f.constraints.initializers {
+        for (n, mentions) in &f.constraints.initializers {
+            // Only an initialiser that names something tracked holds pages.
+            if !mentions.hot(g, &cx.hot) {
+                continue;
+            }
+            let n = *n;
             // `struct page *list[2] = { ... }`: the name is declared an
             // array (the declarator next to it is the array's).
             let array = n.kind_str() == "initializer_list"
@@ -1142,11 +1147,13 @@ fn fields_in_macros(cx: &mut FlowContext, k: &Constraints, tracked: &TrackedFiel
     // whether every definition is in a `.c` file (its uses are then there).
     let mut reaching: BTreeMap<String, MacroReach> = BTreeMap::new();
     let mut files_naming = NamedStructs::new(&cx.types);
+    let all = tracked.all();
     for (i, (file, facts)) in cx.files.iter().zip(cx.facts.iter()).enumerate() {
         for (name, members) in &facts.macro_members {
             if followed(name) {
                 continue;
             }
+            let mut words: Option<Vec<u8>> = None;
             for m in members {
                 // A member each use names (`d->member`) may be any tracked
                 // field of a struct the body names (`struct toy_dev *d`);
@@ -1155,16 +1162,16 @@ fn fields_in_macros(cx: &mut FlowContext, k: &Constraints, tracked: &TrackedFiel
                 // Else (`(s)->stats.member++`) it is no field holding pages.
                 let fields: Vec<(String, String)> = match m.named_by {
                     Some(_) => {
-                        let all = tracked.all();
-                        let words = body_words(file.parsed, name);
+                        let words = words.get_or_insert_with(|| body_words(file.parsed, name));
                         let in_body: Vec<(String, String)> = (all.iter())
-                            .filter(|(s, _)| files_naming.names_in(&words, s))
+                            .filter(|(s, _)| files_naming.names_in(words, s))
                             .cloned()
                             .collect();
                         match (in_body.is_empty(), m.from) {
                             (false, _) => in_body,
-                            (true, Some(_)) => (all.into_iter())
+                            (true, Some(_)) => (all.iter())
                                 .filter(|(s, _)| files_naming.names(i, &file.parsed.original, s))
+                                .cloned()
                                 .collect(),
                             (true, None) => Vec::new(),
                         }
@@ -1266,9 +1273,9 @@ fn fields_in_macros(cx: &mut FlowContext, k: &Constraints, tracked: &TrackedFiel
     // does is code no function shows.
     for (file, facts) in cx.files.iter().zip(cx.facts.iter()) {
         let src: &[u8] = &file.parsed.original;
-        let functions = facts.function_ranges();
         for (name, reach) in &reaching {
-            for (at, args) in crate::c::defines::uses_outside(src, name, &functions) {
+            for (at, args) in facts.macro_uses_outside(src, name).iter() {
+                let at = *at;
                 for m in &reach.members {
                     let member = match m.named_by {
                         Some(p) => match args.get(p) {
@@ -1309,89 +1316,32 @@ fn fields_in_file_scope_macro_arguments(
 ) -> Vec<(BTreeSet<UnitId>, Blocker)> {
     let mut found = Vec::new();
     let mut files_naming = NamedStructs::new(&cx.types);
-    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    // One searcher per member, for every file.
-    let finders: Vec<MemberFinder> = (tracked.by_member.iter())
-        .map(|(member, fields)| {
-            (
-                member,
-                fields,
-                memchr::memmem::Finder::new(member.as_bytes()),
-            )
-        })
-        .collect();
     for (i, (file, facts)) in cx.files.iter().zip(cx.facts.iter()).enumerate() {
         let src: &[u8] = &file.parsed.original;
-        // Function bodies (as the tree has them and as kernel layout shows
-        // them: a function the tree could not make out still has its
-        // column-0 braces), preprocessor lines and comments.
-        // The text between them is searched, a small part of the file.
-        let skip = facts.not_file_scope_code();
-        let mut gaps: Vec<(usize, usize)> = Vec::with_capacity(skip.len() + 1);
-        let mut from = 0;
-        for &(start, end) in &skip {
-            if start > from {
-                gaps.push((from, start));
-            }
-            from = from.max(end);
-        }
-        if from < src.len() {
-            gaps.push((from, src.len()));
-        }
-        let uses = finders.iter().flat_map(|(member, fields, finder)| {
-            gaps.iter().flat_map(move |&(g0, g1)| {
-                finder
-                    .find_iter(&src[g0..g1])
-                    .map(move |p| (member, fields, g0 + p))
-            })
-        });
-        for (member, fields, at) in uses {
-            let end = at + member.len();
-            if src.get(end).is_some_and(|&b| is_word(b)) {
-                continue;
-            }
-            let before = &src[..at].trim_ascii_end();
-            let reached =
-                before.ends_with(b"->") || (before.ends_with(b".") && !before.ends_with(b".."));
-            if !reached {
-                continue;
-            }
-            // A designator (`.page = NULL`) names the field it fills.
-            let after = src[end..].trim_ascii_start();
-            if before.ends_with(b".") && after.starts_with(b"=") && !after.starts_with(b"==") {
-                continue;
-            }
-            let Some((macro_name, open)) = crate::c::defines::enclosing_call_name(src, at) else {
-                continue;
-            };
-            // The structs the use names (`struct toy_dev *`), else
-            // those the file names.
-            let used = &src[open..at];
-            let in_use: Vec<&(String, String)> = (fields.iter())
-                .filter(|(s, _)| files_naming.names_in(used, s))
-                .collect();
-            for (s, f) in fields.iter() {
-                let named = match in_use.is_empty() {
-                    false => in_use.contains(&&(s.clone(), f.clone())),
-                    true => files_naming.names(i, src, s),
-                };
-                if !named {
-                    continue;
+        for (member, fields) in &tracked.by_member {
+            for used in facts.members_in_arguments(src, member).iter() {
+                // The structs the use names (`struct toy_dev *`), else
+                // those the file names.
+                let text = &src[used.open..used.at];
+                let in_use: Vec<&(String, String)> = (fields.iter())
+                    .filter(|(s, _)| files_naming.names_in(text, s))
+                    .collect();
+                for (s, f) in fields.iter() {
+                    let named = match in_use.is_empty() {
+                        false => in_use.contains(&&(s.clone(), f.clone())),
+                        true => files_naming.names(i, src, s),
+                    };
+                    if !named {
+                        continue;
+                    }
+                    let place = format!("{}:{}", file.path, file.parsed.line_of(used.at));
+                    found.extend(reached_in_macro(cx, s, f, &used.macro_name, place));
                 }
-                let place = format!("{}:{}", file.path, file.parsed.line_of(at));
-                found.extend(reached_in_macro(cx, s, f, &macro_name, place));
             }
         }
     }
     found
 }
-
-/// A tracked member, the fields it may be, and a searcher for it.
-type MemberFinder<'a> = (
-    &'a String,
-    &'a Vec<(String, String)>,
-    memchr::memmem::Finder<'a>,
-);
 
 /// The units of the field `s::f`, and why they escape, when a macro
 /// reaches it at `place`; nothing when the field holds no unit's pages.
@@ -1542,7 +1492,7 @@ fn fields_reached_aside(cx: &mut FlowContext) {
         // raw;` reads `dev`'s struct as `view`.
         let mut given: Vec<(String, String)> = Vec::new();
         let mut read_back: Vec<(String, String, tree_sitter::Node)> = Vec::new();
-        for &n in f.nodes.iter() {
+        for &n in &f.constraints.struct_views {
             if let Some((name, value)) = assigned_name(n, src) {
                 let value = strip(value);
                 if f.void_pointers.contains(&name) {

@@ -411,7 +411,16 @@ pub(crate) struct Hot {
     rets: NameSet,
     /// Every name above, in the order it was added.
     added: Vec<HotName>,
+    /// The keys (`name_key`) of the names above, which `Mentions::hot`
+    /// asks about: two names with one key only make a constraint looked at
+    /// that holds nothing tracked.
+    var_keys: HashMap<FuncId, KeySet>,
+    field_keys: KeySet,
+    ret_keys: KeySet,
 }
+
+/// A set of `name_key`s.
+type KeySet = HashSet<u64, FixedState>;
 
 /// A name that holds tracked values.
 pub(crate) enum HotName {
@@ -478,13 +487,14 @@ impl Mentions {
         m
     }
 
-    /// Whether something mentioned in function `func` holds tracked values.
+    /// Whether something mentioned in function `func` holds tracked values,
+    /// asked by the names' keys (`Hot::var_keys`).
     pub fn hot(&self, func: FuncId, hot: &Hot) -> bool {
-        let vars = hot.vars.get(&func);
-        self.idents
+        let vars = hot.var_keys.get(&func);
+        self.ident_keys
             .iter()
-            .any(|i| vars.is_some_and(|v| v.contains(i)) || hot.rets.contains(i))
-            || self.fields.iter().any(|f| hot.fields.contains(f))
+            .any(|k| vars.is_some_and(|v| v.contains(k)) || hot.ret_keys.contains(k))
+            || self.field_keys.iter().any(|k| hot.field_keys.contains(k))
     }
 
     /// The keys of the identifiers mentioned (`name_key`).
@@ -567,12 +577,17 @@ impl<'a, 't> FlowContext<'a, 't> {
         match &loc {
             Loc::Var(func, name) => {
                 if hot.vars.entry(*func).or_default().insert(name.clone()) {
+                    hot.var_keys
+                        .entry(*func)
+                        .or_default()
+                        .insert(name_key(name));
                     hot.added.push(HotName::Var(*func, name.clone()));
                 }
             }
             Loc::Field(s, f) => {
                 for spelling in self.types.spellings(s, f) {
                     if hot.fields.insert(spelling.clone()) {
+                        hot.field_keys.insert(name_key(&spelling));
                         hot.added.push(HotName::Field(spelling));
                     }
                 }
@@ -580,6 +595,7 @@ impl<'a, 't> FlowContext<'a, 't> {
             Loc::Ret(g) => {
                 let name = &self.funcs[*g].name;
                 if hot.rets.insert(name.clone()) {
+                    hot.ret_keys.insert(name_key(name));
                     hot.added.push(HotName::Ret(name.clone()));
                 }
             }

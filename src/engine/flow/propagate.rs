@@ -202,11 +202,16 @@ pub(crate) struct FunctionConstraints<'t> {
     pub references: HashMap<String, Node<'t>>,
     /// References taken for the store next to them.
     pub handed: HandedReferences,
-    /// Initialiser lists and compound literals, outermost only.
-    pub initializers: Vec<Node<'t>>,
+    /// Initialiser lists and compound literals, outermost only, each with
+    /// what it mentions.
+    pub initializers: Vec<(Node<'t>, Mentions)>,
     /// The field expressions (`a->b`, `a.b`), each with its field name's
     /// node, in node order: what `FlowContext::field_mentions` indexes.
     pub field_expressions: Vec<(Node<'t>, Node<'t>)>,
+    /// The nodes that may read a struct as another struct's, in node order:
+    /// casts, `memcpy()` and `memmove()` calls, assignments and declarators
+    /// with a value (`escapes::fields_reached_aside` reads them every round).
+    pub struct_views: Vec<Node<'t>>,
 }
 
 /// A call of a function, with what its arguments mention and what the
@@ -249,6 +254,7 @@ impl<'t> FunctionConstraints<'t> {
             handed: HandedReferences::of(engine, nodes, src),
             initializers: Vec::new(),
             field_expressions: Vec::new(),
+            struct_views: Vec::new(),
         };
         for &n in nodes {
             if let Some(a) = Assignment::new(n) {
@@ -275,6 +281,15 @@ impl<'t> FunctionConstraints<'t> {
                 });
             }
         }
+        out.struct_views = (nodes.iter().copied())
+            .filter(|&n| match n.kind_str() {
+                "cast_expression" | "init_declarator" | "assignment_expression" => true,
+                "call_expression" => Call::new(n)
+                    .and_then(|call| call.callee_name(src))
+                    .is_some_and(|c| c == b"memcpy" || c == b"memmove"),
+                _ => false,
+            })
+            .collect();
         for &n in nodes {
             if n.kind_str() == "field_expression" {
                 if let Some(field) = n.field("field") {
@@ -315,7 +330,7 @@ impl<'t> FunctionConstraints<'t> {
                 "initializer_list" | "compound_literal_expression"
             );
             if initializer && !in_initializer.contains(&n.id()) {
-                out.initializers.push(n);
+                out.initializers.push((n, Mentions::of(&[n], src)));
             }
             if n.kind_str() != "identifier" {
                 continue;
