@@ -95,22 +95,22 @@ pub struct FileFacts<'t> {
     /// through a global has that type, unless they declare the name too.
     globals: Vec<(String, String)>,
     /// Its function-like macros whose bodies name struct members, with
-    /// those members (`escapes::fields_in_macros`).
+    /// those members (`escapes::aside::fields_in_macros`).
     pub(crate) macro_members: Vec<(String, Vec<MemberReach>)>,
     /// The `offsetof()` uses of its text that may reach a field
-    /// (`escapes::fields_reached_aside`), wherever they stand.
+    /// (`escapes::aside::fields_reached_aside`), wherever they stand.
     pub(crate) field_offsets: Vec<FieldOffset>,
     /// The byte ranges of its text that are no code at file scope: the
     /// function bodies its kernel layout shows (`body_candidates`: a
     /// column-0 `{` to the next column-0 `}`), preprocessor lines and
     /// comments. Read once: the checks that ask run every round.
     not_file_scope_code: Vec<(usize, usize)>,
-    /// What the text between those ranges and the functions holds of each
-    /// member searched for so far (`members_in_arguments`): the text and
-    /// the ranges stay the same from round to round, the members only grow.
     /// The byte ranges between those and the functions, in file order:
     /// the text at file scope, made when first asked.
     file_scope_code: OnceCell<Vec<(usize, usize)>>,
+    /// What that text holds of each member searched for so far
+    /// (`members_in_arguments`): the text and the ranges stay the same from
+    /// round to round, the members only grow.
     members_in_arguments: RefCell<HashMap<String, Arc<[MemberInArguments]>>>,
     /// The uses outside the functions of each function-like macro searched
     /// for so far (`macro_uses_outside`), kept the same way.

@@ -222,7 +222,7 @@ pub(crate) struct Func<'t> {
     pub plain_values: HashSet<String>,
     /// Parameters and locals declared only as `void *`: what one holds has
     /// no struct type, so a struct pointer stored in one may be read back
-    /// as another struct's (`escapes::fields_reached_aside`).
+    /// as another struct's (`escapes::aside::fields_reached_aside`).
     pub void_pointers: HashSet<String>,
     /// Parameters and locals that point at pages arrays (`struct page
     /// ***pagesp`): an element or a dereference of one is a pages array.
@@ -361,7 +361,7 @@ pub(crate) struct FlowContext<'a, 't> {
     /// for: one still undefined has none there.
     pub searched_definitions: HashSet<String>,
     /// Values from elsewhere that may turn out to be no page once a
-    /// definition not read yet is read (`escapes::store`): a release that
+    /// definition not read yet is read (`escapes::stores::store`): a release that
     /// sees only these waits on that reading instead of blocking.
     pub pending_origins: HashSet<Origin>,
     /// While the fixpoint evaluates a constraint: what it reads.

@@ -210,7 +210,7 @@ pub(crate) struct FunctionConstraints<'t> {
     pub field_expressions: Vec<(Node<'t>, Node<'t>)>,
     /// The nodes that may read a struct as another struct's, in node order:
     /// casts, `memcpy()` and `memmove()` calls, assignments and declarators
-    /// with a value (`escapes::fields_reached_aside` reads them every round).
+    /// with a value (`escapes::aside::fields_reached_aside` reads them every round).
     pub struct_views: Vec<Node<'t>>,
 }
 

@@ -1,5 +1,5 @@
 //! What the releases read, and where a value stored into a location goes
-//! through followed code: the graph `escapes::block_mixed_storage` asks
+//! through followed code: the graph `escapes::stores::block_mixed_storage` asks
 //! whether another value stored into a unit's storage can reach a release,
 //! or code the analysis does not follow.
 //!

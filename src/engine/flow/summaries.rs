@@ -221,7 +221,7 @@ impl<'a, 't> FlowContext<'a, 't> {
                     // Not read yet: followed until its definition is
                     // searched for (an identity handed to a function the
                     // tree does not define is read, as in
-                    // `escapes::named_call`).
+                    // `escapes::arguments::named_call`).
                     return IdentityUse::Kept;
                 }
             }
