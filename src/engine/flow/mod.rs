@@ -497,6 +497,11 @@ impl Mentions {
             || self.field_keys.iter().any(|k| hot.field_keys.contains(k))
     }
 
+    /// The field names mentioned, sorted.
+    pub fn fields(&self) -> &[String] {
+        &self.fields
+    }
+
     /// The keys of the identifiers mentioned (`name_key`).
     pub fn ident_keys(&self) -> &[u64] {
         &self.ident_keys

@@ -6,6 +6,7 @@
 //! escape.
 
 use super::*;
+use crate::engine::flow::Mentions;
 
 /// Function-like macros whose bodies name a struct field that holds pages
 /// (`#define buf_page(b, i) ((b)->pages[i])`, or `PUT_ALL(b)` whose body
@@ -520,20 +521,25 @@ impl<'i, K: std::hash::Hash + Eq> NamedStructs<'i, K> {
 /// calls, assignments and returns that mention a tracked field are looked
 /// at.
 pub(super) fn untyped_field_reads(cx: &mut FlowContext, k: &Constraints, tracked: &TrackedFields) {
+    // Only a constraint that names a tracked member and something holding
+    // tracked values is read.
+    let read = |m: &Mentions, func: FuncId| {
+        m.fields().iter().any(|f| !tracked.named(f).is_empty()) && m.hot(func, &cx.hot)
+    };
     let mut roots: Vec<(FuncId, tree_sitter::Node)> = Vec::new();
     for (i, (func, _)) in k.calls.iter().enumerate() {
-        if k.call_mentions[i].hot(*func, &cx.hot) {
+        if read(&k.call_mentions[i], *func) {
             roots.extend(k.call_args[i].iter().map(|&arg| (*func, arg)));
         }
     }
     for (i, (func, asg)) in k.assignments.iter().enumerate() {
-        if k.assignment_mentions[i].hot(*func, &cx.hot) {
+        if read(&k.assignment_mentions[i], *func) {
             roots.push((*func, asg.lhs));
             roots.push((*func, asg.rhs));
         }
     }
     for (i, &(func, e)) in k.returns.iter().enumerate() {
-        if k.return_mentions[i].hot(func, &cx.hot) {
+        if read(&k.return_mentions[i], func) {
             roots.push((func, e));
         }
     }
