@@ -32,6 +32,9 @@ pub(crate) struct Constraints<'t> {
     pub calls: Vec<(FuncId, Call<'t>)>,
     pub call_mentions: Vec<Arc<Mentions>>,
     pub call_targets: Vec<Vec<FuncId>>,
+    /// Per call: its callee's name when the callee is a plain identifier
+    /// (`Call::callee_name`).
+    pub call_callees: Vec<Option<Arc<str>>>,
     /// Per call: its argument expressions (`Call::args`).
     pub call_args: Vec<Arc<[Node<'t>]>>,
     /// For a call of a container store (`sg_set_page`,
@@ -218,6 +221,8 @@ pub(crate) struct FunctionConstraints<'t> {
 /// vocabulary says of its callee.
 struct FunctionCall<'t> {
     call: Call<'t>,
+    /// The callee's name, when it is a plain identifier.
+    callee: Option<Arc<str>>,
     args: Arc<[Node<'t>]>,
     mentions: Arc<Mentions>,
     element_store: Option<ElementStore>,
@@ -273,6 +278,7 @@ impl<'t> FunctionConstraints<'t> {
                 let args: Arc<[Node<'t>]> = call.args().into();
                 out.calls.push(FunctionCall {
                     call,
+                    callee: callee.map(Arc::from),
                     mentions: Arc::new(Mentions::of(&args, src)),
                     args,
                     element_store: callee.and_then(|c| flow.element_stores.get(c).copied()),
@@ -355,6 +361,7 @@ impl<'t> Constraints<'t> {
             calls: Vec::new(),
             call_mentions: Vec::new(),
             call_targets: Vec::new(),
+            call_callees: Vec::new(),
             call_args: Vec::new(),
             element_stores: Vec::new(),
             vocabulary_calls: Vec::new(),
@@ -390,7 +397,13 @@ impl<'t> Constraints<'t> {
             for c in &fc.calls {
                 k.calls.push((g, c.call));
                 k.call_mentions.push(c.mentions.clone());
-                k.call_targets.push(cx.targets(g, &c.call));
+                // A named callee resolves as `FlowContext::targets` would
+                // resolve it, without reading its name from the tree again.
+                k.call_targets.push(match &c.callee {
+                    Some(name) => cx.resolve(g, name).unwrap_or_default(),
+                    None => cx.targets(g, &c.call),
+                });
+                k.call_callees.push(c.callee.clone());
                 k.call_args.push(c.args.clone());
                 k.element_stores.push(c.element_store);
                 k.vocabulary_calls.push(c.vocabulary);

@@ -103,10 +103,10 @@ pub(super) fn fields_in_macros(cx: &mut FlowContext, k: &Constraints, tracked: &
     let mut functions_naming = NamedStructs::new(&cx.types);
     for (i, (func, call)) in k.calls.iter().enumerate() {
         let src = cx.src(*func);
-        let Some(name) = call.callee_name(src).map(String::from_utf8_lossy) else {
+        let Some(name) = k.call_callees[i].as_deref() else {
             continue;
         };
-        let Some(reach) = reaching.get(name.as_ref()) else {
+        let Some(reach) = reaching.get(name) else {
             continue;
         };
         if !k.call_targets[i].is_empty() {
