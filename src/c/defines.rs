@@ -274,17 +274,17 @@ pub struct MemberInArguments {
     pub open: usize,
 }
 
-/// The uses of the member `member` (searched for with `finder`) that stand
-/// in the byte ranges `gaps` of `src` (sorted, not overlapping), are
-/// reached through `->` or `.` (not a designator, `.member = value`) and
-/// stand in a call's argument list, in text order.
+/// The uses of the member `member` that stand in the byte ranges `gaps` of
+/// `src` (sorted, not overlapping), are reached through `->` or `.` (not a
+/// designator, `.member = value`) and stand in a call's argument list, in
+/// text order.
 pub fn members_in_arguments(
     src: &[u8],
     gaps: &[(usize, usize)],
     member: &str,
-    finder: &memchr::memmem::Finder,
 ) -> Vec<MemberInArguments> {
     let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let finder = memchr::memmem::Finder::new(member.as_bytes());
     let mut out = Vec::new();
     for &(g0, g1) in gaps {
         for p in finder.find_iter(&src[g0..g1]) {
@@ -805,8 +805,7 @@ CHECK(s.page == 0, q . page)\n";
         let f_start = src.windows(6).position(|w| w == b"void f").unwrap();
         let f_end = f_start + src[f_start..].iter().position(|&b| b == b'\n').unwrap();
         let gaps = [(0, f_start), (f_end, src.len())];
-        let finder = memchr::memmem::Finder::new(b"page");
-        let found: Vec<(String, &[u8])> = members_in_arguments(src, &gaps, "page", &finder)
+        let found: Vec<(String, &[u8])> = members_in_arguments(src, &gaps, "page")
             .into_iter()
             .map(|m| (m.macro_name, &src[m.open..m.at]))
             .collect();

@@ -308,23 +308,6 @@ impl<'t> FileFacts<'t> {
         facts
     }
 
-    /// The byte ranges of its text that are no code at file scope
-    /// (`not_file_scope_code`), the function definitions the tree makes out
-    /// added, as disjoint ranges in file order.
-    pub(crate) fn not_file_scope_code(&self) -> Vec<(usize, usize)> {
-        let mut ranges = self.function_ranges();
-        ranges.extend(self.not_file_scope_code.iter().copied());
-        ranges.sort_unstable();
-        let mut out: Vec<(usize, usize)> = Vec::with_capacity(ranges.len());
-        for (start, end) in ranges {
-            match out.last_mut() {
-                Some(last) if start <= last.1 => last.1 = last.1.max(end),
-                _ => out.push((start, end)),
-            }
-        }
-        out
-    }
-
     /// The uses of `member` reached in a call's arguments at file scope,
     /// outside the function bodies, comments and preprocessor lines
     /// (`not_file_scope_code`): `crate::c::defines::members_in_arguments`,
@@ -337,11 +320,23 @@ impl<'t> FileFacts<'t> {
         if let Some(found) = self.members_in_arguments.borrow().get(member) {
             return found.clone();
         }
-        let gaps = self.file_scope_code.get_or_init(|| {
-            let skip = self.not_file_scope_code();
+        let found: Arc<[MemberInArguments]> =
+            crate::c::defines::members_in_arguments(src, self.file_scope_code(src), member).into();
+        (self.members_in_arguments.borrow_mut()).insert(member.to_string(), found.clone());
+        found
+    }
+
+    /// The byte ranges of the text at file scope, in file order: what lies
+    /// outside `not_file_scope_code` and the function definitions the tree
+    /// makes out. Made when first asked.
+    fn file_scope_code(&self, src: &[u8]) -> &[(usize, usize)] {
+        self.file_scope_code.get_or_init(|| {
+            let mut skip = self.function_ranges();
+            skip.extend(self.not_file_scope_code.iter().copied());
+            skip.sort_unstable();
             let mut gaps: Vec<(usize, usize)> = Vec::with_capacity(skip.len() + 1);
             let mut from = 0;
-            for &(start, end) in &skip {
+            for (start, end) in skip {
                 if start > from {
                     gaps.push((from, start));
                 }
@@ -351,12 +346,7 @@ impl<'t> FileFacts<'t> {
                 gaps.push((from, src.len()));
             }
             gaps
-        });
-        let finder = memchr::memmem::Finder::new(member.as_bytes());
-        let found: Arc<[MemberInArguments]> =
-            crate::c::defines::members_in_arguments(src, gaps, member, &finder).into();
-        (self.members_in_arguments.borrow_mut()).insert(member.to_string(), found.clone());
-        found
+        })
     }
 
     /// The uses of the function-like macro `name` outside the functions
