@@ -213,6 +213,15 @@ impl<'a, 't> FlowContext<'a, 't> {
                 _ => Val::default(),
             };
         }
+        self.eval_shape(func, node, depth)
+    }
+
+    /// What an expression holds by its shape: a field, a variable, an
+    /// element or what a pointer points at, an address, an offset, the
+    /// operands that carry their value, or a call's result.
+    fn eval_shape(&self, func: FuncId, node: Node, depth: usize) -> Val {
+        let src = self.src(func);
+        let eval = |n: Node| self.eval(func, n, depth + 1);
         match shape(node, src) {
             ExprShape::Field { base, field, .. }
                 if self
@@ -270,23 +279,7 @@ impl<'a, 't> FlowContext<'a, 't> {
             }
             // `&x` points at x's page, or at the container x is (a table
             // filled from an array: `&req->sgt`).
-            ExprShape::AddressOf(inner) => match shape(inner, src) {
-                ExprShape::Subscript { base, .. } => Val::arrays(eval(base).arrays),
-                // `&page->lru`: a member of a `struct page` leads back to the
-                // page (`list_add(&page->lru, &list)` puts it on the list).
-                ExprShape::Field {
-                    base, arrow: true, ..
-                } if self.type_of(func, base).as_deref() == Some("page") => {
-                    let v = eval(inner);
-                    let mut out = Val::arrays(v.pages.union(&v.arrays).copied().collect());
-                    out.pages.extend(eval(base).pages);
-                    out
-                }
-                _ => {
-                    let v = eval(inner);
-                    Val::arrays(v.pages.union(&v.arrays).copied().collect())
-                }
-            },
+            ExprShape::AddressOf(inner) => self.eval_address_of(func, inner, depth),
             // An offset into an array is the array; an offset from a page's
             // identity (`page_to_phys(page) + off`) still names that page. A
             // difference is a distance, not what is subtracted
@@ -336,6 +329,31 @@ impl<'a, 't> FlowContext<'a, 't> {
             }
             ExprShape::Call(call) => self.eval_call(func, &call, depth),
             _ => Val::default(),
+        }
+    }
+
+    /// What `&inner` holds: it points at the page `inner` holds, or at
+    /// the container `inner` is (a table filled from an array:
+    /// `&req->sgt`).
+    fn eval_address_of(&self, func: FuncId, inner: Node, depth: usize) -> Val {
+        let src = self.src(func);
+        let eval = |n: Node| self.eval(func, n, depth + 1);
+        match shape(inner, src) {
+            ExprShape::Subscript { base, .. } => Val::arrays(eval(base).arrays),
+            // `&page->lru`: a member of a `struct page` leads back to the
+            // page (`list_add(&page->lru, &list)` puts it on the list).
+            ExprShape::Field {
+                base, arrow: true, ..
+            } if self.type_of(func, base).as_deref() == Some("page") => {
+                let v = eval(inner);
+                let mut out = Val::arrays(v.pages.union(&v.arrays).copied().collect());
+                out.pages.extend(eval(base).pages);
+                out
+            }
+            _ => {
+                let v = eval(inner);
+                Val::arrays(v.pages.union(&v.arrays).copied().collect())
+            }
         }
     }
 

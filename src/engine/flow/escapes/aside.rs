@@ -20,6 +20,37 @@ use crate::engine::flow::Mentions;
 /// struct both the macro's file and the using function name. The
 /// vocabulary's element fields (`bv_page`) are its containers' business.
 pub(super) fn fields_in_macros(cx: &mut FlowContext, k: &Constraints, tracked: &TrackedFields) {
+    let reaching = macros_reaching(cx, tracked);
+    if reaching.is_empty() {
+        return;
+    }
+    // Its uses are read like a followed function's callers: a function that
+    // uses it without naming the field then takes part too.
+    for (name, reach) in &reaching {
+        let units: BTreeSet<UnitId> = reach
+            .fields
+            .iter()
+            .flat_map(|(s, f)| cx.val_of(&Loc::Field(s.clone(), f.clone())).units())
+            .collect();
+        if !units.is_empty() {
+            cx.ask_callers(name.clone(), reach.file_local, &units);
+        }
+    }
+    let mut found = reached_at_calls(cx, k, tracked, &reaching);
+    found.extend(reached_outside_functions(cx, tracked, &reaching));
+    for (units, why) in found {
+        for u in units {
+            push_unique(&mut cx.units[u].escapes, why.clone());
+        }
+    }
+}
+
+/// The function-like macros not followed as functions whose bodies may
+/// name a tracked field, each with the members it names, the tracked
+/// fields those may be (the member as written, and the fields whose struct
+/// a defining file names), and whether every definition is in a `.c` file
+/// (its uses are then there).
+fn macros_reaching(cx: &FlowContext, tracked: &TrackedFields) -> BTreeMap<String, MacroReach> {
     // A function of that name read, or one the vocabulary describes, is
     // what a call of the name reaches.
     let flow = &cx.engine.pack.flow;
@@ -29,9 +60,6 @@ pub(super) fn fields_in_macros(cx: &mut FlowContext, k: &Constraints, tracked: &
             || flow.is_use(name)
             || flow.is_element_call(name)
     };
-    // The macros, the tracked fields their bodies may name (the member as
-    // written, and the fields whose struct a defining file names), and
-    // whether every definition is in a `.c` file (its uses are then there).
     let mut reaching: BTreeMap<String, MacroReach> = BTreeMap::new();
     let mut files_naming = NamedStructs::new(&cx.types);
     let all = tracked.all();
@@ -84,21 +112,17 @@ pub(super) fn fields_in_macros(cx: &mut FlowContext, k: &Constraints, tracked: &
             }
         }
     }
-    if reaching.is_empty() {
-        return;
-    }
-    // Its uses are read like a followed function's callers: a function that
-    // uses it without naming the field then takes part too.
-    for (name, reach) in &reaching {
-        let units: BTreeSet<UnitId> = reach
-            .fields
-            .iter()
-            .flat_map(|(s, f)| cx.val_of(&Loc::Field(s.clone(), f.clone())).units())
-            .collect();
-        if !units.is_empty() {
-            cx.ask_callers(name.clone(), reach.file_local, &units);
-        }
-    }
+    reaching
+}
+
+/// The units whose tracked fields the calls of the functions read reach
+/// through a macro of `reaching`, with the blocker each gets.
+fn reached_at_calls(
+    cx: &FlowContext,
+    k: &Constraints,
+    tracked: &TrackedFields,
+    reaching: &BTreeMap<String, MacroReach>,
+) -> Vec<(BTreeSet<UnitId>, Blocker)> {
     let mut found: Vec<(BTreeSet<UnitId>, Blocker)> = Vec::new();
     let mut functions_naming = NamedStructs::new(&cx.types);
     for (i, (func, call)) in k.calls.iter().enumerate() {
@@ -155,12 +179,21 @@ pub(super) fn fields_in_macros(cx: &mut FlowContext, k: &Constraints, tracked: &
             }
         }
     }
-    // Uses outside the functions read (`DEFINE_TOY_DROP(toy_drop_page,
-    // page)` at file scope, a function the macro defines): what the body
-    // does is code no function shows.
+    found
+}
+
+/// The same for the uses of those macros outside the functions read
+/// (`DEFINE_TOY_DROP(toy_drop_page, page)` at file scope, a function the
+/// macro defines): what the body does is code no function shows.
+fn reached_outside_functions(
+    cx: &FlowContext,
+    tracked: &TrackedFields,
+    reaching: &BTreeMap<String, MacroReach>,
+) -> Vec<(BTreeSet<UnitId>, Blocker)> {
+    let mut found = Vec::new();
     for (file, facts) in cx.files.iter().zip(cx.facts.iter()) {
         let src: &[u8] = &file.parsed.original;
-        for (name, reach) in &reaching {
+        for (name, reach) in reaching {
             for (at, args) in facts.macro_uses_outside(src, name).iter() {
                 let at = *at;
                 for m in &reach.members {
@@ -182,11 +215,7 @@ pub(super) fn fields_in_macros(cx: &mut FlowContext, k: &Constraints, tracked: &
             }
         }
     }
-    for (units, why) in found {
-        for u in units {
-            push_unique(&mut cx.units[u].escapes, why.clone());
-        }
-    }
+    found
 }
 
 /// A tracked field reached in the arguments of a macro used outside any
