@@ -10,6 +10,19 @@
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+/// jemalloc's options, read before `main()`: one arena for every thread.
+/// With one arena per thread, the memory the workers free (a file's text
+/// and word filter once read, a round's parse trees) stays with them while
+/// the analysis, on the main thread, takes more from the system; shared,
+/// it is used again (whole Linux tree: 3-5 MB less at the peak, `explain`
+/// 16-20 MB less, in the same time).
+#[unsafe(no_mangle)]
+#[used]
+static malloc_conf: Option<&'static u8> = Some(&MALLOC_OPTIONS[0]);
+
+/// `malloc_conf`'s text, ended by a NUL as C reads it.
+static MALLOC_OPTIONS: [u8; 10] = *b"narenas:1\0";
+
 fn main() -> std::process::ExitCode {
     std::process::ExitCode::from(pinpatch::cli::run(std::env::args_os()))
 }
