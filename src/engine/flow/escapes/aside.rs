@@ -24,8 +24,8 @@ pub(super) fn fields_in_macros(cx: &mut FlowContext, k: &Constraints, tracked: &
     if reaching.is_empty() {
         return;
     }
-    // Its uses are read like a followed function's callers: a function that
-    // uses it without naming the field then takes part too.
+    // A macro's uses are read like a followed function's callers: a
+    // function that uses it without naming the field then takes part too.
     for (name, reach) in &reaching {
         let units: BTreeSet<UnitId> = reach
             .fields
@@ -115,8 +115,8 @@ fn macros_reaching(cx: &FlowContext, tracked: &TrackedFields) -> BTreeMap<String
     reaching
 }
 
-/// The units whose tracked fields the calls of the functions read reach
-/// through a macro of `reaching`, with the blocker each gets.
+/// What the uses of the macros of `reaching` in the functions read may
+/// reach: each tracked field's units, with the blocker they get.
 fn reached_at_calls(
     cx: &FlowContext,
     k: &Constraints,
