@@ -1073,11 +1073,16 @@ const DFA_WORDS: usize = 2_000;
 /// An automaton finding every occurrence of the words (overlapping). It is
 /// built once a round and searches every function text read, which a DFA
 /// does faster than the default; when the words are too many for one, or
-/// building it fails, the crate's own choice is built.
+/// building it fails, the crate's own choice is built. The DFA reads every
+/// byte once, without the crate's prefilter: the words' rarest bytes are
+/// common in kernel code, so the prefilter stopped at nearly every
+/// identifier (a run on the 52 files that call `get_user_pages*()`
+/// executes 11 % fewer instructions without it).
 fn word_automaton<W: AsRef<[u8]>>(words: &[W]) -> aho_corasick::AhoCorasick {
     let dfa = (words.len() <= DFA_WORDS).then(|| {
         aho_corasick::AhoCorasick::builder()
             .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .prefilter(false)
             .build(words)
     });
     match dfa {
