@@ -21,6 +21,7 @@ use crate::engine::types::{
 };
 use crate::engine::{Engine, FileFindings, SkippedFunction};
 use crate::rule::RuleKind;
+use foldhash::fast::FixedState;
 use std::cell::{OnceCell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -461,7 +462,7 @@ pub(crate) fn collect<'a, 't>(
             }
         }
     }
-    let mut by_name: HashMap<String, Vec<FuncId>> = HashMap::new();
+    let mut by_name: HashMap<String, Vec<FuncId>, FixedState> = HashMap::default();
     for (id, f) in funcs.iter_enumerated() {
         by_name.entry(f.name.clone()).or_default().push(id);
     }
@@ -478,14 +479,14 @@ pub(crate) fn collect<'a, 't>(
         funcs,
         by_name,
         types,
-        locs: HashMap::new(),
-        fills: HashMap::new(),
+        locs: HashMap::default(),
+        fills: HashMap::default(),
         filling: HashSet::new(),
         units: IdVec::default(),
         parent: IdVec::default(),
         needs: Needs::default(),
         need_units: HashMap::new(),
-        callers_asked: HashSet::new(),
+        callers_asked: HashSet::default(),
         hot: Hot::default(),
         ops,
         limits: Default::default(),

@@ -328,13 +328,16 @@ pub(crate) struct FlowContext<'a, 't> {
     pub facts: &'a [FileFacts<'t>],
     pub globals: Globals,
     pub funcs: IdVec<FuncId, Func<'t>>,
-    pub by_name: HashMap<String, Vec<FuncId>>,
+    pub by_name: HashMap<String, Vec<FuncId>, FixedState>,
     pub types: TypeIndex,
-    pub locs: HashMap<Loc, Info>,
+    /// What each location holds. This map and the others keyed by names
+    /// are asked millions of times a run: they hash with a fast, fixed
+    /// hash (`FixedState`); nothing that comes out depends on their order.
+    pub locs: HashMap<Loc, Info, FixedState>,
     /// Units whose acquire fills the array (or page) a location points to,
     /// directly or through helpers: the only values that flow back from a
     /// callee to its caller's argument, or from an alias to what it aliases.
-    pub fills: HashMap<Loc, BTreeSet<UnitId>>,
+    pub fills: HashMap<Loc, BTreeSet<UnitId>, FixedState>,
     /// The functions with a parameter in `fills`: their callers' arrays
     /// are filled back, whatever else the calls pass.
     filling: HashSet<FuncId>,
@@ -346,7 +349,7 @@ pub(crate) struct FlowContext<'a, 't> {
     /// The units waiting on each need.
     pub need_units: HashMap<Need, BTreeSet<UnitId>>,
     /// The tracked parameters whose callers `escapes` has asked for.
-    pub callers_asked: HashSet<Loc>,
+    pub callers_asked: HashSet<Loc, FixedState>,
     /// Names that hold tracked values, to skip constraints that mention none.
     pub hot: Hot,
     /// (struct, function-pointer field) -> (file, function) stored in it by
