@@ -39,11 +39,18 @@ impl<'a, 't> FlowContext<'a, 't> {
     /// The definitions a call may reach: the one it names, or every function
     /// an ops table stores in the struct field it calls through.
     pub fn targets(&self, func: FuncId, call: &Call) -> Vec<FuncId> {
-        let src = self.src(func);
-        if let Some(name) = call.callee_name(src) {
-            return self
-                .resolve(func, &String::from_utf8_lossy(name))
-                .unwrap_or_default();
+        let name = call
+            .callee_name(self.src(func))
+            .map(String::from_utf8_lossy);
+        self.targets_named(func, call, name.as_deref())
+    }
+
+    /// `targets`, given the callee's name as `Call::callee_name` reads it
+    /// (`None` for a callee that is no plain identifier), for a caller that
+    /// keeps the name and resolves the call every round.
+    pub fn targets_named(&self, func: FuncId, call: &Call, callee: Option<&str>) -> Vec<FuncId> {
+        if let Some(name) = callee {
+            return self.resolve(func, name).unwrap_or_default();
         }
         let Some((s, f)) = self.callee_slot(func, call) else {
             return Vec::new();

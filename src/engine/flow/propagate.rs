@@ -397,12 +397,8 @@ impl<'t> Constraints<'t> {
             for c in &fc.calls {
                 k.calls.push((g, c.call));
                 k.call_mentions.push(c.mentions.clone());
-                // A named callee resolves as `FlowContext::targets` would
-                // resolve it, without reading its name from the tree again.
-                k.call_targets.push(match &c.callee {
-                    Some(name) => cx.resolve(g, name).unwrap_or_default(),
-                    None => cx.targets(g, &c.call),
-                });
+                k.call_targets
+                    .push(cx.targets_named(g, &c.call, c.callee.as_deref()));
                 k.call_callees.push(c.callee.clone());
                 k.call_args.push(c.args.clone());
                 k.element_stores.push(c.element_store);
