@@ -21,7 +21,7 @@ use crate::rewrite::template::{lay_out, render, FileLayout, Rendered};
 use crate::rewrite::verify::rewrite_parses_no_worse;
 use crate::rewrite::{apply_edits, Edit};
 use crate::rule::{RulePack, Target};
-use crate::source::words::{WordFilter, WordProbe};
+use crate::source::words::{FilterRef, WordFilter, WordFilters, WordProbe};
 use crate::source::{self, SkipKind, SkippedFile, SourceError, SourceList};
 use aho_corasick::{packed, AhoCorasick};
 use memchr::memmem::Finder;
@@ -191,7 +191,7 @@ fn read_matching(
 type FileBytes = (String, Vec<u8>);
 
 /// Every file of the list read once (`read_matching`): with `filters`,
-/// their word filters in list order (else none); the files `matches`
+/// their word filters in list order, packed (else none); the files `matches`
 /// keeps, with their bytes; what cannot be read, into `skipped`.
 fn read_every_file(
     list: &SourceList,
@@ -199,7 +199,7 @@ fn read_every_file(
     filters: bool,
     progress: &(dyn Fn(usize, usize) + Sync),
     skipped: &mut Vec<SkippedFile>,
-) -> (Vec<Option<WordFilter>>, Vec<FileBytes>) {
+) -> (WordFilters, Vec<FileBytes>) {
     let all: Vec<&String> = list.files.iter().collect();
     let read = read_matching(&list.base, &all, matches, filters, progress);
     let mut kept = Vec::with_capacity(if filters { read.len() } else { 0 });
@@ -214,7 +214,7 @@ fn read_every_file(
             Read::Yes(bytes) => matching.push((rel, bytes)),
         }
     }
-    (kept, matching)
+    (WordFilters::pack(kept), matching)
 }
 
 /// Which files are worth parsing: those that hold one of the acquire
@@ -457,7 +457,7 @@ enum TreeRead {
     /// Read for the files it skips only.
     Skips,
     /// Read, with the word filter of every file of the list, in list order.
-    Filters(Vec<Option<WordFilter>>),
+    Filters(WordFilters),
 }
 
 /// The files a search without word filters read (in list order), and
@@ -537,9 +537,9 @@ impl Rounds<'_> {
         let rest_at: Vec<usize> = (0..self.list.files.len())
             .filter(|&i| !have.contains(self.list.files[i].as_str()))
             .collect();
-        let rest: Vec<(&String, Option<&WordFilter>)> = (rest_at.iter())
+        let rest: Vec<(&String, Option<FilterRef>)> = (rest_at.iter())
             .map(|&i| {
-                let filter = filters.and_then(|filters| filters[i].as_ref());
+                let filter = filters.and_then(|filters| filters.get(i));
                 (&self.list.files[i], filter)
             })
             .collect();
@@ -772,7 +772,7 @@ impl<'n> OfferSearch<'n> {
     }
 
     /// Whether a file with this filter may offer it (never false when it does).
-    fn may_be_in(&self, filter: &WordFilter) -> bool {
+    fn may_be_in(&self, filter: &FilterRef) -> bool {
         match self {
             OfferSearch::Definition(w, _) => filter.may_define(w),
             OfferSearch::Callers(w, _) => filter.may_hold(w),
@@ -861,7 +861,7 @@ const SEARCH_BATCH: usize = 64;
 /// every file gives.
 fn read_for_needs(
     base: &Path,
-    files: &[(&String, Option<&WordFilter>)],
+    files: &[(&String, Option<FilterRef>)],
     needs: &Needs,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> (Vec<FileRead>, BTreeSet<String>, Vec<SearchRead>) {
@@ -881,7 +881,7 @@ fn read_for_needs(
         .map(|(path, filter)| {
             (0..offers.len())
                 .filter(|&k| searches[k].may_be_in_file(path))
-                .filter(|&k| filter.is_none_or(|f| searches[k].may_be_in(f)))
+                .filter(|&k| filter.is_none_or(|f| searches[k].may_be_in(&f)))
                 .collect()
         })
         .collect();
@@ -1459,7 +1459,7 @@ fn count_units(units: &[Unit], stats: &mut Stats) {
 mod tests {
     use super::{read_for_needs, Read, MAX_FILES_PER_NEED};
     use crate::engine::Needs;
-    use crate::source::words::WordFilter;
+    use crate::source::words::{FilterRef, WordFilter, WordFilters};
     use std::collections::BTreeSet;
 
     /// What a search chose (paths) and what overflowed.
@@ -1469,14 +1469,16 @@ mod tests {
         filtered: bool,
         needs: &Needs,
     ) -> (Vec<String>, BTreeSet<String>) {
-        let filters: Vec<Option<WordFilter>> = names
+        let filters = WordFilters::pack(
+            names
+                .iter()
+                .map(|n| filtered.then(|| WordFilter::of(&std::fs::read(dir.join(n)).unwrap())))
+                .collect(),
+        );
+        let files: Vec<(&String, Option<FilterRef>)> = names
             .iter()
-            .map(|n| filtered.then(|| WordFilter::of(&std::fs::read(dir.join(n)).unwrap())))
-            .collect();
-        let files: Vec<(&String, Option<&WordFilter>)> = names
-            .iter()
-            .zip(&filters)
-            .map(|(n, f)| (n, f.as_ref()))
+            .enumerate()
+            .map(|(i, n)| (n, filters.get(i)))
             .collect();
         let (read, overflow, _) = read_for_needs(dir, &files, needs, &|_, _| {});
         let chosen = read
@@ -1497,7 +1499,7 @@ mod tests {
         std::fs::write(dir.path().join("b.c"), "int x;\n").unwrap();
         std::fs::create_dir(dir.path().join("d.c")).unwrap();
         let names = ["a.c".to_string(), "b.c".to_string(), "d.c".to_string()];
-        let files: Vec<(&String, Option<&WordFilter>)> = names.iter().map(|n| (n, None)).collect();
+        let files: Vec<(&String, Option<FilterRef>)> = names.iter().map(|n| (n, None)).collect();
         let mut needs = Needs::default();
         needs.callers.insert("helper".into());
         let (chosen, _, searched) = read_for_needs(dir.path(), &files, &needs, &|_, _| {});
