@@ -320,6 +320,8 @@ fn decide(
     let escapes = dedup(&s.escapes);
     let mut blockers = dedup(&s.blockers);
     blockers.extend(limits.iter().cloned());
+    // What was not looked into further comes after what was.
+    blockers.sort_by_key(|b| matches!(b, Blocker::Unsettled(_)));
     let mut reasons: Vec<Blocker> = blockers.clone();
     if s.releases.is_empty() {
         reasons.push(Blocker::NoRelease);

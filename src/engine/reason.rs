@@ -87,6 +87,10 @@ pub enum Blocker {
     MissingApi { call: String },
     /// A release may also see values from elsewhere.
     MixedRelease { place: String, others: Vec<Origin> },
+    /// A blocker that waits on files or definitions the last round did not
+    /// read, because its unit was blocked already (a blocked unit's needs
+    /// are not followed) or the rounds ran out: it may not hold.
+    Unsettled(Box<Blocker>),
     /// A function in the flow does not parse.
     Unparsed { function: String, place: String },
     /// A function holding pages has callers the pipeline did not read.

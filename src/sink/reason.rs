@@ -153,6 +153,9 @@ impl fmt::Display for Blocker {
                 }
                 Ok(())
             }
+            Blocker::Unsettled(blocker) => {
+                write!(f, "{blocker} (not looked into further: what would settle it was not read)")
+            }
             Blocker::Unparsed { function, place } => write!(
                 f,
                 "{function}() at {place} is in the flow but does not parse"

@@ -273,14 +273,23 @@ fn candidate<'t>(
         place: place.clone(),
         others: others.clone(),
     });
-    // In the last round nothing more is read: the wait is over.
     // Tests the release runs under may tell the values apart once what
-    // they wait on is read.
-    let pending = !final_round
-        && (!wanted.is_empty()
-            || others
-                .as_ref()
-                .is_some_and(|o| o.iter().all(|o| cx.pending_origins.contains(o))));
+    // they wait on is read, and a value from a function not read yet may
+    // be no page. In the last round nothing more is read: the wait is
+    // over, and the release blocks its unit.
+    let waiting = !wanted.is_empty()
+        || others
+            .as_ref()
+            .is_some_and(|o| o.iter().all(|o| cx.pending_origins.contains(o)));
+    let pending = !final_round && waiting;
+    // A release still waiting when the last analysis is made (the last
+    // round, or one whose needs are all dropped) was not looked into
+    // further: its unit was blocked already (a blocked unit's needs are
+    // not followed), or the rounds ran out. It says so.
+    let mixed = match mixed {
+        Some(m) if waiting => Some(Blocker::Unsettled(Box::new(m))),
+        m => m,
+    };
     let by_flag = guarded
         .and_then(|g| g.told)
         .and_then(|(flag, set, left_out)| {
