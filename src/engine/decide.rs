@@ -306,6 +306,12 @@ fn is_about_pin_form(reason: &Blocker) -> bool {
     )
 }
 
+/// Orders reasons so that those not looked into further
+/// (`Blocker::Unsettled`) come after those that were, each kept in order.
+fn settled_first(reasons: &mut [Blocker]) {
+    reasons.sort_by_key(|b| matches!(b, Blocker::Unsettled(_)));
+}
+
 /// The decision for one unit.
 fn decide(
     cx: &FlowContext,
@@ -320,12 +326,11 @@ fn decide(
     let escapes = dedup(&s.escapes);
     let mut blockers = dedup(&s.blockers);
     blockers.extend(limits.iter().cloned());
-    // What was not looked into further comes after what was.
-    blockers.sort_by_key(|b| matches!(b, Blocker::Unsettled(_)));
     let mut reasons: Vec<Blocker> = blockers.clone();
     if s.releases.is_empty() {
         reasons.push(Blocker::NoRelease);
     }
+    settled_first(&mut reasons);
     let evidence: Vec<String> = s.evidence.keys().cloned().collect();
     let decision = match (engine.target, s.family) {
         (_, AcquireFamily::Pin) => Decision::AlreadyPinned { also: reasons },
@@ -345,6 +350,7 @@ fn decide(
                     });
                 }
             }
+            settled_first(&mut reasons);
             // A reason about the pin form alone (no template, no pin
             // helper, an API the tree lacks) gives way to a flow followed
             // to its end that shows why its reference is enough: a lookup,
