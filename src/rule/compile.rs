@@ -698,6 +698,7 @@ fn rule_flow(ctx: &Ctx, raw: &RawRule) -> Result<Option<FlowSpec>, RuleError> {
         metadata_only: f.metadata_only.iter().cloned().collect(),
         notifier_registrations: f.notifier_registrations.iter().cloned().collect(),
         symbol_exports: f.symbol_exports.iter().cloned().collect(),
+        tracepoint_macros: f.tracepoint_macros.iter().cloned().collect(),
         element_stores: f
             .element_stores
             .iter()

@@ -150,6 +150,10 @@ pub struct FlowSpec {
     /// File-scope macros that export a function to modules
     /// (`EXPORT_SYMBOL_GPL(f)`): naming it there takes no address.
     pub symbol_exports: BTreeSet<String>,
+    /// File-scope macros that declare tracepoints (`TRACE_EVENT()`): a
+    /// field their arguments reach is copied into the trace record, which
+    /// is only printed.
+    pub tracepoint_macros: BTreeSet<String>,
     /// name -> what it stores: a page into the element of a container
     /// array (`sg_set_page`), or every page of an array into a container's
     /// elements (`sg_alloc_table_from_pages`).
@@ -250,6 +254,8 @@ impl FlowSpec {
             .extend(other.notifier_registrations.iter().cloned());
         self.symbol_exports
             .extend(other.symbol_exports.iter().cloned());
+        self.tracepoint_macros
+            .extend(other.tracepoint_macros.iter().cloned());
         self.element_stores.extend(other.element_stores.clone());
         self.element_loads.extend(other.element_loads.clone());
         self.element_steps.extend(other.element_steps.clone());

@@ -128,6 +128,8 @@ pub struct RawFlow {
     #[serde(default)]
     pub symbol_exports: Vec<String>,
     #[serde(default)]
+    pub tracepoint_macros: Vec<String>,
+    #[serde(default)]
     pub element_stores: Vec<RawElementCall>,
     #[serde(default)]
     pub element_loads: Vec<RawElementCall>,

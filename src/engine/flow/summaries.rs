@@ -200,11 +200,21 @@ impl<'a, 't> FlowContext<'a, 't> {
             .map(|c| String::from_utf8_lossy(c).into_owned());
         if let Some(c) = &name {
             if flow.transparent.contains(c)
-                || flow.element_stores.contains_key(c)
                 || flow.releases.contains(c)
                 || flow.extra_references.contains(c)
             {
                 return IdentityUse::Kept;
+            }
+            // An address stored as an element's page (`sg_set_buf(sg,
+            // vaddr, len)`) is kept. Handed as the container, or as the
+            // array a whole-array store copies (`memcpy(buf, vaddr, len)`),
+            // it is where the call writes or reads the page's data, and
+            // the data of a user page holds no page of the kernel's.
+            if let Some(store) = flow.element_stores.get(c) {
+                return match k == store.value && !store.whole_array {
+                    true => IdentityUse::Kept,
+                    false => IdentityUse::Read,
+                };
             }
             // Identity calls pass it on as a value, checked where it goes.
             if flow.identities.contains(c) {

@@ -497,7 +497,7 @@ impl<'a, 't> FlowContext<'a, 't> {
                 (f.locals.contains(&name) || f.params.contains(&name))
                     && f.types
                         .get(&name)
-                        .is_none_or(|t| flow.identity_types.contains(t))
+                        .is_none_or(|t| is_scalar_type(t, &flow.identity_types))
             }
             ExprShape::Field { base, field, .. } => self.type_of(func, base).is_some_and(|s| {
                 self.types.is_defined(&s)

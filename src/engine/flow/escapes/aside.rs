@@ -231,11 +231,16 @@ pub(super) fn fields_in_file_scope_macro_arguments(
     tracked: &TrackedFields,
 ) -> Vec<(BTreeSet<UnitId>, Blocker)> {
     let mut found = Vec::new();
+    let flow = &cx.engine.pack.flow;
     let mut files_naming = NamedStructs::new(&cx.types);
     for (i, (file, facts)) in cx.files.iter().zip(cx.facts.iter()).enumerate() {
         let src: &[u8] = &file.parsed.original;
         for (member, fields) in &tracked.by_member {
             for used in facts.members_in_arguments(src, member).iter() {
+                // A tracepoint copies what it reaches into its record.
+                if flow.tracepoint_macros.contains(&used.macro_name) {
+                    continue;
+                }
                 // The structs the use names (`struct toy_dev *`), else
                 // those the file names.
                 let text = &src[used.open..used.at];
