@@ -183,8 +183,17 @@ pub(super) fn element_store<'t>(
         });
     }
     let place = cx.place_at(func, call.node);
+    // A container that is a struct's field (`&umem->sgt`) keeps the pages
+    // as a store into the field would.
+    let kept_in = match element_home(cx, func, container) {
+        Some((Loc::Field(s, f), _)) => Some(format!("stored in struct {s}::{f}")),
+        _ => None,
+    };
     for u in stored {
         cx.units[u].note_evidence(format!("{callee}()"), place.clone());
+        if let Some(kept_in) = &kept_in {
+            cx.units[u].note_evidence(kept_in.clone(), place.clone());
+        }
     }
 }
 
