@@ -125,7 +125,7 @@ fn facts_from(summary: &str) -> Facts {
             Place::parse(at, &function),
         )],
         case: Some(PinCase::Dma {
-            evidence: "sg_set_page()".into(),
+            evidence: pinpatch::engine::Evidence::Call("sg_set_page".into()),
             at: Place::parse(at, &function),
         }),
         ..Facts::default()

@@ -7,7 +7,7 @@ use super::dataflow::{declarator_of, declarator_removal_range, one_line, NameUse
 use super::flow::ids::{FileId, FuncId, UnitId};
 use super::flow::{AcquireSite, MatchSite, ReleaseSite, UnitState};
 use super::flow::{FlowContext, Info, Loc};
-use super::reason::{Blocker, Decision, PinCase};
+use super::reason::{Blocker, Decision, Evidence, PinCase};
 use super::{AcquirePolicy, Class, FileFindings, Plan, Site, SiteKind, Unit};
 use crate::c::NodeExt;
 use crate::rule::{AcquireFamily, Target};
@@ -331,7 +331,7 @@ fn decide(
         reasons.push(Blocker::NoRelease);
     }
     settled_first(&mut reasons);
-    let evidence: Vec<String> = s.evidence.keys().cloned().collect();
+    let evidence: Vec<Evidence> = s.evidence.keys().cloned().collect();
     let decision = match (engine.target, s.family) {
         (_, AcquireFamily::Pin) => Decision::AlreadyPinned { also: reasons },
         (Target::Unpin, _) => {
@@ -471,7 +471,10 @@ fn pin_case(cx: &FlowContext, s: &UnitState, decision: &Decision) -> Option<PinC
             _ => PinCase::LongTermDma {
                 evidence,
                 at,
-                kept: stored.map(|(e, at)| (e["stored in ".len()..].to_string(), at)),
+                kept: stored.and_then(|(e, at)| match e {
+                    Evidence::StoredIn(field) => Some((field, at)),
+                    _ => None,
+                }),
             },
         });
     }
@@ -500,31 +503,22 @@ enum EvidenceKind {
     Write,
     /// They are taken for a long-term use (`FOLL_LONGTERM`).
     LongTermFlag,
-    /// They are stored in a struct field (`stored in struct S::f`).
+    /// They are stored in a struct field.
     Stored,
 }
 
-/// The kind of a piece of evidence, as `escapes` records it (a call as
-/// `name()`, a flag, `stored in struct S::f`, `stored in a container
-/// element`).
-fn evidence_kind(cx: &FlowContext, evidence: &str) -> Option<EvidenceKind> {
+/// The kind of a piece of evidence: a call's from the vocabulary's lists
+/// (`evidence_dma`, `evidence_write`; the container stores the escapes
+/// record are among the first).
+fn evidence_kind(cx: &FlowContext, evidence: &Evidence) -> Option<EvidenceKind> {
     let flow = &cx.engine.pack.flow;
-    if evidence == "stored in a container element" {
-        return Some(EvidenceKind::Dma);
-    }
-    if evidence.contains("FOLL_LONGTERM") {
-        return Some(EvidenceKind::LongTermFlag);
-    }
-    if evidence.starts_with("stored in struct") {
-        return Some(EvidenceKind::Stored);
-    }
-    let call = evidence.strip_suffix("()")?;
-    if flow.evidence_dma.contains(call) {
-        Some(EvidenceKind::Dma)
-    } else if flow.evidence_write.contains(call) {
-        Some(EvidenceKind::Write)
-    } else {
-        None
+    match evidence {
+        Evidence::ContainerElement => Some(EvidenceKind::Dma),
+        Evidence::LongTermFlag => Some(EvidenceKind::LongTermFlag),
+        Evidence::StoredIn(_) => Some(EvidenceKind::Stored),
+        Evidence::Call(call) if flow.evidence_dma.contains(call) => Some(EvidenceKind::Dma),
+        Evidence::Call(call) if flow.evidence_write.contains(call) => Some(EvidenceKind::Write),
+        Evidence::Call(_) => None,
     }
 }
 

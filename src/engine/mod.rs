@@ -24,7 +24,7 @@ pub use flow::{
     MAX_HOLDER_CANDIDATES,
 };
 pub use matcher::{Binding, Match, MatchedToken};
-pub use reason::{Blocker, Decision, Limit, Origin, PinCase, Separation};
+pub use reason::{Blocker, Decision, Evidence, Limit, Origin, PinCase, Separation};
 
 /// How hard a conversion unit is to review; decides which series it goes to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -123,9 +123,9 @@ pub struct Unit {
     /// with `put_page()`, or the reverse).
     pub mismatches: Vec<String>,
     /// Why the pages need a pin (DMA, dirtying, long-term storage...).
-    pub evidence: Vec<String>,
+    pub evidence: Vec<Evidence>,
     /// Where each piece of evidence was first seen.
-    pub evidence_at: std::collections::BTreeMap<String, reason::Place>,
+    pub evidence_at: std::collections::BTreeMap<Evidence, reason::Place>,
     /// Every release site, as `file:line`.
     pub releases: Vec<String>,
     /// (index of the file in the analysis, planned change).

@@ -281,32 +281,47 @@ impl std::fmt::Display for Place {
     }
 }
 
+/// What shows that a unit's pages need a pin. The variants are ordered as
+/// the report lists them: the flag, the calls by name, then the stores.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Evidence {
+    /// `FOLL_LONGTERM` among the acquire's flags.
+    LongTermFlag,
+    /// A call of the vocabulary's evidence (`dma_map_sg`), by name.
+    Call(String),
+    /// A store of a page into a container element's field
+    /// (`bvec[i].bv_page = page`).
+    ContainerElement,
+    /// A store into a struct field, named `STRUCT::FIELD`.
+    StoredIn(String),
+}
+
 /// The case of `Documentation/core-api/pin_user_pages.rst` a unit falls
 /// under, with the piece of evidence that shows it and where it was seen.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PinCase {
     /// Case 1 (direct I/O): the pages are handed to a device or to
     /// direct I/O while the call runs.
-    Dma { evidence: String, at: Place },
+    Dma { evidence: Evidence, at: Place },
     /// Case 2 (RDMA): the pages are handed to a device and kept long-term:
-    /// `kept` is the struct field (`struct s::f`) they stay in beyond the
+    /// `kept` is the struct field (`STRUCT::FIELD`) they stay in beyond the
     /// acquiring call, with where, or `None` for `FOLL_LONGTERM`.
     LongTermDma {
-        evidence: String,
+        evidence: Evidence,
         at: Place,
         kept: Option<(String, Place)>,
     },
     /// The pages are kept long-term (`FOLL_LONGTERM`, or stored in a
     /// struct field and released in another function) with no DMA or
     /// write seen: a reference held that long needs a pin.
-    LongTerm { evidence: String, at: Place },
+    LongTerm { evidence: Evidence, at: Place },
     /// Case 3: the driver registers an MMU notifier and shows no other
     /// need for a pin.
     MmuNotifier { call: String, at: String },
     /// Case 4: only `struct page` is looked at.
     StructPageOnly,
     /// Case 5: the CPU writes to the pages' data.
-    WriteData { evidence: String, at: Place },
+    WriteData { evidence: Evidence, at: Place },
     /// The CPU reaches the pages' data (`kmap()` and the like) and nothing
     /// else shows a need: FOLL_PIN "is for short term pins on pages whose
     /// data *will* get accessed" (the document's last section), as against

@@ -9,7 +9,7 @@
 //! pages must be unpinned in either plan.
 
 use super::input::{CallChange, Evidence, Facts, Fix, FixKind, ManualSite, Place, Unit};
-use crate::engine::{Plan, Site, SiteKind, Unit as EngineUnit};
+use crate::engine::{Evidence as EngineEvidence, Plan, Site, SiteKind, Unit as EngineUnit};
 use crate::pipeline::{FileOutcome, Outcome};
 use crate::rule::{ReleaseFamily, RulePack, Target};
 
@@ -201,17 +201,14 @@ fn evidence(unit: &EngineUnit, pack: &RulePack) -> Vec<(Evidence, Place)> {
     let mut out = Vec::new();
     for what in &unit.evidence {
         let at = unit.evidence_at.get(what).cloned().unwrap_or_default();
-        let e = if what == "FOLL_LONGTERM" {
-            Evidence::LongTerm
-        } else if let Some(field) = what.strip_prefix("stored in ") {
-            Evidence::Stored(field.to_string())
-        } else {
-            let name = what.trim_end_matches("()").to_string();
-            if pack.flow.evidence_write.contains(&name) {
-                Evidence::Write(name)
-            } else {
-                Evidence::Dma(name)
+        let e = match what {
+            EngineEvidence::LongTermFlag => Evidence::LongTerm,
+            EngineEvidence::StoredIn(field) => Evidence::Stored(format!("struct {field}")),
+            EngineEvidence::ContainerElement => Evidence::Stored("a container element".into()),
+            EngineEvidence::Call(name) if pack.flow.evidence_write.contains(name) => {
+                Evidence::Write(name.clone())
             }
+            EngineEvidence::Call(name) => Evidence::Dma(name.clone()),
         };
         out.push((e, at));
     }

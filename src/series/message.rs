@@ -49,7 +49,7 @@
 
 use super::input::{CallChange, Evidence, Facts, Fix, FixKind, Place, Target};
 use super::Identity;
-use crate::engine::reason::PinCase;
+use crate::engine::reason::{Evidence as CaseEvidence, PinCase};
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
@@ -546,7 +546,7 @@ fn case_sentence(facts: &Facts) -> Option<String> {
     let place = |at: &Place| home.place(at);
     // How the pages reach a device: through a call, or by being stored
     // where one reads them.
-    let reached = |evidence: &str, at: &Place| match evidence.strip_prefix("stored in ") {
+    let reached = |evidence: &CaseEvidence, at: &Place| match stored_in(evidence) {
         Some(place_of) => format!(
             "the {} {} stored in {place_of}{}, which a device reads,",
             n.noun,
@@ -567,7 +567,7 @@ fn case_sentence(facts: &Facts) -> Option<String> {
         PinCase::LongTermDma { evidence, at, kept } => {
             let kept = match kept {
                 Some((field, kept_at)) => format!(
-                    ", and the {} {} kept in {field}{} beyond the call",
+                    ", and the {} {} kept in struct {field}{} beyond the call",
                     n.noun,
                     n.is,
                     place(kept_at)
@@ -589,7 +589,7 @@ fn case_sentence(facts: &Facts) -> Option<String> {
             n.noun,
             place(at)
         )),
-        PinCase::LongTerm { evidence, at } => Some(match evidence.strip_prefix("stored in ") {
+        PinCase::LongTerm { evidence, at } => Some(match stored_in(evidence) {
             Some(field) => format!(
                 "The {} {} kept in {field}{} beyond the call, which needs a pin rather than a reference ({DOC}).",
                 n.noun,
@@ -607,6 +607,16 @@ fn case_sentence(facts: &Facts) -> Option<String> {
         | PinCase::StructPageOnly
         | PinCase::Lookup
         | PinCase::BriefRemoteAccess => None,
+    }
+}
+
+/// Where a piece of evidence says the pages are stored (`struct S::f`, a
+/// container element), if it is a store.
+fn stored_in(evidence: &CaseEvidence) -> Option<String> {
+    match evidence {
+        CaseEvidence::StoredIn(field) => Some(format!("struct {field}")),
+        CaseEvidence::ContainerElement => Some("a container element".to_string()),
+        CaseEvidence::LongTermFlag | CaseEvidence::Call(_) => None,
     }
 }
 

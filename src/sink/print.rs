@@ -329,9 +329,9 @@ struct JsonUnit<'a> {
     reasons: Vec<String>,
     rules: &'a [String],
     mismatches: &'a [String],
-    evidence: &'a [String],
+    evidence: Vec<String>,
     /// Where each piece of evidence was first seen: path, line, function.
-    evidence_at: &'a std::collections::BTreeMap<String, crate::engine::reason::Place>,
+    evidence_at: std::collections::BTreeMap<String, &'a crate::engine::reason::Place>,
     releases: &'a [String],
     /// The case of `pin_user_pages.rst`, with the evidence that shows it.
     case: Option<String>,
@@ -351,8 +351,10 @@ impl<'a> JsonUnit<'a> {
             reasons: lines(&u.decision),
             rules: &u.rules,
             mismatches: &u.mismatches,
-            evidence: &u.evidence,
-            evidence_at: &u.evidence_at,
+            evidence: u.evidence.iter().map(ToString::to_string).collect(),
+            evidence_at: (u.evidence_at.iter())
+                .map(|(e, at)| (e.to_string(), at))
+                .collect(),
             releases: &u.releases,
             case: u.case.as_ref().map(ToString::to_string),
         }
@@ -555,7 +557,10 @@ pub fn explain(outcome: &Outcome, file: &str, line: usize) -> Option<String> {
         if !u.evidence.is_empty() {
             out.push_str(&format!(
                 "  evidence for a pin: {}\n",
-                u.evidence.join(", ")
+                (u.evidence.iter())
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         for m in &u.mismatches {

@@ -1,7 +1,7 @@
 //! The text of the engine's reasons and decisions, as reports, `check`,
 //! `explain` and cover letters print them.
 
-use crate::engine::{Blocker, Decision, Limit, Origin, PinCase, Separation};
+use crate::engine::{Blocker, Decision, Evidence, Limit, Origin, PinCase, Separation};
 use std::fmt;
 
 impl fmt::Display for Separation {
@@ -303,6 +303,17 @@ pub fn lines(decision: &Decision) -> Vec<String> {
     decision.reasons().iter().map(ToString::to_string).collect()
 }
 
+impl fmt::Display for Evidence {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            Evidence::LongTermFlag => write!(f, "FOLL_LONGTERM"),
+            Evidence::Call(call) => write!(f, "{call}()"),
+            Evidence::ContainerElement => write!(f, "stored in a container element"),
+            Evidence::StoredIn(field) => write!(f, "stored in struct {field}"),
+        }
+    }
+}
+
 impl fmt::Display for PinCase {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         match self {
@@ -312,7 +323,7 @@ impl fmt::Display for PinCase {
             PinCase::LongTermDma { evidence, at, kept } => {
                 write!(f, "case 2, long-term DMA: {evidence} at {at}")?;
                 match kept {
-                    Some((field, at)) => write!(f, ", kept in {field} at {at}"),
+                    Some((field, at)) => write!(f, ", kept in struct {field} at {at}"),
                     None => write!(f, ", with FOLL_LONGTERM"),
                 }
             }

@@ -15,7 +15,7 @@ use crate::c::syntax::{functions, preorder, shape, Call, ExprShape, FunctionDef}
 use crate::c::NodeExt;
 use crate::c::Parsed;
 use crate::engine::matcher::{match_rule, Match};
-use crate::engine::reason::Blocker;
+use crate::engine::reason::{Blocker, Evidence};
 use crate::engine::types::{
     declared_scalars, declared_type_names, declared_types, return_scalar, Scalar, TypeIndex,
 };
@@ -888,7 +888,7 @@ fn new_unit(
     cx.add_fills(loc.clone(), [u]);
     if let Loc::Field(s, f) = loc {
         let at = cx.place_at(func, node);
-        cx.units[u].note_evidence(format!("stored in struct {s}::{f}"), at);
+        cx.units[u].note_evidence(Evidence::StoredIn(format!("{s}::{f}")), at);
     }
     u
 }

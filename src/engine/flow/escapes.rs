@@ -21,7 +21,7 @@ use super::{push_unique, text, FlowContext, Loc, Need, Needs, Val};
 use crate::c::defines::MemberReach;
 use crate::c::syntax::{declarator_identifier, shape, strip, Assignment, Call, ExprShape};
 use crate::c::NodeExt;
-use crate::engine::reason::{Blocker, Origin, Place, Separation};
+use crate::engine::reason::{Blocker, Evidence, Origin, Place, Separation};
 use crate::engine::types::TypeIndex;
 use crate::rule::ElementStore;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -405,7 +405,7 @@ fn flag_evidence(cx: &mut FlowContext) {
                 line: unit.line,
                 function: funcs[unit.func].name.clone(),
             };
-            unit.note_evidence("FOLL_LONGTERM".into(), at);
+            unit.note_evidence(Evidence::LongTermFlag, at);
         }
     }
 }

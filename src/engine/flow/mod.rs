@@ -54,7 +54,7 @@ pub use needs::{Need, Needs, MAX_HOLDER_CANDIDATES};
 pub(crate) use releases::ReleaseSite;
 
 use super::matcher::Match;
-use super::reason::{Blocker, Limit, Origin, Place, Separation};
+use super::reason::{Blocker, Evidence, Limit, Origin, Place, Separation};
 use super::types::TypeIndex;
 use super::{Engine, FileFindings, Unit};
 use crate::c::syntax::{normalized, preorder, FunctionDef};
@@ -247,7 +247,7 @@ pub(crate) struct UnitState {
     pub rules: BTreeSet<String>,
     /// Why the pages need a pin, with the first place (`file:line`, in file
     /// and line order) each piece of evidence was seen.
-    pub evidence: BTreeMap<String, Place>,
+    pub evidence: BTreeMap<Evidence, Place>,
     pub metadata: BTreeSet<String>,
     /// The calls that reach the pages' contents with the CPU, with the
     /// first place each was seen (as `evidence`).
@@ -289,7 +289,7 @@ impl Default for UnitState {
 impl UnitState {
     /// Records a piece of evidence and where it was seen; of several
     /// places, the first in file and line order is kept.
-    pub fn note_evidence(&mut self, what: String, at: Place) {
+    pub fn note_evidence(&mut self, what: Evidence, at: Place) {
         note_first(&mut self.evidence, what, at);
     }
 
@@ -301,7 +301,7 @@ impl UnitState {
 
 /// Records `what` at `at` unless it was seen at an earlier place (file,
 /// then line order).
-fn note_first(places: &mut BTreeMap<String, Place>, what: String, at: Place) {
+fn note_first<K: Ord>(places: &mut BTreeMap<K, Place>, what: K, at: Place) {
     match places.get(&what) {
         Some(old) if (&old.path, old.line) <= (&at.path, at.line) => {}
         _ => {

@@ -186,11 +186,11 @@ pub(super) fn element_store<'t>(
     // A container that is a struct's field (`&umem->sgt`) keeps the pages
     // as a store into the field would.
     let kept_in = match element_home(cx, func, container) {
-        Some((Loc::Field(s, f), _)) => Some(format!("stored in struct {s}::{f}")),
+        Some((Loc::Field(s, f), _)) => Some(Evidence::StoredIn(format!("{s}::{f}"))),
         _ => None,
     };
     for u in stored {
-        cx.units[u].note_evidence(format!("{callee}()"), place.clone());
+        cx.units[u].note_evidence(Evidence::Call(callee.to_string()), place.clone());
         if let Some(kept_in) = &kept_in {
             cx.units[u].note_evidence(kept_in.clone(), place.clone());
         }
@@ -306,7 +306,7 @@ pub(super) fn named_call(
     for &u in units {
         let unit = &mut cx.units[u];
         if flow.evidence_dma.contains(c) || flow.evidence_write.contains(c) {
-            unit.note_evidence(format!("{c}()"), at.clone());
+            unit.note_evidence(Evidence::Call(c.to_string()), at.clone());
         }
         if flow.data_access.contains(c) {
             unit.note_data_access(format!("{c}()"), at.clone());

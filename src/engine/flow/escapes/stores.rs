@@ -36,7 +36,7 @@ pub(super) fn store<'t>(
         if !v.pages.is_empty() {
             for u in v.units() {
                 let at = cx.place_at(func, asg.node);
-                cx.units[u].note_evidence("stored in a container element".into(), at);
+                cx.units[u].note_evidence(Evidence::ContainerElement, at);
             }
         }
         match home {
@@ -169,7 +169,7 @@ pub(super) fn store_into<'t>(
         need_field(cx, s, f, &v.units());
         for u in v.units() {
             let at = cx.place_at(func, asg.node);
-            cx.units[u].note_evidence(format!("stored in struct {s}::{f}"), at);
+            cx.units[u].note_evidence(Evidence::StoredIn(format!("{s}::{f}")), at);
         }
     }
 }
