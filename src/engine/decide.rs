@@ -488,8 +488,8 @@ fn pin_case(cx: &FlowContext, s: &UnitState, decision: &Decision) -> Option<PinC
     s.data
         .iter()
         .min_by_key(|(_, at)| (&at.path, at.line))
-        .map(|(evidence, at)| PinCase::DataAccess {
-            evidence: evidence.clone(),
+        .map(|(call, at)| PinCase::DataAccess {
+            call: call.clone(),
             at: at.clone(),
         })
 }

@@ -326,7 +326,7 @@ pub enum PinCase {
     /// else shows a need: FOLL_PIN "is for short term pins on pages whose
     /// data *will* get accessed" (the document's last section), as against
     /// case 4's struct page only.
-    DataAccess { evidence: String, at: Place },
+    DataAccess { call: String, at: Place },
     /// Not a pin: the page is released before its address is used.
     Lookup,
     /// Not a pin: a brief access to another process's pages.

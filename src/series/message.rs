@@ -584,8 +584,8 @@ fn case_sentence(facts: &Facts) -> Option<String> {
             n.noun,
             place(at)
         )),
-        PinCase::DataAccess { evidence, at } => Some(format!(
-            "The data within the {} is accessed through {evidence}{}, and {DOC} gives FOLL_PIN to pages whose data will be accessed.",
+        PinCase::DataAccess { call, at } => Some(format!(
+            "The data within the {} is accessed through {call}(){}, and {DOC} gives FOLL_PIN to pages whose data will be accessed.",
             n.noun,
             place(at)
         )),

@@ -337,8 +337,8 @@ impl fmt::Display for PinCase {
             PinCase::WriteData { evidence, at } => {
                 write!(f, "case 5, the page's data is written: {evidence} at {at}")
             }
-            PinCase::DataAccess { evidence, at } => {
-                write!(f, "the page's data is accessed: {evidence} at {at}")
+            PinCase::DataAccess { call, at } => {
+                write!(f, "the page's data is accessed: {call}() at {at}")
             }
             PinCase::Lookup => write!(f, "a lookup, not a pin"),
             PinCase::BriefRemoteAccess => {

@@ -249,7 +249,7 @@ pub(crate) struct UnitState {
     /// and line order) each piece of evidence was seen.
     pub evidence: BTreeMap<Evidence, Place>,
     pub metadata: BTreeSet<String>,
-    /// The calls that reach the pages' contents with the CPU, with the
+    /// The calls (by name) that reach the pages' contents with the CPU, with the
     /// first place each was seen (as `evidence`).
     pub data: BTreeMap<String, Place>,
     pub flags: Vec<String>,
@@ -293,7 +293,8 @@ impl UnitState {
         note_first(&mut self.evidence, what, at);
     }
 
-    /// Records a call reaching the pages' contents, keeping its first place.
+    /// Records a call (by name) reaching the pages' contents, keeping its
+    /// first place.
     pub fn note_data_access(&mut self, what: String, at: Place) {
         note_first(&mut self.data, what, at);
     }

@@ -309,7 +309,7 @@ pub(super) fn named_call(
             unit.note_evidence(Evidence::Call(c.to_string()), at.clone());
         }
         if flow.data_access.contains(c) {
-            unit.note_data_access(format!("{c}()"), at.clone());
+            unit.note_data_access(c.to_string(), at.clone());
         }
         if flow.metadata_only.contains(c) {
             unit.metadata.insert(format!("{c}()"));
