@@ -156,7 +156,8 @@ pub enum Blocker {
     NoTemplate { rule: String },
     /// A rule of the unit cannot rewrite for the unpin target.
     NoUnpinRewrite { rule: String },
-    /// Only struct page is looked at: a reference is enough (case 4).
+    /// Only struct page is looked at, by the calls named: a reference is
+    /// enough (case 4).
     StructPageOnly { uses: Vec<String> },
     /// The page is released before its address is used: the call only
     /// looks the page up.

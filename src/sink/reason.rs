@@ -238,7 +238,7 @@ impl fmt::Display for Blocker {
             Blocker::StructPageOnly { uses } => write!(
                 f,
                 "kept: only struct page is looked at ({}), so a reference is enough (pin_user_pages.rst, case 4)",
-                uses.join(", ")
+                uses.iter().map(|c| format!("{c}()")).collect::<Vec<_>>().join(", ")
             ),
             Blocker::MmuNotifier { call, place } => write!(
                 f,

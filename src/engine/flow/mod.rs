@@ -248,6 +248,8 @@ pub(crate) struct UnitState {
     /// Why the pages need a pin, with the first place (`file:line`, in file
     /// and line order) each piece of evidence was seen.
     pub evidence: BTreeMap<Evidence, Place>,
+    /// The calls (by name) of the vocabulary's `metadata_only` the pages
+    /// reach.
     pub metadata: BTreeSet<String>,
     /// The calls (by name) that reach the pages' contents with the CPU, with the
     /// first place each was seen (as `evidence`).

@@ -312,7 +312,7 @@ pub(super) fn named_call(
             unit.note_data_access(c.to_string(), at.clone());
         }
         if flow.metadata_only.contains(c) {
-            unit.metadata.insert(format!("{c}()"));
+            unit.metadata.insert(c.to_string());
         }
         if in_release {
             // Part of a release the rules convert (a dirtying loop).
