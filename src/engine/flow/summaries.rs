@@ -5,8 +5,10 @@
 //! join every flow that calls them into one. A parameter is followed only
 //! when its function may *keep* the identity: turn it back into a page
 //! (`pfn_to_page()`), store it where other code can read it (a field, an
-//! element, a global), return it, hand it to a container store or a
-//! release, or pass it on to a callee that keeps it, or to one not read yet.
+//! element, a global), return it, hand it to a container store as the
+//! element's page (`sg_set_buf()`; as the buffer a copy reads or writes,
+//! `memcpy()`, it is the page's data) or to a release, or pass it on to a
+//! callee that keeps it, or to one not read yet.
 //!
 //! Inside the function, the identity is traced through locals with the
 //! rules of `values::eval` (offsets, bit operations, conditionals, casts,
