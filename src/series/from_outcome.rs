@@ -8,7 +8,7 @@
 //! the rule's `unpin` template, whatever the run's target, since pinned
 //! pages must be unpinned in either plan.
 
-use super::input::{CallChange, Evidence, Facts, Fix, FixKind, ManualSite, Place, Unit};
+use super::input::{stored_in, CallChange, Evidence, Facts, Fix, FixKind, ManualSite, Place, Unit};
 use crate::engine::{Evidence as EngineEvidence, Plan, Site, SiteKind, Unit as EngineUnit};
 use crate::pipeline::{FileOutcome, Outcome};
 use crate::rule::{ReleaseFamily, RulePack, Target};
@@ -201,14 +201,14 @@ fn evidence(unit: &EngineUnit, pack: &RulePack) -> Vec<(Evidence, Place)> {
     let mut out = Vec::new();
     for what in &unit.evidence {
         let at = unit.evidence_at.get(what).cloned().unwrap_or_default();
-        let e = match what {
-            EngineEvidence::LongTermFlag => Evidence::LongTerm,
-            EngineEvidence::StoredIn(field) => Evidence::Stored(format!("struct {field}")),
-            EngineEvidence::ContainerElement => Evidence::Stored("a container element".into()),
-            EngineEvidence::Call(name) if pack.flow.evidence_write.contains(name) => {
+        let e = match (what, stored_in(what)) {
+            (_, Some(place)) => Evidence::Stored(place),
+            (EngineEvidence::Call(name), None) if pack.flow.evidence_write.contains(name) => {
                 Evidence::Write(name.clone())
             }
-            EngineEvidence::Call(name) => Evidence::Dma(name.clone()),
+            (EngineEvidence::Call(name), None) => Evidence::Dma(name.clone()),
+            // What is neither a store nor a call is the flag.
+            (_, None) => Evidence::LongTerm,
         };
         out.push((e, at));
     }

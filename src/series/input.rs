@@ -82,10 +82,23 @@ pub enum Evidence {
     Dma(String),
     /// The data within the pages is written or the pages are dirtied.
     Write(String),
-    /// The pages are kept in a struct field (`struct x::y`).
+    /// The pages are kept in a struct field (`struct x::y`) or a container
+    /// element (`stored_in`).
     Stored(String),
     /// The acquire passes `FOLL_LONGTERM`.
     LongTerm,
+}
+
+/// Where a piece of the engine's evidence says the pages are stored, as
+/// the messages name it (`struct x::y`, `a container element`); `None`
+/// when it is no store.
+pub fn stored_in(evidence: &crate::engine::Evidence) -> Option<String> {
+    use crate::engine::Evidence as E;
+    match evidence {
+        E::StoredIn(field) => Some(format!("struct {field}")),
+        E::ContainerElement => Some("a container element".to_string()),
+        E::LongTermFlag | E::Call(_) => None,
+    }
 }
 
 /// Which mismatch a fix repairs.

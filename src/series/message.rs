@@ -47,7 +47,7 @@
 //! 75 columns. `Signed-off-by:` is added only when the caller passes an
 //! identity; this module never invents one.
 
-use super::input::{CallChange, Evidence, Facts, Fix, FixKind, Place, Target};
+use super::input::{stored_in, CallChange, Evidence, Facts, Fix, FixKind, Place, Target};
 use super::Identity;
 use crate::engine::reason::{Evidence as CaseEvidence, PinCase};
 use std::collections::BTreeMap;
@@ -607,16 +607,6 @@ fn case_sentence(facts: &Facts) -> Option<String> {
         | PinCase::StructPageOnly
         | PinCase::Lookup
         | PinCase::BriefRemoteAccess => None,
-    }
-}
-
-/// Where a piece of evidence says the pages are stored (`struct S::f`, a
-/// container element), if it is a store.
-fn stored_in(evidence: &CaseEvidence) -> Option<String> {
-    match evidence {
-        CaseEvidence::StoredIn(field) => Some(format!("struct {field}")),
-        CaseEvidence::ContainerElement => Some("a container element".to_string()),
-        CaseEvidence::LongTermFlag | CaseEvidence::Call(_) => None,
     }
 }
 

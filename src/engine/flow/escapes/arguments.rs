@@ -159,7 +159,11 @@ pub(super) fn element_store<'t>(
     };
     let b = cx.eval(func, container, 0);
     let stored = stored_units(cx, func, value, store);
-    if !stored.is_empty() && element_home(cx, func, container).is_none() {
+    let home = match stored.is_empty() && b.arrays.is_empty() {
+        true => None,
+        false => element_home(cx, func, container),
+    };
+    if !stored.is_empty() && home.is_none() {
         let why = Blocker::StoredUnfollowed {
             target: text(container, src),
             place: cx.place(func, call.node),
@@ -176,7 +180,7 @@ pub(super) fn element_store<'t>(
         };
         mixed.push(MixedStore {
             at: (func, call.node),
-            storage: element_home(cx, func, container).map(|(l, _)| l),
+            storage: home.as_ref().map(|(l, _)| l.clone()),
             object: None,
             why,
             units: b.arrays,
@@ -185,7 +189,7 @@ pub(super) fn element_store<'t>(
     let place = cx.place_at(func, call.node);
     // A container that is a struct's field (`&umem->sgt`) keeps the pages
     // as a store into the field would.
-    let kept_in = match element_home(cx, func, container) {
+    let kept_in = match &home {
         Some((Loc::Field(s, f), _)) => Some(Evidence::StoredIn(format!("{s}::{f}"))),
         _ => None,
     };
