@@ -842,10 +842,16 @@ fn whole_words<'b>(bytes: &'b [u8], word: &'b Finder) -> impl Iterator<Item = us
     })
 }
 
-/// Files read at a time per unresolved need, once the files that may offer
+/// Files read at first per unresolved need, once the files that may offer
 /// it are known: a need offered by more than `MAX_FILES_PER_NEED` files is
-/// settled after a few batches, not after reading them all.
+/// settled after a few batches, not after reading them all. Each batch of
+/// a need takes twice as many files as its last (up to
+/// `MAX_SEARCH_BATCH`), so a need that no filter narrows (the first search
+/// of a run started from one file reads the tree without filters) is read
+/// in about ten batches instead of one per 64 of the tree's files.
 const SEARCH_BATCH: usize = 64;
+/// Most files one batch takes for one need.
+const MAX_SEARCH_BATCH: usize = 8192;
 
 /// Reads the files that hold what the analysis needs: the definition of a
 /// function (where `words::begins_definition` says a definition may begin) or of a
@@ -906,6 +912,7 @@ fn read_for_needs(
         }
     }
     let mut next = vec![0usize; offers.len()];
+    let mut quota = vec![SEARCH_BATCH; offers.len()];
     let mut searched = Vec::new();
     loop {
         let mut batch = BTreeSet::new();
@@ -914,13 +921,14 @@ fn read_for_needs(
                 continue;
             }
             let mut taken = 0;
-            while taken < SEARCH_BATCH && next[k] < candidates[k].len() {
+            while taken < quota[k] && next[k] < candidates[k].len() {
                 let i = candidates[k][next[k]];
                 next[k] += 1;
                 if offered[i].is_none() && batch.insert(i) {
                     taken += 1;
                 }
             }
+            quota[k] = (quota[k] * 2).min(MAX_SEARCH_BATCH);
         }
         if batch.is_empty() {
             break;
@@ -1565,5 +1573,37 @@ mod tests {
             ["def.c", "comment.c", "field.c"].map(String::from).to_vec()
         );
         assert_eq!(unfiltered.1, BTreeSet::from(["min_t".to_string()]));
+    }
+
+    /// A need read in batches that grow (64 files, then 128, 256...) finds
+    /// what reading every file finds: a name only the last file of a few
+    /// hundred mentions, beside one every file mentions, which overflows
+    /// after the first batch.
+    #[test]
+    fn growing_batches_find_a_name_only_the_last_file_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let total = 300;
+        let names: Vec<String> = (0..total).map(|i| format!("f{i:03}.c")).collect();
+        for (i, name) in names.iter().enumerate() {
+            let rare = if i == total - 1 {
+                "\trare_helper();\n"
+            } else {
+                ""
+            };
+            let text = format!("void f{i}(void)\n{{\n\tcommon_helper();\n{rare}}}\n");
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        let mut needs = Needs::default();
+        needs.callers.insert("rare_helper".into());
+        needs.callers.insert("common_helper".into());
+        for filtered in [false, true] {
+            let (chosen, overflow) = search(dir.path(), &names, filtered, &needs);
+            assert_eq!(
+                chosen,
+                [format!("f{:03}.c", total - 1)],
+                "filtered: {filtered}"
+            );
+            assert_eq!(overflow, BTreeSet::from(["common_helper".to_string()]));
+        }
     }
 }
