@@ -358,7 +358,35 @@ pub fn run(
     pack: &RulePack,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Outcome, SourceError> {
-    let list = source::discover(&config.path)?;
+    run_keeping(config, pack, progress, None).map(|(outcome, _)| outcome)
+}
+
+/// What a run read of the whole tree that a later run over the same tree
+/// may use again: the list of its files and their word filters. `explain`
+/// runs the whole tree when the run from the site's file does not settle
+/// the site; reading the filters again would cost a second hash of every
+/// word of the tree.
+pub struct KeptTree {
+    path: PathBuf,
+    list: SourceList,
+    filters: WordFilters,
+}
+
+/// `run`, given what an earlier run over the same `config.path` kept of the
+/// tree (its file list, and the word filters its searches read instead of
+/// building them again), and returning what this run kept, when it built
+/// the filters. The filters only decide which files a search reads, never
+/// what it finds, so the outcome is the one `run` gives.
+pub fn run_keeping(
+    config: &Config,
+    pack: &RulePack,
+    progress: &(dyn Fn(usize, usize) + Sync),
+    kept: Option<KeptTree>,
+) -> Result<(Outcome, Option<KeptTree>), SourceError> {
+    let (list, kept_filters) = match kept {
+        Some(kept) if kept.path == config.path => (kept.list, Some(kept.filters)),
+        _ => (source::discover(&config.path)?, None),
+    };
     let mut engine = Engine::new(pack, config.target, config.policy);
     if let Some(api) = tree_api(&list, pack, config.target) {
         engine = engine.with_tree_api(api);
@@ -383,9 +411,10 @@ pub fn run(
     let mut tree = TreeRead::NotYet;
     if start.is_none() {
         let matches = |b: &[u8]| prefilter.is_match(b);
-        let (filters, matching) = read_every_file(&list, &matches, true, progress, &mut skipped);
+        let build = kept_filters.is_none();
+        let (filters, matching) = read_every_file(&list, &matches, build, progress, &mut skipped);
         candidates = matching;
-        tree = TreeRead::Filters(filters);
+        tree = TreeRead::Filters(kept_filters.unwrap_or(filters));
     }
     if let Some(Some(rel)) = start {
         match source::read(&list.base, rel) {
@@ -427,10 +456,18 @@ pub fn run(
     outcome.stats.files_parsed = files_parsed;
     outcome.stats.rounds = analysed.rounds;
     outcome.stats.rounds_ran_out = analysed.rounds_ran_out;
-    outcome.stale_temporaries = list.stale_temporaries;
+    outcome.stale_temporaries = list.stale_temporaries.clone();
     outcome.stats.files_scanned = list.files.len();
-    outcome.base = list.base;
-    Ok(outcome)
+    outcome.base = list.base.clone();
+    let kept = match rounds.tree {
+        TreeRead::Filters(filters) => Some(KeptTree {
+            path: config.path.clone(),
+            list,
+            filters,
+        }),
+        _ => None,
+    };
+    Ok((outcome, kept))
 }
 
 /// The facts of parsed files, in parallel, in the files' order.

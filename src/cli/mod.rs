@@ -60,12 +60,17 @@ fn load_rules(dir: Option<&std::path::Path>) -> Result<RulePack, Failure> {
 }
 
 fn run_pipeline(run: &RunArgs) -> Result<Outcome, Failure> {
-    run_pipeline_from(run, None)
+    run_pipeline_keeping(run, None, None).map(|(outcome, _)| outcome)
 }
 
 /// Runs the pipeline, started from one file when `start` names it
-/// (`Config::start`).
-fn run_pipeline_from(run: &RunArgs, start: Option<&str>) -> Result<Outcome, Failure> {
+/// (`Config::start`), with what an earlier run kept of the tree
+/// (`pipeline::run_keeping`); returns what this one kept.
+fn run_pipeline_keeping(
+    run: &RunArgs,
+    start: Option<&str>,
+    kept: Option<pipeline::KeptTree>,
+) -> Result<(Outcome, Option<pipeline::KeptTree>), Failure> {
     let pack = load_rules(run.rules.as_deref())?;
     let target = match run.target {
         TargetArg::Unpin => Target::Unpin,
@@ -98,7 +103,8 @@ fn run_pipeline_from(run: &RunArgs, start: Option<&str>) -> Result<Outcome, Fail
             b.set_position(done as u64);
         }
     };
-    let outcome = pipeline::run(&config, &pack, &progress).map_err(|e| fail(exit::INPUT, e));
+    let outcome =
+        pipeline::run_keeping(&config, &pack, &progress, kept).map_err(|e| fail(exit::INPUT, e));
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -518,11 +524,15 @@ fn explain_site(
     // needs, as in a run over the whole tree; the answer stands when
     // every site on the line is in a flow (or is an acquire, which
     // starts one) and the rounds did not run out. Otherwise the whole
-    // tree is analysed.
-    let started = run_pipeline_from(&run, Some(&file))?;
+    // tree is analysed, with the word filters the first run built.
+    let (started, kept) = run_pipeline_keeping(&run, Some(&file), None)?;
     let text = match sink::print::settled_from_start(&started, &file, line) {
         true => sink::print::explain(&started, &file, line),
-        false => sink::print::explain(&run_pipeline(&run)?, &file, line),
+        false => {
+            drop(started);
+            let (whole, _) = run_pipeline_keeping(&run, None, kept)?;
+            sink::print::explain(&whole, &file, line)
+        }
     };
     match text {
         Some(t) => {

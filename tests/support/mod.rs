@@ -152,7 +152,9 @@ pub fn check_fixture(path: &Path) -> String {
 
 /// `explain` of every acquire site, started from its file
 /// (`Config::start`), says what the run over the whole tree says whenever it
-/// takes that answer as settled.
+/// takes that answer as settled; and a run over the whole tree given the
+/// word filters the run from the file built (as `explain` runs the tree
+/// when that answer is not settled) gives the whole tree's outcome.
 pub fn assert_explain_from_start(dir: &Path, outcome: &Outcome, pack: &RulePack, target: Target) {
     for f in &outcome.files {
         for site in f
@@ -168,7 +170,20 @@ pub fn assert_explain_from_start(dir: &Path, outcome: &Outcome, pack: &RulePack,
                 max_rounds: pinpatch::pipeline::MAX_ROUNDS,
                 start: Some(f.rel_path.clone()),
             };
-            let started = pipeline::run(&config, pack, &|_, _| {}).unwrap();
+            let (started, kept) = pipeline::run_keeping(&config, pack, &|_, _| {}, None).unwrap();
+            if kept.is_some() {
+                let whole = Config {
+                    start: None,
+                    ..config.clone()
+                };
+                let (again, _) = pipeline::run_keeping(&whole, pack, &|_, _| {}, kept).unwrap();
+                assert_eq!(
+                    (diff_text(&again), report_text(&again)),
+                    (diff_text(outcome), report_text(outcome)),
+                    "{}: the whole tree with the filters kept from its file differs",
+                    f.rel_path
+                );
+            }
             assert!(
                 print::settled_from_start(&started, &f.rel_path, site.line),
                 "{}:{}: an acquire is settled from its own file",
