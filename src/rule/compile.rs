@@ -478,6 +478,7 @@ fn acquire_role(
         pages: metavar_ref(ctx, &a.pages, metavars)?,
         count: optional_metavar(ctx, &a.count, metavars)?,
         flags: optional_metavar(ctx, &a.flags, metavars)?,
+        implied_flags: a.implied_flags.clone(),
         mm: optional_metavar(ctx, &a.mm, metavars)?,
         manual,
         requires,

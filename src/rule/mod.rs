@@ -99,6 +99,9 @@ pub struct AcquireRole {
     pub pages: String,
     pub count: Option<String>,
     pub flags: Option<String>,
+    /// Flags the call takes whatever its flags argument says, as the
+    /// flags argument would spell them (`FOLL_LONGTERM`).
+    pub implied_flags: Vec<String>,
     /// The metavariable naming the address space the pages come from.
     pub mm: Option<String>,
     pub manual: BTreeMap<Target, String>,

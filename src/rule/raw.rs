@@ -60,6 +60,10 @@ pub struct RawAcquire {
     pub pages: Spanned<String>,
     pub count: Option<Spanned<String>>,
     pub flags: Option<Spanned<String>>,
+    /// Flags the call takes whatever its flags argument says
+    /// (`get_user_pages_longterm()` is `FOLL_LONGTERM`).
+    #[serde(default)]
+    pub implied_flags: Vec<String>,
     /// The address space the pages come from (`get_user_pages_remote()`).
     pub mm: Option<Spanned<String>>,
     /// Why this acquire is never rewritten for a target, by target name.

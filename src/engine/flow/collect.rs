@@ -833,6 +833,9 @@ pub(crate) fn seed_units<'t>(
             }
             cx.units[unit].flags.push(flags.text.clone());
         }
+        cx.units[unit]
+            .flags
+            .extend(role.implied_flags.iter().cloned());
         if let Some(mm) = role.mm.as_ref().and_then(|m| matched.binding(m)) {
             if mm.text.replace(' ', "") != "current->mm" {
                 cx.units[unit].remote = Some(mm.text.clone());
