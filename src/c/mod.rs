@@ -10,6 +10,7 @@ pub mod macros;
 pub mod node;
 pub mod offsets;
 pub mod parse;
+pub mod precedence;
 pub mod skeleton;
 pub mod syntax;
 

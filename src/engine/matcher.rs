@@ -32,6 +32,9 @@ pub struct Binding {
     pub start: usize,
     pub end: usize,
     pub text: String,
+    /// How tightly the bound expression binds, for a template that writes
+    /// it where an operator asks for more (`c::precedence`).
+    pub precedence: crate::c::precedence::Precedence,
 }
 
 /// A pattern token and the target span it matched.
@@ -351,6 +354,7 @@ impl Matcher<'_> {
                     start: t.start_byte(),
                     end: t.end_byte(),
                     text,
+                    precedence: crate::c::precedence::of(t, self.src),
                 },
             );
         }

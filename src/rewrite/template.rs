@@ -331,6 +331,19 @@ fn fill(
                 }
             }
         }
+        // A bound expression that binds more loosely than its place in the
+        // template asks is written in parentheses (`(w ? FOLL_WRITE : 0) |
+        // FOLL_LONGTERM`).
+        let parenthesised = match &tok.key {
+            TokKey::Meta(name) => m
+                .bindings
+                .get(name)
+                .is_some_and(|b| b.precedence < tok.operand),
+            TokKey::Lit(_) => false,
+        };
+        if parenthesised {
+            out.push(b'(');
+        }
         match (aligned[j], &tok.key) {
             (Some(k), _) => out.extend_from_slice(&src[m.tokens[k].start..m.tokens[k].end]),
             (None, TokKey::Lit(s)) => out.extend_from_slice(s.as_bytes()),
@@ -344,6 +357,9 @@ fn fill(
                         .as_bytes(),
                 ),
             },
+        }
+        if parenthesised {
+            out.push(b')');
         }
     }
     out

@@ -18,6 +18,7 @@
 //! block. Its root is the first statement; `Pattern::statements` gives all.
 
 use crate::c::parse::{count_errors, parse_raw};
+use crate::c::precedence::{self, Precedence};
 use crate::c::syntax::preorder;
 use crate::c::NodeExt;
 use tree_sitter::{Node, Tree};
@@ -131,6 +132,10 @@ pub struct TemplateToken {
     pub key: TokKey,
     /// Whitespace written before the token in the template.
     pub space_before: String,
+    /// For a metavariable, how tightly what it binds must bind where the
+    /// template puts it (`c::precedence::required`): looser, it is written
+    /// in parentheses.
+    pub operand: Precedence,
 }
 
 /// Where a problem in a snippet is, as a byte offset into the snippet as written.
@@ -496,10 +501,14 @@ pub fn parse_template(source: &str) -> Result<Template, SnippetError> {
     for root in nodes {
         preorder(root, |n| {
             if let Some(name) = metavar_name(n, text) {
+                let operand = n
+                    .parent()
+                    .map_or(Precedence::Comma, |p| precedence::required(p, n, text));
                 tokens.push(TemplateToken {
                     key: TokKey::Meta(name.to_string()),
                     space_before: String::from_utf8_lossy(&text[prev_end..n.start_byte()])
                         .into_owned(),
+                    operand,
                 });
                 prev_end = n.end_byte();
                 return false;
@@ -512,6 +521,7 @@ pub fn parse_template(source: &str) -> Result<Template, SnippetError> {
                     key: TokKey::Lit(String::from_utf8_lossy(&text[n.byte_range()]).into_owned()),
                     space_before: String::from_utf8_lossy(&text[prev_end..n.start_byte()])
                         .into_owned(),
+                    operand: Precedence::Comma,
                 });
                 prev_end = n.end_byte();
                 return false;
