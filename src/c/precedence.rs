@@ -122,12 +122,14 @@ pub fn of(node: Node, src: &[u8]) -> Precedence {
 /// without parentheses: an argument or an initialiser takes anything but a
 /// comma expression, an operand of `|` what binds at least as tightly as
 /// `|` on its left and more tightly on its right, a condition of `?:` a
-/// `||` expression, an operand of a prefix operator a unary expression.
+/// `||` expression, an operand of a prefix operator a unary expression; a
+/// type or a statement (a `type` or `statement` metavariable) anything.
 pub fn required(parent: Node, child: Node, src: &[u8]) -> Precedence {
     use Precedence::*;
     let is = |field: &str| parent.field(field) == Some(child);
     match parent.kind_str() {
-        "argument_list" | "init_declarator" | "initializer_list" => Assignment,
+        "init_declarator" if is("value") => Assignment,
+        "argument_list" | "initializer_list" => Assignment,
         "parenthesized_expression" | "expression_statement" | "return_statement" => Comma,
         "binary_expression" => match operator(parent, src).and_then(binary_level) {
             Some(level) if is("left") => level,
@@ -140,13 +142,18 @@ pub fn required(parent: Node, child: Node, src: &[u8]) -> Precedence {
         "assignment_expression" if is("right") => Assignment,
         "comma_expression" if is("left") => Comma,
         "comma_expression" => Assignment,
-        "cast_expression" | "unary_expression" | "pointer_expression" | "sizeof_expression" => {
-            Unary
-        }
+        "cast_expression" | "sizeof_expression" if is("value") => Unary,
+        "unary_expression" | "pointer_expression" => Unary,
         // The callee of a call, the array of a subscript, the base of a
-        // field, an operand of `++`/`--`, an assignment's target, or a
-        // place this table does not know: a primary.
-        _ => Postfix,
+        // field, an operand of `++`/`--`, an assignment's target: a primary.
+        "call_expression"
+        | "subscript_expression"
+        | "field_expression"
+        | "update_expression"
+        | "assignment_expression" => Postfix,
+        // Not an operand (a type, a declarator, a statement of its own):
+        // nothing around it to regroup.
+        _ => Comma,
     }
 }
 
@@ -192,5 +199,27 @@ mod tests {
         assert_eq!(check("*p++", "p++"), (Postfix, Unary));
         assert_eq!(check("-x * y", "-x"), (Unary, Multiplicative));
         assert_eq!(check("a << 1 == b", "a << 1"), (Shift, Equality));
+        assert_eq!(check("f(x)(y)", "f(x)"), (Postfix, Postfix));
+        assert_eq!(check("(a + b)->f", "(a + b)"), (Postfix, Postfix));
+    }
+
+    /// A type or a declarator is no operand: whatever binds there asks for
+    /// no parentheses (a `type` metavariable bound to `unsigned long`; the
+    /// type of `sizeof`, as its node and as the struct inside it).
+    #[test]
+    fn types_and_declarators_ask_for_nothing() {
+        use Precedence::*;
+        let text = "int f(void) { unsigned long *p = 0; return sizeof(struct page); }\n";
+        let tree = parse_raw(text.as_bytes()).unwrap();
+        let src = text.as_bytes();
+        let mut asked = Vec::new();
+        crate::c::syntax::preorder(tree.root_node(), |n| {
+            let spelled = &src[n.byte_range()];
+            if spelled == b"unsigned long" || spelled == b"struct page" || spelled == b"*p" {
+                asked.push((of(n, src), required(n.parent().unwrap(), n, src)));
+            }
+            true
+        });
+        assert_eq!(asked, [(Comma, Comma); 4]);
     }
 }
