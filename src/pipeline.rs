@@ -21,7 +21,8 @@ use crate::rewrite::template::{lay_out, render, FileLayout, Rendered};
 use crate::rewrite::verify::rewrite_parses_no_worse;
 use crate::rewrite::{apply_edits, Edit};
 use crate::rule::{RulePack, Target};
-use crate::source::words::{FilterRef, WordFilter, WordFilters, WordProbe};
+use crate::source::index::{self, IndexFile, Known, Record, TreeIndex, TreeRecords};
+use crate::source::words::{FilterRef, IndexedFilter, Packed, WordFilter, WordFilters, WordProbe};
 use crate::source::{self, SkipKind, SkippedFile, SourceError, SourceList};
 use aho_corasick::{packed, AhoCorasick};
 use memchr::memmem::Finder;
@@ -140,8 +141,54 @@ enum Read {
     Yes(Vec<u8>),
 }
 
-/// A file read: its path, what came of it, and its word filter when asked.
-type FileRead = (String, Read, Option<WordFilter>);
+/// A file read: its path, what came of it, its word filter when asked,
+/// and, when the read records for an index, what the index is to hold of
+/// it (`Recorded`).
+type FileRead = (String, Read, Option<FilterFrom>, Recorded);
+
+/// Where a file's word filter comes from: its bytes, or the index of the
+/// tree (whose bits become those of the run's filters, `WordFilters::pack_onto`).
+enum FilterFrom {
+    Built(WordFilter),
+    Indexed(IndexedFilter),
+}
+
+/// What a read recorded of a file for an index of the tree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Recorded {
+    /// Nothing: the read records nothing, or the file could not be read.
+    Nothing,
+    /// What the index given already held of it.
+    AsIndexed(Record),
+    /// What the read learnt anew.
+    Anew(Record),
+}
+
+impl Recorded {
+    fn record(self) -> Option<Record> {
+        match self {
+            Recorded::Nothing => None,
+            Recorded::AsIndexed(r) | Recorded::Anew(r) => Some(r),
+        }
+    }
+}
+
+/// How a read of files uses an index of the tree.
+#[derive(Clone, Copy)]
+struct Indexing<'i> {
+    /// The index: a file it knows unchanged gives its filter without a
+    /// hash of its words, and is not read at all when it is known not to
+    /// be one `matches` takes.
+    index: Option<&'i TreeIndex>,
+    /// Whether to record each file for the index written after the run
+    /// (`matches` is then the prefilter).
+    record: bool,
+}
+
+const NO_INDEXING: Indexing<'static> = Indexing {
+    index: None,
+    record: false,
+};
 
 /// Reads the files matching a prefilter, in parallel, in list order. With
 /// `filters`, also the word filter of every file read, matching or not.
@@ -150,6 +197,7 @@ fn read_matching(
     files: &[&String],
     matches: &(dyn Fn(&[u8]) -> bool + Sync),
     filters: bool,
+    indexing: Indexing,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Vec<FileRead> {
     let total = files.len();
@@ -157,56 +205,109 @@ fn read_matching(
     files
         .par_iter()
         .map_init(Vec::new, |buffer, rel| {
-            let mut filter = None;
-            let r = match source::read_into(base, rel, buffer) {
-                Err(s) => Read::Skipped(s),
-                Ok(bytes) => {
-                    if filters {
-                        filter = Some(WordFilter::of(bytes));
-                    }
-                    if !matches(bytes) {
-                        Read::No
-                    } else {
-                        match source::not_text_reason(bytes) {
-                            Some(reason) => Read::Skipped(SkippedFile::new(
-                                rel.as_str(),
-                                reason,
-                                SkipKind::NotC,
-                            )),
-                            None => Read::Yes(bytes.to_vec()),
-                        }
-                    }
+            let known = indexing.index.and_then(|index| index.current(base, rel));
+            let read = match known {
+                // The index knows the file unchanged, and knows it is not
+                // one `matches` takes: it is not read.
+                Some(k) if k.candidate() == Some(false) => {
+                    let record = Record {
+                        stamp: k.stamp(),
+                        candidate: false,
+                    };
+                    let recorded = match indexing.record {
+                        true => Recorded::AsIndexed(record),
+                        false => Recorded::Nothing,
+                    };
+                    (
+                        Read::No,
+                        filters.then(|| FilterFrom::Indexed(k.filter())),
+                        recorded,
+                    )
                 }
+                _ => read_one(base, rel, buffer, matches, filters, indexing.record, known),
             };
             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
             if n.is_multiple_of(512) || n == total {
                 progress(n, total);
             }
-            ((*rel).clone(), r, filter)
+            ((*rel).clone(), read.0, read.1, read.2)
         })
         .collect()
+}
+
+/// Reads one file for `read_matching`: its filter from the index when the
+/// file still has the stamp the index knows, else from its bytes.
+fn read_one(
+    base: &Path,
+    rel: &str,
+    buffer: &mut Vec<u8>,
+    matches: &(dyn Fn(&[u8]) -> bool + Sync),
+    filters: bool,
+    record: bool,
+    known: Option<Known>,
+) -> (Read, Option<FilterFrom>, Recorded) {
+    let (bytes, stamp) = match source::read_into_stamped(base, rel, buffer) {
+        Err(s) => return (Read::Skipped(s), None, Recorded::Nothing),
+        Ok(read) => read,
+    };
+    let known = known.filter(|k| Some(k.stamp()) == stamp);
+    let filter = filters.then(|| match known {
+        Some(k) => FilterFrom::Indexed(k.filter()),
+        None => FilterFrom::Built(WordFilter::of(bytes)),
+    });
+    let candidate = matches(bytes);
+    let recorded = match stamp.filter(|_| record) {
+        None => Recorded::Nothing,
+        Some(stamp) => {
+            let r = Record { stamp, candidate };
+            match known.is_some_and(|k| k.candidate() == Some(candidate)) {
+                true => Recorded::AsIndexed(r),
+                false => Recorded::Anew(r),
+            }
+        }
+    };
+    let read = match (candidate, source::not_text_reason(bytes)) {
+        (false, _) => Read::No,
+        (true, Some(reason)) => Read::Skipped(SkippedFile::new(rel, reason, SkipKind::NotC)),
+        (true, None) => Read::Yes(bytes.to_vec()),
+    };
+    (read, filter, recorded)
 }
 
 /// A file's path and bytes.
 type FileBytes = (String, Vec<u8>);
 
 /// Every file of the list read once (`read_matching`): with `filters`,
-/// their word filters in list order, packed (else none); the files `matches`
-/// keeps, with their bytes; what cannot be read, into `skipped`.
+/// their word filters in list order, packed (onto the bits of `index`,
+/// which the read consumes), with what was recorded of each for an index
+/// when `record` (else none); the files `matches` keeps, with their bytes;
+/// what cannot be read, into `skipped`.
 fn read_every_file(
     list: &SourceList,
     matches: &(dyn Fn(&[u8]) -> bool + Sync),
     filters: bool,
+    (index, record): (Option<TreeIndex>, bool),
     progress: &(dyn Fn(usize, usize) + Sync),
     skipped: &mut Vec<SkippedFile>,
-) -> (WordFilters, Vec<FileBytes>) {
+) -> (TreeWords, Vec<FileBytes>) {
+    let began = index::now();
     let all: Vec<&String> = list.files.iter().collect();
-    let read = read_matching(&list.base, &all, matches, filters, progress);
+    let indexing = Indexing {
+        index: index.as_ref(),
+        record,
+    };
+    let read = read_matching(&list.base, &all, matches, filters, indexing, progress);
     let mut kept = Vec::with_capacity(if filters { read.len() } else { 0 });
+    let mut records = Vec::new();
+    let mut anew = 0;
     let mut matching = Vec::new();
-    for (rel, r, filter) in read {
+    for (rel, r, filter, recorded) in read {
         if filters {
             kept.push(filter);
+        }
+        if record {
+            anew += usize::from(matches!(recorded, Recorded::Anew(_)));
+            records.push(recorded.record());
         }
         match r {
             Read::Skipped(s) => skipped.push(s),
@@ -214,7 +315,39 @@ fn read_every_file(
             Read::Yes(bytes) => matching.push((rel, bytes)),
         }
     }
-    (WordFilters::pack(kept), matching)
+    let held = index.as_ref().map_or(0, TreeIndex::len);
+    let bits = index.map(TreeIndex::into_bits).unwrap_or_default();
+    let filters = WordFilters::pack_onto(
+        bits,
+        (kept.into_iter())
+            .map(|f| match f {
+                None => Packed::None,
+                Some(FilterFrom::Built(f)) => Packed::Built(f),
+                Some(FilterFrom::Indexed(f)) => Packed::Indexed(f),
+            })
+            .collect(),
+    );
+    let words = TreeWords {
+        filters,
+        unsaved: record && (anew > 0 || held != records.iter().flatten().count()),
+        records,
+        began,
+    };
+    (words, matching)
+}
+
+/// The word filters of every file of the list, in list order, and what a
+/// run that keeps an index of the tree recorded of each file.
+struct TreeWords {
+    filters: WordFilters,
+    /// Per file of the list, when the run records for an index (else
+    /// empty): its stamp and whether it is a candidate; `None` for a file
+    /// that could not be read.
+    records: Vec<Option<Record>>,
+    /// When the read that recorded them began.
+    began: (i64, i64),
+    /// Whether the records differ from the index the run was given.
+    unsaved: bool,
 }
 
 /// Which files are worth parsing: those that hold one of the acquire
@@ -358,33 +491,73 @@ pub fn run(
     pack: &RulePack,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Outcome, SourceError> {
-    run_keeping(config, pack, progress, None).map(|(outcome, _)| outcome)
+    run_keeping(config, pack, progress, Prior::default()).map(|(outcome, _)| outcome)
 }
 
 /// What a run read of the whole tree that a later run over the same tree
-/// may use again: the list of its files and their word filters. `explain`
-/// runs the whole tree when the run from the site's file does not settle
-/// the site; reading the filters again would cost a second hash of every
-/// word of the tree.
+/// may use again: the list of its files and their word filters (with what
+/// it recorded of each for an index of the tree). `explain` runs the whole
+/// tree when the run from the site's file does not settle the site;
+/// reading the filters again would cost a second hash of every word of the
+/// tree.
 pub struct KeptTree {
     path: PathBuf,
     list: SourceList,
-    filters: WordFilters,
+    words: TreeWords,
+    names_fingerprint: u64,
 }
 
-/// `run`, given what an earlier run over the same `config.path` kept of the
-/// tree (its file list, and the word filters its searches read instead of
-/// building them again), and returning what this run kept, when it built
-/// the filters. The filters only decide which files a search reads, never
-/// what it finds, so the outcome is the one `run` gives.
+impl KeptTree {
+    /// What an index of the tree is to hold after this run, when the run
+    /// recorded it and it differs from the index the run was given.
+    pub fn unsaved_records(&self) -> Option<TreeRecords<'_>> {
+        self.words.unsaved.then(|| TreeRecords {
+            files: &self.list.files,
+            records: &self.words.records,
+            filters: &self.words.filters,
+            began: self.words.began,
+            names_fingerprint: self.names_fingerprint,
+        })
+    }
+
+    /// Marks the records written (`unsaved_records` gives none until a
+    /// later run changes them).
+    pub fn mark_saved(&mut self) {
+        self.words.unsaved = false;
+    }
+}
+
+/// What a run may start from besides the tree: what an earlier run over
+/// the same path kept of it, and the index of the tree it reads (when it
+/// reads the tree) and records the tree for, to be written after the run
+/// (`KeptTree::unsaved_records`).
+#[derive(Default)]
+pub struct Prior {
+    pub kept: Option<KeptTree>,
+    pub index: Option<IndexFile>,
+}
+
+/// The names whose files are a run's candidates: those that name an acquire
+/// or a plain rewrite. An index of the tree records its candidates for
+/// them (`index::names_fingerprint`).
+pub fn candidate_names(pack: &RulePack) -> Vec<String> {
+    let mut anchors = pack.acquire_identifiers();
+    anchors.extend(pack.rewrite_identifiers());
+    anchors
+}
+
+/// `run`, given what it may start from (`Prior`), and returning what this
+/// run kept of the tree, when it built or was given the word filters. The
+/// filters and the index only decide which files are read, never what is
+/// found, so the outcome is the one `run` gives.
 pub fn run_keeping(
     config: &Config,
     pack: &RulePack,
     progress: &(dyn Fn(usize, usize) + Sync),
-    kept: Option<KeptTree>,
+    prior: Prior,
 ) -> Result<(Outcome, Option<KeptTree>), SourceError> {
-    let (list, kept_filters) = match kept {
-        Some(kept) if kept.path == config.path => (kept.list, Some(kept.filters)),
+    let (list, kept_words) = match prior.kept {
+        Some(kept) if kept.path == config.path => (kept.list, Some(kept.words)),
         _ => (source::discover(&config.path)?, None),
     };
     let mut engine = Engine::new(pack, config.target, config.policy);
@@ -394,8 +567,8 @@ pub fn run_keeping(
     let mut skipped = list.skipped.clone();
 
     // Candidates: files that name an acquire or a plain rewrite.
-    let mut anchors = pack.acquire_identifiers();
-    anchors.extend(pack.rewrite_identifiers());
+    let anchors = candidate_names(pack);
+    let names_fingerprint = index::names_fingerprint(&anchors);
     let prefilter = Prefilter::new(&anchors);
     let mut candidates = Vec::new();
     // Started from one file, that file is the one candidate, and the tree
@@ -411,10 +584,13 @@ pub fn run_keeping(
     let mut tree = TreeRead::NotYet;
     if start.is_none() {
         let matches = |b: &[u8]| prefilter.is_match(b);
-        let build = kept_filters.is_none();
-        let (filters, matching) = read_every_file(&list, &matches, build, progress, &mut skipped);
+        let build = kept_words.is_none();
+        let index = prior.index.as_ref().and_then(IndexFile::load);
+        let indexing = (index, build && prior.index.is_some());
+        let (words, matching) =
+            read_every_file(&list, &matches, build, indexing, progress, &mut skipped);
         candidates = matching;
-        tree = TreeRead::Filters(kept_filters.unwrap_or(filters));
+        tree = TreeRead::Filters(kept_words.unwrap_or(words));
     }
     if let Some(Some(rel)) = start {
         match source::read(&list.base, rel) {
@@ -432,6 +608,9 @@ pub fn run_keeping(
         engine: &engine,
         list: &list,
         tree,
+        record_index: prior.index.is_some(),
+        index: prior.index,
+        prefilter: &prefilter,
         progress,
         skipped,
         interest: Interest::new(&engine, &Needs::default()),
@@ -460,10 +639,11 @@ pub fn run_keeping(
     outcome.stats.files_scanned = list.files.len();
     outcome.base = list.base.clone();
     let kept = match rounds.tree {
-        TreeRead::Filters(filters) => Some(KeptTree {
+        TreeRead::Filters(words) => Some(KeptTree {
             path: config.path.clone(),
             list,
-            filters,
+            words,
+            names_fingerprint,
         }),
         _ => None,
     };
@@ -494,7 +674,7 @@ enum TreeRead {
     /// Read for the files it skips only.
     Skips,
     /// Read, with the word filter of every file of the list, in list order.
-    Filters(WordFilters),
+    Filters(TreeWords),
 }
 
 /// The files a search without word filters read (in list order), and
@@ -513,6 +693,14 @@ struct Rounds<'r> {
     list: &'r SourceList,
     /// What the read of every file of `list` has kept (`read_tree`).
     tree: TreeRead,
+    /// The index of the tree the read of the tree uses, and whether the
+    /// run records for one: a run that keeps an index reads the whole tree
+    /// with the word filters whenever it reads it.
+    index: Option<IndexFile>,
+    record_index: bool,
+    /// The run's prefilter, which decides the candidate bit recorded for
+    /// an index.
+    prefilter: &'r Prefilter,
     progress: &'r (dyn Fn(usize, usize) + Sync),
     skipped: Vec<SkippedFile>,
     /// The words of the round being made: every file parsed so far left
@@ -563,12 +751,12 @@ impl Rounds<'_> {
         // of every file it may need, with no filter (half what building
         // the filters costs); a second search builds them.
         match self.tree {
-            TreeRead::NotYet => {}
+            TreeRead::NotYet if !self.keeps_index() => {}
             _ => self.read_tree(true),
         }
         let have: HashSet<&str> = parsed.iter().map(|file| file.0.as_str()).collect();
         let filters = match &self.tree {
-            TreeRead::Filters(filters) => Some(filters),
+            TreeRead::Filters(words) => Some(&words.filters),
             _ => None,
         };
         let rest_at: Vec<usize> = (0..self.list.files.len())
@@ -594,7 +782,7 @@ impl Rounds<'_> {
         }
         scanned.overflow.extend(overflow);
         let mut new_files = Vec::new();
-        for (rel, r, _) in more {
+        for (rel, r, _, _) in more {
             match r {
                 Read::Skipped(s) => self.skipped.push(s),
                 Read::No => {}
@@ -636,6 +824,8 @@ impl Rounds<'_> {
     /// from one file until a round searches the tree a second time or the
     /// skipped files may block a unit.
     fn read_tree(&mut self, filters: bool) {
+        // With an index, the filters cost a read of the files changed since.
+        let filters = filters || self.keeps_index();
         match &mut self.tree {
             TreeRead::Filters(_) => return,
             TreeRead::Skips if !filters => return,
@@ -646,9 +836,16 @@ impl Rounds<'_> {
                     .map(|(f, _)| f)
                     .collect();
                 self.skipped.append(&mut searched.unreadable);
-                let read = read_matching(&self.list.base, &rest, &|_| false, false, self.progress);
+                let read = read_matching(
+                    &self.list.base,
+                    &rest,
+                    &|_| false,
+                    false,
+                    NO_INDEXING,
+                    self.progress,
+                );
                 self.skipped
-                    .extend(read.into_iter().filter_map(|(_, r, _)| match r {
+                    .extend(read.into_iter().filter_map(|(_, r, _, _)| match r {
                         Read::Skipped(s) => Some(s),
                         Read::No | Read::Yes(_) => None,
                     }));
@@ -657,17 +854,38 @@ impl Rounds<'_> {
             }
             TreeRead::Skips | TreeRead::Searched(_) | TreeRead::NotYet => {}
         }
-        let (kept, _) = read_every_file(
-            self.list,
-            &|_| false,
-            filters,
-            self.progress,
-            &mut self.skipped,
-        );
+        let prefilter = self.prefilter;
+        let matches = |b: &[u8]| prefilter.is_match(b);
+        let index = self.index.as_ref().and_then(IndexFile::load);
+        let indexing = (index, self.record_index);
+        let (kept, _) = match self.record_index {
+            true => read_every_file(
+                self.list,
+                &matches,
+                filters,
+                indexing,
+                self.progress,
+                &mut self.skipped,
+            ),
+            false => read_every_file(
+                self.list,
+                &|_| false,
+                filters,
+                indexing,
+                self.progress,
+                &mut self.skipped,
+            ),
+        };
         self.tree = match filters {
             true => TreeRead::Filters(kept),
             false => TreeRead::Skips,
         };
+    }
+
+    /// Whether the run keeps an index of the tree (and so reads the tree
+    /// with its word filters whenever it reads it).
+    fn keeps_index(&self) -> bool {
+        self.record_index
     }
 
     /// The last round's analysis, with the units the skipped files and
@@ -1016,7 +1234,7 @@ fn read_for_needs(
         .map(|(i, _)| files[i].0)
         .collect();
     (
-        read_matching(base, &chosen, &|_| true, false, &|_, _| {}),
+        read_matching(base, &chosen, &|_| true, false, NO_INDEXING, &|_, _| {}),
         overflow,
         searched,
     )
@@ -1528,8 +1746,8 @@ mod tests {
         let (read, overflow, _) = read_for_needs(dir, &files, needs, &|_, _| {});
         let chosen = read
             .into_iter()
-            .filter(|(_, r, _)| matches!(r, Read::Yes(_)))
-            .map(|(n, _, _)| n)
+            .filter(|(_, r, _, _)| matches!(r, Read::Yes(_)))
+            .map(|(n, _, _, _)| n)
             .collect();
         (chosen, overflow)
     }
@@ -1548,7 +1766,7 @@ mod tests {
         let mut needs = Needs::default();
         needs.callers.insert("helper".into());
         let (chosen, _, searched) = read_for_needs(dir.path(), &files, &needs, &|_, _| {});
-        let chosen: Vec<&str> = chosen.iter().map(|(n, _, _)| n.as_str()).collect();
+        let chosen: Vec<&str> = chosen.iter().map(|(n, _, _, _)| n.as_str()).collect();
         assert_eq!(chosen, ["a.c"]);
         let searched: Vec<(&str, Option<&str>)> = searched
             .iter()

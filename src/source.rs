@@ -20,8 +20,10 @@
 //! `read_regular_file`.
 //!
 //! `words.rs` keeps, from that first read, which words each file may hold,
-//! so that later searches of the tree read only the files that can match.
+//! so that later searches of the tree read only the files that can match;
+//! `index.rs` keeps that, with each file's identity, between runs.
 
+pub mod index;
 pub mod words;
 
 use std::collections::HashMap;
@@ -424,6 +426,14 @@ fn open_regular(path: &Path, follow: bool) -> std::io::Result<std::fs::File> {
 
 /// `open_regular`, and the size the file had when it was opened.
 fn open_regular_sized(path: &Path, follow: bool) -> std::io::Result<(std::fs::File, u64)> {
+    open_regular_meta(path, follow).map(|(file, meta)| (file, meta.len()))
+}
+
+/// `open_regular`, and the file's metadata when it was opened.
+fn open_regular_meta(
+    path: &Path,
+    follow: bool,
+) -> std::io::Result<(std::fs::File, std::fs::Metadata)> {
     let mut opts = std::fs::OpenOptions::new();
     opts.read(true);
     #[cfg(unix)]
@@ -446,7 +456,7 @@ fn open_regular_sized(path: &Path, follow: bool) -> std::io::Result<(std::fs::Fi
             "not a regular file (a FIFO, socket or device is never read)",
         ));
     }
-    Ok((file, meta.len()))
+    Ok((file, meta))
 }
 
 fn read_all(mut file: std::fs::File) -> std::io::Result<Vec<u8>> {
@@ -506,10 +516,22 @@ pub fn read_into<'b>(
     rel: &str,
     buffer: &'b mut Vec<u8>,
 ) -> Result<&'b [u8], SkippedFile> {
-    match open_regular_sized(&base.join(rel), false)
-        .and_then(|(file, size)| read_all_into(file, size, buffer))
-    {
-        Ok(len) => Ok(&buffer[..len]),
+    read_into_stamped(base, rel, buffer).map(|(bytes, _)| bytes)
+}
+
+/// `read_into`, and the stamp the file had when it was opened (taken
+/// before its bytes are read, so a change while they are read gives the
+/// file another stamp than the one returned).
+pub fn read_into_stamped<'b>(
+    base: &Path,
+    rel: &str,
+    buffer: &'b mut Vec<u8>,
+) -> Result<(&'b [u8], Option<index::Stamp>), SkippedFile> {
+    match open_regular_meta(&base.join(rel), false).and_then(|(file, meta)| {
+        let len = read_all_into(file, meta.len(), buffer)?;
+        Ok((len, index::Stamp::of(&meta)))
+    }) {
+        Ok((len, stamp)) => Ok((&buffer[..len], stamp)),
         Err(e) => Err(SkippedFile::new(
             rel,
             format!("cannot read: {e}"),

@@ -934,6 +934,83 @@ fn stale_staging_directories_next_to_a_series_output_are_removed() {
     assert_no_temporaries(d);
 }
 
+// 12. An index kept between runs never hides a change.
+
+/// A file of the cross-file tree that names no acquire or release and
+/// stores the flow's pages where no release is seen: the flow is left.
+const KEEP: &str =
+    "#include \"ctx.h\"\n\nstruct page *stashed;\n\nvoid ctx_keep(struct ctx *ctx)\n{\n\tstashed = ctx->pages[0];\n}\n";
+
+fn diff_of(d: &Path, index: Option<&Path>) -> String {
+    let mut args = vec!["diff", "--quiet", "."];
+    let index = index.map(|p| p.to_str().unwrap().to_string());
+    if let Some(index) = &index {
+        args.extend(["--index", index.as_str()]);
+    }
+    let o = pinpatch(&args, d);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+#[test]
+fn an_index_never_hides_a_file_changed_since_it_was_written() {
+    let dir = cross_file_tree();
+    let d = dir.path();
+    // First a comment as long as KEEP, which names nothing of the flow:
+    // the index records that keep.c holds none of its words.
+    let filler = format!("/*{}*/\n", "x".repeat(KEEP.len() - 5));
+    assert_eq!(filler.len(), KEEP.len());
+    std::fs::write(d.join("keep.c"), &filler).unwrap();
+    let place = tempfile::tempdir().unwrap();
+    let index = place.path().join("tree.index");
+    // Files changed less than two seconds before a run are not recorded.
+    std::thread::sleep(Duration::from_millis(2500));
+    let converted = diff_of(d, Some(&index));
+    assert!(
+        converted.contains("+\tunpin_user_pages(ctx->pages, ctx->nr_pages);"),
+        "{converted}"
+    );
+    let written = std::fs::metadata(&index).unwrap();
+    assert!(written.len() > 0);
+    // The unchanged tree: the same diff, and the index is not written again.
+    assert_eq!(diff_of(d, Some(&index)), converted);
+    let again = std::fs::metadata(&index).unwrap();
+    assert_eq!(again.modified().unwrap(), written.modified().unwrap());
+    // keep.c now stores the flow's pages, in as many bytes as before: the
+    // flow is left, with or without the index.
+    std::fs::write(d.join("keep.c"), KEEP).unwrap();
+    let without = diff_of(d, None);
+    assert!(
+        !without.contains("unpin_user_pages(ctx->pages"),
+        "{without}"
+    );
+    assert_eq!(diff_of(d, Some(&index)), without);
+}
+
+#[test]
+fn an_index_path_that_holds_something_else_is_refused() {
+    let dir = cross_file_tree();
+    let d = dir.path();
+    std::fs::write(d.join("notes.txt"), "my notes\n").unwrap();
+    for (path, message) in [
+        (
+            "notes.txt",
+            "notes.txt: not a pinpatch index; it is left alone",
+        ),
+        (
+            "pin.c",
+            "pin.c: names a C file, which a run would read as part of the tree",
+        ),
+        (".", ".: not a regular file"),
+    ] {
+        let o = pinpatch(&["diff", "--quiet", "--index", path, "."], d);
+        assert_eq!(o.status.code(), Some(5), "{path}: {}", stderr(&o));
+        assert!(stderr(&o).contains(message), "{path}: {}", stderr(&o));
+    }
+    assert_eq!(read(d, "notes.txt"), "my notes\n");
+    assert_flow_untouched(d);
+}
+
 /// The text report of the tree, its lines wrapped at 100 columns joined
 /// back, so a reason reads as one line.
 fn report_unwrapped(d: &Path) -> String {

@@ -76,6 +76,11 @@ pub enum Command {
         /// Load rules from this directory instead of the built-in pack.
         #[arg(long, value_name = "DIR")]
         rules: Option<PathBuf>,
+        /// Keep an index of the tree in FILE between runs: files unchanged
+        /// since (same inode, size and times) are not read again to be
+        /// searched.
+        #[arg(long, value_name = "FILE")]
+        index: Option<PathBuf>,
     },
     /// List the rules of the pack with their documentation.
     Rules {
@@ -112,6 +117,10 @@ pub struct RunArgs {
     /// to; fewer rounds are faster and leave longer flows for a human.
     #[arg(long, value_name = "N", default_value_t = crate::pipeline::MAX_ROUNDS)]
     pub max_rounds: usize,
+    /// Keep an index of the tree in FILE between runs: files unchanged since
+    /// (same inode, size and times) are not read again to be searched.
+    #[arg(long, value_name = "FILE")]
+    pub index: Option<PathBuf>,
     /// Never show a progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -170,6 +179,10 @@ pub struct SeriesArgs {
     /// Replace an existing output directory or branch.
     #[arg(long)]
     pub force: bool,
+    /// Keep an index of the tree in FILE between runs: files unchanged since
+    /// (same inode, size and times) are not read again to be searched.
+    #[arg(long, value_name = "FILE")]
+    pub index: Option<PathBuf>,
     /// Never show a progress bar.
     #[arg(long)]
     pub quiet: bool,

@@ -11,6 +11,7 @@ pub mod interrupt;
 use crate::pipeline::{self, Config, Outcome};
 use crate::rule::{RulePack, Target};
 use crate::sink;
+use crate::source;
 use args::{Args, Command, Format, PolicyArg, RunArgs, SeriesArgs, TargetArg};
 use clap::Parser;
 use std::ffi::OsString;
@@ -103,12 +104,41 @@ fn run_pipeline_keeping(
             b.set_position(done as u64);
         }
     };
+    // A path given to keep an index in must be one: it is checked before
+    // the run. The index is read when the run reads the tree; one pinpatch
+    // cannot use (another build's, cut short) is built again.
+    let index = match &run.index {
+        Some(path) => {
+            let names = source::index::names_fingerprint(&pipeline::candidate_names(&pack));
+            let file = source::index::IndexFile::open(path, names);
+            Some(file.map_err(|e| fail(exit::OUTPUT, e))?)
+        }
+        None => None,
+    };
+    let prior = pipeline::Prior { kept, index };
     let outcome =
-        pipeline::run_keeping(&config, &pack, &progress, kept).map_err(|e| fail(exit::INPUT, e));
+        pipeline::run_keeping(&config, &pack, &progress, prior).map_err(|e| fail(exit::INPUT, e));
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    outcome
+    let (outcome, mut kept) = outcome?;
+    if let (Some(path), Some(kept)) = (&run.index, &mut kept) {
+        save_index(path, kept);
+    }
+    Ok((outcome, kept))
+}
+
+/// Writes the index of the tree a run recorded, when it differs from the
+/// one the run read. The run's output does not depend on it: a failure is
+/// a warning on standard error, and the next run builds it again.
+fn save_index(path: &Path, kept: &mut pipeline::KeptTree) {
+    let Some(records) = kept.unsaved_records() else {
+        return;
+    };
+    match source::index::save(path, &records) {
+        Ok(()) => kept.mark_saved(),
+        Err(e) => eprintln!("pinpatch: index not written: {e}"),
+    }
 }
 
 /// Reports skipped files on standard error; returns the exit code they imply.
@@ -172,6 +202,7 @@ fn plan_series(series: &SeriesArgs) -> Result<(Vec<crate::series::Series>, u8), 
         rules: series.rules.clone(),
         policy: series.policy,
         max_rounds: series.max_rounds,
+        index: series.index.clone(),
         quiet: series.quiet,
     };
     let outcome = run_pipeline(&run)?;
@@ -331,7 +362,8 @@ fn dispatch(args: Args) -> Result<u8, Failure> {
             target,
             policy,
             rules,
-        } => explain_site(&location, root, target, policy, rules),
+            index,
+        } => explain_site(&location, root, target, policy, rules, index),
         Command::TestRules { dir } => test_rules(dir),
         Command::Rules { rules } => list_rules(rules.as_deref()),
     }
@@ -505,6 +537,7 @@ fn explain_site(
     target: TargetArg,
     policy: PolicyArg,
     rules: Option<PathBuf>,
+    index: Option<PathBuf>,
 ) -> Result<u8, Failure> {
     let Some((file, line)) = location
         .rsplit_once(':')
@@ -518,6 +551,7 @@ fn explain_site(
         rules,
         policy,
         max_rounds: crate::pipeline::MAX_ROUNDS,
+        index,
         quiet: true,
     };
     // Started from the site's file, the rounds read what its flow

@@ -482,28 +482,93 @@ struct PackedFilter {
     definitions: u32,
 }
 
+/// Where a file's filters stand in the bits of an index of the tree, laid
+/// out as `WordFilters` lays them out (the index checked that they fit).
+#[derive(Clone, Copy, Debug)]
+pub struct IndexedFilter(PackedFilter);
+
+impl IndexedFilter {
+    pub(super) fn new(at: usize, words: u32, definitions: u32) -> IndexedFilter {
+        IndexedFilter(PackedFilter {
+            at,
+            words,
+            definitions,
+        })
+    }
+}
+
+/// A file's filters to pack (`WordFilters::pack_onto`).
+pub enum Packed {
+    /// The file has none (it was not read).
+    None,
+    Built(WordFilter),
+    /// Already in the bits packed onto.
+    Indexed(IndexedFilter),
+}
+
 impl WordFilters {
     /// The filters given, in order, packed; each is dropped once copied.
     pub fn pack(filters: Vec<Option<WordFilter>>) -> WordFilters {
-        let total = filters.iter().flatten().map(|f| f.size() / 8).sum();
+        let filters = (filters.into_iter())
+            .map(|f| f.map_or(Packed::None, Packed::Built))
+            .collect();
+        WordFilters::pack_onto(Vec::new(), filters)
+    }
+
+    /// The filters given, in order, packed after `bits` (an index's), which
+    /// hold those given as `Packed::Indexed`.
+    pub fn pack_onto(bits: Vec<u64>, filters: Vec<Packed>) -> WordFilters {
+        let built: usize = (filters.iter())
+            .map(|f| match f {
+                Packed::Built(f) => f.size() / 8,
+                Packed::None | Packed::Indexed(_) => 0,
+            })
+            .sum();
         let mut packed = WordFilters {
-            bits: Vec::with_capacity(total),
+            bits,
             files: Vec::with_capacity(filters.len()),
         };
+        packed.bits.reserve_exact(built);
         for filter in filters {
-            let entry = filter.map(|f| {
-                let at = packed.bits.len();
-                packed.bits.extend_from_slice(&f.words.bits);
-                packed.bits.extend_from_slice(&f.definitions.bits);
-                PackedFilter {
-                    at,
-                    words: f.words.len,
-                    definitions: f.definitions.len,
+            let entry = match filter {
+                Packed::None => None,
+                Packed::Indexed(IndexedFilter(p)) => Some(p),
+                Packed::Built(f) => {
+                    let at = packed.bits.len();
+                    packed.bits.extend_from_slice(&f.words.bits);
+                    packed.bits.extend_from_slice(&f.definitions.bits);
+                    Some(PackedFilter {
+                        at,
+                        words: f.words.len,
+                        definitions: f.definitions.len,
+                    })
                 }
-            });
+            };
             packed.files.push(entry);
         }
         packed
+    }
+
+    /// How many files the list has (with or without filters).
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    /// Whether the list has no file.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// The filters of the file at `index` as bits and lengths, to be kept
+    /// in an index of the tree (`WordFilter::from_raw` takes them back).
+    pub(super) fn raw(&self, index: usize) -> Option<RawFilter<'_>> {
+        let p = self.files.get(index).copied().flatten()?;
+        let words_end = p.at + (p.words as usize).div_ceil(64);
+        let definitions_end = words_end + (p.definitions as usize).div_ceil(64);
+        Some(RawFilter {
+            words: (&self.bits[p.at..words_end], p.words),
+            definitions: (&self.bits[words_end..definitions_end], p.definitions),
+        })
     }
 
     /// The filters of the file at `index` in the list, if it has any.
@@ -521,6 +586,98 @@ impl WordFilters {
                 len: p.definitions,
             },
         })
+    }
+}
+
+/// A file's two filters as bits and their lengths in bits: the filter of
+/// all words, then the filter of defined words.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct RawFilter<'f> {
+    pub(super) words: (&'f [u64], u32),
+    pub(super) definitions: (&'f [u64], u32),
+}
+
+/// What decides a filter's bits: the constants above and the hash. An
+/// index of the tree kept by an earlier build whose filters differ has
+/// another fingerprint, and is not used. The filter of a fixed text is
+/// hashed too, so that a change of the hash or of the word spans changes
+/// it even where no constant moved.
+pub(super) fn fingerprint() -> u64 {
+    const SAMPLE: &[u8] = b"static int toy_pin(struct page **pages, unsigned long nr)\n{\n\treturn get_user_pages_fast(start, nr, FOLL_WRITE, pages);\n}\n#define TOY_RELEASE(p) put_page(p)\n";
+    let filter = WordFilter::of(SAMPLE);
+    let mut h = hash(b"pinpatch word filters");
+    for v in [
+        BYTES_PER_WORD_BIT as u64,
+        BITS_PER_DEFINITION as u64,
+        MIN_BLOOM_WORDS as u64,
+        MAX_FOLDED_FILL.to_bits(),
+        MIN_WORD as u64,
+        u64::from(filter.words.len),
+        u64::from(filter.definitions.len),
+    ] {
+        h = mix(h, v);
+    }
+    for &w in filter
+        .words
+        .bits
+        .iter()
+        .chain(filter.definitions.bits.iter())
+    {
+        h = mix(h, w);
+    }
+    finish(h)
+}
+
+/// A hash of a byte string, for fingerprints and checksums (not a word's
+/// hash: the same function, named for what it is used for there).
+pub(super) fn hash_bytes(bytes: &[u8]) -> u64 {
+    hash(bytes)
+}
+
+/// `hash_bytes` of a byte string of known length fed in pieces, as an
+/// index of the tree is read.
+pub(super) struct HashStream {
+    h: u64,
+    pending: [u8; 8],
+    filled: usize,
+}
+
+impl HashStream {
+    pub(super) fn new(len: u64) -> HashStream {
+        HashStream {
+            h: len.wrapping_mul(K),
+            pending: [0; 8],
+            filled: 0,
+        }
+    }
+
+    pub(super) fn feed(&mut self, mut bytes: &[u8]) {
+        if self.filled > 0 {
+            let take = (8 - self.filled).min(bytes.len());
+            self.pending[self.filled..self.filled + take].copy_from_slice(&bytes[..take]);
+            self.filled += take;
+            bytes = &bytes[take..];
+            if self.filled < 8 {
+                return;
+            }
+            self.h = mix(self.h, u64::from_le_bytes(self.pending));
+            self.filled = 0;
+        }
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.h = mix(self.h, u64::from_le_bytes(chunk.try_into().expect("eight")));
+        }
+        let rest = chunks.remainder();
+        self.pending[..rest.len()].copy_from_slice(rest);
+        self.filled = rest.len();
+    }
+
+    pub(super) fn finish(mut self) -> u64 {
+        if self.filled > 0 {
+            self.pending[self.filled..].fill(0);
+            self.h = mix(self.h, u64::from_le_bytes(self.pending));
+        }
+        finish(self.h)
     }
 }
 
@@ -567,6 +724,21 @@ mod tests {
 
     fn defines(f: &WordFilter, w: &str) -> bool {
         f.view().may_define(&WordProbe::new(w))
+    }
+
+    #[test]
+    fn a_hash_fed_in_pieces_is_the_hash_of_the_whole() {
+        let bytes: Vec<u8> = (0..200u32).map(|i| (i * 37 % 251) as u8).collect();
+        for len in [0, 1, 7, 8, 9, 63, 64, 65, 200] {
+            let whole = super::hash_bytes(&bytes[..len]);
+            for piece in [1, 3, 8, 13] {
+                let mut stream = super::HashStream::new(len as u64);
+                for chunk in bytes[..len].chunks(piece) {
+                    stream.feed(chunk);
+                }
+                assert_eq!(stream.finish(), whole, "{len} bytes in pieces of {piece}");
+            }
+        }
     }
 
     #[test]

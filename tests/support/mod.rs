@@ -6,10 +6,11 @@
 
 use pinpatch::engine::AcquirePolicy;
 use pinpatch::engine::SiteKind;
-use pinpatch::pipeline::{self, Config, Outcome};
+use pinpatch::pipeline::{self, Config, Outcome, Prior};
 use pinpatch::rewrite::verify::error_count;
 use pinpatch::rule::{RulePack, Target};
 use pinpatch::sink::print::{self, write_diff, write_report_text};
+use pinpatch::source::index::{self, IndexFile};
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -134,6 +135,7 @@ pub fn check_fixture(path: &Path) -> String {
         let outcome = run(dir.path(), &pack, target);
         assert_invariants(dir.path(), &outcome, &pack, target);
         assert_explain_from_start(dir.path(), &outcome, &pack, target);
+        assert_index_agrees(dir.path(), &outcome, &pack, target);
         snapshot.push_str(&format!("=== target {}: diff\n", target.name()));
         snapshot.push_str(&diff_text(&outcome).replace('\r', "\\r"));
         snapshot.push_str(&format!("=== target {}: report\n", target.name()));
@@ -170,13 +172,18 @@ pub fn assert_explain_from_start(dir: &Path, outcome: &Outcome, pack: &RulePack,
                 max_rounds: pinpatch::pipeline::MAX_ROUNDS,
                 start: Some(f.rel_path.clone()),
             };
-            let (started, kept) = pipeline::run_keeping(&config, pack, &|_, _| {}, None).unwrap();
+            let (started, kept) =
+                pipeline::run_keeping(&config, pack, &|_, _| {}, Prior::default()).unwrap();
             if kept.is_some() {
                 let whole = Config {
                     start: None,
                     ..config.clone()
                 };
-                let (again, _) = pipeline::run_keeping(&whole, pack, &|_, _| {}, kept).unwrap();
+                let prior = Prior {
+                    kept,
+                    ..Prior::default()
+                };
+                let (again, _) = pipeline::run_keeping(&whole, pack, &|_, _| {}, prior).unwrap();
                 assert_eq!(
                     (diff_text(&again), report_text(&again)),
                     (diff_text(outcome), report_text(outcome)),
@@ -190,13 +197,75 @@ pub fn assert_explain_from_start(dir: &Path, outcome: &Outcome, pack: &RulePack,
                 f.rel_path,
                 site.line
             );
-            assert_eq!(
-                print::explain(&started, &f.rel_path, site.line),
-                print::explain(outcome, &f.rel_path, site.line),
-                "{}:{}: explain from the file differs from the whole tree",
-                f.rel_path,
-                site.line
-            );
+            assert_same_explain(&started, outcome, &f.rel_path, site.line, "");
+        }
+    }
+}
+
+/// `explain` of `rel:line` from a run started from its file (`started`)
+/// says what the whole tree's run says.
+#[track_caller]
+fn assert_same_explain(started: &Outcome, whole: &Outcome, rel: &str, line: usize, how: &str) {
+    assert_eq!(
+        print::explain(started, rel, line),
+        print::explain(whole, rel, line),
+        "{rel}:{line}: explain from the file{how} differs from the whole tree",
+    );
+}
+
+/// A run that records an index of the tree, a run that reads it, and
+/// `explain` from each acquire's file with it, give what a run without an
+/// index gives; a run over the unchanged tree leaves the index as it was.
+/// The fixture's files were just written, so the index is saved as if the
+/// run had begun later (their times settled, `index::SETTLE_SECONDS`).
+pub fn assert_index_agrees(dir: &Path, outcome: &Outcome, pack: &RulePack, target: Target) {
+    let expected = (diff_text(outcome), report_text(outcome));
+    let config = Config {
+        path: dir.to_path_buf(),
+        target,
+        policy: AcquirePolicy::Evidence,
+        max_rounds: pinpatch::pipeline::MAX_ROUNDS,
+        start: None,
+    };
+    let place = tempfile::tempdir().unwrap();
+    let path = place.path().join("tree.index");
+    let names = index::names_fingerprint(&pipeline::candidate_names(pack));
+    let indexed = || Prior {
+        index: Some(IndexFile::open(&path, names).unwrap()),
+        ..Prior::default()
+    };
+    let (first, kept) = pipeline::run_keeping(&config, pack, &|_, _| {}, indexed()).unwrap();
+    assert_eq!((diff_text(&first), report_text(&first)), expected);
+    let kept = kept.expect("a run over the tree keeps its filters");
+    let mut records = kept
+        .unsaved_records()
+        .expect("a first run records the tree");
+    records.began.0 += 10;
+    index::save(&path, &records).unwrap();
+    let loaded = IndexFile::open(&path, names).unwrap().load();
+    assert_eq!(
+        loaded.expect("the index just written").len(),
+        records.records.iter().flatten().count()
+    );
+    let (second, kept) = pipeline::run_keeping(&config, pack, &|_, _| {}, indexed()).unwrap();
+    assert_eq!(
+        (diff_text(&second), report_text(&second)),
+        expected,
+        "the run with the index differs"
+    );
+    assert!(
+        kept.is_some_and(|k| k.unsaved_records().is_none()),
+        "a run over the unchanged tree changes the index"
+    );
+    for f in &outcome.files {
+        for site in (f.findings.sites.iter()).filter(|s| s.kind == SiteKind::Acquire) {
+            let from_file = Config {
+                start: Some(f.rel_path.clone()),
+                ..config.clone()
+            };
+            let (started, _) =
+                pipeline::run_keeping(&from_file, pack, &|_, _| {}, indexed()).unwrap();
+            assert_same_explain(&started, outcome, &f.rel_path, site.line, " with the index");
         }
     }
 }
