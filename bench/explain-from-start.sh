@@ -11,6 +11,9 @@
 #              ../shared/bench/roundtrip/run.sh finds them
 # environment:
 #   PINPATCH      the binary (default: target/release/pinpatch, built here)
+#   INDEX=1       every run with --index FILE (one index per tree, in a
+#                 temporary directory): the whole tree's report writes it,
+#                 every explain reads it
 #   KERNEL_TREES  where the trees are (default ~/.cache/kernel-trees)
 #   SHARED        the shared directory (default: ../shared next to the repo)
 set -euo pipefail
@@ -33,10 +36,16 @@ status=0
 for v in "${VERSIONS[@]}"; do
   tree=$(tree_of "$v")
   report=$(mktemp -t pinpatch-report.XXXXXX)
-  "$PINPATCH" report --quiet --format json "$tree" > "$report" || true
-  python3 - "$PINPATCH" "$tree" "$report" "$v" <<'PY' || status=1
+  index_args=()
+  if [ "${INDEX:-0}" = 1 ]; then
+    index_dir=$(mktemp -d -t pinpatch-index.XXXXXX)
+    index_args=(--index "$index_dir/tree.index")
+  fi
+  "$PINPATCH" report --quiet --format json "${index_args[@]}" "$tree" > "$report" || true
+  python3 - "$PINPATCH" "$tree" "$report" "$v" "${index_args[@]}" <<'PY' || status=1
 import json, subprocess, sys, time
-binary, tree, report, version = sys.argv[1:]
+binary, tree, report, version = sys.argv[1:5]
+index_args = sys.argv[5:]
 with open(report) as f:
     outcome = json.load(f)
 sites = differ = 0
@@ -48,7 +57,7 @@ for f in outcome["files"]:
         sites += 1
         where = f"{f['path']}:{s['line']}"
         start = time.monotonic()
-        text = subprocess.run([binary, "explain", where], cwd=tree,
+        text = subprocess.run([binary, "explain", where, *index_args], cwd=tree,
                               capture_output=True, text=True).stdout
         wall.append((time.monotonic() - start, where))
         becomes = None
@@ -66,5 +75,6 @@ print(f"linux {version}: {sites} acquire sites, {differ} differ; explain wall me
 sys.exit(1 if differ else 0)
 PY
   rm -f "$report"
+  [ -z "${index_dir:-}" ] || rm -rf "$index_dir"
 done
 exit $status
