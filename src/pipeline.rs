@@ -190,6 +190,13 @@ const NO_INDEXING: Indexing<'static> = Indexing {
     record: false,
 };
 
+/// `Indexing` for a read of the whole tree, which owns the index: the
+/// filters it builds are packed onto the index's bits.
+struct IndexUse {
+    index: Option<TreeIndex>,
+    record: bool,
+}
+
 /// Reads the files matching a prefilter, in parallel, in list order. With
 /// `filters`, also the word filter of every file read, matching or not.
 fn read_matching(
@@ -286,7 +293,7 @@ fn read_every_file(
     list: &SourceList,
     matches: &(dyn Fn(&[u8]) -> bool + Sync),
     filters: bool,
-    (index, record): (Option<TreeIndex>, bool),
+    IndexUse { index, record }: IndexUse,
     progress: &(dyn Fn(usize, usize) + Sync),
     skipped: &mut Vec<SkippedFile>,
 ) -> (TreeWords, Vec<FileBytes>) {
@@ -586,7 +593,10 @@ pub fn run_keeping(
         let matches = |b: &[u8]| prefilter.is_match(b);
         let build = kept_words.is_none();
         let index = prior.index.as_ref().and_then(IndexFile::load);
-        let indexing = (index, build && prior.index.is_some());
+        let indexing = IndexUse {
+            index,
+            record: build && prior.index.is_some(),
+        };
         let (words, matching) =
             read_every_file(&list, &matches, build, indexing, progress, &mut skipped);
         candidates = matching;
@@ -854,28 +864,27 @@ impl Rounds<'_> {
             }
             TreeRead::Skips | TreeRead::Searched(_) | TreeRead::NotYet => {}
         }
+        // Recording for an index asks the prefilter of every file (its
+        // candidate bit); otherwise no file's bytes are kept.
         let prefilter = self.prefilter;
-        let matches = |b: &[u8]| prefilter.is_match(b);
-        let index = self.index.as_ref().and_then(IndexFile::load);
-        let indexing = (index, self.record_index);
-        let (kept, _) = match self.record_index {
-            true => read_every_file(
-                self.list,
-                &matches,
-                filters,
-                indexing,
-                self.progress,
-                &mut self.skipped,
-            ),
-            false => read_every_file(
-                self.list,
-                &|_| false,
-                filters,
-                indexing,
-                self.progress,
-                &mut self.skipped,
-            ),
+        let prefiltered = |b: &[u8]| prefilter.is_match(b);
+        let none = |_: &[u8]| false;
+        let matches: &(dyn Fn(&[u8]) -> bool + Sync) = match self.record_index {
+            true => &prefiltered,
+            false => &none,
         };
+        let indexing = IndexUse {
+            index: self.index.as_ref().and_then(IndexFile::load),
+            record: self.record_index,
+        };
+        let (kept, _) = read_every_file(
+            self.list,
+            matches,
+            filters,
+            indexing,
+            self.progress,
+            &mut self.skipped,
+        );
         self.tree = match filters {
             true => TreeRead::Filters(kept),
             false => TreeRead::Skips,
