@@ -445,7 +445,7 @@ fn decode(
     Ok(Some(index))
 }
 
-/// Writes the index of `files` (sorted by path) to `out`: each file with a
+/// Writes the index of `files` to `out`: each file with a
 /// record settled before `began` and filters in `filters` (at the same
 /// place in the list). The checksum is hashed as the bytes are written.
 fn encode(
@@ -457,10 +457,14 @@ fn encode(
     names_fingerprint: u64,
 ) -> std::io::Result<()> {
     const ENTRY_FIXED: usize = 4 + 7 * 8 + 1 + 4 + 4;
-    let kept: Vec<(usize, Record)> = (records.iter().enumerate())
+    let mut kept: Vec<(usize, Record)> = (records.iter().enumerate())
         .filter_map(|(i, r)| Some((i, (*r)?)))
         .filter(|(i, r)| r.stamp.settled_before(began) && filters.raw(*i).is_some())
         .collect();
+    // Entries go by path, byte for byte, each once: `decode` refuses any
+    // other order, and `TreeIndex::current` searches it.
+    kept.sort_by(|a, b| files[a.0].cmp(&files[b.0]));
+    kept.dedup_by(|a, b| files[a.0] == files[b.0]);
     let raw = |i: usize| filters.raw(i).expect("kept only with filters");
     let words_total: usize = (kept.iter())
         .map(|&(i, _)| raw(i).words.0.len() + raw(i).definitions.0.len())
@@ -528,7 +532,7 @@ impl<W: std::io::Write> Hashed<'_, W> {
     }
 }
 
-/// What a run hands `save`: the tree's files (sorted by path), what it
+/// What a run hands `save`: the tree's files, what it
 /// learnt of each, their filters, and when it began reading.
 pub struct TreeRecords<'t> {
     pub files: &'t [String],
@@ -702,6 +706,29 @@ mod tests {
                 assert_eq!(a.may_hold(&probe), b.may_hold(&probe), "{f} {probe:?}");
                 assert_eq!(a.may_define(&probe), b.may_define(&probe), "{f} {probe:?}");
             }
+        }
+    }
+
+    #[test]
+    fn files_listed_in_another_order_are_indexed_by_path() {
+        let (dir, mut files, mut texts) = tree();
+        files.reverse();
+        texts.reverse();
+        let filters = filters_of(&texts);
+        let records = records(dir.path(), &files);
+        let index = decode(&encoded(&files, &records, &filters, later()), 7).unwrap();
+        assert_eq!(index.len(), 3);
+        for f in &files {
+            assert!(index.current(dir.path(), f).is_some(), "{f}");
+        }
+        let packed = (files.iter())
+            .map(|f| Packed::Indexed(index.current(dir.path(), f).unwrap().filter()))
+            .collect();
+        let kept = WordFilters::pack_onto(index.into_bits(), packed);
+        let probe = WordProbe::new("toy_release");
+        for (i, f) in files.iter().enumerate() {
+            let (a, b) = (kept.get(i).unwrap(), filters.get(i).unwrap());
+            assert_eq!(a.may_hold(&probe), b.may_hold(&probe), "{f}");
         }
     }
 
