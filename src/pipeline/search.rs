@@ -1,0 +1,451 @@
+//! The search for the next round's files: the files that may offer each
+//! need (a definition, the callers of a function, a struct's field, the
+//! structs embedding a struct), read in growing batches, their word
+//! filters asked first, their bytes checked; a need more files offer than
+//! `MAX_FILES_PER_NEED` is given up.
+
+use super::read::{read_matching, FileRead, NO_INDEXING};
+use super::MAX_FILES_PER_NEED;
+use crate::engine::{Need, Needs, MAX_HOLDER_CANDIDATES};
+use crate::source::words::{FilterRef, WordProbe};
+use crate::source::{self, SkippedFile};
+use memchr::memmem::Finder;
+use rayon::prelude::*;
+use std::collections::BTreeSet;
+use std::path::Path;
+
+/// What a file may offer the search for the next round's files: one need.
+enum Offer<'n> {
+    /// The definition of a function.
+    Definition(&'n str),
+    /// A mention of a function whose callers matter.
+    Callers(&'n str),
+    /// A struct name together with one of its fields.
+    Field(&'n str, &'n str),
+    /// A struct embedded as a member of another.
+    Holders(&'n str),
+}
+
+impl Offer<'_> {
+    /// The name reported when too many files offer it
+    /// (`Need::overflow_name`).
+    fn name(&self) -> String {
+        match *self {
+            Offer::Definition(n) => Need::Definition(n.to_string()),
+            Offer::Callers(n) => Need::Callers(n.to_string()),
+            Offer::Field(s, f) => Need::Field(s.to_string(), f.to_string()),
+            Offer::Holders(s) => Need::Holders(s.to_string()),
+        }
+        .overflow_name()
+    }
+}
+
+/// How an offer is looked for: what a word filter is asked, then what the
+/// bytes of a file it lets through are searched for. There is one per need
+/// of a round, so its size does not matter.
+#[allow(clippy::large_enum_variant)]
+enum OfferSearch<'n> {
+    Definition(WordProbe, Finder<'n>),
+    Callers(WordProbe, Finder<'n>),
+    Field(WordProbe, Finder<'n>, WordProbe, Finder<'n>),
+    Holders(WordProbe, Finder<'n>),
+}
+
+impl<'n> OfferSearch<'n> {
+    fn of(offer: &Offer<'n>) -> OfferSearch<'n> {
+        let word = |w: &'n str| (WordProbe::new(w), Finder::new(w));
+        match *offer {
+            Offer::Definition(n) => {
+                let (probe, finder) = word(n);
+                OfferSearch::Definition(probe, finder)
+            }
+            Offer::Callers(n) => {
+                let (probe, finder) = word(n);
+                OfferSearch::Callers(probe, finder)
+            }
+            Offer::Field(s, f) => {
+                let ((sp, sf), (fp, ff)) = (word(s), word(f));
+                OfferSearch::Field(sp, sf, fp, ff)
+            }
+            Offer::Holders(s) => {
+                let (probe, finder) = word(s);
+                OfferSearch::Holders(probe, finder)
+            }
+        }
+    }
+
+    /// Whether a file of this name may offer it: the structs embedding
+    /// another are looked for in headers only. A `.c` file's own struct is
+    /// used in that file alone, and a file that reaches the field through
+    /// it names the struct and the field, which its `Field` search finds.
+    fn may_be_in_file(&self, path: &str) -> bool {
+        !matches!(self, OfferSearch::Holders(..)) || path.ends_with(".h")
+    }
+
+    /// Whether a file with this filter may offer it (never false when it does).
+    fn may_be_in(&self, filter: &FilterRef) -> bool {
+        match self {
+            OfferSearch::Definition(w, _) => filter.may_define(w),
+            OfferSearch::Callers(w, _) => filter.may_hold(w),
+            OfferSearch::Field(s, _, f, _) => filter.may_hold(s) && filter.may_hold(f),
+            OfferSearch::Holders(s, _) => filter.may_hold(s),
+        }
+    }
+
+    /// Whether a file's bytes offer it: a definition of the function (its
+    /// name as a whole word followed by `(` where a definition may begin,
+    /// `source::words::begins_definition`), a mention of it, or both the
+    /// struct's name and the field's, or a member of the struct's type
+    /// (`embedded_at`).
+    fn is_in(&self, bytes: &[u8]) -> bool {
+        match self {
+            OfferSearch::Definition(_, name) => whole_words(bytes, name).any(|at| {
+                bytes.get(at + name.needle().len()) == Some(&b'(')
+                    && crate::source::words::begins_definition(bytes, at)
+            }),
+            OfferSearch::Callers(_, name) => whole_words(bytes, name).next().is_some(),
+            OfferSearch::Field(_, strukt, _, field) => {
+                whole_words(bytes, strukt).next().is_some()
+                    && whole_words(bytes, field).next().is_some()
+            }
+            OfferSearch::Holders(_, strukt) => {
+                let len = strukt.needle().len();
+                whole_words(bytes, strukt).any(|at| embedded_at(bytes, at, len))
+            }
+        }
+    }
+}
+
+/// Whether the whole word at `at` (of `len` bytes) is the struct name of a
+/// declaration of one object of that struct: `struct NAME member;` (or
+/// `member[`, `member:`). A member of a struct definition has that shape;
+/// so has a local variable, which only costs the file a read.
+fn embedded_at(bytes: &[u8], at: usize, len: usize) -> bool {
+    let blank = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let is_word = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
+    let before = bytes[..at].iter().rev().take_while(|b| blank(b)).count();
+    let Some(head) = at.checked_sub(before).and_then(|end| bytes.get(..end)) else {
+        return false;
+    };
+    if !head.ends_with(b"struct") || head.len() > 6 && is_word(&head[head.len() - 7]) {
+        return false;
+    }
+    let rest = &bytes[at + len..];
+    let rest = &rest[rest.iter().take_while(|b| blank(b)).count()..];
+    let name = rest.iter().take_while(|b| is_word(b)).count();
+    if name == 0 || rest[0].is_ascii_digit() {
+        return false;
+    }
+    let after = &rest[name..];
+    let after = &after[after.iter().take_while(|b| blank(b)).count()..];
+    matches!(after.first(), Some(b';' | b'[' | b':'))
+}
+
+/// Where `word` occurs in `bytes` as a whole word: no letter, digit or
+/// underscore on either side.
+pub(super) fn whole_words<'b>(
+    bytes: &'b [u8],
+    word: &'b Finder,
+) -> impl Iterator<Item = usize> + 'b {
+    let is_word = |c: &u8| c.is_ascii_alphanumeric() || *c == b'_';
+    let len = word.needle().len();
+    word.find_iter(bytes).filter(move |&at| {
+        let joined_before = at > 0 && is_word(&bytes[at - 1]);
+        let joined_after = bytes.get(at + len).is_some_and(is_word);
+        !joined_before && !joined_after
+    })
+}
+
+/// Files read at first per unresolved need, once the files that may offer
+/// it are known: a need offered by more than `MAX_FILES_PER_NEED` files is
+/// settled after a few batches, not after reading them all. Each batch of
+/// a need takes twice as many files as its last (up to
+/// `MAX_SEARCH_BATCH`), so a need that no filter narrows (the first search
+/// of a run started from one file reads the tree without filters) is read
+/// in about ten batches instead of one per 64 of the tree's files.
+const SEARCH_BATCH: usize = 64;
+/// Most files one batch takes for one need.
+const MAX_SEARCH_BATCH: usize = 8192;
+
+/// Reads the files that hold what the analysis needs: the definition of a
+/// function (where `words::begins_definition` says a definition may begin) or of a
+/// function-like macro (`#define name(`), every
+/// mention of a function whose callers matter, or a struct name together
+/// with one of its fields. Names that more than `MAX_FILES_PER_NEED` files
+/// mention are returned as overflowing instead.
+///
+/// Only files whose word filter may offer a need are read (a file without a
+/// filter always may), and a need is no longer searched for once more than
+/// `MAX_FILES_PER_NEED` files are seen to offer it: the filter never misses
+/// a word, so the files chosen and the names overflowing are those a read of
+/// every file gives.
+pub(super) fn read_for_needs(
+    base: &Path,
+    files: &[(&String, Option<FilterRef>)],
+    needs: &Needs,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> (Vec<FileRead>, BTreeSet<String>, Vec<SearchRead>) {
+    let mut offers: Vec<Offer> = Vec::new();
+    offers.extend(needs.definitions.iter().map(|d| Offer::Definition(d)));
+    offers.extend(needs.callers.iter().map(|c| Offer::Callers(c)));
+    offers.extend(needs.fields.iter().map(|(s, f)| Offer::Field(s, f)));
+    offers.extend(needs.holders.iter().map(|s| Offer::Holders(s)));
+    if offers.is_empty() {
+        return (Vec::new(), BTreeSet::new(), Vec::new());
+    }
+    let searches: Vec<OfferSearch> = offers.iter().map(OfferSearch::of).collect();
+
+    // The files that may offer each need, in list order.
+    let may_offer: Vec<Vec<usize>> = files
+        .par_iter()
+        .map(|(path, filter)| {
+            (0..offers.len())
+                .filter(|&k| searches[k].may_be_in_file(path))
+                .filter(|&k| filter.is_none_or(|f| searches[k].may_be_in(&f)))
+                .collect()
+        })
+        .collect();
+    let mut candidates: Vec<Vec<usize>> = vec![Vec::new(); offers.len()];
+    for (i, ks) in may_offer.iter().enumerate() {
+        for &k in ks {
+            candidates[k].push(i);
+        }
+    }
+    let total = may_offer.iter().filter(|ks| !ks.is_empty()).count();
+
+    // Read the candidates in batches until every need is settled: all its
+    // candidates read, or more than `MAX_FILES_PER_NEED` files offering it.
+    // The embedders of a struct that more than `MAX_HOLDER_CANDIDATES`
+    // headers name are not looked for: it overflows unread.
+    let mut offered: Vec<Option<Vec<usize>>> = vec![None; files.len()];
+    let mut count = vec![0usize; offers.len()];
+    for (k, offer) in offers.iter().enumerate() {
+        if matches!(offer, Offer::Holders(_)) && candidates[k].len() > MAX_HOLDER_CANDIDATES {
+            candidates[k].clear();
+            count[k] = MAX_FILES_PER_NEED + 1;
+        }
+    }
+    let mut next = vec![0usize; offers.len()];
+    let mut quota = vec![SEARCH_BATCH; offers.len()];
+    let mut searched = Vec::new();
+    loop {
+        let mut batch = BTreeSet::new();
+        for k in 0..offers.len() {
+            if count[k] > MAX_FILES_PER_NEED {
+                continue;
+            }
+            let mut taken = 0;
+            while taken < quota[k] && next[k] < candidates[k].len() {
+                let i = candidates[k][next[k]];
+                next[k] += 1;
+                if offered[i].is_none() && batch.insert(i) {
+                    taken += 1;
+                }
+            }
+            quota[k] = (quota[k] * 2).min(MAX_SEARCH_BATCH);
+        }
+        if batch.is_empty() {
+            break;
+        }
+        let batch: Vec<usize> = batch.into_iter().collect();
+        let found: Vec<Result<Vec<usize>, SkippedFile>> = batch
+            .par_iter()
+            .map_init(Vec::new, |buffer, &i| {
+                // A file offers only needs its filter lets through: the
+                // filter never misses a word.
+                source::read_into(base, files[i].0, buffer).map(|bytes| {
+                    may_offer[i]
+                        .iter()
+                        .copied()
+                        .filter(|&k| searches[k].is_in(bytes))
+                        .collect()
+                })
+            })
+            .collect();
+        for (i, r) in batch.into_iter().zip(found) {
+            let (ks, unreadable) = match r {
+                Ok(ks) => (ks, None),
+                Err(s) => (Vec::new(), Some(s)),
+            };
+            for &k in &ks {
+                count[k] += 1;
+            }
+            offered[i] = Some(ks);
+            searched.push((i, unreadable));
+        }
+        progress(
+            offered.iter().filter(|o| o.is_some()).count().min(total),
+            total,
+        );
+    }
+
+    let mut overflow = BTreeSet::new();
+    let allowed: Vec<bool> = count.iter().map(|&n| n <= MAX_FILES_PER_NEED).collect();
+    for (k, o) in offers.iter().enumerate() {
+        if !allowed[k] {
+            overflow.insert(o.name());
+        }
+    }
+    let chosen: Vec<&String> = offered
+        .iter()
+        .enumerate()
+        .filter(|(_, ks)| ks.as_ref().is_some_and(|ks| ks.iter().any(|&k| allowed[k])))
+        .map(|(i, _)| files[i].0)
+        .collect();
+    (
+        read_matching(base, &chosen, &|_| true, false, NO_INDEXING, &|_, _| {}),
+        overflow,
+        searched,
+    )
+}
+
+/// A file a search read (its index in the files searched), with why it
+/// could not be read when it could not.
+pub(super) type SearchRead = (usize, Option<SkippedFile>);
+
+#[cfg(test)]
+mod tests {
+    use super::read_for_needs;
+    use crate::engine::Needs;
+    use crate::pipeline::read::Read;
+    use crate::pipeline::MAX_FILES_PER_NEED;
+    use crate::source::words::{FilterRef, WordFilter, WordFilters};
+    use std::collections::BTreeSet;
+
+    /// What a search chose (paths) and what overflowed.
+    fn search(
+        dir: &std::path::Path,
+        names: &[String],
+        filtered: bool,
+        needs: &Needs,
+    ) -> (Vec<String>, BTreeSet<String>) {
+        let filters = WordFilters::pack(
+            names
+                .iter()
+                .map(|n| filtered.then(|| WordFilter::of(&std::fs::read(dir.join(n)).unwrap())))
+                .collect(),
+        );
+        let files: Vec<(&String, Option<FilterRef>)> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n, filters.get(i)))
+            .collect();
+        let (read, overflow, _) = read_for_needs(dir, &files, needs, &|_, _| {});
+        let chosen = read
+            .into_iter()
+            .filter(|(_, r, _, _)| matches!(r, Read::Yes(_)))
+            .map(|(n, _, _, _)| n)
+            .collect();
+        (chosen, overflow)
+    }
+
+    /// A search without word filters says which files it read and which
+    /// it could not: a later read of the tree for its skips reads only the
+    /// others.
+    #[test]
+    fn a_search_reports_the_files_it_read_and_those_it_could_not() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.c"), "void f(void)\n{\n\thelper();\n}\n").unwrap();
+        std::fs::write(dir.path().join("b.c"), "int x;\n").unwrap();
+        std::fs::create_dir(dir.path().join("d.c")).unwrap();
+        let names = ["a.c".to_string(), "b.c".to_string(), "d.c".to_string()];
+        let files: Vec<(&String, Option<FilterRef>)> = names.iter().map(|n| (n, None)).collect();
+        let mut needs = Needs::default();
+        needs.callers.insert("helper".into());
+        let (chosen, _, searched) = read_for_needs(dir.path(), &files, &needs, &|_, _| {});
+        let chosen: Vec<&str> = chosen.iter().map(|(n, _, _, _)| n.as_str()).collect();
+        assert_eq!(chosen, ["a.c"]);
+        let searched: Vec<(&str, Option<&str>)> = searched
+            .iter()
+            .map(|(i, s)| (names[*i].as_str(), s.as_ref().map(|s| s.reason.as_str())))
+            .collect();
+        assert_eq!(
+            searched,
+            [
+                ("a.c", None),
+                ("b.c", None),
+                ("d.c", Some("cannot read: Is a directory (os error 21)"))
+            ]
+        );
+    }
+
+    #[test]
+    fn word_filters_change_what_is_read_never_what_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut files: Vec<(String, String)> = vec![
+            (
+                "def.c".into(),
+                "int helper_one(struct page **p)\n{\n\treturn 0;\n}\n".into(),
+            ),
+            ("indented.c".into(), "\tint helper_one(int x);\n".into()),
+            ("returned.c".into(), "return helper_one(x);\n".into()),
+            (
+                "comment.c".into(),
+                "/* helper_two is called here */\n".into(),
+            ),
+            ("part.c".into(), "int helper_two_more(void);\n".into()),
+            (
+                "field.c".into(),
+                "struct rds_mr *mr; x = mr->pages;\n".into(),
+            ),
+            ("field_only.c".into(), "x = y->pages;\n".into()),
+            ("struct_only.c".into(), "struct rds_mr *mr;\n".into()),
+        ];
+        // A name mentioned by more files than a need may pull in.
+        for i in 0..MAX_FILES_PER_NEED + 3 {
+            files.push((
+                format!("common{i:03}.c"),
+                format!("int f{i}(void) {{ return min_t(int, 1, {i}); }}\n"),
+            ));
+        }
+        for (name, text) in &files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
+        let mut needs = Needs::default();
+        needs.definitions.insert("helper_one".into());
+        needs.callers.insert("helper_two".into());
+        needs.callers.insert("min_t".into());
+        needs.fields.insert(("rds_mr".into(), "pages".into()));
+        let unfiltered = search(dir.path(), &names, false, &needs);
+        let filtered = search(dir.path(), &names, true, &needs);
+        assert_eq!(filtered, unfiltered);
+        assert_eq!(
+            unfiltered.0,
+            ["def.c", "comment.c", "field.c"].map(String::from).to_vec()
+        );
+        assert_eq!(unfiltered.1, BTreeSet::from(["min_t".to_string()]));
+    }
+
+    /// A need read in batches that grow (64 files, then 128, 256...) finds
+    /// what reading every file finds: a name only the last file of a few
+    /// hundred mentions, beside one every file mentions, which overflows
+    /// after the first batch.
+    #[test]
+    fn growing_batches_find_a_name_only_the_last_file_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let total = 300;
+        let names: Vec<String> = (0..total).map(|i| format!("f{i:03}.c")).collect();
+        for (i, name) in names.iter().enumerate() {
+            let rare = if i == total - 1 {
+                "\trare_helper();\n"
+            } else {
+                ""
+            };
+            let text = format!("void f{i}(void)\n{{\n\tcommon_helper();\n{rare}}}\n");
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        let mut needs = Needs::default();
+        needs.callers.insert("rare_helper".into());
+        needs.callers.insert("common_helper".into());
+        for filtered in [false, true] {
+            let (chosen, overflow) = search(dir.path(), &names, filtered, &needs);
+            assert_eq!(
+                chosen,
+                [format!("f{:03}.c", total - 1)],
+                "filtered: {filtered}"
+            );
+            assert_eq!(overflow, BTreeSet::from(["common_helper".to_string()]));
+        }
+    }
+}
