@@ -14,6 +14,9 @@
 #   KERNEL_TREES  where the trees are (default ~/.cache/kernel-trees)
 #   SHARED        the shared directory (default: ../shared next to the repo)
 #   OUT           where outputs go (default: a new temporary directory, kept)
+#   INDEX=1       NEW runs with --index OUT/new-VERSION.index (its first run
+#                 writes it, the other three read it): an index of the tree
+#                 must change no output
 #
 # Prints one line per tree and output: same / DIFFERENT (with the size of the
 # difference), the wall time of each build, and exits 1 if anything differs.
@@ -60,17 +63,19 @@ tree_of() {
 OLD_BIN=$(binary "$OLD" old)
 NEW_BIN=$(binary "$NEW" new)
 
-# run LABEL BIN TREE: every output of one build on one tree into $OUT/LABEL/.
+# run LABEL BIN TREE [OPTION...]: every output of one build on one tree into
+# $OUT/LABEL/, each run given the options.
 run() {
   local label=$1 bin=$2 tree=$3 dir=$OUT/$1
+  shift 3
   rm -rf "$dir"
   mkdir -p "$dir"
   local start end
   start=$(date +%s.%N)
-  "$bin" diff --quiet "$tree" > "$dir/diff-unpin" 2> "$dir/diff-unpin.err" || true
-  "$bin" diff --quiet --target put_user_page "$tree" > "$dir/diff-put_user_page" 2> "$dir/diff-put_user_page.err" || true
-  "$bin" report --quiet --format json "$tree" > "$dir/report.json" 2> "$dir/report.err" || true
-  "$bin" series --quiet --out "$dir/series" "$tree" > "$dir/series.out" 2> "$dir/series.err" || true
+  "$bin" diff --quiet "$@" "$tree" > "$dir/diff-unpin" 2> "$dir/diff-unpin.err" || true
+  "$bin" diff --quiet --target put_user_page "$@" "$tree" > "$dir/diff-put_user_page" 2> "$dir/diff-put_user_page.err" || true
+  "$bin" report --quiet --format json "$@" "$tree" > "$dir/report.json" 2> "$dir/report.err" || true
+  "$bin" series --quiet --out "$dir/series" "$@" "$tree" > "$dir/series.out" 2> "$dir/series.err" || true
   end=$(date +%s.%N)
   awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f\n", b - a }'
 }
@@ -80,7 +85,12 @@ printf '%-6s %-18s %-10s %s\n' tree output result detail
 for v in "${VERSIONS[@]}"; do
   tree=$(tree_of "$v")
   t_old=$(run "old-$v" "$OLD_BIN" "$tree")
-  t_new=$(run "new-$v" "$NEW_BIN" "$tree")
+  new_args=()
+  if [ "${INDEX:-0}" = 1 ]; then
+    rm -f "$OUT/new-$v.index"
+    new_args=(--index "$OUT/new-$v.index")
+  fi
+  t_new=$(run "new-$v" "$NEW_BIN" "$tree" "${new_args[@]}")
   for what in diff-unpin diff-put_user_page report.json series; do
     a=$OUT/old-$v/$what b=$OUT/new-$v/$what
     if diff -r "$a" "$b" > "$OUT/$v-$what.delta" 2>&1; then
