@@ -221,10 +221,6 @@ impl IndexFile {
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// The index, checked whole; `None` when there is none yet, or it
     /// cannot be used (another format or build, cut short, a checksum that
     /// does not hold, a read that fails): the run reads the tree and the
