@@ -23,7 +23,7 @@ use crate::engine::{Blocker, FileFacts, GainedWords, Interest, Needs, ProgramFil
 use crate::rewrite::diff::file_diff;
 use crate::rewrite::Edit;
 use crate::rule::{RulePack, Target};
-use crate::source::index::{self, IndexFile, TreeRecords};
+use crate::source::index::{self, IndexError, IndexFile, TreeRecords};
 use crate::source::words::FilterRef;
 use crate::source::{self, SkipKind, SkippedFile, SourceError, SourceList};
 use rayon::prelude::*;
@@ -36,7 +36,7 @@ mod render;
 mod search;
 mod skipped;
 
-use read::{read_every_file, read_matching, IndexUse, Prefilter, Read, TreeWords, NO_INDEXING};
+use read::{read_every_file, read_matching, Prefilter, Read, TreeWords, NO_INDEXING};
 use render::render_outcome;
 use search::read_for_needs;
 use skipped::{blocked_by_skipped, blocked_by_skipped_functions};
@@ -264,19 +264,22 @@ pub struct KeptTree {
     path: PathBuf,
     list: SourceList,
     words: TreeWords,
-    names_fingerprint: u64,
+    /// The names the index the run recorded for holds candidates of
+    /// (`None`: the run kept no index).
+    names_fingerprint: Option<u64>,
 }
 
 impl KeptTree {
     /// What an index of the tree is to hold after this run, when the run
     /// recorded it and it differs from the index the run was given.
     pub fn unsaved_records(&self) -> Option<TreeRecords<'_>> {
-        self.words.unsaved.then(|| TreeRecords {
+        let names_fingerprint = self.names_fingerprint.filter(|_| self.words.unsaved)?;
+        Some(TreeRecords {
             files: &self.list.files,
             records: &self.words.records,
             filters: &self.words.filters,
             began: self.words.began,
-            names_fingerprint: self.names_fingerprint,
+            names_fingerprint,
         })
     }
 
@@ -299,11 +302,19 @@ pub struct Prior {
 
 /// The names whose files are a run's candidates: those that name an acquire
 /// or a plain rewrite. An index of the tree records its candidates for
-/// them (`index::names_fingerprint`).
-pub fn candidate_names(pack: &RulePack) -> Vec<String> {
+/// them (`open_index`).
+fn candidate_names(pack: &RulePack) -> Vec<String> {
     let mut anchors = pack.acquire_identifiers();
     anchors.extend(pack.rewrite_identifiers());
     anchors
+}
+
+/// The index of the tree at `path` for runs with `pack`, whose candidate
+/// bits are those of the pack's names (`IndexFile::open` says when the path
+/// may not hold one).
+pub fn open_index(path: &Path, pack: &RulePack) -> Result<IndexFile, IndexError> {
+    let names = index::names_fingerprint(&candidate_names(pack));
+    IndexFile::open(path, names)
 }
 
 /// `run`, given what it may start from (`Prior`), and returning what this
@@ -328,7 +339,7 @@ pub fn run_keeping(
 
     // Candidates: files that name an acquire or a plain rewrite.
     let anchors = candidate_names(pack);
-    let names_fingerprint = index::names_fingerprint(&anchors);
+    let names_fingerprint = prior.index.as_ref().map(IndexFile::names_fingerprint);
     let prefilter = Prefilter::new(&anchors);
     let mut candidates = Vec::new();
     // Started from one file, that file is the one candidate, and the tree
@@ -346,12 +357,16 @@ pub fn run_keeping(
         let matches = |b: &[u8]| prefilter.is_match(b);
         let build = kept_words.is_none();
         let index = prior.index.as_ref().and_then(IndexFile::load);
-        let indexing = IndexUse {
+        let record = build && prior.index.is_some();
+        let (words, matching) = read_every_file(
+            &list,
+            &matches,
+            build,
             index,
-            record: build && prior.index.is_some(),
-        };
-        let (words, matching) =
-            read_every_file(&list, &matches, build, indexing, progress, &mut skipped);
+            record,
+            progress,
+            &mut skipped,
+        );
         candidates = matching;
         tree = TreeRead::Filters(kept_words.unwrap_or(words));
     }
@@ -626,15 +641,12 @@ impl Rounds<'_> {
             true => &prefiltered,
             false => &none,
         };
-        let indexing = IndexUse {
-            index: self.index.as_ref().and_then(IndexFile::load),
-            record: self.record_index,
-        };
         let (kept, _) = read_every_file(
             self.list,
             matches,
             filters,
-            indexing,
+            self.index.as_ref().and_then(IndexFile::load),
+            self.record_index,
             self.progress,
             &mut self.skipped,
         );

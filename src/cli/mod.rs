@@ -108,11 +108,7 @@ fn run_pipeline_keeping(
     // the run. The index is read when the run reads the tree; one pinpatch
     // cannot use (another build's, cut short) is built again.
     let index = match &run.index {
-        Some(path) => {
-            let names = source::index::names_fingerprint(&pipeline::candidate_names(&pack));
-            let file = source::index::IndexFile::open(path, names);
-            Some(file.map_err(|e| fail(exit::OUTPUT, e))?)
-        }
+        Some(path) => Some(pipeline::open_index(path, &pack).map_err(|e| fail(exit::OUTPUT, e))?),
         None => None,
     };
     let prior = pipeline::Prior { kept, index };

@@ -68,13 +68,6 @@ pub(super) const NO_INDEXING: Indexing<'static> = Indexing {
     record: false,
 };
 
-/// `Indexing` for a read of the whole tree, which owns the index: the
-/// filters it builds are packed onto the index's bits.
-pub(super) struct IndexUse {
-    pub(super) index: Option<TreeIndex>,
-    pub(super) record: bool,
-}
-
 /// Reads the files matching a prefilter, in parallel, in list order. With
 /// `filters`, also the word filter of every file read, matching or not.
 pub(super) fn read_matching(
@@ -171,7 +164,8 @@ pub(super) fn read_every_file(
     list: &SourceList,
     matches: &(dyn Fn(&[u8]) -> bool + Sync),
     filters: bool,
-    IndexUse { index, record }: IndexUse,
+    index: Option<TreeIndex>,
+    record: bool,
     progress: &(dyn Fn(usize, usize) + Sync),
     skipped: &mut Vec<SkippedFile>,
 ) -> (TreeWords, Vec<FileBytes>) {

@@ -221,6 +221,11 @@ impl IndexFile {
         })
     }
 
+    /// The names the candidate bits are for.
+    pub fn names_fingerprint(&self) -> u64 {
+        self.names_fingerprint
+    }
+
     /// The index, checked whole; `None` when there is none yet, or it
     /// cannot be used (another format or build, cut short, a checksum that
     /// does not hold, a read that fails): the run reads the tree and the

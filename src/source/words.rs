@@ -549,18 +549,8 @@ impl WordFilters {
         packed
     }
 
-    /// How many files the list has (with or without filters).
-    pub fn len(&self) -> usize {
-        self.files.len()
-    }
-
-    /// Whether the list has no file.
-    pub fn is_empty(&self) -> bool {
-        self.files.is_empty()
-    }
-
-    /// The filters of the file at `index` as bits and lengths, to be kept
-    /// in an index of the tree (`WordFilter::from_raw` takes them back).
+    /// The filters of the file at `index` as bits and lengths: what `get`
+    /// asks, and what an index of the tree keeps.
     pub(super) fn raw(&self, index: usize) -> Option<RawFilter<'_>> {
         let p = self.files.get(index).copied().flatten()?;
         let words_end = p.at + (p.words as usize).div_ceil(64);
@@ -573,17 +563,15 @@ impl WordFilters {
 
     /// The filters of the file at `index` in the list, if it has any.
     pub fn get(&self, index: usize) -> Option<FilterRef<'_>> {
-        let p = self.files.get(index).copied().flatten()?;
-        let words_end = p.at + (p.words as usize).div_ceil(64);
-        let definitions_end = words_end + (p.definitions as usize).div_ceil(64);
+        let raw = self.raw(index)?;
         Some(FilterRef {
             words: BloomRef {
-                bits: &self.bits[p.at..words_end],
-                len: p.words,
+                bits: raw.words.0,
+                len: raw.words.1,
             },
             definitions: BloomRef {
-                bits: &self.bits[words_end..definitions_end],
-                len: p.definitions,
+                bits: raw.definitions.0,
+                len: raw.definitions.1,
             },
         })
     }

@@ -10,7 +10,7 @@ use pinpatch::pipeline::{self, Config, Outcome, Prior};
 use pinpatch::rewrite::verify::error_count;
 use pinpatch::rule::{RulePack, Target};
 use pinpatch::sink::print::{self, write_diff, write_report_text};
-use pinpatch::source::index::{self, IndexFile};
+use pinpatch::source::index;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -229,9 +229,9 @@ pub fn assert_index_agrees(dir: &Path, outcome: &Outcome, pack: &RulePack, targe
     };
     let place = tempfile::tempdir().unwrap();
     let path = place.path().join("tree.index");
-    let names = index::names_fingerprint(&pipeline::candidate_names(pack));
+    let open = || pipeline::open_index(&path, pack).unwrap();
     let indexed = || Prior {
-        index: Some(IndexFile::open(&path, names).unwrap()),
+        index: Some(open()),
         ..Prior::default()
     };
     let (first, kept) = pipeline::run_keeping(&config, pack, &|_, _| {}, indexed()).unwrap();
@@ -242,7 +242,7 @@ pub fn assert_index_agrees(dir: &Path, outcome: &Outcome, pack: &RulePack, targe
         .expect("a first run records the tree");
     records.began.0 += 10;
     index::save(&path, &records).unwrap();
-    let loaded = IndexFile::open(&path, names).unwrap().load();
+    let loaded = open().load();
     assert_eq!(
         loaded.expect("the index just written").len(),
         records.records.iter().flatten().count()
