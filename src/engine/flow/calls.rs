@@ -200,7 +200,7 @@ impl<'a, 't> FlowContext<'a, 't> {
     pub fn address_taken_at_file_scope(&self, name: &str, scanned: &Needs) -> Option<String> {
         for (f, facts) in self.files.iter().zip(self.facts) {
             let src: &[u8] = &f.parsed.original;
-            for &n in facts.file_scope_uses(name) {
+            for n in facts.file_scope_uses(name) {
                 if self.exported_at(n, src) {
                     continue;
                 }

@@ -85,9 +85,16 @@ pub struct FileFacts<'t> {
     /// The words (`Interest::words`) the functions' `Mentioned::Words` were
     /// searched for.
     words_checked: Option<Arc<[String]>>,
-    /// The identifiers outside function bodies, by name, in tree order;
-    /// the names a function declarator declares are left out.
-    file_scope: HashMap<&'t [u8], Vec<Node<'t>>>,
+    /// The identifiers outside function bodies (the names a function
+    /// declarator declares left out), as the byte ranges of their text,
+    /// sorted by that text and then in tree order: a name's uses are found
+    /// by a binary search, and its nodes looked up again in the tree from
+    /// `root` (`file_scope_uses`). Four bytes hold an offset: tree-sitter
+    /// measures its trees in 32 bits.
+    file_scope: Box<[(u32, u32)]>,
+    /// The file's text and the root of its tree, which `file_scope` reads.
+    src: &'t [u8],
+    root: Node<'t>,
     /// The `.field = function` pairs of its file-scope initialisers
     /// (`calls::ops_index`).
     ops_slots: Vec<OpsSlot>,
@@ -225,7 +232,7 @@ impl<'t> FileFacts<'t> {
             })
             .collect();
         let src: &'t [u8] = &f.parsed.original;
-        let mut file_scope: HashMap<&'t [u8], Vec<Node<'t>>> = HashMap::new();
+        let mut file_scope: Vec<(u32, u32)> = Vec::new();
         // The names a function declarator declares, met before them in the
         // walk (a node's parent is a walk from the root in tree-sitter).
         let mut declared: HashSet<usize> = HashSet::new();
@@ -237,17 +244,22 @@ impl<'t> FileFacts<'t> {
                     declared.extend(n.children(&mut cursor).map(|c| c.id()));
                 }
                 "identifier" if !declared.contains(&n.id()) => {
-                    file_scope.entry(&src[n.byte_range()]).or_default().push(n);
+                    file_scope.push((n.start_byte() as u32, n.end_byte() as u32));
                 }
                 _ => {}
             }
             true
         });
+        // Stable: the uses of one name stay in tree order.
+        file_scope
+            .sort_by(|a, b| src[a.0 as usize..a.1 as usize].cmp(&src[b.0 as usize..b.1 as usize]));
         FileFacts {
             types,
             functions,
             words_checked: None,
-            file_scope,
+            file_scope: file_scope.into(),
+            src,
+            root: f.parsed.tree.root_node(),
             ops_slots: ops_slots(f.parsed.tree.root_node(), src),
             globals: crate::engine::types::global_type_names(f.parsed.tree.root_node(), src),
             macro_members: f
@@ -379,12 +391,31 @@ impl<'t> FileFacts<'t> {
 
     /// The identifiers named `name` outside function bodies, in tree order,
     /// except in function declarators.
-    pub(crate) fn file_scope_uses(&self, name: &str) -> &[Node<'t>] {
-        self.file_scope
-            .get(name.as_bytes())
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+    pub(crate) fn file_scope_uses(&self, name: &str) -> Vec<Node<'t>> {
+        let text = |&(start, end): &(u32, u32)| &self.src[start as usize..end as usize];
+        let from = self
+            .file_scope
+            .partition_point(|r| text(r) < name.as_bytes());
+        let uses = self.file_scope[from..]
+            .iter()
+            .take_while(|r| text(r) == name.as_bytes());
+        uses.filter_map(|&(start, end)| identifier_at(self.root, start as usize, end as usize))
+            .collect()
     }
+}
+
+/// The identifier node spanning exactly `start..end` under `root`: the
+/// smallest node there, or the identifier inside nodes that span only it.
+fn identifier_at(root: Node, start: usize, end: usize) -> Option<Node> {
+    let mut node = root.descendant_for_byte_range(start, end)?;
+    while node.kind_str() != "identifier" {
+        let mut cursor = node.walk();
+        let inner = node
+            .children(&mut cursor)
+            .find(|c| c.start_byte() == start && c.end_byte() == end)?;
+        node = inner;
+    }
+    (node.start_byte() == start && node.end_byte() == end).then_some(node)
 }
 
 /// Builds the context: types, functions, matches and ops tables, from the

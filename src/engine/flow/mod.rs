@@ -62,6 +62,7 @@ use crate::c::Parsed;
 use crate::rule::AcquireFamily;
 use foldhash::fast::FixedState;
 use ids::{FileId, FuncId, IdVec, UnitId};
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -450,14 +451,15 @@ impl Hot {
 type NameSet = HashSet<String, FixedState>;
 
 /// The names an expression mentions: identifiers, field names and callees.
-/// Each name's key (`name_key`) is kept beside it, computed once with the
-/// function's constraints, for the index each round builds of them.
+/// Each name's key (`name_key`) is kept, computed once with the function's
+/// constraints, for the index each round builds of them. Only the field
+/// names are kept as text: nothing asks for an identifier by its text, and
+/// the identifiers are most of what a whole tree's constraints mention.
 #[derive(Default)]
 pub(crate) struct Mentions {
-    idents: Vec<String>,
-    fields: Vec<String>,
-    ident_keys: Vec<u64>,
-    field_keys: Vec<u64>,
+    fields: Box<[Box<str>]>,
+    ident_keys: Box<[u64]>,
+    field_keys: Box<[u64]>,
 }
 
 /// A name's key in the indexes of what constraints mention: two names
@@ -469,28 +471,29 @@ pub(crate) fn name_key(name: &str) -> u64 {
 
 impl Mentions {
     pub fn of(nodes: &[Node], src: &[u8]) -> Mentions {
-        let mut m = Mentions::default();
+        let mut idents: Vec<Cow<str>> = Vec::new();
+        let mut fields: Vec<Cow<str>> = Vec::new();
         for &root in nodes {
             preorder(root, |n| {
                 match n.kind_str() {
-                    "identifier" => m
-                        .idents
-                        .push(String::from_utf8_lossy(&src[n.byte_range()]).into_owned()),
-                    "field_identifier" => m
-                        .fields
-                        .push(String::from_utf8_lossy(&src[n.byte_range()]).into_owned()),
+                    "identifier" => idents.push(String::from_utf8_lossy(&src[n.byte_range()])),
+                    "field_identifier" => {
+                        fields.push(String::from_utf8_lossy(&src[n.byte_range()]))
+                    }
                     _ => {}
                 }
                 true
             });
         }
-        m.idents.sort();
-        m.idents.dedup();
-        m.fields.sort();
-        m.fields.dedup();
-        m.ident_keys = m.idents.iter().map(|n| name_key(n)).collect();
-        m.field_keys = m.fields.iter().map(|n| name_key(n)).collect();
-        m
+        idents.sort();
+        idents.dedup();
+        fields.sort();
+        fields.dedup();
+        Mentions {
+            ident_keys: idents.iter().map(|n| name_key(n)).collect(),
+            field_keys: fields.iter().map(|n| name_key(n)).collect(),
+            fields: fields.into_iter().map(|n| n.into()).collect(),
+        }
     }
 
     /// Whether something mentioned in function `func` holds tracked values,
@@ -504,7 +507,7 @@ impl Mentions {
     }
 
     /// The field names mentioned, sorted.
-    pub fn fields(&self) -> &[String] {
+    pub fn fields(&self) -> &[Box<str>] {
         &self.fields
     }
 

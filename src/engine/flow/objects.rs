@@ -312,8 +312,8 @@ impl<'c, 'a, 't> ObjectTrace<'c, 'a, 't> {
         in_functions
             || facts
                 .file_scope_uses(&f.name)
-                .iter()
-                .any(|&n| !cx.exported_at(n, src))
+                .into_iter()
+                .any(|n| !cx.exported_at(n, src))
             || macro_mentions(cx, f.file, &f.name)
     }
 
