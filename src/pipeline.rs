@@ -24,7 +24,6 @@ use crate::rewrite::diff::file_diff;
 use crate::rewrite::Edit;
 use crate::rule::{RulePack, Target};
 use crate::source::index::{self, IndexError, IndexFile, TreeRecords};
-use crate::source::words::FilterRef;
 use crate::source::{self, SkipKind, SkippedFile, SourceError, SourceList};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -293,11 +292,34 @@ impl KeptTree {
 /// What a run may start from besides the tree: what an earlier run over
 /// the same path kept of it, and the index of the tree it reads (when it
 /// reads the tree) and records the tree for, to be written after the run
-/// (`KeptTree::unsaved_records`).
+/// (`KeptTree::unsaved_records`); and whether the caller will start
+/// another run from what this one keeps (`keep`). A run that keeps
+/// nothing for anyone drops the word filters once its last search is done.
 #[derive(Default)]
 pub struct Prior {
     pub kept: Option<KeptTree>,
     pub index: Option<IndexFile>,
+    pub keep: bool,
+}
+
+/// What returns the memory the process has freed to the system, set once
+/// by the binary, which chose the allocator (`set_memory_return`). The
+/// rounds call it between rounds: what a round frees and no later round
+/// takes again (an analysis, the word filters after the last search)
+/// would otherwise stay counted in the process's resident memory.
+static MEMORY_RETURN: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+
+/// Sets what returns freed memory to the system (`MEMORY_RETURN`); the
+/// first setting stays.
+pub fn set_memory_return(give_back: fn()) {
+    let _ = MEMORY_RETURN.set(give_back);
+}
+
+/// Returns the memory freed so far to the system, when the binary said how.
+fn return_freed_memory() {
+    if let Some(give_back) = MEMORY_RETURN.get() {
+        give_back();
+    }
 }
 
 /// The names whose files are a run's candidates: those that name an acquire
@@ -387,6 +409,7 @@ pub fn run_keeping(
         list: &list,
         tree,
         record_index: prior.index.is_some(),
+        keep_filters: prior.keep || prior.index.is_some(),
         index: prior.index,
         prefilter: &prefilter,
         progress,
@@ -476,6 +499,9 @@ struct Rounds<'r> {
     /// with the word filters whenever it reads it.
     index: Option<IndexFile>,
     record_index: bool,
+    /// Whether the word filters outlive the run (`Prior::keep`, an index
+    /// to write): otherwise they go once no round can search again.
+    keep_filters: bool,
     /// The run's prefilter, which decides the candidate bit recorded for
     /// an index.
     prefilter: &'r Prefilter,
@@ -524,6 +550,7 @@ impl Rounds<'_> {
             finished.needs
         };
         drop(program);
+        return_freed_memory();
         scanned.extend(&needs);
         // The first search of a run started from one file reads the bytes
         // of every file it may need, with no filter (half what building
@@ -540,16 +567,21 @@ impl Rounds<'_> {
         let rest_at: Vec<usize> = (0..self.list.files.len())
             .filter(|&i| !have.contains(self.list.files[i].as_str()))
             .collect();
-        let rest: Vec<(&String, Option<FilterRef>)> = (rest_at.iter())
-            .map(|&i| {
-                let filter = filters.and_then(|filters| filters.get(i));
-                (&self.list.files[i], filter)
-            })
-            .collect();
+        let rest: Vec<&String> = rest_at.iter().map(|&i| &self.list.files[i]).collect();
+        let filter_of = |j: usize| filters.and_then(|filters| filters.get(rest_at[j]));
         let (more, overflow, searched) =
-            read_for_needs(&self.list.base, &rest, &needs, self.progress);
+            read_for_needs(&self.list.base, &rest, &filter_of, &needs, self.progress);
         let first_search = matches!(self.tree, TreeRead::NotYet);
         drop((rest, have));
+        // The next round is the last: no search follows this one. The
+        // tree's read has recorded what it skips, which is all `finish`
+        // asks of it.
+        if round + 1 >= self.config.max_rounds.max(1) && !self.keep_filters {
+            if let TreeRead::Filters(_) = self.tree {
+                self.tree = TreeRead::Skips;
+                return_freed_memory();
+            }
+        }
         if first_search {
             let mut read = vec![false; self.list.files.len()];
             for (i, _) in &searched {

@@ -111,7 +111,13 @@ fn run_pipeline_keeping(
         Some(path) => Some(pipeline::open_index(path, &pack).map_err(|e| fail(exit::OUTPUT, e))?),
         None => None,
     };
-    let prior = pipeline::Prior { kept, index };
+    // A run started from one file keeps what it read of the tree for the
+    // run over the whole tree that may follow it (`explain`).
+    let prior = pipeline::Prior {
+        kept,
+        index,
+        keep: start.is_some(),
+    };
     let outcome =
         pipeline::run_keeping(&config, &pack, &progress, prior).map_err(|e| fail(exit::INPUT, e));
     if let Some(b) = bar {

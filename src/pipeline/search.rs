@@ -174,14 +174,17 @@ const MAX_SEARCH_BATCH: usize = 8192;
 /// with one of its fields. Names that more than `MAX_FILES_PER_NEED` files
 /// mention are returned as overflowing instead.
 ///
-/// Only files whose word filter may offer a need are read (a file without a
-/// filter always may), and a need is no longer searched for once more than
-/// `MAX_FILES_PER_NEED` files are seen to offer it: the filter never misses
-/// a word, so the files chosen and the names overflowing are those a read of
-/// every file gives.
-pub(super) fn read_for_needs(
+/// Only files whose word filter (`filter_of(i)` for `files[i]`) may offer a
+/// need are read (a file without a filter always may), and a need is no
+/// longer searched for once more than `MAX_FILES_PER_NEED` files are seen
+/// to offer it: the filter never misses a word, so the files chosen and the
+/// names overflowing are those a read of every file gives. What the search
+/// keeps per file is kept for the files that may offer a need only: a
+/// search runs once per round over the whole tree's list.
+pub(super) fn read_for_needs<'f>(
     base: &Path,
-    files: &[(&String, Option<FilterRef>)],
+    files: &[&String],
+    filter_of: &(dyn Fn(usize) -> Option<FilterRef<'f>> + Sync),
     needs: &Needs,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> (Vec<FileRead>, BTreeSet<String>, Vec<SearchRead>) {
@@ -195,29 +198,32 @@ pub(super) fn read_for_needs(
     }
     let searches: Vec<OfferSearch> = offers.iter().map(OfferSearch::of).collect();
 
-    // The files that may offer each need, in list order.
-    let may_offer: Vec<Vec<usize>> = files
-        .par_iter()
-        .map(|(path, filter)| {
-            (0..offers.len())
-                .filter(|&k| searches[k].may_be_in_file(path))
+    // The files that may offer a need, in list order, each with those
+    // needs: `may_offer[c] = (i, needs)` for `files[i]`.
+    let may_offer: Vec<(usize, Vec<usize>)> = (0..files.len())
+        .into_par_iter()
+        .filter_map(|i| {
+            let filter = filter_of(i);
+            let ks: Vec<usize> = (0..offers.len())
+                .filter(|&k| searches[k].may_be_in_file(files[i]))
                 .filter(|&k| filter.is_none_or(|f| searches[k].may_be_in(&f)))
-                .collect()
+                .collect();
+            (!ks.is_empty()).then_some((i, ks))
         })
         .collect();
     let mut candidates: Vec<Vec<usize>> = vec![Vec::new(); offers.len()];
-    for (i, ks) in may_offer.iter().enumerate() {
+    for (c, (_, ks)) in may_offer.iter().enumerate() {
         for &k in ks {
-            candidates[k].push(i);
+            candidates[k].push(c);
         }
     }
-    let total = may_offer.iter().filter(|ks| !ks.is_empty()).count();
+    let total = may_offer.len();
 
     // Read the candidates in batches until every need is settled: all its
     // candidates read, or more than `MAX_FILES_PER_NEED` files offering it.
     // The embedders of a struct that more than `MAX_HOLDER_CANDIDATES`
     // headers name are not looked for: it overflows unread.
-    let mut offered: Vec<Option<Vec<usize>>> = vec![None; files.len()];
+    let mut offered: Vec<Option<Vec<usize>>> = vec![None; may_offer.len()];
     let mut count = vec![0usize; offers.len()];
     for (k, offer) in offers.iter().enumerate() {
         if matches!(offer, Offer::Holders(_)) && candidates[k].len() > MAX_HOLDER_CANDIDATES {
@@ -228,6 +234,7 @@ pub(super) fn read_for_needs(
     let mut next = vec![0usize; offers.len()];
     let mut quota = vec![SEARCH_BATCH; offers.len()];
     let mut searched = Vec::new();
+    let mut read = 0;
     loop {
         let mut batch = BTreeSet::new();
         for k in 0..offers.len() {
@@ -236,9 +243,9 @@ pub(super) fn read_for_needs(
             }
             let mut taken = 0;
             while taken < quota[k] && next[k] < candidates[k].len() {
-                let i = candidates[k][next[k]];
+                let c = candidates[k][next[k]];
                 next[k] += 1;
-                if offered[i].is_none() && batch.insert(i) {
+                if offered[c].is_none() && batch.insert(c) {
                     taken += 1;
                 }
             }
@@ -250,19 +257,19 @@ pub(super) fn read_for_needs(
         let batch: Vec<usize> = batch.into_iter().collect();
         let found: Vec<Result<Vec<usize>, SkippedFile>> = batch
             .par_iter()
-            .map_init(Vec::new, |buffer, &i| {
+            .map_init(Vec::new, |buffer, &c| {
                 // A file offers only needs its filter lets through: the
                 // filter never misses a word.
-                source::read_into(base, files[i].0, buffer).map(|bytes| {
-                    may_offer[i]
-                        .iter()
+                let (i, ks) = &may_offer[c];
+                source::read_into(base, files[*i], buffer).map(|bytes| {
+                    ks.iter()
                         .copied()
                         .filter(|&k| searches[k].is_in(bytes))
                         .collect()
                 })
             })
             .collect();
-        for (i, r) in batch.into_iter().zip(found) {
+        for (c, r) in batch.into_iter().zip(found) {
             let (ks, unreadable) = match r {
                 Ok(ks) => (ks, None),
                 Err(s) => (Vec::new(), Some(s)),
@@ -270,13 +277,11 @@ pub(super) fn read_for_needs(
             for &k in &ks {
                 count[k] += 1;
             }
-            offered[i] = Some(ks);
-            searched.push((i, unreadable));
+            offered[c] = Some(ks);
+            searched.push((may_offer[c].0, unreadable));
+            read += 1;
         }
-        progress(
-            offered.iter().filter(|o| o.is_some()).count().min(total),
-            total,
-        );
+        progress(read, total);
     }
 
     let mut overflow = BTreeSet::new();
@@ -290,7 +295,7 @@ pub(super) fn read_for_needs(
         .iter()
         .enumerate()
         .filter(|(_, ks)| ks.as_ref().is_some_and(|ks| ks.iter().any(|&k| allowed[k])))
-        .map(|(i, _)| files[i].0)
+        .map(|(c, _)| files[may_offer[c].0])
         .collect();
     (
         read_matching(base, &chosen, &|_| true, false, NO_INDEXING, &|_, _| {}),
@@ -309,7 +314,7 @@ mod tests {
     use crate::engine::Needs;
     use crate::pipeline::read::Read;
     use crate::pipeline::MAX_FILES_PER_NEED;
-    use crate::source::words::{FilterRef, WordFilter, WordFilters};
+    use crate::source::words::{WordFilter, WordFilters};
     use std::collections::BTreeSet;
 
     /// What a search chose (paths) and what overflowed.
@@ -325,12 +330,9 @@ mod tests {
                 .map(|n| filtered.then(|| WordFilter::of(&std::fs::read(dir.join(n)).unwrap())))
                 .collect(),
         );
-        let files: Vec<(&String, Option<FilterRef>)> = names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n, filters.get(i)))
-            .collect();
-        let (read, overflow, _) = read_for_needs(dir, &files, needs, &|_, _| {});
+        let files: Vec<&String> = names.iter().collect();
+        let filter_of = |i: usize| filters.get(i);
+        let (read, overflow, _) = read_for_needs(dir, &files, &filter_of, needs, &|_, _| {});
         let chosen = read
             .into_iter()
             .filter(|(_, r, _, _)| matches!(r, Read::Yes(_)))
@@ -349,10 +351,11 @@ mod tests {
         std::fs::write(dir.path().join("b.c"), "int x;\n").unwrap();
         std::fs::create_dir(dir.path().join("d.c")).unwrap();
         let names = ["a.c".to_string(), "b.c".to_string(), "d.c".to_string()];
-        let files: Vec<(&String, Option<FilterRef>)> = names.iter().map(|n| (n, None)).collect();
+        let files: Vec<&String> = names.iter().collect();
         let mut needs = Needs::default();
         needs.callers.insert("helper".into());
-        let (chosen, _, searched) = read_for_needs(dir.path(), &files, &needs, &|_, _| {});
+        let (chosen, _, searched) =
+            read_for_needs(dir.path(), &files, &|_| None, &needs, &|_, _| {});
         let chosen: Vec<&str> = chosen.iter().map(|(n, _, _, _)| n.as_str()).collect();
         assert_eq!(chosen, ["a.c"]);
         let searched: Vec<(&str, Option<&str>)> = searched

@@ -109,6 +109,18 @@ pub(crate) enum Read {
     Filling(FuncId),
 }
 
+/// A `Read` as the fixpoint's memos keep it: its hash. A memo is kept for
+/// every constraint the fixpoint evaluates, with every location it read;
+/// kept as locations (names as strings), they were the largest part of an
+/// analysis' memory.
+pub(crate) type ReadKey = u64;
+
+/// The key of a read (`ReadKey`).
+pub(crate) fn read_key(read: &Read) -> ReadKey {
+    use std::hash::BuildHasher;
+    FixedState::with_seed(0).hash_one(read)
+}
+
 /// What a location holds: arrays of the units' pages, the units' pages
 /// themselves, and the values from elsewhere that make it mixed.
 #[derive(Default, Debug, Clone)]
@@ -371,12 +383,14 @@ pub(crate) struct FlowContext<'a, 't> {
     /// definition not read yet is read (`escapes::stores::store`): a release that
     /// sees only these waits on that reading instead of blocking.
     pub pending_origins: HashSet<Origin>,
-    /// While the fixpoint evaluates a constraint: what it reads.
-    pub reads: RefCell<Option<Vec<Read>>>,
+    /// While the fixpoint evaluates a constraint: what it reads, by key.
+    pub reads: RefCell<Option<Vec<ReadKey>>>,
     /// How many changes the values, fills and filling functions have seen,
-    /// and the last change of each.
+    /// and the last change of each, by key: reads that share a key share
+    /// the last change of either, so a constraint is at worst evaluated
+    /// again when it did not need to be, never skipped when it needed to be.
     pub changes: u64,
-    pub changed_at: HashMap<Read, u64>,
+    pub changed_at: HashMap<ReadKey, u64>,
     /// Every field expression of the functions, by field name, in function
     /// and node order: built when first asked (`field_mentions`).
     field_index: std::cell::OnceCell<FieldIndex<'t>>,
@@ -640,14 +654,14 @@ impl<'a, 't> FlowContext<'a, 't> {
     /// Records, while the fixpoint evaluates a constraint, what it reads.
     pub fn note_read(&self, read: impl FnOnce() -> Read) {
         if let Some(log) = self.reads.borrow_mut().as_mut() {
-            log.push(read());
+            log.push(read_key(&read()));
         }
     }
 
     /// Records that what `read` reads has changed.
     fn note_change(&mut self, read: Read) {
         self.changes += 1;
-        self.changed_at.insert(read, self.changes);
+        self.changed_at.insert(read_key(&read), self.changes);
     }
 
     /// The units filling a location (`fills`), as a read.

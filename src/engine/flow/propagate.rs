@@ -9,7 +9,7 @@ use super::ids::{FuncId, UnitId};
 use super::references::HandedReferences;
 use super::summaries::IdentityUse;
 use super::values::{alias_loc, element_field_home, element_home};
-use super::{name_key, FlowContext, Hot, HotName, Limit, Loc, Mentions, Read, Val};
+use super::{name_key, FlowContext, Hot, HotName, Limit, Loc, Mentions, ReadKey, Val};
 use crate::c::syntax::{shape, Assignment, Call, ExprShape};
 use crate::c::NodeExt;
 use crate::engine::types::TypeIndex;
@@ -31,7 +31,7 @@ pub(crate) struct Constraints<'t> {
     pub assignment_mentions: Vec<Arc<Mentions>>,
     pub calls: Vec<(FuncId, Call<'t>)>,
     pub call_mentions: Vec<Arc<Mentions>>,
-    pub call_targets: Vec<Vec<FuncId>>,
+    pub call_targets: CallTargets,
     /// Per call: its callee's name when the callee is a plain identifier
     /// (`Call::callee_name`).
     pub call_callees: Vec<Option<Arc<str>>>,
@@ -50,6 +50,49 @@ pub(crate) struct Constraints<'t> {
     pub return_mentions: Vec<Arc<Mentions>>,
     /// Which constraints mention each name.
     pub mentioned: MentionIndex,
+}
+
+/// The functions each call may reach, in call order, in one buffer: most
+/// calls reach none or one, and a vector per call would hold more beside
+/// them than they are. `call_targets[i]` is call `i`'s.
+#[derive(Default)]
+pub(crate) struct CallTargets {
+    targets: Vec<FuncId>,
+    /// Where the targets of each call end in `targets`.
+    ends: Vec<u32>,
+}
+
+impl CallTargets {
+    fn with_capacity(calls: usize) -> CallTargets {
+        CallTargets {
+            targets: Vec::new(),
+            ends: Vec::with_capacity(calls),
+        }
+    }
+
+    /// Adds the targets of the next call.
+    fn push(&mut self, targets: Vec<FuncId>) {
+        self.targets.extend(targets);
+        let end = u32::try_from(self.targets.len()).expect("fewer targets than 2^32");
+        self.ends.push(end);
+    }
+
+    /// The targets of each call, in call order.
+    pub fn iter(&self) -> impl Iterator<Item = &[FuncId]> {
+        (0..self.ends.len()).map(|i| &self[i])
+    }
+}
+
+impl std::ops::Index<usize> for CallTargets {
+    type Output = [FuncId];
+
+    fn index(&self, call: usize) -> &[FuncId] {
+        let start = match call {
+            0 => 0,
+            _ => self.ends[call - 1] as usize,
+        };
+        &self.targets[start..self.ends[call] as usize]
+    }
 }
 
 /// A constraint of `Constraints`, by kind and index (ordered as the
@@ -355,25 +398,35 @@ impl<'t> Constraints<'t> {
     /// then iterator macros, calls and returns, each in function order),
     /// and the functions each call reaches in this program.
     pub fn of(cx: &FlowContext<'_, 't>) -> Constraints<'t> {
-        let mut k = Constraints {
-            assignments: Vec::new(),
-            assignment_mentions: Vec::new(),
-            calls: Vec::new(),
-            call_mentions: Vec::new(),
-            call_targets: Vec::new(),
-            call_callees: Vec::new(),
-            call_args: Vec::new(),
-            element_stores: Vec::new(),
-            vocabulary_calls: Vec::new(),
-            release_calls: Vec::new(),
-            returns: Vec::new(),
-            return_mentions: Vec::new(),
-            mentioned: MentionIndex::default(),
-        };
         let each = || {
             cx.funcs
                 .iter_enumerated()
                 .map(|(g, f)| (g, &*f.constraints))
+        };
+        // Sized at once: the program's constraints are held beside the
+        // functions' own for the whole analysis, at the peak of the run's
+        // memory, where a vector grown by doubling would hold up to twice
+        // what it needs.
+        let (mut stores, mut calls, mut returns) = (0, 0, 0);
+        for (_, fc) in each() {
+            stores += fc.assignments.len() + fc.iterations.len();
+            calls += fc.calls.len();
+            returns += fc.returns.len();
+        }
+        let mut k = Constraints {
+            assignments: Vec::with_capacity(stores),
+            assignment_mentions: Vec::with_capacity(stores),
+            calls: Vec::with_capacity(calls),
+            call_mentions: Vec::with_capacity(calls),
+            call_targets: CallTargets::with_capacity(calls),
+            call_callees: Vec::with_capacity(calls),
+            call_args: Vec::with_capacity(calls),
+            element_stores: Vec::with_capacity(calls),
+            vocabulary_calls: Vec::with_capacity(calls),
+            release_calls: Vec::with_capacity(calls),
+            returns: Vec::with_capacity(returns),
+            return_mentions: Vec::with_capacity(returns),
+            mentioned: MentionIndex::default(),
         };
         let mut of_func = vec![[0..0, 0..0, 0..0, 0..0]; cx.funcs.len()];
         for (g, fc) in each() {
@@ -555,7 +608,7 @@ pub(crate) fn fixpoint(cx: &mut FlowContext, k: &Constraints) {
 struct Memo {
     at: u64,
     hot: bool,
-    reads: Vec<Read>,
+    reads: Vec<ReadKey>,
 }
 
 /// The memo of each constraint, by kind and index.
@@ -578,7 +631,7 @@ fn memoised(
         return step(cx);
     };
     if let Some(m) = memo.as_ref() {
-        let unchanged = |r: &Read| cx.changed_at.get(r).is_none_or(|&t| t <= m.at);
+        let unchanged = |r: &ReadKey| cx.changed_at.get(r).is_none_or(|&t| t <= m.at);
         if m.hot == hot && m.reads.iter().all(unchanged) {
             return false;
         }
