@@ -99,7 +99,7 @@ measure() {
   done
 }
 
-# figures NAME -> "wall cpu rss_MB" (median wall, median user+sys, max RSS)
+# figures NAME -> "wall cpu rss_MiB" (median wall, median user+sys, max RSS in MiB: GNU time's KiB / 1024)
 figures() {
   awk '{ w[NR] = $1; c[NR] = $2 + $3; if ($4 > m) m = $4 }
     function med(a, n,   i, j, t) {
@@ -155,7 +155,7 @@ echo "pinpatch $(cd "$REPO" && git rev-parse --short HEAD 2>/dev/null || echo '?
 echo "runs: $RUNS (pinpatch), $([ "$SKIP_SPATCH" = 1 ] && echo skipped || echo "$SPATCH_RUNS") (spatch), each after one warm-up; median wall and CPU, largest peak RSS"
 echo "load average before: $LOAD_BEFORE, after: $LOAD_AFTER (wall times are only comparable on an idle machine)"
 echo
-echo '| command | files | wall s | CPU s (user+sys) | peak RSS MB |'
+echo '| command | files | wall s | CPU s (user+sys) | peak RSS MiB |'
 echo '|---|---|---|---|---|'
 row 'pinpatch diff, whole tree' pp-diff-tree "$NTREE .c/.h"
 row 'pinpatch report, whole tree' pp-report-tree "$NTREE .c/.h"
@@ -205,8 +205,8 @@ for site in $EXPLAIN_SITES; do
   read -r ew ec em <<< "$(figures "pp-explain-indexed-$i")"
   echo "| pinpatch explain $site --index (kept), median wall | $ew s | <= 1.5 s | $(met "$ew" '<=' 1.5) |"
 done
-echo "| whole tree, peak RSS | $tm MB | <= 300 MB | $(met "$tm" '<=' 300) |"
-echo "| whole tree --index (kept), peak RSS | $im MB | <= 300 MB | $(met "$im" '<=' 300) |"
+echo "| whole tree, peak RSS | $tm MiB | <= 300 MiB | $(met "$tm" '<=' 300) |"
+echo "| whole tree --index (kept), peak RSS | $im MiB | <= 300 MiB | $(met "$im" '<=' 300) |"
 if [ "$SKIP_SPATCH" != 1 ]; then
   read -r sw sc sm <<< "$(figures spatch-pin)"
   read -r gw gc gm <<< "$(figures pp-diff-gup)"
