@@ -404,18 +404,11 @@ impl<'t> FileFacts<'t> {
     }
 }
 
-/// The identifier node spanning exactly `start..end` under `root`: the
-/// smallest node there, or the identifier inside nodes that span only it.
+/// The identifier spanning `start..end` under `root`: the smallest node
+/// there, since an identifier is a leaf.
 fn identifier_at(root: Node, start: usize, end: usize) -> Option<Node> {
-    let mut node = root.descendant_for_byte_range(start, end)?;
-    while node.kind_str() != "identifier" {
-        let mut cursor = node.walk();
-        let inner = node
-            .children(&mut cursor)
-            .find(|c| c.start_byte() == start && c.end_byte() == end)?;
-        node = inner;
-    }
-    (node.start_byte() == start && node.end_byte() == end).then_some(node)
+    let node = root.descendant_for_byte_range(start, end)?;
+    (node.kind_str() == "identifier" && node.byte_range() == (start..end)).then_some(node)
 }
 
 /// Builds the context: types, functions, matches and ops tables, from the

@@ -101,11 +101,12 @@ pub(crate) enum Loc {
 /// filling a location, or whether a function fills its callers' arrays.
 /// The fixpoint keeps what each constraint read when last evaluated, and
 /// evaluates it again only once one of those has changed
-/// (`FlowContext::changed_at`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) enum Read {
-    Value(Loc),
-    Fills(Loc),
+/// (`FlowContext::changed_at`). Only its key is kept (`ReadKey`), so a
+/// read borrows the location it names.
+#[derive(Hash)]
+pub(crate) enum Read<'l> {
+    Value(&'l Loc),
+    Fills(&'l Loc),
     Filling(FuncId),
 }
 
@@ -646,15 +647,15 @@ impl<'a, 't> FlowContext<'a, 't> {
             }
         };
         if changed {
-            self.note_change(Read::Value(loc));
+            self.note_change(Read::Value(&loc));
         }
         changed
     }
 
     /// Records, while the fixpoint evaluates a constraint, what it reads.
-    pub fn note_read(&self, read: impl FnOnce() -> Read) {
+    pub fn note_read(&self, read: Read) {
         if let Some(log) = self.reads.borrow_mut().as_mut() {
-            log.push(read_key(&read()));
+            log.push(read_key(&read));
         }
     }
 
@@ -666,13 +667,13 @@ impl<'a, 't> FlowContext<'a, 't> {
 
     /// The units filling a location (`fills`), as a read.
     pub fn fills_of(&self, loc: &Loc) -> Option<&BTreeSet<UnitId>> {
-        self.note_read(|| Read::Fills(loc.clone()));
+        self.note_read(Read::Fills(loc));
         self.fills.get(loc)
     }
 
     /// Whether a parameter of `g` is in `fills`, as a read.
     pub fn is_filling(&self, g: FuncId) -> bool {
-        self.note_read(|| Read::Filling(g));
+        self.note_read(Read::Filling(g));
         self.filling.contains(&g)
     }
 
@@ -719,7 +720,7 @@ impl<'a, 't> FlowContext<'a, 't> {
             }
         };
         if changed || created {
-            self.note_change(Read::Fills(loc));
+            self.note_change(Read::Fills(&loc));
         }
         changed
     }

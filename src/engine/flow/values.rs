@@ -146,7 +146,7 @@ impl<'a, 't> FlowContext<'a, 't> {
 
     /// What a location holds.
     pub fn val_of(&self, loc: &Loc) -> Val {
-        self.note_read(|| super::Read::Value(loc.clone()));
+        self.note_read(super::Read::Value(loc));
         match self.locs.get(loc) {
             Some(i) => Val {
                 arrays: i.arrays.clone(),
