@@ -395,8 +395,13 @@ pub fn argument_ranges(src: &[u8], open: usize) -> Option<(Vec<(usize, usize)>, 
 /// lines instead of searching the whole file for the name.
 #[derive(Clone, Debug, Default)]
 pub struct DefineIndex {
-    /// (start of the line, start and end of the name), in file order.
-    heads: Vec<(usize, usize, usize)>,
+    /// (start of the line, start and end of the name), in file order, in
+    /// 32 bits (tree-sitter measures files in 32 bits too): `head` reads
+    /// one.
+    heads: Vec<(u32, u32, u32)>,
+    /// The indices of `heads` sorted by the name's text, then in file
+    /// order: a name's heads are found by a binary search.
+    by_name: Box<[u32]>,
     /// The heads (indices into `heads`) whose body begins with a name and
     /// `(`: the definitions that may forward to a function
     /// (`MacroDef::forwarded_to`).
@@ -432,10 +437,27 @@ impl DefineIndex {
                 if body_begins_with_call(src, name + len) {
                     calls.push(heads.len());
                 }
-                heads.push((line, name, name + len));
+                heads.push((line as u32, name as u32, (name + len) as u32));
             }
         }
-        DefineIndex { heads, calls }
+        let mut by_name: Vec<u32> = (0..heads.len() as u32).collect();
+        // A stable sort: the heads of one name stay in file order.
+        by_name.sort_by(|&a, &b| {
+            let (_, a0, a1) = heads[a as usize];
+            let (_, b0, b1) = heads[b as usize];
+            src[a0 as usize..a1 as usize].cmp(&src[b0 as usize..b1 as usize])
+        });
+        DefineIndex {
+            heads,
+            by_name: by_name.into(),
+            calls,
+        }
+    }
+
+    /// Head `i`: (start of the line, start and end of the name).
+    fn head(&self, i: usize) -> (usize, usize, usize) {
+        let (line, start, end) = self.heads[i];
+        (line as usize, start as usize, end as usize)
     }
 
     /// The names of the definitions whose body begins with a call, each
@@ -443,7 +465,7 @@ impl DefineIndex {
     pub fn forwarding_names<'s>(&self, src: &'s [u8]) -> Vec<&'s [u8]> {
         let mut out: Vec<&[u8]> = Vec::new();
         for &h in &self.calls {
-            let (_, start, end) = self.heads[h];
+            let (_, start, end) = self.head(h);
             if !out.contains(&&src[start..end]) {
                 out.push(&src[start..end]);
             }
@@ -456,7 +478,10 @@ impl DefineIndex {
     pub fn definitions(&self, src: &[u8]) -> Vec<MacroDef> {
         self.heads
             .iter()
-            .filter_map(|&(line, _, _)| definition(src, line, logical_line_end(src, line)))
+            .filter_map(|&(line, _, _)| {
+                let line = line as usize;
+                definition(src, line, logical_line_end(src, line))
+            })
             .collect()
     }
 
@@ -465,11 +490,19 @@ impl DefineIndex {
     /// occurrence of `name(` as a whole word finds, one definition per
     /// occurrence on a definition's first line.
     pub fn definitions_of(&self, src: &[u8], name: &str) -> Vec<MacroDef> {
+        let name_of = |h: u32| {
+            let (_, start, end) = self.head(h as usize);
+            &src[start..end]
+        };
+        let from = self
+            .by_name
+            .partition_point(|&h| name_of(h) < name.as_bytes());
+        let heads = self.by_name[from..]
+            .iter()
+            .take_while(|&&h| name_of(h) == name.as_bytes())
+            .map(|&h| self.head(h as usize));
         let mut out = Vec::new();
-        for &(line, start, end) in &self.heads {
-            if &src[start..end] != name.as_bytes() {
-                continue;
-            }
+        for (line, _, _) in heads {
             let line_end = memchr::memchr(b'\n', &src[line..]).map_or(src.len(), |p| line + p);
             for at in memchr::memmem::find_iter(&src[line..line_end], name.as_bytes()) {
                 if let Some(def) = definition_at(src, line, line + at, name) {
@@ -707,8 +740,10 @@ mod tests {
     fn the_index_finds_what_a_search_of_the_whole_file_finds() {
         let src = b"#define ioread(a) ioread(a)\n\t #  define  late(x) \\\n#define late(y) y\n\
 x = 1; # define not_at_line_start(z) z\n#define\tbare(\n#define nocall 1\n#defineglued(a) a\n\
-#define twice(a) twice(a) + twice (a)\n#define sp (x) x\n#";
+#define twice(a) twice(a) + twice (a)\n#define sp (x) x\n#define after(a) a\n\
+#define ioread(b) b\n#";
         for name in [
+            "after",
             "ioread",
             "late",
             "not_at_line_start",
@@ -725,7 +760,11 @@ x = 1; # define not_at_line_start(z) z\n#define\tbare(\n#define nocall 1\n#defin
         }
         // A body calling its own name repeats the definition, as the search
         // of every occurrence does.
-        assert_eq!(definitions_of(src, "ioread").len(), 2);
+        // Two more, one of them later in the file than other names': in
+        // file order.
+        let ioread = definitions_of(src, "ioread");
+        assert_eq!(ioread.len(), 3);
+        assert_eq!(ioread[2].params, ["b"]);
         assert_eq!(definitions_of(src, "twice").len(), 2);
         // A continuation line is read as the start of its own line, here a
         // definition of `late` in its own right.

@@ -201,20 +201,48 @@ impl<'a, 't> FlowContext<'a, 't> {
         for (f, facts) in self.files.iter().zip(self.facts) {
             let src: &[u8] = &f.parsed.original;
             for n in facts.file_scope_uses(name) {
-                if self.exported_at(n, src) {
-                    continue;
-                }
-                // An ops-table slot whose every call site was read is a
-                // known caller, not an unknown one.
-                let known_slot = ops_slot_of(n, src, &self.types).is_some_and(|slot| {
-                    scanned.fields.contains(&slot) || scanned.local_fields.contains(&slot)
-                });
-                if !known_slot {
+                if self.takes_address_at_file_scope(n, src, scanned) {
                     return Some(format!("{}:{}", f.path, f.parsed.line_of(n.start_byte())));
                 }
             }
         }
         None
+    }
+
+    /// `address_taken_at_file_scope` of each of `names` (sorted, without
+    /// repeats), as `(index in names, place)` for those whose address is
+    /// taken: each file's identifiers at file scope are walked once beside
+    /// the names, instead of searched once per name.
+    pub fn addresses_taken_at_file_scope(
+        &self,
+        names: &[&str],
+        scanned: &Needs,
+    ) -> Vec<(usize, String)> {
+        let mut place: Vec<Option<String>> = vec![None; names.len()];
+        for (f, facts) in self.files.iter().zip(self.facts) {
+            let src: &[u8] = &f.parsed.original;
+            for (i, n) in facts.file_scope_uses_of(names) {
+                if place[i].is_none() && self.takes_address_at_file_scope(n, src, scanned) {
+                    place[i] = Some(format!("{}:{}", f.path, f.parsed.line_of(n.start_byte())));
+                }
+            }
+        }
+        (place.into_iter().enumerate())
+            .filter_map(|(i, p)| p.map(|p| (i, p)))
+            .collect()
+    }
+
+    /// Whether a use of a function's name at file scope takes its address
+    /// for callers pinpatch cannot list: not a symbol export, and not an
+    /// ops-table slot whose every call site was read (a known caller).
+    fn takes_address_at_file_scope(&self, n: Node, src: &[u8], scanned: &Needs) -> bool {
+        if self.exported_at(n, src) {
+            return false;
+        }
+        let known_slot = ops_slot_of(n, src, &self.types).is_some_and(|slot| {
+            scanned.fields.contains(&slot) || scanned.local_fields.contains(&slot)
+        });
+        !known_slot
     }
 }
 

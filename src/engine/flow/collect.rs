@@ -402,6 +402,30 @@ impl<'t> FileFacts<'t> {
         uses.filter_map(|&(start, end)| identifier_at(self.root, start as usize, end as usize))
             .collect()
     }
+
+    /// The identifiers named one of `names` (sorted, without repeats)
+    /// outside function bodies, as `(index in names, node)`, by name and
+    /// then in tree order: `file_scope_uses` of each name, found in one
+    /// walk of both sorted lists.
+    pub(crate) fn file_scope_uses_of(&self, names: &[&str]) -> Vec<(usize, Node<'t>)> {
+        let text = |&(start, end): &(u32, u32)| &self.src[start as usize..end as usize];
+        let mut out = Vec::new();
+        let (mut i, mut j) = (0, 0);
+        while let (Some(name), Some(range)) = (names.get(i), self.file_scope.get(j)) {
+            match text(range).cmp(name.as_bytes()) {
+                std::cmp::Ordering::Less => j += 1,
+                std::cmp::Ordering::Greater => i += 1,
+                std::cmp::Ordering::Equal => {
+                    let (start, end) = (range.0 as usize, range.1 as usize);
+                    if let Some(n) = identifier_at(self.root, start, end) {
+                        out.push((i, n));
+                    }
+                    j += 1;
+                }
+            }
+        }
+        out
+    }
 }
 
 /// The identifier spanning `start..end` under `root`: the smallest node
@@ -1272,6 +1296,32 @@ mod tests {
             .fields
             .extend(fields.iter().map(|(s, f)| (s.to_string(), f.to_string())));
         needs
+    }
+
+    #[test]
+    fn the_uses_of_several_names_are_each_names_uses_in_one_walk() {
+        let src = b"static const struct ops o = { .put = give_back, .get = take, };\n\
+int take(struct page *p) { return give_back(p); }\n\
+static void *slots[] = { take, give_back, NULL };\n\
+EXPORT_SYMBOL(give_back);\n";
+        let parsed = crate::c::parse(src).unwrap();
+        let facts = FileFacts::of(&ProgramFile {
+            path: "f.c",
+            parsed: &parsed,
+        });
+        let names = ["NULL", "absent", "give_back", "take", "zzz"];
+        let mut each = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            each.extend(facts.file_scope_uses(name).into_iter().map(|n| (i, n)));
+        }
+        let together = facts.file_scope_uses_of(&names);
+        assert_eq!(together, each);
+        // The uses inside the function body are not at file scope, nor is
+        // `NULL` an identifier to the grammar.
+        let lines: Vec<(usize, usize)> = (together.iter())
+            .map(|&(i, n)| (i, parsed.line_of(n.start_byte())))
+            .collect();
+        assert_eq!(lines, [(2, 1), (2, 3), (2, 4), (3, 1), (3, 3)]);
     }
 
     #[test]

@@ -349,33 +349,42 @@ fn address_taken(cx: &mut FlowContext, scanned: &Needs) {
         .ids()
         .filter(|&g| cx.has_tracked_param(g) || cx.tracked(&Loc::Ret(g)))
         .collect();
-    let followed_names: BTreeSet<&str> = followed
+    let followed_names: HashSet<&str> = followed
         .iter()
         .map(|&g| cx.funcs[g].name.as_str())
         .collect();
-    // The first reference to each name, in function and node order.
+    // The first reference to each name, in function order (a function
+    // references a name at its first node that does). Each function's
+    // references are walked once, not asked for every name followed.
     let mut taken_at: HashMap<String, String> = HashMap::new();
     for g in cx.funcs.ids() {
         if taken_at.len() == followed_names.len() {
             break;
         }
-        let references = &cx.funcs[g].constraints.references;
-        for &name in &followed_names {
-            if taken_at.contains_key(name) {
-                continue;
-            }
-            if let Some(&n) = references.get(name) {
-                taken_at.insert(name.to_string(), cx.place(g, n));
+        for (name, &n) in &cx.funcs[g].constraints.references {
+            if followed_names.contains(name.as_str()) && !taken_at.contains_key(name) {
+                taken_at.insert(name.clone(), cx.place(g, n));
             }
         }
     }
+    // The names no function body references, looked for at file scope.
+    let mut unreferenced: Vec<&str> = followed_names
+        .iter()
+        .copied()
+        .filter(|name| !taken_at.contains_key(*name))
+        .collect();
+    unreferenced.sort_unstable();
+    let at_file_scope: Vec<(String, String)> = cx
+        .addresses_taken_at_file_scope(&unreferenced, scanned)
+        .into_iter()
+        .map(|(i, place)| (unreferenced[i].to_string(), place))
+        .collect();
+    taken_at.extend(at_file_scope);
     for g in followed {
         let name = cx.funcs[g].name.clone();
-        let taken = taken_at
-            .get(&name)
-            .cloned()
-            .or_else(|| cx.address_taken_at_file_scope(&name, scanned));
-        let Some(place) = taken else { continue };
+        let Some(place) = taken_at.get(&name).cloned() else {
+            continue;
+        };
         for prm in cx.funcs[g].params.clone() {
             let loc = Loc::Var(g, prm);
             if let Some(info) = cx
