@@ -219,11 +219,16 @@ impl<'a, 't> FlowContext<'a, 't> {
         scanned: &Needs,
     ) -> Vec<(usize, String)> {
         let mut place: Vec<Option<String>> = vec![None; names.len()];
+        let mut unplaced = names.len();
         for (f, facts) in self.files.iter().zip(self.facts) {
+            if unplaced == 0 {
+                break;
+            }
             let src: &[u8] = &f.parsed.original;
             for (i, n) in facts.file_scope_uses_of(names) {
                 if place[i].is_none() && self.takes_address_at_file_scope(n, src, scanned) {
                     place[i] = Some(format!("{}:{}", f.path, f.parsed.line_of(n.start_byte())));
+                    unplaced -= 1;
                 }
             }
         }
