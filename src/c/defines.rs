@@ -473,6 +473,20 @@ impl DefineIndex {
         out
     }
 
+    /// The names of the definition heads of `src` (the bytes this index was
+    /// built from), each once, in the order of their text.
+    pub fn names<'s>(&'s self, src: &'s [u8]) -> impl Iterator<Item = &'s [u8]> + 's {
+        let mut last: Option<&'s [u8]> = None;
+        self.by_name.iter().filter_map(move |&h| {
+            let (_, start, end) = self.head(h as usize);
+            let name = &src[start..end];
+            (last != Some(name)).then(|| {
+                last = Some(name);
+                name
+            })
+        })
+    }
+
     /// Every function-like macro definition of `src` (the bytes this index
     /// was built from), in file order.
     pub fn definitions(&self, src: &[u8]) -> Vec<MacroDef> {
@@ -691,9 +705,19 @@ mod tests {
             .collect()
     }
 
+    /// A name's definitions as the index finds them, checked against a
+    /// scan of the whole text; a name with definitions is among the
+    /// index's names, which are sorted and each once.
     fn definitions_of(src: &[u8], name: &str) -> Vec<MacroDef> {
-        let found = DefineIndex::of(src).definitions_of(src, name);
+        let index = DefineIndex::of(src);
+        let found = index.definitions_of(src, name);
         assert_eq!(found, scanned(src, name), "{name}");
+        let names: Vec<&[u8]> = index.names(src).collect();
+        assert!(names.windows(2).all(|w| w[0] < w[1]), "{names:?}");
+        assert!(
+            found.is_empty() || names.contains(&name.as_bytes()),
+            "{name} is defined but not among the names {names:?}"
+        );
         found
     }
 

@@ -333,6 +333,12 @@ impl Parsed {
         self.defines.definitions_of(&self.original, name)
     }
 
+    /// The names of this file's function-like macro definitions, each
+    /// once (`DefineIndex::names`).
+    pub fn macro_names(&self) -> impl Iterator<Item = &[u8]> {
+        self.defines.names(&self.original)
+    }
+
     /// Every function-like macro definition of this file, in file order.
     pub fn all_macro_definitions(&self) -> Vec<MacroDef> {
         self.defines.definitions(&self.original)

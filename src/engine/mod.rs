@@ -203,8 +203,9 @@ pub struct Engine<'p> {
     acquire_names: Vec<String>,
     /// The callees of the pack's release rules.
     release_names: std::collections::HashSet<String>,
-    /// Every call name the rules describe.
-    vocabulary: std::collections::HashSet<String>,
+    /// Every call name the rules describe, with the whole names of the
+    /// flow's uses and element calls (`is_vocabulary`).
+    vocabulary: std::collections::HashSet<String, foldhash::fast::FixedState>,
     /// What the tree's `include/linux/mm.h` declares, when the tree has
     /// one (`with_tree_api`): a rewrite that requires a function it lacks
     /// is left for a human.
@@ -275,7 +276,7 @@ impl<'p> Engine<'p> {
             release_names: pack.release_identifiers().into_iter().collect(),
             vocabulary: {
                 let f = &pack.flow;
-                let mut v: std::collections::HashSet<String> =
+                let mut v: std::collections::HashSet<String, foldhash::fast::FixedState> =
                     pack.acquire_identifiers().into_iter().collect();
                 v.extend(pack.release_identifiers());
                 for list in [
@@ -291,6 +292,10 @@ impl<'p> Engine<'p> {
                 ] {
                     v.extend(list.iter().cloned());
                 }
+                v.extend(f.use_names.iter().cloned());
+                v.extend(f.element_stores.keys().cloned());
+                v.extend(f.element_loads.keys().cloned());
+                v.extend(f.element_steps.keys().cloned());
                 v
             },
             tree_api: None,
@@ -334,9 +339,7 @@ impl<'p> Engine<'p> {
     /// Whether the rules describe what a call to `name` does (an acquire, a
     /// release, or a call in the flow vocabulary).
     pub fn is_vocabulary(&self, name: &str) -> bool {
-        self.vocabulary.contains(name)
-            || self.pack.flow.is_use(name)
-            || self.pack.flow.is_element_call(name)
+        self.vocabulary.contains(name) || self.pack.flow.has_use_prefix(name)
     }
 
     /// Callee names of the acquire rules.

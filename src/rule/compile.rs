@@ -745,6 +745,7 @@ fn rule_flow(ctx: &Ctx, raw: &RawRule) -> Result<Option<FlowSpec>, RuleError> {
         unsigned_types: f.unsigned_types.iter().cloned().collect(),
         error_value_tests: f.error_value_tests.iter().cloned().collect(),
         use_prefixes: Vec::new(),
+        use_names: Default::default(),
     });
     let flow = flow.map(|mut f| {
         f.index_prefixes();

@@ -20,8 +20,9 @@ pub use metavar::{CType, MetaKind};
 pub use pattern::{Pattern, Template, TokKey};
 use rayon::prelude::*;
 
+use foldhash::fast::FixedState;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::Path;
 
 /// The conversion a run performs.
@@ -207,6 +208,10 @@ pub struct FlowSpec {
     /// in `*`, without it), kept apart so that `is_use` asks a set and a
     /// short list instead of walking both sets.
     pub use_prefixes: Vec<String>,
+    /// The whole names of `array_uses`, `page_uses`, `transparent` and
+    /// `identities` in one hashed set: `is_use` is asked of nearly every
+    /// call of every round's program.
+    pub use_names: HashSet<String, FixedState>,
 }
 
 impl FlowSpec {
@@ -214,18 +219,24 @@ impl FlowSpec {
     /// given: listed in `array_uses` or `page_uses` (an entry ending in `*`
     /// is a prefix), or `transparent` (it hands the same page back).
     pub fn is_use(&self, name: &str) -> bool {
-        self.array_uses.contains(name)
-            || self.page_uses.contains(name)
-            || self.transparent.contains(name)
-            || self.identities.contains(name)
-            || self
-                .use_prefixes
-                .iter()
-                .any(|p| name.starts_with(p.as_str()))
+        self.use_names.contains(name) || self.has_use_prefix(name)
     }
 
-    /// Lists the prefixes of `array_uses` and `page_uses` (`use_prefixes`).
+    /// Whether `name` begins with a prefix `array_uses` or `page_uses`
+    /// lists (an entry ending in `*`).
+    pub fn has_use_prefix(&self, name: &str) -> bool {
+        (self.use_prefixes.iter()).any(|p| name.starts_with(p.as_str()))
+    }
+
+    /// Lists the prefixes of `array_uses` and `page_uses` (`use_prefixes`)
+    /// and the whole names `is_use` asks for (`use_names`).
     fn index_prefixes(&mut self) {
+        self.use_names = (self.array_uses.iter())
+            .chain(&self.page_uses)
+            .chain(&self.transparent)
+            .chain(&self.identities)
+            .cloned()
+            .collect();
         self.use_prefixes = self
             .array_uses
             .iter()

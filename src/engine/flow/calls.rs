@@ -166,6 +166,9 @@ impl<'a, 't> FlowContext<'a, 't> {
         }
         // A macro that hands its arguments to a function unchanged: a call
         // of that function, when it is read and not the vocabulary.
+        if !self.forwarding_macros.contains(name.as_bytes()) {
+            return Err(Unresolved::Undefined);
+        }
         let end = self.forward_end(name);
         if end == name || self.engine.is_vocabulary(&end) {
             return Err(Unresolved::Undefined);

@@ -545,6 +545,7 @@ pub(crate) fn collect<'a, 't>(
         changes: 0,
         changed_at: HashMap::new(),
         field_index: Default::default(),
+        macro_index: Default::default(),
         forwarding_macros: files
             .iter()
             .flat_map(|f| f.parsed.forwarding_macro_names())

@@ -397,7 +397,11 @@ pub(crate) struct FlowContext<'a, 't> {
     field_index: std::cell::OnceCell<FieldIndex<'t>>,
     /// The function-like macros of the files read whose body begins with a
     /// call: those that may forward to a function (`forwarded_to`).
-    pub forwarding_macros: HashSet<&'t [u8]>,
+    pub forwarding_macros: HashSet<&'t [u8], FixedState>,
+    /// The files defining each function-like macro name, in file order:
+    /// built when first asked (`macro_files`), so that a name no file
+    /// defines costs one look-up, not a search in every file.
+    macro_index: std::cell::OnceCell<MacroIndex<'t>>,
 }
 
 impl<'t> FlowContext<'_, 't> {
@@ -419,7 +423,25 @@ impl<'t> FlowContext<'_, 't> {
         });
         index.get(name.as_bytes()).map(Vec::as_slice).unwrap_or(&[])
     }
+
+    /// The files that define a function-like macro named `name`, in file
+    /// order.
+    pub fn macro_files(&self, name: &str) -> &[FileId] {
+        let index = self.macro_index.get_or_init(|| {
+            let mut index = MacroIndex::default();
+            for (i, f) in self.files.iter().enumerate() {
+                for name in f.parsed.macro_names() {
+                    index.entry(name).or_default().push(FileId::from_index(i));
+                }
+            }
+            index
+        });
+        index.get(name.as_bytes()).map(Vec::as_slice).unwrap_or(&[])
+    }
 }
+
+/// The files defining a function-like macro, by the macro's name.
+type MacroIndex<'t> = HashMap<&'t [u8], Vec<FileId>, FixedState>;
 
 /// Every field expression of a program's functions, by field name.
 type FieldIndex<'t> = HashMap<&'t [u8], Vec<(FuncId, Node<'t>)>, FixedState>;

@@ -36,6 +36,7 @@ use crate::c::defines::{MacroDef, Token};
 use crate::c::syntax::{shape, Assignment, Call, ExprShape};
 use crate::c::NodeExt;
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 use tree_sitter::Node;
 
 /// How many nested callees a summary may read before it gives up (and
@@ -66,7 +67,7 @@ pub(crate) struct Cache {
     /// Per function and parameter position: what it does with an identity.
     identity: HashMap<(FuncId, usize), IdentityUse>,
     /// Per macro name: its definitions in the files read.
-    macro_defs: HashMap<String, Vec<MacroDef>>,
+    macro_defs: HashMap<String, Rc<[MacroDef]>>,
     /// Per macro name and argument position: what it does with the value.
     macro_uses: HashMap<(String, usize), IdentityUse>,
     /// Per macro name: the function every definition read forwards to.
@@ -392,7 +393,7 @@ impl<'a, 't> FlowContext<'a, 't> {
         let defs = self.macro_definitions(name);
         let mut target: Option<&str> = None;
         let mut agree = !defs.is_empty();
-        for d in &defs {
+        for d in defs.iter() {
             match (d.forwarded_to(), target) {
                 (None, _) => agree = false,
                 (Some(g), Some(t)) if g != t => agree = false,
@@ -535,18 +536,16 @@ impl<'a, 't> FlowContext<'a, 't> {
         if let Some(d) = self.summaries.borrow().macro_defs.get(name) {
             return !d.is_empty();
         }
-        !self.macro_definitions(name).is_empty()
+        !self.macro_files(name).is_empty() && !self.macro_definitions(name).is_empty()
     }
 
     /// The definitions of a macro in the files read, in file order.
-    fn macro_definitions(&self, name: &str) -> Vec<MacroDef> {
+    fn macro_definitions(&self, name: &str) -> Rc<[MacroDef]> {
         if let Some(d) = self.summaries.borrow().macro_defs.get(name) {
             return d.clone();
         }
-        let defs: Vec<MacroDef> = self
-            .files
-            .iter()
-            .flat_map(|f| f.parsed.macro_definitions(name))
+        let defs: Rc<[MacroDef]> = (self.macro_files(name).iter())
+            .flat_map(|&file| self.files[file.index()].parsed.macro_definitions(name))
             .collect();
         self.summaries
             .borrow_mut()
