@@ -536,9 +536,12 @@ impl Rounds<'_> {
             })
             .collect();
         let final_round = round >= self.config.max_rounds.max(1) || parsed.len() >= MAX_FILES;
-        let analysis = self
-            .engine
-            .analyse_with(&program, &mut facts, &scanned, final_round);
+        let analysis = self.engine.analyse_with(
+            &program,
+            &mut facts,
+            (&scanned, &self.interest),
+            final_round,
+        );
         if analysis.needs.is_empty() || final_round {
             return self.finish(&parsed, analysis, round);
         }

@@ -65,6 +65,41 @@ pub fn deeper_than(root: Node, limit: usize) -> bool {
     }
 }
 
+/// The ancestors of `node` up to `top`, one of them, innermost first (`top`
+/// included): what `parent()` asked from `node` until `top` gives, found in
+/// one walk down from `top`. tree-sitter finds a node's parent by a walk
+/// down from the root of the tree, so a climb asking each parent in turn
+/// walks down once per level.
+pub fn ancestors_up_to<'t>(top: Node<'t>, node: Node<'t>) -> Vec<Node<'t>> {
+    let mut path = Vec::new();
+    let mut at = top;
+    while at.id() != node.id() {
+        path.push(at);
+        match at.child_with_descendant(node) {
+            Some(next) => at = next,
+            // Not below `top`: its ancestors as the climb finds them.
+            None => return climb_to(top, node),
+        }
+    }
+    path.reverse();
+    path
+}
+
+/// The ancestors of `node` by asking each parent in turn, up to `top` or
+/// the root.
+fn climb_to<'t>(top: Node<'t>, node: Node<'t>) -> Vec<Node<'t>> {
+    let mut out = Vec::new();
+    let mut at = node;
+    while let Some(parent) = at.parent() {
+        out.push(parent);
+        if parent.id() == top.id() {
+            break;
+        }
+        at = parent;
+    }
+    out
+}
+
 /// The children of a node, comments left out.
 pub fn children_no_comments(node: Node) -> Vec<Node> {
     let mut cursor = node.walk();
@@ -414,6 +449,30 @@ fn only_statement_ends_missing(node: Node) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The ancestors found walking down from a function are those its
+    /// nodes' parents give (`climb_to`), for every node, empty ones (a `MISSING` `;`)
+    /// and nodes spanning the same bytes as their parent included; a node
+    /// outside the function has those of its climb.
+    #[test]
+    fn ancestors_walked_down_are_the_parents_climbed() {
+        let text =
+            b"int g;\nstatic int f(int a)\n{\n\tif (a) { x = (y); } else z(&w[1])\n\treturn a\n}\n";
+        let tree = crate::c::parse::parse_raw(text).unwrap();
+        let function = functions(tree.root_node())[0].node;
+        let mut nodes = 0;
+        preorder(function, |n| {
+            if n.id() != function.id() {
+                assert_eq!(ancestors_up_to(function, n), climb_to(function, n), "{n:?}");
+                nodes += 1;
+            }
+            true
+        });
+        assert!(nodes > 40, "{nodes} nodes");
+        let outside = tree.root_node().named_child(0).unwrap();
+        assert_eq!(outside.kind_str(), "declaration");
+        assert_eq!(ancestors_up_to(function, outside), [tree.root_node()]);
+    }
 
     #[test]
     fn depth_is_measured_without_recursion() {

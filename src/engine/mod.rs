@@ -360,19 +360,22 @@ impl<'p> Engine<'p> {
         final_round: bool,
     ) -> ProgramAnalysis {
         let mut facts: Vec<FileFacts> = files.iter().map(FileFacts::of).collect();
-        flow::analyse_program(self, files, &mut facts, scanned, final_round)
+        let interest = Interest::new(self, scanned);
+        flow::analyse_program(self, files, &mut facts, (scanned, &interest), final_round)
     }
 
     /// `analyse` with the facts of each file (`facts[i]` of `files[i]`) kept
-    /// from earlier rounds, completed here for the next ones. From one call
-    /// to the next with the same facts, `scanned` only grows.
+    /// from earlier rounds, completed here for the next ones, and the words
+    /// of `scanned` the caller keeps (`interest`, as `Interest::new` makes
+    /// them for `scanned`). From one call to the next with the same facts,
+    /// `scanned` only grows.
     pub fn analyse_with<'t>(
         &self,
         files: &[ProgramFile<'t>],
         facts: &mut [FileFacts<'t>],
-        scanned: &Needs,
+        (scanned, interest): (&Needs, &Interest),
         final_round: bool,
     ) -> ProgramAnalysis {
-        flow::analyse_program(self, files, facts, scanned, final_round)
+        flow::analyse_program(self, files, facts, (scanned, interest), final_round)
     }
 }

@@ -441,15 +441,15 @@ pub(crate) fn collect<'a, 't>(
     engine: &'a Engine<'a>,
     files: &'a [ProgramFile<'t>],
     facts: &'a mut [FileFacts<'t>],
-    scanned: &Needs,
+    (scanned, interest): (&Needs, &Interest),
     out_files: &mut [FileFindings],
 ) -> Collected<'a, 't> {
     use rayon::prelude::*;
+    debug_assert_eq!(interest.words, Interest::new(engine, scanned).words);
     let mut types = TypeIndex::default();
     for f in facts.iter() {
         types.merge(f.types.clone());
     }
-    let interest = Interest::new(engine, scanned);
     // The words new since each list the files were last searched for
     // (usually one list: the previous round's).
     let mut since: Vec<(Arc<[String]>, Option<NewWords>)> = Vec::new();
@@ -473,7 +473,7 @@ pub(crate) fn collect<'a, 't>(
             });
             let part = prepare_file(
                 engine,
-                &interest,
+                interest,
                 new_words,
                 &types,
                 FileId::from_index(i),

@@ -44,7 +44,7 @@ use super::ids::FuncId;
 use super::objects::{every_field_mention, macro_mentions, ObjectTrace};
 use super::propagate::{Constraints, Slot};
 use super::{text, FlowContext, Limit, Loc, Need, Needs, Origins, Val};
-use crate::c::syntax::{shape, strip, Assignment, ExprShape};
+use crate::c::syntax::{ancestors_up_to, shape, strip, Assignment, ExprShape};
 use crate::c::NodeExt;
 use crate::engine::reason::Origin;
 use std::cell::RefCell;
@@ -112,13 +112,14 @@ struct Test<'t> {
     branch: Node<'t>,
 }
 
-/// The tests a node runs under, innermost first: the conditions of the
-/// `if` statements whose branch holds it, when each tests a variable or a
-/// field for being set (`x`, `!x`, `x != 0`, `x == 0`, `x != NULL`).
-fn tests<'t>(node: Node<'t>, src: &[u8]) -> Vec<Test<'t>> {
+/// The tests a node of `function` (its definition) runs under, innermost
+/// first: the conditions of the `if` statements whose branch holds it,
+/// when each tests a variable or a field for being set (`x`, `!x`,
+/// `x != 0`, `x == 0`, `x != NULL`).
+fn tests<'t>(function: Node<'t>, node: Node<'t>, src: &[u8]) -> Vec<Test<'t>> {
     let mut out = Vec::new();
     let mut child = node;
-    while let Some(parent) = child.parent() {
+    for parent in ancestors_up_to(function, node) {
         if parent.kind_str() == "function_definition" {
             break;
         }
@@ -316,7 +317,7 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
         let cx = self.cx;
         let src = cx.src(func);
         let subject = strip(subject);
-        for test in tests(subject, src) {
+        for test in tests(cx.funcs[func].def.node, subject, src) {
             let found = match (shape(subject, src), shape(test.flag, src)) {
                 (ExprShape::Ident(_), ExprShape::Ident(_)) => {
                     let params = &cx.funcs[func].params;
@@ -494,7 +495,7 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
         let mut kept = Guarded::default();
         let mut dropped = Guarded::default();
         for a in f.constraints.stores().filter(|a| assigns(a, value)) {
-            let under = tests(a.node, src)
+            let under = tests(f.def.node, a.node, src)
                 .into_iter()
                 .find(|t| t.flag.kind_str() == "identifier" && text(t.flag, src) == flag);
             match under {
@@ -594,7 +595,7 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
                 _ => return false,
             }
         };
-        for test in tests(subject, read_src) {
+        for test in tests(cx.funcs[g].def.node, subject, read_src) {
             let ExprShape::Field { base, .. } = shape(test.flag, read_src) else {
                 continue;
             };
@@ -1080,7 +1081,7 @@ fn changes_word(n: Node, names: &[&str], src: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::{literal_truth, tested_flag, tests};
-    use crate::c::syntax::preorder;
+    use crate::c::syntax::{functions, preorder};
     use crate::c::NodeExt;
 
     fn parse(code: &str) -> tree_sitter::Tree {
@@ -1126,7 +1127,8 @@ mod tests {
             }
             true
         });
-        tests(call.unwrap(), code.as_bytes())
+        let function = functions(tree.root_node())[0].node;
+        tests(function, call.unwrap(), code.as_bytes())
             .into_iter()
             .map(|t| (code[t.flag.byte_range()].to_string(), t.holds))
             .collect()

@@ -52,7 +52,7 @@ pub(crate) fn address_stays_in_calls(cx: &FlowContext, func: FuncId, decl: Node)
         n.kind_str() != "identifier"
             || n == decl
             || src[n.byte_range()] != *name.as_bytes()
-            || declaration_in_scope(n, &name, src) != Some(decl)
+            || declaration_in_scope(cx.funcs[func].def.node, n, &name, src) != Some(decl)
             || mention_stays(cx, func, n, false, 0)
     })
 }
@@ -72,7 +72,7 @@ fn parameter_stays(cx: &FlowContext, func: FuncId, position: usize, depth: usize
     f.nodes.iter().all(|&n| {
         n.kind_str() != "identifier"
             || src[n.byte_range()] != *name.as_bytes()
-            || declaration_in_scope(n, name, src).is_some()
+            || declaration_in_scope(cx.funcs[func].def.node, n, name, src).is_some()
             || mention_stays(cx, func, n, true, depth)
     })
 }
@@ -210,7 +210,7 @@ fn plain_argument(cx: &FlowContext, func: FuncId, arg: Node) -> bool {
     let plain_name = |n: Node| {
         let name = text(n, src);
         f.plain_values.contains(&name)
-            || (declaration_in_scope(n, &name, src).is_none()
+            || (declaration_in_scope(cx.funcs[func].def.node, n, &name, src).is_none()
                 && !f.params.contains(&name)
                 && super::summaries::is_macro_name(&name))
     };
@@ -303,11 +303,11 @@ fn field_reads<'t>(
         ExprShape::Other => field_reads(cx, func, bit_operands(node, src)?.0, locals),
         ExprShape::Ident(i) if locals > 0 => {
             let name = text(i, src);
-            let decl = declaration_in_scope(i, &name, src)?;
+            let decl = declaration_in_scope(cx.funcs[func].def.node, i, &name, src)?;
             let f = &cx.funcs[func];
             let same = |n: Node| {
                 matches!(shape(n, src), ExprShape::Ident(j)
-                    if text(j, src) == name && declaration_in_scope(j, &name, src) == Some(decl))
+                    if text(j, src) == name && declaration_in_scope(cx.funcs[func].def.node, j, &name, src) == Some(decl))
             };
             if stored_unseen(cx, func, &same) {
                 return None;
@@ -480,11 +480,11 @@ fn overwritten_before<'t>(
         return false;
     }
     let name = text(base, src);
-    let decl = declaration_in_scope(base, &name, src);
+    let decl = declaration_in_scope(cx.funcs[func].def.node, base, &name, src);
     let same_base = |n: Node| {
         n.kind_str() == "identifier"
             && src[n.byte_range()] == *name.as_bytes()
-            && declaration_in_scope(n, &name, src) == decl
+            && declaration_in_scope(cx.funcs[func].def.node, n, &name, src) == decl
     };
     // The base is never assigned (its initialiser is its value).
     if f.constraints.stores().any(|a| same_base(a.lhs)) {

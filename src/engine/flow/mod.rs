@@ -74,7 +74,9 @@ pub struct ProgramFile<'p> {
     pub parsed: &'p Parsed,
 }
 
-/// The analysis of a set of files.
+/// The analysis of a set of files. An analysis that is not the last
+/// round's and still needs files to be read holds those needs alone: the
+/// next round decides the units.
 #[derive(Debug, Default)]
 pub struct ProgramAnalysis {
     /// Per input file, in input order.
@@ -846,7 +848,7 @@ pub fn analyse_program<'t>(
     engine: &Engine,
     files: &[ProgramFile<'t>],
     facts: &mut [FileFacts<'t>],
-    scanned: &Needs,
+    (scanned, interest): (&Needs, &Interest),
     final_round: bool,
 ) -> ProgramAnalysis {
     let mut out_files: Vec<FileFindings> = files
@@ -856,7 +858,7 @@ pub fn analyse_program<'t>(
             ..FileFindings::default()
         })
         .collect();
-    let collected = collect::collect(engine, files, facts, scanned, &mut out_files);
+    let collected = collect::collect(engine, files, facts, (scanned, interest), &mut out_files);
     let mut cx = collected.context;
     let acquire_sites = collect::seed_units(&mut cx, collected.acquires);
     let constraints = propagate::Constraints::of(&cx);
@@ -884,6 +886,15 @@ pub fn analyse_program<'t>(
         &collected.broken,
         &mut out_files,
     );
+    if !final_round && !unmet.is_empty() {
+        // Another round follows, with the files these needs bring: it
+        // decides every unit again, so this round's decisions would be
+        // dropped unread.
+        return ProgramAnalysis {
+            needs: unmet,
+            ..ProgramAnalysis::default()
+        };
+    }
     collect::report_unparsed_regions(engine, files, &mut out_files);
     let units = super::decide::decide_all(
         &cx,

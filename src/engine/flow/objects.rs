@@ -192,7 +192,7 @@ impl<'c, 'a, 't> ObjectTrace<'c, 'a, 't> {
         let cx = self.cx;
         let src = cx.src(func);
         let name = text(use_site, src);
-        let declared = declaration_in_scope(use_site, &name, src)?;
+        let declared = declaration_in_scope(cx.funcs[func].def.node, use_site, &name, src)?;
         let plain = declared
             .parent()
             .is_some_and(|p| matches!(p.kind_str(), "declaration" | "init_declarator"));
@@ -214,7 +214,7 @@ impl<'c, 'a, 't> ObjectTrace<'c, 'a, 't> {
         let src = cx.src(func);
         let name = text(use_site, src);
         let f = &cx.funcs[func];
-        let declared = declaration_in_scope(use_site, &name, src);
+        let declared = declaration_in_scope(cx.funcs[func].def.node, use_site, &name, src);
         let is_param = declared.is_none() && f.params.contains(&name);
         if declared.is_none() && !is_param {
             return None;
@@ -244,7 +244,7 @@ impl<'c, 'a, 't> ObjectTrace<'c, 'a, 't> {
         let src = cx.src(func);
         let same = |n: Node| {
             matches!(shape(n, src), ExprShape::Ident(i)
-                if text(i, src) == name && declaration_in_scope(i, name, src) == declared)
+                if text(i, src) == name && declaration_in_scope(cx.funcs[func].def.node, i, name, src) == declared)
         };
         if stored_unseen(cx, func, &same) {
             return None;
@@ -412,16 +412,17 @@ impl<'c, 'a, 't> ObjectTrace<'c, 'a, 't> {
     }
 }
 
-/// The identifier that declares the local `name` seen at `use_site`: the
-/// nearest enclosing block (or `for` initialiser) that declares it before
-/// the use; `None` when no block does (a parameter, or a global).
+/// The identifier that declares the local `name` seen at `use_site`, in the
+/// definition `function`: the nearest enclosing block (or `for`
+/// initialiser) that declares it before the use; `None` when no block does
+/// (a parameter, or a global).
 pub(crate) fn declaration_in_scope<'t>(
+    function: Node<'t>,
     use_site: Node<'t>,
     name: &str,
     src: &[u8],
 ) -> Option<Node<'t>> {
-    let mut at = use_site;
-    while let Some(scope) = at.parent() {
+    for scope in crate::c::syntax::ancestors_up_to(function, use_site) {
         if scope.kind_str() == "function_definition" {
             return None;
         }
@@ -444,7 +445,6 @@ pub(crate) fn declaration_in_scope<'t>(
                 }
             }
         }
-        at = scope;
     }
     None
 }
