@@ -471,10 +471,23 @@ pub(crate) fn stored_unseen(cx: &FlowContext, func: FuncId, same: &dyn Fn(Node) 
 /// the files read or in the vocabulary.
 pub(crate) fn handed_to_unknown_call(cx: &FlowContext, func: FuncId, node: Node) -> bool {
     let src = cx.src(func);
-    let mut at = outer(node);
-    if let Some(p) = at.parent() {
-        if p.kind_str() == "subscript_expression" && p.field("argument") == Some(at) {
-            at = outer(p);
+    // The node's ancestors, found once: `chain[k]` is the parent of the
+    // node at height `k` (the node itself at 0, `chain[k - 1]` above it).
+    let chain = crate::c::syntax::ancestors_up_to(cx.funcs[func].def.node, node);
+    let node_at = |k: usize| if k == 0 { node } else { chain[k - 1] };
+    let outer_at = |mut k: usize| {
+        while chain
+            .get(k)
+            .is_some_and(|p| p.kind_str() == "parenthesized_expression")
+        {
+            k += 1;
+        }
+        k
+    };
+    let mut at = outer_at(0);
+    if let Some(p) = chain.get(at) {
+        if p.kind_str() == "subscript_expression" && p.field("argument") == Some(node_at(at)) {
+            at = outer_at(at + 1);
         }
     }
     let known = |name: &str, position: usize| {
@@ -490,13 +503,12 @@ pub(crate) fn handed_to_unknown_call(cx: &FlowContext, func: FuncId, node: Node)
     // n, i)`, read as `while (sgl, sg, n, i)`): one more for each comma
     // it comes after, the grammar nesting `a, b, c` as `a, (b, c)`.
     let mut position = 0;
-    while let Some(p) = up.parent() {
+    while let Some(&p) = chain.get(up) {
         match p.kind_str() {
             "argument_list" => {
                 let mut c = p.walk();
-                let position = p.named_children(&mut c).position(|a| a == up);
-                let callee = p
-                    .parent()
+                let position = p.named_children(&mut c).position(|a| a == node_at(up));
+                let callee = (chain.get(up + 1).copied())
                     .and_then(crate::c::syntax::Call::new)
                     .and_then(|c| c.callee_name(src));
                 return match (callee, position) {
@@ -505,12 +517,12 @@ pub(crate) fn handed_to_unknown_call(cx: &FlowContext, func: FuncId, node: Node)
                 };
             }
             "comma_expression" => {
-                if p.field("right") == Some(up) {
+                if p.field("right") == Some(node_at(up)) {
                     position += 1;
                 }
-                up = p;
+                up += 1;
             }
-            "parenthesized_expression" => up = p,
+            "parenthesized_expression" => up += 1,
             "while_statement" => {
                 // A loop macro the macro pass reads as `while (args)`: the
                 // original text still names it.
