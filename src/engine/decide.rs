@@ -10,9 +10,10 @@ use super::flow::{FlowContext, Info, Loc};
 use super::reason::{Blocker, Decision, Evidence, PinCase};
 use super::{AcquirePolicy, Class, FileFindings, Plan, Site, SiteKind, Unit};
 use crate::c::NodeExt;
+use crate::engine::hash::{HashMap, HashSet};
 use crate::rule::{AcquireFamily, Target};
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 /// Decides every unit (in representative order), plans the removal of dead
@@ -34,7 +35,7 @@ pub(crate) fn decide_all(
         .collect();
     let vars = VarsByFunction::of(cx);
     let notifiers = NotifierRegistrations::default();
-    let mut unit_index: HashMap<UnitId, usize> = HashMap::new();
+    let mut unit_index: HashMap<UnitId, usize> = HashMap::default();
     let mut units: Vec<Unit> = Vec::new();
     for u in cx.units.ids() {
         if representatives[u.index()] != u {
@@ -221,7 +222,7 @@ type IdentifierPlaces = HashMap<String, Vec<usize>>;
 
 impl<'c> VarsByFunction<'c> {
     fn of(cx: &'c FlowContext) -> VarsByFunction<'c> {
-        let mut vars: HashMap<FuncId, Vec<(&str, &Info)>> = HashMap::new();
+        let mut vars: HashMap<FuncId, Vec<(&str, &Info)>> = HashMap::default();
         for (loc, info) in &cx.locs {
             if let Loc::Var(g, name) = loc {
                 vars.entry(*g).or_default().push((name.as_str(), info));
@@ -229,8 +230,8 @@ impl<'c> VarsByFunction<'c> {
         }
         VarsByFunction {
             vars,
-            places: RefCell::new(HashMap::new()),
-            holders: RefCell::new(HashMap::new()),
+            places: RefCell::new(HashMap::default()),
+            holders: RefCell::new(HashMap::default()),
         }
     }
 
@@ -246,7 +247,7 @@ impl<'c> VarsByFunction<'c> {
         let mut all = self.holders.borrow_mut();
         let by_unit = all.entry(func).or_insert_with(|| {
             let f = &cx.funcs[func];
-            let mut by_unit: HashMap<UnitId, Vec<&'c str>> = HashMap::new();
+            let mut by_unit: HashMap<UnitId, Vec<&'c str>> = HashMap::default();
             let identity_types = &cx.engine.pack.flow.identity_types;
             for &(name, info) in self.of_function(func) {
                 // A variable of a struct type points at the pages or at
@@ -283,7 +284,7 @@ impl<'c> VarsByFunction<'c> {
         let mut places = self.places.borrow_mut();
         let entry = places.entry(func).or_insert_with(|| {
             let src = cx.src(func);
-            let mut by_name = IdentifierPlaces::new();
+            let mut by_name = IdentifierPlaces::default();
             for n in cx.funcs[func].nodes.iter() {
                 if n.kind_str() == "identifier" {
                     let name = String::from_utf8_lossy(&src[n.byte_range()]).into_owned();
@@ -754,7 +755,7 @@ fn remove_dead_indices(cx: &FlowContext, units: &mut [Unit]) {
             }
         }
     }
-    let mut done = HashSet::new();
+    let mut done = HashSet::<_>::default();
     for (func, name, ui) in indices.into_iter().rev() {
         if !done.insert((func, name.clone())) {
             continue;

@@ -11,6 +11,7 @@
 pub mod dataflow;
 pub mod decide;
 pub mod flow;
+mod hash;
 pub mod matcher;
 pub mod reason;
 pub mod types;
@@ -239,7 +240,7 @@ impl<'p> Engine<'p> {
             }
         }
         let mut by_callee: std::collections::HashMap<String, Vec<usize>> =
-            std::collections::HashMap::new();
+            std::collections::HashMap::default();
         let mut any_callee = Vec::new();
         for (i, rule) in pack.rules.iter().enumerate() {
             if rule.kind == RuleKind::Flow {

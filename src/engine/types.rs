@@ -12,7 +12,7 @@
 use crate::c::syntax::{declarator_identifier, preorder, strip, Call};
 use crate::c::NodeExt;
 use crate::c::Parsed;
-use std::collections::{HashMap, HashSet};
+use crate::engine::hash::{HashMap, HashSet};
 use tree_sitter::Node;
 
 /// Struct definitions and typedefs of every parsed file.
@@ -338,14 +338,14 @@ impl TypeIndex {
     /// What `holders` and `typedef_names` walk, made once per index.
     fn holders_index(&self) -> &Holders {
         self.held_by.get_or_init(|| {
-            let mut held_by: HashMap<String, Vec<String>> = HashMap::new();
+            let mut held_by: HashMap<String, Vec<String>> = HashMap::default();
             for ((outer, _), inner) in &self.fields {
                 held_by
                     .entry(self.resolve(inner))
                     .or_default()
                     .push(self.resolve(outer));
             }
-            let mut aliases: HashMap<String, Vec<String>> = HashMap::new();
+            let mut aliases: HashMap<String, Vec<String>> = HashMap::default();
             for alias in self.typedefs.keys() {
                 aliases
                     .entry(self.resolve(alias))
@@ -581,7 +581,7 @@ pub fn declared_scalars(
 /// (`struct page ***pagesp`, `struct page **rows[4]`), so that what one
 /// element or dereference gives is a pages array, not a page.
 pub fn declared_page_array_rows(func: Node, body_nodes: &[Node], src: &[u8]) -> HashSet<String> {
-    let mut kinds: HashMap<String, bool> = HashMap::new();
+    let mut kinds: HashMap<String, bool> = HashMap::default();
     each_declaration(func, body_nodes, |decl| {
         let page = decl
             .field("type")
@@ -627,8 +627,8 @@ pub fn return_scalar(func: Node, src: &[u8]) -> Option<Scalar> {
 /// `declared_type_names`), through the typedefs of `index`: name -> struct
 /// name, the last declaration of a name winning.
 pub fn declared_types(declared: &[(String, String)], index: &TypeIndex) -> HashMap<String, String> {
-    let mut out = HashMap::new();
-    let mut resolved: HashMap<&str, String> = HashMap::new();
+    let mut out = HashMap::default();
+    let mut resolved: HashMap<&str, String> = HashMap::default();
     for (name, ty) in declared {
         let ty = resolved
             .entry(ty.as_str())

@@ -16,8 +16,8 @@ use super::ids::{FileId, FuncId};
 use super::{text, FlowContext, Needs};
 use crate::c::syntax::{shape, strip, Call, ExprShape};
 use crate::c::NodeExt;
+use crate::engine::hash::HashMap;
 use crate::engine::types::{type_name, TypeIndex};
-use std::collections::HashMap;
 use tree_sitter::Node;
 
 /// Why a call's name reaches no definition.
@@ -261,7 +261,7 @@ pub(crate) fn ops_index<'s>(
     slots_of: impl Iterator<Item = (FileId, &'s [OpsSlot])>,
     types: &TypeIndex,
 ) -> HashMap<(String, String), Vec<(FileId, String)>> {
-    let mut out: HashMap<(String, String), Vec<(FileId, String)>> = HashMap::new();
+    let mut out: HashMap<(String, String), Vec<(FileId, String)>> = HashMap::default();
     for (file, slots) in slots_of {
         for slot in slots {
             out.entry((types.resolve(&slot.type_name), slot.field.clone()))

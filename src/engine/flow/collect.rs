@@ -14,6 +14,7 @@ use crate::c::skeleton::{left_out_at, BodyCandidate};
 use crate::c::syntax::{functions, preorder, shape, Call, ExprShape, FunctionDef};
 use crate::c::NodeExt;
 use crate::c::Parsed;
+use crate::engine::hash::{HashMap, HashSet};
 use crate::engine::matcher::{match_rule, Match};
 use crate::engine::reason::{Blocker, Evidence};
 use crate::engine::types::{
@@ -23,7 +24,6 @@ use crate::engine::{Engine, FileFindings, SkippedFunction};
 use crate::rule::RuleKind;
 use foldhash::fast::FixedState;
 use std::cell::{OnceCell, RefCell};
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use tree_sitter::Node;
 
@@ -171,7 +171,7 @@ struct Declarations {
 
 impl Declarations {
     fn of(def: FunctionDef, nodes: &[Node], src: &[u8]) -> Declarations {
-        let mut locals = HashSet::new();
+        let mut locals = HashSet::default();
         for &n in nodes {
             if n.kind_str() == "declaration" {
                 let mut c = n.walk();
@@ -235,7 +235,7 @@ impl<'t> FileFacts<'t> {
         let mut file_scope: Vec<(u32, u32)> = Vec::new();
         // The names a function declarator declares, met before them in the
         // walk (a node's parent is a walk from the root in tree-sitter).
-        let mut declared: HashSet<usize> = HashSet::new();
+        let mut declared: HashSet<usize> = HashSet::default();
         preorder(f.parsed.tree.root_node(), |n| {
             match n.kind_str() {
                 "function_definition" => return false,
@@ -529,21 +529,21 @@ pub(crate) fn collect<'a, 't>(
         types,
         locs: HashMap::default(),
         fills: HashMap::default(),
-        filling: HashSet::new(),
+        filling: HashSet::default(),
         units: IdVec::default(),
         parent: IdVec::default(),
         needs: Needs::default(),
-        need_units: HashMap::new(),
+        need_units: HashMap::default(),
         callers_asked: HashSet::default(),
         hot: Hot::default(),
         ops,
         limits: Default::default(),
         summaries: Default::default(),
         searched_definitions: scanned.definitions.iter().cloned().collect(),
-        pending_origins: HashSet::new(),
+        pending_origins: HashSet::default(),
         reads: Default::default(),
         changes: 0,
-        changed_at: HashMap::new(),
+        changed_at: HashMap::default(),
         field_index: Default::default(),
         macro_index: Default::default(),
         forwarding_macros: files
@@ -580,7 +580,7 @@ fn scalar_names(
     types: &TypeIndex,
     scalars: &[(String, Option<Scalar>)],
 ) -> ScalarNames {
-    let mut seen: HashMap<&str, [bool; 4]> = HashMap::new();
+    let mut seen: HashMap<&str, [bool; 4]> = HashMap::default();
     for (name, scalar) in scalars {
         let narrow = scalar.as_ref().filter(|s| is_narrow(engine, types, &s.ty));
         let kinds = seen.entry(name.as_str()).or_insert([true; 4]);
@@ -825,7 +825,7 @@ pub(crate) fn seed_units<'t>(
 ) -> Vec<AcquireSite<'t>> {
     let engine = cx.engine;
     let mut sites = Vec::new();
-    let mut root_units: HashMap<Loc, UnitId> = HashMap::new();
+    let mut root_units: HashMap<Loc, UnitId> = HashMap::default();
     for MatchSite {
         func,
         node,

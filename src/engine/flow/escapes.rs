@@ -21,10 +21,11 @@ use super::{push_unique, text, FlowContext, Loc, Need, Needs, Val};
 use crate::c::defines::MemberReach;
 use crate::c::syntax::{declarator_identifier, shape, strip, Assignment, Call, ExprShape};
 use crate::c::NodeExt;
+use crate::engine::hash::{HashMap, HashSet};
 use crate::engine::reason::{Blocker, Evidence, Origin, Place, Separation};
 use crate::engine::types::TypeIndex;
 use crate::rule::ElementStore;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 mod arguments;
 mod aside;
@@ -67,7 +68,7 @@ pub(crate) fn collect<'t>(
     // A release the rules do not convert (`__free_page(page)`) sees what
     // the tests it runs under let through (`guards`), asked of one
     // `Guards` for the whole program.
-    let mut answers: HashMap<(usize, usize), Answer> = HashMap::new();
+    let mut answers: HashMap<(usize, usize), Answer> = HashMap::default();
     {
         let guards = Guards::new(cx, k, scanned);
         for (i, (func, _)) in k.calls.iter().enumerate() {
@@ -356,7 +357,7 @@ fn address_taken(cx: &mut FlowContext, scanned: &Needs) {
     // The first reference to each name, in function order (a function
     // references a name at its first node that does). Each function's
     // references are walked once, not asked for every name followed.
-    let mut taken_at: HashMap<String, String> = HashMap::new();
+    let mut taken_at: HashMap<String, String> = HashMap::default();
     for g in cx.funcs.ids() {
         if taken_at.len() == followed_names.len() {
             break;

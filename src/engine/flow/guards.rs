@@ -46,9 +46,9 @@ use super::propagate::{Constraints, Slot};
 use super::{text, FlowContext, Limit, Loc, Need, Needs, Origins, Val};
 use crate::c::syntax::{ancestors_up_to, shape, strip, Assignment, ExprShape};
 use crate::c::NodeExt;
+use crate::engine::hash::{HashMap, HashSet};
 use crate::engine::reason::Origin;
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use tree_sitter::Node;
 
@@ -235,8 +235,8 @@ struct BodyWords {
 
 impl BodyWords {
     fn of(nodes: &[Node], src: &[u8]) -> BodyWords {
-        let mut changed = HashSet::new();
-        let mut statics = HashSet::new();
+        let mut changed = HashSet::default();
+        let mut statics = HashSet::default();
         for &n in nodes {
             if let Some(name) = changed_word(n, src) {
                 changed.insert(name);
@@ -271,8 +271,8 @@ impl<'c, 'a, 't> Guards<'c, 'a, 't> {
             k,
             scanned,
             wanted: RefCell::new(Vec::new()),
-            body_words: RefCell::new(HashMap::new()),
-            flag_stores: RefCell::new(HashMap::new()),
+            body_words: RefCell::new(HashMap::default()),
+            flag_stores: RefCell::new(HashMap::default()),
         }
     }
 

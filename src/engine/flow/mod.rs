@@ -59,12 +59,13 @@ use super::types::TypeIndex;
 use super::{Engine, FileFindings, Unit};
 use crate::c::syntax::{normalized, preorder, FunctionDef};
 use crate::c::Parsed;
+use crate::engine::hash::{HashMap, HashSet};
 use crate::rule::AcquireFamily;
 use foldhash::fast::FixedState;
 use ids::{FileId, FuncId, IdVec, UnitId};
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use tree_sitter::Node;
 

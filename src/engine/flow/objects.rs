@@ -22,7 +22,8 @@ use super::propagate::Constraints;
 use super::{text, FlowContext, Limit, Need, Needs};
 use crate::c::syntax::{preorder, shape, ExprShape};
 use crate::c::NodeExt;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use crate::engine::hash::{HashMap, HashSet};
+use std::collections::BTreeSet;
 use tree_sitter::Node;
 
 /// How many expressions one question may visit before its answer is
@@ -106,11 +107,11 @@ impl<'c, 'a, 't> ObjectTrace<'c, 'a, 't> {
             k,
             scanned,
             wanted: Vec::new(),
-            visiting: HashSet::new(),
+            visiting: HashSet::default(),
             cuts: 0,
             stores_seen: 0,
             steps: 0,
-            fields: HashMap::new(),
+            fields: HashMap::default(),
         }
     }
 
@@ -592,7 +593,7 @@ pub(crate) fn every_field_mention<'t>(
     let file_local = cx.types.is_file_local(s);
     // Where each mention visited names the field, to check that no other
     // mention exists in the files read.
-    let mut examined: HashSet<(FileId, usize)> = HashSet::new();
+    let mut examined: HashSet<(FileId, usize)> = HashSet::default();
     let mut mentions: Vec<(FuncId, Node<'t>)> = spellings
         .iter()
         .flat_map(|sp| cx.field_mentions(sp).iter().copied())

@@ -12,12 +12,13 @@ use super::values::{alias_loc, element_field_home, element_home};
 use super::{name_key, FlowContext, Hot, HotName, Limit, Loc, Mentions, ReadKey, Val};
 use crate::c::syntax::{shape, Assignment, Call, ExprShape};
 use crate::c::NodeExt;
+use crate::engine::hash::{HashMap, HashSet};
 use crate::engine::types::TypeIndex;
 use crate::engine::Engine;
 use crate::rule::ElementStore;
 use foldhash::fast::FixedState;
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use tree_sitter::Node;
 
@@ -298,7 +299,7 @@ impl<'t> FunctionConstraints<'t> {
             walks: unknown_walks(engine, nodes, src),
             calls: Vec::new(),
             returns: Vec::new(),
-            references: HashMap::new(),
+            references: HashMap::default(),
             handed: HandedReferences::of(engine, nodes, src),
             initializers: Vec::new(),
             field_expressions: Vec::new(),
@@ -363,7 +364,7 @@ impl<'t> FunctionConstraints<'t> {
             .filter_map(|c| c.call.node.field("function"))
             .map(|f| f.id())
             .collect();
-        let mut in_initializer: HashSet<usize> = HashSet::new();
+        let mut in_initializer: HashSet<usize> = HashSet::default();
         for &n in nodes {
             if matches!(
                 n.kind_str(),

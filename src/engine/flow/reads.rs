@@ -20,8 +20,8 @@ use super::propagate::{Constraints, Slot};
 use super::summaries::IdentityUse;
 use super::values::alias_loc;
 use super::{push_unique, FlowContext, Loc};
+use crate::engine::hash::{HashMap, HashSet};
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
 use tree_sitter::Node;
 
 /// What a mixed store reaches.
@@ -55,7 +55,7 @@ pub(super) struct Enclosing {
 
 impl Enclosing {
     pub fn of(ranges: impl IntoIterator<Item = (FileId, usize, usize)>) -> Enclosing {
-        let mut by_file: HashMap<FileId, Vec<(usize, usize, usize)>> = HashMap::new();
+        let mut by_file: HashMap<FileId, Vec<(usize, usize, usize)>> = HashMap::default();
         for (file, start, end) in ranges {
             by_file.entry(file).or_default().push((start, end, end));
         }
@@ -332,7 +332,7 @@ impl<'k, 't> ReleaseReads<'k, 't> {
     /// followed it reaches on the way: a search forwards from the storage,
     /// each location visited once.
     fn forward(&self, cx: &FlowContext<'_, 't>, storage: &Loc) -> (HashSet<Loc>, Vec<usize>) {
-        let mut seen: HashSet<Loc> = HashSet::from([storage.clone()]);
+        let mut seen: HashSet<Loc> = HashSet::from_iter([storage.clone()]);
         let mut unfollowed = Vec::new();
         let mut frontier = vec![storage.clone()];
         while let Some(l) = frontier.pop() {

@@ -14,8 +14,8 @@
 
 use crate::c::syntax::{normalized, shape, Assignment, Call, ExprShape};
 use crate::c::NodeExt;
+use crate::engine::hash::HashSet;
 use crate::engine::Engine;
-use std::collections::HashSet;
 use tree_sitter::Node;
 
 /// The references of one function handed to the statement next to them.

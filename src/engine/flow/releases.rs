@@ -12,10 +12,11 @@ use super::{push_unique, FlowContext, Need, Needs};
 use crate::c::syntax::strip as strip_node;
 use crate::c::NodeExt;
 use crate::engine::dataflow::{CountFacts, NameUses};
+use crate::engine::hash::HashMap;
 use crate::engine::matcher::{BlockOwner, Match, SoleBlock};
 use crate::engine::reason::{Blocker, Origin, Separation};
 use crate::rule::{AcquireFamily, ReleaseFamily};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use tree_sitter::Node;
 
 /// A release tied to a unit.
@@ -113,7 +114,7 @@ pub(crate) fn tie<'t>(
     });
     // Of overlapping matches in a file, the widest (then the first) wins.
     let mut accepted: Vec<Candidate> = Vec::new();
-    let mut taken: HashMap<FileId, Spans> = HashMap::new();
+    let mut taken: HashMap<FileId, Spans> = HashMap::default();
     for c in candidates {
         let file = cx.funcs[c.site.func].file;
         let (start, end) = (c.site.matched.start, c.site.matched.end);

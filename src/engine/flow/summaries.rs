@@ -35,7 +35,7 @@ use super::{text, FlowContext, Limit};
 use crate::c::defines::{MacroDef, Token};
 use crate::c::syntax::{shape, Assignment, Call, ExprShape};
 use crate::c::NodeExt;
-use std::collections::{HashMap, HashSet};
+use crate::engine::hash::{HashMap, HashSet};
 use std::rc::Rc;
 use tree_sitter::Node;
 
@@ -95,7 +95,7 @@ impl<'a, 't> FlowContext<'a, 't> {
         if let Some(&u) = self.summaries.borrow().identity.get(&(g, position)) {
             return u;
         }
-        let mut open = HashSet::new();
+        let mut open = HashSet::default();
         self.summarise(g, position, &mut open)
     }
 
@@ -137,7 +137,7 @@ impl<'a, 't> FlowContext<'a, 't> {
             return IdentityUse::Read;
         };
         let src = self.src(g);
-        let mut carriers: HashSet<String> = HashSet::from([param.clone()]);
+        let mut carriers: HashSet<String> = HashSet::from_iter([param.clone()]);
         let assignments: Vec<Assignment> =
             f.nodes.iter().filter_map(|&n| Assignment::new(n)).collect();
         // The locals the identity reaches, to a fixpoint; a store anywhere
@@ -431,7 +431,7 @@ impl<'a, 't> FlowContext<'a, 't> {
         if self.summaries.borrow().forwarders.is_none() {
             let mut names: Vec<&[u8]> = self.forwarding_macros.iter().copied().collect();
             names.sort_unstable();
-            let mut index: HashMap<String, Vec<String>> = HashMap::new();
+            let mut index: HashMap<String, Vec<String>> = HashMap::default();
             for name in names {
                 let name = String::from_utf8_lossy(name).into_owned();
                 let end = self.forward_end(&name);

@@ -373,7 +373,7 @@ pub(crate) fn undefined_use(
     };
     let helper_use = match (resolved, macro_use) {
         (Err(Unresolved::Undefined), None) if page => {
-            cx.shared_helper_use(c, position, &mut HashSet::new())
+            cx.shared_helper_use(c, position, &mut HashSet::default())
         }
         _ => None,
     };

@@ -314,7 +314,7 @@ pub(super) struct TrackedFields {
 
 impl TrackedFields {
     pub(super) fn of(cx: &FlowContext) -> TrackedFields {
-        let mut by_member: HashMap<String, Vec<(String, String)>> = HashMap::new();
+        let mut by_member: HashMap<String, Vec<(String, String)>> = HashMap::default();
         for (s, f) in tracked_field_pairs(cx) {
             for spelling in cx.types.spellings(&s, &f) {
                 if cx.engine.pack.flow.element_fields.contains(&spelling) {
@@ -361,7 +361,7 @@ impl TrackedFields {
 /// *)obj + off))`): the field's units escape too. An offset only compared
 /// or subtracted from a size (`PAGE_SIZE - offsetof(...)`) does not.
 pub(super) fn fields_reached_aside(cx: &mut FlowContext) {
-    let mut tracked_by_struct: HashMap<String, Vec<Loc>> = HashMap::new();
+    let mut tracked_by_struct: HashMap<String, Vec<Loc>> = HashMap::default();
     for (s, f) in tracked_field_pairs(cx) {
         tracked_by_struct
             .entry(s.clone())
@@ -523,7 +523,7 @@ impl<'i, K: std::hash::Hash + Eq> NamedStructs<'i, K> {
     pub(super) fn new(types: &'i TypeIndex) -> NamedStructs<'i, K> {
         NamedStructs {
             types,
-            seen: HashMap::new(),
+            seen: HashMap::default(),
         }
     }
 
