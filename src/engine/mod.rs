@@ -18,6 +18,7 @@ pub mod types;
 
 use crate::c::NodeExt;
 use crate::rule::{RuleKind, RulePack, Target};
+use hash::{HashMap, HashSet};
 use serde::Serialize;
 
 pub use flow::{
@@ -197,16 +198,16 @@ pub struct Engine<'p> {
     /// For rules whose every pattern is a call of a named function: callee
     /// name -> rule indices, so that a call is only tried against the rules
     /// that name its callee.
-    by_callee: std::collections::HashMap<String, Vec<usize>>,
+    by_callee: HashMap<String, Vec<usize>>,
     /// Rules with a call pattern whose callee is not a plain name.
     any_callee: Vec<usize>,
     /// Callee names of acquire rules.
     acquire_names: Vec<String>,
     /// The callees of the pack's release rules.
-    release_names: std::collections::HashSet<String>,
+    release_names: HashSet<String>,
     /// Every call name the rules describe, with the whole names of the
     /// flow's uses and element calls (`is_vocabulary`).
-    vocabulary: std::collections::HashSet<String, foldhash::fast::FixedState>,
+    vocabulary: HashSet<String>,
     /// What the tree's `include/linux/mm.h` declares, when the tree has
     /// one (`with_tree_api`): a rewrite that requires a function it lacks
     /// is left for a human.
@@ -239,8 +240,7 @@ impl<'p> Engine<'p> {
                 by_root_kind[k].push(i);
             }
         }
-        let mut by_callee: std::collections::HashMap<String, Vec<usize>> =
-            std::collections::HashMap::default();
+        let mut by_callee: HashMap<String, Vec<usize>> = HashMap::default();
         let mut any_callee = Vec::new();
         for (i, rule) in pack.rules.iter().enumerate() {
             if rule.kind == RuleKind::Flow {
@@ -277,8 +277,7 @@ impl<'p> Engine<'p> {
             release_names: pack.release_identifiers().into_iter().collect(),
             vocabulary: {
                 let f = &pack.flow;
-                let mut v: std::collections::HashSet<String, foldhash::fast::FixedState> =
-                    pack.acquire_identifiers().into_iter().collect();
+                let mut v: HashSet<String> = pack.acquire_identifiers().into_iter().collect();
                 v.extend(pack.release_identifiers());
                 for list in [
                     &f.allocators,

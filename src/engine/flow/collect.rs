@@ -22,7 +22,6 @@ use crate::engine::types::{
 };
 use crate::engine::{Engine, FileFindings, SkippedFunction};
 use crate::rule::RuleKind;
-use foldhash::fast::FixedState;
 use std::cell::{OnceCell, RefCell};
 use std::sync::Arc;
 use tree_sitter::Node;
@@ -510,7 +509,7 @@ pub(crate) fn collect<'a, 't>(
             }
         }
     }
-    let mut by_name: HashMap<String, Vec<FuncId>, FixedState> = HashMap::default();
+    let mut by_name: HashMap<String, Vec<FuncId>> = HashMap::default();
     for (id, f) in funcs.iter_enumerated() {
         by_name.entry(f.name.clone()).or_default().push(id);
     }

@@ -348,16 +348,16 @@ pub(crate) struct FlowContext<'a, 't> {
     pub facts: &'a [FileFacts<'t>],
     pub globals: Globals,
     pub funcs: IdVec<FuncId, Func<'t>>,
-    pub by_name: HashMap<String, Vec<FuncId>, FixedState>,
+    pub by_name: HashMap<String, Vec<FuncId>>,
     pub types: TypeIndex,
-    /// What each location holds. This map and the others keyed by names
-    /// are asked millions of times a run: they hash with a fast, fixed
-    /// hash (`FixedState`); nothing that comes out depends on their order.
-    pub locs: HashMap<Loc, Info, FixedState>,
+    /// What each location holds, asked millions of times a run (a map of
+    /// `engine::hash`, as every hashed map of the engine; nothing that
+    /// comes out depends on its order).
+    pub locs: HashMap<Loc, Info>,
     /// Units whose acquire fills the array (or page) a location points to,
     /// directly or through helpers: the only values that flow back from a
     /// callee to its caller's argument, or from an alias to what it aliases.
-    pub fills: HashMap<Loc, BTreeSet<UnitId>, FixedState>,
+    pub fills: HashMap<Loc, BTreeSet<UnitId>>,
     /// The functions with a parameter in `fills`: their callers' arrays
     /// are filled back, whatever else the calls pass.
     filling: HashSet<FuncId>,
@@ -369,7 +369,7 @@ pub(crate) struct FlowContext<'a, 't> {
     /// The units waiting on each need.
     pub need_units: HashMap<Need, BTreeSet<UnitId>>,
     /// The tracked parameters whose callers `escapes` has asked for.
-    pub callers_asked: HashSet<Loc, FixedState>,
+    pub callers_asked: HashSet<Loc>,
     /// Names that hold tracked values, to skip constraints that mention none.
     pub hot: Hot,
     /// (struct, function-pointer field) -> (file, function) stored in it by
@@ -400,7 +400,7 @@ pub(crate) struct FlowContext<'a, 't> {
     field_index: std::cell::OnceCell<FieldIndex<'t>>,
     /// The function-like macros of the files read whose body begins with a
     /// call: those that may forward to a function (`forwarded_to`).
-    pub forwarding_macros: HashSet<&'t [u8], FixedState>,
+    pub forwarding_macros: HashSet<&'t [u8]>,
     /// The files defining each function-like macro name, in file order:
     /// built when first asked (`macro_files`), so that a name no file
     /// defines costs one look-up, not a search in every file.
@@ -444,10 +444,10 @@ impl<'t> FlowContext<'_, 't> {
 }
 
 /// The files defining a function-like macro, by the macro's name.
-type MacroIndex<'t> = HashMap<&'t [u8], Vec<FileId>, FixedState>;
+type MacroIndex<'t> = HashMap<&'t [u8], Vec<FileId>>;
 
 /// Every field expression of a program's functions, by field name.
-type FieldIndex<'t> = HashMap<&'t [u8], Vec<(FuncId, Node<'t>)>, FixedState>;
+type FieldIndex<'t> = HashMap<&'t [u8], Vec<(FuncId, Node<'t>)>>;
 
 /// What holds tracked values, by name. Names are only ever added.
 #[derive(Default)]
@@ -467,7 +467,7 @@ pub(crate) struct Hot {
 }
 
 /// A set of `name_key`s.
-type KeySet = HashSet<u64, FixedState>;
+type KeySet = HashSet<u64>;
 
 /// A name that holds tracked values.
 pub(crate) enum HotName {
@@ -488,7 +488,7 @@ impl Hot {
 
 /// A set of names asked about for many constraints, so hashed with a fast
 /// (not DoS-resistant) hash; its order is never read.
-type NameSet = HashSet<String, FixedState>;
+type NameSet = HashSet<String>;
 
 /// The names an expression mentions: identifiers, field names and callees.
 /// Each name's key (`name_key`) is kept, computed once with the function's

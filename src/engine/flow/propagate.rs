@@ -16,7 +16,6 @@ use crate::engine::hash::{HashMap, HashSet};
 use crate::engine::types::TypeIndex;
 use crate::engine::Engine;
 use crate::rule::ElementStore;
-use foldhash::fast::FixedState;
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -119,13 +118,13 @@ pub(crate) struct MentionIndex {
     /// Per function (by index): its assignments (plain, then iterator
     /// macros), calls and returns, as ranges of `Constraints`' lists.
     of_func: Vec<[std::ops::Range<usize>; 4]>,
-    calls_of: HashMap<FuncId, Vec<usize>, FixedState>,
-    by_var: RefCell<HashMap<FuncId, KeySlots, FixedState>>,
+    calls_of: HashMap<FuncId, Vec<usize>>,
+    by_var: RefCell<HashMap<FuncId, KeySlots>>,
     by_ident: std::cell::OnceCell<KeySlots>,
 }
 
 /// The constraints that mention each name, by `name_key`.
-type KeySlots = HashMap<u64, Vec<Slot>, FixedState>;
+type KeySlots = HashMap<u64, Vec<Slot>>;
 
 /// What a constraint mentions.
 fn mentions<'k>(k: &'k Constraints, slot: Slot) -> &'k Mentions {

@@ -533,18 +533,21 @@ impl<'a, 't> FlowContext<'a, 't> {
 
     /// Whether the files read define a function-like macro of this name.
     pub fn is_defined_macro(&self, name: &str) -> bool {
-        if let Some(d) = self.summaries.borrow().macro_defs.get(name) {
-            return !d.is_empty();
-        }
-        !self.macro_files(name).is_empty() && !self.macro_definitions(name).is_empty()
+        !self.macro_definitions(name).is_empty()
     }
 
-    /// The definitions of a macro in the files read, in file order.
+    /// The definitions of a macro in the files read, in file order. Most
+    /// names asked are defined by no file: those cost one look-up in the
+    /// index of names and are not kept.
     fn macro_definitions(&self, name: &str) -> Rc<[MacroDef]> {
+        let files = self.macro_files(name);
+        if files.is_empty() {
+            return Rc::new([]);
+        }
         if let Some(d) = self.summaries.borrow().macro_defs.get(name) {
             return d.clone();
         }
-        let defs: Rc<[MacroDef]> = (self.macro_files(name).iter())
+        let defs: Rc<[MacroDef]> = (files.iter())
             .flat_map(|&file| self.files[file.index()].parsed.macro_definitions(name))
             .collect();
         self.summaries
