@@ -293,27 +293,65 @@ pub fn members_in_arguments(
             if src.get(end).is_some_and(|&b| is_word(b)) {
                 continue;
             }
-            let before = &src[..at].trim_ascii_end();
-            let reached =
-                before.ends_with(b"->") || (before.ends_with(b".") && !before.ends_with(b".."));
-            if !reached {
+            out.extend(member_in_arguments(src, at, end));
+        }
+    }
+    out
+}
+
+/// Every member reached in a call's argument list in the byte ranges `gaps`
+/// of `src`, by its name: for each identifier `m`, what
+/// `members_in_arguments(src, gaps, m)` finds, found in one pass over the
+/// ranges instead of one per member.
+pub fn all_members_in_arguments(
+    src: &[u8],
+    gaps: &[(usize, usize)],
+) -> std::collections::BTreeMap<String, Vec<MemberInArguments>> {
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut out = std::collections::BTreeMap::<String, Vec<MemberInArguments>>::new();
+    for &(g0, g1) in gaps {
+        let mut i = g0;
+        while i < g1 {
+            if !is_word(src[i]) {
+                i += 1;
                 continue;
             }
-            // A designator (`.page = NULL`) names the field it fills.
-            let after = src[end..].trim_ascii_start();
-            if before.ends_with(b".") && after.starts_with(b"=") && !after.starts_with(b"==") {
+            let at = i;
+            while i < g1 && is_word(src[i]) {
+                i += 1;
+            }
+            // A name running on past the range, or preceded by another
+            // word character, is no member this range reaches.
+            if src.get(i).is_some_and(|&b| is_word(b)) || (at > 0 && is_word(src[at - 1])) {
                 continue;
             }
-            if let Some((macro_name, open)) = enclosing_call_name(src, at) {
-                out.push(MemberInArguments {
-                    at,
-                    macro_name,
-                    open,
-                });
+            if let Some(found) = member_in_arguments(src, at, i) {
+                let member = String::from_utf8_lossy(&src[at..i]).into_owned();
+                out.entry(member).or_default().push(found);
             }
         }
     }
     out
+}
+
+/// The name at `at..end` of `src` as a member reached (`->name`,
+/// `.name`, not a designator `.name = value`) inside a call's argument
+/// list.
+fn member_in_arguments(src: &[u8], at: usize, end: usize) -> Option<MemberInArguments> {
+    let before = &src[..at].trim_ascii_end();
+    let reached = before.ends_with(b"->") || (before.ends_with(b".") && !before.ends_with(b".."));
+    // A designator (`.page = NULL`) names the field it fills.
+    let after = src[end..].trim_ascii_start();
+    let designator = before.ends_with(b".") && after.starts_with(b"=") && !after.starts_with(b"==");
+    if !reached || designator {
+        return None;
+    }
+    let (macro_name, open) = enclosing_call_name(src, at)?;
+    Some(MemberInArguments {
+        at,
+        macro_name,
+        open,
+    })
 }
 
 /// The name of the outermost call whose argument list holds the byte at
@@ -856,6 +894,42 @@ MY_DROP(z, w)\nDROP(broken, ;\n";
                 ],
             ]
         );
+    }
+
+    #[test]
+    fn all_members_in_arguments_are_each_members_search_in_one_pass() {
+        let src = b"DEFINE_FREE(toy, struct toy *, put_page(_T->page))\n\
+static struct toy t = { .page = NULL, .pages = x };\n\
+int x = sizeof(a.pagesize) + sizeof(b->subpage);\n\
+void f(void) { KEEP(d->page); }\n\
+CHECK(s.page == 0, q . page, r->\n  pages, ...page)\n\
+KEEP(t->pa";
+        let f_start = src.windows(6).position(|w| w == b"void f").unwrap();
+        let f_end = f_start + src[f_start..].iter().position(|&b| b == b'\n').unwrap();
+        // The last range ends inside a name (`pa` of a longer word).
+        let gaps = [(0, f_start), (f_end, src.len() - 1)];
+        let all = all_members_in_arguments(src, &gaps);
+        let described = |found: &[MemberInArguments]| -> Vec<(usize, String, usize)> {
+            (found.iter())
+                .map(|m| (m.at, m.macro_name.clone(), m.open))
+                .collect()
+        };
+        for member in [
+            "page", "pages", "pagesize", "subpage", "pa", "p", "toy", "x",
+        ] {
+            let one = members_in_arguments(src, &gaps, member);
+            let from_all = all.get(member).map(|v| v.as_slice()).unwrap_or(&[]);
+            assert_eq!(described(from_all), described(&one), "{member}");
+        }
+        // Every member the pass found is one a search for it finds.
+        for (member, found) in &all {
+            assert_eq!(
+                described(found),
+                described(&members_in_arguments(src, &gaps, member)),
+                "{member}"
+            );
+        }
+        assert_eq!(all.get("page").map(|v| v.len()), Some(3));
     }
 
     #[test]

@@ -395,6 +395,13 @@ impl<'t> Assignment<'t> {
 /// A space is kept only where two words would otherwise run together
 /// (`unsigned long`).
 pub fn normalized(node: Node, src: &[u8]) -> String {
+    // A token (most nodes asked for: identifiers) is its own text.
+    if node.child_count() == 0 {
+        return match node.kind_str() {
+            "comment" => String::new(),
+            _ => String::from_utf8_lossy(&src[node.byte_range()]).into_owned(),
+        };
+    }
     let mut out = String::new();
     preorder(node, |n| {
         if n.kind_str() == "comment" {

@@ -23,6 +23,7 @@ use crate::engine::types::{
 use crate::engine::{Engine, FileFindings, SkippedFunction};
 use crate::rule::RuleKind;
 use std::cell::{OnceCell, RefCell};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use tree_sitter::Node;
 
@@ -115,10 +116,13 @@ pub struct FileFacts<'t> {
     /// The byte ranges between those and the functions, in file order:
     /// the text at file scope, made when first asked.
     file_scope_code: OnceCell<Vec<(usize, usize)>>,
-    /// What that text holds of each member searched for so far
-    /// (`members_in_arguments`): the text and the ranges stay the same from
-    /// round to round, the members only grow.
-    members_in_arguments: RefCell<HashMap<String, Arc<[MemberInArguments]>>>,
+    /// What that text reaches of each member in a call's arguments
+    /// (`members_in_arguments`), found in one pass when first asked: the
+    /// text and the ranges stay the same from round to round.
+    members_in_arguments: OnceCell<BTreeMap<String, Arc<[MemberInArguments]>>>,
+    /// Whether its text holds each word asked so far as a whole word
+    /// (`mentions_word`), kept the same way.
+    words_mentioned: RefCell<HashMap<Box<str>, bool>>,
     /// The uses outside the functions of each function-like macro searched
     /// for so far (`macro_uses_outside`), kept the same way.
     macro_uses_outside: RefCell<HashMap<String, Arc<[MacroUse]>>>,
@@ -281,7 +285,8 @@ impl<'t> FileFacts<'t> {
                 .chain(crate::c::defines::comment_ranges(src))
                 .collect(),
             file_scope_code: OnceCell::new(),
-            members_in_arguments: RefCell::default(),
+            members_in_arguments: OnceCell::new(),
+            words_mentioned: RefCell::default(),
             macro_uses_outside: RefCell::default(),
         }
     }
@@ -323,18 +328,43 @@ impl<'t> FileFacts<'t> {
     /// The uses of `member` reached in a call's arguments at file scope,
     /// outside the function bodies, comments and preprocessor lines
     /// (`not_file_scope_code`): `crate::c::defines::members_in_arguments`,
-    /// searched once per member.
+    /// made for every member named by one word in one pass when first
+    /// asked.
     pub(crate) fn members_in_arguments(
         &self,
         src: &[u8],
         member: &str,
     ) -> Arc<[MemberInArguments]> {
-        if let Some(found) = self.members_in_arguments.borrow().get(member) {
-            return found.clone();
+        // A member spelled with more than one word (`u.pages`) is searched
+        // for as written.
+        if !member
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            let gaps = self.file_scope_code(src);
+            return crate::c::defines::members_in_arguments(src, gaps, member).into();
         }
-        let found: Arc<[MemberInArguments]> =
-            crate::c::defines::members_in_arguments(src, self.file_scope_code(src), member).into();
-        (self.members_in_arguments.borrow_mut()).insert(member.to_string(), found.clone());
+        let all = self.members_in_arguments.get_or_init(|| {
+            let gaps = self.file_scope_code(src);
+            (crate::c::defines::all_members_in_arguments(src, gaps).into_iter())
+                .map(|(member, found)| (member, found.into()))
+                .collect()
+        });
+        match all.get(member) {
+            Some(found) => found.clone(),
+            None => Arc::from([]),
+        }
+    }
+
+    /// Whether `src`, the file's text, holds `word` with no identifier
+    /// character on either side (`objects::mentions_word`), remembered
+    /// for the rounds after.
+    pub(crate) fn mentions_word(&self, src: &[u8], word: &str) -> bool {
+        if let Some(&found) = self.words_mentioned.borrow().get(word) {
+            return found;
+        }
+        let found = super::objects::mentions_word(src, word.as_bytes());
+        (self.words_mentioned.borrow_mut()).insert(word.into(), found);
         found
     }
 

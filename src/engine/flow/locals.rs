@@ -307,9 +307,9 @@ fn field_reads<'t>(
             let f = &cx.funcs[func];
             let same = |n: Node| {
                 matches!(shape(n, src), ExprShape::Ident(j)
-                    if text(j, src) == name && declaration_in_scope(cx.funcs[func].def.node, j, &name, src) == Some(decl))
+                    if &src[j.byte_range()] == name.as_bytes() && declaration_in_scope(cx.funcs[func].def.node, j, &name, src) == Some(decl))
             };
-            if stored_unseen(cx, func, &same) {
+            if stored_unseen(cx, func, &name, &same) {
                 return None;
             }
             let mut out = Vec::new();

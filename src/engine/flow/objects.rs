@@ -245,9 +245,9 @@ impl<'c, 'a, 't> ObjectTrace<'c, 'a, 't> {
         let src = cx.src(func);
         let same = |n: Node| {
             matches!(shape(n, src), ExprShape::Ident(i)
-                if text(i, src) == name && declaration_in_scope(cx.funcs[func].def.node, i, name, src) == declared)
+                if &src[i.byte_range()] == name.as_bytes() && declaration_in_scope(cx.funcs[func].def.node, i, name, src) == declared)
         };
-        if stored_unseen(cx, func, &same) {
+        if stored_unseen(cx, func, name, &same) {
             return None;
         }
         let mut out = BTreeSet::new();
@@ -450,16 +450,25 @@ pub(crate) fn declaration_in_scope<'t>(
     None
 }
 
-/// Whether a variable (each of its mentions is one `same` says yes to) may
+/// Whether the variable `name` (each of its mentions is one `same` says yes to) may
 /// be stored into unseen: its address handed anywhere lets anything be
 /// stored into it, and so does the variable itself handed to a macro
 /// (`swap(a, b)`, a loop macro that moves its cursor).
-pub(crate) fn stored_unseen(cx: &FlowContext, func: FuncId, same: &dyn Fn(Node) -> bool) -> bool {
+pub(crate) fn stored_unseen(
+    cx: &FlowContext,
+    func: FuncId,
+    name: &str,
+    same: &dyn Fn(Node) -> bool,
+) -> bool {
     let src = cx.src(func);
-    cx.funcs[func].nodes.iter().any(|&n| match shape(n, src) {
-        ExprShape::AddressOf(inner) => same(inner),
-        ExprShape::Ident(_) if n.kind_str() == "identifier" => {
-            same(n) && handed_to_unknown_call(cx, func, n)
+    // Every node an `&` or a use of the name strips down to is itself one
+    // of the function's nodes: those are the only ones looked at.
+    cx.funcs[func].nodes.iter().any(|&n| match n.kind_str() {
+        "pointer_expression" => matches!(shape(n, src), ExprShape::AddressOf(inner) if same(inner)),
+        "identifier" => {
+            &src[n.byte_range()] == name.as_bytes()
+                && same(n)
+                && handed_to_unknown_call(cx, func, n)
         }
         _ => false,
     })

@@ -7,6 +7,7 @@
 
 use super::*;
 use crate::engine::flow::Mentions;
+use std::rc::Rc;
 
 /// Function-like macros whose bodies name a struct field that holds pages
 /// (`#define buf_page(b, i) ((b)->pages[i])`, or `PUT_ALL(b)` whose body
@@ -62,13 +63,17 @@ fn macros_reaching(cx: &FlowContext, tracked: &TrackedFields) -> BTreeMap<String
     };
     let mut reaching: BTreeMap<String, MacroReach> = BTreeMap::new();
     let mut files_naming = NamedStructs::new(&cx.types);
+    let file_names = |naming: &mut NamedStructs<usize>, i: usize, s: &str| {
+        let src: &[u8] = &cx.files[i].parsed.original;
+        naming.names_by(i, s, |word| cx.facts[i].mentions_word(src, word))
+    };
     let all = tracked.all();
     for (i, (file, facts)) in cx.files.iter().zip(cx.facts.iter()).enumerate() {
         for (name, members) in &facts.macro_members {
             if followed(name) {
                 continue;
             }
-            let mut words: Option<Vec<u8>> = None;
+            let mut words: Option<HashSet<String>> = None;
             for m in members {
                 // A member each use names (`d->member`) may be any tracked
                 // field of a struct the body names (`struct toy_dev *d`);
@@ -79,20 +84,20 @@ fn macros_reaching(cx: &FlowContext, tracked: &TrackedFields) -> BTreeMap<String
                     Some(_) => {
                         let words = words.get_or_insert_with(|| body_words(file.parsed, name));
                         let in_body: Vec<(String, String)> = (all.iter())
-                            .filter(|(s, _)| files_naming.names_in(words, s))
+                            .filter(|(s, _)| files_naming.names_in_words(words, s))
                             .cloned()
                             .collect();
                         match (in_body.is_empty(), m.from) {
                             (false, _) => in_body,
                             (true, Some(_)) => (all.iter())
-                                .filter(|(s, _)| files_naming.names(i, &file.parsed.original, s))
+                                .filter(|(s, _)| file_names(&mut files_naming, i, s))
                                 .cloned()
                                 .collect(),
                             (true, None) => Vec::new(),
                         }
                     }
                     None => (tracked.named(&m.member).iter())
-                        .filter(|(s, _)| files_naming.names(i, &file.parsed.original, s))
+                        .filter(|(s, _)| file_names(&mut files_naming, i, s))
                         .cloned()
                         .collect(),
                 };
@@ -250,7 +255,7 @@ pub(super) fn fields_in_file_scope_macro_arguments(
                 for (s, f) in fields.iter() {
                     let named = match in_use.is_empty() {
                         false => in_use.contains(&&(s.clone(), f.clone())),
-                        true => files_naming.names(i, src, s),
+                        true => files_naming.names_by(i, s, |word| facts.mentions_word(src, word)),
                     };
                     if !named {
                         continue;
@@ -284,15 +289,14 @@ pub(super) fn reached_in_macro(
     })
 }
 
-/// The identifiers of a file's definitions of the macro `name`, joined by
-/// spaces: what `NamedStructs::names_in` reads.
-pub(super) fn body_words(parsed: &crate::c::Parsed, name: &str) -> Vec<u8> {
-    let mut out = Vec::new();
+/// The identifiers of a file's definitions of the macro `name`: what
+/// `NamedStructs::names_in_words` reads.
+pub(super) fn body_words(parsed: &crate::c::Parsed, name: &str) -> HashSet<String> {
+    let mut out = HashSet::default();
     for def in parsed.macro_definitions(name) {
         for token in &def.body {
             if let crate::c::defines::Token::Ident(word) = token {
-                out.extend_from_slice(word.as_bytes());
-                out.push(b' ');
+                out.insert(word.clone());
             }
         }
     }
@@ -482,14 +486,6 @@ pub(super) fn fields_reached_aside(cx: &mut FlowContext) {
     }
 }
 
-/// Whether `text` names the struct `tag` or one of its typedef names, as a
-/// whole word.
-pub(super) fn name_in(types: &TypeIndex, text: &[u8], tag: &str) -> bool {
-    std::iter::once(tag.to_string())
-        .chain(types.typedef_names(tag))
-        .any(|name| objects::mentions_word(text, name.as_bytes()))
-}
-
 /// The variable a node gives a value to, and the value: `name = value`
 /// (an assignment) or `type name = value` (a declaration), the name plain.
 pub(super) fn assigned_name<'t>(
@@ -513,10 +509,13 @@ pub(super) fn assigned_name<'t>(
 
 /// Whether a text names a struct, remembered for one pass by text (a file
 /// or a function, `K`) and struct: a header's macros and a function's field
-/// reads ask about the same struct many times.
+/// reads ask about the same struct many times. Each struct's names (its
+/// tag, the outer struct's for an anonymous struct nested in it:
+/// `outer.inner`, and its typedef names) are found once per pass.
 pub(super) struct NamedStructs<'i, K> {
     types: &'i TypeIndex,
     seen: HashMap<K, HashMap<String, bool>>,
+    names_of: HashMap<String, Rc<[String]>>,
 }
 
 impl<'i, K: std::hash::Hash + Eq> NamedStructs<'i, K> {
@@ -524,25 +523,55 @@ impl<'i, K: std::hash::Hash + Eq> NamedStructs<'i, K> {
         NamedStructs {
             types,
             seen: HashMap::default(),
+            names_of: HashMap::default(),
         }
+    }
+
+    /// The names a text may call the struct by.
+    fn struct_names(&mut self, strukt: &str) -> Rc<[String]> {
+        let tag = strukt.split('.').next().unwrap_or(strukt);
+        if let Some(names) = self.names_of.get(tag) {
+            return names.clone();
+        }
+        let names: Rc<[String]> = std::iter::once(tag.to_string())
+            .chain(self.types.typedef_names(tag))
+            .collect();
+        self.names_of.insert(tag.to_string(), names.clone());
+        names
     }
 
     /// Whether a text not remembered names the struct (as `names`).
-    pub(super) fn names_in(&self, text: &[u8], strukt: &str) -> bool {
-        name_in(self.types, text, strukt.split('.').next().unwrap_or(strukt))
+    pub(super) fn names_in(&mut self, text: &[u8], strukt: &str) -> bool {
+        (self.struct_names(strukt).iter()).any(|name| objects::mentions_word(text, name.as_bytes()))
+    }
+
+    /// Whether a text not remembered, given as the set of its words, names
+    /// the struct (as `names`).
+    pub(super) fn names_in_words(&mut self, words: &HashSet<String>, strukt: &str) -> bool {
+        (self.struct_names(strukt).iter()).any(|name| words.contains(name.as_str()))
     }
 
     /// Whether `text`, the text `key` stands for, names the struct: its
-    /// tag (the outer struct's, for an anonymous struct nested in it:
-    /// `outer.inner`) or one of its typedef names, as a whole word.
+    /// tag or one of its typedef names, as a whole word.
     pub(super) fn names(&mut self, key: K, text: &[u8], strukt: &str) -> bool {
+        self.names_by(key, strukt, |word| {
+            objects::mentions_word(text, word.as_bytes())
+        })
+    }
+
+    /// The same, `mentions` telling whether the text holds a word.
+    pub(super) fn names_by(
+        &mut self,
+        key: K,
+        strukt: &str,
+        mentions: impl Fn(&str) -> bool,
+    ) -> bool {
         let tag = strukt.split('.').next().unwrap_or(strukt);
-        let known = self.seen.entry(key).or_default();
-        if let Some(&named) = known.get(tag) {
+        if let Some(&named) = self.seen.get(&key).and_then(|known| known.get(tag)) {
             return named;
         }
-        let named = name_in(self.types, text, tag);
-        known.insert(tag.to_string(), named);
+        let named = self.struct_names(strukt).iter().any(|name| mentions(name));
+        (self.seen.entry(key).or_default()).insert(tag.to_string(), named);
         named
     }
 }
