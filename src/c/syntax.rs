@@ -32,6 +32,29 @@ pub fn preorder<'t>(root: Node<'t>, mut visit: impl FnMut(Node<'t>) -> bool) {
     }
 }
 
+/// The nodes of `nodes` in `root`'s subtree, `root` first: a slice of
+/// `nodes`, which lists a tree's named nodes (comments left out, as a
+/// function's body nodes are) in the order `preorder` meets them, so a
+/// subtree is a run of it. `None` when `root` is not in `nodes`.
+pub fn subtree_in<'a, 't>(nodes: &'a [Node<'t>], root: Node<'t>) -> Option<&'a [Node<'t>]> {
+    let start = root.start_byte();
+    let mut i = nodes.partition_point(|n| n.start_byte() < start);
+    // The nodes starting where `root` does are its ancestors, `root`, then
+    // its first descendants.
+    while nodes
+        .get(i)
+        .is_some_and(|n| n.start_byte() == start && *n != root)
+    {
+        i += 1;
+    }
+    if nodes.get(i) != Some(&root) {
+        return None;
+    }
+    let end = root.end_byte();
+    let below = (nodes[i + 1..]).partition_point(|n| n.start_byte() < end && n.end_byte() <= end);
+    Some(&nodes[i..=i + below])
+}
+
 /// How deep a tree below one function may go before the function is left
 /// alone. The engine's expression walks (`eval`, `base_key`, `root_of`,
 /// `match_node`) recurse once per level, so this bounds their stack use;
@@ -455,6 +478,40 @@ fn only_statement_ends_missing(node: Node) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_subtree_in_the_named_nodes_is_what_a_walk_down_meets() {
+        let parsed = crate::c::parse(
+            b"int f(struct s *a, int n)\n{\n\t/* c */ int x = a->b[n] + g(a, (n), h(a->c->d));\n\tif (x) { return -x; }\n\twhile (n--) x += k[n] /* d */ ;\n\treturn x;\n}\n",
+        )
+        .unwrap();
+        fn named(root: Node) -> Vec<Node> {
+            let mut out = Vec::new();
+            preorder(root, |n| {
+                if n.is_named() && n.kind_str() != "comment" {
+                    out.push(n);
+                }
+                true
+            });
+            out
+        }
+        let root = parsed.tree.root_node();
+        let nodes = named(root);
+        assert!(nodes.len() > 40);
+        for &n in &nodes {
+            assert_eq!(subtree_in(&nodes, n).map(<[Node]>::to_vec), Some(named(n)));
+        }
+        // A node not listed (an anonymous token) has no run.
+        let token = (0..root.descendant_count())
+            .map(|i| {
+                let mut cursor = root.walk();
+                cursor.goto_descendant(i);
+                cursor.node()
+            })
+            .find(|n| !n.is_named())
+            .unwrap();
+        assert_eq!(subtree_in(&nodes, token), None);
+    }
+
     use super::*;
 
     /// The ancestors found walking down from a function are those its

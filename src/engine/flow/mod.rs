@@ -248,6 +248,15 @@ pub(crate) struct Func<'t> {
     pub returns_narrow: bool,
 }
 
+impl<'t> Func<'t> {
+    /// The function's nodes in `root`'s subtree, `root` first, in the order
+    /// a walk down from it meets them (`syntax::subtree_in`); `None` when
+    /// `root` is not one of them.
+    pub fn subtree(&self, root: Node<'t>) -> Option<&[Node<'t>]> {
+        crate::c::syntax::subtree_in(&self.nodes, root)
+    }
+}
+
 /// A unit while the analysis runs.
 pub(crate) struct UnitState {
     pub file: FileId,

@@ -611,12 +611,12 @@ pub(super) fn untyped_field_reads(cx: &mut FlowContext, k: &Constraints, tracked
     for (func, root) in roots {
         let src = cx.src(func);
         let body = &src[cx.funcs[func].def.node.byte_range()];
-        crate::c::syntax::preorder(root, |n| {
+        let mut visit = |n: tree_sitter::Node| {
             if n.kind_str() != "field_expression" {
-                return true;
+                return;
             }
             let (Some(base), Some(field)) = (n.field("argument"), n.field("field")) else {
-                return true;
+                return;
             };
             let name = String::from_utf8_lossy(&src[field.byte_range()]);
             let named = tracked.named(&name);
@@ -632,8 +632,16 @@ pub(super) fn untyped_field_reads(cx: &mut FlowContext, k: &Constraints, tracked
                 let fields = named.iter().zip(&naming).filter(|(_, &named)| named);
                 found.extend(fields.map(|(field, _)| (field.clone(), why.clone())));
             }
-            true
-        });
+        };
+        // The root's nodes as the function lists them, else as a walk
+        // down from it meets them.
+        match cx.funcs[func].subtree(root) {
+            Some(nodes) => nodes.iter().for_each(|&n| visit(n)),
+            None => crate::c::syntax::preorder(root, |n| {
+                visit(n);
+                true
+            }),
+        }
     }
     for ((s, f), why) in found {
         for u in cx.val_of(&Loc::Field(s, f)).units() {
