@@ -45,6 +45,16 @@ impl<'a, 't> FlowContext<'a, 't> {
         self.targets_named(func, call, name.as_deref())
     }
 
+    /// Hands `read` the arguments of `call`, a call of `func`'s body: as
+    /// the function's constraints listed them (`FunctionConstraints::args_of`),
+    /// else read from the tree.
+    pub fn with_args<R>(&self, func: FuncId, call: &Call, read: impl FnOnce(&[Node]) -> R) -> R {
+        match self.funcs[func].constraints.args_of(call.node) {
+            Some(listed) => read(listed),
+            None => read(&call.args()),
+        }
+    }
+
     /// `targets`, given the callee's name as `Call::callee_name` reads it
     /// (`None` for a callee that is no plain identifier), for a caller that
     /// keeps the name and resolves the call every round.

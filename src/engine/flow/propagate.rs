@@ -276,6 +276,20 @@ struct FunctionCall<'t> {
 }
 
 impl<'t> FunctionConstraints<'t> {
+    /// The arguments of the call `call` of the function's body, as listed
+    /// when the constraints were made (`Call::args`, no walk of the tree);
+    /// `None` for a node that is no call of the body.
+    pub fn args_of(&self, call: Node) -> Option<&[Node<'t>]> {
+        let start = call.start_byte();
+        let from = self
+            .calls
+            .partition_point(|c| c.call.node.start_byte() < start);
+        (self.calls[from..].iter())
+            .take_while(|c| c.call.node.start_byte() == start)
+            .find(|c| c.call.node.id() == call.id() && c.call.node.end_byte() == call.end_byte())
+            .map(|c| &c.args[..])
+    }
+
     /// The expressions it returns.
     pub fn returned(&self) -> Vec<Node<'t>> {
         self.returns.iter().map(|(e, _)| *e).collect()

@@ -174,12 +174,14 @@ impl<'a, 't> FlowContext<'a, 't> {
             if self.cast_operand(g, &call).is_some() {
                 continue;
             }
-            for (k, arg) in call.args().into_iter().enumerate() {
-                if self.carries(g, arg, &carriers, open)
-                    && self.call_keeps(g, &call, k, open) == IdentityUse::Kept
-                {
-                    return IdentityUse::Kept;
-                }
+            let kept = self.with_args(g, &call, |args| {
+                args.iter().enumerate().any(|(k, &arg)| {
+                    self.carries(g, arg, &carriers, open)
+                        && self.call_keeps(g, &call, k, open) == IdentityUse::Kept
+                })
+            });
+            if kept {
+                return IdentityUse::Kept;
             }
         }
         if returned {
@@ -352,25 +354,27 @@ impl<'a, 't> FlowContext<'a, 't> {
                     let c = String::from_utf8_lossy(c);
                     flow.identities.contains(c.as_ref()) || flow.transparent.contains(c.as_ref())
                 });
-                let args = call.args();
                 if passes {
-                    return args
-                        .first()
-                        .is_some_and(|a| self.carries(g, *a, carriers, open));
+                    return self.with_args(g, &call, |args| {
+                        args.first()
+                            .is_some_and(|a| self.carries(g, *a, carriers, open))
+                    });
                 }
                 let targets = self.targets(g, &call);
                 let name = call
                     .callee_name(src)
                     .map(|c| String::from_utf8_lossy(c).into_owned());
-                args.iter().enumerate().any(|(k, a)| {
-                    self.carries(g, *a, carriers, open)
-                        && (targets
-                            .iter()
-                            .any(|&t| self.summarise(t, k, open) == IdentityUse::Returned)
-                            || (targets.is_empty()
-                                && name
-                                    .as_deref()
-                                    .is_some_and(|c| self.unfollowed_hands_back(c, k, open))))
+                self.with_args(g, &call, |args| {
+                    args.iter().enumerate().any(|(k, a)| {
+                        self.carries(g, *a, carriers, open)
+                            && (targets
+                                .iter()
+                                .any(|&t| self.summarise(t, k, open) == IdentityUse::Returned)
+                                || (targets.is_empty()
+                                    && name
+                                        .as_deref()
+                                        .is_some_and(|c| self.unfollowed_hands_back(c, k, open))))
+                    })
                 })
             }
             _ => false,

@@ -370,27 +370,43 @@ impl<'a, 't> FlowContext<'a, 't> {
             let name = String::from_utf8_lossy(name);
             // The arrays the container argument points into.
             let container = |c: usize| {
-                call.args()
-                    .get(c)
-                    .map(|a| self.eval(func, *a, depth + 1).arrays)
-                    .unwrap_or_default()
+                self.with_args(func, call, |args| {
+                    args.get(c)
+                        .map(|a| self.eval(func, *a, depth + 1).arrays)
+                        .unwrap_or_default()
+                })
             };
             if let Some(&c) = flow.element_loads.get(name.as_ref()) {
                 return Val::pages(container(c));
             }
             if flow.transparent.contains(name.as_ref()) || flow.identities.contains(name.as_ref()) {
-                return call
-                    .args()
-                    .first()
-                    .map(|a| self.eval(func, *a, depth + 1))
-                    .unwrap_or_default();
+                return self.with_args(func, call, |args| {
+                    args.first()
+                        .map(|a| self.eval(func, *a, depth + 1))
+                        .unwrap_or_default()
+                });
             }
             if let Some(&c) = flow.element_steps.get(name.as_ref()) {
                 return Val::arrays(container(c));
             }
         }
+        self.with_args(func, call, |args| {
+            self.eval_call_with(func, call, args, depth)
+        })
+    }
+
+    /// What a call returns that no rule of the vocabulary tells, given its
+    /// arguments: what the functions it reaches (or, reaching none, the
+    /// helper or macro of its name) hand back.
+    fn eval_call_with(
+        &self,
+        func: FuncId,
+        call: &crate::c::syntax::Call,
+        args: &[Node],
+        depth: usize,
+    ) -> Val {
+        let src = self.src(func);
         let mut v = Val::default();
-        let args = call.args();
         let targets = self.targets(func, call);
         // A shared header's helper is never followed, so nothing a caller
         // passes reaches its parameters: what it returns is what it reads
@@ -399,7 +415,7 @@ impl<'a, 't> FlowContext<'a, 't> {
         if targets.is_empty() {
             if let Some(name) = call.callee_name(src) {
                 let name = String::from_utf8_lossy(name);
-                v.extend(self.unfollowed_call_value(func, &name, &args, depth));
+                v.extend(self.unfollowed_call_value(func, &name, args, depth));
             }
         }
         for g in targets {
