@@ -3,6 +3,8 @@
 //! that releases them.
 //!
 //! Modules in pipeline order:
+//! - `memory`: freed memory given back to the system between phases, as
+//!   the binary says (every layer may ask).
 //! - `source`: which files a run reads (git index aware), and reading them.
 //! - `c`: the C front end, tree-sitter on unpreprocessed code after a
 //!   same-length macro pass; typed views over the tree.
@@ -21,6 +23,7 @@
 pub mod c;
 pub mod cli;
 pub mod engine;
+pub mod memory;
 pub mod pipeline;
 pub mod rewrite;
 pub mod rule;

@@ -24,7 +24,7 @@ static malloc_conf: Option<&'static u8> = Some(&MALLOC_OPTIONS[0]);
 static MALLOC_OPTIONS: [u8; 10] = *b"narenas:1\0";
 
 fn main() -> std::process::ExitCode {
-    pinpatch::pipeline::set_memory_return(return_freed_memory);
+    pinpatch::memory::set_return(return_freed_memory);
     std::process::ExitCode::from(pinpatch::cli::run(std::env::args_os()))
 }
 

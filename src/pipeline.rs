@@ -302,26 +302,6 @@ pub struct Prior {
     pub keep: bool,
 }
 
-/// What returns the memory the process has freed to the system, set once
-/// by the binary, which chose the allocator (`set_memory_return`). The
-/// rounds call it between rounds: what a round frees and no later round
-/// takes again (an analysis, the word filters after the last search)
-/// would otherwise stay counted in the process's resident memory.
-static MEMORY_RETURN: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
-
-/// Sets what returns freed memory to the system (`MEMORY_RETURN`); the
-/// first setting stays.
-pub fn set_memory_return(give_back: fn()) {
-    let _ = MEMORY_RETURN.set(give_back);
-}
-
-/// Returns the memory freed so far to the system, when the binary said how.
-fn return_freed_memory() {
-    if let Some(give_back) = MEMORY_RETURN.get() {
-        give_back();
-    }
-}
-
 /// The names whose files are a run's candidates: those that name an acquire
 /// or a plain rewrite. An index of the tree records its candidates for
 /// them (`open_index`).
@@ -424,6 +404,9 @@ pub fn run_keeping(
         let facts = facts_of(&parsed);
         rounds.round(parsed.into_iter().zip(facts).collect(), Needs::default(), 1)
     };
+    // The rounds' trees are freed: their pages go back before the rewrites
+    // are parsed to check them, which would not take most of them again.
+    crate::memory::give_back();
     let files_parsed = analysed.files.len();
     let mut outcome = render_outcome(
         &engine,
@@ -553,7 +536,7 @@ impl Rounds<'_> {
             finished.needs
         };
         drop(program);
-        return_freed_memory();
+        crate::memory::give_back();
         scanned.extend(&needs);
         // The first search of a run started from one file reads the bytes
         // of every file it may need, with no filter (half what building
@@ -582,7 +565,7 @@ impl Rounds<'_> {
         if round + 1 >= self.config.max_rounds.max(1) && !self.keep_filters {
             if let TreeRead::Filters(_) = self.tree {
                 self.tree = TreeRead::Skips;
-                return_freed_memory();
+                crate::memory::give_back();
             }
         }
         if first_search {
