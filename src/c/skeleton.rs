@@ -59,70 +59,82 @@ pub fn remove_misled(bodies: &mut Vec<BodyCandidate>, misled: &[usize]) {
 /// The candidate bodies of a file, in file order, found in the neutralised
 /// text (`macros::neutralise`).
 pub fn body_candidates(text: &[u8]) -> Vec<BodyCandidate> {
-    let lines = lines_of(text);
+    // The lines are walked in place, not listed: a generated file may hold
+    // millions, and a list of them would be many times the candidates.
     let mut out = Vec::new();
     let mut region_start = 0;
-    let mut i = 0;
-    while i < lines.len() {
-        let line = &text[lines[i].clone()];
-        if line.trim_ascii_end() != b"{" || !header_ends_with_paren(text, &lines, i) {
-            i += 1;
+    let mut at = 0;
+    while at < text.len() {
+        let end = line_end(text, at);
+        if text[at..end].trim_ascii_end() != b"{" || !header_ends_with_paren(text, at) {
+            at = end + 1;
             continue;
         }
-        let Some(end) =
-            (i + 1..lines.len()).find(|&k| text[lines[k].clone()].first() == Some(&b'}'))
-        else {
+        // The next line that begins with `}`.
+        let Some(close) = memchr::memmem::find(&text[end..], b"\n}").map(|p| end + p + 1) else {
             break;
         };
-        let end_line = &text[lines[end].clone()];
-        let open = lines[i].start;
-        let close = lines[end].start;
-        if end_line.trim_ascii_end() == b"}" && balanced(&text[open + 1..close]) {
-            out.push(BodyCandidate {
-                region: region_start..close + 1,
-                open,
-                close,
-            });
-            region_start = close + 1;
-        }
-        i = end + 1;
+        let close_end = line_end(text, close);
+        push_if_body(&mut out, &mut region_start, text, (at, close, close_end));
+        at = close_end + 1;
     }
     out
 }
 
-/// The byte ranges of the lines of `text`, without their newlines.
-fn lines_of(text: &[u8]) -> Vec<Range<usize>> {
-    let mut lines = Vec::new();
-    let mut start = 0;
-    for nl in memchr::memchr_iter(b'\n', text) {
-        lines.push(start..nl);
-        start = nl + 1;
+/// Adds the body whose `{` and `}` lines begin at `open` and `close` (the
+/// latter ending at `close_end`) when it is one: its `}` alone on its line
+/// and the braces between balanced. The next region starts after it.
+fn push_if_body(
+    out: &mut Vec<BodyCandidate>,
+    region_start: &mut usize,
+    text: &[u8],
+    (open, close, close_end): (usize, usize, usize),
+) {
+    if text[close..close_end].trim_ascii_end() == b"}" && balanced(&text[open + 1..close]) {
+        out.push(BodyCandidate {
+            region: *region_start..close + 1,
+            open,
+            close,
+        });
+        *region_start = close + 1;
     }
-    if start < text.len() {
-        lines.push(start..text.len());
-    }
-    lines
 }
 
-/// Whether the last line of code before line `at` (blank lines and lines
-/// holding only a comment left out) ends with `)`, as a function's
-/// declarator does.
-fn header_ends_with_paren(text: &[u8], lines: &[Range<usize>], at: usize) -> bool {
-    for k in (0..at).rev() {
-        let mut line = text[lines[k].clone()].trim_ascii();
-        // A comment closing the line (`void f(void) /* why */`).
-        while line.ends_with(b"*/") {
-            match memchr::memmem::rfind(line, b"/*") {
-                Some(start) => line = line[..start].trim_ascii(),
-                None => return false,
-            }
+/// Where the line that begins at `start` ends: its newline, or the end of
+/// the text.
+fn line_end(text: &[u8], start: usize) -> usize {
+    memchr::memchr(b'\n', &text[start..]).map_or(text.len(), |p| start + p)
+}
+
+/// Whether the last line of code before the line that begins at `at`
+/// (blank lines and lines holding only a comment left out) ends with `)`,
+/// as a function's declarator does.
+fn header_ends_with_paren(text: &[u8], at: usize) -> bool {
+    // `end` is where the line before ends (its newline).
+    let mut end = at;
+    while end > 0 {
+        end -= 1;
+        let start = memchr::memrchr(b'\n', &text[..end]).map_or(0, |p| p + 1);
+        let line = &text[start..end];
+        end = start;
+        if let Some(ends) = code_ends_with_paren(line) {
+            return ends;
         }
-        if line.is_empty() {
-            continue;
-        }
-        return line.ends_with(b")");
     }
     false
+}
+
+/// Whether a line's code ends with `)`, a comment closing it (`void
+/// f(void) /* why */`) left out; `None` when it holds no code.
+fn code_ends_with_paren(line: &[u8]) -> Option<bool> {
+    let mut line = line.trim_ascii();
+    while line.ends_with(b"*/") {
+        match memchr::memmem::rfind(line, b"/*") {
+            Some(open) => line = line[..open].trim_ascii(),
+            None => return Some(false),
+        }
+    }
+    (!line.is_empty()).then(|| line.ends_with(b")"))
 }
 
 /// Whether the braces of a body's inside balance, and never close more than
@@ -202,6 +214,69 @@ fn balanced(inside: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `body_candidates` as first written, over a list of the lines: what
+    /// the walk in place must find.
+    fn candidates_from_line_list(text: &[u8]) -> Vec<BodyCandidate> {
+        let mut lines: Vec<Range<usize>> = Vec::new();
+        let mut start = 0;
+        for nl in memchr::memchr_iter(b'\n', text) {
+            lines.push(start..nl);
+            start = nl + 1;
+        }
+        if start < text.len() {
+            lines.push(start..text.len());
+        }
+        let header = |at: usize| {
+            (0..at)
+                .rev()
+                .find_map(|k| code_ends_with_paren(&text[lines[k].clone()]))
+                .unwrap_or(false)
+        };
+        let mut out = Vec::new();
+        let (mut region_start, mut i) = (0, 0);
+        while i < lines.len() {
+            if text[lines[i].clone()].trim_ascii_end() != b"{" || !header(i) {
+                i += 1;
+                continue;
+            }
+            let Some(end) =
+                (i + 1..lines.len()).find(|&k| text[lines[k].clone()].first() == Some(&b'}'))
+            else {
+                break;
+            };
+            let bounds = (lines[i].start, lines[end].start, lines[end].end);
+            push_if_body(&mut out, &mut region_start, text, bounds);
+            i = end + 1;
+        }
+        out
+    }
+
+    #[test]
+    fn the_lines_walked_in_place_give_the_candidates_of_a_list_of_them() {
+        let texts: [&[u8]; 9] = [
+            b"{\n}\n",
+            b"int f(void)\n{\n\treturn 0;\n}",
+            b"int f(void) /* why */\n\n{\n\tg();\n}\n\nint h(int a)\r\n{\r\n}\r\n",
+            b"static int x = 1;\n{\n}\nint f(void)\n{\n\tif (a) {\n}\n}\n",
+            b"int f(void)\n{\n\tchar *s = \"}\";\n}\nint g(void)\n{\n",
+            b"int f(void)\n{\n} x;\nint g(void)\n{\n}\n",
+            b"void f(void) /* a */ /* b */\n{\n}\nvoid g(void) */\n{\n}\n",
+            b"\n\n)\n{\n}}\n}\n",
+            b"",
+        ];
+        for text in texts {
+            assert_eq!(
+                body_candidates(text),
+                candidates_from_line_list(text),
+                "{}",
+                String::from_utf8_lossy(text)
+            );
+        }
+        // Some of them hold candidates, so the comparison is of something.
+        assert_eq!(body_candidates(texts[1]).len(), 1);
+        assert_eq!(body_candidates(texts[2]).len(), 2);
+    }
 
     /// The candidates of `code` as (region text, body text).
     fn candidates(code: &str) -> Vec<(String, String)> {

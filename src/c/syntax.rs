@@ -206,7 +206,24 @@ pub fn declarator_identifier(mut node: Node) -> Option<Node> {
 
 /// All function definitions of a file, including those inside `#if` blocks.
 pub fn functions(root: Node) -> Vec<FunctionDef> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(function_count(root));
+    for_each_function(root, |def| out.push(def));
+    out
+}
+
+/// How many definitions `functions` lists: counted first so that a list
+/// of them is allocated once, at its size (a generated file may define a
+/// million functions, and a vector grown by doubling holds up to three
+/// times what it keeps while it moves).
+pub fn function_count(root: Node) -> usize {
+    let mut count = 0;
+    for_each_function(root, |_| count += 1);
+    count
+}
+
+/// Hands `visit` each function definition with a body below `root`, in
+/// file order, not looking inside any.
+pub fn for_each_function<'t>(root: Node<'t>, mut visit: impl FnMut(FunctionDef<'t>)) {
     preorder(root, |n| {
         if n.kind_str() == "function_definition" {
             if let Some(body) = n.field("body") {
@@ -215,7 +232,7 @@ pub fn functions(root: Node) -> Vec<FunctionDef> {
                     .and_then(find_function_declarator)
                     .and_then(|f| f.field("declarator"))
                     .and_then(declarator_identifier);
-                out.push(FunctionDef {
+                visit(FunctionDef {
                     node: n,
                     body,
                     name_node,
@@ -225,7 +242,6 @@ pub fn functions(root: Node) -> Vec<FunctionDef> {
         }
         true
     });
-    out
 }
 
 /// A call expression.

@@ -11,7 +11,9 @@ use super::{text, FlowContext, Func, Globals, Hot, Loc, ProgramFile, UnitState, 
 use crate::c::defines::{MemberInArguments, MemberReach};
 use crate::c::offsets::{field_offsets, FieldOffset, OffsetUse};
 use crate::c::skeleton::{left_out_at, BodyCandidate};
-use crate::c::syntax::{functions, preorder, shape, Call, ExprShape, FunctionDef};
+use crate::c::syntax::{
+    for_each_function, function_count, functions, preorder, shape, Call, ExprShape, FunctionDef,
+};
 use crate::c::NodeExt;
 use crate::c::Parsed;
 use crate::engine::hash::{HashMap, HashSet};
@@ -226,14 +228,15 @@ impl<'t> FileFacts<'t> {
     pub fn of(f: &ProgramFile<'t>) -> FileFacts<'t> {
         let mut types = TypeIndex::default();
         types.add_file(f.path, f.parsed);
-        let functions = functions(f.parsed.tree.root_node())
-            .into_iter()
-            .map(|def| FunctionFacts {
+        let root = f.parsed.tree.root_node();
+        let mut functions = Vec::with_capacity(function_count(root));
+        for_each_function(root, |def| {
+            functions.push(FunctionFacts {
                 def,
                 body: None,
                 words: Mentioned::Unknown,
             })
-            .collect();
+        });
         let src: &'t [u8] = &f.parsed.original;
         let mut file_scope: Vec<(u32, u32)> = Vec::new();
         // The names a function declarator declares, met before them in the
