@@ -26,6 +26,7 @@ use crate::engine::{Engine, FileFindings, SkippedFunction};
 use crate::rule::RuleKind;
 use std::cell::{OnceCell, RefCell};
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::sync::Arc;
 use tree_sitter::Node;
 
@@ -122,9 +123,10 @@ pub struct FileFacts<'t> {
     /// (`members_in_arguments`), found in one pass when first asked: the
     /// text and the ranges stay the same from round to round.
     members_in_arguments: OnceCell<BTreeMap<String, Arc<[MemberInArguments]>>>,
-    /// Whether its text holds each word asked so far as a whole word
-    /// (`mentions_word`), kept the same way.
-    words_mentioned: RefCell<HashMap<Box<str>, bool>>,
+    /// Whether a stretch of its text (the whole file, or a function's
+    /// definition), by its byte range, holds each word asked so far as a
+    /// whole word (`mentions_word_in`), kept the same way.
+    words_mentioned: RefCell<HashMap<WordInRange, bool>>,
     /// The uses outside the functions of each function-like macro searched
     /// for so far (`macro_uses_outside`), kept the same way.
     macro_uses_outside: RefCell<HashMap<String, Arc<[MacroUse]>>>,
@@ -222,6 +224,10 @@ enum Body<'t> {
         declarations: Declarations,
     },
 }
+
+/// A word asked of a stretch of a file's text: the stretch's byte range,
+/// then the word.
+type WordInRange = (usize, usize, Box<str>);
 
 impl<'t> FileFacts<'t> {
     /// A file's struct types and function list (one walk each).
@@ -363,11 +369,19 @@ impl<'t> FileFacts<'t> {
     /// character on either side (`objects::mentions_word`), remembered
     /// for the rounds after.
     pub(crate) fn mentions_word(&self, src: &[u8], word: &str) -> bool {
-        if let Some(&found) = self.words_mentioned.borrow().get(word) {
+        self.mentions_word_in(src, 0..src.len(), word)
+    }
+
+    /// The same for the stretch `range` of the file's text `src` (a
+    /// function's definition): the text of a range never changes from
+    /// round to round, even when the file is parsed again.
+    pub(crate) fn mentions_word_in(&self, src: &[u8], range: Range<usize>, word: &str) -> bool {
+        let key: WordInRange = (range.start, range.end, Box::from(word));
+        if let Some(&found) = self.words_mentioned.borrow().get(&key) {
             return found;
         }
-        let found = super::objects::mentions_word(src, word.as_bytes());
-        (self.words_mentioned.borrow_mut()).insert(word.into(), found);
+        let found = super::objects::mentions_word(&src[range], word.as_bytes());
+        (self.words_mentioned.borrow_mut()).insert(key, found);
         found
     }
 

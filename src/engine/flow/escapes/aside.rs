@@ -65,7 +65,7 @@ fn macros_reaching(cx: &FlowContext, tracked: &TrackedFields) -> BTreeMap<String
     let mut files_naming = NamedStructs::new(&cx.types);
     let file_names = |naming: &mut NamedStructs<usize>, i: usize, s: &str| {
         let src: &[u8] = &cx.files[i].parsed.original;
-        naming.names_by(i, s, |word| cx.facts[i].mentions_word(src, word))
+        naming.names(i, s, |word| cx.facts[i].mentions_word(src, word))
     };
     let all = tracked.all();
     for (i, (file, facts)) in cx.files.iter().zip(cx.facts.iter()).enumerate() {
@@ -141,7 +141,6 @@ fn reached_at_calls(
         if !k.call_targets[i].is_empty() {
             continue;
         }
-        let body = &src[cx.funcs[*func].def.node.byte_range()];
         for m in &reach.members {
             let owner = m
                 .from
@@ -165,7 +164,9 @@ fn reached_at_calls(
                     .iter()
                     .filter(|field| {
                         reach.fields.contains(*field)
-                            && functions_naming.names(*func, body, &field.0)
+                            && functions_naming.names(*func, &field.0, |word| {
+                                cx.function_mentions_word(*func, word)
+                            })
                     })
                     .cloned()
                     .collect(),
@@ -255,7 +256,7 @@ pub(super) fn fields_in_file_scope_macro_arguments(
                 for (s, f) in fields.iter() {
                     let named = match in_use.is_empty() {
                         false => in_use.contains(&&(s.clone(), f.clone())),
-                        true => files_naming.names_by(i, s, |word| facts.mentions_word(src, word)),
+                        true => files_naming.names(i, s, |word| facts.mentions_word(src, word)),
                     };
                     if !named {
                         continue;
@@ -551,21 +552,10 @@ impl<'i, K: std::hash::Hash + Eq> NamedStructs<'i, K> {
         (self.struct_names(strukt).iter()).any(|name| words.contains(name.as_str()))
     }
 
-    /// Whether `text`, the text `key` stands for, names the struct: its
-    /// tag or one of its typedef names, as a whole word.
-    pub(super) fn names(&mut self, key: K, text: &[u8], strukt: &str) -> bool {
-        self.names_by(key, strukt, |word| {
-            objects::mentions_word(text, word.as_bytes())
-        })
-    }
-
-    /// The same, `mentions` telling whether the text holds a word.
-    pub(super) fn names_by(
-        &mut self,
-        key: K,
-        strukt: &str,
-        mentions: impl Fn(&str) -> bool,
-    ) -> bool {
+    /// Whether the text `key` stands for names the struct: its tag or one
+    /// of its typedef names, as a whole word, `mentions` telling whether
+    /// that text holds a word.
+    pub(super) fn names(&mut self, key: K, strukt: &str, mentions: impl Fn(&str) -> bool) -> bool {
         let tag = strukt.split('.').next().unwrap_or(strukt);
         if let Some(&named) = self.seen.get(&key).and_then(|known| known.get(tag)) {
             return named;
@@ -610,7 +600,6 @@ pub(super) fn untyped_field_reads(cx: &mut FlowContext, k: &Constraints, tracked
     let mut functions_naming = NamedStructs::new(&cx.types);
     for (func, root) in roots {
         let src = cx.src(func);
-        let body = &src[cx.funcs[func].def.node.byte_range()];
         let mut visit = |n: tree_sitter::Node| {
             if n.kind_str() != "field_expression" {
                 return;
@@ -622,7 +611,9 @@ pub(super) fn untyped_field_reads(cx: &mut FlowContext, k: &Constraints, tracked
             let named = tracked.named(&name);
             let naming: Vec<bool> = named
                 .iter()
-                .map(|(s, _)| functions_naming.names(func, body, s))
+                .map(|(s, _)| {
+                    functions_naming.names(func, s, |word| cx.function_mentions_word(func, word))
+                })
                 .collect();
             if naming.contains(&true) && cx.type_of(func, base).is_none() {
                 let why = Blocker::UntypedFieldRead {
