@@ -31,27 +31,29 @@ pub fn parses_no_worse(before_errors: usize, after: &[u8]) -> bool {
 /// does not hold as a function's is read as written on both sides, as
 /// `parse_skeleton` does; when that fails too, both are parsed whole.
 pub fn rewrite_parses_no_worse(before: &[u8], after: &[u8], edits: &[Edit]) -> bool {
-    // The macro pass of each side, made once for the bodies and the first
-    // counts. Each count takes its side's text (its parse blanks bodies in
-    // it), so a second attempt makes the pass again: a large file's texts
-    // are not all alive while a tree is built.
+    // The macro pass of each side, made for the bodies; the first count
+    // takes the one of `before`. Each count takes its side's text (its
+    // parse blanks bodies in it), and the pass of `after` is made again for
+    // its count, so that while a tree is built only its own side's text is
+    // alive beside the two files: on a large file each is many times
+    // smaller than the tree, but not negligible.
     let neutral = |text: &[u8]| neutralise(text, MacroTable::builtin());
     let neutral_before = neutral(before);
-    let neutral_after = neutral(after);
-    let (mut left_before, mut left_after) =
-        untouched_bodies((before, &neutral_before), (after, &neutral_after), edits);
-    let mut first = Some((neutral_before, neutral_after));
+    let (mut left_before, mut left_after) = {
+        let neutral_after = neutral(after);
+        untouched_bodies((before, &neutral_before), (after, &neutral_after), edits)
+    };
+    let mut first = Some(neutral_before);
     for _attempt in 0..2 {
         if left_before.is_empty() {
             break;
         }
-        let (neutral_before, neutral_after) =
-            (first.take()).unwrap_or_else(|| (neutral(before), neutral(after)));
+        let neutral_before = first.take().unwrap_or_else(|| neutral(before));
         let counted_before = skeleton_error_count(neutral_before, &left_before);
         // The first tree's pages go back before the second is built: on a
         // large file each is many times the text.
         crate::memory::give_back();
-        let counted_after = skeleton_error_count(neutral_after, &left_after);
+        let counted_after = skeleton_error_count(neutral(after), &left_after);
         let misled = match (counted_before, counted_after) {
             (Ok(b), Ok(a)) => return a <= b,
             (b, a) => {
