@@ -274,35 +274,11 @@ pub struct MemberInArguments {
     pub open: usize,
 }
 
-/// The uses of the member `member` that stand in the byte ranges `gaps` of
-/// `src` (sorted, not overlapping), are reached through `->` or `.` (not a
-/// designator, `.member = value`) and stand in a call's argument list, in
-/// text order.
-pub fn members_in_arguments(
-    src: &[u8],
-    gaps: &[(usize, usize)],
-    member: &str,
-) -> Vec<MemberInArguments> {
-    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    let finder = memchr::memmem::Finder::new(member.as_bytes());
-    let mut out = Vec::new();
-    for &(g0, g1) in gaps {
-        for p in finder.find_iter(&src[g0..g1]) {
-            let at = g0 + p;
-            let end = at + member.len();
-            if src.get(end).is_some_and(|&b| is_word(b)) {
-                continue;
-            }
-            out.extend(member_in_arguments(src, at, end));
-        }
-    }
-    out
-}
-
 /// Every member reached in a call's argument list in the byte ranges `gaps`
-/// of `src`, by its name: for each identifier `m`, what
-/// `members_in_arguments(src, gaps, m)` finds, found in one pass over the
-/// ranges instead of one per member.
+/// of `src` (sorted, not overlapping), by its name: each use of a name
+/// reached through `->` or `.` (not a designator, `.member = value`) that
+/// stands in a call's argument list, in text order. One pass over the
+/// ranges finds them all.
 pub fn all_members_in_arguments(
     src: &[u8],
     gaps: &[(usize, usize)],
@@ -896,6 +872,29 @@ MY_DROP(z, w)\nDROP(broken, ;\n";
         );
     }
 
+    /// The uses of one member `all_members_in_arguments` must find: a
+    /// search of the text for that member alone.
+    fn members_in_arguments(
+        src: &[u8],
+        gaps: &[(usize, usize)],
+        member: &str,
+    ) -> Vec<MemberInArguments> {
+        let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+        let finder = memchr::memmem::Finder::new(member.as_bytes());
+        let mut out = Vec::new();
+        for &(g0, g1) in gaps {
+            for p in finder.find_iter(&src[g0..g1]) {
+                let at = g0 + p;
+                let end = at + member.len();
+                if src.get(end).is_some_and(|&b| is_word(b)) {
+                    continue;
+                }
+                out.extend(member_in_arguments(src, at, end));
+            }
+        }
+        out
+    }
+
     #[test]
     fn all_members_in_arguments_are_each_members_search_in_one_pass() {
         let src = b"DEFINE_FREE(toy, struct toy *, put_page(_T->page))\n\
@@ -942,9 +941,9 @@ CHECK(s.page == 0, q . page)\n";
         let f_start = src.windows(6).position(|w| w == b"void f").unwrap();
         let f_end = f_start + src[f_start..].iter().position(|&b| b == b'\n').unwrap();
         let gaps = [(0, f_start), (f_end, src.len())];
-        let found: Vec<(String, &[u8])> = members_in_arguments(src, &gaps, "page")
-            .into_iter()
-            .map(|m| (m.macro_name, &src[m.open..m.at]))
+        let all = all_members_in_arguments(src, &gaps);
+        let found: Vec<(String, &[u8])> = (all.get("page").into_iter().flatten())
+            .map(|m| (m.macro_name.clone(), &src[m.open..m.at]))
             .collect();
         // The designator fills the field, `pagesize` is another member and
         // the use inside the function is skipped.

@@ -206,18 +206,24 @@ pub fn declarator_identifier(mut node: Node) -> Option<Node> {
 
 /// All function definitions of a file, including those inside `#if` blocks.
 pub fn functions(root: Node) -> Vec<FunctionDef> {
-    let mut out = Vec::with_capacity(function_count(root));
+    let mut out = Vec::new();
     for_each_function(root, |def| out.push(def));
     out
 }
 
-/// How many definitions `functions` lists: counted first so that a list
-/// of them is allocated once, at its size (a generated file may define a
-/// million functions, and a vector grown by doubling holds up to three
-/// times what it keeps while it moves).
+/// How many definitions `functions` lists, counted without making them:
+/// a list kept for long is allocated once at its size (a generated file
+/// may define a million functions, and a vector grown by doubling holds up
+/// to three times what it keeps while it moves).
 pub fn function_count(root: Node) -> usize {
     let mut count = 0;
-    for_each_function(root, |_| count += 1);
+    preorder(root, |n| {
+        if n.kind_str() != "function_definition" {
+            return true;
+        }
+        count += usize::from(n.field("body").is_some());
+        false
+    });
     count
 }
 
@@ -494,6 +500,8 @@ fn only_statement_ends_missing(node: Node) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn a_subtree_in_the_named_nodes_is_what_a_walk_down_meets() {
         let parsed = crate::c::parse(
@@ -527,8 +535,6 @@ mod tests {
             .unwrap();
         assert_eq!(subtree_in(&nodes, token), None);
     }
-
-    use super::*;
 
     /// The ancestors found walking down from a function are those its
     /// nodes' parents give (`climb_to`), for every node, empty ones (a `MISSING` `;`)

@@ -55,15 +55,6 @@ impl<'a, 't> FlowContext<'a, 't> {
         }
     }
 
-    /// Whether the definition of `func` holds `word` as a whole word,
-    /// remembered with its file's facts for the rounds after
-    /// (`FileFacts::mentions_word_in`).
-    pub fn function_mentions_word(&self, func: FuncId, word: &str) -> bool {
-        let f = &self.funcs[func];
-        let facts = &self.facts[f.file.index()];
-        facts.mentions_word_in(self.src(func), f.def.node.byte_range(), word)
-    }
-
     /// `targets`, given the callee's name as `Call::callee_name` reads it
     /// (`None` for a callee that is no plain identifier), for a caller that
     /// keeps the name and resolves the call every round.

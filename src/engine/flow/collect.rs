@@ -126,7 +126,7 @@ pub struct FileFacts<'t> {
     /// Whether a stretch of its text (the whole file, or a function's
     /// definition), by its byte range, holds each word asked so far as a
     /// whole word (`mentions_word_in`), kept the same way.
-    words_mentioned: RefCell<HashMap<WordInRange, bool>>,
+    words_mentioned: RefCell<HashMap<(usize, usize), WordsMentioned>>,
     /// The uses outside the functions of each function-like macro searched
     /// for so far (`macro_uses_outside`), kept the same way.
     macro_uses_outside: RefCell<HashMap<String, Arc<[MacroUse]>>>,
@@ -225,9 +225,8 @@ enum Body<'t> {
     },
 }
 
-/// A word asked of a stretch of a file's text: the stretch's byte range,
-/// then the word.
-type WordInRange = (usize, usize, Box<str>);
+/// Whether a stretch of text holds each word asked, by word.
+type WordsMentioned = HashMap<Box<str>, bool>;
 
 impl<'t> FileFacts<'t> {
     /// A file's struct types and function list (one walk each).
@@ -336,23 +335,13 @@ impl<'t> FileFacts<'t> {
 
     /// The uses of `member` reached in a call's arguments at file scope,
     /// outside the function bodies, comments and preprocessor lines
-    /// (`not_file_scope_code`): `crate::c::defines::members_in_arguments`,
-    /// made for every member named by one word in one pass when first
-    /// asked.
+    /// (`not_file_scope_code`), found for every member in one pass when
+    /// first asked (`crate::c::defines::all_members_in_arguments`).
     pub(crate) fn members_in_arguments(
         &self,
         src: &[u8],
         member: &str,
     ) -> Arc<[MemberInArguments]> {
-        // A member spelled with more than one word (`u.pages`) is searched
-        // for as written.
-        if !member
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        {
-            let gaps = self.file_scope_code(src);
-            return crate::c::defines::members_in_arguments(src, gaps, member).into();
-        }
         let all = self.members_in_arguments.get_or_init(|| {
             let gaps = self.file_scope_code(src);
             (crate::c::defines::all_members_in_arguments(src, gaps).into_iter())
@@ -376,12 +365,18 @@ impl<'t> FileFacts<'t> {
     /// function's definition): the text of a range never changes from
     /// round to round, even when the file is parsed again.
     pub(crate) fn mentions_word_in(&self, src: &[u8], range: Range<usize>, word: &str) -> bool {
-        let key: WordInRange = (range.start, range.end, Box::from(word));
-        if let Some(&found) = self.words_mentioned.borrow().get(&key) {
+        let stretch = (range.start, range.end);
+        let known = self
+            .words_mentioned
+            .borrow()
+            .get(&stretch)
+            .and_then(|w| w.get(word).copied());
+        if let Some(found) = known {
             return found;
         }
         let found = super::objects::mentions_word(&src[range], word.as_bytes());
-        (self.words_mentioned.borrow_mut()).insert(key, found);
+        let mut mentioned = self.words_mentioned.borrow_mut();
+        (mentioned.entry(stretch).or_default()).insert(word.into(), found);
         found
     }
 

@@ -588,6 +588,15 @@ impl<'a, 't> FlowContext<'a, 't> {
         &self.files[self.funcs[func].file.index()].parsed.original
     }
 
+    /// Whether the definition of `func` holds `word` as a whole word,
+    /// remembered with its file's facts for the rounds after
+    /// (`FileFacts::mentions_word_in`).
+    pub fn function_mentions_word(&self, func: FuncId, word: &str) -> bool {
+        let f = &self.funcs[func];
+        let facts = &self.facts[f.file.index()];
+        facts.mentions_word_in(self.src(func), f.def.node.byte_range(), word)
+    }
+
     pub fn file(&self, file: FileId) -> &'a ProgramFile<'t> {
         &self.files[file.index()]
     }
