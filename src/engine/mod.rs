@@ -22,8 +22,7 @@ use hash::{HashMap, HashSet};
 use serde::Serialize;
 
 pub use flow::{
-    FileFacts, GainedWords, Interest, Need, Needs, ProgramAnalysis, ProgramFile,
-    MAX_HOLDER_CANDIDATES,
+    FileFacts, GainedWords, Interest, Need, Needs, ProgramAnalysis, ProgramFile, MAX_HOLDER_HEADERS,
 };
 pub use matcher::{Binding, Match, MatchedToken};
 pub use reason::{Blocker, Decision, Evidence, Limit, Origin, PinCase, Separation};

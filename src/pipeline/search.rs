@@ -6,7 +6,7 @@
 
 use super::read::{read_matching, FileRead, NO_INDEXING};
 use super::MAX_FILES_PER_NEED;
-use crate::engine::{Need, Needs, MAX_HOLDER_CANDIDATES};
+use crate::engine::{Need, Needs, MAX_HOLDER_HEADERS};
 use crate::source::words::{FilterRef, WordProbe};
 use crate::source::{self, SkippedFile};
 use memchr::memmem::Finder;
@@ -89,6 +89,15 @@ impl<'n> OfferSearch<'n> {
             OfferSearch::Callers(w, _) => filter.may_hold(w),
             OfferSearch::Field(s, _, f, _) => filter.may_hold(s) && filter.may_hold(f),
             OfferSearch::Holders(s, _) => filter.may_hold(s),
+        }
+    }
+
+    /// Whether a file's bytes name the struct of a struct-embedding need
+    /// (as a whole word), which the cap on such needs counts.
+    fn names(&self, bytes: &[u8]) -> bool {
+        match self {
+            OfferSearch::Holders(_, strukt) => whole_words(bytes, strukt).next().is_some(),
+            _ => false,
         }
     }
 
@@ -221,16 +230,18 @@ pub(super) fn read_for_needs<'f>(
 
     // Read the candidates in batches until every need is settled: all its
     // candidates read, or more than `MAX_FILES_PER_NEED` files offering it.
-    // The embedders of a struct that more than `MAX_HOLDER_CANDIDATES`
-    // headers name are not looked for: it overflows unread.
+    // The embedders of a struct that more than `MAX_HOLDER_HEADERS`
+    // headers name are not looked for: that need overflows once the bytes
+    // of that many headers are seen to name it, which no filter changes.
     let mut offered: Vec<Option<Vec<usize>>> = vec![None; may_offer.len()];
     let mut count = vec![0usize; offers.len()];
-    for (k, offer) in offers.iter().enumerate() {
-        if matches!(offer, Offer::Holders(_)) && candidates[k].len() > MAX_HOLDER_CANDIDATES {
-            candidates[k].clear();
-            count[k] = MAX_FILES_PER_NEED + 1;
-        }
-    }
+    let mut naming = vec![0usize; offers.len()];
+    let holders: Vec<bool> = (offers.iter())
+        .map(|o| matches!(o, Offer::Holders(_)))
+        .collect();
+    let overflows = |k: usize, count: &[usize], naming: &[usize]| {
+        count[k] > MAX_FILES_PER_NEED || holders[k] && naming[k] > MAX_HOLDER_HEADERS
+    };
     let mut next = vec![0usize; offers.len()];
     let mut quota = vec![SEARCH_BATCH; offers.len()];
     let mut searched = Vec::new();
@@ -238,7 +249,7 @@ pub(super) fn read_for_needs<'f>(
     loop {
         let mut batch = BTreeSet::new();
         for k in 0..offers.len() {
-            if count[k] > MAX_FILES_PER_NEED {
+            if overflows(k, &count, &naming) {
                 continue;
             }
             let mut taken = 0;
@@ -255,27 +266,33 @@ pub(super) fn read_for_needs<'f>(
             break;
         }
         let batch: Vec<usize> = batch.into_iter().collect();
-        let found: Vec<Result<Vec<usize>, SkippedFile>> = batch
+        let found: Vec<Result<FileOffers, SkippedFile>> = batch
             .par_iter()
             .map_init(Vec::new, |buffer, &c| {
                 // A file offers only needs its filter lets through: the
                 // filter never misses a word.
                 let (i, ks) = &may_offer[c];
                 source::read_into(base, files[*i], buffer).map(|bytes| {
-                    ks.iter()
-                        .copied()
+                    let offers = (ks.iter().copied())
                         .filter(|&k| searches[k].is_in(bytes))
-                        .collect()
+                        .collect();
+                    let names = (ks.iter().copied())
+                        .filter(|&k| holders[k] && searches[k].names(bytes))
+                        .collect();
+                    (offers, names)
                 })
             })
             .collect();
         for (c, r) in batch.into_iter().zip(found) {
-            let (ks, unreadable) = match r {
-                Ok(ks) => (ks, None),
-                Err(s) => (Vec::new(), Some(s)),
+            let (ks, names, unreadable) = match r {
+                Ok((ks, names)) => (ks, names, None),
+                Err(s) => (Vec::new(), Vec::new(), Some(s)),
             };
             for &k in &ks {
                 count[k] += 1;
+            }
+            for &k in &names {
+                naming[k] += 1;
             }
             offered[c] = Some(ks);
             searched.push((may_offer[c].0, unreadable));
@@ -285,7 +302,9 @@ pub(super) fn read_for_needs<'f>(
     }
 
     let mut overflow = BTreeSet::new();
-    let allowed: Vec<bool> = count.iter().map(|&n| n <= MAX_FILES_PER_NEED).collect();
+    let allowed: Vec<bool> = (0..offers.len())
+        .map(|k| !overflows(k, &count, &naming))
+        .collect();
     for (k, o) in offers.iter().enumerate() {
         if !allowed[k] {
             overflow.insert(o.name());
@@ -304,6 +323,10 @@ pub(super) fn read_for_needs<'f>(
     )
 }
 
+/// What a file read by the search offers: the needs it offers, and the
+/// struct-embedding needs whose struct it names (`OfferSearch::names`).
+type FileOffers = (Vec<usize>, Vec<usize>);
+
 /// A file a search read (its index in the files searched), with why it
 /// could not be read when it could not.
 pub(super) type SearchRead = (usize, Option<SkippedFile>);
@@ -311,7 +334,7 @@ pub(super) type SearchRead = (usize, Option<SkippedFile>);
 #[cfg(test)]
 mod tests {
     use super::read_for_needs;
-    use crate::engine::Needs;
+    use crate::engine::{Needs, MAX_HOLDER_HEADERS};
     use crate::pipeline::read::Read;
     use crate::pipeline::MAX_FILES_PER_NEED;
     use crate::source::words::{WordFilter, WordFilters};
@@ -339,6 +362,14 @@ mod tests {
             .map(|(n, _, _, _)| n)
             .collect();
         (chosen, overflow)
+    }
+
+    /// Writes the files (name, text) into `dir` and returns their names.
+    fn write_files(dir: &std::path::Path, files: &[(String, String)]) -> Vec<String> {
+        for (name, text) in files {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
+        files.iter().map(|(n, _)| n.clone()).collect()
     }
 
     /// A search without word filters says which files it read and which
@@ -401,10 +432,7 @@ mod tests {
                 format!("int f{i}(void) {{ return min_t(int, 1, {i}); }}\n"),
             ));
         }
-        for (name, text) in &files {
-            std::fs::write(dir.path().join(name), text).unwrap();
-        }
-        let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
+        let names = write_files(dir.path(), &files);
         let mut needs = Needs::default();
         needs.definitions.insert("helper_one".into());
         needs.callers.insert("helper_two".into());
@@ -418,6 +446,46 @@ mod tests {
             ["def.c", "comment.c", "field.c"].map(String::from).to_vec()
         );
         assert_eq!(unfiltered.1, BTreeSet::from(["min_t".to_string()]));
+    }
+
+    /// The structs embedding a struct are looked for unless more headers
+    /// than `MAX_HOLDER_HEADERS` name it, counted by their bytes: a search
+    /// without filters, to which every header may name it, finds the
+    /// embedder of a struct few headers name, as a filtered one does, and
+    /// both give up on a struct every header names.
+    #[test]
+    fn the_headers_naming_a_struct_are_counted_by_their_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut files: Vec<(String, String)> = vec![
+            (
+                "holder.h".into(),
+                "struct holder {\n\tstruct rare_state state;\n};\n".into(),
+            ),
+            ("rare.h".into(), "struct rare_state { int *p; };\n".into()),
+        ];
+        for i in 0..MAX_HOLDER_HEADERS + 30 {
+            files.push((
+                format!("other{i:03}.h"),
+                format!("struct common_state;\nstruct other{i} {{ int x; }};\n"),
+            ));
+        }
+        files.push((
+            "common_holder.h".into(),
+            "struct common_holder {\n\tstruct common_state state;\n};\n".into(),
+        ));
+        let names = write_files(dir.path(), &files);
+        let mut needs = Needs::default();
+        needs.holders.insert("rare_state".into());
+        needs.holders.insert("common_state".into());
+        for filtered in [false, true] {
+            let (chosen, overflow) = search(dir.path(), &names, filtered, &needs);
+            assert_eq!(chosen, ["holder.h"], "filtered: {filtered}");
+            assert_eq!(
+                overflow,
+                BTreeSet::from(["struct common_state".to_string()]),
+                "filtered: {filtered}"
+            );
+        }
     }
 
     /// A need read in batches that grow (64 files, then 128, 256...) finds

@@ -50,7 +50,7 @@ mod values;
 use crate::c::NodeExt;
 pub(crate) use collect::{AcquireSite, MatchSite};
 pub use collect::{FileFacts, GainedWords, Interest};
-pub use needs::{Need, Needs, MAX_HOLDER_CANDIDATES};
+pub use needs::{Need, Needs, MAX_HOLDER_HEADERS};
 pub(crate) use releases::ReleaseSite;
 
 use super::matcher::Match;

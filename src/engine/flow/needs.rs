@@ -30,8 +30,10 @@ pub enum Need {
 /// embedding it (`Need::Holders`): a struct named more widely (`page`,
 /// `device`, `kvm`) is not followed into the headers that embed it, whose
 /// search would read thousands of files in every round
-/// (`Limit::HolderSearch`).
-pub const MAX_HOLDER_CANDIDATES: usize = 128;
+/// (`Limit::HolderSearch`). The headers are counted by their bytes as the
+/// search reads them, so what a word filter lets through never changes
+/// which structs are followed.
+pub const MAX_HOLDER_HEADERS: usize = 128;
 
 impl Need {
     /// The name the pipeline reports a need under when too many files
@@ -148,7 +150,7 @@ pub(crate) fn settle(
         .iter()
         .any(|s| scanned.overflowed(&Need::Holders(s.clone())))
     {
-        cx.hit(Limit::HolderSearch(MAX_HOLDER_CANDIDATES));
+        cx.hit(Limit::HolderSearch(MAX_HOLDER_HEADERS));
     }
     report_broken(cx, representatives, broken, out_files);
     open_callers(cx, representatives, scanned, final_round, &unmet);
