@@ -11,14 +11,16 @@
 //! the file holds that way, so a search that asks the filter first and then
 //! checks the bytes of the files it lets through finds exactly what a search
 //! of every file finds. Either may answer "present" for a word the file does
-//! not hold (about one word in a hundred, more in small files); that costs
-//! one read.
+//! not hold (about one word in three hundred in a filter folded as far as
+//! it goes, more in files with many words for their size); that costs one
+//! read.
 //!
 //! The filter of all words takes a third of a bit per byte of the file, at
 //! least `MIN_BLOOM_WORDS` 64-bit words, folded to half its length while
 //! it stays sparse (`MAX_FOLDED_FILL`); the filter of defined words takes
-//! `BITS_PER_DEFINITION` bits per word it holds. A whole tree's filters
-//! (about 50 MB for Linux) are packed into one buffer (`WordFilters`).
+//! `BITS_PER_DEFINITION` bits per word it holds; a word sets `PROBES` bits
+//! of each. A whole tree's filters (about 50 MB for Linux) are packed into
+//! one buffer (`WordFilters`).
 //! Building them is one pass over bytes the first read already holds: a
 //! bit mask of the word bytes, 64 at a time (sixteen bytes per SSE2
 //! comparison on x86-64), the words' first and last bytes found from it
@@ -26,27 +28,38 @@
 
 /// Bytes of file per bit of the filter of all words.
 const BYTES_PER_WORD_BIT: usize = 3;
-/// Bits of the filter of defined words per word it holds: with three bit
-/// positions per word, about one word in 4,500 not held is let through.
-/// Every search for a definition asks the filter of every file, so the
-/// rate must be that low: at 32 bits the searches of a whole 6.1 run read
-/// 7 % more files, at 16 bits 57 % more; at 48 they read no more than
-/// filters sized by the file's bytes did (a thirty-second of a bit per
-/// byte, 2,048 bits at least), in 9 MB less.
-const BITS_PER_DEFINITION: usize = 48;
+/// Bits of the filter of defined words per word it holds: with `PROBES`
+/// (five) bit positions per word, about one word in 4,300 not held is let
+/// through (0.19 of the bits set, to the fifth power). Every search for a
+/// definition asks the filter of every file, so the rate must be that low:
+/// with three positions per word, 48 bits were needed for it (at 32 bits
+/// the searches of a whole 6.1 run read 7 % more files, at 16 bits 57 %
+/// more). With five, 48 bits would read 1,400 files fewer of the 17,000 a
+/// whole 6.1 run reads, for 3.4 MB more.
+const BITS_PER_DEFINITION: usize = 24;
 /// 64-bit words the filter of all words takes at least (2,048 bits). The
 /// filters of small files, sized by their bytes alone, fill up and let
 /// most words through:
 /// on the Linux 6.1 tree the searches of a run read 86,000 files without
-/// this floor and 22,000 with it, for the same 316 files found.
+/// this floor and 22,000 with it, for the same 316 files found (three bit
+/// positions per word).
 const MIN_BLOOM_WORDS: usize = 32;
 /// The share of set bits a filter of all words may have once folded
 /// (`Bloom::folded`): a word it does not hold is let through about as
-/// often as this share cubed (under one in a hundred). A file that
-/// repeats its words (tables, generated headers) sets few of the bits its
-/// size gives it; folded, the filters of the Linux 6.1 tree take 50 MB
-/// instead of 61 MB, and the searches of a whole run read 4 % more files.
-const MAX_FOLDED_FILL: f64 = 0.2;
+/// often as this share to the power `PROBES` (0.31 to the fifth: one in
+/// 350). A file that repeats its words (tables, generated headers) sets few
+/// of the bits its size gives it; folded, the filters of the Linux 6.1
+/// tree take 50 MB instead of 61 MB.
+const MAX_FOLDED_FILL: f64 = 0.31;
+/// Bit positions a word sets in a filter, and a probe asks. With three
+/// (the folds stopping at a fifth of the bits set, the filter of defined
+/// words at 48 bits a word), the searches of a whole 6.1 run read 24,700
+/// files; with the folds stopping where the filters keep those sizes and
+/// the filter of defined words at 24 bits a word, four positions read
+/// 20,100, five 17,100, six 15,500. Each position is one more bit set per
+/// word when the filters are made; a filter with many words for its size
+/// lets more through with more positions, but most files' filters fold.
+const PROBES: usize = 5;
 
 /// A word to ask filters about, hashed once. A string of several words
 /// (`drm_i915_gem_object.mm`, a member reached through another) is asked
@@ -275,7 +288,7 @@ fn word_spans(masks: &[u64]) -> impl Iterator<Item = (usize, usize)> + '_ {
     firsts.zip(lasts).map(|(first, last)| (first, last + 1))
 }
 
-/// A Bloom filter with three bit positions per word, over `len` bits (the
+/// A Bloom filter with `PROBES` bit positions per word, over `len` bits (the
 /// storage rounded up to whole 64-bit words; the bits past `len` stay
 /// clear and are never asked).
 #[derive(Clone, Debug)]
@@ -355,16 +368,19 @@ impl BloomRef<'_> {
     }
 }
 
-/// A Bloom filter of `len` bits set three bit positions for a word, from
-/// three 32-bit slices of its hash (the third by double hashing) mapped
-/// onto the length by a multiply-shift (no division): `x * len >> 32`,
-/// which for half the length is that position halved.
+/// A Bloom filter of `len` bits sets `PROBES` bit positions for a word,
+/// from the two 32-bit halves `a` and `b` of its hash by double hashing
+/// (`a + i * b`, modulo 2^32), each mapped onto the length by a
+/// multiply-shift (no division): `x * len >> 32`, which for half the
+/// length is that position halved.
 #[inline]
-fn positions(len: u32, h: u64) -> [usize; 3] {
+fn positions(len: u32, h: u64) -> [usize; PROBES] {
     let len = u64::from(len);
     let (a, b) = (h & 0xffff_ffff, h >> 32);
-    let c = a.wrapping_add(b.wrapping_mul(0x9e37_79b9)) & 0xffff_ffff;
-    [a, b, c].map(|x| ((x * len) >> 32) as usize)
+    std::array::from_fn(|i| {
+        let x = a.wrapping_add(b.wrapping_mul(i as u64)) & 0xffff_ffff;
+        ((x * len) >> 32) as usize
+    })
 }
 
 /// The bits of a filter of `len` bits (an even number) folded onto half
@@ -600,6 +616,7 @@ pub(super) fn fingerprint() -> u64 {
         MIN_BLOOM_WORDS as u64,
         MAX_FOLDED_FILL.to_bits(),
         MIN_WORD as u64,
+        PROBES as u64,
         u64::from(filter.words.len),
         u64::from(filter.definitions.len),
     ] {
