@@ -389,7 +389,7 @@ pub fn run_keeping(
         list: &list,
         tree,
         record_index: prior.index.is_some(),
-        keep_filters: prior.keep || prior.index.is_some(),
+        keep_filters: prior.keep,
         index: prior.index,
         prefilter: &prefilter,
         progress,
@@ -482,8 +482,9 @@ struct Rounds<'r> {
     /// with the word filters whenever it reads it.
     index: Option<IndexFile>,
     record_index: bool,
-    /// Whether the word filters outlive the run (`Prior::keep`, an index
-    /// to write): otherwise they go once no round can search again.
+    /// Whether the word filters outlive the run (`Prior::keep`): otherwise
+    /// they go once no round can search again, unless the index must be
+    /// written with them (`Rounds::filters_to_save`).
     keep_filters: bool,
     /// The run's prefilter, which decides the candidate bit recorded for
     /// an index.
@@ -562,7 +563,10 @@ impl Rounds<'_> {
         // The next round is the last: no search follows this one. The
         // tree's read has recorded what it skips, which is all `finish`
         // asks of it.
-        if round + 1 >= self.config.max_rounds.max(1) && !self.keep_filters {
+        if round + 1 >= self.config.max_rounds.max(1)
+            && !self.keep_filters
+            && !self.filters_to_save()
+        {
             if let TreeRead::Filters(_) = self.tree {
                 self.tree = TreeRead::Skips;
                 crate::memory::give_back();
@@ -621,7 +625,9 @@ impl Rounds<'_> {
     /// skipped files may block a unit.
     fn read_tree(&mut self, filters: bool) {
         // With an index, the filters cost a read of the files changed since.
-        let filters = filters || self.keeps_index();
+        // A tree read with them, whose filters went with the last search
+        // (`filters_to_save`), has nothing more to read: its skips are known.
+        let filters = filters || self.keeps_index() && !matches!(self.tree, TreeRead::Skips);
         match &mut self.tree {
             TreeRead::Filters(_) => return,
             TreeRead::Skips if !filters => return,
@@ -678,6 +684,14 @@ impl Rounds<'_> {
     /// with its word filters whenever it reads it).
     fn keeps_index(&self) -> bool {
         self.record_index
+    }
+
+    /// Whether the index the run keeps must be written after it with the
+    /// word filters the read of the tree made: it was missing, stale or
+    /// for other files. An index the read found current is not written,
+    /// and its filters go once no round can search again.
+    fn filters_to_save(&self) -> bool {
+        matches!(&self.tree, TreeRead::Filters(words) if self.record_index && words.unsaved)
     }
 
     /// The last round's analysis, with the units the skipped files and

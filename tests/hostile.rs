@@ -942,7 +942,12 @@ const KEEP: &str =
     "#include \"ctx.h\"\n\nstruct page *stashed;\n\nvoid ctx_keep(struct ctx *ctx)\n{\n\tstashed = ctx->pages[0];\n}\n";
 
 fn diff_of(d: &Path, index: Option<&Path>) -> String {
+    diff_with(d, index, &[])
+}
+
+fn diff_with(d: &Path, index: Option<&Path>, options: &[&str]) -> String {
     let mut args = vec!["diff", "--quiet", "."];
+    args.extend(options);
     let index = index.map(|p| p.to_str().unwrap().to_string());
     if let Some(index) = &index {
         args.extend(["--index", index.as_str()]);
@@ -974,6 +979,16 @@ fn an_index_never_hides_a_file_changed_since_it_was_written() {
     assert!(written.len() > 0);
     // The unchanged tree: the same diff, and the index is not written again.
     assert_eq!(diff_of(d, Some(&index)), converted);
+    let again = std::fs::metadata(&index).unwrap();
+    assert_eq!(again.modified().unwrap(), written.modified().unwrap());
+    // Rounds that run out: the filters of a current index go after the
+    // last search, and the run still answers as one without the index,
+    // neither reading the tree again nor writing the index.
+    let two_rounds = ["--max-rounds", "2"];
+    assert_eq!(
+        diff_with(d, Some(&index), &two_rounds),
+        diff_with(d, None, &two_rounds)
+    );
     let again = std::fs::metadata(&index).unwrap();
     assert_eq!(again.modified().unwrap(), written.modified().unwrap());
     // keep.c now stores the flow's pages, in as many bytes as before: the
