@@ -358,32 +358,30 @@ pub fn shape<'t>(node: Node<'t>, src: &[u8]) -> ExprShape<'t> {
             (Some(base), Some(index)) => ExprShape::Subscript { base, index },
             _ => ExprShape::Other,
         },
-        "pointer_expression" => {
-            let op = node.field("operator").map(|o| o.kind_str());
-            match (op, node.field("argument")) {
-                (Some("*"), Some(arg)) => ExprShape::Deref(arg),
-                (Some("&"), Some(arg)) => ExprShape::AddressOf(arg),
-                _ => ExprShape::Other,
-            }
-        }
-        "binary_expression" => {
-            let op = node.field("operator").map(|o| o.kind_str());
-            match (op, node.field("left"), node.field("right")) {
-                (Some(op @ ("+" | "-")), Some(l), Some(r)) => ExprShape::Offset {
+        // The operator is the node's first byte.
+        "pointer_expression" => match (src.get(node.start_byte()), node.field("argument")) {
+            (Some(b'*'), Some(arg)) => ExprShape::Deref(arg),
+            (Some(b'&'), Some(arg)) => ExprShape::AddressOf(arg),
+            _ => ExprShape::Other,
+        },
+        "binary_expression" => match (node.field("left"), node.field("right")) {
+            (Some(l), Some(r)) => match operator_between(node, l, r, src) {
+                Some(op @ ("+" | "-")) => ExprShape::Offset {
                     base: l,
                     other: r,
                     subtracted: op == "-",
                 },
                 _ => ExprShape::Other,
+            },
+            _ => ExprShape::Other,
+        },
+        "field_expression" => match (node.field("argument"), node.field("field")) {
+            (Some(base), Some(field)) => {
+                let arrow = operator_between(node, base, field, src) == Some("->");
+                ExprShape::Field { base, field, arrow }
             }
-        }
-        "field_expression" => {
-            let arrow = node.field("operator").map(|o| o.kind_str()) == Some("->");
-            match (node.field("argument"), node.field("field")) {
-                (Some(base), Some(field)) => ExprShape::Field { base, field, arrow },
-                _ => ExprShape::Other,
-            }
-        }
+            _ => ExprShape::Other,
+        },
         "call_expression" => ExprShape::Call(Call { node }),
         "conditional_expression" => match node.field("alternative") {
             Some(otherwise) => ExprShape::Conditional {
@@ -394,6 +392,53 @@ pub fn shape<'t>(node: Node<'t>, src: &[u8]) -> ExprShape<'t> {
         },
         _ => ExprShape::Other,
     }
+}
+
+/// The operator of a node with two operands, `left` and `right`: the text
+/// between them less the blanks around it when that is one operator token;
+/// else (a comment beside it, a parse error) the grammar's `operator`
+/// field, a scan of the node's children.
+fn operator_between<'t>(
+    node: Node<'t>,
+    left: Node<'t>,
+    right: Node<'t>,
+    src: &[u8],
+) -> Option<&'static str> {
+    let between = src
+        .get(left.end_byte()..right.start_byte())
+        .unwrap_or_default();
+    let blank = |b: &u8| b.is_ascii_whitespace();
+    let token = match (
+        between.iter().position(|b| !blank(b)),
+        between.iter().rposition(|b| !blank(b)),
+    ) {
+        (Some(start), Some(end)) => &between[start..=end],
+        _ => &[][..],
+    };
+    let operator = match token {
+        b"+" => "+",
+        b"-" => "-",
+        b"*" => "*",
+        b"/" => "/",
+        b"%" => "%",
+        b"<<" => "<<",
+        b">>" => ">>",
+        b"&" => "&",
+        b"|" => "|",
+        b"^" => "^",
+        b"&&" => "&&",
+        b"||" => "||",
+        b"==" => "==",
+        b"!=" => "!=",
+        b"<" => "<",
+        b"<=" => "<=",
+        b">" => ">",
+        b">=" => ">=",
+        b"->" => "->",
+        b"." => ".",
+        _ => return node.field("operator").map(|o| o.kind_str()),
+    };
+    Some(operator)
 }
 
 /// An assignment-like binding: `lhs = rhs`, or a declarator with an
@@ -501,6 +546,42 @@ fn only_statement_ends_missing(node: Node) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The operator read from the bytes between the operands is the
+    /// grammar's `operator` field, with blanks, line breaks, comments and
+    /// a parse error around it.
+    #[test]
+    fn operators_between_operands_are_the_grammars() {
+        let src = b"int f(struct s *p, int a)\n{\n\ta = p->x + a - *p . y * 2;\n\ta = p\n\t\t->next /* c */ -> x;\n\ta = a /* + */ + (a << 2) >= &a - a;\n\ta = a + + ) b;\n\tg(& /* x */ a, * (int *)p);\n\treturn a /**/- p -> z.w;\n}\n";
+        let parsed = crate::c::parse(src).unwrap();
+        let mut checked = 0;
+        preorder(parsed.tree.root_node(), |n| {
+            let operands = match n.kind_str() {
+                "pointer_expression" => {
+                    let first = &src[n.start_byte()..n.start_byte() + 1];
+                    let operator = n.field("operator").map(|o| o.kind_str().as_bytes());
+                    assert_eq!(Some(first), operator);
+                    checked += 1;
+                    return true;
+                }
+                "binary_expression" => (n.field("left"), n.field("right")),
+                "field_expression" => (n.field("argument"), n.field("field")),
+                _ => return true,
+            };
+            if let (Some(l), Some(r)) = operands {
+                let expected = n.field("operator").map(|o| o.kind_str());
+                assert_eq!(
+                    operator_between(n, l, r, src),
+                    expected,
+                    "{}",
+                    String::from_utf8_lossy(&src[n.byte_range()])
+                );
+                checked += 1;
+            }
+            true
+        });
+        assert!(checked >= 12, "only {checked} operators checked");
+    }
 
     #[test]
     fn a_subtree_in_the_named_nodes_is_what_a_walk_down_meets() {

@@ -19,7 +19,7 @@ use super::summaries::{is_macro_name, IdentityUse};
 use super::values::{alias_loc, element_field_home, element_home};
 use super::{push_unique, text, FlowContext, Loc, Need, Needs, Val};
 use crate::c::defines::MemberReach;
-use crate::c::syntax::{declarator_identifier, shape, strip, Assignment, Call, ExprShape};
+use crate::c::syntax::{shape, strip, Assignment, Call, ExprShape};
 use crate::c::NodeExt;
 use crate::engine::hash::{HashMap, HashSet};
 use crate::engine::reason::{Blocker, Evidence, Origin, Place, Separation};

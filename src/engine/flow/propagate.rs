@@ -10,7 +10,7 @@ use super::references::HandedReferences;
 use super::summaries::IdentityUse;
 use super::values::{alias_loc, element_field_home, element_home};
 use super::{name_key, FlowContext, Hot, HotName, Limit, Loc, Mentions, ReadKey, Val};
-use crate::c::syntax::{shape, Assignment, Call, ExprShape};
+use crate::c::syntax::{shape, strip, Assignment, Call, ExprShape};
 use crate::c::NodeExt;
 use crate::engine::hash::{HashMap, HashSet};
 use crate::engine::types::TypeIndex;
@@ -254,10 +254,77 @@ pub(crate) struct FunctionConstraints<'t> {
     /// The field expressions (`a->b`, `a.b`), each with its field name's
     /// node, in node order: what `FlowContext::field_mentions` indexes.
     pub field_expressions: Vec<(Node<'t>, Node<'t>)>,
-    /// The nodes that may read a struct as another struct's, in node order:
-    /// casts, `memcpy()` and `memmove()` calls, assignments and declarators
-    /// with a value (`escapes::aside::fields_reached_aside` reads them every round).
-    pub struct_views: Vec<Node<'t>>,
+    /// The nodes that may read a struct as another struct's, in node order,
+    /// their parts read once: `escapes::aside::fields_reached_aside` asks
+    /// them every round.
+    pub struct_views: Vec<StructView<'t>>,
+}
+
+/// A node that may read a struct as another struct's.
+#[derive(Clone, Copy)]
+pub enum StructView<'t> {
+    /// `name = value` or `type name = value` (the name a plain identifier,
+    /// the value without the parentheses and casts around it).
+    Assigned {
+        node: Node<'t>,
+        name: Node<'t>,
+        value: Node<'t>,
+    },
+    /// `memcpy(dst, from, ...)` or `memmove(dst, from, ...)`.
+    Copied {
+        node: Node<'t>,
+        dst: Node<'t>,
+        from: Node<'t>,
+    },
+    /// A cast to a pointer, `(to *)value`: `to` is the type named.
+    PointerCast {
+        node: Node<'t>,
+        to: Node<'t>,
+        value: Node<'t>,
+    },
+}
+
+impl<'t> StructView<'t> {
+    /// The view a node is, if any.
+    fn of(n: Node<'t>, src: &[u8]) -> Option<StructView<'t>> {
+        match n.kind_str() {
+            "init_declarator" | "assignment_expression" => {
+                let a = Assignment::new(n).filter(|a| a.plain)?;
+                let plain_name =
+                    n.kind_str() == "init_declarator" || a.lhs.kind_str() == "identifier";
+                plain_name.then(|| StructView::Assigned {
+                    node: n,
+                    name: a.lhs,
+                    value: strip(a.rhs),
+                })
+            }
+            "call_expression" => {
+                let call = Call::new(n)?;
+                let copies =
+                    (call.callee_name(src)).is_some_and(|c| c == b"memcpy" || c == b"memmove");
+                match (copies, call.args().as_slice()) {
+                    (true, [dst, from, ..]) => Some(StructView::Copied {
+                        node: n,
+                        dst: *dst,
+                        from: *from,
+                    }),
+                    _ => None,
+                }
+            }
+            "cast_expression" => {
+                let (ty, value) = (n.field("type")?, n.field("value")?);
+                let to_pointer = (ty.field("declarator"))
+                    .is_some_and(|d| d.kind_str() == "abstract_pointer_declarator");
+                to_pointer.then_some(())?;
+                Some(StructView::PointerCast {
+                    node: n,
+                    to: ty.field("type")?,
+                    value,
+                })
+            }
+            _ => None,
+        }
+    }
 }
 
 /// A call of a function, with what its arguments mention and what the
@@ -344,14 +411,8 @@ impl<'t> FunctionConstraints<'t> {
                 });
             }
         }
-        out.struct_views = (nodes.iter().copied())
-            .filter(|&n| match n.kind_str() {
-                "cast_expression" | "init_declarator" | "assignment_expression" => true,
-                "call_expression" => Call::new(n)
-                    .and_then(|call| call.callee_name(src))
-                    .is_some_and(|c| c == b"memcpy" || c == b"memmove"),
-                _ => false,
-            })
+        out.struct_views = (nodes.iter())
+            .filter_map(|&n| StructView::of(n, src))
             .collect();
         for &n in nodes {
             if n.kind_str() == "field_expression" {

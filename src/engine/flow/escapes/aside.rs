@@ -6,6 +6,7 @@
 //! escape.
 
 use super::*;
+use crate::engine::flow::propagate::StructView;
 use crate::engine::flow::Mentions;
 use std::rc::Rc;
 
@@ -418,55 +419,41 @@ pub(super) fn fields_reached_aside(cx: &mut FlowContext) {
         // raw;` reads `dev`'s struct as `view`.
         let mut given: Vec<(String, String)> = Vec::new();
         let mut read_back: Vec<(String, String, tree_sitter::Node)> = Vec::new();
-        for &n in &f.constraints.struct_views {
-            if let Some((name, value)) = assigned_name(n, src) {
-                let value = strip(value);
-                if f.void_pointers.contains(&name) {
-                    if let Some(from) = cx.type_of(func, value) {
-                        given.push((name, from));
-                    }
-                } else if let (Some(to), "identifier") = (f.types.get(&name), value.kind_str()) {
-                    let raw = text(value, src);
-                    if f.void_pointers.contains(&raw) {
-                        read_back.push((raw, to.clone(), n));
+        for view in &f.constraints.struct_views {
+            match *view {
+                StructView::Assigned { node, name, value } => {
+                    let name = text(name, src);
+                    if f.void_pointers.contains(&name) {
+                        if let Some(from) = cx.type_of(func, value) {
+                            given.push((name, from));
+                        }
+                    } else if let (Some(to), "identifier") = (f.types.get(&name), value.kind_str())
+                    {
+                        let raw = text(value, src);
+                        if f.void_pointers.contains(&raw) {
+                            read_back.push((raw, to.clone(), node));
+                        }
                     }
                 }
-                continue;
-            }
-            if let Some(call) = Call::new(n) {
-                let copies =
-                    (call.callee_name(src)).is_some_and(|c| c == b"memcpy" || c == b"memmove");
-                if let (true, [dst, from, ..]) = (copies, call.args().as_slice()) {
-                    let types = (cx.type_of(func, *dst), cx.type_of(func, *from));
+                StructView::Copied { node, dst, from } => {
+                    let types = (cx.type_of(func, dst), cx.type_of(func, from));
                     if let (Some(to), Some(from)) = types {
-                        punned(cx, func, n, &from, &to);
+                        punned(cx, func, node, &from, &to);
                     }
                 }
-                continue;
-            }
-            if n.kind_str() != "cast_expression" {
-                continue;
-            }
-            let (Some(ty), Some(value)) = (n.field("type"), n.field("value")) else {
-                continue;
-            };
-            let to_pointer = ty
-                .field("declarator")
-                .is_some_and(|d| d.kind_str() == "abstract_pointer_declarator");
-            let Some(to) = (ty.field("type"))
-                .filter(|t| {
-                    t.kind_str() == "struct_specifier"
-                        || cx.types.is_defined(&cx.types.resolve(&text(*t, src)))
-                })
-                .and_then(|t| crate::engine::types::type_name(t, src))
-            else {
-                continue;
-            };
-            if !to_pointer {
-                continue;
-            }
-            if let Some(from) = cx.type_of(func, value) {
-                punned(cx, func, n, &from, &to);
+                StructView::PointerCast { node, to, value } => {
+                    let named = to.kind_str() == "struct_specifier"
+                        || cx.types.is_defined(&cx.types.resolve(&text(to, src)));
+                    let Some(to) = named
+                        .then(|| crate::engine::types::type_name(to, src))
+                        .flatten()
+                    else {
+                        continue;
+                    };
+                    if let Some(from) = cx.type_of(func, value) {
+                        punned(cx, func, node, &from, &to);
+                    }
+                }
             }
         }
         for (raw, to, n) in &read_back {
@@ -485,27 +472,6 @@ pub(super) fn fields_reached_aside(cx: &mut FlowContext) {
             }
         }
     }
-}
-
-/// The variable a node gives a value to, and the value: `name = value`
-/// (an assignment) or `type name = value` (a declaration), the name plain.
-pub(super) fn assigned_name<'t>(
-    n: tree_sitter::Node<'t>,
-    src: &[u8],
-) -> Option<(String, tree_sitter::Node<'t>)> {
-    let (target, value) = match n.kind_str() {
-        "init_declarator" => (
-            declarator_identifier(n.field("declarator")?)?,
-            n.field("value")?,
-        ),
-        "assignment_expression" if n.field("operator").is_some_and(|o| o.kind_str() == "=") => {
-            let left = n.field("left")?;
-            (left.kind_str() == "identifier").then_some(left)?;
-            (left, n.field("right")?)
-        }
-        _ => return None,
-    };
-    Some((text(target, src), value))
 }
 
 /// Whether a text names a struct, remembered for one pass by text (a file
