@@ -253,7 +253,7 @@ impl<'c> VarsByFunction<'c> {
                 // A variable of a struct type points at the pages or at
                 // what holds them; one of an integer typedef (`u64`,
                 // `phys_addr_t`) holds an identity, as a plain integer does.
-                if f.types
+                if f.types(&cx.types)
                     .get(name)
                     .is_some_and(|t| !identity_types.contains(t))
                 {
@@ -583,7 +583,7 @@ fn lookup_only(
     // The identity handed back through a pointer parameter (`*paddr =
     // page_to_phys(page)`): the callers use it after the release.
     let out = f.params.iter().find(|p| {
-        !f.types.contains_key(*p)
+        !f.types(&cx.types).contains_key(*p)
             && cx
                 .locs
                 .get(&super::flow::Loc::Var(func, (*p).clone()))

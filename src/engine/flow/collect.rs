@@ -161,17 +161,17 @@ enum Mentioned {
 
 /// What a function declares, as written: the same in every round.
 struct Declarations {
-    params: Vec<String>,
+    params: Arc<[String]>,
     locals: Arc<HashSet<String>>,
     /// (name, type name) of its parameters and locals.
-    types: Vec<(String, String)>,
+    types: Arc<[(String, String)]>,
     /// (name, plain type) of its parameters and locals
     /// (`declared_scalars`), and the plain type it returns.
-    scalars: Vec<(String, Option<Scalar>)>,
+    scalars: Arc<[(String, Option<Scalar>)]>,
     return_scalar: Option<Scalar>,
     /// Its parameters and locals that point at pages arrays
     /// (`declared_page_array_rows`).
-    page_array_rows: HashSet<String>,
+    page_array_rows: Arc<HashSet<String>>,
     is_static: bool,
     return_type: Option<String>,
 }
@@ -191,12 +191,14 @@ impl Declarations {
         }
         let head = &src[def.node.start_byte()..def.body.start_byte()];
         Declarations {
-            params: def.parameter_names(src),
+            params: def.parameter_names(src).into(),
             locals: Arc::new(locals),
-            types: declared_type_names(def.node, nodes, src),
-            scalars: declared_scalars(def.node, nodes, src),
+            types: declared_type_names(def.node, nodes, src).into(),
+            scalars: declared_scalars(def.node, nodes, src).into(),
             return_scalar: return_scalar(def.node, src),
-            page_array_rows: crate::engine::types::declared_page_array_rows(def.node, nodes, src),
+            page_array_rows: Arc::new(crate::engine::types::declared_page_array_rows(
+                def.node, nodes, src,
+            )),
             is_static: memchr::memmem::find(head, b"static").is_some(),
             return_type: def
                 .node
@@ -616,7 +618,7 @@ pub(crate) fn is_narrow(engine: &Engine, types: &TypeIndex, scalar: &str) -> boo
 /// declaration of which points to or holds values of one; those every
 /// declaration of which is of a plain integer value, of any width; and
 /// those every declaration of which is a `void *`.
-fn scalar_names(
+pub(crate) fn scalar_names(
     engine: &Engine,
     types: &TypeIndex,
     scalars: &[(String, Option<Scalar>)],
@@ -648,14 +650,23 @@ fn scalar_names(
     out
 }
 
-/// What `scalar_names` finds (`Func::narrow`, `Func::narrow_elements`,
-/// `Func::plain_values`, `Func::void_pointers`).
+/// What `scalar_names` finds of a function's parameters and locals
+/// (`Func::scalars`).
 #[derive(Default)]
-struct ScalarNames {
-    narrow: HashSet<String>,
-    narrow_elements: HashSet<String>,
-    plain_values: HashSet<String>,
-    void_pointers: HashSet<String>,
+pub(crate) struct ScalarNames {
+    /// Declared only with a narrow type (`FlowSpec::narrow_types`): they
+    /// hold no page and no identity.
+    pub narrow: HashSet<String>,
+    /// Declared only as pointers to or arrays of a narrow type (`u32
+    /// *addrs`): their elements hold no page.
+    pub narrow_elements: HashSet<String>,
+    /// Declared only as plain integer values, of any width (`u64 req`): no
+    /// address is held in one.
+    pub plain_values: HashSet<String>,
+    /// Declared only as `void *`: what one holds has no struct type, so a
+    /// struct pointer stored in one may be read back as another struct's
+    /// (`escapes::aside::fields_reached_aside`).
+    pub void_pointers: HashSet<String>,
 }
 
 /// The struct types of the variables declared at file scope: per file,
@@ -796,7 +807,6 @@ fn prepare_file<'t>(
                     part.matches
                         .push((local_index, *node, matched.clone(), *kind));
                 }
-                let scalar = scalar_names(engine, types, &declarations.scalars);
                 part.funcs.push(Func {
                     file,
                     file_local: declarations.is_static && f.path.ends_with(".c"),
@@ -807,12 +817,11 @@ fn prepare_file<'t>(
                     constraints: constraints.clone(),
                     params: declarations.params.clone(),
                     locals: declarations.locals.clone(),
-                    types: declared_types(&declarations.types, types),
+                    declared_types: declarations.types.clone(),
+                    types: std::cell::OnceCell::new(),
                     return_type: declarations.return_type.clone(),
-                    narrow: scalar.narrow,
-                    narrow_elements: scalar.narrow_elements,
-                    plain_values: scalar.plain_values,
-                    void_pointers: scalar.void_pointers,
+                    declared_scalars: declarations.scalars.clone(),
+                    scalars: std::cell::OnceCell::new(),
                     page_array_rows: declarations.page_array_rows.clone(),
                     returns_narrow: declarations
                         .return_scalar

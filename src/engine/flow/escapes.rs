@@ -386,7 +386,7 @@ fn address_taken(cx: &mut FlowContext, scanned: &Needs) {
         let Some(place) = taken_at.get(&name).cloned() else {
             continue;
         };
-        for prm in cx.funcs[g].params.clone() {
+        for prm in cx.funcs[g].params.clone().iter().cloned() {
             let loc = Loc::Var(g, prm);
             if let Some(info) = cx
                 .locs

@@ -224,31 +224,42 @@ pub(crate) struct Func<'t> {
     pub nodes: Arc<[Node<'t>]>,
     /// Its constraints, built once (`propagate::FunctionConstraints`).
     pub constraints: Arc<propagate::FunctionConstraints<'t>>,
-    pub params: Vec<String>,
+    pub params: Arc<[String]>,
     pub locals: Arc<HashSet<String>>,
-    pub types: HashMap<String, String>,
+    /// (name, type name) of its parameters and locals, as declared.
+    pub declared_types: Arc<[(String, String)]>,
+    /// The same with each type resolved through the round's typedefs
+    /// (`Func::types`), made when first asked.
+    types: std::cell::OnceCell<HashMap<String, String>>,
     pub return_type: Option<String>,
-    /// Parameters and locals declared only with a narrow type
-    /// (`FlowSpec::narrow_types`): they hold no page and no identity.
-    pub narrow: HashSet<String>,
-    /// Parameters and locals declared only as pointers to or arrays of a
-    /// narrow type (`u32 *addrs`): their elements hold no page.
-    pub narrow_elements: HashSet<String>,
-    /// Parameters and locals declared only as plain integer values, of any
-    /// width (`u64 req`): no address is held in one.
-    pub plain_values: HashSet<String>,
-    /// Parameters and locals declared only as `void *`: what one holds has
-    /// no struct type, so a struct pointer stored in one may be read back
-    /// as another struct's (`escapes::aside::fields_reached_aside`).
-    pub void_pointers: HashSet<String>,
+    /// Its parameters' and locals' plain types, as declared.
+    pub declared_scalars: Arc<[(String, Option<crate::engine::types::Scalar>)]>,
+    /// Which of them are narrow, plain or `void *` (`Func::scalars`), told
+    /// when first asked.
+    scalars: std::cell::OnceCell<collect::ScalarNames>,
     /// Parameters and locals that point at pages arrays (`struct page
     /// ***pagesp`): an element or a dereference of one is a pages array.
-    pub page_array_rows: HashSet<String>,
+    pub page_array_rows: Arc<HashSet<String>>,
     /// It returns a value of a narrow type.
     pub returns_narrow: bool,
 }
 
 impl<'t> Func<'t> {
+    /// Which of its parameters and locals are narrow, plain values or
+    /// `void *`, with the round's type index (the same for every call of a
+    /// round).
+    pub fn scalars(&self, engine: &Engine, index: &TypeIndex) -> &collect::ScalarNames {
+        self.scalars
+            .get_or_init(|| collect::scalar_names(engine, index, &self.declared_scalars))
+    }
+
+    /// Its parameters' and locals' types, resolved through `index` (the
+    /// round's type index, the same for every call of a round).
+    pub fn types(&self, index: &TypeIndex) -> &HashMap<String, String> {
+        self.types
+            .get_or_init(|| crate::engine::types::declared_types(&self.declared_types, index))
+    }
+
     /// The function's nodes in `root`'s subtree, `root` first, in the order
     /// a walk down from it meets them (`syntax::subtree_in`); `None` when
     /// `root` is not one of them.
@@ -726,7 +737,9 @@ impl<'a, 't> FlowContext<'a, 't> {
     /// kernel's frame number, so nothing tracked is put there.
     pub fn is_narrow(&self, loc: &Loc) -> bool {
         match loc {
-            Loc::Var(func, name) => self.funcs[*func].narrow.contains(name),
+            Loc::Var(func, name) => (self.funcs[*func].scalars(self.engine, &self.types))
+                .narrow
+                .contains(name),
             Loc::Field(s, f) => self.narrow_field(s, f, false),
             Loc::Ret(g) => self.funcs[*g].returns_narrow,
         }

@@ -296,7 +296,7 @@ fn open_callers(
         let defs: Vec<FuncId> = cx.by_name.get(&function).cloned().unwrap_or_default();
         for g in defs {
             let mut units = BTreeSet::new();
-            for prm in &cx.funcs[g].params {
+            for prm in cx.funcs[g].params.iter() {
                 if let Some(i) = cx.locs.get(&Loc::Var(g, prm.clone())) {
                     units.extend(i.arrays.iter().chain(&i.pages).copied());
                 }

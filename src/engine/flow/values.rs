@@ -31,7 +31,14 @@ impl<'a, 't> FlowContext<'a, 't> {
             let own = self.globals.per_file[f.file.index()].get(name);
             own.or_else(|| self.globals.shared.get(name)).cloned()
         };
-        type_of(node, src, &f.types, &global, &self.types, &returns)
+        type_of(
+            node,
+            src,
+            f.types(&self.types),
+            &global,
+            &self.types,
+            &returns,
+        )
     }
 
     /// The location an lvalue-ish expression names.
@@ -164,7 +171,9 @@ impl<'a, 't> FlowContext<'a, 't> {
     pub fn has_narrow_elements(&self, func: FuncId, base: Node) -> bool {
         let src = self.src(func);
         match shape(base, src) {
-            ExprShape::Ident(n) => self.funcs[func].narrow_elements.contains(&text(n, src)),
+            ExprShape::Ident(n) => (self.funcs[func].scalars(self.engine, &self.types))
+                .narrow_elements
+                .contains(&text(n, src)),
             ExprShape::Field { base, field, .. } => self.type_of(func, base).is_some_and(|s| {
                 let f = self.types.canonical_field(&s, &text(field, src));
                 self.narrow_field(&s, &f, true)
@@ -511,7 +520,7 @@ impl<'a, 't> FlowContext<'a, 't> {
                 let name = text(n, src);
                 let f = &self.funcs[func];
                 (f.locals.contains(&name) || f.params.contains(&name))
-                    && f.types
+                    && f.types(&self.types)
                         .get(&name)
                         .is_none_or(|t| is_scalar_type(t, &flow.identity_types))
             }

@@ -423,14 +423,16 @@ pub(super) fn fields_reached_aside(cx: &mut FlowContext) {
             match *view {
                 StructView::Assigned { node, name, value } => {
                     let name = text(name, src);
-                    if f.void_pointers.contains(&name) {
+                    let void_pointers = &f.scalars(cx.engine, &cx.types).void_pointers;
+                    if void_pointers.contains(&name) {
                         if let Some(from) = cx.type_of(func, value) {
                             given.push((name, from));
                         }
-                    } else if let (Some(to), "identifier") = (f.types.get(&name), value.kind_str())
+                    } else if let (Some(to), "identifier") =
+                        (f.types(&cx.types).get(&name), value.kind_str())
                     {
                         let raw = text(value, src);
-                        if f.void_pointers.contains(&raw) {
+                        if void_pointers.contains(&raw) {
                             read_back.push((raw, to.clone(), node));
                         }
                     }

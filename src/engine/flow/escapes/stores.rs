@@ -566,7 +566,7 @@ pub(super) fn initialiser_stores<'t>(
                 .filter(|d| d.kind_str() == "init_declarator")
                 .and_then(|d| d.field("declarator"))
                 .filter(|d| d.kind_str() == "identifier")
-                .and_then(|d| f.types.get(&text(d, src)).cloned());
+                .and_then(|d| f.types(&cx.types).get(&text(d, src)).cloned());
             (n, strukt.or(declared))
         }
         _ => return,
