@@ -246,14 +246,14 @@ impl<'c> VarsByFunction<'c> {
     ) -> Vec<&'c str> {
         let mut all = self.holders.borrow_mut();
         let by_unit = all.entry(func).or_insert_with(|| {
-            let f = &cx.funcs[func];
             let mut by_unit: HashMap<UnitId, Vec<&'c str>> = HashMap::default();
             let identity_types = &cx.engine.pack.flow.identity_types;
             for &(name, info) in self.of_function(func) {
                 // A variable of a struct type points at the pages or at
                 // what holds them; one of an integer typedef (`u64`,
                 // `phys_addr_t`) holds an identity, as a plain integer does.
-                if f.types(&cx.types)
+                if cx
+                    .var_types(func)
                     .get(name)
                     .is_some_and(|t| !identity_types.contains(t))
                 {
@@ -583,7 +583,7 @@ fn lookup_only(
     // The identity handed back through a pointer parameter (`*paddr =
     // page_to_phys(page)`): the callers use it after the release.
     let out = f.params.iter().find(|p| {
-        !f.types(&cx.types).contains_key(*p)
+        !cx.var_types(func).contains_key(*p)
             && cx
                 .locs
                 .get(&super::flow::Loc::Var(func, (*p).clone()))

@@ -92,34 +92,30 @@ impl<'n> OfferSearch<'n> {
         }
     }
 
-    /// Whether a file's bytes name the struct of a struct-embedding need
-    /// (as a whole word), which the cap on such needs counts.
-    fn names(&self, bytes: &[u8]) -> bool {
-        match self {
-            OfferSearch::Holders(_, strukt) => whole_words(bytes, strukt).next().is_some(),
-            _ => false,
-        }
-    }
-
     /// Whether a file's bytes offer it: a definition of the function (its
     /// name as a whole word followed by `(` where a definition may begin,
     /// `source::words::begins_definition`), a mention of it, or both the
     /// struct's name and the field's, or a member of the struct's type
-    /// (`embedded_at`).
-    fn is_in(&self, bytes: &[u8]) -> bool {
+    /// (`embedded_at`); and, for a struct-embedding need, whether they name
+    /// the struct as a whole word, which the cap on such needs counts (both
+    /// from one search of the name).
+    fn read(&self, bytes: &[u8]) -> (bool, bool) {
+        let mentions = |name: &Finder| whole_words(bytes, name).next().is_some();
         match self {
-            OfferSearch::Definition(_, name) => whole_words(bytes, name).any(|at| {
-                bytes.get(at + name.needle().len()) == Some(&b'(')
-                    && crate::source::words::begins_definition(bytes, at)
-            }),
-            OfferSearch::Callers(_, name) => whole_words(bytes, name).next().is_some(),
-            OfferSearch::Field(_, strukt, _, field) => {
-                whole_words(bytes, strukt).next().is_some()
-                    && whole_words(bytes, field).next().is_some()
+            OfferSearch::Definition(_, name) => {
+                let defined = whole_words(bytes, name).any(|at| {
+                    bytes.get(at + name.needle().len()) == Some(&b'(')
+                        && crate::source::words::begins_definition(bytes, at)
+                });
+                (defined, false)
             }
+            OfferSearch::Callers(_, name) => (mentions(name), false),
+            OfferSearch::Field(_, strukt, _, field) => (mentions(strukt) && mentions(field), false),
             OfferSearch::Holders(_, strukt) => {
                 let len = strukt.needle().len();
-                whole_words(bytes, strukt).any(|at| embedded_at(bytes, at, len))
+                let mut words = whole_words(bytes, strukt).peekable();
+                let names = words.peek().is_some();
+                (words.any(|at| embedded_at(bytes, at, len)), names)
             }
         }
     }
@@ -273,12 +269,16 @@ pub(super) fn read_for_needs<'f>(
                 // filter never misses a word.
                 let (i, ks) = &may_offer[c];
                 source::read_into(base, files[*i], buffer).map(|bytes| {
-                    let offers = (ks.iter().copied())
-                        .filter(|&k| searches[k].is_in(bytes))
-                        .collect();
-                    let names = (ks.iter().copied())
-                        .filter(|&k| holders[k] && searches[k].names(bytes))
-                        .collect();
+                    let (mut offers, mut names) = (Vec::new(), Vec::new());
+                    for &k in ks {
+                        let (offered, named) = searches[k].read(bytes);
+                        if offered {
+                            offers.push(k);
+                        }
+                        if named {
+                            names.push(k);
+                        }
+                    }
                     (offers, names)
                 })
             })
@@ -324,7 +324,7 @@ pub(super) fn read_for_needs<'f>(
 }
 
 /// What a file read by the search offers: the needs it offers, and the
-/// struct-embedding needs whose struct it names (`OfferSearch::names`).
+/// struct-embedding needs whose struct it names (`OfferSearch::read`).
 type FileOffers = (Vec<usize>, Vec<usize>);
 
 /// A file a search read (its index in the files searched), with why it

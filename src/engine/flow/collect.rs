@@ -651,7 +651,7 @@ pub(crate) fn scalar_names(
 }
 
 /// What `scalar_names` finds of a function's parameters and locals
-/// (`Func::scalars`).
+/// (`FlowContext::scalar_names`).
 #[derive(Default)]
 pub(crate) struct ScalarNames {
     /// Declared only with a narrow type (`FlowSpec::narrow_types`): they

@@ -209,7 +209,7 @@ fn plain_argument(cx: &FlowContext, func: FuncId, arg: Node) -> bool {
     let f = &cx.funcs[func];
     let plain_name = |n: Node| {
         let name = text(n, src);
-        f.scalars(cx.engine, &cx.types).plain_values.contains(&name)
+        cx.scalar_names(func).plain_values.contains(&name)
             || (declaration_in_scope(cx.funcs[func].def.node, n, &name, src).is_none()
                 && !f.params.contains(&name)
                 && super::summaries::is_macro_name(&name))

@@ -229,13 +229,13 @@ pub(crate) struct Func<'t> {
     /// (name, type name) of its parameters and locals, as declared.
     pub declared_types: Arc<[(String, String)]>,
     /// The same with each type resolved through the round's typedefs
-    /// (`Func::types`), made when first asked.
+    /// (`FlowContext::var_types`), made when first asked.
     types: std::cell::OnceCell<HashMap<String, String>>,
     pub return_type: Option<String>,
     /// Its parameters' and locals' plain types, as declared.
     pub declared_scalars: Arc<[(String, Option<crate::engine::types::Scalar>)]>,
-    /// Which of them are narrow, plain or `void *` (`Func::scalars`), told
-    /// when first asked.
+    /// Which of them are narrow, plain or `void *`
+    /// (`FlowContext::scalar_names`), told when first asked.
     scalars: std::cell::OnceCell<collect::ScalarNames>,
     /// Parameters and locals that point at pages arrays (`struct page
     /// ***pagesp`): an element or a dereference of one is a pages array.
@@ -245,21 +245,6 @@ pub(crate) struct Func<'t> {
 }
 
 impl<'t> Func<'t> {
-    /// Which of its parameters and locals are narrow, plain values or
-    /// `void *`, with the round's type index (the same for every call of a
-    /// round).
-    pub fn scalars(&self, engine: &Engine, index: &TypeIndex) -> &collect::ScalarNames {
-        self.scalars
-            .get_or_init(|| collect::scalar_names(engine, index, &self.declared_scalars))
-    }
-
-    /// Its parameters' and locals' types, resolved through `index` (the
-    /// round's type index, the same for every call of a round).
-    pub fn types(&self, index: &TypeIndex) -> &HashMap<String, String> {
-        self.types
-            .get_or_init(|| crate::engine::types::declared_types(&self.declared_types, index))
-    }
-
     /// The function's nodes in `root`'s subtree, `root` first, in the order
     /// a walk down from it meets them (`syntax::subtree_in`); `None` when
     /// `root` is not one of them.
@@ -595,6 +580,22 @@ pub(crate) fn push_unique<T: PartialEq>(v: &mut Vec<T>, item: T) {
 }
 
 impl<'a, 't> FlowContext<'a, 't> {
+    /// A function's parameters' and locals' types, resolved through the
+    /// round's typedefs; made when first asked.
+    pub fn var_types(&self, func: FuncId) -> &HashMap<String, String> {
+        let f = &self.funcs[func];
+        f.types
+            .get_or_init(|| crate::engine::types::declared_types(&f.declared_types, &self.types))
+    }
+
+    /// Which of a function's parameters and locals are narrow, plain
+    /// values or `void *`, with the round's typedefs; told when first asked.
+    pub fn scalar_names(&self, func: FuncId) -> &collect::ScalarNames {
+        let f = &self.funcs[func];
+        f.scalars
+            .get_or_init(|| collect::scalar_names(self.engine, &self.types, &f.declared_scalars))
+    }
+
     pub fn src(&self, func: FuncId) -> &'t [u8] {
         &self.files[self.funcs[func].file.index()].parsed.original
     }
@@ -737,9 +738,7 @@ impl<'a, 't> FlowContext<'a, 't> {
     /// kernel's frame number, so nothing tracked is put there.
     pub fn is_narrow(&self, loc: &Loc) -> bool {
         match loc {
-            Loc::Var(func, name) => (self.funcs[*func].scalars(self.engine, &self.types))
-                .narrow
-                .contains(name),
+            Loc::Var(func, name) => self.scalar_names(*func).narrow.contains(name),
             Loc::Field(s, f) => self.narrow_field(s, f, false),
             Loc::Ret(g) => self.funcs[*g].returns_narrow,
         }

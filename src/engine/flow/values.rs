@@ -34,7 +34,7 @@ impl<'a, 't> FlowContext<'a, 't> {
         type_of(
             node,
             src,
-            f.types(&self.types),
+            self.var_types(func),
             &global,
             &self.types,
             &returns,
@@ -171,7 +171,7 @@ impl<'a, 't> FlowContext<'a, 't> {
     pub fn has_narrow_elements(&self, func: FuncId, base: Node) -> bool {
         let src = self.src(func);
         match shape(base, src) {
-            ExprShape::Ident(n) => (self.funcs[func].scalars(self.engine, &self.types))
+            ExprShape::Ident(n) => (self.scalar_names(func))
                 .narrow_elements
                 .contains(&text(n, src)),
             ExprShape::Field { base, field, .. } => self.type_of(func, base).is_some_and(|s| {
@@ -520,7 +520,8 @@ impl<'a, 't> FlowContext<'a, 't> {
                 let name = text(n, src);
                 let f = &self.funcs[func];
                 (f.locals.contains(&name) || f.params.contains(&name))
-                    && f.types(&self.types)
+                    && self
+                        .var_types(func)
                         .get(&name)
                         .is_none_or(|t| is_scalar_type(t, &flow.identity_types))
             }

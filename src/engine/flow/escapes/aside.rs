@@ -423,13 +423,13 @@ pub(super) fn fields_reached_aside(cx: &mut FlowContext) {
             match *view {
                 StructView::Assigned { node, name, value } => {
                     let name = text(name, src);
-                    let void_pointers = &f.scalars(cx.engine, &cx.types).void_pointers;
+                    let void_pointers = &cx.scalar_names(func).void_pointers;
                     if void_pointers.contains(&name) {
                         if let Some(from) = cx.type_of(func, value) {
                             given.push((name, from));
                         }
                     } else if let (Some(to), "identifier") =
-                        (f.types(&cx.types).get(&name), value.kind_str())
+                        (cx.var_types(func).get(&name), value.kind_str())
                     {
                         let raw = text(value, src);
                         if void_pointers.contains(&raw) {

@@ -548,7 +548,6 @@ pub(super) fn initialiser_stores<'t>(
     out: &mut Vec<(FuncId, Loc, tree_sitter::Node<'t>, String)>,
 ) {
     let src = cx.src(g);
-    let f = &cx.funcs[g];
     let (list, strukt) = match n.kind_str() {
         "compound_literal_expression" => {
             let ty = n.field("type").map(|t| text(t, src));
@@ -566,7 +565,7 @@ pub(super) fn initialiser_stores<'t>(
                 .filter(|d| d.kind_str() == "init_declarator")
                 .and_then(|d| d.field("declarator"))
                 .filter(|d| d.kind_str() == "identifier")
-                .and_then(|d| f.types(&cx.types).get(&text(d, src)).cloned());
+                .and_then(|d| cx.var_types(g).get(&text(d, src)).cloned());
             (n, strukt.or(declared))
         }
         _ => return,
