@@ -153,7 +153,7 @@ pub fn match_rule(rule_index: usize, rule: &Rule, node: Node, src: &[u8]) -> Opt
         return None;
     }
     for (pi, pattern) in rule.patterns.iter().enumerate() {
-        if pattern.root().kind_str() != node.kind_str() {
+        if pattern.root_kind_str() != node.kind_str() {
             continue;
         }
         let Some(found) = match_pattern(pattern, &rule.metavars, node, src, BTreeMap::new()) else {

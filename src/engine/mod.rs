@@ -228,7 +228,11 @@ impl<'p> Engine<'p> {
             if rule.kind == RuleKind::Flow {
                 continue;
             }
-            let mut kinds: Vec<u16> = rule.patterns.iter().map(|p| p.root().kind_id()).collect();
+            let mut kinds: Vec<u16> = rule
+                .patterns
+                .iter()
+                .map(crate::rule::Pattern::root_kind)
+                .collect();
             kinds.sort();
             kinds.dedup();
             for k in kinds {

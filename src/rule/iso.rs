@@ -326,19 +326,21 @@ impl Iso {
         let text = &snippet.text;
         let statements = snippet.nodes();
         let (first, last) = (statements[0], statements[statements.len() - 1]);
+        // Each form's root, found once: a node is a walk down its path.
+        let roots: Vec<Node> = self.forms.iter().map(Form::root).collect();
         let mut out = Vec::new();
         for root in statements {
             preorder(root, |n| {
                 for (k, form) in self.forms.iter().enumerate() {
                     let mut binds = BTreeMap::new();
-                    if !self.unify(form, form.root(), n, text, &mut binds) {
+                    if !self.unify(form, roots[k], n, text, &mut binds) {
                         continue;
                     }
                     for (j, other) in self.forms.iter().enumerate() {
                         if j == k {
                             continue;
                         }
-                        let written = self.instantiate(&other.source, &binds);
+                        let written = self.instantiate(&other.source, &binds, text);
                         out.push(format!(
                             "{}{}{}",
                             unmangle(&text[first.start_byte()..n.start_byte()]),
@@ -375,14 +377,15 @@ impl Iso {
     }
 
     /// Matches a form's node against a pattern's node, binding the form's
-    /// metavariables to the pattern's text.
-    fn unify(
+    /// metavariables to the pattern's nodes; a metavariable the form names
+    /// twice must be bound to the same tokens both times.
+    fn unify<'f, 'p>(
         &self,
-        form: &Form,
+        form: &'f Form,
         f: Node,
-        p: Node,
+        p: Node<'p>,
         text: &[u8],
-        binds: &mut BTreeMap<String, String>,
+        binds: &mut BTreeMap<&'f str, Node<'p>>,
     ) -> bool {
         if let Some((name, kind)) = self.metavar_of(form, f) {
             let fits = match kind {
@@ -392,12 +395,10 @@ impl Iso {
             if !fits {
                 return false;
             }
-            let bound = unmangle(&text[p.byte_range()]);
-            let key = normalized(p, text);
             return match binds.get(name) {
-                Some(prev) => shape_of(prev) == key,
+                Some(&prev) => normalized(prev, text) == normalized(p, text),
                 None => {
-                    binds.insert(name.to_string(), bound);
+                    binds.insert(name, p);
                     true
                 }
             };
@@ -418,20 +419,20 @@ impl Iso {
                 .all(|(a, b)| self.unify(form, a, b, text, binds))
     }
 
-    /// A form written with the bound text; unbound metavariables get fresh
-    /// names.
-    fn instantiate(&self, source: &str, binds: &BTreeMap<String, String>) -> String {
+    /// A form written with the text of the pattern's nodes its
+    /// metavariables are bound to; unbound metavariables get fresh names.
+    fn instantiate(&self, source: &str, binds: &BTreeMap<&str, Node>, text: &[u8]) -> String {
         let mut out = source.to_string();
         for (offset, name) in metavariables(source).into_iter().rev() {
             let mut end = offset + 1 + name.len();
-            let replacement = match binds.get(&name) {
-                Some(text) => {
+            let replacement = match binds.get(name.as_str()) {
+                Some(bound) => {
                     if self.metavars.get(&name) == Some(&MetaKind::Statement)
                         && out[end..].starts_with(';')
                     {
                         end += 1;
                     }
-                    text.clone()
+                    unmangle(&text[bound.byte_range()])
                 }
                 None => format!("${}", fresh_name(&self.id, &name)),
             };
@@ -441,49 +442,71 @@ impl Iso {
     }
 }
 
-/// The normalised tokens of a bound text (mangled again to compare with a
-/// pattern node).
-fn shape_of(bound: &str) -> String {
-    match parse_snippet_root(bound) {
-        Ok(s) => normalized(node_at(&s.tree, &s.path), &s.text),
-        Err(_) => bound.split_whitespace().collect(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const FILE: &str = r#"
-kind = "iso"
-title = "t"
+    /// An isomorphism file of one isomorphism: its forms and metavariables
+    /// (TOML values), a pattern and the code it must and must not match.
+    fn iso_file(forms: &str, metavars: &str, case: (&str, &str, &str)) -> String {
+        let (pattern, example, counterexample) = case;
+        format!(
+            "kind = \"iso\"\ntitle = \"t\"\n\n[[iso]]\nid = \"toy\"\ndoc = \"d\"\n\
+             forms = {forms}\nmetavars = {metavars}\n\
+             [[iso.example]]\npattern = \"{pattern}\"\ncode = \"{example}\"\n\
+             [[iso.counterexample]]\npattern = \"{pattern}\"\ncode = \"{counterexample}\"\n"
+        )
+    }
 
-[[iso]]
-id = "lt-gt"
-doc = "d"
-forms = ["$a < $b", "$b > $a"]
-metavars = { a = "expression", b = "expression" }
-[[iso.example]]
-pattern = "$x < $y"
-code = "n > i"
-[[iso.counterexample]]
-pattern = "$x < $y"
-code = "i > n"
-
-[[iso.iso]]
-"#;
+    /// The shapes the isomorphisms of `file` expand each pattern into.
+    fn check_expand(file: &str, cases: &[(&str, &[&str])]) {
+        let set = IsoSet::parse("iso.toml", file).unwrap();
+        for (source, expected) in cases {
+            let shapes = set.expand(source, parse_snippet_root(source).unwrap());
+            let shapes: Vec<String> = shapes.unwrap().into_iter().map(|p| p.source).collect();
+            assert_eq!(&shapes, expected, "{source}");
+        }
+    }
 
     #[test]
     fn forms_expand_both_ways() {
-        let set = IsoSet::parse("iso.toml", &FILE.replace("[[iso.iso]]", "")).unwrap();
-        let sources = |shapes: Vec<Pattern>| -> Vec<String> {
-            shapes.into_iter().map(|p| p.source).collect()
-        };
-        let expand = |source: &str| set.expand(source, parse_snippet_root(source).unwrap());
-        let shapes = sources(expand("if ($i < $n) f($i);").unwrap());
-        assert_eq!(shapes, ["if ($i < $n) f($i);", "if ($n > $i) f($i);"]);
-        let back = sources(expand("$n > $i").unwrap());
-        assert_eq!(back, ["$n > $i", "$i < $n"]);
-        assert!(IsoSet::parse("iso.toml", FILE).is_err());
+        let file = iso_file(
+            r#"["$a < $b", "$b > $a"]"#,
+            r#"{ a = "expression", b = "expression" }"#,
+            ("$x < $y", "n > i", "i > n"),
+        );
+        check_expand(
+            &file,
+            &[
+                (
+                    "if ($i < $n) f($i);",
+                    &["if ($i < $n) f($i);", "if ($n > $i) f($i);"],
+                ),
+                ("$n > $i", &["$n > $i", "$i < $n"]),
+            ],
+        );
+        // An isomorphism with a key the format does not know is refused.
+        assert!(IsoSet::parse("iso.toml", &format!("{file}\n[[iso.iso]]\n")).is_err());
+    }
+
+    #[test]
+    fn a_metavariable_named_twice_binds_the_same_tokens() {
+        let file = iso_file(
+            r#"["$i = $i + 1", "$i += 1"]"#,
+            r#"{ i = "expression" }"#,
+            ("$x += 1;", "n = n + 1;", "n = m + 1;"),
+        );
+        check_expand(
+            &file,
+            &[
+                ("x->n = x->n + 1;", &["x->n = x->n + 1;", "x->n += 1;"]),
+                // The same tokens, spaced otherwise, are the same expression.
+                ("x->n = x -> n + 1;", &["x->n = x -> n + 1;", "x->n += 1;"]),
+                ("$a = $a + 1;", &["$a = $a + 1;", "$a += 1;"]),
+                // Two different expressions are not one metavariable.
+                ("x->n = x->m + 1;", &["x->n = x->m + 1;"]),
+                ("$a = $b + 1;", &["$a = $b + 1;"]),
+            ],
+        );
     }
 }

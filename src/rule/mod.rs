@@ -428,9 +428,11 @@ pub const STANDARD_ISO: &str = "iso.toml";
 
 /// Whether a rule file holds isomorphisms (`kind = "iso"`).
 fn is_iso_file(text: &str) -> bool {
-    text.lines()
-        .map(str::trim)
-        .any(|l| l.replace(' ', "") == "kind=\"iso\"")
+    text.lines().any(|l| {
+        l.bytes()
+            .filter(|b| !b.is_ascii_whitespace())
+            .eq(b"kind=\"iso\"".iter().copied())
+    })
 }
 
 mod builtin {

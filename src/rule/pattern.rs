@@ -37,6 +37,10 @@ pub struct Pattern {
     text: Vec<u8>,
     tree: Tree,
     root_path: Vec<usize>,
+    /// The grammar's kind of the root node (id and name), which every node
+    /// the pattern may match has: kept to tell most nodes apart without
+    /// walking down to the root.
+    root_kind: (u16, &'static str),
     /// How many consecutive statements the snippet is (1 for an expression
     /// or a single statement).
     statement_count: usize,
@@ -62,6 +66,16 @@ impl Pattern {
                 .expect("the root path was taken from this tree");
         }
         node
+    }
+
+    /// The grammar's kind of the root node (`Node::kind_id`).
+    pub fn root_kind(&self) -> u16 {
+        self.root_kind.0
+    }
+
+    /// The name of the root node's kind (`NodeExt::kind_str`).
+    pub fn root_kind_str(&self) -> &'static str {
+        self.root_kind.1
     }
 
     /// The pattern's statements in order: the root alone, or the root and
@@ -309,11 +323,14 @@ impl Pattern {
             path,
             statements,
         } = snippet;
+        let root = node_at(&tree, &path);
+        let root_kind = (root.kind_id(), root.kind_str());
         Pattern {
             source,
             text,
             tree,
             root_path: path,
+            root_kind,
             statement_count: statements,
             choices: Default::default(),
         }
