@@ -12,6 +12,7 @@ use crate::rewrite::template::{lay_out, render, FileLayout, Rendered};
 use crate::rewrite::verify::rewrite_parses_no_worse;
 use crate::rewrite::{apply_edits, Edit};
 use crate::source;
+use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -141,8 +142,16 @@ fn units_to_drop(
         }
         let mut newly = overlapping_units(&mut per_file);
         if newly.is_empty() {
-            for (file, edits) in &per_file {
-                newly.extend(units_parsing_worse(&analysed[*file], edits));
+            // The files are checked on every core (each check parses its
+            // file's rewritten text), their answers taken in file order.
+            let per_file: Vec<(&usize, &Vec<(usize, Edit)>)> = per_file.iter().collect();
+            let answers: Vec<BTreeMap<usize, Blocker>> = per_file
+                .par_iter()
+                .with_max_len(1)
+                .map(|(file, edits)| units_parsing_worse(&analysed[**file], edits))
+                .collect();
+            for answer in answers {
+                newly.extend(answer);
             }
         }
         if newly.is_empty() {
