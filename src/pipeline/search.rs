@@ -7,7 +7,7 @@
 use super::read::{read_matching, FileRead, NO_INDEXING};
 use super::MAX_FILES_PER_NEED;
 use crate::engine::{Need, Needs, MAX_HOLDER_HEADERS};
-use crate::source::words::{FilterRef, WordProbe};
+use crate::source::words::{embedded_at, FilterRef, WordProbe};
 use crate::source::{self, SkippedFile};
 use memchr::memmem::Finder;
 use rayon::prelude::*;
@@ -121,31 +121,6 @@ impl<'n> OfferSearch<'n> {
     }
 }
 
-/// Whether the whole word at `at` (of `len` bytes) is the struct name of a
-/// declaration of one object of that struct: `struct NAME member;` (or
-/// `member[`, `member:`). A member of a struct definition has that shape;
-/// so has a local variable, which only costs the file a read.
-fn embedded_at(bytes: &[u8], at: usize, len: usize) -> bool {
-    let blank = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
-    let is_word = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
-    let before = bytes[..at].iter().rev().take_while(|b| blank(b)).count();
-    let Some(head) = at.checked_sub(before).and_then(|end| bytes.get(..end)) else {
-        return false;
-    };
-    if !head.ends_with(b"struct") || head.len() > 6 && is_word(&head[head.len() - 7]) {
-        return false;
-    }
-    let rest = &bytes[at + len..];
-    let rest = &rest[rest.iter().take_while(|b| blank(b)).count()..];
-    let name = rest.iter().take_while(|b| is_word(b)).count();
-    if name == 0 || rest[0].is_ascii_digit() {
-        return false;
-    }
-    let after = &rest[name..];
-    let after = &after[after.iter().take_while(|b| blank(b)).count()..];
-    matches!(after.first(), Some(b';' | b'[' | b':'))
-}
-
 /// Where `word` occurs in `bytes` as a whole word: no letter, digit or
 /// underscore on either side.
 pub(super) fn whole_words<'b>(
@@ -222,7 +197,28 @@ pub(super) fn read_for_needs<'f>(
             candidates[k].push(c);
         }
     }
-    let total = may_offer.len();
+    // A struct that no more than `MAX_HOLDER_HEADERS` headers may name
+    // cannot overflow by the headers naming it: only the headers whose
+    // filters may embed it need be read for it (most headers that name a
+    // struct point to it).
+    let mut may_offer = may_offer;
+    for (k, search) in searches.iter().enumerate() {
+        let OfferSearch::Holders(probe, _) = search else {
+            continue;
+        };
+        if candidates[k].len() > MAX_HOLDER_HEADERS {
+            continue;
+        }
+        candidates[k].retain(|&c| {
+            let i = may_offer[c].0;
+            let kept = filter_of(i).is_none_or(|f| f.may_embed(probe));
+            if !kept {
+                may_offer[c].1.retain(|&other| other != k);
+            }
+            kept
+        });
+    }
+    let total = may_offer.iter().filter(|(_, ks)| !ks.is_empty()).count();
 
     // Read the candidates in batches until every need is settled: all its
     // candidates read, or more than `MAX_FILES_PER_NEED` files offering it.
@@ -340,13 +336,14 @@ mod tests {
     use crate::source::words::{WordFilter, WordFilters};
     use std::collections::BTreeSet;
 
-    /// What a search chose (paths) and what overflowed.
+    /// What a search chose (paths), what overflowed, and how many files
+    /// it read.
     fn search(
         dir: &std::path::Path,
         names: &[String],
         filtered: bool,
         needs: &Needs,
-    ) -> (Vec<String>, BTreeSet<String>) {
+    ) -> (Vec<String>, BTreeSet<String>, usize) {
         let filters = WordFilters::pack(
             names
                 .iter()
@@ -355,13 +352,13 @@ mod tests {
         );
         let files: Vec<&String> = names.iter().collect();
         let filter_of = |i: usize| filters.get(i);
-        let (read, overflow, _) = read_for_needs(dir, &files, &filter_of, needs, &|_, _| {});
+        let (read, overflow, searched) = read_for_needs(dir, &files, &filter_of, needs, &|_, _| {});
         let chosen = read
             .into_iter()
             .filter(|(_, r, _, _)| matches!(r, Read::Yes(_)))
             .map(|(n, _, _, _)| n)
             .collect();
-        (chosen, overflow)
+        (chosen, overflow, searched.len())
     }
 
     /// Writes the files (name, text) into `dir` and returns their names.
@@ -438,14 +435,42 @@ mod tests {
         needs.callers.insert("helper_two".into());
         needs.callers.insert("min_t".into());
         needs.fields.insert(("rds_mr".into(), "pages".into()));
-        let unfiltered = search(dir.path(), &names, false, &needs);
-        let filtered = search(dir.path(), &names, true, &needs);
-        assert_eq!(filtered, unfiltered);
+        let (chosen, overflow, _) = search(dir.path(), &names, false, &needs);
+        let unfiltered = (chosen, overflow);
+        let (chosen, overflow, _) = search(dir.path(), &names, true, &needs);
+        assert_eq!((chosen, overflow), unfiltered);
         assert_eq!(
             unfiltered.0,
             ["def.c", "comment.c", "field.c"].map(String::from).to_vec()
         );
         assert_eq!(unfiltered.1, BTreeSet::from(["min_t".to_string()]));
+    }
+
+    /// A struct few headers name is looked for only in the headers whose
+    /// filters may embed it: the headers that only point to it are not
+    /// read, and the embedder found is the one a search of every header
+    /// finds.
+    #[test]
+    fn the_headers_that_only_point_to_a_struct_are_not_read_for_its_holders() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut files: Vec<(String, String)> = vec![(
+            "holder.h".into(),
+            "struct holder {\n\tstruct rare_state state;\n};\n".into(),
+        )];
+        for i in 0..20 {
+            files.push((
+                format!("pointer{i:02}.h"),
+                format!("struct user{i} {{\n\tstruct rare_state *state;\n}};\n"),
+            ));
+        }
+        let names = write_files(dir.path(), &files);
+        let mut needs = Needs::default();
+        needs.holders.insert("rare_state".into());
+        let holder = vec!["holder.h".to_string()];
+        let (chosen, _, read) = search(dir.path(), &names, false, &needs);
+        assert_eq!((chosen, read), (holder.clone(), 21));
+        let (chosen, _, read) = search(dir.path(), &names, true, &needs);
+        assert_eq!((chosen, read), (holder, 1));
     }
 
     /// The structs embedding a struct are looked for unless more headers
@@ -478,7 +503,7 @@ mod tests {
         needs.holders.insert("rare_state".into());
         needs.holders.insert("common_state".into());
         for filtered in [false, true] {
-            let (chosen, overflow) = search(dir.path(), &names, filtered, &needs);
+            let (chosen, overflow, _) = search(dir.path(), &names, filtered, &needs);
             assert_eq!(chosen, ["holder.h"], "filtered: {filtered}");
             assert_eq!(
                 overflow,
@@ -510,7 +535,7 @@ mod tests {
         needs.callers.insert("rare_helper".into());
         needs.callers.insert("common_helper".into());
         for filtered in [false, true] {
-            let (chosen, overflow) = search(dir.path(), &names, filtered, &needs);
+            let (chosen, overflow, _) = search(dir.path(), &names, filtered, &needs);
             assert_eq!(
                 chosen,
                 [format!("f{:03}.c", total - 1)],

@@ -6,7 +6,9 @@
 //! an underscore, comments and strings included): one of every word, one of
 //! the words that may begin a function definition (followed by `(` on a line
 //! that starts with a letter or an underscore and not with `return`, the
-//! test the tree search applies). Words shorter than three bytes are left
+//! test the tree search applies), which also holds, hashed apart, the
+//! structs the file declares one object of (`struct NAME member;`, as
+//! `embedded_at` finds them). Words shorter than three bytes are left
 //! out (every filter may hold them). Neither ever answers "absent" for a word
 //! the file holds that way, so a search that asks the filter first and then
 //! checks the bytes of the files it lets through finds exactly what a search
@@ -418,6 +420,11 @@ impl WordFilter {
         // last, to skip repeats, saved no time (its hits are branches the
         // processor cannot predict).
         let masks = word_masks(bytes);
+        // The structs this file embeds (`struct NAME member;`, as
+        // `embedded_at` finds them) follow a word hashed as `struct` is
+        // (which `embedded_at` reads again).
+        let struct_hash = hash(b"struct");
+        let mut before = 0;
         for (start, end) in word_spans(&masks) {
             if end - start < MIN_WORD || bytes[start].is_ascii_digit() {
                 continue;
@@ -428,6 +435,10 @@ impl WordFilter {
             if definition {
                 defined.push(h);
             }
+            if before == struct_hash && embedded_at(bytes, start, end - start) {
+                defined.push(embedded(h));
+            }
+            before = h;
         }
         let mut definitions = Bloom::for_words(defined.len(), BITS_PER_DEFINITION);
         for h in defined {
@@ -475,6 +486,16 @@ impl FilterRef<'_> {
     pub fn may_define(&self, word: &WordProbe) -> bool {
         match word.hash {
             Some(h) => self.definitions.may_contain(h),
+            None => true,
+        }
+    }
+
+    /// Whether the file may declare one object of the struct the word
+    /// names, `struct NAME member;` as `embedded_at` finds it: the filter
+    /// of definitions holds those names too, hashed apart (`embedded`).
+    pub fn may_embed(&self, word: &WordProbe) -> bool {
+        match word.hash {
+            Some(h) => self.definitions.may_contain(embedded(h)),
             None => true,
         }
     }
@@ -647,7 +668,7 @@ pub(super) struct RawFilter<'f> {
 /// hashed too, so that a change of the hash or of the word spans changes
 /// it even where no constant moved.
 pub(super) fn fingerprint() -> u64 {
-    const SAMPLE: &[u8] = b"static int toy_pin(struct page **pages, unsigned long nr)\n{\n\treturn get_user_pages_fast(start, nr, FOLL_WRITE, pages);\n}\n#define TOY_RELEASE(p) put_page(p)\n";
+    const SAMPLE: &[u8] = b"struct toy_holder {\n\tstruct toy_list node;\n};\nstatic int toy_pin(struct page **pages, unsigned long nr)\n{\n\treturn get_user_pages_fast(start, nr, FOLL_WRITE, pages);\n}\n#define TOY_RELEASE(p) put_page(p)\n";
     let filter = WordFilter::of(SAMPLE);
     let mut h = hash(b"pinpatch word filters");
     for v in [
@@ -724,6 +745,38 @@ impl HashStream {
         }
         finish(self.h)
     }
+}
+
+/// The hash the filter of definitions keeps for a struct a file embeds,
+/// told apart from a function of the same name that it defines.
+fn embedded(h: u64) -> u64 {
+    finish(h ^ 0x5bd1_e995_9e37_79b9)
+}
+
+/// Whether the whole word at `at` (of `len` bytes) is the struct name of a
+/// declaration of one object of that struct: `struct NAME member;` (or
+/// `member[`, `member:`). A member of a struct definition has that shape;
+/// so has a local variable, which only costs the file a read.
+pub(crate) fn embedded_at(bytes: &[u8], at: usize, len: usize) -> bool {
+    let blank = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let is_word = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
+    // What follows first: most `struct NAME` are followed by `*` or `{`.
+    let rest = &bytes[at + len..];
+    let rest = &rest[rest.iter().take_while(|b| blank(b)).count()..];
+    let name = rest.iter().take_while(|b| is_word(b)).count();
+    if name == 0 || rest[0].is_ascii_digit() {
+        return false;
+    }
+    let after = &rest[name..];
+    let after = &after[after.iter().take_while(|b| blank(b)).count()..];
+    if !matches!(after.first(), Some(b';' | b'[' | b':')) {
+        return false;
+    }
+    let before = bytes[..at].iter().rev().take_while(|b| blank(b)).count();
+    let Some(head) = at.checked_sub(before).and_then(|end| bytes.get(..end)) else {
+        return false;
+    };
+    head.ends_with(b"struct") && !(head.len() > 6 && is_word(&head[head.len() - 7]))
 }
 
 /// Whether the word at `start` (followed by `(`) may begin a definition:
@@ -1040,6 +1093,54 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn every_struct_a_file_embeds_is_in_its_filter() {
+        use super::embedded_at;
+        // Every shape of `struct NAME member;` and its near misses: each
+        // struct the bytes embed as `embedded_at` finds it is let through.
+        let blanks = ["", " ", "\t", "\n", "  \r\n", "/**/"];
+        let mut embedding = 0;
+        for prefix in ["", "x", "_", " ", "\n"] {
+            for (first, second) in blanks.iter().flat_map(|a| blanks.map(|b| (*a, b))) {
+                for member in ["m9", "9z", "*m", "m", "toy_b"] {
+                    for third in ["", " ", "\n"] {
+                        for end in [";", "[", ":", ",", ")"] {
+                            let text =
+                                format!("{prefix}struct{first}toy_a{second}{member}{third}{end}");
+                            // The search asks at whole words only.
+                            let at = text.find("toy_a").expect("written");
+                            let whole = [at.checked_sub(1), Some(at + 5)]
+                                .into_iter()
+                                .flatten()
+                                .all(|i| {
+                                    text.as_bytes()
+                                        .get(i)
+                                        .is_none_or(|&b| !super::IS_WORD[usize::from(b)])
+                                });
+                            if whole && embedded_at(text.as_bytes(), at, 5) {
+                                embedding += 1;
+                                let f = WordFilter::of(text.as_bytes());
+                                assert!(f.view().may_embed(&WordProbe::new("toy_a")), "{text:?}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(embedding > 500, "{embedding} embeddings written");
+        // A struct only pointed to, or only defined, is not embedded.
+        let f = WordFilter::of(
+            b"struct toy_dev {\n\tstruct toy_list *next;\n\tstruct toy_page pg;\n};\n",
+        );
+        assert!(f.view().may_embed(&WordProbe::new("toy_page")));
+        assert!(!f.view().may_embed(&WordProbe::new("toy_list")));
+        assert!(!f.view().may_embed(&WordProbe::new("toy_dev")));
+        // A function of the struct's name is no embedding, nor the reverse.
+        let f = WordFilter::of(b"int toy_page(int x)\n{\n\treturn x;\n}\n");
+        assert!(!f.view().may_embed(&WordProbe::new("toy_page")));
+        assert!(f.view().may_define(&WordProbe::new("toy_page")));
     }
 
     #[test]
