@@ -180,7 +180,7 @@ pub(super) fn read_for_needs<'f>(
 
     // The files that may offer a need, in list order, each with those
     // needs: `may_offer[c] = (i, needs)` for `files[i]`.
-    let may_offer: Vec<(usize, Vec<usize>)> = (0..files.len())
+    let mut may_offer: Vec<(usize, Vec<usize>)> = (0..files.len())
         .into_par_iter()
         .filter_map(|i| {
             let filter = filter_of(i);
@@ -201,7 +201,6 @@ pub(super) fn read_for_needs<'f>(
     // cannot overflow by the headers naming it: only the headers whose
     // filters may embed it need be read for it (most headers that name a
     // struct point to it).
-    let mut may_offer = may_offer;
     for (k, search) in searches.iter().enumerate() {
         let OfferSearch::Holders(probe, _) = search else {
             continue;
