@@ -814,7 +814,7 @@ fn is_word(word: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{WordFilter, WordFilters, WordProbe};
+    use super::{FilterRef, WordFilter, WordFilters, WordProbe};
 
     fn holds(f: &WordFilter, w: &str) -> bool {
         f.view().may_hold(&WordProbe::new(w))
@@ -822,6 +822,29 @@ mod tests {
 
     fn defines(f: &WordFilter, w: &str) -> bool {
         f.view().may_define(&WordProbe::new(w))
+    }
+
+    /// A packed filter answers every question about `words` as the filter
+    /// it was packed from does.
+    fn check_packed_answers(packed: FilterRef, own: &WordFilter, words: &[String], what: &str) {
+        for w in words {
+            let probe = WordProbe::new(w);
+            assert_eq!(
+                packed.may_hold(&probe),
+                own.view().may_hold(&probe),
+                "{w} in {what}"
+            );
+            assert_eq!(
+                packed.may_define(&probe),
+                own.view().may_define(&probe),
+                "{w} in {what}"
+            );
+            assert_eq!(
+                packed.may_embed(&probe),
+                own.view().may_embed(&probe),
+                "{w} in {what}"
+            );
+        }
     }
 
     #[test]
@@ -1028,19 +1051,7 @@ mod tests {
             .collect();
         for (f, at) in own.iter().zip([0, 2, 3, 4]) {
             let p = packed.get(at).expect("a packed filter");
-            for w in &asked {
-                let probe = WordProbe::new(w);
-                assert_eq!(
-                    p.may_hold(&probe),
-                    f.view().may_hold(&probe),
-                    "{w} in file {at}"
-                );
-                assert_eq!(
-                    p.may_define(&probe),
-                    f.view().may_define(&probe),
-                    "{w} in file {at}"
-                );
-            }
+            check_packed_answers(p, f, &asked, &format!("file {at}"));
         }
     }
 
@@ -1060,8 +1071,12 @@ mod tests {
             let p = index.files[i].expect("packed");
             Packed::Indexed(IndexedFilter::new(p.at, p.words, p.definitions))
         };
-        // Files 0..used still known to the index, the others built again.
-        for used in [0, 1, 5, 6] {
+        // Files 0..used still known to the index, the others built again:
+        // the first file's filters take less than half of the index's bits,
+        // the first five's more, so with one used or none they are not kept.
+        let size = |files: &[WordFilter]| files.iter().map(|f| f.size() / 8).sum::<usize>();
+        assert!(size(&own[..1]) * 2 < index.bits.len() && size(&own[..5]) * 2 > index.bits.len());
+        for (used, compacted) in [(0, true), (1, true), (5, false), (6, false)] {
             let given: Vec<Packed> = (0..6)
                 .map(|i| match i < used {
                     true => indexed(i),
@@ -1069,28 +1084,20 @@ mod tests {
                 })
                 .collect();
             let kept = WordFilters::pack_onto(index.bits.clone(), given);
-            // Less than half of the index's bits used: only what is used
-            // is kept of them.
-            let held: usize = own.iter().map(|f| f.size() / 8).sum();
-            let of_index: usize = own[..used].iter().map(|f| f.size() / 8).sum();
-            let expected = match of_index * 2 < index.bits.len() {
+            // Compacted, only the filters used are kept of the index's bits.
+            let (held, of_index) = (size(&own), size(&own[..used]));
+            let expected = match compacted {
                 true => held,
                 false => index.bits.len() + held - of_index,
             };
             assert_eq!(kept.bits.len(), expected, "{used} used");
             for (i, f) in own.iter().enumerate() {
-                let p = kept.get(i).expect("a packed filter");
-                for w in (0..90)
+                let asked: Vec<String> = (0..90)
                     .map(|j| format!("toy_{i}_{j}"))
                     .chain(["toy_x_1".into()])
-                {
-                    let probe = WordProbe::new(&w);
-                    assert_eq!(
-                        p.may_hold(&probe),
-                        f.view().may_hold(&probe),
-                        "{w}, {used} used"
-                    );
-                }
+                    .collect();
+                let p = kept.get(i).expect("a packed filter");
+                check_packed_answers(p, f, &asked, &format!("file {i}, {used} used"));
             }
         }
     }
