@@ -329,10 +329,23 @@ pub fn run_keeping(
     progress: &(dyn Fn(usize, usize) + Sync),
     prior: Prior,
 ) -> Result<(Outcome, Option<KeptTree>), SourceError> {
-    let (list, kept_words) = match prior.kept {
-        Some(kept) if kept.path == config.path => (kept.list, Some(kept.words)),
-        _ => (source::discover(&config.path)?, None),
-    };
+    // A run over the whole tree reads its index on a thread of its own
+    // while the tree is listed, instead of after it: for Linux 6.1 the
+    // listing takes about 60 ms and the read of the index (50 MB,
+    // checksummed) about 50 ms of one core.
+    let load_index = config.start.is_none();
+    let (listed, loaded) = std::thread::scope(|s| {
+        let loading = (prior.index.as_ref())
+            .filter(|_| load_index)
+            .map(|index| s.spawn(|| index.load()));
+        let listed = match prior.kept {
+            Some(kept) if kept.path == config.path => Ok((kept.list, Some(kept.words))),
+            _ => source::discover(&config.path).map(|list| (list, None)),
+        };
+        let loaded = loading.map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        (listed, loaded.flatten())
+    });
+    let (list, kept_words) = listed?;
     let mut engine = Engine::new(pack, config.target, config.policy);
     if let Some(api) = tree_api(&list, pack, config.target) {
         engine = engine.with_tree_api(api);
@@ -358,7 +371,7 @@ pub fn run_keeping(
     if start.is_none() {
         let matches = |b: &[u8]| prefilter.is_match(b);
         let build = kept_words.is_none();
-        let index = prior.index.as_ref().and_then(IndexFile::load);
+        let index = loaded;
         let record = build && prior.index.is_some();
         let (words, matching) = read_every_file(
             &list,
