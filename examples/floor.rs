@@ -1,8 +1,7 @@
 //! What any whole-tree run must spend before its analysis begins, measured
 //! step by step with pinpatch's own code: listing the tree's `.c`/`.h`
 //! files, reading every one of them, looking in each for the rule pack's
-//! acquire identifiers (the candidates) or for one name (the first search
-//! of a run started from one file), building every file's word filter
+//! acquire identifiers (the candidates), building every file's word filter
 //! (what later rounds search), and parsing the candidates with tree-sitter,
 //! whole and as the skeleton a run parses. Each read step runs on every
 //! core rayon is given, as a run's does.
@@ -112,20 +111,6 @@ fn main() {
         "read+prefilter {t:.3} {} candidates, {candidate_bytes} bytes",
         candidates.len()
     );
-
-    // A run started from one file searches the tree first for one name.
-    let word = anchors
-        .iter()
-        .find(|a| a.as_str() == "get_user_pages")
-        .unwrap_or(&anchors[0]);
-    let name = memchr::memmem::Finder::new(word.as_bytes());
-    let (t, holding) = median(runs, || {
-        read_each(&list.base, &list.files, &|_, b| name.find(b).is_some())
-            .into_iter()
-            .filter(|&found| found)
-            .count()
-    });
-    println!("read+one-word {t:.3} {holding} files hold {word}");
 
     let (t, filters) = median(runs, || {
         read_each(&list.base, &list.files, &|_, b| WordFilter::of(b)).len()

@@ -140,12 +140,22 @@ pub(super) fn whole_words<'b>(
 /// it are known: a need offered by more than `MAX_FILES_PER_NEED` files is
 /// settled after a few batches, not after reading them all. Each batch of
 /// a need takes twice as many files as its last (up to
-/// `MAX_SEARCH_BATCH`), so a need that no filter narrows (the first search
-/// of a run started from one file reads the tree without filters) is read
-/// in about ten batches instead of one per 64 of the tree's files.
+/// `MAX_SEARCH_BATCH`), so a need that no filter narrows (files without
+/// one, a name most files hold) is read in about ten batches instead of
+/// one per 64 of the tree's files.
 const SEARCH_BATCH: usize = 64;
 /// Most files one batch takes for one need.
 const MAX_SEARCH_BATCH: usize = 8192;
+
+/// Whether a search for `needs` reads files of the tree: needs only the
+/// files already read can offer (`Needs::local_callers`,
+/// `Needs::local_fields`) read none.
+pub(super) fn searches_tree(needs: &Needs) -> bool {
+    !(needs.definitions.is_empty()
+        && needs.callers.is_empty()
+        && needs.fields.is_empty()
+        && needs.holders.is_empty())
+}
 
 /// Reads the files that hold what the analysis needs: the definition of a
 /// function (where `words::begins_definition` says a definition may begin) or of a
@@ -167,15 +177,15 @@ pub(super) fn read_for_needs<'f>(
     filter_of: &(dyn Fn(usize) -> Option<FilterRef<'f>> + Sync),
     needs: &Needs,
     progress: &(dyn Fn(usize, usize) + Sync),
-) -> (Vec<FileRead>, BTreeSet<String>, Vec<SearchRead>) {
+) -> (Vec<FileRead>, BTreeSet<String>, usize) {
+    if !searches_tree(needs) {
+        return (Vec::new(), BTreeSet::new(), 0);
+    }
     let mut offers: Vec<Offer> = Vec::new();
     offers.extend(needs.definitions.iter().map(|d| Offer::Definition(d)));
     offers.extend(needs.callers.iter().map(|c| Offer::Callers(c)));
     offers.extend(needs.fields.iter().map(|(s, f)| Offer::Field(s, f)));
     offers.extend(needs.holders.iter().map(|s| Offer::Holders(s)));
-    if offers.is_empty() {
-        return (Vec::new(), BTreeSet::new(), Vec::new());
-    }
     let searches: Vec<OfferSearch> = offers.iter().map(OfferSearch::of).collect();
 
     // The files that may offer a need, in list order, each with those
@@ -235,7 +245,6 @@ pub(super) fn read_for_needs<'f>(
     };
     let mut next = vec![0usize; offers.len()];
     let mut quota = vec![SEARCH_BATCH; offers.len()];
-    let mut searched = Vec::new();
     let mut read = 0;
     loop {
         let mut batch = BTreeSet::new();
@@ -278,11 +287,10 @@ pub(super) fn read_for_needs<'f>(
                 })
             })
             .collect();
+        // A file that cannot be read offers nothing; the read of the tree
+        // reports it as skipped.
         for (c, r) in batch.into_iter().zip(found) {
-            let (ks, names, unreadable) = match r {
-                Ok((ks, names)) => (ks, names, None),
-                Err(s) => (Vec::new(), Vec::new(), Some(s)),
-            };
+            let (ks, names) = r.unwrap_or_default();
             for &k in &ks {
                 count[k] += 1;
             }
@@ -290,7 +298,6 @@ pub(super) fn read_for_needs<'f>(
                 naming[k] += 1;
             }
             offered[c] = Some(ks);
-            searched.push((may_offer[c].0, unreadable));
             read += 1;
         }
         progress(read, total);
@@ -314,17 +321,13 @@ pub(super) fn read_for_needs<'f>(
     (
         read_matching(base, &chosen, &|_| true, false, NO_INDEXING, &|_, _| {}),
         overflow,
-        searched,
+        read,
     )
 }
 
 /// What a file read by the search offers: the needs it offers, and the
 /// struct-embedding needs whose struct it names (`OfferSearch::read`).
 type FileOffers = (Vec<usize>, Vec<usize>);
-
-/// A file a search read (its index in the files searched), with why it
-/// could not be read when it could not.
-pub(super) type SearchRead = (usize, Option<SkippedFile>);
 
 #[cfg(test)]
 mod tests {
@@ -357,7 +360,7 @@ mod tests {
             .filter(|(_, r, _, _)| matches!(r, Read::Yes(_)))
             .map(|(n, _, _, _)| n)
             .collect();
-        (chosen, overflow, searched.len())
+        (chosen, overflow, searched)
     }
 
     /// Writes the files (name, text) into `dir` and returns their names.
@@ -368,11 +371,10 @@ mod tests {
         files.iter().map(|(n, _)| n.clone()).collect()
     }
 
-    /// A search without word filters says which files it read and which
-    /// it could not: a later read of the tree for its skips reads only the
-    /// others.
+    /// A file the search cannot read offers nothing, and the search goes
+    /// on with the others (the read of the tree reports it as skipped).
     #[test]
-    fn a_search_reports_the_files_it_read_and_those_it_could_not() {
+    fn a_search_reads_past_a_file_it_cannot_read() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a.c"), "void f(void)\n{\n\thelper();\n}\n").unwrap();
         std::fs::write(dir.path().join("b.c"), "int x;\n").unwrap();
@@ -381,22 +383,30 @@ mod tests {
         let files: Vec<&String> = names.iter().collect();
         let mut needs = Needs::default();
         needs.callers.insert("helper".into());
-        let (chosen, _, searched) =
+        let (chosen, overflow, read) =
             read_for_needs(dir.path(), &files, &|_| None, &needs, &|_, _| {});
         let chosen: Vec<&str> = chosen.iter().map(|(n, _, _, _)| n.as_str()).collect();
         assert_eq!(chosen, ["a.c"]);
-        let searched: Vec<(&str, Option<&str>)> = searched
-            .iter()
-            .map(|(i, s)| (names[*i].as_str(), s.as_ref().map(|s| s.reason.as_str())))
-            .collect();
-        assert_eq!(
-            searched,
-            [
-                ("a.c", None),
-                ("b.c", None),
-                ("d.c", Some("cannot read: Is a directory (os error 21)"))
-            ]
-        );
+        assert!(overflow.is_empty());
+        assert_eq!(read, 3);
+    }
+
+    /// Needs that only the files already read can offer (a static
+    /// function's callers, a `.c` file's own struct) read nothing of the
+    /// tree.
+    #[test]
+    fn local_needs_read_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.c"), "void f(void)\n{\n\thelper();\n}\n").unwrap();
+        let names = ["a.c".to_string()];
+        let files: Vec<&String> = names.iter().collect();
+        let mut needs = Needs::default();
+        needs.local_callers.insert("helper".into());
+        needs.local_fields.insert(("toy".into(), "pages".into()));
+        assert!(!super::searches_tree(&needs));
+        let (chosen, _, read) = read_for_needs(dir.path(), &files, &|_| None, &needs, &|_, _| {});
+        assert!(chosen.is_empty());
+        assert_eq!(read, 0);
     }
 
     #[test]
