@@ -640,7 +640,7 @@ impl Rounds<'_> {
         // A tree read with them, whose filters went with the last search
         // (`filters_to_save`), has nothing more to read: its skips are known.
         let filters = filters || self.keeps_index() && !matches!(self.tree, TreeRead::Skips);
-        match &mut self.tree {
+        match &self.tree {
             TreeRead::Filters(_) => return,
             TreeRead::Skips if !filters => return,
             TreeRead::Skips | TreeRead::NotYet => {}

@@ -162,7 +162,8 @@ pub(super) fn searches_tree(needs: &Needs) -> bool {
 /// function-like macro (`#define name(`), every
 /// mention of a function whose callers matter, or a struct name together
 /// with one of its fields. Names that more than `MAX_FILES_PER_NEED` files
-/// mention are returned as overflowing instead.
+/// mention are returned as overflowing instead, and with them how many
+/// files the search read.
 ///
 /// Only files whose word filter (`filter_of(i)` for `files[i]`) may offer a
 /// need are read (a file without a filter always may), and a need is no
