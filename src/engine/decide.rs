@@ -5,13 +5,13 @@
 
 use super::dataflow::{declarator_of, declarator_removal_range, one_line, NameUses};
 use super::flow::ids::{FileId, FuncId, UnitId};
+use super::flow::{push_unique, FlowContext, Info, Loc};
 use super::flow::{AcquireSite, MatchSite, ReleaseSite, UnitState};
-use super::flow::{FlowContext, Info, Loc};
 use super::reason::{Blocker, Decision, Evidence, PinCase};
 use super::{AcquirePolicy, Class, FileFindings, Plan, Site, SiteKind, Unit};
 use crate::c::NodeExt;
 use crate::engine::hash::{HashMap, HashSet};
-use crate::rule::{AcquireFamily, Target};
+use crate::rule::{AcquireFamily, ReleaseFamily, Target};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
@@ -380,8 +380,26 @@ fn decide(
                 Decision::Convert
             }
         }
-        (Target::PutUserPage, _) if reasons.is_empty() => Decision::Convert,
-        (Target::PutUserPage, _) => Decision::Manual(reasons),
+        (Target::PutUserPage, _) => {
+            // The 2018 plan rewrites the releases alone: each must have a
+            // form for it (a folio's release has none).
+            for (_, m) in &s.releases {
+                let rule = &engine.pack.rules[m.rule];
+                let put = rule.release.as_ref().map(|r| r.family) == Some(ReleaseFamily::Put);
+                if put && !rule.rewrite.contains_key(&Target::PutUserPage) {
+                    push_unique(
+                        &mut reasons,
+                        Blocker::NoTemplate {
+                            rule: rule.id.clone(),
+                        },
+                    );
+                }
+            }
+            match reasons.is_empty() {
+                true => Decision::Convert,
+                false => Decision::Manual(reasons),
+            }
+        }
     };
     let mut plans = Vec::new();
     if decision == Decision::Convert {
