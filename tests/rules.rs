@@ -348,3 +348,40 @@ unpin = "unpin_user_page($page)"
         .replace("folio_put(page_folio(page))", "unpin_user_page(page)");
     assert_eq!(check_rewrite(&pack, Target::Unpin, before), pinned);
 }
+
+/// The same for the `unpin` target: a release rule with a `put_user_page`
+/// form only leaves its unit whole there.
+#[test]
+fn a_release_without_an_unpin_form_leaves_its_unit_whole() {
+    let rule = r#"
+id = "test/folio_put"
+kind = "release"
+title = "folio_put(page_folio(page)) of a GUP page becomes put_user_page(page)"
+
+[doc]
+what = "Matches folio_put(page_folio(page)) where page comes from a GUP acquire."
+why = "The folio form drops the same reference as put_page(page)."
+
+[metavars]
+page = "expression"
+
+[[match]]
+pattern = "folio_put(page_folio($page))"
+
+[release]
+family = "put"
+page = "$page"
+
+[rewrite]
+put_user_page = "put_user_page($page)"
+"#;
+    let mut files: Vec<(String, String)> = pinpatch::rule::BUILTIN_RULES
+        .iter()
+        .filter(|(p, _)| p.starts_with("gup/") || *p == "iso.toml")
+        .map(|(p, t)| (format!("rules/{p}"), t.to_string()))
+        .collect();
+    files.push(("rules/test-folio_put.toml".to_string(), rule.to_string()));
+    let pack = RulePack::from_files(files).unwrap();
+    let before = "static void drop_one(unsigned long addr, bool early)\n{\n\tstruct page *page;\n\n\tif (get_user_pages_fast(addr, 1, FOLL_WRITE, &page) != 1)\n\t\treturn;\n\tset_page_dirty_lock(page);\n\tif (early)\n\t\tput_page(page);\n\telse\n\t\tfolio_put(page_folio(page));\n}\n";
+    assert_eq!(check_rewrite(&pack, Target::Unpin, before), before);
+}

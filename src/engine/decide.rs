@@ -313,6 +313,22 @@ fn settled_first(reasons: &mut [Blocker]) {
     reasons.sort_by_key(|b| matches!(b, Blocker::Unsettled(_)));
 }
 
+/// The rules (by id, in release order) of the unit's releases of a
+/// reference (`put_page()` and the like, not unpins) that have no rewrite
+/// for `target`: converting the unit would leave those releases as they
+/// are beside the others' new forms.
+fn releases_without(engine: &super::Engine, s: &UnitState, target: Target) -> Vec<String> {
+    let mut rules = Vec::new();
+    for (_, m) in &s.releases {
+        let rule = &engine.pack.rules[m.rule];
+        let put = rule.release.as_ref().map(|r| r.family) == Some(ReleaseFamily::Put);
+        if put && !rule.rewrite.contains_key(&target) {
+            push_unique(&mut rules, rule.id.clone());
+        }
+    }
+    rules
+}
+
 /// The decision for one unit.
 fn decide(
     cx: &FlowContext,
@@ -351,6 +367,11 @@ fn decide(
                     });
                 }
             }
+            // A release of a reference with no unpin form would stay
+            // beside the others' unpins.
+            for rule in releases_without(engine, s, Target::Unpin) {
+                push_unique(&mut reasons, Blocker::NoUnpinRewrite { rule });
+            }
             settled_first(&mut reasons);
             // A reason about the pin form alone (no template, no pin
             // helper, an API the tree lacks) gives way to a flow followed
@@ -382,18 +403,9 @@ fn decide(
         }
         (Target::PutUserPage, _) => {
             // The 2018 plan rewrites the releases alone: each must have a
-            // form for it (a folio's release has none).
-            for (_, m) in &s.releases {
-                let rule = &engine.pack.rules[m.rule];
-                let put = rule.release.as_ref().map(|r| r.family) == Some(ReleaseFamily::Put);
-                if put && !rule.rewrite.contains_key(&Target::PutUserPage) {
-                    push_unique(
-                        &mut reasons,
-                        Blocker::NoTemplate {
-                            rule: rule.id.clone(),
-                        },
-                    );
-                }
+            // form for it.
+            for rule in releases_without(engine, s, Target::PutUserPage) {
+                push_unique(&mut reasons, Blocker::NoTemplate { rule });
             }
             match reasons.is_empty() {
                 true => Decision::Convert,
