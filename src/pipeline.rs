@@ -19,7 +19,7 @@
 
 use crate::c::parse::{self, Parsed};
 use crate::engine::{AcquirePolicy, Engine, FileFindings, TreeApi, Unit};
-use crate::engine::{Blocker, FileFacts, GainedWords, Interest, Needs, ProgramFile};
+use crate::engine::{Blocker, FileFacts, GainedWords, Interest, Needs, ProgramFile, SettledFlows};
 use crate::rewrite::diff::file_diff;
 use crate::rewrite::Edit;
 use crate::rule::{RulePack, Target};
@@ -57,6 +57,11 @@ pub struct Config {
     /// and the rounds after it read what its flows need, as they do for
     /// every flow. `None`: every file that names an acquire or a rewrite.
     pub start: Option<String>,
+    /// Whether a round before the last leaves out the flows earlier rounds
+    /// settled (`SettledFlows`), analysing them only in the last. The
+    /// outcome is the same either way, which the fixtures check; leaving
+    /// them out makes the rounds cheaper.
+    pub leave_out_settled: bool,
 }
 
 /// One file the run found something in.
@@ -407,6 +412,7 @@ pub fn run_keeping(
         progress,
         skipped,
         interest: Interest::new(&engine, &Needs::default()),
+        settled: SettledFlows::default(),
     };
     // The parse trees of every round are dropped when the rounds return,
     // before the rewritten text is parsed again to check it.
@@ -502,6 +508,9 @@ struct Rounds<'r> {
     /// The words of the round being made: every file parsed so far left
     /// out only bodies that cannot take part in it.
     interest: Interest,
+    /// The acquires whose flows need nothing more read: the rounds before
+    /// the last analyse the other flows alone.
+    settled: SettledFlows,
 }
 
 impl Rounds<'_> {
@@ -528,12 +537,34 @@ impl Rounds<'_> {
             })
             .collect();
         let final_round = round >= self.config.max_rounds.max(1) || parsed.len() >= MAX_FILES;
-        let analysis = self.engine.analyse_with(
+        // A round before the last leaves out the flows earlier rounds
+        // settled; when the others need nothing more either, the program is
+        // analysed again with every flow, to decide the units. That
+        // analysis knows every flow, so its settled flows replace the set.
+        let every_flow = SettledFlows::default();
+        let left_out = match final_round || !self.config.leave_out_settled {
+            true => &every_flow,
+            false => &self.settled,
+        };
+        let mut analysis = self.engine.analyse_with(
             &program,
             &mut facts,
-            (&scanned, &self.interest),
+            (&scanned, &self.interest, left_out),
             final_round,
         );
+        if left_out.is_empty() {
+            self.settled = std::mem::take(&mut analysis.settled);
+        } else if analysis.needs.is_empty() {
+            analysis = self.engine.analyse_with(
+                &program,
+                &mut facts,
+                (&scanned, &self.interest, &every_flow),
+                final_round,
+            );
+            self.settled = std::mem::take(&mut analysis.settled);
+        } else {
+            self.settled.extend(std::mem::take(&mut analysis.settled));
+        }
         if analysis.needs.is_empty() || final_round {
             let analysed = self.finish(&parsed, analysis, round);
             drop(program);

@@ -209,6 +209,7 @@ fn analysed_units(root: &Path) -> (pinpatch::pipeline::Outcome, Vec<Unit>, Vec<M
         policy: pinpatch::engine::AcquirePolicy::Evidence,
         max_rounds: pinpatch::pipeline::MAX_ROUNDS,
         start: None,
+        leave_out_settled: true,
     };
     let outcome = pinpatch::pipeline::run(&config, &pack, &|_, _| {}).unwrap();
     let units = pinpatch::series::from_outcome::units(&outcome, &pack);

@@ -87,6 +87,7 @@ fn run_pipeline_keeping(
         policy,
         max_rounds: run.max_rounds,
         start: start.map(str::to_string),
+        leave_out_settled: true,
     };
     let bar = (!run.quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(0);

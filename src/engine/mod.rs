@@ -22,7 +22,8 @@ use hash::{HashMap, HashSet};
 use serde::Serialize;
 
 pub use flow::{
-    FileFacts, GainedWords, Interest, Need, Needs, ProgramAnalysis, ProgramFile, MAX_HOLDER_HEADERS,
+    FileFacts, GainedWords, Interest, Need, Needs, ProgramAnalysis, ProgramFile, SettledFlows,
+    MAX_HOLDER_HEADERS,
 };
 pub use matcher::{Binding, Match, MatchedToken};
 pub use reason::{Blocker, Decision, Evidence, Limit, Origin, PinCase, Separation};
@@ -364,21 +365,35 @@ impl<'p> Engine<'p> {
     ) -> ProgramAnalysis {
         let mut facts: Vec<FileFacts> = files.iter().map(FileFacts::of).collect();
         let interest = Interest::new(self, scanned);
-        flow::analyse_program(self, files, &mut facts, (scanned, &interest), final_round)
+        let every_flow = SettledFlows::default();
+        flow::analyse_program(
+            self,
+            files,
+            &mut facts,
+            (scanned, &interest, &every_flow),
+            final_round,
+        )
     }
 
     /// `analyse` with the facts of each file (`facts[i]` of `files[i]`) kept
     /// from earlier rounds, completed here for the next ones, and the words
     /// of `scanned` the caller keeps (`interest`, as `Interest::new` makes
     /// them for `scanned`). From one call to the next with the same facts,
-    /// `scanned` only grows.
+    /// `scanned` only grows. The flows of `settled` are left out, and then
+    /// no unit is decided (`flow::analyse_program`).
     pub fn analyse_with<'t>(
         &self,
         files: &[ProgramFile<'t>],
         facts: &mut [FileFacts<'t>],
-        (scanned, interest): (&Needs, &Interest),
+        (scanned, interest, settled): (&Needs, &Interest, &SettledFlows),
         final_round: bool,
     ) -> ProgramAnalysis {
-        flow::analyse_program(self, files, facts, (scanned, interest), final_round)
+        flow::analyse_program(
+            self,
+            files,
+            facts,
+            (scanned, interest, settled),
+            final_round,
+        )
     }
 }

@@ -23,13 +23,23 @@ pub fn run(path: &Path, pack: &RulePack, target: Target) -> Outcome {
 
 pub fn run_with(path: &Path, pack: &RulePack, target: Target, policy: AcquirePolicy) -> Outcome {
     let config = Config {
-        path: path.to_path_buf(),
-        target,
         policy,
-        max_rounds: pinpatch::pipeline::MAX_ROUNDS,
-        start: None,
+        ..config_of(path, target)
     };
     pipeline::run(&config, pack, &|_, _| {}).expect("the fixture path exists")
+}
+
+/// A run over the whole tree at `path`, as the command line makes it with
+/// the default options.
+pub fn config_of(path: &Path, target: Target) -> Config {
+    Config {
+        path: path.to_path_buf(),
+        target,
+        policy: AcquirePolicy::Evidence,
+        max_rounds: pinpatch::pipeline::MAX_ROUNDS,
+        start: None,
+        leave_out_settled: true,
+    }
 }
 
 pub fn diff_text(outcome: &Outcome) -> String {
@@ -135,6 +145,7 @@ pub fn check_fixture(path: &Path) -> String {
         let outcome = run(dir.path(), &pack, target);
         assert_invariants(dir.path(), &outcome, &pack, target);
         assert_explain_from_start(dir.path(), &outcome, &pack, target);
+        assert_settled_flows_change_nothing(dir.path(), &outcome, &pack, target);
         assert_index_agrees(dir.path(), &outcome, &pack, target);
         snapshot.push_str(&format!("=== target {}: diff\n", target.name()));
         snapshot.push_str(&diff_text(&outcome).replace('\r', "\\r"));
@@ -152,6 +163,30 @@ pub fn check_fixture(path: &Path) -> String {
     snapshot
 }
 
+/// A run whose every round analyses every flow, as the rounds did before
+/// they left out the flows earlier rounds settled, gives the same outcome.
+/// A run of one round leaves out nothing.
+pub fn assert_settled_flows_change_nothing(
+    dir: &Path,
+    outcome: &Outcome,
+    pack: &RulePack,
+    target: Target,
+) {
+    if outcome.stats.rounds < 2 {
+        return;
+    }
+    let config = Config {
+        leave_out_settled: false,
+        ..config_of(dir, target)
+    };
+    let every_flow = pipeline::run(&config, pack, &|_, _| {}).unwrap();
+    assert_eq!(
+        (diff_text(&every_flow), report_text(&every_flow)),
+        (diff_text(outcome), report_text(outcome)),
+        "every flow analysed in every round gives another outcome"
+    );
+}
+
 /// `explain` of every acquire site, started from its file
 /// (`Config::start`), says what the run over the whole tree says whenever it
 /// takes that answer as settled; and a run over the whole tree given the
@@ -166,11 +201,8 @@ pub fn assert_explain_from_start(dir: &Path, outcome: &Outcome, pack: &RulePack,
             .filter(|s| s.kind == SiteKind::Acquire)
         {
             let config = Config {
-                path: dir.to_path_buf(),
-                target,
-                policy: AcquirePolicy::Evidence,
-                max_rounds: pinpatch::pipeline::MAX_ROUNDS,
                 start: Some(f.rel_path.clone()),
+                ..config_of(dir, target)
             };
             let (started, kept) =
                 pipeline::run_keeping(&config, pack, &|_, _| {}, Prior::default()).unwrap();
@@ -220,13 +252,7 @@ fn assert_same_explain(started: &Outcome, whole: &Outcome, rel: &str, line: usiz
 /// run had begun later (their times settled, `index::SETTLE_SECONDS`).
 pub fn assert_index_agrees(dir: &Path, outcome: &Outcome, pack: &RulePack, target: Target) {
     let expected = (diff_text(outcome), report_text(outcome));
-    let config = Config {
-        path: dir.to_path_buf(),
-        target,
-        policy: AcquirePolicy::Evidence,
-        max_rounds: pinpatch::pipeline::MAX_ROUNDS,
-        start: None,
-    };
+    let config = config_of(dir, target);
     let place = tempfile::tempdir().unwrap();
     let path = place.path().join("tree.index");
     let open = || pipeline::open_index(&path, pack).unwrap();

@@ -50,7 +50,7 @@ mod values;
 use crate::c::NodeExt;
 pub(crate) use collect::{AcquireSite, MatchSite};
 pub use collect::{FileFacts, GainedWords, Interest};
-pub use needs::{Need, Needs, MAX_HOLDER_HEADERS};
+pub use needs::{AcquireAt, Need, Needs, SettledFlows, MAX_HOLDER_HEADERS};
 pub(crate) use releases::ReleaseSite;
 
 use super::matcher::Match;
@@ -87,6 +87,9 @@ pub struct ProgramAnalysis {
     pub needs: Needs,
     /// The limits reached that block no unit (`Limit::blocks_units`).
     pub precision_limits: Vec<Limit>,
+    /// Of an analysis that decided no unit, the acquires whose flows need
+    /// nothing more.
+    pub settled: SettledFlows,
 }
 
 /// Where pages may be held.
@@ -874,12 +877,17 @@ impl<'a, 't> FlowContext<'a, 't> {
 /// of `files[i]` kept from earlier rounds (completed here). `scanned` lists
 /// what the pipeline has already searched the tree for (it only grows
 /// from one call to the next with the same facts); needs outside it are
-/// returned.
+/// returned, with the flows that wait on none of them (`settled`).
+///
+/// The acquires of `settled` (flows an earlier round settled) seed no unit:
+/// such an analysis only finds what the other flows need next, and decides
+/// no unit even when they need nothing more. The caller then analyses the
+/// program again with no flow left out.
 pub fn analyse_program<'t>(
     engine: &Engine,
     files: &[ProgramFile<'t>],
     facts: &mut [FileFacts<'t>],
-    (scanned, interest): (&Needs, &Interest),
+    (scanned, interest, settled): (&Needs, &Interest, &SettledFlows),
     final_round: bool,
 ) -> ProgramAnalysis {
     let mut out_files: Vec<FileFindings> = files
@@ -891,7 +899,16 @@ pub fn analyse_program<'t>(
         .collect();
     let collected = collect::collect(engine, files, facts, (scanned, interest), &mut out_files);
     let mut cx = collected.context;
-    let acquire_sites = collect::seed_units(&mut cx, collected.acquires);
+    let mut acquires = collected.acquires;
+    if !settled.is_empty() {
+        acquires.retain(|site| {
+            !settled.contains(&AcquireAt {
+                path: cx.file(cx.funcs[site.func].file).path.to_string(),
+                at: site.matched.start,
+            })
+        });
+    }
+    let acquire_sites = collect::seed_units(&mut cx, acquires);
     let constraints = propagate::Constraints::of(&cx);
     if !cx.units.is_empty() {
         propagate::fixpoint(&mut cx, &constraints);
@@ -917,12 +934,14 @@ pub fn analyse_program<'t>(
         &collected.broken,
         &mut out_files,
     );
-    if !final_round && !unmet.is_empty() {
-        // Another round follows, with the files these needs bring: it
-        // decides every unit again, so this round's decisions would be
-        // dropped unread.
+    if (!final_round && !unmet.is_empty()) || !settled.is_empty() {
+        // Another round follows, with the files these needs bring, or the
+        // program is analysed again with every flow: either decides every
+        // unit again, so this analysis' decisions would be dropped unread.
+        let settled = needs::settled_flows(&mut cx, &acquire_sites, &unmet);
         return ProgramAnalysis {
             needs: unmet,
+            settled,
             ..ProgramAnalysis::default()
         };
     }
@@ -947,5 +966,6 @@ pub fn analyse_program<'t>(
         units,
         needs: unmet,
         precision_limits,
+        settled: SettledFlows::default(),
     }
 }

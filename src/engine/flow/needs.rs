@@ -1,11 +1,13 @@
 //! What the analysis would like to read next (`Needs`), which units wait on
-//! each `Need`, and what stays open once the pipeline has read what it could:
-//! functions in the flow that do not parse, callers too widely used to read,
-//! fields whose readers and writers were not all read.
+//! each `Need`, which flows wait on none (`SettledFlows`), and what stays
+//! open once the pipeline has read what it could: functions in the flow
+//! that do not parse, callers too widely used to read, fields whose readers
+//! and writers were not all read.
 
-use super::collect::BrokenFunction;
+use super::collect::{AcquireSite, BrokenFunction};
 use super::ids::{FuncId, UnitId};
 use super::{push_unique, FlowContext, Loc};
+use crate::engine::hash::HashSet;
 use crate::engine::reason::{Blocker, Limit, Origin};
 use crate::engine::{FileFindings, SkippedFunction};
 use std::collections::BTreeSet;
@@ -112,6 +114,15 @@ impl Needs {
             self.callers.insert(function);
         }
     }
+    /// Every need, as the analysis records which units wait on it.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = Need> + '_ {
+        let callers = self.callers.iter().chain(&self.local_callers);
+        let fields = self.fields.iter().chain(&self.local_fields);
+        (self.definitions.iter().map(|f| Need::Definition(f.clone())))
+            .chain(callers.map(|f| Need::Callers(f.clone())))
+            .chain(fields.map(|(s, f)| Need::Field(s.clone(), f.clone())))
+            .chain(self.holders.iter().map(|s| Need::Holders(s.clone())))
+    }
     /// What of `self` is not in `scanned`.
     fn minus(&self, scanned: &Needs) -> Needs {
         let mut unmet = self.clone();
@@ -129,6 +140,67 @@ impl Needs {
         unmet.holders.retain(|s| !scanned.holders.contains(s));
         unmet
     }
+}
+
+/// An acquire call named by where it is: the path of its file and the byte
+/// its match starts at. A file's text never changes between rounds, so the
+/// name stays that of the same call in every round.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AcquireAt {
+    pub path: String,
+    pub at: usize,
+}
+
+/// The acquires whose flows wait on nothing still to be read: every need of
+/// the flow (merged with every flow it met) was searched for. Files read
+/// later for other flows' needs cannot reach such a flow (a file that
+/// could would have answered one of its needs), so a round between the
+/// first and the last follows only the other flows: its analysis serves to
+/// find what to read next, and the last round, which decides every unit,
+/// analyses them all again.
+#[derive(Clone, Debug, Default)]
+pub struct SettledFlows {
+    acquires: HashSet<AcquireAt>,
+}
+
+impl SettledFlows {
+    pub fn is_empty(&self) -> bool {
+        self.acquires.is_empty()
+    }
+    pub fn len(&self) -> usize {
+        self.acquires.len()
+    }
+    pub fn contains(&self, acquire: &AcquireAt) -> bool {
+        self.acquires.contains(acquire)
+    }
+    pub fn extend(&mut self, other: SettledFlows) {
+        self.acquires.extend(other.acquires);
+    }
+}
+
+/// The acquires of `sites` whose flows wait on no need of `unmet`.
+pub(crate) fn settled_flows(
+    cx: &mut FlowContext,
+    sites: &[AcquireSite],
+    unmet: &Needs,
+) -> SettledFlows {
+    let waiting: Vec<UnitId> = unmet
+        .iter()
+        .filter_map(|need| cx.need_units.get(&need))
+        .flat_map(|units| units.iter().copied())
+        .collect();
+    let open: HashSet<UnitId> = waiting.into_iter().map(|u| cx.find(u)).collect();
+    let mut settled = SettledFlows::default();
+    for site in sites {
+        if site.unit.is_some_and(|u| open.contains(&cx.find(u))) {
+            continue;
+        }
+        settled.acquires.insert(AcquireAt {
+            path: cx.file(cx.funcs[site.func].file).path.to_string(),
+            at: site.matched.start,
+        });
+    }
+    settled
 }
 
 /// Keeps the needs of units that may still convert, reports broken
