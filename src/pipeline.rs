@@ -58,9 +58,9 @@ pub struct Config {
     /// every flow. `None`: every file that names an acquire or a rewrite.
     pub start: Option<String>,
     /// Whether a round before the last leaves out the flows earlier rounds
-    /// settled (`SettledFlows`), analysing them only in the last. The
-    /// outcome is the same either way, which the fixtures check; leaving
-    /// them out makes the rounds cheaper.
+    /// settled (`SettledFlows`), analysing them only when units are
+    /// decided. It makes the rounds cheaper; every decision is made with
+    /// every flow either way, and the fixtures check the outcome is the same.
     pub leave_out_settled: bool,
 }
 
@@ -413,6 +413,7 @@ pub fn run_keeping(
         skipped,
         interest: Interest::new(&engine, &Needs::default()),
         settled: SettledFlows::default(),
+        leaving_out: config.leave_out_settled,
     };
     // The parse trees of every round are dropped when the rounds return,
     // before the rewritten text is parsed again to check it.
@@ -511,6 +512,10 @@ struct Rounds<'r> {
     /// The acquires whose flows need nothing more read: the rounds before
     /// the last analyse the other flows alone.
     settled: SettledFlows,
+    /// Whether the rounds still leave out the settled flows: they stop once
+    /// an analysis of every flow asks for more than the analysis of the
+    /// open ones did (`engine::SettledFlows`).
+    leaving_out: bool,
 }
 
 impl Rounds<'_> {
@@ -540,9 +545,11 @@ impl Rounds<'_> {
         // A round before the last leaves out the flows earlier rounds
         // settled; when the others need nothing more either, the program is
         // analysed again with every flow, to decide the units. That
-        // analysis knows every flow, so its settled flows replace the set.
+        // analysis knows every flow, so its settled flows replace the set;
+        // if it still needs files, the open flows' analysis missed them,
+        // and the rounds after it analyse every flow.
         let every_flow = SettledFlows::default();
-        let left_out = match final_round || !self.config.leave_out_settled {
+        let left_out = match final_round || !self.leaving_out {
             true => &every_flow,
             false => &self.settled,
         };
@@ -562,6 +569,7 @@ impl Rounds<'_> {
                 final_round,
             );
             self.settled = std::mem::take(&mut analysis.settled);
+            self.leaving_out = analysis.needs.is_empty();
         } else {
             self.settled.extend(std::mem::take(&mut analysis.settled));
         }
