@@ -175,9 +175,6 @@ impl SettledFlows {
     pub fn is_empty(&self) -> bool {
         self.acquires.is_empty()
     }
-    pub fn len(&self) -> usize {
-        self.acquires.len()
-    }
     pub fn contains(&self, acquire: &AcquireAt) -> bool {
         self.acquires.contains(acquire)
     }
