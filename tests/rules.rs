@@ -77,13 +77,19 @@ fn check_pack_cases(pack: &RulePack) {
     }
 }
 
-#[test]
-fn failing_cases_are_reported_with_a_diff() {
-    let mut files: Vec<(String, String)> = pinpatch::rule::BUILTIN_RULES
+/// The files of the built-in GUP pack with its isomorphisms, as
+/// `RulePack::from_files` takes them, for a test to change or add to.
+fn gup_pack_files() -> Vec<(String, String)> {
+    pinpatch::rule::BUILTIN_RULES
         .iter()
         .filter(|(p, _)| p.starts_with("gup/") || *p == "iso.toml")
         .map(|(p, t)| (format!("rules/{p}"), t.to_string()))
-        .collect();
+        .collect()
+}
+
+#[test]
+fn failing_cases_are_reported_with_a_diff() {
+    let mut files = gup_pack_files();
     // A wrong `after` and a counterexample that the rule does rewrite.
     let put_page = files
         .iter_mut()
@@ -213,11 +219,7 @@ fn readme_examples_rewrite_exactly() {
         examples.len()
     );
     for (rule, before, after, target) in examples {
-        let mut files: Vec<(String, String)> = pinpatch::rule::BUILTIN_RULES
-            .iter()
-            .filter(|(p, _)| p.starts_with("gup/") || *p == "iso.toml")
-            .map(|(p, t)| (format!("rules/{p}"), t.to_string()))
-            .collect();
+        let mut files = gup_pack_files();
         files.push(("rules/README-example.toml".to_string(), rule));
         let pack = RulePack::from_files(files).unwrap();
         assert_eq!(check_rewrite(&pack, target, &before), after);
@@ -336,11 +338,7 @@ page = "$page"
 {rewrite}
 "#
     );
-    let mut files: Vec<(String, String)> = pinpatch::rule::BUILTIN_RULES
-        .iter()
-        .filter(|(p, _)| p.starts_with("gup/") || *p == "iso.toml")
-        .map(|(p, t)| (format!("rules/{p}"), t.to_string()))
-        .collect();
+    let mut files = gup_pack_files();
     files.push(("rules/test-folio_put.toml".to_string(), rule));
     check_rewrite(&RulePack::from_files(files).unwrap(), target, DROP_ONE)
 }

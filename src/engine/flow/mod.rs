@@ -938,7 +938,7 @@ pub fn analyse_program<'t>(
         // Another round follows, with the files these needs bring, or the
         // program is analysed again with every flow: either decides every
         // unit again, so this analysis' decisions would be dropped unread.
-        let settled = needs::settled_flows(&mut cx, &acquire_sites, &unmet);
+        let settled = needs::settled_flows(&cx, &ids, &acquire_sites, &unmet);
         return ProgramAnalysis {
             needs: unmet,
             settled,

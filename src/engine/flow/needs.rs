@@ -184,20 +184,22 @@ impl SettledFlows {
 }
 
 /// The acquires of `sites` whose flows wait on no need of `unmet`.
+/// `representatives` maps each unit to its merged flow.
 pub(crate) fn settled_flows(
-    cx: &mut FlowContext,
+    cx: &FlowContext,
+    representatives: &[UnitId],
     sites: &[AcquireSite],
     unmet: &Needs,
 ) -> SettledFlows {
-    let waiting: Vec<UnitId> = unmet
+    let flow = |u: UnitId| representatives[u.index()];
+    let open: HashSet<UnitId> = unmet
         .iter()
         .filter_map(|need| cx.need_units.get(&need))
-        .flat_map(|units| units.iter().copied())
+        .flat_map(|units| units.iter().map(|&u| flow(u)))
         .collect();
-    let open: HashSet<UnitId> = waiting.into_iter().map(|u| cx.find(u)).collect();
     let mut settled = SettledFlows::default();
     for site in sites {
-        if site.unit.is_some_and(|u| open.contains(&cx.find(u))) {
+        if site.unit.is_some_and(|u| open.contains(&flow(u))) {
             continue;
         }
         settled.acquires.insert(AcquireAt {
